@@ -1,0 +1,34 @@
+# Two targets a person needs (see README): `make demo` and `make test`.
+# Each sets up its own virtual environment in .venv from pyproject.toml.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: demo test lint typecheck pytest bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
+	$(PY) -m pip install --quiet -e . --group dev
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/bishui demo
+
+test: lint typecheck pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+pytest: $(VENV)/.installed
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed
+	$(PY) bench/run_all.py --short
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from bishui.cli import main
+
+main()

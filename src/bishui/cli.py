@@ -1,0 +1,47 @@
+"""The ``bishui`` command.
+
+Each domain keeps its own command group in ``bishui/<domain>/cli.py``; this module only
+lists them, and imports one only when it is invoked, so ``bishui hj212 decode`` does not
+pay for loading the web stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from bishui import __version__
+from bishui.errors import BishuiError
+
+#: command name → "module:attribute" of a click command or group
+SUBCOMMANDS: dict[str, str] = {
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(SUBCOMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in SUBCOMMANDS:
+            module_name, attr = SUBCOMMANDS[cmd_name].split(":")
+            command: click.Command = getattr(importlib.import_module(module_name), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BishuiError as exc:
+            # One shape for every error a person can fix: the message, no traceback.
+            click.echo(f"error: {exc.message}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(__version__, prog_name="bishui")
+def main() -> None:
+    """碧水 bishui — a city's ecological-environment governance on data."""

@@ -17,8 +17,7 @@ from bishui import __version__
 from bishui.errors import BishuiError
 
 #: command name → "module:attribute" of a click command or group
-SUBCOMMANDS: dict[str, str] = {
-}
+SUBCOMMANDS: dict[str, str] = {}
 
 
 class LazyGroup(click.Group):

@@ -138,6 +138,8 @@ class _Conn:
     session: Session
     writer: asyncio.StreamWriter
     mns: set[str] = field(default_factory=set)
+    last_read: float = 0.0
+    idle: bool = False
 
 
 class Gateway:
@@ -182,6 +184,7 @@ class Gateway:
         self.limits = limits or GatewayLimits()
         self.clock = clock
         self._server: asyncio.Server | None = None
+        self._sweeper: asyncio.Future[None] | None = None
         self._conns: dict[asyncio.Task[Any], _Conn] = {}
         self._by_mn: dict[str, _Conn] = {}
         self._counts: Counter[str] = Counter()
@@ -195,18 +198,29 @@ class Gateway:
         )
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
+        self._sweeper = asyncio.ensure_future(self._sweep())
         log.info("hj212 gateway listening on %s:%s", self.host, self.port)
 
     async def stop(self) -> None:
         """Stop accepting, close every connection, wait for handlers to finish."""
         if self._server is not None:
             self._server.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        # closing the transports ends each handler's read; cancel only what lingers
+        for conn in list(self._conns.values()):
+            conn.writer.close()
         tasks = list(self._conns)
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        if tasks:
+            _, lingering = await asyncio.wait(tasks, timeout=5.0)
+            for t in lingering:
+                t.cancel()
+            for t in lingering:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
@@ -224,6 +238,20 @@ class Gateway:
             await self.start()
         assert self._server is not None
         await self._server.serve_forever()
+
+    async def _sweep(self) -> None:
+        """Close connections idle for longer than ``limits.idle_timeout`` (one timer for all
+        connections instead of a timeout around every read)."""
+        idle = self.limits.idle_timeout
+        while True:
+            await asyncio.sleep(min(max(idle / 4, 0.05), 5.0))
+            now = self.clock()
+            for conn in list(self._conns.values()):
+                if not conn.idle and now - conn.last_read > idle:
+                    conn.idle = True
+                    self._counts["connections_idle_closed"] += 1
+                    log.info("idle connection closed", extra={"peer": conn.peer})
+                    conn.writer.close()
 
     def metrics(self) -> dict[str, Any]:
         """Counters since start: connections, frames accepted, rejected by reason, noise …"""
@@ -294,7 +322,7 @@ class Gateway:
             timeout=lim.request_timeout,
             retries=lim.request_retries,
         )
-        conn = _Conn(peer, session, writer)
+        conn = _Conn(peer, session, writer, last_read=self.clock())
         self._conns[task] = conn
         log.debug("connection opened", extra={"peer": peer})
         rate = lim.max_bytes_per_second
@@ -302,12 +330,9 @@ class Gateway:
         last = self.clock()
         try:
             while True:
-                try:
-                    async with asyncio.timeout(lim.idle_timeout):
-                        data = await reader.read(lim.read_size)
-                except TimeoutError:
-                    self._counts["connections_idle_closed"] += 1
-                    log.info("idle connection closed", extra={"peer": peer})
+                data = await reader.read(lim.read_size)
+                conn.last_read = self.clock()
+                if not data and conn.idle:
                     break
                 if not data:
                     await self._dispatch(conn, session.end_of_stream())

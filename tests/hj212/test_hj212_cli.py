@@ -73,7 +73,7 @@ def test_crc_command() -> None:
     assert run(["crc"], seg.encode() + b"\n")[1].strip() == "1C80"
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.binary(max_size=600))
 def test_decode_never_raises(data: bytes) -> None:
     code, out = run(["decode"], data)

@@ -267,7 +267,7 @@ def test_crc_policy_per_device() -> None:
     assert isinstance(ev, Rejected) and ev.reason == "crc_mismatch" and ev.mn == "4201003"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.binary(max_size=300), max_size=20))
 def test_random_bytes_never_raise_and_memory_is_bounded(chunks: list[bytes]) -> None:
     s = Session(max_data_length=256)
@@ -288,7 +288,7 @@ def test_random_bytes_never_raise_and_memory_is_bounded(chunks: list[bytes]) -> 
     assert s.buffered == 0
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     st.lists(
         st.sampled_from([f["raw"] for f in SAMPLES] + [b"##", b"#", b"\r\n", b"##0", b"xyz"]),

@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bishui.errors import InputError
-from bishui.hj212.crc import crc_hex, matching_variant, parse_policy
+from bishui.hj212.crc import crc_hex, hj212_crc, matching_variant, parse_policy
 from bishui.hj212.errors import FrameError
 
 __all__ = [
@@ -590,6 +590,8 @@ def check_and_decode(
     seg: bytes, crc_text: bytes, crc_policy: str | frozenset[str] = "hj212"
 ) -> Packet:
     """Check *crc_text* against *seg* under *crc_policy*, then decode *seg*."""
+    if crc_policy == "hj212" and crc_text == b"%04X" % hj212_crc(seg):  # the common case
+        return decode_segment(seg, crc=crc_text.decode("ascii"), crc_variant="hj212")
     variants = parse_policy(crc_policy) if isinstance(crc_policy, str) else crc_policy
     variant = matching_variant(seg, crc_text, variants)
     if variant is None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from bishui.errors import NotFoundError
+from bishui.errors import NotFoundError, StorageError
 from bishui.store import schema
 
 log = logging.getLogger("bishui.store")
@@ -85,6 +85,9 @@ REGISTRY_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("mn", "parameter"),
     ),
 }
+
+
+COUNTABLE_TABLES = frozenset({*REGISTRY_TABLES, "measurement", "raw_log", "quarantine"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +263,7 @@ class Store(ABC):
             self._execmany(cur, sql, values)
 
     def delete(self, table: str, key_values: dict[str, Any]) -> int:
-        columns, key = REGISTRY_TABLES[table]
+        _, key = REGISTRY_TABLES[table]
         where = " AND ".join(f"{k} = ?" for k in key)
         n = self.count(table, where, [key_values[k] for k in key])
         if n == 0:
@@ -282,6 +285,8 @@ class Store(ABC):
         return out
 
     def count(self, table: str, where: str = "", params: Sequence[Any] = ()) -> int:
+        if table not in COUNTABLE_TABLES:
+            raise StorageError(f"unknown table {table!r}")
         sql = f"SELECT COUNT(*) FROM {table}" + (f" WHERE {where}" if where else "")
         _, rows = self._read(sql, params)
         return int(rows[0][0])

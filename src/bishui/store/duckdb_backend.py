@@ -7,6 +7,7 @@ reading thread gets its own cursor. Bulk loads hand numpy columns to DuckDB dire
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -40,10 +41,8 @@ class DuckDBStore(Store):
     def close(self) -> None:
         with self._cursors_lock:
             for c in self._cursors:
-                try:
+                with contextlib.suppress(duckdb.Error):  # already closed with its thread
                     c.close()
-                except duckdb.Error:  # already closed with its thread
-                    pass
             self._cursors.clear()
         self._con.close()
 
@@ -87,12 +86,13 @@ class DuckDBStore(Store):
         out: dict[str, np.ndarray] = {}
         for name, col in raw.items():
             if isinstance(col, np.ma.MaskedArray):
-                if col.dtype.kind == "f" or col.dtype.kind in "iu":
-                    col = col.astype(np.float64).filled(np.nan)
-                elif col.dtype.kind == "M":
-                    col = col.filled(np.datetime64("NaT"))
+                kind = col.dtype.kind
+                if kind in "fiu":
+                    col = np.ma.filled(col.astype(np.float64), np.nan)
+                elif kind == "M":
+                    col = np.ma.filled(col, np.datetime64("NaT"))
                 else:
-                    col = col.astype(object).filled(None)
+                    col = np.ma.filled(col.astype(object), None)
             out[name] = np.asarray(col)
         return out
 
@@ -120,7 +120,5 @@ class DuckDBStore(Store):
 
 
 def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
-    try:
+    with contextlib.suppress(duckdb.Error):  # no transaction open
         cur.execute("ROLLBACK")
-    except duckdb.Error:  # no transaction open
-        pass

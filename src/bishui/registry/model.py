@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bishui.errors import InputError
+from bishui.registry.uscc import validate as validate_uscc
 
 SITE_KINDS = {
     "air": "环境空气监测站",
@@ -83,8 +84,6 @@ class Enterprise:
     key_unit: bool = False
 
     def validate(self) -> None:
-        from bishui.registry.uscc import validate_uscc
-
         validate_uscc(self.uscc, field="enterprise.uscc")
         _need(self.name, "enterprise.name")
         _need(self.industry, "enterprise.industry")

@@ -106,15 +106,17 @@ class DuckDBStore(Store):
             else c
             for c in MEASUREMENT_COLUMNS
         )
-        updates = ", ".join(
-            f"{c} = excluded.{c}" for c in MEASUREMENT_COLUMNS if c not in MEASUREMENT_KEY
-        )
+        key = " AND ".join(f"m.{c} = b.{c}" for c in MEASUREMENT_KEY)
         cur.register("__bishui_batch", cols)
         try:
+            # Re-delivery replaces: the batch's keys are removed, then the batch goes in, in the
+            # caller's transaction. The time bounds let DuckDB's zone maps skip old row groups.
             cur.execute(
-                f"INSERT INTO measurement ({names}) SELECT {select} FROM __bishui_batch "
-                f"ON CONFLICT ({', '.join(MEASUREMENT_KEY)}) DO UPDATE SET {updates}"
+                f"DELETE FROM measurement m USING __bishui_batch b WHERE {key} "
+                "AND m.ts BETWEEN (SELECT MIN(ts) FROM __bishui_batch) "
+                "AND (SELECT MAX(ts) FROM __bishui_batch)"
             )
+            cur.execute(f"INSERT INTO measurement ({names}) SELECT {select} FROM __bishui_batch")
         finally:
             cur.unregister("__bishui_batch")
 

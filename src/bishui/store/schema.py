@@ -15,9 +15,17 @@ Tables (docs/data-model.md explains every column):
 
 from __future__ import annotations
 
+# DuckDB keeps no index on ``measurement``: an ART index over its key is ~9× the size of the
+# data itself and slows every bulk load, while DuckDB's zone maps already prune time ranges.
+# Its writer keeps the key unique instead (delete-then-insert in one transaction, see
+# duckdb_backend). PostgreSQL keeps the primary key and upserts with ON CONFLICT.
 TYPES = {
-    "duckdb": {"BLOB": "BLOB", "JSON": "TEXT"},
-    "postgresql": {"BLOB": "BYTEA", "JSON": "TEXT"},
+    "duckdb": {"BLOB": "BLOB", "JSON": "TEXT", "MEASUREMENT_KEY": ""},
+    "postgresql": {
+        "BLOB": "BYTEA",
+        "JSON": "TEXT",
+        "MEASUREMENT_KEY": ",\n            PRIMARY KEY (site_id, parameter, period, ts, origin)",
+    },
 }
 
 MIGRATIONS: list[list[str]] = [
@@ -50,8 +58,7 @@ MIGRATIONS: list[list[str]] = [
             valid BOOLEAN NOT NULL,
             n_valid INTEGER,
             source TEXT,
-            received_at TIMESTAMP,
-            PRIMARY KEY (site_id, parameter, period, ts, origin)
+            received_at TIMESTAMP{MEASUREMENT_KEY}
         )""",
         "CREATE SEQUENCE quarantine_id_seq",
         """CREATE TABLE quarantine (

@@ -5,7 +5,8 @@ from minute values; real-time data (2011) is for display and is not aggregated. 
 are computed from hourly data. Only valid values (flag N) enter a mean; ``n_valid`` records
 how many did, and the result is valid when the site kind's rule
 (``data/aggregation-rules.toml``) is met. Results are stored with ``origin = 'platform'``
-beside whatever the logger sent for the same period, which is kept too. Recomputing a window replaces the platform's values for it (idempotent).
+beside whatever the logger sent for the same period, which is kept too. Recomputing a window
+replaces the platform's values for it (idempotent).
 
 For a day, the logger's own hourly value is preferred over the platform's where both exist.
 """

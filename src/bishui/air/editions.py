@@ -108,7 +108,7 @@ def editions_for(when: npt.ArrayLike) -> npt.NDArray[np.bool_]:
     a = np.asarray(when)
     if a.dtype.kind != "M":
         try:
-            a = a.astype("datetime64[s]")
+            a = a.astype("datetime64")
         except (ValueError, TypeError):
             raise InputError("date", "must be datetime64 values or ISO strings", when) from None
     unit = np.datetime_data(a.dtype)[0]

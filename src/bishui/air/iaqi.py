@@ -180,12 +180,15 @@ def _iaqi_one_edition(
     k = _kernel(edition, pollutant, digits)
     flat = x.reshape(-1)
     out = np.empty(flat.shape, dtype=np.float64)
+    over_flat = np.empty(flat.shape, dtype=np.bool_)
     for s in range(0, flat.size, _CHUNK):
         n = round_units(flat[s : s + _CHUNK], digits)
         out[s : s + _CHUNK] = _segment_iaqi(k, n)
+        # Above the table after the reading/rounding (2026: 500.4 rounds to 500, inside it).
+        np.greater(n, k.top, out=over_flat[s : s + _CHUNK])
     out = out.reshape(x.shape)  # type: ignore[assignment]
+    over = over_flat.reshape(x.shape)
     top = k.top / 10**digits
-    over = x > top
     foot = np.zeros(x.shape, dtype=np.bool_)
     if over.any():
         if pollutant in FOOTNOTE_800:

@@ -310,7 +310,7 @@ def classify_batch(
     BatchClassification
         Item classes, sample classes, deciding items, 超标倍数 and main pollutants.
     """
-    x = np.array(values, dtype=float)
+    x = np.asarray(values, dtype=float)
     if x.ndim == 1:
         x = x.reshape(1, -1)
     if x.ndim != 2 or x.shape[1] != len(codes):
@@ -322,8 +322,7 @@ def classify_batch(
     if validate:
         check_values(x, cc)
     lake = t.lake_mask(body, n)
-    if rounding:
-        x = round_assessment(x, cc, decimals)
+    x = round_assessment(x, cc, decimals) if rounding else x.copy()
 
     ic = np.zeros((n, k), dtype=np.int8)
     mult = np.full((n, k), np.nan)
@@ -381,9 +380,23 @@ def _main_pollutants(
 ) -> NDArray[np.intp]:
     """Rank main pollutants per row (环办〔2011〕22号 二(三)), vectorised with one lexsort."""
     n, k = acls.shape
-    if n == 0 or k == 0 or top <= 0:
-        return np.full((n, max(top, 0)), -1, dtype=np.intp)
-    eligible = (acls > 3) & (sample_class[:, None] > 3)
+    out = np.full((n, max(top, 0)), -1, dtype=np.intp)
+    rows = np.flatnonzero(sample_class > 3)  # only samples worse than Ⅲ have main pollutants
+    if rows.size == 0 or k == 0 or top <= 0:
+        return out
+    out[rows] = _rank_rows(acls[rows], mult[rows], codes, top, priority)
+    return out
+
+
+def _rank_rows(
+    acls: NDArray[np.int8],
+    mult: NDArray[np.float64],
+    codes: Sequence[str],
+    top: int,
+    priority: Collection[str],
+) -> NDArray[np.intp]:
+    n, k = acls.shape
+    eligible = acls > 3
     prio = eligible & np.array([c in priority for c in codes])[None, :]
     # Items without a multiple (DO, pH) rank after those with one within the same class.
     m = np.where(np.isnan(mult), -1.0, mult)

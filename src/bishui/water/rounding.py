@@ -49,7 +49,9 @@ def round_half_even(values: ArrayLike, decimals: ArrayLike) -> NDArray[np.float6
     1.005 → 1.00 (float ``round`` would give 2.67).
     """
     x = np.asarray(values, dtype=float)
-    d = np.broadcast_to(np.asarray(decimals, dtype=int), x.shape)
+    d = np.asarray(decimals, dtype=int)  # broadcast, not expanded: one power of ten per column
+    if x.ndim == 0:
+        return np.asarray(round_half_even(x.reshape(1), d.reshape(-1)[:1])[0])
     out = _round(x, d)
     zero = (out == 0) & (x != 0) & np.isfinite(x)
     if zero.any():
@@ -66,9 +68,12 @@ def _round(x: NDArray[np.float64], d: NDArray[np.int_]) -> NDArray[np.float64]:
     scale = np.power(10.0, d)
     with np.errstate(invalid="ignore"):
         y = x * scale
-        f = np.floor(y)
-        half = np.abs((y - f) - 0.5) <= HALF_TOLERANCE * np.maximum(1.0, np.abs(y))
-        r = np.where(half, f + (np.mod(f, 2.0) != 0), np.rint(y))
+        r = np.rint(y)  # ties to even already, but only for halves exact in binary
+        # Decimal halves stored a hair off .5 (2.675 → 267.49999…): round them to even here.
+        half = np.abs(np.abs(y - r) - 0.5) <= HALF_TOLERANCE * (1.0 + np.abs(y))
+        if half.any():
+            f = np.floor(y[half])
+            r[half] = f + (np.fmod(f, 2.0) != 0)
     return np.asarray(r / scale, dtype=float)
 
 
@@ -104,7 +109,7 @@ def round_assessment(
     numpy.ndarray
         The rounded values [same units].
     """
-    x = np.array(values, dtype=float)
+    x = np.array(values, dtype=float)  # a copy: the caller's array is not modified
     d = decimals_for(codes, decimals)
     cols = d >= 0
     if cols.any():

@@ -148,3 +148,13 @@ def test_river_main_pollutants_by_section_exceedance_rate():
     rates = exceedance_rates(ic)[0]
     assert rates.tolist() == [0.6, 0.4, 0.2, 0.2]
     assert river_main_pollutants(ic, codes) == (("w21003", 0.6), ("w21011", 0.4), ("w01009", 0.2))
+
+
+def test_section_records_for_tables():
+    means = np.array([[7.0, 2.87, 0.1], [7.0, 0.4, 0.1]])
+    sa = assess_sections(means, CODES, "river", target_class=[3, 3], sufficient=[True, False])
+    recs = sa.records(["WS01", "WS02"])
+    assert recs[0]["label"] == "劣Ⅴ类" and recs[0]["attainment"] == "不达标"
+    assert recs[0]["main_pollutants"] == "氨氮(1.87)"
+    assert recs[1]["label"] == "insufficient data" and recs[1]["class"] == 0
+    assert recs[1]["attainment"] == "数据不足" and recs[1]["main_pollutants"] == ""

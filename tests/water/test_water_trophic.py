@@ -73,3 +73,11 @@ def test_bad_input():
         tli(cod=3.0)
     with pytest.raises(InputError):
         tli()
+
+
+def test_tli_from_codes_array():
+    from bishui.water.trophic import tli_from_codes
+
+    codes = ["w01016", "w21011", "w21001", "w01004", "w01019", "w01001"]
+    x = [[10, 0.05, 1.0, 1.0, 4.0, 7.5], [1, 0.01, 0.2, 3, 2, 7.0]]
+    assert np.round(tli_from_codes(x, codes), 2).tolist() == [48.02, 24.28]

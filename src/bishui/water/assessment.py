@@ -182,6 +182,38 @@ class SectionAssessment:
         out[~self.sufficient] = t.INSUFFICIENT_ZH
         return out.astype(str)
 
+    def records(self, ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """One plain dict per section, for tables, CSV/Excel and JSON.
+
+        Keys: ``section``, ``class`` (0 where insufficient), ``label``, ``status``,
+        ``target_class``, ``attainment``, ``main_pollutants`` (bulletin text, e.g.
+        "氨氮(1.87)"), ``edition``, ``method``.
+        """
+        n = self.section_class.shape[0]
+        names = list(ids) if ids is not None else [str(i) for i in range(n)]
+        if len(names) != n:
+            raise InputError("ids", f"must have one id per section ({n})", len(names))
+        labels, status, att = self.labels, self.status, self.attainment
+        out = []
+        for i in range(n):
+            ok = bool(self.sufficient[i])
+            out.append(
+                {
+                    "section": names[i],
+                    "class": int(self.section_class[i]),
+                    "label": str(labels[i]),
+                    "status": str(status[i]),
+                    "target_class": int(self.target_class[i]),
+                    "attainment": str(att[i]),
+                    "main_pollutants": self.classification.row(i).main_pollutant_text()
+                    if ok
+                    else "",
+                    "edition": self.classification.edition,
+                    "method": self.classification.method,
+                }
+            )
+        return out
+
 
 def assess_sections(
     means: ArrayLike,

@@ -18,7 +18,7 @@ TLI(CODMn) = 10(0.109 + 2.661 ln CODMn); chla in mg/m³, SD in m, the others in 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -145,6 +145,25 @@ def tli(r2: Mapping[str, float] | None = None, **params: ArrayLike) -> NDArray[n
         den += np.where(ok, weights[key], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray(num / den, dtype=float)
+
+
+def tli_from_codes(
+    values: ArrayLike, codes: Sequence[str], r2: Mapping[str, float] | None = None
+) -> NDArray[np.float64]:
+    """TLI(Σ) of each row of a (rows, items) array whose columns are named by HJ 212 codes.
+
+    Columns for chla (w01016), TP (w21011), TN (w21001), SD (w01004) and CODMn (w01019) are
+    used; other columns are ignored. Rows are lake/reservoir points or their period means, as
+    :func:`~bishui.water.assessment.period_means` gives them.
+    """
+    x = np.asarray(values, dtype=float)
+    if x.ndim == 1:
+        x = x.reshape(1, -1)
+    if x.shape[1] != len(codes):
+        raise InputError("values", f"must have {len(codes)} columns to match codes", x.shape)
+    by_code = {c: j for j, c in enumerate(codes)}
+    params = {k: x[:, by_code[c]] for k, c in CODES.items() if c in by_code}
+    return tli(r2, **params)
 
 
 def trophic_state(value: ArrayLike, scale: TrophicScale | None = None) -> NDArray[np.str_]:

@@ -154,6 +154,23 @@ def _need(d: Mapping[str, Any], key: str, where: str) -> Any:
     return d[key]
 
 
+def _strings(raw: Any, field: str) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise ConfigError(field, "a list of text", raw)
+    return tuple(raw)
+
+
+def _table(doc: Mapping[str, Any], key: str, *, required: bool = False) -> Mapping[str, Any]:
+    if key not in doc:
+        if required:
+            raise ConfigError(key, "required", None)
+        return {}
+    value = doc[key]
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, "a table", value)
+    return value
+
+
 def _money(raw: Any, field: str) -> Decimal:
     return _quantity(raw, field, "money")
 
@@ -233,7 +250,7 @@ def _term(raw: Any, i: int, codes: tuple[str, ...], point_dim: str) -> tuple[Ter
     if unknown:
         raise ConfigError(f"{where}{sorted(unknown)[0]}", "a known key", sorted(unknown)[0])
     name = _need(raw, "shape", where)
-    if name not in SHAPES:
+    if not isinstance(name, str) or name not in SHAPES:
         raise ConfigError(
             f"{where}shape", f"a registered shape ({', '.join(sorted(SHAPES))})", name
         )
@@ -312,7 +329,7 @@ def load_agreement(
     status = _need(doc, "status", "")
     if status not in ("verified", "example"):
         raise ConfigError("status", "verified or example", status)
-    modelled_on = tuple(doc.get("modelled_on", ()))
+    modelled_on = _strings(doc.get("modelled_on", []), "modelled_on")
     if status == "example" and not modelled_on:
         raise ConfigError("modelled_on", "required for an example: the verified schemes", None)
     basis = _need(doc, "basis", "")
@@ -323,9 +340,7 @@ def load_agreement(
         if k in doc and not isinstance(doc[k], dt.date):
             raise ConfigError(k, "a TOML date (2025-01-01)", doc[k])
 
-    parties = _need(doc, "parties", "")
-    if not isinstance(parties, Mapping):
-        raise ConfigError("parties", "a table with assessed and counterparty", parties)
+    parties = _table(doc, "parties", required=True)
     assessed = _shares(_need(parties, "assessed", "parties."), "parties.assessed", known_regions)
     counter = _shares(
         _need(parties, "counterparty", "parties."), "parties.counterparty", known_regions
@@ -335,7 +350,7 @@ def load_agreement(
             "parties.counterparty", "not the same parties as assessed", sorted(counter)
         )
 
-    point_raw = _need(doc, "point", "")
+    point_raw = _table(doc, "point", required=True)
     kind = _need(point_raw, "kind", "point.")
     if kind not in POINT_KINDS:
         raise ConfigError("point.kind", "water_section or air_stations", kind)
@@ -353,33 +368,33 @@ def load_agreement(
                 raise ConfigError("point.ids", f"a {want}", pid)
     point = Point(kind, tuple(sorted(set(ids))))
 
-    codes = tuple(doc.get("indicators", ()))
+    codes = _strings(doc.get("indicators", []), "indicators")
     for code in codes:
         if code not in INDICATORS:
             raise ConfigError("indicators", "a known HJ 212 code", code)
         if INDICATORS[code][1] != POINT_KINDS[kind]:
             raise ConfigError("indicators", f"an indicator measured at a {kind} point", code)
 
-    payment = doc.get("payment", {})
+    payment = _table(doc, "payment")
     direction = payment.get("direction", "two_way")
     if direction not in DIRECTIONS:
         raise ConfigError("payment.direction", f"one of {', '.join(DIRECTIONS)}", direction)
-    limits = doc.get("limits", {})
+    limits = _table(doc, "limits")
     cap = _money(limits["cap"], "limits.cap") if "cap" in limits else None
     floor = _money(limits["floor"], "limits.floor") if "floor" in limits else None
     if cap is not None and floor is not None and floor > cap:
         raise ConfigError("limits.floor", "not above limits.cap", limits["floor"])
 
-    r = doc.get("rounding", {})
+    r = _table(doc, "rounding")
     rounding = Rounding(r.get("places", 2), r.get("mode", "half_up"), r.get("stage", "total"))
     if isinstance(rounding.places, bool) or rounding.places not in range(5):
         raise ConfigError("rounding.places", "0 to 4", rounding.places)
-    if rounding.mode not in ROUNDING_MODES:
+    if not isinstance(rounding.mode, str) or rounding.mode not in ROUNDING_MODES:
         raise ConfigError("rounding.mode", f"one of {', '.join(ROUNDING_MODES)}", rounding.mode)
     if rounding.stage not in ("total", "term"):
         raise ConfigError("rounding.stage", "total or term", rounding.stage)
 
-    m = _need(doc, "missing_data", "")
+    m = _table(doc, "missing_data", required=True)
     if m.get("rule") not in MISSING_RULES:
         raise ConfigError("missing_data.rule", f"one of {', '.join(MISSING_RULES)}", m.get("rule"))
     min_count = m.get("min_count", 1)

@@ -409,13 +409,18 @@ def verify_hash(stored: Mapping[str, Any]) -> bool:
 
 
 def verify(statement: Statement, agreement: Agreement) -> bool:
-    """Recompute *statement* from its stored inputs and *agreement*; True if the hash matches.
+    """Recompute *statement* from its stored inputs and *agreement*; True if all matches.
+
+    Checks that the statement's content still has its hash, and that recomputing it from the
+    inputs in its evidence under *agreement* gives the same hash.
 
     *agreement* must be the version the statement names (its ``rule_hash`` is compared
     first).
     """
     if agreement.rule_hash != statement.rule_hash:
         return False
+    if content_hash(statement.body()) != statement.content_hash:
+        return False  # the stored content was altered after hashing
     again = _compute(
         agreement,
         inputs_of(statement),

@@ -11,8 +11,14 @@ from bishui.compensation import load_agreement
 from bishui.compensation.quantity import parse_quantity
 from bishui.errors import ConfigError
 
-GOOD = doc(HEZE_TERMS, indicators=("w01018", "w21003"), point='"HZ01"', period="quarter",
-           assessed='"371702"', counterparty='"371700"')  # fmt: skip
+GOOD = doc(
+    HEZE_TERMS,
+    indicators=("w01018", "w21003"),
+    point='"HZ01"',
+    period="quarter",
+    assessed='"371702"',
+    counterparty='"371700"',
+)
 
 
 def refused(text: str) -> ConfigError:

@@ -82,13 +82,15 @@ coefficient = { w21003 = "1 元/(mg/L)" }
 
 # --------------------------------------------------------------------------- missing data
 
-HEZE_DOC = doc(HEZE_TERMS, indicators=("w01018", "w21003"), point='"HZ01"', period="quarter",
-               assessed='"371702"', counterparty='"371700"',
-               missing='rule = "{rule}"\nmin_count = 2')  # fmt: skip
-
-
-def _heze(rule: str):  # type: ignore[no-untyped-def]
-    return load(HEZE_DOC.format(rule=rule) if "{rule}" in HEZE_DOC else HEZE_DOC)
+HEZE_DOC = doc(
+    HEZE_TERMS,
+    indicators=("w01018", "w21003"),
+    point='"HZ01"',
+    period="quarter",
+    assessed='"371702"',
+    counterparty='"371700"',
+    missing='rule = "{rule}"\nmin_count = 2',
+)
 
 
 def _heze_rule(rule: str):  # type: ignore[no-untyped-def]
@@ -157,8 +159,11 @@ def test_period_kind_and_validity_are_checked() -> None:
     with pytest.raises(InputError) as e:
         run(a, "2025-03", THIN)
     assert e.value.field == "period"
-    dated = load(HEZE_DOC.replace("{rule}", "no_payment").replace(
-        'period = "quarter"', 'period = "quarter"\nvalid_from = 2025-04-01'))  # fmt: skip
+    dated = load(
+        HEZE_DOC.replace("{rule}", "no_payment").replace(
+            'period = "quarter"', 'period = "quarter"\nvalid_from = 2025-04-01'
+        )
+    )
     with pytest.raises(InputError):
         run(dated, "2025-Q1", THIN)
 
@@ -238,9 +243,11 @@ def test_correction_of_another_period_is_refused() -> None:
 def test_split_conserves_with_largest_remainder() -> None:
     q = Decimal("0.01")
     transfers, own = split(
-        Decimal("1.01"), {"A": Decimal("0.5"), "B": Decimal("0.25"), "C": Decimal("0.25")},
-        {"X": Decimal(1)}, q,
-    )  # fmt: skip
+        Decimal("1.01"),
+        {"A": Decimal("0.5"), "B": Decimal("0.25"), "C": Decimal("0.25")},
+        {"X": Decimal(1)},
+        q,
+    )
     assert [t.amount for t in transfers] == [Decimal("0.51"), Decimal("0.25"), Decimal("0.25")]
     assert own == 0
 

@@ -352,7 +352,7 @@ def load_agreement(
 
     point_raw = _table(doc, "point", required=True)
     kind = _need(point_raw, "kind", "point.")
-    if kind not in POINT_KINDS:
+    if not isinstance(kind, str) or kind not in POINT_KINDS:
         raise ConfigError("point.kind", "water_section or air_stations", kind)
     ids = point_raw.get("ids")
     if not isinstance(ids, list) or not ids or not all(isinstance(x, str) for x in ids):
@@ -387,7 +387,11 @@ def load_agreement(
 
     r = _table(doc, "rounding")
     rounding = Rounding(r.get("places", 2), r.get("mode", "half_up"), r.get("stage", "total"))
-    if isinstance(rounding.places, bool) or rounding.places not in range(5):
+    if (
+        not isinstance(rounding.places, int)
+        or isinstance(rounding.places, bool)
+        or not 0 <= rounding.places <= 4
+    ):
         raise ConfigError("rounding.places", "0 to 4", rounding.places)
     if not isinstance(rounding.mode, str) or rounding.mode not in ROUNDING_MODES:
         raise ConfigError("rounding.mode", f"one of {', '.join(ROUNDING_MODES)}", rounding.mode)

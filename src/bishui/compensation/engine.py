@@ -361,7 +361,7 @@ def _compute(
     else:
         transfers, own = (), Decimal(0)
     if own:
-        notes.append(f"其中 {fmt(own)} 元为同一方自身承担份额，不形成政府间转移。")
+        notes.append(f"其中 {own:,} 元为同一方自身承担的份额，不形成政府间转移。")
     evidence = {
         "rule": _rule_evidence(a),
         "inputs": {

@@ -36,6 +36,10 @@ def yuan(amount: Decimal | str) -> str:
     return f"{d:,} 元（{wan} 万元）"
 
 
+def _num(value: str | None) -> str:
+    return "（缺）" if value is None else fmt(Decimal(value))
+
+
 def _who(code: str, names: Mapping[str, str]) -> str:
     return f"{names[code]}（{code}）" if code in names else code
 
@@ -86,27 +90,29 @@ def explain(statement: Statement, names: Mapping[str, str] | None = None) -> str
         if p.get("water_class"):
             add(f"  {key} 水质类别：{CLASS_NAMES[p['water_class']]}")
         if p.get("volume") is not None:
-            add(f"  {key} 期间水量：{p['volume']} m³")
+            add(f"  {key} 期间水量：{fmt(Decimal(p['volume']))} m³")
         for code, ind in p["indicators"].items():
             name = INDICATORS.get(code, (code, ""))[0]
             unit = "µg/m³" if INDICATORS.get(code, ("", ""))[1] == "conc_air" else "mg/L"
-            text = f"  {name}（{code}）：{ind['value']} {unit}，有效数据 {ind['count']} 个"
+            text = f"  {name}（{code}）：{_num(ind['value'])} {unit}，有效数据 {ind['count']} 个"
             if ind.get("expected"):
                 text += f"/应有 {ind['expected']} 个"
             if ind.get("previous") is not None:
-                text += f"；上年同期 {ind['previous']} {unit}"
+                text += f"；上年同期 {_num(ind['previous'])} {unit}"
             if ind.get("flags"):
                 text += f"；标记 {','.join(ind['flags'])}"
             add(text)
         for fig, value in p.get("figures", {}).items():
-            add(f"  {fig}：{value}")
+            add(f"  {fig}：{_num(value)}")
         if p.get("source"):
             add(f"  数据来源：{p['source']}")
     if ev["data_check"]:
         add("  数据检查：" + "；".join(ev["data_check"]))
-    else:
+    elif rule["indicators"]:
         md = rule["missing_data"]
         add(f"  数据检查：通过（每项至少 {md['min_count']} 个有效数据）")
+    else:
+        add("  数据检查：通过")
     add("")
     add("二、计算过程")
     if not ev["terms"]:

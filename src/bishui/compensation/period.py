@@ -44,6 +44,14 @@ class Period:
                 return cls(int(m.group(1)), kind, index)
         raise InputError("period", "written 2025-03, 2025-Q1 or 2025", text)
 
+    @classmethod
+    def in_year(cls, kind: str, year: int) -> tuple[Period, ...]:
+        """Every period of *kind* in *year*, in order (12 months, 4 quarters or the year)."""
+        top = {"month": 12, "quarter": 4, "year": 1}.get(kind)
+        if top is None:
+            raise InputError("period.kind", f"one of {', '.join(PERIOD_KINDS)}", kind)
+        return tuple(cls(year, kind, i) for i in range(1, top + 1))
+
     def __str__(self) -> str:
         if self.kind == "month":
             return f"{self.year}-{self.index:02d}"

@@ -242,15 +242,13 @@ def flux_price(p: Mapping[str, Any], point: PointInput, codes: tuple[str, ...]) 
         flux = charged * volume / _MILLION
         amount = flux * price
         total += amount
-        steps.append(
-            Step(
-                f"{code}.flux",
-                f"{_name(code)} 超标通量 = ({fmt(c)} − {fmt(target)}) mg/L × {fmt(volume)} m³"
-                f" ÷ 10⁶ = {fmt(flux)} t",
-                fmt(flux),
-                "t",
-            )
+        text = (
+            f"{_name(code)} 超标通量 = ({fmt(c)} − {fmt(target)}) mg/L × {fmt(volume)} m³"
+            f" ÷ 10⁶ = {fmt(flux)} t"
+            if charged
+            else f"{_name(code)} {fmt(c)} mg/L 未超过目标值 {fmt(target)} mg/L，通量计 0 t"
         )
+        steps.append(Step(f"{code}.flux", text, fmt(flux), "t"))
         steps.append(
             Step(
                 f"{code}.amount",
@@ -560,7 +558,7 @@ def _components(raw: Any, field: str) -> dict[str, dict[str, Any]]:
             "share": share.value,
             "figure": str(c["figure"]),
             "baseline": base.value,
-            "unit": base.text.removeprefix(fmt(base.value)).strip() or "1",
+            "unit": base.text.removeprefix(str(c["baseline"]).split()[0]).strip(),
             "zh": str(c.get("zh", name)),
         }
     total = sum((c["share"] for c in out.values()), Decimal(0))
@@ -602,8 +600,9 @@ def fund_split(p: Mapping[str, Any], point: PointInput, _: tuple[str, ...]) -> T
         steps.append(
             Step(
                 f"{name}.amount",
-                f"{c['zh']}：{fmt(p['fund'])} 元 × {fmt(c['share'])} × min({fmt(actual)}/"
-                f"{fmt(c['baseline'])} {c['unit']}, {fmt(p['performance_cap'])}) = {fmt(a)} 元",
+                f"{c['zh']}：{fmt(p['fund'])} 元 × {fmt(c['share'])} × min({fmt(actual)} / "
+                f"{fmt(c['baseline'])}{' ' + c['unit'] if c['unit'] else ''},"
+                f" {fmt(p['performance_cap'])}) = {fmt(a)} 元",
                 fmt(a),
                 "元",
             )

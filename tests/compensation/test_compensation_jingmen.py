@@ -1,0 +1,96 @@
+"""The model city's agreements load, say whether they are verified, and run over a year."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from comp_helpers import jingmen
+
+from bishui.compensation import (
+    IndicatorInput,
+    Ledger,
+    PeriodInputs,
+    PointInput,
+    compute,
+    explain,
+    verify,
+)
+from bishui.compensation.jingmen import AGREEMENTS_DIR, city_registry
+from bishui.compensation.period import Period
+
+
+def test_every_agreement_loads_and_says_what_it_is() -> None:
+    agreements = jingmen()
+    assert len(agreements) == len(list(AGREEMENTS_DIR.glob("*.toml"))) >= 8
+    for path in AGREEMENTS_DIR.glob("*.toml"):
+        text = path.read_text(encoding="utf-8")
+        assert ("# EXAMPLE" in text) != ("# VERIFIED" in text), path.name
+    for a in agreements.values():
+        assert a.status in ("verified", "example")
+        if a.status == "example":
+            assert a.modelled_on
+    assert agreements["jingmen-zhanghe-reservoir"].status == "verified"
+    points = {a.point.key for a in agreements.values()}
+    assert {"WS02", "WS04", "WS06", "AQ01+AQ04+AQ05", "AQ02+AQ03", "AQ06"} <= points
+
+
+def _inputs(a, period: Period) -> PointInput:  # type: ignore[no-untyped-def]
+    """Plausible assessed figures for the demo (not monitoring data)."""
+    values = {
+        "w01018": "24",
+        "w21003": "1.2",
+        "w01019": "7.5",
+        "w21011": "0.32",
+        "a34002": "66",
+        "a34004": "44",
+    }
+    previous = {"a34002": "70", "a34004": "47"}
+    count = 340 if a.point.kind == "air_stations" else 12
+    inds = {c: IndicatorInput(values[c], count, previous=previous.get(c)) for c in a.indicators}
+    return PointInput(
+        a.point.key,
+        inds,
+        water_class=4,
+        volume=Decimal("1.8E7"),
+        figures={"months_class1": 9, "forest_area_vs_2020": 1},
+        source="demo",
+    )
+
+
+def test_a_year_of_the_model_city() -> None:
+    reg = city_registry()
+    ledger = Ledger()
+    for a in jingmen().values():
+        for period in Period.in_year(a.period_kind, 2025):
+            s = compute(a, PeriodInputs.of(period, _inputs(a, period)))
+            assert s.status == "computed", (a.id, s.notes)
+            assert verify(s, a)
+            ledger.post(s)
+            text = explain(s, reg.names)
+            assert a.title in text and s.content_hash in text
+            if a.status == "example":
+                assert "示例配置" in text and "并非官方参数" in text
+            else:
+                assert "已核实" in text
+    assert ledger.total() == 0
+    year = Period.parse("2025")
+    nets = {p: ledger.party_statement(p, year).net for p in reg.regions}
+    assert sum(nets.values(), Decimal(0)) == 0
+    # 漳河: 9 of 10 months → water 324万 + forest 90万 = 414万; the city pays its half.
+    zh = ledger.head("jingmen-zhanghe-reservoir", year)
+    assert zh is not None and zh.amount == Decimal(4_140_000)
+    # 东宝 air: PM10 70→66, PM2.5 47→44 → (4 + 3) × 10万 = 70万 from the city.
+    air = ledger.head("jingmen-air-dongbao", year)
+    assert air is not None and air.amount == Decimal(700_000)
+
+
+def test_explain_shows_the_numbers() -> None:
+    a = jingmen()["jingmen-zhupihe-gongjiawan"]
+    s = compute(a, PeriodInputs.of("2025-Q2", _inputs(a, Period.parse("2025-Q2"))))
+    text = explain(s, city_registry().names)
+    # class Ⅳ is inside the neutral band; linear: (30−24)×2万 + (1.5−1.2)×30万 = 21万
+    assert "断面水质类别 Ⅳ类" in text
+    assert "(30 − 24) mg/L × 20000 元/(mg/L) = 120000 元" in text
+    assert "被考核方应得 210,000.00 元（21 万元）" in text
+    assert "沙洋县（420822） → 东宝区（420802）：105,000.00 元" in text
+    assert "竹皮河" in text and "参照已核实方案" in text

@@ -82,7 +82,8 @@ def _ar1(eps: NDArray[np.float64], phi: float) -> NDArray[np.float64]:
         x = e @ tri[:n, :n].T + np.outer(x0, powers[:n] * phi)
         out[:, s : s + n] = x
         x0 = x[:, -1]
-    return out * np.sqrt(1 - phi**2)
+    scaled: NDArray[np.float64] = out * np.sqrt(1 - phi**2)
+    return scaled
 
 
 def inject_exceedance(b: Block, row: int, start: int, minutes: int, value: float) -> slice:

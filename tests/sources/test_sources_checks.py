@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from conftest import PERMIT_NO, make_permit
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,6 +19,7 @@ from bishui.sources.findings import OutletRef
 from bishui.sources.limits import limit_grid
 from bishui.sources.permits import Limit, Outlet, amend
 from bishui.sources.rules import load_ruleset
+from conftest import PERMIT_NO, make_permit
 
 RULES = load_ruleset()
 H = dt.timedelta(hours=1)

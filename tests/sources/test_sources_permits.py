@@ -7,7 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import PERMIT_NO, USCC, make_permit
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from bishui.sources.permits import (
     in_force,
     permit_for_outlet,
 )
+from conftest import PERMIT_NO, USCC, make_permit
 
 
 def test_valid_permit(permit: Permit) -> None:

@@ -3,11 +3,11 @@
 import datetime as dt
 
 import numpy as np
-from conftest import make_permit
 
 from bishui.sources import check, synthetic
 from bishui.sources.findings import OutletRef
 from bishui.sources.rules import load_ruleset
+from conftest import make_permit
 
 RULES = load_ruleset()
 T0 = dt.datetime(2026, 3, 1)

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from conftest import make_permit
 
 from bishui.errors import InputError
 from bishui.sources import flags as fl
@@ -14,6 +13,7 @@ from bishui.sources import nopermit, quantity
 from bishui.sources.findings import OutletRef
 from bishui.sources.permits import ManagementClass
 from bishui.sources.rules import load_ruleset
+from conftest import make_permit
 
 RULES = load_ruleset()
 JAN1 = dt.date(2026, 1, 1)

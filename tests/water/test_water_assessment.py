@@ -158,3 +158,10 @@ def test_section_records_for_tables():
     assert recs[0]["main_pollutants"] == "氨氮(1.87)"
     assert recs[1]["label"] == "insufficient data" and recs[1]["class"] == 0
     assert recs[1]["attainment"] == "数据不足" and recs[1]["main_pollutants"] == ""
+
+
+def test_rows_without_an_assessment_item_are_not_sampling_events():
+    codes = ["w01010", "w21003"]
+    x = np.array([[20.0, np.nan], [21.0, 0.4]])
+    pm = period_means(x, codes, [0, 0], min_samples=2)
+    assert pm.samples.tolist() == [1] and pm.sufficient.tolist() == [False]

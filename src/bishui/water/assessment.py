@@ -143,7 +143,13 @@ def period_means(
         check_values(x, cc)
     g, ng = _groups(groups, x.shape[0], n_groups)
     means, counts = _group_mean(x, g, ng, cc)
-    events = np.bincount(g[~np.isnan(x).all(axis=1)], minlength=ng).astype(np.int64)
+    # A sampling event counts when it measured at least one assessment item (a row carrying only
+    # water temperature or conductivity is not a sample of the section's quality).
+    cols = np.array([c in t.ASSESSMENT_CODES for c in cc], dtype=bool)
+    if not cols.any():
+        cols[:] = True
+    has = ~np.isnan(x[:, cols]).all(axis=1)
+    events = np.bincount(g[has], minlength=ng).astype(np.int64)
     means[counts < min_samples] = np.nan
     return PeriodMeans(tuple(cc), means, counts, events, events >= min_samples, min_samples)
 

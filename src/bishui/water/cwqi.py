@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 from bishui.errors import InputError
 from bishui.water import tables as t
 from bishui.water.assessment import _group_mean, _groups
-from bishui.water.classes import check_values
+from bishui.water.classes import as_floats, check_values
 
 EDITION = "环办监测〔2017〕51号"
 
@@ -63,7 +63,7 @@ def cwqi_items(
     numpy.ndarray, shape (n, k)
         CWQI(i) [-]; NaN where the value is missing or the column is not one of the 21 items.
     """
-    x = np.asarray(values, dtype=float)
+    x = as_floats(values)
     if x.ndim == 1:
         x = x.reshape(1, -1)
     if x.shape[1] != len(codes):
@@ -146,7 +146,7 @@ def cwqi_groups(
     (cwqi, n_sections)
         CWQI per group [-] and the number of sections in it (the weight m or n of the city index).
     """
-    x = np.asarray(section_means, dtype=float)
+    x = as_floats(section_means, "section_means")
     cc = t.canonical_codes(codes, aliases)
     check_values(x, cc)
     g, ng = _groups(groups, x.shape[0], n_groups)

@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 from bishui.errors import InputError
 from bishui.timeutil import to_beijing_naive
 from bishui.water import tables as t
-from bishui.water.classes import check_values
+from bishui.water.classes import as_floats, check_values
 
 #: Items judged for a surface drinking-water source by default: the 21 assessment items of
 #: 表1 and the 5 items of 表2.
@@ -193,7 +193,7 @@ def source_compliance(
     -------
     SourceCompliance
     """
-    x = np.asarray(values, dtype=float)
+    x = as_floats(values)
     if x.ndim == 1:
         x = x.reshape(1, -1)
     cc = t.canonical_codes(codes, aliases)
@@ -274,7 +274,7 @@ def source_alerts(
         Sorted by time, then kind, then parameter.
     """
     r = rules or AlertRules()
-    x = np.asarray(values, dtype=float)
+    x = as_floats(values)
     if x.ndim == 1:
         x = x.reshape(-1, 1)
     cc = t.canonical_codes(codes, aliases)

@@ -209,3 +209,37 @@ def rank(values: ArrayLike, decimals: int | None = None) -> NDArray[np.int64]:
     out = np.empty(v.size, dtype=np.int64)
     out[order] = ranks_sorted
     return out
+
+
+def change_ranking_excluded(
+    base_worst_class: ArrayLike, current_worst_class: ArrayLike, attained: ArrayLike
+) -> NDArray[np.bool_]:
+    """Cities left out of the 变化情况排名 (ranking by ΔCWQI).
+
+    环办监测〔2017〕51号 (notes A3, [V]): a city whose sections all meet or beat Class Ⅱ in both the
+    base year and now, and that passes its assessment, is not ranked by change.
+
+    Parameters
+    ----------
+    base_worst_class, current_worst_class : array_like of int
+        Worst section class of each city in the base year and now (1–6).
+    attained : array_like of bool
+        Whether the city passed its assessment (考核达标).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True for cities to leave out.
+    """
+    b = np.asarray(base_worst_class)
+    c = np.asarray(current_worst_class)
+    return np.asarray((b >= 1) & (b <= 2) & (c >= 1) & (c <= 2) & np.asarray(attained, dtype=bool))
+
+
+def rank_change(delta: ArrayLike, excluded: ArrayLike | None = None) -> NDArray[np.int64]:
+    """Ascending rank of ΔCWQI (most improved first); 0 for excluded cities."""
+    d = np.asarray(delta, dtype=float)
+    ex = np.zeros(d.shape, dtype=bool) if excluded is None else np.asarray(excluded, dtype=bool)
+    out = np.zeros(d.shape, dtype=np.int64)
+    out[~ex] = rank(d[~ex])
+    return out

@@ -4,6 +4,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bishui.errors import InputError
 from bishui.water.assessment import (
@@ -158,3 +160,61 @@ def test_section_records_for_tables():
     assert recs[0]["main_pollutants"] == "氨氮(1.87)"
     assert recs[1]["label"] == "insufficient data" and recs[1]["class"] == 0
     assert recs[1]["attainment"] == "数据不足" and recs[1]["main_pollutants"] == ""
+
+
+def test_rows_without_an_assessment_item_are_not_sampling_events():
+    codes = ["w01010", "w21003"]
+    x = np.array([[20.0, np.nan], [21.0, 0.4]])
+    pm = period_means(x, codes, [0, 0], min_samples=2)
+    assert pm.samples.tolist() == [1] and pm.sufficient.tolist() == [False]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 6), min_size=1, max_size=40))
+def test_property_share_grades_follow_the_table(classes):
+    """The integer-exact implementation agrees with the table read literally on fractions."""
+    counts = np.bincount(classes, minlength=7).reshape(1, 7)
+    n = int(counts[0, 1:].sum())
+    got = grade_by_shares(counts)[0]
+    if n == 0:
+        assert got == ""
+        return
+    good = Fraction(int(counts[0, 1:4].sum()), n)
+    bad = Fraction(int(counts[0, 6]), n)
+    if good >= Fraction(9, 10):
+        want = "优"
+    elif good >= Fraction(3, 4):
+        want = "良好"
+    elif bad < Fraction(1, 5):
+        want = "轻度污染"
+    elif bad < Fraction(2, 5):
+        want = "中度污染"
+    else:
+        want = "重度污染"
+    assert got == want
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4), st.floats(6.0, 9.0), st.floats(0.0, 3.0) | st.just(np.nan)),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_property_period_means_equal_per_group_means(rows):
+    g = np.array([r[0] for r in rows])
+    x = np.array([[r[1], r[2]] for r in rows])
+    pm = period_means(x, ["w01001", "w21003"], g, n_groups=5)
+    for k in range(5):
+        sel = x[g == k]
+        if sel.size == 0:
+            assert np.isnan(pm.means[k]).all()
+            continue
+        h = np.mean(10.0 ** -sel[:, 0])
+        assert pm.means[k, 0] == pytest.approx(-np.log10(h))
+        v = sel[:, 1][~np.isnan(sel[:, 1])]
+        if v.size:
+            assert pm.means[k, 1] == pytest.approx(v.mean())
+        else:
+            assert np.isnan(pm.means[k, 1])

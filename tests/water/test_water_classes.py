@@ -261,3 +261,8 @@ def test_property_batch_equals_single(rows, body):
         r = classify(s, body)
         assert b.sample_class[i] == r.sample_class
         assert tuple(b.codes[j] for j in b.main[i] if j >= 0) == r.main_pollutants
+
+
+def test_non_numeric_arrays_are_refused_with_input_error():
+    with pytest.raises(InputError, match="values"):
+        classify_batch([["0.4", "abc"]], ["w21003", "w21011"])

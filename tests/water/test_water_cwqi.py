@@ -68,3 +68,11 @@ def test_city_cwqi_weighted_by_sections_and_delta():
 def test_rank_ascending_with_ties():
     assert rank([5.1, 4.2, 5.1, 3.0, np.nan]).tolist() == [3, 2, 3, 1, 5]
     assert rank([4.20001, 4.2], decimals=4).tolist() == [1, 1]
+
+
+def test_change_ranking_leaves_out_class_ii_cities_that_pass():
+    from bishui.water.cwqi import change_ranking_excluded, rank_change
+
+    ex = change_ranking_excluded([2, 2, 3, 1], [1, 3, 2, 2], [True, True, True, False])
+    assert ex.tolist() == [True, False, False, False]
+    assert rank_change([-5.0, 3.0, -8.0, 1.0], ex).tolist() == [0, 3, 1, 2]

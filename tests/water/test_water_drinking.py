@@ -115,3 +115,9 @@ def test_bad_input():
     assert info.value.field == "w21003" and info.value.row == 1
     with pytest.raises(InputError, match="times"):
         source_alerts(hours(3), [0.1, 0.2], ["w21003"], 2)
+
+
+def test_aware_times_are_taken_as_beijing_time():
+    utc = [dt.datetime(2026, 5, 1, h, tzinfo=dt.UTC) for h in range(3)]
+    alerts = source_alerts(utc, [0.3, 0.6, 0.3], ["w21003"], 2, rules=AlertRules(trend=False))
+    assert alerts[0].time == dt.datetime(2026, 5, 1, 9, 0)  # 01:00 UTC = 09:00 Beijing

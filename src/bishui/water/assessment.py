@@ -34,7 +34,12 @@ from numpy.typing import ArrayLike, NDArray
 
 from bishui.errors import InputError
 from bishui.water import tables as t
-from bishui.water.classes import BatchClassification, check_values, classify_batch
+from bishui.water.classes import (
+    BatchClassification,
+    as_floats,
+    check_values,
+    classify_batch,
+)
 
 #: Minimum samples for a period (环办〔2011〕22号 一(二), from recollection in the notes, [R]):
 #: weekly/10-day/monthly one sample; quarterly at least 2; annual normally 12 monthly values and at
@@ -131,7 +136,7 @@ def period_means(
         Arithmetic means (pH: −log10 of the mean hydrogen-ion concentration), not rounded — the
         classification rounds them.
     """
-    x = np.asarray(values, dtype=float)
+    x = as_floats(values)
     if x.ndim != 2 or x.shape[1] != len(codes):
         raise InputError(
             "values", f"must have shape (samples, {len(codes)}) to match codes", x.shape
@@ -143,7 +148,13 @@ def period_means(
         check_values(x, cc)
     g, ng = _groups(groups, x.shape[0], n_groups)
     means, counts = _group_mean(x, g, ng, cc)
-    events = np.bincount(g[~np.isnan(x).all(axis=1)], minlength=ng).astype(np.int64)
+    # A sampling event counts when it measured at least one assessment item (a row carrying only
+    # water temperature or conductivity is not a sample of the section's quality).
+    cols = np.array([c in t.ASSESSMENT_CODES for c in cc], dtype=bool)
+    if not cols.any():
+        cols[:] = True
+    has = ~np.isnan(x[:, cols]).all(axis=1)
+    events = np.bincount(g[has], minlength=ng).astype(np.int64)
     means[counts < min_samples] = np.nan
     return PeriodMeans(tuple(cc), means, counts, events, events >= min_samples, min_samples)
 
@@ -377,7 +388,7 @@ def water_body_means(
     points, are assessed on the arithmetic mean of each item over the sections or points
     (time first — :func:`period_means` — then space).
     """
-    x = np.asarray(section_means, dtype=float)
+    x = as_floats(section_means, "section_means")
     g, ng = _groups(groups, x.shape[0], n_groups)
     return _group_mean(x, g, ng, list(codes))[0]
 

@@ -214,6 +214,14 @@ def item_class(values: ArrayLike, code: str, body: str = "river") -> NDArray[np.
     return _class_le(v, item.limits)
 
 
+def as_floats(values: Any, field: str = "values") -> NDArray[np.float64]:
+    """``values`` as a float array, or an :class:`~bishui.errors.InputError` naming ``field``."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(field, "must be numbers (NaN for not measured)", str(exc)) from None
+
+
 def check_values(values: NDArray[np.float64], codes: Sequence[str]) -> None:
     """Refuse impossible values: non-finite numbers, negative concentrations, pH outside 0–14.
 
@@ -310,7 +318,7 @@ def classify_batch(
     BatchClassification
         Item classes, sample classes, deciding items, 超标倍数 and main pollutants.
     """
-    x = np.asarray(values, dtype=float)
+    x = as_floats(values)
     if x.ndim == 1:
         x = x.reshape(1, -1)
     if x.ndim != 2 or x.shape[1] != len(codes):
@@ -474,6 +482,7 @@ def classify(
 __all__ = [
     "BatchClassification",
     "Classification",
+    "as_floats",
     "check_values",
     "classify",
     "classify_batch",

@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 from bishui.errors import InputError
 from bishui.water import tables as t
 from bishui.water.assessment import _group_mean, _groups
-from bishui.water.classes import check_values
+from bishui.water.classes import as_floats, check_values
 
 EDITION = "环办监测〔2017〕51号"
 
@@ -63,7 +63,7 @@ def cwqi_items(
     numpy.ndarray, shape (n, k)
         CWQI(i) [-]; NaN where the value is missing or the column is not one of the 21 items.
     """
-    x = np.asarray(values, dtype=float)
+    x = as_floats(values)
     if x.ndim == 1:
         x = x.reshape(1, -1)
     if x.shape[1] != len(codes):
@@ -146,7 +146,7 @@ def cwqi_groups(
     (cwqi, n_sections)
         CWQI per group [-] and the number of sections in it (the weight m or n of the city index).
     """
-    x = np.asarray(section_means, dtype=float)
+    x = as_floats(section_means, "section_means")
     cc = t.canonical_codes(codes, aliases)
     check_values(x, cc)
     g, ng = _groups(groups, x.shape[0], n_groups)
@@ -208,4 +208,38 @@ def rank(values: ArrayLike, decimals: int | None = None) -> NDArray[np.int64]:
     ranks_sorted = np.maximum.accumulate(np.where(first, pos, 0))
     out = np.empty(v.size, dtype=np.int64)
     out[order] = ranks_sorted
+    return out
+
+
+def change_ranking_excluded(
+    base_worst_class: ArrayLike, current_worst_class: ArrayLike, attained: ArrayLike
+) -> NDArray[np.bool_]:
+    """Cities left out of the 变化情况排名 (ranking by ΔCWQI).
+
+    环办监测〔2017〕51号 (notes A3, [V]): a city whose sections all meet or beat Class Ⅱ in both the
+    base year and now, and that passes its assessment, is not ranked by change.
+
+    Parameters
+    ----------
+    base_worst_class, current_worst_class : array_like of int
+        Worst section class of each city in the base year and now (1–6).
+    attained : array_like of bool
+        Whether the city passed its assessment (考核达标).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True for cities to leave out.
+    """
+    b = np.asarray(base_worst_class)
+    c = np.asarray(current_worst_class)
+    return np.asarray((b >= 1) & (b <= 2) & (c >= 1) & (c <= 2) & np.asarray(attained, dtype=bool))
+
+
+def rank_change(delta: ArrayLike, excluded: ArrayLike | None = None) -> NDArray[np.int64]:
+    """Ascending rank of ΔCWQI (most improved first); 0 for excluded cities."""
+    d = np.asarray(delta, dtype=float)
+    ex = np.zeros(d.shape, dtype=bool) if excluded is None else np.asarray(excluded, dtype=bool)
+    out = np.zeros(d.shape, dtype=np.int64)
+    out[~ex] = rank(d[~ex])
     return out

@@ -32,8 +32,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
 
 from bishui.errors import InputError
+from bishui.timeutil import to_beijing_naive
 from bishui.water import tables as t
-from bishui.water.classes import check_values
+from bishui.water.classes import as_floats, check_values
 
 #: Items judged for a surface drinking-water source by default: the 21 assessment items of
 #: 表1 and the 5 items of 表2.
@@ -192,7 +193,7 @@ def source_compliance(
     -------
     SourceCompliance
     """
-    x = np.asarray(values, dtype=float)
+    x = as_floats(values)
     if x.ndim == 1:
         x = x.reshape(1, -1)
     cc = t.canonical_codes(codes, aliases)
@@ -206,7 +207,13 @@ def source_compliance(
     return SourceCompliance(tuple(cc), ex, judged & ~ex.any(axis=1), judged)
 
 
-def _times(times: ArrayLike, n: int) -> NDArray[np.datetime64]:
+def _times(times: ArrayLike | Sequence[dt.datetime], n: int) -> NDArray[np.datetime64]:
+    if isinstance(times, Sequence) and any(
+        isinstance(x, dt.datetime) and x.tzinfo is not None for x in times
+    ):
+        # Aware times are converted to the store's naive Beijing time first.
+        naive: list[Any] = [to_beijing_naive(x) if isinstance(x, dt.datetime) else x for x in times]
+        return _times(naive, n)
     try:
         tt = np.asarray(times, dtype="datetime64[s]")
     except (TypeError, ValueError) as exc:
@@ -228,7 +235,7 @@ def _hours(tt: NDArray[np.datetime64], t0: np.datetime64) -> NDArray[np.float64]
 
 
 def source_alerts(
-    times: ArrayLike,
+    times: ArrayLike | Sequence[dt.datetime],
     values: ArrayLike,
     codes: Sequence[str],
     target_class: int,
@@ -267,7 +274,7 @@ def source_alerts(
         Sorted by time, then kind, then parameter.
     """
     r = rules or AlertRules()
-    x = np.asarray(values, dtype=float)
+    x = as_floats(values)
     if x.ndim == 1:
         x = x.reshape(-1, 1)
     cc = t.canonical_codes(codes, aliases)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from comp_helpers import jingmen
+from comp_helpers import demo_point, jingmen
 
 from bishui.compensation import (
-    IndicatorInput,
     Ledger,
     PeriodInputs,
-    PointInput,
     compute,
     explain,
     verify,
@@ -34,35 +32,12 @@ def test_every_agreement_loads_and_says_what_it_is() -> None:
     assert {"WS02", "WS04", "WS06", "AQ01+AQ04+AQ05", "AQ02+AQ03", "AQ06"} <= points
 
 
-def _inputs(a, period: Period) -> PointInput:  # type: ignore[no-untyped-def]
-    """Plausible assessed figures for the demo (not monitoring data)."""
-    values = {
-        "w01018": "24",
-        "w21003": "1.2",
-        "w01019": "7.5",
-        "w21011": "0.32",
-        "a34002": "66",
-        "a34004": "44",
-    }
-    previous = {"a34002": "70", "a34004": "47"}
-    count = 340 if a.point.kind == "air_stations" else 12
-    inds = {c: IndicatorInput(values[c], count, previous=previous.get(c)) for c in a.indicators}
-    return PointInput(
-        a.point.key,
-        inds,
-        water_class=4,
-        volume=Decimal("1.8E7"),
-        figures={"months_class1": 9, "forest_area_vs_2020": 1},
-        source="demo",
-    )
-
-
 def test_a_year_of_the_model_city() -> None:
     reg = city_registry()
     ledger = Ledger()
     for a in jingmen().values():
         for period in Period.in_year(a.period_kind, 2025):
-            s = compute(a, PeriodInputs.of(period, _inputs(a, period)))
+            s = compute(a, PeriodInputs.of(period, demo_point(a)))
             assert s.status == "computed", (a.id, s.notes)
             assert verify(s, a)
             ledger.post(s)
@@ -86,7 +61,7 @@ def test_a_year_of_the_model_city() -> None:
 
 def test_explain_shows_the_numbers() -> None:
     a = jingmen()["jingmen-zhupihe-gongjiawan"]
-    s = compute(a, PeriodInputs.of("2025-Q2", _inputs(a, Period.parse("2025-Q2"))))
+    s = compute(a, PeriodInputs.of("2025-Q2", demo_point(a)))
     text = explain(s, city_registry().names)
     # class Ⅳ is inside the neutral band; linear: (30−24)×2万 + (1.5−1.2)×30万 = 21万
     assert "断面水质类别 Ⅳ类" in text

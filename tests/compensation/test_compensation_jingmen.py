@@ -11,6 +11,7 @@ from bishui.compensation import (
     PeriodInputs,
     compute,
     explain,
+    explain_party,
     verify,
 )
 from bishui.compensation.jingmen import AGREEMENTS_DIR, city_registry
@@ -51,6 +52,9 @@ def test_a_year_of_the_model_city() -> None:
     year = Period.parse("2025")
     nets = {p: ledger.party_statement(p, year).net for p in reg.regions}
     assert sum(nets.values(), Decimal(0)) == 0
+    sy = explain_party(ledger.party_statement("420822", year), reg.names)
+    assert sy.startswith("生态补偿对账单：沙洋县（420822），2025年")
+    assert "净额（应收 − 应付）" in sy
     # 漳河: 9 of 10 months → water 324万 + forest 90万 = 414万; the city pays its half.
     zh = ledger.head("jingmen-zhanghe-reservoir", year)
     assert zh is not None and zh.amount == Decimal(4_140_000)

@@ -27,7 +27,7 @@ from bishui.compensation.agreement import (
 )
 from bishui.compensation.confirmation import Confirmation
 from bishui.compensation.engine import Statement, Transfer, compute, inputs_of, verify, verify_hash
-from bishui.compensation.explain import explain
+from bishui.compensation.explain import explain, explain_party
 from bishui.compensation.inputs import IndicatorInput, PeriodInputs, PointInput, point_key
 from bishui.compensation.ledger import Ledger, PartyStatement, party_statement
 from bishui.compensation.period import Period
@@ -50,6 +50,7 @@ __all__ = [
     "Transfer",
     "compute",
     "explain",
+    "explain_party",
     "inputs_of",
     "load_agreement",
     "load_agreement_file",

@@ -333,6 +333,10 @@ def load_agreement(
     if status == "example" and not modelled_on:
         raise ConfigError("modelled_on", "required for an example: the verified schemes", None)
     basis = _need(doc, "basis", "")
+    for key in ("title", "basis"):
+        if not isinstance(doc.get(key), str) or not doc[key].strip():
+            raise ConfigError(key, "non-empty text", doc.get(key))
+    _strings(doc.get("notes", []), "notes")
     period = _need(doc, "period", "")
     if period not in PERIOD_KINDS:
         raise ConfigError("period", f"one of {', '.join(PERIOD_KINDS)}", period)

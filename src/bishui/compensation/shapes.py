@@ -490,12 +490,20 @@ def air_change(p: Mapping[str, Any], point: PointInput, codes: tuple[str, ...]) 
 # --------------------------------------------------------------------------- index change
 
 
+def _figure_name(raw: Any, field: str) -> str:
+    from bishui.errors import ConfigError
+
+    if not isinstance(raw, str) or not raw:
+        raise ConfigError(field, "the name of a figure of the point input", raw)
+    return raw
+
+
 @register_shape(
     "index_change",
     (
         Param("amount_per_point", dimension="money/point"),
         Param("fractional", "choice", choices=("whole_points", "pro_rata")),
-        Param("figure", "custom", required=False, default="index_change", convert=lambda r, f: r),
+        Param("figure", "custom", required=False, default="index_change", convert=_figure_name),
     ),
     zh="按指数同比变化百分点",
 )
@@ -546,6 +554,8 @@ def _components(raw: Any, field: str) -> dict[str, dict[str, Any]]:
         for k in ("share", "figure", "baseline"):
             if k not in c:
                 raise ConfigError(f"{f}.{k}", "required", None)
+        if not isinstance(c["figure"], str) or not c["figure"]:
+            raise ConfigError(f"{f}.figure", "the name of a figure of the point input", c["figure"])
         try:
             share, base = parse_quantity(c["share"]), parse_quantity(c["baseline"])
         except ValueError as exc:

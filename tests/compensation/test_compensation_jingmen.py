@@ -10,8 +10,10 @@ from bishui.compensation import (
     Ledger,
     PeriodInputs,
     compute,
+    compute_period,
     explain,
     explain_party,
+    statement_rows,
     verify,
 )
 from bishui.compensation.jingmen import AGREEMENTS_DIR, city_registry
@@ -73,3 +75,20 @@ def test_explain_shows_the_numbers() -> None:
     assert "被考核方应得 210,000.00 元（21 万元）" in text
     assert "沙洋县（420822） → 东宝区（420802）：105,000.00 元" in text
     assert "竹皮河" in text and "参照已核实方案" in text
+
+
+def test_compute_period_and_rows() -> None:
+    agreements = list(jingmen().values())
+    q = Period.parse("2025-Q3")
+    inputs = {
+        p: PeriodInputs.of(p, *(demo_point(a) for a in agreements))
+        for p in (Period(2025, "month", m) for m in (7, 8, 9))
+    }
+    statements = compute_period(agreements, inputs, q)
+    # 2 monthly agreements × 3 months + 1 quarterly; the quarter had no inputs → held
+    assert len(statements) == 7
+    held = [s for s in statements if s.period == q]
+    assert [s.status for s in held] == ["held"]
+    rows = statement_rows(statements)
+    assert {r["statement"] for r in rows} == {s.id for s in statements}
+    assert all(set(r) >= {"payer", "payee", "transfer", "content_hash"} for r in rows)

@@ -26,7 +26,16 @@ from bishui.compensation.agreement import (
     load_agreements_dir,
 )
 from bishui.compensation.confirmation import Confirmation
-from bishui.compensation.engine import Statement, Transfer, compute, inputs_of, verify, verify_hash
+from bishui.compensation.engine import (
+    Statement,
+    Transfer,
+    compute,
+    compute_period,
+    inputs_of,
+    statement_rows,
+    verify,
+    verify_hash,
+)
 from bishui.compensation.explain import explain, explain_party
 from bishui.compensation.inputs import IndicatorInput, PeriodInputs, PointInput, point_key
 from bishui.compensation.ledger import Ledger, PartyStatement, party_statement
@@ -49,6 +58,7 @@ __all__ = [
     "TermResult",
     "Transfer",
     "compute",
+    "compute_period",
     "explain",
     "explain_party",
     "inputs_of",
@@ -58,6 +68,7 @@ __all__ = [
     "party_statement",
     "point_key",
     "register_shape",
+    "statement_rows",
     "verify",
     "verify_hash",
 ]

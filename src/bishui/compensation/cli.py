@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from bishui.compensation.agreement import Agreement, load_agreements_dir
-from bishui.compensation.engine import Statement, compute, verify_hash
+from bishui.compensation.engine import Statement, compute_period, verify_hash
 from bishui.compensation.explain import explain, yuan
 from bishui.compensation.inputs import PeriodInputs
 from bishui.compensation.jingmen import AGREEMENTS_DIR, CITY_FILE, city_registry
@@ -90,20 +90,17 @@ def run_cmd(
     raw = _read_json(inputs_path, "--inputs")
     if not isinstance(raw, list):
         raise InputError("--inputs", "a JSON list of period inputs", type(raw).__name__)
-    by_period = {}
+    by_period: dict[Period, PeriodInputs] = {}
     for item in raw:
         pi = PeriodInputs.from_dict(item)
+        if pi.period in by_period:  # several files' worth for one period: merge the points
+            pi = PeriodInputs(pi.period, {**by_period[pi.period].points, **pi.points})
         by_period[pi.period] = pi
     ledger = Ledger()
-    statements: list[Statement] = []
-    for a in agreements.values():
-        for p in Period.in_year(a.period_kind, period.year):
-            if not p.within(period):
-                continue
-            s = compute(a, by_period.get(p, PeriodInputs(p)))
-            ledger.post(s)
-            statements.append(s)
-            click.echo(f"{s.id}\t{s.status}\t{s.amount}")
+    statements = compute_period(agreements.values(), by_period, period)
+    for s in statements:
+        ledger.post(s)
+        click.echo(f"{s.id}\t{s.status}\t{s.amount}")
     click.echo("")
     for party in sorted(
         {t for s in statements for t in s.evidence["rule"]["assessed"]}

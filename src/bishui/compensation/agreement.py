@@ -242,7 +242,7 @@ def _scalar(spec: Param, raw: Any, field: str, conc_dim: str) -> Any:
     return spec.convert(raw, field)
 
 
-def _term(raw: Any, i: int, codes: tuple[str, ...], point_dim: str) -> tuple[Term, dict[str, Any]]:
+def _term(raw: Any, i: int, codes: tuple[str, ...], point_dim: str) -> Term:
     where = f"terms[{i}]."
     if not isinstance(raw, Mapping):
         raise ConfigError(f"terms[{i}]", "a table", raw)
@@ -279,7 +279,7 @@ def _term(raw: Any, i: int, codes: tuple[str, ...], point_dim: str) -> tuple[Ter
     cap = _money(raw["cap"], f"{where}cap") if "cap" in raw else None
     floor = _money(raw["floor"], f"{where}floor") if "floor" in raw else None
     term = Term(name, str(raw.get("label", shape.zh)), params, cap, floor)
-    return term, dict(given)
+    return term
 
 
 # --------------------------------------------------------------------------- loading
@@ -414,7 +414,7 @@ def load_agreement(
     raw_terms = _need(doc, "terms", "")
     if not isinstance(raw_terms, list) or not raw_terms:
         raise ConfigError("terms", "a non-empty list of [[terms]]", raw_terms)
-    terms = tuple(_term(t, i, codes, POINT_KINDS[kind])[0] for i, t in enumerate(raw_terms))
+    terms = tuple(_term(t, i, codes, POINT_KINDS[kind]) for i, t in enumerate(raw_terms))
 
     return Agreement(
         id=ident,

@@ -4,7 +4,8 @@ Pure core, no storage. The pieces, in the order data flows through them:
 
 - :mod:`~bishui.compensation.agreement` — agreements as versioned TOML documents,
   validated on load (:func:`load_agreement`);
-- :mod:`~bishui.compensation.shapes` — the registry of formula shapes (class step, flux ×
+- :mod:`~bishui.compensation.registry` / :mod:`~bishui.compensation.shapes` — the registry of
+  formula shapes and the shapes (class step, flux ×
   unit price, index vs baseline, linear, stepped × (1 + m), per-µg/m³ change, index change,
   pooled fund);
 - :mod:`~bishui.compensation.inputs` — the assessed inputs of a period (:class:`PeriodInputs`);

@@ -167,9 +167,11 @@ def split(
     pair order), so the pairs sum exactly to *amount*. A pair whose payer is its payee is
     the party's own share and is not a transfer; it is returned as the second value.
     """
-    units = int(amount / quantum)
-    pairs = sorted((a, b) for a in payers for b in payees)
-    exact = {p: units * payers[p[0]] * payees[p[1]] for p in pairs}
+    with localcontext() as ctx:
+        ctx.prec = _PREC  # exact for any realistic amount and decimal shares
+        units = int(amount / quantum)
+        pairs = sorted((a, b) for a in payers for b in payees)
+        exact = {p: units * payers[p[0]] * payees[p[1]] for p in pairs}
     given = {p: int(exact[p]) for p in pairs}
     left = units - sum(given.values())
     order = sorted(pairs, key=lambda p: (-(exact[p] - given[p]), p))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 
 from bishui.compensation import (
     Agreement,
@@ -118,3 +119,26 @@ shape = "linear"
 reference = { w01018 = "30 mg/L", w21003 = "1.5 mg/L" }
 coefficient = { w01018 = "2 万元/(mg/L)", w21003 = "30 万元/(mg/L)" }
 """
+
+
+def demo_point(a: Agreement) -> PointInput:
+    """Plausible assessed figures for the demo (not monitoring data)."""
+    values = {
+        "w01018": "24",
+        "w21003": "1.2",
+        "w01019": "7.5",
+        "w21011": "0.32",
+        "a34002": "66",
+        "a34004": "44",
+    }
+    previous = {"a34002": "70", "a34004": "47"}
+    count = 340 if a.point.kind == "air_stations" else 12
+    inds = {c: IndicatorInput(values[c], count, previous=previous.get(c)) for c in a.indicators}
+    return PointInput(
+        a.point.key,
+        inds,
+        water_class=4,
+        volume=Decimal("1.8E7"),
+        figures={"months_class1": 9, "forest_area_vs_2020": 1},
+        source="demo",
+    )

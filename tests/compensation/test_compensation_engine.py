@@ -269,3 +269,33 @@ def test_split_property(fen: int, payers: dict[str, Decimal], payees: dict[str, 
     transfers, own = split(amount, payers, payees, Decimal("0.01"))
     assert sum((t.amount for t in transfers), Decimal(0)) + own == amount
     assert all(t.amount > 0 and t.amount == t.amount.quantize(Decimal("0.01")) for t in transfers)
+
+
+numbers = st.decimals(
+    allow_nan=False, allow_infinity=False, places=4, min_value=-1000, max_value=10**6
+)
+indicator = st.builds(
+    IndicatorInput,
+    value=st.none() | numbers,
+    count=st.integers(0, 400),
+    expected=st.none() | st.integers(0, 400),
+    previous=st.none() | numbers,
+    item_class=st.none() | st.integers(1, 6),
+    flags=st.lists(st.text(max_size=5), max_size=2).map(tuple),
+)
+point = st.builds(
+    PointInput,
+    point=st.sampled_from(["WS04", "AQ01+AQ04"]),
+    indicators=st.dictionaries(st.sampled_from(["w01018", "w21003", "a34004"]), indicator),
+    water_class=st.none() | st.integers(1, 6),
+    volume=st.none() | numbers,
+    figures=st.dictionaries(st.text(min_size=1, max_size=8), numbers, max_size=3),
+    source=st.text(max_size=10),
+)
+
+
+@given(st.sampled_from(["2025", "2025-Q3", "2025-11"]), st.lists(point, max_size=3))
+def test_inputs_round_trip_through_json(period: str, points: list[PointInput]) -> None:
+    pi = PeriodInputs.of(period, *points)
+    again = PeriodInputs.from_dict(json.loads(json.dumps(pi.to_dict())))
+    assert again == pi

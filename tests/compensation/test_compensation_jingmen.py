@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from comp_helpers import jingmen
+from comp_helpers import demo_point, jingmen
 
 from bishui.compensation import (
-    IndicatorInput,
     Ledger,
     PeriodInputs,
-    PointInput,
     compute,
+    compute_period,
     explain,
+    explain_party,
+    statement_rows,
     verify,
 )
 from bishui.compensation.jingmen import AGREEMENTS_DIR, city_registry
@@ -34,35 +35,12 @@ def test_every_agreement_loads_and_says_what_it_is() -> None:
     assert {"WS02", "WS04", "WS06", "AQ01+AQ04+AQ05", "AQ02+AQ03", "AQ06"} <= points
 
 
-def _inputs(a, period: Period) -> PointInput:  # type: ignore[no-untyped-def]
-    """Plausible assessed figures for the demo (not monitoring data)."""
-    values = {
-        "w01018": "24",
-        "w21003": "1.2",
-        "w01019": "7.5",
-        "w21011": "0.32",
-        "a34002": "66",
-        "a34004": "44",
-    }
-    previous = {"a34002": "70", "a34004": "47"}
-    count = 340 if a.point.kind == "air_stations" else 12
-    inds = {c: IndicatorInput(values[c], count, previous=previous.get(c)) for c in a.indicators}
-    return PointInput(
-        a.point.key,
-        inds,
-        water_class=4,
-        volume=Decimal("1.8E7"),
-        figures={"months_class1": 9, "forest_area_vs_2020": 1},
-        source="demo",
-    )
-
-
 def test_a_year_of_the_model_city() -> None:
     reg = city_registry()
     ledger = Ledger()
     for a in jingmen().values():
         for period in Period.in_year(a.period_kind, 2025):
-            s = compute(a, PeriodInputs.of(period, _inputs(a, period)))
+            s = compute(a, PeriodInputs.of(period, demo_point(a)))
             assert s.status == "computed", (a.id, s.notes)
             assert verify(s, a)
             ledger.post(s)
@@ -76,6 +54,9 @@ def test_a_year_of_the_model_city() -> None:
     year = Period.parse("2025")
     nets = {p: ledger.party_statement(p, year).net for p in reg.regions}
     assert sum(nets.values(), Decimal(0)) == 0
+    sy = explain_party(ledger.party_statement("420822", year), reg.names)
+    assert sy.startswith("生态补偿对账单：沙洋县（420822），2025年")
+    assert "净额（应收 − 应付）" in sy
     # 漳河: 9 of 10 months → water 324万 + forest 90万 = 414万; the city pays its half.
     zh = ledger.head("jingmen-zhanghe-reservoir", year)
     assert zh is not None and zh.amount == Decimal(4_140_000)
@@ -86,7 +67,7 @@ def test_a_year_of_the_model_city() -> None:
 
 def test_explain_shows_the_numbers() -> None:
     a = jingmen()["jingmen-zhupihe-gongjiawan"]
-    s = compute(a, PeriodInputs.of("2025-Q2", _inputs(a, Period.parse("2025-Q2"))))
+    s = compute(a, PeriodInputs.of("2025-Q2", demo_point(a)))
     text = explain(s, city_registry().names)
     # class Ⅳ is inside the neutral band; linear: (30−24)×2万 + (1.5−1.2)×30万 = 21万
     assert "断面水质类别 Ⅳ类" in text
@@ -94,3 +75,20 @@ def test_explain_shows_the_numbers() -> None:
     assert "被考核方应得 210,000.00 元（21 万元）" in text
     assert "沙洋县（420822） → 东宝区（420802）：105,000.00 元" in text
     assert "竹皮河" in text and "参照已核实方案" in text
+
+
+def test_compute_period_and_rows() -> None:
+    agreements = list(jingmen().values())
+    q = Period.parse("2025-Q3")
+    inputs = {
+        p: PeriodInputs.of(p, *(demo_point(a) for a in agreements))
+        for p in (Period(2025, "month", m) for m in (7, 8, 9))
+    }
+    statements = compute_period(agreements, inputs, q)
+    # 2 monthly agreements × 3 months + 1 quarterly; the quarter had no inputs → held
+    assert len(statements) == 7
+    held = [s for s in statements if s.period == q]
+    assert [s.status for s in held] == ["held"]
+    rows = statement_rows(statements)
+    assert {r["statement"] for r in rows} == {s.id for s in statements}
+    assert all(set(r) >= {"payer", "payee", "transfer", "content_hash"} for r in rows)

@@ -4,7 +4,8 @@ Pure core, no storage. The pieces, in the order data flows through them:
 
 - :mod:`~bishui.compensation.agreement` — agreements as versioned TOML documents,
   validated on load (:func:`load_agreement`);
-- :mod:`~bishui.compensation.shapes` — the registry of formula shapes (class step, flux ×
+- :mod:`~bishui.compensation.registry` / :mod:`~bishui.compensation.shapes` — the registry of
+  formula shapes and the shapes (class step, flux ×
   unit price, index vs baseline, linear, stepped × (1 + m), per-µg/m³ change, index change,
   pooled fund);
 - :mod:`~bishui.compensation.inputs` — the assessed inputs of a period (:class:`PeriodInputs`);
@@ -26,8 +27,17 @@ from bishui.compensation.agreement import (
     load_agreements_dir,
 )
 from bishui.compensation.confirmation import Confirmation
-from bishui.compensation.engine import Statement, Transfer, compute, inputs_of, verify, verify_hash
-from bishui.compensation.explain import explain
+from bishui.compensation.engine import (
+    Statement,
+    Transfer,
+    compute,
+    compute_period,
+    inputs_of,
+    statement_rows,
+    verify,
+    verify_hash,
+)
+from bishui.compensation.explain import explain, explain_party
 from bishui.compensation.inputs import IndicatorInput, PeriodInputs, PointInput, point_key
 from bishui.compensation.ledger import Ledger, PartyStatement, party_statement
 from bishui.compensation.period import Period
@@ -49,7 +59,9 @@ __all__ = [
     "TermResult",
     "Transfer",
     "compute",
+    "compute_period",
     "explain",
+    "explain_party",
     "inputs_of",
     "load_agreement",
     "load_agreement_file",
@@ -57,6 +69,7 @@ __all__ = [
     "party_statement",
     "point_key",
     "register_shape",
+    "statement_rows",
     "verify",
     "verify_hash",
 ]

@@ -242,7 +242,7 @@ def _scalar(spec: Param, raw: Any, field: str, conc_dim: str) -> Any:
     return spec.convert(raw, field)
 
 
-def _term(raw: Any, i: int, codes: tuple[str, ...], point_dim: str) -> tuple[Term, dict[str, Any]]:
+def _term(raw: Any, i: int, codes: tuple[str, ...], point_dim: str) -> Term:
     where = f"terms[{i}]."
     if not isinstance(raw, Mapping):
         raise ConfigError(f"terms[{i}]", "a table", raw)
@@ -279,7 +279,7 @@ def _term(raw: Any, i: int, codes: tuple[str, ...], point_dim: str) -> tuple[Ter
     cap = _money(raw["cap"], f"{where}cap") if "cap" in raw else None
     floor = _money(raw["floor"], f"{where}floor") if "floor" in raw else None
     term = Term(name, str(raw.get("label", shape.zh)), params, cap, floor)
-    return term, dict(given)
+    return term
 
 
 # --------------------------------------------------------------------------- loading
@@ -333,6 +333,10 @@ def load_agreement(
     if status == "example" and not modelled_on:
         raise ConfigError("modelled_on", "required for an example: the verified schemes", None)
     basis = _need(doc, "basis", "")
+    for key in ("title", "basis"):
+        if not isinstance(doc.get(key), str) or not doc[key].strip():
+            raise ConfigError(key, "non-empty text", doc.get(key))
+    _strings(doc.get("notes", []), "notes")
     period = _need(doc, "period", "")
     if period not in PERIOD_KINDS:
         raise ConfigError("period", f"one of {', '.join(PERIOD_KINDS)}", period)
@@ -410,7 +414,7 @@ def load_agreement(
     raw_terms = _need(doc, "terms", "")
     if not isinstance(raw_terms, list) or not raw_terms:
         raise ConfigError("terms", "a non-empty list of [[terms]]", raw_terms)
-    terms = tuple(_term(t, i, codes, POINT_KINDS[kind])[0] for i, t in enumerate(raw_terms))
+    terms = tuple(_term(t, i, codes, POINT_KINDS[kind]) for i, t in enumerate(raw_terms))
 
     return Agreement(
         id=ident,

@@ -22,7 +22,7 @@ version that names the hash it supersedes and the difference — never an overwr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import Any
@@ -39,8 +39,10 @@ __all__ = [
     "Statement",
     "Transfer",
     "compute",
+    "compute_period",
     "inputs_of",
     "split",
+    "statement_rows",
     "verify",
     "verify_hash",
 ]
@@ -165,9 +167,11 @@ def split(
     pair order), so the pairs sum exactly to *amount*. A pair whose payer is its payee is
     the party's own share and is not a transfer; it is returned as the second value.
     """
-    units = int(amount / quantum)
-    pairs = sorted((a, b) for a in payers for b in payees)
-    exact = {p: units * payers[p[0]] * payees[p[1]] for p in pairs}
+    with localcontext() as ctx:
+        ctx.prec = _PREC  # exact for any realistic amount and decimal shares
+        units = int(amount / quantum)
+        pairs = sorted((a, b) for a in payers for b in payees)
+        exact = {p: units * payers[p[0]] * payees[p[1]] for p in pairs}
     given = {p: int(exact[p]) for p in pairs}
     left = units - sum(given.values())
     order = sorted(pairs, key=lambda p: (-(exact[p] - given[p]), p))
@@ -391,6 +395,51 @@ def _compute(
         previous_amount=previous_amount,
     )
     return _with_hash(st)
+
+
+def compute_period(
+    agreements: Iterable[Agreement],
+    inputs: Mapping[Period, PeriodInputs],
+    period: Period,
+) -> tuple[Statement, ...]:
+    """First versions of every agreement for every one of its periods inside *period*.
+
+    A year runs the monthly agreements twelve times, the quarterly four times and the yearly
+    once; a period missing from *inputs* is computed with no data, so the agreement's
+    missing-data rule decides (``held`` or ``no_payment``) and the statement says so.
+    """
+    out = []
+    for a in agreements:
+        for p in Period.in_year(a.period_kind, period.year):
+            if p.within(period):
+                out.append(compute(a, inputs.get(p, PeriodInputs(p))))
+    return tuple(out)
+
+
+def statement_rows(statements: Iterable[Statement]) -> list[dict[str, str]]:
+    """One flat row per transfer (or per statement without one), for Excel/CSV exports."""
+    rows = []
+    for s in statements:
+        base = {
+            "statement": s.id,
+            "agreement": s.agreement_id,
+            "title": s.evidence.get("rule", {}).get("title", ""),
+            "period": str(s.period),
+            "version": str(s.version),
+            "status": s.status,
+            "amount": str(s.amount),
+            "content_hash": s.content_hash,
+        }
+        for t in s.transfers or (None,):
+            rows.append(
+                {
+                    **base,
+                    "payer": t.payer if t else "",
+                    "payee": t.payee if t else "",
+                    "transfer": str(t.amount) if t else "0.00",
+                }
+            )
+    return rows
 
 
 def _with_hash(st: Statement) -> Statement:

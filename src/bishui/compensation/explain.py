@@ -11,9 +11,10 @@ from decimal import Decimal
 
 from bishui.compensation.engine import Statement
 from bishui.compensation.inputs import CLASS_NAMES, INDICATORS
+from bishui.compensation.ledger import PartyStatement
 from bishui.compensation.shapes import fmt
 
-__all__ = ["explain", "yuan"]
+__all__ = ["explain", "explain_party", "yuan"]
 
 _STATUS = {
     "computed": "已计算",
@@ -164,4 +165,22 @@ def explain(statement: Statement, names: Mapping[str, str] | None = None) -> str
     add(f"规则哈希：{statement.rule_hash}")
     add(f"结算单哈希：{statement.content_hash}")
     add("（哈希为规范化 JSON 的 SHA-256；以同一规则与所存数据重算应得到同一哈希。）")
+    return "\n".join(out)
+
+
+def explain_party(statement: PartyStatement, names: Mapping[str, str] | None = None) -> str:
+    """A party's settlement statement for a period in Chinese: each line, then the totals."""
+    names = names or {}
+    out = [f"生态补偿对账单：{_who(statement.party, names)}，{statement.period.zh}"]
+    if not statement.lines:
+        out.append("  本期无资金往来。")
+    for line in statement.lines:
+        side = f"应付 {yuan(line.pays)}" if line.pays else f"应收 {yuan(line.receives)}"
+        status = _STATUS.get(line.status, line.status)
+        out.append(
+            f"  {line.statement_id}（{status}）对方 {_who(line.counterparty, names)}：{side}"
+        )
+    out.append(f"应付合计 {yuan(statement.pays)}")
+    out.append(f"应收合计 {yuan(statement.receives)}")
+    out.append(f"净额（应收 − 应付）{yuan(statement.net)}")
     return "\n".join(out)

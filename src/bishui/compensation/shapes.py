@@ -1,27 +1,34 @@
-"""The registry of formula shapes, and the shapes the notes' schemes take.
+"""The formula shapes of the notes' schemes (notes Part B, §B5–§B6.4).
 
-A *shape* is a small pure function registered by name with the parameters it takes. An
-agreement's ``[[terms]]`` name a shape and give its parameters; the loader checks them against
-the shape's :class:`Param` list (presence, unit, kind) and hands the shape already-converted
-values, so a shape only does arithmetic. Adding a shape means writing one function and
-decorating it with :func:`register_shape` — the engine is not edited (``docs/compensation.md``).
-
-Sign convention, the same for every shape: the returned amount is in 元, **positive when the
-assessed party receives** (it protected: counterparties pay it) and **negative when it pays**.
-
-A shape that lacks an input raises :class:`MissingInput`; the engine then applies the
-agreement's missing-data rule.
+Eight shapes, each a small pure function registered in :mod:`bishui.compensation.registry`:
+``class_step``, ``flux_price``, ``index_baseline``, ``linear``, ``stepped_multiple``,
+``air_change``, ``index_change``, ``fund_split``. Amounts are in 元, positive when the assessed
+party receives. Importing this module registers them; the names of the registry are
+re-exported here for convenience.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from bishui.compensation.inputs import CLASS_NAMES, INDICATORS, PointInput
+from bishui.compensation.inputs import CLASS_NAMES, PointInput
 from bishui.compensation.quantity import parse_quantity
+from bishui.compensation.registry import (
+    SHAPES,
+    MissingInput,
+    Param,
+    Shape,
+    Step,
+    TermResult,
+    fmt,
+    register_shape,
+)
+from bishui.compensation.registry import name_of as _name
+from bishui.compensation.registry import previous_of as _previous
+from bishui.compensation.registry import unit_of as _unit
+from bishui.compensation.registry import value_of as _value
 
 __all__ = [
     "SHAPES",
@@ -30,124 +37,19 @@ __all__ = [
     "Shape",
     "Step",
     "TermResult",
+    "air_change",
+    "class_step",
+    "flux_price",
     "fmt",
+    "fund_split",
+    "index_baseline",
+    "index_change",
+    "linear",
     "register_shape",
+    "stepped_multiple",
 ]
 
 _MILLION = Decimal(1_000_000)
-
-
-class MissingInput(LookupError):
-    """A shape could not find an input it needs (named in ``what``)."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what
-
-
-@dataclass(frozen=True)
-class Step:
-    """One intermediate figure, as the evidence and ``explain`` show it."""
-
-    name: str
-    zh: str
-    value: str
-    unit: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "zh": self.zh, "value": self.value, "unit": self.unit}
-
-
-@dataclass(frozen=True)
-class TermResult:
-    """A shape's result: the signed amount [元] (exact, unrounded) and the steps leading to it."""
-
-    amount: Decimal
-    steps: tuple[Step, ...]
-
-
-@dataclass(frozen=True)
-class Param:
-    """One parameter a shape takes.
-
-    ``kind`` is ``quantity`` (text with a unit of ``dimension``; ``conc`` and ``money/conc``
-    resolve to the water or air concentration of the indicator or point), ``int``, ``bool``,
-    ``choice`` (one of ``choices``) or ``custom`` (``convert(raw, field)`` checks and converts).
-    ``per_indicator`` parameters are tables keyed by the agreement's indicator codes.
-    """
-
-    name: str
-    kind: str = "quantity"
-    dimension: str = ""
-    per_indicator: bool = False
-    required: bool = True
-    default: Any = None
-    choices: tuple[str, ...] = ()
-    convert: Callable[[Any, str], Any] | None = None
-    doc: str = ""
-
-
-ShapeFn = Callable[[Mapping[str, Any], PointInput, tuple[str, ...]], TermResult]
-
-
-@dataclass(frozen=True)
-class Shape:
-    name: str
-    fn: ShapeFn
-    params: tuple[Param, ...]
-    zh: str
-    check: Callable[[Mapping[str, Any], tuple[str, ...]], None] | None = None
-
-
-#: name → shape; filled by :func:`register_shape`
-SHAPES: dict[str, Shape] = {}
-
-
-def register_shape(
-    name: str,
-    params: tuple[Param, ...],
-    zh: str,
-    check: Callable[[Mapping[str, Any], tuple[str, ...]], None] | None = None,
-) -> Callable[[ShapeFn], ShapeFn]:
-    """Register a shape function under *name* (refusing a name already taken)."""
-
-    def deco(fn: ShapeFn) -> ShapeFn:
-        if name in SHAPES:
-            raise ValueError(f"shape {name!r} is already registered")
-        SHAPES[name] = Shape(name, fn, params, zh, check)
-        return fn
-
-    return deco
-
-
-def fmt(d: Decimal) -> str:
-    """A Decimal as plain text without exponent or trailing zeros (``5``, ``0.5``, ``-12.25``)."""
-    if d == 0:
-        return "0"
-    text = format(d.normalize(), "f")
-    return text
-
-
-def _value(point: PointInput, code: str) -> Decimal:
-    ind = point.indicators.get(code)
-    if ind is None or ind.value is None:
-        raise MissingInput(f"{code}.value")
-    return ind.value
-
-
-def _previous(point: PointInput, code: str) -> Decimal:
-    ind = point.indicators.get(code)
-    if ind is None or ind.previous is None:
-        raise MissingInput(f"{code}.previous")
-    return ind.previous
-
-
-def _name(code: str) -> str:
-    return INDICATORS.get(code, (code, ""))[0]
-
-
-def _unit(code: str) -> str:
-    return "µg/m³" if INDICATORS.get(code, ("", ""))[1] == "conc_air" else "mg/L"
 
 
 # --------------------------------------------------------------------------- class step
@@ -490,12 +392,20 @@ def air_change(p: Mapping[str, Any], point: PointInput, codes: tuple[str, ...]) 
 # --------------------------------------------------------------------------- index change
 
 
+def _figure_name(raw: Any, field: str) -> str:
+    from bishui.errors import ConfigError
+
+    if not isinstance(raw, str) or not raw:
+        raise ConfigError(field, "the name of a figure of the point input", raw)
+    return raw
+
+
 @register_shape(
     "index_change",
     (
         Param("amount_per_point", dimension="money/point"),
         Param("fractional", "choice", choices=("whole_points", "pro_rata")),
-        Param("figure", "custom", required=False, default="index_change", convert=lambda r, f: r),
+        Param("figure", "custom", required=False, default="index_change", convert=_figure_name),
     ),
     zh="按指数同比变化百分点",
 )
@@ -546,6 +456,8 @@ def _components(raw: Any, field: str) -> dict[str, dict[str, Any]]:
         for k in ("share", "figure", "baseline"):
             if k not in c:
                 raise ConfigError(f"{f}.{k}", "required", None)
+        if not isinstance(c["figure"], str) or not c["figure"]:
+            raise ConfigError(f"{f}.figure", "the name of a figure of the point input", c["figure"])
         try:
             share, base = parse_quantity(c["share"]), parse_quantity(c["baseline"])
         except ValueError as exc:

@@ -87,7 +87,9 @@ REGISTRY_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-COUNTABLE_TABLES = frozenset({*REGISTRY_TABLES, "measurement", "raw_log", "quarantine"})
+COUNTABLE_TABLES = frozenset(
+    {*REGISTRY_TABLES, "measurement", "raw_log", "quarantine", "users", "sessions"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,29 +208,40 @@ class Store(ABC):
         cur.executemany(sql, [list(r) for r in rows])
 
     # -- schema -------------------------------------------------------------------------
-    def migrate(self) -> int:
-        """Apply the migrations not yet applied; return the schema version."""
+    def migrate(self) -> dict[str, int]:
+        """Apply every domain's migrations not yet applied; return each domain's version."""
         with self._write_lock, self._write_tx() as cur:
             self._exec(
                 cur,
-                "CREATE TABLE IF NOT EXISTS schema_version ("
-                "version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS schema_version (domain TEXT NOT NULL, "
+                "version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL, "
+                "PRIMARY KEY (domain, version))",
             )
-            cur.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-            current = int(cur.fetchone()[0])
-            for version in range(current + 1, len(schema.MIGRATIONS) + 1):
-                for stmt in schema.statements(self.dialect, version):
-                    self._exec(cur, stmt)
+            versions: dict[str, int] = {}
+            for domain in schema.DOMAINS:
                 self._exec(
                     cur,
-                    "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
-                    [version, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+                    "SELECT COALESCE(MAX(version), 0) FROM schema_version WHERE domain = ?",
+                    [domain],
                 )
-                log.info("schema migrated to version %d", version)
-        return len(schema.MIGRATIONS)
+                current = int(cur.fetchone()[0])
+                migrations = schema.domain_migrations(domain)
+                for version in range(current + 1, len(migrations) + 1):
+                    for stmt in schema.statements(self.dialect, version, domain):
+                        self._exec(cur, stmt)
+                    self._exec(
+                        cur,
+                        "INSERT INTO schema_version (domain, version, applied_at) VALUES (?, ?, ?)",
+                        [domain, version, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+                    )
+                    log.info("schema of %s migrated to version %d", domain, version)
+                versions[domain] = len(migrations)
+        return versions
 
-    def schema_version(self) -> int:
-        _, rows = self._read("SELECT COALESCE(MAX(version), 0) FROM schema_version", [])
+    def schema_version(self, domain: str = "core") -> int:
+        _, rows = self._read(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version WHERE domain = ?", [domain]
+        )
         return int(rows[0][0])
 
     # -- generic reads ------------------------------------------------------------------

@@ -96,10 +96,10 @@ class IAQIResult:
 
     def as_int(self) -> int | None:
         """The single IAQI of a scalar result as ``int`` (None when missing)."""
-        v = float(self.value.reshape(-1)[0]) if self.value.size == 1 else None
         if self.value.size != 1:
             raise InputError("value", "as_int needs a single value", self.value.shape)
-        return None if v is None or np.isnan(v) else int(v)
+        v = float(self.value.reshape(-1)[0])
+        return None if np.isnan(v) else int(v)
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,14 @@ def test_daily_mean_needs_20_hours() -> None:
     assert np.isnan(r.value[2]) and r.value[1] == 40.0
 
 
+def test_hourly_needs_45_minutes() -> None:
+    from bishui.air.assessment import hourly_valid
+
+    assert hourly_valid([60, 45, 44, 0]).tolist() == [True, True, False, False]
+    with pytest.raises(InputError, match="sampling_minutes"):
+        hourly_valid([61])
+
+
 def test_daily_mean_is_exact() -> None:
     # 24 hourly values whose mean is exactly 75.5 → GB/T 8170 gives 76; 75.45 gives 75
     h = [75.0] * 12 + [76.0] * 12

@@ -13,7 +13,7 @@ rounding of it decides ties exactly (MDA8 150.5 is a tie; 150.625 is not).
 
 Rules implemented (clause → function):
 
-* GB 3095 Table 4: daily mean ≥ 20 hourly values (:func:`daily_mean`); 8-hour mean ≥ 6 hourly
+* GB 3095 Table 4: hourly mean ≥ 45 minutes of sampling (:func:`hourly_valid`); daily mean ≥ 20 hourly values (:func:`daily_mean`); 8-hour mean ≥ 6 hourly
   values (:func:`eight_hour_means`); annual ≥ 324 daily values and ≥ 27 per month, ≥ 25 in
   February (:func:`period_validity`).
 * HJ 663 §6.1.2 (both editions): MDA8 needs ≥ 14 valid 8-hour means in the day, or else counts
@@ -51,6 +51,7 @@ IntArray = npt.NDArray[np.int64]
 #: Decimals hourly and daily values are read to before exact summation.
 HOURLY_DIGITS = 3
 #: GB 3095 Table 4 minimums (identical in 2012 and 2026).
+MIN_MINUTES_HOURLY = 45
 MIN_HOURS_DAILY = 20
 MIN_HOURS_8H = 6
 MIN_DAYS_YEAR = 324
@@ -123,6 +124,32 @@ def _exact_sum(a: FloatArray, axis: int = -1) -> tuple[FloatArray, IntArray]:
 def _mean(total: FloatArray, count: IntArray) -> FloatArray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / (count * 10.0**HOURLY_DIGITS), np.nan)
+
+
+def hourly_valid(
+    sampling_minutes: npt.ArrayLike, *, min_minutes: int = MIN_MINUTES_HOURLY
+) -> BoolArray:
+    """Whether an hourly mean is valid: GB 3095 Table 4, ≥ 45 minutes of sampling in the hour.
+
+    Parameters
+    ----------
+    sampling_minutes : array_like
+        Minutes of valid sampling behind each hourly value [min].
+    min_minutes : int
+        GB 3095 Table 4: 45 (SO2, NO2, CO, O3, NOx).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Mask the hourly values with it (``np.where(valid, value, np.nan)``) before the daily
+        statistics.
+    """
+    m = np.asarray(sampling_minutes, dtype=np.float64)
+    if ((m < 0) | (m > 60)).any():
+        raise InputError(
+            "sampling_minutes", "must be within 0 … 60", float(m[(m < 0) | (m > 60)][0])
+        )
+    return np.asarray(m >= min_minutes)
 
 
 def daily_mean(hourly: npt.ArrayLike, *, min_hours: int = MIN_HOURS_DAILY) -> Stat:

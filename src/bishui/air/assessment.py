@@ -13,9 +13,10 @@ rounding of it decides ties exactly (MDA8 150.5 is a tie; 150.625 is not).
 
 Rules implemented (clause → function):
 
-* GB 3095 Table 4: hourly mean ≥ 45 minutes of sampling (:func:`hourly_valid`); daily mean ≥ 20 hourly values (:func:`daily_mean`); 8-hour mean ≥ 6 hourly
-  values (:func:`eight_hour_means`); annual ≥ 324 daily values and ≥ 27 per month, ≥ 25 in
-  February (:func:`period_validity`).
+* GB 3095 Table 4: hourly mean ≥ 45 minutes of sampling (:func:`hourly_valid`); daily mean
+  ≥ 20 hourly values (:func:`daily_mean`); 8-hour mean ≥ 6 hourly values
+  (:func:`eight_hour_means`); annual ≥ 324 daily values and ≥ 27 per month, ≥ 25 in February
+  (:func:`period_validity`).
 * HJ 663 §6.1.2 (both editions): MDA8 needs ≥ 14 valid 8-hour means in the day, or else counts
   only if it exceeds the limit (:func:`mda8`).
 * HJ 663-2013 Annex A percentile ``k = 1 + (n−1)·p`` (:func:`percentile`).

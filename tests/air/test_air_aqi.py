@@ -144,6 +144,14 @@ def test_realtime_report() -> None:
     assert realtime_report(c, date=dt.datetime(2026, 3, 1, 1)).edition == "2026"
 
 
+def test_negative_concentration_refused_before_rounding() -> None:
+    with pytest.raises(InputError) as e:
+        daily_report(day(5, 10, 20, 0.3, 40, -0.4), "2026")
+    assert (e.value.field, e.value.value) == ("PM2.5_24h", -0.4)
+    with pytest.raises(InputError, match="numeric"):
+        daily_report(day(5, 10, 20, "n/a", 40, 4), "2026")
+
+
 def test_batch_equals_per_report() -> None:
     rng = np.random.default_rng(4)
     shape = (5, 48)

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bishui.air.editions import DateLike, Edition, check_edition, edition_for
-from bishui.air.iaqi import POLLUTANTS, Above, iaqi
+from bishui.air.iaqi import POLLUTANTS, Above, as_concentration, check_concentration, iaqi
 from bishui.air.rounding import round_gbt8170
 from bishui.air.tables import Level, level_table
 from bishui.errors import InputError
@@ -301,10 +301,8 @@ def _report(
     for k, v in conc.items():
         if v is None:
             continue
-        try:
-            arr = np.asarray(v, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InputError(k, "concentration must be numeric", v) from None
+        arr = as_concentration(k, v)
+        check_concentration(k, arr)  # before rounding: -0.4 must not round to an accepted 0
         values[k] = round_gbt8170(arr, 1 if k.startswith("CO") else 0) if round_first else arr
     iaqis: dict[str, FloatArray | None] = {}
     for k in inds:

@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from bishui.air.aqi import daily_report
+from bishui.air.aqi import STATUS, daily_report
 from bishui.air.assessment import (
     GoodDays,
     PollutantAssessment,
@@ -187,12 +187,15 @@ def assess_hourly(
     Returns
     -------
     PeriodAssessment
-        Daily statistics, daily AQI (per-day edition), good-days ratio over the days with a
-        published AQI, and the per-pollutant assessment.
+        Daily statistics, daily AQI (per-day edition), good-days ratio over the days whose
+        indicators are all valid or whose AQI exceeds 100, and the per-pollutant assessment.
     """
     stats = daily_statistics(hourly, start, mda8_limit=mda8_limit)
     day_aqi = daily_aqi(stats, start)
-    good = good_days_ratio(day_aqi.aqi, day_aqi.published)
+    # A day counts when all its indicators are valid, or when the AQI of those present is
+    # already above 100 (it cannot be a good day): the same rule in both editions.
+    counted = (day_aqi.status == STATUS.index("complete")) | (day_aqi.aqi > 100)
+    good = good_days_ratio(day_aqi.aqi, counted)
     daily = {k.split("_")[0]: s.value for k, s in stats.items() if k != "O3_1h"}
     pol = assess(
         daily,

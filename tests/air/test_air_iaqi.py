@@ -276,3 +276,16 @@ def test_random_decimals_against_fraction_reference(
         )
     want = ref(edition, pollutant, Fraction(c))
     assert one(pollutant, float(text), edition, round_first=round_first) == want
+
+
+def test_exact_up_to_the_plausible_maximum() -> None:
+    """The float64-held integers stay below 2^53 up to PLAUSIBLE_MAX (module docstring)."""
+    from bishui.air.iaqi import PLAUSIBLE_MAX
+
+    for p in ("NO2_1h", "CO_1h", "PM2.5_24h"):
+        top = TABLES["2012"][column(p)]
+        for c in (PLAUSIBLE_MAX[p], PLAUSIBLE_MAX[p] - 0.000001, top[-1] + 0.123457):
+            got = iaqi(p, c, "2012", above="extrapolate").as_int()
+            f = Fraction(repr(c))
+            slope = Fraction(IAQI[-1] - IAQI[-2], top[-1] - top[-2])
+            assert got == math.ceil(slope * (f - top[-2]) + IAQI[-2]), (p, c)

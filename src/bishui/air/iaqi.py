@@ -148,6 +148,7 @@ def check_concentration(pollutant: str, x: FloatArray) -> None:
 
 
 def as_concentration(pollutant: str, concentration: npt.ArrayLike) -> FloatArray:
+    """Concentrations as a float64 array, or InputError naming the pollutant."""
     if isinstance(concentration, np.ndarray) and concentration.dtype == np.float64:
         return concentration
     try:
@@ -216,8 +217,8 @@ def _iaqi_one_edition(
                 f"concentration above the top breakpoint {top:g} of HJ 633-{edition}",
                 float(x[over].reshape(-1)[0]),
             )
-        # "extrapolate": the last segment's line continued (already computed, searchsorted
-        # puts the value in the last segment).
+        # "extrapolate": the last segment's line continued (already computed: the segment
+        # count puts such values in the last segment).
     return out, over, foot
 
 

@@ -20,16 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from bishui.air.aqi import STATUS, daily_report
-from bishui.air.assessment import (
-    GoodDays,
-    PollutantAssessment,
-    Stat,
-    assess,
-    daily_max,
-    daily_mean,
-    good_days_ratio,
-    mda8,
-)
+from bishui.air.assessment import Stat, daily_max, daily_mean, mda8
+from bishui.air.compliance import GoodDays, PollutantAssessment, assess, good_days_ratio
 from bishui.air.editions import SWITCH_2026, DateLike, Edition, check_edition, data_day
 from bishui.air.limits import Phase
 from bishui.errors import InputError

@@ -173,6 +173,7 @@ def test_assess_compliance_and_invalid() -> None:
     assert (pm.edition, pm.phase, pm.mean_limit, pm.daily_limit) == ("2012", "all", 35, 75)
     assert pm.mean == pytest.approx((30 * 350 + 90 * 15) / 365)
     assert pm.exceedance_days == 15 and pm.status == "complies" and pm.percentile == 30
+    assert pm.exceedance_rate == 4.1 and pm.max_daily == 90 and pm.max_multiple == 0.2
     daily["PM2.5"][:30] = 90.0
     assert assess(daily, dt.date(2025, 1, 1))["PM2.5"].status == "exceeds"  # p95 = 90
     assert r["O3"].percentile_p == 90 and np.isnan(r["O3"].mean)

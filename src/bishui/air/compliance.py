@@ -107,7 +107,11 @@ def good_days_ratio(
 class PollutantAssessment:
     """Period assessment of one pollutant (HJ 663 Table 1; GB 3095 Table 1).
 
-    ``status`` per element: "complies", "exceeds" or "invalid" (insufficient data).
+    ``status`` per element: "complies", "exceeds" or "invalid" (insufficient data: ``mean``
+    and ``percentile`` are then NaN and ``validity.missing`` says how many valid days are
+    short). The day counts (``exceedance_days``, ``valid_days``, ``exceedance_rate``,
+    ``max_daily``) describe the valid days observed and are given even when the period is
+    invalid. Concentrations in µg/m³ (CO mg/m³); multiples [1]; rate [%].
     """
 
     pollutant: str
@@ -124,6 +128,9 @@ class PollutantAssessment:
     percentile_multiple: FloatArray
     exceedance_days: IntArray
     valid_days: IntArray
+    exceedance_rate: FloatArray
+    max_daily: FloatArray
+    max_multiple: FloatArray
     status: npt.NDArray[np.str_]
 
 
@@ -207,7 +214,12 @@ def assess(
             ok_stat &= mean_r <= mean_limit
             mean_mult = exceedance_multiple(mean_r, mean_limit)
         status = np.where(~val.valid, "invalid", np.where(ok_stat, "complies", "exceeds"))
-        exc = (ok & (round_gbt8170(np.where(ok, x, 0.0), digits) > daily_limit)).sum(axis=-1)
+        rounded = round_gbt8170(np.where(ok, x, 0.0), digits)
+        exc = (ok & (rounded > daily_limit)).sum(axis=-1)
+        valid_days = ok.sum(axis=-1)
+        max_daily = np.where(valid_days > 0, np.where(ok, rounded, -1.0).max(axis=-1), np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = round_gbt8170(np.where(valid_days > 0, exc * 100.0 / valid_days, np.nan), 1)
         out[pol] = PollutantAssessment(
             pollutant=pol,
             edition=ed,
@@ -222,7 +234,10 @@ def assess(
             mean_multiple=mean_mult,
             percentile_multiple=exceedance_multiple(pct_r, daily_limit),
             exceedance_days=exc,
-            valid_days=ok.sum(axis=-1),
+            valid_days=valid_days,
+            exceedance_rate=rate,
+            max_daily=max_daily,
+            max_multiple=exceedance_multiple(max_daily, daily_limit),
             status=status,
         )
     return out

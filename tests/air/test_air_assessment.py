@@ -71,6 +71,16 @@ def test_mda8_needs_14_windows_unless_over_the_limit() -> None:
     assert np.isnan(eight_hour_means([np.nan] * 3 + [100.0] * 5)[7])
 
 
+def test_sliding_24h_means() -> None:
+    from bishui.air import sliding_24h_means
+
+    h = np.arange(48, dtype=float)
+    m = sliding_24h_means(h)
+    assert np.isnan(m[18]) and m[19] == np.mean(h[:20]) and m[47] == np.mean(h[24:48])
+    h[30:35] = np.nan  # the window ending at 47 has 19 valid hours
+    assert np.isnan(sliding_24h_means(h)[47])
+
+
 def test_daily_mean_needs_20_hours() -> None:
     h = np.full((3, 24), 40.0)
     h[1, :4] = np.nan  # exactly 20 valid hours

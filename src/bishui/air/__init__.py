@@ -28,6 +28,7 @@ from bishui.air.assessment import (
     mda8,
     percentile,
     period_validity,
+    sliding_24h_means,
 )
 from bishui.air.compliance import assess, exceedance_multiple, good_days_ratio
 from bishui.air.editions import edition_for, editions_for
@@ -69,4 +70,5 @@ __all__ = [
     "rank",
     "realtime_report",
     "round_gbt8170",
+    "sliding_24h_means",
 ]

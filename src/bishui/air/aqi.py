@@ -292,6 +292,8 @@ def _report(
         edition = edition_for(date)
     ed = check_edition(edition)
     inds = INDICATORS[(kind, ed)]
+    if ed == "2026":
+        extra = {}  # the 2026 real-time report has 1-hour indicators only (§4.2.3)
     unknown = set(conc) - set(inds) - set(extra)
     if unknown:
         raise InputError(

@@ -21,7 +21,7 @@ and :func:`aqi_report` give one report as plain Python values.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -318,7 +318,7 @@ def _report(
             k, values[key], ed, round_first=False, above=above, companion=companion
         ).value
     batch = aqi(iaqis, ed, indicators=inds, not_monitored=not_monitored, missing_rule=missing_rule)
-    return AQIBatch(**{**batch.__dict__, "concentration": values})
+    return replace(batch, concentration=values)
 
 
 def daily_report(

@@ -139,9 +139,19 @@ def test_realtime_report() -> None:
     hi = c | {"SO2_1h": 900, "O3_8h": 90}
     assert realtime_report(hi | {"SO2_24h": 300}, "2012").report().iaqi["SO2_1h"] == 124
     assert realtime_report(c | {"SO2_1h": 900}, "2026").report().iaqi["SO2_1h"] == 200
+    with pytest.raises(InputError, match=r"PM2\.5_24h"):
+        realtime_report(c | {"PM2.5_24h": 30}, "2026")
     # the hour labelled 2026-03-01 00:00 is February data: 2012 rules
     assert realtime_report(c | {"O3_8h": 90}, date=dt.datetime(2026, 3, 1, 0)).edition == "2012"
     assert realtime_report(c, date=dt.datetime(2026, 3, 1, 1)).edition == "2026"
+
+
+def test_negative_concentration_refused_before_rounding() -> None:
+    with pytest.raises(InputError) as e:
+        daily_report(day(5, 10, 20, 0.3, 40, -0.4), "2026")
+    assert (e.value.field, e.value.value) == ("PM2.5_24h", -0.4)
+    with pytest.raises(InputError, match="numeric"):
+        daily_report(day(5, 10, 20, "n/a", 40, 4), "2026")
 
 
 def test_batch_equals_per_report() -> None:

@@ -71,6 +71,16 @@ def test_mda8_needs_14_windows_unless_over_the_limit() -> None:
     assert np.isnan(eight_hour_means([np.nan] * 3 + [100.0] * 5)[7])
 
 
+def test_sliding_24h_means() -> None:
+    from bishui.air import sliding_24h_means
+
+    h = np.arange(48, dtype=float)
+    m = sliding_24h_means(h)
+    assert np.isnan(m[18]) and m[19] == np.mean(h[:20]) and m[47] == np.mean(h[24:48])
+    h[30:35] = np.nan  # the window ending at 47 has 19 valid hours
+    assert np.isnan(sliding_24h_means(h)[47])
+
+
 def test_daily_mean_needs_20_hours() -> None:
     h = np.full((3, 24), 40.0)
     h[1, :4] = np.nan  # exactly 20 valid hours
@@ -80,6 +90,14 @@ def test_daily_mean_needs_20_hours() -> None:
     assert r.count.tolist() == [24, 20, 19]
     assert r.missing.tolist() == [0, 0, 1]
     assert np.isnan(r.value[2]) and r.value[1] == 40.0
+
+
+def test_hourly_needs_45_minutes() -> None:
+    from bishui.air.assessment import hourly_valid
+
+    assert hourly_valid([60, 45, 44, 0]).tolist() == [True, True, False, False]
+    with pytest.raises(InputError, match="sampling_minutes"):
+        hourly_valid([61])
 
 
 def test_daily_mean_is_exact() -> None:
@@ -165,6 +183,7 @@ def test_assess_compliance_and_invalid() -> None:
     assert (pm.edition, pm.phase, pm.mean_limit, pm.daily_limit) == ("2012", "all", 35, 75)
     assert pm.mean == pytest.approx((30 * 350 + 90 * 15) / 365)
     assert pm.exceedance_days == 15 and pm.status == "complies" and pm.percentile == 30
+    assert pm.exceedance_rate == 4.1 and pm.max_daily == 90 and pm.max_multiple == 0.2
     daily["PM2.5"][:30] = 90.0
     assert assess(daily, dt.date(2025, 1, 1))["PM2.5"].status == "exceeds"  # p95 = 90
     assert r["O3"].percentile_p == 90 and np.isnan(r["O3"].mean)

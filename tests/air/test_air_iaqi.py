@@ -8,6 +8,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bishui.air import iaqi
 from bishui.air.iaqi import POLLUTANTS
@@ -252,3 +254,38 @@ def test_exhaustive_grid_against_fraction_reference(edition: str, pollutant: str
         for i in n2
     ]
     assert got2.tolist() == want2
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(POLLUTANTS),
+    st.sampled_from(["2012", "2026"]),
+    st.integers(0, 10**7),
+    st.integers(0, 4),
+    st.booleans(),
+)
+def test_random_decimals_against_fraction_reference(
+    pollutant: str, edition: str, n: int, scale: int, round_first: bool
+) -> None:
+    top = TABLES[edition][column(pollutant)][-1]
+    text = str(Decimal(n % (top * 10**scale + 1)).scaleb(-scale))
+    c = Decimal(text)
+    if round_first:
+        c = c.quantize(
+            Decimal("0.1") if pollutant.startswith("CO") else Decimal(1), ROUND_HALF_EVEN
+        )
+    want = ref(edition, pollutant, Fraction(c))
+    assert one(pollutant, float(text), edition, round_first=round_first) == want
+
+
+def test_exact_up_to_the_plausible_maximum() -> None:
+    """The float64-held integers stay below 2^53 up to PLAUSIBLE_MAX (module docstring)."""
+    from bishui.air.iaqi import PLAUSIBLE_MAX
+
+    for p in ("NO2_1h", "CO_1h", "PM2.5_24h"):
+        top = TABLES["2012"][column(p)]
+        for c in (PLAUSIBLE_MAX[p], PLAUSIBLE_MAX[p] - 0.000001, top[-1] + 0.123457):
+            got = iaqi(p, c, "2012", above="extrapolate").as_int()
+            f = Fraction(repr(c))
+            slope = Fraction(IAQI[-1] - IAQI[-2], top[-1] - top[-2])
+            assert got == math.ceil(slope * (f - top[-2]) + IAQI[-2]), (p, c)

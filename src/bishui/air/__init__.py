@@ -8,7 +8,9 @@ Pure core, one module per standard (each cites its clauses; tables in ``data/``)
 * :mod:`bishui.air.aqi` — HJ 633 AQI, primary pollutant, level, category, reports, NA rule.
 * :mod:`bishui.air.limits` — GB 3095 Table 1 limits of both editions, 2026 phases.
 * :mod:`bishui.air.assessment` — HJ 663 / GB 3095 Table 4: validity, daily means, MDA8,
-  percentiles, period statistics, exceedances, compliance, good-days ratio.
+  percentiles, period validity.
+* :mod:`bishui.air.compliance` — period statistics against the limits, exceedances,
+  compliance, good-days ratio.
 * :mod:`bishui.air.ranking` — composite index (综合指数) and rankings.
 * :mod:`bishui.air.period` — entry points for the service (hourly arrays in, reports out).
 
@@ -19,16 +21,16 @@ only through ``sys.modules`` or by their full ``from bishui.air.iaqi import …`
 
 from bishui.air.aqi import AQIBatch, AQIReport, aqi, aqi_report, daily_report, realtime_report
 from bishui.air.assessment import (
-    assess,
     daily_max,
     daily_mean,
     eight_hour_means,
-    exceedance_multiple,
-    good_days_ratio,
+    hourly_valid,
     mda8,
     percentile,
     period_validity,
+    sliding_24h_means,
 )
+from bishui.air.compliance import assess, exceedance_multiple, good_days_ratio
 from bishui.air.editions import edition_for, editions_for
 from bishui.air.iaqi import POLLUTANTS, IAQIResult, iaqi
 from bishui.air.limits import limit, limit_set
@@ -58,6 +60,7 @@ __all__ = [
     "eight_hour_means",
     "exceedance_multiple",
     "good_days_ratio",
+    "hourly_valid",
     "iaqi",
     "limit",
     "limit_set",
@@ -67,4 +70,5 @@ __all__ = [
     "rank",
     "realtime_report",
     "round_gbt8170",
+    "sliding_24h_means",
 ]

@@ -21,14 +21,14 @@ and :func:`aqi_report` give one report as plain Python values.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from bishui.air.editions import DateLike, Edition, check_edition, edition_for
-from bishui.air.iaqi import POLLUTANTS, Above, iaqi
+from bishui.air.iaqi import POLLUTANTS, Above, as_concentration, check_concentration, iaqi
 from bishui.air.rounding import round_gbt8170
 from bishui.air.tables import Level, level_table
 from bishui.errors import InputError
@@ -292,6 +292,8 @@ def _report(
         edition = edition_for(date)
     ed = check_edition(edition)
     inds = INDICATORS[(kind, ed)]
+    if ed == "2026":
+        extra = {}  # the 2026 real-time report has 1-hour indicators only (§4.2.3)
     unknown = set(conc) - set(inds) - set(extra)
     if unknown:
         raise InputError(
@@ -301,10 +303,8 @@ def _report(
     for k, v in conc.items():
         if v is None:
             continue
-        try:
-            arr = np.asarray(v, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InputError(k, "concentration must be numeric", v) from None
+        arr = as_concentration(k, v)
+        check_concentration(k, arr)  # before rounding: -0.4 must not round to an accepted 0
         values[k] = round_gbt8170(arr, 1 if k.startswith("CO") else 0) if round_first else arr
     iaqis: dict[str, FloatArray | None] = {}
     for k in inds:
@@ -318,7 +318,7 @@ def _report(
             k, values[key], ed, round_first=False, above=above, companion=companion
         ).value
     batch = aqi(iaqis, ed, indicators=inds, not_monitored=not_monitored, missing_rule=missing_rule)
-    return AQIBatch(**{**batch.__dict__, "concentration": values})
+    return replace(batch, concentration=values)
 
 
 def daily_report(

@@ -13,9 +13,10 @@ rounding of it decides ties exactly (MDA8 150.5 is a tie; 150.625 is not).
 
 Rules implemented (clause → function):
 
-* GB 3095 Table 4: daily mean ≥ 20 hourly values (:func:`daily_mean`); 8-hour mean ≥ 6 hourly
-  values (:func:`eight_hour_means`); annual ≥ 324 daily values and ≥ 27 per month, ≥ 25 in
-  February (:func:`period_validity`).
+* GB 3095 Table 4: hourly mean ≥ 45 minutes of sampling (:func:`hourly_valid`); daily mean
+  ≥ 20 hourly values (:func:`daily_mean`); 8-hour mean ≥ 6 hourly values
+  (:func:`eight_hour_means`); annual ≥ 324 daily values and ≥ 27 per month, ≥ 25 in February
+  (:func:`period_validity`).
 * HJ 663 §6.1.2 (both editions): MDA8 needs ≥ 14 valid 8-hour means in the day, or else counts
   only if it exceeds the limit (:func:`mda8`).
 * HJ 663-2013 Annex A percentile ``k = 1 + (n−1)·p`` (:func:`percentile`).
@@ -24,8 +25,6 @@ Rules implemented (clause → function):
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,14 +32,11 @@ import numpy as np
 import numpy.typing as npt
 
 from bishui.air.editions import (
-    SWITCH_2026,
     DateLike,
     Edition,
     check_edition,
     data_day,
-    gb3095_phase,
 )
-from bishui.air.limits import Phase, limit
 from bishui.air.rounding import round_gbt8170, round_units
 from bishui.errors import InputError
 
@@ -51,6 +47,7 @@ IntArray = npt.NDArray[np.int64]
 #: Decimals hourly and daily values are read to before exact summation.
 HOURLY_DIGITS = 3
 #: GB 3095 Table 4 minimums (identical in 2012 and 2026).
+MIN_MINUTES_HOURLY = 45
 MIN_HOURS_DAILY = 20
 MIN_HOURS_8H = 6
 MIN_DAYS_YEAR = 324
@@ -62,12 +59,6 @@ MIN_WINDOWS_MDA8 = 14
 #: 08:00 … 24:00, 17 windows, none reaching into the previous day (HJ 663-2013 Table A.1 via
 #: GB/T 34302; GB 3095-2026 §3.9 "一个自然日内"; notes §4.3, A2.3).
 MDA8_FIRST_END_HOUR: dict[Edition, int] = {"2012": 8, "2026": 8}
-#: HJ 663 Table 1: percentile of the daily values used in the annual assessment.
-PERCENTILE: dict[str, int] = {"SO2": 98, "NO2": 98, "PM10": 95, "PM2.5": 95, "CO": 95, "O3": 90}
-#: Pollutants with an annual-mean statistic (HJ 663 Table 1).
-ANNUAL_MEAN = ("SO2", "NO2", "PM10", "PM2.5")
-#: Decimals of the values compared with a limit (HJ 633-2026 §4.2.2: integers, CO 0.1).
-COMPLIANCE_DIGITS: dict[str, int] = {"SO2": 0, "NO2": 0, "PM10": 0, "PM2.5": 0, "CO": 1, "O3": 0}
 
 
 @dataclass(frozen=True)
@@ -94,7 +85,8 @@ class Stat:
     rule: str
 
 
-def _as_values(name: str, values: npt.ArrayLike) -> FloatArray:
+def as_values(name: str, values: npt.ArrayLike) -> FloatArray:
+    """Concentrations as float64; InputError for non-numeric, negative or infinite values."""
     try:
         a = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
@@ -113,16 +105,43 @@ def _days(name: str, hourly: FloatArray) -> FloatArray:
     return hourly.reshape(*hourly.shape[:-1], hourly.shape[-1] // 24, 24)
 
 
-def _exact_sum(a: FloatArray, axis: int = -1) -> tuple[FloatArray, IntArray]:
+def exact_sum(a: FloatArray, axis: int = -1) -> tuple[FloatArray, IntArray]:
     """Sum of the non-NaN values in units of 10^-HOURLY_DIGITS (exact) and their count."""
     units = round_units(a, HOURLY_DIGITS)
     ok = ~np.isnan(units)
     return np.where(ok, units, 0.0).sum(axis=axis), ok.sum(axis=axis)
 
 
-def _mean(total: FloatArray, count: IntArray) -> FloatArray:
+def mean_of(total: FloatArray, count: IntArray) -> FloatArray:
+    """Mean from an :func:`exact_sum` total and count (NaN where the count is 0)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / (count * 10.0**HOURLY_DIGITS), np.nan)
+
+
+def hourly_valid(
+    sampling_minutes: npt.ArrayLike, *, min_minutes: int = MIN_MINUTES_HOURLY
+) -> BoolArray:
+    """Whether an hourly mean is valid: GB 3095 Table 4, ≥ 45 minutes of sampling in the hour.
+
+    Parameters
+    ----------
+    sampling_minutes : array_like
+        Minutes of valid sampling behind each hourly value [min].
+    min_minutes : int
+        GB 3095 Table 4: 45 (SO2, NO2, CO, O3, NOx).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Mask the hourly values with it (``np.where(valid, value, np.nan)``) before the daily
+        statistics.
+    """
+    m = np.asarray(sampling_minutes, dtype=np.float64)
+    if ((m < 0) | (m > 60)).any():
+        raise InputError(
+            "sampling_minutes", "must be within 0 … 60", float(m[(m < 0) | (m > 60)][0])
+        )
+    return np.asarray(m >= min_minutes)
 
 
 def daily_mean(hourly: npt.ArrayLike, *, min_hours: int = MIN_HOURS_DAILY) -> Stat:
@@ -140,11 +159,11 @@ def daily_mean(hourly: npt.ArrayLike, *, min_hours: int = MIN_HOURS_DAILY) -> St
     Stat
         Shape (..., days).
     """
-    d = _days("hourly", _as_values("hourly", hourly))
-    total, count = _exact_sum(d)
+    d = _days("hourly", as_values("hourly", hourly))
+    total, count = exact_sum(d)
     valid = count >= min_hours
     return Stat(
-        np.where(valid, _mean(total, count), np.nan),
+        np.where(valid, mean_of(total, count), np.nan),
         valid,
         count,
         np.maximum(min_hours - count, 0),
@@ -158,7 +177,7 @@ def daily_max(hourly: npt.ArrayLike, *, min_hours: int = MIN_HOURS_DAILY) -> Sta
     Validity: the day needs *min_hours* valid hours (the 24-hour rule of GB 3095 Table 4 applied
     by analogy — HJ 663's own rule for this statistic was not available; docs/air.md).
     """
-    d = _days("hourly", _as_values("hourly", hourly))
+    d = _days("hourly", as_values("hourly", hourly))
     count = (~np.isnan(d)).sum(axis=-1)
     mx = np.fmax.reduce(d, axis=-1)
     valid = count >= min_hours
@@ -169,6 +188,37 @@ def daily_max(hourly: npt.ArrayLike, *, min_hours: int = MIN_HOURS_DAILY) -> Sta
         np.maximum(min_hours - count, 0),
         f"daily max 1-hour: ≥ {min_hours} hourly values (interpretation)",
     )
+
+
+def sliding_means(hourly: npt.ArrayLike, hours: int, *, min_hours: int) -> FloatArray:
+    """Sliding means over *hours* hours ending at each hour of the series (exact sums).
+
+    Parameters
+    ----------
+    hourly : array_like, shape (..., n)
+        Hourly means [µg/m³; CO mg/m³], NaN where missing.
+    hours : int
+        Window length [h].
+    min_hours : int
+        Valid hourly values a window needs.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., n)
+        Element ``i`` averages columns ``i−hours+1 … i``; NaN where fewer than *min_hours* of
+        them are valid. Windows reaching before the first column count those hours as missing.
+    """
+    a = as_values("hourly", hourly)
+    if hours < 1 or not 1 <= min_hours <= hours:
+        raise InputError("min_hours", f"must be within 1 … {hours}", min_hours)
+    units = round_units(a, HOURLY_DIGITS)
+    ok = ~np.isnan(units)
+    pad = [(0, 0)] * (a.ndim - 1) + [(hours - 1, 0)]
+    v = np.pad(np.where(ok, units, 0.0), pad)
+    c = np.pad(ok.astype(np.int64), pad)
+    win_v = np.lib.stride_tricks.sliding_window_view(v, hours, axis=-1).sum(axis=-1)
+    win_c = np.lib.stride_tricks.sliding_window_view(c, hours, axis=-1).sum(axis=-1)
+    return np.where(win_c >= min_hours, mean_of(win_v, win_c), np.nan)
 
 
 def eight_hour_means(hourly: npt.ArrayLike, *, min_hours: int = MIN_HOURS_8H) -> FloatArray:
@@ -185,18 +235,23 @@ def eight_hour_means(hourly: npt.ArrayLike, *, min_hours: int = MIN_HOURS_8H) ->
     -------
     numpy.ndarray, shape (..., hours)
         Element ``i`` averages columns ``i−7 … i`` (the value labelled ``i+1`` o'clock); NaN
-        where fewer than *min_hours* of them are valid. Windows reaching before the first
-        column count those hours as missing.
+        where fewer than *min_hours* of them are valid.
     """
-    a = _as_values("hourly", hourly)
-    units = round_units(a, HOURLY_DIGITS)
-    ok = ~np.isnan(units)
-    pad = [(0, 0)] * (a.ndim - 1) + [(7, 0)]
-    v = np.pad(np.where(ok, units, 0.0), pad)
-    c = np.pad(ok.astype(np.int64), pad)
-    win_v = np.lib.stride_tricks.sliding_window_view(v, 8, axis=-1).sum(axis=-1)
-    win_c = np.lib.stride_tricks.sliding_window_view(c, 8, axis=-1).sum(axis=-1)
-    return np.where(win_c >= min_hours, _mean(win_v, win_c), np.nan)
+    return sliding_means(hourly, 8, min_hours=min_hours)
+
+
+def sliding_24h_means(hourly: npt.ArrayLike, *, min_hours: int = MIN_HOURS_DAILY) -> FloatArray:
+    """24-hour sliding means for the 2012 real-time report (HJ 633-2012 §5.1.3: PM10, PM2.5).
+
+    Validity: ≥ 20 hourly values, the GB 3095 Table 4 rule for a 24-hour mean (interpretation:
+    the table names daily means; a sliding 24-hour mean is held to the same count).
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., hours)
+        Element ``i`` averages columns ``i−23 … i`` [µg/m³].
+    """
+    return sliding_means(hourly, 24, min_hours=min_hours)
 
 
 def mda8(
@@ -358,186 +413,3 @@ def period_validity(
 
 def _leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-
-
-def exceedance_multiple(concentration: npt.ArrayLike, limit_value: float) -> FloatArray:
-    """超标倍数 B = (C − S) / S, rounded to 2 decimals (GB/T 8170); NaN where C ≤ S.
-
-    Parameters
-    ----------
-    concentration : array_like
-        C [µg/m³; CO mg/m³].
-    limit_value : float
-        S, the limit [same unit].
-
-    Returns
-    -------
-    numpy.ndarray of float64 [1]
-    """
-    c = np.asarray(concentration, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        b = round_gbt8170((c - limit_value) / limit_value, 2)
-    return np.where(c > limit_value, b, np.nan)
-
-
-@dataclass(frozen=True)
-class GoodDays:
-    """优良天数比例: days with AQI ≤ 100 over the valid days, in %, 1 decimal (notes §4.5)."""
-
-    ratio: FloatArray
-    good: IntArray
-    valid: IntArray
-
-
-def good_days_ratio(
-    daily_aqi: npt.ArrayLike, valid: npt.ArrayLike | None = None, *, digits: int = 1
-) -> GoodDays:
-    """Good-days ratio (优良天数比例) over the last axis.
-
-    Parameters
-    ----------
-    daily_aqi : array_like, shape (..., days)
-        Daily AQI [1], NaN where the day has none.
-    valid : array_like of bool, optional
-        Days that count (default: AQI not NaN). Pass ``AQIBatch.published`` to leave out the
-        2026 "NA" days.
-    digits : int
-        Decimals of the percentage (GB/T 8170).
-
-    Returns
-    -------
-    GoodDays
-        ``ratio`` [%], NaN where no day is valid.
-    """
-    a = np.asarray(daily_aqi, dtype=np.float64)
-    ok = ~np.isnan(a) if valid is None else np.asarray(valid, dtype=np.bool_) & ~np.isnan(a)
-    good = (ok & (a <= 100)).sum(axis=-1)
-    n = ok.sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = round_gbt8170(np.where(n > 0, good * 100.0 / n, np.nan), digits)
-    return GoodDays(ratio, good, n)
-
-
-@dataclass(frozen=True)
-class PollutantAssessment:
-    """Period assessment of one pollutant (HJ 663 Table 1; GB 3095 Table 1).
-
-    ``status`` per element: "complies", "exceeds" or "invalid" (insufficient data).
-    """
-
-    pollutant: str
-    edition: Edition
-    phase: Phase
-    grade: int
-    validity: Stat
-    mean: FloatArray
-    percentile_p: int
-    percentile: FloatArray
-    mean_limit: float | None
-    daily_limit: float
-    mean_multiple: FloatArray
-    percentile_multiple: FloatArray
-    exceedance_days: IntArray
-    valid_days: IntArray
-    status: npt.NDArray[np.str_]
-
-
-def assess(
-    daily: Mapping[str, npt.ArrayLike],
-    start: DateLike,
-    *,
-    edition: Edition | Literal[2012, 2026] | None = None,
-    phase: Phase | None = None,
-    grade: int = 2,
-    annual: bool | None = None,
-    validity_for: tuple[str, ...] = ("SO2", "NO2", "PM10", "PM2.5", "CO", "O3"),
-) -> dict[str, PollutantAssessment]:
-    """Assessment of a period per pollutant: mean, percentile, validity, exceedances, compliance.
-
-    Parameters
-    ----------
-    daily : mapping pollutant → array_like, shape (..., days)
-        ``SO2, NO2, PM10, PM2.5, CO`` valid daily means and ``O3`` valid MDA8 values
-        [µg/m³; CO mg/m³], NaN for invalid days; day 0 is *start*.
-    start : date
-        First day of the period.
-    edition, phase : optional
-        GB 3095 edition and phase of the limits. Default: in force on the period's last day
-        (docs/air.md, "periods across 2026-03-01").
-    grade : {1, 2}
-    annual : bool, optional
-        Apply the annual ≥ 324-day rule (default: whole calendar year).
-    validity_for : tuple of str
-        Pollutants the Table 4 period rule is applied to. Table 4 names SO2, NO2, PM10 and
-        PM2.5; by default CO and O3 are held to it as well (no silently computed figure).
-
-    Returns
-    -------
-    dict of PollutantAssessment
-
-    Notes
-    -----
-    Statistics per HJ 663 Table 1 (:data:`PERCENTILE`, :data:`ANNUAL_MEAN`). A pollutant
-    complies when each of its statistics, rounded by GB/T 8170 (:data:`COMPLIANCE_DIGITS`), is
-    within its limit: annual mean ≤ annual limit, percentile ≤ daily (O3: MDA8) limit.
-    Exceedance days count rounded daily values above the daily limit.
-    """
-    ndays = None
-    for v in daily.values():
-        ndays = np.shape(v)[-1]
-    if ndays is None:
-        raise InputError("daily", "needs at least one pollutant", None)
-    last = data_day(start) + dt.timedelta(days=max(ndays - 1, 0))
-    if edition is None and phase is None:
-        phase = gb3095_phase(last)
-    ed = check_edition(edition or ("2012" if phase == "all" else "2026"))
-    ph: Phase = phase or ("all" if ed == "2012" else gb3095_phase(max(last, SWITCH_2026)))
-    out = {}
-    for pol, values in daily.items():
-        if pol not in PERCENTILE:
-            raise InputError("pollutant", "must be one of " + ", ".join(PERCENTILE), pol)
-        x = _as_values(pol, values)
-        ok = ~np.isnan(x)
-        digits = COMPLIANCE_DIGITS[pol]
-        if pol in validity_for:
-            val = period_validity(ok, start, annual=annual)
-        else:
-            n = ok.sum(axis=-1)
-            val = Stat(n.astype(float), n > 0, n, np.where(n > 0, 0, 1), "no period rule")
-        total, count = _exact_sum(x)
-        has_mean = pol in ANNUAL_MEAN
-        mean = (
-            np.where(val.valid, _mean(total, count), np.nan)
-            if has_mean
-            else np.full(val.valid.shape, np.nan)
-        )
-        pct = np.where(val.valid, percentile(x, PERCENTILE[pol]), np.nan)
-        mean_limit = limit(pol, "annual", grade, edition=ed, phase=ph) if has_mean else None
-        daily_limit = limit(pol, "mda8" if pol == "O3" else "daily", grade, edition=ed, phase=ph)
-        mean_r = round_gbt8170(mean, digits)
-        pct_r = round_gbt8170(pct, digits)
-        ok_stat = pct_r <= daily_limit
-        mean_mult = np.full(mean.shape, np.nan)
-        if mean_limit is not None:
-            ok_stat &= mean_r <= mean_limit
-            mean_mult = exceedance_multiple(mean_r, mean_limit)
-        status = np.where(~val.valid, "invalid", np.where(ok_stat, "complies", "exceeds"))
-        exc = (ok & (round_gbt8170(np.where(ok, x, 0.0), digits) > daily_limit)).sum(axis=-1)
-        out[pol] = PollutantAssessment(
-            pollutant=pol,
-            edition=ed,
-            phase=ph,
-            grade=grade,
-            validity=val,
-            mean=mean,
-            percentile_p=PERCENTILE[pol],
-            percentile=pct,
-            mean_limit=mean_limit,
-            daily_limit=daily_limit,
-            mean_multiple=mean_mult,
-            percentile_multiple=exceedance_multiple(pct_r, daily_limit),
-            exceedance_days=exc,
-            valid_days=ok.sum(axis=-1),
-            status=status,
-        )
-    return out

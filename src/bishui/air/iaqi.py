@@ -96,10 +96,10 @@ class IAQIResult:
 
     def as_int(self) -> int | None:
         """The single IAQI of a scalar result as ``int`` (None when missing)."""
-        v = float(self.value.reshape(-1)[0]) if self.value.size == 1 else None
         if self.value.size != 1:
             raise InputError("value", "as_int needs a single value", self.value.shape)
-        return None if v is None or np.isnan(v) else int(v)
+        v = float(self.value.reshape(-1)[0])
+        return None if np.isnan(v) else int(v)
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,8 @@ def _kernel(edition: Edition, pollutant: str, digits: int) -> _Kernel:
     return k
 
 
-def _check_values(pollutant: str, x: FloatArray) -> None:
+def check_concentration(pollutant: str, x: FloatArray) -> None:
+    """Raise InputError for negative, infinite or implausible values (NaN is missing, allowed)."""
     ok = x >= 0
     if ok.all():
         if (x > PLAUSIBLE_MAX[pollutant]).any():
@@ -143,10 +144,11 @@ def _check_values(pollutant: str, x: FloatArray) -> None:
     bad_mask = ~ok & ~np.isnan(x)
     if bad_mask.any():
         raise InputError(pollutant, "concentration must be ≥ 0", float(x[bad_mask][0]))
-    _check_values(pollutant, np.where(np.isnan(x), 0.0, x))
+    check_concentration(pollutant, np.where(np.isnan(x), 0.0, x))
 
 
-def _as_float(pollutant: str, concentration: npt.ArrayLike) -> FloatArray:
+def as_concentration(pollutant: str, concentration: npt.ArrayLike) -> FloatArray:
+    """Concentrations as a float64 array, or InputError naming the pollutant."""
     if isinstance(concentration, np.ndarray) and concentration.dtype == np.float64:
         return concentration
     try:
@@ -215,8 +217,8 @@ def _iaqi_one_edition(
                 f"concentration above the top breakpoint {top:g} of HJ 633-{edition}",
                 float(x[over].reshape(-1)[0]),
             )
-        # "extrapolate": the last segment's line continued (already computed, searchsorted
-        # puts the value in the last segment).
+        # "extrapolate": the last segment's line continued (already computed: the segment
+        # count puts such values in the last segment).
     return out, over, foot
 
 
@@ -281,13 +283,13 @@ def iaqi(
         raise InputError("pollutant", "must be one of " + ", ".join(POLLUTANTS), pollutant)
     if above not in ("cap", "nan", "raise", "extrapolate"):
         raise InputError("above", 'must be "cap", "nan", "raise" or "extrapolate"', above)
-    x = _as_float(pollutant, concentration)
-    _check_values(pollutant, x)
+    x = as_concentration(pollutant, concentration)
+    check_concentration(pollutant, x)
     comp = None
     if companion is not None:
         other = FOOTNOTE_800.get(pollutant, ("", 0))[0] or pollutant
-        comp = np.broadcast_to(_as_float(other, companion), x.shape)
-        _check_values(other, comp)
+        comp = np.broadcast_to(as_concentration(other, companion), x.shape)
+        check_concentration(other, comp)
 
     if edition is None:
         if date is None:

@@ -19,17 +19,9 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from bishui.air.aqi import daily_report
-from bishui.air.assessment import (
-    GoodDays,
-    PollutantAssessment,
-    Stat,
-    assess,
-    daily_max,
-    daily_mean,
-    good_days_ratio,
-    mda8,
-)
+from bishui.air.aqi import STATUS, daily_report
+from bishui.air.assessment import Stat, daily_max, daily_mean, mda8
+from bishui.air.compliance import GoodDays, PollutantAssessment, assess, good_days_ratio
 from bishui.air.editions import SWITCH_2026, DateLike, Edition, check_edition, data_day
 from bishui.air.limits import Phase
 from bishui.errors import InputError
@@ -187,12 +179,15 @@ def assess_hourly(
     Returns
     -------
     PeriodAssessment
-        Daily statistics, daily AQI (per-day edition), good-days ratio over the days with a
-        published AQI, and the per-pollutant assessment.
+        Daily statistics, daily AQI (per-day edition), good-days ratio over the days whose
+        indicators are all valid or whose AQI exceeds 100, and the per-pollutant assessment.
     """
     stats = daily_statistics(hourly, start, mda8_limit=mda8_limit)
     day_aqi = daily_aqi(stats, start)
-    good = good_days_ratio(day_aqi.aqi, day_aqi.published)
+    # A day counts when all its indicators are valid, or when the AQI of those present is
+    # already above 100 (it cannot be a good day): the same rule in both editions.
+    counted = (day_aqi.status == STATUS.index("complete")) | (day_aqi.aqi > 100)
+    good = good_days_ratio(day_aqi.aqi, counted)
     daily = {k.split("_")[0]: s.value for k, s in stats.items() if k != "O3_1h"}
     pol = assess(
         daily,

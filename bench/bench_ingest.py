@@ -26,9 +26,7 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from bishui.hj212 import Packet, decode, encode  # noqa: E402
+from bishui.hj212 import Packet, decode, encode
 
 PG_URL = os.environ.get("BISHUI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 CODES = (
@@ -247,7 +245,7 @@ def main() -> int:
         res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(res))
         return 0
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children inherit it
     loggers = a.loggers or (20 if a.short else 1000)
     frames = a.frames or (5 if a.short else 20)

@@ -3,7 +3,7 @@
 Each ``*_series`` function returns, for one site and an array of hours, a dict
 ``parameter → (values, flags)`` plus the :class:`~bishui.demo.synth.Event` records it
 injected. Values are rounded as a logger reports them; a NaN value is an hour the logger did
-not send at all. Flags are HJ 212-2017 §6.6 data flags (N normal, C calibration,
+not send at all. Flags are HJ 212-2017 Table 8 data flags (N normal, C calibration,
 M maintenance, F stopped, D fault).
 
 The numbers below (base levels, amplitudes) are the model's own tuning to look like a central

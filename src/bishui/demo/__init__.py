@@ -1,0 +1,1 @@
+"""The Jingmen model city: configuration, synthetic data, and the `bishui demo` command."""

@@ -1,0 +1,493 @@
+"""The storage interface every backend implements.
+
+A narrow interface: the registry tables, one bulk writer for measurements, the raw log and
+quarantine, and parameterised read queries. SQL is written once, with ``?`` placeholders, in
+the subset DuckDB and PostgreSQL share; a backend supplies connections, the bulk-load path and
+the translation of its own exceptions into :class:`bishui.errors.StorageError`.
+
+Durability: :meth:`Store.write_batch` returns only after its transaction has committed. The
+gateway acknowledges a packet (HJ 212 9014) only after that (see ``bishui.store.writer``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bishui.errors import NotFoundError, StorageError
+from bishui.store import schema
+
+log = logging.getLogger("bishui.store")
+
+#: Columns of ``measurement`` in their table order; bulk writes take exactly these arrays.
+MEASUREMENT_COLUMNS: tuple[str, ...] = (
+    "site_id",
+    "parameter",
+    "period",
+    "ts",
+    "origin",
+    "value",
+    "vmin",
+    "vmax",
+    "cou",
+    "flag",
+    "valid",
+    "n_valid",
+    "source",
+    "received_at",
+)
+MEASUREMENT_KEY = ("site_id", "parameter", "period", "ts", "origin")
+
+#: The periods a measurement can have (HJ 212: 2011 real-time, 2051 minute, 2061 hour, 2031 day).
+PERIODS = ("rt", "min", "hour", "day")
+#: Who produced a value: the data logger, the platform's own aggregation, or a file upload.
+ORIGINS = ("logger", "platform", "upload")
+
+REGISTRY_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # table: (columns, key)
+    "regions": (("code", "name", "name_en", "kind", "parent", "central"), ("code",)),
+    "enterprises": (
+        ("uscc", "name", "industry", "region", "address", "lon", "lat", "key_unit"),
+        ("uscc",),
+    ),
+    "sites": (
+        (
+            "id",
+            "kind",
+            "name",
+            "region",
+            "lon",
+            "lat",
+            "enterprise",
+            "outlet",
+            "river",
+            "body",
+            "target_class",
+            "control",
+            "drinking_source",
+            "assessment",
+            "attrs",
+        ),
+        ("id",),
+    ),
+    "devices": (("mn", "site_id", "pw", "st", "edition", "crc_policy", "active"), ("mn",)),
+    "device_parameters": (
+        ("mn", "parameter", "unit", "range_min", "range_max"),
+        ("mn", "parameter"),
+    ),
+}
+
+
+COUNTABLE_TABLES = frozenset(
+    {*REGISTRY_TABLES, "measurement", "raw_log", "quarantine", "users", "sessions"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """One thing received, exactly as received (``raw_log``)."""
+
+    received_at: dt.datetime
+    channel: str  # "hj212" | "upload"
+    raw: bytes
+    verdict: str  # "accepted" | "partial" | "rejected"
+    peer: str | None = None
+    mn: str | None = None
+    qn: str | None = None
+    cn: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineEntry:
+    """Something refused, with why, and enough to release it after review."""
+
+    received_at: dt.datetime
+    channel: str
+    reason: str
+    message: str
+    peer: str | None = None
+    mn: str | None = None
+    site_id: str | None = None
+    field: str | None = None
+    value: str | None = None
+    payload: dict[str, Any] | None = None  # a measurement row to release, when there is one
+    raw: bytes | None = None
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one durable write contains: raw-log entries, measurement rows and quarantine."""
+
+    raw: list[RawEntry] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)  # MEASUREMENT_COLUMNS order
+    quarantine: list[QuarantineEntry] = field(default_factory=list)
+
+    def extend(self, other: Batch) -> None:
+        self.raw.extend(other.raw)
+        self.rows.extend(other.rows)
+        self.quarantine.extend(other.quarantine)
+
+    def __len__(self) -> int:
+        return len(self.raw) + len(self.rows) + len(self.quarantine)
+
+
+def rows_to_columns(rows: Sequence[tuple[Any, ...]]) -> dict[str, np.ndarray]:
+    """Measurement rows (tuples in MEASUREMENT_COLUMNS order) → column arrays for bulk load."""
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in MEASUREMENT_COLUMNS]
+    out: dict[str, np.ndarray] = {}
+    for name, values in zip(MEASUREMENT_COLUMNS, cols, strict=True):
+        if name in ("value", "vmin", "vmax", "cou"):
+            out[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        elif name == "n_valid":
+            out[name] = np.array([-1 if v is None else v for v in values], dtype=np.int32)
+        elif name == "valid":
+            out[name] = np.array(values, dtype=bool)
+        elif name in ("ts", "received_at"):
+            # Through object: several times faster than numpy parsing each datetime.
+            out[name] = np.array(values, dtype=object).astype("datetime64[us]")
+        else:
+            out[name] = np.array(values, dtype=object)
+    return out
+
+
+def _dedupe_last(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Keep the last row of each measurement key: a batch may carry a re-delivery of itself."""
+    n = len(cols["site_id"])
+    if n < 2:
+        return cols
+    last: dict[tuple[Any, ...], int] = {}
+    for i, k in enumerate(zip(*(cols[c].tolist() for c in MEASUREMENT_KEY), strict=True)):
+        last[k] = i
+    if len(last) == n:
+        return cols
+    keep = np.fromiter(sorted(last.values()), dtype=np.int64, count=len(last))
+    return {k: v[keep] for k, v in cols.items()}
+
+
+class Store(ABC):
+    """One database: the registry, the series, the raw log and quarantine."""
+
+    dialect: str
+    url: str
+
+    def __init__(self) -> None:
+        self._write_lock = threading.Lock()
+
+    # -- backend hooks ------------------------------------------------------------------
+    @abstractmethod
+    @contextmanager
+    def _write_tx(self) -> Iterator[Any]:
+        """A cursor inside one write transaction; commits on exit, rolls back on error."""
+
+    @abstractmethod
+    def _read(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run a read query; (column names, rows)."""
+
+    @abstractmethod
+    def _bulk_upsert_measurements(self, cur: Any, cols: dict[str, np.ndarray]) -> None:
+        """Insert measurement columns, replacing rows with the same key."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def _exec(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> None:
+        cur.execute(sql, list(params))
+
+    def _execmany(self, cur: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        cur.executemany(sql, [list(r) for r in rows])
+
+    def _insert_rows(
+        self, cur: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Append rows to *table* (a backend may override this with a bulk path)."""
+        marks = ", ".join("?" for _ in columns)
+        self._execmany(cur, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    # -- schema -------------------------------------------------------------------------
+    def migrate(self) -> dict[str, int]:
+        """Apply every domain's migrations not yet applied; return each domain's version."""
+        with self._write_lock, self._write_tx() as cur:
+            self._exec(
+                cur,
+                "CREATE TABLE IF NOT EXISTS schema_version (domain TEXT NOT NULL, "
+                "version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL, "
+                "PRIMARY KEY (domain, version))",
+            )
+            versions: dict[str, int] = {}
+            for domain in schema.DOMAINS:
+                self._exec(
+                    cur,
+                    "SELECT COALESCE(MAX(version), 0) FROM schema_version WHERE domain = ?",
+                    [domain],
+                )
+                current = int(cur.fetchone()[0])
+                migrations = schema.domain_migrations(domain)
+                for version in range(current + 1, len(migrations) + 1):
+                    for stmt in schema.statements(self.dialect, version, domain):
+                        self._exec(cur, stmt)
+                    self._exec(
+                        cur,
+                        "INSERT INTO schema_version (domain, version, applied_at) VALUES (?, ?, ?)",
+                        [domain, version, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+                    )
+                    log.info("schema of %s migrated to version %d", domain, version)
+                versions[domain] = len(migrations)
+        return versions
+
+    def schema_version(self, domain: str = "core") -> int:
+        _, rows = self._read(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version WHERE domain = ?", [domain]
+        )
+        return int(rows[0][0])
+
+    # -- generic reads ------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows as dicts. Parameterised SQL only (``?`` placeholders)."""
+        names, rows = self._read(sql, params)
+        return [dict(zip(names, r, strict=True)) for r in rows]
+
+    def query_columns(self, sql: str, params: Sequence[Any] = ()) -> dict[str, np.ndarray]:
+        """Columns as numpy arrays (timestamps as datetime64[us], NULL floats as NaN)."""
+        names, rows = self._read(sql, params)
+        out: dict[str, np.ndarray] = {}
+        cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+        for name, values in zip(names, cols, strict=True):
+            out[name] = _column(values)
+        return out
+
+    # -- registry -----------------------------------------------------------------------
+    def upsert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert or replace registry rows (``regions``, ``sites``, ``devices`` …)."""
+        columns, key = REGISTRY_TABLES[table]
+        if not rows:
+            return
+        placeholders = ", ".join("?" for _ in columns)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+        )
+        values = [[_registry_value(r.get(c)) for c in columns] for r in rows]
+        with self._write_lock, self._write_tx() as cur:
+            self._execmany(cur, sql, values)
+
+    def delete(self, table: str, key_values: dict[str, Any]) -> int:
+        _, key = REGISTRY_TABLES[table]
+        where = " AND ".join(f"{k} = ?" for k in key)
+        n = self.count(table, where, [key_values[k] for k in key])
+        if n == 0:
+            raise NotFoundError(f"{table}: no row with {key_values}")
+        with self._write_lock, self._write_tx() as cur:
+            self._exec(cur, f"DELETE FROM {table} WHERE {where}", [key_values[k] for k in key])
+        return n
+
+    def rows(self, table: str, where: str = "", params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        columns, key = REGISTRY_TABLES[table]
+        sql = f"SELECT {', '.join(columns)} FROM {table}"
+        if where:
+            sql += f" WHERE {where}"
+        sql += f" ORDER BY {', '.join(key)}"
+        out = self.query(sql, params)
+        for r in out:
+            if "attrs" in r:
+                r["attrs"] = json.loads(r["attrs"]) if r["attrs"] else {}
+        return out
+
+    def count(self, table: str, where: str = "", params: Sequence[Any] = ()) -> int:
+        if table not in COUNTABLE_TABLES:
+            raise StorageError(f"unknown table {table!r}")
+        sql = f"SELECT COUNT(*) FROM {table}" + (f" WHERE {where}" if where else "")
+        _, rows = self._read(sql, params)
+        return int(rows[0][0])
+
+    # -- the write path -----------------------------------------------------------------
+    def write_batch(self, batch: Batch) -> None:
+        """Write raw-log entries, measurements and quarantine in one committed transaction."""
+        if not len(batch):
+            return
+        cols = rows_to_columns(batch.rows) if batch.rows else None
+        with self._write_lock, self._write_tx() as cur:
+            if batch.raw:
+                self._insert_rows(
+                    cur,
+                    "raw_log",
+                    (
+                        "received_at",
+                        "channel",
+                        "peer",
+                        "mn",
+                        "qn",
+                        "cn",
+                        "verdict",
+                        "reason",
+                        "raw",
+                    ),
+                    [
+                        (
+                            e.received_at,
+                            e.channel,
+                            e.peer,
+                            e.mn,
+                            e.qn,
+                            e.cn,
+                            e.verdict,
+                            e.reason,
+                            e.raw,
+                        )
+                        for e in batch.raw
+                    ],
+                )
+            if cols is not None:
+                self._bulk_upsert_measurements(cur, _dedupe_last(cols))
+            if batch.quarantine:
+                self._insert_quarantine(cur, batch.quarantine)
+
+    def write_measurements(self, cols: dict[str, np.ndarray]) -> int:
+        """Bulk-load measurement columns (the generator and file imports); idempotent."""
+        n = len(cols["site_id"])
+        if n:
+            with self._write_lock, self._write_tx() as cur:
+                self._bulk_upsert_measurements(cur, _dedupe_last(cols))
+        return n
+
+    def _insert_quarantine(self, cur: Any, entries: Sequence[QuarantineEntry]) -> None:
+        self._insert_rows(
+            cur,
+            "quarantine",
+            (
+                "received_at",
+                "channel",
+                "peer",
+                "mn",
+                "site_id",
+                "reason",
+                "message",
+                "field",
+                "value",
+                "payload",
+                "raw",
+            ),
+            [
+                (
+                    q.received_at,
+                    q.channel,
+                    q.peer,
+                    q.mn,
+                    q.site_id,
+                    q.reason,
+                    q.message,
+                    q.field,
+                    q.value,
+                    json.dumps(q.payload, ensure_ascii=False, default=str) if q.payload else None,
+                    q.raw,
+                )
+                for q in entries
+            ],
+        )
+
+    # -- quarantine review ----------------------------------------------------------------
+    def quarantine_release(self, qid: int, by: str, note: str) -> None:
+        """Release a held measurement into the series after review (kept as ``upload``)."""
+        rows = self.query("SELECT status, payload FROM quarantine WHERE id = ?", [qid])
+        if not rows:
+            raise NotFoundError(f"quarantine entry {qid} does not exist")
+        if rows[0]["status"] != "held":
+            from bishui.errors import ConflictError
+
+            raise ConflictError(f"quarantine entry {qid} is {rows[0]['status']}, not held")
+        payload = json.loads(rows[0]["payload"]) if rows[0]["payload"] else None
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        with self._write_lock, self._write_tx() as cur:
+            if payload:
+                row = tuple(payload.get(c) for c in MEASUREMENT_COLUMNS)
+                cols = rows_to_columns([row])
+                cols["ts"] = np.array([np.datetime64(payload["ts"], "us")])
+                cols["received_at"] = np.array([np.datetime64(payload["received_at"], "us")])
+                cols["valid"] = np.array([True])
+                self._bulk_upsert_measurements(cur, cols)
+            self._exec(
+                cur,
+                "UPDATE quarantine SET status = 'released', reviewed_at = ?, reviewed_by = ?, "
+                "review_note = ? WHERE id = ?",
+                [now, by, note, qid],
+            )
+
+    def quarantine_discard(self, qid: int, by: str, note: str) -> None:
+        if not self.query("SELECT id FROM quarantine WHERE id = ?", [qid]):
+            raise NotFoundError(f"quarantine entry {qid} does not exist")
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        with self._write_lock, self._write_tx() as cur:
+            self._exec(
+                cur,
+                "UPDATE quarantine SET status = 'discarded', reviewed_at = ?, reviewed_by = ?, "
+                "review_note = ? WHERE id = ? AND status = 'held'",
+                [now, by, note, qid],
+            )
+
+    # -- series reads ---------------------------------------------------------------------
+    def series(
+        self,
+        site_id: str,
+        parameter: str,
+        period: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        origin: str | None = None,
+    ) -> dict[str, np.ndarray]:
+        """One site's series for one parameter and period, ``start <= ts < end``, by time."""
+        sql = (
+            "SELECT ts, value, flag, valid, n_valid, origin, source FROM measurement "
+            "WHERE site_id = ? AND parameter = ? AND period = ? AND ts >= ? AND ts < ?"
+        )
+        params: list[Any] = [site_id, parameter, period, start, end]
+        if origin:
+            sql += " AND origin = ?"
+            params.append(origin)
+        return self.query_columns(sql + " ORDER BY ts, origin", params)
+
+    def latest(self, site_ids: Sequence[str], period: str = "hour") -> list[dict[str, Any]]:
+        """The newest value of each parameter at each site, for one period."""
+        if not site_ids:
+            return []
+        marks = ", ".join("?" for _ in site_ids)
+        sql = (
+            "SELECT m.site_id, m.parameter, m.ts, m.value, m.flag, m.valid FROM measurement m "
+            "JOIN (SELECT site_id, parameter, MAX(ts) AS ts FROM measurement "
+            f"WHERE period = ? AND site_id IN ({marks}) GROUP BY site_id, parameter) last "
+            "ON m.site_id = last.site_id AND m.parameter = last.parameter AND m.ts = last.ts "
+            "WHERE m.period = ? ORDER BY m.site_id, m.parameter, m.origin"
+        )
+        rows = self.query(sql, [period, *site_ids, period])
+        seen: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in rows:  # one row a (site, parameter): the logger's, else the platform's
+            seen.setdefault((r["site_id"], r["parameter"]), r)
+        return list(seen.values())
+
+
+def _registry_value(v: Any) -> Any:
+    if isinstance(v, dict):
+        return json.dumps(v, ensure_ascii=False, sort_keys=True)
+    return v
+
+
+def _column(values: Sequence[Any]) -> np.ndarray:
+    sample = next((v for v in values if v is not None), None)
+    if isinstance(sample, bool):
+        if any(v is None for v in values):
+            return np.array(values, dtype=object)
+        return np.array(values, dtype=bool)
+    if isinstance(sample, float | int) and not isinstance(sample, bool):
+        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    if isinstance(sample, dt.datetime):
+        return np.array(values, dtype=object).astype("datetime64[us]")
+    return np.array(values, dtype=object)

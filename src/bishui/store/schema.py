@@ -1,0 +1,170 @@
+"""The store's schema and its migrations.
+
+Each migration is a list of SQL statements written once for both backends; the few type names
+that differ are written as ``{BLOB}`` and ``{JSON}`` and filled in per dialect. A migration is
+applied once, in order, and recorded in ``schema_version``; never edit a released migration,
+add a new one.
+
+Tables (docs/data-model.md explains every column):
+
+``raw_log``         append-only log of everything received: bytes, time, peer, device, verdict
+``measurement``     long-form series: site × parameter (HJ 212 code) × period × time × origin
+``quarantine``      what was rejected, why, with the raw input, and its review state
+``regions`` ``enterprises`` ``sites`` ``devices`` ``device_parameters``   the registry
+"""
+
+from __future__ import annotations
+
+# DuckDB keeps no index on ``measurement``: an ART index over its key is ~9× the size of the
+# data itself and slows every bulk load, while DuckDB's zone maps already prune time ranges.
+# Its writer keeps the key unique instead (delete-then-insert in one transaction, see
+# duckdb_backend). PostgreSQL keeps the primary key and upserts with ON CONFLICT.
+TYPES = {
+    "duckdb": {"BLOB": "BLOB", "JSON": "TEXT", "MEASUREMENT_KEY": ""},
+    "postgresql": {
+        "BLOB": "BYTEA",
+        "JSON": "TEXT",
+        "MEASUREMENT_KEY": ",\n            PRIMARY KEY (site_id, parameter, period, ts, origin)",
+    },
+}
+
+MIGRATIONS: list[list[str]] = [
+    # 1 — the platform core
+    [
+        "CREATE SEQUENCE raw_log_id_seq",
+        """CREATE TABLE raw_log (
+            id BIGINT PRIMARY KEY DEFAULT nextval('raw_log_id_seq'),
+            received_at TIMESTAMP NOT NULL,
+            channel TEXT NOT NULL,
+            peer TEXT,
+            mn TEXT,
+            qn TEXT,
+            cn TEXT,
+            verdict TEXT NOT NULL,
+            reason TEXT,
+            raw {BLOB} NOT NULL
+        )""",
+        """CREATE TABLE measurement (
+            site_id TEXT NOT NULL,
+            parameter TEXT NOT NULL,
+            period TEXT NOT NULL,
+            ts TIMESTAMP NOT NULL,
+            origin TEXT NOT NULL,
+            value DOUBLE PRECISION,
+            vmin DOUBLE PRECISION,
+            vmax DOUBLE PRECISION,
+            cou DOUBLE PRECISION,
+            flag TEXT,
+            valid BOOLEAN NOT NULL,
+            n_valid INTEGER,
+            source TEXT,
+            received_at TIMESTAMP{MEASUREMENT_KEY}
+        )""",
+        "CREATE SEQUENCE quarantine_id_seq",
+        """CREATE TABLE quarantine (
+            id BIGINT PRIMARY KEY DEFAULT nextval('quarantine_id_seq'),
+            received_at TIMESTAMP NOT NULL,
+            channel TEXT NOT NULL,
+            peer TEXT,
+            mn TEXT,
+            site_id TEXT,
+            reason TEXT NOT NULL,
+            message TEXT NOT NULL,
+            field TEXT,
+            value TEXT,
+            payload {JSON},
+            raw {BLOB},
+            status TEXT NOT NULL DEFAULT 'held',
+            reviewed_at TIMESTAMP,
+            reviewed_by TEXT,
+            review_note TEXT
+        )""",
+        """CREATE TABLE regions (
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            name_en TEXT,
+            kind TEXT NOT NULL,
+            parent TEXT,
+            central BOOLEAN NOT NULL DEFAULT FALSE
+        )""",
+        """CREATE TABLE enterprises (
+            uscc TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            industry TEXT NOT NULL,
+            region TEXT NOT NULL,
+            address TEXT,
+            lon DOUBLE PRECISION,
+            lat DOUBLE PRECISION,
+            key_unit BOOLEAN NOT NULL DEFAULT FALSE
+        )""",
+        """CREATE TABLE sites (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            region TEXT NOT NULL,
+            lon DOUBLE PRECISION,
+            lat DOUBLE PRECISION,
+            enterprise TEXT,
+            outlet TEXT,
+            river TEXT,
+            body TEXT,
+            target_class INTEGER,
+            control TEXT,
+            drinking_source BOOLEAN NOT NULL DEFAULT FALSE,
+            assessment BOOLEAN NOT NULL DEFAULT FALSE,
+            attrs {JSON}
+        )""",
+        """CREATE TABLE devices (
+            mn TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            pw TEXT NOT NULL,
+            st TEXT NOT NULL,
+            edition TEXT NOT NULL,
+            crc_policy TEXT NOT NULL,
+            active BOOLEAN NOT NULL DEFAULT TRUE
+        )""",
+        """CREATE TABLE device_parameters (
+            mn TEXT NOT NULL,
+            parameter TEXT NOT NULL,
+            unit TEXT NOT NULL,
+            range_min DOUBLE PRECISION,
+            range_max DOUBLE PRECISION,
+            PRIMARY KEY (mn, parameter)
+        )""",
+        # DuckDB prunes range scans with its zone maps and pays for every ART index on bulk
+        # upserts, so the secondary indexes are PostgreSQL's only.
+        "-- postgresql\nCREATE INDEX measurement_ts ON measurement (period, ts)",
+        "-- postgresql\nCREATE INDEX quarantine_status ON quarantine (status, received_at)",
+    ],
+]
+
+
+#: Domains whose tables live in the store, each with its own migration sequence:
+#: name → "module:attribute" of a list of migrations (each a list of SQL statements in the
+#: format above). ``core`` is this module's :data:`MIGRATIONS`. A domain adds one line here and
+#: keeps its SQL beside its code; versions are counted per domain in ``schema_version``.
+DOMAINS: dict[str, str] = {
+    "core": "bishui.store.schema:MIGRATIONS",
+    "web": "bishui.web.schema:MIGRATIONS",
+}
+
+
+def domain_migrations(domain: str) -> list[list[str]]:
+    import importlib
+
+    module, attr = DOMAINS[domain].split(":")
+    migrations: list[list[str]] = getattr(importlib.import_module(module), attr)
+    return migrations
+
+
+def statements(dialect: str, version: int, domain: str = "core") -> list[str]:
+    """The SQL of *domain*'s migration *version* (1-based) for *dialect*."""
+    types = TYPES[dialect]
+    out = []
+    for s in domain_migrations(domain)[version - 1]:
+        if s.startswith("-- "):
+            only, _, s = s.partition("\n")
+            if only[3:].strip() != dialect:
+                continue
+        out.append(s.format(**types))
+    return out

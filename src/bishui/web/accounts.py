@@ -1,0 +1,299 @@
+"""Accounts, passwords, browser sessions and API tokens (the store side).
+
+Passwords are hashed with argon2id (``argon2-cffi``'s defaults, RFC 9106's second recommended
+parameter set) and re-hashed on login when those defaults change. Session cookies and API
+token secrets are random (``secrets``, 256 bits) and only their SHA-256 is stored.
+
+Lockout: an account with ``lockout_after`` failed logins within the last ``lockout_minutes``
+refuses every login, right or wrong, until the oldest of those failures ages out; attempts
+during a lockout are not counted, so a lock always ends. Failures are cleared by a success.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from bishui.errors import ConflictError, InputError, NotFoundError
+from bishui.store import Store
+from bishui.web import db
+from bishui.web.errors import Unauthenticated
+from bishui.web.settings import Settings
+
+ROLES: dict[str, tuple[str, str]] = {
+    # role: (Chinese name, English name)
+    "admin": ("系统管理员", "administrator"),
+    "analyst": ("分析人员", "bureau analyst"),
+    "inspector": ("监察人员", "inspector"),
+    "county": ("区县用户", "county official"),
+    "enterprise": ("企业用户", "enterprise"),
+    "public": ("公众", "public"),
+}
+#: Roles an account can have ("public" is the absence of one).
+ACCOUNT_ROLES = tuple(r for r in ROLES if r != "public")
+
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256  # bounded: argon2 of a megabyte is a denial of service
+SESSION_COOKIE = "bishui_session"
+TOKEN_PREFIX = "bsh_"  # noqa: S105 - a public prefix, not a secret
+BAD_LOGIN = "invalid username or password, or the account is temporarily locked"
+
+_hasher = PasswordHasher()
+# Verified against when the username does not exist, so both paths cost the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    username: str
+    role: str
+    region: str | None = None
+    enterprise: str | None = None
+    display_name: str | None = None
+    active: bool = True
+
+
+def _user(row: dict[str, Any]) -> User:
+    return User(
+        username=row["username"],
+        role=row["role"],
+        region=row["region"],
+        enterprise=row["enterprise"],
+        display_name=row["display_name"],
+        active=bool(row["active"]),
+    )
+
+
+def check_password(password: str) -> None:
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InputError("password", f"{MIN_PASSWORD}–{MAX_PASSWORD} characters", "***")
+
+
+def add_user(
+    store: Store,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    region: str | None = None,
+    enterprise: str | None = None,
+    display_name: str | None = None,
+) -> User:
+    """Create an account; county accounts need a region, enterprise accounts an enterprise."""
+    if not isinstance(username, str) or not _USERNAME.match(username):
+        raise InputError("username", "2–64 letters, digits, _ . @ -", username)
+    if role not in ACCOUNT_ROLES:
+        raise InputError("role", f"one of {', '.join(ACCOUNT_ROLES)}", role)
+    if role == "county":
+        if not region or not store.rows("regions", "code = ?", [region]):
+            raise InputError("region", "a county account needs a registered region", region)
+    elif region:
+        raise InputError("region", "only county accounts have a region", region)
+    if role == "enterprise":
+        if not enterprise or not store.rows("enterprises", "uscc = ?", [enterprise]):
+            raise InputError(
+                "enterprise", "an enterprise account needs a registered enterprise", enterprise
+            )
+    elif enterprise:
+        raise InputError("enterprise", "only enterprise accounts have an enterprise", enterprise)
+    check_password(password)
+    if store.query("SELECT username FROM users WHERE username = ?", [username]):
+        raise ConflictError(f"user {username!r} already exists")
+    now = _now()
+    db.execute(
+        store,
+        "INSERT INTO users (username, display_name, role, region, enterprise, password_hash, "
+        "active, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?, ?, TRUE, ?, ?)",
+        [username, display_name, role, region, enterprise, _hasher.hash(password), now, now],
+    )
+    return User(username, role, region, enterprise, display_name)
+
+
+def get_user(store: Store, username: str) -> User:
+    rows = store.query("SELECT * FROM users WHERE username = ?", [username])
+    if not rows:
+        raise NotFoundError(f"user {username!r} does not exist")
+    return _user(rows[0])
+
+
+def list_users(store: Store) -> list[User]:
+    return [_user(r) for r in store.query("SELECT * FROM users ORDER BY username")]
+
+
+def set_password(store: Store, username: str, password: str) -> None:
+    """Change a password; every session and token of the account ends with it."""
+    get_user(store, username)
+    check_password(password)
+    db.execute(
+        store,
+        "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE username = ?",
+        [_hasher.hash(password), _now(), username],
+    )
+    end_all_sessions(store, username)
+    db.execute(store, "DELETE FROM login_failures WHERE username = ?", [username])
+
+
+def set_active(store: Store, username: str, active: bool) -> None:
+    """Disable (or re-enable) an account; disabling ends its sessions and revokes its tokens."""
+    get_user(store, username)
+    db.execute(store, "UPDATE users SET active = ? WHERE username = ?", [active, username])
+    if not active:
+        end_all_sessions(store, username)
+        db.execute(store, "UPDATE api_tokens SET revoked = TRUE WHERE username = ?", [username])
+
+
+def end_all_sessions(store: Store, username: str) -> None:
+    db.execute(store, "DELETE FROM sessions WHERE username = ?", [username])
+
+
+# -- login ----------------------------------------------------------------------------------
+def authenticate(
+    store: Store, settings: Settings, username: str, password: str, peer: str | None = None
+) -> User:
+    """Check a login; raise :class:`Unauthenticated` with one generic message on any failure."""
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD or len(username) > 64:
+        raise Unauthenticated(BAD_LOGIN)
+    rows = store.query("SELECT * FROM users WHERE username = ?", [username])
+    if not rows:
+        _verify(_DUMMY_HASH, password)
+        raise Unauthenticated(BAD_LOGIN)
+    row = rows[0]
+    since = _now() - dt.timedelta(minutes=settings.lockout_minutes)
+    failures = store.query(
+        "SELECT COUNT(*) AS n FROM login_failures WHERE username = ? AND failed_at > ?",
+        [username, since],
+    )[0]["n"]
+    if failures >= settings.lockout_after:
+        _verify(_DUMMY_HASH, password)
+        raise Unauthenticated(BAD_LOGIN)
+    if not _verify(row["password_hash"], password) or not row["active"]:
+        db.execute(
+            store,
+            "INSERT INTO login_failures (username, failed_at, peer) VALUES (?, ?, ?)",
+            [username, _now(), peer],
+        )
+        raise Unauthenticated(BAD_LOGIN)
+    db.execute(store, "DELETE FROM login_failures WHERE username = ?", [username])
+    new_hash = _hasher.hash(password) if _hasher.check_needs_rehash(row["password_hash"]) else None
+    db.execute(
+        store,
+        "UPDATE users SET last_login_at = ?, password_hash = COALESCE(?, password_hash) "
+        "WHERE username = ?",
+        [_now(), new_hash, username],
+    )
+    return _user(row)
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# -- sessions ---------------------------------------------------------------------------------
+def new_session(store: Store, settings: Settings, username: str, peer: str | None) -> str:
+    """Start a session and return the cookie value (never stored as such)."""
+    token = secrets.token_urlsafe(32)
+    now = _now()
+    db.execute(
+        store,
+        "INSERT INTO sessions (id_hash, username, created_at, expires_at, peer) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [_sha256(token), username, now, now + dt.timedelta(hours=settings.session_hours), peer],
+    )
+    return token
+
+
+def end_session(store: Store, token: str) -> None:
+    db.execute(store, "DELETE FROM sessions WHERE id_hash = ?", [_sha256(token)])
+
+
+def session_user(store: Store, token: str) -> User | None:
+    """The live account behind a session cookie, or None."""
+    if not token or len(token) > 100:
+        return None
+    rows = store.query(
+        "SELECT u.*, s.expires_at FROM sessions s JOIN users u ON u.username = s.username "
+        "WHERE s.id_hash = ?",
+        [_sha256(token)],
+    )
+    if not rows or rows[0]["expires_at"] <= _now() or not rows[0]["active"]:
+        return None
+    return _user(rows[0])
+
+
+# -- API tokens -------------------------------------------------------------------------------
+def new_token(store: Store, username: str, name: str, days: float | None = None) -> tuple[str, str]:
+    """Issue an API token; returns (token id, the full token — shown once, never stored)."""
+    user = get_user(store, username)
+    if not user.active:
+        raise ConflictError(f"user {username!r} is disabled")
+    if not isinstance(name, str) or not 1 <= len(name) <= 100:
+        raise InputError("name", "1–100 characters", name)
+    if days is not None and not 0 < days <= 3660:
+        raise InputError("days", "0 < days ≤ 3660", days)
+    tid = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    now = _now()
+    expires = now + dt.timedelta(days=days) if days else None
+    db.execute(
+        store,
+        "INSERT INTO api_tokens (id, username, name, secret_hash, created_at, expires_at, revoked)"
+        " VALUES (?, ?, ?, ?, ?, ?, FALSE)",
+        [tid, username, name, _sha256(secret), now, expires],
+    )
+    return tid, f"{TOKEN_PREFIX}{tid}_{secret}"
+
+
+def list_tokens(store: Store, username: str) -> list[dict[str, Any]]:
+    return store.query(
+        "SELECT id, name, created_at, expires_at, revoked FROM api_tokens WHERE username = ? "
+        "ORDER BY created_at",
+        [username],
+    )
+
+
+def revoke_token(store: Store, username: str, tid: str) -> None:
+    if not store.query("SELECT id FROM api_tokens WHERE id = ? AND username = ?", [tid, username]):
+        raise NotFoundError(f"token {tid!r} does not exist")
+    db.execute(store, "UPDATE api_tokens SET revoked = TRUE WHERE id = ?", [tid])
+
+
+def token_user(store: Store, token: str) -> User | None:
+    """The live account behind ``bsh_<id>_<secret>``, or None."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    tid, _, secret = token[len(TOKEN_PREFIX) :].partition("_")
+    rows = store.query(
+        "SELECT u.*, t.secret_hash, t.expires_at AS token_expires, t.revoked FROM api_tokens t "
+        "JOIN users u ON u.username = t.username WHERE t.id = ?",
+        [tid],
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    if not hmac.compare_digest(row["secret_hash"], _sha256(secret)):
+        return None
+    if row["revoked"] or not row["active"]:
+        return None
+    if row["token_expires"] is not None and row["token_expires"] <= _now():
+        return None
+    return _user(row)

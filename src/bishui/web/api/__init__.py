@@ -1,0 +1,16 @@
+"""The JSON API under ``/api/v1``: one router per domain.
+
+To add a domain (air, water, sources, tasks …): write ``bishui/web/api/<domain>.py`` with an
+``APIRouter`` whose every route declares ``requires(...)`` (``bishui.web.auth``), raise
+``bishui.errors`` exceptions for failures (the one handler shapes them), and append the router
+to :data:`ROUTERS`. Then add its routes to the permission matrix in
+``tests/web/test_web_permissions.py`` — the test fails until every route is listed there.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from bishui.web.api import account, core, overview
+
+ROUTERS: list[APIRouter] = [core.router, overview.router, account.router]

@@ -1,0 +1,129 @@
+"""Accounts over the API: who am I, my API tokens, and (administrators) the user list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Request
+from pydantic import BaseModel, Field
+
+from bishui.web import accounts
+from bishui.web.api.common import ERRORS, iso
+from bishui.web.auth import LOGGED_IN, Principal, requires
+
+router = APIRouter(tags=["accounts"], responses=ERRORS)
+
+
+class Me(BaseModel):
+    ok: bool = True
+    username: str
+    role: str
+    region: str | None = None
+    enterprise: str | None = None
+    via: str = Field(description="session or token")
+
+
+@router.get("/me", response_model=Me, summary="The caller's account")
+def me(
+    p: Annotated[Principal, requires(*LOGGED_IN)],
+) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "username": p.username,
+        "role": p.role,
+        "region": p.region,
+        "enterprise": p.enterprise,
+        "via": p.via,
+    }
+
+
+class NewToken(BaseModel):
+    name: str = Field(min_length=1, max_length=100, examples=["logger-import"])
+    days: float | None = Field(None, gt=0, le=3660, description="lifetime; none = no expiry")
+
+
+@router.post(
+    "/me/tokens",
+    summary="Issue an API token for the caller (shown once)",
+    description="Send it as `Authorization: Bearer <token>`. From a browser session this needs "
+    "the `X-CSRF-Token` header.",
+)
+def create_token(
+    request: Request,
+    p: Annotated[Principal, requires(*LOGGED_IN)],
+    body: Annotated[NewToken, Body()],
+) -> dict[str, Any]:
+    assert p.username is not None
+    tid, token = accounts.new_token(request.app.state.web.store, p.username, body.name, body.days)
+    return {"ok": True, "id": tid, "token": token}
+
+
+@router.get("/me/tokens", summary="The caller's API tokens (never their secrets)")
+def my_tokens(request: Request, p: Annotated[Principal, requires(*LOGGED_IN)]) -> dict[str, Any]:
+    assert p.username is not None
+    items = accounts.list_tokens(request.app.state.web.store, p.username)
+    for t in items:
+        t["created_at"], t["expires_at"] = iso(t["created_at"]), iso(t["expires_at"])
+    return {"ok": True, "items": items}
+
+
+@router.delete("/me/tokens/{token_id}", summary="Revoke one of the caller's tokens")
+def revoke_token(
+    request: Request,
+    p: Annotated[Principal, requires(*LOGGED_IN)],
+    token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")],
+) -> dict[str, Any]:
+    assert p.username is not None
+    accounts.revoke_token(request.app.state.web.store, p.username, token_id)
+    return {"ok": True}
+
+
+@router.get("/users", summary="Every account (administrators)")
+def users(request: Request, p: Annotated[Principal, requires("admin")]) -> dict[str, Any]:
+    items = [
+        {
+            "username": u.username,
+            "role": u.role,
+            "region": u.region,
+            "enterprise": u.enterprise,
+            "display_name": u.display_name,
+            "active": u.active,
+        }
+        for u in accounts.list_users(request.app.state.web.store)
+    ]
+    return {"ok": True, "items": items}
+
+
+class NewUser(BaseModel):
+    username: str = Field(min_length=2, max_length=64, examples=["zhang.san"])
+    password: str = Field(min_length=accounts.MIN_PASSWORD, max_length=accounts.MAX_PASSWORD)
+    role: str = Field(examples=["county"])
+    region: str | None = Field(None, max_length=20, examples=["420822"])
+    enterprise: str | None = Field(None, max_length=18)
+    display_name: str | None = Field(None, max_length=100)
+
+
+@router.post("/users", summary="Create an account (administrators)", status_code=201)
+def add_user(
+    request: Request, p: Annotated[Principal, requires("admin")], body: Annotated[NewUser, Body()]
+) -> dict[str, Any]:
+    u = accounts.add_user(
+        request.app.state.web.store,
+        body.username,
+        body.password,
+        body.role,
+        region=body.region,
+        enterprise=body.enterprise,
+        display_name=body.display_name,
+    )
+    return {"ok": True, "username": u.username, "role": u.role}
+
+
+@router.post("/users/{username}/disable", summary="Disable an account (administrators)")
+def disable_user(
+    request: Request,
+    p: Annotated[Principal, requires("admin")],
+    username: Annotated[str, Path(max_length=64)],
+) -> dict[str, Any]:
+    accounts.set_active(request.app.state.web.store, username, False)
+    return {"ok": True}

@@ -1,0 +1,69 @@
+"""What the API routers share: response helpers, time formatting, paging, caching."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import Request, Response
+from pydantic import BaseModel, Field
+
+from bishui.timeutil import to_beijing_naive
+from bishui.web.auth import Principal
+
+
+def iso(t: Any) -> str | None:
+    """A stored (naive Beijing) time as ISO 8601 with its +08:00 offset."""
+    if t is None:
+        return None
+    if isinstance(t, dt.datetime):
+        return t.replace(tzinfo=None).isoformat() + "+08:00"
+    return str(t)
+
+
+def beijing(t: dt.datetime | None) -> dt.datetime | None:
+    return None if t is None else to_beijing_naive(t)
+
+
+def cache_for(response: Response, principal: Principal, request: Request) -> None:
+    """Published (public) responses may be cached by anyone for a while; others never."""
+    if principal.is_public:
+        age = request.app.state.web.settings.public_max_age
+        response.headers["Cache-Control"] = f"public, max-age={age}"
+    else:
+        response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Vary"] = "Cookie, Authorization"
+
+
+class ErrorBody(BaseModel):
+    """The one error shape."""
+
+    ok: bool = False
+    error: str = Field(description="machine-readable code, e.g. invalid_input, not_found")
+    message: str
+    field: str | None = None
+    rule: str | None = None
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "ok": False,
+                    "error": "invalid_input",
+                    "message": "end: at most 366 days after start (got '2027-06-01T00:00:00')",
+                    "field": "end",
+                    "rule": "at most 366 days after start",
+                }
+            ]
+        }
+    }
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "bad input"},
+    401: {"model": ErrorBody, "description": "log in or send an API token"},
+    403: {"model": ErrorBody, "description": "the role may not do this"},
+    404: {"model": ErrorBody, "description": "not found (or not yours to see)"},
+    422: {"model": ErrorBody, "description": "a parameter failed validation"},
+    429: {"model": ErrorBody, "description": "rate limited"},
+}

@@ -1,0 +1,132 @@
+"""The overview map's data (一张图): every visible site with its colour, and the boundaries."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from bishui.timeutil import now_beijing
+from bishui.web.api.common import ERRORS, cache_for, iso
+from bishui.web.auth import ALL_ROLES, Principal, requires
+from bishui.web.colouring import legend
+
+router = APIRouter(tags=["overview"], responses=ERRORS)
+
+
+class MarkOut(BaseModel):
+    level: str
+    color: str
+    label: str
+    value: float | None = None
+    ts: str | None = None
+    basis: str = ""
+
+
+class Feature(BaseModel):
+    id: str
+    kind: str
+    name: str
+    region: str
+    lon: float | None
+    lat: float | None
+    mark: MarkOut
+
+
+class Overview(BaseModel):
+    ok: bool = True
+    time: str
+    features: list[Feature]
+    legend: dict[str, list[dict[str, str]]] = Field(description="label and colour per layer")
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "ok": True,
+                    "time": "2026-11-22T10:00:00+08:00",
+                    "features": [
+                        {
+                            "id": "AQ01",
+                            "kind": "air",
+                            "name": "竹园小学",
+                            "region": "420802",
+                            "lon": 112.199,
+                            "lat": 31.04,
+                            "mark": {
+                                "level": "2",
+                                "color": "#FFFF00",
+                                "label": "良",
+                                "value": 57,
+                                "ts": "2026-11-22T09:00:00+08:00",
+                                "basis": "provisional PM-only AQI (HJ 633-2026, …)",
+                            },
+                        }
+                    ],
+                    "legend": {"air": [{"label": "优", "color": "#00E400"}]},
+                }
+            ]
+        }
+    }
+
+
+def overview_features(request: Request, p: Principal, lang: str) -> dict[str, Any]:
+    ctx = request.app.state.web
+    where, params = p.site_where()
+    sites = ctx.store.query(
+        f"SELECT id, kind, name, region, lon, lat, body FROM sites WHERE {where} ORDER BY id",  # noqa: S608 - fixed SQL fragments; values are bound
+        params,
+    )
+    at = now_beijing().replace(microsecond=0)
+    marks = ctx.colouring(ctx.store, sites, at)
+    features = []
+    for s in sites:
+        m = marks[s["id"]]
+        features.append(
+            {
+                **{k: s[k] for k in ("id", "kind", "name", "region", "lon", "lat")},
+                "mark": {
+                    "level": m.level,
+                    "color": m.color,
+                    "label": m.label_zh if lang == "zh" else m.label_en,
+                    "value": m.value,
+                    "ts": iso(m.ts),
+                    "basis": m.basis,
+                },
+            }
+        )
+    return {"ok": True, "time": iso(at), "features": features, "legend": legend(lang)}
+
+
+@router.get(
+    "/overview",
+    response_model=Overview,
+    summary="Every site the caller may see, coloured by its current state",
+    description="Air stations by AQI category, water sections by class, outlets by state. "
+    "The colouring is pluggable (see docs/web.md); `mark.basis` says how each was judged.",
+)
+def overview(
+    request: Request,
+    p: Annotated[Principal, requires(*ALL_ROLES, scope="scoped")],
+    response: Response,
+    lang: Literal["zh", "en"] = "zh",
+) -> dict[str, Any]:
+    cache_for(response, p, request)
+    return overview_features(request, p, lang)
+
+
+@router.get(
+    "/geo/counties",
+    summary="County boundaries (GeoJSON) and their source",
+    description="A schematic map layer; `source` must be shown wherever it is drawn.",
+)
+def counties(
+    request: Request,
+    p: Annotated[Principal, requires(*ALL_ROLES)],
+    response: Response,
+    lang: Literal["zh", "en"] = "zh",
+) -> dict[str, Any]:
+    geo = request.app.state.web.geo
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return {"ok": True, "source": geo[f"source_{lang}"], "geojson": geo["geojson"]}

@@ -1,0 +1,152 @@
+"""The app factory: ``create_app(store, settings) -> FastAPI``.
+
+The app holds one :class:`WebContext` at ``app.state.web`` (store, settings, resolved secret,
+rate limiters, the overview's colouring function). Routers come from
+:data:`bishui.web.api.ROUTERS` (JSON under ``/api/v1``) and :mod:`bishui.web.pages`; a domain
+adds its routes by adding a router there, each route declaring its permission with
+:func:`bishui.web.auth.requires` — the factory refuses routes that do not.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from bishui import __version__
+from bishui.store import Store
+from bishui.web import errors, schema
+from bishui.web.auth import CSRF_COOKIE, SlidingWindow, check_routes, client_address
+from bishui.web.colouring import Colouring, provisional_colouring
+from bishui.web.settings import Settings, parse_rate
+
+STATIC_DIR = Path(__file__).parent / "static"
+SWAGGER = "/static/vendor/swagger-ui-5.35.0"
+# Pages run no inline script (configuration travels in data attributes and JSON blocks);
+# ECharts sets inline styles on its canvas container.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'"
+)
+
+
+@dataclass
+class WebContext:
+    store: Store
+    settings: Settings
+    secret: bytes
+    colouring: Colouring
+    login_limiter: SlidingWindow
+    api_limiter: SlidingWindow
+    geo: dict[str, Any] = field(default_factory=dict)
+
+
+def load_geo(settings: Settings) -> dict[str, Any]:
+    """The county boundaries (packaged Jingmen file, or the one *settings* names) and source."""
+    if settings.geojson:
+        features = json.loads(Path(settings.geojson).read_text(encoding="utf-8"))
+        src = settings.geojson_source or Path(settings.geojson).name
+        return {"geojson": features, "source_zh": src, "source_en": src}
+    data = resources.files("bishui.web") / "data"
+    features = json.loads((data / "jingmen-420800.geojson").read_text(encoding="utf-8"))
+    meta = tomllib.loads((data / "jingmen-420800.source.toml").read_text(encoding="utf-8"))
+    return {"geojson": features, **meta}
+
+
+def create_app(
+    store: Store, settings: Settings | None = None, *, colouring: Colouring | None = None
+) -> FastAPI:
+    """Build the web app over *store*; *colouring* replaces the overview's provisional one."""
+    settings = settings or Settings()
+    schema.ensure(store)
+    app = FastAPI(
+        title="bishui 碧水 API",
+        version=__version__,
+        description=(
+            "JSON API of the bishui platform. Times are Beijing time (UTC+8). Errors share one "
+            'shape: `{"ok": false, "error": <code>, "message": <text>}`. Authenticate with '
+            "`Authorization: Bearer bsh_…` (an API token) or a browser session; without either "
+            "you are the public role and see published data only."
+        ),
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.web = WebContext(
+        store=store,
+        settings=settings,
+        secret=settings.resolve_secret(),
+        colouring=colouring or provisional_colouring,
+        login_limiter=SlidingWindow(*parse_rate(settings.login_rate)),
+        api_limiter=SlidingWindow(*parse_rate(settings.api_rate)),
+        geo=load_geo(settings),
+    )
+    errors.install(app)
+
+    from bishui.web import pages
+    from bishui.web.api import ROUTERS
+
+    for router in ROUTERS:
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/v1/openapi.json",
+            title="bishui API",
+            swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    app.middleware("http")(_middleware)
+    # /docs is a plain page over the published spec: it declares nothing, like /static.
+    check_routes([r for r in app.routes if getattr(r, "path", "") != "/docs"])
+    return app
+
+
+async def _middleware(request: Request, call_next: Any) -> Response:
+    ctx: WebContext = request.app.state.web
+    path = request.url.path
+    if path.startswith("/api/"):
+        try:
+            ctx.api_limiter.hit(client_address(request), "requests")
+        except errors.RateLimited as exc:
+            return await errors.bishui_error(request, exc)
+    response: Response = await call_next(request)
+    nonce = getattr(request.state, "csrf_nonce", None)
+    if nonce and (request.cookies.get(CSRF_COOKIE) != nonce):
+        response.set_cookie(
+            CSRF_COOKIE,
+            nonce,
+            httponly=True,
+            samesite="lax",
+            secure=secure_cookies(request),
+            path="/",
+        )
+    h = response.headers
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("Referrer-Policy", "same-origin")
+    h.setdefault("X-Frame-Options", "DENY")
+    if path.startswith("/static/"):
+        h.setdefault("Cache-Control", "public, max-age=86400")
+    elif path != "/docs":
+        h.setdefault("Content-Security-Policy", CSP)
+    h.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def secure_cookies(request: Request) -> bool:
+    mode = request.app.state.web.settings.cookie_secure
+    return mode == "always" or (mode == "auto" and request.url.scheme == "https")

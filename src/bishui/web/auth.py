@@ -1,0 +1,277 @@
+"""Who is asking, and may they: principals, the route-permission declaration, CSRF, rate limits.
+
+Every route declares who may call it with :func:`requires`::
+
+    @router.get("/sites")
+    def sites(request: Request, p: Annotated[Principal, requires(*ALL_ROLES, scope="scoped")]):
+
+``scope="all"`` means every allowed role sees the same thing; ``scope="scoped"`` means the
+handler narrows what it returns with the principal's scope (:meth:`Principal.site_where`,
+:meth:`Principal.can_see_site`): a county official sees their region's sites, an enterprise
+its own outlets, and both (like the public) the published kinds. ``create_app`` refuses to
+start if a route lacks exactly one declaration.
+
+A request is authenticated by an ``Authorization: Bearer bsh_…`` API token, else by the
+session cookie; without either it is the ``public`` role. A state-changing request that rides
+on a session cookie must carry the CSRF token (form field ``csrf_token`` or header
+``X-CSRF-Token``); token-authenticated requests need none (no ambient credential).
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Depends, Request
+
+from bishui.errors import InputError, PermissionDenied
+from bishui.web import accounts
+from bishui.web.accounts import ROLES, SESSION_COOKIE, User
+from bishui.web.errors import RateLimited, Unauthenticated
+
+ALL_ROLES: tuple[str, ...] = tuple(ROLES)
+STAFF = ("admin", "analyst", "inspector")  # bureau staff: every site, read
+LOGGED_IN = tuple(r for r in ROLES if r != "public")
+CSRF_COOKIE = "bishui_csrf"
+CSRF_HEADER = "x-csrf-token"
+SCOPES = ("all", "scoped")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller: an account (through a session or a token) or the public."""
+
+    role: str
+    username: str | None = None
+    region: str | None = None
+    enterprise: str | None = None
+    via: str = "anonymous"  # "session" | "token" | "anonymous"
+    regions: tuple[str, ...] = ()  # the county's region and the regions under it
+    public_kinds: tuple[str, ...] = ("air", "water")
+    public_periods: tuple[str, ...] = ("hour", "day")
+    display_name: str | None = None
+
+    @property
+    def is_public(self) -> bool:
+        return self.role == "public"
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in STAFF
+
+    def owns_site(self, site: dict[str, Any]) -> bool:
+        """Full access to this site's data (devices, every period)."""
+        if self.sees_everything:
+            return True
+        if self.role == "county":
+            return site.get("region") in self.regions
+        if self.role == "enterprise":
+            return self.enterprise is not None and site.get("enterprise") == self.enterprise
+        return False
+
+    def can_see_site(self, site: dict[str, Any]) -> bool:
+        return self.owns_site(site) or site.get("kind") in self.public_kinds
+
+    def periods_for(self, site: dict[str, Any]) -> tuple[str, ...]:
+        from bishui.store import PERIODS
+
+        return PERIODS if self.owns_site(site) else self.public_periods
+
+    def site_where(self, alias: str = "") -> tuple[str, list[Any]]:
+        """A SQL condition (``?`` parameters) selecting the sites this principal may see."""
+        a = f"{alias}." if alias else ""
+        kinds = ", ".join("?" for _ in self.public_kinds) or "NULL"
+        published = f"{a}kind IN ({kinds})"
+        if self.sees_everything:
+            return "TRUE", []
+        if self.role == "county":
+            marks = ", ".join("?" for _ in self.regions) or "NULL"
+            return f"({a}region IN ({marks}) OR {published})", [
+                *self.regions,
+                *self.public_kinds,
+            ]
+        if self.role == "enterprise":
+            return f"({a}enterprise = ? OR {published})", [self.enterprise, *self.public_kinds]
+        return published, list(self.public_kinds)
+
+
+# -- rate limiting ------------------------------------------------------------------------------
+class SlidingWindow:
+    """At most *count* events per *seconds* for each key, in this process's memory.
+
+    A single-process limit: behind several workers each enforces its own share. Memory stays
+    bounded: keys with no recent events are dropped when the table grows.
+    """
+
+    def __init__(self, count: int, seconds: float, max_keys: int = 100_000) -> None:
+        self.count, self.seconds, self.max_keys = count, seconds, max_keys
+        self._hits: dict[str, collections.deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, what: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            q = self._hits.get(key)
+            if q is None:
+                if len(self._hits) >= self.max_keys:
+                    self._prune(now)
+                q = self._hits[key] = collections.deque()
+            while q and q[0] <= now - self.seconds:
+                q.popleft()
+            if len(q) >= self.count:
+                retry = max(1, int(q[0] + self.seconds - now) + 1)
+                raise RateLimited(f"too many {what}; retry in {retry} s", retry)
+            q.append(now)
+
+    def _prune(self, now: float) -> None:
+        for k in [k for k, q in self._hits.items() if not q or q[-1] <= now - self.seconds]:
+            del self._hits[k]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# -- CSRF ----------------------------------------------------------------------------------------
+def csrf_token(request: Request) -> str:
+    """The CSRF token for this browser: an HMAC of its CSRF cookie (issued when missing)."""
+    nonce = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "csrf_nonce", None)
+    if not nonce or len(nonce) > 100:
+        nonce = secrets.token_urlsafe(24)
+        request.state.csrf_nonce = nonce  # the response middleware sets the cookie
+    return _sign(request, nonce)
+
+
+def rotate_csrf(request: Request) -> None:
+    """A new CSRF nonce (at login and logout, so a token from before does not carry over)."""
+    request.state.csrf_nonce = secrets.token_urlsafe(24)
+    request.state.csrf_rotated = True
+
+
+def _sign(request: Request, nonce: str) -> str:
+    secret: bytes = request.app.state.web.secret
+    return hmac.new(secret, nonce.encode(), hashlib.sha256).hexdigest()
+
+
+def check_csrf(request: Request, supplied: str | None) -> None:
+    nonce = request.cookies.get(CSRF_COOKIE)
+    if not nonce or not supplied or not hmac.compare_digest(_sign(request, nonce), supplied):
+        raise PermissionDenied("missing or invalid CSRF token; reload the page and try again")
+
+
+# -- resolving and checking the caller -----------------------------------------------------------
+def resolve(request: Request) -> Principal:
+    """The principal behind *request* (cached on it)."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    ctx = request.app.state.web
+    user: User | None = None
+    via = "anonymous"
+    auth = request.headers.get("authorization", "")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer":
+            raise Unauthenticated("Authorization must be 'Bearer <token>'")
+        user = accounts.token_user(ctx.store, token.strip())
+        if user is None:
+            raise Unauthenticated("invalid, expired or revoked API token")
+        via = "token"
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            user = accounts.session_user(ctx.store, cookie)
+            via = "session" if user else "anonymous"
+    settings = ctx.settings
+    if user is None:
+        p = Principal(
+            "public", public_kinds=settings.public_kinds, public_periods=settings.public_periods
+        )
+    else:
+        regions: tuple[str, ...] = ()
+        if user.region:
+            rows = ctx.store.query(
+                "SELECT code FROM regions WHERE code = ? OR parent = ?", [user.region] * 2
+            )
+            regions = (user.region, *(r["code"] for r in rows if r["code"] != user.region))
+        p = Principal(
+            user.role,
+            user.username,
+            user.region,
+            user.enterprise,
+            via,
+            regions,
+            settings.public_kinds,
+            settings.public_periods,
+            user.display_name,
+        )
+    request.state.principal = p
+    return p
+
+
+@dataclass(frozen=True)
+class Access:
+    """The permission a route declares: which roles, and whether its data is scoped."""
+
+    roles: frozenset[str]
+    scope: str
+    csrf_exempt: bool = field(default=False)
+
+    async def __call__(self, request: Request) -> Principal:
+        p = resolve(request)
+        if p.role not in self.roles:
+            if p.is_public:
+                raise Unauthenticated("log in or send an API token")
+            raise PermissionDenied(f"the {p.role} role may not use this")
+        if (
+            p.via == "session"
+            and request.method not in ("GET", "HEAD", "OPTIONS")
+            and not self.csrf_exempt
+            and request.url.path.startswith("/api/")
+        ):
+            # Forms check their csrf_token field themselves; JSON calls send the header.
+            check_csrf(request, request.headers.get(CSRF_HEADER))
+        return p
+
+
+def requires(*roles: str, scope: str = "all", csrf_exempt: bool = False) -> Any:
+    """Declare the roles a route allows and whether it scopes its data (see module doc)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown or not roles:
+        raise InputError("roles", f"one or more of {', '.join(ROLES)}", sorted(unknown))
+    if scope not in SCOPES:
+        raise InputError("scope", f"one of {', '.join(SCOPES)}", scope)
+    return Depends(Access(frozenset(roles), scope, csrf_exempt))
+
+
+def route_access(route: Any) -> list[Access]:
+    """Every :class:`Access` declared on a route (its dependency tree, walked)."""
+    found: list[Access] = []
+    stack: list[Any] = [route.dependant]
+    while stack:
+        dep = stack.pop()
+        if isinstance(dep.call, Access):
+            found.append(dep.call)
+        stack.extend(dep.dependencies)
+    return found
+
+
+def check_routes(routes: Sequence[Any]) -> None:
+    """Refuse an app where some API route or page does not declare exactly one permission."""
+    from fastapi.routing import APIRoute
+
+    for route in routes:
+        if isinstance(route, APIRoute):
+            n = len(route_access(route))
+            if n != 1:
+                raise PermissionDenied(
+                    f"route {sorted(route.methods or ())} {route.path} declares {n} permissions; "
+                    "every route must declare exactly one with requires(...)"
+                )

@@ -1,0 +1,264 @@
+"""How the overview map colours each site — a function the domain engines replace.
+
+The map calls ``colouring(store, sites, at) -> {site_id: Mark}`` (the :data:`Colouring`
+signature); ``create_app(..., colouring=f)`` or ``app.state.web.colouring = f`` swaps it.
+Until ``bishui.air``, ``bishui.water`` and ``bishui.sources`` are wired in, the default,
+:func:`provisional_colouring`, colours from what the store already holds and says so in each
+mark's ``basis``:
+
+* **air stations** — a PM-only real-time AQI: the IAQI of the latest hourly PM2.5 and PM10
+  against the 24-hour breakpoints (HJ 633-2026 §4.2.4, and CNEMC's practice since 2014 under
+  the 2012 edition), rounded up (HJ 633-2012 §6.2), the larger of the two; category by
+  HJ 633-2012 Table 2. The full AQI (SO2, NO2, CO, O3 too) is ``bishui.air``'s.
+* **water sections** — a provisional single-factor class (GB 3838-2002 Table 1) over the
+  latest values of DO, CODMn, COD, NH3-N and TP (river or lake/reservoir limits) only.
+* **outlets** — the state of their data (reporting / flagged / none), not yet compliance.
+
+A site without a value newer than its kind's window is "no current data".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from bishui.store import Store
+from bishui.timeutil import now_beijing
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """What the map shows for one site."""
+
+    level: str  # category key ("1"…"6" AQI level, "3" water class, "normal", "nodata" …)
+    color: str  # "#RRGGBB"
+    label_zh: str
+    label_en: str
+    value: float | None = None  # the AQI or class behind the category, if any
+    ts: dt.datetime | None = None  # time of the data it was judged on
+    basis: str = ""  # how it was judged (shown in the details)
+
+
+Colouring = Callable[[Store, Sequence[dict[str, Any]], dt.datetime], dict[str, Mark]]
+
+
+@cache
+def categories() -> dict[str, list[dict[str, Any]]]:
+    text = (resources.files("bishui.web") / "data" / "categories-2026-03-01.toml").read_text(
+        encoding="utf-8"
+    )
+    return tomllib.loads(text)
+
+
+def _mark(cat: dict[str, Any], **kw: Any) -> Mark:
+    return Mark(
+        level=str(cat.get("level", cat.get("class"))),
+        color=cat["color"],
+        label_zh=cat["name_zh"],
+        label_en=cat["name_en"],
+        **kw,
+    )
+
+
+def nodata_mark() -> Mark:
+    return _mark(categories()["nodata"][0], basis="no value inside the window")
+
+
+def aqi_category(aqi: float) -> dict[str, Any]:
+    """The HJ 633-2012 Table 2 category of an (integer) AQI."""
+    for cat in categories()["aqi"]:
+        if aqi <= cat["max"]:
+            return cat
+    return categories()["aqi"][-1]
+
+
+# -- air ------------------------------------------------------------------------------------
+IAQI_LEVELS = np.array([0, 50, 100, 150, 200, 300, 400, 500], dtype=np.float64)
+#: 24-hour breakpoints [µg/m³] of PM10 (a34002) and PM2.5 (a34004): HJ 633-2012 Table 1 and
+#: HJ 633-2026 Table 3 (which changed the IAQI-100 points to 120 and 60).
+PM_BREAKPOINTS: dict[str, dict[str, tuple[float, ...]]] = {
+    "2012": {
+        "a34002": (0, 50, 150, 250, 350, 420, 500, 600),
+        "a34004": (0, 35, 75, 115, 150, 250, 350, 500),
+    },
+    "2026": {
+        "a34002": (0, 50, 120, 250, 350, 420, 500, 600),
+        "a34004": (0, 35, 60, 115, 150, 250, 350, 500),
+    },
+}
+HJ633_2026_IN_FORCE = dt.datetime(2026, 3, 1)
+
+
+def pm_iaqi(conc: np.ndarray, parameter: str, edition: str) -> np.ndarray:
+    """IAQI of hourly PM concentrations against the 24 h breakpoints, rounded up.
+
+    Parameters
+    ----------
+    conc : hourly concentrations [µg/m³]; NaN for missing
+    parameter : "a34002" (PM10) or "a34004" (PM2.5)
+    edition : "2012" or "2026" (HJ 633)
+
+    Returns
+    -------
+    IAQI [-], NaN where *conc* is missing or negative; capped at 500 above the top breakpoint
+    (the standard defines none above it).
+    """
+    bp = np.array(PM_BREAKPOINTS[edition][parameter], dtype=np.float64)
+    c = np.asarray(conc, dtype=np.float64)
+    raw = np.interp(c, bp, IAQI_LEVELS)  # HJ 633 formula (1), piecewise linear, continuous
+    # ceil (HJ 633-2012 §6.2) with a guard so 57.000000001 from binary floats stays 57
+    out = np.ceil(np.round(raw, 9))
+    return np.where(np.isnan(c) | (c < 0), np.nan, out)
+
+
+def _air_marks(latest: dict[str, dict[str, Any]], site_ids: Sequence[str]) -> dict[str, Mark]:
+    out: dict[str, Mark] = {}
+    for sid in site_ids:
+        vals = {p: r for p, r in latest.get(sid, {}).items() if p in ("a34002", "a34004")}
+        if not vals:
+            continue
+        ts = max(r["ts"] for r in vals.values())
+        edition = "2026" if ts >= HJ633_2026_IN_FORCE else "2012"
+        iaqis = [
+            float(pm_iaqi(np.array([r["value"]], dtype=np.float64), p, edition)[0])
+            for p, r in vals.items()
+            if r["value"] is not None
+        ]
+        iaqis = [v for v in iaqis if not math.isnan(v)]
+        if not iaqis:
+            continue
+        aqi = max(iaqis)
+        out[sid] = _mark(
+            aqi_category(aqi),
+            value=aqi,
+            ts=ts,
+            basis=f"provisional PM-only AQI (HJ 633-{edition}, hourly PM on 24 h breakpoints)",
+        )
+    return out
+
+
+# -- water ----------------------------------------------------------------------------------
+#: GB 3838-2002 Table 1 limits, classes Ⅰ–Ⅴ [mg/L]; DO is a minimum, the rest maxima.
+GB3838_LIMITS: dict[str, tuple[float, ...]] = {
+    "w01009": (7.5, 6, 5, 3, 2),  # DO (Ⅰ: 90 % saturation or 7.5)
+    "w01019": (2, 4, 6, 10, 15),  # CODMn
+    "w01018": (15, 15, 20, 30, 40),  # COD
+    "w21003": (0.15, 0.5, 1.0, 1.5, 2.0),  # NH3-N
+    "w21011": (0.02, 0.1, 0.2, 0.3, 0.4),  # TP, rivers
+}
+GB3838_TP_LAKE = (0.01, 0.025, 0.05, 0.1, 0.2)  # TP, lakes and reservoirs
+
+
+def single_factor_class(value: float, limits: Sequence[float], minimum: bool = False) -> int:
+    """Class 1–5 of one value, 6 for worse than Ⅴ (GB 3838-2002 §5, single-factor method)."""
+    lim = np.asarray(limits, dtype=np.float64)
+    ok = value >= lim if minimum else value <= lim
+    hit = np.flatnonzero(ok)
+    return int(hit[0]) + 1 if hit.size else 6
+
+
+def _water_marks(
+    latest: dict[str, dict[str, Any]], sites: Sequence[dict[str, Any]]
+) -> dict[str, Mark]:
+    by_class = {c["class"]: c for c in categories()["water"]}
+    out: dict[str, Mark] = {}
+    for s in sites:
+        classes: list[int] = []
+        times: list[dt.datetime] = []
+        for p, r in latest.get(s["id"], {}).items():
+            if p not in GB3838_LIMITS or r["value"] is None:
+                continue
+            limits = GB3838_TP_LAKE if p == "w21011" and s.get("body") == "lake" else None
+            classes.append(
+                single_factor_class(
+                    float(r["value"]), limits or GB3838_LIMITS[p], minimum=p == "w01009"
+                )
+            )
+            times.append(r["ts"])
+        if classes:
+            worst = max(classes)
+            out[s["id"]] = _mark(
+                by_class[worst],
+                value=float(worst),
+                ts=max(times),
+                basis="provisional single-factor class over DO, CODMn, COD, NH3-N, TP "
+                "(GB 3838-2002 Table 1)",
+            )
+    return out
+
+
+# -- outlets --------------------------------------------------------------------------------
+def _source_marks(latest: dict[str, dict[str, Any]], site_ids: Sequence[str]) -> dict[str, Mark]:
+    cats = {c["level"]: c for c in categories()["source"]}
+    out: dict[str, Mark] = {}
+    for sid in site_ids:
+        rows = list(latest.get(sid, {}).values())
+        if not rows:
+            continue
+        flagged = any((r["flag"] or "N") != "N" or not r["valid"] for r in rows)
+        out[sid] = _mark(
+            cats["flagged" if flagged else "normal"],
+            ts=max(r["ts"] for r in rows),
+            basis="state of the latest hourly data (compliance comes with bishui.sources)",
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class ProvisionalColouring:
+    """The default colouring (see module doc); windows in hours per site kind."""
+
+    air_window_h: float = 3
+    water_window_h: float = 24 * 31  # manual sections are sampled monthly
+    source_window_h: float = 3
+
+    def __call__(
+        self, store: Store, sites: Sequence[dict[str, Any]], at: dt.datetime | None = None
+    ) -> dict[str, Mark]:
+        at = at or now_beijing()
+        latest: dict[str, dict[str, Any]] = {}
+        windows = {
+            "air": self.air_window_h,
+            "water": self.water_window_h,
+            "source_gas": self.source_window_h,
+            "source_water": self.source_window_h,
+        }
+        kind_of = {s["id"]: s["kind"] for s in sites}
+        for r in store.latest([s["id"] for s in sites], "hour"):
+            window = windows.get(kind_of.get(r["site_id"], ""), 0)
+            if at - dt.timedelta(hours=window) <= r["ts"] <= at + dt.timedelta(hours=1):
+                latest.setdefault(r["site_id"], {})[r["parameter"]] = r
+        marks: dict[str, Mark] = {}
+        marks.update(_air_marks(latest, [s["id"] for s in sites if s["kind"] == "air"]))
+        marks.update(_water_marks(latest, [s for s in sites if s["kind"] == "water"]))
+        marks.update(
+            _source_marks(latest, [s["id"] for s in sites if s["kind"].startswith("source")])
+        )
+        missing = nodata_mark()
+        return {s["id"]: marks.get(s["id"], missing) for s in sites}
+
+
+provisional_colouring: Colouring = ProvisionalColouring()
+
+
+def legend(lang: str = "zh") -> dict[str, list[dict[str, str]]]:
+    """The categories per layer, for the map legend."""
+    key = "name_zh" if lang == "zh" else "name_en"
+    cats = categories()
+    seen_water: dict[str, dict[str, str]] = {}
+    for c in cats["water"]:
+        seen_water.setdefault(c["color"] + c[key], {"label": c[key], "color": c["color"]})
+    return {
+        "air": [{"label": c[key], "color": c["color"]} for c in cats["aqi"]],
+        "water": list(seen_water.values()),
+        "source": [{"label": c[key], "color": c["color"]} for c in cats["source"]],
+        "nodata": [{"label": c[key], "color": c["color"]} for c in cats["nodata"]],
+    }

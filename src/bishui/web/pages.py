@@ -1,0 +1,255 @@
+"""Server-rendered pages (Jinja2): the overview map, the public page, login and logout.
+
+Pages declare permissions like API routes. Data-heavy pages render a shell and fetch the JSON
+API from ``static/js`` (polling every ``refresh_seconds``); the public page renders its table
+on the server so it is cacheable and readable without JavaScript.
+
+Extension points for later pages (air, water, sources, tasks, big screen): add a route to
+:data:`router` (or a new router included by ``create_app``) with ``requires(...)``, a template
+extending ``base.html``, and a :class:`NavItem` in :data:`NAV` naming the roles that see it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from bishui.errors import BishuiError, PermissionDenied
+from bishui.timeutil import now_beijing
+from bishui.web import accounts
+from bishui.web.api.common import cache_for
+from bishui.web.auth import (
+    ALL_ROLES,
+    LOGGED_IN,
+    Principal,
+    check_csrf,
+    client_address,
+    csrf_token,
+    requires,
+    resolve,
+    rotate_csrf,
+)
+from bishui.web.colouring import legend
+from bishui.web.errors import RateLimited, Unauthenticated
+from bishui.web.i18n import LANG_COOKIE, LANGS, language, parameter_name, translator
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=__file__.rsplit("/", 1)[0] + "/templates")
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    path: str
+    key: str  # i18n key of its label
+    roles: tuple[str, ...]
+
+
+#: The navigation bar; later pages append themselves here.
+NAV: list[NavItem] = [
+    NavItem("/", "nav.overview", ALL_ROLES),
+    NavItem("/public", "nav.public", ALL_ROLES),
+    NavItem("/docs", "nav.api", ALL_ROLES),
+]
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    principal: Principal | None = None,
+) -> HTMLResponse:
+    ctx = request.app.state.web
+    lang = language(request, ctx.settings.language)
+    try:
+        p = principal or resolve(request)
+    except BishuiError:
+        p = Principal("public")
+    values = {
+        "lang": lang,
+        "html_lang": "zh-CN" if lang == "zh" else "en",
+        "other_lang": LANGS[1 - LANGS.index(lang)],
+        "t": translator(lang),
+        "principal": p,
+        "role_name": accounts.ROLES[p.role][LANGS.index(lang)],
+        "nav": [n for n in NAV if p.role in n.roles],
+        "path": request.url.path,
+        "csrf_token": csrf_token(request),
+        "settings": ctx.settings,
+        "param_name": lambda code: parameter_name(code, lang),
+        **(context or {}),
+    }
+    response = templates.TemplateResponse(request, template, values, status_code=status_code)
+    response.headers["Content-Type"] = "text/html; charset=utf-8"
+    return response
+
+
+def render_error(
+    request: Request, status: int, body: dict[str, Any], headers: dict[str, str]
+) -> Response:
+    response = render(request, "error.html", {"status": status, "error": body}, status)
+    response.headers.update(headers)
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path on this site: never "//evil.example" or "https://…" (open redirect).
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target[:500]
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview_page(
+    request: Request, p: Annotated[Principal, requires(*ALL_ROLES, scope="scoped")]
+) -> HTMLResponse:
+    lang = language(request, request.app.state.web.settings.language)
+    return render(
+        request,
+        "overview.html",
+        {
+            "legend": legend(lang),
+            "geo_source": request.app.state.web.geo[f"source_{lang}"],
+        },
+    )
+
+
+@router.get("/public", response_class=HTMLResponse)
+def public_page(request: Request, p: Annotated[Principal, requires(*ALL_ROLES)]) -> HTMLResponse:
+    """Published figures only, whoever asks: the same content for everyone."""
+    ctx = request.app.state.web
+    public = Principal("public", public_kinds=ctx.settings.public_kinds)
+    where, params = public.site_where()
+    sites = ctx.store.query(
+        "SELECT id, kind, name, region, body, target_class, lon, lat FROM sites "  # noqa: S608 - fixed SQL fragments; values are bound
+        f"WHERE {where} ORDER BY kind, id",
+        params,
+    )
+    regions = {r["code"]: r for r in ctx.store.rows("regions")}
+    at = now_beijing().replace(microsecond=0)
+    marks = ctx.colouring(ctx.store, sites, at)
+    latest: dict[str, dict[str, Any]] = {}
+    for r in ctx.store.latest([s["id"] for s in sites], "hour"):
+        latest.setdefault(r["site_id"], {})[r["parameter"]] = r
+    air_params = ("a34004", "a34002", "a21026", "a21004", "a21005", "a05024")
+    water_params = ("w01009", "w01019", "w21003", "w21011")
+    lang = language(request, ctx.settings.language)
+    rows = []
+    for s in sites:
+        region = regions.get(s["region"], {})
+        rows.append(
+            {
+                **s,
+                "region_name": region.get("name" if lang == "zh" else "name_en") or s["region"],
+                "mark": marks[s["id"]],
+                "values": latest.get(s["id"], {}),
+            }
+        )
+    response = render(
+        request,
+        "public.html",
+        {
+            "air": [r for r in rows if r["kind"] == "air"],
+            "water": [r for r in rows if r["kind"] == "water"],
+            "air_params": air_params,
+            "water_params": water_params,
+            "at": at,
+        },
+    )
+    cache_for(response, p, request)
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(
+    request: Request, p: Annotated[Principal, requires(*ALL_ROLES)], next: str | None = None
+) -> HTMLResponse:
+    return render(request, "login.html", {"next": _safe_next(next), "message": None})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    p: Annotated[Principal, requires(*ALL_ROLES)],
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    ctx = request.app.state.web
+    target = _safe_next(next)
+
+    def again(key: str, status: int) -> HTMLResponse:
+        return render(
+            request, "login.html", {"next": target, "message": key, "username": username}, status
+        )
+
+    try:
+        check_csrf(request, csrf_token)
+    except PermissionDenied:
+        return again("login.csrf", 403)
+    try:
+        ctx.login_limiter.hit(client_address(request), "login attempts")
+        user = accounts.authenticate(
+            ctx.store, ctx.settings, username, password, client_address(request)
+        )
+    except RateLimited as exc:
+        r = again("login.limited", 429)
+        r.headers["Retry-After"] = str(exc.retry_after)
+        return r
+    except Unauthenticated:
+        return again("login.failed", 401)
+    # Session fixation: whatever session cookie came in is ended; a fresh id is issued.
+    old = request.cookies.get(accounts.SESSION_COOKIE)
+    if old:
+        accounts.end_session(ctx.store, old)
+    token = accounts.new_session(ctx.store, ctx.settings, user.username, client_address(request))
+    rotate_csrf(request)
+    response = RedirectResponse(target, status_code=303)
+    from bishui.web.app import secure_cookies
+
+    response.set_cookie(
+        accounts.SESSION_COOKIE,
+        token,
+        max_age=int(ctx.settings.session_hours * 3600),
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(request),
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    p: Annotated[Principal, requires(*LOGGED_IN)],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    token = request.cookies.get(accounts.SESSION_COOKIE)
+    if token:
+        accounts.end_session(request.app.state.web.store, token)
+    rotate_csrf(request)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(accounts.SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/lang/{code}")
+def switch_language(
+    request: Request,
+    p: Annotated[Principal, requires(*ALL_ROLES)],
+    code: str,
+    next: str | None = None,
+) -> Response:
+    if code not in LANGS:
+        code = "zh"
+    response = RedirectResponse(quote(_safe_next(next), safe="/?=&"), status_code=303)
+    response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax", path="/")
+    return response

@@ -1,0 +1,69 @@
+"""The web layer's tables: accounts, browser sessions and API tokens.
+
+:data:`MIGRATION` is one migration in the store's format (a list of SQL statements written for
+both backends). It is meant to be chained into ``bishui.store.schema.MIGRATIONS`` as its own
+version; until it is, :func:`ensure` applies it (every statement is idempotent, so applying it
+again through the store's migrations later is harmless).
+
+``users``       one account: role, scope (a region code or an enterprise USCC), argon2 hash,
+                lockout counters
+``sessions``    browser sessions, keyed by the SHA-256 of the cookie value (a leaked table
+                does not hand out live sessions)
+``api_tokens``  machine tokens, keyed by a public id; only the SHA-256 of the secret part is kept
+"""
+
+from __future__ import annotations
+
+from bishui.store import Store
+
+MIGRATION: list[str] = [
+    """CREATE TABLE IF NOT EXISTS users (
+        username TEXT PRIMARY KEY,
+        display_name TEXT,
+        role TEXT NOT NULL,
+        region TEXT,
+        enterprise TEXT,
+        password_hash TEXT NOT NULL,
+        active BOOLEAN NOT NULL DEFAULT TRUE,
+        created_at TIMESTAMP NOT NULL,
+        password_changed_at TIMESTAMP NOT NULL,
+        last_login_at TIMESTAMP
+    )""",
+    # Lockout counters change on every failed login; DuckDB rewrites a row with an index on
+    # update, so they live apart from the keyed account row.
+    """CREATE TABLE IF NOT EXISTS login_failures (
+        username TEXT NOT NULL,
+        failed_at TIMESTAMP NOT NULL,
+        peer TEXT
+    )""",
+    """CREATE TABLE IF NOT EXISTS sessions (
+        id_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        expires_at TIMESTAMP NOT NULL,
+        peer TEXT
+    )""",
+    """CREATE TABLE IF NOT EXISTS api_tokens (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        name TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        expires_at TIMESTAMP,
+        revoked BOOLEAN NOT NULL DEFAULT FALSE
+    )""",
+]
+
+#: The web domain's migrations, applied by the store (``bishui.store.schema.DOMAINS``).
+MIGRATIONS: list[list[str]] = [MIGRATION]
+
+TABLES = ("users", "login_failures", "sessions", "api_tokens")
+
+
+def ensure(store: Store) -> None:
+    """Create the web tables if the store's own migrations have not (yet) done so."""
+    from bishui.web import db
+
+    if db.table_exists(store, "users") and db.table_exists(store, "api_tokens"):
+        return
+    db.execute_many_statements(store, MIGRATION)

@@ -1,0 +1,187 @@
+"""The web server's settings, declared once.
+
+:class:`Settings` is the single declaration: the CLI builds its options from it, ``create_app``
+reads it, and ``docs/web.md`` prints its table from :func:`settings_table` (a test checks the
+page is current). Secrets are never values here, only *references*: ``env:NAME`` reads the
+environment variable, ``file:/path`` reads the first line of a file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import secrets as _secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bishui.errors import ConfigError
+
+log = logging.getLogger("bishui.web")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the web app can be told; each field's ``metadata["help"]`` documents it."""
+
+    host: str = field(default="127.0.0.1", metadata={"help": "address to listen on"})
+    port: int = field(default=8000, metadata={"help": "TCP port to listen on"})
+    secret: str = field(
+        default="env:BISHUI_SECRET",
+        metadata={
+            "help": "reference to the signing secret: env:NAME or file:/path "
+            "(if it resolves to nothing, a random per-process secret is used)"
+        },
+    )
+    session_hours: float = field(
+        default=12.0, metadata={"help": "a browser session expires this long after login [h]"}
+    )
+    cookie_secure: str = field(
+        default="auto",
+        metadata={
+            "help": "Secure flag on cookies: auto (when the request is https), always, never"
+        },
+    )
+    login_rate: str = field(
+        default="10/60",
+        metadata={"help": "login attempts allowed per client address: COUNT/SECONDS"},
+    )
+    lockout_after: int = field(
+        default=5, metadata={"help": "consecutive failed logins that lock an account"}
+    )
+    lockout_minutes: float = field(
+        default=15.0, metadata={"help": "how long a locked account stays locked [min]"}
+    )
+    api_rate: str = field(
+        default="600/60",
+        metadata={"help": "API requests allowed per client address: COUNT/SECONDS"},
+    )
+    max_range_days: int = field(
+        default=366, metadata={"help": "longest time range one measurements request may span [d]"}
+    )
+    page_size: int = field(default=50, metadata={"help": "default page size of list endpoints"})
+    max_page_size: int = field(
+        default=500, metadata={"help": "largest page size a client may ask for"}
+    )
+    public_kinds: tuple[str, ...] = field(
+        default=("air", "water"),
+        metadata={"help": "site kinds whose hourly and daily data are published (no login)"},
+    )
+    public_periods: tuple[str, ...] = field(
+        default=("hour", "day"), metadata={"help": "periods published for the public kinds"}
+    )
+    public_max_age: int = field(
+        default=60, metadata={"help": "Cache-Control max-age of published responses [s]"}
+    )
+    refresh_seconds: int = field(
+        default=60, metadata={"help": "how often the pages poll the API for new data [s]"}
+    )
+    language: str = field(default="zh", metadata={"help": "default page language: zh or en"})
+    geojson: str = field(
+        default="",
+        metadata={
+            "help": "county boundaries GeoJSON replacing the packaged Jingmen file (path); "
+            "its source is shown from geojson_source"
+        },
+    )
+    geojson_source: str = field(
+        default="",
+        metadata={"help": "attribution shown on the map for a replaced geojson"},
+    )
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ConfigError("web.port", "a TCP port 1–65535", self.port)
+        if self.cookie_secure not in ("auto", "always", "never"):
+            raise ConfigError("web.cookie_secure", "auto, always or never", self.cookie_secure)
+        for name in ("login_rate", "api_rate"):
+            parse_rate(getattr(self, name), f"web.{name}")
+        if self.language not in ("zh", "en"):
+            raise ConfigError("web.language", "zh or en", self.language)
+        if not 1 <= self.max_range_days <= 3660:
+            raise ConfigError("web.max_range_days", "1–3660", self.max_range_days)
+        if not 1 <= self.page_size <= self.max_page_size <= 10_000:
+            raise ConfigError(
+                "web.page_size", "1 ≤ page_size ≤ max_page_size ≤ 10000", self.page_size
+            )
+        if self.session_hours <= 0 or self.lockout_minutes <= 0 or self.lockout_after < 1:
+            raise ConfigError(
+                "web.session_hours", "session, lockout times and counts must be positive", None
+            )
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def resolve_secret(self) -> bytes:
+        """The secret's bytes, read through its reference; never logged."""
+        value = resolve_reference(self.secret, "web.secret")
+        if not value:
+            log.warning("no web secret configured (%s); using a per-process one", self.secret)
+            return _secrets.token_bytes(32)
+        return value.encode()
+
+
+def resolve_reference(ref: str, field_name: str) -> str:
+    """``env:NAME`` → the variable's value; ``file:/path`` → the file's first line; '' → ''."""
+    if not ref:
+        return ""
+    kind, _, where = ref.partition(":")
+    if kind == "env" and where:
+        return os.environ.get(where, "")
+    if kind == "file" and where:
+        try:
+            return Path(where).read_text(encoding="utf-8").splitlines()[0].strip()
+        except (OSError, IndexError) as exc:
+            raise ConfigError(field_name, "file: reference that can be read", where) from exc
+    raise ConfigError(field_name, "a reference env:NAME or file:/path, never the secret", "***")
+
+
+def parse_rate(text: str, field_name: str = "rate") -> tuple[int, float]:
+    """``"10/60"`` → (10 events, 60 seconds)."""
+    try:
+        count, _, seconds = text.partition("/")
+        n, s = int(count), float(seconds)
+    except ValueError as exc:
+        raise ConfigError(field_name, "COUNT/SECONDS, e.g. 10/60", text) from exc
+    if n < 1 or s <= 0:
+        raise ConfigError(field_name, "COUNT ≥ 1 and SECONDS > 0", text)
+    return n, s
+
+
+def settings_table() -> str:
+    """A Markdown table of every setting, its default and its help (for docs/web.md)."""
+    lines = ["| setting | default | meaning |", "| --- | --- | --- |"]
+    for f in dataclasses.fields(Settings):
+        default = f.default
+        if isinstance(default, tuple):
+            default = ",".join(default)
+        lines.append(f"| `{f.name}` | `{default}` | {f.metadata['help']} |")
+    return "\n".join(lines)
+
+
+def from_env(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from ``BISHUI_WEB_<NAME>`` variables, then *overrides* (e.g. CLI options)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        raw = env.get(f"BISHUI_WEB_{f.name.upper()}")
+        if raw is None:
+            continue
+        values[f.name] = _coerce(f, raw)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)
+
+
+def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:
+    kind = type(f.default)
+    try:
+        if kind is tuple:
+            return tuple(x.strip() for x in raw.split(",") if x.strip())
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"BISHUI_WEB_{f.name.upper()}", f"a {kind.__name__}", raw) from exc
+    return raw

@@ -1,0 +1,196 @@
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from bishui.errors import ConflictError, NotFoundError, StorageError
+from bishui.store import Batch, QuarantineEntry, RawEntry, Store, open_store, rows_to_columns
+from bishui.store.schema import DOMAINS, MIGRATIONS
+
+T0 = dt.datetime(2025, 7, 1, 8)
+
+
+def row(
+    ts: dt.datetime,
+    value: float | None,
+    *,
+    site: str = "AQ01",
+    origin: str = "logger",
+    flag: str = "N",
+    source: str = "QN1",
+) -> tuple:
+    return (
+        site,
+        "a34004",
+        "hour",
+        ts,
+        origin,
+        value,
+        None,
+        None,
+        None,
+        flag,
+        flag == "N",
+        None,
+        source,
+        ts,
+    )
+
+
+def test_migrate_is_idempotent(store: Store) -> None:
+    assert store.schema_version() == len(MIGRATIONS)
+    versions = store.migrate()
+    assert versions["core"] == len(MIGRATIONS)
+    assert set(versions) == set(DOMAINS)
+    assert store.migrate() == versions
+    assert store.schema_version() == len(MIGRATIONS)
+    assert store.count("users") == 0  # the web domain's tables came with the store
+
+
+def test_redelivery_is_idempotent(store: Store) -> None:
+    batch = Batch(rows=[row(T0, 35.0), row(T0 + dt.timedelta(hours=1), 40.0)])
+    store.write_batch(batch)
+    store.write_batch(batch)
+    assert store.count("measurement") == 2
+
+
+def test_same_key_in_one_batch_keeps_the_last(store: Store) -> None:
+    store.write_batch(Batch(rows=[row(T0, 35.0), row(T0, 36.0)]))
+    s = store.series("AQ01", "a34004", "hour", T0, T0 + dt.timedelta(hours=1))
+    assert s["value"].tolist() == [36.0]
+
+
+def test_origins_are_kept_apart(store: Store) -> None:
+    store.write_batch(Batch(rows=[row(T0, 35.0), row(T0, 34.5, origin="platform")]))
+    s = store.series("AQ01", "a34004", "hour", T0, T0 + dt.timedelta(hours=1))
+    assert s["origin"].tolist() == ["logger", "platform"]
+    latest = store.latest(["AQ01"])
+    assert [(r["site_id"], r["value"]) for r in latest] == [("AQ01", 35.0)]
+
+
+def test_missing_value_is_null_not_nan(store: Store) -> None:
+    store.write_batch(Batch(rows=[row(T0, None, flag="D")]))
+    r = store.query("SELECT value, valid FROM measurement")
+    assert r == [{"value": None, "valid": False}]
+
+
+def test_series_bounds_are_half_open(store: Store) -> None:
+    store.write_batch(Batch(rows=[row(T0 + dt.timedelta(hours=h), float(h)) for h in range(5)]))
+    s = store.series(
+        "AQ01", "a34004", "hour", T0 + dt.timedelta(hours=1), T0 + dt.timedelta(hours=3)
+    )
+    assert s["value"].tolist() == [1.0, 2.0]
+    assert s["ts"].dtype == np.dtype("datetime64[us]")
+
+
+def test_raw_log_keeps_bytes_exactly(store: Store) -> None:
+    raw = bytes(range(256))
+    store.write_batch(
+        Batch(raw=[RawEntry(T0, "hj212", raw, "rejected", peer="127.0.0.1:1", reason="not_hj212")])
+    )
+    got = store.query("SELECT raw, verdict, reason FROM raw_log")
+    assert bytes(got[0]["raw"]) == raw
+    assert got[0]["verdict"] == "rejected"
+
+
+def test_quarantine_release_and_discard(store: Store) -> None:
+    payload = dict(
+        zip(
+            (
+                "site_id",
+                "parameter",
+                "period",
+                "ts",
+                "origin",
+                "value",
+                "vmin",
+                "vmax",
+                "cou",
+                "flag",
+                "valid",
+                "n_valid",
+                "source",
+                "received_at",
+            ),
+            row(T0, 9999.0, origin="upload"),
+            strict=True,
+        )
+    )
+    payload["ts"] = payload["received_at"] = T0.isoformat()
+    store.write_batch(
+        Batch(
+            quarantine=[
+                QuarantineEntry(
+                    T0,
+                    "upload",
+                    "out_of_range",
+                    "a34004 above the range",
+                    site_id="AQ01",
+                    field="value",
+                    value="9999",
+                    payload=payload,
+                ),
+                QuarantineEntry(T0, "hj212", "crc_mismatch", "CRC 1C81 != 1C80", raw=b"##0101"),
+            ]
+        )
+    )
+    ids = [r["id"] for r in store.query("SELECT id FROM quarantine ORDER BY id")]
+    store.quarantine_release(ids[0], by="analyst", note="checked with the lab")
+    assert store.series("AQ01", "a34004", "hour", T0, T0 + dt.timedelta(hours=1))[
+        "value"
+    ].tolist() == [9999.0]
+    with pytest.raises(ConflictError):
+        store.quarantine_release(ids[0], by="analyst", note="again")
+    store.quarantine_discard(ids[1], by="analyst", note="noise")
+    st = store.query("SELECT status, reviewed_by FROM quarantine ORDER BY id")
+    assert [r["status"] for r in st] == ["released", "discarded"]
+    with pytest.raises(NotFoundError):
+        store.quarantine_release(10**9, by="x", note="y")
+
+
+def test_bulk_columns_round_trip(store: Store) -> None:
+    n = 1000
+    ts = np.datetime64("2025-01-01T00:00", "us") + np.arange(n) * np.timedelta64(1, "h")
+    cols = rows_to_columns([row(T0, 1.0)] * 0)  # empty shape check
+    assert all(len(v) == 0 for v in cols.values())
+    cols = {
+        "site_id": np.full(n, "WS01", dtype=object),
+        "parameter": np.full(n, "w21003", dtype=object),
+        "period": np.full(n, "hour", dtype=object),
+        "ts": ts,
+        "origin": np.full(n, "logger", dtype=object),
+        "value": np.linspace(0.1, 2.0, n),
+        "vmin": np.full(n, np.nan),
+        "vmax": np.full(n, np.nan),
+        "cou": np.full(n, np.nan),
+        "flag": np.full(n, "N", dtype=object),
+        "valid": np.ones(n, dtype=bool),
+        "n_valid": np.full(n, -1, dtype=np.int32),
+        "source": np.full(n, "gen", dtype=object),
+        "received_at": ts,
+    }
+    assert store.write_measurements(cols) == n
+    assert store.write_measurements(cols) == n
+    assert store.count("measurement") == n
+    got = store.series(
+        "WS01", "w21003", "hour", T0.replace(month=1, day=1, hour=0), T0.replace(year=2026)
+    )
+    np.testing.assert_allclose(got["value"], cols["value"])
+
+
+def test_parameterised_queries_do_not_inject(store: Store) -> None:
+    evil = "x'); DROP TABLE measurement; --"
+    assert store.query("SELECT COUNT(*) AS n FROM measurement WHERE site_id = ?", [evil]) == [
+        {"n": 0}
+    ]
+    assert store.count("measurement") == 0
+
+
+def test_bad_sql_is_a_storage_error(store: Store) -> None:
+    with pytest.raises(StorageError):
+        store.query("SELECT * FROM no_such_table")
+
+
+def test_unknown_url_scheme() -> None:
+    with pytest.raises(StorageError, match="unsupported"):
+        open_store("mysql://localhost/x")

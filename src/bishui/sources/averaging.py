@@ -51,7 +51,8 @@ def valid_minutes(
     valid_flags: tuple[str, ...] = ("N",),
 ) -> NDArray[np.bool_]:
     """Minutes that count: a value is present and its flag is one of *valid_flags*."""
-    ok = np.isin(flags, fl.codes(valid_flags))
+    codes = fl.codes(valid_flags)
+    ok = flags == codes[0] if len(codes) == 1 else np.isin(flags, codes)
     out: NDArray[np.bool_] = ok & ~np.isnan(values)
     return out
 
@@ -97,12 +98,12 @@ def hourly(
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = v.sum(axis=2) / n
     mean = np.where(n >= min_valid_minutes, mean, np.nan)
-    # Flag counts by one bincount over (row, hour, flag) keys: no loop over flags.
-    f = flags.reshape(o, m // 60, 60).astype(np.intp)
-    f = np.where(np.isnan(values.reshape(o, m // 60, 60)) & (f == fl.N), fl.MISSING, f)
-    keys = (np.arange(o * (m // 60)).reshape(o, m // 60, 1) * fl.N_FLAGS + f).ravel()
-    counts = np.bincount(keys, minlength=o * (m // 60) * fl.N_FLAGS)
-    return Hourly(mean, n, counts.reshape(o, m // 60, fl.N_FLAGS).astype(np.int16))
+    # A minute flagged N without a value counts as missing.
+    f = flags.reshape(o, m // 60, 60)
+    f = np.where(np.isnan(values.reshape(o, m // 60, 60)) & (f == fl.N), np.uint8(fl.MISSING), f)
+    # Nine passes over uint8 beat one bincount over intp keys (8× the memory traffic).
+    counts = np.stack([(f == k).sum(axis=2, dtype=np.int16) for k in range(fl.N_FLAGS)], axis=2)
+    return Hourly(mean, n, counts)
 
 
 def daily(

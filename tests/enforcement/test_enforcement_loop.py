@@ -129,3 +129,12 @@ def test_policy_documents(tmp_path: Path) -> None:
         load_policy(bad)
     with pytest.raises(ConfigError):
         load_policy(tmp_path / "none.toml")
+
+
+def test_enterprise_sees_its_own_alerts() -> None:
+    log = AuditLog()
+    mine, other = al.alerts_from_findings(
+        [_finding(), _finding(site="914403001922038216001")], [], T0, log, SYS
+    )
+    assert al.visible_to(ENT, [mine, other]) == [mine]
+    assert al.visible_to(INSP, [mine, other]) == [mine, other]

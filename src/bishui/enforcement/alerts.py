@@ -112,3 +112,10 @@ def dismiss(alert: Alert, reason: str, now: dt.datetime, log: AuditLog, actor: A
     log.append(now, actor.id, actor.role, alert.subject, "dismiss", alert.state,
                AlertState.DISMISSED, {"reason": reason})  # fmt: skip
     return dataclasses.replace(alert, state=AlertState.DISMISSED)
+
+
+def visible_to(actor: Actor, alerts: Iterable[Alert]) -> list[Alert]:
+    """Alerts an actor may see: an enterprise sees its own only."""
+    if actor.role == "enterprise":
+        return [a for a in alerts if a.uscc == actor.uscc]
+    return list(alerts)

@@ -62,6 +62,7 @@ def hourly(
     flags: NDArray[np.uint8],
     min_valid_minutes: int = 45,
     valid_flags: tuple[str, ...] = ("N",),
+    any_abnormal_invalidates: bool = False,
 ) -> Hourly:
     """Hourly means from minute data.
 
@@ -76,6 +77,9 @@ def hourly(
         Least valid minutes for a valid hour.
     valid_flags : tuple of str
         Flags whose minutes are averaged.
+    any_abnormal_invalidates : bool
+        Wastewater rule: an hour with any record flagged other than *valid_flags* is invalid
+        (HJ 212-2017, notes to Tables C.16–C.18). Minutes with no record do not count.
 
     Returns
     -------
@@ -103,6 +107,10 @@ def hourly(
     f = np.where(np.isnan(values.reshape(o, m // 60, 60)) & (f == fl.N), np.uint8(fl.MISSING), f)
     # Nine passes over uint8 beat one bincount over intp keys (8× the memory traffic).
     counts = np.stack([(f == k).sum(axis=2, dtype=np.int16) for k in range(fl.N_FLAGS)], axis=2)
+    if any_abnormal_invalidates:
+        good = fl.codes(valid_flags)
+        abnormal = [k for k in range(fl.N_FLAGS - 1) if k not in good]
+        mean = np.where(counts[..., abnormal].sum(axis=2) > 0, np.nan, mean)
     return Hourly(mean, n, counts)
 
 

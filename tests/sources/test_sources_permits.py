@@ -4,6 +4,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import io
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -232,3 +233,21 @@ def test_arbitrary_rows_never_crash(cells: list[str]) -> None:
     row = dict(zip(permits_io.COLUMNS, cells, strict=True))
     with contextlib.suppress(InputError):
         permits_io.permits_from_rows([row])
+
+
+def test_dict_round_trip(permit: Permit) -> None:
+    d = json.loads(json.dumps(permits_io.permit_to_dict(permit), ensure_ascii=False))
+    assert d["annual_caps_t"]["a21026"] == "120.5"
+    assert permits_io.permit_from_dict(d) == permit
+    del d["uscc"]
+    with pytest.raises(InputError) as ei:
+        permits_io.permit_from_dict(d)
+    assert ei.value.field == "uscc"
+    d = permits_io.permit_to_dict(permit)
+    d["outlets"][0]["limits"][0]["unit"] = ""
+    with pytest.raises(InputError, match="unit"):
+        permits_io.permit_from_dict(d)
+    d = permits_io.permit_to_dict(permit)
+    d["outlets"] = "DA001"
+    with pytest.raises(InputError):
+        permits_io.permit_from_dict(d)

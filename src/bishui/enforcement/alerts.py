@@ -49,6 +49,16 @@ class Alert:
     def subject(self) -> str:
         return f"alert:{self.id}"
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the API."""
+        return {
+            "id": self.id, "rule_id": self.rule_id, "severity": self.severity,
+            "site_code": self.site_code, "outlet_id": self.outlet_id, "pollutant": self.pollutant,
+            "start": self.start.isoformat(), "end": self.end.isoformat(), "uscc": self.uscc,
+            "created": self.created.isoformat(), "state": str(self.state),
+            "task_id": self.task_id, "finding": dict(self.finding),
+        }  # fmt: skip
+
 
 def alerts_from_findings(
     findings: Iterable[Finding], known: Iterable[str], now: dt.datetime, log: AuditLog,

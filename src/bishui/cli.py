@@ -17,7 +17,9 @@ from bishui import __version__
 from bishui.errors import BishuiError
 
 #: command name → "module:attribute" of a click command or group
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "users": "bishui.web.cli:users",
+}
 
 
 class LazyGroup(click.Group):

@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -24,7 +24,15 @@ from fastapi.staticfiles import StaticFiles
 from bishui import __version__
 from bishui.store import Store
 from bishui.web import errors, schema
-from bishui.web.auth import CSRF_COOKIE, SlidingWindow, check_routes, client_address
+from bishui.web.auth import (
+    ALL_ROLES,
+    CSRF_COOKIE,
+    Principal,
+    SlidingWindow,
+    check_routes,
+    client_address,
+    requires,
+)
 from bishui.web.colouring import Colouring, provisional_colouring
 from bishui.web.settings import Settings, parse_rate
 
@@ -101,7 +109,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
+    def docs(p: Annotated[Principal, requires(*ALL_ROLES)]) -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/api/v1/openapi.json",
             title="bishui API",
@@ -111,8 +119,7 @@ def create_app(
         )
 
     app.middleware("http")(_middleware)
-    # /docs is a plain page over the published spec: it declares nothing, like /static.
-    check_routes([r for r in app.routes if getattr(r, "path", "") != "/docs"])
+    check_routes(app.routes)
     return app
 
 
@@ -150,3 +157,18 @@ async def _middleware(request: Request, call_next: Any) -> Response:
 def secure_cookies(request: Request) -> bool:
     mode = request.app.state.web.settings.cookie_secure
     return mode == "always" or (mode == "auto" and request.url.scheme == "https")
+
+
+def serve(store: Store, settings: Settings | None = None) -> None:
+    """Run the app with uvicorn on ``settings.host:settings.port`` until interrupted."""
+    import uvicorn
+
+    settings = settings or Settings()
+    uvicorn.run(
+        create_app(store, settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        # the store has one writer; several worker processes would each open it
+        workers=1,
+    )

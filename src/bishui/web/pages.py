@@ -36,7 +36,14 @@ from bishui.web.auth import (
 )
 from bishui.web.colouring import legend
 from bishui.web.errors import RateLimited, Unauthenticated
-from bishui.web.i18n import LANG_COOKIE, LANGS, language, parameter_name, translator
+from bishui.web.i18n import (
+    LANG_COOKIE,
+    LANGS,
+    PARAMETERS,
+    language,
+    parameter_name,
+    translator,
+)
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=__file__.rsplit("/", 1)[0] + "/templates")
@@ -114,6 +121,7 @@ def overview_page(
         "overview.html",
         {
             "legend": legend(lang),
+            "param_names": {code: parameter_name(code, lang) for code in PARAMETERS},
             "geo_source": request.app.state.web.geo[f"source_{lang}"],
         },
     )

@@ -9,7 +9,10 @@ adds its routes by adding a router there, each route declaring its permission wi
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import threading
+import time
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,6 +26,7 @@ from fastapi.staticfiles import StaticFiles
 
 from bishui import __version__
 from bishui.store import Store
+from bishui.timeutil import now_beijing
 from bishui.web import errors, schema
 from bishui.web.auth import (
     ALL_ROLES,
@@ -33,10 +37,11 @@ from bishui.web.auth import (
     client_address,
     requires,
 )
-from bishui.web.colouring import Colouring, provisional_colouring
+from bishui.web.colouring import Colouring, Mark, latest_within, provisional_colouring
 from bishui.web.settings import Settings, parse_rate
 
 STATIC_DIR = Path(__file__).parent / "static"
+HOUR = dt.timedelta(hours=1)
 SWAGGER = "/static/vendor/swagger-ui-5.35.0"
 # Pages run no inline script (configuration travels in data attributes and JSON blocks);
 # ECharts sets inline styles on its canvas container.
@@ -45,6 +50,20 @@ CSP = (
     "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "
     "base-uri 'self'; form-action 'self'"
 )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The current state of every site, as the overview and the public page show it."""
+
+    at: dt.datetime
+    sites: list[dict[str, Any]]
+    marks: dict[str, Mark]
+    latest: dict[str, dict[str, dict[str, Any]]]  # site → parameter → newest hourly row
+
+
+#: How far back the public page looks for a site's newest values (water is sampled monthly).
+LATEST_WINDOW = dt.timedelta(days=31)
 
 
 @dataclass
@@ -56,6 +75,34 @@ class WebContext:
     login_limiter: SlidingWindow
     api_limiter: SlidingWindow
     geo: dict[str, Any] = field(default_factory=dict)
+    _snapshot: Snapshot | None = None
+    _snapshot_t: float = 0.0
+    _snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def snapshot(self) -> Snapshot:
+        """Every site with its mark and newest values, reused for ``snapshot_seconds``.
+
+        One reader computes it while concurrent requests wait for that result instead of
+        each running the same queries (the overview is the page everyone opens at once).
+        """
+        with self._snapshot_lock:
+            now = time.monotonic()
+            snap = self._snapshot
+            if snap is not None and now - self._snapshot_t < self.settings.snapshot_seconds:
+                return snap
+            at = now_beijing().replace(microsecond=0)
+            sites = self.store.query(
+                "SELECT id, kind, name, region, lon, lat, body, target_class, enterprise "
+                "FROM sites ORDER BY kind, id"
+            )
+            marks = self.colouring(self.store, sites, at)
+            latest: dict[str, dict[str, dict[str, Any]]] = {}
+            public = [s["id"] for s in sites if s["kind"] in self.settings.public_kinds]
+            for r in latest_within(self.store, public, at - LATEST_WINDOW, at + HOUR):
+                latest.setdefault(r["site_id"], {})[r["parameter"]] = r
+            self._snapshot = Snapshot(at, sites, marks, latest)
+            self._snapshot_t = now
+            return self._snapshot
 
 
 def load_geo(settings: Settings) -> dict[str, Any]:

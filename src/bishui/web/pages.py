@@ -20,7 +20,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from bishui.errors import BishuiError, PermissionDenied
-from bishui.timeutil import now_beijing
 from bishui.web import accounts
 from bishui.web.api.common import cache_for
 from bishui.web.auth import (
@@ -131,19 +130,9 @@ def overview_page(
 def public_page(request: Request, p: Annotated[Principal, requires(*ALL_ROLES)]) -> HTMLResponse:
     """Published figures only, whoever asks: the same content for everyone."""
     ctx = request.app.state.web
-    public = Principal("public", public_kinds=ctx.settings.public_kinds)
-    where, params = public.site_where()
-    sites = ctx.store.query(
-        "SELECT id, kind, name, region, body, target_class, lon, lat FROM sites "  # noqa: S608 - fixed SQL fragments; values are bound
-        f"WHERE {where} ORDER BY kind, id",
-        params,
-    )
+    snap = ctx.snapshot()
+    sites = [s for s in snap.sites if s["kind"] in ctx.settings.public_kinds]
     regions = {r["code"]: r for r in ctx.store.rows("regions")}
-    at = now_beijing().replace(microsecond=0)
-    marks = ctx.colouring(ctx.store, sites, at)
-    latest: dict[str, dict[str, Any]] = {}
-    for r in ctx.store.latest([s["id"] for s in sites], "hour"):
-        latest.setdefault(r["site_id"], {})[r["parameter"]] = r
     air_params = ("a34004", "a34002", "a21026", "a21004", "a21005", "a05024")
     water_params = ("w01009", "w01019", "w21003", "w21011")
     lang = language(request, ctx.settings.language)
@@ -154,8 +143,8 @@ def public_page(request: Request, p: Annotated[Principal, requires(*ALL_ROLES)])
             {
                 **s,
                 "region_name": region.get("name" if lang == "zh" else "name_en") or s["region"],
-                "mark": marks[s["id"]],
-                "values": latest.get(s["id"], {}),
+                "mark": snap.marks[s["id"]],
+                "values": snap.latest.get(s["id"], {}),
             }
         )
     response = render(
@@ -166,7 +155,7 @@ def public_page(request: Request, p: Annotated[Principal, requires(*ALL_ROLES)])
             "water": [r for r in rows if r["kind"] == "water"],
             "air_params": air_params,
             "water_params": water_params,
-            "at": at,
+            "at": snap.at,
         },
     )
     cache_for(response, p, request)

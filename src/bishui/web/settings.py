@@ -77,6 +77,13 @@ class Settings:
     refresh_seconds: int = field(
         default=60, metadata={"help": "how often the pages poll the API for new data [s]"}
     )
+    snapshot_seconds: float = field(
+        default=10.0,
+        metadata={
+            "help": "the overview and the public page reuse one reading of the current state "
+            "for this long [s] (0: read on every request)"
+        },
+    )
     language: str = field(default="zh", metadata={"help": "default page language: zh or en"})
     geojson: str = field(
         default="",

@@ -55,6 +55,15 @@ async def test_public_page_lists_published_data_and_is_cacheable(
     assert "DA0" not in r.text and "DW0" not in r.text  # no outlets on the public page
 
 
+async def test_anonymous_public_page_carries_nothing_personal(
+    client: httpx.AsyncClient,
+) -> None:
+    first = await client.get("/public", headers=HTML)
+    second = await client.get("/public", headers=HTML)
+    assert "set-cookie" not in first.headers and "csrf-token" not in first.text
+    assert first.text == second.text  # one rendering per snapshot, shared
+
+
 async def test_logged_in_pages_are_not_cached(
     client: httpx.AsyncClient, users: dict[str, Any]
 ) -> None:

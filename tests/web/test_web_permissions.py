@@ -117,7 +117,7 @@ async def test_each_role_gets_exactly_what_it_should(
         if role != "public":
             r = await login(client, users[role]["username"])
             assert r.status_code == 303, r.text
-        csrf = await csrf_of(client, "/public")
+        csrf = await csrf_of(client, "/login")
         # log out last: it ends the session the other calls ride on
         for method, path in sorted(EXPECTED, key=lambda k: k[1] == "/logout"):
             allowed, _ = EXPECTED[(method, path)]

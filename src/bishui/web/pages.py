@@ -49,6 +49,12 @@ templates = Jinja2Templates(directory=__file__.rsplit("/", 1)[0] + "/templates")
 
 
 @dataclass(frozen=True, slots=True)
+class CachedPage:
+    body: bytes
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
 class NavItem:
     path: str
     key: str  # i18n key of its label
@@ -69,7 +75,14 @@ def render(
     context: dict[str, Any] | None = None,
     status_code: int = 200,
     principal: Principal | None = None,
+    need_csrf: bool = False,
 ) -> HTMLResponse:
+    """Render *template* with the common context.
+
+    A CSRF token (and its cookie) is issued only where a form needs it — the login page, and
+    any page of a logged-in user (the logout form) — so an anonymous page carries nothing
+    personal and can be cached by anyone.
+    """
     ctx = request.app.state.web
     lang = language(request, ctx.settings.language)
     try:
@@ -85,7 +98,7 @@ def render(
         "role_name": accounts.ROLES[p.role][LANGS.index(lang)],
         "nav": [n for n in NAV if p.role in n.roles],
         "path": request.url.path,
-        "csrf_token": csrf_token(request),
+        "csrf_token": csrf_token(request) if (need_csrf or p.username) else "",
         "settings": ctx.settings,
         "param_name": lambda code: parameter_name(code, lang),
         **(context or {}),
@@ -131,11 +144,18 @@ def public_page(request: Request, p: Annotated[Principal, requires(*ALL_ROLES)])
     """Published figures only, whoever asks: the same content for everyone."""
     ctx = request.app.state.web
     snap = ctx.snapshot()
+    lang = language(request, ctx.settings.language)
+    key = (snap.serial, lang)
+    if p.is_public and key in ctx.public_pages:
+        # the same bytes for every anonymous visitor until the snapshot changes
+        cached = ctx.public_pages[key]
+        response = HTMLResponse(cached.body, headers={"Content-Type": cached.content_type})
+        cache_for(response, p, request)
+        return response
     sites = [s for s in snap.sites if s["kind"] in ctx.settings.public_kinds]
-    regions = {r["code"]: r for r in ctx.store.rows("regions")}
+    regions = snap.regions
     air_params = ("a34004", "a34002", "a21026", "a21004", "a21005", "a05024")
     water_params = ("w01009", "w01019", "w21003", "w21011")
-    lang = language(request, ctx.settings.language)
     rows = []
     for s in sites:
         region = regions.get(s["region"], {})
@@ -158,6 +178,9 @@ def public_page(request: Request, p: Annotated[Principal, requires(*ALL_ROLES)])
             "at": snap.at,
         },
     )
+    if p.is_public:
+        ctx.public_pages.clear()  # keep only the current snapshot's pages
+        ctx.public_pages[key] = CachedPage(bytes(response.body), response.headers["content-type"])
     cache_for(response, p, request)
     return response
 
@@ -166,7 +189,9 @@ def public_page(request: Request, p: Annotated[Principal, requires(*ALL_ROLES)])
 def login_page(
     request: Request, p: Annotated[Principal, requires(*ALL_ROLES)], next: str | None = None
 ) -> HTMLResponse:
-    return render(request, "login.html", {"next": _safe_next(next), "message": None})
+    return render(
+        request, "login.html", {"next": _safe_next(next), "message": None}, need_csrf=True
+    )
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -183,7 +208,11 @@ def login(
 
     def again(key: str, status: int) -> HTMLResponse:
         return render(
-            request, "login.html", {"next": target, "message": key, "username": username}, status
+            request,
+            "login.html",
+            {"next": target, "message": key, "username": username},
+            status,
+            need_csrf=True,
         )
 
     try:

@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, str] = {
     "quarantine": "bishui.core_cli:quarantine",
     "registry": "bishui.core_cli:registry",
     "serve": "bishui.core_cli:serve",
+    "water": "bishui.water.cli:water",
 }
 
 

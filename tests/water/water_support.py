@@ -105,7 +105,7 @@ def write(store: Store, rows: list[tuple[Any, ...]]) -> None:
                 None,
                 "test",
                 ts + dt.timedelta(minutes=65),
-            )  # fmt: skip
+            )
         )
     store.write_measurements(rows_to_columns(full))
 

@@ -63,7 +63,7 @@ class SectionOut(BaseModel):
     means: dict[str, float | None] = Field(description="period means by HJ 212 code")
 
 
-_SECTION_EXAMPLE = {
+_SECTION_EXAMPLE: dict[str, Any] = {
     "section": "WS05",
     "name": "漳河白石港",
     "river": "漳河",

@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, str] = {
     "registry": "bishui.core_cli:registry",
     "serve": "bishui.core_cli:serve",
     "users": "bishui.web.cli:users",
+    "water": "bishui.water.cli:water",
 }
 
 

@@ -41,6 +41,7 @@ from bishui.timeutil import now_beijing
 
 __all__ = [
     "RunItem",
+    "add_agreement",
     "balances",
     "confirm",
     "confirmation",
@@ -120,13 +121,29 @@ def sync_agreements(
         if a.id in loaded:
             raise ConfigError(f"{f.name}: id", "unique among the agreements", a.id)
         loaded[a.id] = (a, text)
+    _record(store, list(loaded.values()), by, now)
+    return {k: v[0] for k, v in loaded.items()}
+
+
+def add_agreement(
+    store: Store, text: str, *, by: str = "system", now: dt.datetime | None = None
+) -> Agreement:
+    """Validate one agreement document against the store's registry and record it."""
+    a = _parse(store, text)
+    _record(store, [(a, text)], by, now)
+    return a
+
+
+def _record(
+    store: Store, docs: Sequence[tuple[Agreement, str]], by: str, now: dt.datetime | None
+) -> None:
     stored = {
         (r["id"], r["version"]): r["rule_hash"]
         for r in store.query("SELECT id, version, rule_hash FROM compensation_agreement")
     }
     at = _now(now)
     with store._write_lock, store._write_tx() as cur:
-        for a, text in loaded.values():
+        for a, text in docs:
             have = stored.get((a.id, a.version))
             if have == a.rule_hash:
                 continue
@@ -155,7 +172,6 @@ def sync_agreements(
                     by,
                 ],
             )
-    return {k: v[0] for k, v in loaded.items()}
 
 
 def stored_agreement(store: Store, agreement_id: str, version: int) -> Agreement:
@@ -255,6 +271,16 @@ def run(
     if agreements is None:
         agreements = sync_agreements(store, by=by, now=now)
     at = _now(now)
+    stored = {
+        (r["id"], r["version"]): r["rule_hash"]
+        for r in store.query("SELECT id, version, rule_hash FROM compensation_agreement")
+    }
+    for a in agreements.values():
+        if stored.get((a.id, a.version)) != a.rule_hash:
+            # A statement must name a rule anyone can read back from the store.
+            raise ConfigError(
+                f"{a.id}: version", "recorded in the store first (add_agreement)", a.version
+            )
     jobs: dict[Period, list[Agreement]] = {}
     for a in agreements.values():
         for sub in Period.in_year(a.period_kind, p.year):

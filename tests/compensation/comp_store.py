@@ -29,8 +29,8 @@ assert _spec and _spec.loader
 root = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(root)
 
-START = dt.datetime(2026, 6, 1)
-END = dt.datetime(2026, 8, 1)
+START = dt.datetime(2026, 7, 1)
+END = dt.datetime(2026, 7, 16)
 FLOW_SECTIONS = ("WS02", "WS08")
 
 

@@ -116,7 +116,7 @@ async def test_permission_matrix(
 async def test_county_sees_only_its_statements_and_balance(
     client: httpx.AsyncClient, api_city: tuple[Store, dict[str, str]]
 ) -> None:
-    store, tokens = api_city
+    _, tokens = api_city
     r = await client.get(f"{B}/statements", params={"limit": 1000}, headers=_h(tokens, "county"))
     items = r.json()["items"]
     assert items and all(any(p["party"] == "420822" for p in s["parties"]) for s in items)

@@ -14,3 +14,5 @@ from fastapi import APIRouter
 from bishui.web.api import account, core, overview, water
 
 ROUTERS: list[APIRouter] = [core.router, overview.router, account.router, water.router]
+from bishui.web.api import account, compensation, core, overview
+ROUTERS: list[APIRouter] = [core.router, overview.router, account.router, compensation.router]

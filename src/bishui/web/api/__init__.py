@@ -11,6 +11,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bishui.web.api import account, core, overview
+from bishui.web.api import account, air, core, overview
 
-ROUTERS: list[APIRouter] = [core.router, overview.router, account.router]
+ROUTERS: list[APIRouter] = [core.router, overview.router, account.router, air.router]

@@ -31,10 +31,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from bishui.air import assess_hourly  # noqa: E402
-from bishui.air.store_io import CODES  # noqa: E402
-from bishui.air.service import assessment  # noqa: E402
-from bishui.store import Store, open_store  # noqa: E402
+from bishui.air import assess_hourly
+from bishui.air.service import assessment
+from bishui.air.store_io import CODES
+from bishui.store import Store, open_store
 
 PG_URL = os.environ.get("BISHUI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 SCALE = {"SO2": 3.0, "NO2": 7.0, "PM10": 15.0, "PM2.5": 9.0, "CO": 0.2, "O3": 18.0}
@@ -42,10 +42,15 @@ SCALE = {"SO2": 3.0, "NO2": 7.0, "PM10": 15.0, "PM2.5": 9.0, "CO": 0.2, "O3": 18
 
 def load(store: Store, stations: int, start: dt.date, days: int) -> int:
     regions = [f"4208{c:02d}" for c in (2, 4, 22, 81, 82)]
-    store.upsert("regions", [{"code": "420800", "name": "模拟市", "kind": "city", "central": False}])
+    store.upsert(
+        "regions", [{"code": "420800", "name": "模拟市", "kind": "city", "central": False}]
+    )
     store.upsert(
         "regions",
-        [{"code": r, "name": r, "kind": "county", "parent": "420800", "central": False} for r in regions],
+        [
+            {"code": r, "name": r, "kind": "county", "parent": "420800", "central": False}
+            for r in regions
+        ],
     )
     ids = [f"B{i:03d}" for i in range(stations)]
     store.upsert(
@@ -144,7 +149,13 @@ def main() -> None:
     if a.short:
         stations, start, days, period, repeat = 4, dt.date(2025, 7, 1), 31, "2025-07", 1
     else:
-        stations, start, days, period, repeat = a.stations, dt.date(2025, 1, 1), 365, "2025", a.repeat
+        stations, start, days, period, repeat = (
+            a.stations,
+            dt.date(2025, 1, 1),
+            365,
+            "2025",
+            a.repeat,
+        )
     print(f"air assessment from the store: {stations} stations × {days} days ({period})")
     with tempfile.TemporaryDirectory() as tmp:
         print("DuckDB")
@@ -159,7 +170,7 @@ def main() -> None:
         import psycopg
 
         psycopg.connect(PG_URL, connect_timeout=3).close()
-    except Exception as exc:  # noqa: BLE001 - any failure means: no server to measure
+    except Exception as exc:
         print(f"PostgreSQL: not reachable at {PG_URL} ({type(exc).__name__}); skipped")
         return
     print("PostgreSQL")

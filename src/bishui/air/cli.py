@@ -57,11 +57,11 @@ def report_cmd(db_url: str, day: dt.datetime, scope: str, out: Path | None) -> N
         rows = service.scope_rows(service.daily(store, day.date()), scope)
     finally:
         store.close()
-    ed = rows[0].report.edition if rows else "—"
+    standards = service.STANDARDS[rows[0].report.edition] if rows else "—"
     _emit(
         publish.report_table(rows),
         out,
-        f"环境空气质量日报 {day:%Y-%m-%d}（{service.STANDARDS.get(ed, ed)}）",  # type: ignore[call-overload]
+        f"环境空气质量日报 {day:%Y-%m-%d}（{standards}）",
         f"日报{day:%Y%m%d}",
     )
 

@@ -44,7 +44,9 @@ class Table:
         widths = [max(width(c) for c in col) for col in cols]
         lines = []
         for r in [self.header, *self.rows]:
-            lines.append("  ".join(c + " " * (w - width(c)) for c, w in zip(r, widths, strict=True)))
+            lines.append(
+                "  ".join(c + " " * (w - width(c)) for c, w in zip(r, widths, strict=True))
+            )
         return "\n".join(line.rstrip() for line in lines)
 
     def write(self, path: Path, sheet: str = "Sheet1") -> None:
@@ -95,7 +97,16 @@ def report_table(rows: Sequence[ReportRow], *, realtime: bool = False) -> Table:
             if k not in keys:
                 keys.append(k)
     keys.sort(key=lambda k: ORDER.index(_short(k, realtime)))
-    header = ["时间" if realtime else "日期", "范围", "站点", "代码", "AQI", "首要污染物", "级别", "类别"]
+    header = [
+        "时间" if realtime else "日期",
+        "范围",
+        "站点",
+        "代码",
+        "AQI",
+        "首要污染物",
+        "级别",
+        "类别",
+    ]
     for k in keys:
         unit = "mg/m³" if k.startswith("CO") else "μg/m³"
         header += [f"{_short(k, realtime)}({unit})", f"{_short(k, realtime)} IAQI"]
@@ -160,7 +171,15 @@ def assessment_table(rows: Sequence[AssessmentRow]) -> Table:
     """Period assessment: HJ 663 statistics (rounded by GB/T 8170), good days, composite index."""
     header = ["时段", "范围", "名称", "代码"]
     header += [h for _, _, h in _STAT]
-    header += ["优良天数", "有效天数", "优良天数比例(%)", "综合指数", "最大单项", "达标情况", "评价标准"]
+    header += [
+        "优良天数",
+        "有效天数",
+        "优良天数比例(%)",
+        "综合指数",
+        "最大单项",
+        "达标情况",
+        "评价标准",
+    ]
     out = []
     for r in rows:
         line: list[Any] = [r.period.label, SCOPE_ZH[r.scope], r.name, r.code]
@@ -183,7 +202,16 @@ def _compliance(r: AssessmentRow) -> str:
 
 def ranking_table(rows: Sequence[RankRow]) -> Table:
     """Ranking by the composite index (smallest first; ties share a rank)."""
-    header = ["排名", "名称", "代码", "综合指数", "最大单项", "PM2.5(μg/m³)", "优良天数比例(%)", "时段"]
+    header = [
+        "排名",
+        "名称",
+        "代码",
+        "综合指数",
+        "最大单项",
+        "PM2.5(μg/m³)",
+        "优良天数比例(%)",
+        "时段",
+    ]
     out = []
     for rr in rows:
         r = rr.row

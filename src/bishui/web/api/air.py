@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from bishui.air import service
+from bishui.air.editions import edition_for
 from bishui.errors import InputError
 from bishui.timeutil import now_beijing
 from bishui.web.api.common import ERRORS, cache_for, iso
@@ -139,7 +140,7 @@ def daily(
         raise InputError("date", "must not be in the future", date.isoformat())
     rows = service.daily(request.app.state.web.store, date)
     cache_for(response, p, request)
-    edition = rows[0].report.edition if rows else ("2026" if date >= dt.date(2026, 3, 1) else "2012")
+    edition = rows[0].report.edition if rows else edition_for(date)
     return {"ok": True, "time": date.isoformat(), "edition": edition, "rows": _rows(rows, scope)}
 
 

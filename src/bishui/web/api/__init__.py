@@ -16,3 +16,5 @@ from bishui.web.api import account, core, overview, water
 ROUTERS: list[APIRouter] = [core.router, overview.router, account.router, water.router]
 from bishui.web.api import account, compensation, core, overview
 ROUTERS: list[APIRouter] = [core.router, overview.router, account.router, compensation.router]
+from bishui.web.api import account, air, core, overview
+ROUTERS: list[APIRouter] = [core.router, overview.router, account.router, air.router]

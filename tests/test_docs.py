@@ -17,8 +17,12 @@ def test_every_command_is_in_the_readme() -> None:
 def test_readme_quick_start_has_two_commands_and_ci_runs_the_test_one() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    commands = [line.strip() for block in re.findall(r"```sh\n(.*?)```", quick, re.S)
-                for line in block.splitlines() if line.strip()]
+    commands = [
+        line.strip()
+        for block in re.findall(r"```sh\n(.*?)```", quick, re.S)
+        for line in block.splitlines()
+        if line.strip()
+    ]
     assert commands == ["make demo", "make test"]
     assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 

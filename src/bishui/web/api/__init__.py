@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bishui.web.api import account, core, overview, water
+from bishui.web.api import account, air, compensation, core, overview, water
 
-ROUTERS: list[APIRouter] = [core.router, overview.router, account.router, water.router]
-from bishui.web.api import account, compensation, core, overview
-ROUTERS: list[APIRouter] = [core.router, overview.router, account.router, compensation.router]
-from bishui.web.api import account, air, core, overview
-ROUTERS: list[APIRouter] = [core.router, overview.router, account.router, air.router]
+ROUTERS: list[APIRouter] = [
+    core.router,
+    overview.router,
+    account.router,
+    air.router,
+    water.router,
+    compensation.router,
+]

@@ -161,6 +161,10 @@ def test_corrected_value_gives_version_2(city: tuple[Store, str]) -> None:
 def test_explain_and_export_cli_from_the_store(city: tuple[Store, str], tmp_path: Path) -> None:
     store, url = city  # DuckDB: a second connection to the open file shares its instance
     service.run(store, "2026", by="test")  # idempotent: the state the tests build on
+    r = CliRunner().invoke(main, ["compensation", "run", "--period", "2026-07", "--db", url])
+    assert r.exit_code == 0, r.output
+    assert "jingmen-zhupihe-sishuiqiao/2026-07/v1\tunchanged" in r.output
+    assert "沙洋县（420822）\t付" in r.output
     r = CliRunner().invoke(
         main,
         [

@@ -314,6 +314,11 @@ def record(
     """
     a = agreement
     prev = head(store, a.id, inputs.period)
+    if prev is not None and prev.agreement_version > a.version:
+        raise ConflictError(
+            f"{prev.id} was computed under version {prev.agreement_version} of {a.id}; "
+            f"version {a.version} is older"
+        )
     fresh = compute(a, inputs)
     if prev is not None and _same(a, prev, fresh):
         return RunItem(prev, "unchanged")
@@ -407,7 +412,9 @@ def _store_statement(
                 [seq, i, line.account, fen(line.amount)],
             )
         if prev is not None:
-            for code in sorted(parties):
+            # The superseded version's own parties (a new rule version may name others).
+            rule = prev.evidence["rule"]
+            for code in sorted(set(rule["assessed"]) | set(rule["counterparty"])):
                 _event(store, cur, prev.id, code, "supersede", "superseded", None, at, by)
 
 

@@ -165,6 +165,8 @@ def test_explain_and_export_cli_from_the_store(city: tuple[Store, str], tmp_path
     assert r.exit_code == 0, r.output
     assert "jingmen-zhupihe-sishuiqiao/2026-07/v1\tunchanged" in r.output
     assert "沙洋县（420822）\t付" in r.output
+    r = CliRunner().invoke(main, ["compensation", "agreements", "--stored", "--db", url])
+    assert r.exit_code == 0 and "jingmen-zhanghe-reservoir\tv1\tverified" in r.output
     r = CliRunner().invoke(
         main,
         [

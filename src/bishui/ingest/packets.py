@@ -141,26 +141,62 @@ def packet_batch(packet: Packet, device: Device, ctx: Context) -> Batch:
         p = known.get(param)
         reason = None
         if p is None:
-            reason = ("unknown_parameter", f"{param} is not registered for device {device.mn} "
-                      f"(site {site})", "parameter", param)
+            reason = (
+                "unknown_parameter",
+                f"{param} is not registered for device {device.mn} (site {site})",
+                "parameter",
+                param,
+            )
         elif flag not in flags:
-            reason = ("bad_flag", f"{code}-Flag {flag!r} is not a data flag of HJ 212-"
-                      f"{packet.edition} Table 8", f"{code}-Flag", flag)
+            reason = (
+                "bad_flag",
+                f"{code}-Flag {flag!r} is not a data flag of HJ 212-{packet.edition} Table 8",
+                f"{code}-Flag",
+                flag,
+            )
         elif (p.range_min is not None and v < p.range_min) or (
             p.range_max is not None and v > p.range_max
         ):
-            reason = ("out_of_range", f"{param} = {text} {p.unit} is outside the instrument "
-                      f"range {p.range_min}…{p.range_max}", "value", text)
+            reason = (
+                "out_of_range",
+                f"{param} = {text} {p.unit} is outside the instrument "
+                f"range {p.range_min}…{p.range_max}",
+                "value",
+                text,
+            )
         if reason is not None:
             # Kept with the row it would have been, so a reviewer can release it.
-            refuse(*reason, payload={
-                "site_id": site, "parameter": param, "period": period, "ts": ts.isoformat(),
-                "origin": "logger", "value": v, "flag": flag, "source": source,
-                "received_at": received.isoformat()})
+            refuse(
+                *reason,
+                payload={
+                    "site_id": site,
+                    "parameter": param,
+                    "period": period,
+                    "ts": ts.isoformat(),
+                    "origin": "logger",
+                    "value": v,
+                    "flag": flag,
+                    "source": source,
+                    "received_at": received.isoformat(),
+                },
+            )
             continue
-        rows.append((
-            site, param, period, ts, "logger", v, _finite(fields.get("Min")),
-            _finite(fields.get("Max")), _finite(fields.get("Cou")), flag, flag == "N", None,
-            source, received,
-        ))
+        rows.append(
+            (
+                site,
+                param,
+                period,
+                ts,
+                "logger",
+                v,
+                _finite(fields.get("Min")),
+                _finite(fields.get("Max")),
+                _finite(fields.get("Cou")),
+                flag,
+                flag == "N",
+                None,
+                source,
+                received,
+            )
+        )
     return batch

@@ -271,15 +271,26 @@ class Store(ABC):
         columns, key = REGISTRY_TABLES[table]
         if not rows:
             return
+        values = [[_registry_value(r.get(c)) for c in columns] for r in rows]
+        with self._write_lock, self._write_tx() as cur:
+            self._upsert_rows(cur, table, columns, key, values)
+
+    def _upsert_rows(
+        self,
+        cur: Any,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        """Insert rows, replacing those with the same key (a backend may bulk this)."""
         placeholders = ", ".join("?" for _ in columns)
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
         sql = (
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
         )
-        values = [[_registry_value(r.get(c)) for c in columns] for r in rows]
-        with self._write_lock, self._write_tx() as cur:
-            self._execmany(cur, sql, values)
+        self._execmany(cur, sql, rows)
 
     def delete(self, table: str, key_values: dict[str, Any]) -> int:
         _, key = REGISTRY_TABLES[table]

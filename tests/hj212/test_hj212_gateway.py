@@ -165,3 +165,30 @@ async def test_platform_command_through_gateway() -> None:
     hours = sorted(r.packet.get("DataTime") for r in sink.accepted if r.packet.cn == "2061")
     assert hours == ["20260301060000", "20260301070000"]
     assert all(r.packet.is_backfill is False for r in sink.accepted)  # 2017: no RF field
+
+
+async def test_rate_limit_delays_but_loses_nothing() -> None:
+    reg = {"R1": DeviceCredentials("R1", "123456", "s")}
+    sink = MemorySink()
+    limits = GatewayLimits(max_bytes_per_second=4000)
+    async with Gateway(reg.get, sink, port=0, limits=limits) as gw:
+        _r, w = await asyncio.open_connection("127.0.0.1", gw.port)
+        for k in range(5):
+            p = Packet.make(
+                qn=f"2026030108000000{k}",
+                st="32",
+                cn="2011",
+                pw="123456",
+                mn="R1",
+                flag=4,
+                cp={"DataTime": f"2026030108000{k}", "w01018-Rtd": "1" * 300},
+            )
+            w.write(encode(p))
+        await w.drain()
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if len(sink.accepted) == 5:
+                break
+        assert len(sink.accepted) == 5
+        w.close()
+        await w.wait_closed()

@@ -302,3 +302,14 @@ def test_frames_and_debris_never_raise(parts: list[bytes], step: int) -> None:
     for i in range(0, len(data), step):
         s.receive_data(data[i : i + step])
     assert s.buffered <= s.max_data_length + 12
+
+
+def test_2005_answers_carry_qn_in_cp() -> None:
+    # HJ/T 212-2005 answers: ST=91;CN=9011;…;Flag=0;CP=&&QN=…;QnRtn=1&& (notes §9)
+    request = Packet.make(
+        st="32", cn="2011", pw="123456", mn="88888880000001", flag=1, cp="QN=20040516010101001"
+    )
+    d = Session("device", edition="2005")
+    answer = decode(d.answer_request(request))
+    assert answer.qn is None and answer.flag == 0
+    assert answer.cp == "QN=20040516010101001;QnRtn=1" and answer.reply_qn == "20040516010101001"

@@ -294,11 +294,18 @@ class Gateway:
 
     # -- connections ---------------------------------------------------------------------
     def _policy_for(self, mn: str | None) -> str:
-        creds = self.lookup(mn) if mn else None
+        try:
+            creds = self.lookup(mn) if mn else None
+        except Exception:  # a failing registry must not break framing; strict is safe
+            log.exception("registry lookup failed", extra={"mn": mn})
+            return "hj212"
         return creds.crc_policy if creds is not None else "hj212"
 
     def _edition_for(self, mn: str) -> str | None:
-        creds = self.lookup(mn)
+        try:
+            creds = self.lookup(mn)
+        except Exception:
+            return None
         return creds.edition if creds is not None else None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -352,6 +359,8 @@ class Gateway:
                 await writer.drain()
         except (ConnectionError, OSError) as exc:
             log.info("connection lost: %s", exc, extra={"peer": peer})
+        except Exception:  # a bug must cost one connection, never the gateway
+            log.exception("connection handler failed", extra={"peer": peer})
         finally:
             del self._conns[task]
             for mn in conn.mns:

@@ -192,3 +192,21 @@ async def test_rate_limit_delays_but_loses_nothing() -> None:
         assert len(sink.accepted) == 5
         w.close()
         await w.wait_closed()
+
+
+async def test_duplicates_and_flags_arrive_as_sent() -> None:
+    (cfg,) = LoggerConfig.fleet(
+        1, mn_prefix="DUP", backfill=60, schedules=(), misbehave=["duplicate", "flags"]
+    )
+    sink = MemorySink()
+    async with Gateway(registry([cfg]).get, sink, port=0) as gw:
+        lg = SimulatedLogger(
+            cfg, "127.0.0.1", gw.port, clock=SimClock(START), seed=3, ack_timeout=2
+        )
+        await asyncio.wait_for(lg.run(asyncio.Event(), until_drained=True), 30)
+        for _ in range(50):  # the duplicates of the last frames may still be in flight
+            await asyncio.sleep(0.02)
+    times = Counter(r.packet.get("DataTime") for r in sink.accepted)
+    assert len(times) == 60 and max(times.values()) == 2  # every record, some twice
+    flags = {f for r in sink.accepted for f in r.packet.flags().values()}
+    assert flags - {"N"} and flags <= set("NFMSDCTB")

@@ -146,6 +146,8 @@ MIGRATIONS: list[list[str]] = [
 DOMAINS: dict[str, str] = {
     "core": "bishui.store.schema:MIGRATIONS",
     "web": "bishui.web.schema:MIGRATIONS",
+    "compensation": "bishui.compensation.schema:MIGRATIONS",
+    "water": "bishui.water.schema:MIGRATIONS",
 }
 
 

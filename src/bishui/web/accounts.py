@@ -52,6 +52,13 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Replace the argon2 parameters (a deployment tuning them; tests making them cheap)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = hasher
+    _DUMMY_HASH = hasher.hash(secrets.token_hex(16))
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -297,3 +304,31 @@ def token_user(store: Store, token: str) -> User | None:
     if row["token_expires"] is not None and row["token_expires"] <= _now():
         return None
     return _user(row)
+
+
+def create_demo_accounts(
+    store: Store, *, region: str, enterprise: str, prefix: str = "demo"
+) -> list[tuple[str, str, str]]:
+    """One account per role for the demo, with fresh random passwords; (user, role, password).
+
+    Run again, it resets the same accounts' passwords (only hashes are stored, so the old ones
+    cannot be printed again).
+    """
+    out = []
+    for role in ACCOUNT_ROLES:
+        username = f"{prefix}.{role}"
+        password = secrets.token_urlsafe(9)
+        if store.query("SELECT username FROM users WHERE username = ?", [username]):
+            set_password(store, username, password)
+            set_active(store, username, True)
+        else:
+            add_user(
+                store,
+                username,
+                password,
+                role,
+                region=region if role == "county" else None,
+                enterprise=enterprise if role == "enterprise" else None,
+            )
+        out.append((username, role, password))
+    return out

@@ -263,15 +263,27 @@ def route_access(route: Any) -> list[Access]:
     return found
 
 
-def check_routes(routes: Sequence[Any]) -> None:
-    """Refuse an app where some API route or page does not declare exactly one permission."""
+def api_routes(routes: Sequence[Any]) -> list[tuple[str, Any]]:
+    """Every FastAPI route as (full path, route), through included routers."""
     from fastapi.routing import APIRoute
 
-    for route in routes:
-        if isinstance(route, APIRoute):
-            n = len(route_access(route))
-            if n != 1:
-                raise PermissionDenied(
-                    f"route {sorted(route.methods or ())} {route.path} declares {n} permissions; "
-                    "every route must declare exactly one with requires(...)"
-                )
+    try:  # FastAPI ≥ 0.160 keeps included routers as nodes of the route tree
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI copies routes into a flat list
+        return [(r.path, r) for r in routes if isinstance(r, APIRoute)]
+    return [
+        (c.path or c.original_route.path, c.original_route)
+        for c in iter_route_contexts(routes)
+        if isinstance(c.original_route, APIRoute)
+    ]
+
+
+def check_routes(routes: Sequence[Any]) -> None:
+    """Refuse an app where some API route or page does not declare exactly one permission."""
+    for path, route in api_routes(routes):
+        n = len(route_access(route))
+        if n != 1:
+            raise PermissionDenied(
+                f"route {sorted(route.methods or ())} {path} declares {n} permissions; "
+                "every route must declare exactly one with requires(...)"
+            )

@@ -212,6 +212,42 @@ def _source_marks(latest: dict[str, dict[str, Any]], site_ids: Sequence[str]) ->
     return out
 
 
+def latest_within(
+    store: Store,
+    site_ids: Sequence[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    period: str = "hour",
+) -> list[dict[str, Any]]:
+    """The newest value of each parameter at each site with ``start <= ts < end``.
+
+    Like ``Store.latest`` but bounded in time, so a store with years of history is read only
+    over the window (DuckDB prunes by its zone maps, PostgreSQL by its (period, ts) index).
+    One row per (site, parameter): the logger's, else the platform's, else the upload's.
+    """
+    if not site_ids:
+        return []
+    marks = ", ".join("?" for _ in site_ids)
+
+    def where(a: str) -> str:
+        return f"{a}period = ? AND {a}ts >= ? AND {a}ts < ? AND {a}site_id IN ({marks})"
+
+    # both sides filtered by the window, so neither scans the whole history
+    sql = (
+        "SELECT m.site_id, m.parameter, m.ts, m.value, m.flag, m.valid, m.origin "  # noqa: S608
+        "FROM measurement m JOIN (SELECT site_id, parameter, MAX(ts) AS ts FROM measurement "
+        f"WHERE {where('')} GROUP BY site_id, parameter) last ON m.site_id = last.site_id "
+        f"AND m.parameter = last.parameter AND m.ts = last.ts WHERE {where('m.')} "
+        "ORDER BY m.site_id, m.parameter, m.origin"
+    )
+    params = [period, start, end, *site_ids]
+    rows = store.query(sql, [*params, *params])
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        seen.setdefault((r["site_id"], r["parameter"]), r)
+    return list(seen.values())
+
+
 @dataclass(frozen=True)
 class ProvisionalColouring:
     """The default colouring (see module doc); windows in hours per site kind."""
@@ -228,13 +264,12 @@ class ProvisionalColouring:
         windows = {
             "air": self.air_window_h,
             "water": self.water_window_h,
-            "source_gas": self.source_window_h,
-            "source_water": self.source_window_h,
+            "source": self.source_window_h,
         }
-        kind_of = {s["id"]: s["kind"] for s in sites}
-        for r in store.latest([s["id"] for s in sites], "hour"):
-            window = windows.get(kind_of.get(r["site_id"], ""), 0)
-            if at - dt.timedelta(hours=window) <= r["ts"] <= at + dt.timedelta(hours=1):
+        for key, hours in windows.items():
+            ids = [s["id"] for s in sites if s["kind"].startswith(key)]
+            start = at - dt.timedelta(hours=hours)
+            for r in latest_within(store, ids, start, at + dt.timedelta(hours=1)):
                 latest.setdefault(r["site_id"], {})[r["parameter"]] = r
         marks: dict[str, Mark] = {}
         marks.update(_air_marks(latest, [s["id"] for s in sites if s["kind"] == "air"]))

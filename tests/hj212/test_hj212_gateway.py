@@ -210,3 +210,18 @@ async def test_duplicates_and_flags_arrive_as_sent() -> None:
     assert len(times) == 60 and max(times.values()) == 2  # every record, some twice
     flags = {f for r in sink.accepted for f in r.packet.flags().values()}
     assert flags - {"N"} and flags <= set("NFMSDCTB")
+
+
+async def test_flood_of_bad_frames_is_cut_off() -> None:
+    sink = MemorySink()
+    limits = GatewayLimits(max_rejections_per_minute=20)
+    async with Gateway({}.get, sink, port=0, limits=limits) as gw:
+        r, w = await asyncio.open_connection("127.0.0.1", gw.port)
+        w.write(b"##0012abcdefghijkl0000\r\n" * 200)
+        await w.drain()
+        assert await asyncio.wait_for(r.read(), 5) == b""  # closed by the gateway
+        m = gw.metrics()
+        assert m["connections_closed_abusive"] == 1
+        assert len(sink.rejected) == 20 and m["frames_rejected_total"] >= 21
+        w.close()
+        await w.wait_closed()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -87,9 +88,8 @@ REGISTRY_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-COUNTABLE_TABLES = frozenset(
-    {*REGISTRY_TABLES, "measurement", "raw_log", "quarantine", "users", "sessions"}
-)
+# Table names are composed into SQL, so they must be plain identifiers (never user input).
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,8 +315,8 @@ class Store(ABC):
         return out
 
     def count(self, table: str, where: str = "", params: Sequence[Any] = ()) -> int:
-        if table not in COUNTABLE_TABLES:
-            raise StorageError(f"unknown table {table!r}")
+        if not _IDENTIFIER.match(table):
+            raise StorageError(f"not a table name: {table!r}")
         sql = f"SELECT COUNT(*) FROM {table}" + (f" WHERE {where}" if where else "")
         _, rows = self._read(sql, params)
         return int(rows[0][0])

@@ -38,6 +38,22 @@ class PlatformConfig:
     extra_tasks: list[Callable[[asyncio.Event, int], Any]] = field(default_factory=list)
 
 
+#: What the platform recomputes every minute after aggregation, so late data reaches the
+#: published figures: "module:function" of ``f(store, now)``, called in order.
+REFRESH: tuple[str, ...] = ()
+
+
+def refresh_engines(store: Store, now: dt.datetime) -> None:
+    import importlib
+
+    for ref in REFRESH:
+        module, attr = ref.split(":")
+        try:
+            getattr(importlib.import_module(module), attr)(store, now)
+        except Exception:  # one engine's failure must not stop the others or the platform
+            log.exception("refresh %s failed", ref)
+
+
 def aggregate_recent(store: Store, now: dt.datetime) -> int:
     """Recompute the platform's values of the last three hours and of yesterday and today."""
     hour = now.replace(minute=0, second=0, microsecond=0)
@@ -51,7 +67,9 @@ async def _aggregator(store: Store, stop: asyncio.Event, every: float) -> None:
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         try:
-            await loop.run_in_executor(None, aggregate_recent, store, now_beijing())
+            now = now_beijing()
+            await loop.run_in_executor(None, aggregate_recent, store, now)
+            await loop.run_in_executor(None, refresh_engines, store, now)
         except Exception:  # keep the platform up; the next pass retries the same window
             log.exception("aggregation pass failed")
         with contextlib.suppress(TimeoutError):

@@ -35,6 +35,7 @@ class PlatformConfig:
     gateway_port: int = 9212
     aggregate_every: float = 60.0  # [s] between aggregation passes
     web: bool = True
+    bus: str | None = None  # nats://… : the gateway publishes to JetStream; writers drain it
     extra_tasks: list[Callable[[asyncio.Event, int], Any]] = field(default_factory=list)
 
 
@@ -108,7 +109,14 @@ async def run_platform(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
     directory = DeviceDirectory(store)
-    sink = StoreSink(store, directory)
+    sink: Any
+    bus_connection = None
+    if config.bus:
+        from bishui.ingest.bus import JetStreamSink
+
+        sink, bus_connection = await JetStreamSink.connect(config.bus)
+    else:
+        sink = StoreSink(store, directory)
     gateway = Gateway(
         directory.lookup,
         sink,
@@ -132,7 +140,10 @@ async def run_platform(
             t.cancel()
         await asyncio.gather(*extra, return_exceptions=True)
         await gateway.stop()
-        await sink.close()
+        if bus_connection is not None:
+            await bus_connection.close()
+        else:
+            await sink.close()
         if server is not None:
             server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)

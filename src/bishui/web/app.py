@@ -83,6 +83,8 @@ class WebContext:
     _snapshot_t: float = 0.0
     _snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
     public_pages: dict[tuple[int, str], Any] = field(default_factory=dict)
+    # credential hash → (monotonic expiry, accounts.generation(), Principal)
+    auth_cache: dict[str, tuple[float, int, Any]] = field(default_factory=dict)
 
     def snapshot(self) -> Snapshot:
         """Every site with its mark and newest values, reused for ``snapshot_seconds``.

@@ -53,6 +53,14 @@ class Settings:
     lockout_minutes: float = field(
         default=15.0, metadata={"help": "how long a locked account stays locked [min]"}
     )
+    auth_cache_seconds: float = field(
+        default=5.0,
+        metadata={
+            "help": "a resolved session or token is reused this long [s]; logout, revocation "
+            "and disabling in this process take effect at once, from another process within "
+            "this time (0: look up every request)"
+        },
+    )
     api_rate: str = field(
         default="600/60",
         metadata={"help": "API requests allowed per client address: COUNT/SECONDS"},

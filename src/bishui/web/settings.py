@@ -65,6 +65,9 @@ class Settings:
         default="600/60",
         metadata={"help": "API requests allowed per client address: COUNT/SECONDS"},
     )
+    max_body_bytes: int = field(
+        default=65536, metadata={"help": "largest request body accepted [bytes]"}
+    )
     max_range_days: int = field(
         default=366, metadata={"help": "longest time range one measurements request may span [d]"}
     )

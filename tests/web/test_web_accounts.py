@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -279,3 +280,24 @@ def test_settings_from_cli_and_env() -> None:
         Settings(secret="hunter2").resolve_secret()  # a secret itself, not a reference
     with pytest.raises(InputError, match="port"):
         from_env({"BISHUI_WEB_PORT": "99999"})
+
+
+def test_web_schema_imports_without_the_store_or_the_web_stack() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import bishui.web.schema as s; "
+        "assert s.MIGRATION; "
+        "bad = [m for m in ('bishui.store', 'bishui.web.app', 'fastapi') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
+    env_path = str(Path(__file__).resolve().parents[2] / "src")
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": env_path},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr

@@ -18,7 +18,17 @@ from bishui.errors import BishuiError
 
 #: command name → "module:attribute" of a click command or group
 SUBCOMMANDS: dict[str, str] = {
+    "aggregate": "bishui.core_cli:aggregate_cmd",
+    "air": "bishui.air.cli:air",
+    "compensation": "bishui.compensation.cli:compensation",
+    "demo": "bishui.demo.cli:demo",
+    "hj212": "bishui.hj212.cli:hj212",
+    "import": "bishui.core_cli:import_",
+    "quarantine": "bishui.core_cli:quarantine",
+    "registry": "bishui.core_cli:registry",
+    "serve": "bishui.core_cli:serve",
     "users": "bishui.web.cli:users",
+    "water": "bishui.water.cli:water",
 }
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from bishui.errors import ConflictError, NotFoundError, StorageError
 from bishui.store import Batch, QuarantineEntry, RawEntry, Store, open_store, rows_to_columns
-from bishui.store.schema import MIGRATIONS
+from bishui.store.schema import DOMAINS, MIGRATIONS
 
 T0 = dt.datetime(2025, 7, 1, 8)
 
@@ -39,8 +39,12 @@ def row(
 
 def test_migrate_is_idempotent(store: Store) -> None:
     assert store.schema_version() == len(MIGRATIONS)
-    assert store.migrate() == len(MIGRATIONS)
+    versions = store.migrate()
+    assert versions["core"] == len(MIGRATIONS)
+    assert set(versions) == set(DOMAINS)
+    assert store.migrate() == versions
     assert store.schema_version() == len(MIGRATIONS)
+    assert store.count("users") == 0  # the web domain's tables came with the store
 
 
 def test_redelivery_is_idempotent(store: Store) -> None:

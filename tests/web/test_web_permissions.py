@@ -20,6 +20,8 @@ from bishui.web.auth import api_routes, requires, route_access
 ALL = frozenset({"admin", "analyst", "inspector", "county", "enterprise", "public"})
 LOGGED_IN = ALL - {"public"}
 ADMIN = frozenset({"admin"})
+COUNTY = frozenset({"county"})
+STAFF_AND_COUNTY = frozenset({"admin", "analyst", "inspector", "county"})
 
 EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/health"): (ALL, "all"),
@@ -44,10 +46,38 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("POST", "/logout"): (LOGGED_IN, "all"),
     ("GET", "/lang/{code}"): (ALL, "all"),
     ("GET", "/docs"): (ALL, "all"),
+    # published air and water figures; drinking-water alerts for staff and counties
+    ("GET", "/api/v1/air/realtime"): (ALL, "all"),
+    ("GET", "/api/v1/air/daily"): (ALL, "all"),
+    ("GET", "/api/v1/air/assessment"): (ALL, "all"),
+    ("GET", "/api/v1/air/ranking"): (ALL, "all"),
+    ("GET", "/api/v1/water/sections"): (ALL, "all"),
+    ("GET", "/api/v1/water/rivers"): (ALL, "all"),
+    ("GET", "/api/v1/water/cwqi"): (ALL, "all"),
+    ("GET", "/api/v1/water/sources"): (STAFF_AND_COUNTY, "scoped"),
+    # ecological compensation (tests/compensation/test_compensation_api.py checks the scoping)
+    ("GET", "/api/v1/compensation/agreements"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/compensation/statements"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/compensation/statements/{statement_id:path}"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/compensation/statements/{statement_id:path}/print"): (
+        STAFF_AND_COUNTY,
+        "scoped",
+    ),
+    ("POST", "/api/v1/compensation/statements/{statement_id:path}/acknowledge"): (
+        COUNTY,
+        "scoped",
+    ),
+    ("POST", "/api/v1/compensation/statements/{statement_id:path}/dispute"): (COUNTY, "scoped"),
+    ("GET", "/api/v1/compensation/ledger"): (STAFF_AND_COUNTY, "scoped"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.
-PATH_VALUES = {"site_id": "AQ01", "token_id": "000000000000", "username": "no.such.user"}
+PATH_VALUES = {
+    "site_id": "AQ01",
+    "token_id": "000000000000",
+    "username": "no.such.user",
+    "statement_id:path": "no-such-agreement/2026/v1",
+}
 QUERY = {"/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"}}
 
 

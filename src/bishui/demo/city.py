@@ -19,8 +19,7 @@ import numpy as np
 from bishui.demo import profiles
 from bishui.demo.profiles import OutletProfile, Series, WaterProfile
 from bishui.demo.synth import Event
-from bishui.registry import Device, DeviceParameter, Enterprise, Region, Registry, Site
-from bishui.registry import uscc
+from bishui.registry import Device, DeviceParameter, Enterprise, Region, Registry, Site, uscc
 
 SYNTHETIC_NOTICE = "模拟数据 · synthetic data of the bishui model city, not real monitoring data"
 
@@ -28,20 +27,88 @@ SYNTHETIC_NOTICE = "模拟数据 · synthetic data of the bishui model city, not
 # following what the notes say of each river (竹皮河 has no capacity left; 天门河 at 拖市
 # averaged Class Ⅴ on NH3-N; 漳河水库 is Hubei's only Class Ⅰ water body).
 WATER_LEVELS = {
-    "WS01": 4.6, "WS02": 5.0, "WS03": 5.4, "WS04": 5.0, "WS05": 1.9, "WS06": 1.2,
-    "WS07": 1.9, "WS08": 2.1, "WS09": 4.8, "WS10": 3.4, "WS11": 2.9, "WS12": 4.0,
-    "WS13": 1.8, "WS14": 1.8, "WS15": 3.3,
+    "WS01": 4.6,
+    "WS02": 5.0,
+    "WS03": 5.4,
+    "WS04": 5.0,
+    "WS05": 1.9,
+    "WS06": 1.2,
+    "WS07": 1.9,
+    "WS08": 2.1,
+    "WS09": 4.8,
+    "WS10": 3.4,
+    "WS11": 2.9,
+    "WS12": 4.0,
+    "WS13": 1.8,
+    "WS14": 1.8,
+    "WS15": 3.3,
 }
 #: The drinking-water source that starts to degrade on this date, for the alert rules to catch.
 DEGRADING_SOURCE = ("WS14", "2026-09-20T00")
 
 # Fictional trade names (字号) for the fictional enterprises.
-_TRADE_NAMES = (
-    "碧源 清川 楚峰 汉泽 荆原 东岳 明湖 长青 瑞丰 宏达 华信 恒通 金桥 安澜 德润 嘉禾 "
-    "鼎盛 永固 绿洲 福源 泰和 盛荣 鸿运 天成 新程 润华 丰泽 祥瑞 康源 博远 聚力 凯达 "
-    "银河 远航 中兴 卓越 信达 汇川 兴隆 昌盛 宝丰 合众 春晖 九州 万象 晨光 海纳 亿达 "
-    "星辰 旭日 长安 和平 同心 正元 建华 光明 阳光 青山 白云 江汉"
-).split()
+_TRADE_NAMES = [
+    "碧源",
+    "清川",
+    "楚峰",
+    "汉泽",
+    "荆原",
+    "东岳",
+    "明湖",
+    "长青",
+    "瑞丰",
+    "宏达",
+    "华信",
+    "恒通",
+    "金桥",
+    "安澜",
+    "德润",
+    "嘉禾",
+    "鼎盛",
+    "永固",
+    "绿洲",
+    "福源",
+    "泰和",
+    "盛荣",
+    "鸿运",
+    "天成",
+    "新程",
+    "润华",
+    "丰泽",
+    "祥瑞",
+    "康源",
+    "博远",
+    "聚力",
+    "凯达",
+    "银河",
+    "远航",
+    "中兴",
+    "卓越",
+    "信达",
+    "汇川",
+    "兴隆",
+    "昌盛",
+    "宝丰",
+    "合众",
+    "春晖",
+    "九州",
+    "万象",
+    "晨光",
+    "海纳",
+    "亿达",
+    "星辰",
+    "旭日",
+    "长安",
+    "和平",
+    "同心",
+    "正元",
+    "建华",
+    "光明",
+    "阳光",
+    "青山",
+    "白云",
+    "江汉",
+]
 
 
 @dataclass(slots=True)
@@ -98,7 +165,9 @@ def build(seed: int = 20261122) -> ModelCity:
     centre: dict[str, tuple[float, float]] = {}
     serial = 0
 
-    def device(site: Site, st: str, params: list[tuple[str, str, float | None, float | None]]) -> None:
+    def device(
+        site: Site, st: str, params: list[tuple[str, str, float | None, float | None]]
+    ) -> None:
         nonlocal serial
         serial += 1
         reg.devices.append(
@@ -114,20 +183,44 @@ def build(seed: int = 20261122) -> ModelCity:
         )
 
     for s in city["air_stations"]:
-        site = Site(id=s["id"], kind="air", name=s["name"], region=s["region"], lon=s["lon"],
-                    lat=s["lat"], assessment=s["assessment"], control="national"
-                    if s["assessment"] else "provincial")
+        site = Site(
+            id=s["id"],
+            kind="air",
+            name=s["name"],
+            region=s["region"],
+            lon=s["lon"],
+            lat=s["lat"],
+            assessment=s["assessment"],
+            control="national" if s["assessment"] else "provincial",
+        )
         reg.sites.append(site)
         centre.setdefault(s["region"], (s["lon"], s["lat"]))
         model.air[site.id] = (1.08 if s["assessment"] else 0.95) + rng.uniform(-0.06, 0.06)
-        device(site, "22", [(code, unit, 0.0, 10000.0 if code != "a21005" else 100.0)
-                            for code, (_, unit, _) in profiles.AIR_PARAMETERS.items()])
+        device(
+            site,
+            "22",
+            [
+                (code, unit, 0.0, 10000.0 if code != "a21005" else 100.0)
+                for code, (_, unit, _) in profiles.AIR_PARAMETERS.items()
+            ],
+        )
     for s in city["water_sections"]:
         attrs = {k: s[k] for k in ("note", "model", "upstream_region") if k in s}
-        site = Site(id=s["id"], kind="water", name=s["name"], region=s["region"], lon=s["lon"],
-                    lat=s["lat"], river=s["river"], body=s["body"], target_class=s["target_class"],
-                    control=s["control"], drinking_source=s.get("drinking_source", False),
-                    assessment=s["control"] in ("national", "provincial"), attrs=attrs)
+        site = Site(
+            id=s["id"],
+            kind="water",
+            name=s["name"],
+            region=s["region"],
+            lon=s["lon"],
+            lat=s["lat"],
+            river=s["river"],
+            body=s["body"],
+            target_class=s["target_class"],
+            control=s["control"],
+            drinking_source=s.get("drinking_source", False),
+            assessment=s["control"] in ("national", "provincial"),
+            attrs=attrs,
+        )
         reg.sites.append(site)
         degrade = (
             int(np.datetime64(DEGRADING_SOURCE[1], "h").astype(np.int64))
@@ -135,8 +228,14 @@ def build(seed: int = 20261122) -> ModelCity:
             else None
         )
         model.water[site.id] = WaterProfile(WATER_LEVELS[s["id"]], s["body"], degrade)
-        device(site, "21", [(code, unit, 0.0, 14.0 if code == "w01001" else 1000.0)
-                            for code, (_, unit, _) in profiles.WATER_PARAMETERS.items()])
+        device(
+            site,
+            "21",
+            [
+                (code, unit, 0.0, 14.0 if code == "w01001" else 1000.0)
+                for code, (_, unit, _) in profiles.WATER_PARAMETERS.items()
+            ],
+        )
 
     params = ind["parameters"]
     n = 0
@@ -146,20 +245,36 @@ def build(seed: int = 20261122) -> ModelCity:
             n += 1
             region = industry["regions"][i % len(industry["regions"])]
             lon0, lat0 = centre[region]
-            lon, lat = round(lon0 + rng.uniform(-0.08, 0.08), 4), round(lat0 + rng.uniform(-0.06, 0.06), 4)
+            lon, lat = (
+                round(lon0 + rng.uniform(-0.08, 0.08), 4),
+                round(lat0 + rng.uniform(-0.06, 0.06), 4),
+            )
             code = uscc.generate(region[:6], seed * 1000 + n)
             trade = _TRADE_NAMES[(n - 1) % len(_TRADE_NAMES)]
-            ent = Enterprise(uscc=code, name=f"荆门{trade}{industry['suffix']}（模拟）",
-                             industry=industry["name"], region=region, lon=lon, lat=lat,
-                             key_unit=True)
+            ent = Enterprise(
+                uscc=code,
+                name=f"荆门{trade}{industry['suffix']}（模拟）",
+                industry=industry["name"],
+                region=region,
+                lon=lon,
+                lat=lat,
+                key_unit=True,
+            )
             reg.enterprises.append(ent)
             model.industry_of[code] = industry["key"]
             fraud = fraud_plan.pop(industry["key"], None) if i == 1 else None
             for o in industry["outlets"]:
                 kind = "source_gas" if o["code"].startswith("DA") else "source_water"
-                site = Site(id=f"E{n:02d}-{o['code']}", kind=kind,
-                            name=f"{ent.name.removesuffix('（模拟）')} {o['code']}",
-                            region=region, lon=lon, lat=lat, enterprise=code, outlet=o["code"])
+                site = Site(
+                    id=f"E{n:02d}-{o['code']}",
+                    kind=kind,
+                    name=f"{ent.name.removesuffix('（模拟）')} {o['code']}",
+                    region=region,
+                    lon=lon,
+                    lat=lat,
+                    enterprise=code,
+                    outlet=o["code"],
+                )
                 reg.sites.append(site)
                 lim = ind["limits"][o["limits"]]
                 model.limits[site.id] = {"set": o["limits"], **lim}
@@ -170,14 +285,23 @@ def build(seed: int = 20261122) -> ModelCity:
                     parameters=tuple(o["parameters"]),
                     limits=limits,
                     decimals={p: int(params[p][4]) for p in o["parameters"]},
-                    flow_base=(rng.uniform(20, 120) if gas else
-                               rng.uniform(150, 600) if industry["key"] == "wwtp" else
-                               rng.uniform(5, 40)),
+                    flow_base=(
+                        rng.uniform(20, 120)
+                        if gas
+                        else rng.uniform(150, 600)
+                        if industry["key"] == "wwtp"
+                        else rng.uniform(5, 40)
+                    ),
                     load=rng.uniform(0.35, 0.6),
                     continuous=industry["key"] in ("wwtp", "livestock"),
-                    fraud=fraud if (fraud != "dilution" or gas) and (fraud != "zero_flow" or not gas) else None,
+                    fraud=fraud
+                    if (fraud != "dilution" or gas) and (fraud != "zero_flow" or not gas)
+                    else None,
                 )
-                device(site, "31" if gas else "32",
-                       [(p, params[p][1], params[p][2], params[p][3]) for p in o["parameters"]])
+                device(
+                    site,
+                    "31" if gas else "32",
+                    [(p, params[p][1], params[p][2], params[p][3]) for p in o["parameters"]],
+                )
     reg.validate()
     return model

@@ -28,7 +28,9 @@ def hour_range(start: dt.datetime, end: dt.datetime) -> np.ndarray:
     return hours_of(np.arange(a, b, np.timedelta64(1, "h")))
 
 
-def site_columns(model: ModelCity, site_id: str, hours: np.ndarray) -> tuple[dict[str, np.ndarray], list[Event]]:
+def site_columns(
+    model: ModelCity, site_id: str, hours: np.ndarray
+) -> tuple[dict[str, np.ndarray], list[Event]]:
     """One site's values at *hours* as measurement columns (missing hours left out)."""
     step = model.cadence_hours(site_id)
     hours = hours[hours % step == 0]
@@ -94,8 +96,14 @@ def generate(
         events_file.write_text(
             json.dumps(
                 [
-                    {"kind": e.kind, "site_id": e.site_id, "parameter": e.parameter,
-                     "start": str(e.start), "end": str(e.end), "detail": e.detail}
+                    {
+                        "kind": e.kind,
+                        "site_id": e.site_id,
+                        "parameter": e.parameter,
+                        "start": str(e.start),
+                        "end": str(e.end),
+                        "detail": e.detail,
+                    }
                     for e in events
                 ],
                 ensure_ascii=False,

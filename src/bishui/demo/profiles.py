@@ -3,7 +3,7 @@
 Each ``*_series`` function returns, for one site and an array of hours, a dict
 ``parameter → (values, flags)`` plus the :class:`~bishui.demo.synth.Event` records it
 injected. Values are rounded as a logger reports them; a NaN value is an hour the logger did
-not send at all. Flags are HJ 212-2017 §6.6 data flags (N normal, C calibration,
+not send at all. Flags are HJ 212-2017 Table 8 data flags (N normal, C calibration,
 M maintenance, F stopped, D fault).
 
 The numbers below (base levels, amplitudes) are the model's own tuning to look like a central
@@ -36,6 +36,7 @@ WATER_PARAMETERS = {
     "w01001": ("pH值", "无量纲", 2),
     "w01009": ("溶解氧", "mg/L", 2),
     "w01019": ("高锰酸盐指数", "mg/L", 2),
+    "w01018": ("化学需氧量", "mg/L", 1),
     "w21003": ("氨氮", "mg/L", 3),
     "w21011": ("总磷", "mg/L", 3),
     "w21001": ("总氮", "mg/L", 2),
@@ -46,6 +47,7 @@ WATER_PARAMETERS = {
 _WATER_LEVEL_TABLE = {
     #          level: 1      2      3      4      5      6
     "w01019": (1.6, 3.2, 5.0, 8.0, 12.0, 17.0),
+    "w01018": (8.0, 12.5, 17.5, 26.0, 35.0, 48.0),
     "w21003": (0.10, 0.35, 0.80, 1.30, 1.80, 2.80),
     "w21011_river": (0.015, 0.07, 0.16, 0.26, 0.36, 0.55),
     "w21011_lake": (0.008, 0.018, 0.04, 0.08, 0.16, 0.30),
@@ -75,7 +77,7 @@ def _faults(
         f[maint] = "M"
         v[missing | outage] = np.nan
         # One flat-lined analyser a year per parameter: the value sticks, flagged N.
-        flat, fspans = windows(key_of(seed, site_id, code, "flat"), hours, 0.5, 8, 36)
+        __, fspans = windows(key_of(seed, site_id, code, "flat"), hours, 0.5, 8, 36)
         for s, e in fspans:
             sel = (hours >= s) & (hours < e)
             idx = np.flatnonzero(sel)
@@ -86,7 +88,9 @@ def _faults(
         values[code] = (v, f)
 
 
-def air_series(site_id: str, factor: float, seed: int, hours: np.ndarray) -> tuple[Series, list[Event]]:
+def air_series(
+    site_id: str, factor: float, seed: int, hours: np.ndarray
+) -> tuple[Series, list[Event]]:
     """Hourly ambient-air concentrations at one station (HJ 633 pollutants)."""
     events: list[Event] = []
     h = hours.astype(np.float64)
@@ -103,9 +107,15 @@ def air_series(site_id: str, factor: float, seed: int, hours: np.ndarray) -> tup
 
     haze_mult = np.where(haze, 2.2 + 0.6 * np.sin(h / 7.0), 1.0)
     pm25 = (
-        36.0 * factor
-        * np.exp(0.45 * winter + 0.35 * w_city + 0.12 * w_site + 0.15 * nz("pm25")
-                 + 0.10 * np.cos(2 * np.pi * (hod - 8) / 24))
+        36.0
+        * factor
+        * np.exp(
+            0.45 * winter
+            + 0.35 * w_city
+            + 0.12 * w_site
+            + 0.15 * nz("pm25")
+            + 0.10 * np.cos(2 * np.pi * (hod - 8) / 24)
+        )
         * haze_mult
     )
     pm10 = pm25 * np.exp(0.42 + 0.10 * nz("pm10") + 0.08 * summer)
@@ -115,8 +125,7 @@ def air_series(site_id: str, factor: float, seed: int, hours: np.ndarray) -> tup
     co = 0.75 * np.exp(0.30 * winter + 0.20 * w_city + 0.15 * nz("co"))
     sun = np.clip(np.cos(2 * np.pi * (hod - 15) / 24), -0.6, 1)
     o3 = 62.0 * np.exp(0.45 * summer + 0.55 * sun + 0.20 * w_city * summer + 0.2 * nz("o3"))
-    raw = {"a34004": pm25, "a34002": pm10, "a21026": so2, "a21004": no2, "a21005": co,
-           "a05024": o3}
+    raw = {"a34004": pm25, "a34002": pm10, "a21026": so2, "a21004": no2, "a21005": co, "a05024": o3}
     values: Series = {}
     for code, v in raw.items():
         values[code] = (_round(v, AIR_PARAMETERS[code][2]), np.full(hours.shape, "N", dtype=object))
@@ -131,7 +140,9 @@ class WaterProfile:
     degrade_from: int | None = None  # hour (since the epoch) from which quality worsens
 
 
-def water_series(site_id: str, prof: WaterProfile, seed: int, hours: np.ndarray) -> tuple[Series, list[Event]]:
+def water_series(
+    site_id: str, prof: WaterProfile, seed: int, hours: np.ndarray
+) -> tuple[Series, list[Event]]:
     """4-hourly surface-water automatic-station values (GB 3838 items) at one section."""
     events: list[Event] = []
     h = hours.astype(np.float64)
@@ -143,8 +154,15 @@ def water_series(site_id: str, prof: WaterProfile, seed: int, hours: np.ndarray)
         # A slow deterioration of a drinking-water source over 60 days (for the alert rules).
         ramp = np.clip((h - prof.degrade_from) / (60 * 24.0), 0.0, 1.0)
         level = level + ramp * 1.6
-        events.append(Event("degradation", site_id, "w21003", to_time(prof.degrade_from),
-                            to_time(int(h.max()) + 1)))
+        events.append(
+            Event(
+                "degradation",
+                site_id,
+                "w21003",
+                to_time(prof.degrade_from),
+                to_time(int(h.max()) + 1),
+            )
+        )
     lv = np.clip(level, 1.0, 6.0)
 
     def at_level(item: str) -> np.ndarray:
@@ -159,13 +177,18 @@ def water_series(site_id: str, prof: WaterProfile, seed: int, hours: np.ndarray)
         # DO follows saturation (colder water holds more) and falls with pollution.
         "w01009": (14.6 - 0.39 * temp + 0.007 * temp**2) * (1.0 - 0.07 * (lv - 1)) + 0.3 * nz("do"),
         "w01019": at_level("w01019") * np.exp(dry + 0.12 * w + 0.12 * nz("codmn")),
+        # COD follows CODMn (the same organic load, a different oxidant).
+        "w01018": at_level("w01018")
+        * np.exp(dry + 0.12 * w + 0.10 * nz("codmn") + 0.05 * nz("cod")),
         "w21003": at_level("w21003") * np.exp(dry + 0.2 * w + 0.2 * nz("nh3")),
         "w21011": at_level(f"w21011_{prof.body}") * np.exp(0.15 * w + 0.18 * nz("tp")),
         "w21001": at_level("w21001") * np.exp(dry + 0.15 * w + 0.15 * nz("tn")),
     }
     values: Series = {
-        code: (_round(np.maximum(v, 0.0), WATER_PARAMETERS[code][2]),
-               np.full(hours.shape, "N", dtype=object))
+        code: (
+            _round(np.maximum(v, 0.0), WATER_PARAMETERS[code][2]),
+            np.full(hours.shape, "N", dtype=object),
+        )
         for code, v in vals.items()
     }
     _faults(site_id, seed, hours, values, events)
@@ -184,7 +207,9 @@ class OutletProfile:
     fraud: str | None = None  # "under_limit" | "zero_flow" | "dilution"
 
 
-def outlet_series(site_id: str, prof: OutletProfile, seed: int, hours: np.ndarray) -> tuple[Series, list[Event]]:
+def outlet_series(
+    site_id: str, prof: OutletProfile, seed: int, hours: np.ndarray
+) -> tuple[Series, list[Event]]:
     """Hourly values at one pollution-source outlet (flue gas or wastewater)."""
     events: list[Event] = []
     h = hours.astype(np.float64)
@@ -200,7 +225,9 @@ def outlet_series(site_id: str, prof: OutletProfile, seed: int, hours: np.ndarra
     exceed, spans = windows(key_of(seed, site_id, "exceed"), hours, 5.0, 2, 8)
     target = sorted(k for k in prof.limits)
     for s, e in spans:
-        events.append(Event("exceedance", site_id, target[0] if target else None, to_time(s), to_time(e)))
+        events.append(
+            Event("exceedance", site_id, target[0] if target else None, to_time(s), to_time(e))
+        )
     values: Series = {}
     flow_code = "a00000" if prof.kind == "source_gas" else "w00000"
     for code in prof.parameters:
@@ -217,7 +244,9 @@ def outlet_series(site_id: str, prof: OutletProfile, seed: int, hours: np.ndarra
             limit = prof.limits.get(code, 1.0)
             v = limit * prof.load * np.exp(0.18 * w + 0.15 * nz(code)) * production
             if code == target[0]:
-                v = np.where(exceed, limit * (1.3 + 0.8 * uniform(key_of(seed, site_id, "x"), hours)), v)
+                v = np.where(
+                    exceed, limit * (1.3 + 0.8 * uniform(key_of(seed, site_id, "x"), hours)), v
+                )
             v[stopped] *= 0.05
         flags[stopped] = "F"
         values[code] = (v, flags)
@@ -229,8 +258,15 @@ def outlet_series(site_id: str, prof: OutletProfile, seed: int, hours: np.ndarra
     return values, events
 
 
-def _fraud(site_id: str, prof: OutletProfile, seed: int, hours: np.ndarray, values: Series,
-           events: list[Event], flow_code: str) -> None:
+def _fraud(
+    site_id: str,
+    prof: OutletProfile,
+    seed: int,
+    hours: np.ndarray,
+    values: Series,
+    events: list[Event],
+    flow_code: str,
+) -> None:
     """Faked-data episodes of the kinds inspectors find (issue: pollution sources)."""
     mask, spans = windows(key_of(seed, site_id, "fraud"), hours, 4.0, 5 * 24, 20 * 24)
     if not spans:
@@ -241,10 +277,10 @@ def _fraud(site_id: str, prof: OutletProfile, seed: int, hours: np.ndarray, valu
     for s, e in spans:
         events.append(Event(f"fraud_{prof.fraud}", site_id, target, to_time(s), to_time(e)))
     if prof.fraud == "under_limit":
-        v, f = values[target]
+        v, _ = values[target]
         v[mask] = limit * (0.955 + 0.03 * u[mask])  # always just under the limit
     elif prof.fraud == "zero_flow":
-        v, f = values[flow_code]
+        v, _f = values[flow_code]
         v[mask] = 0.0  # "no discharge" while the analyser still reads the effluent
     elif prof.fraud == "dilution" and "a19001" in values:
         o2, _ = values["a19001"]

@@ -2,6 +2,7 @@
 
 >>> store = open_store("duckdb:///var/bishui/bishui.duckdb")      # embedded, the default
 >>> store = open_store("postgresql://bishui@db.example/bishui")   # production
+>>> store = open_store("postgresql://bishui@db.example/bishui?schema=jingmen")
 
 A bare filesystem path means DuckDB. ``open_store`` migrates the schema unless told not to.
 """
@@ -9,6 +10,7 @@ A bare filesystem path means DuckDB. ``open_store`` migrates the schema unless t
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bishui.errors import StorageError
 from bishui.store.base import (
@@ -42,6 +44,12 @@ def open_store(url: str | Path, *, schema: str | None = None, migrate: bool = Tr
     if text.startswith(("postgresql://", "postgres://")):
         from bishui.store.postgres_backend import PostgresStore
 
+        # ``?schema=NAME`` selects a schema inside the database (a deployment, or a test).
+        parts = urlsplit(text)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        schema = next((v for k, v in query if k == "schema"), schema)
+        rest = urlencode([(k, v) for k, v in query if k != "schema"])
+        text = urlunsplit(parts._replace(query=rest))
         store = PostgresStore(text, schema=schema)
     elif text.startswith("duckdb://"):
         from bishui.store.duckdb_backend import DuckDBStore

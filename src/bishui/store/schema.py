@@ -139,11 +139,31 @@ MIGRATIONS: list[list[str]] = [
 ]
 
 
-def statements(dialect: str, version: int) -> list[str]:
-    """The SQL of migration *version* (1-based) for *dialect*."""
+#: Domains whose tables live in the store, each with its own migration sequence:
+#: name → "module:attribute" of a list of migrations (each a list of SQL statements in the
+#: format above). ``core`` is this module's :data:`MIGRATIONS`. A domain adds one line here and
+#: keeps its SQL beside its code; versions are counted per domain in ``schema_version``.
+DOMAINS: dict[str, str] = {
+    "core": "bishui.store.schema:MIGRATIONS",
+    "web": "bishui.web.schema:MIGRATIONS",
+    "compensation": "bishui.compensation.schema:MIGRATIONS",
+    "water": "bishui.water.schema:MIGRATIONS",
+}
+
+
+def domain_migrations(domain: str) -> list[list[str]]:
+    import importlib
+
+    module, attr = DOMAINS[domain].split(":")
+    migrations: list[list[str]] = getattr(importlib.import_module(module), attr)
+    return migrations
+
+
+def statements(dialect: str, version: int, domain: str = "core") -> list[str]:
+    """The SQL of *domain*'s migration *version* (1-based) for *dialect*."""
     types = TYPES[dialect]
     out = []
-    for s in MIGRATIONS[version - 1]:
+    for s in domain_migrations(domain)[version - 1]:
         if s.startswith("-- "):
             only, _, s = s.partition("\n")
             if only[3:].strip() != dialect:

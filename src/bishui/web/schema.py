@@ -58,6 +58,9 @@ MIGRATION: list[str] = [
     )""",
 ]
 
+#: The web domain's migrations, applied by the store (``bishui.store.schema.DOMAINS``).
+MIGRATIONS: list[list[str]] = [MIGRATION]
+
 TABLES = ("users", "login_failures", "sessions", "api_tokens")
 
 

@@ -11,6 +11,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bishui.web.api import account, core, overview
+from bishui.web.api import account, air, compensation, core, overview, water
 
-ROUTERS: list[APIRouter] = [core.router, overview.router, account.router]
+ROUTERS: list[APIRouter] = [
+    core.router,
+    overview.router,
+    account.router,
+    air.router,
+    water.router,
+    compensation.router,
+]

@@ -1,0 +1,226 @@
+"""Platform-core commands: ``serve``, ``registry``, ``import``, ``quarantine``, ``aggregate``.
+
+Every command takes ``--db URL`` (``duckdb:///path``, ``postgresql://…`` or a file path; the
+environment variable ``BISHUI_DB`` sets the default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bishui.store import Store, open_store
+from bishui.timeutil import now_beijing
+
+DEFAULT_DB = "bishui-data/bishui.duckdb"
+db_option = click.option(
+    "--db",
+    "db_url",
+    envvar="BISHUI_DB",
+    default=DEFAULT_DB,
+    show_default=True,
+    help="store URL: duckdb:///path, postgresql://…, or a DuckDB file path",
+)
+
+
+def _open(db_url: str) -> Store:
+    return open_store(db_url)
+
+
+@click.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="web address")
+@click.option("--port", type=int, default=8000, show_default=True, help="web port")
+@click.option("--gateway-host", default="127.0.0.1", show_default=True, help="HJ 212 address")
+@click.option("--gateway-port", type=int, default=9212, show_default=True, help="HJ 212 port")
+@click.option("--no-web", is_flag=True, help="run the gateway only (scale-out ingest nodes)")
+def serve(
+    db_url: str, host: str, port: int, gateway_host: str, gateway_port: int, no_web: bool
+) -> None:
+    """Run the HJ 212 gateway and the web platform on an existing store."""
+    from bishui.runtime import PlatformConfig, run_platform
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    store = _open(db_url)
+    config = PlatformConfig(
+        web_host=host,
+        web_port=port,
+        gateway_host=gateway_host,
+        gateway_port=gateway_port,
+        web=not no_web,
+    )
+
+    def ready(info: dict[str, Any]) -> None:
+        click.echo(f"HJ 212 gateway on {gateway_host}:{info['gateway_port']}", err=True)
+        if not no_web:
+            click.echo(f"web on http://{host}:{port}/", err=True)
+
+    try:
+        metrics = asyncio.run(run_platform(store, config, ready=ready))
+        click.echo(json.dumps(metrics, ensure_ascii=False, default=str), err=True)
+    finally:
+        store.close()
+
+
+@click.group()
+def registry() -> None:
+    """Regions, enterprises, sites and data loggers."""
+
+
+@registry.command("load")
+@db_option
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def registry_load(db_url: str, path: Path) -> None:
+    """Validate a registry TOML file and load it (all or nothing)."""
+    from bishui.registry import apply, read_file
+
+    store = _open(db_url)
+    try:
+        counts = apply(store, read_file(path))
+    finally:
+        store.close()
+    click.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@registry.command("export")
+@db_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["toml", "csv"]), default="toml", show_default=True
+)
+@click.option("--table", default="sites", show_default=True, help="table, for CSV")
+@click.option("--with-secrets", is_flag=True, help="include device passwords (TOML)")
+def registry_export(db_url: str, fmt: str, table: str, with_secrets: bool) -> None:
+    """Write the registry to stdout as TOML (all of it) or CSV (one table)."""
+    from bishui.registry import export_csv, export_toml
+
+    store = _open(db_url)
+    try:
+        text = (
+            export_toml(store, include_secrets=with_secrets)
+            if fmt == "toml"
+            else export_csv(store, table)
+        )
+    finally:
+        store.close()
+    click.echo(text, nl=False)
+
+
+@registry.command("list")
+@db_option
+@click.argument("what", type=click.Choice(["regions", "enterprises", "sites", "devices"]))
+@click.option("--kind", help="site kind: air, water, source_gas, source_water")
+def registry_list(db_url: str, what: str, kind: str | None) -> None:
+    """List registry entries."""
+    store = _open(db_url)
+    try:
+        rows = (
+            store.rows(what, "kind = ?", [kind]) if kind and what == "sites" else store.rows(what)
+        )
+    finally:
+        store.close()
+    for r in rows:
+        if what == "devices":
+            r["pw"] = "***"
+        click.echo("\t".join("" if v is None else str(v) for k, v in r.items() if k != "attrs"))
+
+
+@click.command("import")
+@db_option
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_(db_url: str, path: Path) -> None:
+    """Import a CSV or Excel file of monitoring values (all rows, or none)."""
+    from bishui.ingest.upload import import_file
+    from bishui.registry import devices
+
+    store = _open(db_url)
+    try:
+        r = import_file(store, path.read_bytes(), path.name, devices(store), now=now_beijing())
+    finally:
+        store.close()
+    note = (
+        " (the same file was imported before: nothing changed)" if r.duplicate_of_previous else ""
+    )
+    click.echo(f"imported {r.rows} values from {path.name} as {r.source}{note}")
+
+
+@click.group()
+def quarantine() -> None:
+    """Review what was refused: list, release into the series, or discard."""
+
+
+@quarantine.command("list")
+@db_option
+@click.option(
+    "--status",
+    type=click.Choice(["held", "released", "discarded"]),
+    default="held",
+    show_default=True,
+)
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+def quarantine_list(db_url: str, status: str, limit: int) -> None:
+    store = _open(db_url)
+    try:
+        rows = store.query(
+            "SELECT id, received_at, channel, peer, mn, site_id, reason, message FROM quarantine "
+            "WHERE status = ? ORDER BY id DESC LIMIT ?",
+            [status, limit],
+        )
+    finally:
+        store.close()
+    for r in rows:
+        click.echo(
+            f"{r['id']}\t{r['received_at']:%Y-%m-%d %H:%M:%S}\t{r['channel']}\t"
+            f"{r['mn'] or ''}\t{r['site_id'] or ''}\t{r['reason']}\t{r['message']}"
+        )
+
+
+@quarantine.command("release")
+@db_option
+@click.argument("qid", type=int)
+@click.option("--by", required=True, help="who reviewed it")
+@click.option("--note", required=True, help="why it is released")
+def quarantine_release(db_url: str, qid: int, by: str, note: str) -> None:
+    store = _open(db_url)
+    try:
+        store.quarantine_release(qid, by=by, note=note)
+    finally:
+        store.close()
+    click.echo(f"released {qid}")
+
+
+@quarantine.command("discard")
+@db_option
+@click.argument("qid", type=int)
+@click.option("--by", required=True)
+@click.option("--note", required=True)
+def quarantine_discard(db_url: str, qid: int, by: str, note: str) -> None:
+    store = _open(db_url)
+    try:
+        store.quarantine_discard(qid, by=by, note=note)
+    finally:
+        store.close()
+    click.echo(f"discarded {qid}")
+
+
+@click.command("aggregate")
+@db_option
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), required=True, help="exclusive")
+def aggregate_cmd(db_url: str, start: dt.datetime, end: dt.datetime) -> None:
+    """Recompute the platform's hourly and daily values for a date range."""
+    from bishui.ingest import aggregate
+
+    store = _open(db_url)
+    try:
+        now = now_beijing()
+        h = aggregate.hourly(store, start, end, now=now)
+        d = aggregate.daily(store, start.date(), end.date(), now=now)
+    finally:
+        store.close()
+    click.echo(f"{h} hourly and {d} daily values")

@@ -1,0 +1,209 @@
+"""``bishui demo``: the whole model city on this machine, in one command."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bishui.demo.city import SYNTHETIC_NOTICE, ModelCity, build
+from bishui.demo.history import generate
+from bishui.ingest import aggregate
+from bishui.registry import apply
+from bishui.store import Store, open_store
+from bishui.timeutil import now_beijing
+
+STATE_FILE = "demo-state.json"
+DEMO_ROLES = (
+    # username, role, scope (region code or enterprise index), display name
+    ("admin", "admin", None, "系统管理员"),
+    ("analyst", "analyst", None, "生态环境局分析员"),
+    ("inspector", "inspector", None, "环境监察员"),
+    ("county", "county", "420822", "沙洋县用户"),
+    ("enterprise", "enterprise", 0, "企业用户"),
+)
+
+
+def prepare(
+    store: Store, data_dir: Path, *, seed: int, days: int, now: dt.datetime, echo: Any = click.echo
+) -> tuple[ModelCity, dict[str, Any]]:
+    """Load the model city and bring its synthetic history up to *now* (the current hour).
+
+    A first run writes *days* of history; a later run reuses it and only fills the hours
+    between the last run and now.
+    """
+    state_path = data_dir / STATE_FILE
+    state: dict[str, Any] = (
+        json.loads(state_path.read_text(encoding="utf-8")) if state_path.exists() else {}
+    )
+    seed = int(state.get("seed", seed))
+    model = build(seed)
+    end = now.replace(minute=0, second=0, microsecond=0)
+    if state.get("history_end"):
+        start = dt.datetime.fromisoformat(state["history_end"])
+    else:
+        echo(f"Loading the model city (seed {seed}) into {store.url} …")
+        apply(store, model.registry)
+        start = end - dt.timedelta(days=days)
+        state = {"seed": seed, "history_start": start.isoformat(), "notice": SYNTHETIC_NOTICE}
+    if start < end:
+        echo(
+            f"Generating synthetic history {start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} "
+            "(Beijing time) …"
+        )
+        with click.progressbar(length=1, label="history", show_pos=True) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            stats = generate(
+                store,
+                model,
+                start,
+                end,
+                progress=progress,
+                events_file=data_dir / "synthetic-events.json",
+            )
+        echo(f"  {stats['values']:,} hourly values at {stats['sites']} sites")
+        echo("Computing daily values …")
+        aggregate.daily(store, start.date(), end.date() + dt.timedelta(days=1), now=now)
+        state["history_end"] = end.isoformat()
+        state_path.write_text(json.dumps(state, ensure_ascii=False, indent=2), encoding="utf-8")
+        setup_engines(
+            store, model, dt.datetime.fromisoformat(state["history_start"]), end, now=now, echo=echo
+        )
+    return model, state
+
+
+def setup_engines(
+    store: Store,
+    model: ModelCity,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    now: dt.datetime,
+    echo: Any = click.echo,
+) -> None:
+    """What the engines need on top of the history: agreements, figures, statements …
+
+    Each step is idempotent, so a later run repeats it over the whole history cheaply.
+    """
+    from bishui.demo import compensation
+
+    echo("Ecological compensation: agreements, entered figures, statements …")
+    n = compensation.setup(store, start.date(), end.date(), now=now)
+    echo(f"  {n} agreement-periods computed")
+
+
+def demo_accounts(store: Store, model: ModelCity, data_dir: Path) -> list[dict[str, str]]:
+    """One account per role (created once; passwords kept in the data directory, 0600)."""
+    from bishui.web import accounts, schema
+
+    schema.ensure(store)
+    path = data_dir / "demo-accounts.json"
+    if path.exists():
+        return list(json.loads(path.read_text(encoding="utf-8")))
+    out = []
+    for username, role, scope, name in DEMO_ROLES:
+        password = secrets.token_urlsafe(9)
+        region = scope if isinstance(scope, str) else None
+        enterprise = model.registry.enterprises[scope].uscc if isinstance(scope, int) else None
+        scope = region or enterprise
+        accounts.add_user(
+            store, username, password, role, region=region, enterprise=enterprise, display_name=name
+        )
+        out.append({"username": username, "password": password, "role": role, "scope": scope or ""})
+    path.write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
+    path.chmod(0o600)
+    return out
+
+
+@click.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("bishui-data"),
+    show_default=True,
+    help="where the demo keeps its files",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=20261122,
+    show_default=True,
+    help="seed of the synthetic city (a later run keeps the first run's)",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3660),
+    default=365,
+    show_default=True,
+    help="days of history written on the first run",
+)
+@click.option("--port", type=int, default=8000, show_default=True, help="web port")
+@click.option(
+    "--gateway-port", type=int, default=9212, show_default=True, help="HJ 212 gateway port"
+)
+@click.option("--no-loggers", is_flag=True, help="do not start the simulated data loggers")
+@click.option("--prepare-only", is_flag=True, help="load and generate, then exit")
+def demo(
+    data_dir: Path,
+    seed: int,
+    days: int,
+    port: int,
+    gateway_port: int,
+    no_loggers: bool,
+    prepare_only: bool,
+) -> None:
+    """Run the Jingmen model city: store, history, gateway, loggers and web, on this machine."""
+    from bishui.demo.live import LiveValues, logger_configs
+    from bishui.hj212.simulator import run_fleet
+    from bishui.runtime import PlatformConfig, run_platform
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(data_dir / "bishui.duckdb")
+    try:
+        model, _ = prepare(store, data_dir, seed=seed, days=days, now=now_beijing())
+        if prepare_only:
+            return
+        users = demo_accounts(store, model, data_dir)
+        config = PlatformConfig(web_port=port, gateway_port=gateway_port)
+        if not no_loggers:
+            configs = logger_configs(model)
+            values = LiveValues(model)
+
+            async def loggers(stop: asyncio.Event, gw_port: int) -> None:
+                # Runs until the platform cancels it on shutdown.
+                await run_fleet(
+                    configs, "127.0.0.1", gw_port, duration=None, values=values, seed=model.seed
+                )
+
+            config.extra_tasks.append(loggers)
+
+        def ready(info: dict[str, Any]) -> None:
+            click.echo("")
+            click.echo(f"bishui demo — {SYNTHETIC_NOTICE}")
+            click.echo(f"  web:          http://127.0.0.1:{port}/")
+            click.echo(f"  API docs:     http://127.0.0.1:{port}/docs")
+            click.echo(
+                f"  HJ 212:       127.0.0.1:{info['gateway_port']} "
+                f"({len(model.registry.devices)} simulated loggers"
+                f"{' off' if no_loggers else ''})"
+            )
+            click.echo(f"  data:         {data_dir.resolve()}")
+            click.echo("  accounts (also in demo-accounts.json):")
+            for u in users:
+                click.echo(f"    {u['role']:<10} {u['username']:<11} {u['password']}  {u['scope']}")
+            click.echo("Ctrl-C stops it; running it again reuses what exists.")
+
+        asyncio.run(run_platform(store, config, ready=ready))
+    finally:
+        store.close()

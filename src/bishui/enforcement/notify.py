@@ -1,0 +1,80 @@
+"""Notifications produced by enforcement events, and a pluggable sender.
+
+:func:`notifications_for` turns an audit event into the messages the people concerned should
+get; a :class:`Sender` delivers them (SMS, mail, 政务微信 … in production). The demo uses
+:class:`LoggingSender`, which writes them to the ``bishui.enforcement`` logger.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from bishui.enforcement.audit import AuditEvent
+from bishui.enforcement.tasks import Task
+
+logger = logging.getLogger("bishui.enforcement")
+
+
+@dataclass(frozen=True)
+class Notification:
+    recipient: str  # a user id, "role:<role>" or "enterprise:<uscc>"
+    subject: str
+    body: str
+    task_id: str
+    event_seq: int
+
+
+class Sender(Protocol):
+    def send(self, notification: Notification) -> None: ...
+
+
+class LoggingSender:
+    """Logs each notification at INFO (the demo's sender); keeps them for inspection."""
+
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+
+    def send(self, notification: Notification) -> None:
+        self.sent.append(notification)
+        logger.info("notify %s: %s — %s", notification.recipient, notification.subject,
+                    notification.body)  # fmt: skip
+
+
+def notifications_for(event: AuditEvent, task: Task) -> list[Notification]:
+    """Who hears of *event* on *task* (the task after the event)."""
+    p = event.payload
+
+    def n(to: str, subject: str, body: str = "") -> Notification:
+        return Notification(to, subject, body or task.title, task.id, event.seq)
+
+    a = event.action
+    if a == "create":
+        return [n("role:supervisor", f"新任务 {task.id}（{task.severity}）待分派")]
+    if a == "assign":
+        return [n(str(p.get("assignee", "")), f"任务 {task.id} 已分派给您，期限 "
+                  f"{task.deadline:%Y-%m-%d %H:%M}")]  # fmt: skip
+    if a == "dispose":
+        return [n(f"enterprise:{task.uscc}", f"任务 {task.id} 处置决定：{p.get('kind')}",
+                  str(p.get("article") or p.get("reason") or p.get("due") or ""))]  # fmt: skip
+    if a == "submit_rectification":
+        return [n(task.assignee or "role:supervisor", f"任务 {task.id} 企业提交整改材料")]
+    if a == "escalate":
+        return [n(f"role:{p.get('notify_role', 'supervisor')}",
+                  f"任务 {task.id} 逾期，升级至第 {task.escalation_level} 级")]  # fmt: skip
+    if a == "close":
+        return [n(f"enterprise:{task.uscc}", f"任务 {task.id} 已办结"),
+                n(task.assignee or "role:supervisor", f"任务 {task.id} 已办结")]  # fmt: skip
+    if a == "reopen":
+        return [n(task.assignee or "role:supervisor", f"任务 {task.id} 重新打开",
+                  str(p.get("reason", "")))]  # fmt: skip
+    return []
+
+
+def dispatch(event: AuditEvent, task: Task, sender: Sender) -> list[Notification]:
+    """Produce and send the notifications of *event*; returns them."""
+    out = notifications_for(event, task)
+    for x in out:
+        sender.send(x)
+    return out

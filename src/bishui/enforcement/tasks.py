@@ -1,0 +1,405 @@
+"""The enforcement task and its state machine.
+
+::
+
+    open ─assign─▶ assigned ─visit─▶ in_progress ─dispose─▶ disposed ─close─▶ closed
+                   assigned ─dispose (false alarm only)───▶ disposed
+    closed ─reopen (with a reason)─▶ in_progress
+    self-loops: assign (reassign), visit, add_evidence, submit/verify_rectification,
+    escalate (any live state, when overdue)
+
+Transitions are the data table :data:`TRANSITIONS` (state, action) → (next state, guards);
+anything not in it is refused with :class:`TransitionRefused` (a ``ConflictError``) naming the
+transition, as is a transition whose guard fails. Who may act is :data:`PERMISSIONS`.
+
+A :class:`Task` is immutable: :func:`apply` returns the next task and records one
+:class:`~bishui.enforcement.audit.AuditEvent`; :func:`replay` rebuilds a task from its events,
+so the store keeps only the log and the latest snapshot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from bishui.enforcement.audit import AuditEvent, AuditLog
+from bishui.enforcement.policy import Policy
+from bishui.errors import ConflictError, InputError, PermissionDenied
+
+
+class State(StrEnum):
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    DISPOSED = "disposed"
+    CLOSED = "closed"
+
+
+class Action(StrEnum):
+    ASSIGN = "assign"
+    VISIT = "visit"
+    ADD_EVIDENCE = "add_evidence"
+    DISPOSE = "dispose"
+    SUBMIT_RECTIFICATION = "submit_rectification"
+    VERIFY_RECTIFICATION = "verify_rectification"
+    CLOSE = "close"
+    ESCALATE = "escalate"
+    REOPEN = "reopen"
+
+
+class Disposal(StrEnum):
+    RECTIFICATION_ORDER = "rectification_order"  # 责令改正
+    PENALTY = "penalty"  # 行政处罚
+    FALSE_ALARM = "false_alarm"  # 误报排除
+
+
+class Role(StrEnum):
+    INSPECTOR = "inspector"
+    SUPERVISOR = "supervisor"
+    ENTERPRISE = "enterprise"
+    SYSTEM = "system"
+
+
+S, A = State, Action
+_LIVE = (S.OPEN, S.ASSIGNED, S.IN_PROGRESS, S.DISPOSED)
+
+#: (state, action) → (next state, guard names). The whole machine; nothing else moves a task.
+TRANSITIONS: dict[tuple[State, Action], tuple[State, tuple[str, ...]]] = {
+    (S.OPEN, A.ASSIGN): (S.ASSIGNED, ("assignee",)),
+    (S.ASSIGNED, A.ASSIGN): (S.ASSIGNED, ("assignee",)),
+    (S.IN_PROGRESS, A.ASSIGN): (S.IN_PROGRESS, ("assignee",)),
+    (S.ASSIGNED, A.VISIT): (S.IN_PROGRESS, ("visit",)),
+    (S.IN_PROGRESS, A.VISIT): (S.IN_PROGRESS, ("visit",)),
+    (S.ASSIGNED, A.ADD_EVIDENCE): (S.ASSIGNED, ("evidence",)),
+    (S.IN_PROGRESS, A.ADD_EVIDENCE): (S.IN_PROGRESS, ("evidence",)),
+    (S.DISPOSED, A.ADD_EVIDENCE): (S.DISPOSED, ("evidence",)),
+    (S.ASSIGNED, A.DISPOSE): (S.DISPOSED, ("disposal", "desk_dismissal_only")),
+    (S.IN_PROGRESS, A.DISPOSE): (S.DISPOSED, ("disposal",)),
+    (S.DISPOSED, A.SUBMIT_RECTIFICATION): (S.DISPOSED, ("rectification_ordered", "evidence")),
+    (S.DISPOSED, A.VERIFY_RECTIFICATION): (S.DISPOSED, ("rectification_submitted",)),
+    (S.DISPOSED, A.CLOSE): (S.CLOSED, ("disposal_complete",)),
+    **{(s, A.ESCALATE): (s, ("overdue",)) for s in _LIVE},
+    (S.CLOSED, A.REOPEN): (S.IN_PROGRESS, ("reason",)),
+}
+
+#: Roles allowed to take each action (the enterprise only on its own tasks).
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    A.ASSIGN: frozenset({Role.SUPERVISOR, Role.SYSTEM}),
+    A.VISIT: frozenset({Role.INSPECTOR, Role.SUPERVISOR}),
+    A.ADD_EVIDENCE: frozenset({Role.INSPECTOR, Role.SUPERVISOR}),
+    A.DISPOSE: frozenset({Role.INSPECTOR, Role.SUPERVISOR}),
+    A.SUBMIT_RECTIFICATION: frozenset({Role.ENTERPRISE}),
+    A.VERIFY_RECTIFICATION: frozenset({Role.INSPECTOR, Role.SUPERVISOR}),
+    A.CLOSE: frozenset({Role.INSPECTOR, Role.SUPERVISOR}),
+    A.ESCALATE: frozenset({Role.SYSTEM, Role.SUPERVISOR}),
+    A.REOPEN: frozenset({Role.SUPERVISOR}),
+}
+
+
+class TransitionRefused(ConflictError):
+    """A transition not in the table, or whose guard failed: names the transition."""
+
+    def __init__(self, task_id: str, state: State, action: Action, why: str) -> None:
+        self.task_id, self.state, self.action, self.why = task_id, state, action, why
+        super().__init__(f"task {task_id}: {action} from {state} refused: {why}")
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    role: Role
+    uscc: str = ""  # the enterprise an enterprise user belongs to
+
+
+@dataclass(frozen=True)
+class Task:
+    """An enforcement task. ``visits``, ``evidence`` and ``rectifications`` are tuples of
+    plain dicts (JSON-ready); ``disposal`` is the dict given to ``dispose``."""
+
+    id: str
+    alert_ids: tuple[str, ...]
+    uscc: str
+    site_code: str
+    severity: str
+    title: str
+    created: dt.datetime
+    deadline: dt.datetime
+    state: State = State.OPEN
+    assignee: str = ""
+    assignee_kind: str = ""  # "inspector" | "team"
+    visits: tuple[Mapping[str, Any], ...] = ()
+    evidence: tuple[Mapping[str, Any], ...] = ()
+    disposal: Mapping[str, Any] | None = None
+    rectifications: tuple[Mapping[str, Any], ...] = ()
+    rectification_verified: bool = False
+    escalation_level: int = 0
+    closed_at: dt.datetime | None = None
+    reopen_count: int = 0
+    suggested_article: str = ""
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def subject(self) -> str:
+        return f"task:{self.id}"
+
+    def is_overdue(self, now: dt.datetime) -> bool:
+        return self.state is not State.CLOSED and now > self.deadline
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the API (datetimes ISO, Decimals as strings)."""
+        d = _jsonable({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        d["allowed_actions"] = [str(a) for a in allowed(self.state)]
+        return d
+
+
+def new_task(
+    task_id: str, alert_ids: Iterable[str], uscc: str, site_code: str, severity: str, title: str,
+    created: dt.datetime, policy: Policy, log: AuditLog, actor: Actor,
+    suggested_article: str = "",
+) -> Task:  # fmt: skip
+    """Open a task (state ``open``) with its deadline from the policy, and log it."""
+    if not task_id:
+        raise InputError("task_id", "non-empty", task_id)
+    ids = tuple(alert_ids)
+    if not ids:
+        raise InputError("alert_ids", "a task comes from at least one alert", ids)
+    t = Task(task_id, ids, uscc, site_code, severity, title, created,
+             policy.deadline(severity, created), suggested_article=suggested_article)  # fmt: skip
+    log.append(created, actor.id, actor.role, t.subject, "create", "", t.state,
+               {"alert_ids": list(ids), "uscc": uscc, "site_code": site_code,
+                "severity": severity, "title": title, "deadline": t.deadline.isoformat(),
+                "suggested_article": suggested_article})  # fmt: skip
+    return t
+
+
+# ---- guards: each returns None if satisfied, else the reason ---------------------------------
+def _g_assignee(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+    if not str(p.get("assignee", "")).strip():
+        return "an assignee (inspector or team) is required"
+    if p.get("kind", "inspector") not in ("inspector", "team"):
+        return "assignee kind is inspector or team"
+    return None
+
+
+def _g_visit(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+    return None if str(p.get("note", "")).strip() else "a site visit records a note"
+
+
+def _g_evidence(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+    files = p.get("files")
+    if not files or not all(isinstance(f, str) and f.strip() for f in files):
+        return "evidence names at least one file"
+    return None
+
+
+def _g_disposal(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+    kind = p.get("kind")
+    if kind == Disposal.FALSE_ALARM:
+        return None if str(p.get("reason", "")).strip() else "a false alarm states its reason"
+    if kind == Disposal.RECTIFICATION_ORDER:
+        due = p.get("due")
+        if not isinstance(due, dt.date) or due < now.date():
+            return "a rectification order has a due date, not in the past"
+        return None
+    if kind == Disposal.PENALTY:
+        if not t.evidence:
+            return "a penalty needs recorded evidence (条例 Art. 29)"
+        try:
+            pol.check_penalty(str(p.get("article", "")), p.get("amount"))  # type: ignore[arg-type]
+        except InputError as e:
+            return f"{e.field}: {e.rule}"
+        return None
+    return "disposal kind is rectification_order, penalty or false_alarm"
+
+
+def _g_desk(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+    if p.get("kind") != Disposal.FALSE_ALARM:
+        return "without a site visit only a false-alarm dismissal is possible"
+    return None
+
+
+def _g_rect_ordered(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+    if not t.disposal or t.disposal.get("kind") != Disposal.RECTIFICATION_ORDER:
+        return "no rectification was ordered"
+    return None
+
+
+def _g_rect_submitted(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+    return None if t.rectifications else "the enterprise has submitted no rectification"
+
+
+def _g_complete(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+    if t.disposal is None:
+        return "no disposal recorded"
+    if t.disposal.get("kind") == Disposal.RECTIFICATION_ORDER and not t.rectification_verified:
+        return "the rectification is not verified"
+    return None
+
+
+def _g_overdue(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+    if now <= t.deadline:
+        return f"not overdue (deadline {t.deadline.isoformat()})"
+    due_level = 1 + int((now - t.deadline) / dt.timedelta(hours=pol.escalate_every_hours))
+    if t.escalation_level >= due_level:
+        return f"already escalated to level {t.escalation_level}"
+    return None
+
+
+def _g_reason(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+    return None if str(p.get("reason", "")).strip() else "reopening needs a reason"
+
+
+Guard = Callable[[Task, Mapping[str, Any], dt.datetime, Policy], "str | None"]
+GUARDS: dict[str, Guard] = {
+    "assignee": _g_assignee, "visit": _g_visit, "evidence": _g_evidence,
+    "disposal": _g_disposal, "desk_dismissal_only": _g_desk,
+    "rectification_ordered": _g_rect_ordered, "rectification_submitted": _g_rect_submitted,
+    "disposal_complete": _g_complete, "overdue": _g_overdue, "reason": _g_reason,
+}  # fmt: skip
+
+
+def _effect(t: Task, action: Action, p: Mapping[str, Any], now: dt.datetime, actor: Actor) -> Task:
+    rec = {**p, "by": actor.id, "at": now}
+    r = dataclasses.replace
+    if action is A.ASSIGN:
+        return r(t, assignee=str(p["assignee"]), assignee_kind=str(p.get("kind", "inspector")))
+    if action is A.VISIT:
+        return r(t, visits=(*t.visits, rec))
+    if action is A.ADD_EVIDENCE:
+        return r(t, evidence=(*t.evidence, rec))
+    if action is A.DISPOSE:
+        return r(t, disposal=rec)
+    if action is A.SUBMIT_RECTIFICATION:
+        return r(t, rectifications=(*t.rectifications, rec))
+    if action is A.VERIFY_RECTIFICATION:
+        return r(t, rectification_verified=bool(p.get("accepted", True)))
+    if action is A.CLOSE:
+        return r(t, closed_at=now)
+    if action is A.ESCALATE:
+        return r(t, escalation_level=t.escalation_level + 1)
+    # REOPEN: a new round of work; the old disposal stays in the audit log.
+    return r(t, closed_at=None, reopen_count=t.reopen_count + 1, disposal=None,
+             rectification_verified=False)  # fmt: skip
+
+
+def allowed(state: State) -> list[Action]:
+    """Actions the table allows from *state* (guards may still refuse)."""
+    return [a for (s, a) in TRANSITIONS if s is state]
+
+
+def apply(
+    task: Task, action: Action | str, actor: Actor, now: dt.datetime, policy: Policy,
+    log: AuditLog, **payload: Any,
+) -> tuple[Task, AuditEvent]:  # fmt: skip
+    """Take *action* on *task*; return the next task and the logged event.
+
+    Raises
+    ------
+    TransitionRefused
+        The (state, action) pair is not in :data:`TRANSITIONS`, or a guard failed.
+    PermissionDenied
+        The actor's role may not take the action, or an enterprise acts on another's task.
+    """
+    try:
+        act = Action(action)
+    except ValueError:
+        raise InputError("action", "one of " + ", ".join(Action), action) from None
+    if actor.role not in PERMISSIONS[act]:
+        raise PermissionDenied(f"task {task.id}: role {actor.role} may not {act}")
+    if actor.role is Role.ENTERPRISE and actor.uscc != task.uscc:
+        raise PermissionDenied(f"task {task.id}: not a task of enterprise {actor.uscc}")
+    row = TRANSITIONS.get((task.state, act))
+    if row is None:
+        raise TransitionRefused(task.id, task.state, act, "not an allowed transition")
+    nxt, guards = row
+    payload = _normalise(payload)
+    for g in guards:
+        why = GUARDS[g](task, payload, now, policy)
+        if why is not None:
+            raise TransitionRefused(task.id, task.state, act, why)
+    new = dataclasses.replace(_effect(task, act, payload, now, actor), state=nxt)
+    ev = log.append(now, actor.id, actor.role, task.subject, act, task.state, nxt,
+                    _jsonable(payload))  # fmt: skip
+    return new, ev
+
+
+def _normalise(p: Mapping[str, Any]) -> dict[str, Any]:
+    """Payload values as the guards expect them, whether given live or read back from JSON."""
+    out = dict(p)
+    if "amount" in out and not isinstance(out["amount"], Decimal):
+        try:
+            out["amount"] = Decimal(str(out["amount"]))
+        except ArithmeticError:
+            raise InputError("amount", "a decimal amount in yuan", out["amount"]) from None
+    if isinstance(out.get("due"), str):
+        try:
+            out["due"] = dt.date.fromisoformat(out["due"])
+        except ValueError:
+            raise InputError("due", "an ISO date", out["due"]) from None
+    return out
+
+
+def _jsonable(p: Mapping[str, Any]) -> dict[str, Any]:
+    def conv(v: Any) -> Any:
+        if isinstance(v, StrEnum):
+            return str(v)
+        if isinstance(v, Decimal):
+            return str(v)
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        if isinstance(v, list | tuple):
+            return [conv(x) for x in v]
+        if isinstance(v, Mapping):
+            return {str(k): conv(x) for k, x in v.items()}
+        return v
+
+    return {str(k): conv(v) for k, v in p.items()}
+
+
+def escalate_overdue(
+    tasks: Iterable[Task], now: dt.datetime, policy: Policy, log: AuditLog
+) -> list[tuple[Task, AuditEvent]]:
+    """Escalate every task that is overdue and not yet escalated for its current lateness."""
+    system = Actor("system", Role.SYSTEM)
+    out = []
+    for t in tasks:
+        if (t.state, A.ESCALATE) in TRANSITIONS and _g_overdue(t, {}, now, policy) is None:
+            level_role = policy.escalation_role(t.escalation_level + 1)
+            out.append(apply(t, A.ESCALATE, system, now, policy, log, notify_role=level_role))
+    return out
+
+
+def visible_to(actor: Actor, tasks: Iterable[Task]) -> list[Task]:
+    """Tasks an actor may see: an enterprise sees its own only."""
+    if actor.role is Role.ENTERPRISE:
+        return [t for t in tasks if t.uscc == actor.uscc]
+    return list(tasks)
+
+
+def replay(events: Iterable[AuditEvent], policy: Policy) -> Task:
+    """Rebuild a task from its audit events (the first must be ``create``)."""
+    evs = list(events)
+    if not evs or evs[0].action != "create":
+        raise ConflictError("replay: a task's events start with create")
+    c = evs[0].payload
+    t = Task(evs[0].subject.removeprefix("task:"), tuple(c["alert_ids"]), c["uscc"],
+             c["site_code"], c["severity"], c["title"], evs[0].time,
+             dt.datetime.fromisoformat(c["deadline"]),
+             suggested_article=c.get("suggested_article", ""))  # fmt: skip
+    scratch = AuditLog()
+    for e in evs[1:]:
+        actor = Actor(e.actor, Role(e.role), t.uscc if e.role == Role.ENTERPRISE else "")
+        t, _ = apply(t, e.action, actor, e.time, policy, scratch, **e.payload)
+        if t.state != e.to_state:
+            raise ConflictError(f"replay: event {e.seq} leads to {t.state}, log says {e.to_state}")
+    return t
+
+
+def penalty_payload(article: str, amount: Decimal | str, **extra: Any) -> dict[str, Any]:
+    """Convenience: the payload of a penalty disposal (amount exact, in yuan)."""
+    return {"kind": Disposal.PENALTY, "article": article, "amount": Decimal(str(amount)), **extra}

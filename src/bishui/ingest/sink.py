@@ -1,0 +1,130 @@
+"""The gateway's sink: every frame to the raw log, data to the series, the rest to quarantine.
+
+``accept`` returns only when the packet's raw-log entry and its rows are committed (group
+commit through :class:`~bishui.ingest.writer.GroupCommitWriter`): the gateway sends the 9014
+after that, never before. A value that fails validation is quarantined in the same
+transaction, with the rule it broke; the packet's valid values are stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+
+from bishui.hj212.gateway import DeviceCredentials, Received, Rejection
+from bishui.ingest.packets import Context, packet_batch
+from bishui.ingest.writer import GroupCommitWriter
+from bishui.registry import Device
+from bishui.registry import devices as registry_devices
+from bishui.store import Batch, QuarantineEntry, RawEntry, Store
+
+log = logging.getLogger("bishui.ingest")
+
+
+class DeviceDirectory:
+    """The registry's devices by MN, cached for the gateway's per-frame lookup."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._devices: dict[str, Device] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        devices = registry_devices(self.store)
+        with self._lock:
+            self._devices = devices
+
+    def device(self, mn: str) -> Device | None:
+        return self._devices.get(mn)
+
+    def lookup(self, mn: str) -> DeviceCredentials | None:
+        d = self._devices.get(mn)
+        if d is None or not d.active:
+            return None
+        return DeviceCredentials(
+            mn=d.mn, pw=d.pw, site_id=d.site_id, crc_policy=d.crc_policy, edition=d.edition
+        )
+
+
+class StoreSink:
+    """Implements :class:`bishui.hj212.gateway.Sink` on a store."""
+
+    def __init__(
+        self, store: Store, directory: DeviceDirectory, writer: GroupCommitWriter | None = None
+    ) -> None:
+        self.store = store
+        self.directory = directory
+        self.writer = writer or GroupCommitWriter(store)
+        self.counts: Counter[str] = Counter()
+
+    async def accept(self, item: Received) -> None:
+        p = item.packet
+        device = self.directory.device(item.credentials.mn)
+        batch = Batch(
+            raw=[
+                RawEntry(
+                    item.received_at,
+                    "hj212",
+                    item.raw,
+                    "accepted",
+                    peer=item.peer,
+                    mn=p.mn,
+                    qn=p.qn,
+                    cn=p.cn,
+                )
+            ]
+        )
+        if device is not None:
+            batch.extend(packet_batch(p, device, Context(item.received_at, item.peer)))
+        if batch.quarantine:
+            # Keep the frame's verdict honest: some of its values were not believed.
+            batch.raw[0] = RawEntry(
+                item.received_at,
+                "hj212",
+                item.raw,
+                "partial",
+                peer=item.peer,
+                mn=p.mn,
+                qn=p.qn,
+                cn=p.cn,
+                reason=",".join(sorted({q.reason for q in batch.quarantine})),
+            )
+        await self.writer.write(batch)
+        self.counts["rows"] += len(batch.rows)
+        self.counts["accepted"] += 1
+        self.counts["quarantined_values"] += len(batch.quarantine)
+
+    async def reject(self, item: Rejection) -> None:
+        device = self.directory.device(item.mn) if item.mn else None
+        batch = Batch(
+            raw=[
+                RawEntry(
+                    item.received_at,
+                    "hj212",
+                    item.raw,
+                    "rejected",
+                    peer=item.peer,
+                    mn=item.mn,
+                    reason=item.reason,
+                )
+            ],
+            quarantine=[
+                QuarantineEntry(
+                    item.received_at,
+                    "hj212",
+                    item.reason,
+                    item.message,
+                    peer=item.peer,
+                    mn=item.mn,
+                    site_id=device.site_id if device else None,
+                    raw=item.raw,
+                )
+            ],
+        )
+        await self.writer.write(batch)
+        self.counts["rejected"] += 1
+
+    async def close(self) -> None:
+        await self.writer.close()

@@ -1,0 +1,142 @@
+"""Running the platform: the HJ 212 gateway, the web server, aggregation — in one process.
+
+``bishui serve`` and ``bishui demo`` both end here. One asyncio loop carries the gateway
+(TCP, port 9212), the web app (uvicorn, port 8000), a task that keeps the platform's hourly
+and daily values current, and — in the demo — the simulated data loggers of the model city.
+SIGINT/SIGTERM stop all of it cleanly: loggers first, then the gateway (no new frames), then
+the writer (everything acknowledged is already committed), then the web server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from bishui.hj212.gateway import Gateway, GatewayLimits
+from bishui.ingest import aggregate
+from bishui.ingest.sink import DeviceDirectory, StoreSink
+from bishui.store import Store
+from bishui.timeutil import now_beijing
+
+log = logging.getLogger("bishui")
+
+
+@dataclass
+class PlatformConfig:
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 9212
+    aggregate_every: float = 60.0  # [s] between aggregation passes
+    web: bool = True
+    extra_tasks: list[Callable[[asyncio.Event, int], Any]] = field(default_factory=list)
+
+
+#: What the platform recomputes every minute after aggregation, so late data reaches the
+#: published figures: "module:function" of ``f(store, now)``, called in order.
+REFRESH: tuple[str, ...] = ()
+
+
+def refresh_engines(store: Store, now: dt.datetime) -> None:
+    import importlib
+
+    for ref in REFRESH:
+        module, attr = ref.split(":")
+        try:
+            getattr(importlib.import_module(module), attr)(store, now)
+        except Exception:  # one engine's failure must not stop the others or the platform
+            log.exception("refresh %s failed", ref)
+
+
+def aggregate_recent(store: Store, now: dt.datetime) -> int:
+    """Recompute the platform's values of the last three hours and of yesterday and today."""
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    n = aggregate.hourly(store, hour - dt.timedelta(hours=3), hour + dt.timedelta(hours=1), now=now)
+    today = now.date()
+    n += aggregate.daily(store, today - dt.timedelta(days=1), today + dt.timedelta(days=1), now=now)
+    return n
+
+
+async def _aggregator(store: Store, stop: asyncio.Event, every: float) -> None:
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        try:
+            now = now_beijing()
+            await loop.run_in_executor(None, aggregate_recent, store, now)
+            await loop.run_in_executor(None, refresh_engines, store, now)
+        except Exception:  # keep the platform up; the next pass retries the same window
+            log.exception("aggregation pass failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+
+
+def _web_server(store: Store, host: str, port: int) -> Any:
+    import uvicorn
+
+    from bishui.web.app import create_app
+    from bishui.web.settings import Settings
+
+    class _Server(uvicorn.Server):
+        # The platform owns the signals: one Ctrl-C stops every part, in order.
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    app = create_app(store, Settings(host=host, port=port))
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+    )
+    return _Server(config)
+
+
+async def run_platform(
+    store: Store,
+    config: PlatformConfig,
+    stop: asyncio.Event | None = None,
+    ready: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run until *stop* is set (or SIGINT/SIGTERM); return the gateway's final metrics."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    directory = DeviceDirectory(store)
+    sink = StoreSink(store, directory)
+    gateway = Gateway(
+        directory.lookup,
+        sink,
+        host=config.gateway_host,
+        port=config.gateway_port,
+        limits=GatewayLimits(),
+    )
+    await gateway.start()
+    tasks = [asyncio.create_task(_aggregator(store, stop, config.aggregate_every))]
+    server = None
+    if config.web:
+        server = _web_server(store, config.web_host, config.web_port)
+        tasks.append(asyncio.create_task(server.serve()))
+    extra = [asyncio.create_task(t(stop, gateway.port)) for t in config.extra_tasks]
+    if ready:
+        ready({"gateway_port": gateway.port, "web_port": config.web_port})
+    try:
+        await stop.wait()
+    finally:
+        for t in extra:
+            t.cancel()
+        await asyncio.gather(*extra, return_exceptions=True)
+        await gateway.stop()
+        await sink.close()
+        if server is not None:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+    return gateway.metrics()

@@ -1,0 +1,16 @@
+"""Surface water: GB 3838-2002 classes, the 2011 assessment method, CWQI, TLI, drinking sources.
+
+The pure core (no I/O) — see docs/water.md for every rule and interpretation:
+
+* :mod:`bishui.water.tables` — GB 3838-2002 表1/表2 (data files), item lists, HJ 212 codes;
+* :mod:`bishui.water.rounding` — 四舍六入五成双 to the assessment decimals, the pH mean;
+* :mod:`bishui.water.classes` — :func:`classify` one sample, :func:`classify_batch` many;
+* :mod:`bishui.water.assessment` — period means, sections, target attainment, rivers, cities;
+* :mod:`bishui.water.cwqi` — 城市水质指数 CWQI and ΔCWQI;
+* :mod:`bishui.water.trophic` — 综合营养状态指数 TLI(Σ) and trophic state;
+* :mod:`bishui.water.drinking` — drinking-water sources: compliance and alerts.
+"""
+
+from bishui.water.classes import BatchClassification, Classification, classify, classify_batch
+
+__all__ = ["BatchClassification", "Classification", "classify", "classify_batch"]

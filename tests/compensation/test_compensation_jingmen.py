@@ -1,0 +1,94 @@
+"""The model city's agreements load, say whether they are verified, and run over a year."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from comp_helpers import demo_point, jingmen
+
+from bishui.compensation import (
+    Ledger,
+    PeriodInputs,
+    compute,
+    compute_period,
+    explain,
+    explain_party,
+    statement_rows,
+    verify,
+)
+from bishui.compensation.jingmen import AGREEMENTS_DIR, city_registry
+from bishui.compensation.period import Period
+
+
+def test_every_agreement_loads_and_says_what_it_is() -> None:
+    agreements = jingmen()
+    assert len(agreements) == len(list(AGREEMENTS_DIR.glob("*.toml"))) >= 8
+    for path in AGREEMENTS_DIR.glob("*.toml"):
+        text = path.read_text(encoding="utf-8")
+        assert ("# EXAMPLE" in text) != ("# VERIFIED" in text), path.name
+    for a in agreements.values():
+        assert a.status in ("verified", "example")
+        if a.status == "example":
+            assert a.modelled_on
+    assert agreements["jingmen-zhanghe-reservoir"].status == "verified"
+    points = {a.point.key for a in agreements.values()}
+    assert {"WS02", "WS04", "WS06", "AQ01+AQ04+AQ05", "AQ02+AQ03", "AQ06"} <= points
+
+
+def test_a_year_of_the_model_city() -> None:
+    reg = city_registry()
+    ledger = Ledger()
+    for a in jingmen().values():
+        for period in Period.in_year(a.period_kind, 2025):
+            s = compute(a, PeriodInputs.of(period, demo_point(a)))
+            assert s.status == "computed", (a.id, s.notes)
+            assert verify(s, a)
+            ledger.post(s)
+            text = explain(s, reg.names)
+            assert a.title in text and s.content_hash in text
+            if a.status == "example":
+                assert "示例配置" in text and "并非官方参数" in text
+            else:
+                assert "已核实" in text
+    assert ledger.total() == 0
+    year = Period.parse("2025")
+    nets = {p: ledger.party_statement(p, year).net for p in reg.regions}
+    assert sum(nets.values(), Decimal(0)) == 0
+    sy = explain_party(ledger.party_statement("420822", year), reg.names)
+    assert sy.startswith("生态补偿对账单：沙洋县（420822），2025年")
+    assert "净额（应收 − 应付）" in sy
+    # 漳河: 9 of 10 months → water 324万 + forest 90万 = 414万; the city pays its half.
+    zh = ledger.head("jingmen-zhanghe-reservoir", year)
+    assert zh is not None and zh.amount == Decimal(4_140_000)
+    # 东宝 air: PM10 70→66, PM2.5 47→44 → (4 + 3) × 10万 = 70万 from the city.
+    air = ledger.head("jingmen-air-dongbao", year)
+    assert air is not None and air.amount == Decimal(700_000)
+
+
+def test_explain_shows_the_numbers() -> None:
+    a = jingmen()["jingmen-zhupihe-gongjiawan"]
+    s = compute(a, PeriodInputs.of("2025-Q2", demo_point(a)))
+    text = explain(s, city_registry().names)
+    # class Ⅳ is inside the neutral band; linear: (30−24)×2万 + (1.5−1.2)×30万 = 21万
+    assert "断面水质类别 Ⅳ类" in text
+    assert "(30 − 24) mg/L × 20000 元/(mg/L) = 120000 元" in text
+    assert "被考核方应得 210,000.00 元（21 万元）" in text
+    assert "沙洋县（420822） → 东宝区（420802）：105,000.00 元" in text
+    assert "竹皮河" in text and "参照已核实方案" in text
+
+
+def test_compute_period_and_rows() -> None:
+    agreements = list(jingmen().values())
+    q = Period.parse("2025-Q3")
+    inputs = {
+        p: PeriodInputs.of(p, *(demo_point(a) for a in agreements))
+        for p in (Period(2025, "month", m) for m in (7, 8, 9))
+    }
+    statements = compute_period(agreements, inputs, q)
+    # 2 monthly agreements × 3 months + 1 quarterly; the quarter had no inputs → held
+    assert len(statements) == 7
+    held = [s for s in statements if s.period == q]
+    assert [s.status for s in held] == ["held"]
+    rows = statement_rows(statements)
+    assert {r["statement"] for r in rows} == {s.id for s in statements}
+    assert all(set(r) >= {"payer", "payee", "transfer", "content_hash"} for r in rows)

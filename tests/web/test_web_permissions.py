@@ -40,6 +40,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("POST", "/api/v1/users/{username}/disable"): (ADMIN, "all"),
     ("GET", "/"): (ALL, "scoped"),
     ("GET", "/public"): (ALL, "all"),
+    ("GET", "/public/{table}.{fmt}"): (ALL, "all"),
     ("GET", "/login"): (ALL, "all"),
     ("POST", "/login"): (ALL, "all"),
     ("POST", "/logout"): (LOGGED_IN, "all"),
@@ -123,7 +124,7 @@ async def _call(client: httpx.AsyncClient, method: str, path: str, csrf: str) ->
     url = path
     for name, value in PATH_VALUES.items():
         url = url.replace("{" + name + "}", value)
-    url = url.replace("{code}", "en")
+    url = url.replace("{code}", "en").replace("{table}", "air").replace("{fmt}", "csv")
     headers = {"Accept": "application/json", "X-CSRF-Token": csrf}
     if method == "GET":
         return await client.get(url, params=QUERY.get(path), headers=headers)

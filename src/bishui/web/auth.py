@@ -176,6 +176,14 @@ def resolve(request: Request) -> Principal:
     user: User | None = None
     via = "anonymous"
     auth = request.headers.get("authorization", "")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    credential = auth or (f"cookie {cookie}" if cookie else "")
+    key = hashlib.sha256(credential.encode()).hexdigest() if credential else ""
+    if key:
+        hit = ctx.auth_cache.get(key)
+        if hit and hit[0] > time.monotonic() and hit[1] == accounts.generation():
+            request.state.principal = hit[2]
+            return hit[2]
     if auth:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer":
@@ -184,11 +192,10 @@ def resolve(request: Request) -> Principal:
         if user is None:
             raise Unauthenticated("invalid, expired or revoked API token")
         via = "token"
-    else:
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if cookie:
-            user = accounts.session_user(ctx.store, cookie)
-            via = "session" if user else "anonymous"
+    elif cookie:
+        user = accounts.session_user(ctx.store, cookie)
+        if user:
+            via = "session"
     settings = ctx.settings
     if user is None:
         p = Principal(
@@ -212,6 +219,11 @@ def resolve(request: Request) -> Principal:
             settings.public_periods,
             user.display_name,
         )
+    if user is not None and ctx.settings.auth_cache_seconds > 0:
+        if len(ctx.auth_cache) > 10_000:
+            ctx.auth_cache.clear()
+        expires = time.monotonic() + ctx.settings.auth_cache_seconds
+        ctx.auth_cache[key] = (expires, accounts.generation(), p)
     request.state.principal = p
     return p
 

@@ -462,13 +462,15 @@ def _rivers(
 
 # -- the results cache -------------------------------------------------------------------------
 def fingerprint(store: Store, p: WaterPeriod, compare: bool = True) -> str:
-    """A digest of the water data behind *p* (and the previous year's period): row count,
-    latest receipt and sum of values of water sites, plus the water-site registry."""
+    """A digest of the water data behind *p* (and the previous year's period): row counts,
+    latest receipt and a checksum of the values (integers of 0.001, so the digest does not
+    depend on the order a parallel scan adds floats in), plus the water-site registry."""
     periods = [p, p.previous_year()] if compare else [p]
     parts: list[Any] = []
     for q in periods:
         parts += store.query(
-            "SELECT COUNT(*) AS n, MAX(m.received_at) AS last, SUM(m.value) AS total, "
+            "SELECT COUNT(*) AS n, MAX(m.received_at) AS last, "
+            "SUM(CAST(ROUND(m.value * 1000) AS BIGINT)) AS checksum, "
             "SUM(CASE WHEN m.valid THEN 1 ELSE 0 END) AS n_valid "
             "FROM measurement m JOIN sites s ON s.id = m.site_id "
             "WHERE s.kind = 'water' AND m.ts >= ? AND m.ts < ?",

@@ -25,14 +25,12 @@ manual values of that item are not used at all.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from bishui.errors import InputError
 from bishui.store import Store
 from bishui.water import tables as t
 
@@ -95,12 +93,9 @@ def load_sections(store: Store, where: str = "", params: list[Any] | None = None
     return Sections(rows, {r["code"]: r["name"] for r in regions}, city)
 
 
-# One pass over the period's readings: sums and counts per section, parameter, origin and day
-# of the year (a period never crosses a year end; integers travel faster than timestamps).
+# One pass over the period's readings: sums and counts per section, parameter, origin and day.
 _DAILY_SQL = """
-SELECT m.site_id, m.parameter,
-       CASE m.origin WHEN 'logger' THEN 0 WHEN 'platform' THEN 1 ELSE 2 END AS origin,
-       CAST(EXTRACT(DOY FROM m.ts) AS INTEGER) AS doy,
+SELECT m.site_id, m.parameter, m.origin, CAST(date_trunc('day', m.ts) AS TIMESTAMP) AS day,
        SUM(CASE WHEN NOT ({good}) THEN 0 WHEN m.parameter = 'w01001'
                 THEN POWER(10.0, -m.value) ELSE m.value END) AS s,
        SUM(CASE WHEN {good} THEN 1 ELSE 0 END) AS n,
@@ -109,7 +104,7 @@ FROM measurement m JOIN sites s ON s.id = m.site_id
 WHERE s.kind = 'water' AND m.valid AND m.ts >= ? AND m.ts < ? AND m.parameter IN ({marks})
   AND ((m.period = 'hour' AND m.origin IN ('logger', 'platform'))
        OR (m.period IN ('hour', 'day') AND m.origin = 'upload'))
-GROUP BY m.site_id, m.parameter, m.origin, CAST(EXTRACT(DOY FROM m.ts) AS INTEGER)
+GROUP BY m.site_id, m.parameter, m.origin, CAST(date_trunc('day', m.ts) AS TIMESTAMP)
 """
 
 # A value the core would refuse is counted, never averaged (one pass serves both).
@@ -147,28 +142,14 @@ class DailyValues:
         return np.datetime64(self.start, "D") + np.arange(n).astype("timedelta64[D]")
 
 
-def _fetch(
-    store: Store, sql: str, params: list[Any], sites: Sequence[str], codes: Sequence[str]
-) -> dict[str, NDArray[Any]]:
-    """The daily aggregate as index and value columns, converted column-wise (a year of 100
-    sections is ~250 000 rows; the store's generic row-to-column path would convert value by
-    value). Unknown sites and codes map to −1."""
-    names, rows = store._read(sql, params)
-    if not rows:
-        return {}
-    by = dict(zip(names, zip(*rows, strict=True), strict=True))
-    n = len(rows)
-    site_pos = {x: i for i, x in enumerate(sites)}
-    code_pos = {x: i for i, x in enumerate(codes)}
-    return {
-        "site": np.fromiter((site_pos.get(x, -1) for x in by["site_id"]), np.intp, n),
-        "code": np.fromiter((code_pos.get(x, -1) for x in by["parameter"]), np.intp, n),
-        "origin": np.array(by["origin"], dtype=np.intp),
-        "doy": np.array(by["doy"], dtype=np.intp),
-        "s": np.array(by["s"], dtype=float),
-        "n": np.array(by["n"], dtype=float),
-        "bad": np.array(by["bad"], dtype=float),
-    }
+def _index(keys: NDArray[Any], names: list[str] | tuple[str, ...]) -> NDArray[np.intp]:
+    """Position of each key in *names* (−1 where absent), via the unique keys only."""
+    lookup = {n: i for i, n in enumerate(names)}
+    if keys.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    uniq, inverse = np.unique(keys.astype(str), return_inverse=True)
+    pos = np.array([lookup.get(str(u), -1) for u in uniq], dtype=np.intp)
+    return np.asarray(pos[inverse], dtype=np.intp)
 
 
 def daily_values(
@@ -198,21 +179,23 @@ def daily_values(
     """
     n_days = max(0, (end.date() - start.date()).days)
     k = len(codes)
-    if start.year != (end - dt.timedelta(microseconds=1)).year:
-        raise InputError("period", "must lie within one calendar year", f"{start} – {end}")
-    cols = _fetch(store, _daily_sql(k), [start, end, *codes], section_ids, codes)
+    cols = store.query_columns(_daily_sql(k), [start, end, *codes])
     n_s = len(section_ids)
     shape = (n_s, n_days, k)
     # Sums and counts by origin: 0 logger, 1 platform, 2 upload (manual).
     sums = np.zeros((3, *shape))
     counts = np.zeros((3, *shape), dtype=np.int64)
     rejected = 0
-    if cols:
-        day = cols["doy"] - start.timetuple().tm_yday
-        si, pj, o = cols["site"], cols["code"], cols["origin"]
-        ok = (si >= 0) & (pj >= 0) & (day >= 0) & (day < n_days) & (o >= 0) & (o <= 2)
+    if cols and cols["site_id"].size:
+        si = _index(cols["site_id"], section_ids)
+        pj = _index(cols["parameter"], codes)
+        day = (cols["day"].astype("datetime64[D]") - np.datetime64(start.date(), "D")).astype(
+            np.int64
+        )
+        origin = _index(cols["origin"], ("logger", "platform", "upload"))
+        ok = (si >= 0) & (pj >= 0) & (day >= 0) & (day < n_days) & (origin >= 0)
         rejected = int(np.nansum(cols["bad"][ok]))
-        o, si, day, pj = o[ok], si[ok], day[ok], pj[ok]
+        o, si, day, pj = origin[ok], si[ok], day[ok], pj[ok]
         # Keys are unique after GROUP BY, so plain fancy assignment is exact.
         sums[o, si, day, pj] = np.nan_to_num(cols["s"][ok])
         counts[o, si, day, pj] = cols["n"][ok].astype(np.int64)

@@ -18,6 +18,7 @@ Which hourly value counts (docs/air.md, "The service"):
 from __future__ import annotations
 
 import datetime as dt
+import struct
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -105,6 +106,33 @@ def _arrays(store: Store, sql: str, params: list[Any]) -> dict[str, np.ndarray]:
     return store.query_columns(sql, params)
 
 
+def _pg_array(buf: Any, dtype: str) -> np.ndarray:
+    """A 1-D PostgreSQL array in its binary send format (``array_send``), without NULLs."""
+    b = bytes(buf)
+    ndim, _hasnull, _oid = struct.unpack(">iii", b[:12])
+    if ndim == 0:
+        return np.empty(0, dtype=dtype.replace(">", "<"))
+    (n,) = struct.unpack(">i", b[12:16])
+    rec = np.frombuffer(b, dtype=[("len", ">i4"), ("x", dtype)], count=n, offset=20)
+    return rec["x"].astype(dtype.replace(">", "<"))
+
+
+def _pg_columns(store: Store, sql: str, params: list[Any]) -> dict[str, np.ndarray]:
+    """Rows of (station, pollutant, binary arrays) → the flat columns of the DuckDB path."""
+    rows = store.query(sql, params)
+    if not rows:
+        return {}
+    h = [_pg_array(r["h"], ">i4") for r in rows]
+    n = np.array([len(x) for x in h])
+    return {
+        "s": np.repeat([r["s"] for r in rows], n),
+        "p": np.repeat([r["p"] for r in rows], n),
+        "h": np.concatenate(h),
+        "value": np.concatenate([_pg_array(r["value"], ">f8") for r in rows]),
+        "logger": np.concatenate([_pg_array(r["logger"], ">i4") for r in rows]),
+    }
+
+
 def hourly_cube(
     store: Store, station_ids: list[str], start: dt.datetime, hours: int
 ) -> dict[str, FloatArray]:
@@ -130,18 +158,30 @@ def hourly_cube(
         return dict(zip(HOURLY_KEYS, cube, strict=True))
     site_values = ", ".join("(?, ?)" for _ in station_ids)
     cases = " ".join("WHEN ? THEN ?" for _ in HOURLY_KEYS)
-    sql = (
-        "SELECT v.idx AS s, "  # noqa: S608 - only placeholders are formatted in; values bound
-        "CAST(FLOOR(EXTRACT(EPOCH FROM (m.ts - CAST(? AS TIMESTAMP))) / 3600) AS INTEGER) AS h, "
-        f"CASE m.parameter {cases} END AS p, "
-        "CASE WHEN m.valid AND m.value >= 0 THEN m.value END AS value, "
-        "CASE WHEN m.origin = 'logger' THEN 1 ELSE 0 END AS logger "
+    hour = "CAST(FLOOR(EXTRACT(EPOCH FROM (m.ts - CAST(? AS TIMESTAMP))) / 3600) AS INTEGER)"
+    value = "CASE WHEN m.valid AND m.value >= 0 THEN m.value END"
+    logger = "CASE WHEN m.origin = 'logger' THEN 1 ELSE 0 END"
+    source = (
         f"FROM measurement m JOIN (VALUES {site_values}) AS v(site_id, idx) "
         "ON m.site_id = v.site_id "
         "WHERE m.period = 'hour' AND m.origin IN ('logger', 'platform') "
         f"AND m.parameter IN ({', '.join('?' for _ in HOURLY_KEYS)}) "
         "AND m.ts >= ? AND m.ts < ?"
     )
+    pg = store.dialect == "postgresql"
+    if pg:
+        # One row per (station, pollutant) with its hours, values and origins as binary
+        # arrays: psycopg hands over bytes, not a Python object per value.
+        select = (
+            f"SELECT v.idx AS s, array_send(array_agg({hour})) AS h, "
+            f"CASE m.parameter {cases} END AS p, "
+            f"array_send(array_agg(COALESCE({value}, CAST('NaN' AS DOUBLE PRECISION)))) AS value, "
+            f"array_send(array_agg({logger})) AS logger "
+        )
+        source += " GROUP BY v.idx, m.parameter"
+    else:
+        select = f"SELECT v.idx AS s, {hour} AS h, CASE m.parameter {cases} END AS p, "
+        select += f"{value} AS value, {logger} AS logger "
     params: list[Any] = [start]
     for i, key in enumerate(HOURLY_KEYS):
         params += [CODES[key], i]
@@ -149,7 +189,11 @@ def hourly_cube(
         params += [sid, i]
     params += [CODES[k] for k in HOURLY_KEYS]
     params += [start, start + dt.timedelta(hours=hours)]
-    cols = _arrays(store, sql, params)
+    cols = (
+        _pg_columns(store, select + source, params)
+        if pg
+        else _arrays(store, select + source, params)
+    )
     if len(cols.get("s", ())) == 0:
         return dict(zip(HOURLY_KEYS, cube, strict=True))
     s = np.asarray(cols["s"], dtype=np.int64)

@@ -117,15 +117,18 @@ def _pg_array(buf: Any, dtype: str) -> np.ndarray:
     return rec["x"].astype(dtype.replace(">", "<"))
 
 
-def _pg_columns(store: Store, sql: str, params: list[Any]) -> dict[str, np.ndarray]:
+def _pg_columns(
+    store: Store, sql: str, params: list[Any], station_ids: list[str]
+) -> dict[str, np.ndarray]:
     """Rows of (station, pollutant, binary arrays) → the flat columns of the DuckDB path."""
     rows = store.query(sql, params)
     if not rows:
         return {}
-    h = [_pg_array(r["h"], ">i4") for r in rows]
+    index = {sid: i for i, sid in enumerate(station_ids)}
+    h = [_pg_array(r["h"], ">i8") for r in rows]
     n = np.array([len(x) for x in h])
     return {
-        "s": np.repeat([r["s"] for r in rows], n),
+        "s": np.repeat([index[r["site_id"]] for r in rows], n),
         "p": np.repeat([r["p"] for r in rows], n),
         "h": np.concatenate(h),
         "value": np.concatenate([_pg_array(r["value"], ">f8") for r in rows]),
@@ -158,42 +161,45 @@ def hourly_cube(
         return dict(zip(HOURLY_KEYS, cube, strict=True))
     site_values = ", ".join("(?, ?)" for _ in station_ids)
     cases = " ".join("WHEN ? THEN ?" for _ in HOURLY_KEYS)
-    hour = "CAST(FLOOR(EXTRACT(EPOCH FROM (m.ts - CAST(? AS TIMESTAMP))) / 3600) AS INTEGER)"
-    value = "CASE WHEN m.valid AND m.value >= 0 THEN m.value END"
-    logger = "CASE WHEN m.origin = 'logger' THEN 1 ELSE 0 END"
-    source = (
-        f"FROM measurement m JOIN (VALUES {site_values}) AS v(site_id, idx) "
-        "ON m.site_id = v.site_id "
-        "WHERE m.period = 'hour' AND m.origin IN ('logger', 'platform') "
-        f"AND m.parameter IN ({', '.join('?' for _ in HOURLY_KEYS)}) "
-        "AND m.ts >= ? AND m.ts < ?"
+    hour_sql = "CAST(FLOOR(EXTRACT(EPOCH FROM (m.ts - CAST(? AS TIMESTAMP))) / 3600) AS INTEGER)"
+    value_sql = "CASE WHEN m.valid AND m.value >= 0 THEN m.value END"
+    origin_sql = "CASE WHEN m.origin = 'logger' THEN 1 ELSE 0 END"
+    where = (
+        "m.period = 'hour' AND m.origin IN ('logger', 'platform') "
+        f"AND m.parameter IN ({', '.join('?' for _ in HOURLY_KEYS)}) AND m.ts >= ? AND m.ts < ?"
     )
-    pg = store.dialect == "postgresql"
-    if pg:
-        # One row per (station, pollutant) with its hours, values and origins as binary
-        # arrays: psycopg hands over bytes, not a Python object per value.
-        select = (
-            f"SELECT v.idx AS s, array_send(array_agg({hour})) AS h, "
-            f"CASE m.parameter {cases} END AS p, "
-            f"array_send(array_agg(COALESCE({value}, CAST('NaN' AS DOUBLE PRECISION)))) AS value, "
-            f"array_send(array_agg({logger})) AS logger "
-        )
-        source += " GROUP BY v.idx, m.parameter"
-    else:
-        select = f"SELECT v.idx AS s, {hour} AS h, CASE m.parameter {cases} END AS p, "
-        select += f"{value} AS value, {logger} AS logger "
     params: list[Any] = [start]
     for i, key in enumerate(HOURLY_KEYS):
         params += [CODES[key], i]
-    for i, sid in enumerate(station_ids):
-        params += [sid, i]
-    params += [CODES[k] for k in HOURLY_KEYS]
-    params += [start, start + dt.timedelta(hours=hours)]
-    cols = (
-        _pg_columns(store, select + source, params)
-        if pg
-        else _arrays(store, select + source, params)
-    )
+    window = [*(CODES[k] for k in HOURLY_KEYS), start, start + dt.timedelta(hours=hours)]
+    if store.dialect == "postgresql":
+        # One row per (station, pollutant) with its hours, values and origins as binary
+        # arrays: psycopg hands over bytes, not a Python object per value. Stations are
+        # selected with IN, not joined: a join planned on stale statistics (right after a
+        # bulk load) becomes a nested loop over every row.
+        marks = ", ".join("?" for _ in station_ids)
+        sql = (
+            # ts travels as PostgreSQL's binary timestamp (µs since 2000-01-01): no per-row
+            # numeric arithmetic on the server.
+            "SELECT m.site_id, array_send(array_agg(m.ts)) AS h, "  # noqa: S608 - placeholders
+            f"CASE m.parameter {cases} END AS p, array_send(array_agg(COALESCE({value_sql}, "
+            "CAST('NaN' AS DOUBLE PRECISION)))) AS value, "
+            f"array_send(array_agg({origin_sql})) AS logger FROM measurement m "
+            f"WHERE m.site_id IN ({marks}) AND {where} GROUP BY m.site_id, m.parameter"
+        )
+        cols = _pg_columns(store, sql, [*params[1:], *station_ids, *window], station_ids)
+        epoch = (start - dt.datetime(2000, 1, 1)) // dt.timedelta(microseconds=1)
+        cols["h"] = (cols.get("h", np.zeros(0, np.int64)) - epoch) // 3_600_000_000
+    else:
+        sql = (
+            f"SELECT v.idx AS s, {hour_sql} AS h, CASE m.parameter {cases} END AS p, "  # noqa: S608
+            f"{value_sql} AS value, {origin_sql} AS logger "
+            f"FROM measurement m JOIN (VALUES {site_values}) AS v(site_id, idx) "
+            f"ON m.site_id = v.site_id WHERE {where}"
+        )
+        for i, sid in enumerate(station_ids):
+            params += [sid, i]
+        cols = _arrays(store, sql, [*params, *window])
     if len(cols.get("s", ())) == 0:
         return dict(zip(HOURLY_KEYS, cube, strict=True))
     s = np.asarray(cols["s"], dtype=np.int64)

@@ -421,3 +421,21 @@ def get_finding(store: Store, key: str) -> dict[str, Any] | None:
         return None
     r = rows[0]
     return {**r, "body": json.loads(r["body"])}
+
+
+def parse_period(text: str) -> tuple[dt.datetime, dt.datetime]:
+    """``2026`` | ``2026-11`` | ``2026-11-20`` → ``[start, end)`` (naive Beijing time)."""
+    s = (text or "").strip()
+    try:
+        if len(s) == 4:
+            y = int(s)
+            return dt.datetime(y, 1, 1), dt.datetime(y + 1, 1, 1)
+        if len(s) == 7:
+            y, m = int(s[:4]), int(s[5:7])
+            a = dt.datetime(y, m, 1)
+            return a, dt.datetime(y + m // 12, m % 12 + 1, 1)
+        d = dt.date.fromisoformat(s)
+        a = dt.datetime.combine(d, dt.time())
+        return a, a + DAY
+    except ValueError:
+        raise InputError("period", "YYYY, YYYY-MM or YYYY-MM-DD", text) from None

@@ -35,11 +35,14 @@ def registry(store: Store) -> None:
          "industry": "化工"},
     ])  # fmt: skip
     store.upsert("sites", [
-        {"id": GAS_A, "kind": "source_gas", "name": "A 烟囱", "drinking_source": False, "assessment": False, "region": "420802",
+        {"id": GAS_A, "kind": "source_gas", "name": "A 烟囱",
+         "drinking_source": False, "assessment": False, "region": "420802",
          "enterprise": USCC_A, "outlet": "DA001"},
-        {"id": WATER_A, "kind": "source_water", "name": "A 总排口", "drinking_source": False, "assessment": False, "region": "420802",
+        {"id": WATER_A, "kind": "source_water", "name": "A 总排口",
+         "drinking_source": False, "assessment": False, "region": "420802",
          "enterprise": USCC_A, "outlet": "DW001"},
-        {"id": GAS_B, "kind": "source_gas", "name": "B 烟囱", "drinking_source": False, "assessment": False, "region": "420822",
+        {"id": GAS_B, "kind": "source_gas", "name": "B 烟囱",
+         "drinking_source": False, "assessment": False, "region": "420822",
          "enterprise": USCC_B, "outlet": "DA001"},
     ])  # fmt: skip
 

@@ -7,7 +7,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from conftest import PERMIT_NO, make_permit
 from sources_store import GAS_A, GAS_B, USCC_A, gas_day, registry, write_hourly
 
 from bishui.enforcement import service as enf
@@ -15,6 +14,7 @@ from bishui.errors import InputError
 from bishui.sources import permit_store, service
 from bishui.sources.permits import Limit, Outlet, amend
 from bishui.store import Store
+from conftest import PERMIT_NO, make_permit
 
 D0 = dt.date(2026, 6, 29)
 NOW = dt.datetime(2026, 7, 10, 9)

@@ -90,7 +90,7 @@ def test_exceedance_to_finding_to_alert_to_task_and_idempotent(store: Store) -> 
     assert again.new == [] and again.tasks == [] and again.alerts == 0
     assert enf.list_alerts(store)[0] == total
     assert enf.verify_audit(store) > 0
-    assert enf.replay_task(store, task_id) == task
+    assert enf.replay_task(store, task_id).as_dict() == task.as_dict()
     notes = enf.notifications(store, task_id)
     assert {n["recipient"] for n in notes} == {"role:supervisor", "team:420802"}
 

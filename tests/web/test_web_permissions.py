@@ -20,6 +20,8 @@ from bishui.web.auth import api_routes, requires, route_access
 ALL = frozenset({"admin", "analyst", "inspector", "county", "enterprise", "public"})
 LOGGED_IN = ALL - {"public"}
 ADMIN = frozenset({"admin"})
+SOURCES_READERS = LOGGED_IN  # every role but the public; scoped (docs/sources.md)
+TASK_ACTORS = frozenset({"admin", "inspector", "enterprise"})
 
 EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/health"): (ALL, "all"),
@@ -43,10 +45,27 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("POST", "/logout"): (LOGGED_IN, "all"),
     ("GET", "/lang/{code}"): (ALL, "all"),
     ("GET", "/docs"): (ALL, "all"),
+    ("GET", "/api/v1/permits"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/permits/{permit_no}"): (SOURCES_READERS, "scoped"),
+    ("POST", "/api/v1/permits"): (ADMIN, "all"),
+    ("GET", "/api/v1/findings"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/findings/{key}"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/alerts"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/tasks"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/tasks/{task_id}"): (SOURCES_READERS, "scoped"),
+    ("POST", "/api/v1/tasks/{task_id}/{action}"): (TASK_ACTORS, "scoped"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.
-PATH_VALUES = {"site_id": "AQ01", "token_id": "000000000000", "username": "no.such.user"}
+PATH_VALUES = {
+    "site_id": "AQ01",
+    "token_id": "000000000000",
+    "username": "no.such.user",
+    "permit_no": "91130200699229617X001P",
+    "key": "0" * 20,
+    "task_id": "T20260101-0001",
+    "action": "visit",
+}
 QUERY = {"/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"}}
 
 

@@ -4,9 +4,10 @@ Who sees what (``requires(..., scope="scoped")`` routes narrow by the caller):
 
 * admin and analyst: everything (an admin also imports permits and acts as the supervisor on
   tasks: assign, reopen, escalate);
-* inspector: every permit, finding and alert; the tasks assigned to them or to their team
-  (``team:<region>`` of their region and the regions under it; a city-level inspector, with no
-  region, is on every team); works the transitions (visit, evidence, dispose, verify, close);
+* inspector: every permit, finding and alert; the tasks assigned to them or to a team (the
+  accounts carry no team membership, so every inspector is on the city brigade's regional
+  teams ``team:<region>``) and unassigned ones — a task assigned to another inspector by name
+  is not theirs; works the transitions (visit, evidence, dispose, verify, close);
 * county official: what belongs to outlets of its region (read only);
 * enterprise: its own permits, findings, alerts and tasks; may submit rectification evidence
   (``POST /tasks/{id}/submit_rectification``);
@@ -63,11 +64,9 @@ def _scope(
 
 def _task_scope(p: Principal) -> tuple[str, list[Any]]:
     if p.role == "inspector":
-        if not p.regions:
-            return "TRUE", []
-        teams = [f"team:{r}" for r in p.regions]
-        marks = ", ".join("?" for _ in teams)
-        return f"(assignee = ? OR assignee IN ({marks}))", [p.username, *teams]
+        # Accounts carry no team membership: every inspector is on the city brigade's
+        # regional teams, so sees team tasks and unassigned ones, plus those assigned to them.
+        return "(assignee = ? OR assignee_kind = 'team' OR assignee IS NULL)", [p.username]
     return _scope(p)
 
 

@@ -63,7 +63,7 @@ DAY = dt.timedelta(days=1)
 class CheckOptions:
     """Parameters of a run (defaults documented in docs/sources.md)."""
 
-    block_outlets_hour: int = 64
+    block_outlets_hour: int = 16
     block_outlets_min: int = 4
     flat_min_hours: int = FLAT_MIN_HOURS
     loop: enf.LoopOptions = field(default_factory=enf.LoopOptions)
@@ -162,26 +162,34 @@ def _run_block(
 
 
 def _store_mass(store: Store, pool: _Pool, start: dt.datetime) -> None:
+    """Replace the run's days of ``source_mass_daily`` for the outlets checked (one delete,
+    one bulk insert)."""
     if not pool.mass:
         return
     days = len(pool.mass[0][2])
-    dates = [start.date() + dt.timedelta(days=i) for i in range(days)]
+    dates = np.datetime64(start.date(), "D") + np.arange(days)
+    day_list = dates.astype(object).tolist()
+    codes = sorted({ref.site_code for ref, *_ in pool.mass})
+    rows: list[list[Any]] = []
+    for ref, pol, mass, missing in pool.mass:
+        rows += [
+            [ref.site_code, ref.outlet_id, pol, d, float(m), int(n)]
+            for d, m, n in zip(day_list, mass.tolist(), missing.tolist(), strict=True)
+        ]
     with store._write_lock, store._write_tx() as cur:
-        for ref, pol, mass, missing in pool.mass:
+        for i in range(0, len(codes), 500):
+            chunk = codes[i : i + 500]
+            marks = ", ".join("?" for _ in chunk)
             store._exec(
                 cur,
-                "DELETE FROM source_mass_daily WHERE site_code = ? AND outlet_id = ? "
-                "AND pollutant = ? AND day >= ? AND day <= ?",
-                [ref.site_code, ref.outlet_id, pol, dates[0], dates[-1]],
+                f"DELETE FROM source_mass_daily WHERE site_code IN ({marks}) "  # noqa: S608
+                "AND day >= ? AND day <= ?",
+                [*chunk, day_list[0], day_list[-1]],
             )
-            rows = [
-                [ref.site_code, ref.outlet_id, pol, d, float(m), int(n)]
-                for d, m, n in zip(dates, mass.tolist(), missing.tolist(), strict=True)
-            ]
-            store._insert_rows(
-                cur, "source_mass_daily",
-                ("site_code", "outlet_id", "pollutant", "day", "mass_t", "missing_hours"), rows,
-            )  # fmt: skip
+        store._insert_rows(
+            cur, "source_mass_daily",
+            ("site_code", "outlet_id", "pollutant", "day", "mass_t", "missing_hours"), rows,
+        )  # fmt: skip
 
 
 def _caps(
@@ -249,22 +257,23 @@ def _persist(
     new_events: list[Finding] = []
     merged = 0
     rows = []
-    for f in sorted(findings, key=lambda f: (f.start, f.key)):
-        if f.key in have:
+    keyed = sorted(((f.start, f.key, f) for f in findings), key=lambda x: (x[0], x[1]))
+    for _, key, f in keyed:
+        if key in have:
             continue
-        have.add(f.key)
+        have.add(key)
         ident = _identity(f)
         # Overlapping or adjacent span of the same identity: the same event, seen again.
         event = next((k for s, e, k in events.get(ident, ()) if s <= f.end and f.start <= e), None)
         if event is None:
-            event = f.key
+            event = key
             new_events.append(f)
         else:
             merged += 1
         events.setdefault(ident, []).append((f.start, f.end, event))
         site = by_ref.get(f.outlet) or by_code.get(f.outlet.site_code)
         rows.append([
-            f.key, event, f.rule_id, f.rule_version, f.ruleset_version, f.severity,
+            key, event, f.rule_id, f.rule_version, f.ruleset_version, f.severity,
             f.outlet.site_code, f.outlet.outlet_id,
             site.site_id if site and f.outlet.outlet_id else None,
             f.outlet.site_code[:18], site.region if site else None, f.pollutant, f.start, f.end,

@@ -150,7 +150,8 @@ def load_grids(
     end = start + dt.timedelta(days=days)
     marks = ", ".join("?" for _ in site_ids)
     cols = store.query_columns(
-        "SELECT site_id, parameter, ts, value, flag, origin FROM measurement "  # noqa: S608
+        "SELECT site_id, parameter, ts, value, COALESCE(flag, '') AS flag, origin "  # noqa: S608
+        "FROM measurement "
         f"WHERE period = ? AND site_id IN ({marks}) AND ts >= ? AND ts < ?",
         [period, *site_ids, start, end],
     )
@@ -166,7 +167,7 @@ def load_grids(
     ts = cols["ts"].astype("datetime64[s]")
     col = ((ts - np.datetime64(start, "s")).astype(np.int64) // STEP[period]).astype(np.int64)
     val = np.asarray(cols["value"], dtype=np.float64)
-    flag_text = np.array(["" if f is None else str(f)[:1] for f in cols["flag"]], dtype="U1")
+    flag_text = cols["flag"].astype("U1")
     fcodes = fl.encode(flag_text)
     origin_u, origin_inv = np.unique(cols["origin"].astype(str), return_inverse=True)
     rank = np.array([_ORIGIN_RANK.get(x, 3) for x in origin_u])[origin_inv]

@@ -22,6 +22,8 @@ LOGGED_IN = ALL - {"public"}
 ADMIN = frozenset({"admin"})
 COUNTY = frozenset({"county"})
 STAFF_AND_COUNTY = frozenset({"admin", "analyst", "inspector", "county"})
+SOURCES_READERS = LOGGED_IN  # every role but the public; scoped (docs/sources.md)
+TASK_ACTORS = frozenset({"admin", "inspector", "enterprise"})
 
 EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/health"): (ALL, "all"),
@@ -65,10 +67,17 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ),
     ("POST", "/api/v1/compensation/statements/{statement_id:path}/acknowledge"): (
         COUNTY,
-        "scoped",
-    ),
     ("POST", "/api/v1/compensation/statements/{statement_id:path}/dispute"): (COUNTY, "scoped"),
     ("GET", "/api/v1/compensation/ledger"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/permits"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/permits/{permit_no}"): (SOURCES_READERS, "scoped"),
+    ("POST", "/api/v1/permits"): (ADMIN, "all"),
+    ("GET", "/api/v1/findings"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/findings/{key}"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/alerts"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/tasks"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/tasks/{task_id}"): (SOURCES_READERS, "scoped"),
+    ("POST", "/api/v1/tasks/{task_id}/{action}"): (TASK_ACTORS, "scoped"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.
@@ -76,7 +85,11 @@ PATH_VALUES = {
     "site_id": "AQ01",
     "token_id": "000000000000",
     "username": "no.such.user",
+    "action": "visit",
+    "key": "0" * 20,
+    "permit_no": "91130200699229617X001P",
     "statement_id:path": "no-such-agreement/2026/v1",
+    "task_id": "T20260101-0001",
 }
 QUERY = {"/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"}}
 

@@ -148,6 +148,8 @@ DOMAINS: dict[str, str] = {
     "web": "bishui.web.schema:MIGRATIONS",
     "compensation": "bishui.compensation.schema:MIGRATIONS",
     "water": "bishui.water.schema:MIGRATIONS",
+    "sources": "bishui.sources.schema:MIGRATIONS",
+    "enforcement": "bishui.enforcement.schema:MIGRATIONS",
 }
 
 

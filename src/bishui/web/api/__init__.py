@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bishui.web.api import account, air, compensation, core, overview, water
+from bishui.web.api import account, air, compensation, core, overview, sources, water
 
 ROUTERS: list[APIRouter] = [
     core.router,
@@ -20,4 +20,5 @@ ROUTERS: list[APIRouter] = [
     air.router,
     water.router,
     compensation.router,
+    sources.router,
 ]

@@ -67,6 +67,8 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ),
     ("POST", "/api/v1/compensation/statements/{statement_id:path}/acknowledge"): (
         COUNTY,
+        "scoped",
+    ),
     ("POST", "/api/v1/compensation/statements/{statement_id:path}/dispute"): (COUNTY, "scoped"),
     ("GET", "/api/v1/compensation/ledger"): (STAFF_AND_COUNTY, "scoped"),
     ("GET", "/api/v1/permits"): (SOURCES_READERS, "scoped"),

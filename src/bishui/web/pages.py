@@ -32,6 +32,7 @@ from bishui.web.auth import (
     csrf_token,
     requires,
     resolve,
+    resolve_without_store,
     rotate_csrf,
 )
 from bishui.web.colouring import legend
@@ -78,6 +79,7 @@ def render(
     status_code: int = 200,
     principal: Principal | None = None,
     need_csrf: bool = False,
+    error_page: bool = False,
 ) -> HTMLResponse:
     """Render *template* with the common context.
 
@@ -88,7 +90,12 @@ def render(
     ctx = request.app.state.web
     lang = language(request, ctx.settings.language)
     try:
-        p = principal or resolve(request)
+        # an error page may be rendered on the event loop: no query there
+        p = (
+            principal
+            or (resolve_without_store(request) if error_page else resolve(request))
+            or Principal("public")
+        )
     except BishuiError:
         p = Principal("public")
     values = {
@@ -113,7 +120,9 @@ def render(
 def render_error(
     request: Request, status: int, body: dict[str, Any], headers: dict[str, str]
 ) -> Response:
-    response = render(request, "error.html", {"status": status, "error": body}, status)
+    response = render(
+        request, "error.html", {"status": status, "error": body}, status, error_page=True
+    )
     response.headers.update(headers)
     return response
 

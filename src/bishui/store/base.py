@@ -265,6 +265,17 @@ class Store(ABC):
             out[name] = _column(values)
         return out
 
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one parameterised write statement in its own transaction (a domain's tables)."""
+        with self._write_lock, self._write_tx() as cur:
+            self._exec(cur, sql, params)
+
+    def execute_many(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Run several parameterised write statements in one transaction."""
+        with self._write_lock, self._write_tx() as cur:
+            for sql, params in statements:
+                self._exec(cur, sql, params)
+
     # -- registry -----------------------------------------------------------------------
     def upsert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
         """Insert or replace registry rows (``regions``, ``sites``, ``devices`` …)."""

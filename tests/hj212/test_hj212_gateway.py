@@ -66,11 +66,15 @@ async def test_many_loggers_all_good_data_exactly_once() -> None:
     await gw.stop()
 
     keys = Counter((r.packet.mn, r.packet.get("DataTime")) for r in sink.accepted)
-    assert set(keys.values()) == {1}, "every record exactly once"
+    # Every record arrives; a record arrives twice only when its logger resent it because
+    # the 9014 came later than its ack timeout (at-least-once delivery — the store's key
+    # makes the second copy a no-op, tests/ingest). On a loaded machine that happens.
+    resent = sum(lg.stats.resent for lg in loggers)
+    assert sum(keys.values()) - len(keys) <= resent, "a duplicate that no resend explains"
     expected = {(c.mn, None) for c in honest}
     got_mns = {mn for mn, _ in keys}
     assert got_mns == {mn for mn, _ in expected}
-    assert sum(keys.values()) == sum(c.backfill for c in honest)
+    assert len(keys) == sum(c.backfill for c in honest)
     assert all(r.credentials.mn == r.packet.mn for r in sink.accepted)
     m = gw.metrics()
     assert m["frames_accepted"] == len(sink.accepted)

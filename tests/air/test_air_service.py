@@ -79,6 +79,8 @@ def test_city_is_the_mean_of_its_assessment_stations(store: Store) -> None:
     assert [r.scope for r in service.daily(store, day)] == ["station"] * 3 + ["county"] * 2 + [
         "city"
     ]
+    # A logger with its clock years ahead does not move the real-time report.
+    write(store, rows("C", "PM2.5", dt.datetime(2099, 1, 1), [500.0]))
     rt = by_code(service.realtime(store).rows)
     assert rt["420800"].report.concentration["PM2.5_1h"] == 50.0
     assert rt["420800"].time == dt.datetime(2025, 7, 2, 0)  # end of the last hour

@@ -50,6 +50,7 @@ class AirColouring:
         if rt.hour < at - dt.timedelta(hours=self.window_h) or rt.hour > at + dt.timedelta(hours=2):
             return marks  # stale (or from the future): keep the base's verdict
         basis = f"real-time AQI, {STANDARDS[rt.edition]} (bishui.air)"
+        basis_zh = f"实时空气质量指数，{STANDARDS[rt.edition]}"
         start = rt.hour - dt.timedelta(hours=1)  # the stored hour the report is of
         for row in rt.rows:
             if row.scope != "station" or row.code not in air:
@@ -58,7 +59,13 @@ class AirColouring:
             if rep.aqi is None:
                 nd = nodata_mark()
                 marks[row.code] = Mark(
-                    nd.level, nd.color, "NA", "NA", None, start, basis + "; AQI NA (§5.3.1)"
+                    level=nd.level,
+                    color=nd.color,
+                    label_zh="NA",
+                    label_en="NA",
+                    ts=start,
+                    basis=basis + "; AQI NA (HJ 633-2026 §5.3.1)",
+                    basis_zh=basis_zh + "；AQI 按 HJ 633-2026 §5.3.1 发布为 NA",
                 )
                 continue
             cat = aqi_category(rep.aqi)
@@ -70,5 +77,6 @@ class AirColouring:
                 value=float(rep.aqi),
                 ts=start,
                 basis=basis,
+                basis_zh=basis_zh,
             )
         return marks

@@ -147,7 +147,7 @@ def realtime(
     """
     net = network(store)
     if hour is None:
-        last = latest_hour(store, net.ids)
+        last = latest_hour(store, net.ids, before=now_beijing())
         if last is None:
             raise NotFoundError("no hourly air data in the store")
         hour = last + HOUR

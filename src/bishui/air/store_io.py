@@ -213,8 +213,14 @@ def hourly_cube(
     return dict(zip(HOURLY_KEYS, cube, strict=True))
 
 
-def latest_hour(store: Store, station_ids: list[str]) -> dt.datetime | None:
-    """Start of the newest hour with any air pollutant value at these stations."""
+def latest_hour(
+    store: Store, station_ids: list[str], before: dt.datetime | None = None
+) -> dt.datetime | None:
+    """Start of the newest hour with any air pollutant value at these stations.
+
+    Hours starting at or after *before* are ignored (a logger with its clock ahead must not
+    move the real-time report into the future).
+    """
     if not station_ids:
         return None
     marks = ", ".join("?" for _ in station_ids)
@@ -222,8 +228,8 @@ def latest_hour(store: Store, station_ids: list[str]) -> dt.datetime | None:
     pmarks = ", ".join("?" for _ in codes)
     rows = store.query(
         "SELECT MAX(ts) AS ts FROM measurement WHERE period = 'hour' "  # noqa: S608 - placeholders
-        f"AND site_id IN ({marks}) AND parameter IN ({pmarks})",
-        [*station_ids, *codes],
+        f"AND site_id IN ({marks}) AND parameter IN ({pmarks}) AND ts < ?",
+        [*station_ids, *codes, before or dt.datetime(9999, 1, 1)],
     )
     ts = rows[0]["ts"] if rows else None
     return ts if isinstance(ts, dt.datetime) else None

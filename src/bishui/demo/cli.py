@@ -96,7 +96,10 @@ def setup_engines(
     Each step is idempotent, so a later run repeats it over the whole history cheaply.
     """
     from bishui.demo import compensation
+    from bishui.water.supervision import run_alerts
 
+    alerts = run_alerts(store, now=end)
+    echo(f"Drinking-water sources: {len(alerts['alerts'])} alerts")
     echo("Ecological compensation: agreements, entered figures, statements …")
     n = compensation.setup(store, start.date(), end.date(), now=now)
     echo(f"  {n} agreement-periods computed")

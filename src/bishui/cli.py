@@ -19,13 +19,19 @@ from bishui.errors import BishuiError
 #: command name → "module:attribute" of a click command or group
 SUBCOMMANDS: dict[str, str] = {
     "aggregate": "bishui.core_cli:aggregate_cmd",
+    "air": "bishui.air.cli:air",
+    "permits": "bishui.sources.cli:permits",
     "compensation": "bishui.compensation.cli:compensation",
     "demo": "bishui.demo.cli:demo",
+    "drain": "bishui.core_cli:drain",
     "hj212": "bishui.hj212.cli:hj212",
     "import": "bishui.core_cli:import_",
     "quarantine": "bishui.core_cli:quarantine",
     "registry": "bishui.core_cli:registry",
     "serve": "bishui.core_cli:serve",
+    "sources": "bishui.sources.cli:sources",
+    "tasks": "bishui.sources.cli:tasks",
+    "users": "bishui.web.cli:users",
     "water": "bishui.water.cli:water",
 }
 

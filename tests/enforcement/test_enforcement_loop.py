@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 from pathlib import Path
 
@@ -129,3 +130,23 @@ def test_policy_documents(tmp_path: Path) -> None:
         load_policy(bad)
     with pytest.raises(ConfigError):
         load_policy(tmp_path / "none.toml")
+
+
+def test_enterprise_sees_its_own_alerts() -> None:
+    log = AuditLog()
+    mine, other = al.alerts_from_findings(
+        [_finding(), _finding(site="914403001922038216001")], [], T0, log, SYS
+    )
+    assert al.visible_to(ENT, [mine, other]) == [mine]
+    assert al.visible_to(INSP, [mine, other]) == [mine, other]
+
+
+def test_json_forms() -> None:
+    log = AuditLog()
+    alerts = al.alerts_from_findings([_finding()], [], T0, log, SYS)
+    task, alerts = al.open_task("T1", alerts, T0, POLICY, log, SYS)
+    d = json.loads(json.dumps(task.as_dict(), ensure_ascii=False))
+    assert d["state"] == "open" and d["allowed_actions"] == ["assign", "escalate"]
+    assert d["deadline"] == "2026-03-04T09:00:00"
+    a = json.loads(json.dumps(alerts[0].as_dict(), ensure_ascii=False))
+    assert a["state"] == "tasked" and a["finding"]["rule_id"] == "EXC"

@@ -73,10 +73,63 @@ def test_crc_command() -> None:
     assert run(["crc"], seg.encode() + b"\n")[1].strip() == "1C80"
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.binary(max_size=600))
 def test_decode_never_raises(data: bytes) -> None:
     code, out = run(["decode"], data)
     assert code == 0
     for line in out.splitlines():
         assert json.loads(line)["ok"] in (True, False)
+
+
+def test_simulate_against_a_gateway() -> None:
+    import asyncio
+    import threading
+
+    from hj212_memory_sink import MemorySink
+
+    from bishui.hj212.gateway import DeviceCredentials, Gateway
+
+    sink = MemorySink()
+    ready = threading.Event()
+    done = threading.Event()
+    holder: dict = {}
+
+    def serve() -> None:
+        async def main() -> None:
+            gw = Gateway(lambda mn: DeviceCredentials(mn, "123456", "s"), sink, port=0)
+            await gw.start()
+            holder["port"] = gw.port
+            ready.set()
+            while not done.is_set():
+                await asyncio.sleep(0.02)
+            await gw.stop()
+
+        asyncio.run(main())
+
+    t = threading.Thread(target=serve)
+    t.start()
+    ready.wait(10)
+    try:
+        r = CliRunner().invoke(
+            main,
+            [
+                "hj212",
+                "simulate",
+                "--to",
+                f"127.0.0.1:{holder['port']}",
+                "--loggers",
+                "3",
+                "--duration",
+                "1.5",
+                "--speed",
+                "1200",
+            ],
+        )
+    finally:
+        done.set()
+        t.join(10)
+    assert r.exit_code == 0, r.output
+    stats = json.loads(r.stdout)
+    assert stats["loggers"] == 3 and stats["acked"] >= 3
+    assert len(sink.accepted) >= 3

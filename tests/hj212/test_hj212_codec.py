@@ -251,7 +251,7 @@ def packets(draw: st.DrawFn, cn: str) -> Packet:
 
 
 @pytest.mark.parametrize("cn", sorted(commands()))
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(data=st.data())
 def test_round_trip_every_cn(cn: str, data: st.DataObject) -> None:
     p = data.draw(packets(cn))

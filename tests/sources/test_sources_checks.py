@@ -167,3 +167,18 @@ def test_grid_skips_other_averaging_and_revoked() -> None:
     g = limit_grid([p], outlets, "w01018", T0, 3, dt.timedelta(days=1), averaging="day")
     assert g.upper[0].tolist()[:1] == [50.0] and np.isnan(g.upper[0, 1:]).all()
     assert np.isnan(g.upper[1]).all()
+
+
+def test_wastewater_hour_any_abnormal_record_invalidates() -> None:
+    # HJ 212-2017 notes to Tables C.16–C.18: for wastewater one abnormal value flags the period.
+    v = np.full((1, 120), np.nan)
+    f = np.full((1, 120), fl.MISSING, dtype=np.uint8)
+    v[0, [0, 10, 20]] = 30.0
+    f[0, [0, 10, 20]] = fl.N
+    v[0, [60, 70]] = 30.0
+    f[0, [60, 70]] = [fl.N, fl.M]
+    h = averaging.hourly(v, f, 1, ("N",), any_abnormal_invalidates=True)
+    assert h.mean[0, 0] == 30.0 and np.isnan(h.mean[0, 1])
+    assert h.flag_counts[0, 0, fl.MISSING] == 57
+    loose = averaging.hourly(v, f, 1, ("N",))
+    assert loose.mean[0, 1] == 30.0

@@ -1,8 +1,10 @@
 """Permit model, validation and versions (条例 Art. 13–16; HJ 608-2017)."""
 
+import contextlib
 import dataclasses
 import datetime as dt
 import io
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -204,3 +206,48 @@ def test_csv_errors_carry_row(permit: Permit) -> None:
         permits_io.permits_from_rows(rows)
     with pytest.raises(InputError, match="missing column"):
         permits_io.read_csv(io.StringIO("a,b\n1,2\n"))
+
+
+@given(
+    st.decimals(min_value=Decimal("0.001"), max_value=Decimal(10**6), places=3),
+    st.decimals(min_value=Decimal(0), max_value=Decimal(10**5), places=6),
+    st.sampled_from(["mg/m3", "ug/m3", "ng/m3"]),
+    st.one_of(st.none(), st.decimals(min_value=Decimal(0), max_value=Decimal("20.9"), places=1)),
+)
+def test_csv_round_trip_any_values(
+    value: Decimal, cap: Decimal, unit: str, o2: Decimal | None
+) -> None:
+    lim = Limit("a21026", value, unit, "GB 13223-2011", "表1", reference_o2=o2)
+    p = make_permit(outlets=(Outlet("DA001", (lim,)),), annual_caps={"a21026": cap})
+    buf = io.StringIO()
+    permits_io.write_csv([p], buf)
+    assert permits_io.read_csv(io.StringIO(buf.getvalue())) == [p]
+
+
+@given(
+    st.lists(
+        st.text(max_size=8), min_size=len(permits_io.COLUMNS), max_size=len(permits_io.COLUMNS)
+    )
+)
+def test_arbitrary_rows_never_crash(cells: list[str]) -> None:
+    row = dict(zip(permits_io.COLUMNS, cells, strict=True))
+    with contextlib.suppress(InputError):
+        permits_io.permits_from_rows([row])
+
+
+def test_dict_round_trip(permit: Permit) -> None:
+    d = json.loads(json.dumps(permits_io.permit_to_dict(permit), ensure_ascii=False))
+    assert d["annual_caps_t"]["a21026"] == "120.5"
+    assert permits_io.permit_from_dict(d) == permit
+    del d["uscc"]
+    with pytest.raises(InputError) as ei:
+        permits_io.permit_from_dict(d)
+    assert ei.value.field == "uscc"
+    d = permits_io.permit_to_dict(permit)
+    d["outlets"][0]["limits"][0]["unit"] = ""
+    with pytest.raises(InputError, match="unit"):
+        permits_io.permit_from_dict(d)
+    d = permits_io.permit_to_dict(permit)
+    d["outlets"] = "DA001"
+    with pytest.raises(InputError):
+        permits_io.permit_from_dict(d)

@@ -119,3 +119,9 @@ def test_discharging_days_counts_only_n_minutes() -> None:
     f = np.full(conc.shape, fl.C, dtype=np.uint8)
     assert not nopermit.discharging_days(conc, f, None, 60).any()
     assert nopermit.discharging_days(conc, f, np.full(conc.shape, 5.0), 60).all()
+
+
+def test_cap_of_a_permit_that_expired_during_the_year() -> None:
+    p = dataclasses.replace(make_permit(), valid_to=dt.date(2026, 3, 31))
+    found = quantity.check_caps([p], p.site_code, "a21026", np.full(200, 1.0), JAN1, RULES)
+    assert [f.measured["level"] for f in found] == [0.8, 0.9, 1.0]

@@ -31,6 +31,7 @@ __all__ = [
     "PartyStatement",
     "Posting",
     "party_statement",
+    "posting_lines",
 ]
 
 
@@ -68,6 +69,24 @@ def _pair_net(transfers: Iterable[Transfer]) -> dict[tuple[str, str], Decimal]:
         else:
             out[(t.payee, t.payer)] -= t.amount
     return out
+
+
+def posting_lines(old: Iterable[Transfer], new: Iterable[Transfer]) -> tuple[Posting, ...]:
+    """The postings that move the ledger from the *old* transfers to the *new* ones.
+
+    Per ordered pair of parties, the change of their net obligation: the party owed more is
+    debited (+), the other credited (−), so the lines always sum to zero. For a first version
+    *old* is empty; for a correction it is the superseded version's transfers.
+    """
+    before, after = _pair_net(old), _pair_net(new)
+    postings: list[Posting] = []
+    for a, b in sorted(set(before) | set(after)):
+        delta = after.get((a, b), Decimal(0)) - before.get((a, b), Decimal(0))
+        if delta:
+            # a owes b (more) by delta: b is debited, a credited.
+            postings.append(Posting(f"party:{b}", delta))
+            postings.append(Posting(f"party:{a}", -delta))
+    return tuple(postings)
 
 
 class Ledger:
@@ -113,14 +132,7 @@ class Ledger:
                 )
             old = head.transfers
             memo = f"更正 {head.id} → {statement.id}"
-        before, after = _pair_net(old), _pair_net(statement.transfers)
-        postings: list[Posting] = []
-        for a, b in sorted(set(before) | set(after)):
-            delta = after.get((a, b), Decimal(0)) - before.get((a, b), Decimal(0))
-            if delta:
-                # a owes b (more) by delta: b is debited, a credited.
-                postings.append(Posting(f"party:{b}", delta))
-                postings.append(Posting(f"party:{a}", -delta))
+        postings = posting_lines(old, statement.transfers)
         entry = JournalEntry(
             seq=len(self._entries) + 1,
             statement_id=statement.id,

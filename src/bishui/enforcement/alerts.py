@@ -49,6 +49,16 @@ class Alert:
     def subject(self) -> str:
         return f"alert:{self.id}"
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the API."""
+        return {
+            "id": self.id, "rule_id": self.rule_id, "severity": self.severity,
+            "site_code": self.site_code, "outlet_id": self.outlet_id, "pollutant": self.pollutant,
+            "start": self.start.isoformat(), "end": self.end.isoformat(), "uscc": self.uscc,
+            "created": self.created.isoformat(), "state": str(self.state),
+            "task_id": self.task_id, "finding": dict(self.finding),
+        }  # fmt: skip
+
 
 def alerts_from_findings(
     findings: Iterable[Finding], known: Iterable[str], now: dt.datetime, log: AuditLog,
@@ -112,3 +122,10 @@ def dismiss(alert: Alert, reason: str, now: dt.datetime, log: AuditLog, actor: A
     log.append(now, actor.id, actor.role, alert.subject, "dismiss", alert.state,
                AlertState.DISMISSED, {"reason": reason})  # fmt: skip
     return dataclasses.replace(alert, state=AlertState.DISMISSED)
+
+
+def visible_to(actor: Actor, alerts: Iterable[Alert]) -> list[Alert]:
+    """Alerts an actor may see: an enterprise sees its own only."""
+    if actor.role == "enterprise":
+        return [a for a in alerts if a.uscc == actor.uscc]
+    return list(alerts)

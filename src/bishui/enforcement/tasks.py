@@ -150,6 +150,12 @@ class Task:
     def is_overdue(self, now: dt.datetime) -> bool:
         return self.state is not State.CLOSED and now > self.deadline
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the API (datetimes ISO, Decimals as strings)."""
+        d = _jsonable({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        d["allowed_actions"] = [str(a) for a in allowed(self.state)]
+        return d
+
 
 def new_task(
     task_id: str, alert_ids: Iterable[str], uscc: str, site_code: str, severity: str, title: str,
@@ -340,6 +346,8 @@ def _normalise(p: Mapping[str, Any]) -> dict[str, Any]:
 
 def _jsonable(p: Mapping[str, Any]) -> dict[str, Any]:
     def conv(v: Any) -> Any:
+        if isinstance(v, StrEnum):
+            return str(v)
         if isinstance(v, Decimal):
             return str(v)
         if isinstance(v, dt.date):

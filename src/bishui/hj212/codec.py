@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bishui.errors import InputError
-from bishui.hj212.crc import crc_hex, matching_variant, parse_policy
+from bishui.hj212.crc import crc_hex, hj212_crc, matching_variant, parse_policy
 from bishui.hj212.errors import FrameError
 
 __all__ = [
@@ -68,7 +68,7 @@ _HEADER_NAMES = {
 _HEADER_SPLIT = re.compile(r"[;,]")
 # A CP body: items separated by ';' (empty items allowed, e.g. a trailing ';'), each item
 # one or more ','-separated fields, each field "key=value" (the key without '=').
-_FIELD = r"[^;,=]*=[^;,]*"
+_FIELD = r"[^;,=]*+=[^;,]*+"
 _CP_OK = re.compile(rf"(?:{_FIELD}(?:,{_FIELD})*)?(?:;(?:{_FIELD}(?:,{_FIELD})*)?)*")
 _SEPARATORS = re.compile(r"[;,]")
 
@@ -428,7 +428,7 @@ def flag_for(edition: str, *, ack: bool = False, segmented: bool = False) -> int
 # decoding
 
 
-def decode_segment(seg: bytes) -> Packet:
+def decode_segment(seg: bytes, *, crc: str | None = None, crc_variant: str | None = None) -> Packet:
     """Decode one data segment (no framing, no CRC check).
 
     Raises
@@ -442,11 +442,70 @@ def decode_segment(seg: bytes) -> Packet:
         raise FrameError("bad_header", f"data segment is not UTF-8 at byte {exc.start}") from None
     idx = text.find("CP=&&")
     if idx < 0 or len(text) < idx + 7 or not text.endswith("&&"):
-        mn = _peek_mn(text)
+        mn = peek_mn(text)
         raise FrameError("bad_header", "data segment lacks CP=&&…&&", mn=mn)
+    extra: tuple[tuple[str, str], ...] = ()
+    m = _CANONICAL_HEADER.fullmatch(text, 0, idx)
+    if m is not None:  # the common case, in one regex
+        qn, st, cn, pw, mn, flag_s, pnum_s, pno_s = m.groups()
+        flag: int | None = int(flag_s)
+        if int(flag_s) > 255:
+            raise FrameError("bad_field", f"Flag must be an integer 0..255 (got {flag})", mn=mn)
+        pnum = None if pnum_s is None else int(pnum_s)
+        pno = None if pno_s is None else int(pno_s)
+        rf = None
+    else:
+        hdr, extra = _parse_header(text[:idx])
+        mn = hdr.get("mn")
+        for required in ("st", "cn", "pw", "mn"):
+            if required not in hdr:
+                raise FrameError("bad_header", f"header lacks {required.upper()}", mn=mn)
+        qn, st, cn, pw, mn = hdr.get("qn"), hdr["st"], hdr["cn"], hdr["pw"], hdr["mn"]
+        flag = _header_int(hdr.get("flag"), "Flag", 255, mn)
+        pnum = _header_int(hdr.get("pnum"), "PNUM", 9999, mn)
+        pno = _header_int(hdr.get("pno"), "PNO", 9999, mn)
+        rf = hdr.get("rf")
+    if (pnum is None) != (pno is None) or (
+        pnum is not None and pno is not None and not 1 <= pno <= pnum
+    ):
+        raise FrameError("bad_field", f"PNUM={pnum} PNO={pno}: PNO must be 1..PNUM", mn=mn)
+    body = text[idx + 5 : -2]
+    if body and _CP_OK.fullmatch(body) is None:
+        bad = next(it for g in body.split(";") if g for it in g.split(",") if "=" not in it)
+        raise FrameError("bad_field", f"CP item without '=': {bad[:40]!r}", mn=mn)
+    if "Time=" in body:
+        _check_times(body, mn)
+    # equivalent to Packet(...), without the per-field cost of a frozen dataclass __init__
+    p: Packet = object.__new__(Packet)
+    p.__dict__.update(
+        st=st,
+        cn=cn,
+        pw=pw,
+        mn=mn,
+        cp=body,
+        qn=qn,
+        flag=flag,
+        pnum=pnum,
+        pno=pno,
+        rf=rf,
+        extra=extra,
+        crc=crc,
+        crc_variant=crc_variant,
+    )
+    return p
+
+
+# QN;ST;CN;PW;MN;Flag;[PNUM;PNO;] exactly as HJ 212-2017 Appendix C writes them
+_CANONICAL_HEADER = re.compile(
+    r"QN=([0-9]{17});ST=([^;,=]+);CN=([^;,=]+);PW=([^;,=]+);MN=([^;,=]+);Flag=([0-9]{1,3});"
+    r"(?:PNUM=([0-9]{1,4});PNO=([0-9]{1,4});)?"
+)
+
+
+def _parse_header(head: str) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
     hdr: dict[str, str] = {}
     extra: list[tuple[str, str]] = []
-    for part in _HEADER_SPLIT.split(text[:idx]):
+    for part in _HEADER_SPLIT.split(head):
         if not part:
             continue
         name, sep, value = part.partition("=")
@@ -459,37 +518,7 @@ def decode_segment(seg: bytes) -> Packet:
             raise FrameError("bad_header", f"header field {name} repeated")
         else:
             hdr[key] = value
-    mn = hdr.get("mn")
-    for required in ("st", "cn", "pw", "mn"):
-        if required not in hdr:
-            raise FrameError("bad_header", f"header lacks {required.upper()}", mn=mn)
-    flag = _header_int(hdr.get("flag"), "Flag", 255, mn)
-    pnum = _header_int(hdr.get("pnum"), "PNUM", 9999, mn)
-    pno = _header_int(hdr.get("pno"), "PNO", 9999, mn)
-    if (pnum is None) != (pno is None) or (
-        pnum is not None and pno is not None and not 1 <= pno <= pnum
-    ):
-        raise FrameError("bad_field", f"PNUM={pnum} PNO={pno}: PNO must be 1..PNUM", mn=mn)
-    body = text[idx + 5 : -2]
-    if body and _CP_OK.fullmatch(body) is None:
-        bad = next(it for g in body.split(";") if g for it in g.split(",") if "=" not in it)
-        raise FrameError("bad_field", f"CP item without '=': {bad[:40]!r}", mn=mn)
-    if "Time=" in body:
-        _check_times(body, mn)
-    p = Packet(
-        st=hdr["st"],
-        cn=hdr["cn"],
-        pw=hdr["pw"],
-        mn=hdr["mn"],
-        cp=body,
-        qn=hdr.get("qn"),
-        flag=flag,
-        pnum=pnum,
-        pno=pno,
-        rf=hdr.get("rf"),
-        extra=tuple(extra),
-    )
-    return p
+    return hdr, tuple(extra)
 
 
 def _header_int(text: str | None, name: str, top: int, mn: str | None) -> int | None:
@@ -505,7 +534,8 @@ def _header_int(text: str | None, name: str, top: int, mn: str | None) -> int | 
 _MN = re.compile(rb"MN=([^;,&]{1,64})")
 
 
-def _peek_mn(text: str | bytes) -> str | None:
+def peek_mn(text: str | bytes) -> str | None:
+    """The MN of a data segment that may not parse, for error reports and CRC policy."""
     b = text.encode("utf-8", "replace") if isinstance(text, str) else text
     m = _MN.search(b)
     return m.group(1).decode("utf-8", "replace") if m else None
@@ -561,6 +591,8 @@ def check_and_decode(
     seg: bytes, crc_text: bytes, crc_policy: str | frozenset[str] = "hj212"
 ) -> Packet:
     """Check *crc_text* against *seg* under *crc_policy*, then decode *seg*."""
+    if crc_policy == "hj212" and crc_text == b"%04X" % hj212_crc(seg):  # the common case
+        return decode_segment(seg, crc=crc_text.decode("ascii"), crc_variant="hj212")
     variants = parse_policy(crc_policy) if isinstance(crc_policy, str) else crc_policy
     variant = matching_variant(seg, crc_text, variants)
     if variant is None:
@@ -568,12 +600,9 @@ def check_and_decode(
             "crc_mismatch",
             f"CRC {crc_text.decode('ascii', 'replace')!r} does not match the data segment "
             f"(HJ 212 CRC {crc_hex(seg)}; policy {','.join(sorted(variants))})",
-            mn=_peek_mn(seg),
+            mn=peek_mn(seg),
         )
-    p = decode_segment(seg)
-    object.__setattr__(p, "crc", crc_text.decode("ascii", "replace"))
-    object.__setattr__(p, "crc_variant", variant)
-    return p
+    return decode_segment(seg, crc=crc_text.decode("ascii", "replace"), crc_variant=variant)
 
 
 # ---------------------------------------------------------------------------------------

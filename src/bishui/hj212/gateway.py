@@ -128,6 +128,7 @@ class GatewayLimits:
     read_size: int = 65536  # [bytes] per socket read
     max_bytes_per_second: float | None = None  # per connection; excess is delayed, not lost
     ack_flagless_uploads: bool = False  # answer 9014 to uploads without Flag (2005)
+    max_rejections_per_minute: int = 600  # per connection; beyond: counted, not stored, closed
     request_timeout: float = 10.0  # [s] for platform requests (STD17 Table 1)
     request_retries: int = 3
 
@@ -138,6 +139,10 @@ class _Conn:
     session: Session
     writer: asyncio.StreamWriter
     mns: set[str] = field(default_factory=set)
+    last_read: float = 0.0
+    idle: bool = False
+    reject_window: float = 0.0  # start of the current minute of rejections
+    rejects: int = 0
 
 
 class Gateway:
@@ -182,6 +187,7 @@ class Gateway:
         self.limits = limits or GatewayLimits()
         self.clock = clock
         self._server: asyncio.Server | None = None
+        self._sweeper: asyncio.Future[None] | None = None
         self._conns: dict[asyncio.Task[Any], _Conn] = {}
         self._by_mn: dict[str, _Conn] = {}
         self._counts: Counter[str] = Counter()
@@ -195,18 +201,29 @@ class Gateway:
         )
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
+        self._sweeper = asyncio.ensure_future(self._sweep())
         log.info("hj212 gateway listening on %s:%s", self.host, self.port)
 
     async def stop(self) -> None:
         """Stop accepting, close every connection, wait for handlers to finish."""
         if self._server is not None:
             self._server.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        # closing the transports ends each handler's read; cancel only what lingers
+        for conn in list(self._conns.values()):
+            conn.writer.close()
         tasks = list(self._conns)
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        if tasks:
+            _, lingering = await asyncio.wait(tasks, timeout=5.0)
+            for t in lingering:
+                t.cancel()
+            for t in lingering:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
@@ -225,6 +242,20 @@ class Gateway:
         assert self._server is not None
         await self._server.serve_forever()
 
+    async def _sweep(self) -> None:
+        """Close connections idle for longer than ``limits.idle_timeout`` (one timer for all
+        connections instead of a timeout around every read)."""
+        idle = self.limits.idle_timeout
+        while True:
+            await asyncio.sleep(min(max(idle / 4, 0.05), 5.0))
+            now = self.clock()
+            for conn in list(self._conns.values()):
+                if not conn.idle and now - conn.last_read > idle:
+                    conn.idle = True
+                    self._counts["connections_idle_closed"] += 1
+                    log.info("idle connection closed", extra={"peer": conn.peer})
+                    conn.writer.close()
+
     def metrics(self) -> dict[str, Any]:
         """Counters since start: connections, frames accepted, rejected by reason, noise …"""
         c = self._counts
@@ -233,6 +264,7 @@ class Gateway:
             "connections_total": c["connections_total"],
             "connections_refused": c["connections_refused"],
             "connections_idle_closed": c["connections_idle_closed"],
+            "connections_closed_abusive": c["connections_closed_abusive"],
             "bytes_received": c["bytes_received"],
             "frames_accepted": c["frames_accepted"],
             "frames_rejected": dict(self._rejected),
@@ -266,11 +298,18 @@ class Gateway:
 
     # -- connections ---------------------------------------------------------------------
     def _policy_for(self, mn: str | None) -> str:
-        creds = self.lookup(mn) if mn else None
+        try:
+            creds = self.lookup(mn) if mn else None
+        except Exception:  # a failing registry must not break framing; strict is safe
+            log.exception("registry lookup failed", extra={"mn": mn})
+            return "hj212"
         return creds.crc_policy if creds is not None else "hj212"
 
     def _edition_for(self, mn: str) -> str | None:
-        creds = self.lookup(mn)
+        try:
+            creds = self.lookup(mn)
+        except Exception:
+            return None
         return creds.edition if creds is not None else None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -294,7 +333,7 @@ class Gateway:
             timeout=lim.request_timeout,
             retries=lim.request_retries,
         )
-        conn = _Conn(peer, session, writer)
+        conn = _Conn(peer, session, writer, last_read=self.clock())
         self._conns[task] = conn
         log.debug("connection opened", extra={"peer": peer})
         rate = lim.max_bytes_per_second
@@ -302,12 +341,9 @@ class Gateway:
         last = self.clock()
         try:
             while True:
-                try:
-                    async with asyncio.timeout(lim.idle_timeout):
-                        data = await reader.read(lim.read_size)
-                except TimeoutError:
-                    self._counts["connections_idle_closed"] += 1
-                    log.info("idle connection closed", extra={"peer": peer})
+                data = await reader.read(lim.read_size)
+                conn.last_read = self.clock()
+                if conn.idle:  # closed by the idle sweeper or the rejection limit
                     break
                 if not data:
                     await self._dispatch(conn, session.end_of_stream())
@@ -327,6 +363,8 @@ class Gateway:
                 await writer.drain()
         except (ConnectionError, OSError) as exc:
             log.info("connection lost: %s", exc, extra={"peer": peer})
+        except Exception:  # a bug must cost one connection, never the gateway
+            log.exception("connection handler failed", extra={"peer": peer})
         finally:
             del self._conns[task]
             for mn in conn.mns:
@@ -380,6 +418,18 @@ class Gateway:
         self, conn: _Conn, raw: bytes, reason: str, message: str, mn: str | None
     ) -> None:
         self._rejected[reason] += 1
+        now = self.clock()
+        if now - conn.reject_window > 60.0:
+            conn.reject_window, conn.rejects = now, 0
+        conn.rejects += 1
+        if conn.rejects > self.limits.max_rejections_per_minute:
+            # a flood of bad frames: counted, but no longer stored, and the peer is cut off
+            if not conn.idle:
+                conn.idle = True
+                self._counts["connections_closed_abusive"] += 1
+                log.warning("too many bad frames; connection closed", extra={"peer": conn.peer})
+                conn.writer.close()
+            return
         log.warning("rejected: %s", message, extra={"peer": conn.peer, "mn": mn, "reason": reason})
         item = Rejection(raw, conn.peer, now_beijing(), reason, message, mn)
         try:

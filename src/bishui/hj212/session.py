@@ -48,8 +48,9 @@ from bishui.hj212.codec import (
     encode,
     flag_for,
     merge_segments,
+    peek_mn,
 )
-from bishui.hj212.crc import parse_policy
+from bishui.hj212.crc import hj212_crc, parse_policy
 from bishui.hj212.errors import FrameError
 from bishui.hj212.tables import commands
 from bishui.timeutil import now_beijing
@@ -374,9 +375,7 @@ class Session:
         pol = self._policy
         if isinstance(pol, str):
             return pol
-        from bishui.hj212.codec import _peek_mn
-
-        return pol(_peek_mn(seg))
+        return pol(peek_mn(seg))
 
     def _frame(self, events: list[Event], raw: bytes, seg: bytes, crc: bytes) -> None:
         try:
@@ -487,6 +486,12 @@ class Session:
         qn = p.qn
         if ed == "2005" and qn is None and p.reply_qn is not None and cn != "9014":
             cp = f"QN={p.reply_qn};{cp}" if cp else f"QN={p.reply_qn}"
+        if not cp and qn is not None:
+            # the common 9013/9014 with empty CP: the echoed fields come from a decoded
+            # packet (no separators in them), so the frame is written directly
+            seg = f"QN={qn};ST=91;CN={cn};PW={p.pw};MN={p.mn};Flag={flag_for(ed)};CP=&&&&"
+            data = seg.encode("utf-8")
+            return b"##%04d%s%04X\r\n" % (len(data), data, hj212_crc(data))
         answer = Packet(st="91", cn=cn, pw=p.pw, mn=p.mn, cp=cp, qn=qn, flag=flag_for(ed))
         return encode(answer)
 

@@ -365,11 +365,12 @@ class SimulatedLogger:
         session = Session("device", timeout=self.ack_timeout, retries=self.retries)
         mis = cfg.misbehave
         in_flight: dict[str, Packet] = {}
-        read_task: asyncio.Task[bytes] | None = None
+        next_due = 0.0
         try:
             while not stop.is_set():
-                for p in self.due_records(self.clock.now()):
-                    self.backlog.append(p)
+                if time.monotonic() >= next_due:  # schedules checked a few times a second
+                    next_due = time.monotonic() + 0.1
+                    self.backlog.extend(self.due_records(self.clock.now()))
                 if until_drained and not self.backlog and not in_flight:
                     return
                 # send while the window allows
@@ -395,17 +396,14 @@ class SimulatedLogger:
                     else:
                         for raw in batch:
                             await self._write(writer, raw)
-                if read_task is None:
-                    read_task = asyncio.ensure_future(reader.read(65536))
-                done, _ = await asyncio.wait({read_task}, timeout=0.05 if in_flight else 0.2)
-                if read_task in done:
-                    data = read_task.result()
-                    read_task = None
-                    if not data:
-                        return
-                    events = session.receive_data(data)
-                else:
-                    events = []
+                try:
+                    async with asyncio.timeout(0.05 if in_flight else 0.2):
+                        data = await reader.read(65536)
+                except TimeoutError:
+                    data = None
+                if data == b"":
+                    return
+                events = session.receive_data(data) if data else []
                 events += session.tick(time.monotonic())
                 for ev in events:
                     if isinstance(ev, Acknowledged):
@@ -424,8 +422,6 @@ class SimulatedLogger:
                     self.stats.resent += 1
                     await self._write(writer, resend)
         finally:
-            if read_task is not None:
-                read_task.cancel()
             self._requeue(in_flight)
 
     def _requeue(self, in_flight: dict[str, Packet]) -> None:

@@ -91,16 +91,18 @@ def check_block(
     medium = pollutants.get(pollutant).medium
     hour_rule, day_rule = ruleset["HOUR"], ruleset["DAY"]
     valid_flags = tuple(hour_rule["valid_flags"])
-    min_minutes = hour_rule["min_valid_minutes"]
+    water = medium == "water"
+    min_minutes = hour_rule["min_valid_minutes_water" if water else "min_valid_minutes"]
+    strict = water and bool(hour_rule["water_any_abnormal_invalidates"])
     m = conc.shape[1]
     hours, days = m // 60, m // 1440
 
-    hc = averaging.hourly(conc, conc_flags, min_minutes, valid_flags)
+    hc = averaging.hourly(conc, conc_flags, min_minutes, valid_flags, strict)
     ho2 = hq = None
     if o2 is not None and o2_flags is not None:
         ho2 = averaging.hourly(o2, o2_flags, min_minutes, valid_flags).mean
     if flow is not None and flow_flags is not None:
-        hq = averaging.hourly(flow, flow_flags, min_minutes, valid_flags).mean
+        hq = averaging.hourly(flow, flow_flags, min_minutes, valid_flags, strict).mean
 
     grid_h = limit_grid(permits, outlets, pollutant, start, hours, HOUR, averaging="hour")
     grid_d = limit_grid(permits, outlets, pollutant, start, days, DAY, averaging="day")

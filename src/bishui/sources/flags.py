@@ -48,11 +48,10 @@ def runs(mask: NDArray[np.bool_]) -> tuple[NDArray[np.intp], NDArray[np.intp], N
     padded = np.zeros((m.shape[0], m.shape[1] + 2), dtype=np.int8)
     padded[:, 1:-1] = m
     d = np.diff(padded, axis=1)
-    r0, s = np.nonzero(d == 1)
-    r1, e = np.nonzero(d == -1)
-    # Row-major nonzero lists starts and stops in the same order, so they pair up.
-    assert np.array_equal(r0, r1)
-    return r0, s, e
+    # Row by row, changes alternate +1 (start) and −1 (stop), the padding closing every run;
+    # so the row-major list of changes alternates start, stop across the whole array.
+    row, col = np.divmod(np.flatnonzero(d), d.shape[1])
+    return row[0::2], col[0::2], col[1::2]
 
 
 def merge_runs(

@@ -220,3 +220,79 @@ def _cell(v: object) -> str:
     if isinstance(v, dt.date):
         return v.isoformat()
     return str(v)
+
+
+def permit_to_dict(p: Permit) -> dict[str, Any]:
+    """JSON-ready nested form of one permit version (for the API): Decimals and dates as
+    strings, so no precision is lost."""
+
+    def dec(x: Decimal | None) -> str | None:
+        return None if x is None else str(x)
+
+    return {
+        "permit_no": p.permit_no, "version": p.version, "uscc": p.uscc,
+        "enterprise": p.enterprise, "management_class": str(p.management_class),
+        "valid_from": p.valid_from.isoformat(), "valid_to": p.valid_to.isoformat(),
+        "issued_by": p.issued_by, "change_reason": p.change_reason,
+        "revoked_on": p.revoked_on.isoformat() if p.revoked_on else None,
+        "outlets": [
+            {
+                "outlet_id": o.outlet_id, "name": o.name, "main": o.main,
+                "limits": [
+                    {"pollutant": lim.pollutant, "value": str(lim.value), "unit": lim.unit,
+                     "standard": lim.standard, "clause": lim.clause,
+                     "averaging": lim.averaging, "reference_o2": dec(lim.reference_o2),
+                     "lower": dec(lim.lower)}
+                    for lim in o.limits
+                ],
+            }
+            for o in p.outlets
+        ],
+        "annual_caps_t": {k: str(v) for k, v in p.annual_caps.items()},
+    }  # fmt: skip
+
+
+def permit_from_dict(d: dict[str, Any]) -> Permit:
+    """Inverse of :func:`permit_to_dict`; validates like every constructor (InputError)."""
+    try:
+        outlets = tuple(
+            Outlet(
+                outlet_id=o["outlet_id"],
+                name=o.get("name", ""),
+                main=bool(o.get("main", True)),
+                limits=tuple(
+                    Limit(
+                        pollutant=lim["pollutant"],
+                        value=lim["value"],
+                        unit=lim.get("unit", ""),
+                        standard=lim.get("standard", ""),
+                        clause=lim.get("clause", ""),
+                        averaging=lim.get("averaging", ""),
+                        reference_o2=_opt_dec(str(lim.get("reference_o2") or "")),
+                        lower=_opt_dec(str(lim.get("lower") or "")),
+                    )
+                    for lim in o.get("limits", [])
+                ),
+            )
+            for o in d.get("outlets", [])
+        )
+        return Permit(
+            permit_no=d["permit_no"],
+            version=d["version"],
+            uscc=d["uscc"],
+            enterprise=d.get("enterprise", ""),
+            management_class=d["management_class"],
+            valid_from=_date(str(d["valid_from"]), "valid_from", 0),
+            valid_to=_date(str(d["valid_to"]), "valid_to", 0),
+            outlets=outlets,
+            annual_caps=dict(d.get("annual_caps_t", {})),
+            issued_by=d.get("issued_by", ""),
+            change_reason=d.get("change_reason", ""),
+            revoked_on=_date(str(d["revoked_on"]), "revoked_on", 0)
+            if d.get("revoked_on")
+            else None,
+        )
+    except KeyError as e:
+        raise InputError(str(e.args[0]), "required", None) from None
+    except (TypeError, AttributeError, ArithmeticError) as e:
+        raise InputError("permit", f"malformed permit document: {e}", None) from None

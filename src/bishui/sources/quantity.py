@@ -138,7 +138,8 @@ def check_caps(
     """Findings (rule CAP) for one site and pollutant over one calendar year of daily masses.
 
     *daily_t* is the site's mass per day [t] (all its outlets summed), from *first_day*
-    (within one calendar year). The cap is that of the version in force on the last day.
+    (within one calendar year). The cap is that of the version in force on the last day (or,
+    if none is, of the latest version in force during the period).
     One finding per level reached: the warnings at the rule's ``warn_levels`` (severity low,
     then medium) and the breach (severity high).
     """
@@ -146,7 +147,13 @@ def check_caps(
     last = first_day + dt.timedelta(days=len(daily_t) - 1)
     if last.year != first_day.year:
         raise InputError("daily_t", "one calendar year of days", (first_day, last))
-    permit = next((p for p in permits if p.site_code == site_code and p.is_in_force(last)), None)
+    mine = [p for p in permits if p.site_code == site_code]
+    # The version in force on the last day; failing that (expired or revoked during the
+    # year) the latest version that was in force at some time in the period.
+    permit = next((p for p in mine if p.is_in_force(last)), None)
+    if permit is None:
+        during = [p for p in mine if p.valid_from <= last and p.valid_to >= first_day]
+        permit = max(during, key=lambda p: p.valid_from, default=None)
     if permit is None or pollutant not in permit.annual_caps:
         return []
     warn = [float(x) for x in rule["warn_levels"]]

@@ -24,7 +24,12 @@ STATUSES = ("verified", "secondary", "policy", "unverified")
 
 #: rule id → parameter name → type the document must give.
 SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "HOUR": {"min_valid_minutes": int, "valid_flags": list},
+    "HOUR": {
+        "min_valid_minutes": int,
+        "valid_flags": list,
+        "min_valid_minutes_water": int,
+        "water_any_abnormal_invalidates": bool,
+    },
     "DAY": {"min_valid_hours_air": int, "min_valid_hours_water": int, "water_flow_weighted": bool},
     "O2REF": {"o2_air": float},
     "EXC": {"merge_gap": int, "evidence_max_points": int},

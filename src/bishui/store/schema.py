@@ -146,7 +146,10 @@ MIGRATIONS: list[list[str]] = [
 DOMAINS: dict[str, str] = {
     "core": "bishui.store.schema:MIGRATIONS",
     "web": "bishui.web.schema:MIGRATIONS",
+    "compensation": "bishui.compensation.schema:MIGRATIONS",
     "water": "bishui.water.schema:MIGRATIONS",
+    "sources": "bishui.sources.schema:MIGRATIONS",
+    "enforcement": "bishui.enforcement.schema:MIGRATIONS",
 }
 
 

@@ -52,6 +52,26 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Replace the argon2 parameters (a deployment tuning them; tests making them cheap)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = hasher
+    _DUMMY_HASH = hasher.hash(secrets.token_hex(16))
+
+
+_generation = 0
+
+
+def generation() -> int:
+    """Bumped by every change that can end a session or a token (for caches of logins)."""
+    return _generation
+
+
+def _changed() -> None:
+    global _generation
+    _generation += 1
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -148,6 +168,7 @@ def set_password(store: Store, username: str, password: str) -> None:
     )
     end_all_sessions(store, username)
     db.execute(store, "DELETE FROM login_failures WHERE username = ?", [username])
+    _changed()
 
 
 def set_active(store: Store, username: str, active: bool) -> None:
@@ -157,10 +178,12 @@ def set_active(store: Store, username: str, active: bool) -> None:
     if not active:
         end_all_sessions(store, username)
         db.execute(store, "UPDATE api_tokens SET revoked = TRUE WHERE username = ?", [username])
+    _changed()
 
 
 def end_all_sessions(store: Store, username: str) -> None:
     db.execute(store, "DELETE FROM sessions WHERE username = ?", [username])
+    _changed()
 
 
 # -- login ----------------------------------------------------------------------------------
@@ -224,6 +247,7 @@ def new_session(store: Store, settings: Settings, username: str, peer: str | Non
 
 def end_session(store: Store, token: str) -> None:
     db.execute(store, "DELETE FROM sessions WHERE id_hash = ?", [_sha256(token)])
+    _changed()
 
 
 def session_user(store: Store, token: str) -> User | None:
@@ -275,6 +299,7 @@ def revoke_token(store: Store, username: str, tid: str) -> None:
     if not store.query("SELECT id FROM api_tokens WHERE id = ? AND username = ?", [tid, username]):
         raise NotFoundError(f"token {tid!r} does not exist")
     db.execute(store, "UPDATE api_tokens SET revoked = TRUE WHERE id = ?", [tid])
+    _changed()
 
 
 def token_user(store: Store, token: str) -> User | None:
@@ -297,3 +322,31 @@ def token_user(store: Store, token: str) -> User | None:
     if row["token_expires"] is not None and row["token_expires"] <= _now():
         return None
     return _user(row)
+
+
+def create_demo_accounts(
+    store: Store, *, region: str, enterprise: str, prefix: str = "demo"
+) -> list[tuple[str, str, str]]:
+    """One account per role for the demo, with fresh random passwords; (user, role, password).
+
+    Run again, it resets the same accounts' passwords (only hashes are stored, so the old ones
+    cannot be printed again).
+    """
+    out = []
+    for role in ACCOUNT_ROLES:
+        username = f"{prefix}.{role}"
+        password = secrets.token_urlsafe(9)
+        if store.query("SELECT username FROM users WHERE username = ?", [username]):
+            set_password(store, username, password)
+            set_active(store, username, True)
+        else:
+            add_user(
+                store,
+                username,
+                password,
+                role,
+                region=region if role == "county" else None,
+                enterprise=enterprise if role == "enterprise" else None,
+            )
+        out.append((username, role, password))
+    return out

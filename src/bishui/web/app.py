@@ -9,26 +9,41 @@ adds its routes by adding a router there, each route declaring its permission wi
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import threading
+import time
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bishui import __version__
 from bishui.store import Store
+from bishui.timeutil import now_beijing
 from bishui.web import errors, schema
-from bishui.web.auth import CSRF_COOKIE, SlidingWindow, check_routes, client_address
-from bishui.web.colouring import Colouring, provisional_colouring
+from bishui.web.auth import (
+    ALL_ROLES,
+    CSRF_COOKIE,
+    Principal,
+    SlidingWindow,
+    check_routes,
+    client_address,
+    requires,
+)
+from bishui.web.colouring import Colouring, Mark, latest_within, provisional_colouring
 from bishui.web.settings import Settings, parse_rate
 
 STATIC_DIR = Path(__file__).parent / "static"
+HOUR = dt.timedelta(hours=1)
 SWAGGER = "/static/vendor/swagger-ui-5.35.0"
 # Pages run no inline script (configuration travels in data attributes and JSON blocks);
 # ECharts sets inline styles on its canvas container.
@@ -37,6 +52,22 @@ CSP = (
     "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "
     "base-uri 'self'; form-action 'self'"
 )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The current state of every site, as the overview and the public page show it."""
+
+    at: dt.datetime
+    sites: list[dict[str, Any]]
+    marks: dict[str, Mark]
+    latest: dict[str, dict[str, dict[str, Any]]]  # site → parameter → newest hourly row
+    regions: dict[str, dict[str, Any]]  # code → region
+    serial: int = 0  # distinguishes snapshots (keys caches built on one)
+
+
+#: How far back the public page looks for a site's newest values (water is sampled monthly).
+LATEST_WINDOW = dt.timedelta(days=31)
 
 
 @dataclass
@@ -48,6 +79,39 @@ class WebContext:
     login_limiter: SlidingWindow
     api_limiter: SlidingWindow
     geo: dict[str, Any] = field(default_factory=dict)
+    _snapshot: Snapshot | None = None
+    _snapshot_t: float = 0.0
+    _snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
+    public_pages: dict[tuple[int, str], Any] = field(default_factory=dict)
+    # credential hash → (monotonic expiry, accounts.generation(), Principal)
+    auth_cache: dict[str, tuple[float, int, Any]] = field(default_factory=dict)
+
+    def snapshot(self) -> Snapshot:
+        """Every site with its mark and newest values, reused for ``snapshot_seconds``.
+
+        One reader computes it while concurrent requests wait for that result instead of
+        each running the same queries (the overview is the page everyone opens at once).
+        """
+        with self._snapshot_lock:
+            now = time.monotonic()
+            snap = self._snapshot
+            if snap is not None and now - self._snapshot_t < self.settings.snapshot_seconds:
+                return snap
+            at = now_beijing().replace(microsecond=0)
+            sites = self.store.query(
+                "SELECT id, kind, name, region, lon, lat, body, target_class, enterprise "
+                "FROM sites ORDER BY kind, id"
+            )
+            marks = self.colouring(self.store, sites, at)
+            latest: dict[str, dict[str, dict[str, Any]]] = {}
+            public = [s["id"] for s in sites if s["kind"] in self.settings.public_kinds]
+            for r in latest_within(self.store, public, at - LATEST_WINDOW, at + HOUR):
+                latest.setdefault(r["site_id"], {})[r["parameter"]] = r
+            regions = {r["code"]: r for r in self.store.rows("regions")}
+            serial = (snap.serial + 1) if snap else 1
+            self._snapshot = Snapshot(at, sites, marks, latest, regions, serial)
+            self._snapshot_t = now
+            return self._snapshot
 
 
 def load_geo(settings: Settings) -> dict[str, Any]:
@@ -101,7 +165,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
+    def docs(p: Annotated[Principal, requires(*ALL_ROLES)]) -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/api/v1/openapi.json",
             title="bishui API",
@@ -110,43 +174,102 @@ def create_app(
             swagger_favicon_url="/static/favicon.svg",
         )
 
-    app.middleware("http")(_middleware)
-    # /docs is a plain page over the published spec: it declares nothing, like /static.
-    check_routes([r for r in app.routes if getattr(r, "path", "") != "/docs"])
+    app.add_middleware(WebMiddleware)
+    check_routes(app.routes)
     return app
 
 
-async def _middleware(request: Request, call_next: Any) -> Response:
-    ctx: WebContext = request.app.state.web
-    path = request.url.path
-    if path.startswith("/api/"):
-        try:
-            ctx.api_limiter.hit(client_address(request), "requests")
-        except errors.RateLimited as exc:
-            return await errors.bishui_error(request, exc)
-    response: Response = await call_next(request)
-    nonce = getattr(request.state, "csrf_nonce", None)
-    if nonce and (request.cookies.get(CSRF_COOKIE) != nonce):
-        response.set_cookie(
-            CSRF_COOKIE,
-            nonce,
-            httponly=True,
-            samesite="lax",
-            secure=secure_cookies(request),
-            path="/",
-        )
-    h = response.headers
-    h.setdefault("X-Content-Type-Options", "nosniff")
-    h.setdefault("Referrer-Policy", "same-origin")
-    h.setdefault("X-Frame-Options", "DENY")
-    if path.startswith("/static/"):
-        h.setdefault("Cache-Control", "public, max-age=86400")
-    elif path != "/docs":
-        h.setdefault("Content-Security-Policy", CSP)
-    h.setdefault("Cache-Control", "no-store")
-    return response
+class WebMiddleware:
+    """Per-request duties, as plain ASGI (cheaper than a BaseHTTPMiddleware on every call).
+
+    Before: the API rate limit per client address. After: the CSRF cookie when a handler
+    issued a nonce, security headers, and a ``Cache-Control`` default of ``no-store``
+    (handlers of published data set their own).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        path: str = scope["path"]
+        limit = scope["app"].state.web.settings.max_body_bytes
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > limit:
+            too_big = JSONResponse(
+                errors.error_body("too_large", f"request body over {limit} bytes"),
+                status_code=413,
+                headers={"Cache-Control": "no-store"},
+            )
+            await too_big(scope, receive, send)
+            return
+        received = 0
+
+        async def bounded_receive() -> Message:
+            # a chunked body has no Content-Length: count what arrives
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise errors.InputError("body", f"at most {limit} bytes", received)
+            return message
+
+        if path.startswith("/api/"):
+            ctx: WebContext = scope["app"].state.web
+            try:
+                ctx.api_limiter.hit(client_address(request), "requests")
+            except errors.RateLimited as exc:
+                response = await errors.bishui_error(request, exc)
+                await response(scope, receive, send)
+                return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                h = MutableHeaders(scope=message)
+                nonce = scope.get("state", {}).get("csrf_nonce")
+                if nonce and request.cookies.get(CSRF_COOKIE) != nonce:
+                    cookie = Response()
+                    cookie.set_cookie(
+                        CSRF_COOKIE,
+                        nonce,
+                        httponly=True,
+                        samesite="lax",
+                        secure=secure_cookies(request),
+                        path="/",
+                    )
+                    h.append("set-cookie", cookie.headers["set-cookie"])
+                h.setdefault("X-Content-Type-Options", "nosniff")
+                h.setdefault("Referrer-Policy", "same-origin")
+                h.setdefault("X-Frame-Options", "DENY")
+                if path.startswith("/static/"):
+                    h.setdefault("Cache-Control", "public, max-age=86400")
+                elif path != "/docs":
+                    h.setdefault("Content-Security-Policy", CSP)
+                h.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, bounded_receive, send_with_headers)
 
 
 def secure_cookies(request: Request) -> bool:
     mode = request.app.state.web.settings.cookie_secure
     return mode == "always" or (mode == "auto" and request.url.scheme == "https")
+
+
+def serve(store: Store, settings: Settings | None = None) -> None:
+    """Run the app with uvicorn on ``settings.host:settings.port`` until interrupted."""
+    import uvicorn
+
+    settings = settings or Settings()
+    uvicorn.run(
+        create_app(store, settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        # the store has one writer; several worker processes would each open it
+        workers=1,
+    )

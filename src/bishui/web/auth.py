@@ -176,6 +176,14 @@ def resolve(request: Request) -> Principal:
     user: User | None = None
     via = "anonymous"
     auth = request.headers.get("authorization", "")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    credential = auth or (f"cookie {cookie}" if cookie else "")
+    key = hashlib.sha256(credential.encode()).hexdigest() if credential else ""
+    if key:
+        hit = ctx.auth_cache.get(key)
+        if hit and hit[0] > time.monotonic() and hit[1] == accounts.generation():
+            request.state.principal = hit[2]
+            return hit[2]
     if auth:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer":
@@ -184,11 +192,10 @@ def resolve(request: Request) -> Principal:
         if user is None:
             raise Unauthenticated("invalid, expired or revoked API token")
         via = "token"
-    else:
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if cookie:
-            user = accounts.session_user(ctx.store, cookie)
-            via = "session" if user else "anonymous"
+    elif cookie:
+        user = accounts.session_user(ctx.store, cookie)
+        if user:
+            via = "session"
     settings = ctx.settings
     if user is None:
         p = Principal(
@@ -212,6 +219,11 @@ def resolve(request: Request) -> Principal:
             settings.public_periods,
             user.display_name,
         )
+    if user is not None and ctx.settings.auth_cache_seconds > 0:
+        if len(ctx.auth_cache) > 10_000:
+            ctx.auth_cache.clear()
+        expires = time.monotonic() + ctx.settings.auth_cache_seconds
+        ctx.auth_cache[key] = (expires, accounts.generation(), p)
     request.state.principal = p
     return p
 
@@ -263,15 +275,27 @@ def route_access(route: Any) -> list[Access]:
     return found
 
 
-def check_routes(routes: Sequence[Any]) -> None:
-    """Refuse an app where some API route or page does not declare exactly one permission."""
+def api_routes(routes: Sequence[Any]) -> list[tuple[str, Any]]:
+    """Every FastAPI route as (full path, route), through included routers."""
     from fastapi.routing import APIRoute
 
-    for route in routes:
-        if isinstance(route, APIRoute):
-            n = len(route_access(route))
-            if n != 1:
-                raise PermissionDenied(
-                    f"route {sorted(route.methods or ())} {route.path} declares {n} permissions; "
-                    "every route must declare exactly one with requires(...)"
-                )
+    try:  # FastAPI ≥ 0.160 keeps included routers as nodes of the route tree
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI copies routes into a flat list
+        return [(r.path, r) for r in routes if isinstance(r, APIRoute)]
+    return [
+        (c.path or c.original_route.path, c.original_route)
+        for c in iter_route_contexts(routes)
+        if isinstance(c.original_route, APIRoute)
+    ]
+
+
+def check_routes(routes: Sequence[Any]) -> None:
+    """Refuse an app where some API route or page does not declare exactly one permission."""
+    for path, route in api_routes(routes):
+        n = len(route_access(route))
+        if n != 1:
+            raise PermissionDenied(
+                f"route {sorted(route.methods or ())} {path} declares {n} permissions; "
+                "every route must declare exactly one with requires(...)"
+            )

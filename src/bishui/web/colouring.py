@@ -44,7 +44,8 @@ class Mark:
     label_en: str
     value: float | None = None  # the AQI or class behind the category, if any
     ts: dt.datetime | None = None  # time of the data it was judged on
-    basis: str = ""  # how it was judged (shown in the details)
+    basis: str = ""  # how it was judged (shown in the details), English
+    basis_zh: str = ""  # the same in Chinese
 
 
 Colouring = Callable[[Store, Sequence[dict[str, Any]], dt.datetime], dict[str, Mark]]
@@ -69,7 +70,9 @@ def _mark(cat: dict[str, Any], **kw: Any) -> Mark:
 
 
 def nodata_mark() -> Mark:
-    return _mark(categories()["nodata"][0], basis="no value inside the window")
+    return _mark(
+        categories()["nodata"][0], basis="no value inside the window", basis_zh="时间窗内无数据"
+    )
 
 
 def aqi_category(aqi: float) -> dict[str, Any]:
@@ -141,6 +144,7 @@ def _air_marks(latest: dict[str, dict[str, Any]], site_ids: Sequence[str]) -> di
             value=aqi,
             ts=ts,
             basis=f"provisional PM-only AQI (HJ 633-{edition}, hourly PM on 24 h breakpoints)",
+            basis_zh=f"临时 AQI：仅 PM2.5、PM10 小时浓度按日均值分段（HJ 633-{edition}）",
         )
     return out
 
@@ -191,6 +195,8 @@ def _water_marks(
                 ts=max(times),
                 basis="provisional single-factor class over DO, CODMn, COD, NH3-N, TP "
                 "(GB 3838-2002 Table 1)",
+                basis_zh="临时类别：溶解氧、高锰酸盐指数、化学需氧量、氨氮、总磷单因子评价"
+                "（GB 3838-2002 表1）",
             )
     return out
 
@@ -208,8 +214,45 @@ def _source_marks(latest: dict[str, dict[str, Any]], site_ids: Sequence[str]) ->
             cats["flagged" if flagged else "normal"],
             ts=max(r["ts"] for r in rows),
             basis="state of the latest hourly data (compliance comes with bishui.sources)",
+            basis_zh="最新小时数据的状态（达标判定待污染源引擎接入）",
         )
     return out
+
+
+def latest_within(
+    store: Store,
+    site_ids: Sequence[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    period: str = "hour",
+) -> list[dict[str, Any]]:
+    """The newest value of each parameter at each site with ``start <= ts < end``.
+
+    Like ``Store.latest`` but bounded in time, so a store with years of history is read only
+    over the window (DuckDB prunes by its zone maps, PostgreSQL by its (period, ts) index).
+    One row per (site, parameter): the logger's, else the platform's, else the upload's.
+    """
+    if not site_ids:
+        return []
+    marks = ", ".join("?" for _ in site_ids)
+
+    def where(a: str) -> str:
+        return f"{a}period = ? AND {a}ts >= ? AND {a}ts < ? AND {a}site_id IN ({marks})"
+
+    # both sides filtered by the window, so neither scans the whole history
+    sql = (
+        "SELECT m.site_id, m.parameter, m.ts, m.value, m.flag, m.valid, m.origin "  # noqa: S608
+        "FROM measurement m JOIN (SELECT site_id, parameter, MAX(ts) AS ts FROM measurement "
+        f"WHERE {where('')} GROUP BY site_id, parameter) last ON m.site_id = last.site_id "
+        f"AND m.parameter = last.parameter AND m.ts = last.ts WHERE {where('m.')} "
+        "ORDER BY m.site_id, m.parameter, m.origin"
+    )
+    params = [period, start, end, *site_ids]
+    rows = store.query(sql, [*params, *params])
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        seen.setdefault((r["site_id"], r["parameter"]), r)
+    return list(seen.values())
 
 
 @dataclass(frozen=True)
@@ -228,13 +271,12 @@ class ProvisionalColouring:
         windows = {
             "air": self.air_window_h,
             "water": self.water_window_h,
-            "source_gas": self.source_window_h,
-            "source_water": self.source_window_h,
+            "source": self.source_window_h,
         }
-        kind_of = {s["id"]: s["kind"] for s in sites}
-        for r in store.latest([s["id"] for s in sites], "hour"):
-            window = windows.get(kind_of.get(r["site_id"], ""), 0)
-            if at - dt.timedelta(hours=window) <= r["ts"] <= at + dt.timedelta(hours=1):
+        for key, hours in windows.items():
+            ids = [s["id"] for s in sites if s["kind"].startswith(key)]
+            start = at - dt.timedelta(hours=hours)
+            for r in latest_within(store, ids, start, at + dt.timedelta(hours=1)):
                 latest.setdefault(r["site_id"], {})[r["parameter"]] = r
         marks: dict[str, Mark] = {}
         marks.update(_air_marks(latest, [s["id"] for s in sites if s["kind"] == "air"]))

@@ -34,7 +34,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "overview.water": ("水质断面（水质类别）", "Water sections (class)"),
     "overview.source": ("排放口（数据状态）", "Outlets (data state)"),
     "overview.nodata": ("无当前数据", "No current data"),
-    "overview.updated": ("更新时间", "Updated"),
+    "overview.updated": ("更新时间：", "Updated: "),
     "overview.details": ("站点详情", "Site details"),
     "overview.click": ("点击地图上的站点查看详情。", "Click a site on the map for details."),
     "overview.provisional": (
@@ -54,6 +54,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "public.category": ("类别", "Category"),
     "public.time": ("时间", "Time"),
     "public.target": ("目标", "Target"),
+    "public.aqi_note": (
+        "AQI 为临时值：仅由最新小时 PM2.5、PM10 按日均值分段计算（HJ 633），"
+        "完整 AQI 待空气引擎接入。"
+        "浓度单位 μg/m³（一氧化碳 mg/m³）。",
+        "AQI is provisional: from the latest hourly PM2.5 and PM10 on the 24-hour breakpoints "
+        "(HJ 633) only, until the air engine is wired in. Concentrations in μg/m³ (CO mg/m³).",
+    ),
+    "public.water_note": (
+        "水质类别为临时判定：仅按溶解氧、高锰酸盐指数、化学需氧量、氨氮、总磷单因子评价"
+        "（GB 3838-2002 表1），单位 mg/L。",
+        "Classes are provisional: single-factor over DO, CODMn, COD, NH3-N and TP only "
+        "(GB 3838-2002 Table 1), in mg/L.",
+    ),
+    "public.export": ("导出：", "Download: "),
+    "detail.id": ("编号", "ID"),
     "public.none": ("暂无数据", "No data yet"),
     "login.title": ("登录", "Log in"),
     "login.username": ("用户名", "Username"),
@@ -68,7 +83,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.title": ("出错了", "Something went wrong"),
     "error.back": ("返回一张图", "Back to the overview"),
     "role": ("角色", "Role"),
-    "map.source": ("地图", "Map"),
+    "map.source": ("地图：", "Map: "),
     "detail.latest": ("最新数值", "Latest values"),
     "detail.devices": ("数采仪", "Data loggers"),
     "detail.basis": ("判定依据", "Basis"),

@@ -16,11 +16,11 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from bishui.errors import BishuiError, PermissionDenied
-from bishui.timeutil import now_beijing
 from bishui.web import accounts
 from bishui.web.api.common import cache_for
 from bishui.web.auth import (
@@ -36,10 +36,24 @@ from bishui.web.auth import (
 )
 from bishui.web.colouring import legend
 from bishui.web.errors import RateLimited, Unauthenticated
-from bishui.web.i18n import LANG_COOKIE, LANGS, language, parameter_name, translator
+from bishui.web.export import table_response
+from bishui.web.i18n import (
+    LANG_COOKIE,
+    LANGS,
+    PARAMETERS,
+    language,
+    parameter_name,
+    translator,
+)
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=__file__.rsplit("/", 1)[0] + "/templates")
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPage:
+    body: bytes
+    content_type: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +77,14 @@ def render(
     context: dict[str, Any] | None = None,
     status_code: int = 200,
     principal: Principal | None = None,
+    need_csrf: bool = False,
 ) -> HTMLResponse:
+    """Render *template* with the common context.
+
+    A CSRF token (and its cookie) is issued only where a form needs it — the login page, and
+    any page of a logged-in user (the logout form) — so an anonymous page carries nothing
+    personal and can be cached by anyone.
+    """
     ctx = request.app.state.web
     lang = language(request, ctx.settings.language)
     try:
@@ -79,7 +100,7 @@ def render(
         "role_name": accounts.ROLES[p.role][LANGS.index(lang)],
         "nav": [n for n in NAV if p.role in n.roles],
         "path": request.url.path,
-        "csrf_token": csrf_token(request),
+        "csrf_token": csrf_token(request) if (need_csrf or p.username) else "",
         "settings": ctx.settings,
         "param_name": lambda code: parameter_name(code, lang),
         **(context or {}),
@@ -114,53 +135,112 @@ def overview_page(
         "overview.html",
         {
             "legend": legend(lang),
+            "param_names": {code: parameter_name(code, lang) for code in PARAMETERS},
             "geo_source": request.app.state.web.geo[f"source_{lang}"],
         },
     )
+
+
+#: The columns of the public tables (HJ 212 codes), per layer.
+PUBLIC_PARAMS = {
+    "air": ("a34004", "a34002", "a21026", "a21004", "a21005", "a05024"),
+    "water": ("w01009", "w01019", "w21003", "w21011"),
+}
+
+
+def public_rows(ctx: Any, snap: Any, lang: str) -> dict[str, list[dict[str, Any]]]:
+    """The public tables' rows (published kinds only), by layer."""
+    out: dict[str, list[dict[str, Any]]] = {"air": [], "water": []}
+    for s in snap.sites:
+        if s["kind"] not in ctx.settings.public_kinds or s["kind"] not in out:
+            continue
+        region = snap.regions.get(s["region"], {})
+        out[s["kind"]].append(
+            {
+                **s,
+                "region_name": region.get("name" if lang == "zh" else "name_en") or s["region"],
+                "mark": snap.marks[s["id"]],
+                "values": snap.latest.get(s["id"], {}),
+            }
+        )
+    return out
 
 
 @router.get("/public", response_class=HTMLResponse)
 def public_page(request: Request, p: Annotated[Principal, requires(*ALL_ROLES)]) -> HTMLResponse:
     """Published figures only, whoever asks: the same content for everyone."""
     ctx = request.app.state.web
-    public = Principal("public", public_kinds=ctx.settings.public_kinds)
-    where, params = public.site_where()
-    sites = ctx.store.query(
-        "SELECT id, kind, name, region, body, target_class, lon, lat FROM sites "  # noqa: S608 - fixed SQL fragments; values are bound
-        f"WHERE {where} ORDER BY kind, id",
-        params,
-    )
-    regions = {r["code"]: r for r in ctx.store.rows("regions")}
-    at = now_beijing().replace(microsecond=0)
-    marks = ctx.colouring(ctx.store, sites, at)
-    latest: dict[str, dict[str, Any]] = {}
-    for r in ctx.store.latest([s["id"] for s in sites], "hour"):
-        latest.setdefault(r["site_id"], {})[r["parameter"]] = r
-    air_params = ("a34004", "a34002", "a21026", "a21004", "a21005", "a05024")
-    water_params = ("w01009", "w01019", "w21003", "w21011")
+    snap = ctx.snapshot()
     lang = language(request, ctx.settings.language)
-    rows = []
-    for s in sites:
-        region = regions.get(s["region"], {})
-        rows.append(
-            {
-                **s,
-                "region_name": region.get("name" if lang == "zh" else "name_en") or s["region"],
-                "mark": marks[s["id"]],
-                "values": latest.get(s["id"], {}),
-            }
-        )
+    key = (snap.serial, lang)
+    if p.is_public and key in ctx.public_pages:
+        # the same bytes for every anonymous visitor until the snapshot changes
+        cached = ctx.public_pages[key]
+        response = HTMLResponse(cached.body, headers={"Content-Type": cached.content_type})
+        cache_for(response, p, request)
+        return response
+    rows = public_rows(ctx, snap, lang)
     response = render(
         request,
         "public.html",
         {
-            "air": [r for r in rows if r["kind"] == "air"],
-            "water": [r for r in rows if r["kind"] == "water"],
-            "air_params": air_params,
-            "water_params": water_params,
-            "at": at,
+            "air": rows["air"],
+            "water": rows["water"],
+            "air_params": PUBLIC_PARAMS["air"],
+            "water_params": PUBLIC_PARAMS["water"],
+            "at": snap.at,
         },
     )
+    if p.is_public:
+        ctx.public_pages.clear()  # keep only the current snapshot's pages
+        ctx.public_pages[key] = CachedPage(bytes(response.body), response.headers["content-type"])
+    cache_for(response, p, request)
+    return response
+
+
+@router.get("/public/{table}.{fmt}")
+def public_export(
+    request: Request,
+    p: Annotated[Principal, requires(*ALL_ROLES)],
+    table: Annotated[str, PathParam(pattern="^(air|water)$")],
+    fmt: Annotated[str, PathParam(pattern="^(csv|xlsx)$")],
+) -> Response:
+    """The public page's tables as CSV or Excel."""
+    ctx = request.app.state.web
+    lang = language(request, ctx.settings.language)
+    t = translator(lang)
+    snap = ctx.snapshot()
+    rows = public_rows(ctx, snap, lang)[table]
+    params = PUBLIC_PARAMS[table]
+    first = t("public.station" if table == "air" else "public.section")
+    header = [
+        t("detail.id"),
+        first,
+        t("public.region"),
+        *(["AQI"] if table == "air" else []),
+        t("public.category"),
+        *([t("public.target")] if table == "water" else []),
+        *(f"{parameter_name(c, lang)} ({c})" for c in params),
+        t("public.time"),
+    ]
+    body = []
+    for r in rows:
+        m = r["mark"]
+        label = m.label_zh if lang == "zh" else m.label_en
+        body.append(
+            [
+                r["id"],
+                r["name"],
+                r["region_name"],
+                *([None if m.value is None else int(m.value)] if table == "air" else []),
+                label,
+                *([r["target_class"]] if table == "water" else []),
+                *(r["values"][c]["value"] if c in r["values"] else None for c in params),
+                m.ts.strftime("%Y-%m-%d %H:%M") if m.ts else None,
+            ]
+        )
+    name = f"bishui-{table}-{snap.at.strftime('%Y%m%d%H%M')}"
+    response = table_response(header, body, name, fmt)
     cache_for(response, p, request)
     return response
 
@@ -169,7 +249,9 @@ def public_page(request: Request, p: Annotated[Principal, requires(*ALL_ROLES)])
 def login_page(
     request: Request, p: Annotated[Principal, requires(*ALL_ROLES)], next: str | None = None
 ) -> HTMLResponse:
-    return render(request, "login.html", {"next": _safe_next(next), "message": None})
+    return render(
+        request, "login.html", {"next": _safe_next(next), "message": None}, need_csrf=True
+    )
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -186,7 +268,11 @@ def login(
 
     def again(key: str, status: int) -> HTMLResponse:
         return render(
-            request, "login.html", {"next": target, "message": key, "username": username}, status
+            request,
+            "login.html",
+            {"next": target, "message": key, "username": username},
+            status,
+            need_csrf=True,
         )
 
     try:

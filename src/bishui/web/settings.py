@@ -53,9 +53,20 @@ class Settings:
     lockout_minutes: float = field(
         default=15.0, metadata={"help": "how long a locked account stays locked [min]"}
     )
+    auth_cache_seconds: float = field(
+        default=5.0,
+        metadata={
+            "help": "a resolved session or token is reused this long [s]; logout, revocation "
+            "and disabling in this process take effect at once, from another process within "
+            "this time (0: look up every request)"
+        },
+    )
     api_rate: str = field(
         default="600/60",
         metadata={"help": "API requests allowed per client address: COUNT/SECONDS"},
+    )
+    max_body_bytes: int = field(
+        default=65536, metadata={"help": "largest request body accepted [bytes]"}
     )
     max_range_days: int = field(
         default=366, metadata={"help": "longest time range one measurements request may span [d]"}
@@ -76,6 +87,13 @@ class Settings:
     )
     refresh_seconds: int = field(
         default=60, metadata={"help": "how often the pages poll the API for new data [s]"}
+    )
+    snapshot_seconds: float = field(
+        default=10.0,
+        metadata={
+            "help": "the overview and the public page reuse one reading of the current state "
+            "for this long [s] (0: read on every request)"
+        },
     )
     language: str = field(default="zh", metadata={"help": "default page language: zh or en"})
     geojson: str = field(
@@ -156,7 +174,8 @@ def settings_table() -> str:
         default = f.default
         if isinstance(default, tuple):
             default = ",".join(default)
-        lines.append(f"| `{f.name}` | `{default}` | {f.metadata['help']} |")
+        shown = f"`{default}`" if default != "" else "(none)"
+        lines.append(f"| `{f.name}` | {shown} | {f.metadata['help']} |")
     return "\n".join(lines)
 
 
@@ -185,3 +204,35 @@ def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:
     except ValueError as exc:
         raise ConfigError(f"BISHUI_WEB_{f.name.upper()}", f"a {kind.__name__}", raw) from exc
     return raw
+
+
+def click_options(command: Any) -> Any:
+    """Add one ``--option`` per setting to a click command (values left unset are ``None``).
+
+    Pass the collected values to :func:`from_env` as overrides: the command line wins over
+    ``BISHUI_WEB_*`` variables, which win over the defaults.
+    """
+    import click
+
+    for f in reversed(dataclasses.fields(Settings)):
+        kind = type(f.default)
+        click_type: Any = {int: int, float: float}.get(kind, str)
+        command = click.option(
+            f"--{f.name.replace('_', '-')}",
+            f.name,
+            type=click_type,
+            default=None,
+            help=f.metadata["help"],
+        )(command)
+    return command
+
+
+def from_cli(values: dict[str, Any]) -> Settings:
+    """Settings from a command decorated with :func:`click_options` (tuples split on commas)."""
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    overrides = {
+        k: (_coerce(fields[k], v) if isinstance(v, str) else v)
+        for k, v in values.items()
+        if k in fields and v is not None
+    }
+    return from_env(**overrides)

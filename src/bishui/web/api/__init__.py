@@ -11,6 +11,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bishui.web.api import account, core, overview, water
+from bishui.web.api import account, air, compensation, core, overview, sources, water
 
-ROUTERS: list[APIRouter] = [core.router, overview.router, account.router, water.router]
+ROUTERS: list[APIRouter] = [
+    core.router,
+    overview.router,
+    account.router,
+    air.router,
+    water.router,
+    compensation.router,
+    sources.router,
+]

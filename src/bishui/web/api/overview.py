@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from bishui.timeutil import now_beijing
 from bishui.web.api.common import ERRORS, cache_for, iso
 from bishui.web.auth import ALL_ROLES, Principal, requires
 from bishui.web.colouring import legend
@@ -72,17 +71,12 @@ class Overview(BaseModel):
 
 
 def overview_features(request: Request, p: Principal, lang: str) -> dict[str, Any]:
-    ctx = request.app.state.web
-    where, params = p.site_where()
-    sites = ctx.store.query(
-        f"SELECT id, kind, name, region, lon, lat, body FROM sites WHERE {where} ORDER BY id",  # noqa: S608 - fixed SQL fragments; values are bound
-        params,
-    )
-    at = now_beijing().replace(microsecond=0)
-    marks = ctx.colouring(ctx.store, sites, at)
+    snap = request.app.state.web.snapshot()
     features = []
-    for s in sites:
-        m = marks[s["id"]]
+    for s in snap.sites:
+        if not p.can_see_site(s):
+            continue
+        m = snap.marks[s["id"]]
         features.append(
             {
                 **{k: s[k] for k in ("id", "kind", "name", "region", "lon", "lat")},
@@ -92,11 +86,11 @@ def overview_features(request: Request, p: Principal, lang: str) -> dict[str, An
                     "label": m.label_zh if lang == "zh" else m.label_en,
                     "value": m.value,
                     "ts": iso(m.ts),
-                    "basis": m.basis,
+                    "basis": (m.basis_zh or m.basis) if lang == "zh" else m.basis,
                 },
             }
         )
-    return {"ok": True, "time": iso(at), "features": features, "legend": legend(lang)}
+    return {"ok": True, "time": iso(snap.at), "features": features, "legend": legend(lang)}
 
 
 @router.get(

@@ -33,6 +33,7 @@
         symbol: layer.symbol, symbolSize: layer.size,
         itemStyle: { borderColor: "#333", borderWidth: 0.8 },
         label: { show: layer.key !== "source", formatter: "{b}", position: "right", fontSize: 11, color: "#1d2733" },
+        labelLayout: { hideOverlap: true },
         data: features.filter(function (f) { return layer.kinds.indexOf(f.kind) >= 0 && f.lon != null; })
           .map(function (f) {
             return { name: f.name, value: [f.lon, f.lat], id: f.id, mark: f.mark,
@@ -61,7 +62,8 @@
       html += "<h4>" + esc(text.latest) + "</h4><table class='data'><tr><th>" + esc(text.parameter) +
         "</th><th>" + esc(text.value) + "</th><th>" + esc(text.flag) + "</th><th>" + esc(text.time) + "</th></tr>";
       d.latest.forEach(function (r) {
-        html += "<tr><td>" + esc(r.parameter) + "</td><td>" + esc(r.value) + "</td><td>" + esc(r.flag) +
+        var pname = text.params[r.parameter] ? text.params[r.parameter] + " (" + r.parameter + ")" : r.parameter;
+        html += "<tr><td>" + esc(pname) + "</td><td>" + esc(r.value) + "</td><td>" + esc(r.flag) +
           "</td><td>" + esc((r.ts || "").slice(5, 16).replace("T", " ")) + "</td></tr>";
       });
       html += "</table>";
@@ -82,12 +84,18 @@
     echarts.registerMap("counties", geo.geojson);
     chart.setOption({
       animation: false,
+      textStyle: { fontFamily: getComputedStyle(body).fontFamily },
       tooltip: { trigger: "item", formatter: function (p) {
         return p.data && p.data.mark ? esc(p.name) + "<br>" + esc(p.data.mark.label) : esc(p.name);
       } },
-      geo: { map: "counties", roam: true, label: { show: true, color: "#5f6b7a", fontSize: 12 },
+      geo: { map: "counties", roam: true, layoutCenter: ["50%", "50%"], layoutSize: "95%", label: { show: true, color: "#5f6b7a", fontSize: 12 },
              itemStyle: { areaColor: "#eef3f8", borderColor: "#8aa0b8" },
              emphasis: { itemStyle: { areaColor: "#dde8f3" } } },
+      // every chart exports to PNG (ECharts draws the download itself, no server round trip)
+      toolbox: { right: 12, top: 8, feature: { saveAsImage: { name: "bishui-overview", pixelRatio: 2 } } },
+      // click a layer's name to hide or show it
+      legend: { top: 8, left: 8, orient: "vertical", backgroundColor: "rgba(255,255,255,0.8)",
+                data: LAYERS.map(function (l) { return { name: text[l.key], itemStyle: { color: "#8aa0b8" } }; }) },
       series: []
     });
     chart.on("click", function (p) { if (p.data && p.data.id) { showDetail(p.data.id, p.data.mark); } });

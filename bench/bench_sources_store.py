@@ -1,0 +1,196 @@
+"""Benchmark: the source checks over a year of hourly data read from the store.
+
+Data: the model city's flue-gas outlets' hourly history (``bishui.demo``: SO2, NOx, dust, O2,
+flow — the simulator's own series, exceedances and faults included), copied to ``--outlets``
+outlets (each copy scaled by its own factor 1 + 0.001·i so no two curves are twins), every
+outlet with a permit (GB 13223 / GB 4915 / GB 13271 limits of the model city). Stored in a
+fresh DuckDB file. The model city keeps hourly history, so this measures the hourly path
+(:func:`bishui.sources.hourly.check_block_hourly`) — minute data for a year of 1,000 outlets
+(2.6 billion values) is out of reach of this 2-core machine; see docs/benchmarks.md.
+
+Measured (wall time, and peak Python/numpy memory by ``tracemalloc``):
+
+* **bishui**: :func:`bishui.sources.service.run_checks` over the year — every rule (EXC hour
+  and day, O2REF, MASS, CAP, NOPERMIT, FLAT, STUCK, ZFLOW, ZCONC, DILUTE, CALSHARE, GAPX,
+  RANGE, TWIN), findings stored (alerts off);
+* **baseline, per-row**: the straightforward implementation — the same rows read from the store
+  outlet by outlet, ordered by time, then a Python loop over every row doing only O2 conversion, the
+  hourly exceedance test with event merging and the daily mass (a fraction of the rules).
+
+``--short``: 8 outlets × 30 days (CI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import sys
+import tempfile
+import time
+import tracemalloc
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from bishui.demo import city, history
+from bishui.registry import uscc
+from bishui.sources import service
+from bishui.sources.citydemo import _limits
+from bishui.sources.permit_store import record_permits
+from bishui.sources.permits import ManagementClass, Outlet, Permit
+from bishui.store import Store, open_store
+
+GAS = ("a00000", "a34013", "a21026", "a21002", "a19001")
+
+
+def build(store: Store, n: int, start: dt.datetime, days: int) -> int:
+    model = city.build()
+    templates = [s for s in model.registry.sites if s.kind == "source_gas"]
+    hours = history.hour_range(start, start + dt.timedelta(days=days))
+    ts = hours.astype("datetime64[h]").astype("datetime64[us]")
+    series = {t.id: model.series(t.id, hours)[0] for t in templates}
+    store.upsert(
+        "regions", [{"code": "420800", "name": "荆门市", "kind": "city", "central": False}]
+    )
+    ents, sites, permits = [], [], []
+    rows = 0
+    for i in range(n):
+        tpl = templates[i % len(templates)]
+        code = uscc.generate("420802", 900_000 + i)
+        sid = f"B{i:05d}-DA001"
+        ents.append({"uscc": code, "name": f"基准企业{i}", "industry": "bench", "region": "420800",
+                     "key_unit": True})  # fmt: skip
+        sites.append({"id": sid, "kind": "source_gas", "name": sid, "region": "420800",
+                      "enterprise": code, "outlet": "DA001", "drinking_source": False,
+                      "assessment": False})  # fmt: skip
+        prof = model.outlets[tpl.id]
+        outlet = Outlet("DA001", _limits(model.limits[tpl.id], prof.limits, True, False))
+        permits.append(Permit(code + "001P", 1, code, f"基准企业{i}", ManagementClass.KEY,
+                              dt.date(2024, 1, 1), dt.date(2028, 12, 31), (outlet,),
+                              {"a21026": Decimal(500)}))  # fmt: skip
+        scale = 1.0 + 0.001 * i
+        parts: dict[str, list[Any]] = {k: [] for k in ("parameter", "ts", "value", "flag")}
+        for p in GAS:
+            v, f = series[tpl.id][p]
+            keep = ~np.isnan(v)
+            parts["parameter"].append(np.full(int(keep.sum()), p, dtype=object))
+            parts["ts"].append(ts[keep])
+            parts["value"].append(np.round(v[keep] * (scale if p != "a19001" else 1.0), 2))
+            parts["flag"].append(f[keep])
+        cols = {k: np.concatenate(v) for k, v in parts.items()}
+        m = len(cols["value"])
+        nan = np.full(m, np.nan)
+        cols.update(site_id=np.full(m, sid, dtype=object), period=np.full(m, "hour", dtype=object),
+                    origin=np.full(m, "logger", dtype=object), vmin=nan, vmax=nan, cou=nan,
+                    valid=cols["flag"] == "N", n_valid=np.full(m, -1, dtype=np.int32),
+                    source=np.full(m, "bench", dtype=object), received_at=cols["ts"])  # fmt: skip
+        rows += store.write_measurements(cols)
+    store.upsert("enterprises", ents)
+    store.upsert("sites", sites)
+    record_permits(store, permits)
+    return rows
+
+
+def baseline(store: Store, start: dt.datetime, end: dt.datetime) -> tuple[int, float]:
+    """Per-row Python: O2 conversion, hourly EXC with merging, daily mass. Returns (events, t)."""
+    limits: dict[tuple[str, str], tuple[float, float]] = {}
+    for r in store.query("SELECT body FROM source_permit"):
+        import json
+
+        d = json.loads(r["body"])
+        for lim in d["outlets"][0]["limits"]:
+            ref = float(lim["reference_o2"] or math.nan)
+            limits[(d["uscc"], lim["pollutant"])] = (float(lim["value"]), ref)
+    ent = {r["id"]: r["enterprise"] for r in store.query("SELECT id, enterprise FROM sites")}
+    events = 0
+    mass: dict[tuple[str, str, dt.date], float] = {}
+    cur: dict[str, dict[str, Any]] = {}  # site → {ts, values…}
+    open_run: dict[tuple[str, str], dt.datetime] = {}
+
+    def flush(site: str, hour: dict[str, Any]) -> None:
+        nonlocal events
+        o2, q = hour.get("a19001"), hour.get("a00000")
+        for p in ("a34013", "a21026", "a21002"):
+            c = hour.get(p)
+            lim = limits.get((ent[site], p))
+            key = (site, p)
+            exceeded = False
+            if c is not None and lim is not None and o2 is not None and o2 < 21:
+                conv = c * (21 - lim[1]) / (21 - o2)
+                exceeded = conv > lim[0]
+            if exceeded and key not in open_run:
+                open_run[key] = hour["ts"]
+                events += 1
+            elif not exceeded:
+                open_run.pop(key, None)
+            if c is not None and q is not None:
+                k = (site, p, hour["ts"].date())
+                mass[k] = mass.get(k, 0.0) + c * q * 3600 * 1e-9
+
+    for site in sorted(ent):  # one outlet at a time: memory stays bounded
+        rows = store.query(
+            "SELECT parameter, ts, value, flag FROM measurement WHERE site_id = ? "
+            "AND period = 'hour' AND ts >= ? AND ts < ? ORDER BY ts",
+            [site, start, end],
+        )
+        for r in rows:
+            h = cur.get(site)
+            if h is None or h["ts"] != r["ts"]:
+                if h is not None:
+                    flush(site, h)
+                h = cur[site] = {"ts": r["ts"]}
+            if r["flag"] == "N" and r["value"] is not None:
+                h[r["parameter"]] = r["value"]
+        if site in cur:
+            flush(site, cur.pop(site))
+    return events, len(mass)
+
+
+def measure(fn: Any) -> tuple[Any, float, float]:
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    out = fn()
+    secs = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return out, secs, peak
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--short", action="store_true")
+    ap.add_argument("--outlets", type=int, default=200)
+    ap.add_argument("--days", type=int, default=365)
+    a = ap.parse_args()
+    n, days = (8, 30) if a.short else (a.outlets, a.days)
+    start = dt.datetime(2025, 11, 1)
+    end = start + dt.timedelta(days=days)
+    with tempfile.TemporaryDirectory() as d:
+        store = open_store(Path(d) / "bench.duckdb")
+        t0 = time.perf_counter()
+        rows = build(store, n, start, days)
+        print(f"store: {n} outlets × {days} days hourly, {rows:,} rows, built in "
+              f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
+        opts = service.CheckOptions(raise_alerts=False)
+        r, t_b, m_b = measure(lambda: service.run_checks(store, start, end, options=opts,
+                                                          now=end))  # fmt: skip
+        (ev, _), t_p, m_p = measure(lambda: baseline(store, start, end))
+        store.close()
+    print(
+        f"bishui run_checks (all rules): {t_b:8.2f} s  peak {m_b:7.1f} MiB  "
+        f"{len(r.findings)} findings ({sum(f.rule_id == 'EXC' for f in r.findings)} EXC)"
+    )
+    print(f"baseline per-row (EXC+MASS):   {t_p:8.2f} s  peak {m_p:7.1f} MiB  {ev} EXC events")
+    print(
+        f"ratio baseline/bishui: {t_p / t_b:.2f}× time, {m_p / max(m_b, 1e-9):.2f}× memory; "
+        f"{rows / t_b:,.0f} rows/s checked"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The enforcement domain's tables (``DOMAINS["enforcement"]``).
+
+``enforcement_audit``         the append-only, hash-chained event log
+                              (:class:`~bishui.enforcement.audit.AuditEvent` row by row): the
+                              record. Nothing is updated or deleted; ``seq`` is unique, so two
+                              writers cannot fork the chain.
+``enforcement_alert``         the latest snapshot of each alert (rebuildable from the log)
+``enforcement_task``          the latest snapshot of each task (``body`` = ``Task.as_dict``);
+                              :func:`bishui.enforcement.service.replay_task` rebuilds it from
+                              the log and must agree
+``enforcement_notification``  every notification sent, with the event that produced it
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[list[str]] = [
+    # 1 — audit log, alert and task snapshots, notifications
+    [
+        """CREATE TABLE enforcement_audit (
+            seq BIGINT PRIMARY KEY,
+            ts TIMESTAMP NOT NULL,
+            actor TEXT NOT NULL,
+            role TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            action TEXT NOT NULL,
+            from_state TEXT NOT NULL,
+            to_state TEXT NOT NULL,
+            payload {JSON} NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE
+        )""",
+        """CREATE TABLE enforcement_alert (
+            id TEXT PRIMARY KEY,
+            rule_id TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            site_code TEXT NOT NULL,
+            outlet_id TEXT NOT NULL,
+            pollutant TEXT NOT NULL,
+            start_ts TIMESTAMP NOT NULL,
+            end_ts TIMESTAMP NOT NULL,
+            uscc TEXT NOT NULL,
+            region TEXT,
+            created TIMESTAMP NOT NULL,
+            state TEXT NOT NULL,
+            task_id TEXT,
+            finding {JSON} NOT NULL
+        )""",
+        """CREATE TABLE enforcement_task (
+            id TEXT PRIMARY KEY,
+            uscc TEXT NOT NULL,
+            site_code TEXT NOT NULL,
+            region TEXT,
+            severity TEXT NOT NULL,
+            state TEXT NOT NULL,
+            assignee TEXT,
+            assignee_kind TEXT,
+            title TEXT NOT NULL,
+            created TIMESTAMP NOT NULL,
+            deadline TIMESTAMP NOT NULL,
+            updated TIMESTAMP NOT NULL,
+            body {JSON} NOT NULL
+        )""",
+        "CREATE SEQUENCE enforcement_notification_seq",
+        """CREATE TABLE enforcement_notification (
+            id BIGINT PRIMARY KEY DEFAULT nextval('enforcement_notification_seq'),
+            event_seq BIGINT NOT NULL,
+            task_id TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            sent_at TIMESTAMP NOT NULL
+        )""",
+        "-- postgresql\nCREATE INDEX enforcement_audit_subject ON enforcement_audit (subject)",
+    ],
+]

@@ -1,0 +1,394 @@
+"""The store-backed enforcement loop: alerts, tasks, the audit log and notifications.
+
+The pure model (:mod:`~bishui.enforcement.tasks`, :mod:`~bishui.enforcement.alerts`,
+:mod:`~bishui.enforcement.audit`) decides; this module only persists (``bishui.enforcement.
+schema``). Every change is written in one transaction with its audit event(s): the event rows
+are the record, the alert and task rows are snapshots that :func:`replay_task` can rebuild and
+:func:`verify_audit` checks the whole hash chain.
+
+The stored log is one chain for the whole city. A writer appends under the store's write lock,
+reading the head (last ``seq`` and hash) inside its transaction; ``seq`` is the primary key, so
+two processes cannot fork the chain (the second fails and retries nothing silently).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bishui.enforcement import alerts as al
+from bishui.enforcement import notify
+from bishui.enforcement import tasks as tk
+from bishui.enforcement.audit import GENESIS, AuditEvent, AuditLog
+from bishui.enforcement.policy import Policy, load_policy
+from bishui.errors import ConflictError, NotFoundError
+from bishui.sources.findings import Finding
+from bishui.store import Store
+from bishui.timeutil import now_beijing
+
+SYSTEM = tk.Actor("system", tk.Role.SYSTEM)
+
+#: Web role → task-machine role (``tasks.PERMISSIONS``): an admin acts as the supervisor.
+#: Analysts and county officials read only.
+TASK_ROLES = {"admin": tk.Role.SUPERVISOR, "inspector": tk.Role.INSPECTOR,
+              "enterprise": tk.Role.ENTERPRISE}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LoopOptions:
+    """How findings become alerts and tasks (the model city's policy; parameters).
+
+    ``alert_min_severity``: findings below it are stored but raise no alert.
+    ``task_min_severity``: an alert at or above it opens a task (one per site and run);
+    lower alerts wait for a person to open or dismiss them.
+    ``auto_assign``: new tasks are assigned by the system to the inspection team of the site's
+    region (``team:<region code>``).
+    """
+
+    alert_min_severity: str = "low"
+    task_min_severity: str = "medium"
+    auto_assign: bool = True
+
+
+class _TailLog(AuditLog):
+    """An :class:`AuditLog` continuing the stored chain from its head (not loading it all)."""
+
+    def __init__(self, last: AuditEvent | None) -> None:
+        super().__init__()
+        self._last = last
+        self.new: list[AuditEvent] = []
+
+    @property
+    def head(self) -> str:
+        if self.new:
+            return self.new[-1].hash
+        return self._last.hash if self._last else GENESIS
+
+    def append(
+        self, time: dt.datetime, actor: str, role: str, subject: str, action: str,
+        from_state: str, to_state: str, payload: Mapping[str, Any] | None = None,
+    ) -> AuditEvent:  # fmt: skip
+        prev = self.new[-1] if self.new else self._last
+        if prev is not None and time < prev.time:
+            raise ConflictError(
+                f"audit: event at {time.isoformat()} is earlier than the last one "
+                f"({prev.time.isoformat()})"
+            )
+        seq = (prev.seq if prev else 0) + 1
+        body = json.loads(json.dumps(dict(payload or {}), default=str))
+        e = AuditEvent(seq, time, actor, role, subject, action, str(from_state), str(to_state),
+                       body, self.head)  # fmt: skip
+        e = AuditEvent(**{**e.__dict__, "hash": e.computed_hash()})
+        self.new.append(e)
+        return e
+
+
+def _event(r: Mapping[str, Any]) -> AuditEvent:
+    return AuditEvent(int(r["seq"]), r["ts"], r["actor"], r["role"], r["subject"], r["action"],
+                      r["from_state"], r["to_state"], json.loads(r["payload"]), r["prev_hash"],
+                      r["hash"])  # fmt: skip
+
+
+_AUDIT_COLS = (
+    "seq, ts, actor, role, subject, action, from_state, to_state, payload, prev_hash, hash"
+)
+
+
+def _last_event(store: Store, cur: Any) -> AuditEvent | None:
+    store._exec(cur, f"SELECT {_AUDIT_COLS} FROM enforcement_audit ORDER BY seq DESC LIMIT 1")  # noqa: S608
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return _event(dict(zip(_AUDIT_COLS.split(", "), row, strict=True)))
+
+
+def _write_events(store: Store, cur: Any, events: Sequence[AuditEvent]) -> None:
+    for e in events:
+        store._exec(
+            cur,
+            f"INSERT INTO enforcement_audit ({_AUDIT_COLS}) "  # noqa: S608
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [e.seq, e.time, e.actor, str(e.role), e.subject, e.action, e.from_state, e.to_state,
+             json.dumps(e.payload, ensure_ascii=False, sort_keys=True), e.prev_hash, e.hash],
+        )  # fmt: skip
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return (now or now_beijing()).replace(tzinfo=None, microsecond=0)
+
+
+# ---------------------------------------------------------------- snapshots
+def _write_alert(store: Store, cur: Any, a: al.Alert, region: str | None) -> None:
+    store._exec(cur, "DELETE FROM enforcement_alert WHERE id = ?", [a.id])
+    store._exec(
+        cur,
+        "INSERT INTO enforcement_alert (id, rule_id, severity, site_code, outlet_id, pollutant, "
+        "start_ts, end_ts, uscc, region, created, state, task_id, finding) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [a.id, a.rule_id, a.severity, a.site_code, a.outlet_id, a.pollutant, a.start, a.end,
+         a.uscc, region, a.created, str(a.state), a.task_id or None,
+         json.dumps(dict(a.finding), ensure_ascii=False, default=str)],
+    )  # fmt: skip
+
+
+def _write_task(store: Store, cur: Any, t: tk.Task, region: str | None, now: dt.datetime) -> None:
+    store._exec(cur, "DELETE FROM enforcement_task WHERE id = ?", [t.id])
+    store._exec(
+        cur,
+        "INSERT INTO enforcement_task (id, uscc, site_code, region, severity, state, assignee, "
+        "assignee_kind, title, created, deadline, updated, body) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [t.id, t.uscc, t.site_code, region, t.severity, str(t.state), t.assignee or None,
+         t.assignee_kind or None, t.title, t.created, t.deadline, now,
+         json.dumps(t.as_dict(), ensure_ascii=False, default=str)],
+    )  # fmt: skip
+
+
+def _write_notes(
+    store: Store, cur: Any, notes: Iterable[notify.Notification], sender: str, now: dt.datetime
+) -> None:
+    for n in notes:
+        store._exec(
+            cur,
+            "INSERT INTO enforcement_notification (event_seq, task_id, recipient, subject, body, "
+            "sender, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [n.event_seq, n.task_id, n.recipient, n.subject, n.body, sender, now],
+        )
+
+
+def task_from_dict(d: Mapping[str, Any]) -> tk.Task:
+    """A :class:`Task` from its stored snapshot (``Task.as_dict``)."""
+
+    def t(x: Any) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(x) if x else None
+
+    created, deadline = t(d["created"]), t(d["deadline"])
+    assert created is not None and deadline is not None
+    return tk.Task(
+        id=d["id"], alert_ids=tuple(d["alert_ids"]), uscc=d["uscc"], site_code=d["site_code"],
+        severity=d["severity"], title=d["title"], created=created, deadline=deadline,
+        state=tk.State(d["state"]), assignee=d.get("assignee", ""),
+        assignee_kind=d.get("assignee_kind", ""), visits=tuple(d.get("visits", ())),
+        evidence=tuple(d.get("evidence", ())), disposal=d.get("disposal"),
+        rectifications=tuple(d.get("rectifications", ())),
+        rectification_verified=bool(d.get("rectification_verified")),
+        escalation_level=int(d.get("escalation_level", 0)), closed_at=t(d.get("closed_at")),
+        reopen_count=int(d.get("reopen_count", 0)),
+        suggested_article=d.get("suggested_article", ""), meta=d.get("meta") or {},
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------- findings → alerts → tasks
+def raise_alerts(
+    store: Store,
+    findings: Sequence[Finding],
+    regions: Mapping[str, str | None],
+    *,
+    now: dt.datetime | None = None,
+    policy: Policy | None = None,
+    options: LoopOptions = LoopOptions(),
+    sender: notify.Sender | None = None,
+) -> tuple[list[al.Alert], list[tk.Task]]:
+    """New alerts for *findings* not alerted yet; tasks for those at ``task_min_severity``.
+
+    *regions* maps a site code to its region (for scoping and team assignment). One task per
+    site. All of it — events, snapshots, notifications — in one transaction.
+    """
+    policy = policy or load_policy()
+    at = _now(now)
+    rank = al.SEVERITY_ORDER
+    with store._write_lock, store._write_tx() as cur:
+        keys = [f.key for f in findings]
+        known: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ", ".join("?" for _ in chunk)
+            store._exec(cur, f"SELECT id FROM enforcement_alert WHERE id IN ({marks})", chunk)  # noqa: S608
+            known |= {r[0] for r in cur.fetchall()}
+        log = _TailLog(_last_event(store, cur))
+        new = al.alerts_from_findings(findings, known, at, log, SYSTEM, options.alert_min_severity)
+        by_site: dict[str, list[al.Alert]] = {}
+        for a in new:
+            if rank[a.severity] >= rank[options.task_min_severity]:
+                by_site.setdefault(a.site_code, []).append(a)
+        final = {a.id: a for a in new}
+        opened: list[tk.Task] = []
+        notes: list[notify.Notification] = []
+        n = _next_task_number(store, cur, at)
+        for site, items in sorted(by_site.items()):
+            task_id = f"T{at:%Y%m%d}-{n:04d}"
+            n += 1
+            task, tasked = al.open_task(task_id, items, at, policy, log, SYSTEM)
+            notes += notify.notifications_for(log.new[-1 - len(tasked)], task)
+            for a in tasked:
+                final[a.id] = a
+            region = regions.get(site)
+            if options.auto_assign:
+                team = f"team:{region or 'city'}"
+                task, ev = tk.apply(task, tk.Action.ASSIGN, SYSTEM, at, policy, log,
+                                    assignee=team, kind="team")  # fmt: skip
+                notes += notify.notifications_for(ev, task)
+            opened.append(task)
+            _write_task(store, cur, task, region, at)
+        for a in final.values():
+            _write_alert(store, cur, a, regions.get(a.site_code))
+        _write_events(store, cur, log.new)
+        _write_notes(store, cur, notes, _sender_name(sender), at)
+    _send(sender, notes)
+    return list(final.values()), opened
+
+
+def _sender_name(sender: notify.Sender | None) -> str:
+    return type(sender).__name__ if sender is not None else "none"
+
+
+def _send(sender: notify.Sender | None, notes: Iterable[notify.Notification]) -> None:
+    if sender is not None:
+        for n in notes:
+            sender.send(n)
+
+
+def _next_task_number(store: Store, cur: Any, at: dt.datetime) -> int:
+    store._exec(cur, "SELECT id FROM enforcement_task WHERE id LIKE ?", [f"T{at:%Y%m%d}-%"])
+    nums = [int(r[0].rsplit("-", 1)[1]) for r in cur.fetchall()]
+    return max(nums, default=0) + 1
+
+
+# ---------------------------------------------------------------- reading
+def get_task(store: Store, task_id: str) -> tuple[tk.Task, str | None]:
+    rows = store.query("SELECT body, region FROM enforcement_task WHERE id = ?", [task_id])
+    if not rows:
+        raise NotFoundError(f"task {task_id} does not exist")
+    return task_from_dict(json.loads(rows[0]["body"])), rows[0]["region"]
+
+
+def list_tasks(
+    store: Store, where: str = "TRUE", params: Sequence[Any] = (), *, state: str | None = None,
+    limit: int = 100, offset: int = 0,
+) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    """Task snapshots (``Task.as_dict`` plus ``region``), newest first, with the total."""
+    cond, args = where, list(params)
+    if state:
+        cond += " AND state = ?"
+        args.append(state)
+    total = int(
+        store.query(f"SELECT COUNT(*) AS n FROM enforcement_task WHERE {cond}", args)[0]["n"]  # noqa: S608
+    )
+    rows = store.query(
+        f"SELECT body, region FROM enforcement_task WHERE {cond} ORDER BY created DESC, id DESC "  # noqa: S608
+        "LIMIT ? OFFSET ?",
+        [*args, limit, offset],
+    )
+    return total, [{**json.loads(r["body"]), "region": r["region"]} for r in rows]
+
+
+def list_alerts(
+    store: Store, where: str = "TRUE", params: Sequence[Any] = (), *, state: str | None = None,
+    limit: int = 100, offset: int = 0,
+) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    cond, args = where, list(params)
+    if state:
+        cond += " AND state = ?"
+        args.append(state)
+    total = int(
+        store.query(f"SELECT COUNT(*) AS n FROM enforcement_alert WHERE {cond}", args)[0]["n"]  # noqa: S608
+    )
+    rows = store.query(
+        "SELECT id, rule_id, severity, site_code, outlet_id, pollutant, start_ts, end_ts, uscc, "  # noqa: S608
+        f"region, created, state, task_id FROM enforcement_alert WHERE {cond} "
+        "ORDER BY created DESC, id LIMIT ? OFFSET ?",
+        [*args, limit, offset],
+    )
+    return total, rows
+
+
+def audit_events(store: Store, subject: str | None = None) -> list[AuditEvent]:
+    sql = f"SELECT {_AUDIT_COLS} FROM enforcement_audit"  # noqa: S608
+    params: list[Any] = []
+    if subject:
+        sql += " WHERE subject = ?"
+        params.append(subject)
+    return [_event(r) for r in store.query(sql + " ORDER BY seq", params)]
+
+
+def verify_audit(store: Store) -> int:
+    """Check the whole stored chain (raises :class:`ConflictError` at the first break);
+    returns the number of events."""
+    events = audit_events(store)
+    AuditLog(events)
+    return len(events)
+
+
+def replay_task(store: Store, task_id: str, policy: Policy | None = None) -> tk.Task:
+    """Rebuild a task from its stored events (what the snapshot must agree with)."""
+    return tk.replay(audit_events(store, f"task:{task_id}"), policy or load_policy())
+
+
+def notifications(store: Store, task_id: str | None = None) -> list[dict[str, Any]]:
+    sql = (
+        "SELECT event_seq, task_id, recipient, subject, body, sender, sent_at "
+        "FROM enforcement_notification"
+    )
+    params: list[Any] = []
+    if task_id:
+        sql += " WHERE task_id = ?"
+        params.append(task_id)
+    return store.query(sql + " ORDER BY id", params)
+
+
+# ---------------------------------------------------------------- changing a task
+def transition(
+    store: Store, task_id: str, action: str, actor: tk.Actor, *, now: dt.datetime | None = None,
+    policy: Policy | None = None, sender: notify.Sender | None = None, **payload: Any,
+) -> tuple[tk.Task, AuditEvent]:  # fmt: skip
+    """Take *action* on a stored task through :func:`tasks.apply` and persist the result.
+
+    Raises :class:`~bishui.enforcement.tasks.TransitionRefused` (409) or
+    :class:`~bishui.errors.PermissionDenied` (403) from the model, unchanged.
+    """
+    policy = policy or load_policy()
+    at = _now(now)
+    with store._write_lock, store._write_tx() as cur:
+        store._exec(cur, "SELECT body, region FROM enforcement_task WHERE id = ?", [task_id])
+        row = cur.fetchone()
+        if row is None:
+            raise NotFoundError(f"task {task_id} does not exist")
+        task, region = task_from_dict(json.loads(row[0])), row[1]
+        log = _TailLog(_last_event(store, cur))
+        new, ev = tk.apply(task, action, actor, at, policy, log, **payload)
+        notes = notify.notifications_for(ev, new)
+        _write_events(store, cur, log.new)
+        _write_task(store, cur, new, region, at)
+        _write_notes(store, cur, notes, _sender_name(sender), at)
+    _send(sender, notes)
+    return new, ev
+
+
+def escalate(
+    store: Store, now: dt.datetime | None = None, policy: Policy | None = None,
+    sender: notify.Sender | None = None,
+) -> list[tk.Task]:  # fmt: skip
+    """Escalate every overdue live task (the periodic task calls this)."""
+    policy = policy or load_policy()
+    at = _now(now)
+    out = []
+    with store._write_lock, store._write_tx() as cur:
+        store._exec(cur, "SELECT body, region FROM enforcement_task WHERE state <> 'closed' "
+                         "AND deadline < ?", [at])  # fmt: skip
+        rows = cur.fetchall()
+        log = _TailLog(_last_event(store, cur))
+        notes: list[notify.Notification] = []
+        for body, region in rows:
+            for task, ev in tk.escalate_overdue(
+                [task_from_dict(json.loads(body))], at, policy, log
+            ):
+                notes += notify.notifications_for(ev, task)
+                _write_task(store, cur, task, region, at)
+                out.append(task)
+        _write_events(store, cur, log.new)
+        _write_notes(store, cur, notes, _sender_name(sender), at)
+    _send(sender, notes)
+    return out

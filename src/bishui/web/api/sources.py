@@ -1,0 +1,310 @@
+"""Pollution sources and enforcement API: permits, findings, alerts, tasks and transitions.
+
+Who sees what (``requires(..., scope="scoped")`` routes narrow by the caller):
+
+* admin and analyst: everything (an admin also imports permits and acts as the supervisor on
+  tasks: assign, reopen, escalate);
+* inspector: every permit, finding and alert; the tasks assigned to them or to a team (the
+  accounts carry no team membership, so every inspector is on the city brigade's regional
+  teams ``team:<region>``) and unassigned ones — a task assigned to another inspector by name
+  is not theirs; works the transitions (visit, evidence, dispose, verify, close);
+* county official: what belongs to outlets of its region (read only);
+* enterprise: its own permits, findings, alerts and tasks; may submit rectification evidence
+  (``POST /tasks/{id}/submit_rectification``);
+* the public: nothing.
+
+A refused transition (:class:`~bishui.enforcement.tasks.TransitionRefused`) is 409 with the
+reason; a role that may not take the action is 403.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from bishui.enforcement import notify
+from bishui.enforcement import service as enf
+from bishui.enforcement import tasks as tk
+from bishui.errors import InputError, NotFoundError
+from bishui.sources import permit_store, permits_io, service
+from bishui.web.api.common import ERRORS, cache_for
+from bishui.web.auth import Principal, requires
+
+router = APIRouter(tags=["sources"], responses=ERRORS)
+
+READERS = ("admin", "analyst", "inspector", "county", "enterprise")
+ACTORS = ("admin", "inspector", "enterprise")
+PERIOD = r"^\d{4}(-(0[1-9]|1[0-2])(-\d{2})?)?$"
+TASK_ID = r"^T\d{8}-\d{4}$"
+KEY = r"^[0-9a-f]{20}$"
+PERMIT_NO = r"^[0-9A-Za-z]{22}$"
+ACTIONS = "|".join(a.value for a in tk.Action)
+SEVERITY = r"^(info|low|medium|high)$"
+
+
+def _store(request: Request) -> Any:
+    return request.app.state.web.store
+
+
+def _scope(
+    p: Principal, region_col: str = "region", uscc_col: str = "uscc"
+) -> tuple[str, list[Any]]:
+    """SQL condition on stored rows for the caller (staff: everything)."""
+    if p.role == "county":
+        marks = ", ".join("?" for _ in p.regions) or "NULL"
+        return f"{region_col} IN ({marks})", list(p.regions)
+    if p.role == "enterprise":
+        return f"{uscc_col} = ?", [p.enterprise or ""]
+    return "TRUE", []
+
+
+def _task_scope(p: Principal) -> tuple[str, list[Any]]:
+    if p.role == "inspector":
+        # Accounts carry no team membership: every inspector is on the city brigade's
+        # regional teams, so sees team tasks and unassigned ones, plus those assigned to them.
+        return "(assignee = ? OR assignee_kind = 'team' OR assignee IS NULL)", [p.username]
+    return _scope(p)
+
+
+class Page(BaseModel):
+    ok: bool = True
+    total: int
+    limit: int
+    offset: int
+    items: list[dict[str, Any]]
+
+
+# ------------------------------------------------------------------------------ permits
+@router.get("/permits", response_model=Page, summary="Discharge permits (the version in force, "
+            "or every version with history=true)")  # fmt: skip
+def permits(
+    request: Request,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    response: Response,
+    history: bool = False,
+    on: Annotated[dt.date | None, Query(description="date the version is in force")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    where, params = _scope(p, "e.region", "p.uscc")
+    total, rows = permit_store.list_permits(_store(request), where, params, history=history,
+                                            on=on, limit=limit, offset=offset)  # fmt: skip
+    cache_for(response, p, request)
+    return {"ok": True, "total": total, "limit": limit, "offset": offset, "items": rows}
+
+
+class PermitHistory(BaseModel):
+    ok: bool = True
+    permit_no: str
+    versions: list[dict[str, Any]] = Field(description="every version and revision, oldest first")
+
+
+@router.get("/permits/{permit_no}", response_model=PermitHistory,
+            summary="One permit: every version and revision")  # fmt: skip
+def permit(
+    request: Request,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    response: Response,
+    permit_no: Annotated[str, Path(pattern=PERMIT_NO)],
+) -> dict[str, Any]:
+    store = _store(request)
+    rows = permit_store.permit_history(store, permit_no)
+    if p.role == "enterprise" and rows[0]["uscc"] != p.enterprise:
+        raise NotFoundError(f"permit {permit_no} does not exist")
+    if p.role == "county":
+        reg = store.query("SELECT region FROM enterprises WHERE uscc = ?", [rows[0]["uscc"]])
+        if not reg or reg[0]["region"] not in p.regions:
+            raise NotFoundError(f"permit {permit_no} does not exist")
+    cache_for(response, p, request)
+    return {"ok": True, "permit_no": rows[0]["permit_no"], "versions": rows}
+
+
+class PermitImport(BaseModel):
+    permits: list[dict[str, Any]] = Field(
+        description="permit versions in the form of GET /permits (permits_io.permit_to_dict)",
+        max_length=10_000,
+    )
+
+
+class ImportResult(BaseModel):
+    ok: bool = True
+    new: int
+    revised: int
+    unchanged: int
+
+
+@router.post("/permits", response_model=ImportResult, summary="Import permit versions (admin)")
+def import_permits(
+    request: Request,
+    p: Annotated[Principal, requires("admin")],
+    body: Annotated[PermitImport, Body()],
+) -> dict[str, Any]:
+    items = []
+    for i, d in enumerate(body.permits):
+        try:
+            items.append(permits_io.permit_from_dict(d))
+        except InputError as e:
+            raise InputError(f"permits[{i}].{e.field}", e.rule, e.value) from None
+    counts = permit_store.record_permits(_store(request), items, by=p.username or "admin")
+    return {"ok": True, **counts}
+
+
+# ------------------------------------------------------------------------------ findings
+@router.get("/findings", response_model=Page, summary="Findings of the source checks")
+def findings(
+    request: Request,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    response: Response,
+    period: Annotated[
+        str | None, Query(pattern=PERIOD, description="2026, 2026-11, 2026-11-20")
+    ] = None,
+    site: Annotated[
+        str | None, Query(max_length=40, description="outlet site id, site code or credit code")
+    ] = None,
+    rule: Annotated[str | None, Query(pattern=r"^[A-Z0-9]{2,12}$")] = None,
+    severity: Annotated[str | None, Query(pattern=SEVERITY)] = None,
+    pollutant: Annotated[str | None, Query(pattern=r"^[aw]\d{5}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    start, end = service.parse_period(period) if period else (None, None)
+    where, params = _scope(p)
+    total, rows = service.list_findings(
+        _store(request), where, params, start=start, end=end, site=site, rule=rule,
+        severity=severity, pollutant=pollutant, limit=limit, offset=offset,
+    )  # fmt: skip
+    cache_for(response, p, request)
+    return {"ok": True, "total": total, "limit": limit, "offset": offset,
+            "items": [_plain(r) for r in rows]}  # fmt: skip
+
+
+def _plain(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, dt.datetime | dt.date) else v for k, v in r.items()}
+
+
+class FindingDetail(BaseModel):
+    ok: bool = True
+    finding: dict[str, Any] = Field(description="the stored row and its evidence (body)")
+
+
+@router.get("/findings/{key}", response_model=FindingDetail,
+            summary="One finding with its evidence, rule version and parameters")  # fmt: skip
+def finding(
+    request: Request,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    response: Response,
+    key: Annotated[str, Path(pattern=KEY)],
+) -> dict[str, Any]:
+    where, params = _scope(p)
+    total, _ = service.list_findings(_store(request), f"{where} AND finding_key = ?",
+                                     [*params, key], limit=1)  # fmt: skip
+    f = service.get_finding(_store(request), key) if total else None
+    if f is None:
+        raise NotFoundError(f"finding {key} does not exist")
+    cache_for(response, p, request)
+    return {"ok": True, "finding": _plain(f)}
+
+
+# ------------------------------------------------------------------------------ alerts
+@router.get("/alerts", response_model=Page, summary="Alerts raised from findings")
+def alerts(
+    request: Request,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    response: Response,
+    state: Annotated[str | None, Query(pattern=r"^(new|tasked|dismissed)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    where, params = _scope(p)
+    total, rows = enf.list_alerts(_store(request), where, params, state=state, limit=limit,
+                                  offset=offset)  # fmt: skip
+    cache_for(response, p, request)
+    return {"ok": True, "total": total, "limit": limit, "offset": offset,
+            "items": [_plain(r) for r in rows]}  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ tasks
+@router.get("/tasks", response_model=Page, summary="Enforcement tasks (snapshots)")
+def tasks(
+    request: Request,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    response: Response,
+    state: Annotated[
+        str | None, Query(pattern=r"^(open|assigned|in_progress|disposed|closed)$")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    where, params = _task_scope(p)
+    total, rows = enf.list_tasks(_store(request), where, params, state=state, limit=limit,
+                                 offset=offset)  # fmt: skip
+    cache_for(response, p, request)
+    return {"ok": True, "total": total, "limit": limit, "offset": offset, "items": rows}
+
+
+def _visible_task(request: Request, p: Principal, task_id: str) -> tk.Task:
+    where, params = _task_scope(p)
+    total, _ = enf.list_tasks(_store(request), f"{where} AND id = ?", [*params, task_id], limit=1)
+    if not total:
+        raise NotFoundError(f"task {task_id} does not exist")
+    return enf.get_task(_store(request), task_id)[0]
+
+
+class TaskDetail(BaseModel):
+    ok: bool = True
+    task: dict[str, Any] = Field(description="the task with its allowed_actions")
+    events: list[dict[str, Any]] = Field(description="its audit events, in order")
+    notifications: list[dict[str, Any]]
+
+
+@router.get("/tasks/{task_id}", response_model=TaskDetail,
+            summary="One task: state, visits, evidence, disposal, audit trail")  # fmt: skip
+def task(
+    request: Request,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    response: Response,
+    task_id: Annotated[str, Path(pattern=TASK_ID)],
+) -> dict[str, Any]:
+    t = _visible_task(request, p, task_id)
+    store = _store(request)
+    events = [
+        {"seq": e.seq, "time": e.time.isoformat(), "actor": e.actor, "role": str(e.role),
+         "action": e.action, "from": e.from_state, "to": e.to_state, "payload": dict(e.payload),
+         "hash": e.hash}
+        for e in enf.audit_events(store, t.subject)
+    ]  # fmt: skip
+    notes = [_plain(n) for n in enf.notifications(store, task_id)]
+    cache_for(response, p, request)
+    return {"ok": True, "task": t.as_dict(), "events": events, "notifications": notes}
+
+
+class Transitioned(BaseModel):
+    ok: bool = True
+    task: dict[str, Any]
+    event: dict[str, Any]
+
+
+@router.post("/tasks/{task_id}/{action}", response_model=Transitioned,
+             summary="Take an action on a task (assign, visit, add_evidence, dispose, "
+             "submit_rectification, verify_rectification, close, escalate, reopen)")  # fmt: skip
+def transition(
+    request: Request,
+    p: Annotated[Principal, requires(*ACTORS, scope="scoped")],
+    task_id: Annotated[str, Path(pattern=TASK_ID)],
+    action: Annotated[str, Path(pattern=f"^({ACTIONS})$")],
+    body: Annotated[dict[str, Any] | None, Body()] = None,
+) -> dict[str, Any]:
+    _visible_task(request, p, task_id)
+    actor = tk.Actor(p.username or p.role, enf.TASK_ROLES[p.role], p.enterprise or "")
+    payload = dict(body or {})
+    if len(json.dumps(payload, default=str)) > 100_000:
+        raise InputError("body", "at most 100 kB", "…")
+    t, ev = enf.transition(_store(request), task_id, action, actor, sender=notify.LoggingSender(),
+                           **payload)  # fmt: skip
+    return {"ok": True, "task": t.as_dict(),
+            "event": {"seq": ev.seq, "action": ev.action, "from": ev.from_state,
+                      "to": ev.to_state, "hash": ev.hash}}  # fmt: skip

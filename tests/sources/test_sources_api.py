@@ -1,0 +1,225 @@
+"""The sources / enforcement API on both backends: a constructed exceedance becomes a finding,
+an alert and a task that an inspector works to closure through the API (every transition; a
+refused one is 409, a forbidden one 403), the audit chain verifies, and each role sees only
+what it should (``bishui.web.api.sources`` module doc)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sources_store import GAS_A, GAS_B, USCC_A, USCC_B, gas_day, registry
+
+from bishui.enforcement import service as enf
+from bishui.sources import permit_store, permits_io, service
+from bishui.store import Store
+from bishui.web import Settings, accounts, create_app
+from conftest import make_permit
+
+PASSWORD = "correct horse battery"
+ROLES = ("admin", "analyst", "inspector", "county", "enterprise", "public")
+D0 = dt.date(2026, 6, 29)
+
+
+@pytest.fixture(
+    scope="module", params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def api_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Store, dict[str, str], str]]:
+    from importlib import util
+    from pathlib import Path
+
+    spec = util.spec_from_file_location(
+        "root_conftest_sources", Path(__file__).resolve().parents[1] / "conftest.py"
+    )
+    assert spec and spec.loader
+    rc = util.module_from_spec(spec)
+    spec.loader.exec_module(rc)
+    store, _, _ = rc.make_store(str(request.param), tmp_path_factory.mktemp("srcapi"))
+    try:
+        registry(store)
+        permit_store.record_permits(store, [make_permit()])
+        so2 = [120.0] * 24
+        so2[10:13] = [260.0, 300.0, 250.0]
+        gas_day(store, GAS_A, D0, so2)
+        gas_day(store, GAS_B, D0, 80.0)  # B has no permit: NOPERMIT
+        r = service.run_checks(store, dt.datetime(2026, 6, 29), dt.datetime(2026, 6, 30))
+        task_a = next(t for t in r.tasks if enf.get_task(store, t)[0].uscc == USCC_A)
+        tokens: dict[str, str] = {}
+        for role in ROLES[:-1]:
+            kw: dict[str, Any] = {}
+            if role == "county":
+                kw["region"] = "420822"
+            if role == "enterprise":
+                kw["enterprise"] = USCC_A
+            accounts.add_user(store, f"s.{role}", PASSWORD, role, **kw)
+            tokens[role] = accounts.new_token(store, f"s.{role}", "test")[1]
+        for name, role, kw in (("s.ent_b", "enterprise", {"enterprise": USCC_B}),
+                               ("s.insp2", "inspector", {})):  # fmt: skip
+            accounts.add_user(store, name, PASSWORD, role, **kw)
+            tokens[name] = accounts.new_token(store, name, "test")[1]
+        yield store, tokens, task_a
+    finally:
+        rc.drop_store(store)
+
+
+@pytest.fixture
+async def client(api_store: tuple[Store, dict[str, str], str]) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(api_store[0], Settings(secret=""))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=30
+    ) as c:
+        yield c
+
+
+def _h(tokens: dict[str, str], who: str) -> dict[str, str]:
+    h = {"Accept": "application/json"}
+    if who in tokens:
+        h["Authorization"] = f"Bearer {tokens[who]}"
+    return h
+
+
+async def test_permission_matrix(
+    client: httpx.AsyncClient, api_store: tuple[Store, dict[str, str], str]
+) -> None:
+    _, tokens, task = api_store
+    permit_no = make_permit().permit_no
+    matrix: list[tuple[str, str, Any, tuple[int, ...]]] = [
+        ("GET", "/api/v1/permits", None, (200, 200, 200, 200, 200, 401)),
+        ("GET", f"/api/v1/permits/{permit_no}", None, (200, 200, 200, 404, 200, 401)),
+        ("POST", "/api/v1/permits", {"permits": []}, (200, 403, 403, 403, 403, 401)),
+        ("GET", "/api/v1/findings", None, (200, 200, 200, 200, 200, 401)),
+        ("GET", "/api/v1/alerts", None, (200, 200, 200, 200, 200, 401)),
+        ("GET", "/api/v1/tasks", None, (200, 200, 200, 200, 200, 401)),
+        ("GET", f"/api/v1/tasks/{task}", None, (200, 200, 200, 404, 200, 401)),
+        # escalate before the deadline: refused by the machine (409) or by the role (403)
+        ("POST", f"/api/v1/tasks/{task}/escalate", {}, (409, 403, 403, 403, 403, 401)),
+    ]
+    for method, path, body, expected in matrix:
+        got = []
+        for role in ROLES:
+            r = await client.request(method, path, json=body, headers=_h(tokens, role))
+            got.append(r.status_code)
+        assert tuple(got) == expected, (method, path, got)
+    key = service.list_findings(api_store[0], "uscc = ?", [USCC_A])[1][0]["finding_key"]
+    got = [
+        (await client.get(f"/api/v1/findings/{key}", headers=_h(tokens, r))).status_code
+        for r in ROLES
+    ]
+    assert got == [200, 200, 200, 404, 200, 401]
+    from bishui.web.api.sources import router
+
+    assert {(m, r.path) for r in router.routes for m in r.methods} == {  # type: ignore[attr-defined]
+        ("GET", "/permits"), ("GET", "/permits/{permit_no}"), ("POST", "/permits"),
+        ("GET", "/findings"), ("GET", "/findings/{key}"), ("GET", "/alerts"),
+        ("GET", "/tasks"), ("GET", "/tasks/{task_id}"), ("POST", "/tasks/{task_id}/{action}"),
+    }  # fmt: skip
+
+
+async def test_scoping(
+    client: httpx.AsyncClient, api_store: tuple[Store, dict[str, str], str]
+) -> None:
+    _, tokens, task = api_store
+
+    async def items(who: str, path: str) -> list[dict[str, Any]]:
+        r = await client.get(path, headers=_h(tokens, who))
+        assert r.status_code == 200, r.text
+        return list(r.json()["items"])
+
+    assert {f["uscc"] for f in await items("analyst", "/api/v1/findings")} == {USCC_A, USCC_B}
+    assert {f["uscc"] for f in await items("enterprise", "/api/v1/findings")} == {USCC_A}
+    assert {f["uscc"] for f in await items("s.ent_b", "/api/v1/findings")} == {USCC_B}
+    assert {f["region"] for f in await items("county", "/api/v1/findings")} == {"420822"}
+    assert {t["uscc"] for t in await items("enterprise", "/api/v1/tasks")} == {USCC_A}
+    assert await items("s.ent_b", "/api/v1/permits") == []
+    assert [p["uscc"] for p in await items("enterprise", "/api/v1/permits")] == [USCC_A]
+    # a team task: every inspector sees it (until it is assigned to one by name)
+    assert task in {t["id"] for t in await items("s.insp2", "/api/v1/tasks")}
+    r = await client.post(f"/api/v1/tasks/{task}/submit_rectification",
+                          json={"files": ["x.pdf"]}, headers=_h(tokens, "s.ent_b"))  # fmt: skip
+    assert r.status_code == 404
+    r = await client.get("/api/v1/findings", params={"rule": "NOPERMIT", "period": "2026-06"},
+                         headers=_h(tokens, "analyst"))  # fmt: skip
+    assert r.json()["total"] == 1 and r.json()["items"][0]["uscc"] == USCC_B
+
+
+async def test_an_inspector_works_a_task_to_closure(
+    client: httpx.AsyncClient, api_store: tuple[Store, dict[str, str], str]
+) -> None:
+    store, tokens, task = api_store
+
+    async def act(who: str, action: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        return await client.post(f"/api/v1/tasks/{task}/{action}", json=body or {},
+                                 headers=_h(tokens, who))  # fmt: skip
+
+    r = await act("admin", "assign", {"assignee": "s.inspector", "kind": "inspector"})
+    assert r.status_code == 200 and r.json()["task"]["state"] == "assigned"
+    r = await act("inspector", "assign", {"assignee": "s.inspector"})
+    assert r.status_code == 403  # only the supervisor (admin) assigns
+    # now it is s.inspector's: another inspector no longer sees it
+    r = await client.get(f"/api/v1/tasks/{task}", headers=_h(tokens, "s.insp2"))
+    assert r.status_code == 404
+    r = await act("inspector", "close")
+    assert r.status_code == 409 and "close from assigned refused" in r.json()["message"]
+    r = await act("inspector", "dispose", {"kind": "rectification_order", "due": "2099-01-31"})
+    assert r.status_code == 409 and "false-alarm" in r.json()["message"]  # no visit yet
+    assert (
+        await act("inspector", "visit", {"note": "现场检查：脱硫塔循环泵停运"})
+    ).status_code == 200
+    assert (await act("inspector", "add_evidence", {"files": ["现场照片1.jpg"]})).status_code == 200
+    r = await act("inspector", "dispose", {"kind": "rectification_order", "due": "2099-01-31"})
+    assert r.status_code == 200 and r.json()["task"]["state"] == "disposed"
+    r = await act("inspector", "close")
+    assert r.status_code == 409 and "not verified" in r.json()["message"]
+    r = await act("analyst", "submit_rectification", {"files": ["a.pdf"]})
+    assert r.status_code == 403
+    r = await act("enterprise", "submit_rectification", {"files": ["整改报告.pdf"]})
+    assert r.status_code == 200
+    assert (await act("inspector", "verify_rectification", {"accepted": True})).status_code == 200
+    r = await act("inspector", "close")
+    assert r.status_code == 200 and r.json()["task"]["state"] == "closed"
+    assert (await act("inspector", "reopen", {"reason": "复查"})).status_code == 403
+    r = await act("admin", "reopen")
+    assert r.status_code == 409 and "reason" in r.json()["message"]
+    r = await act("admin", "reopen", {"reason": "群众举报仍有超标排放"})
+    assert r.status_code == 200 and r.json()["task"]["state"] == "in_progress"
+    r = await act(
+        "inspector",
+        "dispose",
+        {"kind": "penalty", "article": "排污许可管理条例 第三十四条", "amount": "10"},
+    )
+    assert r.status_code == 409 and "amount" in r.json()["message"]  # outside the bracket
+    r = await act(
+        "inspector",
+        "dispose",
+        {"kind": "penalty", "article": "排污许可管理条例 第三十四条", "amount": "200000"},
+    )
+    assert r.status_code == 200
+    assert (await act("inspector", "close")).status_code == 200
+    # the record: the chain verifies and the stored snapshot is what the log replays to
+    assert enf.verify_audit(store) > 10
+    snapshot, _ = enf.get_task(store, task)
+    assert enf.replay_task(store, task).as_dict() == snapshot.as_dict()
+    body = (await client.get(f"/api/v1/tasks/{task}", headers=_h(tokens, "analyst"))).json()
+    actions = [e["action"] for e in body["events"]]
+    assert actions == ["create", "assign", "assign", "visit", "add_evidence", "dispose",
+                       "submit_rectification", "verify_rectification", "close", "reopen",
+                       "dispose", "close"]  # fmt: skip
+    assert {n["recipient"] for n in body["notifications"]} >= {f"enterprise:{USCC_A}",
+                                                               "s.inspector"}  # fmt: skip
+
+
+async def test_admin_imports_permits(
+    client: httpx.AsyncClient, api_store: tuple[Store, dict[str, str], str]
+) -> None:
+    _, tokens, _ = api_store
+    d = permits_io.permit_to_dict(make_permit())
+    r = await client.post("/api/v1/permits", json={"permits": [d]}, headers=_h(tokens, "admin"))
+    assert r.status_code == 200 and r.json()["unchanged"] == 1
+    bad = dict(d, uscc="91130200699229617Y")
+    r = await client.post("/api/v1/permits", json={"permits": [bad]}, headers=_h(tokens, "admin"))
+    assert r.status_code == 400 and r.json()["field"] == "permits[0].uscc"

@@ -1,0 +1,61 @@
+"""``bishui permits|sources|tasks`` end to end on a DuckDB file: import, check, work a task;
+a refused transition prints the reason and exits non-zero."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from click.testing import CliRunner
+from sources_store import GAS_A, gas_day, registry
+
+from bishui.cli import main
+from bishui.sources import permits_io
+from bishui.store import open_store
+from conftest import PERMIT_NO, make_permit
+
+
+def test_permits_check_and_tasks(tmp_path: Path) -> None:
+    db = str(tmp_path / "b.duckdb")
+    store = open_store(db)
+    registry(store)
+    so2 = [120.0] * 24
+    so2[10:13] = [260.0, 300.0, 250.0]
+    gas_day(store, GAS_A, dt.date(2026, 6, 29), so2)
+    store.close()
+    csv = tmp_path / "permits.csv"
+    permits_io.write_csv([make_permit()], csv)
+    run = CliRunner().invoke
+    r = run(main, ["permits", "import", str(csv), "--db", db])
+    assert r.exit_code == 0 and "1 new" in r.output, r.output
+    r = run(main, ["permits", "list", "--db", db, "--out", str(tmp_path / "p.xlsx")])
+    assert r.exit_code == 0 and PERMIT_NO in r.output and "许可证编号" in r.output
+    r = run(main, ["permits", "show", PERMIT_NO, "--db", db])
+    assert r.exit_code == 0 and '"revision": 1' in r.output
+    r = run(main, ["permits", "export", str(tmp_path / "back.csv"), "--db", db])
+    assert r.exit_code == 0 and permits_io.read_csv(tmp_path / "back.csv") == [make_permit()]
+    out = tmp_path / "f.xlsx"
+    r = run(main, ["sources", "check", "--period", "2026-06-29", "--db", db, "--out", str(out)])
+    assert r.exit_code == 0 and "EXC" in r.output and out.exists(), r.output
+    r = run(main, ["sources", "check", "--period", "2026-06-29", "--db", db])
+    assert "新增问题 (0)" in r.output  # idempotent
+    r = run(main, ["tasks", "list", "--db", db])
+    task = next(w for w in r.output.split() if w.startswith("T2"))
+    r = run(main, ["tasks", "close", task, "--db", db, "--role", "inspector", "--as", "li"])
+    assert r.exit_code != 0 and "close from assigned refused" in r.output
+    steps = [
+        ["assign", task, "--to", "li"],
+        ["visit", task, "--note", "现场检查", "--role", "inspector", "--as", "li"],
+        ["dispose", task, "--kind", "false_alarm", "--reason", "校准气误标 N", "--role",
+         "inspector", "--as", "li"],
+        ["close", task, "--role", "inspector", "--as", "li"],
+    ]  # fmt: skip
+    for s in steps:
+        r = run(main, ["tasks", *s, "--db", db])
+        assert r.exit_code == 0, (s, r.output)
+    r = run(main, ["tasks", "reopen", task, "--db", db])
+    assert r.exit_code != 0 and "reason" in r.output
+    r = run(main, ["tasks", "show", task, "--db", db])
+    assert r.exit_code == 0 and '"state": "closed"' in r.output
+    r = run(main, ["tasks", "verify", "--db", db])
+    assert r.exit_code == 0 and "verifies" in r.output, r.output

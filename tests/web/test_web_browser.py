@@ -1,0 +1,198 @@
+"""The pages in a real browser: Playwright driving Debian's Chromium (headless).
+
+Few and fast: log in, the map renders with stations coloured, a click opens a station's
+details, the English switch works, a county sees only its outlets, the public page renders
+and its Excel export downloads a valid workbook. Screenshots go to a temporary directory, or
+to ``docs/screenshots/`` when ``BISHUI_SCREENSHOTS=1`` (how the committed ones are refreshed).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web_support import PASSWORD
+
+from bishui.web import Settings, create_app
+
+# once, on the DuckDB model city (the API tests cover both backends)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("city_db", ["duckdb"], indirect=True),
+]
+
+CHROMIUM = os.environ.get("BISHUI_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+AQI_COLOURS = {"#00E400", "#FFFF00", "#FF7E00", "#FF0000", "#99004C", "#7E0023"}
+
+
+def _need(what: str, ok: bool) -> None:
+    if not ok:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {what} is missing")
+        pytest.skip(
+            f"{what} is missing (apt-get install chromium fonts-wqy-microhei; "
+            "pip install playwright)"
+        )
+
+
+@pytest.fixture(scope="module")
+def server(city_db: Any) -> Iterator[str]:
+    """The app over the DuckDB model city, served by uvicorn on a free loopback port."""
+    store, _ = city_db
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(store, Settings(secret="", port=port, api_rate="10000/60"))
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _need(CHROMIUM, shutil.which(CHROMIUM) is not None)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _need("playwright", False)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    if os.environ.get("BISHUI_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        return DOCS
+    return tmp_path
+
+
+def _page(browser: Any, errors: list[str]) -> Any:
+    ctx = browser.new_context(viewport={"width": 1400, "height": 850}, locale="zh-CN")
+    page = ctx.new_page()
+    page.set_default_timeout(15_000)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page
+
+
+def _login(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_url(f"{base}/")
+
+
+def _map_ready(page: Any) -> dict[str, Any]:
+    page.wait_for_selector("body[data-map-ready='1']")
+    return page.evaluate(
+        """() => {
+          const opt = window.bishuiMap.getOption();
+          const air = opt.series.find(s => s.id === 'air').data;
+          return { features: +document.body.dataset.features,
+                   coloured: +document.body.dataset.coloured,
+                   air: air.map(d => d.itemStyle.color) };
+        }"""
+    )
+
+
+def test_login_map_coloured_and_english(
+    server: str, browser: Any, users: dict[str, Any], shots: Path
+) -> None:
+    errors: list[str] = []
+    page = _page(browser, errors)
+    page.goto(f"{server}/login")
+    page.screenshot(path=str(shots / "login.png"))
+    _login(page, server, users["analyst"]["username"])
+    state = _map_ready(page)
+    assert state["features"] == 110  # the analyst sees every site
+    assert len(state["air"]) == 10 and set(state["air"]) <= AQI_COLOURS
+    assert state["coloured"] >= 100
+    assert "anzhou99/GeoJsons" in page.inner_text("#map-source")
+    assert page.inner_text("#current-user").startswith(users["analyst"]["username"])
+    # click a station: its details (latest values, loggers for staff) open beside the map
+    x, y = page.evaluate(
+        """() => {
+          const chart = window.bishuiMap;
+          const d = chart.getOption().series.find(s => s.id === 'air').data
+            .find(p => p.id === 'AQ09');
+          const [px, py] = chart.convertToPixel({ seriesId: 'air' }, d.value);
+          const box = document.getElementById('map').getBoundingClientRect();
+          return [box.left + px, box.top + py];
+        }"""
+    )
+    page.mouse.click(x, y)
+    page.wait_for_selector("#detail h3")
+    assert "AQ09" in page.inner_text("#detail")
+    assert "a34004" in page.inner_text("#detail") and "MN" in page.inner_text("#detail")
+    page.wait_for_timeout(300)  # let the canvas finish painting before the picture
+    page.screenshot(path=str(shots / "overview.png"))
+    page.click("#lang-switch")
+    page.wait_for_selector("html[lang='en']")
+    state = _map_ready(page)
+    assert "Overview map" in page.inner_text("header")
+    assert "Layers" in page.inner_text("aside")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shots / "overview-en.png"))
+    page.context.close()
+    assert not errors, errors
+
+
+def test_county_sees_its_own_outlets_only(
+    server: str, browser: Any, users: dict[str, Any], city_db: Any
+) -> None:
+    store, _ = city_db
+    errors: list[str] = []
+    page = _page(browser, errors)
+    _login(page, server, users["county"]["username"])
+    state = _map_ready(page)
+    own = store.count("sites", "kind LIKE 'source%' AND region = ?", [users["county"]["region"]])
+    assert state["features"] == 10 + 15 + own
+    page.context.close()
+    assert not errors, errors
+
+
+def test_public_page(server: str, browser: Any, shots: Path) -> None:
+    errors: list[str] = []
+    page = _page(browser, errors)
+    page.goto(f"{server}/public")
+    rows = page.locator("#public-air tbody tr")
+    assert rows.count() == 10
+    assert "竹园小学" in page.inner_text("#public-air")
+    with page.expect_download() as download:  # the Excel export is a valid workbook
+        page.click("#export-air-xlsx")
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
+    assert ws is not None and ws.max_row == 11 and ws["A2"].value == "AQ01"
+    page.screenshot(path=str(shots / "public.png"), full_page=True)
+    page.context.close()
+    assert not errors, errors

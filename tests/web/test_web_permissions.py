@@ -1,0 +1,240 @@
+"""Every route's permission, walked over the whole route table (issue 8 item 1).
+
+:data:`EXPECTED` is the matrix written out by hand: route → roles allowed and whether the
+route scopes its data. The first test fails when a route is added without an entry here (or
+declares something else); the second calls every route as every role and checks that each
+role is let in exactly where the matrix says, and refused everywhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from web_support import client_for, csrf_of, login
+
+from bishui.errors import PermissionDenied
+from bishui.web.auth import api_routes, requires, route_access
+
+ALL = frozenset({"admin", "analyst", "inspector", "county", "enterprise", "public"})
+LOGGED_IN = ALL - {"public"}
+ADMIN = frozenset({"admin"})
+COUNTY = frozenset({"county"})
+STAFF_AND_COUNTY = frozenset({"admin", "analyst", "inspector", "county"})
+SOURCES_READERS = LOGGED_IN  # every role but the public; scoped (docs/sources.md)
+TASK_ACTORS = frozenset({"admin", "inspector", "enterprise"})
+
+EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
+    ("GET", "/api/v1/health"): (ALL, "all"),
+    ("GET", "/api/v1/regions"): (ALL, "all"),
+    ("GET", "/api/v1/sites"): (ALL, "scoped"),
+    ("GET", "/api/v1/sites/{site_id}"): (ALL, "scoped"),
+    ("GET", "/api/v1/measurements"): (ALL, "scoped"),
+    ("GET", "/api/v1/overview"): (ALL, "scoped"),
+    ("GET", "/api/v1/geo/counties"): (ALL, "all"),
+    ("GET", "/api/v1/me"): (LOGGED_IN, "all"),
+    ("POST", "/api/v1/me/tokens"): (LOGGED_IN, "all"),
+    ("GET", "/api/v1/me/tokens"): (LOGGED_IN, "all"),
+    ("DELETE", "/api/v1/me/tokens/{token_id}"): (LOGGED_IN, "all"),
+    ("GET", "/api/v1/users"): (ADMIN, "all"),
+    ("POST", "/api/v1/users"): (ADMIN, "all"),
+    ("POST", "/api/v1/users/{username}/disable"): (ADMIN, "all"),
+    ("GET", "/"): (ALL, "scoped"),
+    ("GET", "/public"): (ALL, "all"),
+    ("GET", "/public/{table}.{fmt}"): (ALL, "all"),
+    ("GET", "/login"): (ALL, "all"),
+    ("POST", "/login"): (ALL, "all"),
+    ("POST", "/logout"): (LOGGED_IN, "all"),
+    ("GET", "/lang/{code}"): (ALL, "all"),
+    ("GET", "/docs"): (ALL, "all"),
+    # published air and water figures; drinking-water alerts for staff and counties
+    ("GET", "/api/v1/air/realtime"): (ALL, "all"),
+    ("GET", "/api/v1/air/daily"): (ALL, "all"),
+    ("GET", "/api/v1/air/assessment"): (ALL, "all"),
+    ("GET", "/api/v1/air/ranking"): (ALL, "all"),
+    ("GET", "/api/v1/water/sections"): (ALL, "all"),
+    ("GET", "/api/v1/water/rivers"): (ALL, "all"),
+    ("GET", "/api/v1/water/cwqi"): (ALL, "all"),
+    ("GET", "/api/v1/water/sources"): (STAFF_AND_COUNTY, "scoped"),
+    # ecological compensation (tests/compensation/test_compensation_api.py checks the scoping)
+    ("GET", "/api/v1/compensation/agreements"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/compensation/statements"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/compensation/statements/{statement_id:path}"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/compensation/statements/{statement_id:path}/print"): (
+        STAFF_AND_COUNTY,
+        "scoped",
+    ),
+    ("POST", "/api/v1/compensation/statements/{statement_id:path}/acknowledge"): (
+        COUNTY,
+        "scoped",
+    ),
+    ("POST", "/api/v1/compensation/statements/{statement_id:path}/dispute"): (COUNTY, "scoped"),
+    ("GET", "/api/v1/compensation/ledger"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/permits"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/permits/{permit_no}"): (SOURCES_READERS, "scoped"),
+    ("POST", "/api/v1/permits"): (ADMIN, "all"),
+    ("GET", "/api/v1/findings"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/findings/{key}"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/alerts"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/tasks"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/tasks/{task_id}"): (SOURCES_READERS, "scoped"),
+    ("POST", "/api/v1/tasks/{task_id}/{action}"): (TASK_ACTORS, "scoped"),
+}
+
+# Values for path parameters that touch nothing: a missing token, a missing user.
+PATH_VALUES = {
+    "site_id": "AQ01",
+    "token_id": "000000000000",
+    "username": "no.such.user",
+    "action": "visit",
+    "key": "0" * 20,
+    "permit_no": "91130200699229617X001P",
+    "statement_id:path": "no-such-agreement/2026/v1",
+    "task_id": "T20260101-0001",
+}
+QUERY = {"/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"}}
+
+
+def declared(app: Any) -> dict[tuple[str, str], tuple[frozenset[str], str]]:
+    out = {}
+    for path, route in api_routes(app.routes):
+        (access,) = route_access(route)
+        for method in route.methods:
+            out[(method, path)] = (access.roles, access.scope)
+    return out
+
+
+def test_route_table_matches_the_matrix(app: Any) -> None:
+    assert declared(app) == EXPECTED
+
+
+def test_a_route_without_a_declaration_is_refused(city_store: Any) -> None:
+    from fastapi import APIRouter
+
+    from bishui.web import api, create_app
+
+    bad = APIRouter()
+
+    @bad.get("/undeclared")
+    def undeclared() -> dict[str, bool]:
+        return {"ok": True}
+
+    api.ROUTERS.append(bad)
+    try:
+        with pytest.raises(PermissionDenied, match="/api/v1/undeclared"):
+            create_app(city_store)
+    finally:
+        api.ROUTERS.remove(bad)
+
+
+def test_requires_refuses_unknown_roles() -> None:
+    with pytest.raises(ValueError, match="roles"):
+        requires("superuser")
+    with pytest.raises(ValueError, match="scope"):
+        requires("admin", scope="galaxy")
+
+
+async def _call(client: httpx.AsyncClient, method: str, path: str, csrf: str) -> httpx.Response:
+    url = path
+    for name, value in PATH_VALUES.items():
+        url = url.replace("{" + name + "}", value)
+    url = url.replace("{code}", "en").replace("{table}", "air").replace("{fmt}", "csv")
+    headers = {"Accept": "application/json", "X-CSRF-Token": csrf}
+    if method == "GET":
+        return await client.get(url, params=QUERY.get(path), headers=headers)
+    if path in ("/login", "/logout"):
+        return await client.request(method, url, data={"csrf_token": csrf}, headers=headers)
+    # an invalid body: an allowed role gets 422 (or 404), nothing is changed
+    return await client.request(method, url, json={}, headers=headers)
+
+
+def _denied(r: httpx.Response) -> bool:
+    if r.headers.get("content-type", "").startswith("application/json"):
+        return r.json().get("error") in ("unauthenticated", "forbidden")
+    return False
+
+
+@pytest.mark.parametrize("role", sorted(ALL))
+async def test_each_role_gets_exactly_what_it_should(
+    app: Any, users: dict[str, Any], role: str
+) -> None:
+    async with client_for(app) as client:
+        if role != "public":
+            r = await login(client, users[role]["username"])
+            assert r.status_code == 303, r.text
+        csrf = await csrf_of(client, "/login")
+        # log out last: it ends the session the other calls ride on
+        for method, path in sorted(EXPECTED, key=lambda k: k[1] == "/logout"):
+            allowed, _ = EXPECTED[(method, path)]
+            r = await _call(client, method, path, csrf)
+            if role in allowed:
+                assert not _denied(r), (role, method, path, r.status_code, r.text[:200])
+                assert r.status_code < 500, (role, method, path, r.text[:200])
+            else:
+                assert _denied(r), (role, method, path, r.status_code, r.text[:200])
+                assert r.status_code == (401 if role == "public" else 403)
+
+
+# -- scope: a county, an enterprise and the public never reach what is not theirs -------------
+def _outlet_elsewhere(store: Any, region: str) -> str:
+    rows = store.query(
+        "SELECT id FROM sites WHERE kind LIKE 'source%' AND region <> ? ORDER BY id LIMIT 1",
+        [region],
+    )
+    return str(rows[0]["id"])
+
+
+async def test_county_scope(
+    client: httpx.AsyncClient, users: dict[str, Any], city_store: Any
+) -> None:
+    county = users["county"]["region"]
+    await login(client, users["county"]["username"])
+    items = (await client.get("/api/v1/sites", params={"limit": 500})).json()["items"]
+    outlets = [s for s in items if s["kind"].startswith("source")]
+    assert outlets and {s["region"] for s in outlets} == {county}
+    assert {s["kind"] for s in items} >= {"air", "water"}  # published kinds everywhere
+    other = _outlet_elsewhere(city_store, county)
+    for url, params in (
+        (f"/api/v1/sites/{other}", None),
+        ("/api/v1/measurements", {"site": other, "parameter": "a21026"}),
+    ):
+        r = await client.get(url, params=params)
+        assert r.status_code == 404 and r.json()["error"] == "not_found"
+    own = outlets[0]["id"]
+    body = (await client.get(f"/api/v1/sites/{own}")).json()
+    assert body["devices"]  # its own region's loggers
+    # another county's air station: published data, but not its loggers
+    air_elsewhere = next(s for s in items if s["kind"] == "air" and s["region"] != county)
+    body = (await client.get(f"/api/v1/sites/{air_elsewhere['id']}")).json()
+    assert body["devices"] is None
+
+
+async def test_enterprise_scope(
+    client: httpx.AsyncClient, users: dict[str, Any], city_store: Any
+) -> None:
+    ent = users["enterprise"]["enterprise"]
+    await login(client, users["enterprise"]["username"])
+    items = (await client.get("/api/v1/sites", params={"limit": 500})).json()["items"]
+    outlets = [s for s in items if s["kind"].startswith("source")]
+    assert outlets and {s["enterprise"] for s in outlets} == {ent}
+    neighbour = city_store.query(
+        "SELECT id FROM sites WHERE kind LIKE 'source%' AND enterprise <> ? ORDER BY id LIMIT 1",
+        [ent],
+    )[0]["id"]
+    r = await client.get(f"/api/v1/sites/{neighbour}")
+    assert r.status_code == 404
+    r = await client.get("/api/v1/sites", params={"kind": "source_water", "limit": 500})
+    assert all(s["enterprise"] == ent for s in r.json()["items"])
+    over = (await client.get("/api/v1/overview")).json()["features"]
+    assert {f["id"] for f in over if f["kind"].startswith("source")} == {s["id"] for s in outlets}
+
+
+async def test_public_sees_published_kinds_only(client: httpx.AsyncClient, city_store: Any) -> None:
+    body = (await client.get("/api/v1/sites", params={"limit": 500})).json()
+    assert {s["kind"] for s in body["items"]} == {"air", "water"}
+    outlet = city_store.query("SELECT id FROM sites WHERE kind = 'source_gas' LIMIT 1")[0]["id"]
+    assert (await client.get(f"/api/v1/sites/{outlet}")).status_code == 404
+    r = await client.get("/api/v1/sites/AQ01")
+    assert r.headers["cache-control"].startswith("public, max-age=")
+    assert "Cookie" in r.headers["vary"]

@@ -1,7 +1,7 @@
 """The water API: published figures for everyone, drinking-water sources for staff and counties.
 
-The permission matrix of the water routes (what each role gets) is pinned here:
-tests/web/test_web_permissions.py does not exist on this branch — see docs/water.md.
+The permission matrix of the water routes (what each role gets) is also exercised here, role
+by role, against the real responses (tests/web/test_web_permissions.py lists the declarations).
 """
 
 from __future__ import annotations

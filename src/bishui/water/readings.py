@@ -98,8 +98,8 @@ _DAILY_SQL = """
 SELECT m.site_id, m.parameter, m.origin, CAST(date_trunc('day', m.ts) AS TIMESTAMP) AS day,
        SUM(CASE WHEN NOT ({good}) THEN 0 WHEN m.parameter = 'w01001'
                 THEN POWER(10.0, -m.value) ELSE m.value END) AS s,
-       SUM(CASE WHEN {good} THEN 1 ELSE 0 END) AS n,
-       SUM(CASE WHEN {good} THEN 0 ELSE 1 END) AS bad
+       CAST(SUM(CASE WHEN {good} THEN 1 ELSE 0 END) AS BIGINT) AS n,
+       CAST(SUM(CASE WHEN {good} THEN 0 ELSE 1 END) AS BIGINT) AS bad
 FROM measurement m JOIN sites s ON s.id = m.site_id
 WHERE s.kind = 'water' AND m.valid AND m.ts >= ? AND m.ts < ? AND m.parameter IN ({marks})
   AND ((m.period = 'hour' AND m.origin IN ('logger', 'platform'))
@@ -116,6 +116,57 @@ _GOOD = (
 
 def _daily_sql(n_codes: int) -> str:
     return _DAILY_SQL.format(marks=", ".join("?" for _ in range(n_codes)), good=_GOOD)
+
+
+# PostgreSQL: the same aggregate, one row per (section, item, origin) with its days and sums as
+# binary arrays (``array_send``) — psycopg hands over bytes, not a Python object per value.
+_PG_ARRAYS_SQL = """
+SELECT d.site_id, d.parameter, d.origin,
+       array_send(array_agg(d.day)) AS day,
+       array_send(array_agg(CAST(d.s AS DOUBLE PRECISION))) AS s,
+       array_send(array_agg(d.n)) AS n,
+       array_send(array_agg(d.bad)) AS bad
+FROM ({daily}) d
+GROUP BY d.site_id, d.parameter, d.origin
+"""
+
+#: PostgreSQL's binary timestamps count microseconds from 2000-01-01.
+_PG_EPOCH = np.datetime64("2000-01-01T00:00:00", "us")
+
+
+def _pg_array(buf: Any, dtype: str) -> NDArray[Any]:
+    """A one-dimensional PostgreSQL array in binary form (no NULLs) → numpy array.
+
+    Layout: ndim, has-null flag and element type (int32 each), then length and lower bound per
+    dimension, then each element as an int32 length and its big-endian bytes.
+    """
+    b = bytes(buf)
+    ndim = int.from_bytes(b[0:4], "big")
+    if ndim == 0:
+        return np.zeros(0, dtype=dtype.replace(">", "<"))
+    n = int.from_bytes(b[12:16], "big")
+    rec = np.frombuffer(b, dtype=[("len", ">i4"), ("x", dtype)], count=n, offset=12 + 8 * ndim)
+    return rec["x"].astype(dtype.replace(">", "<"))
+
+
+def _daily_columns(store: Store, n_codes: int, params: list[Any]) -> dict[str, NDArray[Any]]:
+    """The daily aggregate as flat columns (site_id, parameter, origin, day, s, n, bad)."""
+    if store.dialect != "postgresql":
+        return store.query_columns(_daily_sql(n_codes), params)
+    rows = store.query(_PG_ARRAYS_SQL.format(daily=_daily_sql(n_codes)), params)
+    if not rows:
+        return {}
+    parts = {k: [_pg_array(r[k], t) for r in rows] for k, t in
+             (("day", ">i8"), ("s", ">f8"), ("n", ">i8"), ("bad", ">i8"))}  # fmt: skip
+    sizes = np.array([len(x) for x in parts["day"]])
+    out: dict[str, NDArray[Any]] = {
+        k: np.repeat(np.array([r[k] for r in rows], dtype=object), sizes)
+        for k in ("site_id", "parameter", "origin")
+    }
+    out["day"] = _PG_EPOCH + np.concatenate(parts["day"]).astype("timedelta64[us]")
+    for k in ("s", "n", "bad"):
+        out[k] = np.concatenate(parts[k]).astype(float)
+    return out
 
 
 @dataclass(frozen=True)
@@ -179,7 +230,7 @@ def daily_values(
     """
     n_days = max(0, (end.date() - start.date()).days)
     k = len(codes)
-    cols = store.query_columns(_daily_sql(k), [start, end, *codes])
+    cols = _daily_columns(store, k, [start, end, *codes])
     n_s = len(section_ids)
     shape = (n_s, n_days, k)
     # Sums and counts by origin: 0 logger, 1 platform, 2 upload (manual).

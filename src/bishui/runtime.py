@@ -41,14 +41,7 @@ class PlatformConfig:
 
 #: What the platform recomputes every minute after aggregation, so late data reaches the
 #: published figures: "module:function" of ``f(store, now)``, called in order.
-REFRESH: tuple[str, ...] = ("bishui.runtime:water_alerts",)
-
-
-def water_alerts(store: Store, now: dt.datetime) -> None:
-    """Drinking-water sources: evaluate the alert rules on the newest data (idempotent)."""
-    from bishui.water.supervision import run_alerts
-
-    run_alerts(store, now=now)
+REFRESH: tuple[str, ...] = ("bishui.water.supervision:refresh",)
 
 
 def refresh_engines(store: Store, now: dt.datetime) -> None:

@@ -49,7 +49,7 @@ def registry(store: Store) -> None:
 
 def write_hourly(
     store: Store, site: str, code: str, start: dt.datetime, values: Sequence[float],
-    flags: Sequence[str] | str = "N", period: str = "hour",
+    flags: Sequence[str] | str = "N", period: str = "hour", origin: str = "logger",
 ) -> None:  # fmt: skip
     """Hourly (or minute, with ``period='min'``) logger values from *start*."""
     v = np.asarray(values, dtype=np.float64)
@@ -60,7 +60,7 @@ def write_hourly(
     store.write_measurements({
         "site_id": np.full(n, site, dtype=object), "parameter": np.full(n, code, dtype=object),
         "period": np.full(n, period, dtype=object), "ts": ts,
-        "origin": np.full(n, "logger", dtype=object), "value": v, "vmin": np.full(n, np.nan),
+        "origin": np.full(n, origin, dtype=object), "value": v, "vmin": np.full(n, np.nan),
         "vmax": np.full(n, np.nan), "cou": np.full(n, np.nan), "flag": f, "valid": f == "N",
         "n_valid": np.full(n, -1, dtype=np.int32), "source": np.full(n, "test", dtype=object),
         "received_at": ts,

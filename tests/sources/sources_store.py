@@ -8,12 +8,24 @@ Enterprise A (the HJ 608 example credit code, 东宝区 420802) holds the permit
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from bishui.registry import uscc
 from bishui.store import Store
+
+# tests/sources/conftest.py by path: under ``pytest tests`` the name ``conftest`` may be
+# another directory's.
+_spec = importlib.util.spec_from_file_location(
+    "bishui_sources_conftest", Path(__file__).resolve().parent / "conftest.py"
+)
+assert _spec and _spec.loader
+_conf = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_conf)
+make_permit, PERMIT_NO = _conf.make_permit, _conf.PERMIT_NO
 
 USCC_A = "91130200699229617X"
 USCC_B = uscc.generate("420822", 7)

@@ -8,14 +8,22 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from sources_store import GAS_A, GAS_B, USCC_A, gas_day, registry, write_hourly
+from sources_store import (
+    GAS_A,
+    GAS_B,
+    PERMIT_NO,
+    USCC_A,
+    gas_day,
+    make_permit,
+    registry,
+    write_hourly,
+)
 
 from bishui.enforcement import service as enf
 from bishui.errors import InputError
 from bishui.sources import permit_store, service
 from bishui.sources.permits import Limit, Outlet, amend
 from bishui.store import Store
-from conftest import PERMIT_NO, make_permit
 
 D0 = dt.date(2026, 6, 29)
 NOW = dt.datetime(2026, 7, 10, 9)

@@ -228,9 +228,8 @@ def _identity(f: Finding | dict[str, Any]) -> tuple[str, ...]:
     if isinstance(f, Finding):
         return (f.rule_id, f.outlet.site_code, f.outlet.outlet_id, f.pollutant,
                 str(f.measured.get("level", "")))  # fmt: skip
-    body = json.loads(f["body"])
-    return (f["rule_id"], f["site_code"], f["outlet_id"], f["pollutant"],
-            str(body["measured"].get("level", "")))  # fmt: skip
+    level = json.loads(f["body"])["measured"].get("level", "") if f["body"] else ""
+    return (f["rule_id"], f["site_code"], f["outlet_id"], f["pollutant"], str(level))
 
 
 def _persist(
@@ -246,8 +245,10 @@ def _persist(
     lo = min(f.start for f in findings) - DAY
     hi = max(f.end for f in findings) + DAY
     stored = store.query(
+        # the body (for the CAP level) only where it is needed: a year of findings is large
         "SELECT finding_key, event_key, rule_id, site_code, outlet_id, pollutant, start_ts, "
-        "end_ts, body FROM source_finding WHERE start_ts <= ? AND end_ts >= ?",
+        "end_ts, CASE WHEN rule_id = 'CAP' THEN body END AS body FROM source_finding "
+        "WHERE start_ts <= ? AND end_ts >= ?",
         [hi, lo],
     )
     have = {r["finding_key"] for r in stored}

@@ -8,12 +8,24 @@ Enterprise A (the HJ 608 example credit code, 东宝区 420802) holds the permit
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from bishui.registry import uscc
 from bishui.store import Store
+
+# tests/sources/conftest.py by path: under ``pytest tests`` the name ``conftest`` may be
+# another directory's.
+_spec = importlib.util.spec_from_file_location(
+    "bishui_sources_conftest", Path(__file__).resolve().parent / "conftest.py"
+)
+assert _spec and _spec.loader
+_conf = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_conf)
+make_permit, PERMIT_NO = _conf.make_permit, _conf.PERMIT_NO
 
 USCC_A = "91130200699229617X"
 USCC_B = uscc.generate("420822", 7)
@@ -49,7 +61,7 @@ def registry(store: Store) -> None:
 
 def write_hourly(
     store: Store, site: str, code: str, start: dt.datetime, values: Sequence[float],
-    flags: Sequence[str] | str = "N", period: str = "hour",
+    flags: Sequence[str] | str = "N", period: str = "hour", origin: str = "logger",
 ) -> None:  # fmt: skip
     """Hourly (or minute, with ``period='min'``) logger values from *start*."""
     v = np.asarray(values, dtype=np.float64)
@@ -60,7 +72,7 @@ def write_hourly(
     store.write_measurements({
         "site_id": np.full(n, site, dtype=object), "parameter": np.full(n, code, dtype=object),
         "period": np.full(n, period, dtype=object), "ts": ts,
-        "origin": np.full(n, "logger", dtype=object), "value": v, "vmin": np.full(n, np.nan),
+        "origin": np.full(n, origin, dtype=object), "value": v, "vmin": np.full(n, np.nan),
         "vmax": np.full(n, np.nan), "cou": np.full(n, np.nan), "flag": f, "valid": f == "N",
         "n_valid": np.full(n, -1, dtype=np.int32), "source": np.full(n, "test", dtype=object),
         "received_at": ts,

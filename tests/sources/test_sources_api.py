@@ -11,13 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sources_store import GAS_A, GAS_B, USCC_A, USCC_B, gas_day, registry
+from sources_store import GAS_A, GAS_B, USCC_A, USCC_B, gas_day, make_permit, registry
 
 from bishui.enforcement import service as enf
 from bishui.sources import permit_store, permits_io, service
 from bishui.store import Store
 from bishui.web import Settings, accounts, create_app
-from conftest import make_permit
 
 PASSWORD = "correct horse battery"
 ROLES = ("admin", "analyst", "inspector", "county", "enterprise", "public")

@@ -7,12 +7,11 @@ import datetime as dt
 from pathlib import Path
 
 from click.testing import CliRunner
-from sources_store import GAS_A, gas_day, registry
+from sources_store import GAS_A, PERMIT_NO, gas_day, make_permit, registry
 
 from bishui.cli import main
 from bishui.sources import permits_io
 from bishui.store import open_store
-from conftest import PERMIT_NO, make_permit
 
 
 def test_permits_check_and_tasks(tmp_path: Path) -> None:

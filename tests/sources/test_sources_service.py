@@ -6,15 +6,24 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import numpy as np
 import pytest
-from sources_store import GAS_A, GAS_B, USCC_A, gas_day, registry, write_hourly
+from sources_store import (
+    GAS_A,
+    GAS_B,
+    PERMIT_NO,
+    USCC_A,
+    gas_day,
+    make_permit,
+    registry,
+    write_hourly,
+)
 
 from bishui.enforcement import service as enf
 from bishui.errors import InputError
 from bishui.sources import permit_store, service
 from bishui.sources.permits import Limit, Outlet, amend
 from bishui.store import Store
-from conftest import PERMIT_NO, make_permit
 
 D0 = dt.date(2026, 6, 29)
 NOW = dt.datetime(2026, 7, 10, 9)
@@ -153,3 +162,24 @@ def test_parse_period() -> None:
     assert service.parse_period("2026-11-20")[1] == dt.datetime(2026, 11, 21)
     with pytest.raises(InputError):
         service.parse_period("Nov 2026")
+
+
+def test_grids_convert_flows_and_prefer_the_logger(store: Store) -> None:
+    from sources_store import WATER_A
+
+    from bishui.sources import store_data
+
+    t = dt.datetime(2026, 6, 29)
+    write_hourly(store, WATER_A, "w00000", t, [10.0] * 24)  # L/s (HJ 212-2017 Appendix B)
+    write_hourly(store, WATER_A, "w00000", t, [99.0] * 2, origin="platform")  # logger wins
+    g = store_data.load_grids(store, [WATER_A], "hour", t, 1)
+    assert g.values["w00000"][0, 0] == pytest.approx(36.0)  # 10 L/s = 36 m³/h
+    g = store_data.load_grids(store, [WATER_A], "hour", t, 1, {(WATER_A, "w00000"): "m³/h"})
+    assert g.values["w00000"][0, 0] == pytest.approx(10.0)
+    with pytest.raises(InputError) as e:
+        store_data.load_grids(store, [WATER_A], "hour", t, 1, {(WATER_A, "w00000"): "t/d"})
+    assert e.value.field == f"{WATER_A}.w00000.unit"
+    # a gap is NaN with the no-record flag
+    assert np.isnan(g.values["w00000"]).sum() == 0
+    g2 = store_data.load_grids(store, [WATER_A], "hour", t, 2)
+    assert np.isnan(g2.values["w00000"][0, 24:]).all() and (g2.flags["w00000"][0, 24:] == 8).all()

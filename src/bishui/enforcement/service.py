@@ -99,21 +99,21 @@ _AUDIT_COLS = (
 
 def _last_event(store: Store, cur: Any) -> AuditEvent | None:
     store._exec(cur, f"SELECT {_AUDIT_COLS} FROM enforcement_audit ORDER BY seq DESC LIMIT 1")  # noqa: S608
-    row = cur.fetchone()
-    if row is None:
+    rows = cur.fetchall()  # fetch to the end: DuckDB refuses new work while a result is open
+    if not rows:
         return None
+    row = rows[0]
     return _event(dict(zip(_AUDIT_COLS.split(", "), row, strict=True)))
 
 
 def _write_events(store: Store, cur: Any, events: Sequence[AuditEvent]) -> None:
-    for e in events:
-        store._exec(
-            cur,
-            f"INSERT INTO enforcement_audit ({_AUDIT_COLS}) "  # noqa: S608
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [e.seq, e.time, e.actor, str(e.role), e.subject, e.action, e.from_state, e.to_state,
-             json.dumps(e.payload, ensure_ascii=False, sort_keys=True), e.prev_hash, e.hash],
-        )  # fmt: skip
+    rows = [
+        [e.seq, e.time, e.actor, str(e.role), e.subject, e.action, e.from_state, e.to_state,
+         json.dumps(e.payload, ensure_ascii=False, sort_keys=True), e.prev_hash, e.hash]
+        for e in events
+    ]  # fmt: skip
+    if rows:
+        store._insert_rows(cur, "enforcement_audit", _AUDIT_COLS.split(", "), rows)
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -121,17 +121,23 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 
 # ---------------------------------------------------------------- snapshots
-def _write_alert(store: Store, cur: Any, a: al.Alert, region: str | None) -> None:
-    store._exec(cur, "DELETE FROM enforcement_alert WHERE id = ?", [a.id])
-    store._exec(
-        cur,
-        "INSERT INTO enforcement_alert (id, rule_id, severity, site_code, outlet_id, pollutant, "
-        "start_ts, end_ts, uscc, region, created, state, task_id, finding) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+_ALERT_COLS = ("id", "rule_id", "severity", "site_code", "outlet_id", "pollutant", "start_ts",
+               "end_ts", "uscc", "region", "created", "state", "task_id", "finding")  # fmt: skip
+
+
+def _insert_alerts(
+    store: Store, cur: Any, alerts: Iterable[al.Alert], regions: Mapping[str, str | None]
+) -> None:
+    """New alerts, in one bulk insert (an alert changes later only through the audit log and
+    :func:`_update_alert`)."""
+    rows = [
         [a.id, a.rule_id, a.severity, a.site_code, a.outlet_id, a.pollutant, a.start, a.end,
-         a.uscc, region, a.created, str(a.state), a.task_id or None,
-         json.dumps(dict(a.finding), ensure_ascii=False, default=str)],
-    )  # fmt: skip
+         a.uscc, regions.get(a.site_code), a.created, str(a.state), a.task_id or None,
+         json.dumps(dict(a.finding), ensure_ascii=False, default=str)]
+        for a in alerts
+    ]  # fmt: skip
+    if rows:
+        store._insert_rows(cur, "enforcement_alert", _ALERT_COLS, rows)
 
 
 def _write_task(store: Store, cur: Any, t: tk.Task, region: str | None, now: dt.datetime) -> None:
@@ -233,8 +239,7 @@ def raise_alerts(
                 notes += notify.notifications_for(ev, task)
             opened.append(task)
             _write_task(store, cur, task, region, at)
-        for a in final.values():
-            _write_alert(store, cur, a, regions.get(a.site_code))
+        _insert_alerts(store, cur, final.values(), regions)
         _write_events(store, cur, log.new)
         _write_notes(store, cur, notes, _sender_name(sender), at)
     _send(sender, notes)
@@ -353,7 +358,8 @@ def transition(
     at = _now(now)
     with store._write_lock, store._write_tx() as cur:
         store._exec(cur, "SELECT body, region FROM enforcement_task WHERE id = ?", [task_id])
-        row = cur.fetchone()
+        found = cur.fetchall()
+        row = found[0] if found else None
         if row is None:
             raise NotFoundError(f"task {task_id} does not exist")
         task, region = task_from_dict(json.loads(row[0])), row[1]

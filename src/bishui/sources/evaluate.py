@@ -42,12 +42,19 @@ from bishui.store import Store
 
 #: event kind → (rule, whether the event's parameter must match the finding's pollutant)
 MATCH = {
-    "exceedance": ("EXC", True),
+    "exceedance@source_gas": ("EXC", True),
+    "exceedance@source_water": ("EXC", True),
     "fraud_under_limit": ("STUCK", True),
     "fraud_dilution": ("DILUTE", False),
     "fraud_zero_flow": ("ZFLOW", False),
     "flatline": ("FLAT", True),
     "maintenance": ("CALSHARE", False),
+    # rules the simulator injects nothing for: every finding is unexplained
+    "-": ("GAPX", False),
+    "--": ("ZCONC", False),
+    "---": ("RANGE", False),
+    "----": ("TWIN", False),
+    "-----": ("NOPERMIT", False),
 }
 
 
@@ -58,6 +65,7 @@ def score(
     end: dt.datetime,
     outlet_days: int,
     pollutant_sites: dict[str, set[str]],
+    site_kinds: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per event kind: events, detected, detection rate, unexplained findings and the
     unexplained (false-alarm) rate per outlet-day.
@@ -67,15 +75,19 @@ def score(
     channels the checks judge there (an event on another channel is not counted).
     """
     out = []
-    for kind, (rule, by_pollutant) in MATCH.items():
+    kinds = site_kinds or {}
+    for label, (rule, by_pollutant) in MATCH.items():
+        kind, _, site_kind = label.partition("@")
         evs = [
             e for e in events
             if e["kind"] == kind and e["site_id"] in pollutant_sites
+            and (not site_kind or kinds.get(e["site_id"]) == site_kind)
             and (not by_pollutant or e["parameter"] in pollutant_sites[e["site_id"]])
             and np.datetime64(e["end"]) > np.datetime64(start)
             and np.datetime64(e["start"]) < np.datetime64(end)
         ]  # fmt: skip
-        fs = [f for f in findings if f["rule_id"] == rule]
+        fs = [f for f in findings if f["rule_id"] == rule
+              and (not site_kind or kinds.get(f["site_id"]) == site_kind)]  # fmt: skip
 
         def overlaps(
             f: dict[str, Any], e: dict[str, Any], by_pollutant: bool = by_pollutant
@@ -90,7 +102,8 @@ def score(
         detected = sum(1 for e in evs if any(overlaps(f, e) for f in fs))
         unexplained = sum(1 for f in fs if not any(overlaps(f, e) for e in evs))
         out.append({
-            "kind": kind, "rule": rule, "events": len(evs), "detected": detected,
+            "kind": label if kind.strip("-") else "(none injected)", "rule": rule,
+            "events": len(evs), "detected": detected,
             "detection": detected / len(evs) if evs else None, "findings": len(fs),
             "unexplained": unexplained, "per_outlet_day": unexplained / max(outlet_days, 1),
         })  # fmt: skip
@@ -122,7 +135,8 @@ def evaluate(
         except ValueError:
             continue
     days = (end - start).days
-    return score(rows, events, start, end, days * len(judged), judged)
+    kinds = {r["id"]: r["kind"] for r in store.query("SELECT id, kind FROM sites")}
+    return score(rows, events, start, end, days * len(judged), judged, kinds)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

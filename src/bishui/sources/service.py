@@ -24,6 +24,7 @@ Re-running a period adds nothing. :func:`refresh` is what the platform's periodi
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 import uuid
@@ -224,13 +225,36 @@ def _caps(
     return out
 
 
+class _Spans:
+    """Stored spans of one event identity, sorted by start: which one a new span overlaps or
+    touches, in O(log n + overlapping) instead of a scan."""
+
+    def __init__(self) -> None:
+        self.starts: list[dt.datetime] = []
+        self.items: list[tuple[dt.datetime, str]] = []  # (end, event key), same order
+        self.longest = dt.timedelta(0)
+
+    def add(self, start: dt.datetime, end: dt.datetime, key: str) -> None:
+        i = bisect.bisect_right(self.starts, start)
+        self.starts.insert(i, start)
+        self.items.insert(i, (end, key))
+        self.longest = max(self.longest, end - start)
+
+    def touching(self, start: dt.datetime, end: dt.datetime) -> str | None:
+        j = bisect.bisect_right(self.starts, end) - 1
+        while j >= 0 and self.starts[j] >= start - self.longest:
+            if self.items[j][0] >= start:
+                return self.items[j][1]
+            j -= 1
+        return None
+
+
 def _identity(f: Finding | dict[str, Any]) -> tuple[str, ...]:
     if isinstance(f, Finding):
         return (f.rule_id, f.outlet.site_code, f.outlet.outlet_id, f.pollutant,
                 str(f.measured.get("level", "")))  # fmt: skip
-    body = json.loads(f["body"])
-    return (f["rule_id"], f["site_code"], f["outlet_id"], f["pollutant"],
-            str(body["measured"].get("level", "")))  # fmt: skip
+    level = json.loads(f["body"])["measured"].get("level", "") if f["body"] else ""
+    return (f["rule_id"], f["site_code"], f["outlet_id"], f["pollutant"], str(level))
 
 
 def _persist(
@@ -246,14 +270,16 @@ def _persist(
     lo = min(f.start for f in findings) - DAY
     hi = max(f.end for f in findings) + DAY
     stored = store.query(
+        # the body (for the CAP level) only where it is needed: a year of findings is large
         "SELECT finding_key, event_key, rule_id, site_code, outlet_id, pollutant, start_ts, "
-        "end_ts, body FROM source_finding WHERE start_ts <= ? AND end_ts >= ?",
+        "end_ts, CASE WHEN rule_id = 'CAP' THEN body END AS body FROM source_finding "
+        "WHERE start_ts <= ? AND end_ts >= ?",
         [hi, lo],
     )
     have = {r["finding_key"] for r in stored}
-    events: dict[tuple[str, ...], list[tuple[dt.datetime, dt.datetime, str]]] = {}
+    events: dict[tuple[str, ...], _Spans] = {}
     for r in stored:
-        events.setdefault(_identity(r), []).append((r["start_ts"], r["end_ts"], r["event_key"]))
+        events.setdefault(_identity(r), _Spans()).add(r["start_ts"], r["end_ts"], r["event_key"])
     new_events: list[Finding] = []
     merged = 0
     rows = []
@@ -264,13 +290,14 @@ def _persist(
         have.add(key)
         ident = _identity(f)
         # Overlapping or adjacent span of the same identity: the same event, seen again.
-        event = next((k for s, e, k in events.get(ident, ()) if s <= f.end and f.start <= e), None)
+        spans = events.setdefault(ident, _Spans())
+        event = spans.touching(f.start, f.end)
         if event is None:
             event = key
             new_events.append(f)
         else:
             merged += 1
-        events.setdefault(ident, []).append((f.start, f.end, event))
+        spans.add(f.start, f.end, event)
         site = by_ref.get(f.outlet) or by_code.get(f.outlet.site_code)
         rows.append([
             key, event, f.rule_id, f.rule_version, f.ruleset_version, f.severity,

@@ -184,14 +184,21 @@ def load_grids(
         v[rows[sel], col[sel]] = val[sel]
         f[rows[sel], col[sel]] = fcodes[sel]
         if code in FLOW_DEFAULT_UNIT:
-            factors = np.array([
-                FLOW_FACTORS.get((flow_units or {}).get((s, code), FLOW_DEFAULT_UNIT[code]),
-                                 FLOW_FACTORS[FLOW_DEFAULT_UNIT[code]])
-                for s in site_ids
-            ])  # fmt: skip
-            v *= factors[:, None]
+            v *= np.array([_flow_factor(s, code, flow_units) for s in site_ids])[:, None]
         values[code], flags[code] = v, f
         pr = np.zeros(o, dtype=bool)
         pr[np.unique(rows[sel])] = True
         present[code] = pr
     return Grids(start, period, values, flags, present)
+
+
+def _flow_factor(site: str, code: str, units: dict[tuple[str, str], str] | None) -> float:
+    unit = (units or {}).get((site, code)) or FLOW_DEFAULT_UNIT[code]
+    try:
+        return FLOW_FACTORS[unit]
+    except KeyError:
+        raise InputError(
+            f"{site}.{code}.unit",
+            "a flow unit the checks convert: " + ", ".join(FLOW_FACTORS),
+            unit,
+        ) from None

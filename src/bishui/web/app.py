@@ -39,7 +39,8 @@ from bishui.web.auth import (
     client_address,
     requires,
 )
-from bishui.web.colouring import Colouring, Mark, latest_within, provisional_colouring
+from bishui.web.colouring import Colouring, Mark, latest_within
+from bishui.web.engine_colouring import engine_colouring
 from bishui.web.settings import Settings, parse_rate
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -129,7 +130,7 @@ def load_geo(settings: Settings) -> dict[str, Any]:
 def create_app(
     store: Store, settings: Settings | None = None, *, colouring: Colouring | None = None
 ) -> FastAPI:
-    """Build the web app over *store*; *colouring* replaces the overview's provisional one."""
+    """Build the web app over *store*; *colouring* replaces the overview's engine colouring."""
     settings = settings or Settings()
     schema.ensure(store)
     app = FastAPI(
@@ -149,7 +150,7 @@ def create_app(
         store=store,
         settings=settings,
         secret=settings.resolve_secret(),
-        colouring=colouring or provisional_colouring,
+        colouring=colouring or engine_colouring,
         login_limiter=SlidingWindow(*parse_rate(settings.login_rate)),
         api_limiter=SlidingWindow(*parse_rate(settings.api_rate)),
         geo=load_geo(settings),

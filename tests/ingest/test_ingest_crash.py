@@ -132,7 +132,12 @@ def test_sigkill_loses_nothing_acknowledged(backend: str, tmp_path: Path) -> Non
 
     async def first_run() -> None:
         tasks = [asyncio.create_task(logger(port, mn, acked, 300, count)) for mn in MNS]
+        deadline = time.monotonic() + 120
         while count[0] < 300:
+            if all(t.done() for t in tasks) or time.monotonic() > deadline:
+                proc.kill()
+                errors = [t.exception() for t in tasks if t.done() and not t.cancelled()]
+                raise AssertionError(f"only {count[0]} frames acknowledged: {errors}")
             await asyncio.sleep(0.01)
         proc.send_signal(signal.SIGKILL)  # mid-stream: other frames are in flight
         for t in tasks:

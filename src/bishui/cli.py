@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "permits": "bishui.sources.cli:permits",
     "compensation": "bishui.compensation.cli:compensation",
     "demo": "bishui.demo.cli:demo",
+    "drain": "bishui.core_cli:drain",
     "hj212": "bishui.hj212.cli:hj212",
     "import": "bishui.core_cli:import_",
     "quarantine": "bishui.core_cli:quarantine",

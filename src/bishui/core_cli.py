@@ -224,3 +224,35 @@ def aggregate_cmd(db_url: str, start: dt.datetime, end: dt.datetime) -> None:
     finally:
         store.close()
     click.echo(f"{h} hourly and {d} daily values")
+
+
+@click.command()
+@db_option
+@click.option("--bus", required=True, metavar="nats://HOST:PORT", help="the NATS server")
+@click.option(
+    "--durable",
+    default="bishui-writer",
+    show_default=True,
+    help="consumer name: writers sharing it share the work",
+)
+def drain(db_url: str, bus: str, durable: str) -> None:
+    """Write what the gateways published to NATS JetStream into the store (scale-out)."""
+    import signal
+
+    from bishui.ingest.bus import drain as drain_bus
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    store = _open(db_url)
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return await drain_bus(store, bus, durable=durable, stop=stop)
+
+    try:
+        n = asyncio.run(run())
+    finally:
+        store.close()
+    click.echo(f"wrote {n} messages", err=True)

@@ -35,7 +35,24 @@ class PlatformConfig:
     gateway_port: int = 9212
     aggregate_every: float = 60.0  # [s] between aggregation passes
     web: bool = True
+    bus: str | None = None  # nats://… : the gateway publishes to JetStream; writers drain it
     extra_tasks: list[Callable[[asyncio.Event, int], Any]] = field(default_factory=list)
+
+
+#: What the platform recomputes every minute after aggregation, so late data reaches the
+#: published figures: "module:function" of ``f(store, now)``, called in order.
+REFRESH: tuple[str, ...] = ("bishui.water.supervision:refresh",)
+
+
+def refresh_engines(store: Store, now: dt.datetime) -> None:
+    import importlib
+
+    for ref in REFRESH:
+        module, attr = ref.split(":")
+        try:
+            getattr(importlib.import_module(module), attr)(store, now)
+        except Exception:  # one engine's failure must not stop the others or the platform
+            log.exception("refresh %s failed", ref)
 
 
 def aggregate_recent(store: Store, now: dt.datetime) -> int:
@@ -51,7 +68,9 @@ async def _aggregator(store: Store, stop: asyncio.Event, every: float) -> None:
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         try:
-            await loop.run_in_executor(None, aggregate_recent, store, now_beijing())
+            now = now_beijing()
+            await loop.run_in_executor(None, aggregate_recent, store, now)
+            await loop.run_in_executor(None, refresh_engines, store, now)
         except Exception:  # keep the platform up; the next pass retries the same window
             log.exception("aggregation pass failed")
         with contextlib.suppress(TimeoutError):
@@ -90,7 +109,14 @@ async def run_platform(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
     directory = DeviceDirectory(store)
-    sink = StoreSink(store, directory)
+    sink: Any
+    bus_connection = None
+    if config.bus:
+        from bishui.ingest.bus import JetStreamSink
+
+        sink, bus_connection = await JetStreamSink.connect(config.bus)
+    else:
+        sink = StoreSink(store, directory)
     gateway = Gateway(
         directory.lookup,
         sink,
@@ -114,7 +140,10 @@ async def run_platform(
             t.cancel()
         await asyncio.gather(*extra, return_exceptions=True)
         await gateway.stop()
-        await sink.close()
+        if bus_connection is not None:
+            await bus_connection.close()
+        else:
+            await sink.close()
         if server is not None:
             server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -183,3 +183,20 @@ async def test_air_api(city_store: tuple[Store, str]) -> None:
         assert r.status_code in (400, 422) and r.json()["ok"] is False
         r = await c.get("/api/v1/air/daily", params={"date": "2099-01-01"})
         assert r.status_code == 400 and r.json()["field"] == "date"
+
+
+def test_air_colouring_replaces_the_provisional_air_marks(city_store: tuple[Store, str]) -> None:
+    from bishui.air.colouring import AirColouring
+
+    store, _ = city_store
+    sites = store.query("SELECT id, kind, name, region, body FROM sites ORDER BY id")
+    marks = AirColouring()(store, sites, END)
+    air = [s["id"] for s in sites if s["kind"] == "air"]
+    rt = {r.code: r.report for r in service.realtime(store).rows}
+    for sid in air:
+        m = marks[sid]
+        assert "bishui.air" in m.basis and m.ts == END - dt.timedelta(hours=1)
+        assert m.value == rt[sid].aqi and m.color == rt[sid].hex
+    assert all(sid in marks for sid in (s["id"] for s in sites))  # the others kept
+    stale = AirColouring()(store, sites, END + dt.timedelta(days=2))
+    assert all("bishui.air" not in stale[sid].basis for sid in air)

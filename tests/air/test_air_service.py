@@ -12,6 +12,8 @@ import datetime as dt
 import numpy as np
 import pytest
 from air_store_support import BASE, clean_days, registry, rows, write
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bishui.air import service
 from bishui.errors import InputError, NotFoundError
@@ -77,6 +79,8 @@ def test_city_is_the_mean_of_its_assessment_stations(store: Store) -> None:
     assert [r.scope for r in service.daily(store, day)] == ["station"] * 3 + ["county"] * 2 + [
         "city"
     ]
+    # A logger with its clock years ahead does not move the real-time report.
+    write(store, rows("C", "PM2.5", dt.datetime(2099, 1, 1), [500.0]))
     rt = by_code(service.realtime(store).rows)
     assert rt["420800"].report.concentration["PM2.5_1h"] == 50.0
     assert rt["420800"].time == dt.datetime(2025, 7, 2, 0)  # end of the last hour
@@ -159,7 +163,7 @@ def test_periods_and_bad_input(store: Store) -> None:
     p = service.parse_period("2025-12", today=dt.date(2025, 12, 10))
     assert (p.end, p.complete, p.days) == (dt.date(2025, 12, 10), False, 9)
     assert service.parse_period("2024", today=dt.date(2026, 1, 1)).days == 366
-    for bad in ("2025-13", "25", "2025-Q5", "2025/07"):
+    for bad in ("2025-13", "25", "2025-Q5", "2025/07", "0000", "9999-12", "٢٠٢٥"):
         with pytest.raises(InputError) as e:
             service.parse_period(bad, today=dt.date(2026, 1, 1))
         assert e.value.field == "period"
@@ -170,3 +174,25 @@ def test_periods_and_bad_input(store: Store) -> None:
         service.realtime(store)
     with pytest.raises(InputError):
         service.assessment(store, "2025", scope="galaxy", today=dt.date(2026, 1, 1))  # type: ignore[arg-type]
+
+
+@given(st.integers(1900, 2199), st.integers(1, 12))
+def test_parse_period_months_and_quarters(year: int, month: int) -> None:
+    today = dt.date(2200, 1, 1)
+    m = service.parse_period(f"{year}-{month:02d}", today=today)
+    assert m.start == dt.date(year, month, 1) and m.complete
+    assert (m.end - dt.timedelta(days=1)).month == month and m.end.day == 1
+    q = service.parse_period(f"{year}-Q{(month - 1) // 3 + 1}", today=today)
+    assert q.start <= m.start and m.end <= q.end and q.days in (90, 91, 92)
+    y = service.parse_period(str(year), today=today)
+    assert y.start <= q.start and q.end <= y.end and y.days in (365, 366)
+
+
+@given(st.text(max_size=12))
+def test_parse_period_refuses_anything_else(text: str) -> None:
+    try:
+        p = service.parse_period(text, today=dt.date(2200, 1, 1))
+    except InputError as e:
+        assert e.field == "period"
+    else:
+        assert p.days > 0 and p.label == text.strip()

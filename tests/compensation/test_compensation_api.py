@@ -35,6 +35,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("GET", f"{B}/statements", None, (200, 200, 200, 200, 403, 401)),
     ("GET", f"{B}/statements/{GQ3}", None, (200, 200, 200, 200, 403, 401)),
     ("GET", f"{B}/statements/{TM}", None, (200, 200, 200, 404, 403, 401)),
+    ("GET", f"{B}/statements/{GQ3}/print", None, (200, 200, 200, 200, 403, 401)),
+    ("GET", f"{B}/statements/{TM}/print", None, (200, 200, 200, 404, 403, 401)),
     ("GET", f"{B}/ledger", None, (200, 200, 200, 200, 403, 401)),
     ("POST", f"{B}/statements/{GQ3}/acknowledge", {}, (403, 403, 403, 200, 403, 401)),
     (
@@ -107,6 +109,7 @@ async def test_permission_matrix(
         ("GET", "/compensation/agreements"),
         ("GET", "/compensation/statements"),
         ("GET", "/compensation/statements/{statement_id:path}"),
+        ("GET", "/compensation/statements/{statement_id:path}/print"),
         ("GET", "/compensation/ledger"),
         ("POST", "/compensation/statements/{statement_id:path}/acknowledge"),
         ("POST", "/compensation/statements/{statement_id:path}/dispute"),
@@ -159,6 +162,9 @@ async def test_statement_detail_traces_to_the_data(
     assert "source:synthetic" in flags and any(f.startswith("sha256=") for f in flags)
     assert "生态补偿结算单" in body["explain"] and "沙洋县" in body["explain"]
     assert set(body["confirmation"]["parties"]) == {"420802", "420804", "420822"}
+    page = await client.get(f"{B}/statements/{GQ3}/print", headers=_h(tokens, "county"))
+    assert page.headers["content-type"].startswith("text/html")
+    assert 'lang="zh-CN"' in page.text and "模拟数据" in page.text and "各方确认" in page.text
 
 
 async def test_confirmation_rules(

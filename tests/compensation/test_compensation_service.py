@@ -161,6 +161,12 @@ def test_corrected_value_gives_version_2(city: tuple[Store, str]) -> None:
 def test_explain_and_export_cli_from_the_store(city: tuple[Store, str], tmp_path: Path) -> None:
     store, url = city  # DuckDB: a second connection to the open file shares its instance
     service.run(store, "2026", by="test")  # idempotent: the state the tests build on
+    r = CliRunner().invoke(main, ["compensation", "run", "--period", "2026-07", "--db", url])
+    assert r.exit_code == 0, r.output
+    assert "jingmen-zhupihe-sishuiqiao/2026-07/v1\tunchanged" in r.output
+    assert "沙洋县（420822）\t付" in r.output
+    r = CliRunner().invoke(main, ["compensation", "agreements", "--stored", "--db", url])
+    assert r.exit_code == 0 and "jingmen-zhanghe-reservoir\tv1\tverified" in r.output
     r = CliRunner().invoke(
         main,
         [
@@ -216,6 +222,19 @@ def test_changed_rule_needs_a_new_version(city: tuple[Store, str], tmp_path: Pat
     with pytest.raises(ConfigError) as e:
         service.sync_agreements(store, tmp_path)
     assert "new version" in e.value.rule
+    # as version 2 it is a new rule: the July statement gets a corrected version under it
+    service.run(store, "2026", by="test")
+    v2_text = text.replace('"10 万元"', '"11 万元"').replace("version = 1", "version = 2")
+    a2 = service.add_agreement(store, v2_text, by="test")
+    (item,) = service.run(store, "2026-07", agreements={a2.id: a2}, by="test")
+    st = item.statement
+    assert item.action == "corrected" and st.agreement_version == 2
+    assert st.difference is not None and st.difference <= 0  # a larger base, paid
+    assert service.verify_stored(store, st.id)
+    assert service.verify_stored(store, "jingmen-tianmenhe-tuoshi/2026-07/v1")  # under v1
+    # going back to the older rule is refused
+    with pytest.raises(ConflictError):
+        service.run(store, "2026-07", agreements={"x": load_jingmen_agreements()[a2.id]})
 
 
 def test_air_change_from_the_store(store: Store) -> None:

@@ -66,11 +66,15 @@ async def test_many_loggers_all_good_data_exactly_once() -> None:
     await gw.stop()
 
     keys = Counter((r.packet.mn, r.packet.get("DataTime")) for r in sink.accepted)
-    assert set(keys.values()) == {1}, "every record exactly once"
+    # Every record arrives; a record arrives twice only when its logger resent it because
+    # the 9014 came later than its ack timeout (at-least-once delivery — the store's key
+    # makes the second copy a no-op, tests/ingest). On a loaded machine that happens.
+    resent = sum(lg.stats.resent for lg in loggers)
+    assert sum(keys.values()) - len(keys) <= resent, "a duplicate that no resend explains"
     expected = {(c.mn, None) for c in honest}
     got_mns = {mn for mn, _ in keys}
     assert got_mns == {mn for mn, _ in expected}
-    assert sum(keys.values()) == sum(c.backfill for c in honest)
+    assert len(keys) == sum(c.backfill for c in honest)
     assert all(r.credentials.mn == r.packet.mn for r in sink.accepted)
     m = gw.metrics()
     assert m["frames_accepted"] == len(sink.accepted)
@@ -165,3 +169,63 @@ async def test_platform_command_through_gateway() -> None:
     hours = sorted(r.packet.get("DataTime") for r in sink.accepted if r.packet.cn == "2061")
     assert hours == ["20260301060000", "20260301070000"]
     assert all(r.packet.is_backfill is False for r in sink.accepted)  # 2017: no RF field
+
+
+async def test_rate_limit_delays_but_loses_nothing() -> None:
+    reg = {"R1": DeviceCredentials("R1", "123456", "s")}
+    sink = MemorySink()
+    limits = GatewayLimits(max_bytes_per_second=4000)
+    async with Gateway(reg.get, sink, port=0, limits=limits) as gw:
+        _r, w = await asyncio.open_connection("127.0.0.1", gw.port)
+        for k in range(5):
+            p = Packet.make(
+                qn=f"2026030108000000{k}",
+                st="32",
+                cn="2011",
+                pw="123456",
+                mn="R1",
+                flag=4,
+                cp={"DataTime": f"2026030108000{k}", "w01018-Rtd": "1" * 300},
+            )
+            w.write(encode(p))
+        await w.drain()
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if len(sink.accepted) == 5:
+                break
+        assert len(sink.accepted) == 5
+        w.close()
+        await w.wait_closed()
+
+
+async def test_duplicates_and_flags_arrive_as_sent() -> None:
+    (cfg,) = LoggerConfig.fleet(
+        1, mn_prefix="DUP", backfill=60, schedules=(), misbehave=["duplicate", "flags"]
+    )
+    sink = MemorySink()
+    async with Gateway(registry([cfg]).get, sink, port=0) as gw:
+        lg = SimulatedLogger(
+            cfg, "127.0.0.1", gw.port, clock=SimClock(START), seed=3, ack_timeout=2
+        )
+        await asyncio.wait_for(lg.run(asyncio.Event(), until_drained=True), 30)
+        for _ in range(50):  # the duplicates of the last frames may still be in flight
+            await asyncio.sleep(0.02)
+    times = Counter(r.packet.get("DataTime") for r in sink.accepted)
+    assert len(times) == 60 and max(times.values()) == 2  # every record, some twice
+    flags = {f for r in sink.accepted for f in r.packet.flags().values()}
+    assert flags - {"N"} and flags <= set("NFMSDCTB")
+
+
+async def test_flood_of_bad_frames_is_cut_off() -> None:
+    sink = MemorySink()
+    limits = GatewayLimits(max_rejections_per_minute=20)
+    async with Gateway({}.get, sink, port=0, limits=limits) as gw:
+        r, w = await asyncio.open_connection("127.0.0.1", gw.port)
+        w.write(b"##0012abcdefghijkl0000\r\n" * 200)
+        await w.drain()
+        assert await asyncio.wait_for(r.read(), 5) == b""  # closed by the gateway
+        m = gw.metrics()
+        assert m["connections_closed_abusive"] == 1
+        assert len(sink.rejected) == 20 and m["frames_rejected_total"] >= 21
+        w.close()
+        await w.wait_closed()

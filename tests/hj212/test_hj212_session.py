@@ -302,3 +302,51 @@ def test_frames_and_debris_never_raise(parts: list[bytes], step: int) -> None:
     for i in range(0, len(data), step):
         s.receive_data(data[i : i + step])
     assert s.buffered <= s.max_data_length + 12
+
+
+def test_2005_answers_carry_qn_in_cp() -> None:
+    # HJ/T 212-2005 answers: ST=91;CN=9011;…;Flag=0;CP=&&QN=…;QnRtn=1&& (notes §9)
+    request = Packet.make(
+        st="32", cn="2011", pw="123456", mn="88888880000001", flag=1, cp="QN=20040516010101001"
+    )
+    d = Session("device", edition="2005")
+    answer = decode(d.answer_request(request))
+    assert answer.qn is None and answer.flag == 0
+    assert answer.cp == "QN=20040516010101001;QnRtn=1" and answer.reply_qn == "20040516010101001"
+
+
+def _part(pno: int, pnum: int, t: str = "20160801080000") -> bytes:
+    return encode(
+        Packet.make(
+            qn=f"2016080108585753{pno}",
+            st="32",
+            cn="2061",
+            pw="1",
+            mn=MN,
+            flag=6,
+            pnum=pnum,
+            pno=pno,
+            cp={"DataTime": t, f"w0101{pno}-Avg": "1"},
+        )
+    )
+
+
+def test_reassembly_is_bounded() -> None:
+    s = Session(max_segment_sets=2, max_segment_parts=3, segment_timeout=5)
+    # more parts than the cap: delivered one by one, never reassembled
+    events = [e for k in range(1, 5) for e in s.receive_data(_part(k, 4))]
+    assert len(events) == 4 and all(e.reassembled is None for e in events)
+    # three open sets with room for two: the oldest is dropped, the others complete
+    for t in ("20160801080000", "20160801090000", "20160801100000"):
+        s.receive_data(_part(1, 2, t))
+    done = [
+        e.reassembled
+        for t in ("20160801090000", "20160801100000", "20160801080000")
+        for e in s.receive_data(_part(2, 2, t))
+    ]
+    assert [d is not None for d in done] == [True, True, False]
+    # stale sets are dropped by tick
+    s.receive_data(_part(1, 2, "20160801110000"))
+    s.tick(100.0)
+    (last,) = s.receive_data(_part(2, 2, "20160801110000"))
+    assert last.reassembled is None

@@ -1,7 +1,7 @@
 """The water API: published figures for everyone, drinking-water sources for staff and counties.
 
-The permission matrix of the water routes (what each role gets) is pinned here:
-tests/web/test_web_permissions.py does not exist on this branch — see docs/water.md.
+The permission matrix of the water routes (what each role gets) is also exercised here, role
+by role, against the real responses (tests/web/test_web_permissions.py lists the declarations).
 """
 
 from __future__ import annotations
@@ -126,6 +126,12 @@ async def test_sources_for_a_county_are_its_own(
     assert any(a["kind"] == "exceedance" and a["parameter"] == "w21003" for a in body["alerts"])
     r = await client.get("/api/v1/water/sources", params=params, headers=_auth(tokens, "analyst"))
     assert {s["source"] for s in r.json()["status"]} == {"WS06", "WS13", "WS14"}
+    paged = await client.get(
+        "/api/v1/water/sources", params={**params, "limit": "2", "offset": "1"},
+        headers=_auth(tokens, "analyst"),
+    )  # fmt: skip
+    assert len(paged.json()["alerts"]) == 2 and paged.json()["total"] == r.json()["total"] > 3
+    assert paged.json()["alerts"][0] == r.json()["alerts"][1]
     r = await client.get(
         "/api/v1/water/sources", params={"days": "400"}, headers=_auth(tokens, "analyst")
     )

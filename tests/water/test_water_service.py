@@ -18,7 +18,13 @@ from bishui.errors import InputError
 from bishui.store import Store
 from bishui.water.periods import WaterPeriod
 from bishui.water.readings import daily_values
-from bishui.water.service import Assessment, ServiceRules, assess, assess_cached
+from bishui.water.service import (
+    Assessment,
+    ServiceRules,
+    assess,
+    assess_cached,
+    daily_classes,
+)
 
 BACKENDS = ["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -246,3 +252,15 @@ def test_late_data_changes_the_result(store: Store) -> None:
     assert store.count("measurement") == 12
     n = store.query("SELECT COUNT(*) AS n FROM water_results")[0]["n"]
     assert n == 1  # one cached result per period and rule version
+
+
+def test_daily_values_and_classes(store: Store) -> None:
+    registry(store, SECTIONS)
+    write(store, four_hourly("S1", "w21003", dt.date(2026, 7, 1), 0.4))
+    write(store, four_hourly("S1", "w21003", dt.date(2026, 7, 3), 1.7))
+    days = daily_classes(store, "2026-07")
+    assert [(d["section"], d["day"], d["label"], d["attainment"]) for d in days] == [
+        ("S1", "2026-07-01", "Ⅱ类", "达标"),
+        ("S1", "2026-07-03", "Ⅴ类", "不达标"),
+    ]
+    assert days[1]["values"] == {"w21003": 1.7}

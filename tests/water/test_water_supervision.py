@@ -15,7 +15,13 @@ from water_support import drop_store, four_hourly, load_model_city, make_store, 
 
 from bishui.demo.city import DEGRADING_SOURCE
 from bishui.store import Store
-from bishui.water.supervision import SupervisionRules, evaluate, run_alerts, stored_alerts
+from bishui.water.supervision import (
+    SupervisionRules,
+    evaluate,
+    refresh,
+    run_alerts,
+    stored_alerts,
+)
 
 BACKENDS = ["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)]
 SOURCES = {"WS06", "WS13", "WS14"}
@@ -114,3 +120,12 @@ def test_single_reading_above_the_limit(store: Store) -> None:
     assert status[0]["compliant"] is True and status[0]["compliance_rate"] == pytest.approx(
         5 / 6, abs=1e-4
     )
+
+
+def test_runtime_refresh_hook_stores_alerts(store: Store) -> None:
+    registry(store, [{"id": "D1", "name": "丁水源地", "body": "lake", "drinking_source": True,
+                      "target_class": 2}])  # fmt: skip
+    write(store, four_hourly("D1", "w21003", dt.date(2026, 7, 1), [0.2, 0.7, 0.2, 0.2, 0.2, 0.2]))
+    refresh(store, dt.datetime(2026, 7, 1, 21))
+    refresh(store, dt.datetime(2026, 7, 1, 22))
+    assert [(a["kind"], a["parameter"]) for a in stored_alerts(store)] == [("exceedance", "w21003")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -242,3 +243,61 @@ def test_cli_users(tmp_path: Any) -> None:
     assert "(disabled)" in run(main, ["users", "list", "--db", db]).output
     r = run(main, ["users", "disable", "nobody", "--db", db])
     assert r.exit_code == 2 and "does not exist" in r.output
+
+
+def test_migration_chains_into_the_store_format(store: Store) -> None:
+    """The web migration, formatted as ``bishui.store.schema.statements`` does, applies twice."""
+    from bishui.store import schema as store_schema
+    from bishui.web import db, schema
+
+    types = store_schema.TYPES[store.dialect]
+    statements = [s.format(**types) for s in schema.MIGRATION]
+    db.execute_many_statements(store, statements)
+    db.execute_many_statements(store, statements)  # idempotent: IF NOT EXISTS throughout
+    for table in schema.TABLES:
+        assert db.table_exists(store, table)
+    schema.ensure(store)  # finds them and does nothing
+
+
+def test_settings_from_cli_and_env() -> None:
+    import click
+
+    from bishui.web.settings import click_options, from_cli, from_env
+
+    seen: dict[str, Any] = {}
+
+    @click.command()
+    @click_options
+    def serve(**values: Any) -> None:
+        seen["settings"] = from_cli(values)
+
+    r = CliRunner().invoke(serve, ["--port", "9000", "--public-kinds", "air"])
+    assert r.exit_code == 0, r.output
+    assert seen["settings"].port == 9000 and seen["settings"].public_kinds == ("air",)
+    s = from_env({"BISHUI_WEB_PORT": "8100", "BISHUI_WEB_SESSION_HOURS": "2"})
+    assert s.port == 8100 and s.session_hours == 2.0
+    with pytest.raises(InputError, match=r"web\.secret"):
+        Settings(secret="hunter2").resolve_secret()  # a secret itself, not a reference
+    with pytest.raises(InputError, match="port"):
+        from_env({"BISHUI_WEB_PORT": "99999"})
+
+
+def test_web_schema_imports_without_the_store_or_the_web_stack() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import bishui.web.schema as s; "
+        "assert s.MIGRATION; "
+        "bad = [m for m in ('bishui.store', 'bishui.web.app', 'fastapi') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
+    env_path = str(Path(__file__).resolve().parents[2] / "src")
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": env_path},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr

@@ -1,12 +1,14 @@
 """The pages in a real browser: Playwright driving Debian's Chromium (headless).
 
-Few and fast: log in, the map renders with stations coloured, the English switch works, the
-public page renders. Screenshots go to a temporary directory, or to ``docs/screenshots/``
-when ``BISHUI_SCREENSHOTS=1`` (how the committed ones are refreshed).
+Few and fast: log in, the map renders with stations coloured, a click opens a station's
+details, the English switch works, a county sees only its outlets, the public page renders
+and its Excel export downloads a valid workbook. Screenshots go to a temporary directory, or
+to ``docs/screenshots/`` when ``BISHUI_SCREENSHOTS=1`` (how the committed ones are refreshed).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import socket
@@ -185,6 +187,12 @@ def test_public_page(server: str, browser: Any, shots: Path) -> None:
     rows = page.locator("#public-air tbody tr")
     assert rows.count() == 10
     assert "竹园小学" in page.inner_text("#public-air")
+    with page.expect_download() as download:  # the Excel export is a valid workbook
+        page.click("#export-air-xlsx")
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
+    assert ws is not None and ws.max_row == 11 and ws["A2"].value == "AQ01"
     page.screenshot(path=str(shots / "public.png"), full_page=True)
     page.context.close()
     assert not errors, errors

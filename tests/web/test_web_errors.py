@@ -88,3 +88,17 @@ async def test_pages_get_html_errors_and_a_login_redirect(client: Any) -> None:
     assert r.status_code == 404 and "<html" in r.text and 'charset="utf-8"' in r.text
     r = await client.post("/logout", headers={"Accept": "text/html"})
     assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+
+
+async def test_request_bodies_are_bounded(client: Any) -> None:
+    r = await client.post("/login", content=b"x" * 70_000, headers={"Accept": "text/html"})
+    assert r.status_code == 413 and r.json()["error"] == "too_large"
+
+    async def chunks() -> Any:
+        for _ in range(100):
+            yield b"y" * 1000
+
+    r = await client.post(
+        "/api/v1/users", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code in (400, 401) and r.json()["ok"] is False

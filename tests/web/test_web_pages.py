@@ -106,3 +106,30 @@ async def test_vendored_echarts_with_licence(client: httpx.AsyncClient) -> None:
 async def test_map_states_its_source(client: httpx.AsyncClient) -> None:
     r = await client.get("/", headers=HTML)
     assert 'id="map-source"' in r.text and "anzhou99/GeoJsons" in r.text
+
+
+async def test_public_tables_export_to_excel_and_csv(client: httpx.AsyncClient) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    r = await client.get("/public/air.xlsx")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in r.headers["content-disposition"]
+    ws = load_workbook(io.BytesIO(r.content)).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:4] == ("编号", "点位", "区县", "AQI") and len(rows) == 11
+    assert {row[0] for row in rows[1:]} == {f"AQ{i:02d}" for i in range(1, 11)}
+    r = await client.get("/public/water.csv", params={"lang": "en"})
+    text = r.content.decode("utf-8")
+    assert text.startswith("\ufeffID,Section,Region,Category,Target")
+    assert len(text.strip().splitlines()) == 16
+    assert (await client.get("/public/outlets.csv")).status_code in (404, 422)
+
+
+def test_export_cells_never_run_as_formulas() -> None:
+    from bishui.web.export import to_csv
+
+    out = to_csv(["a"], [['=HYPERLINK("x")'], ["-1.5"], ["@sum"]]).decode()
+    assert "'=HYPERLINK" in out and "\r\n-1.5\r\n" in out and "'@sum" in out

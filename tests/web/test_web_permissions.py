@@ -20,6 +20,8 @@ from bishui.web.auth import api_routes, requires, route_access
 ALL = frozenset({"admin", "analyst", "inspector", "county", "enterprise", "public"})
 LOGGED_IN = ALL - {"public"}
 ADMIN = frozenset({"admin"})
+COUNTY = frozenset({"county"})
+STAFF_AND_COUNTY = frozenset({"admin", "analyst", "inspector", "county"})
 SOURCES_READERS = LOGGED_IN  # every role but the public; scoped (docs/sources.md)
 TASK_ACTORS = frozenset({"admin", "inspector", "enterprise"})
 
@@ -40,11 +42,35 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("POST", "/api/v1/users/{username}/disable"): (ADMIN, "all"),
     ("GET", "/"): (ALL, "scoped"),
     ("GET", "/public"): (ALL, "all"),
+    ("GET", "/public/{table}.{fmt}"): (ALL, "all"),
     ("GET", "/login"): (ALL, "all"),
     ("POST", "/login"): (ALL, "all"),
     ("POST", "/logout"): (LOGGED_IN, "all"),
     ("GET", "/lang/{code}"): (ALL, "all"),
     ("GET", "/docs"): (ALL, "all"),
+    # published air and water figures; drinking-water alerts for staff and counties
+    ("GET", "/api/v1/air/realtime"): (ALL, "all"),
+    ("GET", "/api/v1/air/daily"): (ALL, "all"),
+    ("GET", "/api/v1/air/assessment"): (ALL, "all"),
+    ("GET", "/api/v1/air/ranking"): (ALL, "all"),
+    ("GET", "/api/v1/water/sections"): (ALL, "all"),
+    ("GET", "/api/v1/water/rivers"): (ALL, "all"),
+    ("GET", "/api/v1/water/cwqi"): (ALL, "all"),
+    ("GET", "/api/v1/water/sources"): (STAFF_AND_COUNTY, "scoped"),
+    # ecological compensation (tests/compensation/test_compensation_api.py checks the scoping)
+    ("GET", "/api/v1/compensation/agreements"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/compensation/statements"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/compensation/statements/{statement_id:path}"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/compensation/statements/{statement_id:path}/print"): (
+        STAFF_AND_COUNTY,
+        "scoped",
+    ),
+    ("POST", "/api/v1/compensation/statements/{statement_id:path}/acknowledge"): (
+        COUNTY,
+        "scoped",
+    ),
+    ("POST", "/api/v1/compensation/statements/{statement_id:path}/dispute"): (COUNTY, "scoped"),
+    ("GET", "/api/v1/compensation/ledger"): (STAFF_AND_COUNTY, "scoped"),
     ("GET", "/api/v1/permits"): (SOURCES_READERS, "scoped"),
     ("GET", "/api/v1/permits/{permit_no}"): (SOURCES_READERS, "scoped"),
     ("POST", "/api/v1/permits"): (ADMIN, "all"),
@@ -61,10 +87,11 @@ PATH_VALUES = {
     "site_id": "AQ01",
     "token_id": "000000000000",
     "username": "no.such.user",
-    "permit_no": "91130200699229617X001P",
-    "key": "0" * 20,
-    "task_id": "T20260101-0001",
     "action": "visit",
+    "key": "0" * 20,
+    "permit_no": "91130200699229617X001P",
+    "statement_id:path": "no-such-agreement/2026/v1",
+    "task_id": "T20260101-0001",
 }
 QUERY = {"/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"}}
 
@@ -112,7 +139,7 @@ async def _call(client: httpx.AsyncClient, method: str, path: str, csrf: str) ->
     url = path
     for name, value in PATH_VALUES.items():
         url = url.replace("{" + name + "}", value)
-    url = url.replace("{code}", "en")
+    url = url.replace("{code}", "en").replace("{table}", "air").replace("{fmt}", "csv")
     headers = {"Accept": "application/json", "X-CSRF-Token": csrf}
     if method == "GET":
         return await client.get(url, params=QUERY.get(path), headers=headers)

@@ -147,7 +147,7 @@ def realtime(
     """
     net = network(store)
     if hour is None:
-        last = latest_hour(store, net.ids)
+        last = latest_hour(store, net.ids, before=now_beijing())
         if last is None:
             raise NotFoundError("no hourly air data in the store")
         hour = last + HOUR
@@ -205,7 +205,7 @@ def daily(store: Store, day: dt.date, *, min_stations: int = 1) -> list[ReportRo
 
 
 # -- periods -----------------------------------------------------------------------------------
-_PERIOD = re.compile(r"^(\d{4})(?:-(Q[1-4]|\d{2}))?$")
+_PERIOD = re.compile(r"^(\d{4})(?:-(Q[1-4]|\d{2}))?$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -229,6 +229,8 @@ def parse_period(text: str, *, today: dt.date | None = None) -> Period:
     if not m:
         raise InputError("period", "must be YYYY, YYYY-Qn or YYYY-MM", text)
     year = int(m.group(1))
+    if not 1900 <= year <= 9998:
+        raise InputError("period", "year must be 1900…9998", text)
     part = m.group(2)
     if part is None:
         start, end = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)

@@ -18,6 +18,7 @@ Which hourly value counts (docs/air.md, "The service"):
 from __future__ import annotations
 
 import datetime as dt
+import struct
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -105,6 +106,36 @@ def _arrays(store: Store, sql: str, params: list[Any]) -> dict[str, np.ndarray]:
     return store.query_columns(sql, params)
 
 
+def _pg_array(buf: Any, dtype: str) -> np.ndarray:
+    """A 1-D PostgreSQL array in its binary send format (``array_send``), without NULLs."""
+    b = bytes(buf)
+    ndim, _hasnull, _oid = struct.unpack(">iii", b[:12])
+    if ndim == 0:
+        return np.empty(0, dtype=dtype.replace(">", "<"))
+    (n,) = struct.unpack(">i", b[12:16])
+    rec = np.frombuffer(b, dtype=[("len", ">i4"), ("x", dtype)], count=n, offset=20)
+    return rec["x"].astype(dtype.replace(">", "<"))
+
+
+def _pg_columns(
+    store: Store, sql: str, params: list[Any], station_ids: list[str]
+) -> dict[str, np.ndarray]:
+    """Rows of (station, pollutant, binary arrays) → the flat columns of the DuckDB path."""
+    rows = store.query(sql, params)
+    if not rows:
+        return {}
+    index = {sid: i for i, sid in enumerate(station_ids)}
+    h = [_pg_array(r["h"], ">i8") for r in rows]
+    n = np.array([len(x) for x in h])
+    return {
+        "s": np.repeat([index[r["site_id"]] for r in rows], n),
+        "p": np.repeat([r["p"] for r in rows], n),
+        "h": np.concatenate(h),
+        "value": np.concatenate([_pg_array(r["value"], ">f8") for r in rows]),
+        "logger": np.concatenate([_pg_array(r["logger"], ">i4") for r in rows]),
+    }
+
+
 def hourly_cube(
     store: Store, station_ids: list[str], start: dt.datetime, hours: int
 ) -> dict[str, FloatArray]:
@@ -130,26 +161,45 @@ def hourly_cube(
         return dict(zip(HOURLY_KEYS, cube, strict=True))
     site_values = ", ".join("(?, ?)" for _ in station_ids)
     cases = " ".join("WHEN ? THEN ?" for _ in HOURLY_KEYS)
-    sql = (
-        "SELECT v.idx AS s, "  # noqa: S608 - only placeholders are formatted in; values bound
-        "CAST(FLOOR(EXTRACT(EPOCH FROM (m.ts - CAST(? AS TIMESTAMP))) / 3600) AS INTEGER) AS h, "
-        f"CASE m.parameter {cases} END AS p, "
-        "CASE WHEN m.valid AND m.value >= 0 THEN m.value END AS value, "
-        "CASE WHEN m.origin = 'logger' THEN 1 ELSE 0 END AS logger "
-        f"FROM measurement m JOIN (VALUES {site_values}) AS v(site_id, idx) "
-        "ON m.site_id = v.site_id "
-        "WHERE m.period = 'hour' AND m.origin IN ('logger', 'platform') "
-        f"AND m.parameter IN ({', '.join('?' for _ in HOURLY_KEYS)}) "
-        "AND m.ts >= ? AND m.ts < ?"
+    hour_sql = "CAST(FLOOR(EXTRACT(EPOCH FROM (m.ts - CAST(? AS TIMESTAMP))) / 3600) AS INTEGER)"
+    value_sql = "CASE WHEN m.valid AND m.value >= 0 THEN m.value END"
+    origin_sql = "CASE WHEN m.origin = 'logger' THEN 1 ELSE 0 END"
+    where = (
+        "m.period = 'hour' AND m.origin IN ('logger', 'platform') "
+        f"AND m.parameter IN ({', '.join('?' for _ in HOURLY_KEYS)}) AND m.ts >= ? AND m.ts < ?"
     )
     params: list[Any] = [start]
     for i, key in enumerate(HOURLY_KEYS):
         params += [CODES[key], i]
-    for i, sid in enumerate(station_ids):
-        params += [sid, i]
-    params += [CODES[k] for k in HOURLY_KEYS]
-    params += [start, start + dt.timedelta(hours=hours)]
-    cols = _arrays(store, sql, params)
+    window = [*(CODES[k] for k in HOURLY_KEYS), start, start + dt.timedelta(hours=hours)]
+    if store.dialect == "postgresql":
+        # One row per (station, pollutant) with its hours, values and origins as binary
+        # arrays: psycopg hands over bytes, not a Python object per value. Stations are
+        # selected with IN, not joined: a join planned on stale statistics (right after a
+        # bulk load) becomes a nested loop over every row.
+        marks = ", ".join("?" for _ in station_ids)
+        sql = (
+            # ts travels as PostgreSQL's binary timestamp (µs since 2000-01-01): no per-row
+            # numeric arithmetic on the server.
+            "SELECT m.site_id, array_send(array_agg(m.ts)) AS h, "  # noqa: S608 - placeholders
+            f"CASE m.parameter {cases} END AS p, array_send(array_agg(COALESCE({value_sql}, "
+            "CAST('NaN' AS DOUBLE PRECISION)))) AS value, "
+            f"array_send(array_agg({origin_sql})) AS logger FROM measurement m "
+            f"WHERE m.site_id IN ({marks}) AND {where} GROUP BY m.site_id, m.parameter"
+        )
+        cols = _pg_columns(store, sql, [*params[1:], *station_ids, *window], station_ids)
+        epoch = (start - dt.datetime(2000, 1, 1)) // dt.timedelta(microseconds=1)
+        cols["h"] = (cols.get("h", np.zeros(0, np.int64)) - epoch) // 3_600_000_000
+    else:
+        sql = (
+            f"SELECT v.idx AS s, {hour_sql} AS h, CASE m.parameter {cases} END AS p, "  # noqa: S608
+            f"{value_sql} AS value, {origin_sql} AS logger "
+            f"FROM measurement m JOIN (VALUES {site_values}) AS v(site_id, idx) "
+            f"ON m.site_id = v.site_id WHERE {where}"
+        )
+        for i, sid in enumerate(station_ids):
+            params += [sid, i]
+        cols = _arrays(store, sql, [*params, *window])
     if len(cols.get("s", ())) == 0:
         return dict(zip(HOURLY_KEYS, cube, strict=True))
     s = np.asarray(cols["s"], dtype=np.int64)
@@ -163,8 +213,14 @@ def hourly_cube(
     return dict(zip(HOURLY_KEYS, cube, strict=True))
 
 
-def latest_hour(store: Store, station_ids: list[str]) -> dt.datetime | None:
-    """Start of the newest hour with any air pollutant value at these stations."""
+def latest_hour(
+    store: Store, station_ids: list[str], before: dt.datetime | None = None
+) -> dt.datetime | None:
+    """Start of the newest hour with any air pollutant value at these stations.
+
+    Hours starting at or after *before* are ignored (a logger with its clock ahead must not
+    move the real-time report into the future).
+    """
     if not station_ids:
         return None
     marks = ", ".join("?" for _ in station_ids)
@@ -172,8 +228,8 @@ def latest_hour(store: Store, station_ids: list[str]) -> dt.datetime | None:
     pmarks = ", ".join("?" for _ in codes)
     rows = store.query(
         "SELECT MAX(ts) AS ts FROM measurement WHERE period = 'hour' "  # noqa: S608 - placeholders
-        f"AND site_id IN ({marks}) AND parameter IN ({pmarks})",
-        [*station_ids, *codes],
+        f"AND site_id IN ({marks}) AND parameter IN ({pmarks}) AND ts < ?",
+        [*station_ids, *codes, before or dt.datetime(9999, 1, 1)],
     )
     ts = rows[0]["ts"] if rows else None
     return ts if isinstance(ts, dt.datetime) else None

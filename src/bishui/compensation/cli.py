@@ -66,10 +66,23 @@ def compensation() -> None:
 
 
 @compensation.command("agreements")
+@click.option("--stored", is_flag=True, help="List the versions recorded in the store (--db).")
+@db_option
 @_DIR
 @_CITY
-def agreements_cmd(directory: Path, city: Path) -> None:
-    """Validate and list the agreements."""
+def agreements_cmd(stored: bool, db_url: str, directory: Path, city: Path) -> None:
+    """Validate and list the agreements (the files, or with --stored the store's versions)."""
+    if stored:
+        store = _open(db_url)
+        try:
+            for r in service.stored_agreements(store):
+                click.echo(
+                    f"{r['id']}\tv{r['version']}\t{r['status']}\t{r['period_kind']}\t"
+                    f"{r['rule_hash']}\t{r['loaded_at']}\t{r['loaded_by']}\t{r['title']}"
+                )
+        finally:
+            store.close()
+        return
     agreements, names = _load(directory, city)
     for a in agreements.values():
         parties = "、".join(names.get(p, p) for p in a.parties)

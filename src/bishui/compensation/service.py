@@ -31,6 +31,7 @@ from bishui.compensation.agreement import Agreement, load_agreement
 from bishui.compensation.canonical import canonical_json
 from bishui.compensation.confirmation import Confirmation
 from bishui.compensation.engine import Statement, compute, verify, verify_hash
+from bishui.compensation.inputs import PeriodInputs
 from bishui.compensation.jingmen import AGREEMENTS_DIR
 from bishui.compensation.ledger import PartyStatement, party_statement, posting_lines
 from bishui.compensation.period import Period
@@ -52,6 +53,7 @@ __all__ = [
     "list_statements",
     "load_statement",
     "party_statement_of",
+    "record",
     "region_names",
     "run",
     "set_figure",
@@ -293,15 +295,36 @@ def run(
     for sub in sorted(jobs, key=lambda q: (q.start, q.end)):
         inputs = period_inputs(store, jobs[sub], sub, options)
         for a in sorted(jobs[sub], key=lambda x: x.id):
-            prev = head(store, a.id, sub)
-            fresh = compute(a, inputs)
-            if prev is not None and _same(a, prev, fresh):
-                out.append(RunItem(prev, "unchanged"))
-                continue
-            st = fresh if prev is None else compute(a, inputs, previous=prev)
-            _store_statement(store, a, st, prev, by, at)
-            out.append(RunItem(st, "new" if prev is None else "corrected"))
+            out.append(record(store, a, inputs, by=by, now=at))
     return out
+
+
+def record(
+    store: Store,
+    agreement: Agreement,
+    inputs: PeriodInputs,
+    *,
+    by: str = "system",
+    now: dt.datetime | None = None,
+) -> RunItem:
+    """Compute *agreement* over *inputs* and store it unless the current version is the same.
+
+    The step :func:`run` takes for each agreement and period, usable with inputs from
+    elsewhere (the agreement must be recorded in the store).
+    """
+    a = agreement
+    prev = head(store, a.id, inputs.period)
+    if prev is not None and prev.agreement_version > a.version:
+        raise ConflictError(
+            f"{prev.id} was computed under version {prev.agreement_version} of {a.id}; "
+            f"version {a.version} is older"
+        )
+    fresh = compute(a, inputs)
+    if prev is not None and _same(a, prev, fresh):
+        return RunItem(prev, "unchanged")
+    st = fresh if prev is None else compute(a, inputs, previous=prev)
+    _store_statement(store, a, st, prev, by, _now(now))
+    return RunItem(st, "new" if prev is None else "corrected")
 
 
 def _store_statement(
@@ -389,7 +412,9 @@ def _store_statement(
                 [seq, i, line.account, fen(line.amount)],
             )
         if prev is not None:
-            for code in sorted(parties):
+            # The superseded version's own parties (a new rule version may name others).
+            rule = prev.evidence["rule"]
+            for code in sorted(set(rule["assessed"]) | set(rule["counterparty"])):
                 _event(store, cur, prev.id, code, "supersede", "superseded", None, at, by)
 
 

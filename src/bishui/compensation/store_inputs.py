@@ -40,7 +40,13 @@ from typing import Any
 
 import numpy as np
 
-from bishui.air import city_concentration, daily_mean, period_validity, round_gbt8170
+from bishui.air import (
+    city_concentration,
+    daily_mean,
+    edition_for,
+    period_validity,
+    round_gbt8170,
+)
 from bishui.air.assessment import exact_sum, mean_of
 from bishui.compensation.agreement import Agreement
 from bishui.compensation.inputs import IndicatorInput, PeriodInputs, PointInput
@@ -48,7 +54,7 @@ from bishui.compensation.period import Period
 from bishui.store import Store
 from bishui.water.assessment import MIN_SAMPLES, assess_sections, period_means
 from bishui.water.rounding import round_assessment
-from bishui.water.tables import KNOWN_CODES
+from bishui.water.tables import EDITION, KNOWN_CODES, METHOD
 
 __all__ = [
     "COMPUTED_FIGURES",
@@ -263,6 +269,7 @@ def _water_point(
         seconds = ((period.end - period.start).days + 1) * 86400
         volume = mean_flow * opts.flow_to_m3_per_s * seconds
         flags.append(f"volume=mean {opts.flow_parameter} of {int(fsel.sum())} values × {seconds} s")
+    flags.append(f"method={EDITION}; {METHOD}; 环办监测函〔2020〕82号 rounding")
     flags.append(f"sha256={rows.digest()}")
     return _point(store, sid, period, inds, water_class, volume, figures, figs_m, flags, "水质断面")
 
@@ -324,6 +331,9 @@ def _air_point(
             v, n, expected=days, previous=pv if pvalid else None, flags=tuple(f)
         )
     flags = rows.provenance() + [f"previous {x}" for x in prow.provenance()]
+    # Table 4's validity rules read the same in both editions; the edition is recorded anyway.
+    eds = sorted({edition_for(period.start), edition_for(period.end)})
+    flags.append(f"method=GB 3095-{'/'.join(eds)} Table 4; HJ 663 station mean; GB/T 8170")
     flags += [f"sha256={rows.digest()}", f"previous sha256={prow.digest()}"]
     key = "+".join(sorted(stations))
     return _point(store, key, period, inds, None, None, figures, {}, flags, "空气站点")

@@ -76,7 +76,33 @@ def prepare(
         aggregate.daily(store, start.date(), end.date() + dt.timedelta(days=1), now=now)
         state["history_end"] = end.isoformat()
         state_path.write_text(json.dumps(state, ensure_ascii=False, indent=2), encoding="utf-8")
+        setup_engines(
+            store, model, dt.datetime.fromisoformat(state["history_start"]), end, now=now, echo=echo
+        )
     return model, state
+
+
+def setup_engines(
+    store: Store,
+    model: ModelCity,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    now: dt.datetime,
+    echo: Any = click.echo,
+) -> None:
+    """What the engines need on top of the history: agreements, figures, statements …
+
+    Each step is idempotent, so a later run repeats it over the whole history cheaply.
+    """
+    from bishui.demo import compensation
+    from bishui.water.supervision import run_alerts
+
+    alerts = run_alerts(store, now=end)
+    echo(f"Drinking-water sources: {len(alerts['alerts'])} alerts")
+    echo("Ecological compensation: agreements, entered figures, statements …")
+    n = compensation.setup(store, start.date(), end.date(), now=now)
+    echo(f"  {n} agreement-periods computed")
 
 
 def demo_accounts(store: Store, model: ModelCity, data_dir: Path) -> list[dict[str, str]]:

@@ -36,6 +36,7 @@ WATER_PARAMETERS = {
     "w01001": ("pH值", "无量纲", 2),
     "w01009": ("溶解氧", "mg/L", 2),
     "w01019": ("高锰酸盐指数", "mg/L", 2),
+    "w01018": ("化学需氧量", "mg/L", 1),
     "w21003": ("氨氮", "mg/L", 3),
     "w21011": ("总磷", "mg/L", 3),
     "w21001": ("总氮", "mg/L", 2),
@@ -46,6 +47,7 @@ WATER_PARAMETERS = {
 _WATER_LEVEL_TABLE = {
     #          level: 1      2      3      4      5      6
     "w01019": (1.6, 3.2, 5.0, 8.0, 12.0, 17.0),
+    "w01018": (8.0, 12.5, 17.5, 26.0, 35.0, 48.0),
     "w21003": (0.10, 0.35, 0.80, 1.30, 1.80, 2.80),
     "w21011_river": (0.015, 0.07, 0.16, 0.26, 0.36, 0.55),
     "w21011_lake": (0.008, 0.018, 0.04, 0.08, 0.16, 0.30),
@@ -175,6 +177,9 @@ def water_series(
         # DO follows saturation (colder water holds more) and falls with pollution.
         "w01009": (14.6 - 0.39 * temp + 0.007 * temp**2) * (1.0 - 0.07 * (lv - 1)) + 0.3 * nz("do"),
         "w01019": at_level("w01019") * np.exp(dry + 0.12 * w + 0.12 * nz("codmn")),
+        # COD follows CODMn (the same organic load, a different oxidant).
+        "w01018": at_level("w01018")
+        * np.exp(dry + 0.12 * w + 0.10 * nz("codmn") + 0.05 * nz("cod")),
         "w21003": at_level("w21003") * np.exp(dry + 0.2 * w + 0.2 * nz("nh3")),
         "w21011": at_level(f"w21011_{prof.body}") * np.exp(0.15 * w + 0.18 * nz("tp")),
         "w21001": at_level("w21001") * np.exp(dry + 0.15 * w + 0.15 * nz("tn")),

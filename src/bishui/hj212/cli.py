@@ -7,6 +7,7 @@ JSON line, and it exits 0 once the input is read.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any, BinaryIO
 
@@ -107,6 +108,10 @@ def decode(crc_policy: str, max_length: int) -> None:
     session = Session(crc_policy=crc_policy, max_data_length=max_length)
     try:
         _decode_stream(sys.stdin.buffer, session)
+    except BrokenPipeError:
+        # the reader went away (``| head``): stop quietly, without a second error at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     except Exception as exc:  # last line of defence: never a traceback
         _emit({"ok": False, "error": "internal", "message": repr(exc)})
 

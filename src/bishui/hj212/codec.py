@@ -442,7 +442,7 @@ def decode_segment(seg: bytes, *, crc: str | None = None, crc_variant: str | Non
         raise FrameError("bad_header", f"data segment is not UTF-8 at byte {exc.start}") from None
     idx = text.find("CP=&&")
     if idx < 0 or len(text) < idx + 7 or not text.endswith("&&"):
-        mn = _peek_mn(text)
+        mn = peek_mn(text)
         raise FrameError("bad_header", "data segment lacks CP=&&…&&", mn=mn)
     extra: tuple[tuple[str, str], ...] = ()
     m = _CANONICAL_HEADER.fullmatch(text, 0, idx)
@@ -534,7 +534,8 @@ def _header_int(text: str | None, name: str, top: int, mn: str | None) -> int | 
 _MN = re.compile(rb"MN=([^;,&]{1,64})")
 
 
-def _peek_mn(text: str | bytes) -> str | None:
+def peek_mn(text: str | bytes) -> str | None:
+    """The MN of a data segment that may not parse, for error reports and CRC policy."""
     b = text.encode("utf-8", "replace") if isinstance(text, str) else text
     m = _MN.search(b)
     return m.group(1).decode("utf-8", "replace") if m else None
@@ -599,7 +600,7 @@ def check_and_decode(
             "crc_mismatch",
             f"CRC {crc_text.decode('ascii', 'replace')!r} does not match the data segment "
             f"(HJ 212 CRC {crc_hex(seg)}; policy {','.join(sorted(variants))})",
-            mn=_peek_mn(seg),
+            mn=peek_mn(seg),
         )
     return decode_segment(seg, crc=crc_text.decode("ascii", "replace"), crc_variant=variant)
 

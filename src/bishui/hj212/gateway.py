@@ -128,6 +128,7 @@ class GatewayLimits:
     read_size: int = 65536  # [bytes] per socket read
     max_bytes_per_second: float | None = None  # per connection; excess is delayed, not lost
     ack_flagless_uploads: bool = False  # answer 9014 to uploads without Flag (2005)
+    max_rejections_per_minute: int = 600  # per connection; beyond: counted, not stored, closed
     request_timeout: float = 10.0  # [s] for platform requests (STD17 Table 1)
     request_retries: int = 3
 
@@ -140,6 +141,8 @@ class _Conn:
     mns: set[str] = field(default_factory=set)
     last_read: float = 0.0
     idle: bool = False
+    reject_window: float = 0.0  # start of the current minute of rejections
+    rejects: int = 0
 
 
 class Gateway:
@@ -261,6 +264,7 @@ class Gateway:
             "connections_total": c["connections_total"],
             "connections_refused": c["connections_refused"],
             "connections_idle_closed": c["connections_idle_closed"],
+            "connections_closed_abusive": c["connections_closed_abusive"],
             "bytes_received": c["bytes_received"],
             "frames_accepted": c["frames_accepted"],
             "frames_rejected": dict(self._rejected),
@@ -294,11 +298,18 @@ class Gateway:
 
     # -- connections ---------------------------------------------------------------------
     def _policy_for(self, mn: str | None) -> str:
-        creds = self.lookup(mn) if mn else None
+        try:
+            creds = self.lookup(mn) if mn else None
+        except Exception:  # a failing registry must not break framing; strict is safe
+            log.exception("registry lookup failed", extra={"mn": mn})
+            return "hj212"
         return creds.crc_policy if creds is not None else "hj212"
 
     def _edition_for(self, mn: str) -> str | None:
-        creds = self.lookup(mn)
+        try:
+            creds = self.lookup(mn)
+        except Exception:
+            return None
         return creds.edition if creds is not None else None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -332,7 +343,7 @@ class Gateway:
             while True:
                 data = await reader.read(lim.read_size)
                 conn.last_read = self.clock()
-                if not data and conn.idle:
+                if conn.idle:  # closed by the idle sweeper or the rejection limit
                     break
                 if not data:
                     await self._dispatch(conn, session.end_of_stream())
@@ -352,6 +363,8 @@ class Gateway:
                 await writer.drain()
         except (ConnectionError, OSError) as exc:
             log.info("connection lost: %s", exc, extra={"peer": peer})
+        except Exception:  # a bug must cost one connection, never the gateway
+            log.exception("connection handler failed", extra={"peer": peer})
         finally:
             del self._conns[task]
             for mn in conn.mns:
@@ -405,6 +418,18 @@ class Gateway:
         self, conn: _Conn, raw: bytes, reason: str, message: str, mn: str | None
     ) -> None:
         self._rejected[reason] += 1
+        now = self.clock()
+        if now - conn.reject_window > 60.0:
+            conn.reject_window, conn.rejects = now, 0
+        conn.rejects += 1
+        if conn.rejects > self.limits.max_rejections_per_minute:
+            # a flood of bad frames: counted, but no longer stored, and the peer is cut off
+            if not conn.idle:
+                conn.idle = True
+                self._counts["connections_closed_abusive"] += 1
+                log.warning("too many bad frames; connection closed", extra={"peer": conn.peer})
+                conn.writer.close()
+            return
         log.warning("rejected: %s", message, extra={"peer": conn.peer, "mn": mn, "reason": reason})
         item = Rejection(raw, conn.peer, now_beijing(), reason, message, mn)
         try:

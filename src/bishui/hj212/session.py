@@ -48,6 +48,7 @@ from bishui.hj212.codec import (
     encode,
     flag_for,
     merge_segments,
+    peek_mn,
 )
 from bishui.hj212.crc import hj212_crc, parse_policy
 from bishui.hj212.errors import FrameError
@@ -374,9 +375,7 @@ class Session:
         pol = self._policy
         if isinstance(pol, str):
             return pol
-        from bishui.hj212.codec import _peek_mn
-
-        return pol(_peek_mn(seg))
+        return pol(peek_mn(seg))
 
     def _frame(self, events: list[Event], raw: bytes, seg: bytes, crc: bytes) -> None:
         try:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 from bishui.hj212 import Packet
 from bishui.hj212.tables import data_flags
@@ -48,8 +47,24 @@ class Context:
     channel: str = "hj212"
 
 
-def _float(d: Decimal | None) -> float | None:
-    return None if d is None else float(d)
+def _finite(text: str | None) -> float | None:
+    """A value as sent → float; ``None`` if absent, empty, not a number, or not finite.
+
+    ``float`` accepts exactly the decimal numbers HJ 212 sends (N5.2 etc.); it also accepts
+    'nan', 'inf' and '1_0', which are refused here.
+    """
+    if not text:
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        return None
+    if v != v or v in (_INF, -_INF) or "_" in text:
+        return None
+    return v
+
+
+_INF = float("inf")
 
 
 def packet_batch(packet: Packet, device: Device, ctx: Context) -> Batch:
@@ -106,71 +121,67 @@ def packet_batch(packet: Packet, device: Device, ctx: Context) -> Batch:
     known = {p.parameter: p for p in device.parameters}
     flags = data_flags(packet.edition)
     source = packet.qn or f"{packet.cn}@{ts:%Y%m%d%H%M%S}"
+    received = ctx.received_at
+    rows = batch.rows
     for code, item in packet.items().items():
         if item.kind != "pollutant":
             continue  # facility states, site information: raw log only
-        param = item.code_2017
-        text = item.raw(main)
+        fields = item.fields
+        text = fields.get(main)
         if text is None and main == "Avg":
-            text = item.raw("Rtd")  # some loggers send Rtd in period data
+            text = fields.get("Rtd")  # some loggers send Rtd in period data
         if text is None:
             continue  # e.g. only -Cou or -Flag sent
-        try:
-            value = Decimal(text)
-            if not value.is_finite():
-                raise InvalidOperation
-        except InvalidOperation:
-            refuse("bad_value", f"{code}-{main}: not a number", f"{code}-{main}", text)
+        param = item.code_2017 if item.edition == "2005" else code
+        v = _finite(text)
+        if v is None:
+            refuse("bad_value", f"{code}-{main}: not a finite number", f"{code}-{main}", text)
             continue
         flag = item.flag or "N"
-        payload = {
-            "site_id": site,
-            "parameter": param,
-            "period": period,
-            "ts": ts.isoformat(),
-            "origin": "logger",
-            "value": float(value),
-            "flag": flag,
-            "source": source,
-            "received_at": ctx.received_at.isoformat(),
-        }
         p = known.get(param)
+        reason = None
         if p is None:
-            refuse(
+            reason = (
                 "unknown_parameter",
                 f"{param} is not registered for device {device.mn} (site {site})",
                 "parameter",
                 param,
-                payload,
             )
-            continue
-        if flag not in flags:
-            refuse(
+        elif flag not in flags:
+            reason = (
                 "bad_flag",
                 f"{code}-Flag {flag!r} is not a data flag of HJ 212-{packet.edition} Table 8",
                 f"{code}-Flag",
                 flag,
-                payload,
             )
-            continue
-        v = float(value)
-        if (p.range_min is not None and v < p.range_min) or (
+        elif (p.range_min is not None and v < p.range_min) or (
             p.range_max is not None and v > p.range_max
         ):
-            refuse(
+            reason = (
                 "out_of_range",
-                f"{param} = {text} {p.unit} is outside the instrument range "
-                f"{p.range_min}…{p.range_max}",
+                f"{param} = {text} {p.unit} is outside the instrument "
+                f"range {p.range_min}…{p.range_max}",
                 "value",
                 text,
-                payload,
+            )
+        if reason is not None:
+            # Kept with the row it would have been, so a reviewer can release it.
+            refuse(
+                *reason,
+                payload={
+                    "site_id": site,
+                    "parameter": param,
+                    "period": period,
+                    "ts": ts.isoformat(),
+                    "origin": "logger",
+                    "value": v,
+                    "flag": flag,
+                    "source": source,
+                    "received_at": received.isoformat(),
+                },
             )
             continue
-        try:
-            vmin, vmax, cou = item.min, item.max, item.cou
-        except ValueError:
-            vmin = vmax = cou = None  # a malformed Min/Max/Cou does not void the main value
-        batch.rows.append(
+        rows.append(
             (
                 site,
                 param,
@@ -178,14 +189,14 @@ def packet_batch(packet: Packet, device: Device, ctx: Context) -> Batch:
                 ts,
                 "logger",
                 v,
-                _float(vmin),
-                _float(vmax),
-                _float(cou),
+                _finite(fields.get("Min")),
+                _finite(fields.get("Max")),
+                _finite(fields.get("Cou")),
                 flag,
                 flag == "N",
                 None,
                 source,
-                ctx.received_at,
+                received,
             )
         )
     return batch

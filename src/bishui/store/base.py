@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -87,9 +88,8 @@ REGISTRY_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-COUNTABLE_TABLES = frozenset(
-    {*REGISTRY_TABLES, "measurement", "raw_log", "quarantine", "users", "sessions"}
-)
+# Table names are composed into SQL, so they must be plain identifiers (never user input).
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,21 +265,43 @@ class Store(ABC):
             out[name] = _column(values)
         return out
 
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one parameterised write statement in its own transaction (a domain's tables)."""
+        with self._write_lock, self._write_tx() as cur:
+            self._exec(cur, sql, params)
+
+    def execute_many(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Run several parameterised write statements in one transaction."""
+        with self._write_lock, self._write_tx() as cur:
+            for sql, params in statements:
+                self._exec(cur, sql, params)
+
     # -- registry -----------------------------------------------------------------------
     def upsert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
         """Insert or replace registry rows (``regions``, ``sites``, ``devices`` …)."""
         columns, key = REGISTRY_TABLES[table]
         if not rows:
             return
+        values = [[_registry_value(r.get(c)) for c in columns] for r in rows]
+        with self._write_lock, self._write_tx() as cur:
+            self._upsert_rows(cur, table, columns, key, values)
+
+    def _upsert_rows(
+        self,
+        cur: Any,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        """Insert rows, replacing those with the same key (a backend may bulk this)."""
         placeholders = ", ".join("?" for _ in columns)
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
         sql = (
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
         )
-        values = [[_registry_value(r.get(c)) for c in columns] for r in rows]
-        with self._write_lock, self._write_tx() as cur:
-            self._execmany(cur, sql, values)
+        self._execmany(cur, sql, rows)
 
     def delete(self, table: str, key_values: dict[str, Any]) -> int:
         _, key = REGISTRY_TABLES[table]
@@ -304,8 +326,8 @@ class Store(ABC):
         return out
 
     def count(self, table: str, where: str = "", params: Sequence[Any] = ()) -> int:
-        if table not in COUNTABLE_TABLES:
-            raise StorageError(f"unknown table {table!r}")
+        if not _IDENTIFIER.match(table):
+            raise StorageError(f"not a table name: {table!r}")
         sql = f"SELECT COUNT(*) FROM {table}" + (f" WHERE {where}" if where else "")
         _, rows = self._read(sql, params)
         return int(rows[0][0])

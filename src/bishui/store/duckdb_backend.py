@@ -97,23 +97,49 @@ class DuckDBStore(Store):
             out[name] = np.asarray(col)
         return out
 
+    def _upsert_rows(
+        self,
+        cur: Any,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        # Keys are unique within a call (the last wins), then replaced in the table: delete
+        # the batch's keys, insert the batch — as for measurements, and in bulk.
+        last = {tuple(r[columns.index(k)] for k in key): r for r in rows}
+        self._register(cur, "__bishui_rows", columns, list(last.values()))
+        try:
+            match = " AND ".join(f"t.{k} = b.{k}" for k in key)
+            names = ", ".join(columns)
+            cur.execute(f"DELETE FROM {table} t USING __bishui_rows b WHERE {match}")
+            cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM __bishui_rows")
+        finally:
+            cur.unregister("__bishui_rows")
+
     def _insert_rows(
         self, cur: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
         # DuckDB's executemany costs about a millisecond a row; a registered columnar batch
         # goes in at once.
-        cols: dict[str, np.ndarray] = {}
-        for name, values in zip(columns, zip(*rows, strict=True), strict=True):
-            if any(isinstance(v, dt.datetime) for v in values):
-                cols[name] = np.array(values, dtype=object).astype("datetime64[us]")
-            else:
-                cols[name] = np.array(values, dtype=object)
-        cur.register("__bishui_rows", cols)
+        self._register(cur, "__bishui_rows", columns, rows)
         try:
             names = ", ".join(columns)
             cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM __bishui_rows")
         finally:
             cur.unregister("__bishui_rows")
+
+    @staticmethod
+    def _register(
+        cur: Any, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        cols: dict[str, np.ndarray] = {}
+        for col, values in zip(columns, zip(*rows, strict=True), strict=True):
+            if any(isinstance(v, dt.datetime) for v in values):
+                cols[col] = np.array(values, dtype=object).astype("datetime64[us]")
+            else:
+                cols[col] = np.array(values, dtype=object)
+        cur.register(name, cols)
 
     def _bulk_upsert_measurements(self, cur: Any, cols: dict[str, np.ndarray]) -> None:
         names = ", ".join(MEASUREMENT_COLUMNS)

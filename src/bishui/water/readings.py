@@ -6,8 +6,9 @@ them into a dense cube (section × day × item); no Python loop runs over readin
 
 Which readings count (docs/water.md, "Service rules"):
 
-* **automatic** values: hourly values (``period = 'hour'``) of water sites, the logger's where
-  both the logger's and the platform's exist for one hour (as the daily aggregation does);
+* **automatic** values: hourly values (``period = 'hour'``) of water sites: for each day and
+  item, the logger's readings where the logger sent any that day, else the platform's own
+  hourly values (computed from minute data);
 * **manual** values: uploaded values (``origin = 'upload'``, hourly or daily), taken as
   laboratory samples;
 * only valid values (HJ 212 flag N → ``valid``); values the core would refuse (negative
@@ -92,44 +93,80 @@ def load_sections(store: Store, where: str = "", params: list[Any] | None = None
     return Sections(rows, {r["code"]: r["name"] for r in regions}, city)
 
 
+# One pass over the period's readings: sums and counts per section, parameter, origin and day.
 _DAILY_SQL = """
-WITH h AS (
-    SELECT m.site_id, m.parameter, m.ts, m.value, 'auto' AS src
-    FROM measurement m JOIN sites s ON s.id = m.site_id
-    WHERE s.kind = 'water' AND m.period = 'hour' AND m.origin = 'logger' AND m.valid
-      AND m.ts >= ? AND m.ts < ? AND m.parameter IN ({marks})
-    UNION ALL
-    SELECT p.site_id, p.parameter, p.ts, p.value, 'auto' AS src
-    FROM measurement p JOIN sites s ON s.id = p.site_id
-    WHERE s.kind = 'water' AND p.period = 'hour' AND p.origin = 'platform' AND p.valid
-      AND p.ts >= ? AND p.ts < ? AND p.parameter IN ({marks})
-      AND NOT EXISTS (SELECT 1 FROM measurement l WHERE l.period = 'hour'
-                      AND l.origin = 'logger' AND l.site_id = p.site_id
-                      AND l.parameter = p.parameter AND l.ts = p.ts)
-    UNION ALL
-    SELECT u.site_id, u.parameter, u.ts, u.value, 'manual' AS src
-    FROM measurement u JOIN sites s ON s.id = u.site_id
-    WHERE s.kind = 'water' AND u.period IN ('hour', 'day') AND u.origin = 'upload' AND u.valid
-      AND u.ts >= ? AND u.ts < ? AND u.parameter IN ({marks})
-)
-SELECT site_id, parameter, src, CAST(date_trunc('day', ts) AS TIMESTAMP) AS day,
-       SUM(CASE WHEN NOT ({good}) THEN 0 WHEN parameter = 'w01001'
-                THEN POWER(10.0, -value) ELSE value END) AS s,
-       SUM(CASE WHEN {good} THEN 1 ELSE 0 END) AS n,
-       SUM(CASE WHEN {good} THEN 0 ELSE 1 END) AS bad
-FROM h
-GROUP BY site_id, parameter, src, CAST(date_trunc('day', ts) AS TIMESTAMP)
+SELECT m.site_id, m.parameter, m.origin, CAST(date_trunc('day', m.ts) AS TIMESTAMP) AS day,
+       SUM(CASE WHEN NOT ({good}) THEN 0 WHEN m.parameter = 'w01001'
+                THEN POWER(10.0, -m.value) ELSE m.value END) AS s,
+       CAST(SUM(CASE WHEN {good} THEN 1 ELSE 0 END) AS BIGINT) AS n,
+       CAST(SUM(CASE WHEN {good} THEN 0 ELSE 1 END) AS BIGINT) AS bad
+FROM measurement m JOIN sites s ON s.id = m.site_id
+WHERE s.kind = 'water' AND m.valid AND m.ts >= ? AND m.ts < ? AND m.parameter IN ({marks})
+  AND ((m.period = 'hour' AND m.origin IN ('logger', 'platform'))
+       OR (m.period IN ('hour', 'day') AND m.origin = 'upload'))
+GROUP BY m.site_id, m.parameter, m.origin, CAST(date_trunc('day', m.ts) AS TIMESTAMP)
 """
 
 # A value the core would refuse is counted, never averaged (one pass serves both).
 _GOOD = (
-    "value IS NOT NULL AND (value >= 0 OR parameter = 'w01010') "
-    "AND (parameter <> 'w01001' OR value <= 14)"
+    "m.value IS NOT NULL AND (m.value >= 0 OR m.parameter = 'w01010') "
+    "AND (m.parameter <> 'w01001' OR m.value <= 14)"
 )
 
 
 def _daily_sql(n_codes: int) -> str:
     return _DAILY_SQL.format(marks=", ".join("?" for _ in range(n_codes)), good=_GOOD)
+
+
+# PostgreSQL: the same aggregate, one row per (section, item, origin) with its days and sums as
+# binary arrays (``array_send``) — psycopg hands over bytes, not a Python object per value.
+_PG_ARRAYS_SQL = """
+SELECT d.site_id, d.parameter, d.origin,
+       array_send(array_agg(d.day)) AS day,
+       array_send(array_agg(CAST(d.s AS DOUBLE PRECISION))) AS s,
+       array_send(array_agg(d.n)) AS n,
+       array_send(array_agg(d.bad)) AS bad
+FROM ({daily}) d
+GROUP BY d.site_id, d.parameter, d.origin
+"""
+
+#: PostgreSQL's binary timestamps count microseconds from 2000-01-01.
+_PG_EPOCH = np.datetime64("2000-01-01T00:00:00", "us")
+
+
+def _pg_array(buf: Any, dtype: str) -> NDArray[Any]:
+    """A one-dimensional PostgreSQL array in binary form (no NULLs) → numpy array.
+
+    Layout: ndim, has-null flag and element type (int32 each), then length and lower bound per
+    dimension, then each element as an int32 length and its big-endian bytes.
+    """
+    b = bytes(buf)
+    ndim = int.from_bytes(b[0:4], "big")
+    if ndim == 0:
+        return np.zeros(0, dtype=dtype.replace(">", "<"))
+    n = int.from_bytes(b[12:16], "big")
+    rec = np.frombuffer(b, dtype=[("len", ">i4"), ("x", dtype)], count=n, offset=12 + 8 * ndim)
+    return rec["x"].astype(dtype.replace(">", "<"))
+
+
+def _daily_columns(store: Store, n_codes: int, params: list[Any]) -> dict[str, NDArray[Any]]:
+    """The daily aggregate as flat columns (site_id, parameter, origin, day, s, n, bad)."""
+    if store.dialect != "postgresql":
+        return store.query_columns(_daily_sql(n_codes), params)
+    rows = store.query(_PG_ARRAYS_SQL.format(daily=_daily_sql(n_codes)), params)
+    if not rows:
+        return {}
+    parts = {k: [_pg_array(r[k], t) for r in rows] for k, t in
+             (("day", ">i8"), ("s", ">f8"), ("n", ">i8"), ("bad", ">i8"))}  # fmt: skip
+    sizes = np.array([len(x) for x in parts["day"]])
+    out: dict[str, NDArray[Any]] = {
+        k: np.repeat(np.array([r[k] for r in rows], dtype=object), sizes)
+        for k in ("site_id", "parameter", "origin")
+    }
+    out["day"] = _PG_EPOCH + np.concatenate(parts["day"]).astype("timedelta64[us]")
+    for k in ("s", "n", "bad"):
+        out[k] = np.concatenate(parts[k]).astype(float)
+    return out
 
 
 @dataclass(frozen=True)
@@ -193,12 +230,12 @@ def daily_values(
     """
     n_days = max(0, (end.date() - start.date()).days)
     k = len(codes)
-    cols = store.query_columns(_daily_sql(k), [start, end, *codes] * 3)
+    cols = _daily_columns(store, k, [start, end, *codes])
     n_s = len(section_ids)
-    s_auto = np.zeros((n_s, n_days, k))
-    n_auto = np.zeros((n_s, n_days, k), dtype=np.int64)
-    s_man = np.zeros((n_s, n_days, k))
-    n_man = np.zeros((n_s, n_days, k), dtype=np.int64)
+    shape = (n_s, n_days, k)
+    # Sums and counts by origin: 0 logger, 1 platform, 2 upload (manual).
+    sums = np.zeros((3, *shape))
+    counts = np.zeros((3, *shape), dtype=np.int64)
     rejected = 0
     if cols and cols["site_id"].size:
         si = _index(cols["site_id"], section_ids)
@@ -206,16 +243,18 @@ def daily_values(
         day = (cols["day"].astype("datetime64[D]") - np.datetime64(start.date(), "D")).astype(
             np.int64
         )
-        ok = (si >= 0) & (pj >= 0) & (day >= 0) & (day < n_days)
-        src_auto = cols["src"] == "auto"
+        origin = _index(cols["origin"], ("logger", "platform", "upload"))
+        ok = (si >= 0) & (pj >= 0) & (day >= 0) & (day < n_days) & (origin >= 0)
         rejected = int(np.nansum(cols["bad"][ok]))
-        s, n = np.nan_to_num(cols["s"]), cols["n"].astype(np.int64)
-        a, m = ok & src_auto, ok & ~src_auto
+        o, si, day, pj = origin[ok], si[ok], day[ok], pj[ok]
         # Keys are unique after GROUP BY, so plain fancy assignment is exact.
-        s_auto[si[a], day[a], pj[a]] = s[a]
-        n_auto[si[a], day[a], pj[a]] = n[a]
-        s_man[si[m], day[m], pj[m]] = s[m]
-        n_man[si[m], day[m], pj[m]] = n[m]
+        sums[o, si, day, pj] = np.nan_to_num(cols["s"][ok])
+        counts[o, si, day, pj] = cols["n"][ok].astype(np.int64)
+    # The logger's readings of a day where it sent any, else the platform's own hourly values.
+    logger = counts[0] > 0
+    s_auto = np.where(logger, sums[0], sums[1])
+    n_auto = np.where(logger, counts[0], counts[1])
+    s_man, n_man = sums[2], counts[2]
     with np.errstate(divide="ignore", invalid="ignore"):
         auto = np.where(n_auto >= day_min_readings, s_auto / n_auto, np.nan)
         manual = np.where(n_man >= 1, s_man / n_man, np.nan)

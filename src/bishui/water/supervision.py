@@ -302,6 +302,12 @@ def run_alerts(
     return {"status": status, "alerts": alerts, "new": new, "updated": updated}
 
 
+def refresh(store: Store, now: dt.datetime) -> None:
+    """Runtime hook (``bishui.runtime.REFRESH``): run the source alerts after each aggregation
+    pass, so new and late readings raise or extend stored alerts within a minute."""
+    run_alerts(store, now=now)
+
+
 def stored_alerts(
     store: Store,
     *,

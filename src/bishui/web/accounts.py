@@ -59,6 +59,19 @@ def use_hasher(hasher: PasswordHasher) -> None:
     _DUMMY_HASH = hasher.hash(secrets.token_hex(16))
 
 
+_generation = 0
+
+
+def generation() -> int:
+    """Bumped by every change that can end a session or a token (for caches of logins)."""
+    return _generation
+
+
+def _changed() -> None:
+    global _generation
+    _generation += 1
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -155,6 +168,7 @@ def set_password(store: Store, username: str, password: str) -> None:
     )
     end_all_sessions(store, username)
     db.execute(store, "DELETE FROM login_failures WHERE username = ?", [username])
+    _changed()
 
 
 def set_active(store: Store, username: str, active: bool) -> None:
@@ -164,10 +178,12 @@ def set_active(store: Store, username: str, active: bool) -> None:
     if not active:
         end_all_sessions(store, username)
         db.execute(store, "UPDATE api_tokens SET revoked = TRUE WHERE username = ?", [username])
+    _changed()
 
 
 def end_all_sessions(store: Store, username: str) -> None:
     db.execute(store, "DELETE FROM sessions WHERE username = ?", [username])
+    _changed()
 
 
 # -- login ----------------------------------------------------------------------------------
@@ -231,6 +247,7 @@ def new_session(store: Store, settings: Settings, username: str, peer: str | Non
 
 def end_session(store: Store, token: str) -> None:
     db.execute(store, "DELETE FROM sessions WHERE id_hash = ?", [_sha256(token)])
+    _changed()
 
 
 def session_user(store: Store, token: str) -> User | None:
@@ -282,6 +299,7 @@ def revoke_token(store: Store, username: str, tid: str) -> None:
     if not store.query("SELECT id FROM api_tokens WHERE id = ? AND username = ?", [tid, username]):
         raise NotFoundError(f"token {tid!r} does not exist")
     db.execute(store, "UPDATE api_tokens SET revoked = TRUE WHERE id = ?", [tid])
+    _changed()
 
 
 def token_user(store: Store, token: str) -> User | None:

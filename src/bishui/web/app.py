@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,7 +39,8 @@ from bishui.web.auth import (
     client_address,
     requires,
 )
-from bishui.web.colouring import Colouring, Mark, latest_within, provisional_colouring
+from bishui.web.colouring import Colouring, Mark, latest_within
+from bishui.web.engine_colouring import engine_colouring
 from bishui.web.settings import Settings, parse_rate
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -83,6 +84,8 @@ class WebContext:
     _snapshot_t: float = 0.0
     _snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
     public_pages: dict[tuple[int, str], Any] = field(default_factory=dict)
+    # credential hash → (monotonic expiry, accounts.generation(), Principal)
+    auth_cache: dict[str, tuple[float, int, Any]] = field(default_factory=dict)
 
     def snapshot(self) -> Snapshot:
         """Every site with its mark and newest values, reused for ``snapshot_seconds``.
@@ -127,7 +130,7 @@ def load_geo(settings: Settings) -> dict[str, Any]:
 def create_app(
     store: Store, settings: Settings | None = None, *, colouring: Colouring | None = None
 ) -> FastAPI:
-    """Build the web app over *store*; *colouring* replaces the overview's provisional one."""
+    """Build the web app over *store*; *colouring* replaces the overview's engine colouring."""
     settings = settings or Settings()
     schema.ensure(store)
     app = FastAPI(
@@ -147,7 +150,7 @@ def create_app(
         store=store,
         settings=settings,
         secret=settings.resolve_secret(),
-        colouring=colouring or provisional_colouring,
+        colouring=colouring or engine_colouring,
         login_limiter=SlidingWindow(*parse_rate(settings.login_rate)),
         api_limiter=SlidingWindow(*parse_rate(settings.api_rate)),
         geo=load_geo(settings),
@@ -194,6 +197,28 @@ class WebMiddleware:
             return
         request = Request(scope)
         path: str = scope["path"]
+        limit = scope["app"].state.web.settings.max_body_bytes
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > limit:
+            too_big = JSONResponse(
+                errors.error_body("too_large", f"request body over {limit} bytes"),
+                status_code=413,
+                headers={"Cache-Control": "no-store"},
+            )
+            await too_big(scope, receive, send)
+            return
+        received = 0
+
+        async def bounded_receive() -> Message:
+            # a chunked body has no Content-Length: count what arrives
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise errors.InputError("body", f"at most {limit} bytes", received)
+            return message
+
         if path.startswith("/api/"):
             ctx: WebContext = scope["app"].state.web
             try:
@@ -228,7 +253,7 @@ class WebMiddleware:
                 h.setdefault("Cache-Control", "no-store")
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, bounded_receive, send_with_headers)
 
 
 def secure_cookies(request: Request) -> bool:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from bishui.errors import InputError, PermissionDenied
 from bishui.web import accounts
@@ -167,15 +168,48 @@ def check_csrf(request: Request, supplied: str | None) -> None:
 
 
 # -- resolving and checking the caller -----------------------------------------------------------
-def resolve(request: Request) -> Principal:
-    """The principal behind *request* (cached on it)."""
-    cached = getattr(request.state, "principal", None)
+def _credential_key(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    credential = auth or (f"cookie {cookie}" if cookie else "")
+    return hashlib.sha256(credential.encode()).hexdigest() if credential else ""
+
+
+def _public(settings: Any) -> Principal:
+    return Principal(
+        "public", public_kinds=settings.public_kinds, public_periods=settings.public_periods
+    )
+
+
+def resolve_without_store(request: Request) -> Principal | None:
+    """The principal if it is known without a query: cached, or no credential at all."""
+    cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
+    ctx = request.app.state.web
+    key = _credential_key(request)
+    if not key:
+        p = _public(ctx.settings)
+        request.state.principal = p
+        return p
+    hit = ctx.auth_cache.get(key)
+    if hit and hit[0] > time.monotonic() and hit[1] == accounts.generation():
+        request.state.principal = hit[2]
+        return hit[2]
+    return None
+
+
+def resolve(request: Request) -> Principal:
+    """The principal behind *request* (cached on it); may query the store."""
+    known = resolve_without_store(request)
+    if known is not None:
+        return known
     ctx = request.app.state.web
     user: User | None = None
     via = "anonymous"
     auth = request.headers.get("authorization", "")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    key = _credential_key(request)
     if auth:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer":
@@ -184,16 +218,13 @@ def resolve(request: Request) -> Principal:
         if user is None:
             raise Unauthenticated("invalid, expired or revoked API token")
         via = "token"
-    else:
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if cookie:
-            user = accounts.session_user(ctx.store, cookie)
-            via = "session" if user else "anonymous"
+    elif cookie:
+        user = accounts.session_user(ctx.store, cookie)
+        if user:
+            via = "session"
     settings = ctx.settings
     if user is None:
-        p = Principal(
-            "public", public_kinds=settings.public_kinds, public_periods=settings.public_periods
-        )
+        p = _public(settings)
     else:
         regions: tuple[str, ...] = ()
         if user.region:
@@ -212,6 +243,11 @@ def resolve(request: Request) -> Principal:
             settings.public_periods,
             user.display_name,
         )
+    if user is not None and ctx.settings.auth_cache_seconds > 0:
+        if len(ctx.auth_cache) > 10_000:
+            ctx.auth_cache.clear()
+        expires = time.monotonic() + ctx.settings.auth_cache_seconds
+        ctx.auth_cache[key] = (expires, accounts.generation(), p)
     request.state.principal = p
     return p
 
@@ -225,7 +261,10 @@ class Access:
     csrf_exempt: bool = field(default=False)
 
     async def __call__(self, request: Request) -> Principal:
-        p = resolve(request)
+        # A lookup in the store runs in the thread pool: the event loop may be shared with the
+        # HJ 212 gateway (bishui.runtime), which must never wait on a query.
+        known = resolve_without_store(request)
+        p: Principal = known if known is not None else await run_in_threadpool(resolve, request)
         if p.role not in self.roles:
             if p.is_public:
                 raise Unauthenticated("log in or send an API token")

@@ -44,7 +44,8 @@ class Mark:
     label_en: str
     value: float | None = None  # the AQI or class behind the category, if any
     ts: dt.datetime | None = None  # time of the data it was judged on
-    basis: str = ""  # how it was judged (shown in the details)
+    basis: str = ""  # how it was judged (shown in the details), English
+    basis_zh: str = ""  # the same in Chinese
 
 
 Colouring = Callable[[Store, Sequence[dict[str, Any]], dt.datetime], dict[str, Mark]]
@@ -69,7 +70,9 @@ def _mark(cat: dict[str, Any], **kw: Any) -> Mark:
 
 
 def nodata_mark() -> Mark:
-    return _mark(categories()["nodata"][0], basis="no value inside the window")
+    return _mark(
+        categories()["nodata"][0], basis="no value inside the window", basis_zh="时间窗内无数据"
+    )
 
 
 def aqi_category(aqi: float) -> dict[str, Any]:
@@ -141,6 +144,7 @@ def _air_marks(latest: dict[str, dict[str, Any]], site_ids: Sequence[str]) -> di
             value=aqi,
             ts=ts,
             basis=f"provisional PM-only AQI (HJ 633-{edition}, hourly PM on 24 h breakpoints)",
+            basis_zh=f"临时 AQI：仅 PM2.5、PM10 小时浓度按日均值分段（HJ 633-{edition}）",
         )
     return out
 
@@ -191,6 +195,8 @@ def _water_marks(
                 ts=max(times),
                 basis="provisional single-factor class over DO, CODMn, COD, NH3-N, TP "
                 "(GB 3838-2002 Table 1)",
+                basis_zh="临时类别：溶解氧、高锰酸盐指数、化学需氧量、氨氮、总磷单因子评价"
+                "（GB 3838-2002 表1）",
             )
     return out
 
@@ -208,6 +214,7 @@ def _source_marks(latest: dict[str, dict[str, Any]], site_ids: Sequence[str]) ->
             cats["flagged" if flagged else "normal"],
             ts=max(r["ts"] for r in rows),
             basis="state of the latest hourly data (compliance comes with bishui.sources)",
+            basis_zh="最新小时数据的状态（达标判定待污染源引擎接入）",
         )
     return out
 

@@ -67,6 +67,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Classes are provisional: single-factor over DO, CODMn, COD, NH3-N and TP only "
         "(GB 3838-2002 Table 1), in mg/L.",
     ),
+    "public.export": ("导出：", "Download: "),
+    "detail.id": ("编号", "ID"),
     "public.none": ("暂无数据", "No data yet"),
     "login.title": ("登录", "Log in"),
     "login.username": ("用户名", "Username"),

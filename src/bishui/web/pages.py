@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -31,10 +32,12 @@ from bishui.web.auth import (
     csrf_token,
     requires,
     resolve,
+    resolve_without_store,
     rotate_csrf,
 )
 from bishui.web.colouring import legend
 from bishui.web.errors import RateLimited, Unauthenticated
+from bishui.web.export import table_response
 from bishui.web.i18n import (
     LANG_COOKIE,
     LANGS,
@@ -76,6 +79,7 @@ def render(
     status_code: int = 200,
     principal: Principal | None = None,
     need_csrf: bool = False,
+    error_page: bool = False,
 ) -> HTMLResponse:
     """Render *template* with the common context.
 
@@ -86,7 +90,12 @@ def render(
     ctx = request.app.state.web
     lang = language(request, ctx.settings.language)
     try:
-        p = principal or resolve(request)
+        # an error page may be rendered on the event loop: no query there
+        p = (
+            principal
+            or (resolve_without_store(request) if error_page else resolve(request))
+            or Principal("public")
+        )
     except BishuiError:
         p = Principal("public")
     values = {
@@ -111,7 +120,9 @@ def render(
 def render_error(
     request: Request, status: int, body: dict[str, Any], headers: dict[str, str]
 ) -> Response:
-    response = render(request, "error.html", {"status": status, "error": body}, status)
+    response = render(
+        request, "error.html", {"status": status, "error": body}, status, error_page=True
+    )
     response.headers.update(headers)
     return response
 
@@ -139,6 +150,31 @@ def overview_page(
     )
 
 
+#: The columns of the public tables (HJ 212 codes), per layer.
+PUBLIC_PARAMS = {
+    "air": ("a34004", "a34002", "a21026", "a21004", "a21005", "a05024"),
+    "water": ("w01009", "w01019", "w21003", "w21011"),
+}
+
+
+def public_rows(ctx: Any, snap: Any, lang: str) -> dict[str, list[dict[str, Any]]]:
+    """The public tables' rows (published kinds only), by layer."""
+    out: dict[str, list[dict[str, Any]]] = {"air": [], "water": []}
+    for s in snap.sites:
+        if s["kind"] not in ctx.settings.public_kinds or s["kind"] not in out:
+            continue
+        region = snap.regions.get(s["region"], {})
+        out[s["kind"]].append(
+            {
+                **s,
+                "region_name": region.get("name" if lang == "zh" else "name_en") or s["region"],
+                "mark": snap.marks[s["id"]],
+                "values": snap.latest.get(s["id"], {}),
+            }
+        )
+    return out
+
+
 @router.get("/public", response_class=HTMLResponse)
 def public_page(request: Request, p: Annotated[Principal, requires(*ALL_ROLES)]) -> HTMLResponse:
     """Published figures only, whoever asks: the same content for everyone."""
@@ -152,35 +188,68 @@ def public_page(request: Request, p: Annotated[Principal, requires(*ALL_ROLES)])
         response = HTMLResponse(cached.body, headers={"Content-Type": cached.content_type})
         cache_for(response, p, request)
         return response
-    sites = [s for s in snap.sites if s["kind"] in ctx.settings.public_kinds]
-    regions = snap.regions
-    air_params = ("a34004", "a34002", "a21026", "a21004", "a21005", "a05024")
-    water_params = ("w01009", "w01019", "w21003", "w21011")
-    rows = []
-    for s in sites:
-        region = regions.get(s["region"], {})
-        rows.append(
-            {
-                **s,
-                "region_name": region.get("name" if lang == "zh" else "name_en") or s["region"],
-                "mark": snap.marks[s["id"]],
-                "values": snap.latest.get(s["id"], {}),
-            }
-        )
+    rows = public_rows(ctx, snap, lang)
     response = render(
         request,
         "public.html",
         {
-            "air": [r for r in rows if r["kind"] == "air"],
-            "water": [r for r in rows if r["kind"] == "water"],
-            "air_params": air_params,
-            "water_params": water_params,
+            "air": rows["air"],
+            "water": rows["water"],
+            "air_params": PUBLIC_PARAMS["air"],
+            "water_params": PUBLIC_PARAMS["water"],
             "at": snap.at,
         },
     )
     if p.is_public:
         ctx.public_pages.clear()  # keep only the current snapshot's pages
         ctx.public_pages[key] = CachedPage(bytes(response.body), response.headers["content-type"])
+    cache_for(response, p, request)
+    return response
+
+
+@router.get("/public/{table}.{fmt}")
+def public_export(
+    request: Request,
+    p: Annotated[Principal, requires(*ALL_ROLES)],
+    table: Annotated[str, PathParam(pattern="^(air|water)$")],
+    fmt: Annotated[str, PathParam(pattern="^(csv|xlsx)$")],
+) -> Response:
+    """The public page's tables as CSV or Excel."""
+    ctx = request.app.state.web
+    lang = language(request, ctx.settings.language)
+    t = translator(lang)
+    snap = ctx.snapshot()
+    rows = public_rows(ctx, snap, lang)[table]
+    params = PUBLIC_PARAMS[table]
+    first = t("public.station" if table == "air" else "public.section")
+    header = [
+        t("detail.id"),
+        first,
+        t("public.region"),
+        *(["AQI"] if table == "air" else []),
+        t("public.category"),
+        *([t("public.target")] if table == "water" else []),
+        *(f"{parameter_name(c, lang)} ({c})" for c in params),
+        t("public.time"),
+    ]
+    body = []
+    for r in rows:
+        m = r["mark"]
+        label = m.label_zh if lang == "zh" else m.label_en
+        body.append(
+            [
+                r["id"],
+                r["name"],
+                r["region_name"],
+                *([None if m.value is None else int(m.value)] if table == "air" else []),
+                label,
+                *([r["target_class"]] if table == "water" else []),
+                *(r["values"][c]["value"] if c in r["values"] else None for c in params),
+                m.ts.strftime("%Y-%m-%d %H:%M") if m.ts else None,
+            ]
+        )
+    name = f"bishui-{table}-{snap.at.strftime('%Y%m%d%H%M')}"
+    response = table_response(header, body, name, fmt)
     cache_for(response, p, request)
     return response
 

@@ -2,8 +2,9 @@
 
 :data:`MIGRATION` is one migration in the store's format (a list of SQL statements written for
 both backends). It is meant to be chained into ``bishui.store.schema.MIGRATIONS`` as its own
-version; until it is, :func:`ensure` applies it (every statement is idempotent, so applying it
-again through the store's migrations later is harmless).
+version (``bishui.store.schema`` may import this module: it imports nothing of the store or
+the web stack at load time); until it is, :func:`ensure` applies it (every statement is
+idempotent, so applying it again through the store's migrations later is harmless).
 
 ``users``       one account: role, scope (a region code or an enterprise USCC), argon2 hash,
                 lockout counters
@@ -14,7 +15,10 @@ again through the store's migrations later is harmless).
 
 from __future__ import annotations
 
-from bishui.store import Store
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # importing the store here would be a cycle when the store imports this
+    from bishui.store import Store
 
 MIGRATION: list[str] = [
     """CREATE TABLE IF NOT EXISTS users (

@@ -53,9 +53,20 @@ class Settings:
     lockout_minutes: float = field(
         default=15.0, metadata={"help": "how long a locked account stays locked [min]"}
     )
+    auth_cache_seconds: float = field(
+        default=5.0,
+        metadata={
+            "help": "a resolved session or token is reused this long [s]; logout, revocation "
+            "and disabling in this process take effect at once, from another process within "
+            "this time (0: look up every request)"
+        },
+    )
     api_rate: str = field(
         default="600/60",
         metadata={"help": "API requests allowed per client address: COUNT/SECONDS"},
+    )
+    max_body_bytes: int = field(
+        default=65536, metadata={"help": "largest request body accepted [bytes]"}
     )
     max_range_days: int = field(
         default=366, metadata={"help": "longest time range one measurements request may span [d]"}

@@ -15,10 +15,12 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from bishui.compensation import service
 from bishui.compensation.explain import explain
+from bishui.compensation.export import statement_html
 from bishui.compensation.period import Period
 from bishui.errors import InputError, NotFoundError, PermissionDenied
 from bishui.web.api.common import ERRORS, cache_for, iso
@@ -174,6 +176,25 @@ def _visible(request: Request, p: Principal, statement_id: str) -> Any:
     if regions is not None and not parties & set(regions):
         raise NotFoundError(f"statement {statement_id} does not exist")
     return st
+
+
+# Declared before the detail route: "{statement_id:path}" would also match ".../print".
+@router.get(
+    "/statements/{statement_id:path}/print",
+    response_class=HTMLResponse,
+    summary="A statement as a printable page (zh-CN), with its computation and confirmations",
+)
+def statement_print(
+    request: Request,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    statement_id: Annotated[str, Path(pattern=STATEMENT_ID)],
+) -> HTMLResponse:
+    store = _store(request)
+    st = _visible(request, p, statement_id)
+    c = service.confirmation(store, statement_id)
+    synthetic = "模拟数据" in json.dumps(st.evidence["inputs"], ensure_ascii=False)
+    page = statement_html(st, service.region_names(store), synthetic=synthetic, states=c.states)
+    return HTMLResponse(page, headers={"Cache-Control": "private, no-store"})
 
 
 class StatementDetail(BaseModel):

@@ -86,7 +86,7 @@ def overview_features(request: Request, p: Principal, lang: str) -> dict[str, An
                     "label": m.label_zh if lang == "zh" else m.label_en,
                     "value": m.value,
                     "ts": iso(m.ts),
-                    "basis": m.basis,
+                    "basis": (m.basis_zh or m.basis) if lang == "zh" else m.basis,
                 },
             }
         )

@@ -345,6 +345,9 @@ class Sources(BaseModel):
     time: str
     window_days: float
     status: list[SourceStatus]
+    total: int = Field(description="alerts in the window, over all pages (newest last)")
+    limit: int
+    offset: int
     alerts: list[AlertOut]
 
     model_config = {
@@ -354,6 +357,9 @@ class Sources(BaseModel):
                     "ok": True,
                     "time": "2026-10-31T00:00:00+08:00",
                     "window_days": 7,
+                    "total": 1,
+                    "limit": 50,
+                    "offset": 0,
                     "status": [
                         {
                             "source": "WS14",
@@ -400,8 +406,14 @@ def water_sources(
     response: Response,
     days: Annotated[float, Query(gt=0, le=90, description="window of data [d]")] = 7.0,
     now: Annotated[dt.datetime | None, Query(description="evaluation time (default now)")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=10_000, description="alerts per page")] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
-    store = request.app.state.web.store
+    ctx = request.app.state.web
+    store = ctx.store
+    limit = limit or ctx.settings.page_size
+    if limit > ctx.settings.max_page_size:
+        raise InputError("limit", f"at most {ctx.settings.max_page_size}", limit)
     when = now_beijing().replace(microsecond=0) if now is None else now
     if when.tzinfo is not None:
         from bishui.timeutil import to_beijing_naive
@@ -425,5 +437,8 @@ def water_sources(
         "time": iso(when),
         "window_days": days,
         "status": status,
-        "alerts": alerts,
+        "total": len(alerts),
+        "limit": limit,
+        "offset": offset,
+        "alerts": alerts[offset : offset + limit],
     }

@@ -91,6 +91,11 @@
       geo: { map: "counties", roam: true, layoutCenter: ["50%", "50%"], layoutSize: "95%", label: { show: true, color: "#5f6b7a", fontSize: 12 },
              itemStyle: { areaColor: "#eef3f8", borderColor: "#8aa0b8" },
              emphasis: { itemStyle: { areaColor: "#dde8f3" } } },
+      // every chart exports to PNG (ECharts draws the download itself, no server round trip)
+      toolbox: { right: 12, top: 8, feature: { saveAsImage: { name: "bishui-overview", pixelRatio: 2 } } },
+      // click a layer's name to hide or show it
+      legend: { top: 8, left: 8, orient: "vertical", backgroundColor: "rgba(255,255,255,0.8)",
+                data: LAYERS.map(function (l) { return { name: text[l.key], itemStyle: { color: "#8aa0b8" } }; }) },
       series: []
     });
     chart.on("click", function (p) { if (p.data && p.data.id) { showDetail(p.data.id, p.data.mark); } });

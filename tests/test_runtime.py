@@ -1,0 +1,71 @@
+import asyncio
+import datetime as dt
+
+from bishui import runtime
+from bishui.hj212 import Packet, decode, encode
+from bishui.registry import Device, DeviceParameter, Region, Registry, Site, apply
+from bishui.runtime import PlatformConfig, run_platform
+from bishui.store import Store
+
+MN = "422200000000000000000001"
+
+
+async def test_platform_ingests_acks_and_aggregates(store: Store, monkeypatch) -> None:
+    apply(
+        store,
+        Registry(
+            regions=[Region("420802", "东宝区", "district")],
+            sites=[Site("AQ01", "air", "竹园小学", "420802")],
+            devices=[
+                Device(
+                    MN,
+                    "AQ01",
+                    "123456",
+                    "22",
+                    parameters=(DeviceParameter("a34004", "μg/m³", 0, 1000),),
+                )
+            ],
+        ),
+    )
+    calls: list[str] = []
+    monkeypatch.setattr(runtime, "REFRESH", ("tests_refresh_probe:probe",))
+    import sys
+    import types
+
+    probe = types.ModuleType("tests_refresh_probe")
+    probe.probe = lambda s, now: calls.append("refreshed")  # type: ignore[attr-defined]
+    sys.modules["tests_refresh_probe"] = probe
+    stop = asyncio.Event()
+    ports: dict[str, int] = {}
+    config = PlatformConfig(gateway_port=0, web=False, aggregate_every=0.05)
+    task = asyncio.create_task(run_platform(store, config, stop, ready=ports.update))
+    while "gateway_port" not in ports:
+        await asyncio.sleep(0.01)
+    reader, writer = await asyncio.open_connection("127.0.0.1", ports["gateway_port"])
+    t = dt.datetime(2025, 7, 1, 8)
+    for minute in range(45):
+        ts = t + dt.timedelta(minutes=minute)
+        writer.write(
+            encode(
+                Packet.make(
+                    qn=f"{ts:%Y%m%d%H%M%S}000",
+                    st="22",
+                    cn="2051",
+                    pw="123456",
+                    mn=MN,
+                    flag=5,
+                    cp={"DataTime": f"{ts:%Y%m%d%H%M%S}", "a34004-Avg": "35", "a34004-Flag": "N"},
+                )
+            )
+        )
+        reply = decode(await reader.readuntil(b"\r\n"))
+        assert reply.cn == "9014"
+    writer.close()
+    while not calls:
+        await asyncio.sleep(0.05)
+    stop.set()
+    metrics = await task
+    assert store.count("measurement", "period = 'min'") == 45
+    assert store.count("raw_log") == 45
+    assert metrics  # the gateway's counters come back
+    assert "refreshed" in calls

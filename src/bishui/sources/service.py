@@ -344,7 +344,7 @@ def run_checks(
     ruleset = ruleset or load_ruleset()
     options = options or CheckOptions()
     at = (now or now_beijing()).replace(tzinfo=None, microsecond=0)
-    t0 = dt.datetime.now()
+    t0 = now_beijing().replace(tzinfo=None, microsecond=0)
     first, days = _day_span(start, end)
     if days > 366:
         raise InputError("end", "at most 366 days after start", end.isoformat())
@@ -383,7 +383,7 @@ def run_checks(
             "INSERT INTO source_run (id, started_at, finished_at, period_start, period_end, "
             "ruleset_version, outlets, findings, new_findings, alerts, tasks) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, t0.replace(microsecond=0), dt.datetime.now().replace(microsecond=0), first,
+            [run_id, t0, now_beijing().replace(tzinfo=None, microsecond=0), first,
              first + days * DAY, ruleset.version, len(sites), len(findings), len(new),
              len(new_alerts), len(tasks)],
         )  # fmt: skip
@@ -394,15 +394,28 @@ def run_checks(
 
 def refresh(
     store: Store, now: dt.datetime | None = None, *, days: int = 2,
-    sender: notify.Sender | None = None, policy: Policy | None = None,
-) -> RunReport:  # fmt: skip
-    """The periodic task: check the last *days* complete days before *now*, then escalate
-    overdue tasks. Safe to call as often as wanted (nothing is found twice)."""
+    every: dt.timedelta = dt.timedelta(hours=1), sender: notify.Sender | None = None,
+    policy: Policy | None = None,
+) -> RunReport | None:  # fmt: skip
+    """The periodic task: check the last *days* complete days before *now* (at most once per
+    *every* for the same days: the platform calls its refresh hooks every minute), then
+    escalate overdue tasks. Safe to call as often as wanted (nothing is found twice).
+
+    Returns the run's report, or None when the same days were checked less than *every* ago
+    (wall-clock Beijing time of the last run's end).
+    """
     at = (now or now_beijing()).replace(tzinfo=None, microsecond=0)
     end = dt.datetime.combine(at.date(), dt.time())
-    report = run_checks(store, end - days * DAY, end, now=at, policy=policy,
-                        sender=sender or notify.LoggingSender())  # fmt: skip
-    enf.escalate(store, at, policy, sender or notify.LoggingSender())
+    sender = sender or notify.LoggingSender()
+    last = store.query(
+        "SELECT MAX(finished_at) AS t FROM source_run WHERE period_start = ? AND period_end = ?",
+        [end - days * DAY, end],
+    )[0]["t"]
+    wall = now_beijing().replace(tzinfo=None)
+    report = None
+    if last is None or wall - last >= every:
+        report = run_checks(store, end - days * DAY, end, now=at, policy=policy, sender=sender)
+    enf.escalate(store, at, policy, sender)
     return report
 
 

@@ -41,7 +41,10 @@ class PlatformConfig:
 
 #: What the platform recomputes every minute after aggregation, so late data reaches the
 #: published figures: "module:function" of ``f(store, now)``, called in order.
-REFRESH: tuple[str, ...] = ("bishui.water.supervision:refresh",)
+REFRESH: tuple[str, ...] = (
+    "bishui.water.supervision:refresh",
+    "bishui.sources.service:refresh",
+)
 
 
 def refresh_engines(store: Store, now: dt.datetime) -> None:

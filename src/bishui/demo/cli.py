@@ -50,6 +50,9 @@ def prepare(
     else:
         echo(f"Loading the model city (seed {seed}) into {store.url} …")
         apply(store, model.registry)
+        from bishui.sources.citydemo import load_demo_permits
+
+        load_demo_permits(store, model)
         start = end - dt.timedelta(days=days)
         state = {"seed": seed, "history_start": start.isoformat(), "notice": SYNTHETIC_NOTICE}
     if start < end:
@@ -100,6 +103,15 @@ def setup_engines(
 
     alerts = run_alerts(store, now=end)
     echo(f"Drinking-water sources: {len(alerts['alerts'])} alerts")
+    from bishui.sources.service import run_checks
+
+    # The pollution-source checks over the last month of history (the platform's refresh
+    # keeps them current from then on): findings, alerts and tasks to work on.
+    report = run_checks(store, max(start, end - dt.timedelta(days=30)), end, now=now)
+    echo(
+        f"Pollution-source checks, last 30 days: {len(report.new)} new findings, "
+        f"{report.alerts} alerts, {len(report.tasks)} tasks"
+    )
     echo("Ecological compensation: agreements, entered figures, statements …")
     n = compensation.setup(store, start.date(), end.date(), now=now)
     echo(f"  {n} agreement-periods computed")

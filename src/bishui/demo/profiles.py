@@ -222,7 +222,10 @@ def outlet_series(
         stopped, spans = windows(key_of(seed, site_id, "stop"), hours, 1.5, 72, 14 * 24)
         for s, e in spans:
             events.append(Event("stopped", site_id, None, to_time(s), to_time(e)))
-    exceed, spans = windows(key_of(seed, site_id, "exceed"), hours, 5.0, 2, 8)
+    # Flue gas is judged hour by hour, wastewater on the daily mean: a wastewater episode lasts
+    # long enough (most of a day or more) to lift the day above the limit.
+    lo, hi = (2, 8) if prof.kind == "source_gas" else (20, 48)
+    exceed, spans = windows(key_of(seed, site_id, "exceed"), hours, 5.0, lo, hi)
     target = sorted(k for k in prof.limits)
     for s, e in spans:
         events.append(

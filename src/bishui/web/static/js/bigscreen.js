@@ -11,6 +11,7 @@
   function chart(id) {
     if (!charts[id]) {
       charts[id] = echarts.init(document.getElementById(id), null, { renderer: "canvas" });
+      charts[id].setOption({ animation: false });
       window.addEventListener("resize", function () { charts[id].resize(); });
       B.charts[id] = charts[id];
     }

@@ -175,6 +175,7 @@
   B.chart = function (card, option, name) {
     var el = card.querySelector(".chart");
     var chart = echarts.getInstanceByDom(el) || echarts.init(el, null, { renderer: "canvas" });
+    if (option.animation === undefined) { option.animation = false; }  // steady pictures, PNGs
     chart.setOption(option, true);
     B.charts[name] = chart;
     el.dataset.ready = "1";

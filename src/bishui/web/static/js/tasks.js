@@ -19,7 +19,6 @@
     escalate: [],
     reopen: [["reason", "text"]]
   };
-  var current = null;
 
   function list() {
     var card = document.getElementById("task-list");
@@ -60,7 +59,6 @@
     var msg = document.getElementById("task-msg");
     return B.getJSON("/api/v1/tasks/" + encodeURIComponent(id)).then(function (j) {
       var t = j.task;
-      current = t.id;
       card.dataset.task = t.id;
       card.dataset.state = t.state;
       card.querySelector("h2").textContent = t.id + " · " + t.title;
@@ -74,7 +72,7 @@
           var form = document.createElement("form");
           form.dataset.action = a;
           (FIELDS[a] || [["note", "text"]]).forEach(function (f) { field(form, f); });
-          var b = document.createElement("button"); b.type = "submit"; b.textContent = a; b.className = "action-" + a;
+          var b = document.createElement("button"); b.type = "submit"; b.textContent = (cfg.actions || {})[a] || a; b.className = "action-" + a;
           form.appendChild(b);
           form.addEventListener("submit", function (ev) {
             ev.preventDefault();

@@ -46,7 +46,7 @@ async def test_each_role_sees_its_pages(app: Any, users: dict[str, Any], role: s
             if page in SEES[role]:
                 assert r.status_code == 200, (role, page, r.text[:300])
                 assert r.headers["content-type"] == "text/html; charset=utf-8"
-                assert "演示数据" in r.text  # the synthetic-data notice
+                assert "模拟数据" in r.text  # the synthetic-data notice
                 assert "<script>" not in r.text  # no inline script (CSP)
                 assert f'href="{page}"' in home  # in the navigation
             elif role == "public":  # a browser is sent to the login page

@@ -24,7 +24,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.logout": ("退出", "Log out"),
     "lang.switch": ("English", "中文"),
     "synthetic": (
-        "演示数据：本站显示的监测数据为模型城市的合成数据，并非真实监测结果。",
+        "演示数据（模拟数据）：本站显示的监测数据为模型城市的合成数据，并非真实监测结果。",
         "Demo data: the monitoring data shown here is synthetic data of the model city, "
         "not real measurements.",
     ),

@@ -28,7 +28,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from bishui.store import Store
 from bishui.timeutil import now_beijing
@@ -61,7 +60,7 @@ def _water_marks(
         day_min_readings=rules.day_min_readings,
         auto_priority=rules.auto_priority,
     )
-    has: NDArray[np.bool_] = np.asarray(~np.isnan(dv.values).all(axis=2))  # (sections, days)
+    has = np.asarray(~np.isnan(dv.values).all(axis=2), dtype=np.bool_)  # (sections, days)
     if not has.any():
         return {}
     n_days = has.shape[1]

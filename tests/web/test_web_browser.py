@@ -196,3 +196,151 @@ def test_public_page(server: str, browser: Any, shots: Path) -> None:
     page.screenshot(path=str(shots / "public.png"), full_page=True)
     page.context.close()
     assert not errors, errors
+
+
+# -- the domain pages, on a city with days of history, daily values, permits and findings ------
+def build_rich_city(store: Any, days: int) -> None:
+    """The model city with *days* of history, daily values, compensation statements (whole
+    months only), demo permits and the sources checks (findings, alerts, tasks)."""
+    import datetime as dt
+
+    from web_support import load_city
+
+    from bishui.demo import city
+    from bishui.demo import compensation as comp_demo
+    from bishui.ingest import aggregate
+    from bishui.sources import service as sources
+    from bishui.sources.citydemo import load_demo_permits
+    from bishui.timeutil import now_beijing
+
+    load_city(store, hours=24 * days)
+    now = now_beijing()
+    start = now - dt.timedelta(days=days)
+    aggregate.daily(store, start.date(), now.date() + dt.timedelta(days=1), now=now)
+    comp_demo.setup(store, start.date(), now.date(), now=now)
+    load_demo_permits(store, city.build())
+    sources.run_checks(store, now - dt.timedelta(days=min(days, 10)), now, now=now)
+
+
+@pytest.fixture(scope="module")
+def rich_server(
+    tmp_path_factory: pytest.TempPathFactory, cheap_argon2: None, city_db: Any
+) -> Iterator[str]:
+    """A second server over a richer DuckDB city (75 days when refreshing the screenshots, so
+    a whole month has compensation statements; 3 days otherwise, to stay quick). Its accounts
+    have the names and password of the module's city (``city_db``)."""
+    import uvicorn
+    from web_support import drop_store, make_store
+
+    store, _, _ = make_store("duckdb", tmp_path_factory.mktemp("rich"))
+    build_rich_city(store, 75 if os.environ.get("BISHUI_SCREENSHOTS") == "1" else 3)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(store, Settings(secret="", port=port, api_rate="10000/60"))
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+    drop_store(store)
+
+
+def _login_any(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_load_state("networkidle")
+
+
+def test_air_chart_and_excel_export(rich_server: str, browser: Any, shots: Path) -> None:
+    errors: list[str] = []
+    page = _page(browser, errors)
+    page.goto(f"{rich_server}/air")  # published: no login
+    page.wait_for_selector("#air-realtime-chart .chart[data-ready='1']")
+    bars = page.evaluate("() => window.bishui.charts['air-realtime'].getOption().series[0].data")
+    assert len(bars) == 10 and all(b["value"] > 0 for b in bars)
+    assert {b["itemStyle"]["color"] for b in bars} <= AQI_COLOURS
+    page.wait_for_selector("#air-calendar .chart[data-ready='1']")
+    assert int(page.get_attribute("#air-calendar", "data-days") or 0) >= 1
+    page.wait_for_selector("#air-daily table.data")
+    with page.expect_download() as download:
+        page.click("#air-daily .export-xlsx")
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
+    assert ws is not None and ws["A1"].value == "名称" and ws.max_row == 1 + 10 + 7 + 1
+    page.wait_for_selector("#air-series .chart[data-ready='1']")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shots / "air.png"), full_page=True)
+    page.context.close()
+    assert not errors, errors
+
+
+def test_staff_pages_and_big_screen(
+    rich_server: str, browser: Any, users: dict[str, Any], shots: Path
+) -> None:
+    errors: list[str] = []
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["analyst"]["username"])
+    page.goto(f"{rich_server}/water")
+    page.wait_for_selector("#water-sections table.data")
+    assert page.locator("#water-sections tbody tr").count() == 15
+    page.wait_for_selector("#water-classes .chart[data-ready='1']")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shots / "water.png"), full_page=True)
+    page.goto(f"{rich_server}/sources")
+    page.wait_for_selector("#src-outlets table.data")
+    page.click("#src-outlets tbody tr[data-row='0']")
+    page.wait_for_selector("#src-detail table.data")
+    page.wait_for_selector("#src-findings table.data")
+    page.screenshot(path=str(shots / "sources.png"), full_page=True)
+    page.goto(f"{rich_server}/compensation")
+    page.wait_for_selector("#comp-list table.data")
+    if page.locator("#comp-list tbody tr[data-row]").count():
+        page.click("#comp-list tbody tr[data-row='0']")
+        page.wait_for_selector("#comp-detail table.data")
+        assert page.inner_text("#comp-explain").strip()
+    page.screenshot(path=str(shots / "compensation.png"), full_page=True)
+    page.set_viewport_size({"width": 1600, "height": 900})
+    page.goto(f"{rich_server}/bigscreen")
+    page.wait_for_selector("body[data-loaded='1']")
+    page.wait_for_selector("#bs-map[data-ready='1']")
+    assert page.inner_text("#kpi-aqi b").strip().isdigit()
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(shots / "bigscreen.png"))
+    page.context.close()
+    assert not errors, errors
+
+
+def test_inspector_works_a_task_on_a_phone(
+    rich_server: str, browser: Any, users: dict[str, Any], shots: Path
+) -> None:
+    errors: list[str] = []
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    page = ctx.new_page()
+    page.set_default_timeout(15_000)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _login_any(page, rich_server, users["inspector"]["username"])
+    page.goto(f"{rich_server}/tasks")
+    page.wait_for_selector("#task-list tbody tr[data-row]")
+    page.click("#task-list tbody tr[data-row='0']")
+    page.wait_for_selector("#task-actions form[data-action='visit']")
+    note = "现场检查：排放口在线设备运行正常"
+    page.fill("#task-actions form[data-action='visit'] textarea", note)
+    page.click("#task-actions form[data-action='visit'] button")
+    page.locator("#task-msg", has_text="visit").wait_for()  # the API's answer
+    assert "→" in page.inner_text("#task-msg"), page.inner_text("#task-msg")
+    page.wait_for_selector("#task-detail[data-state='in_progress']")
+    assert "visit" in page.inner_text("#task-detail table.data")  # the audit trail
+    page.screenshot(path=str(shots / "tasks.png"), full_page=True)
+    ctx.close()
+    assert not errors, errors

@@ -82,3 +82,31 @@ def test_a_failing_engine_keeps_the_fallback(city_store: Store) -> None:
     colour = EngineColouring(base=lambda store, ss, at: {s["id"]: fallback for s in ss})
     marks = colour(Broken(), sites, now_beijing())  # type: ignore[arg-type]
     assert all(m.basis == "fallback" for m in marks.values())
+
+
+def test_a_refresh_never_stalls_other_readers(city_store: Store) -> None:
+    """While one reader recomputes the snapshot, the others answer from the previous one."""
+    import threading
+
+    from bishui.web import Settings, create_app
+
+    release, started = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def slow(store: Store, sites: Any, at: dt.datetime) -> dict[str, Mark]:
+        calls.append(1)
+        if len(calls) == 2:  # the refresh
+            started.set()
+            assert release.wait(10)
+        return {s["id"]: Mark("nodata", "#9E9E9E", "无", "none") for s in sites}
+
+    app = create_app(city_store, Settings(secret="", snapshot_seconds=0), colouring=slow)
+    ctx = app.state.web
+    first = ctx.snapshot()
+    refresher = threading.Thread(target=ctx.snapshot)
+    refresher.start()
+    assert started.wait(10)
+    assert ctx.snapshot() is first  # not blocked behind the refresh
+    release.set()
+    refresher.join(10)
+    assert ctx.snapshot().serial > first.serial

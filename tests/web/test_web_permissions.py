@@ -21,6 +21,7 @@ ALL = frozenset({"admin", "analyst", "inspector", "county", "enterprise", "publi
 LOGGED_IN = ALL - {"public"}
 ADMIN = frozenset({"admin"})
 COUNTY = frozenset({"county"})
+STAFF = frozenset({"admin", "analyst", "inspector"})
 STAFF_AND_COUNTY = frozenset({"admin", "analyst", "inspector", "county"})
 SOURCES_READERS = LOGGED_IN  # every role but the public; scoped (docs/sources.md)
 TASK_ACTORS = frozenset({"admin", "inspector", "enterprise"})
@@ -48,11 +49,20 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("POST", "/logout"): (LOGGED_IN, "all"),
     ("GET", "/lang/{code}"): (ALL, "all"),
     ("GET", "/docs"): (ALL, "all"),
+    # the domain pages (bishui.web.dashboards); their data comes from the API routes below
+    ("GET", "/air"): (ALL, "all"),
+    ("GET", "/water"): (ALL, "scoped"),
+    ("GET", "/sources"): (LOGGED_IN, "scoped"),
+    ("GET", "/tasks"): (LOGGED_IN, "scoped"),
+    ("GET", "/compensation"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/bigscreen"): (STAFF, "all"),
+    ("POST", "/export.{fmt}"): (ALL, "all"),
     # published air and water figures; drinking-water alerts for staff and counties
     ("GET", "/api/v1/air/realtime"): (ALL, "all"),
     ("GET", "/api/v1/air/daily"): (ALL, "all"),
     ("GET", "/api/v1/air/assessment"): (ALL, "all"),
     ("GET", "/api/v1/air/ranking"): (ALL, "all"),
+    ("GET", "/api/v1/air/calendar"): (ALL, "all"),
     ("GET", "/api/v1/water/sections"): (ALL, "all"),
     ("GET", "/api/v1/water/rivers"): (ALL, "all"),
     ("GET", "/api/v1/water/cwqi"): (ALL, "all"),

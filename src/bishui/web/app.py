@@ -90,10 +90,20 @@ class WebContext:
     def snapshot(self) -> Snapshot:
         """Every site with its mark and newest values, reused for ``snapshot_seconds``.
 
-        One reader computes it while concurrent requests wait for that result instead of
-        each running the same queries (the overview is the page everyone opens at once).
+        One reader computes it; the others do not repeat the queries: before the first
+        snapshot they wait for it, afterwards they keep answering from the previous one until
+        the new one is ready (the engine colouring takes a few hundred milliseconds, which
+        would otherwise stall every request arriving meanwhile — the overview is the page
+        everyone opens at once).
         """
-        with self._snapshot_lock:
+        snap, ttl = self._snapshot, self.settings.snapshot_seconds
+        if snap is not None and time.monotonic() - self._snapshot_t < ttl:
+            return snap
+        if snap is None:
+            self._snapshot_lock.acquire()
+        elif not self._snapshot_lock.acquire(blocking=False):
+            return snap  # another reader is refreshing it
+        try:
             now = time.monotonic()
             snap = self._snapshot
             if snap is not None and now - self._snapshot_t < self.settings.snapshot_seconds:
@@ -113,6 +123,8 @@ class WebContext:
             self._snapshot = Snapshot(at, sites, marks, latest, regions, serial)
             self._snapshot_t = now
             return self._snapshot
+        finally:
+            self._snapshot_lock.release()
 
 
 def load_geo(settings: Settings) -> dict[str, Any]:
@@ -157,12 +169,13 @@ def create_app(
     )
     errors.install(app)
 
-    from bishui.web import pages
+    from bishui.web import dashboards, pages
     from bishui.web.api import ROUTERS
 
     for router in ROUTERS:
         app.include_router(router, prefix="/api/v1")
     app.include_router(pages.router)
+    app.include_router(dashboards.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -177,8 +177,23 @@ class EngineColouring:
         from bishui.air.colouring import AirColouring
 
         marks = dict(self.base(store, sites, at))
+
+        def air() -> dict[str, Mark]:
+            out = AirColouring(lambda *_: {}, self.air_window_h)(store, sites, at)
+            # bishui.air states its basis in English only: add the Chinese one
+            return {
+                sid: replace(
+                    m,
+                    basis_zh=m.basis_zh
+                    or "实时空气质量指数（"
+                    + m.basis.removeprefix("real-time AQI, ").replace("; AQI NA", "；AQI 为 NA")
+                    + "）",
+                )
+                for sid, m in out.items()
+            }
+
         layers = (
-            ("air", lambda: AirColouring(lambda *_: {}, self.air_window_h)(store, sites, at)),
+            ("air", air),
             ("water", lambda: _water_marks(store, sites, at, self.water_window_days)),
             (
                 "source",

@@ -41,6 +41,7 @@ from bishui.web.export import table_response
 from bishui.web.i18n import (
     LANG_COOKIE,
     LANGS,
+    MESSAGES,
     PARAMETERS,
     language,
     parameter_name,
@@ -110,6 +111,7 @@ def render(
         "csrf_token": csrf_token(request) if (need_csrf or p.username) else "",
         "settings": ctx.settings,
         "param_name": lambda code: parameter_name(code, lang),
+        "ui_text": {k[3:]: v[LANGS.index(lang)] for k, v in MESSAGES.items() if k[:3] == "ui."},
         **(context or {}),
     }
     response = templates.TemplateResponse(request, template, values, status_code=status_code)

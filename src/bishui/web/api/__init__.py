@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bishui.web.api import account, air, compensation, core, overview, sources, water
+from bishui.web.api import account, air, charts, compensation, core, overview, sources, water
 
 ROUTERS: list[APIRouter] = [
     core.router,
     overview.router,
     account.router,
     air.router,
+    charts.router,
     water.router,
     compensation.router,
     sources.router,

@@ -1,0 +1,188 @@
+"""The domain pages: air, water, sources, tasks, compensation, and the big screen (大屏).
+
+Each page is a server-rendered shell (title, period form, one card per table or chart) whose
+tables and charts the page's script fills from the JSON API (``static/js/ui.js`` renders a
+table from a column list given in the card's ``data-cols``; ``static/js/<page>.js`` draws the
+charts). So a page shows exactly what its API routes let the caller see — the scoping lives in
+one place, the API.
+
+Every table exports to CSV (in the browser) and Excel (``POST /export.xlsx``: the browser sends
+the table as shown and gets a workbook back through :func:`bishui.web.export.table_response`);
+every chart exports to PNG (ECharts' own renderer). The model city's data carries the
+"synthetic data" notice of ``base.html``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+
+from bishui.errors import InputError
+from bishui.timeutil import now_beijing
+from bishui.web.auth import (
+    ALL_ROLES,
+    CSRF_HEADER,
+    LOGGED_IN,
+    STAFF,
+    Principal,
+    check_csrf,
+    requires,
+)
+from bishui.web.export import table_response
+from bishui.web.i18n import PARAMETERS, language, parameter_name, translator
+from bishui.web.pages import NAV, NavItem, render
+
+router = APIRouter(include_in_schema=False)
+
+STAFF_AND_COUNTY = (*STAFF, "county")
+
+NAV.extend(
+    [
+        NavItem("/air", "nav.air", ALL_ROLES),
+        NavItem("/water", "nav.water", ALL_ROLES),
+        NavItem("/sources", "nav.sources", LOGGED_IN),
+        NavItem("/tasks", "nav.tasks", LOGGED_IN),
+        NavItem("/compensation", "nav.compensation", STAFF_AND_COUNTY),
+        NavItem("/bigscreen", "nav.bigscreen", STAFF),
+    ]
+)
+# keep the API docs link last
+NAV.sort(key=lambda n: n.path == "/docs")
+
+YEAR = re.compile(r"^\d{4}$")
+MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+def _year(text: str | None, default: int) -> int:
+    if text is None or text == "":
+        return default
+    if not YEAR.match(text) or not 2000 <= int(text) <= 2100:
+        raise InputError("year", "a year 2000–2100", text)
+    return int(text)
+
+
+def _month(text: str | None, default: str) -> str:
+    if text is None or text == "":
+        return default
+    if not MONTH.match(text) or not 1 <= int(text[5:]) <= 12:
+        raise InputError("month", "YYYY-MM", text)
+    return text
+
+
+def _page(request: Request, template: str, p: Principal, **context: Any) -> HTMLResponse:
+    lang = language(request, request.app.state.web.settings.language)
+    t = translator(lang)
+    return render(request, template, {"T": t, **context}, principal=p)
+
+
+@router.get("/air", response_class=HTMLResponse)
+def air_page(
+    request: Request,
+    p: Annotated[Principal, requires(*ALL_ROLES)],
+    year: str | None = None,
+    date: str | None = None,
+) -> HTMLResponse:
+    """Real-time and daily AQI, calendar, pollutant series, ranking, annual assessment."""
+    today = now_beijing().date()
+    y = _year(year, today.year)
+    yesterday = today - dt.timedelta(days=1)
+    try:
+        day = dt.date.fromisoformat(date) if date else yesterday
+    except ValueError:
+        raise InputError("date", "YYYY-MM-DD", date) from None
+    day = min(day, yesterday)
+    return _page(request, "air.html", p, year=y, day=day.isoformat(), today=today.isoformat())
+
+
+@router.get("/water", response_class=HTMLResponse)
+def water_page(
+    request: Request,
+    p: Annotated[Principal, requires(*ALL_ROLES, scope="scoped")],
+    month: str | None = None,
+) -> HTMLResponse:
+    """Section classes and attainment, river grades, CWQI ranking; drinking-water sources for
+    staff and counties (the API scopes a county to its region)."""
+    month_ = _month(month, now_beijing().strftime("%Y-%m"))
+    drinking = p.role in STAFF_AND_COUNTY
+    return _page(request, "water.html", p, month=month_, drinking=drinking)
+
+
+@router.get("/sources", response_class=HTMLResponse)
+def sources_page(
+    request: Request,
+    p: Annotated[Principal, requires(*LOGGED_IN, scope="scoped")],
+    year: str | None = None,
+) -> HTMLResponse:
+    """Enterprises and outlets with permit limits and latest data, findings, cap usage."""
+    y = _year(year, now_beijing().year)
+    lang = language(request, request.app.state.web.settings.language)
+    names = {code: parameter_name(code, lang) for code in PARAMETERS}
+    return _page(request, "sources.html", p, year=y, param_names=names)
+
+
+@router.get("/tasks", response_class=HTMLResponse)
+def tasks_page(
+    request: Request, p: Annotated[Principal, requires(*LOGGED_IN, scope="scoped")]
+) -> HTMLResponse:
+    """The inspector's inbox and the task workflow (actions through the tasks API)."""
+    actor = p.role in ("admin", "inspector", "enterprise")
+    return _page(request, "tasks.html", p, actor=actor)
+
+
+@router.get("/compensation", response_class=HTMLResponse)
+def compensation_page(
+    request: Request, p: Annotated[Principal, requires(*STAFF_AND_COUNTY, scope="scoped")]
+) -> HTMLResponse:
+    """Statements traced to their data; acknowledge / dispute for county officials."""
+    return _page(request, "compensation.html", p, can_confirm=p.role == "county")
+
+
+@router.get("/bigscreen", response_class=HTMLResponse)
+def bigscreen_page(request: Request, p: Annotated[Principal, requires(*STAFF)]) -> HTMLResponse:
+    """One full-screen dashboard of the city's key figures, refreshing itself."""
+    today = now_beijing().date()
+    return _page(
+        request,
+        "bigscreen.html",
+        p,
+        year=today.year,
+        month=today.strftime("%Y-%m"),
+        yesterday=(today - dt.timedelta(days=1)).isoformat(),
+        geo_source=request.app.state.web.geo[
+            f"source_{language(request, request.app.state.web.settings.language)}"
+        ],
+    )
+
+
+Cell = str | float | int | bool | None
+
+
+class ExportTable(BaseModel):
+    """A table as the page shows it, to be returned as a file."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,80}$")
+    header: list[Annotated[str, Field(max_length=200)]] = Field(max_length=100)
+    rows: list[Annotated[list[Cell], Field(max_length=100)]] = Field(max_length=5000)
+
+
+@router.post("/export.{fmt}")
+def export_table(
+    request: Request,
+    p: Annotated[Principal, requires(*ALL_ROLES)],
+    fmt: Annotated[str, PathParam(pattern="^(csv|xlsx)$")],
+    table: ExportTable,
+) -> Response:
+    """A table the page already shows, as CSV or Excel (cells that would run as formulas are
+    neutralised by :mod:`bishui.web.export`). The server adds nothing the caller did not send,
+    so no permission beyond the page's own is involved; a session still needs its CSRF token.
+    """
+    if p.via == "session":
+        check_csrf(request, request.headers.get(CSRF_HEADER))
+    rows = [[None if isinstance(c, str) and c == "" else c for c in r] for r in table.rows]
+    return table_response(table.header, rows, table.name, fmt)

@@ -92,6 +92,7 @@ async def test_permission_matrix(
         ("GET", f"/api/v1/permits/{permit_no}", None, (200, 200, 200, 404, 200, 401)),
         ("POST", "/api/v1/permits", {"permits": []}, (200, 403, 403, 403, 403, 401)),
         ("GET", "/api/v1/findings", None, (200, 200, 200, 200, 200, 401)),
+        ("GET", "/api/v1/caps", None, (200, 200, 200, 200, 200, 401)),
         ("GET", "/api/v1/alerts", None, (200, 200, 200, 200, 200, 401)),
         ("GET", "/api/v1/tasks", None, (200, 200, 200, 200, 200, 401)),
         ("GET", f"/api/v1/tasks/{task}", None, (200, 200, 200, 404, 200, 401)),
@@ -114,6 +115,7 @@ async def test_permission_matrix(
 
     assert {(m, r.path) for r in router.routes for m in r.methods} == {  # type: ignore[attr-defined]
         ("GET", "/permits"), ("GET", "/permits/{permit_no}"), ("POST", "/permits"),
+        ("GET", "/caps"),
         ("GET", "/findings"), ("GET", "/findings/{key}"), ("GET", "/alerts"),
         ("GET", "/tasks"), ("GET", "/tasks/{task_id}"), ("POST", "/tasks/{task_id}/{action}"),
     }  # fmt: skip
@@ -136,6 +138,12 @@ async def test_scoping(
     assert {t["uscc"] for t in await items("enterprise", "/api/v1/tasks")} == {USCC_A}
     assert await items("s.ent_b", "/api/v1/permits") == []
     assert [p["uscc"] for p in await items("enterprise", "/api/v1/permits")] == [USCC_A]
+    # the year's cap usage: its own permits only (B has none; the county 沙洋 has none either)
+    caps = "/api/v1/caps?on=2026-06-30"
+    assert {c["uscc"] for c in await items("analyst", caps)} == {USCC_A}
+    assert {c["uscc"] for c in await items("enterprise", caps)} == {USCC_A}
+    assert await items("s.ent_b", caps) == []
+    assert await items("county", caps) == []
     # a team task: every inspector sees it (until it is assigned to one by name)
     assert task in {t["id"] for t in await items("s.insp2", "/api/v1/tasks")}
     r = await client.post(f"/api/v1/tasks/{task}/submit_rectification",

@@ -82,6 +82,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("POST", "/api/v1/compensation/statements/{statement_id:path}/dispute"): (COUNTY, "scoped"),
     ("GET", "/api/v1/compensation/ledger"): (STAFF_AND_COUNTY, "scoped"),
     ("GET", "/api/v1/permits"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/caps"): (SOURCES_READERS, "scoped"),
     ("GET", "/api/v1/permits/{permit_no}"): (SOURCES_READERS, "scoped"),
     ("POST", "/api/v1/permits"): (ADMIN, "all"),
     ("GET", "/api/v1/findings"): (SOURCES_READERS, "scoped"),

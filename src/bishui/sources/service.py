@@ -488,3 +488,55 @@ def parse_period(text: str) -> tuple[dt.datetime, dt.datetime]:
         return a, a + DAY
     except ValueError:
         raise InputError("period", "YYYY, YYYY-MM or YYYY-MM-DD", text) from None
+
+
+def cap_usage(
+    store: Store,
+    on: dt.date,
+    *,
+    usccs: Sequence[str] | None = None,
+    levels: Sequence[float] = (0.8, 0.9, 1.0),
+) -> list[dict[str, Any]]:
+    """Year-to-date emitted mass against each annual permitted quantity, as of *on*.
+
+    One row per permit in force on *on* and capped pollutant: the cap [t/a], the mass emitted
+    from 1 January to *on* [t] (``source_mass_daily``, the same sums the CAP rule judges), the
+    share used, the levels reached with their dates, and the date the cap will be reached at
+    the last 30 days' rate (:func:`bishui.sources.quantity.cap_status`). *usccs* limits the rows
+    to those enterprises (a caller's scope).
+    """
+    jan1 = dt.date(on.year, 1, 1)
+    n = (on - jan1).days + 1
+    permits = [p for p in load_permits(store) if p.is_in_force(on) and p.annual_caps]
+    if usccs is not None:
+        allowed = set(usccs)
+        permits = [p for p in permits if p.uscc in allowed]
+    rows = store.query_columns(
+        "SELECT site_code, pollutant, day, SUM(mass_t) AS mass_t FROM source_mass_daily "
+        "WHERE day >= ? AND day <= ? GROUP BY site_code, pollutant, day",
+        [jan1, on],
+    )
+    have = len(rows.get("site_code", ()))
+    days = (
+        (rows["day"].astype("datetime64[D]") - np.datetime64(jan1, "D")).astype(np.int64)
+        if have
+        else np.zeros(0, dtype=np.int64)
+    )
+    out: list[dict[str, Any]] = []
+    for p in permits:
+        for pol, cap in sorted(p.annual_caps.items()):
+            daily = np.zeros(n)
+            if have:
+                sel = (rows["site_code"] == p.site_code) & (rows["pollutant"] == pol)
+                np.add.at(daily, days[sel], rows["mass_t"][sel])
+            st = quantity.cap_status(daily, jan1, cap, levels)
+            out.append({
+                "permit_no": p.permit_no, "version": p.version, "uscc": p.uscc,
+                "enterprise": p.enterprise, "pollutant": pol, "cap_t": str(st.cap_t),
+                "total_t": str(st.total_t), "share": round(st.share, 4),
+                "reached": [{"level": lv, "date": d.isoformat(), "total_t": str(t)}
+                            for lv, d, t in st.crossings],
+                "projected": st.projected.isoformat() if st.projected else None,
+                "as_of": on.isoformat(),
+            })  # fmt: skip
+    return out

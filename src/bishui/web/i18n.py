@@ -185,12 +185,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sources.start": ("开始", "Start"),
     "sources.end": ("结束", "End"),
     "sources.message": ("描述", "Message"),
-    "sources.cap_usage": ("总量使用情况（CAP 规则发现）", "Cap usage (findings of the CAP rule)"),
-    "sources.cap_note": (
-        "年度许可排放量的使用由污染源引擎的 CAP 规则判定（80% 预警、超量）。",
-        "Use of the annual permitted quantities is judged by the sources engine's CAP rule "
-        "(80 % warning, breach).",
+    "sources.cap_usage": (
+        "许可排放量使用情况（年初至今）",
+        "Use of the permitted quantities (year to date)",
     ),
+    "sources.cap_note": (
+        "年初至今排放量与年度许可排放量之比（%）；预计达到日期按近 30 日排放速率推算。"
+        "80%、90% 预警与超量由 CAP 规则判定，见上方发现列表。",
+        "Year-to-date emissions as a share (%) of the annual permitted quantity; the projected "
+        "date follows the last 30 days' rate. The 80 % and 90 % warnings and breaches are "
+        "findings of the CAP rule (above).",
+    ),
+    "sources.cap_t": ("许可量 t/a", "Cap t/a"),
+    "sources.total_t": ("已排放 t", "Emitted t"),
+    "sources.share": ("使用率 %", "Used %"),
+    "sources.projected": ("预计达到许可量", "Cap reached (projected)"),
     "sources.limits": ("许可限值", "Permit limits"),
     "tasks.title": ("执法任务", "Enforcement tasks"),
     "tasks.inbox": ("任务列表", "Task inbox"),

@@ -31,6 +31,7 @@ from bishui.enforcement import service as enf
 from bishui.enforcement import tasks as tk
 from bishui.errors import InputError, NotFoundError
 from bishui.sources import permit_store, permits_io, service
+from bishui.timeutil import now_beijing
 from bishui.web.api.common import ERRORS, cache_for
 from bishui.web.auth import Principal, requires
 
@@ -95,6 +96,37 @@ def permits(
                                             on=on, limit=limit, offset=offset)  # fmt: skip
     cache_for(response, p, request)
     return {"ok": True, "total": total, "limit": limit, "offset": offset, "items": rows}
+
+
+class CapUsage(BaseModel):
+    ok: bool = True
+    as_of: str
+    items: list[dict[str, Any]] = Field(
+        description="one row per permit in force and capped "
+        "pollutant: cap_t, total_t, share, reached, projected"
+    )
+
+
+@router.get("/caps", response_model=CapUsage,
+            summary="Use of the annual permitted quantities, year to date")  # fmt: skip
+def caps(
+    request: Request,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    response: Response,
+    on: Annotated[dt.date | None, Query(description="as of this day (default today)")] = None,
+) -> dict[str, Any]:
+    from bishui.sources.service import cap_usage
+
+    store = _store(request)
+    day = on or now_beijing().date()
+    usccs: list[str] | None = None
+    if p.role == "enterprise":
+        usccs = [p.enterprise or ""]
+    elif p.role == "county":
+        regions = set(p.regions)
+        usccs = [e["uscc"] for e in store.rows("enterprises") if e["region"] in regions]
+    cache_for(response, p, request)
+    return {"ok": True, "as_of": day.isoformat(), "items": cap_usage(store, day, usccs=usccs)}
 
 
 class PermitHistory(BaseModel):

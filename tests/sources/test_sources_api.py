@@ -115,7 +115,7 @@ async def test_permission_matrix(
 
     assert {(m, r.path) for r in router.routes for m in r.methods} == {  # type: ignore[attr-defined]
         ("GET", "/permits"), ("GET", "/permits/{permit_no}"), ("POST", "/permits"),
-        ("GET", "/caps"),
+        ("GET", "/caps"), ("POST", "/alerts/{alert_id}/dismiss"),
         ("GET", "/findings"), ("GET", "/findings/{key}"), ("GET", "/alerts"),
         ("GET", "/tasks"), ("GET", "/tasks/{task_id}"), ("POST", "/tasks/{task_id}/{action}"),
     }  # fmt: skip
@@ -230,3 +230,34 @@ async def test_admin_imports_permits(
     bad = dict(d, uscc="91130200699229617Y")
     r = await client.post("/api/v1/permits", json={"permits": [bad]}, headers=_h(tokens, "admin"))
     assert r.status_code == 400 and r.json()["field"] == "permits[0].uscc"
+
+
+async def test_dismissing_an_alert(
+    client: httpx.AsyncClient, api_store: tuple[Store, dict[str, str], str]
+) -> None:
+    store, tokens, _ = api_store
+    # The fixture's alerts are all tasked: add a new one (a copy under another id).
+    cols = (
+        "rule_id, severity, site_code, outlet_id, pollutant, start_ts, end_ts, uscc, "
+        "region, created, finding"
+    )
+    store.execute(
+        f"INSERT INTO enforcement_alert (id, state, {cols}) SELECT ?, 'new', {cols} "
+        "FROM enforcement_alert WHERE id = (SELECT MIN(id) FROM enforcement_alert)",
+        ["e" * 20],
+    )
+    url = "/api/v1/alerts/" + "e" * 20 + "/dismiss"
+    body = {"reason": "校准时段的已知偏差"}
+    for who, code in (("analyst", 403), ("enterprise", 403), ("county", 403)):
+        r = await client.post(url, json=body, headers=_h(tokens, who))
+        assert r.status_code == code, (who, r.text)
+    r = await client.post(url, json={"reason": ""}, headers=_h(tokens, "inspector"))
+    assert r.status_code == 422
+    r = await client.post(url, json=body, headers=_h(tokens, "inspector"))
+    assert r.status_code == 200 and r.json()["state"] == "dismissed"
+    r = await client.post(url, json=body, headers=_h(tokens, "inspector"))
+    assert r.status_code == 409  # already dismissed
+    r = await client.post("/api/v1/alerts/" + "f" * 20 + "/dismiss", json=body,
+                          headers=_h(tokens, "admin"))  # fmt: skip
+    assert r.status_code == 404
+    assert enf.verify_audit(store) > 0  # the dismissal is in the hash chain

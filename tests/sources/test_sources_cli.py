@@ -58,3 +58,11 @@ def test_permits_check_and_tasks(tmp_path: Path) -> None:
     assert r.exit_code == 0 and '"state": "closed"' in r.output
     r = run(main, ["tasks", "verify", "--db", db])
     assert r.exit_code == 0 and "verifies" in r.output, r.output
+    # a tasked alert cannot be dismissed; an unknown one is not found
+    store = open_store(db)
+    alert = store.query("SELECT id FROM enforcement_alert ORDER BY id LIMIT 1")[0]["id"]
+    store.close()
+    r = run(main, ["tasks", "dismiss-alert", alert, "--reason", "已知校准", "--db", db])
+    assert r.exit_code != 0 and "refused" in r.output, r.output
+    r = run(main, ["tasks", "dismiss-alert", "f" * 20, "--reason", "x", "--db", db])
+    assert r.exit_code != 0 and "does not exist" in r.output

@@ -398,3 +398,43 @@ def escalate(
         _write_notes(store, cur, notes, _sender_name(sender), at)
     _send(sender, notes)
     return out
+
+
+#: Roles that may dismiss an alert without a task (inspectors and their supervisors).
+DISMISSERS = (tk.Role.SUPERVISOR, tk.Role.INSPECTOR)
+
+
+def dismiss_alert(
+    store: Store, alert_id: str, actor: tk.Actor, reason: str, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Dismiss a new alert as not needing a task (e.g. a known calibration), with its reason.
+
+    The dismissal is an audit event chained like every other; the alert's snapshot records the
+    new state. Only staff may dismiss (:data:`DISMISSERS`); an alert already tasked or
+    dismissed is refused (:class:`~bishui.errors.ConflictError`, via :func:`alerts.dismiss`).
+    """
+    from bishui.errors import PermissionDenied
+
+    if actor.role not in DISMISSERS:
+        raise PermissionDenied(f"{actor.role} may not dismiss alerts")
+    at = _now(now)
+    with store._write_lock, store._write_tx() as cur:
+        cols = ", ".join(_ALERT_COLS)
+        store._exec(cur, f"SELECT {cols} FROM enforcement_alert WHERE id = ?", [alert_id])  # noqa: S608
+        found = cur.fetchall()
+        if not found:
+            raise NotFoundError(f"alert {alert_id} does not exist")
+        r = dict(zip(_ALERT_COLS, found[0], strict=True))
+        alert = al.Alert(
+            id=r["id"], rule_id=r["rule_id"], severity=r["severity"], site_code=r["site_code"],
+            outlet_id=r["outlet_id"], pollutant=r["pollutant"], start=r["start_ts"],
+            end=r["end_ts"], uscc=r["uscc"], created=r["created"],
+            finding=json.loads(r["finding"]) if r["finding"] else {},
+            state=al.AlertState(r["state"]), task_id=r["task_id"] or "",
+        )  # fmt: skip
+        log = _TailLog(_last_event(store, cur))
+        new = al.dismiss(alert, reason, at, log, actor)
+        _write_events(store, cur, log.new)
+        store._exec(cur, "UPDATE enforcement_alert SET state = ? WHERE id = ?",
+                    [str(new.state), alert_id])  # fmt: skip
+    return {"id": alert_id, "state": str(new.state), "reason": reason}

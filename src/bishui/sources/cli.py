@@ -361,3 +361,20 @@ def tasks_verify(db_url: str) -> None:
     if bad:
         raise InputError("tasks", "snapshot differs from its replayed log", ", ".join(bad))
     click.echo(f"audit chain of {n} events verifies; {len(rows)} task snapshots replay")
+
+
+@tasks.command("dismiss-alert")
+@_actor_options
+@click.argument("alert_id")
+@click.option("--reason", required=True, help="why no task is needed (recorded)")
+def tasks_dismiss_alert(db_url: str, actor: str, role: str, alert_id: str, reason: str) -> None:
+    """Dismiss a new alert without opening a task (audited, with its reason)."""
+    from bishui.enforcement import service as enf
+    from bishui.enforcement import tasks as tk
+
+    store = _open(db_url)
+    try:
+        r = enf.dismiss_alert(store, alert_id, tk.Actor(actor, tk.Role(role)), reason)
+    finally:
+        store.close()
+    click.echo(f"alert {r['id']}: {r['state']}")

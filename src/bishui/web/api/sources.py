@@ -260,6 +260,22 @@ def alerts(
 
 
 # ------------------------------------------------------------------------------ tasks
+class Dismissal(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, description="why no task is needed")
+
+
+@router.post("/alerts/{alert_id}/dismiss", summary="Dismiss a new alert with its reason "
+             "(inspector, admin)")  # fmt: skip
+def dismiss_alert(
+    request: Request,
+    p: Annotated[Principal, requires("admin", "inspector")],
+    alert_id: Annotated[str, Path(pattern=KEY)],
+    body: Dismissal,
+) -> dict[str, Any]:
+    actor = tk.Actor(p.username or p.role, enf.TASK_ROLES[p.role], p.enterprise or "")
+    return {"ok": True, **enf.dismiss_alert(_store(request), alert_id, actor, body.reason)}
+
+
 @router.get("/tasks", response_model=Page, summary="Enforcement tasks (snapshots)")
 def tasks(
     request: Request,

@@ -163,7 +163,7 @@ async def drain(
         while not stop.is_set():
             try:
                 msgs = await sub.fetch(batch, timeout=idle_timeout)
-            except NatsTimeout:
+            except (NatsTimeout, TimeoutError):  # nats-py raises either, by code path
                 directory.refresh()  # quiet moment: pick up registry changes
                 continue
             decoded = [json.loads(m.data) for m in msgs]

@@ -28,7 +28,7 @@ from typing import Any
 
 from bishui.hj212 import decode
 from bishui.hj212.gateway import Received, Rejection
-from bishui.ingest.packets import Context, packet_batch
+from bishui.ingest.packets import Context, frame_batch
 from bishui.ingest.sink import DeviceDirectory
 from bishui.store import Batch, QuarantineEntry, RawEntry, Store
 
@@ -129,12 +129,7 @@ def batch_of(messages: list[dict[str, Any]], directory: DeviceDirectory) -> Batc
             continue
         packet = decode(raw, crc_policy="none")  # the gateway checked the CRC already
         device = directory.device(packet.mn)
-        part = packet_batch(packet, device, Context(at, peer)) if device else Batch()
-        verdict = "partial" if part.quarantine else "accepted"
-        batch.raw.append(
-            RawEntry(at, "hj212", raw, verdict, peer=peer, mn=packet.mn, qn=packet.qn, cn=packet.cn)
-        )
-        batch.extend(part)
+        batch.extend(frame_batch(raw, packet, device, Context(at, peer)))
     return batch
 
 

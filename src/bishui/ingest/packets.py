@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from bishui.hj212 import Packet
 from bishui.hj212.tables import data_flags
 from bishui.registry import Device
-from bishui.store import Batch, QuarantineEntry
+from bishui.store import Batch, QuarantineEntry, RawEntry
 
 DATA_CNS = {
     "2011": ("rt", "Rtd"),
@@ -200,3 +200,24 @@ def packet_batch(packet: Packet, device: Device, ctx: Context) -> Batch:
             )
         )
     return batch
+
+
+def frame_batch(raw: bytes, packet: Packet, device: Device | None, ctx: Context) -> Batch:
+    """Everything one accepted frame writes: its raw-log entry (verdict ``partial`` when some
+    values were quarantined, with their reasons) and its rows and quarantine entries."""
+    part = packet_batch(packet, device, ctx) if device is not None else Batch()
+    reasons = ",".join(sorted({q.reason for q in part.quarantine})) or None
+    part.raw.append(
+        RawEntry(
+            ctx.received_at,
+            ctx.channel,
+            raw,
+            "partial" if part.quarantine else "accepted",
+            peer=ctx.peer,
+            mn=packet.mn,
+            qn=packet.qn,
+            cn=packet.cn,
+            reason=reasons,
+        )
+    )
+    return part

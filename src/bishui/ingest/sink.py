@@ -13,7 +13,7 @@ import threading
 from collections import Counter
 
 from bishui.hj212.gateway import DeviceCredentials, Received, Rejection
-from bishui.ingest.packets import Context, packet_batch
+from bishui.ingest.packets import Context, frame_batch
 from bishui.ingest.writer import GroupCommitWriter
 from bishui.registry import Device
 from bishui.registry import devices as registry_devices
@@ -60,37 +60,8 @@ class StoreSink:
         self.counts: Counter[str] = Counter()
 
     async def accept(self, item: Received) -> None:
-        p = item.packet
         device = self.directory.device(item.credentials.mn)
-        batch = Batch(
-            raw=[
-                RawEntry(
-                    item.received_at,
-                    "hj212",
-                    item.raw,
-                    "accepted",
-                    peer=item.peer,
-                    mn=p.mn,
-                    qn=p.qn,
-                    cn=p.cn,
-                )
-            ]
-        )
-        if device is not None:
-            batch.extend(packet_batch(p, device, Context(item.received_at, item.peer)))
-        if batch.quarantine:
-            # Keep the frame's verdict honest: some of its values were not believed.
-            batch.raw[0] = RawEntry(
-                item.received_at,
-                "hj212",
-                item.raw,
-                "partial",
-                peer=item.peer,
-                mn=p.mn,
-                qn=p.qn,
-                cn=p.cn,
-                reason=",".join(sorted({q.reason for q in batch.quarantine})),
-            )
+        batch = frame_batch(item.raw, item.packet, device, Context(item.received_at, item.peer))
         await self.writer.write(batch)
         self.counts["rows"] += len(batch.rows)
         self.counts["accepted"] += 1

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from bishui import __version__
 from bishui.errors import InputError, NotFoundError
+from bishui.store.base import REGISTRY_TABLES
 from bishui.timeutil import now_beijing
 from bishui.web.api.common import ERRORS, beijing, cache_for, iso
 from bishui.web.auth import ALL_ROLES, Principal, requires
@@ -22,22 +23,8 @@ Period = Literal["rt", "min", "hour", "day"]
 SITE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 PARAMETER = r"^[a-z]{1,3}\d{2,6}[a-z]?$"
 REGION = r"^\d{6}(-[A-Z]{1,8})?$"
-SITE_FIELDS = (
-    "id",
-    "kind",
-    "name",
-    "region",
-    "lon",
-    "lat",
-    "enterprise",
-    "outlet",
-    "river",
-    "body",
-    "target_class",
-    "control",
-    "drinking_source",
-    "assessment",
-)
+# The registry's site columns, less the free-form attrs (not part of the published API).
+SITE_FIELDS = tuple(c for c in REGISTRY_TABLES["sites"][0] if c != "attrs")
 
 
 class Health(BaseModel):

@@ -9,14 +9,14 @@ values are in the store exactly once.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -96,24 +96,65 @@ def start_server(url: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
     raise AssertionError("the server did not start:\n" + log.read_text(errors="replace"))
 
 
-async def logger(
-    port: int, mn: str, acked: set[tuple[str, str]], stop_after: int | None, total_acked: list[int]
-) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        for k in range(FRAMES_PER_LOGGER):
-            qn, data = frame(mn, k)
-            writer.write(data)
-            await writer.drain()
-            line = await asyncio.wait_for(reader.readuntil(b"\r\n"), 10)
-            reply = decode(line)
-            assert reply.cn == "9014" and reply.qn == qn
-            acked.add((mn, qn))
-            total_acked[0] += 1
-            if stop_after is not None and total_acked[0] >= stop_after:
-                await asyncio.sleep(3600)  # hold the line open until the kill
-    finally:
-        writer.close()
+class Logger(threading.Thread):
+    """One logger on a blocking socket, every wait bounded by a timeout so nothing can hang:
+    send a frame, wait for its 9014, record the QN as acknowledged, repeat — until its frames
+    are sent, *stop* is set, or the connection dies (the kill, in the first run)."""
+
+    def __init__(
+        self, port: int, mn: str, acked: set[tuple[str, str]], lock: threading.Lock,
+        stop: threading.Event,
+    ) -> None:  # fmt: skip
+        super().__init__(daemon=True)
+        self.port, self.mn, self.acked, self.lock, self.stop = port, mn, acked, lock, stop
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=10) as sock:
+                buf = b""
+                for k in range(FRAMES_PER_LOGGER):
+                    if self.stop.is_set():
+                        return
+                    qn, data = frame(self.mn, k)
+                    sock.sendall(data)
+                    while b"\r\n" not in buf:
+                        chunk = sock.recv(4096)
+                        if not chunk:
+                            raise ConnectionError("closed by the server")
+                        buf += chunk
+                    line, _, buf = buf.partition(b"\r\n")
+                    reply = decode(line + b"\r\n")
+                    assert reply.cn == "9014" and reply.qn == qn
+                    with self.lock:
+                        self.acked.add((self.mn, qn))
+        except OSError as exc:  # ConnectionError and socket timeouts are OSErrors
+            self.error = exc
+
+
+def run_loggers(
+    port: int, acked: set[tuple[str, str]], *, kill_after: int | None = None,
+    proc: subprocess.Popen[bytes] | None = None,
+) -> list[Logger]:  # fmt: skip
+    lock, stop = threading.Lock(), threading.Event()
+    loggers = [Logger(port, mn, acked, lock, stop) for mn in MNS]
+    for lg in loggers:
+        lg.start()
+    if kill_after is not None:
+        assert proc is not None
+        deadline = time.monotonic() + 120
+        while len(acked) < kill_after:
+            if not any(lg.is_alive() for lg in loggers) or time.monotonic() > deadline:
+                proc.kill()
+                errors = [lg.error for lg in loggers]
+                raise AssertionError(f"only {len(acked)} frames acknowledged: {errors}")
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)  # mid-stream: other frames are in flight
+        stop.set()
+    for lg in loggers:
+        lg.join(30)
+        assert not lg.is_alive(), "a logger did not finish"
+    return loggers
 
 
 @pytest.mark.parametrize(
@@ -128,25 +169,7 @@ def test_sigkill_loses_nothing_acknowledged(backend: str, tmp_path: Path) -> Non
 
     proc, port = start_server(url, tmp_path / "serve.log")
     acked: set[tuple[str, str]] = set()
-    count = [0]
-
-    async def first_run() -> None:
-        tasks = [asyncio.create_task(logger(port, mn, acked, 300, count)) for mn in MNS]
-        deadline = time.monotonic() + 120
-        while count[0] < 300:
-            if all(t.done() for t in tasks) or time.monotonic() > deadline:
-                proc.kill()
-                errors = [t.exception() for t in tasks if t.done() and not t.cancelled()]
-                raise AssertionError(f"only {count[0]} frames acknowledged: {errors}")
-            await asyncio.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)  # mid-stream: other frames are in flight
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(BaseException):
-                await t
-
-    asyncio.run(first_run())
+    run_loggers(port, acked, kill_after=300, proc=proc)
     proc.wait(10)
     assert len(acked) >= 300
 
@@ -167,13 +190,9 @@ def test_sigkill_loses_nothing_acknowledged(backend: str, tmp_path: Path) -> Non
 
     proc, port = start_server(url, tmp_path / "serve.log")
     try:
-
-        async def resend_all() -> None:
-            again: set[tuple[str, str]] = set()
-            await asyncio.gather(*(logger(port, mn, again, None, [0]) for mn in MNS))
-            assert len(again) == len(MNS) * FRAMES_PER_LOGGER
-
-        asyncio.run(resend_all())
+        again: set[tuple[str, str]] = set()
+        loggers = run_loggers(port, again)
+        assert len(again) == len(MNS) * FRAMES_PER_LOGGER, [lg.error for lg in loggers]
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)

@@ -39,8 +39,15 @@ async def test_platform_ingests_acks_and_aggregates(store: Store, monkeypatch) -
     ports: dict[str, int] = {}
     config = PlatformConfig(gateway_port=0, web=False, aggregate_every=0.05)
     task = asyncio.create_task(run_platform(store, config, stop, ready=ports.update))
-    while "gateway_port" not in ports:
-        await asyncio.sleep(0.01)
+
+    async def until(cond, what: str) -> None:  # type: ignore[no-untyped-def]
+        for _ in range(6000):  # at most a minute: a broken platform fails, never hangs
+            if cond():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    await until(lambda: "gateway_port" in ports or task.done(), "the gateway")
     reader, writer = await asyncio.open_connection("127.0.0.1", ports["gateway_port"])
     t = dt.datetime(2025, 7, 1, 8)
     for minute in range(45):
@@ -58,11 +65,10 @@ async def test_platform_ingests_acks_and_aggregates(store: Store, monkeypatch) -
                 )
             )
         )
-        reply = decode(await reader.readuntil(b"\r\n"))
+        reply = decode(await asyncio.wait_for(reader.readuntil(b"\r\n"), 10))
         assert reply.cn == "9014"
     writer.close()
-    while not calls:
-        await asyncio.sleep(0.05)
+    await until(lambda: bool(calls), "the refresh hook")
     stop.set()
     metrics = await task
     assert store.count("measurement", "period = 'min'") == 45

@@ -158,9 +158,10 @@ def demo_accounts(store: Store, model: ModelCity, data_dir: Path) -> list[dict[s
 @click.option(
     "--days",
     type=click.IntRange(1, 3660),
-    default=365,
+    default=730,
     show_default=True,
-    help="days of history written on the first run",
+    help="days of history written on the first run (two years: the annual figures and "
+    "statements need a whole calendar year)",
 )
 @click.option("--port", type=int, default=8000, show_default=True, help="web port")
 @click.option(

@@ -84,7 +84,7 @@ def _web_server(store: Store, host: str, port: int) -> Any:
     import uvicorn
 
     from bishui.web.app import create_app
-    from bishui.web.settings import Settings
+    from bishui.web.settings import from_env
 
     class _Server(uvicorn.Server):
         # The platform owns the signals: one Ctrl-C stops every part, in order.
@@ -92,7 +92,9 @@ def _web_server(store: Store, host: str, port: int) -> Any:
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    app = create_app(store, Settings(host=host, port=port))
+    # The web settings are declared once (bishui.web.settings): BISHUI_WEB_* variables apply,
+    # the command's host and port win.
+    app = create_app(store, from_env(host=host, port=port))
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
     )

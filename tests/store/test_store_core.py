@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from bishui.errors import ConflictError, NotFoundError, StorageError
-from bishui.store import Batch, QuarantineEntry, RawEntry, Store, open_store, rows_to_columns
+from bishui.store import (
+    MEASUREMENT_COLUMNS,
+    Batch,
+    QuarantineEntry,
+    RawEntry,
+    Store,
+    open_store,
+    rows_to_columns,
+)
 from bishui.store.schema import DOMAINS, MIGRATIONS
 
 T0 = dt.datetime(2025, 7, 1, 8)
@@ -96,22 +104,7 @@ def test_raw_log_keeps_bytes_exactly(store: Store) -> None:
 def test_quarantine_release_and_discard(store: Store) -> None:
     payload = dict(
         zip(
-            (
-                "site_id",
-                "parameter",
-                "period",
-                "ts",
-                "origin",
-                "value",
-                "vmin",
-                "vmax",
-                "cou",
-                "flag",
-                "valid",
-                "n_valid",
-                "source",
-                "received_at",
-            ),
+            MEASUREMENT_COLUMNS,
             row(T0, 9999.0, origin="upload"),
             strict=True,
         )

@@ -183,3 +183,26 @@ def test_grids_convert_flows_and_prefer_the_logger(store: Store) -> None:
     assert np.isnan(g.values["w00000"]).sum() == 0
     g2 = store_data.load_grids(store, [WATER_A], "hour", t, 2)
     assert np.isnan(g2.values["w00000"][0, 24:]).all() and (g2.flags["w00000"][0, 24:] == 8).all()
+
+
+def test_grids_of_minutes_code_rows_channels_and_flags_in_the_read(store: Store) -> None:
+    """Minute grids: each outlet on its row, each flag coded (NULL → no record), a channel
+    the checks do not know left out, a platform value used only where no logger's came."""
+    from bishui.sources import flags as fl
+    from bishui.sources import store_data
+
+    t = dt.datetime(2026, 6, 29)
+    write_hourly(store, GAS_B, "a21026", t, [5.0, 6.0, 7.0], ["N", "C", "M"], period="min")
+    write_hourly(store, GAS_A, "a21026", t + dt.timedelta(minutes=2), [9.0, 8.0], period="min")
+    write_hourly(store, GAS_A, "a21026", t, [1.0, 2.0, 3.0], period="min", origin="platform")
+    write_hourly(store, GAS_A, "a99999", t, [1.0], period="min")  # not an Appendix B code here
+    write_hourly(store, GAS_A, "a19001", t, [7.0, 7.5], ["N", ""], period="min")
+    g = store_data.load_grids(store, [GAS_A, GAS_B], "min", t, 1)
+    assert set(g.values) == {"a21026", "a19001"} and g.values["a21026"].shape == (2, 1440)
+    assert g.values["a21026"][0, :4].tolist() == [1.0, 2.0, 9.0, 8.0]  # logger wins at 2
+    assert g.values["a21026"][1, :3].tolist() == [5.0, 6.0, 7.0]
+    assert g.flags["a21026"][1, :4].tolist() == [fl.N, fl.C, fl.M, fl.MISSING]
+    assert g.flags["a19001"][0, :2].tolist() == [fl.N, fl.MISSING]  # an empty flag is unknown
+    assert g.present["a19001"].tolist() == [True, False]
+    assert np.isnan(g.values["a21026"][1, 3:]).all()
+    assert store_data.load_grids(store, [], "min", t, 1).values == {}

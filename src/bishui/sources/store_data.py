@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 
 from bishui.errors import InputError
 from bishui.sources import flags as fl
+from bishui.sources import pollutants
 from bishui.sources.findings import OutletRef
 from bishui.sources.permits import Permit
 from bishui.store import Store
@@ -148,46 +149,64 @@ def load_grids(
         raise InputError("start", "a grid starts at 00:00", start.isoformat())
     per = days * 86400 // STEP[period]
     end = start + dt.timedelta(days=days)
-    marks = ", ".join("?" for _ in site_ids)
-    cols = store.query_columns(
-        "SELECT site_id, parameter, ts, value, COALESCE(flag, '') AS flag, origin "  # noqa: S608
-        "FROM measurement "
-        f"WHERE period = ? AND site_id IN ({marks}) AND ts >= ? AND ts < ?",
-        [period, *site_ids, start, end],
-    )
     o = len(site_ids)
-    row_of = {s: i for i, s in enumerate(site_ids)}
     values: dict[str, NDArray[np.float64]] = {}
     flags: dict[str, NDArray[np.uint8]] = {}
     present: dict[str, NDArray[np.bool_]] = {}
-    if not len(cols.get("site_id", ())):
+    if not o:
         return Grids(start, period, values, flags, present)
-    sites_u, site_inv = np.unique(cols["site_id"].astype(str), return_inverse=True)
-    rows = np.array([row_of[s] for s in sites_u], dtype=np.int64)[site_inv]
-    ts = cols["ts"].astype("datetime64[s]")
-    col = ((ts - np.datetime64(start, "s")).astype(np.int64) // STEP[period]).astype(np.int64)
+    # The text columns are coded to small integers in SQL (outlet row, channel, flag, origin
+    # rank), so a year of minutes comes back as numeric arrays — no per-row Python, no string
+    # sorting. Channels are those the checks know (pollutants.table(): the others are skipped
+    # by the checks anyway).
+    codes = sorted(pollutants.table())
+    marks, cmarks = ", ".join("?" for _ in site_ids), ", ".join("?" for _ in codes)
+    site_case = " ".join(f"WHEN ? THEN {i}" for i in range(o))
+    code_case = " ".join(f"WHEN ? THEN {i}" for i in range(len(codes)))
+    flag_case = " ".join(f"WHEN '{ch}' THEN {i}" for i, ch in enumerate(fl.FLAG_CHARS[:-1]))
+    rank_case = " ".join(f"WHEN '{k}' THEN {v}" for k, v in _ORIGIN_RANK.items())
+    cols = store.query_columns(
+        f"SELECT CAST(CASE site_id {site_case} END AS SMALLINT) AS row_i, "  # noqa: S608
+        f"CAST(CASE parameter {code_case} END AS SMALLINT) AS code_i, ts, value, "
+        f"CAST(CASE flag {flag_case} ELSE {fl.MISSING} END AS SMALLINT) AS flag_i, "
+        f"CAST(CASE origin {rank_case} ELSE {len(_ORIGIN_RANK)} END AS SMALLINT) AS rank_i "
+        f"FROM measurement WHERE period = ? AND site_id IN ({marks}) "
+        f"AND parameter IN ({cmarks}) AND ts >= ? AND ts < ?",
+        [*site_ids, *codes, period, *site_ids, *codes, start, end],
+    )
+    if not len(cols.get("row_i", ())):
+        return Grids(start, period, values, flags, present)
+    rows = np.asarray(cols["row_i"], dtype=np.int64)
+    code_i = np.asarray(cols["code_i"], dtype=np.int64)
+    ts = np.asarray(cols["ts"]).astype("datetime64[s]")
+    col = (ts - np.datetime64(start, "s")).astype(np.int64) // STEP[period]
     val = np.asarray(cols["value"], dtype=np.float64)
-    flag_text = cols["flag"].astype("U1")
-    fcodes = fl.encode(flag_text)
-    origin_u, origin_inv = np.unique(cols["origin"].astype(str), return_inverse=True)
-    rank = np.array([_ORIGIN_RANK.get(x, 3) for x in origin_u])[origin_inv]
-    codes_u, code_inv = np.unique(cols["parameter"].astype(str), return_inverse=True)
-    # One value per (code, outlet, period): the best origin (logger first).
-    key = (code_inv.astype(np.int64) * o + rows) * per + col
-    order = np.lexsort((rank, key))
-    first = np.unique(key[order], return_index=True)[1]
-    keep = order[first]
-    for ci, code in enumerate(codes_u.tolist()):
-        sel = keep[code_inv[keep] == ci]
+    fcodes = np.asarray(cols["flag_i"]).astype(np.uint8)
+    rank = np.asarray(cols["rank_i"], dtype=np.int64)
+    if rank.min() != rank.max():
+        # One value per (code, outlet, period): the best origin (logger first). Within one
+        # origin the key is unique (the measurement key), so this is needed only when origins mix.
+        key = (code_i * o + rows) * per + col
+        order = np.lexsort((rank, key))
+        keep = order[np.unique(key[order], return_index=True)[1]]
+        rows, code_i, col = rows[keep], code_i[keep], col[keep]
+        val, fcodes = val[keep], fcodes[keep]
+    # Group the rows by channel once (a stable sort), rather than one mask per channel.
+    by_code = np.argsort(code_i, kind="stable")
+    bounds = np.searchsorted(code_i[by_code], np.arange(len(codes) + 1))
+    for ci in np.flatnonzero(np.diff(bounds)).tolist():
+        code = codes[ci]
+        sel = by_code[bounds[ci] : bounds[ci + 1]]
+        r, c = rows[sel], col[sel]
         v = np.full((o, per), np.nan)
         f = np.full((o, per), fl.MISSING, dtype=np.uint8)
-        v[rows[sel], col[sel]] = val[sel]
-        f[rows[sel], col[sel]] = fcodes[sel]
+        v[r, c] = val[sel]
+        f[r, c] = fcodes[sel]
         if code in FLOW_DEFAULT_UNIT:
             v *= np.array([_flow_factor(s, code, flow_units) for s in site_ids])[:, None]
         values[code], flags[code] = v, f
         pr = np.zeros(o, dtype=bool)
-        pr[np.unique(rows[sel])] = True
+        pr[r] = True
         present[code] = pr
     return Grids(start, period, values, flags, present)
 

@@ -37,6 +37,7 @@ import argparse
 import collections
 import datetime as dt
 import math
+import re
 import resource
 import sys
 import tempfile
@@ -202,6 +203,7 @@ def main() -> None:
     ap.add_argument("--db", type=Path, help="DuckDB file (default: a temporary one)")
     ap.add_argument("--build", action="store_true", help="build --db even if it exists")
     ap.add_argument("--build-only", action="store_true", help="build --db, measure nothing")
+    ap.add_argument("--duckdb-memory", help="DuckDB memory_limit, e.g. 1GB (default: DuckDB's)")
     a = ap.parse_args()
     n, days = (8, 7) if a.short else (a.outlets, a.days)
     k_base = 1 if a.short else min(a.baseline_outlets, n)
@@ -211,6 +213,10 @@ def main() -> None:
         if fresh and path.exists():
             path.unlink()
         store = open_store(path)
+        if a.duckdb_memory:  # DuckDB caches the file's blocks up to its limit (80 % of RAM)
+            if not re.fullmatch(r"\d+(\.\d+)?\s?[KMGT]i?B", a.duckdb_memory):
+                ap.error(f"--duckdb-memory: a size like 1GB, not {a.duckdb_memory!r}")
+            store._con.execute(f"SET memory_limit = '{a.duckdb_memory}'")
         if fresh:
             t = time.perf_counter()
             rows = build(store, n, days)

@@ -111,7 +111,7 @@ UPLOADERS = (
 FILE_ACTIONS = frozenset({tk.Action.VISIT, tk.Action.ADD_EVIDENCE, tk.Action.SUBMIT_RECTIFICATION})
 
 _COLS = ("id", "task_id", "name", "media_type", "size", "sha256", "uploaded_by", "uploader_role",
-         "uploaded_at")  # fmt: skip
+         "uploaded_at", "audit_seq")  # fmt: skip
 # Characters some file systems reserve: replaced, so a downloaded file saves anywhere.
 _RESERVED = re.compile(r'[<>:"|?*]')
 _SPACE = re.compile(r"\s+")
@@ -130,6 +130,7 @@ class EvidenceFile:
     uploaded_by: str
     uploader_role: str
     uploaded_at: dt.datetime
+    audit_seq: int  # the upload's event in the audit log
 
     def as_dict(self) -> dict[str, Any]:
         d = {c: getattr(self, c) for c in _COLS}
@@ -168,13 +169,15 @@ def clean_name(name: str, media_type: str | None = None) -> str:
         raise InputError("name", "a file name (text)", repr(name)[:100])
     if len(name) > MAX_NAME:
         raise InputError("name", f"at most {MAX_NAME} characters", name[:100] + "…")
-    n = _SPACE.sub(" ", unicodedata.normalize("NFC", name)).strip()
+    n = unicodedata.normalize("NFC", name)
+    # before white space is collapsed: a newline or tab in a name is refused, not repaired
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") for c in n):
+        raise InputError("name", "no control, format or unassigned characters", name)
+    n = _SPACE.sub(" ", n).strip()
     if not n:
         raise InputError("name", "a non-empty file name", name)
     if "/" in n or "\\" in n or n.startswith("."):
         raise InputError("name", "a plain file name: no path, no leading dot", name)
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") for c in n):
-        raise InputError("name", "no control, format or unassigned characters", name)
     n = _RESERVED.sub("_", n)
     if media_type is not None:
         exts = MEDIA_TYPES[media_type][0]
@@ -214,7 +217,7 @@ def file_id(task_id: str, sha256: str) -> str:
 
 def _record(row: Iterable[Any]) -> EvidenceFile:
     r = dict(zip(_COLS, row, strict=True))
-    return EvidenceFile(**{**r, "size": int(r["size"])})
+    return EvidenceFile(**{**r, "size": int(r["size"]), "audit_seq": int(r["audit_seq"])})
 
 
 def store_file(
@@ -255,26 +258,27 @@ def store_file(
         n = int(cur.fetchall()[0][0])
         if n >= max_files:
             raise InputError("files", f"at most {max_files} files on one task", n + 1)
-        rec = EvidenceFile(fid, task_id, clean, mt, len(content), digest, actor.id,
-                           str(actor.role), at)  # fmt: skip
         log = enf._TailLog(enf._last_event(store, cur))
-        log.append(at, actor.id, actor.role, f"evidence:{fid}", "upload", "", "stored",
-                   {"task": task_id, **rec.ref()})  # fmt: skip
+        event = log.append(at, actor.id, actor.role, f"evidence:{fid}", "upload", "", "stored",
+                           {"task": task_id, "id": fid, "name": clean, "media_type": mt,
+                            "size": len(content), "sha256": digest})  # fmt: skip
+        rec = EvidenceFile(fid, task_id, clean, mt, len(content), digest, actor.id,
+                           str(actor.role), at, event.seq)  # fmt: skip
         enf._write_events(store, cur, log.new)
         store._exec(
             cur,
             f"INSERT INTO enforcement_evidence ({cols}, content) "  # noqa: S608
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [*(getattr(rec, c) for c in _COLS), content],
         )
     return rec, True
 
 
 def list_files(store: Store, task_id: str) -> list[EvidenceFile]:
-    """A task's files (without their bytes), oldest first."""
+    """A task's files (without their bytes), in the order they were uploaded."""
     rows = store.query(
         f"SELECT {', '.join(_COLS)} FROM enforcement_evidence WHERE task_id = ? "  # noqa: S608
-        "ORDER BY uploaded_at, id",
+        "ORDER BY audit_seq",
         [task_id],
     )
     return [_record(r.values()) for r in rows]

@@ -11,7 +11,8 @@
 ``enforcement_notification``  every notification sent, with the event that produced it
 ``enforcement_evidence``      evidence files of a task (:mod:`bishui.enforcement.evidence`): the
                               bytes with their SHA-256, media type, size and who uploaded them
-                              when; never updated or deleted. One row per task and content
+                              when, the ``seq`` of its upload event in the audit log; never
+                              updated or deleted. One row per task and content
                               (``UNIQUE (task_id, sha256)``): the same bytes uploaded twice are
                               one file.
 """
@@ -90,6 +91,7 @@ MIGRATIONS: list[list[str]] = [
             uploaded_by TEXT NOT NULL,
             uploader_role TEXT NOT NULL,
             uploaded_at TIMESTAMP NOT NULL,
+            audit_seq BIGINT NOT NULL,
             content {BLOB} NOT NULL,
             UNIQUE (task_id, sha256)
         )""",

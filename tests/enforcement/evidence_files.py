@@ -10,7 +10,8 @@ def png(width: int = 2, height: int = 2, seed: int = 0) -> bytes:
     """A valid greyscale PNG (ISO/IEC 15948): signature, IHDR, one IDAT, IEND."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
 
     rows = b"".join(b"\x00" + bytes((seed + x + y) % 256 for x in range(width))
                     for y in range(height))  # fmt: skip

@@ -12,6 +12,10 @@ Transitions are the data table :data:`TRANSITIONS` (state, action) → (next sta
 anything not in it is refused with :class:`TransitionRefused` (a ``ConflictError``) naming the
 transition, as is a transition whose guard fails. Who may act is :data:`PERMISSIONS`.
 
+``files`` (of ``visit``, ``add_evidence``, ``submit_rectification``) are records of uploaded
+files — id and SHA-256, as :func:`bishui.enforcement.evidence.refs` makes them from ids —
+never bare names, so each event fixes exactly which bytes it cites.
+
 A :class:`Task` is immutable: :func:`apply` returns the next task and records one
 :class:`~bishui.enforcement.audit.AuditEvent`; :func:`replay` rebuilds a task from its events,
 so the store keeps only the log and the latest snapshot.

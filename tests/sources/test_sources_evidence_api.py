@@ -308,3 +308,14 @@ async def test_a_session_upload_needs_the_csrf_header(
         url, params={"name": "a.jpg"}, content=jpeg, headers={**h, "X-CSRF-Token": csrf.group(1)}
     )
     assert r.status_code == 201 and r.json()["file"]["uploader_role"] == "enterprise"
+
+
+def test_the_limit_is_a_setting() -> None:
+    from bishui.errors import ConfigError
+    from bishui.web.settings import from_env
+
+    assert Settings().max_evidence_bytes == 10 * 1024 * 1024
+    assert from_env({"BISHUI_WEB_MAX_EVIDENCE_BYTES": "2048"}).max_evidence_bytes == 2048
+    for bad in (0, 2 * 1024**3):
+        with pytest.raises(ConfigError, match="max_evidence_bytes"):
+            Settings(max_evidence_bytes=bad)

@@ -4,7 +4,8 @@
 
     BishuiError                  every error the library raises on purpose
     ├── InputError (ValueError)  bad input: names the field, the rule and the value
-    │   └── ConfigError          a configuration / rule document that does not validate
+    │   ├── ConfigError          a configuration / rule document that does not validate
+    │   └── TooLarge             an input over its size limit (a request body, an uploaded file)
     ├── NotFoundError            a named thing (site, device, permit, task …) does not exist
     ├── ConflictError            a state transition or write that contradicts stored state
     ├── PermissionDenied         the caller's role or scope does not allow it
@@ -68,6 +69,12 @@ class ConfigError(InputError):
     """A configuration or rule document that does not validate."""
 
     code = "invalid_config"
+
+
+class TooLarge(InputError):
+    """An input over its size limit (HTTP 413): still names the field, the rule and the value."""
+
+    code = "too_large"
 
 
 class NotFoundError(BishuiError, LookupError):

@@ -29,6 +29,14 @@ INSP = Actor("insp-1", Role.INSPECTOR)
 ENT = Actor("ent-1", Role.ENTERPRISE, SITE[:18])
 
 
+def _ref(name: str) -> dict[str, object]:
+    # an uploaded file's record (bishui.enforcement.evidence.refs)
+    import hashlib
+
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    return {"id": digest[:32], "name": name, "sha256": digest}
+
+
 def _finding(rule: str = "EXC", hour: int = 10, site: str = SITE) -> fd.Finding:
     return fd.make(RULES[rule], RULES.version, OutletRef(site, "DA001"), "a21026",
                    T0.replace(hour=hour), T0.replace(hour=hour + 2), {"peak": 260.0})  # fmt: skip
@@ -52,9 +60,9 @@ def test_full_loop_with_notifications(caplog: pytest.LogCaptureFixture) -> None:
     steps = [
         (Action.ASSIGN, SUP, {"assignee": "insp-1"}),
         (Action.VISIT, INSP, {"note": "现场检查"}),
-        (Action.ADD_EVIDENCE, INSP, {"files": ["dcs-screenshot.png"]}),
+        (Action.ADD_EVIDENCE, INSP, {"files": [_ref("dcs-screenshot.png")]}),
         (Action.DISPOSE, INSP, {"kind": "rectification_order", "due": "2026-03-20"}),
-        (Action.SUBMIT_RECTIFICATION, ENT, {"files": ["整改报告.pdf"]}),
+        (Action.SUBMIT_RECTIFICATION, ENT, {"files": [_ref("整改报告.pdf")]}),
         (Action.VERIFY_RECTIFICATION, INSP, {"accepted": True}),
         (Action.CLOSE, INSP, {}),
     ]

@@ -21,6 +21,16 @@ INSP = Actor("insp-1", Role.INSPECTOR)
 ENT = Actor("ent-1", Role.ENTERPRISE, USCC)
 SYS = Actor("system", Role.SYSTEM)
 
+
+def ref(name: str) -> dict[str, object]:
+    """The record of an uploaded file, as ``evidence.refs`` hands it to the machine."""
+    import hashlib
+
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    return {"id": digest[:32], "name": name, "media_type": "image/jpeg", "size": 1,
+            "sha256": digest}  # fmt: skip
+
+
 ACTOR = {
     Action.ASSIGN: SUP, Action.SUBMIT_RECTIFICATION: ENT, Action.ESCALATE: SYS,
     Action.REOPEN: SUP,
@@ -28,9 +38,9 @@ ACTOR = {
 GOOD = {
     Action.ASSIGN: {"assignee": "insp-2", "kind": "inspector"},
     Action.VISIT: {"note": "现场检查，在线设备运行正常"},
-    Action.ADD_EVIDENCE: {"files": ["photo-1.jpg"]},
+    Action.ADD_EVIDENCE: {"files": [ref("photo-1.jpg")]},
     Action.DISPOSE: {"kind": Disposal.FALSE_ALARM, "reason": "停炉检修期间标记遗漏"},
-    Action.SUBMIT_RECTIFICATION: {"files": ["rectified.pdf"]},
+    Action.SUBMIT_RECTIFICATION: {"files": [ref("rectified.pdf")]},
     Action.VERIFY_RECTIFICATION: {"accepted": True},
     Action.CLOSE: {},
     Action.ESCALATE: {},
@@ -49,7 +59,7 @@ def in_state(state: State, log: AuditLog) -> Task:
         (State.IN_PROGRESS, Action.VISIT, INSP, {"note": "visit"}),
         (State.DISPOSED, Action.DISPOSE, INSP,
          {"kind": Disposal.RECTIFICATION_ORDER, "due": dt.date(2026, 4, 1)}),
-        (State.DISPOSED, Action.SUBMIT_RECTIFICATION, ENT, {"files": ["r.pdf"]}),
+        (State.DISPOSED, Action.SUBMIT_RECTIFICATION, ENT, {"files": [ref("r.pdf")]}),
         (State.DISPOSED, Action.VERIFY_RECTIFICATION, INSP, {"accepted": True}),
         (State.CLOSED, Action.CLOSE, INSP, {}),
     ]  # fmt: skip
@@ -94,6 +104,10 @@ def test_allowed_lists_the_table() -> None:
         (State.OPEN, Action.ASSIGN, {"assignee": "x", "kind": "robot"}, "kind"),
         (State.ASSIGNED, Action.VISIT, {}, "note"),
         (State.IN_PROGRESS, Action.ADD_EVIDENCE, {"files": []}, "file"),
+        (State.IN_PROGRESS, Action.ADD_EVIDENCE, {"files": ["photo-1.jpg"]}, "not names"),
+        (State.IN_PROGRESS, Action.ADD_EVIDENCE,
+         {"files": [{**ref("p.jpg"), "sha256": "x" * 64}]}, "sha256"),
+        (State.ASSIGNED, Action.VISIT, {"note": "n", "files": ["p.jpg"]}, "not names"),
         (State.IN_PROGRESS, Action.DISPOSE, {"kind": "warning"}, "disposal kind"),
         (State.IN_PROGRESS, Action.DISPOSE, {"kind": "false_alarm"}, "reason"),
         (State.IN_PROGRESS, Action.DISPOSE, {"kind": "rectification_order"}, "due date"),
@@ -120,7 +134,7 @@ def test_penalty_needs_article_and_bracket() -> None:
     log = AuditLog()
     t = in_state(State.IN_PROGRESS, log)
     t, _ = tk.apply(t, Action.ADD_EVIDENCE, INSP, T0 + dt.timedelta(hours=2), POLICY, log,
-                    files=["hourly-data.csv"])  # fmt: skip
+                    files=[ref("hourly-data.pdf")])  # fmt: skip
     now = T0 + dt.timedelta(hours=3)
     art = "排污许可管理条例 第三十四条"
     with pytest.raises(tk.TransitionRefused, match="article"):

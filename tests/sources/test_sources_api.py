@@ -163,6 +163,13 @@ async def test_an_inspector_works_a_task_to_closure(
         return await client.post(f"/api/v1/tasks/{task}/{action}", json=body or {},
                                  headers=_h(tokens, who))  # fmt: skip
 
+    async def upload(who: str, name: str, media_type: str, content: bytes) -> str:
+        r = await client.post(f"/api/v1/tasks/{task}/files", params={"name": name},
+                              content=content,
+                              headers={**_h(tokens, who), "Content-Type": media_type})  # fmt: skip
+        assert r.status_code == 201, r.text
+        return str(r.json()["file"]["id"])
+
     r = await act("admin", "assign", {"assignee": "s.inspector", "kind": "inspector"})
     assert r.status_code == 200 and r.json()["task"]["state"] == "assigned"
     r = await act("inspector", "assign", {"assignee": "s.inspector"})
@@ -177,14 +184,16 @@ async def test_an_inspector_works_a_task_to_closure(
     assert (
         await act("inspector", "visit", {"note": "现场检查：脱硫塔循环泵停运"})
     ).status_code == 200
-    assert (await act("inspector", "add_evidence", {"files": ["现场照片1.jpg"]})).status_code == 200
+    photo = await upload("inspector", "现场照片1.jpg", "image/jpeg", b"\xff\xd8\xff\xe0 photo")
+    assert (await act("inspector", "add_evidence", {"files": [photo]})).status_code == 200
     r = await act("inspector", "dispose", {"kind": "rectification_order", "due": "2099-01-31"})
     assert r.status_code == 200 and r.json()["task"]["state"] == "disposed"
     r = await act("inspector", "close")
     assert r.status_code == 409 and "not verified" in r.json()["message"]
-    r = await act("analyst", "submit_rectification", {"files": ["a.pdf"]})
+    r = await act("analyst", "submit_rectification", {"files": [photo]})
     assert r.status_code == 403
-    r = await act("enterprise", "submit_rectification", {"files": ["整改报告.pdf"]})
+    report = await upload("enterprise", "整改报告.pdf", "application/pdf", b"%PDF-1.4 report")
+    r = await act("enterprise", "submit_rectification", {"files": [report]})
     assert r.status_code == 200
     assert (await act("inspector", "verify_rectification", {"accepted": True})).status_code == 200
     r = await act("inspector", "close")

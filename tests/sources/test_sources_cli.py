@@ -4,6 +4,7 @@ a refused transition prints the reason and exits non-zero."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -42,9 +43,18 @@ def test_permits_check_and_tasks(tmp_path: Path) -> None:
     task = next(w for w in r.output.split() if w.startswith("T2"))
     r = run(main, ["tasks", "close", task, "--db", db, "--role", "inspector", "--as", "li"])
     assert r.exit_code != 0 and "close from assigned refused" in r.output
+    photo = tmp_path / "现场照片.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 a photo")
+    report = tmp_path / "检查记录.pdf"
+    report.write_bytes(b"%PDF-1.4 the record")
+    (tmp_path / "notes.txt").write_text("text")
+    (tmp_path / "fake.pdf").write_bytes(b"MZ not a pdf")
     steps = [
         ["assign", task, "--to", "li"],
-        ["visit", task, "--note", "现场检查", "--role", "inspector", "--as", "li"],
+        ["visit", task, "--note", "现场检查", "--file", str(photo), "--role", "inspector",
+         "--as", "li"],
+        ["evidence", task, str(photo), str(report), "--note", "DCS 记录", "--role", "inspector",
+         "--as", "li"],
         ["dispose", task, "--kind", "false_alarm", "--reason", "校准气误标 N", "--role",
          "inspector", "--as", "li"],
         ["close", task, "--role", "inspector", "--as", "li"],
@@ -52,10 +62,17 @@ def test_permits_check_and_tasks(tmp_path: Path) -> None:
     for s in steps:
         r = run(main, ["tasks", *s, "--db", db])
         assert r.exit_code == 0, (s, r.output)
+    for bad, why in (("notes.txt", ".jpeg"), ("fake.pdf", "signature")):
+        r = run(main, ["tasks", "evidence", task, str(tmp_path / bad), "--db", db])
+        assert r.exit_code != 0 and why in r.output, r.output
     r = run(main, ["tasks", "reopen", task, "--db", db])
     assert r.exit_code != 0 and "reason" in r.output
     r = run(main, ["tasks", "show", task, "--db", db])
     assert r.exit_code == 0 and '"state": "closed"' in r.output
+    shown = json.loads(r.output)
+    assert [f["name"] for f in shown["files"]] == ["现场照片.jpg", "检查记录.pdf"]
+    cited = [e["payload"].get("files") for e in shown["events"] if e["action"] == "add_evidence"]
+    assert [f["sha256"] for f in cited[0]] == [f["sha256"] for f in shown["files"]]
     r = run(main, ["tasks", "verify", "--db", db])
     assert r.exit_code == 0 and "verifies" in r.output, r.output
     # a tasked alert cannot be dismissed; an unknown one is not found

@@ -8,6 +8,8 @@ to ``docs/screenshots/`` when ``BISHUI_SCREENSHOTS=1`` (how the committed ones a
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import io
 import os
 import shutil
@@ -28,6 +30,17 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.parametrize("city_db", ["duckdb"], indirect=True),
 ]
+
+
+def _evidence_files() -> Any:
+    """tests/enforcement/evidence_files.py, loaded by path (real files of each type)."""
+    path = Path(__file__).resolve().parents[1] / "enforcement" / "evidence_files.py"
+    spec = importlib.util.spec_from_file_location("bishui_evidence_files_browser", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 CHROMIUM = os.environ.get("BISHUI_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -341,6 +354,24 @@ def test_inspector_works_a_task_on_a_phone(
     assert "→" in page.inner_text("#task-msg"), page.inner_text("#task-msg")
     page.wait_for_selector("#task-detail[data-state='in_progress']")
     assert "visit" in page.inner_text("#task-detail table.data")  # the audit trail
+    # evidence: upload a photo, download it back, cite it with add_evidence
+    photo = _evidence_files().png(width=4, height=3, seed=11)
+    page.set_input_files("#evidence-upload input[type=file]", files=[
+        {"name": "现场照片.png", "mimeType": "image/png", "buffer": photo}])  # fmt: skip
+    page.click("#evidence-upload button")
+    link = page.locator("#task-files a[download]", has_text="现场照片.png")
+    link.wait_for()
+    got = page.request.get(rich_server + str(link.get_attribute("href")))
+    assert got.status == 200 and got.body() == photo
+    assert got.headers["content-disposition"].startswith("attachment")
+    form = "#task-actions form[data-action='add_evidence']"
+    page.wait_for_selector(f"{form} input[name=files]")
+    assert page.is_checked(f"{form} input[name=files] >> nth=-1")
+    page.click(f"{form} button")
+    page.locator("#task-msg", has_text="add_evidence").wait_for()
+    trail = "#task-detail .table-box table.data"  # the audit trail (the files have their own)
+    page.wait_for_selector(f"{trail} >> text=add_evidence")
+    assert hashlib.sha256(photo).hexdigest() in page.inner_text(trail)
     page.screenshot(path=str(shots / "tasks.png"), full_page=True)
     ctx.close()
     assert not errors, errors

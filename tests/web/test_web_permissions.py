@@ -92,6 +92,10 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/tasks"): (SOURCES_READERS, "scoped"),
     ("GET", "/api/v1/tasks/{task_id}"): (SOURCES_READERS, "scoped"),
     ("POST", "/api/v1/tasks/{task_id}/{action}"): (TASK_ACTORS, "scoped"),
+    # evidence files (tests/sources/test_sources_evidence_api.py checks the scoping)
+    ("POST", "/api/v1/tasks/{task_id}/files"): (TASK_ACTORS, "scoped"),
+    ("GET", "/api/v1/tasks/{task_id}/files"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/tasks/{task_id}/files/{file_id}"): (SOURCES_READERS, "scoped"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.
@@ -105,6 +109,7 @@ PATH_VALUES = {
     "permit_no": "91130200699229617X001P",
     "statement_id:path": "no-such-agreement/2026/v1",
     "task_id": "T20260101-0001",
+    "file_id": "0" * 32,
 }
 QUERY = {"/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"}}
 

@@ -9,6 +9,12 @@
                               :func:`bishui.enforcement.service.replay_task` rebuilds it from
                               the log and must agree
 ``enforcement_notification``  every notification sent, with the event that produced it
+``enforcement_evidence``      evidence files of a task (:mod:`bishui.enforcement.evidence`): the
+                              bytes with their SHA-256, media type, size and who uploaded them
+                              when, the ``seq`` of its upload event in the audit log; never
+                              updated or deleted. One row per task and content
+                              (``UNIQUE (task_id, sha256)``): the same bytes uploaded twice are
+                              one file.
 """
 
 from __future__ import annotations
@@ -72,5 +78,22 @@ MIGRATIONS: list[list[str]] = [
             sent_at TIMESTAMP NOT NULL
         )""",
         "-- postgresql\nCREATE INDEX enforcement_audit_subject ON enforcement_audit (subject)",
+    ],
+    # 2 — evidence files (the bytes themselves; the audit log records their SHA-256)
+    [
+        """CREATE TABLE enforcement_evidence (
+            id TEXT PRIMARY KEY,
+            task_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            media_type TEXT NOT NULL,
+            size BIGINT NOT NULL,
+            sha256 TEXT NOT NULL,
+            uploaded_by TEXT NOT NULL,
+            uploader_role TEXT NOT NULL,
+            uploaded_at TIMESTAMP NOT NULL,
+            audit_seq BIGINT NOT NULL,
+            content {BLOB} NOT NULL,
+            UNIQUE (task_id, sha256)
+        )""",
     ],
 ]

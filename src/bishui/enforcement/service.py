@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bishui.enforcement import alerts as al
-from bishui.enforcement import notify
+from bishui.enforcement import evidence, notify
 from bishui.enforcement import tasks as tk
 from bishui.enforcement.audit import GENESIS, AuditEvent, AuditLog
 from bishui.enforcement.policy import Policy, load_policy
@@ -351,6 +351,10 @@ def transition(
 ) -> tuple[tk.Task, AuditEvent]:  # fmt: skip
     """Take *action* on a stored task through :func:`tasks.apply` and persist the result.
 
+    ``files`` of ``visit``, ``add_evidence`` and ``submit_rectification`` are ids of files
+    uploaded to the task (:func:`bishui.enforcement.evidence.store_file`); each becomes the
+    file's record with its SHA-256 (:func:`bishui.enforcement.evidence.refs`).
+
     Raises :class:`~bishui.enforcement.tasks.TransitionRefused` (409) or
     :class:`~bishui.errors.PermissionDenied` (403) from the model, unchanged.
     """
@@ -363,6 +367,10 @@ def transition(
         if row is None:
             raise NotFoundError(f"task {task_id} does not exist")
         task, region = task_from_dict(json.loads(row[0])), row[1]
+        if action in evidence.FILE_ACTIONS and payload.get("files"):
+            # Files are cited by id; the machine and the audit event get their stored records
+            # (with SHA-256). An id that is not an uploaded file of this task is refused here.
+            payload = {**payload, "files": evidence.refs(store, cur, task_id, payload["files"])}
         log = _TailLog(_last_event(store, cur))
         new, ev = tk.apply(task, action, actor, at, policy, log, **payload)
         notes = notify.notifications_for(ev, new)

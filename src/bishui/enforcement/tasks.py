@@ -12,6 +12,10 @@ Transitions are the data table :data:`TRANSITIONS` (state, action) → (next sta
 anything not in it is refused with :class:`TransitionRefused` (a ``ConflictError``) naming the
 transition, as is a transition whose guard fails. Who may act is :data:`PERMISSIONS`.
 
+``files`` (of ``visit``, ``add_evidence``, ``submit_rectification``) are records of uploaded
+files — id and SHA-256, as :func:`bishui.enforcement.evidence.refs` makes them from ids —
+never bare names, so each event fixes exactly which bytes it cites.
+
 A :class:`Task` is immutable: :func:`apply` returns the next task and records one
 :class:`~bishui.enforcement.audit.AuditEvent`; :func:`replay` rebuilds a task from its events,
 so the store keeps only the log and the latest snapshot.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -187,14 +192,39 @@ def _g_assignee(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) ->
 
 
 def _g_visit(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
-    return None if str(p.get("note", "")).strip() else "a site visit records a note"
+    if not str(p.get("note", "")).strip():
+        return "a site visit records a note"
+    return _files_problem(p.get("files"), required=False)
+
+
+#: A file id (``bishui.enforcement.evidence.file_id``) and a SHA-256, as lower-case hex.
+FILE_ID = re.compile(r"^[0-9a-f]{32}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def is_file_ref(f: Any) -> bool:
+    """Whether *f* is the record of an uploaded file (``evidence.refs``): id and SHA-256."""
+    return (
+        isinstance(f, Mapping)
+        and isinstance(f.get("id"), str)
+        and bool(FILE_ID.match(f["id"]))
+        and isinstance(f.get("sha256"), str)
+        and bool(SHA256.match(f["sha256"]))
+    )
+
+
+def _files_problem(files: Any, required: bool) -> str | None:
+    # The machine sees files only as the service resolved them (bishui.enforcement.evidence):
+    # records with the stored SHA-256, so the audit event fixes exactly which bytes are meant.
+    if not files:
+        return "evidence cites at least one uploaded file" if required else None
+    if not isinstance(files, list | tuple) or not all(is_file_ref(f) for f in files):
+        return "files are uploaded evidence files (id and sha256), not names"
+    return None
 
 
 def _g_evidence(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
-    files = p.get("files")
-    if not files or not all(isinstance(f, str) and f.strip() for f in files):
-        return "evidence names at least one file"
-    return None
+    return _files_problem(p.get("files"), required=True)
 
 
 def _g_disposal(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:

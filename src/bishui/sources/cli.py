@@ -9,7 +9,8 @@
     bishui sources check --period 2026-11|2026-11-20 [--out findings.xlsx] [--no-alerts]
     bishui tasks list [--state open]
     bishui tasks show T20261122-0001
-    bishui tasks assign T… --to team:420802 [--team] | visit T… --note … |
+    bishui tasks assign T… --to team:420802 [--team] | visit T… --note … [--file photo.jpg] |
+                 evidence T… photo.jpg report.pdf [--note …] |
                  dispose T… --kind rectification_order --due 2026-12-31 |
                  close T… | reopen T… --reason …
 
@@ -243,7 +244,8 @@ def tasks_list(db_url: str, state: str | None, out: Path | None) -> None:
 @db_option
 @click.argument("task_id")
 def tasks_show(db_url: str, task_id: str) -> None:
-    """One task, its audit events and notifications, as JSON."""
+    """One task, its evidence files, audit events and notifications, as JSON."""
+    from bishui.enforcement import evidence
     from bishui.enforcement import service as enf
 
     store = _open(db_url)
@@ -251,16 +253,21 @@ def tasks_show(db_url: str, task_id: str) -> None:
         task, region = enf.get_task(store, task_id)
         events = enf.audit_events(store, task.subject)
         notes = enf.notifications(store, task_id)
+        files = evidence.list_files(store, task_id)
     finally:
         store.close()
     doc = {
         "task": {**task.as_dict(), "region": region},
+        "files": [f.as_dict() for f in files],
         "events": [{"seq": e.seq, "time": e.time.isoformat(), "actor": e.actor, "role": e.role,
                     "action": e.action, "from": e.from_state, "to": e.to_state,
                     "payload": dict(e.payload), "hash": e.hash} for e in events],
         "notifications": notes,
     }  # fmt: skip
     click.echo(json.dumps(doc, ensure_ascii=False, indent=1, default=str))
+
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def _actor_options(f: Any) -> Any:
@@ -272,18 +279,42 @@ def _actor_options(f: Any) -> Any:
     return f
 
 
-def _act(db_url: str, task_id: str, action: str, actor: str, role: str, **payload: Any) -> None:
+def _act(
+    db_url: str, task_id: str, action: str, actor: str, role: str, *,
+    paths: tuple[Path, ...] = (), **payload: Any,
+) -> None:  # fmt: skip
+    """Take *action*; files at *paths* are uploaded first and cited by id as ``files``."""
     from bishui.enforcement import service as enf
     from bishui.enforcement import tasks as tk
     from bishui.enforcement.notify import LoggingSender
 
+    who = tk.Actor(actor, tk.Role(role))
     store = _open(db_url)
     try:
-        t, ev = enf.transition(store, task_id, action, tk.Actor(actor, tk.Role(role)),
-                               sender=LoggingSender(), **payload)  # fmt: skip
+        if paths:
+            payload["files"] = [_upload(store, task_id, p, who) for p in paths]
+        t, ev = enf.transition(store, task_id, action, who, sender=LoggingSender(), **payload)
     finally:
         store.close()
     click.echo(f"{t.id}: {ev.action} {ev.from_state} → {ev.to_state} (audit #{ev.seq})")
+
+
+def _upload(store: Store, task_id: str, path: Path, who: Any) -> str:
+    """Store the file at *path* as evidence of the task (type from its extension); its id."""
+    from bishui.enforcement import evidence
+    from bishui.errors import TooLarge
+
+    media_type = evidence.EXTENSIONS.get(path.suffix.lower())
+    if media_type is None:
+        raise InputError("file", "one of " + ", ".join(sorted(evidence.EXTENSIONS)), path.name)
+    size = path.stat().st_size
+    if size > evidence.MAX_BYTES:  # refused before the file is read
+        raise TooLarge("file", f"at most {evidence.MAX_BYTES} bytes", size)
+    rec, created = evidence.store_file(store, task_id, path.name, media_type, path.read_bytes(),
+                                       who)  # fmt: skip
+    state = "stored" if created else "already stored"
+    click.echo(f"{rec.name}: {state} as {rec.id} ({rec.size} bytes, sha256 {rec.sha256})")
+    return rec.id
 
 
 @tasks.command("assign")
@@ -302,11 +333,24 @@ def tasks_assign(db_url: str, actor: str, role: str, task_id: str, assignee: str
 @_actor_options
 @click.argument("task_id")
 @click.option("--note", required=True, help="what the site visit found")
-@click.option("--file", "files", multiple=True, help="evidence file recorded with the visit")
+@click.option("--file", "files", multiple=True, type=_FILE,
+              help="evidence file (photo, PDF, MP4) uploaded and cited by the visit")  # fmt: skip
 def tasks_visit(db_url: str, actor: str, role: str, task_id: str, note: str,
-                files: tuple[str, ...]) -> None:  # fmt: skip
+                files: tuple[Path, ...]) -> None:  # fmt: skip
     """Record a site visit."""
-    _act(db_url, task_id, "visit", actor, role, note=note, files=list(files))
+    _act(db_url, task_id, "visit", actor, role, paths=files, note=note)
+
+
+@tasks.command("evidence")
+@_actor_options
+@click.argument("task_id")
+@click.argument("files", nargs=-1, required=True, type=_FILE)
+@click.option("--note", help="what the files show")
+def tasks_evidence(db_url: str, actor: str, role: str, task_id: str, files: tuple[Path, ...],
+                   note: str | None) -> None:  # fmt: skip
+    """Upload evidence files (JPEG, PNG, WebP, PDF, MP4; ≤ 10 MiB each) and record them."""
+    extra: dict[str, Any] = {"note": note} if note else {}
+    _act(db_url, task_id, "add_evidence", actor, role, paths=files, **extra)
 
 
 @tasks.command("dispose")
@@ -321,8 +365,8 @@ def tasks_visit(db_url: str, actor: str, role: str, task_id: str, note: str,
 def tasks_dispose(db_url: str, actor: str, role: str, task_id: str, kind: str, due: str | None,
                   article: str | None, amount: str | None, reason: str | None) -> None:  # fmt: skip
     """Record the disposal: rectification order, penalty, or dismissal as a false alarm."""
-    payload = {k: v for k, v in (("due", due), ("article", article), ("amount", amount),
-                                 ("reason", reason)) if v is not None}  # fmt: skip
+    given = (("due", due), ("article", article), ("amount", amount), ("reason", reason))
+    payload: dict[str, Any] = {k: v for k, v in given if v is not None}
     _act(db_url, task_id, "dispose", actor, role, kind=kind, **payload)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 import time
 import tomllib
@@ -66,6 +67,9 @@ class Snapshot:
     regions: dict[str, dict[str, Any]]  # code → region
     serial: int = 0  # distinguishes snapshots (keys caches built on one)
 
+
+#: The evidence upload (``bishui.web.api.evidence``): its body may reach ``max_evidence_bytes``.
+EVIDENCE_UPLOAD = re.compile(r"^/api/v1/tasks/[^/]+/files$")
 
 #: How far back the public page looks for a site's newest values (water is sampled monthly).
 LATEST_WINDOW = dt.timedelta(days=31)
@@ -196,9 +200,10 @@ def create_app(
 class WebMiddleware:
     """Per-request duties, as plain ASGI (cheaper than a BaseHTTPMiddleware on every call).
 
-    Before: the API rate limit per client address. After: the CSRF cookie when a handler
-    issued a nonce, security headers, and a ``Cache-Control`` default of ``no-store``
-    (handlers of published data set their own).
+    Before: the body limit (``max_body_bytes``; ``max_evidence_bytes`` for an evidence upload),
+    413 ``too_large`` over it, and the API rate limit per client address. After: the CSRF
+    cookie when a handler issued a nonce, security headers, and a ``Cache-Control`` default of
+    ``no-store`` (handlers of published data set their own).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -210,7 +215,10 @@ class WebMiddleware:
             return
         request = Request(scope)
         path: str = scope["path"]
-        limit = scope["app"].state.web.settings.max_body_bytes
+        settings = scope["app"].state.web.settings
+        limit = settings.max_body_bytes
+        if scope["method"] == "POST" and EVIDENCE_UPLOAD.match(path):
+            limit = settings.max_evidence_bytes  # the one route that takes files
         length = request.headers.get("content-length", "0")
         if not length.isdigit() or int(length) > limit:
             too_big = JSONResponse(
@@ -229,7 +237,7 @@ class WebMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise errors.InputError("body", f"at most {limit} bytes", received)
+                    raise errors.TooLarge("body", f"at most {limit} bytes", received)
             return message
 
         if path.startswith("/api/"):

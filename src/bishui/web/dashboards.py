@@ -23,6 +23,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
+from bishui.enforcement.evidence import MEDIA_TYPES
 from bishui.errors import InputError
 from bishui.timeutil import now_beijing
 from bishui.web.auth import (
@@ -132,7 +133,9 @@ def tasks_page(
 ) -> HTMLResponse:
     """The inspector's inbox and the task workflow (actions through the tasks API)."""
     actor = p.role in ("admin", "inspector", "enterprise")
-    return _page(request, "tasks.html", p, actor=actor)
+    limit = request.app.state.web.settings.max_evidence_bytes
+    return _page(request, "tasks.html", p, actor=actor, evidence_limit=limit,
+                 evidence_types=list(MEDIA_TYPES))  # fmt: skip
 
 
 @router.get("/compensation", response_class=HTMLResponse)

@@ -25,6 +25,7 @@ from bishui.errors import (
     PermissionDenied,
     ProtocolError,
     StorageError,
+    TooLarge,
 )
 
 log = logging.getLogger("bishui.web")
@@ -51,6 +52,7 @@ STATUS: dict[type[BishuiError], int] = {
     BishuiError: 400,
     InputError: 400,
     ConfigError: 400,
+    TooLarge: 413,
     NotFoundError: 404,
     ConflictError: 409,
     PermissionDenied: 403,

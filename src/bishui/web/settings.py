@@ -68,6 +68,13 @@ class Settings:
     max_body_bytes: int = field(
         default=65536, metadata={"help": "largest request body accepted [bytes]"}
     )
+    max_evidence_bytes: int = field(
+        default=10 * 1024 * 1024,
+        metadata={
+            "help": "largest evidence file accepted by POST /api/v1/tasks/{task_id}/files, the "
+            "one route allowed a body over max_body_bytes [bytes]"
+        },
+    )
     max_range_days: int = field(
         default=366, metadata={"help": "longest time range one measurements request may span [d]"}
     )
@@ -117,6 +124,8 @@ class Settings:
             parse_rate(getattr(self, name), f"web.{name}")
         if self.language not in ("zh", "en"):
             raise ConfigError("web.language", "zh or en", self.language)
+        if not 1 <= self.max_evidence_bytes <= 1024**3:
+            raise ConfigError("web.max_evidence_bytes", "1 byte to 1 GiB", self.max_evidence_bytes)
         if not 1 <= self.max_range_days <= 3660:
             raise ConfigError("web.max_range_days", "1–3660", self.max_range_days)
         if not 1 <= self.page_size <= self.max_page_size <= 10_000:

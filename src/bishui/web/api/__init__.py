@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bishui.web.api import account, air, charts, compensation, core, overview, sources, water
+from bishui.web.api import (
+    account,
+    air,
+    charts,
+    compensation,
+    core,
+    evidence,
+    overview,
+    sources,
+    water,
+)
 
 ROUTERS: list[APIRouter] = [
     core.router,
@@ -21,5 +31,6 @@ ROUTERS: list[APIRouter] = [
     charts.router,
     water.router,
     compensation.router,
+    evidence.router,  # before sources: /tasks/{id}/files is not the transition /tasks/{id}/{action}
     sources.router,
 ]

@@ -10,7 +10,8 @@ Who sees what (``requires(..., scope="scoped")`` routes narrow by the caller):
   is not theirs; works the transitions (visit, evidence, dispose, verify, close);
 * county official: what belongs to outlets of its region (read only);
 * enterprise: its own permits, findings, alerts and tasks; may submit rectification evidence
-  (``POST /tasks/{id}/submit_rectification``);
+  (files uploaded by ``bishui.web.api.evidence``, then ``POST /tasks/{id}/submit_rectification``
+  citing their ids);
 * the public: nothing.
 
 A refused transition (:class:`~bishui.enforcement.tasks.TransitionRefused`) is 409 with the

@@ -1,6 +1,8 @@
-/* The task inbox and workflow: the list (scoped by the API), a task's details and its
-   allowed actions, each a small form posted to /api/v1/tasks/{id}/{action} with the CSRF
-   header. Built for a phone: one column below 700 px, large touch targets. */
+/* The task inbox and workflow: the list (scoped by the API), a task's details, its evidence
+   files and its allowed actions, each a small form posted to /api/v1/tasks/{id}/{action} with
+   the CSRF header. Evidence is uploaded first (POST /api/v1/tasks/{id}/files, the file as the
+   body); the actions that cite files offer the task's files as checkboxes and send their ids.
+   Built for a phone: one column below 700 px, large touch targets. */
 (function () {
   "use strict";
   var B = window.bishui;
@@ -9,11 +11,11 @@
   /* The fields each action takes (bishui.enforcement.tasks guards). */
   var FIELDS = {
     assign: [["assignee", "text", cfg.user || ""], ["kind", ["inspector", "team"]]],
-    visit: [["note", "textarea"]],
-    add_evidence: [["files", "text", "photo-1.jpg"], ["note", "text"]],
+    visit: [["note", "textarea"], ["files", "files", false]],
+    add_evidence: [["files", "files", true], ["note", "text"]],
     dispose: [["kind", ["rectification_order", "false_alarm", "penalty"]], ["due", "date"], ["reason", "text"],
               ["article", "text"], ["amount", "text"]],
-    submit_rectification: [["note", "textarea"]],
+    submit_rectification: [["files", "files", true], ["note", "textarea"]],
     verify_rectification: [["note", "text"]],
     close: [],
     escalate: [],
@@ -28,8 +30,33 @@
     }).catch(function (e) { B.fail(card, e); });
   }
 
+  var files = [];  /* the shown task's evidence files (GET /api/v1/tasks/{id}/files) */
+
+  /* One checkbox per uploaded file; *fresh*: those no transition cites yet start ticked. */
+  function filePicker(form, fresh) {
+    var box = document.createElement("fieldset");
+    box.className = "files";
+    var legend = document.createElement("legend");
+    legend.textContent = L.files;
+    box.appendChild(legend);
+    if (!files.length) {
+      var none = document.createElement("span"); none.className = "note"; none.textContent = L.none;
+      box.appendChild(none);
+    }
+    files.forEach(function (f) {
+      var label = document.createElement("label");
+      var cb = document.createElement("input");
+      cb.type = "checkbox"; cb.name = "files"; cb.value = f.id; cb.checked = fresh && !f.cited;
+      label.appendChild(cb);
+      label.appendChild(document.createTextNode(" " + f.name));
+      box.appendChild(label);
+    });
+    form.appendChild(box);
+  }
+
   function field(form, spec) {
     var name = spec[0], type = spec[1], el;
+    if (type === "files") { filePicker(form, spec[2]); return; }
     if (Array.isArray(type)) {
       el = document.createElement("select");
       type.forEach(function (v) { var o = document.createElement("option"); o.value = v; o.textContent = v; el.appendChild(o); });
@@ -49,16 +76,64 @@
     var out = {};
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!el.name || el.value === "") { return; }
-      out[el.name] = el.name === "files" ? el.value.split(",").map(function (s) { return s.trim(); }) : el.value;
+      if (el.type === "checkbox") {
+        if (el.checked) { (out[el.name] = out[el.name] || []).push(el.value); }
+        return;
+      }
+      out[el.name] = el.value;
     });
     return out;
+  }
+
+  function size(n) {
+    return n >= 1048576 ? (n / 1048576).toFixed(1) + " MB" : Math.max(1, Math.round(n / 1024)) + " KB";
+  }
+
+  /* The files as a table, each name a download link (the API sends it as an attachment). */
+  function showFiles(id) {
+    var box = document.getElementById("task-files");
+    if (!files.length) { box.innerHTML = '<p class="note">' + B.esc(L.none) + "</p>"; return; }
+    var head = "<thead><tr>" + cfg.file_cols.map(function (c) { return "<th>" + B.esc(c[1]) + "</th>"; }).join("") + "</tr></thead>";
+    var rows = files.map(function (f) {
+      var href = "/api/v1/tasks/" + encodeURIComponent(id) + "/files/" + encodeURIComponent(f.id);
+      return "<tr>" + cfg.file_cols.map(function (c) {
+        var v = f[c[0]];
+        if (c[2] === "file") { return '<td><a href="' + B.esc(href) + '" download title="' + B.esc(L.download + " · sha256 " + f.sha256) + '">' + B.esc(v) + "</a></td>"; }
+        if (c[2] === "time") { v = String(v).replace("T", " ").slice(0, 16); }
+        if (c[0] === "size") { v = size(v); }
+        if (c[0] === "cited") { v = v ? L.yes : L.no; }
+        return "<td>" + B.esc(v) + "</td>";
+      }).join("") + "</tr>";
+    }).join("");
+    /* not a .table-box: B.table fills the card's first one (the audit trail) */
+    box.innerHTML = '<div class="files-box"><table class="data files">' + head + "<tbody>" + rows + "</tbody></table></div>";
+  }
+
+  /* One file as the request body, its type as Content-Type; the server checks it again. */
+  function upload(id, file) {
+    if (file.size > cfg.evidence_limit) { return Promise.reject(new Error(L.too_large + ": " + file.name)); }
+    var url = "/api/v1/tasks/" + encodeURIComponent(id) + "/files?name=" + encodeURIComponent(file.name);
+    return fetch(url, {
+      method: "POST", credentials: "same-origin", body: file,
+      headers: { "Content-Type": file.type || "application/octet-stream", Accept: "application/json", "X-CSRF-Token": B.csrf() }
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (!r.ok) { throw new Error(file.name + ": " + (j.message || r.status)); }
+        return j;
+      });
+    });
   }
 
   function show(id) {
     var card = document.getElementById("task-detail");
     var msg = document.getElementById("task-msg");
-    return B.getJSON("/api/v1/tasks/" + encodeURIComponent(id)).then(function (j) {
-      var t = j.task;
+    var base = "/api/v1/tasks/" + encodeURIComponent(id);
+    return Promise.all([B.getJSON(base), B.getJSON(base + "/files")]).then(function (both) {
+      var j = both[0], t = j.task;
+      files = both[1].items || [];
+      showFiles(t.id);
+      var up = document.getElementById("evidence-upload");
+      if (up) { up.hidden = t.state === "closed"; }
       card.dataset.task = t.id;
       card.dataset.state = t.state;
       card.querySelector("h2").textContent = t.id + " · " + t.title;
@@ -89,7 +164,29 @@
     }).catch(function (e) { msg.textContent = e.message; });
   }
 
+  function bindUpload() {
+    var form = document.getElementById("evidence-upload");
+    if (!form) { return; }
+    var msg = document.getElementById("task-msg");
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var id = document.getElementById("task-detail").dataset.task;
+      var input = form.querySelector("input[type=file]");
+      var chosen = Array.prototype.slice.call(input.files || []);
+      if (!id || !chosen.length) { return; }
+      msg.textContent = "…";
+      chosen.reduce(function (p, f) { return p.then(function () { return upload(id, f); }); }, Promise.resolve())
+        .then(function () {
+          msg.textContent = L.uploaded + ": " + chosen.map(function (f) { return f.name; }).join("、");
+          input.value = "";
+          return show(id);
+        })
+        .catch(function (e) { msg.textContent = e.message; show(id); });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    bindUpload();
     var card = document.getElementById("task-list");
     document.getElementById("task-state").addEventListener("change", list);
     card.addEventListener("click", function (ev) {

@@ -9,6 +9,12 @@
                               :func:`bishui.enforcement.service.replay_task` rebuilds it from
                               the log and must agree
 ``enforcement_notification``  every notification sent, with the event that produced it
+
+An alert or task is about a *subject* (``subject_kind``): ``outlet`` — an enterprise's
+discharge outlet (``uscc``, ``site_code``, ``outlet_id``) — or ``water_source`` — a
+drinking-water source's monitoring site (``site_code`` = the water site id, ``region``; no
+enterprise, so ``uscc`` and ``outlet_id`` are NULL). Migration 2 adds the column (existing rows
+are outlets) and lets those two be NULL.
 """
 
 from __future__ import annotations
@@ -72,5 +78,13 @@ MIGRATIONS: list[list[str]] = [
             sent_at TIMESTAMP NOT NULL
         )""",
         "-- postgresql\nCREATE INDEX enforcement_audit_subject ON enforcement_audit (subject)",
+    ],
+    # 2 — the alert/task subject: an enterprise outlet or a drinking-water source (no uscc)
+    [
+        "ALTER TABLE enforcement_alert ADD COLUMN subject_kind TEXT NOT NULL DEFAULT 'outlet'",
+        "ALTER TABLE enforcement_alert ALTER COLUMN uscc DROP NOT NULL",
+        "ALTER TABLE enforcement_alert ALTER COLUMN outlet_id DROP NOT NULL",
+        "ALTER TABLE enforcement_task ADD COLUMN subject_kind TEXT NOT NULL DEFAULT 'outlet'",
+        "ALTER TABLE enforcement_task ALTER COLUMN uscc DROP NOT NULL",
     ],
 ]

@@ -133,5 +133,6 @@ def dismiss(alert: Alert, reason: str, now: dt.datetime, log: AuditLog, actor: A
 def visible_to(actor: Actor, alerts: Iterable[Alert]) -> list[Alert]:
     """Alerts an actor may see: an enterprise sees its own outlets' only."""
     if actor.role == "enterprise":
-        return [a for a in alerts if a.subject_kind == OUTLET and actor.uscc and a.uscc == actor.uscc]
+        mine = actor.uscc
+        return [a for a in alerts if a.subject_kind == OUTLET and mine and a.uscc == mine]
     return list(alerts)

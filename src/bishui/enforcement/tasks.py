@@ -410,7 +410,8 @@ def escalate_overdue(
 def visible_to(actor: Actor, tasks: Iterable[Task]) -> list[Task]:
     """Tasks an actor may see: an enterprise sees its own outlets' only."""
     if actor.role is Role.ENTERPRISE:
-        return [t for t in tasks if t.subject_kind == OUTLET and actor.uscc and t.uscc == actor.uscc]
+        mine = actor.uscc
+        return [t for t in tasks if t.subject_kind == OUTLET and mine and t.uscc == mine]
     return list(tasks)
 
 

@@ -485,3 +485,45 @@ def test_a_store_of_the_previous_schema_migrates(
 def _d1_exceeding_readings_only(store: Store) -> dt.datetime:
     _readings(store, "D1", T0, [0.2, 0.2, 0.6, 0.9, 0.8, 0.7])
     return T0 + dt.timedelta(hours=21)
+
+
+# ---------------------------------------------------------------- the model city, the runtime
+def test_the_model_citys_degrading_source_gets_a_task(backend: str, tmp_path: Path) -> None:
+    """惠亭水库 (WS14, Class Ⅱ) degrades from 2026-09-20 (bishui/demo/city.py): by the end of
+    October its NH3-N exceedance is routed into an inspection task for 京山 (420882)."""
+    spec = importlib.util.spec_from_file_location(
+        "water_support_enf", Path(__file__).resolve().parents[1] / "water" / "water_support.py"
+    )
+    assert spec and spec.loader
+    ws = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ws)
+    store, _, _ = root.make_store(backend, tmp_path)
+    try:
+        ws.load_model_city(store, dt.datetime(2026, 10, 1), dt.datetime(2026, 11, 1), {"WS14"})
+        now = dt.datetime(2026, 10, 31)
+        run_alerts(store, now=now, rules=SupervisionRules(window_days=7))
+        r = ew.route(store, now=now)
+        (task,) = [t for t in r.tasks if t.site_code == "WS14"]
+        assert task.title.startswith("惠亭水库（WS14）") and "超标 氨氮" in task.title
+        assert enf.get_task(store, task.id)[1] == "420882"
+        assert task.assignee == "team:420882" and task.subject_kind == tk.WATER_SOURCE
+        nh3n = [a for a in r.alerts if (a.site_code, a.pollutant) == ("WS14", "w21003")
+                and a.finding["kind"] == "exceedance"]  # fmt: skip
+        assert nh3n and all(a.task_id == task.id for a in nh3n)
+        peak = max(float(a.finding["evidence"]["peak"]) for a in nh3n)
+        assert peak > 0.5 and task.severity == ROUTING.severity("exceedance", 0.5, peak)
+    finally:
+        root.drop_store(store)
+
+
+def test_the_runtime_routes_after_the_water_supervision(store: Store) -> None:
+    from bishui.runtime import REFRESH, refresh_engines
+
+    water = REFRESH.index("bishui.water.supervision:refresh")
+    assert REFRESH.index("bishui.enforcement.water:refresh") == water + 1
+    _d1_exceeding(store)
+    refresh_engines(store, T0 + dt.timedelta(hours=21))
+    (task,) = enf.list_tasks(store, "subject_kind = ?", [tk.WATER_SOURCE])[1]
+    assert task["site_code"] == "D1" and task["region"] == SHAYANG
+    refresh_engines(store, T0 + dt.timedelta(hours=21, minutes=1))
+    assert enf.list_tasks(store)[0] == 1

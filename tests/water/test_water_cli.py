@@ -148,3 +148,7 @@ def test_alerts_route_into_enforcement(db: str) -> None:
         store.close()
     code, _, err = run("alerts", "--db", db, "--dry-run", "--route")
     assert code == 2 and "route: not with --dry-run" in err
+    listed = CliRunner().invoke(main, ["tasks", "list", "--db", db])
+    assert listed.exit_code == 0, listed.stderr
+    ws14 = [ln for ln in listed.stdout.splitlines() if "WS14" in ln and "惠亭水库" in ln]
+    assert ws14 and "饮用水水源地" in ws14[0]

@@ -121,3 +121,34 @@ def test_alerts(db: str) -> None:
     assert code == 0 and "0 new" in err
     code, _, err = run("alerts", "--db", db, "--now", "yesterday")
     assert code == 2 and "now: an ISO time" in err
+
+
+def test_alerts_route_into_enforcement(db: str) -> None:
+    """``--route``: the stored alerts become enforcement alerts and tasks (惠亭水库's among
+    them); a second run routes nothing; ``--dry-run --route`` is refused."""
+    args = ("alerts", "--db", db, "--now", "2026-10-31T00:00", "--days", "7", "--route")
+    code, text, err = run(*args)
+    assert code == 0, err
+    assert "routed to enforcement:" in err and "routed" in text
+    store = open_store(db)
+    try:
+        tasks = store.query(
+            "SELECT site_code, region FROM enforcement_task WHERE subject_kind = 'water_source'"
+        )
+        n = len(tasks)
+        assert ("WS14", "420882") in {(t["site_code"], t["region"]) for t in tasks}
+    finally:
+        store.close()
+    code, _, err = run(*args, "--json")
+    assert code == 0, err
+    store = open_store(db)
+    try:
+        assert len(store.query("SELECT id FROM enforcement_task")) == n
+    finally:
+        store.close()
+    code, _, err = run("alerts", "--db", db, "--dry-run", "--route")
+    assert code == 2 and "route: not with --dry-run" in err
+    listed = CliRunner().invoke(main, ["tasks", "list", "--db", db])
+    assert listed.exit_code == 0, listed.stderr
+    ws14 = [ln for ln in listed.stdout.splitlines() if "WS14" in ln and "惠亭水库" in ln]
+    assert ws14 and "饮用水水源地" in ws14[0]

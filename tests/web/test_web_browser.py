@@ -214,17 +214,20 @@ def test_public_page(server: str, browser: Any, shots: Path) -> None:
 # -- the domain pages, on a city with days of history, daily values, permits and findings ------
 def build_rich_city(store: Any, days: int) -> None:
     """The model city with *days* of history, daily values, compensation statements (whole
-    months only), demo permits and the sources checks (findings, alerts, tasks)."""
+    months only), demo permits, the sources checks (findings, alerts, tasks) and the
+    drinking-water source alerts routed into tasks (as ``bishui demo`` does)."""
     import datetime as dt
 
     from web_support import load_city
 
     from bishui.demo import city
     from bishui.demo import compensation as comp_demo
+    from bishui.enforcement import water as enforcement_water
     from bishui.ingest import aggregate
     from bishui.sources import service as sources
     from bishui.sources.citydemo import load_demo_permits
     from bishui.timeutil import now_beijing
+    from bishui.water.supervision import run_alerts
 
     load_city(store, hours=24 * days)
     now = now_beijing()
@@ -233,6 +236,8 @@ def build_rich_city(store: Any, days: int) -> None:
     comp_demo.setup(store, start.date(), now.date(), now=now)
     load_demo_permits(store, city.build())
     sources.run_checks(store, now - dt.timedelta(days=min(days, 10)), now, now=now)
+    run_alerts(store, now=now)
+    enforcement_water.route(store, now=now)
 
 
 @pytest.fixture(scope="module")
@@ -374,4 +379,25 @@ def test_inspector_works_a_task_on_a_phone(
     assert hashlib.sha256(photo).hexdigest() in page.inner_text(trail)
     page.screenshot(path=str(shots / "tasks.png"), full_page=True)
     ctx.close()
+    assert not errors, errors
+
+
+def test_a_water_alert_links_to_its_task(
+    rich_server: str, browser: Any, users: dict[str, Any]
+) -> None:
+    """The water page's routed alerts link to their task; the tasks page opens it (#id),
+    names the drinking-water source as its subject and offers no penalty."""
+    errors: list[str] = []
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["inspector"]["username"])
+    page.goto(f"{rich_server}/water")
+    page.wait_for_selector("#water-alerts table.data")
+    link = page.locator("#water-alerts tbody a[href^='/tasks#T']").first
+    task = (link.get_attribute("href") or "").split("#", 1)[1]
+    link.click()
+    page.wait_for_selector(f"#task-detail[data-task='{task}']")
+    assert "饮用水水源地" in page.inner_text("#task-detail .summary")
+    kinds = page.locator("#task-actions form[data-action='dispose'] select[name='kind'] option")
+    assert kinds.all_inner_texts() == ["rectification_order", "false_alarm"]
+    page.context.close()
     assert not errors, errors

@@ -99,10 +99,17 @@ def setup_engines(
     Each step is idempotent, so a later run repeats it over the whole history cheaply.
     """
     from bishui.demo import compensation
+    from bishui.enforcement import water as enforcement_water
     from bishui.water.supervision import run_alerts
 
     alerts = run_alerts(store, now=end)
-    echo(f"Drinking-water sources: {len(alerts['alerts'])} alerts")
+    # 监察监测联动: the sources' alerts into the enforcement loop (惠亭水库's NH3-N exceedance
+    # becomes an inspection task), as the platform's refresh does every minute from then on.
+    routed = enforcement_water.route(store, now=now)
+    echo(
+        f"Drinking-water sources: {len(alerts['alerts'])} alerts, {len(routed.alerts)} routed "
+        f"to enforcement, {len(routed.tasks)} tasks"
+    )
     from bishui.sources.service import run_checks
 
     # The pollution-source checks over the last month of history (the platform's refresh

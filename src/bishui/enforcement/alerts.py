@@ -3,6 +3,10 @@
 An alert is one finding as the bureau sees it, deduplicated by the finding's key (the same
 event found by two runs is one alert). Alerts of the same site and day can be grouped into one
 task (:func:`open_task`). Alert states: ``new`` → ``tasked`` | ``dismissed``.
+
+An alert's subject is an outlet (from a finding) or a drinking-water source
+(``subject_kind="water_source"``, routed by :mod:`bishui.enforcement.water`: ``site_code`` is
+the water site, ``uscc`` and ``outlet_id`` are empty).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 from bishui.enforcement.audit import AuditLog
 from bishui.enforcement.policy import Policy
-from bishui.enforcement.tasks import Actor, Task, new_task
+from bishui.enforcement.tasks import OUTLET, Actor, Task, new_task
 from bishui.errors import ConflictError, InputError
 from bishui.sources.findings import Finding
 
@@ -44,6 +48,7 @@ class Alert:
     finding: Mapping[str, Any]
     state: AlertState = AlertState.NEW
     task_id: str = ""
+    subject_kind: str = OUTLET
 
     @property
     def subject(self) -> str:
@@ -57,6 +62,7 @@ class Alert:
             "start": self.start.isoformat(), "end": self.end.isoformat(), "uscc": self.uscc,
             "created": self.created.isoformat(), "state": str(self.state),
             "task_id": self.task_id, "finding": dict(self.finding),
+            "subject_kind": self.subject_kind,
         }  # fmt: skip
 
 
@@ -93,7 +99,7 @@ def open_task(
     items = list(alerts)
     if not items:
         raise InputError("alerts", "at least one alert", [])
-    sites = {a.site_code for a in items}
+    sites = {(a.subject_kind, a.site_code) for a in items}
     if len(sites) != 1:
         raise InputError("alerts", "alerts of one site per task", sorted(sites))
     for a in items:
@@ -104,7 +110,7 @@ def open_task(
     article = next((policy.rule_articles[r] for r in rules if r in policy.rule_articles), "")
     task = new_task(task_id, [a.id for a in items], items[0].uscc, items[0].site_code, severity,
                     title or f"{items[0].site_code}: {', '.join(rules)}", now, policy, log, actor,
-                    suggested_article=article)  # fmt: skip
+                    suggested_article=article, subject_kind=items[0].subject_kind)  # fmt: skip
     tasked = []
     for a in items:
         log.append(now, actor.id, actor.role, a.subject, "task", a.state, AlertState.TASKED,
@@ -125,7 +131,8 @@ def dismiss(alert: Alert, reason: str, now: dt.datetime, log: AuditLog, actor: A
 
 
 def visible_to(actor: Actor, alerts: Iterable[Alert]) -> list[Alert]:
-    """Alerts an actor may see: an enterprise sees its own only."""
+    """Alerts an actor may see: an enterprise sees its own outlets' only."""
     if actor.role == "enterprise":
-        return [a for a in alerts if a.uscc == actor.uscc]
+        mine = actor.uscc
+        return [a for a in alerts if a.subject_kind == OUTLET and mine and a.uscc == mine]
     return list(alerts)

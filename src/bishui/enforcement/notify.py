@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bishui.enforcement.audit import AuditEvent
-from bishui.enforcement.tasks import Task
+from bishui.enforcement.tasks import WATER_SOURCE, Task
 
 logger = logging.getLogger("bishui.enforcement")
 
@@ -49,6 +49,11 @@ def notifications_for(event: AuditEvent, task: Task) -> list[Notification]:
     def n(to: str, subject: str, body: str = "") -> Notification:
         return Notification(to, subject, body or task.title, task.id, event.seq)
 
+    # The party answerable for the subject: the enterprise of an outlet; for a drinking-water
+    # source (no enterprise) the source itself, which the sender resolves to whoever is in
+    # charge of it (the county's water-source authority).
+    party = (f"source:{task.site_code}" if task.subject_kind == WATER_SOURCE
+             else f"enterprise:{task.uscc}")  # fmt: skip
     a = event.action
     if a == "create":
         return [n("role:supervisor", f"新任务 {task.id}（{task.severity}）待分派")]
@@ -56,15 +61,16 @@ def notifications_for(event: AuditEvent, task: Task) -> list[Notification]:
         return [n(str(p.get("assignee", "")), f"任务 {task.id} 已分派给您，期限 "
                   f"{task.deadline:%Y-%m-%d %H:%M}")]  # fmt: skip
     if a == "dispose":
-        return [n(f"enterprise:{task.uscc}", f"任务 {task.id} 处置决定：{p.get('kind')}",
+        return [n(party, f"任务 {task.id} 处置决定：{p.get('kind')}",
                   str(p.get("article") or p.get("reason") or p.get("due") or ""))]  # fmt: skip
     if a == "submit_rectification":
-        return [n(task.assignee or "role:supervisor", f"任务 {task.id} 企业提交整改材料")]
+        who = "整改情况已记录" if task.subject_kind == WATER_SOURCE else "企业提交整改材料"
+        return [n(task.assignee or "role:supervisor", f"任务 {task.id} {who}")]
     if a == "escalate":
         return [n(f"role:{p.get('notify_role', 'supervisor')}",
                   f"任务 {task.id} 逾期，升级至第 {task.escalation_level} 级")]  # fmt: skip
     if a == "close":
-        return [n(f"enterprise:{task.uscc}", f"任务 {task.id} 已办结"),
+        return [n(party, f"任务 {task.id} 已办结"),
                 n(task.assignee or "role:supervisor", f"任务 {task.id} 已办结")]  # fmt: skip
     if a == "reopen":
         return [n(task.assignee or "role:supervisor", f"任务 {task.id} 重新打开",

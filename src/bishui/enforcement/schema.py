@@ -15,6 +15,12 @@
                               updated or deleted. One row per task and content
                               (``UNIQUE (task_id, sha256)``): the same bytes uploaded twice are
                               one file.
+
+An alert or task is about a *subject* (``subject_kind``): ``outlet`` — an enterprise's
+discharge outlet (``uscc``, ``site_code``, ``outlet_id``) — or ``water_source`` — a
+drinking-water source's monitoring site (``site_code`` = the water site id, ``region``; no
+enterprise, so ``uscc`` and ``outlet_id`` are NULL). Migration 3 adds the column (existing rows
+are outlets) and lets those two be NULL.
 """
 
 from __future__ import annotations
@@ -95,5 +101,13 @@ MIGRATIONS: list[list[str]] = [
             content {BLOB} NOT NULL,
             UNIQUE (task_id, sha256)
         )""",
+    ],
+    # 3 — the alert/task subject: an enterprise outlet or a drinking-water source (no uscc)
+    [
+        "ALTER TABLE enforcement_alert ADD COLUMN subject_kind TEXT NOT NULL DEFAULT 'outlet'",
+        "ALTER TABLE enforcement_alert ALTER COLUMN uscc DROP NOT NULL",
+        "ALTER TABLE enforcement_alert ALTER COLUMN outlet_id DROP NOT NULL",
+        "ALTER TABLE enforcement_task ADD COLUMN subject_kind TEXT NOT NULL DEFAULT 'outlet'",
+        "ALTER TABLE enforcement_task ALTER COLUMN uscc DROP NOT NULL",
     ],
 ]

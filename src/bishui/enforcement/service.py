@@ -122,18 +122,21 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 # ---------------------------------------------------------------- snapshots
 _ALERT_COLS = ("id", "rule_id", "severity", "site_code", "outlet_id", "pollutant", "start_ts",
-               "end_ts", "uscc", "region", "created", "state", "task_id", "finding")  # fmt: skip
+               "end_ts", "uscc", "region", "created", "state", "task_id", "finding",
+               "subject_kind")  # fmt: skip
 
 
 def _insert_alerts(
     store: Store, cur: Any, alerts: Iterable[al.Alert], regions: Mapping[str, str | None]
 ) -> None:
     """New alerts, in one bulk insert (an alert changes later only through the audit log and
-    :func:`_update_alert`)."""
+    :func:`_update_alert`). A water-source alert has no enterprise or outlet: NULL, so no
+    enterprise scope (``uscc = ?``) can ever match it."""
     rows = [
-        [a.id, a.rule_id, a.severity, a.site_code, a.outlet_id, a.pollutant, a.start, a.end,
-         a.uscc, regions.get(a.site_code), a.created, str(a.state), a.task_id or None,
-         json.dumps(dict(a.finding), ensure_ascii=False, default=str)]
+        [a.id, a.rule_id, a.severity, a.site_code, a.outlet_id or None, a.pollutant, a.start,
+         a.end, a.uscc or None, regions.get(a.site_code), a.created, str(a.state),
+         a.task_id or None, json.dumps(dict(a.finding), ensure_ascii=False, default=str),
+         a.subject_kind]
         for a in alerts
     ]  # fmt: skip
     if rows:
@@ -145,11 +148,11 @@ def _write_task(store: Store, cur: Any, t: tk.Task, region: str | None, now: dt.
     store._exec(
         cur,
         "INSERT INTO enforcement_task (id, uscc, site_code, region, severity, state, assignee, "
-        "assignee_kind, title, created, deadline, updated, body) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [t.id, t.uscc, t.site_code, region, t.severity, str(t.state), t.assignee or None,
+        "assignee_kind, title, created, deadline, updated, body, subject_kind) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [t.id, t.uscc or None, t.site_code, region, t.severity, str(t.state), t.assignee or None,
          t.assignee_kind or None, t.title, t.created, t.deadline, now,
-         json.dumps(t.as_dict(), ensure_ascii=False, default=str)],
+         json.dumps(t.as_dict(), ensure_ascii=False, default=str), t.subject_kind],
     )  # fmt: skip
 
 
@@ -184,6 +187,7 @@ def task_from_dict(d: Mapping[str, Any]) -> tk.Task:
         escalation_level=int(d.get("escalation_level", 0)), closed_at=t(d.get("closed_at")),
         reopen_count=int(d.get("reopen_count", 0)),
         suggested_article=d.get("suggested_article", ""), meta=d.get("meta") or {},
+        subject_kind=d.get("subject_kind", tk.OUTLET),
     )  # fmt: skip
 
 
@@ -303,7 +307,7 @@ def list_alerts(
     )
     rows = store.query(
         "SELECT id, rule_id, severity, site_code, outlet_id, pollutant, start_ts, end_ts, uscc, "  # noqa: S608
-        f"region, created, state, task_id FROM enforcement_alert WHERE {cond} "
+        f"region, created, state, task_id, subject_kind FROM enforcement_alert WHERE {cond} "
         "ORDER BY created DESC, id LIMIT ? OFFSET ?",
         [*args, limit, offset],
     )
@@ -435,10 +439,11 @@ def dismiss_alert(
         r = dict(zip(_ALERT_COLS, found[0], strict=True))
         alert = al.Alert(
             id=r["id"], rule_id=r["rule_id"], severity=r["severity"], site_code=r["site_code"],
-            outlet_id=r["outlet_id"], pollutant=r["pollutant"], start=r["start_ts"],
-            end=r["end_ts"], uscc=r["uscc"], created=r["created"],
+            outlet_id=r["outlet_id"] or "", pollutant=r["pollutant"], start=r["start_ts"],
+            end=r["end_ts"], uscc=r["uscc"] or "", created=r["created"],
             finding=json.loads(r["finding"]) if r["finding"] else {},
             state=al.AlertState(r["state"]), task_id=r["task_id"] or "",
+            subject_kind=r["subject_kind"],
         )  # fmt: skip
         log = _TailLog(_last_event(store, cur))
         new = al.dismiss(alert, reason, at, log, actor)

@@ -16,6 +16,13 @@ transition, as is a transition whose guard fails. Who may act is :data:`PERMISSI
 files — id and SHA-256, as :func:`bishui.enforcement.evidence.refs` makes them from ids —
 never bare names, so each event fixes exactly which bytes it cites.
 
+A task is about a subject (:attr:`Task.subject_kind`): an enterprise's outlet, or a
+drinking-water source (:data:`WATER_SOURCE`, 监察监测联动 on a source alert). A source has no
+enterprise, so on its tasks the enterprise role may do nothing, the inspector records the
+rectification of the cause (:data:`WATER_PERMISSIONS`), and a penalty disposal is refused (the
+penalty articles of 排污许可管理条例 apply to a permit holder; only a rectification order or a
+false alarm disposes of a source task).
+
 A :class:`Task` is immutable: :func:`apply` returns the next task and records one
 :class:`~bishui.enforcement.audit.AuditEvent`; :func:`replay` rebuilds a task from its events,
 so the store keeps only the log and the latest snapshot.
@@ -70,6 +77,11 @@ class Role(StrEnum):
     SYSTEM = "system"
 
 
+#: Subject kinds of alerts and tasks (``subject_kind`` in the store).
+OUTLET = "outlet"
+WATER_SOURCE = "water_source"
+SUBJECT_KINDS = (OUTLET, WATER_SOURCE)
+
 S, A = State, Action
 _LIVE = (S.OPEN, S.ASSIGNED, S.IN_PROGRESS, S.DISPOSED)
 
@@ -103,6 +115,13 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     A.CLOSE: frozenset({Role.INSPECTOR, Role.SUPERVISOR}),
     A.ESCALATE: frozenset({Role.SYSTEM, Role.SUPERVISOR}),
     A.REOPEN: frozenset({Role.SUPERVISOR}),
+}
+
+#: Who may act on a drinking-water source task: no enterprise; the rectification of the cause
+#: (by whoever is responsible in the catchment) is recorded by the inspector or supervisor.
+WATER_PERMISSIONS: dict[Action, frozenset[Role]] = {
+    **{a: roles - {Role.ENTERPRISE} for a, roles in PERMISSIONS.items()},
+    A.SUBMIT_RECTIFICATION: frozenset({Role.INSPECTOR, Role.SUPERVISOR}),
 }
 
 
@@ -147,6 +166,7 @@ class Task:
     reopen_count: int = 0
     suggested_article: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)
+    subject_kind: str = OUTLET  # OUTLET | WATER_SOURCE (then uscc is "")
 
     @property
     def subject(self) -> str:
@@ -165,7 +185,7 @@ class Task:
 def new_task(
     task_id: str, alert_ids: Iterable[str], uscc: str, site_code: str, severity: str, title: str,
     created: dt.datetime, policy: Policy, log: AuditLog, actor: Actor,
-    suggested_article: str = "",
+    suggested_article: str = "", subject_kind: str = OUTLET,
 ) -> Task:  # fmt: skip
     """Open a task (state ``open``) with its deadline from the policy, and log it."""
     if not task_id:
@@ -173,12 +193,21 @@ def new_task(
     ids = tuple(alert_ids)
     if not ids:
         raise InputError("alert_ids", "a task comes from at least one alert", ids)
+    if subject_kind not in SUBJECT_KINDS:
+        raise InputError("subject_kind", "one of " + ", ".join(SUBJECT_KINDS), subject_kind)
+    if subject_kind == OUTLET and not uscc:
+        raise InputError("uscc", "an outlet task names its enterprise", uscc)
+    if subject_kind == WATER_SOURCE and uscc:
+        raise InputError("uscc", "a drinking-water source task has no enterprise", uscc)
     t = Task(task_id, ids, uscc, site_code, severity, title, created,
-             policy.deadline(severity, created), suggested_article=suggested_article)  # fmt: skip
-    log.append(created, actor.id, actor.role, t.subject, "create", "", t.state,
-               {"alert_ids": list(ids), "uscc": uscc, "site_code": site_code,
-                "severity": severity, "title": title, "deadline": t.deadline.isoformat(),
-                "suggested_article": suggested_article})  # fmt: skip
+             policy.deadline(severity, created), suggested_article=suggested_article,
+             subject_kind=subject_kind)  # fmt: skip
+    body = {"alert_ids": list(ids), "uscc": uscc, "site_code": site_code, "severity": severity,
+            "title": title, "deadline": t.deadline.isoformat(),
+            "suggested_article": suggested_article}  # fmt: skip
+    if subject_kind != OUTLET:  # outlet events keep the payload they always had
+        body["subject_kind"] = subject_kind
+    log.append(created, actor.id, actor.role, t.subject, "create", "", t.state, body)
     return t
 
 
@@ -237,6 +266,9 @@ def _g_disposal(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) ->
             return "a rectification order has a due date, not in the past"
         return None
     if kind == Disposal.PENALTY:
+        if t.subject_kind == WATER_SOURCE:
+            return ("a drinking-water source has no enterprise to penalise: dispose by "
+                    "rectification_order (of the cause) or false_alarm")  # fmt: skip
         if not t.evidence:
             return "a penalty needs recorded evidence (条例 Art. 29)"
         try:
@@ -339,9 +371,10 @@ def apply(
         act = Action(action)
     except ValueError:
         raise InputError("action", "one of " + ", ".join(Action), action) from None
-    if actor.role not in PERMISSIONS[act]:
+    table = WATER_PERMISSIONS if task.subject_kind == WATER_SOURCE else PERMISSIONS
+    if actor.role not in table[act]:
         raise PermissionDenied(f"task {task.id}: role {actor.role} may not {act}")
-    if actor.role is Role.ENTERPRISE and actor.uscc != task.uscc:
+    if actor.role is Role.ENTERPRISE and (not actor.uscc or actor.uscc != task.uscc):
         raise PermissionDenied(f"task {task.id}: not a task of enterprise {actor.uscc}")
     row = TRANSITIONS.get((task.state, act))
     if row is None:
@@ -405,9 +438,10 @@ def escalate_overdue(
 
 
 def visible_to(actor: Actor, tasks: Iterable[Task]) -> list[Task]:
-    """Tasks an actor may see: an enterprise sees its own only."""
+    """Tasks an actor may see: an enterprise sees its own outlets' only."""
     if actor.role is Role.ENTERPRISE:
-        return [t for t in tasks if t.uscc == actor.uscc]
+        mine = actor.uscc
+        return [t for t in tasks if t.subject_kind == OUTLET and mine and t.uscc == mine]
     return list(tasks)
 
 
@@ -420,7 +454,8 @@ def replay(events: Iterable[AuditEvent], policy: Policy) -> Task:
     t = Task(evs[0].subject.removeprefix("task:"), tuple(c["alert_ids"]), c["uscc"],
              c["site_code"], c["severity"], c["title"], evs[0].time,
              dt.datetime.fromisoformat(c["deadline"]),
-             suggested_article=c.get("suggested_article", ""))  # fmt: skip
+             suggested_article=c.get("suggested_article", ""),
+             subject_kind=c.get("subject_kind", OUTLET))  # fmt: skip
     scratch = AuditLog()
     for e in evs[1:]:
         actor = Actor(e.actor, Role(e.role), t.uscc if e.role == Role.ENTERPRISE else "")

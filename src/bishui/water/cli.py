@@ -287,11 +287,17 @@ def rank_cmd(db_url: str, period: str, out: Path | None) -> None:
 @click.option("--now", "now_text", help="evaluation time, Beijing (default: now)")
 @click.option("--days", type=float, default=30.0, show_default=True, help="window of data [d]")
 @click.option("--dry-run", is_flag=True, help="evaluate only; do not store the alerts")
+@click.option(
+    "--route",
+    is_flag=True,
+    help="then route the stored alerts into the enforcement loop (alerts and tasks)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def alerts_cmd(
-    db_url: str, now_text: str | None, days: float, dry_run: bool, as_json: bool
+    db_url: str, now_text: str | None, days: float, dry_run: bool, route: bool, as_json: bool
 ) -> None:
-    """Drinking-water sources: status and alerts (stored in water_alerts unless --dry-run)."""
+    """Drinking-water sources: status and alerts (stored in water_alerts unless --dry-run;
+    with --route also raised as enforcement alerts and tasks)."""
     from bishui.water import report
     from bishui.water.supervision import SupervisionRules, evaluate, run_alerts
 
@@ -307,6 +313,8 @@ def alerts_cmd(
             now = to_beijing_naive(now)
     if not 0 < days <= 366:
         raise InputError("days", "0 < days ≤ 366", days)
+    if dry_run and route:
+        raise InputError("route", "not with --dry-run (nothing is stored to route)", True)
     rules = SupervisionRules(window_days=days)
     store = _open(db_url)
     try:
@@ -315,6 +323,19 @@ def alerts_cmd(
             result: dict[str, Any] = {"status": status, "alerts": alerts, "new": None}
         else:
             result = run_alerts(store, now=now, rules=rules)
+        if route:
+            from bishui.enforcement import notify
+            from bishui.enforcement import water as enforcement_water
+
+            r = enforcement_water.route(store, now=now, sender=notify.LoggingSender())
+            result["routed"] = {
+                "alerts": [a.id for a in r.alerts],
+                "tasks": [t.id for t in r.tasks],
+                "joined": r.joined,
+            }
+            state = {x["id"]: x["state"] for x in store.query("SELECT id, state FROM water_alerts")}
+            for a in result["alerts"]:
+                a["state"] = state.get(a["id"], a.get("state", ""))
     finally:
         store.close()
     if as_json:
@@ -372,6 +393,13 @@ def alerts_cmd(
     )
     if result["new"] is not None:
         click.echo(f"\n{result['new']} new, {result['updated']} already stored", err=True)
+    if "routed" in result:
+        r = result["routed"]
+        click.echo(
+            f"routed to enforcement: {len(r['alerts'])} alerts, tasks "
+            f"{', '.join(r['tasks']) or '—'}, {r['joined']} joined a live task",
+            err=True,
+        )
 
 
 def _open(db_url: str) -> Any:

@@ -4,7 +4,8 @@
     drinking-water source alerts raised by :func:`bishui.water.supervision.run_alerts`, one row
     per alert key (source, kind, parameter, start time): re-running the rules over the same data
     updates the row (``last_seen``, ``evidence``) and never adds a second one. ``state`` is for
-    the enforcement module (``new`` → ``tasked`` | ``dismissed``); the water module never
+    the enforcement module: ``new`` → ``routed`` when :func:`bishui.enforcement.water.route`
+    has raised the enforcement alert ``alert_id`` (migration 2) for it; the water module never
     changes it once set.
 ``water_results``
     a cache of published period results (section, river, city, ranking tables) keyed by period,
@@ -42,5 +43,10 @@ MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (period, tab, rules_version)
         )""",
         "-- postgresql\nCREATE INDEX water_alerts_ts ON water_alerts (source, ts)",
+    ],
+    # 2 — the enforcement alert a routed water alert became
+    [
+        "ALTER TABLE water_alerts ADD COLUMN alert_id TEXT",
+        "-- postgresql\nCREATE INDEX water_alerts_state ON water_alerts (state)",
     ],
 ]

@@ -315,11 +315,17 @@ def stored_alerts(
     regions: tuple[str, ...] | None = None,
     limit: int = 500,
 ) -> list[dict[str, Any]]:
-    """Alerts from ``water_alerts``, newest first (optionally only sources in *regions*)."""
+    """Alerts from ``water_alerts``, newest first (optionally only sources in *regions*).
+
+    A routed alert (``state = 'routed'``) carries its enforcement alert's id, that alert's
+    state (``alert_state``: new, tasked, dismissed) and its task (``task_id``), if any.
+    """
     sql = (
         "SELECT a.id, a.source, s.name, s.region, a.kind, a.parameter, a.ts, a.value, "
-        "a.limit_value, a.target_class, a.evidence, a.state, a.first_seen, a.last_seen "
-        "FROM water_alerts a JOIN sites s ON s.id = a.source"
+        "a.limit_value, a.target_class, a.evidence, a.state, a.first_seen, a.last_seen, "
+        "a.alert_id, e.state AS alert_state, e.task_id "
+        "FROM water_alerts a JOIN sites s ON s.id = a.source "
+        "LEFT JOIN enforcement_alert e ON e.id = a.alert_id"
     )
     params: list[Any] = []
     where = []

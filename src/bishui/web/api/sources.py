@@ -8,8 +8,10 @@ Who sees what (``requires(..., scope="scoped")`` routes narrow by the caller):
   accounts carry no team membership, so every inspector is on the city brigade's regional
   teams ``team:<region>``) and unassigned ones — a task assigned to another inspector by name
   is not theirs; works the transitions (visit, evidence, dispose, verify, close);
-* county official: what belongs to outlets of its region (read only);
-* enterprise: its own permits, findings, alerts and tasks; may submit rectification evidence
+* county official: what belongs to outlets and drinking-water sources of its region (read
+  only);
+* enterprise: its own permits, findings, alerts and tasks — never a drinking-water source's
+  (``subject_kind = 'water_source'``: no enterprise); may submit rectification evidence
   (files uploaded by ``bishui.web.api.evidence``, then ``POST /tasks/{id}/submit_rectification``
   citing their ids);
 * the public: nothing.
@@ -43,6 +45,7 @@ ACTORS = ("admin", "inspector", "enterprise")
 PERIOD = r"^\d{4}(-(0[1-9]|1[0-2])(-\d{2})?)?$"
 TASK_ID = r"^T\d{8}-\d{4}$"
 KEY = r"^[0-9a-f]{20}$"
+ALERT_ID = r"^[0-9a-f]{20}([0-9a-f]{4})?$"  # a finding's key (20), a water alert's (24)
 PERMIT_NO = r"^[0-9A-Za-z]{22}$"
 ACTIONS = "|".join(a.value for a in tk.Action)
 SEVERITY = r"^(info|low|medium|high)$"
@@ -64,12 +67,22 @@ def _scope(
     return "TRUE", []
 
 
+def _enforcement_scope(p: Principal) -> tuple[str, list[Any]]:
+    """:func:`_scope` on alert and task rows: an enterprise's are its outlets' only. (A
+    water-source row's ``uscc`` is NULL, which ``uscc = ?`` never matches; the subject test
+    says so outright.)"""
+    where, params = _scope(p)
+    if p.role == "enterprise":
+        where = f"subject_kind = 'outlet' AND {where}"
+    return where, params
+
+
 def _task_scope(p: Principal) -> tuple[str, list[Any]]:
     if p.role == "inspector":
         # Accounts carry no team membership: every inspector is on the city brigade's
         # regional teams, so sees team tasks and unassigned ones, plus those assigned to them.
         return "(assignee = ? OR assignee_kind = 'team' OR assignee IS NULL)", [p.username]
-    return _scope(p)
+    return _enforcement_scope(p)
 
 
 class Page(BaseModel):
@@ -243,7 +256,8 @@ def finding(
 
 
 # ------------------------------------------------------------------------------ alerts
-@router.get("/alerts", response_model=Page, summary="Alerts raised from findings")
+@router.get("/alerts", response_model=Page, summary="Alerts raised from findings and from "
+            "drinking-water source alerts (subject_kind)")  # fmt: skip
 def alerts(
     request: Request,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
@@ -252,7 +266,7 @@ def alerts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
-    where, params = _scope(p)
+    where, params = _enforcement_scope(p)
     total, rows = enf.list_alerts(_store(request), where, params, state=state, limit=limit,
                                   offset=offset)  # fmt: skip
     cache_for(response, p, request)
@@ -270,7 +284,7 @@ class Dismissal(BaseModel):
 def dismiss_alert(
     request: Request,
     p: Annotated[Principal, requires("admin", "inspector")],
-    alert_id: Annotated[str, Path(pattern=KEY)],
+    alert_id: Annotated[str, Path(pattern=ALERT_ID)],
     body: Dismissal,
 ) -> dict[str, Any]:
     actor = tk.Actor(p.username or p.role, enf.TASK_ROLES[p.role], p.enterprise or "")

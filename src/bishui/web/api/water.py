@@ -337,7 +337,10 @@ class AlertOut(BaseModel):
     value: float | None
     limit: float | None
     evidence: dict[str, Any]
-    state: str | None = Field(None, description="stored state: new, tasked, dismissed")
+    state: str | None = Field(
+        None, description="stored state: new, or routed into the enforcement loop"
+    )
+    task_id: str | None = Field(None, description="the enforcement task of a routed alert")
 
 
 class Sources(BaseModel):
@@ -425,12 +428,13 @@ def water_sources(
     status, alerts = evaluate(
         store, now=when, rules=SupervisionRules(window_days=days), regions=regions
     )
-    states = {
-        r["id"]: r["state"]
+    stored = {
+        r["id"]: r
         for r in stored_alerts(store, since=when - dt.timedelta(days=days + 1), regions=regions)
     }
     for a in alerts:
-        a["state"] = states.get(a["id"])
+        row = stored.get(a["id"], {})
+        a["state"], a["task_id"] = row.get("state"), row.get("task_id")
     cache_for(response, p, request)
     return {
         "ok": True,

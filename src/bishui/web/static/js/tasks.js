@@ -21,6 +21,8 @@
     escalate: [],
     reopen: [["reason", "text"]]
   };
+  /* A drinking-water source task has no enterprise: no penalty (the server refuses it too). */
+  var WATER_DISPOSE = [["kind", ["rectification_order", "false_alarm"]], ["due", "date"], ["reason", "text"]];
 
   function list() {
     var card = document.getElementById("task-list");
@@ -138,7 +140,8 @@
       card.dataset.state = t.state;
       card.querySelector("h2").textContent = t.id + " · " + t.title;
       card.querySelector(".summary").innerHTML = "<dl>" +
-        [[L.state, t.state], [L.severity, t.severity], [L.assignee, t.assignee], [L.deadline, String(t.deadline).replace("T", " ")],
+        [[L.subject, (cfg.subjects || {})[t.subject_kind || "outlet"] + " " + t.site_code],
+         [L.state, t.state], [L.severity, t.severity], [L.assignee, t.assignee], [L.deadline, String(t.deadline).replace("T", " ")],
          [L.article, t.suggested_article]].map(function (x) { return "<dt>" + B.esc(x[0]) + "</dt><dd>" + B.esc(x[1]) + "</dd>"; }).join("") + "</dl>";
       var box = document.getElementById("task-actions");
       box.innerHTML = "";
@@ -146,7 +149,8 @@
         (t.allowed_actions || []).forEach(function (a) {
           var form = document.createElement("form");
           form.dataset.action = a;
-          (FIELDS[a] || [["note", "text"]]).forEach(function (f) { field(form, f); });
+          var spec = a === "dispose" && t.subject_kind === "water_source" ? WATER_DISPOSE : FIELDS[a];
+          (spec || [["note", "text"]]).forEach(function (f) { field(form, f); });
           var b = document.createElement("button"); b.type = "submit"; b.textContent = (cfg.actions || {})[a] || a; b.className = "action-" + a;
           form.appendChild(b);
           form.addEventListener("submit", function (ev) {
@@ -198,6 +202,9 @@
       if (window.innerWidth < 700) { document.getElementById("task-detail").scrollIntoView(); }
     });
     list();
+    // /tasks#T20261122-0001 (a link from the water page's alerts) opens that task.
+    var wanted = decodeURIComponent(window.location.hash.slice(1));
+    if (/^T\d{8}-\d{4}$/.test(wanted)) { show(wanted); }
     setInterval(function () { list(); }, B.refreshMs);
   });
 })();

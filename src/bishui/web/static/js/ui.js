@@ -75,6 +75,9 @@
       var colour = row.colour || row.color || "#ccc";
       return '<i class="swatch" style="background:' + B.esc(colour) + '"></i>' + B.esc(v);
     }
+    if (fmt === "task" && v != null) {  // a task id: its page (tasks.js opens the #id)
+      return '<a href="/tasks#' + encodeURIComponent(v) + '">' + B.esc(v) + "</a>";
+    }
     if (fmt === "class" && v != null) {
       return '<span class="klass k' + B.esc(row["class"]) + '">' + B.esc(v) + "</span>";
     }

@@ -1,0 +1,294 @@
+"""Drinking-water source alerts into the enforcement loop (监察监测联动).
+
+The water engine stores its source alerts in ``water_alerts``
+(:func:`bishui.water.supervision.run_alerts`); :func:`route` takes those not routed yet
+(``state = 'new'``), raises one enforcement alert for each (``subject_kind = 'water_source'``:
+the water site and its region, no enterprise), opens inspection tasks per
+:data:`~bishui.enforcement.tasks.WATER_SOURCE` rules and marks each water alert ``routed`` with
+the id of the enforcement alert it became — in one transaction, so a re-run routes nothing
+twice, and a water alert that keeps being seen (its ``last_seen`` moving on) stays one alert.
+
+Which kinds become alerts and tasks, and at which severity, is the routing file
+(``data/water_routing_2026.11-1.toml``, :class:`WaterRouting`): by default an exceedance opens
+a task, a trend or a gap raises an alert only. The enforcement alert's id is the water alert's
+key (24 hex digits; findings' keys have 20, so the two never collide).
+
+Tasks: one per source and run; while a source has a live (not closed) water task, the new
+alerts that would open a task join it instead (the alert's ``task`` event names it, with
+``joined``): the inspection of a source is one piece of work however many episodes its
+readings show. The task is auto-assigned to the region's inspection team, as outlet tasks are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from bishui.enforcement import alerts as al
+from bishui.enforcement import notify
+from bishui.enforcement import service as svc
+from bishui.enforcement import tasks as tk
+from bishui.enforcement.policy import Policy, load_policy
+from bishui.errors import ConfigError
+from bishui.store import Store
+
+DEFAULT_FILE = "water_routing_2026.11-1.toml"
+KINDS = ("exceedance", "trend", "gap")
+KIND_ZH = {"exceedance": "超标", "trend": "趋势预警", "gap": "数据缺失"}
+
+
+@dataclass(frozen=True)
+class KindRule:
+    """How one alert kind is routed (see the routing file)."""
+
+    route: bool
+    task: bool
+    severity: str
+    multiple: tuple[tuple[float, str], ...] = ()  # (threshold, severity), ascending
+
+
+@dataclass(frozen=True)
+class WaterRouting:
+    version: str
+    max_age_days: float
+    batch: int
+    kinds: Mapping[str, KindRule] = field(default_factory=dict)
+
+    def severity(self, kind: str, limit: float | None, peak: float | None) -> str:
+        """The enforcement severity of a water alert.
+
+        An exceedance of an upper limit takes the band of its 超标倍数 (peak / limit − 1,
+        环办〔2011〕22号); DO (a minimum) and pH (a range) have none and take the kind's
+        ``severity``, as does every other kind.
+        """
+        rule = self.kinds[kind]
+        if rule.multiple and limit is not None and limit > 0 and peak is not None and peak > limit:
+            m = peak / limit - 1.0
+            chosen = rule.severity
+            for threshold, sev in rule.multiple:
+                if m >= threshold:
+                    chosen = sev
+            return chosen
+        return rule.severity
+
+
+def parse_routing(doc: Mapping[str, Any]) -> WaterRouting:
+    """A :class:`WaterRouting` from its TOML document (refused whole if anything is off)."""
+    try:
+        version = str(doc["meta"]["version"])
+        r = doc["routing"]
+        max_age, batch = float(r["max_age_days"]), int(r["batch"])
+        kinds: dict[str, KindRule] = {}
+        for kind in KINDS:
+            k = doc["kinds"][kind]
+            bands = sorted((float(t), str(s)) for t, s in dict(k.get("multiple", {})).items())
+            kinds[kind] = KindRule(bool(k["route"]), bool(k["task"]), str(k["severity"]),
+                                   tuple(bands))  # fmt: skip
+    except (KeyError, TypeError, ValueError) as e:
+        raise ConfigError("water_routing", f"malformed routing document: {e!r}", None) from None
+    unknown = sorted(set(doc["kinds"]) - set(KINDS))
+    if unknown:
+        raise ConfigError("kinds", "one of " + ", ".join(KINDS), unknown)
+    if not 0 < max_age <= 366:
+        raise ConfigError("routing.max_age_days", "0 < days ≤ 366", max_age)
+    if not 1 <= batch <= 100_000:
+        raise ConfigError("routing.batch", "1 ≤ batch ≤ 100000", batch)
+    for kind, rule in kinds.items():
+        for sev in (rule.severity, *(s for _, s in rule.multiple)):
+            if sev not in al.SEVERITY_ORDER:
+                raise ConfigError(f"kinds.{kind}.severity", "info, low, medium or high", sev)
+        if any(t < 0 for t, _ in rule.multiple):
+            raise ConfigError(f"kinds.{kind}.multiple", "thresholds ≥ 0", list(rule.multiple))
+        if rule.task and not rule.route:
+            raise ConfigError(f"kinds.{kind}.task", "a kind that is not routed opens no task", True)
+    return WaterRouting(version, max_age, batch, kinds)
+
+
+def load_routing(path: str | Path | None = None) -> WaterRouting:
+    """The packaged routing file, or a bureau's own."""
+    try:
+        if path is None:
+            text = (resources.files("bishui.enforcement") / "data" / DEFAULT_FILE).read_text(
+                "utf-8"
+            )
+        else:
+            text = Path(path).read_text("utf-8")
+        return parse_routing(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError("water_routing", f"not valid TOML: {e}", str(path)) from None
+    except OSError as e:
+        raise ConfigError("water_routing", f"cannot read: {e.strerror}", str(path)) from None
+
+
+@dataclass(frozen=True)
+class RouteReport:
+    """What one :func:`route` run did: the alerts raised, tasks opened, alerts that joined a
+    live task, and water alerts marked routed (with an alert raised by an earlier run)."""
+
+    alerts: list[al.Alert]
+    tasks: list[tk.Task]
+    joined: int
+    routed: int
+
+
+_WATER_COLS = ("id", "source", "kind", "parameter", "ts", "value", "limit_value",
+               "target_class", "evidence", "last_seen", "name", "region")  # fmt: skip
+_WATER_SQL = """
+SELECT a.id, a.source, a.kind, a.parameter, a.ts, a.value, a.limit_value, a.target_class,
+       a.evidence, a.last_seen, s.name, s.region
+FROM water_alerts a JOIN sites s ON s.id = a.source
+WHERE a.state = 'new' AND a.last_seen >= ? AND a.kind IN ({kinds})
+ORDER BY a.ts, a.id
+LIMIT ?
+"""
+
+
+def _end(kind: str, ev: Mapping[str, Any], ts: dt.datetime, last_seen: dt.datetime) -> dt.datetime:
+    """The end of the alert's episode when routed: its last exceeding reading, the gap's end;
+    an open gap runs to when it was last seen; a trend is an instant."""
+    end = ev.get("until") or ev.get("to")
+    if end:
+        try:
+            return max(ts, dt.datetime.fromisoformat(str(end)))
+        except ValueError:
+            pass
+    return max(ts, last_seen) if kind == "gap" else ts
+
+
+def _title(name: str, source: str, items: list[al.Alert]) -> str:
+    from bishui.water.tables import name as parameter_name
+
+    what = sorted(
+        {f"{KIND_ZH.get(str(a.finding['kind']), a.finding['kind'])} "
+         f"{parameter_name(a.pollutant) if a.pollutant != '*' else '全部项目'}" for a in items}
+    )  # fmt: skip
+    return f"{name}（{source}）饮用水水源地预警：{'、'.join(what)}"
+
+
+def route(
+    store: Store,
+    *,
+    now: dt.datetime | None = None,
+    routing: WaterRouting | None = None,
+    policy: Policy | None = None,
+    auto_assign: bool = True,
+    sender: notify.Sender | None = None,
+) -> RouteReport:
+    """Route the open, unrouted ``water_alerts`` into enforcement alerts and tasks (idempotent).
+
+    Everything — audit events, alert and task snapshots, notifications and the water alerts'
+    ``state``/``alert_id`` — is written in one transaction under the store's write lock, and the
+    unrouted alerts are read inside it, so two runs cannot route one alert twice.
+    """
+    routing = routing or load_routing()
+    policy = policy or load_policy()
+    at = svc._now(now)
+    kinds = [k for k, r in routing.kinds.items() if r.route]
+    if not kinds:
+        return RouteReport([], [], 0, 0)
+    since = at - dt.timedelta(days=routing.max_age_days)
+    sql = _WATER_SQL.format(kinds=", ".join("?" for _ in kinds))
+    with store._write_lock, store._write_tx() as cur:
+        store._exec(cur, sql, [since, *kinds, routing.batch])
+        rows = [dict(zip(_WATER_COLS, r, strict=True)) for r in cur.fetchall()]
+        if not rows:
+            return RouteReport([], [], 0, 0)
+        ids = [r["id"] for r in rows]
+        marks = ", ".join("?" for _ in ids)
+        # An enforcement alert already raised for a water alert (its state reset by hand, or a
+        # run that failed after the insert) is not raised again: only marked.
+        store._exec(cur, f"SELECT id FROM enforcement_alert WHERE id IN ({marks})", ids)  # noqa: S608
+        known = {r[0] for r in cur.fetchall()}
+        log = svc._TailLog(svc._last_event(store, cur))
+        regions: dict[str, str | None] = {}
+        names_by_site: dict[str, str] = {}
+        final: dict[str, al.Alert] = {}
+        for r in rows:
+            if r["id"] in known:
+                continue
+            ev = json.loads(r["evidence"]) if r["evidence"] else {}
+            peak = ev.get("peak", r["value"])
+            severity = routing.severity(r["kind"], r["limit_value"], peak)
+            regions[r["source"]] = r["region"]
+            names_by_site[r["source"]] = r["name"]
+            finding = {
+                "water_alert": r["id"], "kind": r["kind"], "parameter": r["parameter"],
+                "value": r["value"], "limit": r["limit_value"],
+                "target_class": r["target_class"], "source_name": r["name"], "evidence": ev,
+                "routing_version": routing.version,
+            }  # fmt: skip
+            a = al.Alert(
+                id=r["id"], rule_id=f"water.{r['kind']}", severity=severity,
+                site_code=r["source"], outlet_id="", pollutant=r["parameter"], start=r["ts"],
+                end=_end(r["kind"], ev, r["ts"], r["last_seen"]), uscc="", created=at,
+                finding=finding, subject_kind=tk.WATER_SOURCE,
+            )  # fmt: skip
+            log.append(at, svc.SYSTEM.id, svc.SYSTEM.role, a.subject, "create", "", a.state,
+                       {"rule_id": a.rule_id, "severity": a.severity, "site_code": a.site_code,
+                        "pollutant": a.pollutant, "subject_kind": a.subject_kind,
+                        "water_alert": r["id"]})  # fmt: skip
+            final[a.id] = a
+        by_site: dict[str, list[al.Alert]] = {}
+        for a in final.values():
+            if routing.kinds[str(a.finding["kind"])].task:
+                by_site.setdefault(a.site_code, []).append(a)
+        opened: list[tk.Task] = []
+        notes: list[notify.Notification] = []
+        joined = 0
+        n = svc._next_task_number(store, cur, at)
+        for site, items in sorted(by_site.items()):
+            store._exec(
+                cur,
+                "SELECT id FROM enforcement_task WHERE subject_kind = ? AND site_code = ? "
+                "AND state <> 'closed' ORDER BY created DESC, id DESC LIMIT 1",
+                [tk.WATER_SOURCE, site],
+            )
+            live = cur.fetchall()
+            if live:
+                joins = live[0][0]
+                for a in items:
+                    log.append(at, svc.SYSTEM.id, svc.SYSTEM.role, a.subject, "task",
+                               a.state, al.AlertState.TASKED,
+                               {"task_id": joins, "joined": True})  # fmt: skip
+                    final[a.id] = dataclasses.replace(a, state=al.AlertState.TASKED, task_id=joins)
+                    joined += 1
+                continue
+            task_id = f"T{at:%Y%m%d}-{n:04d}"
+            n += 1
+            task, tasked = al.open_task(task_id, items, at, policy, log, svc.SYSTEM,
+                                        title=_title(names_by_site[site], site, items))  # fmt: skip
+            notes += notify.notifications_for(log.new[-1 - len(tasked)], task)
+            for a in tasked:
+                final[a.id] = a
+            region = regions.get(site)
+            if auto_assign:
+                task, ev_ = tk.apply(task, tk.Action.ASSIGN, svc.SYSTEM, at, policy, log,
+                                     assignee=f"team:{region or 'city'}", kind="team")  # fmt: skip
+                notes += notify.notifications_for(ev_, task)
+            opened.append(task)
+            svc._write_task(store, cur, task, region, at)
+        svc._insert_alerts(store, cur, final.values(), regions)
+        svc._write_events(store, cur, log.new)
+        svc._write_notes(store, cur, notes, svc._sender_name(sender), at)
+        # The enforcement alert's id is the water alert's key, so one statement marks them all.
+        store._exec(
+            cur,
+            f"UPDATE water_alerts SET state = 'routed', alert_id = id "  # noqa: S608
+            f"WHERE state = 'new' AND id IN ({marks})",
+            ids,
+        )
+    svc._send(sender, notes)
+    return RouteReport(list(final.values()), opened, joined, len(ids))
+
+
+def refresh(store: Store, now: dt.datetime) -> None:
+    """Runtime hook (``bishui.runtime.REFRESH``, after the water supervision's): route the
+    source alerts it has just stored, so a new exceedance has its task within a minute."""
+    route(store, now=now, sender=notify.LoggingSender())

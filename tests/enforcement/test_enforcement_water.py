@@ -161,14 +161,15 @@ def test_an_alert_that_keeps_being_seen_is_one_alert(store: Store) -> None:
 
 
 def test_a_new_episode_joins_the_live_task_then_opens_a_new_one(store: Store) -> None:
+    no_merge = dataclasses.replace(ROUTING, merge_hours=0.0)  # each episode its own alert
     now = _d1_exceeding(store)
     _stored(store, RULES, now)
-    task = ew.route(store, now=now).tasks[0]
+    task = ew.route(store, now=now, routing=no_merge).tasks[0]
     # Back within the limit, then above it again: a second episode, a second water alert.
     _readings(store, "D1", T0 + dt.timedelta(hours=24), [0.3, 0.6])
     t1 = T0 + dt.timedelta(hours=29)
     _stored(store, RULES, t1)
-    r = ew.route(store, now=t1)
+    r = ew.route(store, now=t1, routing=no_merge)
     joined = [a for a in r.alerts if a.finding["kind"] == "exceedance"]
     assert r.tasks == [] and r.joined == 1 and len(joined) == 1
     assert joined[0].task_id == task.id and joined[0].state == "tasked"
@@ -184,8 +185,47 @@ def test_a_new_episode_joins_the_live_task_then_opens_a_new_one(store: Store) ->
     _readings(store, "D1", T0 + dt.timedelta(hours=32), [0.3, 0.7])
     t2 = T0 + dt.timedelta(hours=37)
     _stored(store, RULES, t2)
-    r2 = ew.route(store, now=t2)
+    r2 = ew.route(store, now=t2, routing=no_merge)
     assert len(r2.tasks) == 1 and r2.tasks[0].id != task.id and r2.joined == 0
+    assert enf.verify_audit(store) == _count(store, "enforcement_audit")
+
+
+def test_a_new_episode_within_merge_hours_continues_the_live_alert(store: Store) -> None:
+    """By default (merge_hours 72) a second crossing of the same source, kind and parameter
+    continues the live alert: no second alert, the alert's end moves on, a ``merge`` event; once
+    the alert's task is closed, the next episode is a new alert and a new task."""
+    now = _d1_exceeding(store)
+    _stored(store, RULES, now)
+    first = ew.route(store, now=now)
+    ex, task = next(a for a in first.alerts if a.finding["kind"] == "exceedance"), first.tasks[0]
+    _readings(store, "D1", T0 + dt.timedelta(hours=24), [0.3, 0.6])
+    t1 = T0 + dt.timedelta(hours=29)
+    second = [w for w in _stored(store, RULES, t1) if w["id"] not in {a.id for a in first.alerts}]
+    (w2,) = [w["id"] for w in second if w["kind"] == "exceedance"]
+    r = ew.route(store, now=t1)
+    # The exceedance (and D2's gap, seen again) continue their alerts; the trend is new.
+    assert r.merged == len(second) - 1 and r.routed == len(second) and r.tasks == []
+    assert [a.finding["kind"] for a in r.alerts] == ["trend"]
+    rows = {w["id"]: w for w in stored_alerts(store)}
+    assert rows[w2]["state"] == "routed" and rows[w2]["alert_id"] == ex.id
+    stored = {a["id"]: a for a in enf.list_alerts(store)[1]}
+    assert _count(store, "enforcement_alert") == len(first.alerts) + 1
+    assert stored[ex.id]["end_ts"] > ex.end and stored[ex.id]["task_id"] == task.id
+    last = enf.audit_events(store, ex.subject)[-1]
+    assert last.action == "merge" and last.payload["water_alert"] == w2
+    assert ew.route(store, now=t1 + dt.timedelta(minutes=1)).routed == 0  # once
+    # Close the task: the next episode is a new alert with a new task.
+    insp = tk.Actor("insp-1", tk.Role.INSPECTOR)
+    for action, payload in (("visit", {"note": "库区巡查"}),
+                            ("dispose", {"kind": "false_alarm", "reason": "仪器漂移，已校准"}),
+                            ("close", {})):  # fmt: skip
+        enf.transition(store, task.id, action, insp, now=t1 + dt.timedelta(hours=1), **payload)
+    _readings(store, "D1", T0 + dt.timedelta(hours=32), [0.3, 0.7])
+    t2 = T0 + dt.timedelta(hours=37)
+    _stored(store, RULES, t2)
+    r2 = ew.route(store, now=t2)
+    assert [a.finding["kind"] for a in r2.alerts] == ["exceedance"]  # (the gap merged again)
+    assert len(r2.tasks) == 1 and r2.tasks[0].id != task.id
     assert enf.verify_audit(store) == _count(store, "enforcement_audit")
 
 
@@ -256,6 +296,7 @@ def test_severity_mapping() -> None:
         (lambda d: d["kinds"]["gap"].update(route=False, task=True), "kinds.gap.task"),
         (lambda d: d["kinds"]["trend"].update(multiple={"-1": "low"}), "kinds.trend.multiple"),
         (lambda d: d["routing"].update(max_age_days=0), "routing.max_age_days"),
+        (lambda d: d["routing"].update(merge_hours=-1), "routing.merge_hours"),
         (lambda d: d["routing"].update(batch=0), "routing.batch"),
         (lambda d: d["kinds"].pop("trend"), "water_routing"),
     ],

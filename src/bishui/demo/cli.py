@@ -107,8 +107,8 @@ def setup_engines(
     # becomes an inspection task), as the platform's refresh does every minute from then on.
     routed = enforcement_water.route(store, now=now)
     echo(
-        f"Drinking-water sources: {len(alerts['alerts'])} alerts, {len(routed.alerts)} routed "
-        f"to enforcement, {len(routed.tasks)} tasks"
+        f"Drinking-water sources: {len(alerts['alerts'])} alerts → {len(routed.alerts)} "
+        f"enforcement alerts ({routed.merged} continued a live one), {len(routed.tasks)} tasks"
     )
     from bishui.sources.service import run_checks
 

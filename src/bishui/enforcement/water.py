@@ -13,6 +13,14 @@ Which kinds become alerts and tasks, and at which severity, is the routing file
 a task, a trend or a gap raises an alert only. The enforcement alert's id is the water alert's
 key (24 hex digits; findings' keys have 20, so the two never collide).
 
+Episodes: a water alert whose source, kind and parameter already have a **live** enforcement
+alert (not dismissed, its task — if any — not closed) that ended at most ``merge_hours``
+before it continues that alert instead of raising another: the water alert is marked routed
+with that alert's id, the alert's end moves on, and the log records a ``merge`` event. The
+water engine raises a trend each time its condition starts again, so a source hovering near a
+limit would otherwise fill the inbox with one alert per crossing; this keeps one alert per
+episode, as the outlet findings' event merging does.
+
 Tasks: one per source and run; while a source has a live (not closed) water task, the new
 alerts that would open a task join it instead (the alert's ``task`` event names it, with
 ``joined``): the inspection of a source is one piece of work however many episodes its
@@ -59,6 +67,7 @@ class WaterRouting:
     version: str
     max_age_days: float
     batch: int
+    merge_hours: float = 72.0
     kinds: Mapping[str, KindRule] = field(default_factory=dict)
 
     def severity(self, kind: str, limit: float | None, peak: float | None) -> str:
@@ -85,6 +94,7 @@ def parse_routing(doc: Mapping[str, Any]) -> WaterRouting:
         version = str(doc["meta"]["version"])
         r = doc["routing"]
         max_age, batch = float(r["max_age_days"]), int(r["batch"])
+        merge = float(r.get("merge_hours", 72.0))
         kinds: dict[str, KindRule] = {}
         for kind in KINDS:
             k = doc["kinds"][kind]
@@ -100,6 +110,8 @@ def parse_routing(doc: Mapping[str, Any]) -> WaterRouting:
         raise ConfigError("routing.max_age_days", "0 < days ≤ 366", max_age)
     if not 1 <= batch <= 100_000:
         raise ConfigError("routing.batch", "1 ≤ batch ≤ 100000", batch)
+    if not 0 <= merge <= 24 * 366:
+        raise ConfigError("routing.merge_hours", "0 ≤ hours ≤ 8784 (0: never merge)", merge)
     for kind, rule in kinds.items():
         for sev in (rule.severity, *(s for _, s in rule.multiple)):
             if sev not in al.SEVERITY_ORDER:
@@ -108,7 +120,7 @@ def parse_routing(doc: Mapping[str, Any]) -> WaterRouting:
             raise ConfigError(f"kinds.{kind}.multiple", "thresholds ≥ 0", list(rule.multiple))
         if rule.task and not rule.route:
             raise ConfigError(f"kinds.{kind}.task", "a kind that is not routed opens no task", True)
-    return WaterRouting(version, max_age, batch, kinds)
+    return WaterRouting(version, max_age, batch, merge_hours=merge, kinds=kinds)
 
 
 def load_routing(path: str | Path | None = None) -> WaterRouting:
@@ -130,12 +142,14 @@ def load_routing(path: str | Path | None = None) -> WaterRouting:
 @dataclass(frozen=True)
 class RouteReport:
     """What one :func:`route` run did: the alerts raised, tasks opened, alerts that joined a
-    live task, and water alerts marked routed (with an alert raised by an earlier run)."""
+    live task, water alerts marked routed (with an alert raised by an earlier run), and water
+    alerts that continued a live alert (``merged``)."""
 
     alerts: list[al.Alert]
     tasks: list[tk.Task]
     joined: int
     routed: int
+    merged: int = 0
 
 
 _WATER_COLS = ("id", "source", "kind", "parameter", "ts", "value", "limit_value",
@@ -207,6 +221,10 @@ def route(
         store._exec(cur, f"SELECT id FROM enforcement_alert WHERE id IN ({marks})", ids)  # noqa: S608
         known = {r[0] for r in cur.fetchall()}
         log = svc._TailLog(svc._last_event(store, cur))
+        live = _live_alerts(store, cur, sorted({r["source"] for r in rows}))
+        window = dt.timedelta(hours=routing.merge_hours)
+        merged_into: dict[str, str] = {}  # water alert → the live alert it continued
+        extended: dict[str, dt.datetime] = {}  # stored alert → its new end
         regions: dict[str, str | None] = {}
         names_by_site: dict[str, str] = {}
         final: dict[str, al.Alert] = {}
@@ -214,6 +232,22 @@ def route(
             if r["id"] in known:
                 continue
             ev = json.loads(r["evidence"]) if r["evidence"] else {}
+            key = (r["source"], f"water.{r['kind']}", r["parameter"])
+            end = _end(r["kind"], ev, r["ts"], r["last_seen"])
+            hit = live.get(key)
+            if hit is not None and routing.merge_hours > 0 and r["ts"] - hit[1] <= window:
+                target, prev_end, state = hit
+                new_end = max(prev_end, end)
+                log.append(at, svc.SYSTEM.id, svc.SYSTEM.role, f"alert:{target}", "merge",
+                           state, state, {"water_alert": r["id"], "start": r["ts"],
+                                          "end": new_end})  # fmt: skip
+                merged_into[r["id"]] = target
+                live[key] = (target, new_end, state)
+                if target in final:
+                    final[target] = dataclasses.replace(final[target], end=new_end)
+                else:
+                    extended[target] = new_end
+                continue
             peak = ev.get("peak", r["value"])
             severity = routing.severity(r["kind"], r["limit_value"], peak)
             regions[r["source"]] = r["region"]
@@ -227,7 +261,7 @@ def route(
             a = al.Alert(
                 id=r["id"], rule_id=f"water.{r['kind']}", severity=severity,
                 site_code=r["source"], outlet_id="", pollutant=r["parameter"], start=r["ts"],
-                end=_end(r["kind"], ev, r["ts"], r["last_seen"]), uscc="", created=at,
+                end=end, uscc="", created=at,
                 finding=finding, subject_kind=tk.WATER_SOURCE,
             )  # fmt: skip
             log.append(at, svc.SYSTEM.id, svc.SYSTEM.role, a.subject, "create", "", a.state,
@@ -235,6 +269,7 @@ def route(
                         "pollutant": a.pollutant, "subject_kind": a.subject_kind,
                         "water_alert": r["id"]})  # fmt: skip
             final[a.id] = a
+            live[key] = (a.id, end, str(a.state))
         by_site: dict[str, list[al.Alert]] = {}
         for a in final.values():
             if routing.kinds[str(a.finding["kind"])].task:
@@ -275,6 +310,9 @@ def route(
             opened.append(task)
             svc._write_task(store, cur, task, region, at)
         svc._insert_alerts(store, cur, final.values(), regions)
+        for target, new_end in extended.items():
+            store._exec(cur, "UPDATE enforcement_alert SET end_ts = ? WHERE id = ?",
+                        [new_end, target])  # fmt: skip
         svc._write_events(store, cur, log.new)
         svc._write_notes(store, cur, notes, svc._sender_name(sender), at)
         # The enforcement alert's id is the water alert's key, so one statement marks them all.
@@ -284,8 +322,33 @@ def route(
             f"WHERE state = 'new' AND id IN ({marks})",
             ids,
         )
+        for water_id, target in merged_into.items():
+            store._exec(cur, "UPDATE water_alerts SET alert_id = ? WHERE id = ?",
+                        [target, water_id])  # fmt: skip
     svc._send(sender, notes)
-    return RouteReport(list(final.values()), opened, joined, len(ids))
+    return RouteReport(list(final.values()), opened, joined, len(ids), len(merged_into))
+
+
+def _live_alerts(
+    store: Store, cur: Any, sites: list[str]
+) -> dict[tuple[str, str, str], tuple[str, dt.datetime, str]]:
+    """``(site, rule, parameter) → (alert id, end, state)``: the latest live enforcement alert
+    of each water source, kind and parameter — not dismissed, and its task (if it has one) not
+    closed."""
+    if not sites:
+        return {}
+    marks = ", ".join("?" for _ in sites)
+    store._exec(
+        cur,
+        "SELECT a.id, a.site_code, a.rule_id, a.pollutant, a.end_ts, a.state "  # noqa: S608
+        "FROM enforcement_alert a LEFT JOIN enforcement_task t ON t.id = a.task_id "
+        f"WHERE a.subject_kind = ? AND a.site_code IN ({marks}) AND a.state <> ? "
+        "AND (a.task_id IS NULL OR t.state IS NULL OR t.state <> 'closed') "
+        "ORDER BY a.end_ts, a.id",
+        [tk.WATER_SOURCE, *sites, str(al.AlertState.DISMISSED)],
+    )
+    return {(site, rule, par): (aid, end, state)
+            for aid, site, rule, par, end, state in cur.fetchall()}  # fmt: skip
 
 
 def refresh(store: Store, now: dt.datetime) -> None:

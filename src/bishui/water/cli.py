@@ -332,6 +332,7 @@ def alerts_cmd(
                 "alerts": [a.id for a in r.alerts],
                 "tasks": [t.id for t in r.tasks],
                 "joined": r.joined,
+                "merged": r.merged,
             }
             state = {x["id"]: x["state"] for x in store.query("SELECT id, state FROM water_alerts")}
             for a in result["alerts"]:
@@ -397,7 +398,8 @@ def alerts_cmd(
         r = result["routed"]
         click.echo(
             f"routed to enforcement: {len(r['alerts'])} alerts, tasks "
-            f"{', '.join(r['tasks']) or '—'}, {r['joined']} joined a live task",
+            f"{', '.join(r['tasks']) or '—'}, {r['joined']} joined a live task, "
+            f"{r['merged']} continued a live alert",
             err=True,
         )
 

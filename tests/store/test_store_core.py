@@ -187,3 +187,38 @@ def test_bad_sql_is_a_storage_error(store: Store) -> None:
 def test_unknown_url_scheme() -> None:
     with pytest.raises(StorageError, match="unsupported"):
         open_store("mysql://localhost/x")
+
+
+def test_query_arrays_types_nulls_and_parameters(store: Store) -> None:
+    """The large-read path: typed arrays, NULL floats as NaN, timestamps to the microsecond,
+    parameters bound safely (PostgreSQL's COPY takes none server-side), empty results typed."""
+    store.write_batch(Batch(rows=[row(T0, 1.5), row(T0 + dt.timedelta(hours=1), None),
+                                  row(T0 + dt.timedelta(hours=2, microseconds=7), 3.0,
+                                      site="AQ02")]))  # fmt: skip
+    types = {"site": "i2", "ts": "ts", "value": "f8", "n": "i8"}
+    sql = ("SELECT CAST(CASE site_id WHEN ? THEN 0 ELSE 1 END AS SMALLINT) AS site, ts, value, "
+           "CAST(? AS BIGINT) AS n FROM measurement WHERE site_id <> ? ORDER BY ts")  # fmt: skip
+    got = store.query_arrays(sql, ["AQ01", 2**40, "x'); DROP TABLE measurement; --"], types)
+    assert list(got) == ["site", "ts", "value", "n"]
+    assert got["site"].dtype == np.int16 and got["site"].tolist() == [0, 0, 1]
+    assert got["ts"].dtype == np.dtype("datetime64[us]")
+    assert got["ts"][2] == np.datetime64(T0 + dt.timedelta(hours=2, microseconds=7), "us")
+    assert got["value"][0] == 1.5 and np.isnan(got["value"][1]) and got["value"][2] == 3.0
+    assert got["n"].dtype == np.int64 and got["n"].tolist() == [2**40] * 3
+    empty = store.query_arrays(sql + " LIMIT 0", ["AQ01", 1, ""], types)
+    assert {k: (len(v), v.dtype) for k, v in empty.items()} == {
+        "site": (0, np.int16), "ts": (0, np.dtype("datetime64[us]")), "value": (0, np.float64),
+        "n": (0, np.int64)}  # fmt: skip
+
+
+def test_query_arrays_refuses_what_it_cannot_type(store: Store) -> None:
+    from bishui.errors import InputError
+
+    store.write_batch(Batch(rows=[row(T0, 1.5)]))
+    with pytest.raises(InputError) as e:
+        store.query_arrays("SELECT value FROM measurement", [], {"value": "text"})
+    assert e.value.field == "types.value"
+    with pytest.raises(InputError):
+        store.query_arrays("SELECT value FROM measurement", [], {})
+    with pytest.raises(StorageError, match="NULL"):  # an integer column may not be NULL
+        store.query_arrays("SELECT CAST(NULL AS INTEGER) AS n FROM measurement", [], {"n": "i4"})

@@ -156,16 +156,17 @@ def load_grids(
     if not o:
         return Grids(start, period, values, flags, present)
     # The text columns are coded to small integers in SQL (outlet row, channel, flag, origin
-    # rank), so a year of minutes comes back as numeric arrays — no per-row Python, no string
-    # sorting. Channels are those the checks know (pollutants.table(): the others are skipped
-    # by the checks anyway).
+    # rank), so a year of minutes comes back as numeric arrays (Store.query_arrays: DuckDB's
+    # numpy result, PostgreSQL's binary COPY) — no per-row Python, no string sorting.
+    # Channels are those the checks know (pollutants.table(): the others are skipped by the
+    # checks anyway).
     codes = sorted(pollutants.table())
     marks, cmarks = ", ".join("?" for _ in site_ids), ", ".join("?" for _ in codes)
     site_case = " ".join(f"WHEN ? THEN {i}" for i in range(o))
     code_case = " ".join(f"WHEN ? THEN {i}" for i in range(len(codes)))
     flag_case = " ".join(f"WHEN '{ch}' THEN {i}" for i, ch in enumerate(fl.FLAG_CHARS[:-1]))
     rank_case = " ".join(f"WHEN '{k}' THEN {v}" for k, v in _ORIGIN_RANK.items())
-    cols = store.query_columns(
+    cols = store.query_arrays(
         f"SELECT CAST(CASE site_id {site_case} END AS SMALLINT) AS row_i, "  # noqa: S608
         f"CAST(CASE parameter {code_case} END AS SMALLINT) AS code_i, ts, value, "
         f"CAST(CASE flag {flag_case} ELSE {fl.MISSING} END AS SMALLINT) AS flag_i, "
@@ -173,8 +174,9 @@ def load_grids(
         f"FROM measurement WHERE period = ? AND site_id IN ({marks}) "
         f"AND parameter IN ({cmarks}) AND ts >= ? AND ts < ?",
         [*site_ids, *codes, period, *site_ids, *codes, start, end],
+        {"row_i": "i2", "code_i": "i2", "ts": "ts", "value": "f8", "flag_i": "i2", "rank_i": "i2"},
     )
-    if not len(cols.get("row_i", ())):
+    if not len(cols["row_i"]):
         return Grids(start, period, values, flags, present)
     rows = np.asarray(cols["row_i"], dtype=np.int64)
     code_i = np.asarray(cols["code_i"], dtype=np.int64)

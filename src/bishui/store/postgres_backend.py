@@ -8,7 +8,7 @@ optional *schema* isolates a deployment (or a test) inside one database.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,7 +18,7 @@ from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool
 
 from bishui.errors import StorageError
-from bishui.store.base import MEASUREMENT_COLUMNS, MEASUREMENT_KEY, Store
+from bishui.store.base import MEASUREMENT_COLUMNS, MEASUREMENT_KEY, Store, _check_array_types
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -94,6 +94,33 @@ class PostgresStore(Store):
             raise StorageError(f"query failed: {exc}") from exc
         return names, rows
 
+    def query_arrays(
+        self, sql: str, params: Sequence[Any], types: Mapping[str, str]
+    ) -> dict[str, np.ndarray]:
+        """A binary ``COPY`` of the query, parsed in one go: every column is made fixed-width
+        and non-NULL in SQL (floats: NULL → NaN), so each row of the binary format (PostgreSQL
+        docs, *COPY*, "Binary Format") has the same layout and numpy reads them all as one
+        structured big-endian array — no Python object per row."""
+        _check_array_types(types)
+        cols = ", ".join(
+            f"COALESCE(q.{n}::float8, 'NaN'::float8)" if t == "f8" else f"q.{n}::{_PG_TYPE[t]}"
+            for n, t in types.items()
+        )
+        stmt = f"COPY (SELECT {cols} FROM ({_placeholders(sql)}) q) TO STDOUT (FORMAT BINARY)"
+        buf = bytearray()
+        try:
+            # COPY takes no server-side parameters: psycopg binds them client-side, quoted.
+            with (
+                self._pool.connection() as con,
+                con.cursor() as cur,
+                cur.copy(stmt, list(params)) as copy,
+            ):
+                for block in copy:
+                    buf += block
+        except psycopg.Error as exc:
+            raise StorageError(f"query failed: {exc}") from exc
+        return _parse_binary_copy(bytes(buf), types)
+
     def _bulk_upsert_measurements(self, cur: Any, cols: dict[str, np.ndarray]) -> None:
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS bishui_batch "
@@ -111,6 +138,40 @@ class PostgresStore(Store):
             f"INSERT INTO measurement ({names}) SELECT {names} FROM bishui_batch "
             f"ON CONFLICT ({', '.join(MEASUREMENT_KEY)}) DO UPDATE SET {updates}"
         )
+
+
+_PG_TYPE = {"i2": "int2", "i4": "int4", "i8": "int8", "f8": "float8", "ts": "timestamp"}
+_BE = {"i2": ">i2", "i4": ">i4", "i8": ">i8", "f8": ">f8", "ts": ">i8"}
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_PG_EPOCH = np.datetime64("2000-01-01T00:00:00", "us")  # binary timestamps count from here
+
+
+def _parse_binary_copy(data: bytes, types: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """Fixed-width rows of a binary ``COPY`` → one array per column."""
+    if not data.startswith(_COPY_SIGNATURE):
+        raise StorageError("COPY BINARY: no signature")
+    ext = int.from_bytes(data[15:19], "big")
+    body = data[19 + ext :]
+    if body[-2:] != b"\xff\xff":
+        raise StorageError("COPY BINARY: no trailer")
+    body = body[:-2]
+    fields: list[tuple[str, str]] = [("count", ">i2")]
+    for i, t in enumerate(types.values()):
+        fields += [(f"len{i}", ">i4"), (f"v{i}", _BE[t])]
+    row = np.dtype(fields)
+    if len(body) % row.itemsize:
+        raise StorageError("COPY BINARY: rows are not fixed-width (a NULL in an integer column?)")
+    rec = np.frombuffer(body, dtype=row)
+    out: dict[str, np.ndarray] = {}
+    for i, (name, t) in enumerate(types.items()):
+        if len(rec) and (rec[f"len{i}"] != np.dtype(_BE[t]).itemsize).any():
+            raise StorageError(f"COPY BINARY: NULL or wrong width in column {name}")
+        v = rec[f"v{i}"]
+        if t == "ts":
+            out[name] = _PG_EPOCH + v.astype(np.int64).astype("timedelta64[us]")
+        else:
+            out[name] = v.astype(_BE[t].replace(">", "="))
+    return out
 
 
 def _pg_value(column: str, v: Any) -> Any:

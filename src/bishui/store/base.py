@@ -537,11 +537,11 @@ def _typed(cols: Mapping[str, np.ndarray], types: Mapping[str, str]) -> dict[str
     for name, t in types.items():
         col = np.asarray(cols[name])
         if t == "f8":
-            col = col.astype(np.float64) if col.dtype != object else np.array(
+            col = col.astype(np.float64, copy=False) if col.dtype != object else np.array(
                 [np.nan if v is None else v for v in col], dtype=np.float64)  # fmt: skip
         elif t != "ts" and len(col) and col.dtype.kind == "f" and np.isnan(col).any():
             raise StorageError(f"query_arrays: NULL in integer column {name}")
-        out[name] = col.astype(ARRAY_TYPES[t])
+        out[name] = col.astype(ARRAY_TYPES[t], copy=False)
     return out
 
 

@@ -176,6 +176,9 @@ def test_a_new_episode_joins_the_live_task_then_opens_a_new_one(store: Store) ->
     assert enf.audit_events(store, joined[0].subject)[-1].payload == {
         "task_id": task.id, "joined": True}  # fmt: skip
     assert enf.get_task(store, task.id)[0].alert_ids == task.alert_ids  # the task is unchanged
+    # … and the joined alert is found from the task (what the task's API detail lists)
+    linked = {a["id"] for a in enf.list_alerts(store, "task_id = ?", [task.id])[1]}
+    assert linked == {*task.alert_ids, joined[0].id}
     # Once the task is closed, the next episode opens a new task.
     insp = tk.Actor("insp-1", tk.Role.INSPECTOR)
     for action, payload in (("visit", {"note": "库区巡查：上游养殖场尾水"}),

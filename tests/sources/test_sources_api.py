@@ -227,6 +227,9 @@ async def test_an_inspector_works_a_task_to_closure(
                        "dispose", "close"]  # fmt: skip
     assert {n["recipient"] for n in body["notifications"]} >= {f"enterprise:{USCC_A}",
                                                                "s.inspector"}  # fmt: skip
+    # the alerts behind the task: those it was opened with, each pointing back to it
+    assert [a["id"] for a in body["alerts"]] and {a["task_id"] for a in body["alerts"]} == {task}
+    assert {a["id"] for a in body["alerts"]} == set(snapshot.alert_ids)
 
 
 async def test_admin_imports_permits(

@@ -358,7 +358,8 @@ def test_inspector_works_a_task_on_a_phone(
     page.locator("#task-msg", has_text="visit").wait_for()  # the API's answer
     assert "→" in page.inner_text("#task-msg"), page.inner_text("#task-msg")
     page.wait_for_selector("#task-detail[data-state='in_progress']")
-    assert "visit" in page.inner_text("#task-detail table.data")  # the audit trail
+    assert "visit" in page.inner_text("#task-detail .table-box table.data")  # the audit trail
+    assert page.locator("#task-alerts table.data tbody tr[data-row]").count() >= 1  # its alerts
     # evidence: upload a photo, download it back, cite it with add_evidence
     photo = _evidence_files().png(width=4, height=3, seed=11)
     page.set_input_files("#evidence-upload input[type=file]", files=[
@@ -397,6 +398,8 @@ def test_a_water_alert_links_to_its_task(
     link.click()
     page.wait_for_selector(f"#task-detail[data-task='{task}']")
     assert "饮用水水源地" in page.inner_text("#task-detail .summary")
+    page.wait_for_selector("#task-alerts table.data")
+    assert "water.exceedance" in page.inner_text("#task-alerts table.data")  # the episodes
     kinds = page.locator("#task-actions form[data-action='dispose'] select[name='kind'] option")
     assert kinds.all_inner_texts() == ["rectification_order", "false_alarm"]
     page.context.close()

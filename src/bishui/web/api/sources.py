@@ -322,6 +322,10 @@ class TaskDetail(BaseModel):
     task: dict[str, Any] = Field(description="the task with its allowed_actions")
     events: list[dict[str, Any]] = Field(description="its audit events, in order")
     notifications: list[dict[str, Any]]
+    alerts: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="the alerts that opened or joined it (an alert's task_id), oldest first",
+    )
 
 
 @router.get("/tasks/{task_id}", response_model=TaskDetail,
@@ -341,8 +345,13 @@ def task(
         for e in enf.audit_events(store, t.subject)
     ]  # fmt: skip
     notes = [_plain(n) for n in enf.notifications(store, task_id)]
+    # The task's own alert_ids are those it was opened with; alerts that joined it later point
+    # to it (task_id), so the inspector sees every episode behind the task here.
+    _, linked = enf.list_alerts(store, "task_id = ?", [task_id], limit=1000)
+    alerts = sorted((_plain(a) for a in linked), key=lambda a: (str(a["start_ts"]), a["id"]))
     cache_for(response, p, request)
-    return {"ok": True, "task": t.as_dict(), "events": events, "notifications": notes}
+    return {"ok": True, "task": t.as_dict(), "events": events, "notifications": notes,
+            "alerts": alerts}  # fmt: skip
 
 
 class Transitioned(BaseModel):

@@ -164,7 +164,9 @@
           box.appendChild(form);
         });
       }
+      // Events first: their toolbar sits under the card's heading, before the alerts' own.
       B.table(card, cfg.event_cols, j.events, "task-" + t.id + "-events");
+      B.table(document.getElementById("task-alerts"), cfg.alert_cols, j.alerts || [], "task-" + t.id + "-alerts");
     }).catch(function (e) { msg.textContent = e.message; });
   }
 

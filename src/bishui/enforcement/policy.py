@@ -82,17 +82,23 @@ def parse_policy(doc: Mapping[str, Any]) -> Policy:
     return policy
 
 
-def load_policy(path: str | Path | None = None) -> Policy:
-    """Load the packaged policy, or a bureau's own file."""
+def read_toml(what: str, default_file: str, path: str | Path | None = None) -> dict[str, Any]:
+    """A packaged data file of this package (``data/<default_file>``), or a bureau's own
+    *path*, parsed; :class:`ConfigError` naming *what* if it cannot be read or parsed."""
     try:
         if path is None:
-            text = (resources.files("bishui.enforcement") / "data" / DEFAULT_FILE).read_text(
+            text = (resources.files("bishui.enforcement") / "data" / default_file).read_text(
                 "utf-8"
             )
         else:
             text = Path(path).read_text("utf-8")
-        return parse_policy(tomllib.loads(text))
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError("policy", f"not valid TOML: {e}", str(path)) from None
+        raise ConfigError(what, f"not valid TOML: {e}", str(path)) from None
     except OSError as e:
-        raise ConfigError("policy", f"cannot read: {e.strerror}", str(path)) from None
+        raise ConfigError(what, f"cannot read: {e.strerror}", str(path)) from None
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Load the packaged policy, or a bureau's own file."""
+    return parse_policy(read_toml("policy", DEFAULT_FILE, path))

@@ -32,10 +32,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +41,7 @@ from bishui.enforcement import alerts as al
 from bishui.enforcement import notify
 from bishui.enforcement import service as svc
 from bishui.enforcement import tasks as tk
-from bishui.enforcement.policy import Policy, load_policy
+from bishui.enforcement.policy import Policy, load_policy, read_toml
 from bishui.errors import ConfigError
 from bishui.store import Store
 
@@ -125,18 +123,7 @@ def parse_routing(doc: Mapping[str, Any]) -> WaterRouting:
 
 def load_routing(path: str | Path | None = None) -> WaterRouting:
     """The packaged routing file, or a bureau's own."""
-    try:
-        if path is None:
-            text = (resources.files("bishui.enforcement") / "data" / DEFAULT_FILE).read_text(
-                "utf-8"
-            )
-        else:
-            text = Path(path).read_text("utf-8")
-        return parse_routing(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError("water_routing", f"not valid TOML: {e}", str(path)) from None
-    except OSError as e:
-        raise ConfigError("water_routing", f"cannot read: {e.strerror}", str(path)) from None
+    return parse_routing(read_toml("water_routing", DEFAULT_FILE, path))
 
 
 @dataclass(frozen=True)
@@ -310,9 +297,9 @@ def route(
             opened.append(task)
             svc._write_task(store, cur, task, region, at)
         svc._insert_alerts(store, cur, final.values(), regions)
-        for target, new_end in extended.items():
-            store._exec(cur, "UPDATE enforcement_alert SET end_ts = ? WHERE id = ?",
-                        [new_end, target])  # fmt: skip
+        if extended:
+            store._execmany(cur, "UPDATE enforcement_alert SET end_ts = ? WHERE id = ?",
+                            [[end, target] for target, end in extended.items()])  # fmt: skip
         svc._write_events(store, cur, log.new)
         svc._write_notes(store, cur, notes, svc._sender_name(sender), at)
         # The enforcement alert's id is the water alert's key, so one statement marks them all.
@@ -322,9 +309,9 @@ def route(
             f"WHERE state = 'new' AND id IN ({marks})",
             ids,
         )
-        for water_id, target in merged_into.items():
-            store._exec(cur, "UPDATE water_alerts SET alert_id = ? WHERE id = ?",
-                        [target, water_id])  # fmt: skip
+        if merged_into:  # a continuation is routed to the alert it continued
+            store._execmany(cur, "UPDATE water_alerts SET alert_id = ? WHERE id = ?",
+                            [[target, w] for w, target in merged_into.items()])  # fmt: skip
     svc._send(sender, notes)
     return RouteReport(list(final.values()), opened, joined, len(ids), len(merged_into))
 

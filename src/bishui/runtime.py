@@ -36,6 +36,9 @@ class PlatformConfig:
     aggregate_every: float = 60.0  # [s] between aggregation passes
     web: bool = True
     bus: str | None = None  # nats://… : the gateway publishes to JetStream; writers drain it
+    #: reference to the web signing secret (env:NAME / file:/path); None: the web settings'
+    #: own (``BISHUI_WEB_SECRET``, default ``env:BISHUI_SECRET``). Required: at least 32 bytes.
+    web_secret: str | None = None
     extra_tasks: list[Callable[[asyncio.Event, int], Any]] = field(default_factory=list)
 
 
@@ -81,11 +84,22 @@ async def _aggregator(store: Store, stop: asyncio.Event, every: float) -> None:
             await asyncio.wait_for(stop.wait(), every)
 
 
-def _web_server(store: Store, host: str, port: int) -> Any:
+def web_settings(config: PlatformConfig) -> Any:
+    """The web settings of the platform, its secret checked: a missing secret or one under
+    32 bytes is a :class:`~bishui.errors.ConfigError` before anything starts listening."""
+    from bishui.web.settings import from_env
+
+    # The web settings are declared once (bishui.web.settings): BISHUI_WEB_* variables apply,
+    # the command's host, port (and the demo's secret file) win.
+    settings = from_env(host=config.web_host, port=config.web_port, secret=config.web_secret)
+    settings.resolve_secret(required=True)
+    return settings
+
+
+def _web_server(store: Store, settings: Any) -> Any:
     import uvicorn
 
-    from bishui.web.app import create_app
-    from bishui.web.settings import from_env
+    from bishui.web.app import create_app, uvicorn_options
 
     class _Server(uvicorn.Server):
         # The platform owns the signals: one Ctrl-C stops every part, in order.
@@ -93,11 +107,15 @@ def _web_server(store: Store, host: str, port: int) -> Any:
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    # The web settings are declared once (bishui.web.settings): BISHUI_WEB_* variables apply,
-    # the command's host and port win.
-    app = create_app(store, from_env(host=host, port=port))
+    app = create_app(store, settings)
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        **uvicorn_options(settings),
     )
     return _Server(config)
 
@@ -109,6 +127,7 @@ async def run_platform(
     ready: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run until *stop* is set (or SIGINT/SIGTERM); return the gateway's final metrics."""
+    settings = web_settings(config) if config.web else None  # refuse before listening
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -134,7 +153,7 @@ async def run_platform(
     tasks = [asyncio.create_task(_aggregator(store, stop, config.aggregate_every))]
     server = None
     if config.web:
-        server = _web_server(store, config.web_host, config.web_port)
+        server = _web_server(store, settings)
         tasks.append(asyncio.create_task(server.serve()))
     extra = [asyncio.create_task(t(stop, gateway.port)) for t in config.extra_tasks]
     if ready:

@@ -114,10 +114,11 @@ async def test_json_writes_on_a_session_need_the_csrf_header(small: Store) -> No
     app = create_app(small, Settings(secret=""))
     async with client_for(app) as c:
         await login(c, "ana")
-        r = await c.post("/api/v1/me/tokens", json={"name": "x"})
+        body = {"name": "x", "password": PASSWORD}
+        r = await c.post("/api/v1/me/tokens", json=body)
         assert r.status_code == 403 and r.json()["error"] == "forbidden"
         token = await csrf_of(c, "/public")
-        r = await c.post("/api/v1/me/tokens", json={"name": "x"}, headers={"X-CSRF-Token": token})
+        r = await c.post("/api/v1/me/tokens", json=body, headers={"X-CSRF-Token": token})
         assert r.status_code == 200 and r.json()["token"].startswith("bsh_")
 
 
@@ -170,11 +171,15 @@ async def test_api_tokens(small: Store) -> None:
         auth = {"Authorization": f"Bearer {token}"}
         me = (await c.get("/api/v1/me", headers=auth)).json()
         assert me["username"] == "ana" and me["via"] == "token"
-        # a token needs no CSRF header (no ambient credential)
-        r = await c.post("/api/v1/me/tokens", json={"name": "second"}, headers=auth)
-        assert r.status_code == 200
+        # a token cannot mint tokens (issue 14: it used to, without the password)
+        r = await c.post(
+            "/api/v1/me/tokens", json={"name": "second", "password": PASSWORD}, headers=auth
+        )
+        assert r.status_code == 403
+        accounts.new_token(small, "ana", "second")
         listed = (await c.get("/api/v1/me/tokens", headers=auth)).json()["items"]
         assert {t["name"] for t in listed} == {"etl", "second"}
+        assert all(t["expires_at"] for t in listed)  # every token expires
         assert "secret" not in str(listed)
         bad = {"Authorization": f"Bearer {token[:-2]}xx"}
         assert (await c.get("/api/v1/me", headers=bad)).status_code == 401

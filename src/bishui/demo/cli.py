@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,7 @@ def demo(
     from bishui.demo.live import LiveValues, logger_configs
     from bishui.hj212.simulator import run_fleet
     from bishui.runtime import PlatformConfig, run_platform
+    from bishui.web.settings import ensure_secret_file
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -198,7 +200,12 @@ def demo(
         if prepare_only:
             return
         users = demo_accounts(store, model, data_dir)
-        config = PlatformConfig(web_port=port, gateway_port=gateway_port)
+        # The web needs a signing secret: BISHUI_SECRET when set, else the demo's own file
+        # (created 0600 on the first run, reused afterwards).
+        secret = None if os.environ.get("BISHUI_SECRET") else ensure_secret_file(
+            data_dir / "web-secret"
+        )
+        config = PlatformConfig(web_port=port, gateway_port=gateway_port, web_secret=secret)
         if not no_loggers:
             configs = logger_configs(model)
             values = LiveValues(model)
@@ -222,6 +229,8 @@ def demo(
                 f"{' off' if no_loggers else ''})"
             )
             click.echo(f"  data:         {data_dir.resolve()}")
+            if secret:
+                click.echo(f"  web secret:   {(data_dir / 'web-secret').resolve()} (0600)")
             click.echo("  accounts (also in demo-accounts.json):")
             for u in users:
                 click.echo(f"    {u['role']:<10} {u['username']:<11} {u['password']}  {u['scope']}")

@@ -4,18 +4,30 @@ Passwords are hashed with argon2id (``argon2-cffi``'s defaults, RFC 9106's secon
 parameter set) and re-hashed on login when those defaults change. Session cookies and API
 token secrets are random (``secrets``, 256 bits) and only their SHA-256 is stored.
 
-Lockout: an account with ``lockout_after`` failed logins within the last ``lockout_minutes``
-refuses every login, right or wrong, until the oldest of those failures ages out; attempts
-during a lockout are not counted, so a lock always ends. Failures are cleared by a success.
+Lockout is per (account, client address): every attempt on an existing account is recorded
+*before* its password is checked, then the attempts of that pair within ``lockout_minutes``
+are counted, so concurrent guesses cannot all slip under the count while argon2 runs — at
+most ``lockout_after`` of them are ever checked. An address past the count is refused, right
+or wrong, until its attempts age out (it keeps its own lock alive by guessing on; other
+addresses are not affected, so a stranger cannot lock ``admin`` out). Failures from every
+address slow the account down instead: past ``lockout_after`` of them, each attempt first waits
+a delay doubling with each further failure, up to ``login_delay_max``. A success clears its
+address's record; :func:`unlock` (an administrator) clears the account's.
+
+Passwords: 8–256 characters, not the username, not in the 30,000 most common passwords
+shipped with ``zxcvbn`` (its ``passwords`` frequency list), and not guessable by its estimator
+in under a million guesses (score 0 or 1: ``aaaaaaaa``, ``abcd1234``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,9 +113,26 @@ def _user(row: dict[str, Any]) -> User:
     )
 
 
-def check_password(password: str) -> None:
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def check_password(password: str, username: str | None = None) -> None:
+    """Refuse a password that is too short or long, the username, common or guessable."""
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise InputError("password", f"{MIN_PASSWORD}–{MAX_PASSWORD} characters", "***")
+    if username and password.casefold() == username.casefold():
+        raise InputError("password", "not the username", "***")
+    if password.casefold() in _common_passwords():
+        raise InputError("password", "not one of the 30,000 most common passwords", "***")
+    from zxcvbn import zxcvbn
+
+    # the estimator's cost grows with the length; its first 64 characters decide
+    if zxcvbn(password[:64], user_inputs=[username] if username else [])["score"] < 2:
+        raise InputError("password", "not guessable in under a million guesses", "***")
 
 
 def add_user(
@@ -133,9 +162,10 @@ def add_user(
             )
     elif enterprise:
         raise InputError("enterprise", "only enterprise accounts have an enterprise", enterprise)
-    check_password(password)
-    if store.query("SELECT username FROM users WHERE username = ?", [username]):
-        raise ConflictError(f"user {username!r} already exists")
+    check_password(password, username)
+    # unique regardless of case: "Admin" beside "admin" would impersonate it on every page
+    if store.query("SELECT username FROM users WHERE lower(username) = ?", [username.lower()]):
+        raise ConflictError(f"user {username!r} already exists (usernames ignore case)")
     now = _now()
     db.execute(
         store,
@@ -158,17 +188,30 @@ def list_users(store: Store) -> list[User]:
 
 
 def set_password(store: Store, username: str, password: str) -> None:
-    """Change a password; every session and token of the account ends with it."""
+    """Change a password; every session of the account ends and every API token is revoked."""
     get_user(store, username)
-    check_password(password)
+    check_password(password, username)
     db.execute(
         store,
         "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE username = ?",
         [_hasher.hash(password), _now(), username],
     )
     end_all_sessions(store, username)
+    db.execute(store, "UPDATE api_tokens SET revoked = TRUE WHERE username = ?", [username])
     db.execute(store, "DELETE FROM login_failures WHERE username = ?", [username])
     _changed()
+
+
+def unlock(store: Store, username: str) -> int:
+    """Clear an account's recorded failed logins (an administrator); returns how many."""
+    get_user(store, username)
+    n = int(
+        store.query("SELECT COUNT(*) AS n FROM login_failures WHERE username = ?", [username])[0][
+            "n"
+        ]
+    )
+    db.execute(store, "DELETE FROM login_failures WHERE username = ?", [username])
+    return n
 
 
 def set_active(store: Store, username: str, active: bool) -> None:
@@ -190,7 +233,12 @@ def end_all_sessions(store: Store, username: str) -> None:
 def authenticate(
     store: Store, settings: Settings, username: str, password: str, peer: str | None = None
 ) -> User:
-    """Check a login; raise :class:`Unauthenticated` with one generic message on any failure."""
+    """Check a login; raise :class:`Unauthenticated` with one generic message on any failure.
+
+    The attempt is recorded before anything is checked (see the module doc): concurrent
+    attempts each see the ones recorded before them, so no more than ``lockout_after`` per
+    address are ever verified within ``lockout_minutes``.
+    """
     if not isinstance(password, str) or len(password) > MAX_PASSWORD or len(username) > 64:
         raise Unauthenticated(BAD_LOGIN)
     rows = store.query("SELECT * FROM users WHERE username = ?", [username])
@@ -198,22 +246,29 @@ def authenticate(
         _verify(_DUMMY_HASH, password)
         raise Unauthenticated(BAD_LOGIN)
     row = rows[0]
-    since = _now() - dt.timedelta(minutes=settings.lockout_minutes)
-    failures = store.query(
-        "SELECT COUNT(*) AS n FROM login_failures WHERE username = ? AND failed_at > ?",
-        [username, since],
-    )[0]["n"]
-    if failures >= settings.lockout_after:
+    where = peer or "unknown"
+    now = _now()
+    since = now - dt.timedelta(minutes=settings.lockout_minutes)
+    db.execute(
+        store,
+        "INSERT INTO login_failures (username, failed_at, peer) VALUES (?, ?, ?)",
+        [username, now, where],
+    )
+    counts = store.query(
+        "SELECT COUNT(*) AS n, SUM(CASE WHEN peer = ? THEN 1 ELSE 0 END) AS here "
+        "FROM login_failures WHERE username = ? AND failed_at > ?",
+        [where, username, since],
+    )[0]
+    here, everywhere = int(counts["here"] or 0), int(counts["n"] or 0)
+    if here > settings.lockout_after:  # this attempt is one past the count: locked
         _verify(_DUMMY_HASH, password)
         raise Unauthenticated(BAD_LOGIN)
+    time.sleep(login_delay(settings, everywhere - 1))  # failures before this attempt
     if not _verify(row["password_hash"], password) or not row["active"]:
-        db.execute(
-            store,
-            "INSERT INTO login_failures (username, failed_at, peer) VALUES (?, ?, ?)",
-            [username, _now(), peer],
-        )
-        raise Unauthenticated(BAD_LOGIN)
-    db.execute(store, "DELETE FROM login_failures WHERE username = ?", [username])
+        raise Unauthenticated(BAD_LOGIN)  # the recorded attempt stays: a failure
+    db.execute(
+        store, "DELETE FROM login_failures WHERE username = ? AND peer = ?", [username, where]
+    )
     new_hash = _hasher.hash(password) if _hasher.check_needs_rehash(row["password_hash"]) else None
     db.execute(
         store,
@@ -222,6 +277,25 @@ def authenticate(
         [_now(), new_hash, username],
     )
     return _user(row)
+
+
+def login_delay(settings: Settings, failures: int) -> float:
+    """Seconds an attempt waits after *failures* recent failures of its account (any address):
+    none up to ``lockout_after``, then 0.25 s doubling with each further one, at most
+    ``login_delay_max``."""
+    extra = failures - settings.lockout_after
+    if extra < 0:
+        return 0.0
+    return float(min(settings.login_delay_max, 0.25 * 2 ** min(extra, 16)))
+
+
+def verify_password(store: Store, username: str, password: str) -> bool:
+    """Whether *password* is the account's (re-authentication before a sensitive change)."""
+    rows = store.query("SELECT password_hash FROM users WHERE username = ?", [username])
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD or not rows:
+        _verify(_DUMMY_HASH, str(password)[:MAX_PASSWORD])
+        return False
+    return _verify(rows[0]["password_hash"], password)
 
 
 def _verify(hashed: str, password: str) -> bool:
@@ -265,19 +339,30 @@ def session_user(store: Store, token: str) -> User | None:
 
 
 # -- API tokens -------------------------------------------------------------------------------
-def new_token(store: Store, username: str, name: str, days: float | None = None) -> tuple[str, str]:
-    """Issue an API token; returns (token id, the full token — shown once, never stored)."""
+#: Lifetime of an API token when none is given [days]; every token expires.
+TOKEN_DAYS = 90.0
+MAX_TOKEN_DAYS = 3660.0
+
+
+def new_token(
+    store: Store, username: str, name: str, days: float | None = TOKEN_DAYS
+) -> tuple[str, str]:
+    """Issue an API token; returns (token id, the full token — shown once, never stored).
+
+    Every token expires: *days* defaults to :data:`TOKEN_DAYS`.
+    """
+    days = TOKEN_DAYS if days is None else days
     user = get_user(store, username)
     if not user.active:
         raise ConflictError(f"user {username!r} is disabled")
     if not isinstance(name, str) or not 1 <= len(name) <= 100:
         raise InputError("name", "1–100 characters", name)
-    if days is not None and not 0 < days <= 3660:
-        raise InputError("days", "0 < days ≤ 3660", days)
+    if not 0 < days <= MAX_TOKEN_DAYS:
+        raise InputError("days", f"0 < days ≤ {MAX_TOKEN_DAYS:g}", days)
     tid = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     now = _now()
-    expires = now + dt.timedelta(days=days) if days else None
+    expires = now + dt.timedelta(days=days)
     db.execute(
         store,
         "INSERT INTO api_tokens (id, username, name, secret_hash, created_at, expires_at, revoked)"

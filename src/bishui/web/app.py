@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
@@ -54,6 +53,13 @@ CSP = (
     "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "
     "base-uri 'self'; form-action 'self'"
 )
+#: Browser features no page uses (the evidence upload uses a file input, not the camera API).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
+#: How deep a request's JSON may nest (the deepest declared body is a permit import: 4).
+MAX_JSON_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -183,13 +189,11 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
-    def docs(p: Annotated[Principal, requires(*ALL_ROLES)]) -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/api/v1/openapi.json",
-            title="bishui API",
-            swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
-            swagger_css_url=f"{SWAGGER}/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg",
+    def docs(request: Request, p: Annotated[Principal, requires(*ALL_ROLES)]) -> HTMLResponse:
+        # The vendored Swagger UI, set up by a script file (static/js/swagger-init.js): the
+        # page runs no inline script, so it gets the same CSP as every page.
+        return pages.templates.TemplateResponse(
+            request, "docs.html", {"swagger": SWAGGER, "openapi_url": "/api/v1/openapi.json"}
         )
 
     app.add_middleware(WebMiddleware)
@@ -240,6 +244,41 @@ class WebMiddleware:
                     raise errors.TooLarge("body", f"at most {limit} bytes", received)
             return message
 
+        if _json_body(scope, request) and not EVIDENCE_UPLOAD.match(path):
+            # A JSON body is read here (it is bounded by the limit above) and checked before
+            # any handler parses it: too deep a nesting or a string that is not text (a lone
+            # UTF-16 surrogate, "\ud800") is 422 here instead of a crash further in.
+            chunks: list[bytes] = []
+            while True:
+                message = await bounded_receive()
+                if message["type"] != "http.request":
+                    break
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    break
+            body = b"".join(chunks)
+            problem = check_json(body)
+            if problem is not None:
+                bad = JSONResponse(
+                    errors.error_body(
+                        "invalid_input", f"body: {problem}", field="body", rule=problem, value=None
+                    ),
+                    status_code=422,
+                    headers={"Cache-Control": "no-store"},
+                )
+                await bad(scope, receive, send)
+                return
+            replayed = False
+
+            async def replay() -> Message:
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
+            bounded_receive = replay  # type: ignore[assignment]
+
         if path.startswith("/api/"):
             ctx: WebContext = scope["app"].state.web
             try:
@@ -267,9 +306,12 @@ class WebMiddleware:
                 h.setdefault("X-Content-Type-Options", "nosniff")
                 h.setdefault("Referrer-Policy", "same-origin")
                 h.setdefault("X-Frame-Options", "DENY")
+                h.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+                if "server" in h:
+                    del h["server"]  # no banner naming the server and its version
                 if path.startswith("/static/"):
                     h.setdefault("Cache-Control", "public, max-age=86400")
-                elif path != "/docs":
+                else:
                     h.setdefault("Content-Security-Policy", CSP)
                 h.setdefault("Cache-Control", "no-store")
             await send(message)
@@ -277,9 +319,68 @@ class WebMiddleware:
         await self.app(scope, bounded_receive, send_with_headers)
 
 
+def _json_body(scope: Scope, request: Request) -> bool:
+    if scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
+        return False
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def check_json(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+    """Why a JSON request body is refused (nesting deeper than *max_depth*, a string that
+    is not valid Unicode text), or None. Malformed JSON is left to the request validation."""
+    depth = 0
+    in_string = escaped = False
+    for byte in body:  # bounded by max_body_bytes; checked before parsing, as json recurses
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > max_depth:
+                return f"JSON nested deeper than {max_depth} levels"
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return "strings must be valid Unicode text (no lone surrogates such as \\ud800)"
+    return None
+
+
 def secure_cookies(request: Request) -> bool:
+    from bishui.web.auth import forwarded_https
+
     mode = request.app.state.web.settings.cookie_secure
-    return mode == "always" or (mode == "auto" and request.url.scheme == "https")
+    if mode != "auto":
+        return mode == "always"
+    return request.url.scheme == "https" or forwarded_https(request)
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What every uvicorn running the app is told: no ``server`` banner, and no belief in
+    forwarded headers — the app reads them itself, from ``trusted_proxies`` only
+    (:func:`bishui.web.auth.client_address`)."""
+    return {"server_header": False, "proxy_headers": False, "forwarded_allow_ips": ""}
 
 
 def serve(store: Store, settings: Settings | None = None) -> None:
@@ -287,6 +388,7 @@ def serve(store: Store, settings: Settings | None = None) -> None:
     import uvicorn
 
     settings = settings or Settings()
+    settings.resolve_secret(required=True)  # refuse to start without a real secret
     uvicorn.run(
         create_app(store, settings),
         host=settings.host,
@@ -294,4 +396,5 @@ def serve(store: Store, settings: Settings | None = None) -> None:
         log_level="warning",
         # the store has one writer; several worker processes would each open it
         workers=1,
+        **uvicorn_options(settings),
     )

@@ -14,7 +14,14 @@ start if a route lacks exactly one declaration.
 A request is authenticated by an ``Authorization: Bearer bsh_…`` API token, else by the
 session cookie; without either it is the ``public`` role. A state-changing request that rides
 on a session cookie must carry the CSRF token (form field ``csrf_token`` or header
-``X-CSRF-Token``); token-authenticated requests need none (no ambient credential).
+``X-CSRF-Token``); token-authenticated requests need none (no ambient credential). The CSRF
+token is an HMAC of a random nonce (its cookie) and of the session cookie, so it is bound to
+the session.
+
+A route publishing one kind of site data declares it, ``requires(*ALL_ROLES,
+published=("air", "hour"))``: unless the caller is staff, the route answers only while that
+kind (and period) is in ``public_kinds`` (``public_periods``) — the same settings that narrow
+the sites (:meth:`Principal.site_where`).
 """
 
 from __future__ import annotations
@@ -137,7 +144,27 @@ class SlidingWindow:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the TCP peer, unless the peer is a trusted proxy
+    (``trusted_proxies``); then the right-most address of ``X-Forwarded-For`` that is not
+    itself a trusted proxy (what the proxy nearest to us saw — entries further left are the
+    client's own say and can be forged)."""
+    peer = request.client.host if request.client else "unknown"
+    settings = request.app.state.web.settings
+    if not settings.is_trusted_proxy(peer):
+        return str(peer)
+    hops = [h.strip() for v in request.headers.getlist("x-forwarded-for") for h in v.split(",")]
+    for hop in reversed(hops):
+        if hop and not settings.is_trusted_proxy(hop):
+            return hop[:64]
+    return str(peer)
+
+
+def forwarded_https(request: Request) -> bool:
+    """Whether a trusted proxy says the client used https (``X-Forwarded-Proto``)."""
+    peer = request.client.host if request.client else ""
+    settings = request.app.state.web.settings
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[-1].strip().lower()
+    return proto == "https" and settings.is_trusted_proxy(peer)
 
 
 # -- CSRF ----------------------------------------------------------------------------------------
@@ -157,8 +184,11 @@ def rotate_csrf(request: Request) -> None:
 
 
 def _sign(request: Request, nonce: str) -> str:
+    # Bound to the session: a token read from one session (or from before login) is worthless
+    # in another, even with the same CSRF cookie.
     secret: bytes = request.app.state.web.secret
-    return hmac.new(secret, nonce.encode(), hashlib.sha256).hexdigest()
+    session = hashlib.sha256(request.cookies.get(SESSION_COOKIE, "").encode()).hexdigest()
+    return hmac.new(secret, f"{nonce}\n{session}".encode(), hashlib.sha256).hexdigest()
 
 
 def check_csrf(request: Request, supplied: str | None) -> None:
@@ -259,6 +289,7 @@ class Access:
     roles: frozenset[str]
     scope: str
     csrf_exempt: bool = field(default=False)
+    published: tuple[str, str | None] | None = None  # (site kind, period or None)
 
     async def __call__(self, request: Request) -> Principal:
         # A lookup in the store runs in the thread pool: the event loop may be shared with the
@@ -269,6 +300,13 @@ class Access:
             if p.is_public:
                 raise Unauthenticated("log in or send an API token")
             raise PermissionDenied(f"the {p.role} role may not use this")
+        if self.published is not None and not p.sees_everything:
+            kind, period = self.published
+            if kind not in p.public_kinds or (period and period not in p.public_periods):
+                what = f"{kind} data" + (f" by {period}" if period else "")
+                if p.is_public:
+                    raise Unauthenticated(f"{what} is not published; log in")
+                raise PermissionDenied(f"{what} is not published")
         if (
             p.via == "session"
             and request.method not in ("GET", "HEAD", "OPTIONS")
@@ -280,14 +318,20 @@ class Access:
         return p
 
 
-def requires(*roles: str, scope: str = "all", csrf_exempt: bool = False) -> Any:
-    """Declare the roles a route allows and whether it scopes its data (see module doc)."""
+def requires(
+    *roles: str,
+    scope: str = "all",
+    csrf_exempt: bool = False,
+    published: tuple[str, str | None] | None = None,
+) -> Any:
+    """Declare the roles a route allows, whether it scopes its data, and which published kind
+    (and period) of site data it serves (see module doc)."""
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:
         raise InputError("roles", f"one or more of {', '.join(ROLES)}", sorted(unknown))
     if scope not in SCOPES:
         raise InputError("scope", f"one of {', '.join(SCOPES)}", scope)
-    return Depends(Access(frozenset(roles), scope, csrf_exempt))
+    return Depends(Access(frozenset(roles), scope, csrf_exempt, published))
 
 
 def route_access(route: Any) -> list[Access]:

@@ -127,8 +127,14 @@ def enable(username: str, db: str) -> None:
 @click.argument("username")
 @click.option("--db", required=True, envvar="BISHUI_DB", help=DB_HELP)
 @click.option("--name", required=True, help="what the token is for")
-@click.option("--days", type=float, help="lifetime in days (default: no expiry)")
-def token(username: str, db: str, name: str, days: float | None) -> None:
+@click.option(
+    "--days",
+    type=float,
+    default=accounts.TOKEN_DAYS,
+    show_default=True,
+    help="lifetime in days (every token expires)",
+)
+def token(username: str, db: str, name: str, days: float) -> None:
     """Issue an API token for USERNAME and print it (shown once)."""
     store = _store(db)
     try:
@@ -136,3 +142,16 @@ def token(username: str, db: str, name: str, days: float | None) -> None:
     finally:
         store.close()
     click.echo(value)
+
+
+@users.command("unlock")
+@click.argument("username")
+@click.option("--db", required=True, envvar="BISHUI_DB", help=DB_HELP)
+def unlock(username: str, db: str) -> None:
+    """Clear USERNAME's recorded failed logins (lifts its lockouts and login delay)."""
+    store = _store(db)
+    try:
+        n = accounts.unlock(store, username)
+    finally:
+        store.close()
+    click.echo(f"unlocked {username} ({n} failed logins cleared)")

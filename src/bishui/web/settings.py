@@ -9,6 +9,7 @@ environment variable, ``file:/path`` reads the first line of a file.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import logging
 import os
 import secrets as _secrets
@@ -30,8 +31,9 @@ class Settings:
     secret: str = field(
         default="env:BISHUI_SECRET",
         metadata={
-            "help": "reference to the signing secret: env:NAME or file:/path "
-            "(if it resolves to nothing, a random per-process secret is used)"
+            "help": "reference to the signing secret (at least 32 bytes): env:NAME or "
+            "file:/path; bishui serve refuses to start without it (an app built in-process "
+            "without one uses a random per-process secret)"
         },
     )
     session_hours: float = field(
@@ -48,10 +50,30 @@ class Settings:
         metadata={"help": "login attempts allowed per client address: COUNT/SECONDS"},
     )
     lockout_after: int = field(
-        default=5, metadata={"help": "consecutive failed logins that lock an account"}
+        default=5,
+        metadata={
+            "help": "failed logins from one client address that lock the account for that "
+            "address; beyond it, failures from any address slow the account's logins down"
+        },
     )
     lockout_minutes: float = field(
-        default=15.0, metadata={"help": "how long a locked account stays locked [min]"}
+        default=15.0,
+        metadata={"help": "how long failed logins are remembered (and a lock lasts) [min]"},
+    )
+    login_delay_max: float = field(
+        default=4.0,
+        metadata={
+            "help": "longest wait before checking a password of an account with more than "
+            "lockout_after recent failures from all addresses (0.25 s doubling per failure) [s]"
+        },
+    )
+    trusted_proxies: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For "
+            "and X-Forwarded-Proto are believed; none by default: the client address is the "
+            "TCP peer"
+        },
     )
     auth_cache_seconds: float = field(
         default=5.0,
@@ -132,6 +154,15 @@ class Settings:
             raise ConfigError(
                 "web.page_size", "1 ≤ page_size ≤ max_page_size ≤ 10000", self.page_size
             )
+        if not 0 <= self.login_delay_max <= 60:
+            raise ConfigError("web.login_delay_max", "0–60 s", self.login_delay_max)
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ConfigError(
+                    "web.trusted_proxies", "IP addresses or CIDR networks", proxy
+                ) from exc
         if self.session_hours <= 0 or self.lockout_minutes <= 0 or self.lockout_after < 1:
             raise ConfigError(
                 "web.session_hours", "session, lockout times and counts must be positive", None
@@ -140,13 +171,56 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
-    def resolve_secret(self) -> bytes:
-        """The secret's bytes, read through its reference; never logged."""
+    def resolve_secret(self, *, required: bool = False) -> bytes:
+        """The secret's bytes, read through its reference; never logged.
+
+        *required* (``bishui serve``): a missing secret or one under :data:`MIN_SECRET_BYTES`
+        is a :class:`ConfigError`. Otherwise a missing one becomes a random per-process secret
+        (an app built in-process: tests, a notebook), a short one is still refused.
+        """
         value = resolve_reference(self.secret, "web.secret")
-        if not value:
+        if not value and not required:
             log.warning("no web secret configured (%s); using a per-process one", self.secret)
             return _secrets.token_bytes(32)
+        if len(value.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                "web.secret",
+                f"a secret of at least {MIN_SECRET_BYTES} bytes behind {self.secret} "
+                "(e.g. BISHUI_SECRET=$(python -c 'import secrets; print(secrets.token_hex(32))')"
+                " or file:/path to a 0600 file holding one)",
+                "***" if value else "(none)",
+            )
         return value.encode()
+
+    def is_trusted_proxy(self, address: str) -> bool:
+        return bool(self.trusted_proxies) and _in_networks(address, self.trusted_proxies)
+
+
+#: Shortest signing secret accepted [bytes] (HMAC-SHA256's output size).
+MIN_SECRET_BYTES = 32
+
+
+def _in_networks(address: str, networks: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
+def ensure_secret_file(path: Path) -> str:
+    """A ``file:`` reference to a 0600 file holding a random secret, created if absent
+    (``bishui demo``); an existing file must not be readable by others."""
+    if path.exists():
+        if path.stat().st_mode & 0o077:
+            raise ConfigError("web.secret", "a secret file readable by its owner only", str(path))
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(_secrets.token_hex(32) + "\n")
+        log.warning("created the web secret file %s (0600)", path)
+    return f"file:{path}"
 
 
 def resolve_reference(ref: str, field_name: str) -> str:

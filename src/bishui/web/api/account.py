@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from bishui.errors import PermissionDenied
 from bishui.web import accounts
 from bishui.web.api.common import ERRORS, iso
-from bishui.web.auth import LOGGED_IN, Principal, requires
+from bishui.web.auth import LOGGED_IN, Principal, client_address, requires
 
 router = APIRouter(tags=["accounts"], responses=ERRORS)
 
@@ -38,15 +39,25 @@ def me(
 
 
 class NewToken(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=1, max_length=100, examples=["logger-import"])
-    days: float | None = Field(None, gt=0, le=3660, description="lifetime; none = no expiry")
+    days: float = Field(
+        accounts.TOKEN_DAYS, gt=0, le=accounts.MAX_TOKEN_DAYS, description="lifetime [d]"
+    )
+    password: str = Field(
+        min_length=1,
+        max_length=accounts.MAX_PASSWORD,
+        description="the caller's password again: a stolen session cannot mint a token",
+    )
 
 
 @router.post(
     "/me/tokens",
-    summary="Issue an API token for the caller (shown once)",
-    description="Send it as `Authorization: Bearer <token>`. From a browser session this needs "
-    "the `X-CSRF-Token` header.",
+    summary="Issue an API token for the caller (shown once; needs the password again)",
+    description="Send it as `Authorization: Bearer <token>`. Only from a browser session (with "
+    "its `X-CSRF-Token` header) and with the account's password: a token cannot issue tokens. "
+    "Every token expires (`days`, default 90). A wrong password counts as a failed login.",
 )
 def create_token(
     request: Request,
@@ -54,7 +65,14 @@ def create_token(
     body: Annotated[NewToken, Body()],
 ) -> dict[str, Any]:
     assert p.username is not None
-    tid, token = accounts.new_token(request.app.state.web.store, p.username, body.name, body.days)
+    if p.via != "session":
+        raise PermissionDenied("an API token cannot issue tokens; log in to the web platform")
+    ctx = request.app.state.web
+    ctx.login_limiter.hit(client_address(request), "login attempts")
+    accounts.authenticate(
+        ctx.store, ctx.settings, p.username, body.password, client_address(request)
+    )
+    tid, token = accounts.new_token(ctx.store, p.username, body.name, body.days)
     return {"ok": True, "id": tid, "token": token}
 
 
@@ -95,6 +113,8 @@ def users(request: Request, p: Annotated[Principal, requires("admin")]) -> dict[
 
 
 class NewUser(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     username: str = Field(min_length=2, max_length=64, examples=["zhang.san"])
     password: str = Field(min_length=accounts.MIN_PASSWORD, max_length=accounts.MAX_PASSWORD)
     role: str = Field(examples=["county"])
@@ -127,3 +147,16 @@ def disable_user(
 ) -> dict[str, Any]:
     accounts.set_active(request.app.state.web.store, username, False)
     return {"ok": True}
+
+
+@router.post(
+    "/users/{username}/unlock",
+    summary="Clear an account's failed logins: lifts its lockouts and delay (administrators)",
+)
+def unlock_user(
+    request: Request,
+    p: Annotated[Principal, requires("admin")],
+    username: Annotated[str, Path(max_length=64)],
+) -> dict[str, Any]:
+    n = accounts.unlock(request.app.state.web.store, username)
+    return {"ok": True, "cleared": n}

@@ -41,6 +41,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/users"): (ADMIN, "all"),
     ("POST", "/api/v1/users"): (ADMIN, "all"),
     ("POST", "/api/v1/users/{username}/disable"): (ADMIN, "all"),
+    ("POST", "/api/v1/users/{username}/unlock"): (ADMIN, "all"),
     ("GET", "/"): (ALL, "scoped"),
     ("GET", "/public"): (ALL, "all"),
     ("GET", "/public/{table}.{fmt}"): (ALL, "all"),
@@ -91,7 +92,21 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/alerts"): (SOURCES_READERS, "scoped"),
     ("GET", "/api/v1/tasks"): (SOURCES_READERS, "scoped"),
     ("GET", "/api/v1/tasks/{task_id}"): (SOURCES_READERS, "scoped"),
-    ("POST", "/api/v1/tasks/{task_id}/{action}"): (TASK_ACTORS, "scoped"),
+    # one route per action, each with its declared body (issue 14)
+    **{
+        ("POST", f"/api/v1/tasks/{{task_id}}/{a}"): (TASK_ACTORS, "scoped")
+        for a in (
+            "assign",
+            "visit",
+            "add_evidence",
+            "dispose",
+            "submit_rectification",
+            "verify_rectification",
+            "close",
+            "escalate",
+            "reopen",
+        )
+    },
     # evidence files (tests/sources/test_sources_evidence_api.py checks the scoping)
     ("POST", "/api/v1/tasks/{task_id}/files"): (TASK_ACTORS, "scoped"),
     ("GET", "/api/v1/tasks/{task_id}/files"): (SOURCES_READERS, "scoped"),

@@ -202,8 +202,8 @@ def demo(
         users = demo_accounts(store, model, data_dir)
         # The web needs a signing secret: BISHUI_SECRET when set, else the demo's own file
         # (created 0600 on the first run, reused afterwards).
-        secret = None if os.environ.get("BISHUI_SECRET") else ensure_secret_file(
-            data_dir / "web-secret"
+        secret = (
+            None if os.environ.get("BISHUI_SECRET") else ensure_secret_file(data_dir / "web-secret")
         )
         config = PlatformConfig(web_port=port, gateway_port=gateway_port, web_secret=secret)
         if not no_loggers:

@@ -24,7 +24,7 @@ from bishui.enforcement import evidence, notify
 from bishui.enforcement import tasks as tk
 from bishui.enforcement.audit import GENESIS, AuditEvent, AuditLog
 from bishui.enforcement.policy import Policy, load_policy
-from bishui.errors import ConflictError, NotFoundError
+from bishui.errors import ConflictError, InputError, NotFoundError
 from bishui.sources.findings import Finding
 from bishui.store import Store
 from bishui.timeutil import now_beijing
@@ -353,17 +353,32 @@ def transition(
     store: Store, task_id: str, action: str, actor: tk.Actor, *, now: dt.datetime | None = None,
     policy: Policy | None = None, sender: notify.Sender | None = None, **payload: Any,
 ) -> tuple[tk.Task, AuditEvent]:  # fmt: skip
+    """:func:`act` with the payload as keyword arguments (for code and the CLI, whose fields
+    are declared; input from a client goes through :func:`act` as a mapping)."""
+    return act(store, task_id, action, actor, payload, now=now, policy=policy, sender=sender)
+
+
+def act(
+    store: Store, task_id: str, action: str, actor: tk.Actor, payload: Mapping[str, Any], *,
+    now: dt.datetime | None = None, policy: Policy | None = None,
+    sender: notify.Sender | None = None,
+) -> tuple[tk.Task, AuditEvent]:  # fmt: skip
     """Take *action* on a stored task through :func:`tasks.apply` and persist the result.
 
     ``files`` of ``visit``, ``add_evidence`` and ``submit_rectification`` are ids of files
     uploaded to the task (:func:`bishui.enforcement.evidence.store_file`); each becomes the
-    file's record with its SHA-256 (:func:`bishui.enforcement.evidence.refs`).
+    file's record with its SHA-256 (:func:`bishui.enforcement.evidence.refs`). An id that is
+    not a file of this task is refused; so is ``files`` on any other action.
 
     Raises :class:`~bishui.enforcement.tasks.TransitionRefused` (409) or
     :class:`~bishui.errors.PermissionDenied` (403) from the model, unchanged.
     """
     policy = policy or load_policy()
     at = _now(now)
+    payload = dict(payload)
+    if "files" in payload and action not in evidence.FILE_ACTIONS:
+        raise InputError("files", f"only {', '.join(sorted(evidence.FILE_ACTIONS))} cite files",
+                         action)  # fmt: skip
     with store._write_lock, store._write_tx() as cur:
         store._exec(cur, "SELECT body, region FROM enforcement_task WHERE id = ?", [task_id])
         found = cur.fetchall()
@@ -374,7 +389,7 @@ def transition(
         if action in evidence.FILE_ACTIONS and payload.get("files"):
             # Files are cited by id; the machine and the audit event get their stored records
             # (with SHA-256). An id that is not an uploaded file of this task is refused here.
-            payload = {**payload, "files": evidence.refs(store, cur, task_id, payload["files"])}
+            payload["files"] = evidence.refs(store, cur, task_id, payload["files"])
         log = _TailLog(_last_event(store, cur))
         new, ev = tk.apply(task, action, actor, at, policy, log, **payload)
         notes = notify.notifications_for(ev, new)

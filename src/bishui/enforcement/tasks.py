@@ -356,9 +356,12 @@ def allowed(state: State) -> list[Action]:
 
 def apply(
     task: Task, action: Action | str, actor: Actor, now: dt.datetime, policy: Policy,
-    log: AuditLog, **payload: Any,
+    log: AuditLog, /, **payload: Any,
 ) -> tuple[Task, AuditEvent]:  # fmt: skip
     """Take *action* on *task*; return the next task and the logged event.
+
+    The machine's own arguments are positional-only, so no payload key (``now``, ``policy``,
+    ``log`` …, as a stored event may hold) can take their place.
 
     Raises
     ------

@@ -536,10 +536,24 @@ def _write(store: Store, statements: list[tuple[str, list[Any]]]) -> None:
             store._exec(cur, sql, params)
 
 
+def _has_data(store: Store, p: WaterPeriod) -> bool:
+    return bool(
+        store.query(
+            "SELECT 1 AS x FROM measurement m JOIN sites s ON s.id = m.site_id "
+            "WHERE s.kind = 'water' AND m.ts >= ? AND m.ts < ? LIMIT 1",
+            [p.start, p.end],
+        )
+    )
+
+
 def assess_cached(
     store: Store, period: WaterPeriod | str, rules: ServiceRules | None = None
 ) -> Assessment:
-    """:func:`assess`, reusing the stored result while the data fingerprint is unchanged."""
+    """:func:`assess`, reusing the stored result while the data fingerprint is unchanged.
+
+    Only a period with data is stored: the web calls this on GET requests, and a GET must not
+    let a caller fill the table with empty periods (or take the writer lock for them).
+    """
     r = rules or ServiceRules()
     p = WaterPeriod.parse(period) if isinstance(period, str) else period
     version = r.version()
@@ -552,6 +566,10 @@ def assess_cached(
     if hit and hit[0]["fingerprint"] == fp:
         return Assessment(**json.loads(hit[0]["payload"]))
     result = assess(store, p, r)
+    if not _has_data(store, p):
+        # Nothing to reuse: a period without data (any date a caller names, 1901-02-03) is
+        # computed and not stored, so a reader never writes rows or waits for the writer.
+        return result
     payload = json.dumps(result.as_dict(), ensure_ascii=False)
     _write(
         store,

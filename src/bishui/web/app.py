@@ -277,7 +277,7 @@ class WebMiddleware:
                     return {"type": "http.request", "body": body, "more_body": False}
                 return await receive()
 
-            bounded_receive = replay  # type: ignore[assignment]
+            bounded_receive = replay
 
         if path.startswith("/api/"):
             ctx: WebContext = scope["app"].state.web

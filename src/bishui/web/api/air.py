@@ -17,13 +17,13 @@ from bishui.air import service
 from bishui.air.editions import edition_for
 from bishui.errors import InputError
 from bishui.timeutil import now_beijing
-from bishui.web.api.common import ERRORS, cache_for, iso
+from bishui.web.api.common import ERRORS, YEAR, Day, Moment, cache_for, iso
 from bishui.web.auth import ALL_ROLES, Principal, requires
 
 router = APIRouter(prefix="/air", tags=["air"], responses=ERRORS)
 
 Scope = Literal["all", "station", "county", "city"]
-PERIOD = r"^\d{4}(-(Q[1-4]|\d{2}))?$"
+PERIOD = rf"^{YEAR}(-(Q[1-4]|\d{{2}}))?$"
 
 
 class Report(BaseModel):
@@ -103,9 +103,9 @@ def _rows(rows: list[Any], scope: str) -> list[dict[str, Any]]:
 )
 def realtime(
     request: Request,
-    p: Annotated[Principal, requires(*ALL_ROLES)],
+    p: Annotated[Principal, requires(*ALL_ROLES, published=("air", "hour"))],
     response: Response,
-    hour: dt.datetime | None = None,
+    hour: Moment | None = None,
     scope: Scope = "all",
 ) -> dict[str, Any]:
     if hour is not None:
@@ -131,9 +131,9 @@ def _beijing(t: dt.datetime) -> dt.datetime:
 )
 def daily(
     request: Request,
-    p: Annotated[Principal, requires(*ALL_ROLES)],
+    p: Annotated[Principal, requires(*ALL_ROLES, published=("air", "day"))],
     response: Response,
-    date: Annotated[dt.date, Query(description="the day (Beijing)")],
+    date: Annotated[Day, Query(description="the day (Beijing)")],
     scope: Scope = "all",
 ) -> dict[str, Any]:
     if date > now_beijing().date():
@@ -163,7 +163,7 @@ class Assessment(BaseModel):
 )
 def assessment(
     request: Request,
-    p: Annotated[Principal, requires(*ALL_ROLES)],
+    p: Annotated[Principal, requires(*ALL_ROLES, published=("air", None))],
     response: Response,
     period: Annotated[str, Query(pattern=PERIOD, description="YYYY, YYYY-Qn or YYYY-MM")],
     scope: Scope = "all",
@@ -190,7 +190,7 @@ class Ranking(BaseModel):
 )
 def ranking(
     request: Request,
-    p: Annotated[Principal, requires(*ALL_ROLES)],
+    p: Annotated[Principal, requires(*ALL_ROLES, published=("air", None))],
     response: Response,
     period: Annotated[str, Query(pattern=PERIOD, description="YYYY, YYYY-Qn or YYYY-MM")],
     level: Literal["county", "station"] = "county",

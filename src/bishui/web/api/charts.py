@@ -59,7 +59,7 @@ class Calendar(BaseModel):
 )
 def calendar(
     request: Request,
-    p: Annotated[Principal, requires(*ALL_ROLES)],
+    p: Annotated[Principal, requires(*ALL_ROLES, published=("air", "day"))],
     response: Response,
     year: Annotated[int, Query(ge=2000, le=2100)],
     code: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z-]{1,20}$")] = None,

@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Request, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from bishui.timeutil import to_beijing_naive
 from bishui.web.auth import Principal
+
+#: The platform's range of dates: every date, time and period a request names falls in it
+#: (422 otherwise — year 1 or 9999 would overflow the arithmetic of a window around it).
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(2100, 12, 31)
+#: A period's year in the same range, for the period patterns (YYYY, YYYY-MM, …).
+YEAR = r"(20\d{2}|2100)"
+
+
+def _in_range_day(d: dt.date) -> dt.date:
+    if not FIRST_DAY <= d <= LAST_DAY:
+        raise ValueError(f"a date from {FIRST_DAY} to {LAST_DAY}")
+    return d
+
+
+def _in_range_time(t: dt.datetime) -> dt.datetime:
+    day = to_beijing_naive(t).date() if t.tzinfo is not None and t.year > 1 else t.date()
+    if t.year <= 1 or t.year >= 9999:  # an offset could not even be applied
+        raise ValueError(f"a time from {FIRST_DAY} to {LAST_DAY}")
+    _in_range_day(day)
+    return t
+
+
+#: A date query parameter (or body field) within the platform's range.
+Day = Annotated[dt.date, AfterValidator(_in_range_day)]
+#: A date-time query parameter (or body field) within the platform's range.
+Moment = Annotated[dt.datetime, AfterValidator(_in_range_time)]
 
 
 def iso(t: Any) -> str | None:

@@ -23,13 +23,13 @@ from bishui.compensation.explain import explain
 from bishui.compensation.export import statement_html
 from bishui.compensation.period import Period
 from bishui.errors import InputError, NotFoundError, PermissionDenied
-from bishui.web.api.common import ERRORS, cache_for, iso
+from bishui.web.api.common import ERRORS, YEAR, cache_for, iso
 from bishui.web.auth import STAFF, Principal, requires
 
 router = APIRouter(prefix="/compensation", tags=["compensation"], responses=ERRORS)
 
 READERS = (*STAFF, "county")
-PERIOD = r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
+PERIOD = rf"^{YEAR}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
 STATEMENT_ID = r"^[a-z0-9][a-z0-9-]{0,79}/\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?/v\d{1,6}$"
 AGREEMENT_ID = r"^[a-z0-9][a-z0-9-]{0,79}$"
 REGION = r"^\d{6}(-[A-Z]{1,8})?$"

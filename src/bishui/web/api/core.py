@@ -13,7 +13,7 @@ from bishui import __version__
 from bishui.errors import InputError, NotFoundError
 from bishui.store.base import REGISTRY_TABLES
 from bishui.timeutil import now_beijing
-from bishui.web.api.common import ERRORS, beijing, cache_for, iso
+from bishui.web.api.common import ERRORS, Moment, beijing, cache_for, iso
 from bishui.web.auth import ALL_ROLES, Principal, requires
 
 router = APIRouter(tags=["core"], responses=ERRORS)
@@ -360,8 +360,8 @@ def measurements(
     site: Annotated[str, Query(pattern=SITE_ID)],
     parameter: Annotated[str, Query(pattern=PARAMETER, description="HJ 212 code, e.g. a34004")],
     period: Period = "hour",
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    start: Moment | None = None,
+    end: Moment | None = None,
     origin: Literal["logger", "platform", "upload"] | None = None,
 ) -> dict[str, Any]:
     ctx = request.app.state.web

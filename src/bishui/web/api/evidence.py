@@ -7,7 +7,8 @@
   transitions that cite files: inspector, admin (as the supervisor), and an enterprise on its
   own tasks; a browser session sends its CSRF header as for every JSON write. 201 with the
   stored record, or 200 with the existing one when the task already has these bytes.
-* ``GET /tasks/{task_id}/files`` — the task's files (who can see the task).
+* ``GET /tasks/{task_id}/files`` — the task's files (who can see the task; an enterprise only
+  the files it uploaded, ``bishui.web.api.task_views``).
 * ``GET /tasks/{task_id}/files/{file_id}`` — the bytes, as an attachment with their media type,
   ``nosniff``, a sandboxing CSP, ``Repr-Digest`` (the SHA-256) and ``no-store``.
 
@@ -28,8 +29,10 @@ from starlette.concurrency import run_in_threadpool
 from bishui.enforcement import evidence
 from bishui.enforcement import service as enf
 from bishui.enforcement import tasks as tk
+from bishui.errors import NotFoundError
 from bishui.web.api.common import ERRORS
 from bishui.web.api.sources import ACTORS, READERS, TASK_ID, _store, _visible_task
+from bishui.web.api.task_views import file_visible
 from bishui.web.auth import Principal, requires
 
 router = APIRouter(tags=["sources"], responses=ERRORS)
@@ -121,7 +124,8 @@ def list_evidence(
         if isinstance(f, dict)
     }
     items = [{**f.as_dict(), "cited": f.id in cited}
-             for f in evidence.list_files(_store(request), task_id)]  # fmt: skip
+             for f in evidence.list_files(_store(request), task_id)
+             if file_visible(f, p)]  # fmt: skip
     response.headers["Cache-Control"] = "private, no-store"
     return {"ok": True, "task_id": task_id, "items": items}
 
@@ -140,6 +144,8 @@ def download_evidence(
 ) -> Response:
     _visible_task(request, p, task_id)
     rec, content = evidence.read_file(_store(request), task_id, file_id)
+    if not file_visible(rec, p):  # the inspectors' evidence: as if it did not exist
+        raise NotFoundError(f"file {file_id} of task {task_id} does not exist")
     return Response(
         content,
         media_type=rec.media_type,

@@ -11,23 +11,28 @@ Who sees what (``requires(..., scope="scoped")`` routes narrow by the caller):
 * county official: what belongs to outlets and drinking-water sources of its region (read
   only);
 * enterprise: its own permits, findings, alerts and tasks — never a drinking-water source's
-  (``subject_kind = 'water_source'``: no enterprise); may submit rectification evidence
-  (files uploaded by ``bishui.web.api.evidence``, then ``POST /tasks/{id}/submit_rectification``
-  citing their ids);
+  (``subject_kind = 'water_source'``: no enterprise) — and of its tasks only the declared
+  subset of ``bishui.web.api.task_views``; may submit rectification evidence (files uploaded
+  by ``bishui.web.api.evidence``, then ``POST /tasks/{id}/submit_rectification`` citing their
+  ids);
 * the public: nothing.
 
-A refused transition (:class:`~bishui.enforcement.tasks.TransitionRefused`) is 409 with the
-reason; a role that may not take the action is 403.
+Each action is its own route, ``POST /tasks/{id}/<action>``, with its own declared body
+(:data:`ACTION_BODIES`, unknown fields refused): only those fields reach the task machine and
+the audit log, as a mapping. A refused transition
+(:class:`~bishui.enforcement.tasks.TransitionRefused`) is 409 with the reason; a role that may
+not take the action is 403.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from typing import Annotated, Any
+import inspect
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bishui.enforcement import notify
 from bishui.enforcement import service as enf
@@ -35,14 +40,15 @@ from bishui.enforcement import tasks as tk
 from bishui.errors import InputError, NotFoundError
 from bishui.sources import permit_store, permits_io, service
 from bishui.timeutil import now_beijing
-from bishui.web.api.common import ERRORS, cache_for
+from bishui.web.api.common import ERRORS, YEAR, Day, cache_for
+from bishui.web.api.task_views import events_view, notifications_view, task_view
 from bishui.web.auth import Principal, requires
 
 router = APIRouter(tags=["sources"], responses=ERRORS)
 
 READERS = ("admin", "analyst", "inspector", "county", "enterprise")
 ACTORS = ("admin", "inspector", "enterprise")
-PERIOD = r"^\d{4}(-(0[1-9]|1[0-2])(-\d{2})?)?$"
+PERIOD = rf"^{YEAR}(-(0[1-9]|1[0-2])(-\d{{2}})?)?$"
 TASK_ID = r"^T\d{8}-\d{4}$"
 KEY = r"^[0-9a-f]{20}$"
 ALERT_ID = r"^[0-9a-f]{20}([0-9a-f]{4})?$"  # a finding's key (20), a water alert's (24)
@@ -101,7 +107,7 @@ def permits(
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
     history: bool = False,
-    on: Annotated[dt.date | None, Query(description="date the version is in force")] = None,
+    on: Annotated[Day | None, Query(description="date the version is in force")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
@@ -127,7 +133,7 @@ def caps(
     request: Request,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
-    on: Annotated[dt.date | None, Query(description="as of this day (default today)")] = None,
+    on: Annotated[Day | None, Query(description="as of this day (default today)")] = None,
 ) -> dict[str, Any]:
     from bishui.sources.service import cap_usage
 
@@ -306,7 +312,8 @@ def tasks(
     total, rows = enf.list_tasks(_store(request), where, params, state=state, limit=limit,
                                  offset=offset)  # fmt: skip
     cache_for(response, p, request)
-    return {"ok": True, "total": total, "limit": limit, "offset": offset, "items": rows}
+    return {"ok": True, "total": total, "limit": limit, "offset": offset,
+            "items": [task_view(r, p) for r in rows]}  # fmt: skip
 
 
 def _visible_task(request: Request, p: Principal, task_id: str) -> tk.Task:
@@ -344,13 +351,15 @@ def task(
          "hash": e.hash}
         for e in enf.audit_events(store, t.subject)
     ]  # fmt: skip
-    notes = [_plain(n) for n in enf.notifications(store, task_id)]
+    notes = notifications_view((_plain(n) for n in enf.notifications(store, task_id)), p)
+    view = task_view(t, p)
+    events = events_view(events, t.as_dict(), p)
     # The task's own alert_ids are those it was opened with; alerts that joined it later point
     # to it (task_id), so the inspector sees every episode behind the task here.
     _, linked = enf.list_alerts(store, "task_id = ?", [task_id], limit=1000)
     alerts = sorted((_plain(a) for a in linked), key=lambda a: (str(a["start_ts"]), a["id"]))
     cache_for(response, p, request)
-    return {"ok": True, "task": t.as_dict(), "events": events, "notifications": notes,
+    return {"ok": True, "task": view, "events": events, "notifications": notes,
             "alerts": alerts}  # fmt: skip
 
 
@@ -360,23 +369,124 @@ class Transitioned(BaseModel):
     event: dict[str, Any]
 
 
-@router.post("/tasks/{task_id}/{action}", response_model=Transitioned,
-             summary="Take an action on a task (assign, visit, add_evidence, dispose, "
-             "submit_rectification, verify_rectification, close, escalate, reopen)")  # fmt: skip
-def transition(
-    request: Request,
-    p: Annotated[Principal, requires(*ACTORS, scope="scoped")],
-    task_id: Annotated[str, Path(pattern=TASK_ID)],
-    action: Annotated[str, Path(pattern=f"^({ACTIONS})$")],
-    body: Annotated[dict[str, Any] | None, Body()] = None,
+# ---- the declared body of each action: nothing else reaches the machine or the audit log ----
+Note = Annotated[str, Field(max_length=4000)]
+FileIds = Annotated[
+    list[Annotated[str, Field(max_length=64)]],
+    Field(max_length=50, description="ids of files uploaded to this task (POST …/files)"),
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AssignBody(_Body):
+    assignee: str = Field(min_length=1, max_length=100, description="inspector or team:<region>")
+    kind: Literal["inspector", "team"] = "inspector"
+
+
+class VisitBody(_Body):
+    note: Note = Field(min_length=1)
+    files: FileIds | None = None
+
+
+class EvidenceBody(_Body):
+    files: FileIds
+    note: Note | None = None
+
+
+class DisposeBody(_Body):
+    kind: Literal["rectification_order", "penalty", "false_alarm"]
+    due: Day | None = Field(None, description="rectification_order: the due date")
+    reason: Note | None = Field(None, description="false_alarm: why")
+    article: str | None = Field(None, max_length=200, description="penalty: the article")
+    amount: Decimal | None = Field(
+        None, ge=0, le=Decimal("1e10"), max_digits=14, decimal_places=2,
+        description="penalty: the amount [yuan]",
+    )  # fmt: skip
+    requirement: Note | None = Field(
+        None, description="rectification_order: what the enterprise must rectify"
+    )
+    note: Note | None = None
+
+
+class RectificationBody(_Body):
+    files: FileIds
+    note: Note | None = None
+
+
+class VerifyBody(_Body):
+    accepted: bool = True
+    note: Note | None = None
+
+
+class NoteBody(_Body):
+    note: Note | None = None
+
+
+class ReopenBody(_Body):
+    reason: Note | None = Field(None, description="required: why the task is reopened")
+
+
+#: Every action's body model (``bishui.enforcement.tasks.Action``).
+ACTION_BODIES: dict[tk.Action, type[_Body]] = {
+    tk.Action.ASSIGN: AssignBody,
+    tk.Action.VISIT: VisitBody,
+    tk.Action.ADD_EVIDENCE: EvidenceBody,
+    tk.Action.DISPOSE: DisposeBody,
+    tk.Action.SUBMIT_RECTIFICATION: RectificationBody,
+    tk.Action.VERIFY_RECTIFICATION: VerifyBody,
+    tk.Action.CLOSE: NoteBody,
+    tk.Action.ESCALATE: NoteBody,
+    tk.Action.REOPEN: ReopenBody,
+}
+
+
+def _transition(
+    request: Request, p: Principal, task_id: str, action: tk.Action, body: _Body | None
 ) -> dict[str, Any]:
     _visible_task(request, p, task_id)
     actor = tk.Actor(p.username or p.role, enf.TASK_ROLES[p.role], p.enterprise or "")
-    payload = dict(body or {})
-    if len(json.dumps(payload, default=str)) > 100_000:
-        raise InputError("body", "at most 100 kB", "…")
-    t, ev = enf.transition(_store(request), task_id, action, actor, sender=notify.LoggingSender(),
-                           **payload)  # fmt: skip
-    return {"ok": True, "task": t.as_dict(),
+    # Only the declared fields, as a mapping: never spread into keyword arguments.
+    payload = body.model_dump(exclude_none=True, mode="python") if body is not None else {}
+    t, ev = enf.act(_store(request), task_id, action, actor, payload,
+                    sender=notify.LoggingSender())  # fmt: skip
+    return {"ok": True, "task": task_view(t, p),
             "event": {"seq": ev.seq, "action": ev.action, "from": ev.from_state,
                       "to": ev.to_state, "hash": ev.hash}}  # fmt: skip
+
+
+def _action_route(action: tk.Action, model: type[_Body]) -> None:
+    def handler(
+        request: Request,
+        p: Principal,
+        task_id: str,
+        body: _Body | None = None,
+    ) -> dict[str, Any]:
+        return _transition(request, p, task_id, action, body)
+
+    # The signature FastAPI reads, with this action's own body model.
+    handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                              annotation=Request),
+            inspect.Parameter("p", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                              annotation=Annotated[Principal, requires(*ACTORS, scope="scoped")]),
+            inspect.Parameter("task_id", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                              annotation=Annotated[str, Path(pattern=TASK_ID)]),
+            inspect.Parameter("body", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                              annotation=Annotated[model | None, Body()]),
+        ],
+        return_annotation=dict[str, Any],
+    )  # fmt: skip
+    handler.__name__ = f"task_{action.value}"
+    router.add_api_route(
+        f"/tasks/{{task_id}}/{action.value}", handler, methods=["POST"],
+        response_model=Transitioned, name=f"task_{action.value}",
+        summary=f"Take the action {action.value} on a task (its declared body only)",
+    )  # fmt: skip
+
+
+for _action, _model in ACTION_BODIES.items():
+    _action_route(_action, _model)

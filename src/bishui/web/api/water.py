@@ -19,12 +19,12 @@ from bishui.timeutil import now_beijing
 from bishui.water.periods import WaterPeriod
 from bishui.water.service import Assessment, assess_cached
 from bishui.water.supervision import SupervisionRules, evaluate, stored_alerts
-from bishui.web.api.common import ERRORS, cache_for, iso
+from bishui.web.api.common import ERRORS, YEAR, Moment, cache_for, iso
 from bishui.web.auth import ALL_ROLES, STAFF, Principal, requires
 
 router = APIRouter(tags=["water"], responses=ERRORS)
 
-PERIOD = r"^\d{4}(-Q[1-4]|-\d{2}(-\d{2})?)?$"
+PERIOD = rf"^{YEAR}(-Q[1-4]|-\d{{2}}(-\d{{2}})?)?$"
 REGION = r"^\d{6}(-[A-Z]{1,8})?$"
 PeriodQuery = Annotated[
     str,
@@ -121,7 +121,7 @@ class Sections(BaseModel):
 )
 def water_sections(
     request: Request,
-    p: Annotated[Principal, requires(*ALL_ROLES)],
+    p: Annotated[Principal, requires(*ALL_ROLES, published=("water", None))],
     response: Response,
     period: PeriodQuery,
     region: Annotated[str | None, Query(pattern=REGION, max_length=20)] = None,
@@ -200,7 +200,7 @@ class Rivers(BaseModel):
 )
 def water_rivers(
     request: Request,
-    p: Annotated[Principal, requires(*ALL_ROLES)],
+    p: Annotated[Principal, requires(*ALL_ROLES, published=("water", None))],
     response: Response,
     period: PeriodQuery,
 ) -> dict[str, Any]:
@@ -292,7 +292,7 @@ class Cwqi(BaseModel):
 )
 def water_cwqi(
     request: Request,
-    p: Annotated[Principal, requires(*ALL_ROLES)],
+    p: Annotated[Principal, requires(*ALL_ROLES, published=("water", None))],
     response: Response,
     period: PeriodQuery,
 ) -> dict[str, Any]:
@@ -408,7 +408,7 @@ def water_sources(
     p: Annotated[Principal, requires(*STAFF, "county", scope="scoped")],
     response: Response,
     days: Annotated[float, Query(gt=0, le=90, description="window of data [d]")] = 7.0,
-    now: Annotated[dt.datetime | None, Query(description="evaluation time (default now)")] = None,
+    now: Annotated[Moment | None, Query(description="evaluation time (default now)")] = None,
     limit: Annotated[int | None, Query(ge=1, le=10_000, description="alerts per page")] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:

@@ -13,7 +13,7 @@
     assign: [["assignee", "text", cfg.user || ""], ["kind", ["inspector", "team"]]],
     visit: [["note", "textarea"], ["files", "files", false]],
     add_evidence: [["files", "files", true], ["note", "text"]],
-    dispose: [["kind", ["rectification_order", "false_alarm", "penalty"]], ["due", "date"], ["reason", "text"],
+    dispose: [["kind", ["rectification_order", "false_alarm", "penalty"]], ["due", "date"], ["requirement", "textarea"], ["reason", "text"],
               ["article", "text"], ["amount", "text"]],
     submit_rectification: [["files", "files", true], ["note", "textarea"]],
     verify_rectification: [["note", "text"]],
@@ -22,7 +22,7 @@
     reopen: [["reason", "text"]]
   };
   /* A drinking-water source task has no enterprise: no penalty (the server refuses it too). */
-  var WATER_DISPOSE = [["kind", ["rectification_order", "false_alarm"]], ["due", "date"], ["reason", "text"]];
+  var WATER_DISPOSE = [["kind", ["rectification_order", "false_alarm"]], ["due", "date"], ["requirement", "textarea"], ["reason", "text"]];
 
   function list() {
     var card = document.getElementById("task-list");

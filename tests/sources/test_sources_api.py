@@ -14,6 +14,7 @@ import pytest
 from sources_store import GAS_A, GAS_B, USCC_A, USCC_B, gas_day, make_permit, registry
 
 from bishui.enforcement import service as enf
+from bishui.enforcement import tasks as tk
 from bishui.sources import permit_store, permits_io, service
 from bishui.store import Store
 from bishui.web import Settings, accounts, create_app
@@ -117,7 +118,8 @@ async def test_permission_matrix(
         ("GET", "/permits"), ("GET", "/permits/{permit_no}"), ("POST", "/permits"),
         ("GET", "/caps"), ("POST", "/alerts/{alert_id}/dismiss"),
         ("GET", "/findings"), ("GET", "/findings/{key}"), ("GET", "/alerts"),
-        ("GET", "/tasks"), ("GET", "/tasks/{task_id}"), ("POST", "/tasks/{task_id}/{action}"),
+        ("GET", "/tasks"), ("GET", "/tasks/{task_id}"),
+        *(("POST", f"/tasks/{{task_id}}/{a}") for a in tk.Action),
     }  # fmt: skip
 
 

@@ -127,9 +127,10 @@ async def test_upload_list_download(
     assert listed.status_code == 200
     assert [(f["id"], f["cited"]) for f in listed.json()["items"]][:1] == [(rec["id"], False)]
     assert listed.headers["cache-control"] == "private, no-store"
-    got = await client.get(
-        f"/api/v1/tasks/{task}/files/{rec['id']}", headers=_h(tokens, "enterprise")
-    )
+    # the inspectors' evidence is not the enterprise's to read (issue 14; it used to be)
+    url = f"/api/v1/tasks/{task}/files/{rec['id']}"
+    assert (await client.get(url, headers=_h(tokens, "enterprise"))).status_code == 404
+    got = await client.get(url, headers=_h(tokens, "analyst"))
     assert got.status_code == 200 and got.content == photo
     assert got.headers["content-type"] == "image/png"
     assert got.headers["content-disposition"].startswith('attachment; filename="__ __.png"')
@@ -162,9 +163,12 @@ async def test_roles_and_scope(
     fid = (await client.get(f"/api/v1/tasks/{task}/files", headers=_h(tokens, "admin"))).json()[
         "items"
     ][-1]["id"]
-    for path in (f"/api/v1/tasks/{task}/files", f"/api/v1/tasks/{task}/files/{fid}"):
+    # the enterprise lists the task's files, but the admin's file is not among them and is
+    # 404 to it (issue 14: the inspectors' evidence is their working file)
+    for path, ent in ((f"/api/v1/tasks/{task}/files", 200),
+                      (f"/api/v1/tasks/{task}/files/{fid}", 404)):  # fmt: skip
         got = [(await client.get(path, headers=_h(tokens, who))).status_code for who in WHO]
-        assert got == [200, 200, 200, 404, 200, 404, 401], path
+        assert got == [200, 200, 200, 404, ent, 404, 401], path
         r = await client.get(path, headers=_h(tokens, "public"))
         assert r.json()["error"] == "unauthenticated"
 

@@ -249,13 +249,18 @@ class WebMiddleware:
             # any handler parses it: too deep a nesting or a string that is not text (a lone
             # UTF-16 surrogate, "\ud800") is 422 here instead of a crash further in.
             chunks: list[bytes] = []
-            while True:
-                message = await bounded_receive()
-                if message["type"] != "http.request":
-                    break
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body"):
-                    break
+            try:
+                while True:
+                    message = await bounded_receive()
+                    if message["type"] != "http.request":
+                        break
+                    chunks.append(message.get("body", b""))
+                    if not message.get("more_body"):
+                        break
+            except errors.TooLarge as exc:
+                response = await errors.bishui_error(request, exc)
+                await response(scope, receive, send)
+                return
             body = b"".join(chunks)
             problem = check_json(body)
             if problem is not None:

@@ -103,9 +103,12 @@ async def upload_evidence(
         evidence.store_file, _store(request), task_id, name, media_type, content, _actor(p),
         max_bytes=limit,
     )  # fmt: skip
+    out = rec.as_dict()
     if not created:
         response.status_code = 200
-    return {"ok": True, "created": created, "file": rec.as_dict()}
+        if not file_visible(rec, p):  # the bytes are the enterprise's; the uploader is not
+            out["uploaded_by"] = None
+    return {"ok": True, "created": created, "file": out}
 
 
 @router.get("/tasks/{task_id}/files", response_model=EvidenceList,

@@ -26,10 +26,10 @@ def _in_range_day(d: dt.date) -> dt.date:
 
 
 def _in_range_time(t: dt.datetime) -> dt.datetime:
-    day = to_beijing_naive(t).date() if t.tzinfo is not None and t.year > 1 else t.date()
-    if t.year <= 1 or t.year >= 9999:  # an offset could not even be applied
-        raise ValueError(f"a time from {FIRST_DAY} to {LAST_DAY}")
-    _in_range_day(day)
+    # the wall date first: converting year 1 or 9999 to Beijing time would itself overflow
+    _in_range_day(t.date())
+    if t.tzinfo is not None:
+        _in_range_day(to_beijing_naive(t).date())
     return t
 
 

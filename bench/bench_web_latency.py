@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -45,7 +46,8 @@ import sys
 from bishui.store import open_store
 from bishui.web import Settings
 from bishui.web.app import serve
-serve(open_store(sys.argv[1]), Settings(port=int(sys.argv[2]), secret="", api_rate="100000000/1"))
+serve(open_store(sys.argv[1]), Settings(port=int(sys.argv[2]), secret="env:BISHUI_BENCH_SECRET",
+                                        api_rate="100000000/1"))
 """
 
 
@@ -140,7 +142,9 @@ def main() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    # serve refuses to start without a signing secret of 32 bytes or more
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path),
+           "BISHUI_BENCH_SECRET": secrets.token_hex(32)}  # fmt: skip
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(db), str(port)], env=env)
     base = f"http://127.0.0.1:{port}"
     try:

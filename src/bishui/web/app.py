@@ -205,9 +205,11 @@ class WebMiddleware:
     """Per-request duties, as plain ASGI (cheaper than a BaseHTTPMiddleware on every call).
 
     Before: the body limit (``max_body_bytes``; ``max_evidence_bytes`` for an evidence upload),
-    413 ``too_large`` over it, and the API rate limit per client address. After: the CSRF
-    cookie when a handler issued a nonce, security headers, and a ``Cache-Control`` default of
-    ``no-store`` (handlers of published data set their own).
+    413 ``too_large`` over it, the API rate limit per client address, and a JSON body's depth
+    and text (:func:`check_json`, 422). After: the CSRF
+    cookie when a handler issued a nonce, security headers (CSP everywhere but ``/static``,
+    ``Permissions-Policy``, no ``server``), and a ``Cache-Control`` default of ``no-store``
+    (handlers of published data set their own).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -243,6 +245,15 @@ class WebMiddleware:
                 if received > limit:
                     raise errors.TooLarge("body", f"at most {limit} bytes", received)
             return message
+
+        if path.startswith("/api/"):
+            ctx: WebContext = scope["app"].state.web
+            try:
+                ctx.api_limiter.hit(client_address(request), "requests")
+            except errors.RateLimited as exc:
+                response = await errors.bishui_error(request, exc)
+                await response(scope, receive, send)
+                return
 
         if _json_body(scope, request) and not EVIDENCE_UPLOAD.match(path):
             # A JSON body is read here (it is bounded by the limit above) and checked before
@@ -284,15 +295,6 @@ class WebMiddleware:
 
             bounded_receive = replay
 
-        if path.startswith("/api/"):
-            ctx: WebContext = scope["app"].state.web
-            try:
-                ctx.api_limiter.hit(client_address(request), "requests")
-            except errors.RateLimited as exc:
-                response = await errors.bishui_error(request, exc)
-                await response(scope, receive, send)
-                return
-
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 h = MutableHeaders(scope=message)
@@ -331,12 +333,13 @@ def _json_body(scope: Scope, request: Request) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
-def check_json(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> str | None:
-    """Why a JSON request body is refused (nesting deeper than *max_depth*, a string that
-    is not valid Unicode text), or None. Malformed JSON is left to the request validation."""
-    depth = 0
+def _json_depth(body: bytes, limit: int) -> int:
+    """How deep the JSON text nests, counted outside strings, stopping past *limit*."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return 0  # it cannot nest deeper than it opens: no need to scan
+    depth = deepest = 0
     in_string = escaped = False
-    for byte in body:  # bounded by max_body_bytes; checked before parsing, as json recurses
+    for byte in body:  # bounded by max_body_bytes
         if in_string:
             if escaped:
                 escaped = False
@@ -348,10 +351,20 @@ def check_json(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> str | None:
             in_string = True
         elif byte in (0x5B, 0x7B):  # [ {
             depth += 1
-            if depth > max_depth:
-                return f"JSON nested deeper than {max_depth} levels"
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
         elif byte in (0x5D, 0x7D):
             depth -= 1
+    return deepest
+
+
+def check_json(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+    """Why a JSON request body is refused (nesting deeper than *max_depth*, a string that
+    is not valid Unicode text), or None. Malformed JSON is left to the request validation.
+    The depth is checked before parsing: the parser recurses."""
+    if _json_depth(body, max_depth) > max_depth:
+        return f"JSON nested deeper than {max_depth} levels"
     try:
         value = json.loads(body)
     except ValueError:

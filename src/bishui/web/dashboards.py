@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bishui.enforcement.evidence import MEDIA_TYPES
 from bishui.errors import InputError
@@ -168,6 +168,8 @@ Cell = str | float | int | bool | None
 
 class ExportTable(BaseModel):
     """A table as the page shows it, to be returned as a file."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,80}$")
     header: list[Annotated[str, Field(max_length=200)]] = Field(max_length=100)

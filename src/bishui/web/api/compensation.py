@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bishui.compensation import service
 from bishui.compensation.explain import explain
@@ -243,6 +243,8 @@ class Confirmed(BaseModel):
 
 
 class ConfirmBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     party: str | None = Field(
         None, pattern=REGION, description="the party acted for (default: your region)"
     )

@@ -176,6 +176,8 @@ def permit(
 
 
 class PermitImport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     permits: list[dict[str, Any]] = Field(
         description="permit versions in the form of GET /permits (permits_io.permit_to_dict)",
         max_length=10_000,
@@ -282,6 +284,8 @@ def alerts(
 
 # ------------------------------------------------------------------------------ tasks
 class Dismissal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     reason: str = Field(min_length=1, max_length=2000, description="why no task is needed")
 
 

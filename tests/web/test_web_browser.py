@@ -193,6 +193,27 @@ def test_county_sees_its_own_outlets_only(
     assert not errors, errors
 
 
+def test_api_docs_render_under_the_csp(server: str, browser: Any) -> None:
+    """/docs: the vendored Swagger UI, set up by its script file, renders every operation with
+    the page's Content-Security-Policy in force — no CSP violation, no request elsewhere."""
+    errors: list[str] = []
+    page = _page(browser, errors)
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    hosts: set[str] = set()
+    page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+    page.goto(f"{server}/docs")
+    page.wait_for_selector(".opblock-summary-path")
+    assert page.locator(".opblock").count() >= 35
+    assert not violations, violations
+    assert hosts == {server.split("/")[2]}, hosts
+    page.context.close()
+    assert not errors, errors
+
+
 def test_public_page(server: str, browser: Any, shots: Path) -> None:
     errors: list[str] = []
     page = _page(browser, errors)

@@ -503,3 +503,64 @@ async def test_headers_and_the_docs_page(client: httpx.AsyncClient) -> None:
     init = await client.get("/static/js/swagger-init.js")
     assert "SwaggerUIBundle" in init.text and "data-openapi-url" in init.text
     assert json.loads((await client.get("/api/v1/openapi.json")).text)["openapi"]
+
+
+class CountingLock:
+    """The store's writer lock, counting who takes it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.taken = inner, 0
+
+    def acquire(self, *a: Any, **kw: Any) -> bool:
+        self.taken += 1
+        return bool(self.inner.acquire(*a, **kw))
+
+    def release(self) -> None:
+        self.inner.release()
+
+    def __enter__(self) -> CountingLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+#: Query strings of the GET routes, naming periods without data (2001).
+SWEEP_QUERY = {
+    "/api/v1/measurements": "site=AQ01&parameter=a34004",
+    "/api/v1/air/daily": "date=2001-01-01",
+    "/api/v1/air/assessment": "period=2001",
+    "/api/v1/air/ranking": "period=2001",
+    "/api/v1/air/calendar": "year=2001",
+    "/api/v1/water/sections": "period=2001-02",
+    "/api/v1/water/rivers": "period=2001-02-03",
+    "/api/v1/water/cwqi": "period=2001-Q1",
+    "/api/v1/water/sources": "now=2001-01-01T00:00:00",
+}
+
+
+async def test_no_get_takes_the_writer(city_store: Store, users: dict[str, Any], app: Any) -> None:
+    """Every GET of the API, as the public and as an analyst's token: the writer lock is never
+    taken (finding 9 in general; a login would write its session, so a token is used)."""
+    from test_web_permissions import EXPECTED, PATH_VALUES
+
+    _, token = accounts.new_token(city_store, users["analyst"]["username"], "sweep", days=1)
+    gets = sorted(p for m, p in EXPECTED if m == "GET" and p.startswith("/api/"))
+    lock = CountingLock(city_store._write_lock)
+    city_store._write_lock = lock  # type: ignore[assignment]
+    try:
+        async with client_for(app) as c:
+            for path in gets:
+                url = path
+                for name, value in PATH_VALUES.items():
+                    url = url.replace("{" + name + "}", value)
+                if path in SWEEP_QUERY:
+                    url += "?" + SWEEP_QUERY[path]
+                for headers in ({}, {"Authorization": f"Bearer {token}"}):
+                    r = await c.get(url, headers=headers)
+                    assert r.status_code < 500, (url, r.text[:200])
+                    assert lock.taken == 0, (url, headers)
+    finally:
+        city_store._write_lock = lock.inner
+    assert len(gets) >= 25

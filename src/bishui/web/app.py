@@ -56,7 +56,7 @@ CSP = (
 #: Browser features no page uses (the evidence upload uses a file input, not the camera API).
 PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-    "microphone=(), payment=(), usb=(), interest-cohort=()"
+    "microphone=(), payment=(), usb=()"
 )
 #: How deep a request's JSON may nest (the deepest declared body is a permit import: 4).
 MAX_JSON_DEPTH = 32

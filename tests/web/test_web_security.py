@@ -391,6 +391,25 @@ async def test_json_too_deep_or_not_text_is_422_at_the_edge(client: httpx.AsyncC
     assert r.status_code == 401
 
 
+async def test_nul_is_refused_before_the_store(small: Store) -> None:
+    """PostgreSQL text cannot hold U+0000: it is refused at the edge (query, JSON) or never
+    reaches a query (login), on both backends."""
+    app = create_app(small, Settings(secret="", login_rate="100/60"))
+    async with client_for(app) as c:
+        r = await c.get("/api/v1/findings?site=a%00b")
+        assert r.status_code == 422 and r.json()["field"] == "query"
+        r = await c.post(
+            "/api/v1/users", content=b'{"note": "a\\u0000b"}',
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        assert r.status_code == 422 and "U+0000" in r.json()["message"]
+        assert (await login(c, "ana\x00")).status_code == 401
+        assert (await login(c, "ana\n")).status_code == 401
+        assert (await login(c, "ana")).status_code == 303
+    with pytest.raises(InputError, match="username"):
+        accounts.add_user(small, "eve\n", PASSWORD, "analyst")
+
+
 # -- 9: GETs never write -------------------------------------------------------------------------
 async def test_a_get_of_an_empty_period_writes_nothing(
     client: httpx.AsyncClient, city_store: Store

@@ -146,7 +146,7 @@ def add_user(
     display_name: str | None = None,
 ) -> User:
     """Create an account; county accounts need a region, enterprise accounts an enterprise."""
-    if not isinstance(username, str) or not _USERNAME.match(username):
+    if not isinstance(username, str) or not _USERNAME.fullmatch(username):
         raise InputError("username", "2–64 letters, digits, _ . @ -", username)
     if role not in ACCOUNT_ROLES:
         raise InputError("role", f"one of {', '.join(ACCOUNT_ROLES)}", role)
@@ -241,7 +241,12 @@ def authenticate(
     """
     if not isinstance(password, str) or len(password) > MAX_PASSWORD or len(username) > 64:
         raise Unauthenticated(BAD_LOGIN)
-    rows = store.query("SELECT * FROM users WHERE username = ?", [username])
+    # no account has any other name (and a NUL or a surrogate must not reach the store)
+    rows = (
+        store.query("SELECT * FROM users WHERE username = ?", [username])
+        if _USERNAME.fullmatch(username)
+        else []
+    )
     if not rows:
         _verify(_DUMMY_HASH, password)
         raise Unauthenticated(BAD_LOGIN)

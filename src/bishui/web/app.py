@@ -255,6 +255,20 @@ class WebMiddleware:
                 await response(scope, receive, send)
                 return
 
+        query = scope.get("query_string", b"")
+        if b"%00" in query or b"\x00" in query:
+            # a NUL in a query value (no parameter takes one; PostgreSQL text cannot hold it)
+            bad_query = JSONResponse(
+                errors.error_body(
+                    "invalid_input", "query: no parameter may contain U+0000",
+                    field="query", rule="no U+0000", value=None,
+                ),
+                status_code=422,
+                headers={"Cache-Control": "no-store"},
+            )  # fmt: skip
+            await bad_query(scope, receive, send)
+            return
+
         if _json_body(scope, request) and not EVIDENCE_UPLOAD.match(path):
             # A JSON body is read here (it is bounded by the limit above) and checked before
             # any handler parses it: too deep a nesting or a string that is not text (a lone
@@ -382,6 +396,8 @@ def check_json(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> str | None:
                 v.encode("utf-8")
             except UnicodeEncodeError:
                 return "strings must be valid Unicode text (no lone surrogates such as \\ud800)"
+            if "\x00" in v:  # PostgreSQL text cannot hold it; no field needs it
+                return "strings must not contain U+0000"
     return None
 
 

@@ -326,6 +326,29 @@ def test_usernames_and_passwords(small: Store) -> None:
     assert e.value.value == "***"
 
 
+def test_case_variants_created_at_once_make_one_account(small: Store) -> None:
+    names = ["carol", "Carol", "CAROL", "cArol", "caRol", "carOl"]
+    barrier = threading.Barrier(len(names))
+    outcome: dict[str, str] = {}
+
+    def add(name: str) -> None:
+        barrier.wait()
+        try:
+            accounts.add_user(small, name, "长江 碧水 三峡 2026", "analyst")
+            outcome[name] = "made"
+        except ConflictError:
+            outcome[name] = "refused"
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcome.values()) == ["made"] + ["refused"] * (len(names) - 1)
+    rows = small.query("SELECT username FROM users WHERE lower(username) = 'carol'")
+    assert len(rows) == 1
+
+
 # -- 6: publication ------------------------------------------------------------------------------
 async def test_publication_settings_guard_air_and_water(
     city_store: Store, users: dict[str, Any]

@@ -163,16 +163,19 @@ def add_user(
     elif enterprise:
         raise InputError("enterprise", "only enterprise accounts have an enterprise", enterprise)
     check_password(password, username)
-    # unique regardless of case: "Admin" beside "admin" would impersonate it on every page
-    if store.query("SELECT username FROM users WHERE lower(username) = ?", [username.lower()]):
-        raise ConflictError(f"user {username!r} already exists (usernames ignore case)")
-    now = _now()
-    db.execute(
-        store,
-        "INSERT INTO users (username, display_name, role, region, enterprise, password_hash, "
-        "active, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?, ?, TRUE, ?, ?)",
-        [username, display_name, role, region, enterprise, _hasher.hash(password), now, now],
-    )
+    hashed, now = _hasher.hash(password), _now()
+    # Unique regardless of case ("Admin" beside "admin" would pass for it on every page):
+    # checked and inserted in one write transaction, under the store's one writer.
+    with store._write_lock, store._write_tx() as cur:
+        store._exec(cur, "SELECT username FROM users WHERE lower(username) = ?", [username.lower()])
+        if cur.fetchall():
+            raise ConflictError(f"user {username!r} already exists (usernames ignore case)")
+        store._exec(
+            cur,
+            "INSERT INTO users (username, display_name, role, region, enterprise, password_hash, "
+            "active, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?, ?, TRUE, ?, ?)",
+            [username, display_name, role, region, enterprise, hashed, now, now],
+        )
     return User(username, role, region, enterprise, display_name)
 
 

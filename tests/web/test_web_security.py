@@ -397,6 +397,10 @@ async def test_dates_outside_the_platform_range_are_422(client: httpx.AsyncClien
         r = await client.get(url)
         assert r.status_code == 422 and r.json()["error"] == "invalid_input", (url, r.text)
         assert "2000-01-01" in r.json()["message"] or "pattern" in r.json()["message"], url
+    # the pages that take a date say so too (400, the field named)
+    for url in ("/air?date=0001-01-01", "/air?date=9999-12-31", "/water?month=0001-01"):
+        r = await client.get(url)
+        assert r.status_code == 400 and r.json()["field"] in ("date", "month"), url
 
 
 async def test_json_too_deep_or_not_text_is_422_at_the_edge(client: httpx.AsyncClient) -> None:

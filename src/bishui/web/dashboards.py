@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bishui.enforcement.evidence import MEDIA_TYPES
 from bishui.errors import InputError
 from bishui.timeutil import now_beijing
+from bishui.web.api.common import FIRST_DAY, LAST_DAY
 from bishui.web.auth import (
     ALL_ROLES,
     CSRF_HEADER,
@@ -71,8 +72,8 @@ def _year(text: str | None, default: int) -> int:
 def _month(text: str | None, default: str) -> str:
     if text is None or text == "":
         return default
-    if not MONTH.match(text) or not 1 <= int(text[5:]) <= 12:
-        raise InputError("month", "YYYY-MM", text)
+    if not MONTH.match(text) or not 1 <= int(text[5:]) <= 12 or not 2000 <= int(text[:4]) <= 2100:
+        raise InputError("month", "YYYY-MM, 2000-01 to 2100-12", text)
     return text
 
 
@@ -97,6 +98,8 @@ def air_page(
         day = dt.date.fromisoformat(date) if date else yesterday
     except ValueError:
         raise InputError("date", "YYYY-MM-DD", date) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InputError("date", f"a date from {FIRST_DAY} to {LAST_DAY}", date)
     day = min(day, yesterday)
     return _page(request, "air.html", p, year=y, day=day.isoformat(), today=today.isoformat())
 

@@ -381,6 +381,11 @@ async def test_publication_settings_guard_air_and_water(
     async with client_for(day_only) as c:
         assert (await c.get("/api/v1/air/realtime")).status_code == 401  # hourly: withdrawn
         assert (await c.get("/api/v1/air/daily?date=2026-01-01")).status_code == 200
+    hour_only = create_app(city_store, Settings(secret="", public_periods=("hour",)))
+    async with client_for(hour_only) as c:
+        # a day's water assessment is the sections' daily data: withdrawn with "day"
+        assert (await c.get("/api/v1/water/sections?period=2026-01-05")).status_code == 401
+        assert (await c.get("/api/v1/water/sections?period=2026-01")).status_code == 200
 
 
 # -- 7: dates, JSON depth, lone surrogates -------------------------------------------------------

@@ -92,6 +92,18 @@ class Principal:
 
         return PERIODS if self.owns_site(site) else self.public_periods
 
+    def require_published(self, kind: str, period: str | None = None) -> None:
+        """Refuse (401 for the public, 403 for a logged-in role) unless staff, or *kind* (and
+        *period*) published: what ``requires(..., published=…)`` checks, and what a handler
+        checks when the period comes with the request."""
+        if self.sees_everything:
+            return
+        if kind not in self.public_kinds or (period and period not in self.public_periods):
+            what = f"{kind} data" + (f" by {period}" if period else "")
+            if self.is_public:
+                raise Unauthenticated(f"{what} is not published; log in")
+            raise PermissionDenied(f"{what} is not published")
+
     def site_where(self, alias: str = "") -> tuple[str, list[Any]]:
         """A SQL condition (``?`` parameters) selecting the sites this principal may see."""
         a = f"{alias}." if alias else ""
@@ -300,13 +312,8 @@ class Access:
             if p.is_public:
                 raise Unauthenticated("log in or send an API token")
             raise PermissionDenied(f"the {p.role} role may not use this")
-        if self.published is not None and not p.sees_everything:
-            kind, period = self.published
-            if kind not in p.public_kinds or (period and period not in p.public_periods):
-                what = f"{kind} data" + (f" by {period}" if period else "")
-                if p.is_public:
-                    raise Unauthenticated(f"{what} is not published; log in")
-                raise PermissionDenied(f"{what} is not published")
+        if self.published is not None:
+            p.require_published(*self.published)
         if (
             p.via == "session"
             and request.method not in ("GET", "HEAD", "OPTIONS")

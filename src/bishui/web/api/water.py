@@ -36,7 +36,9 @@ PeriodQuery = Annotated[
 ]
 
 
-def _assessment(request: Request, period: str) -> Assessment:
+def _assessment(request: Request, p: Principal, period: str) -> Assessment:
+    if len(period) == 10:  # a single day's assessment is the sections' daily data
+        p.require_published("water", "day")
     return assess_cached(request.app.state.web.store, WaterPeriod.parse(period))
 
 
@@ -126,7 +128,7 @@ def water_sections(
     period: PeriodQuery,
     region: Annotated[str | None, Query(pattern=REGION, max_length=20)] = None,
 ) -> dict[str, Any]:
-    a = _assessment(request, period)
+    a = _assessment(request, p, period)
     items = [s for s in a.sections if region is None or s["region"] == region]
     cache_for(response, p, request)
     return {
@@ -204,7 +206,7 @@ def water_rivers(
     response: Response,
     period: PeriodQuery,
 ) -> dict[str, Any]:
-    a = _assessment(request, period)
+    a = _assessment(request, p, period)
     cache_for(response, p, request)
     return {"ok": True, "period": a.period, "items": a.rivers}
 
@@ -296,7 +298,7 @@ def water_cwqi(
     response: Response,
     period: PeriodQuery,
 ) -> dict[str, Any]:
-    a = _assessment(request, period)
+    a = _assessment(request, p, period)
     counties = sorted(a.counties, key=lambda c: (c["cwqi_rank"] == 0, c["cwqi_rank"]))
     sections = sorted(a.sections, key=lambda s: (s["cwqi_rank"] == 0, s["cwqi_rank"]))
     keys = ("section", "name", "region", "cwqi", "cwqi_rank", "cwqi_previous", "delta_cwqi")

@@ -48,6 +48,7 @@ from bishui.store import Store
 from bishui.web import Settings, accounts, create_app, schema
 from bishui.web.accounts import SESSION_COOKIE
 from bishui.web.auth import CSRF_COOKIE
+from bishui.web.errors import Unauthenticated
 from bishui.web.settings import ensure_secret_file
 
 SECRET_VALUE = "s" * 40
@@ -224,6 +225,24 @@ def test_the_login_delay_grows_with_failures_from_every_address() -> None:
     s = Settings(secret="", lockout_after=5, login_delay_max=4.0)
     delays = [accounts.login_delay(s, n) for n in range(4, 12)]
     assert delays == [0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+
+
+def test_failed_logins_are_forgotten_after_the_window(small: Store) -> None:
+    import datetime as dt
+
+    from bishui.web import db
+
+    old = accounts._now() - dt.timedelta(days=1)
+    for i in range(50):
+        db.execute(
+            small,
+            "INSERT INTO login_failures (username, failed_at, peer) VALUES (?, ?, ?)",
+            [f"sprayed{i}", old, "198.51.100.1"],
+        )
+    with pytest.raises(Unauthenticated):
+        accounts.authenticate(small, Settings(secret=""), "ana", "wrong password", "192.0.2.1")
+    rows = small.query("SELECT username FROM login_failures")
+    assert [r["username"] for r in rows] == ["ana"]  # the table stays bounded by the window
 
 
 def test_rate_limits_key_on_the_peer_not_on_forwarded_headers(small: Store) -> None:

@@ -257,11 +257,14 @@ def authenticate(
     where = peer or "unknown"
     now = _now()
     since = now - dt.timedelta(minutes=settings.lockout_minutes)
-    db.execute(
-        store,
-        "INSERT INTO login_failures (username, failed_at, peer) VALUES (?, ?, ?)",
-        [username, now, where],
-    )
+    with store._write_lock, store._write_tx() as cur:
+        # forget what has aged out (the table stays bounded by the window), record this one
+        store._exec(cur, "DELETE FROM login_failures WHERE failed_at <= ?", [since])
+        store._exec(
+            cur,
+            "INSERT INTO login_failures (username, failed_at, peer) VALUES (?, ?, ?)",
+            [username, now, where],
+        )
     counts = store.query(
         "SELECT COUNT(*) AS n, SUM(CASE WHEN peer = ? THEN 1 ELSE 0 END) AS here "
         "FROM login_failures WHERE username = ? AND failed_at > ?",

@@ -207,6 +207,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tasks.state": ("状态", "State"),
     "tasks.assignee": ("承办", "Assignee"),
     "tasks.deadline": ("期限", "Deadline"),
+    "tasks.disposal": ("处置决定", "Disposal"),
+    "tasks.requirement": ("整改要求", "What must be rectified"),
     "tasks.severity": ("级别", "Severity"),
     "tasks.detail": ("任务详情", "Task details"),
     "tasks.actions": ("办理", "Actions"),

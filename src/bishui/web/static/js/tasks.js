@@ -142,7 +142,10 @@
       card.querySelector(".summary").innerHTML = "<dl>" +
         [[L.subject, (cfg.subjects || {})[t.subject_kind || "outlet"] + " " + t.site_code],
          [L.state, t.state], [L.severity, t.severity], [L.assignee, t.assignee], [L.deadline, String(t.deadline).replace("T", " ")],
-         [L.article, t.suggested_article]].map(function (x) { return "<dt>" + B.esc(x[0]) + "</dt><dd>" + B.esc(x[1]) + "</dd>"; }).join("") + "</dl>";
+         [L.article, t.suggested_article],
+         /* the disposal, when the caller may see it (an enterprise: an order, or the decision at closure) */
+         [L.disposal, t.disposal ? [t.disposal.kind, t.disposal.due, t.disposal.article, t.disposal.amount].filter(Boolean).join(" · ") : null],
+         [L.requirement, t.disposal ? t.disposal.requirement : null]].map(function (x) { return "<dt>" + B.esc(x[0]) + "</dt><dd>" + B.esc(x[1]) + "</dd>"; }).join("") + "</dl>";
       var box = document.getElementById("task-actions");
       box.innerHTML = "";
       if (cfg.actor) {

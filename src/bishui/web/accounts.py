@@ -233,17 +233,26 @@ def end_all_sessions(store: Store, username: str) -> None:
 
 
 # -- login ----------------------------------------------------------------------------------
-def authenticate(
-    store: Store, settings: Settings, username: str, password: str, peer: str | None = None
-) -> User:
-    """Check a login; raise :class:`Unauthenticated` with one generic message on any failure.
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """A recorded login attempt, before its password is checked (:func:`begin_login`)."""
 
-    The attempt is recorded before anything is checked (see the module doc): concurrent
-    attempts each see the ones recorded before them, so no more than ``lockout_after`` per
-    address are ever verified within ``lockout_minutes``.
+    username: str
+    row: dict[str, Any] | None  # None: no such account, or refused before checking
+    where: str
+    delay: float = 0.0  # [s] to wait before :func:`finish_login`
+
+
+def begin_login(
+    store: Store, settings: Settings, username: str, password: str, peer: str | None = None
+) -> LoginAttempt:
+    """Record the attempt and decide whether its password will be checked, and after what
+    delay (see the module doc). Concurrent attempts each see the ones recorded before them,
+    so no more than ``lockout_after`` per address are ever checked within ``lockout_minutes``.
     """
+    where = peer or "unknown"
     if not isinstance(password, str) or len(password) > MAX_PASSWORD or len(username) > 64:
-        raise Unauthenticated(BAD_LOGIN)
+        return LoginAttempt(username, None, where)
     # no account has any other name (and a NUL or a surrogate must not reach the store)
     rows = (
         store.query("SELECT * FROM users WHERE username = ?", [username])
@@ -251,10 +260,7 @@ def authenticate(
         else []
     )
     if not rows:
-        _verify(_DUMMY_HASH, password)
-        raise Unauthenticated(BAD_LOGIN)
-    row = rows[0]
-    where = peer or "unknown"
+        return LoginAttempt(username, None, where)
     now = _now()
     since = now - dt.timedelta(minutes=settings.lockout_minutes)
     with store._write_lock, store._write_tx() as cur:
@@ -272,41 +278,53 @@ def authenticate(
     )[0]
     here, everywhere = int(counts["here"] or 0), int(counts["n"] or 0)
     if here > settings.lockout_after:  # this attempt is one past the count: locked
-        _verify(_DUMMY_HASH, password)
+        return LoginAttempt(username, None, where)
+    return LoginAttempt(username, rows[0], where, login_delay(settings, everywhere - 1))
+
+
+def finish_login(store: Store, attempt: LoginAttempt, password: str) -> User:
+    """Check the password of a :func:`begin_login` attempt (after its delay); the account, or
+    :class:`Unauthenticated` with one generic message. A refused attempt still pays argon2."""
+    row = attempt.row
+    if row is None:
+        _verify(_DUMMY_HASH, password if isinstance(password, str) else "")
         raise Unauthenticated(BAD_LOGIN)
-    time.sleep(login_delay(settings, everywhere - 1))  # failures before this attempt
     if not _verify(row["password_hash"], password) or not row["active"]:
         raise Unauthenticated(BAD_LOGIN)  # the recorded attempt stays: a failure
     db.execute(
-        store, "DELETE FROM login_failures WHERE username = ? AND peer = ?", [username, where]
+        store,
+        "DELETE FROM login_failures WHERE username = ? AND peer = ?",
+        [attempt.username, attempt.where],
     )
     new_hash = _hasher.hash(password) if _hasher.check_needs_rehash(row["password_hash"]) else None
     db.execute(
         store,
         "UPDATE users SET last_login_at = ?, password_hash = COALESCE(?, password_hash) "
         "WHERE username = ?",
-        [_now(), new_hash, username],
+        [_now(), new_hash, attempt.username],
     )
     return _user(row)
 
 
+def authenticate(
+    store: Store, settings: Settings, username: str, password: str, peer: str | None = None
+) -> User:
+    """Check a login (:func:`begin_login`, its delay, :func:`finish_login`); raise
+    :class:`Unauthenticated` with one generic message on any failure. The delay blocks this
+    thread: the login page waits for it on the event loop instead."""
+    attempt = begin_login(store, settings, username, password, peer)
+    time.sleep(attempt.delay)
+    return finish_login(store, attempt, password)
+
+
 def login_delay(settings: Settings, failures: int) -> float:
     """Seconds an attempt waits after *failures* recent failures of its account (any address):
-    none up to ``lockout_after``, then 0.25 s doubling with each further one, at most
+    none below ``lockout_after``, then 0.25 s doubling with each further one, at most
     ``login_delay_max``."""
     extra = failures - settings.lockout_after
     if extra < 0:
         return 0.0
     return float(min(settings.login_delay_max, 0.25 * 2 ** min(extra, 16)))
-
-
-def verify_password(store: Store, username: str, password: str) -> bool:
-    """Whether *password* is the account's (re-authentication before a sensitive change)."""
-    rows = store.query("SELECT password_hash FROM users WHERE username = ?", [username])
-    if not isinstance(password, str) or len(password) > MAX_PASSWORD or not rows:
-        _verify(_DUMMY_HASH, str(password)[:MAX_PASSWORD])
-        return False
-    return _verify(rows[0]["password_hash"], password)
 
 
 def _verify(hashed: str, password: str) -> bool:

@@ -11,6 +11,7 @@ extending ``base.html``, and a :class:`NavItem` in :data:`NAV` naming the roles 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from bishui.errors import BishuiError, PermissionDenied
 from bishui.web import accounts
@@ -266,7 +268,7 @@ def login_page(
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(
+async def login(
     request: Request,
     p: Annotated[Principal, requires(*ALL_ROLES)],
     username: Annotated[str, Form(max_length=64)] = "",
@@ -289,18 +291,28 @@ def login(
     try:
         check_csrf(request, csrf_token)
     except PermissionDenied:
-        return again("login.csrf", 403)
+        return await run_in_threadpool(again, "login.csrf", 403)
+    peer = client_address(request)
     try:
-        ctx.login_limiter.hit(client_address(request), "login attempts")
-        user = accounts.authenticate(
-            ctx.store, ctx.settings, username, password, client_address(request)
+        ctx.login_limiter.hit(peer, "login attempts")
+        # The store is queried in the thread pool (the loop may carry the HJ 212 gateway);
+        # the login delay is waited on the loop, so delayed attempts hold no worker thread.
+        attempt = await run_in_threadpool(
+            accounts.begin_login, ctx.store, ctx.settings, username, password, peer
         )
+        await asyncio.sleep(attempt.delay)
+        user = await run_in_threadpool(accounts.finish_login, ctx.store, attempt, password)
     except RateLimited as exc:
-        r = again("login.limited", 429)
+        r = await run_in_threadpool(again, "login.limited", 429)
         r.headers["Retry-After"] = str(exc.retry_after)
         return r
     except Unauthenticated:
-        return again("login.failed", 401)
+        return await run_in_threadpool(again, "login.failed", 401)
+    return await run_in_threadpool(_logged_in, request, user, target)
+
+
+def _logged_in(request: Request, user: accounts.User, target: str) -> Response:
+    ctx = request.app.state.web
     # Session fixation: whatever session cookie came in is ended; a fresh id is issued.
     old = request.cookies.get(accounts.SESSION_COOKIE)
     if old:

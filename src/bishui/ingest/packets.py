@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from bishui.hj212 import Packet
 from bishui.hj212.tables import data_flags
 from bishui.registry import Device
-from bishui.store import Batch, QuarantineEntry, RawEntry
+from bishui.store import Batch, QuarantineEntry, RawEntry, storable
 
 DATA_CNS = {
     "2011": ("rt", "Rtd"),
@@ -120,7 +120,7 @@ def packet_batch(packet: Packet, device: Device, ctx: Context) -> Batch:
         return batch
     known = {p.parameter: p for p in device.parameters}
     flags = data_flags(packet.edition)
-    source = packet.qn or f"{packet.cn}@{ts:%Y%m%d%H%M%S}"
+    source = storable(packet.qn) if packet.qn else f"{packet.cn}@{ts:%Y%m%d%H%M%S}"
     received = ctx.received_at
     rows = batch.rows
     for code, item in packet.items().items():

@@ -141,6 +141,35 @@ class Batch:
         return len(self.raw) + len(self.rows) + len(self.quarantine)
 
 
+#: Bounds on text that comes from the wire into raw-log and quarantine columns [characters].
+TEXT_LIMIT = 256
+MESSAGE_LIMIT = 2000
+
+
+def storable(text: Any, limit: int = TEXT_LIMIT) -> Any:
+    """*text* made storable in any backend: NUL written ``\\x00``, lone surrogates (invalid
+    UTF-8 carried through ``surrogateescape``) written ``\\udcXX``, at most *limit* characters
+    (a cut is marked ``…``). Anything but a ``str`` is returned as is.
+
+    PostgreSQL refuses NUL in ``text`` and DuckDB invalid UTF-8; one such value must never
+    fail a transaction that carries other loggers' data (issue 13).
+    """
+    if not isinstance(text, str):
+        return text
+    cut = len(text) > limit
+    text = text[:limit]
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(text) > limit:  # the escapes made it longer
+        text, cut = text[:limit], True
+    return text + "…" if cut else text
+
+
 def rows_to_columns(rows: Sequence[tuple[Any, ...]]) -> dict[str, np.ndarray]:
     """Measurement rows (tuples in MEASUREMENT_COLUMNS order) → column arrays for bulk load."""
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in MEASUREMENT_COLUMNS]
@@ -371,12 +400,12 @@ class Store(ABC):
                         (
                             e.received_at,
                             e.channel,
-                            e.peer,
-                            e.mn,
-                            e.qn,
-                            e.cn,
+                            storable(e.peer),
+                            storable(e.mn),
+                            storable(e.qn),
+                            storable(e.cn),
                             e.verdict,
-                            e.reason,
+                            storable(e.reason, MESSAGE_LIMIT),
                             e.raw,
                         )
                         for e in batch.raw
@@ -416,14 +445,16 @@ class Store(ABC):
                 (
                     q.received_at,
                     q.channel,
-                    q.peer,
-                    q.mn,
-                    q.site_id,
-                    q.reason,
-                    q.message,
-                    q.field,
-                    q.value,
-                    json.dumps(q.payload, ensure_ascii=False, default=str) if q.payload else None,
+                    storable(q.peer),
+                    storable(q.mn),
+                    storable(q.site_id),
+                    storable(q.reason),
+                    storable(q.message, MESSAGE_LIMIT),
+                    storable(q.field),
+                    storable(q.value, MESSAGE_LIMIT),
+                    storable(json.dumps(q.payload, ensure_ascii=False, default=str), 100_000)
+                    if q.payload
+                    else None,
                     q.raw,
                 )
                 for q in entries

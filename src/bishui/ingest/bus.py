@@ -28,7 +28,7 @@ from typing import Any
 
 from bishui.hj212 import decode
 from bishui.hj212.gateway import Received, Rejection
-from bishui.ingest.packets import Context, frame_batch
+from bishui.ingest.packets import BACKFILL_WINDOW, Context, frame_batch
 from bishui.ingest.sink import DeviceDirectory
 from bishui.store import Batch, QuarantineEntry, RawEntry, Store
 
@@ -102,7 +102,11 @@ class JetStreamSink:
         )
 
 
-def batch_of(messages: list[dict[str, Any]], directory: DeviceDirectory) -> Batch:
+def batch_of(
+    messages: list[dict[str, Any]],
+    directory: DeviceDirectory,
+    backfill_window: dt.timedelta | None = BACKFILL_WINDOW,
+) -> Batch:
     """The store batch for a list of bus messages (pure apart from the directory lookup)."""
     batch = Batch()
     for m in messages:
@@ -129,7 +133,9 @@ def batch_of(messages: list[dict[str, Any]], directory: DeviceDirectory) -> Batc
             continue
         packet = decode(raw, crc_policy="none")  # the gateway checked the CRC already
         device = directory.device(packet.mn)
-        batch.extend(frame_batch(raw, packet, device, Context(at, peer)))
+        batch.extend(
+            frame_batch(raw, packet, device, Context(at, peer, backfill_window=backfill_window))
+        )
     return batch
 
 
@@ -141,6 +147,7 @@ async def drain(
     batch: int = 1000,
     stop: asyncio.Event | None = None,
     idle_timeout: float = 1.0,
+    backfill_window: dt.timedelta | None = BACKFILL_WINDOW,
 ) -> int:
     """Drain the stream into *store* until *stop* is set; return the messages written."""
     import nats
@@ -162,7 +169,7 @@ async def drain(
                 directory.refresh()  # quiet moment: pick up registry changes
                 continue
             decoded = [json.loads(m.data) for m in msgs]
-            b = batch_of(decoded, directory)
+            b = batch_of(decoded, directory, backfill_window)
             await loop.run_in_executor(None, store.write_batch, b)
             for m in msgs:  # acknowledged only after the commit
                 await m.ack()

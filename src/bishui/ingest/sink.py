@@ -8,12 +8,13 @@ transaction, with the rule it broke; the packet's valid values are stored.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections import Counter
 
 from bishui.hj212.gateway import DeviceCredentials, Received, Rejection
-from bishui.ingest.packets import Context, frame_batch
+from bishui.ingest.packets import BACKFILL_WINDOW, Context, frame_batch
 from bishui.ingest.writer import GroupCommitWriter
 from bishui.registry import Device
 from bishui.registry import devices as registry_devices
@@ -52,16 +53,27 @@ class StoreSink:
     """Implements :class:`bishui.hj212.gateway.Sink` on a store."""
 
     def __init__(
-        self, store: Store, directory: DeviceDirectory, writer: GroupCommitWriter | None = None
+        self,
+        store: Store,
+        directory: DeviceDirectory,
+        writer: GroupCommitWriter | None = None,
+        *,
+        backfill_window: dt.timedelta | None = BACKFILL_WINDOW,
     ) -> None:
         self.store = store
+        self.backfill_window = backfill_window
         self.directory = directory
         self.writer = writer or GroupCommitWriter(store)
         self.counts: Counter[str] = Counter()
 
     async def accept(self, item: Received) -> None:
         device = self.directory.device(item.credentials.mn)
-        batch = frame_batch(item.raw, item.packet, device, Context(item.received_at, item.peer))
+        batch = frame_batch(
+            item.raw,
+            item.packet,
+            device,
+            Context(item.received_at, item.peer, backfill_window=self.backfill_window),
+        )
         await self.writer.write(batch)
         self.counts["rows"] += len(batch.rows)
         self.counts["accepted"] += 1

@@ -10,6 +10,7 @@ Tables (docs/data-model.md explains every column):
 ``raw_log``         append-only log of everything received: bytes, time, peer, device, verdict
 ``measurement``     long-form series: site × parameter (HJ 212 code) × period × time × origin
 ``quarantine``      what was rejected, why, with the raw input, and its review state
+``measurement_revision``  the previous values of re-delivered measurements that changed
 ``regions`` ``enterprises`` ``sites`` ``devices`` ``device_parameters``   the registry
 """
 
@@ -135,6 +136,35 @@ MIGRATIONS: list[list[str]] = [
         # upserts, so the secondary indexes are PostgreSQL's only.
         "-- postgresql\nCREATE INDEX measurement_ts ON measurement (period, ts)",
         "-- postgresql\nCREATE INDEX quarantine_status ON quarantine (status, received_at)",
+    ],
+    # 2 — history is never rewritten silently (issue 13): a re-delivery that changes a
+    # stored logger or upload value keeps the previous one here and marks the value revised
+    [
+        "ALTER TABLE measurement ADD COLUMN revised BOOLEAN DEFAULT FALSE",
+        "CREATE SEQUENCE measurement_revision_id_seq",
+        """CREATE TABLE measurement_revision (
+            id BIGINT PRIMARY KEY DEFAULT nextval('measurement_revision_id_seq'),
+            site_id TEXT NOT NULL,
+            parameter TEXT NOT NULL,
+            period TEXT NOT NULL,
+            ts TIMESTAMP NOT NULL,
+            origin TEXT NOT NULL,
+            old_value DOUBLE PRECISION,
+            old_vmin DOUBLE PRECISION,
+            old_vmax DOUBLE PRECISION,
+            old_cou DOUBLE PRECISION,
+            old_flag TEXT,
+            old_valid BOOLEAN,
+            old_source TEXT,
+            old_received_at TIMESTAMP,
+            new_value DOUBLE PRECISION,
+            new_flag TEXT,
+            new_source TEXT,
+            revised_at TIMESTAMP,
+            revised_by TEXT
+        )""",
+        "-- postgresql\nCREATE INDEX measurement_revision_key "
+        "ON measurement_revision (site_id, parameter, period, ts)",
     ],
 ]
 

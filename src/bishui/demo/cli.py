@@ -20,6 +20,7 @@ from bishui.store import Store, open_store
 from bishui.timeutil import now_beijing
 
 STATE_FILE = "demo-state.json"
+DEVICES_FILE = "demo-devices.json"
 DEMO_ROLES = (
     # username, role, scope (region code or enterprise index), display name
     ("admin", "admin", None, "系统管理员"),
@@ -43,7 +44,7 @@ def prepare(
         json.loads(state_path.read_text(encoding="utf-8")) if state_path.exists() else {}
     )
     seed = int(state.get("seed", seed))
-    model = build(seed)
+    model = _with_device_passwords(build(seed), data_dir)
     end = now.replace(minute=0, second=0, microsecond=0)
     if state.get("history_end"):
         start = dt.datetime.fromisoformat(state["history_end"])
@@ -83,6 +84,25 @@ def prepare(
             store, model, dt.datetime.fromisoformat(state["history_start"]), end, now=now, echo=echo
         )
     return model, state
+
+
+def _with_device_passwords(model: ModelCity, data_dir: Path) -> ModelCity:
+    """The demo's device passwords: generated (``secrets``) on the first run and kept in the
+    data directory (0600) for the simulated loggers of later runs; the store has only their
+    hashes."""
+    import dataclasses
+
+    path = data_dir / DEVICES_FILE
+    if path.exists():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        model.registry.devices = [
+            dataclasses.replace(d, pw=saved.get(d.mn, d.pw)) for d in model.registry.devices
+        ]
+    else:
+        data = {d.mn: d.pw for d in model.registry.devices}
+        path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        path.chmod(0o600)
+    return model
 
 
 def setup_engines(

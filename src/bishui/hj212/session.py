@@ -223,6 +223,9 @@ class Session:
         Whether an upload without Flag (HJ/T 212-2005 loggers) is answered 9014.
     max_segment_sets, max_segment_parts : int
         Caps on PNUM/PNO reassembly; larger uploads are still delivered part by part.
+    reassemble : bool
+        Put segments together on receipt (default); ``False`` leaves it to the caller's
+        :meth:`add_segment`, after it has authenticated the sender.
     segment_timeout : float [s]
         Incomplete segment sets older than this are dropped by :meth:`tick`.
     """
@@ -242,6 +245,7 @@ class Session:
         max_segment_parts: int = 64,
         segment_timeout: float = 600.0,
         max_pending: int = 256,
+        reassemble: bool = True,
     ) -> None:
         if role not in ("platform", "device"):
             raise InputError("role", "must be 'platform' or 'device'", role)
@@ -261,6 +265,7 @@ class Session:
         self.max_segment_parts = max_segment_parts
         self.segment_timeout = segment_timeout
         self.max_pending = max_pending
+        self.reassemble = reassemble
         self._buf = b""
         self._out: list[bytes] = []
         self._pending: dict[str, _Pending] = {}  # QN → what we wait an answer for
@@ -485,7 +490,7 @@ class Session:
         if self._is_notice(p):
             self._out.append(self.reply(p, "9013"))
         command = self._command_for(p) if self.role == "platform" else None
-        reassembled = self._reassemble(p) if p.is_segment else None
+        reassembled = self._reassemble(p) if p.is_segment and self.reassemble else None
         events.append(PacketReceived(p, raw, reassembled, command))
 
     # -- answers -------------------------------------------------------------------------
@@ -533,6 +538,11 @@ class Session:
             if c is not None and c.cn == p.cn and c.mn == p.mn and c.state == "answered":
                 return c
         return None
+
+    def add_segment(self, p: Packet) -> Packet | None:
+        """Add segment *p* to its set; the whole upload when *p* completes it. For callers
+        that check the sender first (``reassemble=False``: the gateway, issue 13)."""
+        return self._reassemble(p) if p.is_segment else None
 
     def _reassemble(self, p: Packet) -> Packet | None:
         pnum, pno = p.pnum or 0, p.pno or 0

@@ -27,6 +27,7 @@ import logging
 from typing import Any
 
 from bishui.hj212 import decode
+from bishui.hj212.auth import mask_password
 from bishui.hj212.gateway import Received, Rejection
 from bishui.ingest.packets import BACKFILL_WINDOW, Context, frame_batch
 from bishui.ingest.sink import DeviceDirectory
@@ -115,6 +116,7 @@ def batch_of(
         peer, mn = m.get("peer"), m.get("mn")
         if m["kind"] == "rejected":
             device = directory.device(mn) if mn else None
+            raw = mask_password(raw)
             batch.raw.append(
                 RawEntry(at, "hj212", raw, "rejected", peer=peer, mn=mn, reason=m.get("reason"))
             )

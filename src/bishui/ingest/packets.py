@@ -29,6 +29,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bishui.hj212 import Packet
+from bishui.hj212.auth import mask_password
 from bishui.hj212.tables import data_flags
 from bishui.registry import Device
 from bishui.store import Batch, QuarantineEntry, RawEntry, storable
@@ -232,7 +233,7 @@ def frame_batch(raw: bytes, packet: Packet, device: Device | None, ctx: Context)
         RawEntry(
             ctx.received_at,
             ctx.channel,
-            raw,
+            mask_password(raw),  # the device password never reaches the raw log
             "partial" if part.quarantine else "accepted",
             peer=ctx.peer,
             mn=packet.mn,

@@ -13,6 +13,7 @@ import logging
 import threading
 from collections import Counter
 
+from bishui.hj212.auth import mask_password
 from bishui.hj212.gateway import DeviceCredentials, Received, Rejection
 from bishui.ingest.packets import BACKFILL_WINDOW, Context, frame_batch
 from bishui.ingest.writer import GroupCommitWriter
@@ -81,12 +82,13 @@ class StoreSink:
 
     async def reject(self, item: Rejection) -> None:
         device = self.directory.device(item.mn) if item.mn else None
+        raw = mask_password(item.raw)
         batch = Batch(
             raw=[
                 RawEntry(
                     item.received_at,
                     "hj212",
-                    item.raw,
+                    raw,
                     "rejected",
                     peer=item.peer,
                     mn=item.mn,
@@ -102,7 +104,7 @@ class StoreSink:
                     peer=item.peer,
                     mn=item.mn,
                     site_id=device.site_id if device else None,
-                    raw=item.raw,
+                    raw=raw,
                 )
             ],
         )

@@ -14,12 +14,12 @@ import threading
 from collections import Counter
 
 from bishui.hj212.auth import mask_password
-from bishui.hj212.gateway import DeviceCredentials, Received, Rejection
+from bishui.hj212.gateway import DeviceCredentials, Received, Rejection, SecurityAlert
 from bishui.ingest.packets import BACKFILL_WINDOW, Context, frame_batch
 from bishui.ingest.writer import GroupCommitWriter
 from bishui.registry import Device
 from bishui.registry import devices as registry_devices
-from bishui.store import Batch, QuarantineEntry, RawEntry, Store
+from bishui.store import Batch, QuarantineEntry, RawEntry, Store, storable
 
 log = logging.getLogger("bishui.ingest")
 
@@ -110,6 +110,27 @@ class StoreSink:
         )
         await self.writer.write(batch)
         self.counts["rejected"] += 1
+
+    async def alert(self, item: SecurityAlert) -> None:
+        """Store a platform alert the gateway raised (``gateway_alert``)."""
+        import asyncio
+
+        await asyncio.get_running_loop().run_in_executor(
+            None,
+            self.store.execute,
+            "INSERT INTO gateway_alert (raised_at, kind, title, message, peer, mn, count) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                item.raised_at,
+                item.kind,
+                item.title,
+                storable(item.message, 2000),
+                storable(item.peer),
+                storable(item.mn),
+                item.count,
+            ],
+        )
+        self.counts["alerts"] += 1
 
     async def close(self) -> None:
         await self.writer.close()

@@ -11,6 +11,7 @@ Tables (docs/data-model.md explains every column):
 ``measurement``     long-form series: site × parameter (HJ 212 code) × period × time × origin
 ``quarantine``      what was rejected, why, with the raw input, and its review state
 ``measurement_revision``  the previous values of re-delivered measurements that changed
+``gateway_alert``   platform alerts the HJ 212 gateway raised (password guessing …)
 ``regions`` ``enterprises`` ``sites`` ``devices`` ``device_parameters``   the registry
 """
 
@@ -165,6 +166,19 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "-- postgresql\nCREATE INDEX measurement_revision_key "
         "ON measurement_revision (site_id, parameter, period, ts)",
+        # platform alerts raised by the HJ 212 gateway (疑似口令猜测 …)
+        "CREATE SEQUENCE gateway_alert_id_seq",
+        """CREATE TABLE gateway_alert (
+            id BIGINT PRIMARY KEY DEFAULT nextval('gateway_alert_id_seq'),
+            raised_at TIMESTAMP NOT NULL,
+            kind TEXT NOT NULL,
+            title TEXT NOT NULL,
+            message TEXT NOT NULL,
+            peer TEXT,
+            mn TEXT,
+            count INTEGER,
+            status TEXT NOT NULL DEFAULT 'new'
+        )""",
     ],
 ]
 

@@ -36,6 +36,8 @@ class PlatformConfig:
     aggregate_every: float = 60.0  # [s] between aggregation passes
     web: bool = True
     bus: str | None = None  # nats://… : the gateway publishes to JetStream; writers drain it
+    limits: GatewayLimits = field(default_factory=GatewayLimits)
+    backfill_days: float | None = 30.0  # older DataTime → quarantined too_old; None: no limit
     extra_tasks: list[Callable[[asyncio.Event, int], Any]] = field(default_factory=list)
 
 
@@ -122,13 +124,14 @@ async def run_platform(
 
         sink, bus_connection = await JetStreamSink.connect(config.bus)
     else:
-        sink = StoreSink(store, directory)
+        window = None if config.backfill_days is None else dt.timedelta(days=config.backfill_days)
+        sink = StoreSink(store, directory, backfill_window=window)
     gateway = Gateway(
         directory.lookup,
         sink,
         host=config.gateway_host,
         port=config.gateway_port,
-        limits=GatewayLimits(),
+        limits=config.limits,
     )
     await gateway.start()
     tasks = [asyncio.create_task(_aggregator(store, stop, config.aggregate_every))]

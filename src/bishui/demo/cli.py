@@ -86,6 +86,27 @@ def prepare(
     return model, state
 
 
+def demo_contents(store: Store) -> list[str]:
+    """What in *store* came from the demo: its accounts (the published user names with the
+    demo's display names) and the model city's devices (MN at the same site)."""
+    from bishui.errors import StorageError
+
+    found = []
+    names = {(u, n) for u, _, _, n in DEMO_ROLES}
+    try:
+        users = store.query("SELECT username, display_name FROM users")
+    except StorageError:  # no web tables yet
+        users = []
+    demo_users = sorted(r["username"] for r in users if (r["username"], r["display_name"]) in names)
+    if demo_users:
+        found.append("demo accounts " + ", ".join(demo_users))
+    model = {(d.mn, d.site_id) for d in build().registry.devices}
+    devices = [r["mn"] for r in store.rows("devices") if (r["mn"], r["site_id"]) in model]
+    if devices:
+        found.append(f"{len(devices)} devices of the demo city")
+    return found
+
+
 def _with_device_passwords(model: ModelCity, data_dir: Path) -> ModelCity:
     """The demo's device passwords: generated (``secrets``) on the first run and kept in the
     data directory (0600) for the simulated loggers of later runs; the store has only their

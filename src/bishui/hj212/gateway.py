@@ -122,33 +122,58 @@ class Sink(Protocol):
 Lookup = Callable[[str], DeviceCredentials | None]
 
 
+def _limit(default: Any, unit: str, help: str) -> Any:
+    return field(default=default, metadata={"unit": unit, "help": help})
+
+
 @dataclass(frozen=True)
 class GatewayLimits:
-    """Resource and abuse limits, declared once (``bishui serve`` options and
-    docs/hj212.md are generated from / checked against these fields).
+    """Resource and abuse limits, declared once: ``bishui serve`` makes one option of each
+    field (``--gateway-max-data-length`` …) and docs/hj212.md's limits table lists every
+    field (a test checks both).
 
     Per gateway process unless named per connection or per peer (a peer is the remote
     address without its port: many loggers behind one carrier NAT share it).
     """
 
-    max_connections: int = 5000
-    max_connections_per_peer: int = 256
-    idle_timeout: float = 600.0  # [s] without a good frame → close
-    login_timeout: float = 60.0  # [s] from connect to the first authenticated frame
-    frame_timeout: float = 30.0  # [s] a frame begun must be complete within this
-    max_data_length: int = MAX_DATA_LENGTH  # [bytes] per frame; larger → too_long
-    read_size: int = 65536  # [bytes] per socket read
-    max_bytes_per_second: float | None = None  # per connection; excess is delayed, not lost
-    max_noise_bytes: int = 65536  # per connection, since its last good frame → close
-    ack_flagless_uploads: bool = False  # answer 9014 to uploads without Flag (2005)
-    max_rejections_per_minute: int = 600  # per connection; beyond: counted, not stored, closed
-    max_stored_rejections_per_peer: int = 60  # per minute; beyond: counted, one summary stored
-    max_bad_passwords_per_mn: int = 5  # per guess_window; beyond: refused unchecked
-    max_bad_passwords_per_peer: int = 10  # per guess_window; beyond: the peer is banned
-    guess_window: float = 600.0  # [s]
-    ban_time: float = 600.0  # [s] a banned peer's connections are refused
-    request_timeout: float = 10.0  # [s] for platform requests (STD17 Table 1)
-    request_retries: int = 3
+    max_connections: int = _limit(5000, "", "open connections, all peers")
+    max_connections_per_peer: int = _limit(256, "", "open connections from one address")
+    idle_timeout: float = _limit(600.0, "s", "without an authenticated frame → closed")
+    login_timeout: float = _limit(60.0, "s", "from connect to the first authenticated frame")
+    frame_timeout: float = _limit(30.0, "s", "a frame begun must be complete within this")
+    max_data_length: int = _limit(
+        MAX_DATA_LENGTH, "bytes", "largest data segment; larger → too_long (≤ 9999)"
+    )
+    read_size: int = _limit(65536, "bytes", "per socket read")
+    max_bytes_per_second: float | None = _limit(
+        None, "bytes/s", "per connection; excess is delayed, not lost"
+    )
+    max_noise_bytes: int = _limit(
+        65536, "bytes", "noise and refused bytes since the last good frame → closed"
+    )
+    ack_flagless_uploads: bool = _limit(False, "", "answer 9014 to uploads without Flag (2005)")
+    max_rejections_per_minute: int = _limit(
+        600, "", "per connection; beyond: counted, not stored, closed"
+    )
+    max_stored_rejections_per_peer: int = _limit(
+        60, "", "per minute per address; beyond: counted, one summary stored"
+    )
+    max_bad_passwords_per_mn: int = _limit(
+        5, "", "wrong PWs per guess window; beyond: refused unchecked (throttled)"
+    )
+    max_bad_passwords_per_peer: int = _limit(
+        10, "", "wrong PWs per guess window from one address; beyond: banned, 疑似口令猜测 alert"
+    )
+    guess_window: float = _limit(600.0, "s", "window of the password counters")
+    ban_time: float = _limit(600.0, "s", "a banned address's connections are refused")
+    request_timeout: float = _limit(10.0, "s", "answer timeout of platform requests (Table 1)")
+    request_retries: int = _limit(3, "", "resends of platform requests")
+
+    def __post_init__(self) -> None:
+        from bishui.errors import InputError
+
+        if not 1 <= self.max_data_length <= 9999:  # the length field has four digits
+            raise InputError("max_data_length", "1..9999", self.max_data_length)
 
 
 @dataclass

@@ -24,6 +24,7 @@ import base64
 import datetime as dt
 import json
 import logging
+import os
 from typing import Any
 
 from bishui.hj212 import decode
@@ -35,10 +36,13 @@ from bishui.store import Batch, QuarantineEntry, RawEntry, Store
 
 log = logging.getLogger("bishui.ingest")
 
-STREAM = "BISHUI_INGEST"
-SUBJECT_ACCEPT = "bishui.ingest.accepted"
-SUBJECT_REJECT = "bishui.ingest.rejected"
-SUBJECTS = "bishui.ingest.>"
+#: The stream, and its subjects (``BISHUI_BUS_STREAM`` names another: several deployments, or
+#: test runs, on one NATS server).
+STREAM = os.environ.get("BISHUI_BUS_STREAM", "BISHUI_INGEST")
+_PREFIX = "bishui.ingest" if STREAM == "BISHUI_INGEST" else f"bishui.{STREAM.lower()}"
+SUBJECT_ACCEPT = f"{_PREFIX}.accepted"
+SUBJECT_REJECT = f"{_PREFIX}.rejected"
+SUBJECTS = f"{_PREFIX}.>"
 
 
 def _encode(kind: str, raw: bytes, peer: str, received_at: dt.datetime, **extra: Any) -> bytes:

@@ -83,8 +83,10 @@ def run(cases: int, seed: int = 13) -> Result:
         data = garbage + ok
         events = []
         pos = 0
+        steps = []
         while pos < len(data):
             step = rng.choice((1, 7, 64, 4096, len(data)))
+            steps.append(step)
             chunk = data[pos : pos + step]
             pos += step
             events += s.receive_data(chunk)
@@ -100,7 +102,7 @@ def run(cases: int, seed: int = 13) -> Result:
         assert emitted <= len(data), (emitted, data)
         res.max_emitted_ratio = max(res.max_emitted_ratio, emitted / len(data))
         packets = [e.raw for e in events if isinstance(e, PacketReceived)]
-        assert packets and packets[-1] == ok, data
+        assert packets and packets[-1] == ok, (data, steps)
         res.good_found += 1
         res.cases += 1
         res.bytes_fed += len(data)

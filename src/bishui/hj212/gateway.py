@@ -164,7 +164,13 @@ class GatewayLimits:
     max_bad_passwords_per_peer: int = _limit(
         10, "", "wrong PWs per guess window from one address; beyond: banned, 疑似口令猜测 alert"
     )
-    guess_window: float = _limit(600.0, "s", "window of the password counters")
+    max_abusive_closes_per_peer: int = _limit(
+        3,
+        "",
+        "connections of one address closed for noise or bad frames per guess window; "
+        "reaching it bans the address",
+    )
+    guess_window: float = _limit(600.0, "s", "window of the password and abuse counters")
     ban_time: float = _limit(600.0, "s", "a banned address's connections are refused")
     request_timeout: float = _limit(10.0, "s", "answer timeout of platform requests (Table 1)")
     request_retries: int = _limit(3, "", "resends of platform requests")
@@ -201,6 +207,7 @@ class _Peer:
     stored: int = 0
     suppressed: Counter[str] = field(default_factory=Counter)
     bad_passwords: deque[float] = field(default_factory=deque)
+    abusive: deque[float] = field(default_factory=deque)  # connections closed for abuse
     banned_until: float = 0.0
     alerted: float = -1e18
 
@@ -349,16 +356,34 @@ class Gateway:
         log.info("connection closed: %s", counter, extra={"peer": conn.peer})
         conn.writer.close()
 
+    def _abusive_close(self, conn: _Conn) -> None:
+        """A connection closed for noise or bad frames: an address that keeps reconnecting
+        to do it again is banned like a password guesser."""
+        peer = self._peers.get(conn.host)
+        if peer is None:
+            return
+        now = self.clock()
+        lim = self.limits
+        peer.abusive.append(now)
+        while peer.abusive and now - peer.abusive[0] > lim.guess_window:
+            peer.abusive.popleft()
+        if len(peer.abusive) >= lim.max_abusive_closes_per_peer and peer.banned_until <= now:
+            peer.banned_until = now + lim.ban_time
+            self._counts["peers_banned"] += 1
+            log.warning("peer banned for repeated abuse", extra={"peer": conn.peer})
+
     async def _flush_peers(self, now: float) -> None:
         for host, peer in list(self._peers.items()):
             if peer.suppressed and now - peer.window > 60.0:
                 await self._store_summary(host, peer)
-            while peer.bad_passwords and now - peer.bad_passwords[0] > self.limits.guess_window:
-                peer.bad_passwords.popleft()
+            for times in (peer.bad_passwords, peer.abusive):
+                while times and now - times[0] > self.limits.guess_window:
+                    times.popleft()
             if (
                 not peer.conns
                 and not peer.suppressed
                 and not peer.bad_passwords
+                and not peer.abusive
                 and peer.banned_until < now
             ):
                 del self._peers[host]
@@ -486,6 +511,8 @@ class Gateway:
             timeout=lim.request_timeout,
             retries=lim.request_retries,
             reassemble=False,  # segments are put together only after the MN is checked
+            max_noise_bytes=lim.max_noise_bytes,
+            max_rejections=lim.max_rejections_per_minute,
         )
         conn = _Conn(peer, host, session, writer, opened=now, last_frame=now)
         self._conns[task] = conn
@@ -515,8 +542,9 @@ class Gateway:
                         conn.partial_since = self.clock()
                 else:
                     conn.partial_since = None
-                if session.noise_since_frame > lim.max_noise_bytes and not conn.idle:
+                if session.abusive and not conn.idle:
                     self._close(conn, "connections_closed_noise")
+                    self._abusive_close(conn)
                     break
                 out = session.data_to_send()
                 if out:
@@ -592,6 +620,7 @@ class Gateway:
             self._counts["rejections_not_stored"] += 1
             if not conn.idle:
                 self._close(conn, "connections_closed_abusive")
+                self._abusive_close(conn)
             return
         peer = self._peers.get(conn.host)
         if peer is not None:
@@ -637,7 +666,8 @@ class Gateway:
             )
             await self._reject(conn, raw, "throttled", msg, p.mn)
             return False
-        if self._passwords.check(p.mn, p.pw, creds.pw):
+        # the one slow path (a salted hash): off the event loop, other loggers keep flowing
+        if await asyncio.to_thread(self._passwords.check, p.mn, p.pw, creds.pw):
             conn.verified[p.mn] = p.pw
             return True
         by_mn.append(now)

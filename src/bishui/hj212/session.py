@@ -161,6 +161,18 @@ _qn_counter = itertools.count()
 _HEADER = re.compile(rb"##([0-9]{4})")
 
 
+def _nested_frame(buf: bytes, i: int, end: int) -> int:
+    """Start of a header inside the frame at *i* whose declared length ends at the same place
+    (*end*, where CR LF starts), or -1. One failed search for an ordinary frame."""
+    m = _HEADER.search(buf, i + 2, end - 4)
+    while m is not None:
+        j = m.start()
+        if j + int(m.group(1)) + 10 == end:
+            return j
+        m = _HEADER.search(buf, j + 2, end - 4)
+    return -1
+
+
 def _partial_header_start(buf: bytes, pos: int) -> int:
     """Where a header that may still be arriving starts in the tail of *buf* (≥ *pos*):
     the last ``#`` of the final five bytes followed only by ``#`` and digits."""
@@ -226,6 +238,10 @@ class Session:
     reassemble : bool
         Put segments together on receipt (default); ``False`` leaves it to the caller's
         :meth:`add_segment`, after it has authenticated the sender.
+    max_noise_bytes, max_rejections : int or None
+        Abuse limits since the last good frame: noise and refused bytes [bytes], refused
+        frames. Past either, :attr:`abusive` is set and whatever arrives is only counted as
+        noise, never parsed (bounded work per read for a flood); the caller closes.
     segment_timeout : float [s]
         Incomplete segment sets older than this are dropped by :meth:`tick`.
     """
@@ -246,6 +262,8 @@ class Session:
         segment_timeout: float = 600.0,
         max_pending: int = 256,
         reassemble: bool = True,
+        max_noise_bytes: int | None = None,
+        max_rejections: int | None = None,
     ) -> None:
         if role not in ("platform", "device"):
             raise InputError("role", "must be 'platform' or 'device'", role)
@@ -266,6 +284,10 @@ class Session:
         self.segment_timeout = segment_timeout
         self.max_pending = max_pending
         self.reassemble = reassemble
+        self.max_noise_bytes = max_noise_bytes
+        self.max_rejections = max_rejections
+        self.rejected_since_frame = 0
+        self.abusive = False  # a limit was passed: the rest is counted, not parsed
         self._buf = b""
         self._out: list[bytes] = []
         self._pending: dict[str, _Pending] = {}  # QN → what we wait an answer for
@@ -310,7 +332,16 @@ class Session:
         size = len(buf)
         maxlen = self.max_data_length
         search = _HEADER.search
+        noise_limit = self.max_noise_bytes
+        reject_limit = self.max_rejections
         while pos < size:
+            if self.abusive or (
+                (noise_limit is not None and self.noise_since_frame > noise_limit)
+                or (reject_limit is not None and self.rejected_since_frame > reject_limit)
+            ):
+                self.abusive = True
+                self._noise(events, buf, pos, size)  # counted, not parsed
+                return size
             m = search(buf, pos)
             if m is None:
                 keep = _partial_header_start(buf, pos)
@@ -337,6 +368,14 @@ class Session:
                 buf[end : end + 1] == b"\n" and buf[end - 1 : end] != b"\r"
             ):
                 stop = end + (2 if buf[end : end + 1] == b"\r" else 1)
+                nested = _nested_frame(buf, i, end)
+                if nested >= 0:
+                    # garbage glued before a real frame whose own length ends at the same
+                    # CR LF: a CRC that happens to match the whole (1 in 256) must not win
+                    msg = f"frame cut off by the next '##' after {nested - i} bytes"
+                    self._reject(events, FrameError("truncated", msg), buf[i:nested])
+                    pos = nested
+                    continue
                 if self._frame(events, buf[i:stop], buf[i + 6 : end - 4], buf[end - 4 : end]):
                     pos = stop
                     continue
@@ -444,6 +483,7 @@ class Session:
 
     def _reject(self, events: list[Event], exc: FrameError, raw: bytes) -> None:
         self.rejected += 1
+        self.rejected_since_frame += 1
         self.noise_since_frame += len(raw)
         events.append(Rejected(exc.reason, exc.message, bytes(raw), exc.mn))
 
@@ -475,6 +515,7 @@ class Session:
             return False
         self.frames += 1
         self.noise_since_frame = 0
+        self.rejected_since_frame = 0
         return True
 
     def _deliver(self, events: list[Event], p: Packet, raw: bytes) -> None:

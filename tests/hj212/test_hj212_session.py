@@ -450,3 +450,29 @@ def test_2025_logger_answered_in_2025_even_if_configured_2017() -> None:
     (ev,) = s.receive_data(_frame(seg))
     ack = s.acknowledge(ev.packet)
     assert b"Flag=8;" in ack
+
+
+def test_a_crc_collision_over_garbage_and_a_frame_does_not_hide_the_frame() -> None:
+    # found by the 10^6-case fuzz run: "##0176" + "##8098##0099##2409" + a 152-byte frame
+    # ends exactly where 176 says, and its CRC matched the whole by chance (1 in 256)
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from hj212_fuzz import good
+
+    ok = good(241124)
+    data = b"##0176##8098##0099##2409" + ok
+    events = Session().receive_data(data)
+    assert [e.raw for e in _packets(events)] == [ok]
+
+
+def test_abuse_limits_stop_parsing_a_flood() -> None:
+    s = Session(max_rejections=10, max_noise_bytes=1 << 20)
+    events = s.receive_data(b"##9999" * 10_000 + GOOD)
+    assert s.abusive
+    assert sum(isinstance(e, Rejected) for e in events) == 11  # then only counted
+    assert not _packets(events)
+    s = Session(max_noise_bytes=1000)
+    s.receive_data(b"#" * 999 + b"x" * 10)
+    assert s.abusive and s.receive_data(GOOD)[0].__class__ is Noise

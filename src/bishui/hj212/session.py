@@ -319,7 +319,15 @@ class Session:
             )
             pos = len(buf)
         self._buf = buf[pos:]
+        if not self.abusive:
+            self.abusive = self._over_limits()
         return events
+
+    def _over_limits(self) -> bool:
+        lim_n, lim_r = self.max_noise_bytes, self.max_rejections
+        return (lim_n is not None and self.noise_since_frame > lim_n) or (
+            lim_r is not None and self.rejected_since_frame > lim_r
+        )
 
     def _scan(self, buf: bytes, events: list[Event]) -> int:
         """Frames, rejections and noise of *buf*; returns where the unconsumed tail starts.
@@ -332,13 +340,9 @@ class Session:
         size = len(buf)
         maxlen = self.max_data_length
         search = _HEADER.search
-        noise_limit = self.max_noise_bytes
-        reject_limit = self.max_rejections
+        limited = self.max_noise_bytes is not None or self.max_rejections is not None
         while pos < size:
-            if self.abusive or (
-                (noise_limit is not None and self.noise_since_frame > noise_limit)
-                or (reject_limit is not None and self.rejected_since_frame > reject_limit)
-            ):
+            if self.abusive or (limited and self._over_limits()):
                 self.abusive = True
                 self._noise(events, buf, pos, size)  # counted, not parsed
                 return size

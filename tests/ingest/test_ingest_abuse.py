@@ -174,3 +174,56 @@ async def test_nul_flood_does_not_cost_good_loggers_their_acks(store: Store) -> 
     assert store.count("quarantine", "reason = 'crc_mismatch'") > 0
     assert store.count("quarantine", "reason = 'bad_value'") == 5
     assert store.count("quarantine", "reason = 'store_refused'") == 0
+
+
+async def test_unknown_mn_flood_stores_a_bounded_sample(store: Store) -> None:
+    # row 10: many reconnecting connections from one address, an unknown MN, frames fast
+    apply(store, registry())
+    directory = DeviceDirectory(store)
+    sink = StoreSink(store, directory)
+    limits = GatewayLimits(max_stored_rejections_per_peer=30)
+    gw = Gateway(directory.lookup, sink, port=0, limits=limits)
+    await gw.start()
+    t0 = now_beijing().replace(second=0, microsecond=0)
+    sent = 0
+    for _ in range(8):
+        _r, w = await asyncio.open_connection("127.0.0.1", gw.port)
+        w.write(b"".join(minute_frame("NOBODY01", k, t0) for k in range(60)))
+        sent += 60
+        await w.drain()
+        w.close()
+    for _ in range(200):
+        if sum(gw.metrics()["frames_rejected"].values()) >= sent:
+            break
+        await asyncio.sleep(0.02)
+    await gw.stop()  # flushes nothing more: the summary is written when the minute ends
+    m = gw.metrics()
+    await sink.close()
+    assert m["frames_rejected"]["unknown_mn"] == sent  # every one counted
+    assert store.count("quarantine") == 30 and store.count("raw_log") == 30  # a sample
+    assert m["rejections_not_stored"] == sent - 30
+
+
+async def test_password_guessing_alert_is_stored(store: Store) -> None:
+    # row 8, the alert on both backends; the PW never reaches the raw log
+    apply(store, registry())
+    directory = DeviceDirectory(store)
+    sink = StoreSink(store, directory)
+    gw = Gateway(directory.lookup, sink, port=0)
+    await gw.start()
+    t0 = now_beijing().replace(second=0, microsecond=0)
+    for k in range(7):
+        _r, w = await asyncio.open_connection("127.0.0.1", gw.port)
+        f = minute_frame(MNS[0], k, t0).replace(PW.encode(), b"guess-%02d-xx" % k)
+        w.write(raw_frame(f[6:-6]))
+        await w.drain()
+        await asyncio.sleep(0.05)
+        w.close()
+    await gw.stop()
+    await sink.close()
+    (alert,) = store.query("SELECT kind, title, mn, count FROM gateway_alert")
+    assert alert == {"kind": "password_guessing", "title": "疑似口令猜测", "mn": MNS[0], "count": 5}
+    assert store.count("quarantine", "reason = 'throttled'") == 2
+    raws = [bytes(r["raw"]) for r in store.query("SELECT raw FROM raw_log")]
+    assert raws and not any(b"guess-" in r for r in raws)
+    assert all(b"PW=***********" in r for r in raws)

@@ -23,7 +23,20 @@ from bishui.hj212.gateway import GatewayLimits
 from bishui.registry import Device, DeviceParameter, Region, Registry, Site, apply
 from bishui.store import open_store
 from bishui.timeutil import now_beijing
-from conftest import PG_URL, new_pg_schema, pg_available
+
+# not `from conftest import …`: with tests/web collected first that names tests/web/conftest
+PG_URL = os.environ.get("BISHUI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def pg_available() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(PG_URL, connect_timeout=3).close()
+        return True
+    except Exception:
+        return False
+
 
 ROOT = Path(__file__).parents[1]
 
@@ -68,7 +81,7 @@ def test_serve_bus_then_drain(tmp_path: Path) -> None:
     need_nats_or_skip()
     if not pg_available():
         pytest.skip("PostgreSQL does not answer")
-    schema = new_pg_schema()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
     url = f"{PG_URL}?schema={schema}"
     mn = "4232000000000000000000" + uuid.uuid4().hex[:2]
     store = open_store(url)

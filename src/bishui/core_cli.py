@@ -122,6 +122,11 @@ def serve(
                 "this store holds demo secrets (" + "; ".join(demo) + "): their passwords are "
                 "known. Load a real registry and accounts, or pass --allow-demo to run it anyway."
             )
+        from bishui.registry.service import rehash_clear_passwords
+
+        rehashed = rehash_clear_passwords(store)  # a store from before issue 13
+        if rehashed:
+            click.echo(f"{rehashed} clear device passwords replaced by salted hashes", err=True)
         config = PlatformConfig(
             web_host=host,
             web_port=port,

@@ -238,3 +238,28 @@ async def test_segments_are_reassembled_only_after_the_mn_is_checked() -> None:
         assert sink.accepted[-1].reassembled is not None
         assert [x.reason for x in sink.rejected] == ["unknown_mn"] * 3
         w.close()
+
+
+async def test_crc_policy_list_and_large_frames() -> None:
+    # smaller items: a modbus_swapped device listing hj212 too; frames over 4,096 bytes when
+    # the limit is raised (lua-HJ212 splits at 9,800)
+    from bishui.hj212.codec import encode as enc
+    from bishui.registry import Device
+
+    Device("L1", "s", "pw", "32", crc_policy="modbus_swapped,hj212").validate()
+    reg = {"L1": DeviceCredentials("L1", PW, "s", crc_policy="modbus_swapped,hj212")}
+    sink = MemorySink()
+    limits = GatewayLimits(max_data_length=9999)
+    async with Gateway(reg.get, sink, port=0, limits=limits) as gw:
+        r, w = await asyncio.open_connection("127.0.0.1", gw.port)
+        cp = {"DataTime": "20260301000000", **{f"a{i:05d}-Rtd": "1.0" for i in range(400)}}
+        big = Packet.make(st="22", cn="2011", pw=PW, mn="L1", flag=5, qn="20260301000000001", cp=cp)
+        small = Packet.make(st="22", cn="2011", pw=PW, mn="L1", flag=5, qn="20260301000000002",
+                            cp={"DataTime": "20260301000000"})  # fmt: skip
+        frames = [enc(big), enc(small, crc_variant="modbus_swapped"), enc(small)]
+        assert len(frames[0]) > 4096 + 12
+        w.write(b"".join(frames))
+        await w.drain()
+        assert [await ack(r) for _ in range(3)] == ["9014"] * 3
+        assert [x.packet.crc_variant for x in sink.accepted] == ["hj212", "modbus_swapped", "hj212"]
+        w.close()

@@ -139,7 +139,7 @@ class GatewayLimits:
     max_connections: int = _limit(5000, "", "open connections, all peers")
     max_connections_per_peer: int = _limit(256, "", "open connections from one address")
     idle_timeout: float = _limit(600.0, "s", "without an authenticated frame → closed")
-    login_timeout: float = _limit(60.0, "s", "from connect to the first authenticated frame")
+    login_timeout: float = _limit(120.0, "s", "from connect to the first authenticated frame")
     frame_timeout: float = _limit(30.0, "s", "a frame begun must be complete within this")
     max_data_length: int = _limit(
         MAX_DATA_LENGTH, "bytes", "largest data segment; larger → too_long (≤ 9999)"

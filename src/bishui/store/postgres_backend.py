@@ -25,7 +25,6 @@ from bishui.store.base import (
     REVISED_ORIGINS,
     Store,
     _check_array_types,
-    revision_sql,
 )
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -149,16 +148,17 @@ class PostgresStore(Store):
             f"ON CONFLICT ({', '.join(MEASUREMENT_KEY)}) DO UPDATE SET {updates}"
         )
         if revisions:
-            # keep what a changed re-delivery replaces; leave identical ones untouched
-            cur.execute(revision_sql("bishui_batch"))
+            # identical re-deliveries leave the stored row untouched; a changed one is kept in
+            # measurement_revision by the trigger of core migration 2 (which marks it revised)
             differs = " OR ".join(
                 f"measurement.{c} IS DISTINCT FROM excluded.{c}" for c in MEASUREMENT_VALUES
             )
             origins = ", ".join(f"'{o}'" for o in REVISED_ORIGINS)
-            upsert += (
-                f", revised = measurement.revised OR excluded.origin IN ({origins}) "
-                f"WHERE excluded.origin NOT IN ({origins}) OR {differs}"
-            )
+            upsert += f" WHERE excluded.origin NOT IN ({origins}) OR {differs}"
+            cur.execute("SET LOCAL bishui.revisions = 'on'")
+            cur.execute(upsert)
+            cur.execute("SET LOCAL bishui.revisions = 'off'")
+            return
         cur.execute(upsert)
 
 

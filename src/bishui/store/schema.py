@@ -166,6 +166,32 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "-- postgresql\nCREATE INDEX measurement_revision_key "
         "ON measurement_revision (site_id, parameter, period, ts)",
+        # PostgreSQL keeps the previous values in a trigger on the upsert's UPDATE, so the
+        # lookup of the stored row is the conflict arbiter's (the primary key), never a join
+        # the planner may run through another index. Only in a transaction that asked for
+        # revisions (SET LOCAL bishui.revisions = 'on': Store.write_batch).
+        """-- postgresql
+CREATE FUNCTION measurement_keep_revision() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('bishui.revisions', true) = 'on' AND (
+        OLD.value, OLD.vmin, OLD.vmax, OLD.cou, OLD.flag, OLD.valid, OLD.n_valid
+    ) IS DISTINCT FROM (
+        NEW.value, NEW.vmin, NEW.vmax, NEW.cou, NEW.flag, NEW.valid, NEW.n_valid
+    ) THEN
+        INSERT INTO measurement_revision (site_id, parameter, period, ts, origin, old_value,
+            old_vmin, old_vmax, old_cou, old_flag, old_valid, old_source, old_received_at,
+            new_value, new_flag, new_source, revised_at, revised_by)
+        VALUES (OLD.site_id, OLD.parameter, OLD.period, OLD.ts, OLD.origin, OLD.value,
+            OLD.vmin, OLD.vmax, OLD.cou, OLD.flag, OLD.valid, OLD.source, OLD.received_at,
+            NEW.value, NEW.flag, NEW.source, NEW.received_at, NEW.origin);
+        NEW.revised := TRUE;
+    END IF;
+    RETURN NEW;
+END
+$$""",
+        "-- postgresql\nCREATE TRIGGER measurement_revision BEFORE UPDATE ON measurement "
+        "FOR EACH ROW WHEN (OLD.origin IN ('logger', 'upload')) "
+        "EXECUTE FUNCTION measurement_keep_revision()",
         # platform alerts raised by the HJ 212 gateway (疑似口令猜测 …)
         "CREATE SEQUENCE gateway_alert_id_seq",
         """CREATE TABLE gateway_alert (

@@ -171,6 +171,15 @@ class DuckDBStore(Store):
                     f"INSERT INTO measurement ({names}) SELECT {select} FROM __bishui_batch"
                 )
                 return
+            # the common case, new data: one join finds no stored row, one insert
+            cur.execute(
+                f"SELECT COUNT(*) FROM measurement m JOIN __bishui_batch b ON {key} AND {bounds}"
+            )
+            if not int(cur.fetchone()[0]):
+                cur.execute(
+                    f"INSERT INTO measurement ({names}) SELECT {select} FROM __bishui_batch"
+                )
+                return
             v = {c: e.replace("(", "(b.", 1) for c, e in _SELECT.items()}
             cur.execute(revision_sql("__bishui_batch", v))
             revised = int(cur.fetchone()[0])

@@ -44,10 +44,15 @@ def prepare(
         json.loads(state_path.read_text(encoding="utf-8")) if state_path.exists() else {}
     )
     seed = int(state.get("seed", seed))
+    fresh_passwords = not (data_dir / DEVICES_FILE).exists()
     model = _with_device_passwords(build(seed), data_dir)
     end = now.replace(minute=0, second=0, microsecond=0)
     if state.get("history_end"):
         start = dt.datetime.fromisoformat(state["history_end"])
+        if fresh_passwords:  # a data directory from before issue 13: its devices get new ones
+            from bishui.registry import Registry
+
+            apply(store, Registry(devices=model.registry.devices))
     else:
         echo(f"Loading the model city (seed {seed}) into {store.url} …")
         apply(store, model.registry)

@@ -30,6 +30,12 @@ methods a caller invokes on purpose (``acknowledge``, ``send_command``, ``send_u
 
 Memory is bounded: the receive buffer never holds more than one partial frame (at most
 ``max_data_length + 12`` bytes), reassembly and command tables have fixed caps.
+
+Robustness (issue 13): a refused candidate frame ends at the next ``##dddd`` inside it and
+scanning resumes there, so a broken frame never hides the next good one; every byte received
+lands in exactly one event (a frame, a rejection's ``raw``, a noise count), so a call emits no
+more than it was given; no input makes :meth:`Session.receive_data` raise; optional abuse
+limits (``max_noise_bytes``, ``max_rejections``) stop parsing a flood.
 """
 
 from __future__ import annotations

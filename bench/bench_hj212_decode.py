@@ -1,24 +1,32 @@
 """HJ 212 decode + CRC throughput on realistic minute-data frames.
 
-Frames: 2051 minute data of a flue-gas source, 10 pollutants with Avg and Flag (the shape
-of the real air-station sample in the notes, §4.1 #4), about 450 bytes each (issue 3).
+Frames: 2051 minute data of a flue-gas source, 10 pollutants with Min, Avg, Max and Flag
+(the shape of the real air-station sample in the notes, §4.1 #4), a 742-byte data segment
+each (issue 13; issue 3 measured 450-byte frames with Avg and Flag only).
 Measured: ``bishui.hj212.codec.decode`` (strict CRC policy, header and CP grammar, time
-validation) against a straightforward per-byte reference written here — Appendix A's bit
-loop for the CRC, then ``split`` parsing — on the same frames in the same run, both timed
-in process CPU time (one core).
+validation), and ``Session.receive_data`` on the frames as one stream (what the gateway
+runs: framing + resynchronisation + decode), against a straightforward per-byte reference
+written here — Appendix A's bit loop for the CRC, then ``split`` parsing — on the same frames
+in the same run, all timed in process CPU time (one core). ``--old-src DIR`` also times
+another checkout's ``decode`` and session (e.g. the code before issue 13) on the same frames,
+in a subprocess, for the ratio.
 Goal: >= 50,000 frames/s on one core.
 
-    /work/venv/bin/python bench/bench_hj212_decode.py [--short]
+    /work/venv/bin/python bench/bench_hj212_decode.py [--short] [--old-src /tmp/old/src]
 """
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+if "--measure-only" not in sys.argv:  # the subprocess of --old-src imports from PYTHONPATH
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from bishui.hj212.codec import Packet, decode, encode
 
@@ -42,8 +50,10 @@ def frames(n: int) -> list[bytes]:
     for i in range(n):
         cp = {"DataTime": f"202603{1 + i % 28:02d}{i % 24:02d}{(i * 10) % 60:02d}00"}
         for c in CODES:
-            v = rng.uniform(1, 500)
-            cp[f"{c}-Avg"] = f"{v:.3f}"
+            v = rng.uniform(10, 99)
+            cp[f"{c}-Min"] = f"{v * 0.9:.1f}"
+            cp[f"{c}-Avg"] = f"{v:.2f}"
+            cp[f"{c}-Max"] = f"{v * 1.1:.1f}"
             cp[f"{c}-Flag"] = "N"
         p = Packet.make(
             qn=f"20260301{i:09d}",
@@ -56,6 +66,23 @@ def frames(n: int) -> list[bytes]:
         )
         out.append(encode(p))
     return out
+
+
+def session_rate(items: list[bytes], seconds: float) -> float:
+    """Frames/s through ``Session.receive_data`` fed 64 KiB reads of the frames back to back."""
+    from bishui.hj212.session import Session
+
+    stream = b"".join(items)
+    chunks = [stream[i : i + 65536] for i in range(0, len(stream), 65536)]
+    count = 0
+    t0 = time.process_time()
+    while True:
+        s = Session()
+        for c in chunks:
+            count += len(s.receive_data(c))
+        el = time.process_time() - t0
+        if el >= seconds:
+            return count / el
 
 
 def reference_decode(frame: bytes) -> dict[str, object]:
@@ -99,22 +126,52 @@ def rate(fn, items: list[bytes], seconds: float) -> float:
             return count / el
 
 
+def measure(short: bool) -> dict[str, float]:
+    items = frames(200 if short else 2000)
+    secs = 0.5 if short else 5.0
+    return {
+        "size": sum(len(f) - 12 for f in items) / len(items),
+        "decode": rate(decode, items, secs),
+        "session": session_rate(items, secs),
+    }
+
+
 def main() -> int:
     short = "--short" in sys.argv
+    if "--measure-only" in sys.argv:  # the subprocess of --old-src
+        print(json.dumps(measure(short)))
+        return 0
     items = frames(200 if short else 2000)
-    size = sum(map(len, items)) / len(items)
     for f in items[:5]:
         assert decode(f).get("DataTime") == reference_decode(f)["cp"]["DataTime"]
     secs = 0.5 if short else 5.0
     ref = rate(reference_decode, items[:100] if short else items[:500], secs / 2)
-    ours = rate(decode, items, secs)
-    print(f"frames: 2051 minute data, 10 pollutants, {size:.0f} bytes on average")
-    print(f"baseline per-byte reference decode+CRC : {ref:10,.0f} frames/s")
+    ours = measure(short)
+    old = None
+    if "--old-src" in sys.argv:
+        src = sys.argv[sys.argv.index("--old-src") + 1]
+        env = {**os.environ, "PYTHONPATH": src}
+        args = [sys.executable, __file__, "--measure-only", *(["--short"] if short else [])]
+        out = subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
+        old = json.loads(out.splitlines()[-1])
     print(
-        f"bishui.hj212.codec.decode (strict CRC) : {ours:10,.0f} frames/s  "
-        f"({ours / ref:.1f}x baseline; goal 50,000 frames/s: "
-        f"{'met' if ours >= 50_000 else 'NOT met'})"
+        f"frames: 2051 minute data, 10 pollutants x Min/Avg/Max/Flag, "
+        f"{ours['size']:.0f}-byte data segment on average"
     )
+    print(f"baseline per-byte reference decode+CRC : {ref:10,.0f} frames/s")
+    d, sess = ours["decode"], ours["session"]
+    print(
+        f"bishui.hj212.codec.decode (strict CRC) : {d:10,.0f} frames/s  "
+        f"({d / ref:.1f}x baseline; goal 50,000 frames/s: "
+        f"{'met' if d >= 50_000 else 'NOT met'})"
+    )
+    print(f"Session.receive_data (framing + decode) : {sess:10,.0f} frames/s  ({sess / ref:.1f}x)")
+    if old is not None:
+        print(
+            f"old checkout: decode {old['decode']:,.0f} frames/s "
+            f"(new/old {d / old['decode']:.2f}), "
+            f"session {old['session']:,.0f} frames/s (new/old {sess / old['session']:.2f})"
+        )
     return 0
 
 

@@ -14,26 +14,41 @@ threads) per frame, which is what bounds one core and varies less than wall time
 machine; and the peak RSS of the server process.
 Goal: >= 5,000 frames/s with 1,000 connections.
 
-    /work/venv/bin/python bench/bench_hj212_gateway.py [--short]
+Device passwords are stored hashed (``bishui.hj212.auth``, issue 13) where the code has it: the
+first frame of each logger costs one salted hash. ``--old-src DIR`` also runs another
+checkout's gateway (the code before issue 13) on the same plan, in the same run, for the ratio
+(its process imports from DIR).
+
+    /work/venv/bin/python bench/bench_hj212_gateway.py [--short] [--old-src /tmp/old/src]
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import multiprocessing as mp
 import os
 import re
 import resource
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+if not os.environ.get("BISHUI_BENCH_OLD_SRC"):  # else PYTHONPATH names the old checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from bishui.hj212.crc import hj212_crc
-from bishui.hj212.gateway import DeviceCredentials, Gateway, Received, Rejection
+from bishui.hj212.gateway import (
+    DeviceCredentials,
+    Gateway,
+    GatewayLimits,
+    Received,
+    Rejection,
+)
 from bishui.hj212.simulator import LoggerConfig, run_fleet
 
 _FIELDS = re.compile(rb"QN=([^;]*);.*?PW=([^;]*);MN=([^;]*);")
@@ -115,14 +130,24 @@ def server_main(kind: str, total: int, port_q: Any, result_q: Any) -> None:
             tmp = tempfile.mkdtemp(prefix="bench_hj212_")
             sink = GroupCommitSink(os.path.join(tmp, "frames.log"))
             creds: dict[str, DeviceCredentials] = {}
+            try:  # the stored form of a password where the code has one (issue 13)
+                from bishui.hj212.auth import hash_password
+
+                stored = hash_password("123456")
+            except ImportError:
+                stored = "123456"
 
             def lookup(mn: str) -> DeviceCredentials:
                 c = creds.get(mn)
                 if c is None:
-                    c = creds[mn] = DeviceCredentials(mn, "123456", "site-" + mn)
+                    c = creds[mn] = DeviceCredentials(mn, stored, "site-" + mn)
                 return c
 
-            gw = Gateway(lookup, sink, port=0)
+            # every simulated logger comes from 127.0.0.1: lift the per-address limit
+            names = {f.name for f in dataclasses.fields(GatewayLimits)}
+            want = {"max_connections_per_peer": 5000, "max_stored_rejections_per_peer": 10**6}
+            limits = GatewayLimits(**{k: v for k, v in want.items() if k in names})
+            gw = Gateway(lookup, sink, port=0, limits=limits)
             await gw.start()
             port_q.put(gw.port)
             t0 = time.perf_counter()
@@ -199,28 +224,47 @@ def scenario(kind: str, loggers: int, per_logger: int) -> dict[str, Any]:
     return result
 
 
+def run_old(src: str, loggers: int, per: int) -> dict[str, Any]:
+    """The same gateway scenario with another checkout's code, in a fresh interpreter."""
+    env = {**os.environ, "PYTHONPATH": src, "BISHUI_BENCH_OLD_SRC": src}
+    args = [sys.executable, __file__, "--scenario", str(loggers), str(per)]
+    out = subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
+    return dict(json.loads(out.splitlines()[-1]))
+
+
 def main() -> int:
     short = "--short" in sys.argv
     raise_nofile()
+    if "--scenario" in sys.argv:  # the subprocess of --old-src
+        i = sys.argv.index("--scenario")
+        print(json.dumps(scenario("gateway", int(sys.argv[i + 1]), int(sys.argv[i + 2]))))
+        return 0
+    old_src = sys.argv[sys.argv.index("--old-src") + 1] if "--old-src" in sys.argv else None
     plan = [(1, 50), (100, 2)] if short else [(1, 2000), (100, 60), (1000, 15)]
     print(
         f"{'loggers':>7} {'frames':>6} | {'baseline f/s':>12} {'CPU/frame':>9} | "
         f"{'gateway f/s':>11} {'ratio':>5} {'CPU/frame':>9} {'peak RSS':>8} {'fsyncs':>6}"
+        + (f" | {'old f/s':>8} {'CPU/frame':>9} {'new/old':>7}" if old_src else "")
     )
     ok = True
     for loggers, per in plan:
         base = scenario("baseline", loggers, per)
         gw = scenario("gateway", loggers, per)
+        old = run_old(old_src, loggers, per) if old_src else None
         ok &= gw["frames"] == loggers * per
         b = base["frames"] / base["seconds"]
         g = gw["frames"] / gw["seconds"]
         bcpu = base["cpu"] / base["frames"] * 1e6
         gcpu = gw["cpu"] / gw["frames"] * 1e6
-        print(
+        line = (
             f"{loggers:>7} {gw['frames']:>6} | {b:>12,.0f} {bcpu:>6.0f} µs | {g:>11,.0f} "
-            f"{g / b:>5.2f} {gcpu:>6.0f} µs {gw['peak_rss_mib']:>4.0f} MiB {gw['batches']:>6}",
-            flush=True,
+            f"{g / b:>5.2f} {gcpu:>6.0f} µs {gw['peak_rss_mib']:>4.0f} MiB {gw['batches']:>6}"
         )
+        if old is not None:
+            o = old["frames"] / old["seconds"]
+            ocpu = old["cpu"] / old["frames"] * 1e6
+            line += f" | {o:>8,.0f} {ocpu:>6.0f} µs {g / o:>7.2f}"
+        print(line, flush=True)
         if loggers == 1000:
             verdict = "met" if g >= 5000 else "NOT met"
             print(

@@ -59,7 +59,9 @@ def mn_of(i: int) -> str:
 
 # --------------------------------------------------------------------------- the client
 async def _client(port: int, loggers: int, frames: int) -> dict[str, float]:
-    t0 = dt.datetime(2025, 7, 1)
+    # recent data: older than the backfill window (30 days) would be held in quarantine
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=8)
+    t0 = (now - dt.timedelta(minutes=frames, days=1)).replace(second=0, microsecond=0)
     sem = asyncio.Semaphore(500)  # connect in waves; every logger stays connected
 
     async def one(i: int) -> int:
@@ -117,7 +119,17 @@ async def _serve_and_measure(store: object, loggers: int, frames: int, group: bo
     directory = DeviceDirectory(store)  # type: ignore[arg-type]
     writer = GroupCommitWriter(store, max_batch=20_000 if group else 1)  # type: ignore[arg-type]
     sink = StoreSink(store, directory, writer)  # type: ignore[arg-type]
-    gw = Gateway(directory.lookup, sink, port=0)
+    # every simulated logger comes from 127.0.0.1: lift the per-address connection limit
+    # where the code has one (issue 13)
+    import dataclasses
+
+    from bishui.hj212.gateway import GatewayLimits
+
+    names = {f.name for f in dataclasses.fields(GatewayLimits)}
+    limits = GatewayLimits(
+        **({"max_connections_per_peer": 10_000} if "max_connections_per_peer" in names else {})
+    )
+    gw = Gateway(directory.lookup, sink, port=0, limits=limits)
     await gw.start()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

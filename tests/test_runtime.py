@@ -6,6 +6,7 @@ from bishui.hj212 import Packet, decode, encode
 from bishui.registry import Device, DeviceParameter, Region, Registry, Site, apply
 from bishui.runtime import PlatformConfig, run_platform
 from bishui.store import Store
+from bishui.timeutil import now_beijing
 
 MN = "422200000000000000000001"
 
@@ -49,7 +50,8 @@ async def test_platform_ingests_acks_and_aggregates(store: Store, monkeypatch) -
 
     await until(lambda: "gateway_port" in ports or task.done(), "the gateway")
     reader, writer = await asyncio.open_connection("127.0.0.1", ports["gateway_port"])
-    t = dt.datetime(2025, 7, 1, 8)
+    # recent: data older than the backfill window is quarantined (issue 13)
+    t = (now_beijing() - dt.timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
     for minute in range(45):
         ts = t + dt.timedelta(minutes=minute)
         writer.write(

@@ -33,6 +33,40 @@ def _open(db_url: str) -> Store:
     return open_store(db_url)
 
 
+def gateway_limit_options(f: Any) -> Any:
+    """One ``--gateway-<field>`` option per :class:`~bishui.hj212.gateway.GatewayLimits`
+    field: the limits are declared once, there (docs/hj212.md lists the same fields)."""
+    import dataclasses
+
+    from bishui.hj212.gateway import GatewayLimits
+
+    for fld in reversed(dataclasses.fields(GatewayLimits)):
+        name = "--gateway-" + fld.name.replace("_", "-")
+        unit = f" [{fld.metadata['unit']}]" if fld.metadata.get("unit") else ""
+        help_ = f"{fld.metadata.get('help', '')}{unit} (default {fld.default})"
+        if fld.type == "bool":
+            f = click.option(name, "limit_" + fld.name, is_flag=True, default=None, help=help_)(f)
+        else:
+            kind = int if fld.type == "int" else float
+            f = click.option(name, "limit_" + fld.name, type=kind, default=None, help=help_)(f)
+    return f
+
+
+def gateway_limits(options: dict[str, Any]) -> Any:
+    from bishui.hj212.gateway import GatewayLimits
+
+    given = {k[6:]: v for k, v in options.items() if k.startswith("limit_") and v is not None}
+    return GatewayLimits(**given)
+
+
+def refuse_demo_secrets(store: Store) -> list[str]:
+    """What in *store* comes from ``bishui demo`` (accounts with published names, the model
+    city's devices): a production server must not run with it."""
+    from bishui.demo.cli import demo_contents
+
+    return demo_contents(store)
+
+
 @click.command()
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="web address")
@@ -40,28 +74,77 @@ def _open(db_url: str) -> Store:
 @click.option("--gateway-host", default="127.0.0.1", show_default=True, help="HJ 212 address")
 @click.option("--gateway-port", type=int, default=9212, show_default=True, help="HJ 212 port")
 @click.option("--no-web", is_flag=True, help="run the gateway only (scale-out ingest nodes)")
+@click.option(
+    "--bus",
+    metavar="nats://HOST:PORT",
+    default=None,
+    help="publish frames to NATS JetStream instead of writing the store (run `bishui drain`)",
+)
+@click.option(
+    "--backfill-days",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="data older than this (by DataTime) is quarantined too_old for review",
+)
+@click.option(
+    "--allow-demo",
+    is_flag=True,
+    help="run even though the store holds the demo's accounts or devices (never in production)",
+)
+@gateway_limit_options
 def serve(
-    db_url: str, host: str, port: int, gateway_host: str, gateway_port: int, no_web: bool
+    db_url: str,
+    host: str,
+    port: int,
+    gateway_host: str,
+    gateway_port: int,
+    no_web: bool,
+    bus: str | None,
+    backfill_days: float,
+    allow_demo: bool,
+    **limit_options: Any,
 ) -> None:
     """Run the HJ 212 gateway and the web platform on an existing store."""
+    from bishui.errors import InputError
     from bishui.runtime import PlatformConfig, run_platform
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    store = _open(db_url)
-    config = PlatformConfig(
-        web_host=host,
-        web_port=port,
-        gateway_host=gateway_host,
-        gateway_port=gateway_port,
-        web=not no_web,
-    )
-
-    def ready(info: dict[str, Any]) -> None:
-        click.echo(f"HJ 212 gateway on {gateway_host}:{info['gateway_port']}", err=True)
-        if not no_web:
-            click.echo(f"web on http://{host}:{port}/", err=True)
-
     try:
+        limits = gateway_limits(limit_options)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), param_hint="--gateway-max-data-length") from None
+    store = _open(db_url)
+    try:
+        demo = refuse_demo_secrets(store)
+        if demo and not allow_demo:
+            raise click.ClickException(
+                "this store holds demo secrets (" + "; ".join(demo) + "): their passwords are "
+                "known. Load a real registry and accounts, or pass --allow-demo to run it anyway."
+            )
+        from bishui.registry.service import rehash_clear_passwords
+
+        rehashed = rehash_clear_passwords(store)  # a store from before issue 13
+        if rehashed:
+            click.echo(f"{rehashed} clear device passwords replaced by salted hashes", err=True)
+        config = PlatformConfig(
+            web_host=host,
+            web_port=port,
+            gateway_host=gateway_host,
+            gateway_port=gateway_port,
+            web=not no_web,
+            bus=bus,
+            limits=limits,
+            backfill_days=backfill_days,
+        )
+
+        def ready(info: dict[str, Any]) -> None:
+            click.echo(f"HJ 212 gateway on {gateway_host}:{info['gateway_port']}", err=True)
+            if bus:
+                click.echo(f"frames published to {bus}", err=True)
+            if not no_web:
+                click.echo(f"web on http://{host}:{port}/", err=True)
+
         metrics = asyncio.run(run_platform(store, config, ready=ready))
         click.echo(json.dumps(metrics, ensure_ascii=False, default=str), err=True)
     finally:
@@ -235,7 +318,14 @@ def aggregate_cmd(db_url: str, start: dt.datetime, end: dt.datetime) -> None:
     show_default=True,
     help="consumer name: writers sharing it share the work",
 )
-def drain(db_url: str, bus: str, durable: str) -> None:
+@click.option(
+    "--backfill-days",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="data older than this (by DataTime) is quarantined too_old for review",
+)
+def drain(db_url: str, bus: str, durable: str, backfill_days: float) -> None:
     """Write what the gateways published to NATS JetStream into the store (scale-out)."""
     import signal
 
@@ -249,7 +339,8 @@ def drain(db_url: str, bus: str, durable: str) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        return await drain_bus(store, bus, durable=durable, stop=stop)
+        window = dt.timedelta(days=backfill_days)
+        return await drain_bus(store, bus, durable=durable, stop=stop, backfill_window=window)
 
     try:
         n = asyncio.run(run())

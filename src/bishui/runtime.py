@@ -39,6 +39,8 @@ class PlatformConfig:
     #: reference to the web signing secret (env:NAME / file:/path); None: the web settings'
     #: own (``BISHUI_WEB_SECRET``, default ``env:BISHUI_SECRET``). Required: at least 32 bytes.
     web_secret: str | None = None
+    limits: GatewayLimits = field(default_factory=GatewayLimits)
+    backfill_days: float | None = 30.0  # older DataTime → quarantined too_old; None: no limit
     extra_tasks: list[Callable[[asyncio.Event, int], Any]] = field(default_factory=list)
 
 
@@ -141,13 +143,14 @@ async def run_platform(
 
         sink, bus_connection = await JetStreamSink.connect(config.bus)
     else:
-        sink = StoreSink(store, directory)
+        window = None if config.backfill_days is None else dt.timedelta(days=config.backfill_days)
+        sink = StoreSink(store, directory, backfill_window=window)
     gateway = Gateway(
         directory.lookup,
         sink,
         host=config.gateway_host,
         port=config.gateway_port,
-        limits=GatewayLimits(),
+        limits=config.limits,
     )
     await gateway.start()
     tasks = [asyncio.create_task(_aggregator(store, stop, config.aggregate_every))]

@@ -61,7 +61,8 @@ def test_sample_frames(sample: dict) -> None:
     verdict = sample["crc_verdict"]
     if verdict == "hj212":
         assert check(seg, crc, "hj212_any_case")
-        assert check(seg, crc, "hj212") == (crc == crc.upper())
+        assert check(seg, crc, "hj212")  # either case (issue 13)
+        assert check(seg, crc.lower(), "hj212") and check(seg, crc.upper(), "hj212")
     elif verdict == "modbus_swapped":
         assert not check(seg, crc, "hj212_any_case")
         assert matching_variant(seg, crc, parse_policy("modbus_swapped")) == "modbus_swapped"
@@ -83,3 +84,9 @@ def test_bad_policy_names_the_field() -> None:
     with pytest.raises(InputError) as e:
         parse_policy("crc32")
     assert e.value.field == "crc_policy"
+
+
+def test_policy_may_be_a_list() -> None:
+    seg = b"QN=20170516010101001;ST=22;CN=1061;PW=123456;MN=ABCDEFG1234567;Flag=3;CP=&&&&"
+    assert check(seg, b"77E5", ["hj212", "modbus"])
+    assert matching_variant(seg, crc_hex(seg).encode(), parse_policy(["modbus_swapped", "hj212"]))

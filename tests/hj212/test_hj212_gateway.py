@@ -38,7 +38,9 @@ async def test_many_loggers_all_good_data_exactly_once() -> None:
     honest = good + split + drip
     reg = registry(honest + wrong)
     sink = MemorySink()
-    gw = Gateway(reg.get, sink, port=0, limits=GatewayLimits(idle_timeout=30))
+    # every logger here shares one peer address: store every rejection (issue 13 samples them)
+    limits = GatewayLimits(idle_timeout=30, max_stored_rejections_per_peer=100_000)
+    gw = Gateway(reg.get, sink, port=0, limits=limits)
     await gw.start()
     clock = SimClock(START, speed=1.0)
     loggers = [

@@ -350,3 +350,129 @@ def test_reassembly_is_bounded() -> None:
     s.tick(100.0)
     (last,) = s.receive_data(_part(2, 2, "20160801110000"))
     assert last.reassembled is None
+
+
+# -- issue 13: resynchronisation, bounded output, nothing escapes -------------------------
+
+GOOD = by_section("C.16 device")
+
+
+def _packets(events: list) -> list:
+    return [e for e in events if isinstance(e, PacketReceived)]
+
+
+def test_truncated_frame_then_the_whole_frame_is_found() -> None:
+    # row 2: the first 40 bytes of a frame, then (later) the whole frame
+    for split in (None, 40, 41, 45):
+        s = Session(crc_policy="hj212")
+        events = s.receive_data(GOOD[:40])
+        if split is None:
+            events += s.receive_data(GOOD)
+        else:
+            events += s.receive_data(GOOD[:split]) + s.receive_data(GOOD[split:])
+        # a second feed of the same prefix when split is set: two cut frames, one good
+        got = _packets(events)
+        assert len(got) == 1 and got[0].raw == GOOD
+        assert all(e.reason == "truncated" for e in events if isinstance(e, Rejected))
+
+
+def test_bare_header_in_noise_does_not_hide_the_next_frame() -> None:
+    for debris in (b"##0100", b"##0100abc", b"##9999", b"####0012\r\n", b"##0003abc\r\n#"):
+        events = Session().receive_data(debris + GOOD)
+        assert [e.raw for e in _packets(events)] == [GOOD], debris
+        events = []
+        s = Session()
+        for b in debris + GOOD:
+            events += s.receive_data(bytes([b]))
+        assert [e.raw for e in _packets(events)] == [GOOD], debris
+
+
+def test_repeated_length_headers_emit_bounded_output() -> None:
+    # row 4: one 64 KiB read of ##9999… used to produce ~100 MB of rejected raw bytes
+    data = (b"##9999" * 11000)[:65536]
+    s = Session()
+    events = s.receive_data(data)
+    emitted = sum(len(e.raw) for e in events if isinstance(e, Rejected))
+    emitted += sum(len(e.sample) for e in events if isinstance(e, Noise))
+    assert emitted <= len(data)
+    assert s.buffered <= s.max_data_length + 12
+
+
+def test_a_flood_of_hashes_is_noise_counted_fast() -> None:
+    # row 3: 1 MiB of '#' is one noise run, not a million events
+    s = Session()
+    events = s.receive_data(b"#" * (1 << 20))
+    assert len(events) == 1 and isinstance(events[0], Noise)
+    assert s.noise_since_frame >= (1 << 20) - 2  # "##" kept: a header may follow
+    assert [e.raw for e in _packets(s.receive_data(GOOD))] == [GOOD]
+    assert s.noise_since_frame == 0  # a good frame resets the run
+
+
+def _frame(seg: bytes) -> bytes:
+    return b"##%04d%s%s\r\n" % (len(seg), seg, crc_hex(seg).encode())
+
+
+def test_separator_in_a_header_value_is_rejected_not_raised() -> None:
+    # row 5: PW=a=b in a 1013 notice; '=' in a 9015 heartbeat's MN
+    bad = [
+        _frame(b"ST=32;CN=1013;PW=a=b;MN=X;Flag=5;CP=&&&&"),
+        _frame(b"QN=20260101000000000;ST=32;CN=9015;PW=1;MN=A=B;Flag=9;CP=&&&&"),
+        _frame(b"ST=32;CN=9015;PW=1;MN=A=B;Flag=9;CP=&&&&"),
+    ]
+    s = Session()
+    events = s.receive_data(b"".join(bad) + GOOD)
+    kinds = [(type(e).__name__, getattr(e, "reason", None)) for e in events]
+    assert kinds == [("Rejected", "bad_field")] * 3 + [("PacketReceived", None)], kinds
+    assert s.data_to_send() == b""
+
+
+def test_lower_case_crc_accepted_by_default() -> None:
+    # row 6
+    seg = GOOD[6:-6]
+    lower = b"##%04d%s%s\r\n" % (len(seg), seg, crc_hex(seg).lower().encode())
+    s = Session()
+    got = _packets(s.receive_data(lower * 100))
+    assert len(got) == 100 and s.rejected == 0
+
+
+def test_notice_answered_once_with_9013() -> None:
+    notice = by_section("C.4 device 1013")
+    s = Session()
+    (ev,) = s.receive_data(notice)
+    out = s.data_to_send()
+    assert out.count(b"CN=9013") == 1
+    assert s.acknowledge(ev.packet) == b""  # never also a 9014
+
+
+def test_2025_logger_answered_in_2025_even_if_configured_2017() -> None:
+    seg = b"QN=20260101000000000;ST=22;CN=2011;PW=1;MN=M25;Flag=9;CP=&&DataTime=20260101000000&&"
+    s = Session(edition=lambda mn: "2017")
+    (ev,) = s.receive_data(_frame(seg))
+    ack = s.acknowledge(ev.packet)
+    assert b"Flag=8;" in ack
+
+
+def test_a_crc_collision_over_garbage_and_a_frame_does_not_hide_the_frame() -> None:
+    # found by the 10^6-case fuzz run: "##0176" + "##8098##0099##2409" + a 152-byte frame
+    # ends exactly where 176 says, and its CRC matched the whole by chance (1 in 256)
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from hj212_fuzz import good
+
+    ok = good(241124)
+    data = b"##0176##8098##0099##2409" + ok
+    events = Session().receive_data(data)
+    assert [e.raw for e in _packets(events)] == [ok]
+
+
+def test_abuse_limits_stop_parsing_a_flood() -> None:
+    s = Session(max_rejections=10, max_noise_bytes=1 << 20)
+    events = s.receive_data(b"##9999" * 10_000 + GOOD)
+    assert s.abusive
+    assert sum(isinstance(e, Rejected) for e in events) == 11  # then only counted
+    assert not _packets(events)
+    s = Session(max_noise_bytes=1000)
+    s.receive_data(b"#" * 999 + b"x" * 10)
+    assert s.abusive and s.receive_data(GOOD)[0].__class__ is Noise

@@ -16,6 +16,7 @@ from bishui.ingest import bus
 from bishui.ingest.sink import DeviceDirectory
 from bishui.registry import Device, DeviceParameter, Region, Registry, Site, apply
 from bishui.store import Store
+from bishui.timeutil import now_beijing
 
 NATS_URL = os.environ.get("BISHUI_TEST_NATS", "nats://127.0.0.1:4222")
 MN = "423200000000000000000007"
@@ -70,7 +71,10 @@ async def test_frames_flow_through_the_bus_into_the_store(
     await gw.start()
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", gw.port)
-        t = dt.datetime(2025, 7, 1, 8)
+        # recent: data older than the backfill window is quarantined (issue 13)
+        t = (now_beijing() - dt.timedelta(days=2)).replace(
+            hour=8, minute=0, second=0, microsecond=0
+        )
         for k in range(20):
             ts = t + dt.timedelta(minutes=k)
             writer.write(

@@ -25,11 +25,13 @@ import pytest
 from bishui.hj212 import Packet, decode, encode
 from bishui.registry import Device, DeviceParameter, Region, Registry, Site, apply
 from bishui.store import Store
+from bishui.timeutil import now_beijing
 from conftest import drop_store, make_store
 
 MNS = [f"4208320000000000000000{i:02d}" for i in range(6)]
 PARAMS = ("w00000", "w01018", "w21003")
-T0 = dt.datetime(2025, 7, 1, 0, 0)
+# recent: data older than the backfill window is quarantined (issue 13)
+T0 = (now_beijing() - dt.timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
 FRAMES_PER_LOGGER = 120
 
 

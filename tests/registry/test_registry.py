@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from bishui.errors import InputError
+from bishui.hj212.auth import verify_password
 from bishui.registry import (
     Device,
     DeviceParameter,
@@ -54,7 +55,13 @@ def test_apply_export_round_trip(store: Store) -> None:
     data = export(store, include_secrets=True)
     again = from_mapping(tomllib.loads(export_toml(store, include_secrets=True)))
     assert [s.id for s in again.sites] == ["AQ01", "E01-DA001", "WS06"]
-    assert data["devices"][0]["pw"] == "123456"
+    # issue 13: the store keeps a salted hash, never the clear password; the export with
+    # secrets carries the hash, which loads back as is
+    pw = data["devices"][0]["pw"]
+    assert pw.startswith("pbkdf2_sha256$") and verify_password("123456", pw)
+    assert again.devices[0].pw == pw
+    apply(store, again)
+    assert store.rows("devices")[0]["pw"] == pw
     assert devices(store)["422200000000000000000001"].parameters[0].unit == "μg/m³"
 
 

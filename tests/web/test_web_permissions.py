@@ -32,6 +32,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/sites"): (ALL, "scoped"),
     ("GET", "/api/v1/sites/{site_id}"): (ALL, "scoped"),
     ("GET", "/api/v1/measurements"): (ALL, "scoped"),
+    ("GET", "/api/v1/measurements/revisions"): (ALL, "scoped"),
     ("GET", "/api/v1/overview"): (ALL, "scoped"),
     ("GET", "/api/v1/geo/counties"): (ALL, "all"),
     ("GET", "/api/v1/me"): (LOGGED_IN, "all"),
@@ -126,7 +127,10 @@ PATH_VALUES = {
     "task_id": "T20260101-0001",
     "file_id": "0" * 32,
 }
-QUERY = {"/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"}}
+QUERY = {
+    "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},
+    "/api/v1/measurements/revisions": {"site": "AQ01"},
+}
 
 
 def declared(app: Any) -> dict[tuple[str, str], tuple[frozenset[str], str]]:

@@ -19,6 +19,7 @@ import numpy as np
 from bishui.demo import profiles
 from bishui.demo.profiles import OutletProfile, Series, WaterProfile
 from bishui.demo.synth import Event
+from bishui.hj212.auth import generate_password
 from bishui.registry import Device, DeviceParameter, Enterprise, Region, Registry, Site, uscc
 
 SYNTHETIC_NOTICE = "模拟数据 · synthetic data of the bishui model city, not real monitoring data"
@@ -170,11 +171,14 @@ def build(seed: int = 20261122) -> ModelCity:
     ) -> None:
         nonlocal serial
         serial += 1
+        # The seeded draw that once made the password is kept, so the rest of the synthetic
+        # city stays as it was; the password itself comes from secrets (issue 13).
+        rng.randrange(10**6)
         reg.devices.append(
             Device(
                 mn=_mn(st, serial),
                 site_id=site.id,
-                pw=f"{rng.randrange(10**6):06d}",
+                pw=generate_password(),
                 st=st,
                 edition="2017",
                 crc_policy="hj212",

@@ -21,6 +21,7 @@ from bishui.store import Store, open_store
 from bishui.timeutil import now_beijing
 
 STATE_FILE = "demo-state.json"
+DEVICES_FILE = "demo-devices.json"
 DEMO_ROLES = (
     # username, role, scope (region code or enterprise index), display name
     ("admin", "admin", None, "系统管理员"),
@@ -44,10 +45,15 @@ def prepare(
         json.loads(state_path.read_text(encoding="utf-8")) if state_path.exists() else {}
     )
     seed = int(state.get("seed", seed))
-    model = build(seed)
+    fresh_passwords = not (data_dir / DEVICES_FILE).exists()
+    model = _with_device_passwords(build(seed), data_dir)
     end = now.replace(minute=0, second=0, microsecond=0)
     if state.get("history_end"):
         start = dt.datetime.fromisoformat(state["history_end"])
+        if fresh_passwords:  # a data directory from before issue 13: its devices get new ones
+            from bishui.registry import Registry
+
+            apply(store, Registry(devices=model.registry.devices))
     else:
         echo(f"Loading the model city (seed {seed}) into {store.url} …")
         apply(store, model.registry)
@@ -84,6 +90,46 @@ def prepare(
             store, model, dt.datetime.fromisoformat(state["history_start"]), end, now=now, echo=echo
         )
     return model, state
+
+
+def demo_contents(store: Store) -> list[str]:
+    """What in *store* came from the demo: its accounts (the published user names with the
+    demo's display names) and the model city's devices (MN at the same site)."""
+    from bishui.errors import StorageError
+
+    found = []
+    names = {(u, n) for u, _, _, n in DEMO_ROLES}
+    try:
+        users = store.query("SELECT username, display_name FROM users")
+    except StorageError:  # no web tables yet
+        users = []
+    demo_users = sorted(r["username"] for r in users if (r["username"], r["display_name"]) in names)
+    if demo_users:
+        found.append("demo accounts " + ", ".join(demo_users))
+    model = {(d.mn, d.site_id) for d in build().registry.devices}
+    devices = [r["mn"] for r in store.rows("devices") if (r["mn"], r["site_id"]) in model]
+    if devices:
+        found.append(f"{len(devices)} devices of the demo city")
+    return found
+
+
+def _with_device_passwords(model: ModelCity, data_dir: Path) -> ModelCity:
+    """The demo's device passwords: generated (``secrets``) on the first run and kept in the
+    data directory (0600) for the simulated loggers of later runs; the store has only their
+    hashes."""
+    import dataclasses
+
+    path = data_dir / DEVICES_FILE
+    if path.exists():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        model.registry.devices = [
+            dataclasses.replace(d, pw=saved.get(d.mn, d.pw)) for d in model.registry.devices
+        ]
+    else:
+        data = {d.mn: d.pw for d in model.registry.devices}
+        path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        path.chmod(0o600)
+    return model
 
 
 def setup_engines(

@@ -512,6 +512,9 @@ def _parse_header(head: str) -> tuple[dict[str, str], tuple[tuple[str, str], ...
         if not sep:
             raise FrameError("bad_header", f"header field without '=': {part[:40]!r}")
         key = _HEADER_NAMES.get(name.strip().upper())
+        if "=" in value:  # "PW=a=b": no field value may hold a separator (Table 2)
+            mn = hdr.get("mn") if key != "mn" else None
+            raise FrameError("bad_field", f"header field {name} holds '=': {part[:40]!r}", mn=mn)
         if key is None:
             extra.append((name, value))
         elif key in hdr:
@@ -591,8 +594,10 @@ def check_and_decode(
     seg: bytes, crc_text: bytes, crc_policy: str | frozenset[str] = "hj212"
 ) -> Packet:
     """Check *crc_text* against *seg* under *crc_policy*, then decode *seg*."""
-    if crc_policy == "hj212" and crc_text == b"%04X" % hj212_crc(seg):  # the common case
+    if crc_policy == "hj212" and crc_text.upper() == b"%04X" % hj212_crc(seg):  # common case
         return decode_segment(seg, crc=crc_text.decode("ascii"), crc_variant="hj212")
+    if not isinstance(crc_policy, str | frozenset):  # a list or tuple of policy names
+        crc_policy = parse_policy(crc_policy)
     variants = parse_policy(crc_policy) if isinstance(crc_policy, str) else crc_policy
     variant = matching_variant(seg, crc_text, variants)
     if variant is None:

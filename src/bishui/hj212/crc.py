@@ -19,7 +19,8 @@ on random data) at a fraction of the cost of a Python loop over the bytes.
 
 Variants (notes §3.2, all verified on captured frames): the same algorithm written in
 lower case; plain CRC-16/MODBUS; CRC-16/MODBUS with the bytes swapped. A policy names the
-variants a device may use (``bishui.hj212.crc.check``).
+variants a device may use (``bishui.hj212.crc.check``); hex digits are compared without
+regard to case under every policy (the check is on the 16-bit value, not on its spelling).
 """
 
 from __future__ import annotations
@@ -188,11 +189,11 @@ def matching_variant(data: bytes, crc_text: bytes, variants: frozenset[str]) -> 
         Allowed variant names (see :func:`parse_policy`).
     """
     if "hj212" in variants or "hj212_any_case" in variants:
+        # The same 16-bit value in either case (notes §3.2: loggers writing lower-case hex
+        # are common); ``hj212_any_case`` is kept as a synonym of ``hj212``.
         expected = b"%04X" % hj212_crc(data)
-        if crc_text == expected:
+        if crc_text == expected or crc_text.upper() == expected:
             return "hj212"
-        if "hj212_any_case" in variants and crc_text.upper() == expected:
-            return "hj212_any_case"
     if "modbus" in variants or "modbus_swapped" in variants:
         m = modbus_crc(data)
         upper = crc_text.upper()
@@ -205,6 +206,6 @@ def matching_variant(data: bytes, crc_text: bytes, variants: frozenset[str]) -> 
     return None
 
 
-def check(data: bytes, crc_text: bytes, policy: str = "hj212") -> bool:
+def check(data: bytes, crc_text: bytes, policy: str | Iterable[str] = "hj212") -> bool:
     """Whether *crc_text* is acceptable for *data* under *policy* (names as in POLICIES)."""
     return matching_variant(data, crc_text, parse_policy(policy)) is not None

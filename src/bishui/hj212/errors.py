@@ -20,6 +20,8 @@ truncated     the input ended inside a frame
 not_hj212     the bytes are not an HJ 212 frame at all (no ``##``)
 unknown_mn    (gateway) the MN is not in the registry
 bad_password  (gateway) the PW does not match the registry
+throttled     (gateway) the PW was not checked: too many wrong ones for this MN lately
+suppressed    (gateway) a summary: this many rejections of one address were counted, not stored
 ============  ==============================================================================
 """
 
@@ -37,6 +39,8 @@ REASONS: tuple[str, ...] = (
     "not_hj212",
     "unknown_mn",
     "bad_password",
+    "throttled",
+    "suppressed",
 )
 
 

@@ -23,11 +23,12 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bishui.hj212.auth import PasswordCache
 from bishui.hj212.codec import MAX_DATA_LENGTH, Packet
 from bishui.hj212.session import (
     ANSWERS,
@@ -52,6 +53,7 @@ __all__ = [
     "GatewayLimits",
     "Received",
     "Rejection",
+    "SecurityAlert",
     "Sink",
 ]
 
@@ -108,6 +110,8 @@ class Sink(Protocol):
 
     ``accept`` must return only once *item* is durable (the 9014 follows it); it may batch
     many concurrent calls into one commit. ``reject`` stores a rejection in quarantine.
+    A sink may also have ``async def alert(item: SecurityAlert)``; the gateway calls it when
+    it has one (else the alert is only logged and counted).
     """
 
     async def accept(self, item: Received) -> None: ...
@@ -118,31 +122,107 @@ class Sink(Protocol):
 Lookup = Callable[[str], DeviceCredentials | None]
 
 
+def _limit(default: Any, unit: str, help: str) -> Any:
+    return field(default=default, metadata={"unit": unit, "help": help})
+
+
 @dataclass(frozen=True)
 class GatewayLimits:
-    """Resource limits (all per gateway process unless named per connection)."""
+    """Resource and abuse limits, declared once: ``bishui serve`` makes one option of each
+    field (``--gateway-max-data-length`` …) and docs/hj212.md's limits table lists every
+    field (a test checks both).
 
-    max_connections: int = 5000
-    idle_timeout: float = 600.0  # [s] without a byte from the peer → close
-    max_data_length: int = MAX_DATA_LENGTH  # [bytes] per frame; larger → too_long
-    read_size: int = 65536  # [bytes] per socket read
-    max_bytes_per_second: float | None = None  # per connection; excess is delayed, not lost
-    ack_flagless_uploads: bool = False  # answer 9014 to uploads without Flag (2005)
-    max_rejections_per_minute: int = 600  # per connection; beyond: counted, not stored, closed
-    request_timeout: float = 10.0  # [s] for platform requests (STD17 Table 1)
-    request_retries: int = 3
+    Per gateway process unless named per connection or per peer (a peer is the remote
+    address without its port: many loggers behind one carrier NAT share it).
+    """
+
+    max_connections: int = _limit(5000, "", "open connections, all peers")
+    max_connections_per_peer: int = _limit(256, "", "open connections from one address")
+    idle_timeout: float = _limit(600.0, "s", "without an authenticated frame → closed")
+    login_timeout: float = _limit(120.0, "s", "from connect to the first authenticated frame")
+    frame_timeout: float = _limit(30.0, "s", "a frame begun must be complete within this")
+    max_data_length: int = _limit(
+        MAX_DATA_LENGTH, "bytes", "largest data segment; larger → too_long (≤ 9999)"
+    )
+    read_size: int = _limit(65536, "bytes", "per socket read")
+    max_bytes_per_second: float | None = _limit(
+        None, "bytes/s", "per connection; excess is delayed, not lost"
+    )
+    max_noise_bytes: int = _limit(
+        65536, "bytes", "noise and refused bytes since the last good frame → closed"
+    )
+    ack_flagless_uploads: bool = _limit(False, "", "answer 9014 to uploads without Flag (2005)")
+    max_rejections_per_minute: int = _limit(
+        600, "", "per connection; beyond: counted, not stored, closed"
+    )
+    max_stored_rejections_per_peer: int = _limit(
+        60, "", "per minute per address; beyond: counted, one summary stored"
+    )
+    max_bad_passwords_per_mn: int = _limit(
+        5, "", "wrong PWs per guess window; beyond: refused unchecked (throttled)"
+    )
+    max_bad_passwords_per_peer: int = _limit(
+        10, "", "wrong PWs per guess window from one address; beyond: banned, 疑似口令猜测 alert"
+    )
+    max_abusive_closes_per_peer: int = _limit(
+        3,
+        "",
+        "connections of one address closed for noise or bad frames per guess window; "
+        "reaching it bans the address",
+    )
+    guess_window: float = _limit(600.0, "s", "window of the password and abuse counters")
+    ban_time: float = _limit(600.0, "s", "a banned address's connections are refused")
+    request_timeout: float = _limit(10.0, "s", "answer timeout of platform requests (Table 1)")
+    request_retries: int = _limit(3, "", "resends of platform requests")
+
+    def __post_init__(self) -> None:
+        from bishui.errors import InputError
+
+        if not 1 <= self.max_data_length <= 9999:  # the length field has four digits
+            raise InputError("max_data_length", "1..9999", self.max_data_length)
 
 
 @dataclass
 class _Conn:
     peer: str
+    host: str
     session: Session
     writer: asyncio.StreamWriter
     mns: set[str] = field(default_factory=set)
-    last_read: float = 0.0
-    idle: bool = False
+    opened: float = 0.0
+    last_frame: float = 0.0  # last authenticated frame (or the connect)
+    partial_since: float | None = None  # when the buffered partial frame began
+    idle: bool = False  # closing: no more frames are handled
     reject_window: float = 0.0  # start of the current minute of rejections
     rejects: int = 0
+    verified: dict[str, str] = field(default_factory=dict)  # MN → PW checked on this connection
+
+
+@dataclass
+class _Peer:
+    """What the gateway remembers about one remote address (bounded: dropped when quiet)."""
+
+    conns: int = 0
+    window: float = 0.0  # start of the current minute of stored rejections
+    stored: int = 0
+    suppressed: Counter[str] = field(default_factory=Counter)
+    bad_passwords: deque[float] = field(default_factory=deque)
+    abusive: deque[float] = field(default_factory=deque)  # connections closed for abuse
+    banned_until: float = 0.0
+    alerted: float = -1e18
+
+
+@dataclass(frozen=True)
+class SecurityAlert:
+    """A platform alert raised by the gateway (``kind="password_guessing"``: 疑似口令猜测)."""
+
+    kind: str
+    title: str
+    message: str
+    raised_at: dt.datetime
+    peer: str | None = None
+    mn: str | None = None
+    count: int = 0
 
 
 class Gateway:
@@ -192,6 +272,10 @@ class Gateway:
         self._by_mn: dict[str, _Conn] = {}
         self._counts: Counter[str] = Counter()
         self._rejected: Counter[str] = Counter()
+        self._peers: dict[str, _Peer] = {}
+        self._bad_by_mn: dict[str, deque[float]] = {}
+        self._passwords = PasswordCache()
+        self.alerts: deque[SecurityAlert] = deque(maxlen=100)  # the latest, for tests/metrics
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -243,18 +327,87 @@ class Gateway:
         await self._server.serve_forever()
 
     async def _sweep(self) -> None:
-        """Close connections idle for longer than ``limits.idle_timeout`` (one timer for all
-        connections instead of a timeout around every read)."""
-        idle = self.limits.idle_timeout
+        """One timer for all connections (instead of a timeout around every read): close
+        those idle, slow (a frame begun and not finished) or not logged in in time; flush
+        the per-peer rejection summaries; forget quiet peers."""
+        lim = self.limits
+        tick = min(max(min(lim.idle_timeout, lim.frame_timeout, lim.login_timeout) / 4, 0.05), 5.0)
         while True:
-            await asyncio.sleep(min(max(idle / 4, 0.05), 5.0))
+            await asyncio.sleep(tick)
             now = self.clock()
             for conn in list(self._conns.values()):
-                if not conn.idle and now - conn.last_read > idle:
-                    conn.idle = True
-                    self._counts["connections_idle_closed"] += 1
-                    log.info("idle connection closed", extra={"peer": conn.peer})
-                    conn.writer.close()
+                if conn.idle:
+                    continue
+                why = None
+                partial = conn.partial_since
+                if partial is not None and now - partial > lim.frame_timeout:
+                    why = "connections_slow_closed"
+                elif now - conn.last_frame > lim.idle_timeout:
+                    why = "connections_idle_closed"
+                elif not conn.mns and now - conn.opened > lim.login_timeout:
+                    why = "connections_login_timeout"
+                if why:
+                    self._close(conn, why)
+            await self._flush_peers(now)
+
+    def _close(self, conn: _Conn, counter: str) -> None:
+        conn.idle = True
+        self._counts[counter] += 1
+        log.info("connection closed: %s", counter, extra={"peer": conn.peer})
+        conn.writer.close()
+
+    def _abusive_close(self, conn: _Conn) -> None:
+        """A connection closed for noise or bad frames: an address that keeps reconnecting
+        to do it again is banned like a password guesser."""
+        peer = self._peers.get(conn.host)
+        if peer is None:
+            return
+        now = self.clock()
+        lim = self.limits
+        peer.abusive.append(now)
+        while peer.abusive and now - peer.abusive[0] > lim.guess_window:
+            peer.abusive.popleft()
+        if len(peer.abusive) >= lim.max_abusive_closes_per_peer and peer.banned_until <= now:
+            peer.banned_until = now + lim.ban_time
+            self._counts["peers_banned"] += 1
+            log.warning("peer banned for repeated abuse", extra={"peer": conn.peer})
+
+    async def _flush_peers(self, now: float) -> None:
+        for host, peer in list(self._peers.items()):
+            if peer.suppressed and now - peer.window > 60.0:
+                await self._store_summary(host, peer)
+            for times in (peer.bad_passwords, peer.abusive):
+                while times and now - times[0] > self.limits.guess_window:
+                    times.popleft()
+            if (
+                not peer.conns
+                and not peer.suppressed
+                and not peer.bad_passwords
+                and not peer.abusive
+                and peer.banned_until < now
+            ):
+                del self._peers[host]
+        for mn, times in list(self._bad_by_mn.items()):
+            while times and now - times[0] > self.limits.guess_window:
+                times.popleft()
+            if not times:
+                del self._bad_by_mn[mn]
+
+    async def _store_summary(self, host: str, peer: _Peer) -> None:
+        """One quarantine entry saying how many rejections of *host* were counted, not stored."""
+        counts, peer.suppressed = peer.suppressed, Counter()
+        total = sum(counts.values())
+        detail = ", ".join(f"{r} {n}" for r, n in counts.most_common())
+        msg = (
+            f"{total} more rejected frames from {host} in one minute were counted, "
+            f"not stored ({detail})"
+        )
+        item = Rejection(b"", host, now_beijing(), "suppressed", msg)
+        try:
+            await self.sink.reject(item)
+        except Exception:
+            self._counts["sink_errors"] += 1
+            log.exception("quarantine failed", extra={"peer": host})
 
     def metrics(self) -> dict[str, Any]:
         """Counters since start: connections, frames accepted, rejected by reason, noise …"""
@@ -264,7 +417,19 @@ class Gateway:
             "connections_total": c["connections_total"],
             "connections_refused": c["connections_refused"],
             "connections_idle_closed": c["connections_idle_closed"],
+            "connections_login_timeout": c["connections_login_timeout"],
+            "connections_slow_closed": c["connections_slow_closed"],
             "connections_closed_abusive": c["connections_closed_abusive"],
+            "connections_closed_noise": c["connections_closed_noise"],
+            "connections_refused_peer": c["connections_refused_peer"],
+            "connections_refused_banned": c["connections_refused_banned"],
+            "rejections_not_stored": c["rejections_not_stored"],
+            "events_after_close": c["events_after_close"],
+            "password_checks": self._passwords.hashes,
+            "passwords_throttled": c["passwords_throttled"],
+            "peers_banned": c["peers_banned"],
+            "security_alerts": c["security_alerts"],
+            "peers_tracked": len(self._peers),
             "bytes_received": c["bytes_received"],
             "frames_accepted": c["frames_accepted"],
             "frames_rejected": dict(self._rejected),
@@ -317,13 +482,26 @@ class Gateway:
         assert task is not None
         peername = writer.get_extra_info("peername")
         peer = f"{peername[0]}:{peername[1]}" if isinstance(peername, tuple) else str(peername)
+        host = str(peername[0]) if isinstance(peername, tuple) else peer
         self._counts["connections_total"] += 1
-        if len(self._conns) >= self.limits.max_connections:
-            self._counts["connections_refused"] += 1
-            log.warning("connection refused: limit reached", extra={"peer": peer})
+        lim = self.limits
+        now = self.clock()
+        p = self._peers.get(host)
+        refused = None
+        if len(self._conns) >= lim.max_connections:
+            refused = "connections_refused"
+        elif p is not None and p.banned_until > now:
+            refused = "connections_refused_banned"
+        elif p is not None and p.conns >= lim.max_connections_per_peer:
+            refused = "connections_refused_peer"
+        if refused:
+            self._counts[refused] += 1
+            log.warning("connection refused: %s", refused, extra={"peer": peer})
             writer.close()
             return
-        lim = self.limits
+        if p is None:
+            p = self._peers[host] = _Peer()
+        p.conns += 1
         session = Session(
             "platform",
             crc_policy=self._policy_for,
@@ -332,18 +510,20 @@ class Gateway:
             ack_flagless_uploads=lim.ack_flagless_uploads,
             timeout=lim.request_timeout,
             retries=lim.request_retries,
+            reassemble=False,  # segments are put together only after the MN is checked
+            max_noise_bytes=lim.max_noise_bytes,
+            max_rejections=lim.max_rejections_per_minute,
         )
-        conn = _Conn(peer, session, writer, last_read=self.clock())
+        conn = _Conn(peer, host, session, writer, opened=now, last_frame=now)
         self._conns[task] = conn
         log.debug("connection opened", extra={"peer": peer})
         rate = lim.max_bytes_per_second
         allowance = rate or 0.0
-        last = self.clock()
+        last = now
         try:
             while True:
                 data = await reader.read(lim.read_size)
-                conn.last_read = self.clock()
-                if conn.idle:  # closed by the idle sweeper or the rejection limit
+                if conn.idle:  # closed by a timer or a limit
                     break
                 if not data:
                     await self._dispatch(conn, session.end_of_stream())
@@ -357,6 +537,15 @@ class Gateway:
                         await asyncio.sleep(-allowance / rate)
                 await self._dispatch(conn, session.receive_data(data))
                 await self._dispatch(conn, session.tick(self.clock()))
+                if session.buffered:
+                    if conn.partial_since is None:
+                        conn.partial_since = self.clock()
+                else:
+                    conn.partial_since = None
+                if session.abusive and not conn.idle:
+                    self._close(conn, "connections_closed_noise")
+                    self._abusive_close(conn)
+                    break
                 out = session.data_to_send()
                 if out:
                     writer.write(out)
@@ -367,6 +556,7 @@ class Gateway:
             log.exception("connection handler failed", extra={"peer": peer})
         finally:
             del self._conns[task]
+            p.conns -= 1
             for mn in conn.mns:
                 if self._by_mn.get(mn) is conn:
                     del self._by_mn[mn]
@@ -377,6 +567,9 @@ class Gateway:
 
     async def _dispatch(self, conn: _Conn, events: list[Event]) -> None:
         for ev in events:
+            if conn.idle:  # closed by a limit: the rest of what it sent is only counted
+                self._counts["events_after_close"] += 1
+                continue
             if isinstance(ev, PacketReceived):
                 await self._packet(conn, ev)
             elif isinstance(ev, Noise):
@@ -424,12 +617,23 @@ class Gateway:
         conn.rejects += 1
         if conn.rejects > self.limits.max_rejections_per_minute:
             # a flood of bad frames: counted, but no longer stored, and the peer is cut off
+            self._counts["rejections_not_stored"] += 1
             if not conn.idle:
-                conn.idle = True
-                self._counts["connections_closed_abusive"] += 1
-                log.warning("too many bad frames; connection closed", extra={"peer": conn.peer})
-                conn.writer.close()
+                self._close(conn, "connections_closed_abusive")
+                self._abusive_close(conn)
             return
+        peer = self._peers.get(conn.host)
+        if peer is not None:
+            if now - peer.window > 60.0:
+                if peer.suppressed:
+                    await self._store_summary(conn.host, peer)
+                peer.window, peer.stored = now, 0
+            if peer.stored >= self.limits.max_stored_rejections_per_peer:
+                # counters plus a bounded sample: a flood cannot grow the store
+                peer.suppressed[reason] += 1
+                self._counts["rejections_not_stored"] += 1
+                return
+            peer.stored += 1
         log.warning("rejected: %s", message, extra={"peer": conn.peer, "mn": mn, "reason": reason})
         item = Rejection(raw, conn.peer, now_beijing(), reason, message, mn)
         try:
@@ -437,6 +641,81 @@ class Gateway:
         except Exception:
             self._counts["sink_errors"] += 1
             log.exception("quarantine failed", extra={"peer": conn.peer, "mn": mn})
+
+    async def _authenticate(
+        self, conn: _Conn, p: Packet, creds: DeviceCredentials, raw: bytes
+    ) -> bool:
+        """Check PW: free for the PW already verified on this connection, a keyed digest for
+        one verified before, one salted hash otherwise — and that last path is throttled per
+        MN and per peer, with a platform alert when guessing is suspected."""
+        if conn.verified.get(p.mn) == p.pw:
+            return True
+        lim = self.limits
+        now = self.clock()
+        if self._passwords.known(p.mn, p.pw, creds.pw):
+            conn.verified[p.mn] = p.pw
+            return True
+        by_mn = self._bad_by_mn.setdefault(p.mn, deque())
+        while by_mn and now - by_mn[0] > lim.guess_window:
+            by_mn.popleft()
+        if len(by_mn) >= lim.max_bad_passwords_per_mn:
+            self._counts["passwords_throttled"] += 1
+            msg = (
+                f"PW for MN {p.mn!r} not checked: {len(by_mn)} wrong passwords in the last "
+                f"{lim.guess_window:g} s"
+            )
+            await self._reject(conn, raw, "throttled", msg, p.mn)
+            return False
+        # the one slow path (a salted hash): off the event loop, other loggers keep flowing
+        if await asyncio.to_thread(self._passwords.check, p.mn, p.pw, creds.pw):
+            conn.verified[p.mn] = p.pw
+            return True
+        by_mn.append(now)
+        peer = self._peers.get(conn.host)
+        await self._reject(conn, raw, "bad_password", f"wrong PW for MN {p.mn!r}", p.mn)
+        if peer is None:
+            return False
+        peer.bad_passwords.append(now)
+        while peer.bad_passwords and now - peer.bad_passwords[0] > lim.guess_window:
+            peer.bad_passwords.popleft()
+        guesses = max(len(peer.bad_passwords), len(by_mn))
+        if (
+            len(by_mn) >= lim.max_bad_passwords_per_mn
+            or len(peer.bad_passwords) >= lim.max_bad_passwords_per_peer
+        ) and now - peer.alerted > lim.guess_window:
+            peer.alerted = now
+            await self._alert(conn, p.mn, guesses)
+        if len(peer.bad_passwords) >= lim.max_bad_passwords_per_peer and peer.banned_until <= now:
+            peer.banned_until = now + lim.ban_time
+            self._counts["peers_banned"] += 1
+            log.warning("peer banned for password guessing", extra={"peer": conn.peer})
+            for other in list(self._conns.values()):
+                if other.host == conn.host and not other.idle:
+                    self._close(other, "connections_closed_abusive")
+        return False
+
+    async def _alert(self, conn: _Conn, mn: str, count: int) -> None:
+        lim = self.limits
+        item = SecurityAlert(
+            "password_guessing",
+            "疑似口令猜测",
+            f"{count} wrong device passwords within {lim.guess_window:g} s from {conn.host} "
+            f"(latest for MN {mn!r})",
+            now_beijing(),
+            conn.host,
+            mn,
+            count,
+        )
+        self.alerts.append(item)
+        self._counts["security_alerts"] += 1
+        log.warning("%s: %s", item.title, item.message, extra={"peer": conn.peer, "mn": mn})
+        alert = getattr(self.sink, "alert", None)
+        if alert is not None:
+            try:
+                await alert(item)
+            except Exception:
+                self._counts["sink_errors"] += 1
+                log.exception("storing an alert failed", extra={"peer": conn.peer, "mn": mn})
 
     async def _packet(self, conn: _Conn, ev: PacketReceived) -> None:
         p = ev.packet
@@ -452,16 +731,18 @@ class Gateway:
         if creds is None:
             await self._reject(conn, ev.raw, "unknown_mn", f"MN {p.mn!r} is not registered", p.mn)
             return
-        if p.pw != creds.pw:
-            await self._reject(conn, ev.raw, "bad_password", f"wrong PW for MN {p.mn!r}", p.mn)
+        if not await self._authenticate(conn, p, creds, ev.raw):
             return
+        conn.last_frame = self.clock()
         if p.mn not in conn.mns:
             conn.mns.add(p.mn)
         self._by_mn[p.mn] = conn
         if p.cn == HEARTBEAT:
             self._counts["heartbeats"] += 1
             return
-        item = Received(ev.raw, conn.peer, now_beijing(), creds, p, ev.reassembled)
+        # reassembly only now that the MN and PW are checked (issue 13 row 12)
+        reassembled = conn.session.add_segment(p) if p.is_segment else None
+        item = Received(ev.raw, conn.peer, now_beijing(), creds, p, reassembled)
         try:
             await self.sink.accept(item)
         except Exception:

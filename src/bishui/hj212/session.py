@@ -30,12 +30,19 @@ methods a caller invokes on purpose (``acknowledge``, ``send_command``, ``send_u
 
 Memory is bounded: the receive buffer never holds more than one partial frame (at most
 ``max_data_length + 12`` bytes), reassembly and command tables have fixed caps.
+
+Robustness (issue 13): a refused candidate frame ends at the next ``##dddd`` inside it and
+scanning resumes there, so a broken frame never hides the next good one; every byte received
+lands in exactly one event (a frame, a rejection's ``raw``, a noise count), so a call emits no
+more than it was given; no input makes :meth:`Session.receive_data` raise; optional abuse
+limits (``max_noise_bytes``, ``max_rejections``) stop parsing a flood.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -156,6 +163,35 @@ Event = (
 
 _qn_counter = itertools.count()
 
+#: A frame header: ``##`` and four decimal digits (STD17 Table 2).
+_HEADER = re.compile(rb"##([0-9]{4})")
+
+
+def _nested_frame(buf: bytes, i: int, end: int) -> int:
+    """Start of a header inside the frame at *i* whose declared length ends at the same place
+    (*end*, where CR LF starts), or -1. One failed search for an ordinary frame."""
+    m = _HEADER.search(buf, i + 2, end - 4)
+    while m is not None:
+        j = m.start()
+        if j + int(m.group(1)) + 10 == end:
+            return j
+        m = _HEADER.search(buf, j + 2, end - 4)
+    return -1
+
+
+def _partial_header_start(buf: bytes, pos: int) -> int:
+    """Where a header that may still be arriving starts in the tail of *buf* (≥ *pos*):
+    the last ``#`` of the final five bytes followed only by ``#`` and digits."""
+    size = len(buf)
+    k = max(pos, size - 5)
+    j = buf.find(b"#", k)
+    while j >= 0:
+        tail = buf[j:]
+        if (tail == b"#" or tail[:2] == b"##") and (len(tail) <= 2 or tail[2:].isdigit()):
+            return j
+        j = buf.find(b"#", j + 1)
+    return size
+
 
 def make_qn(t: dt.datetime | None = None) -> str:
     """A QN ``YYYYMMDDhhmmsszzz`` (Table 3) for Beijing time *t* (default: now)."""
@@ -205,6 +241,13 @@ class Session:
         Whether an upload without Flag (HJ/T 212-2005 loggers) is answered 9014.
     max_segment_sets, max_segment_parts : int
         Caps on PNUM/PNO reassembly; larger uploads are still delivered part by part.
+    reassemble : bool
+        Put segments together on receipt (default); ``False`` leaves it to the caller's
+        :meth:`add_segment`, after it has authenticated the sender.
+    max_noise_bytes, max_rejections : int or None
+        Abuse limits since the last good frame: noise and refused bytes [bytes], refused
+        frames. Past either, :attr:`abusive` is set and whatever arrives is only counted as
+        noise, never parsed (bounded work per read for a flood); the caller closes.
     segment_timeout : float [s]
         Incomplete segment sets older than this are dropped by :meth:`tick`.
     """
@@ -224,6 +267,9 @@ class Session:
         max_segment_parts: int = 64,
         segment_timeout: float = 600.0,
         max_pending: int = 256,
+        reassemble: bool = True,
+        max_noise_bytes: int | None = None,
+        max_rejections: int | None = None,
     ) -> None:
         if role not in ("platform", "device"):
             raise InputError("role", "must be 'platform' or 'device'", role)
@@ -243,96 +289,173 @@ class Session:
         self.max_segment_parts = max_segment_parts
         self.segment_timeout = segment_timeout
         self.max_pending = max_pending
+        self.reassemble = reassemble
+        self.max_noise_bytes = max_noise_bytes
+        self.max_rejections = max_rejections
+        self.rejected_since_frame = 0
+        self.abusive = False  # a limit was passed: the rest is counted, not parsed
         self._buf = b""
         self._out: list[bytes] = []
         self._pending: dict[str, _Pending] = {}  # QN → what we wait an answer for
         self._segments: dict[tuple[str, str, int, str], _Segments] = {}
         self._now = 0.0
         self.noise_bytes = 0
+        self.noise_since_frame = 0  # noise and refused bytes since the last good frame
         self.frames = 0
         self.rejected = 0
 
     # -- receiving ---------------------------------------------------------------------
     def receive_data(self, data: bytes) -> list[Event]:
-        """Feed bytes from the peer; returns the events they complete."""
+        """Feed bytes from the peer; returns the events they complete.
+
+        Never raises on any input. Every byte received ends up in exactly one place: a
+        frame, a rejection's ``raw`` or a noise count (the noise *sample* is at most 32
+        bytes), so what one call emits is bounded by what it was given; what stays buffered
+        is at most one partial frame (``max_data_length + 12`` bytes).
+        """
         buf = self._buf + data if self._buf else bytes(data)
         events: list[Event] = []
+        try:
+            pos = self._scan(buf, events)
+        except Exception as exc:  # a bug must cost these bytes, never the caller's loop
+            self._reject(
+                events,
+                FrameError("bad_field", f"unprocessable input ({type(exc).__name__})"),
+                buf[: self.max_data_length + 12],
+            )
+            pos = len(buf)
+        self._buf = buf[pos:]
+        if not self.abusive:
+            self.abusive = self._over_limits()
+        return events
+
+    def _over_limits(self) -> bool:
+        lim_n, lim_r = self.max_noise_bytes, self.max_rejections
+        return (lim_n is not None and self.noise_since_frame > lim_n) or (
+            lim_r is not None and self.rejected_since_frame > lim_r
+        )
+
+    def _scan(self, buf: bytes, events: list[Event]) -> int:
+        """Frames, rejections and noise of *buf*; returns where the unconsumed tail starts.
+
+        Resynchronisation rule: whenever the candidate frame at ``##`` is refused — too long,
+        truncated, misframed — its ``raw`` stops at the next ``##dddd`` header inside it and
+        scanning resumes *there*, so a good frame following a broken one is always found.
+        """
         pos = 0
         size = len(buf)
         maxlen = self.max_data_length
+        search = _HEADER.search
+        limited = self.max_noise_bytes is not None or self.max_rejections is not None
         while pos < size:
-            i = buf.find(b"##", pos)
-            if i < 0:
-                # keep a trailing '#' — it may start the next frame
-                keep = size - 1 if buf[-1:] == b"#" else size
+            if self.abusive or (limited and self._over_limits()):
+                self.abusive = True
+                self._noise(events, buf, pos, size)  # counted, not parsed
+                return size
+            m = search(buf, pos)
+            if m is None:
+                keep = _partial_header_start(buf, pos)
                 self._noise(events, buf, pos, keep)
-                pos = keep
-                break
+                return keep
+            i = m.start()
             if i > pos:
                 self._noise(events, buf, pos, i)
-                pos = i
-            if size - i < 6:
-                break  # wait for the length field
-            head = buf[i + 2 : i + 6]
-            if not head.isdigit():
-                self._noise(events, buf, i, i + 1)  # "##" not followed by a length
-                pos = i + 1
-                continue
-            n = int(head)
+            n = int(m.group(1))
             if n > maxlen:
-                end = min(size, i + n + 12)
-                self._reject(
-                    events, FrameError("too_long", f"declared length {n} > {maxlen}"), buf[i:end]
-                )
-                pos = i + 6
+                # refused at once (never buffered); its raw stops at the next header, or at
+                # what has arrived, keeping a header that may be arriving at the tail
+                nxt = search(buf, i + 2, i + n + 12)
+                if nxt is not None:
+                    stop = nxt.start()
+                else:
+                    stop = min(_partial_header_start(buf, i + 6), i + n + 12)
+                msg = f"declared length {n} > {maxlen}"
+                self._reject(events, FrameError("too_long", msg), buf[i:stop])
+                pos = stop
                 continue
-            end = i + n + 10
-            # A CR LF inside the declared extent means the sender's frame ended early: its
-            # length field is wrong (do not wait for bytes that belong to the next frame).
+            end = i + n + 10  # where CR LF must start
+            if buf[end : end + 2] == b"\r\n" or (
+                buf[end : end + 1] == b"\n" and buf[end - 1 : end] != b"\r"
+            ):
+                stop = end + (2 if buf[end : end + 1] == b"\r" else 1)
+                nested = _nested_frame(buf, i, end)
+                if nested >= 0:
+                    # garbage glued before a real frame whose own length ends at the same
+                    # CR LF: a CRC that happens to match the whole (1 in 256) must not win
+                    msg = f"frame cut off by the next '##' after {nested - i} bytes"
+                    self._reject(events, FrameError("truncated", msg), buf[i:nested])
+                    pos = nested
+                    continue
+                if self._frame(events, buf[i:stop], buf[i + 6 : end - 4], buf[end - 4 : end]):
+                    pos = stop
+                    continue
+                # refused (CRC, grammar): if a header sits inside, the candidate was a
+                # truncated frame glued to the next one — keep the next one
+                inner = search(buf, i + 2, end)
+                rej = events[-1]
+                if inner is not None and isinstance(rej, Rejected):
+                    events[-1] = Rejected(
+                        "truncated",
+                        f"frame cut off by the next '##' after {inner.start() - i} bytes",
+                        buf[i : inner.start()],
+                        rej.mn,
+                    )
+                    pos = inner.start()
+                else:
+                    pos = stop
+                continue
+            # not terminated where the length says: early CR LF, inner header, or longer
             early = buf.find(b"\r\n", i + 6, min(end, size))
-            if early < 0:
-                if size < end + 1:
-                    break  # incomplete: wait
-                if buf[end : end + 2] == b"\r\n":
-                    self._frame(events, buf[i : end + 2], buf[i + 6 : end - 4], buf[end - 4 : end])
-                    pos = end + 2
-                    continue
-                if buf[end : end + 1] == b"\n":  # bare LF terminator (tolerated)
-                    self._frame(events, buf[i : end + 1], buf[i + 6 : end - 4], buf[end - 4 : end])
-                    pos = end + 1
-                    continue
-                if size < end + 2 and buf[end : end + 1] == b"\r":
-                    break  # CR received, LF still to come
-                # longer than declared? look for its CR LF (bounded by the maximum size)
-                early = buf.find(b"\r\n", end, i + maxlen + 12)
-                if early < 0 and size < i + maxlen + 12 and buf.find(b"##", end) < 0:
-                    break  # it may still be arriving
-            pos = self._misframed(events, buf, i, n, early)
-        self._buf = buf[pos:]
-        return events
+            # (a header starting before the CR LF position needs its six bytes: end + 8)
+            inner = search(buf, i + 2, min(size, end + 8) if early < 0 else early)
+            if inner is not None:
+                j = inner.start()
+                msg = f"frame cut off by the next '##' after {j - i} bytes"
+                self._reject(events, FrameError("truncated", msg), buf[i:j])
+                pos = j
+                continue
+            if early >= 0:
+                pos = self._misframed(events, buf, i, n, early)
+                continue
+            if size < end + 2:
+                return i  # incomplete: wait (at most max_data_length + 12 bytes)
+            # longer than declared? look for its CR LF (bounded by the maximum size)
+            limit = i + maxlen + 12
+            crlf = buf.find(b"\r\n", end, limit)
+            inner = search(buf, end, crlf if crlf >= 0 else min(size, limit))
+            if inner is not None:
+                j = inner.start()
+                msg = f"no CR LF where the length field ({n}) says the frame ends"
+                self._reject(events, FrameError("bad_length", msg), buf[i:j])
+                pos = j
+                continue
+            if crlf < 0:
+                if size < limit:
+                    return i  # it may still be arriving
+                msg = f"no CR LF within {maxlen} bytes of the frame's start"
+                self._reject(events, FrameError("bad_length", msg), buf[i:limit])
+                pos = limit
+                continue
+            pos = self._misframed(events, buf, i, n, crlf)
+        return pos
 
     def _misframed(self, events: list[Event], buf: bytes, i: int, n: int, crlf: int) -> int:
-        """The frame at *i* does not end where its length says. Try the declared length as a
-        count of characters (some loggers count UTF-16/Unicode characters, notes §12.4);
-        otherwise reject ``bad_length`` and resume after the CR LF (or after ``##``)."""
-        if crlf >= 0:
-            raw = buf[i : crlf + 2]
-            seg = buf[i + 6 : crlf - 4] if crlf >= i + 10 else b""
-            try:
-                chars = len(seg.decode("utf-8")) if seg else -1
-            except UnicodeDecodeError:
-                chars = -1
-            if chars == n:
-                self._frame(events, raw, seg, buf[crlf - 4 : crlf])
-            else:
-                got = max(0, crlf - 4 - (i + 6))
-                msg = f"length field says {n}, the data segment has {got} bytes"
-                self._reject(events, FrameError("bad_length", msg), raw)
-            return crlf + 2
-        end = min(len(buf), i + n + 12)
-        msg = f"no CR LF where the length field ({n}) says the frame ends"
-        self._reject(events, FrameError("bad_length", msg), buf[i:end])
-        return i + 2
+        """The frame at *i* ends (CR LF at *crlf*) elsewhere than its length says. Try the
+        declared length as a count of characters (some loggers count UTF-16/Unicode
+        characters, notes §12.4); otherwise reject ``bad_length``. Resumes after the CR LF."""
+        raw = buf[i : crlf + 2]
+        seg = buf[i + 6 : crlf - 4] if crlf >= i + 10 else b""
+        try:
+            chars = len(seg.decode("utf-8")) if seg else -1
+        except UnicodeDecodeError:
+            chars = -1
+        if chars == n:
+            self._frame(events, raw, seg, buf[crlf - 4 : crlf])
+        else:
+            got = max(0, crlf - 4 - (i + 6))
+            msg = f"length field says {n}, the data segment has {got} bytes"
+            self._reject(events, FrameError("bad_length", msg), raw)
+        return crlf + 2
 
     def end_of_stream(self) -> list[Event]:
         """The peer closed: whatever partial frame is buffered is ``truncated``."""
@@ -361,6 +484,7 @@ class Session:
         if b <= a:
             return
         self.noise_bytes += b - a
+        self.noise_since_frame += b - a
         last = events[-1] if events else None
         if isinstance(last, Noise):
             events[-1] = Noise(last.count + b - a, last.sample)
@@ -369,6 +493,8 @@ class Session:
 
     def _reject(self, events: list[Event], exc: FrameError, raw: bytes) -> None:
         self.rejected += 1
+        self.rejected_since_frame += 1
+        self.noise_since_frame += len(raw)
         events.append(Rejected(exc.reason, exc.message, bytes(raw), exc.mn))
 
     def _policy_for(self, seg: bytes) -> str | frozenset[str]:
@@ -377,16 +503,32 @@ class Session:
             return pol
         return pol(peek_mn(seg))
 
-    def _frame(self, events: list[Event], raw: bytes, seg: bytes, crc: bytes) -> None:
+    def _frame(self, events: list[Event], raw: bytes, seg: bytes, crc: bytes) -> bool:
+        """Check and decode one delimited frame; ``False`` if it was refused (a
+        ``Rejected`` event was added)."""
         try:
             p = check_and_decode(seg, crc, self._policy_for(seg))
         except FrameError as exc:
             self._reject(events, exc, raw)
-            return
+            return False
         except InputError as exc:  # a bad policy name from the registry
             self._reject(events, FrameError("crc_mismatch", exc.message), raw)
-            return
+            return False
+        mark = len(events)
+        try:
+            self._deliver(events, p, raw)
+        except (InputError, FrameError, ValueError) as exc:
+            # a frame that decodes but cannot be answered (say, PW=a=b in a notice)
+            del events[mark:]
+            msg = exc.message if isinstance(exc, InputError | FrameError) else str(exc)
+            self._reject(events, FrameError("bad_field", msg[:200], mn=p.mn), raw)
+            return False
         self.frames += 1
+        self.noise_since_frame = 0
+        self.rejected_since_frame = 0
+        return True
+
+    def _deliver(self, events: list[Event], p: Packet, raw: bytes) -> None:
         cn = p.cn
         if cn in ANSWERS:
             self._answer(events, p, raw)
@@ -396,13 +538,10 @@ class Session:
                 self._out.append(self.reply(p, "9014"))
             events.append(PacketReceived(p, raw))
             return
-        kind = commands().get(cn)
-        sender = "device" if self.role == "platform" else "platform"
-        what = (kind.device_sends if sender == "device" else kind.platform_sends) if kind else ""
-        if what == "notice":
+        if self._is_notice(p):
             self._out.append(self.reply(p, "9013"))
         command = self._command_for(p) if self.role == "platform" else None
-        reassembled = self._reassemble(p) if p.is_segment else None
+        reassembled = self._reassemble(p) if p.is_segment and self.reassemble else None
         events.append(PacketReceived(p, raw, reassembled, command))
 
     # -- answers -------------------------------------------------------------------------
@@ -451,6 +590,11 @@ class Session:
                 return c
         return None
 
+    def add_segment(self, p: Packet) -> Packet | None:
+        """Add segment *p* to its set; the whole upload when *p* completes it. For callers
+        that check the sender first (``reassemble=False``: the gateway, issue 13)."""
+        return self._reassemble(p) if p.is_segment else None
+
     def _reassemble(self, p: Packet) -> Packet | None:
         pnum, pno = p.pnum or 0, p.pno or 0
         if pnum > self.max_segment_parts:
@@ -470,6 +614,11 @@ class Session:
 
     # -- replies -------------------------------------------------------------------------
     def reply_edition(self, p: Packet) -> str:
+        """The edition of an answer to *p*: the one its Flag announces (2017: version 1,
+        2025: version 2), else the configured one, else 2017. A 2025 logger is answered
+        ``Flag=8``/``9`` even when the registry still says 2017."""
+        if p.version in (1, 2):
+            return p.edition
         ed = self._edition
         if callable(ed):
             ed = ed(p.mn)
@@ -497,9 +646,18 @@ class Session:
 
     def needs_ack(self, p: Packet) -> bool:
         """Whether *p* (a device upload) is to be answered 9014 (Flag bit A; Table 3)."""
-        if p.cn in ANSWERS or p.cn == HEARTBEAT:
-            return False
+        if p.cn in ANSWERS or p.cn == HEARTBEAT or self._is_notice(p):
+            return False  # answers are not answered; a notice got its 9013 on receipt
         return p.ack_requested or (p.flag is None and self.ack_flagless_uploads)
+
+    def _is_notice(self, p: Packet) -> bool:
+        """Whether *p* is a notice from the peer (1013 from a device, 2012/2022 from the
+        platform): answered 9013 once, never also 9014."""
+        kind = commands().get(p.cn)
+        if kind is None:
+            return False
+        what = kind.device_sends if self.role == "platform" else kind.platform_sends
+        return what == "notice"
 
     def acknowledge(self, p: Packet) -> bytes:
         """The 9014 data answer for *p* if its Flag asks for one, else ``b""`` (STD17 C.14).

@@ -24,20 +24,25 @@ import base64
 import datetime as dt
 import json
 import logging
+import os
 from typing import Any
 
 from bishui.hj212 import decode
+from bishui.hj212.auth import mask_password
 from bishui.hj212.gateway import Received, Rejection
-from bishui.ingest.packets import Context, frame_batch
+from bishui.ingest.packets import BACKFILL_WINDOW, Context, frame_batch
 from bishui.ingest.sink import DeviceDirectory
 from bishui.store import Batch, QuarantineEntry, RawEntry, Store
 
 log = logging.getLogger("bishui.ingest")
 
-STREAM = "BISHUI_INGEST"
-SUBJECT_ACCEPT = "bishui.ingest.accepted"
-SUBJECT_REJECT = "bishui.ingest.rejected"
-SUBJECTS = "bishui.ingest.>"
+#: The stream, and its subjects (``BISHUI_BUS_STREAM`` names another: several deployments, or
+#: test runs, on one NATS server).
+STREAM = os.environ.get("BISHUI_BUS_STREAM", "BISHUI_INGEST")
+_PREFIX = "bishui.ingest" if STREAM == "BISHUI_INGEST" else f"bishui.{STREAM.lower()}"
+SUBJECT_ACCEPT = f"{_PREFIX}.accepted"
+SUBJECT_REJECT = f"{_PREFIX}.rejected"
+SUBJECTS = f"{_PREFIX}.>"
 
 
 def _encode(kind: str, raw: bytes, peer: str, received_at: dt.datetime, **extra: Any) -> bytes:
@@ -102,7 +107,11 @@ class JetStreamSink:
         )
 
 
-def batch_of(messages: list[dict[str, Any]], directory: DeviceDirectory) -> Batch:
+def batch_of(
+    messages: list[dict[str, Any]],
+    directory: DeviceDirectory,
+    backfill_window: dt.timedelta | None = BACKFILL_WINDOW,
+) -> Batch:
     """The store batch for a list of bus messages (pure apart from the directory lookup)."""
     batch = Batch()
     for m in messages:
@@ -111,6 +120,7 @@ def batch_of(messages: list[dict[str, Any]], directory: DeviceDirectory) -> Batc
         peer, mn = m.get("peer"), m.get("mn")
         if m["kind"] == "rejected":
             device = directory.device(mn) if mn else None
+            raw = mask_password(raw)
             batch.raw.append(
                 RawEntry(at, "hj212", raw, "rejected", peer=peer, mn=mn, reason=m.get("reason"))
             )
@@ -129,7 +139,9 @@ def batch_of(messages: list[dict[str, Any]], directory: DeviceDirectory) -> Batc
             continue
         packet = decode(raw, crc_policy="none")  # the gateway checked the CRC already
         device = directory.device(packet.mn)
-        batch.extend(frame_batch(raw, packet, device, Context(at, peer)))
+        batch.extend(
+            frame_batch(raw, packet, device, Context(at, peer, backfill_window=backfill_window))
+        )
     return batch
 
 
@@ -141,6 +153,7 @@ async def drain(
     batch: int = 1000,
     stop: asyncio.Event | None = None,
     idle_timeout: float = 1.0,
+    backfill_window: dt.timedelta | None = BACKFILL_WINDOW,
 ) -> int:
     """Drain the stream into *store* until *stop* is set; return the messages written."""
     import nats
@@ -162,7 +175,7 @@ async def drain(
                 directory.refresh()  # quiet moment: pick up registry changes
                 continue
             decoded = [json.loads(m.data) for m in msgs]
-            b = batch_of(decoded, directory)
+            b = batch_of(decoded, directory, backfill_window)
             await loop.run_in_executor(None, store.write_batch, b)
             for m in msgs:  # acknowledged only after the commit
                 await m.ack()

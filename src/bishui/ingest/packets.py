@@ -14,8 +14,13 @@ CN      meaning                     period      value stored
 For 2051/2061/2031, ``DataTime`` is the start of the period. Every other CN is kept in the raw
 log only. Each value is checked against the device's registry entry: the parameter must be one
 the device reports, the value a number inside the instrument range, the flag one of the
-edition's data flags (Table 8), and the time not in the future. A value that fails goes to
-quarantine with the rule it broke; the rest of the packet is stored.
+edition's data flags (Table 8), the time not in the future and not older than the backfill
+window (:data:`BACKFILL_WINDOW`). A value that fails goes to quarantine with the rule it broke
+(and the row it would have been, for release after review); the rest of the packet is stored.
+
+A re-delivery of a stored value is an upsert with revisions (``Store.write_batch``): identical
+→ no-op; changed → the previous value is kept in ``measurement_revision`` and the value is
+marked ``revised``.
 """
 
 from __future__ import annotations
@@ -24,9 +29,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bishui.hj212 import Packet
+from bishui.hj212.auth import mask_password
 from bishui.hj212.tables import data_flags
 from bishui.registry import Device
-from bishui.store import Batch, QuarantineEntry, RawEntry
+from bishui.store import Batch, QuarantineEntry, RawEntry, storable
 
 DATA_CNS = {
     "2011": ("rt", "Rtd"),
@@ -36,6 +42,11 @@ DATA_CNS = {
 }
 #: How far ahead of the platform's clock a data time may be (logger clocks drift).
 FUTURE_TOLERANCE = dt.timedelta(minutes=10)
+#: How far back a device may (re)send data and have it stored directly (补传 after an
+#: outage). Older values are quarantined ``too_old`` for review, never silently stored: a
+#: value 400 days old arriving today is more likely forged or a misset clock than backfill.
+#: ``bishui serve --backfill-days`` sets it.
+BACKFILL_WINDOW = dt.timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +56,7 @@ class Context:
     received_at: dt.datetime
     peer: str | None
     channel: str = "hj212"
+    backfill_window: dt.timedelta | None = BACKFILL_WINDOW  # None: no limit
 
 
 def _finite(text: str | None) -> float | None:
@@ -118,9 +130,11 @@ def packet_batch(packet: Packet, device: Device, ctx: Context) -> Batch:
             packet.get("DataTime"),
         )
         return batch
+    window = ctx.backfill_window
+    too_old = window is not None and ts < ctx.received_at - window
     known = {p.parameter: p for p in device.parameters}
     flags = data_flags(packet.edition)
-    source = packet.qn or f"{packet.cn}@{ts:%Y%m%d%H%M%S}"
+    source = storable(packet.qn) if packet.qn else f"{packet.cn}@{ts:%Y%m%d%H%M%S}"
     received = ctx.received_at
     rows = batch.rows
     for code, item in packet.items().items():
@@ -140,7 +154,15 @@ def packet_batch(packet: Packet, device: Device, ctx: Context) -> Batch:
         flag = item.flag or "N"
         p = known.get(param)
         reason = None
-        if p is None:
+        if too_old:
+            reason = (
+                "too_old",
+                f"DataTime {ts:%Y-%m-%d %H:%M:%S} is older than the backfill window "
+                f"({window}) before the receive time {ctx.received_at:%Y-%m-%d %H:%M:%S}",
+                "DataTime",
+                packet.get("DataTime"),
+            )
+        elif p is None:
             reason = (
                 "unknown_parameter",
                 f"{param} is not registered for device {device.mn} (site {site})",
@@ -211,7 +233,7 @@ def frame_batch(raw: bytes, packet: Packet, device: Device | None, ctx: Context)
         RawEntry(
             ctx.received_at,
             ctx.channel,
-            raw,
+            mask_password(raw),  # the device password never reaches the raw log
             "partial" if part.quarantine else "accepted",
             peer=ctx.peer,
             mn=packet.mn,

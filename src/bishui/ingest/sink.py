@@ -8,16 +8,18 @@ transaction, with the rule it broke; the packet's valid values are stored.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections import Counter
 
-from bishui.hj212.gateway import DeviceCredentials, Received, Rejection
-from bishui.ingest.packets import Context, frame_batch
+from bishui.hj212.auth import mask_password
+from bishui.hj212.gateway import DeviceCredentials, Received, Rejection, SecurityAlert
+from bishui.ingest.packets import BACKFILL_WINDOW, Context, frame_batch
 from bishui.ingest.writer import GroupCommitWriter
 from bishui.registry import Device
 from bishui.registry import devices as registry_devices
-from bishui.store import Batch, QuarantineEntry, RawEntry, Store
+from bishui.store import Batch, QuarantineEntry, RawEntry, Store, storable
 
 log = logging.getLogger("bishui.ingest")
 
@@ -52,16 +54,27 @@ class StoreSink:
     """Implements :class:`bishui.hj212.gateway.Sink` on a store."""
 
     def __init__(
-        self, store: Store, directory: DeviceDirectory, writer: GroupCommitWriter | None = None
+        self,
+        store: Store,
+        directory: DeviceDirectory,
+        writer: GroupCommitWriter | None = None,
+        *,
+        backfill_window: dt.timedelta | None = BACKFILL_WINDOW,
     ) -> None:
         self.store = store
+        self.backfill_window = backfill_window
         self.directory = directory
         self.writer = writer or GroupCommitWriter(store)
         self.counts: Counter[str] = Counter()
 
     async def accept(self, item: Received) -> None:
         device = self.directory.device(item.credentials.mn)
-        batch = frame_batch(item.raw, item.packet, device, Context(item.received_at, item.peer))
+        batch = frame_batch(
+            item.raw,
+            item.packet,
+            device,
+            Context(item.received_at, item.peer, backfill_window=self.backfill_window),
+        )
         await self.writer.write(batch)
         self.counts["rows"] += len(batch.rows)
         self.counts["accepted"] += 1
@@ -69,12 +82,13 @@ class StoreSink:
 
     async def reject(self, item: Rejection) -> None:
         device = self.directory.device(item.mn) if item.mn else None
+        raw = mask_password(item.raw)
         batch = Batch(
             raw=[
                 RawEntry(
                     item.received_at,
                     "hj212",
-                    item.raw,
+                    raw,
                     "rejected",
                     peer=item.peer,
                     mn=item.mn,
@@ -90,12 +104,33 @@ class StoreSink:
                     peer=item.peer,
                     mn=item.mn,
                     site_id=device.site_id if device else None,
-                    raw=item.raw,
+                    raw=raw,
                 )
             ],
         )
         await self.writer.write(batch)
         self.counts["rejected"] += 1
+
+    async def alert(self, item: SecurityAlert) -> None:
+        """Store a platform alert the gateway raised (``gateway_alert``)."""
+        import asyncio
+
+        await asyncio.get_running_loop().run_in_executor(
+            None,
+            self.store.execute,
+            "INSERT INTO gateway_alert (raised_at, kind, title, message, peer, mn, count) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                item.raised_at,
+                item.kind,
+                item.title,
+                storable(item.message, 2000),
+                storable(item.peer),
+                storable(item.mn),
+                item.count,
+            ],
+        )
+        self.counts["alerts"] += 1
 
     async def close(self) -> None:
         await self.writer.close()

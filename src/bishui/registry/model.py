@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bishui.errors import InputError
+from bishui.hj212.auth import is_hashed
 from bishui.registry.uscc import validate as validate_uscc
 
 SITE_KINDS = {
@@ -172,17 +173,22 @@ class Device:
     def validate(self) -> None:
         if not _MN.match(self.mn or ""):
             raise InputError("device.mn", "1–24 characters 0-9 A-Z a-z _ -", self.mn)
-        if not _PW.match(self.pw or ""):
-            raise InputError("device.pw", "1–24 printable ASCII characters", "***")
-        if self.pw and any(c in self.pw for c in ";=,&"):
-            raise InputError("device.pw", "may not contain ; = , &", "***")
+        if not is_hashed(self.pw or ""):  # a stored hash (bishui.hj212.auth) is kept as is
+            if not _PW.match(self.pw or ""):
+                raise InputError("device.pw", "1–24 printable ASCII characters", "***")
+            if any(c in self.pw for c in ";=,&"):
+                raise InputError("device.pw", "may not contain ; = , &", "***")
         if not re.match(r"^\d{2,3}$", str(self.st)):
             raise InputError("device.st", "an HJ 212 system code (ST), e.g. 22", self.st)
         if self.edition not in EDITIONS:
             raise InputError("device.edition", f"one of {', '.join(EDITIONS)}", self.edition)
-        if self.crc_policy not in CRC_POLICIES:
+        # one policy or a comma-separated list of them (docs/hj212.md)
+        names = [n.strip() for n in str(self.crc_policy).split(",")]
+        if not all(n in CRC_POLICIES for n in names):
             raise InputError(
-                "device.crc_policy", f"one of {', '.join(CRC_POLICIES)}", self.crc_policy
+                "device.crc_policy",
+                f"one or more (comma-separated) of {', '.join(CRC_POLICIES)}",
+                self.crc_policy,
             )
         seen: set[str] = set()
         for i, p in enumerate(self.parameters):

@@ -17,6 +17,7 @@ from typing import Any
 import tomli_w
 
 from bishui.errors import InputError
+from bishui.hj212.auth import hash_password, is_hashed
 from bishui.registry.model import Device, DeviceParameter, Registry, from_mapping
 from bishui.store import Store
 
@@ -49,7 +50,8 @@ def apply(store: Store, reg: Registry) -> dict[str, int]:
     store.upsert("regions", [_asdict(r) for r in reg.regions])
     store.upsert("enterprises", [_asdict(e) for e in reg.enterprises])
     store.upsert("sites", [_asdict(s) for s in reg.sites])
-    store.upsert("devices", [d.row() for d in reg.devices])
+    # device passwords are stored as salted hashes, never in clear (issue 13)
+    store.upsert("devices", [_hashed(d.row()) for d in reg.devices])
     store.upsert(
         "device_parameters",
         [{"mn": d.mn, **_asdict(p)} for d in reg.devices for p in d.parameters],
@@ -123,6 +125,19 @@ def devices(store: Store) -> dict[str, Device]:
         )
         for d in store.rows("devices")
     }
+
+
+def _hashed(row: dict[str, Any]) -> dict[str, Any]:
+    pw = row.get("pw") or ""
+    return row if is_hashed(pw) else {**row, "pw": hash_password(pw)}
+
+
+def rehash_clear_passwords(store: Store) -> int:
+    """Replace clear device passwords left by older versions with hashes; return how many."""
+    rows = [r for r in store.rows("devices") if not is_hashed(r["pw"] or "")]
+    if rows:
+        store.upsert("devices", [_hashed(r) for r in rows])
+    return len(rows)
 
 
 def _asdict(obj: Any) -> dict[str, Any]:

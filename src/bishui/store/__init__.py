@@ -22,6 +22,7 @@ from bishui.store.base import (
     RawEntry,
     Store,
     rows_to_columns,
+    storable,
 )
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "Store",
     "open_store",
     "rows_to_columns",
+    "storable",
 ]
 
 

@@ -47,6 +47,11 @@ MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "received_at",
 )
 MEASUREMENT_KEY = ("site_id", "parameter", "period", "ts", "origin")
+#: The columns whose change makes a re-delivery a revision (the rest say where it came from).
+MEASUREMENT_VALUES = ("value", "vmin", "vmax", "cou", "flag", "valid", "n_valid")
+#: Origins whose re-delivered values are revised, never silently replaced (the platform's own
+#: aggregates are recomputed as data arrives and are not revisions).
+REVISED_ORIGINS = ("logger", "upload")
 
 #: The periods a measurement can have (HJ 212: 2011 real-time, 2051 minute, 2061 hour, 2031 day).
 PERIODS = ("rt", "min", "hour", "day")
@@ -141,6 +146,35 @@ class Batch:
         return len(self.raw) + len(self.rows) + len(self.quarantine)
 
 
+#: Bounds on text that comes from the wire into raw-log and quarantine columns [characters].
+TEXT_LIMIT = 256
+MESSAGE_LIMIT = 2000
+
+
+def storable(text: Any, limit: int = TEXT_LIMIT) -> Any:
+    """*text* made storable in any backend: NUL written ``\\x00``, lone surrogates (invalid
+    UTF-8 carried through ``surrogateescape``) written ``\\udcXX``, at most *limit* characters
+    (a cut is marked ``…``). Anything but a ``str`` is returned as is.
+
+    PostgreSQL refuses NUL in ``text`` and DuckDB invalid UTF-8; one such value must never
+    fail a transaction that carries other loggers' data (issue 13).
+    """
+    if not isinstance(text, str):
+        return text
+    cut = len(text) > limit
+    text = text[:limit]
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(text) > limit:  # the escapes made it longer
+        text, cut = text[:limit], True
+    return text + "…" if cut else text
+
+
 def rows_to_columns(rows: Sequence[tuple[Any, ...]]) -> dict[str, np.ndarray]:
     """Measurement rows (tuples in MEASUREMENT_COLUMNS order) → column arrays for bulk load."""
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in MEASUREMENT_COLUMNS]
@@ -158,6 +192,26 @@ def rows_to_columns(rows: Sequence[tuple[Any, ...]]) -> dict[str, np.ndarray]:
         else:
             out[name] = np.array(values, dtype=object)
     return out
+
+
+def revision_sql(batch: str, columns: Mapping[str, str] | None = None) -> str:
+    """The statement that copies stored rows about to be changed by the batch relation
+    *batch* (alias ``b``) into ``measurement_revision``. *columns* maps a value column to the
+    SQL expression reading it from the batch (default ``b.<column>``; a backend may hold
+    NULL as NaN or -1)."""
+    col = {c: f"b.{c}" for c in MEASUREMENT_VALUES} | dict(columns or {})
+    key = " AND ".join(f"m.{c} = b.{c}" for c in MEASUREMENT_KEY)
+    differs = " OR ".join(f"m.{c} IS DISTINCT FROM {col[c]}" for c in MEASUREMENT_VALUES)
+    origins = ", ".join(f"'{o}'" for o in REVISED_ORIGINS)
+    return (
+        "INSERT INTO measurement_revision (site_id, parameter, period, ts, origin, old_value, "
+        "old_vmin, old_vmax, old_cou, old_flag, old_valid, old_source, old_received_at, "
+        "new_value, new_flag, new_source, revised_at, revised_by) "
+        "SELECT m.site_id, m.parameter, m.period, m.ts, m.origin, m.value, m.vmin, m.vmax, "
+        f"m.cou, m.flag, m.valid, m.source, m.received_at, {col['value']}, b.flag, b.source, "
+        f"b.received_at, b.origin FROM measurement m JOIN {batch} b ON {key} "
+        f"WHERE b.origin IN ({origins}) AND ({differs})"
+    )
 
 
 def _dedupe_last(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -194,8 +248,16 @@ class Store(ABC):
         """Run a read query; (column names, rows)."""
 
     @abstractmethod
-    def _bulk_upsert_measurements(self, cur: Any, cols: dict[str, np.ndarray]) -> None:
-        """Insert measurement columns, replacing rows with the same key."""
+    def _bulk_upsert_measurements(
+        self, cur: Any, cols: dict[str, np.ndarray], *, revisions: bool = False
+    ) -> None:
+        """Insert measurement columns, replacing rows with the same key.
+
+        With *revisions*: a row of a :data:`REVISED_ORIGINS` origin whose values differ from
+        the stored row's keeps the stored one in ``measurement_revision`` and is marked
+        ``revised``; a row identical in :data:`MEASUREMENT_VALUES` leaves the stored row as
+        it is (an identical re-delivery is a no-op).
+        """
 
     @abstractmethod
     def close(self) -> None: ...
@@ -371,24 +433,26 @@ class Store(ABC):
                         (
                             e.received_at,
                             e.channel,
-                            e.peer,
-                            e.mn,
-                            e.qn,
-                            e.cn,
+                            storable(e.peer),
+                            storable(e.mn),
+                            storable(e.qn),
+                            storable(e.cn),
                             e.verdict,
-                            e.reason,
+                            storable(e.reason, MESSAGE_LIMIT),
                             e.raw,
                         )
                         for e in batch.raw
                     ],
                 )
             if cols is not None:
-                self._bulk_upsert_measurements(cur, _dedupe_last(cols))
+                self._bulk_upsert_measurements(cur, _dedupe_last(cols), revisions=True)
             if batch.quarantine:
                 self._insert_quarantine(cur, batch.quarantine)
 
     def write_measurements(self, cols: dict[str, np.ndarray]) -> int:
-        """Bulk-load measurement columns (the generator and file imports); idempotent."""
+        """Bulk-load measurement columns (the platform's aggregates, the demo generator);
+        idempotent. Replaces without revisions: what comes from a device or an upload goes
+        through :meth:`write_batch`."""
         n = len(cols["site_id"])
         if n:
             with self._write_lock, self._write_tx() as cur:
@@ -416,14 +480,16 @@ class Store(ABC):
                 (
                     q.received_at,
                     q.channel,
-                    q.peer,
-                    q.mn,
-                    q.site_id,
-                    q.reason,
-                    q.message,
-                    q.field,
-                    q.value,
-                    json.dumps(q.payload, ensure_ascii=False, default=str) if q.payload else None,
+                    storable(q.peer),
+                    storable(q.mn),
+                    storable(q.site_id),
+                    storable(q.reason),
+                    storable(q.message, MESSAGE_LIMIT),
+                    storable(q.field),
+                    storable(q.value, MESSAGE_LIMIT),
+                    storable(json.dumps(q.payload, ensure_ascii=False, default=str), 100_000)
+                    if q.payload
+                    else None,
                     q.raw,
                 )
                 for q in entries
@@ -449,7 +515,7 @@ class Store(ABC):
                 cols["ts"] = np.array([np.datetime64(payload["ts"], "us")])
                 cols["received_at"] = np.array([np.datetime64(payload["received_at"], "us")])
                 cols["valid"] = np.array([True])
-                self._bulk_upsert_measurements(cur, cols)
+                self._bulk_upsert_measurements(cur, cols, revisions=True)
             self._exec(
                 cur,
                 "UPDATE quarantine SET status = 'released', reviewed_at = ?, reviewed_by = ?, "
@@ -469,6 +535,29 @@ class Store(ABC):
                 [now, by, note, qid],
             )
 
+    def revisions(
+        self,
+        site_id: str,
+        parameter: str | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        limit: int = 500,
+    ) -> list[dict[str, Any]]:
+        """Previous values of revised measurements at *site_id*, newest revision first."""
+        sql = "SELECT * FROM measurement_revision WHERE site_id = ?"
+        params: list[Any] = [site_id]
+        if parameter:
+            sql += " AND parameter = ?"
+            params.append(parameter)
+        if start is not None:
+            sql += " AND ts >= ?"
+            params.append(start)
+        if end is not None:
+            sql += " AND ts < ?"
+            params.append(end)
+        params.append(int(limit))
+        return self.query(sql + " ORDER BY id DESC LIMIT ?", params)
+
     # -- series reads ---------------------------------------------------------------------
     def series(
         self,
@@ -481,7 +570,7 @@ class Store(ABC):
     ) -> dict[str, np.ndarray]:
         """One site's series for one parameter and period, ``start <= ts < end``, by time."""
         sql = (
-            "SELECT ts, value, flag, valid, n_valid, origin, source FROM measurement "
+            "SELECT ts, value, flag, valid, n_valid, origin, source, revised FROM measurement "
             "WHERE site_id = ? AND parameter = ? AND period = ? AND ts >= ? AND ts < ?"
         )
         params: list[Any] = [site_id, parameter, period, start, end]

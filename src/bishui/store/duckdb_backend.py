@@ -19,7 +19,14 @@ import duckdb
 import numpy as np
 
 from bishui.errors import StorageError
-from bishui.store.base import MEASUREMENT_COLUMNS, MEASUREMENT_KEY, Store
+from bishui.store.base import (
+    MEASUREMENT_COLUMNS,
+    MEASUREMENT_KEY,
+    MEASUREMENT_VALUES,
+    REVISED_ORIGINS,
+    Store,
+    revision_sql,
+)
 
 
 class DuckDBStore(Store):
@@ -141,29 +148,73 @@ class DuckDBStore(Store):
                 cols[col] = np.array(values, dtype=object)
         cur.register(name, cols)
 
-    def _bulk_upsert_measurements(self, cur: Any, cols: dict[str, np.ndarray]) -> None:
+    def _bulk_upsert_measurements(
+        self, cur: Any, cols: dict[str, np.ndarray], *, revisions: bool = False
+    ) -> None:
         names = ", ".join(MEASUREMENT_COLUMNS)
-        select = ", ".join(
-            f"NULLIF({c}, 'NaN'::DOUBLE)"
-            if c in ("value", "vmin", "vmax", "cou")
-            else "NULLIF(n_valid, -1)"
-            if c == "n_valid"
-            else c
-            for c in MEASUREMENT_COLUMNS
-        )
+        select = ", ".join(_SELECT.get(c, c) for c in MEASUREMENT_COLUMNS)
         key = " AND ".join(f"m.{c} = b.{c}" for c in MEASUREMENT_KEY)
         cur.register("__bishui_batch", cols)
         try:
-            # Re-delivery replaces: the batch's keys are removed, then the batch goes in, in the
-            # caller's transaction. The time bounds let DuckDB's zone maps skip old row groups.
-            cur.execute(
-                f"DELETE FROM measurement m USING __bishui_batch b WHERE {key} "
-                "AND m.ts BETWEEN (SELECT MIN(ts) FROM __bishui_batch) "
+            # The time bounds let DuckDB's zone maps skip old row groups.
+            bounds = (
+                "m.ts BETWEEN (SELECT MIN(ts) FROM __bishui_batch) "
                 "AND (SELECT MAX(ts) FROM __bishui_batch)"
             )
-            cur.execute(f"INSERT INTO measurement ({names}) SELECT {select} FROM __bishui_batch")
+            if not revisions:
+                # Re-delivery replaces: the batch's keys are removed, then the batch goes
+                # in, in the caller's transaction.
+                cur.execute(
+                    f"DELETE FROM measurement m USING __bishui_batch b WHERE {key} AND {bounds}"
+                )
+                cur.execute(
+                    f"INSERT INTO measurement ({names}) SELECT {select} FROM __bishui_batch"
+                )
+                return
+            # the common case, new data: one join finds no stored row, one insert
+            cur.execute(
+                f"SELECT COUNT(*) FROM measurement m JOIN __bishui_batch b ON {key} AND {bounds}"
+            )
+            if not int(cur.fetchone()[0]):
+                cur.execute(
+                    f"INSERT INTO measurement ({names}) SELECT {select} FROM __bishui_batch"
+                )
+                return
+            v = {c: e.replace("(", "(b.", 1) for c, e in _SELECT.items()}
+            cur.execute(revision_sql("__bishui_batch", v))
+            revised = int(cur.fetchone()[0])
+            differs = " OR ".join(
+                f"m.{c} IS DISTINCT FROM {v.get(c, 'b.' + c)}" for c in MEASUREMENT_VALUES
+            )
+            origins = ", ".join(f"'{o}'" for o in REVISED_ORIGINS)
+            # Changed (or not revision-kept) rows are replaced; identical ones stay as stored.
+            cur.execute(
+                f"DELETE FROM measurement m USING __bishui_batch b WHERE {key} AND {bounds} "
+                f"AND (b.origin NOT IN ({origins}) OR {differs})"
+            )
+            cur.execute(
+                f"INSERT INTO measurement ({names}) SELECT {select} FROM __bishui_batch b "
+                f"WHERE NOT EXISTS (SELECT 1 FROM measurement m WHERE {key} AND {bounds})"
+            )
+            if revised:
+                cur.execute(
+                    "UPDATE measurement m SET revised = TRUE FROM __bishui_batch b "
+                    f"WHERE {key} AND b.origin IN ({origins}) AND EXISTS (SELECT 1 FROM "
+                    "measurement_revision r WHERE r.site_id = m.site_id AND "
+                    "r.parameter = m.parameter AND r.period = m.period AND r.ts = m.ts "
+                    "AND r.origin = m.origin)"
+                )
         finally:
             cur.unregister("__bishui_batch")
+
+
+_SELECT = {
+    "value": "NULLIF(value, 'NaN'::DOUBLE)",
+    "vmin": "NULLIF(vmin, 'NaN'::DOUBLE)",
+    "vmax": "NULLIF(vmax, 'NaN'::DOUBLE)",
+    "cou": "NULLIF(cou, 'NaN'::DOUBLE)",
+    "n_valid": "NULLIF(n_valid, -1)",
+}
 
 
 def _rollback(cur: duckdb.DuckDBPyConnection) -> None:

@@ -18,7 +18,14 @@ from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool
 
 from bishui.errors import StorageError
-from bishui.store.base import MEASUREMENT_COLUMNS, MEASUREMENT_KEY, Store, _check_array_types
+from bishui.store.base import (
+    MEASUREMENT_COLUMNS,
+    MEASUREMENT_KEY,
+    MEASUREMENT_VALUES,
+    REVISED_ORIGINS,
+    Store,
+    _check_array_types,
+)
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -121,7 +128,9 @@ class PostgresStore(Store):
             raise StorageError(f"query failed: {exc}") from exc
         return _parse_binary_copy(bytes(buf), types)
 
-    def _bulk_upsert_measurements(self, cur: Any, cols: dict[str, np.ndarray]) -> None:
+    def _bulk_upsert_measurements(
+        self, cur: Any, cols: dict[str, np.ndarray], *, revisions: bool = False
+    ) -> None:
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS bishui_batch "
             "(LIKE measurement INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
@@ -134,10 +143,23 @@ class PostgresStore(Store):
         updates = ", ".join(
             f"{c} = excluded.{c}" for c in MEASUREMENT_COLUMNS if c not in MEASUREMENT_KEY
         )
-        cur.execute(
+        upsert = (
             f"INSERT INTO measurement ({names}) SELECT {names} FROM bishui_batch "
             f"ON CONFLICT ({', '.join(MEASUREMENT_KEY)}) DO UPDATE SET {updates}"
         )
+        if revisions:
+            # identical re-deliveries leave the stored row untouched; a changed one is kept in
+            # measurement_revision by the trigger of core migration 2 (which marks it revised)
+            differs = " OR ".join(
+                f"measurement.{c} IS DISTINCT FROM excluded.{c}" for c in MEASUREMENT_VALUES
+            )
+            origins = ", ".join(f"'{o}'" for o in REVISED_ORIGINS)
+            upsert += f" WHERE excluded.origin NOT IN ({origins}) OR {differs}"
+            cur.execute("SET LOCAL bishui.revisions = 'on'")
+            cur.execute(upsert)
+            cur.execute("SET LOCAL bishui.revisions = 'off'")
+            return
+        cur.execute(upsert)
 
 
 _PG_TYPE = {"i2": "int2", "i4": "int4", "i8": "int8", "f8": "float8", "ts": "timestamp"}

@@ -10,6 +10,8 @@ Tables (docs/data-model.md explains every column):
 ``raw_log``         append-only log of everything received: bytes, time, peer, device, verdict
 ``measurement``     long-form series: site × parameter (HJ 212 code) × period × time × origin
 ``quarantine``      what was rejected, why, with the raw input, and its review state
+``measurement_revision``  the previous values of re-delivered measurements that changed
+``gateway_alert``   platform alerts the HJ 212 gateway raised (password guessing …)
 ``regions`` ``enterprises`` ``sites`` ``devices`` ``device_parameters``   the registry
 """
 
@@ -135,6 +137,74 @@ MIGRATIONS: list[list[str]] = [
         # upserts, so the secondary indexes are PostgreSQL's only.
         "-- postgresql\nCREATE INDEX measurement_ts ON measurement (period, ts)",
         "-- postgresql\nCREATE INDEX quarantine_status ON quarantine (status, received_at)",
+    ],
+    # 2 — history is never rewritten silently (issue 13): a re-delivery that changes a
+    # stored logger or upload value keeps the previous one here and marks the value revised
+    [
+        "ALTER TABLE measurement ADD COLUMN revised BOOLEAN DEFAULT FALSE",
+        "CREATE SEQUENCE measurement_revision_id_seq",
+        """CREATE TABLE measurement_revision (
+            id BIGINT PRIMARY KEY DEFAULT nextval('measurement_revision_id_seq'),
+            site_id TEXT NOT NULL,
+            parameter TEXT NOT NULL,
+            period TEXT NOT NULL,
+            ts TIMESTAMP NOT NULL,
+            origin TEXT NOT NULL,
+            old_value DOUBLE PRECISION,
+            old_vmin DOUBLE PRECISION,
+            old_vmax DOUBLE PRECISION,
+            old_cou DOUBLE PRECISION,
+            old_flag TEXT,
+            old_valid BOOLEAN,
+            old_source TEXT,
+            old_received_at TIMESTAMP,
+            new_value DOUBLE PRECISION,
+            new_flag TEXT,
+            new_source TEXT,
+            revised_at TIMESTAMP,
+            revised_by TEXT
+        )""",
+        "-- postgresql\nCREATE INDEX measurement_revision_key "
+        "ON measurement_revision (site_id, parameter, period, ts)",
+        # PostgreSQL keeps the previous values in a trigger on the upsert's UPDATE, so the
+        # lookup of the stored row is the conflict arbiter's (the primary key), never a join
+        # the planner may run through another index. Only in a transaction that asked for
+        # revisions (SET LOCAL bishui.revisions = 'on': Store.write_batch).
+        """-- postgresql
+CREATE FUNCTION measurement_keep_revision() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('bishui.revisions', true) = 'on' AND (
+        OLD.value, OLD.vmin, OLD.vmax, OLD.cou, OLD.flag, OLD.valid, OLD.n_valid
+    ) IS DISTINCT FROM (
+        NEW.value, NEW.vmin, NEW.vmax, NEW.cou, NEW.flag, NEW.valid, NEW.n_valid
+    ) THEN
+        INSERT INTO measurement_revision (site_id, parameter, period, ts, origin, old_value,
+            old_vmin, old_vmax, old_cou, old_flag, old_valid, old_source, old_received_at,
+            new_value, new_flag, new_source, revised_at, revised_by)
+        VALUES (OLD.site_id, OLD.parameter, OLD.period, OLD.ts, OLD.origin, OLD.value,
+            OLD.vmin, OLD.vmax, OLD.cou, OLD.flag, OLD.valid, OLD.source, OLD.received_at,
+            NEW.value, NEW.flag, NEW.source, NEW.received_at, NEW.origin);
+        NEW.revised := TRUE;
+    END IF;
+    RETURN NEW;
+END
+$$""",
+        "-- postgresql\nCREATE TRIGGER measurement_revision BEFORE UPDATE ON measurement "
+        "FOR EACH ROW WHEN (OLD.origin IN ('logger', 'upload')) "
+        "EXECUTE FUNCTION measurement_keep_revision()",
+        # platform alerts raised by the HJ 212 gateway (疑似口令猜测 …)
+        "CREATE SEQUENCE gateway_alert_id_seq",
+        """CREATE TABLE gateway_alert (
+            id BIGINT PRIMARY KEY DEFAULT nextval('gateway_alert_id_seq'),
+            raised_at TIMESTAMP NOT NULL,
+            kind TEXT NOT NULL,
+            title TEXT NOT NULL,
+            message TEXT NOT NULL,
+            peer TEXT,
+            mn TEXT,
+            count INTEGER,
+            status TEXT NOT NULL DEFAULT 'new'
+        )""",
     ],
 ]
 

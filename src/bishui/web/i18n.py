@@ -185,6 +185,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sources.start": ("开始", "Start"),
     "sources.end": ("结束", "End"),
     "sources.message": ("描述", "Message"),
+    "sources.revisions_note": (
+        "数据不会被静默改写：数采仪重传的不同数值会保留原值（修订记录，见 "
+        "/api/v1/measurements/revisions），曲线中标为已修订；超过补传时限的旧数据进入隔离区待审核。",
+        "Data is never rewritten silently: a logger's re-sent, different value keeps the earlier "
+        "one (revisions at /api/v1/measurements/revisions) and is marked revised; data older "
+        "than the backfill window waits in quarantine for review.",
+    ),
     "sources.cap_usage": (
         "许可排放量使用情况（年初至今）",
         "Use of the permitted quantities (year to date)",

@@ -321,6 +321,11 @@ class Series(BaseModel):
     flag: list[str | None] = Field(description="HJ 212 data flags")
     valid: list[bool]
     origin: list[str] = Field(description="logger, platform or upload")
+    revised: list[bool] = Field(
+        default_factory=list,
+        description="the value replaced an earlier, different one; the earlier values are at "
+        "/api/v1/measurements/revisions",
+    )
 
     model_config = {
         "json_schema_extra": {
@@ -397,4 +402,25 @@ def measurements(
         "flag": [None if f is None else str(f) for f in cols.get("flag", [])],
         "valid": [bool(v) for v in cols.get("valid", [])],
         "origin": [str(o) for o in cols.get("origin", [])],
+        "revised": [v is not None and bool(v) for v in cols.get("revised", [])],
     }
+
+
+@router.get(
+    "/measurements/revisions",
+    summary="Earlier values of revised measurements at one site (who, when, which frame)",
+    description="A re-delivery that changed a stored logger or upload value keeps the "
+    "previous one: old value and flag, the QN (`old_source`/`new_source`) and receive time of "
+    "both frames, who sent the new one (`revised_by`: origin) and when (`revised_at`). "
+    "Newest first, at most 500.",
+)
+def measurement_revisions(
+    request: Request,
+    p: Annotated[Principal, requires(*ALL_ROLES, scope="scoped")],
+    site: Annotated[str, Query(pattern=SITE_ID)],
+    parameter: Annotated[str | None, Query(pattern=PARAMETER)] = None,
+) -> dict[str, Any]:
+    visible_site(request, p, site)
+    rows = request.app.state.web.store.revisions(site, parameter)
+    out = [{k: (iso(v) if isinstance(v, dt.datetime) else v) for k, v in r.items()} for r in rows]
+    return {"ok": True, "site": site, "count": len(out), "revisions": out}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import importlib.util
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,7 @@ def add_cod_and_flow(store: Store, start: dt.datetime, end: dt.datetime) -> None
         "flag": np.concatenate([c["flag"], c["flag"][flows]]).astype(object),
         "received_at": np.concatenate([c["received_at"], c["received_at"][flows]]),
     }
+    register_flow_unit(store, FLOW_SECTIONS, "L/s")
     m = len(rows["site_id"])
     rows.update(
         period=np.full(m, "hour", dtype=object),
@@ -94,6 +96,22 @@ def add_cod_and_flow(store: Store, start: dt.datetime, end: dt.datetime) -> None
         source=np.full(m, "synthetic", dtype=object),
     )
     store.write_measurements(rows)
+
+
+def register_flow_unit(store: Store, sections: Sequence[str], unit: str) -> None:
+    """Register the sections' flow series (w00000) with *unit* on their loggers."""
+    marks = ", ".join("?" for _ in sections)
+    mns = store.query(f"SELECT mn FROM devices WHERE site_id IN ({marks})", list(sections))
+    with store._write_lock, store._write_tx() as cur:
+        for r in mns:
+            store._exec(cur, "DELETE FROM device_parameters WHERE mn = ? AND parameter = 'w00000'",
+                        [r["mn"]])  # fmt: skip
+            store._exec(
+                cur,
+                "INSERT INTO device_parameters (mn, parameter, unit, range_min, range_max) "
+                "VALUES (?, 'w00000', ?, 0, 100000)",
+                [r["mn"], unit],
+            )
 
 
 def change_value(store: Store, site: str, parameter: str, ts: dt.datetime, value: float) -> None:

@@ -131,12 +131,13 @@ def test_flow_units_and_no_permit(store: Store) -> None:
     assert f.measured["reason"] == "no permit for the site" and f.severity == "high"
     # daily mass from m³/s: Σ C·(Q·3600)·1 h·1e-9 t — about 100 mg/m³ × 36 000 m³/h × 24 h
     # = 86.4 kg (HJ 212-2017 eq. 33); the hand sum includes the helper's 0.1 wobble
-    w = [0.1 * (i % 5) for i in range(24)]
-    expected = sum((100 + x) * (10 + x) * 3600 for x in w) * 1e-9
+    # The day's mass is held in whole grams (exact sum, GB/T 8170 half-even to 1 g).
+    w = [Decimal(i % 5) / 10 for i in range(24)]
+    grams = sum((100 + x) * (10 + x) * 3600 for x in w) / 1000  # mg → g
+    assert grams == Decimal("88226.424")
     (row,) = store.query("SELECT mass_t FROM source_mass_daily WHERE outlet_id = 'DA001' "
                          "AND site_code = ?", [f.outlet.site_code])  # fmt: skip
-    assert row["mass_t"] == pytest.approx(expected, rel=1e-9)
-    assert expected == pytest.approx(0.0864, rel=0.03)
+    assert row["mass_t"] == 0.088226
 
 
 def test_minute_data_take_the_minute_path(store: Store) -> None:

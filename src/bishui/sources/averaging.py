@@ -167,9 +167,9 @@ def _exact_mean(v: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.fl
     """
     u = ex.common_units([v, w])
     if u is not None:
-        (vu, wu), _d = u
-        num = (vu * wu).sum(axis=-1)
-        den = wu.sum(axis=-1)
+        (vu, wu), d = u
+        num = (vu * wu).sum(axis=-1)  # units of 10^-2d
+        den = wu.sum(axis=-1) * 10.0**d  # units of 10^-2d
         if ex.fits(num, den, vu * wu):
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.asarray(num / den, dtype=np.float64)

@@ -59,8 +59,10 @@ Method = Literal["full", "rounded"]
 MAX_DIGITS = 6
 #: Decision points are multiples of ½·10^-GRID_DIGITS (limits and rounding halves up to 6 dp).
 GRID_DIGITS = 6
-#: Relative distance from a decision point within which a float result is rechecked exactly.
-RECHECK_TOLERANCE = 1e-9
+#: Relative distance from a decision point within which a float result is rechecked exactly
+#: (float kernels are off by a few ulps, ~1e-15; below 1 the distance is taken absolute, which
+#: covers a difference of nearly equal values).
+RECHECK_TOLERANCE = 1e-12
 _BIG = 2.0**53
 
 
@@ -197,20 +199,30 @@ def round_half_even(q: Fraction, digits: int) -> Fraction:
     return Fraction(n) / scale
 
 
-def decimal_digits(a: npt.ArrayLike, max_digits: int = MAX_DIGITS) -> int | None:
-    """Smallest d ≤ *max_digits* with every finite element a decimal of d digits, else None."""
-    from bishui.air.rounding import round_units
+def _is_decimal(v: FloatArray, d: int) -> bool:
+    scale = 10.0**d
+    return bool(np.array_equal(np.rint(v * scale) / scale, v))
 
+
+def decimal_digits(a: npt.ArrayLike, max_digits: int = MAX_DIGITS) -> int | None:
+    """Smallest d ≤ *max_digits* with every finite element a decimal of d digits, else None.
+
+    A decimal of d digits is within rounding error of an integer of 10^-d and reads back
+    exactly from it; anything else does not. The candidate d comes from a sample, and the
+    whole array is verified at it (one pass in the usual case).
+    """
     x = np.asarray(a, dtype=np.float64)
-    fin = x[np.isfinite(x)]
-    if fin.size == 0:
+    if x.size == 0:
         return 0
-    if np.abs(fin).max() * 10.0**max_digits >= _BIG:
+    fin = np.isfinite(x)
+    v = x if fin.all() else np.where(fin, x, 0.0)
+    if np.abs(v).max() * 10.0**max_digits >= _BIG:
         return None
-    for d in range(max_digits + 1):
-        if np.array_equal(round_units(fin, d) / 10.0**d, fin):
-            return d
-    return None
+    sample = v.reshape(-1)[:4096]
+    start = next((d for d in range(max_digits + 1) if _is_decimal(sample, d)), None)
+    if start is None:
+        return None
+    return next((d for d in range(start, max_digits + 1) if _is_decimal(v, d)), None)
 
 
 def common_units(
@@ -218,15 +230,14 @@ def common_units(
 ) -> tuple[list[FloatArray], int] | None:
     """The arrays as exact integers of 10^-d (float64) at one common d, or None.
 
-    None when an element is not a decimal of at most *max_digits* digits.
+    None when an element is not a decimal of at most *max_digits* digits. NaN stays NaN.
     """
-    from bishui.air.rounding import round_units
-
     ds = [decimal_digits(a, max_digits) for a in arrays]
     if any(d is None for d in ds):
         return None
     d = max(int(x) for x in ds if x is not None) if ds else 0
-    return [round_units(np.asarray(a, dtype=np.float64), d) for a in arrays], d
+    scale = 10.0**d
+    return [np.rint(np.asarray(a, dtype=np.float64) * scale) for a in arrays], d
 
 
 def fits(*arrays: npt.ArrayLike) -> bool:
@@ -239,13 +250,23 @@ def fits(*arrays: npt.ArrayLike) -> bool:
     return True
 
 
+def max_abs(a: npt.ArrayLike) -> float:
+    """Largest finite magnitude (0 for none): bounds a product or a sum before it is formed."""
+    x = np.asarray(a, dtype=np.float64)
+    if x.size == 0:
+        return 0.0
+    m = float(np.nanmax(np.abs(x))) if not np.isnan(x).all() else 0.0
+    return m
+
+
 def near_decision(y: npt.ArrayLike, grid_digits: int = GRID_DIGITS) -> BoolArray:
     """Elements within :data:`RECHECK_TOLERANCE` (relative) of a multiple of ½·10^-grid_digits."""
     v = np.asarray(y, dtype=np.float64)
+    g = 2.0 * 10.0**grid_digits
     with np.errstate(invalid="ignore", over="ignore"):
-        s = v * (2.0 * 10.0**grid_digits)
+        s = v * g
         off = np.abs(s - np.rint(s))
-        out = off <= RECHECK_TOLERANCE * np.maximum(np.abs(s), 1.0)
+        out = off <= RECHECK_TOLERANCE * np.maximum(np.abs(s), g)
     return np.asarray(out & np.isfinite(v), dtype=np.bool_)
 
 
@@ -289,17 +310,18 @@ def multiple(concentration: npt.ArrayLike, limit: npt.ArrayLike) -> FloatArray:
     limit : array_like
         S (broadcast) [same unit]; ≤ 0 or NaN gives NaN.
     """
-    c, s = np.broadcast_arrays(
-        np.asarray(concentration, dtype=np.float64), np.asarray(limit, dtype=np.float64)
-    )
-    ok = s > 0
-    u = common_units([c, s])
+    c0 = np.asarray(concentration, dtype=np.float64)
+    s0 = np.asarray(limit, dtype=np.float64)
+    u = common_units([c0, s0])  # before broadcasting: a scalar limit stays a scalar
     with np.errstate(invalid="ignore", divide="ignore"):
         if u is not None:
             (cu, su), _ = u
             num = cu - su
             if fits(num, su):
-                return np.where(ok, num / su, np.nan)
+                return np.asarray(np.where(s0 > 0, num / su, np.nan), dtype=np.float64)
+    c, s = np.broadcast_arrays(c0, s0)
+    ok = s > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
         approx = np.where(ok, (c - s) / s, np.nan)
     cf, sf = c.reshape(-1), s.reshape(-1)
 
@@ -314,17 +336,18 @@ def change_rate(now: npt.ArrayLike, before: npt.ArrayLike) -> FloatArray:
 
     NaN where *before* ≤ 0 or either is NaN.
     """
-    a, b = np.broadcast_arrays(
-        np.asarray(now, dtype=np.float64), np.asarray(before, dtype=np.float64)
-    )
-    ok = b > 0
-    u = common_units([a, b])
+    a0 = np.asarray(now, dtype=np.float64)
+    b0 = np.asarray(before, dtype=np.float64)
+    u = common_units([a0, b0])
     with np.errstate(invalid="ignore", divide="ignore"):
         if u is not None:
             (au, bu), _ = u
             num = (au - bu) * 100.0
             if fits(num, bu):
-                return np.where(ok, num / bu, np.nan)
+                return np.asarray(np.where(b0 > 0, num / bu, np.nan), dtype=np.float64)
+    a, b = np.broadcast_arrays(a0, b0)
+    ok = b > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
         approx = np.where(ok, (a - b) / b * 100.0, np.nan)
     af, bf = a.reshape(-1), b.reshape(-1)
 

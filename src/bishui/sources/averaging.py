@@ -168,9 +168,11 @@ def _exact_mean(v: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.fl
     u = ex.common_units([v, w])
     if u is not None:
         (vu, wu), d = u
-        num = (vu * wu).sum(axis=-1)  # units of 10^-2d
-        den = wu.sum(axis=-1) * 10.0**d  # units of 10^-2d
-        if ex.fits(num, den, vu * wu):
+        k = v.shape[-1]
+        mw = ex.max_abs(wu)
+        if ex.max_abs(vu) * mw * k < 2.0**53 and mw * k * 10.0**d < 2.0**53:
+            num = (vu * wu).sum(axis=-1)  # units of 10^-2d, exact
+            den = wu.sum(axis=-1) * 10.0**d  # units of 10^-2d, exact
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.asarray(num / den, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):

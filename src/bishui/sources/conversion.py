@@ -57,6 +57,16 @@ def reference_o2(
     c = np.asarray(concentration, dtype=np.float64)
     o = np.asarray(o2, dtype=np.float64)
     ref = np.asarray(o2_reference, dtype=np.float64)
+    if exact:
+        u = ex.common_units([c, o, ref, np.float64(o2_air)])
+        if u is not None:
+            (cu, ou, ru, au), d = u
+            num = cu * (au - ru)
+            den = (au - ou) * 10.0**d
+            if ex.fits(num, den):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    conv = np.where(o < o2_air, num / den, np.nan)
+                    return np.asarray(np.where(np.isnan(ref), c, conv), dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = (o2_air - ref) / (o2_air - o)
         factor = np.where(o < o2_air, factor, np.nan)
@@ -64,15 +74,6 @@ def reference_o2(
     if not exact:
         return np.asarray(out, dtype=np.float64)
     c, o, ref = np.broadcast_arrays(c, o, ref)
-    conv = ~np.isnan(ref) & (o < o2_air)
-    u = ex.common_units([c, o, ref, np.float64(o2_air)])
-    if u is not None:
-        (cu, ou, ru, au), d = u
-        num = cu * (au - ru)
-        den = (au - ou) * 10.0**d
-        if ex.fits(num, den):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.asarray(np.where(conv, num / den, out), dtype=np.float64)
     cf, of, rf = c.reshape(-1), o.reshape(-1), ref.reshape(-1)
     air = ex.written(o2_air)
 

@@ -82,9 +82,8 @@ def daily_mass(
     u = ex.common_units([cz, qz])
     if u is not None:
         (cu, qu), d = u
-        prod = cu * qu
-        num = prod.reshape(r, n // 24, 24).sum(axis=2)
-        if ex.fits(prod, num):
+        if ex.max_abs(cu) * ex.max_abs(qu) * 24 < 2.0**53:  # every product and day sum exact
+            num = (cu * qu).reshape(r, n // 24, 24).sum(axis=2)
             # exact integer of 10^-2d (C·Q); one division gives the nearest float of the grams.
             den = float(k.denominator) * 10.0 ** (2 * d)
             if ex.fits(den):

@@ -88,3 +88,14 @@ def test_inexact_inputs_take_the_recheck_path() -> None:
     ref = (exact.written(third * 4.5) - exact.written(third * 3)) / exact.written(third * 3)
     assert got == pytest.approx(float(ref), rel=1e-15)  # off-grid: the float path stands
     assert round_gbt8170(exact.multiple(np.array([4.3]), 4.0), 2)[0] == 0.08
+
+
+def test_the_exactness_page_examples_run() -> None:
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "exactness.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
+    assert len(blocks) >= 2
+    for code in blocks:
+        exec(compile(code, str(page), "exec"), {})

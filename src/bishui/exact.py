@@ -201,28 +201,26 @@ def round_half_even(q: Fraction, digits: int) -> Fraction:
 
 def _is_decimal(v: FloatArray, d: int) -> bool:
     scale = 10.0**d
-    return bool(np.array_equal(np.rint(v * scale) / scale, v))
+    return bool(np.array_equal(np.rint(v * scale) / scale, v, equal_nan=True))
 
 
 def decimal_digits(a: npt.ArrayLike, max_digits: int = MAX_DIGITS) -> int | None:
-    """Smallest d ≤ *max_digits* with every finite element a decimal of d digits, else None.
+    """Smallest d ≤ *max_digits* with every element a decimal of d digits (NaN ignored), or None.
 
     A decimal of d digits is within rounding error of an integer of 10^-d and reads back
     exactly from it; anything else does not. The candidate d comes from a sample, and the
-    whole array is verified at it (one pass in the usual case).
+    whole array is verified at it (one pass in the usual case). Magnitudes are not checked
+    here: the callers bound their integer arithmetic below 2^53 (:func:`fits`,
+    :func:`max_abs`).
     """
     x = np.asarray(a, dtype=np.float64)
     if x.size == 0:
         return 0
-    fin = np.isfinite(x)
-    v = x if fin.all() else np.where(fin, x, 0.0)
-    if np.abs(v).max() * 10.0**max_digits >= _BIG:
-        return None
-    sample = v.reshape(-1)[:4096]
+    sample = x.reshape(-1)[:4096]
     start = next((d for d in range(max_digits + 1) if _is_decimal(sample, d)), None)
     if start is None:
         return None
-    return next((d for d in range(start, max_digits + 1) if _is_decimal(v, d)), None)
+    return next((d for d in range(start, max_digits + 1) if _is_decimal(x, d)), None)
 
 
 def common_units(
@@ -237,7 +235,10 @@ def common_units(
         return None
     d = max(int(x) for x in ds if x is not None) if ds else 0
     scale = 10.0**d
-    return [np.rint(np.asarray(a, dtype=np.float64) * scale) for a in arrays], d
+    units = [np.rint(np.asarray(a, dtype=np.float64) * scale) for a in arrays]
+    if any(max_abs(u) >= _BIG for u in units):
+        return None
+    return units, d
 
 
 def fits(*arrays: npt.ArrayLike) -> bool:

@@ -168,3 +168,25 @@ def test_exceedance_multiple_near_limits_agrees_with_fraction(lim: float, off: i
     else:
         s = exact.written(lim)
         assert got == float(exact.round_half_even((c - s) / s, 2))
+
+
+# --- through the service (both backends) ----------------------------------------------------
+
+
+def test_service_assessment_o3_330_days_is_160_5_and_complies(store) -> None:  # type: ignore[no-untyped-def]
+    from air_store_support import registry, rows, write
+
+    from bishui.air import service
+
+    registry(store)
+    day_values = _o3_year()  # NaN: a day without data
+    hourly = np.repeat(day_values, 24)
+    write(store, rows("A", "O3", dt.datetime(2025, 1, 1), hourly))
+    (a,) = service.assessment(store, "2025", scope="station", stations=["A"],
+                              today=dt.date(2026, 1, 10))  # fmt: skip
+    o3 = a.pollutants["O3"]
+    assert o3["valid_days"] == 330
+    assert o3["percentile"] == 160.5
+    assert o3["status"] == "complies"
+    assert o3["exceedance_days"] == 33  # the days at 165
+    assert o3["max_multiple"] == 0.03  # (165 − 160)/160 = 0.03125 → 0.03

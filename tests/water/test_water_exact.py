@@ -83,3 +83,41 @@ def test_class_and_multiple_near_every_limit_agree_with_fraction(
     lim3 = limits[2]
     if want > 3 and code not in t.NO_MULTIPLE_CODES:
         assert r.exceedance[0, 0] == float((shown - lim3) / lim3)
+
+
+# --- through the service (both backends) ----------------------------------------------------
+
+SECTIONS = [{"id": "S1", "name": "甲断面", "river": "甲河", "target_class": 3}]
+
+
+def _section(store, month_rows):  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from water_support import four_hourly, registry, write
+
+    from bishui.water.service import assess
+
+    registry(store, SECTIONS)
+    rows = []
+    for code, value in month_rows.items():
+        for d in range(1, 4):
+            rows += four_hourly("S1", code, dt.date(2026, 7, d), value)
+    write(store, rows)
+    a = assess(store, "2026-07", compare=False)
+    return next(s for s in a.sections if s["section"] == "S1")
+
+
+def test_service_main_pollutant_text_tp_0_215(store) -> None:  # type: ignore[no-untyped-def]
+    s = _section(store, {"w21011": 0.215, "w21003": 0.3})
+    assert s["label"] == "Ⅳ类"
+    assert s["main_pollutants"] == "总磷(0.08)"
+
+
+def test_service_ph_9_4_is_not_class_i(store) -> None:  # type: ignore[no-untyped-def]
+    s = _section(store, {"w01001": 9.4, "w21003": 0.1})
+    assert s["label"] == "劣Ⅴ类"
+
+
+def test_service_ph_9_0_stays_within_the_range(store) -> None:  # type: ignore[no-untyped-def]
+    s = _section(store, {"w01001": 9.0, "w21003": 0.1})
+    assert s["label"] == "Ⅰ类"

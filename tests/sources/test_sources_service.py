@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -82,7 +83,7 @@ def test_exceedance_to_finding_to_alert_to_task_and_idempotent(store: Store) -> 
                            site_ids=[GAS_A])  # fmt: skip
     (f,) = [f for f in r.new if f.rule_id == "EXC"]
     # hour 11: 300.1 mg/m³ at 6.01 % O2 → 300.1 × 15/14.99 (HJ 212-2017 D2.3 eq. 28)
-    assert f.measured["peak"] == pytest.approx(300.1 * 15 / 14.99)
+    assert f.measured["peak"] == float(Fraction("300.1") * 15 / Fraction("14.99"))
     assert f.measured["periods"] == 3
     stored = service.get_finding(store, f.key)
     assert stored is not None and stored["rule_version"] and stored["body"]["evidence"]

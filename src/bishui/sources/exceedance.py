@@ -143,8 +143,11 @@ def check(
             "mean": float(ev.mean[i]),
             "limit": limit,
             "lower_limit": None if np.isnan(grid.lower[r, s]) else float(grid.lower[r, s]),
-            "multiple": (peak - limit) / limit if above else None,
-            "ratio": peak / limit if above else None,
+            # exact, then the nearest float (bishui.exact): 45 against 30 is 0.5, not 0.49…
+            "multiple": float((ex.written(peak) - ex.written(limit)) / ex.written(limit))
+            if above
+            else None,
+            "ratio": float(ex.written(peak) / ex.written(limit)) if above else None,
             "periods": int(ev.n_exceeding[i]),
             "duration_h": (e - s) * hours,
             "reference_o2": None if np.isnan(grid.ref_o2[r, s]) else float(grid.ref_o2[r, s]),

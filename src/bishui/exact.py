@@ -185,7 +185,7 @@ def written(x: float | int | Decimal | str | np.floating | np.integer) -> Fracti
     """The exact value a number stands for: a float is its shortest decimal (``repr``)."""
     if isinstance(x, Decimal | str | int | np.integer):
         return Fraction(Decimal(str(x)))
-    return Fraction(repr(float(x)))
+    return Fraction(*Decimal(repr(float(x))).as_integer_ratio())
 
 
 def round_half_even(q: Fraction, digits: int) -> Fraction:
@@ -275,6 +275,8 @@ def settle(
     approx: npt.ArrayLike,
     exact: Callable[[IntpArray], Iterable[Fraction | None]],
     grid_digits: int = GRID_DIGITS,
+    *,
+    known: npt.ArrayLike | None = None,
 ) -> FloatArray:
     """Float results made exact where it matters: near-decision elements recomputed exactly.
 
@@ -286,6 +288,9 @@ def settle(
         Given the flat indices of the elements to recheck, their exact values (None: NaN).
     grid_digits : int
         See :func:`near_decision`.
+    known : array_like of bool, optional
+        Elements the caller knows to be exact already (e.g. a zero sum of non-negative
+        terms); they are not rechecked.
 
     Returns
     -------
@@ -293,7 +298,10 @@ def settle(
         *approx* with the rechecked elements replaced by the float nearest their exact value.
     """
     out = np.array(approx, dtype=np.float64)
-    idx = np.flatnonzero(near_decision(out, grid_digits))
+    near = near_decision(out, grid_digits)
+    if known is not None:
+        near &= ~np.asarray(known, dtype=np.bool_)
+    idx = np.flatnonzero(near)
     if idx.size:
         flat = out.reshape(-1)
         for i, q in zip(idx, exact(idx), strict=True):

@@ -193,4 +193,6 @@ def _exact_mean(v: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.fl
             )  # fmt: skip
         return out
 
-    return ex.settle(approx, exact_of)
+    # A zero mean of non-negative values is exactly zero: not rechecked.
+    known = (approx == 0) & (v >= 0).all(axis=-1)
+    return ex.settle(approx, exact_of, known=known)

@@ -229,10 +229,6 @@ def _g(grams_: int) -> Decimal:
     return (Decimal(grams_) / G_PER_T).quantize(QUANTUM)
 
 
-def _t(x: float) -> Decimal:
-    return Decimal(repr(x)).quantize(QUANTUM)
-
-
 def check_caps(
     permits: Sequence[Permit],
     site_code: str,

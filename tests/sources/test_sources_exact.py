@@ -11,7 +11,7 @@ from fractions import Fraction
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sources_store import GAS_A, WATER_A, make_permit, registry, write_hourly
+from sources_store import GAS_A, WATER_A, gas_day, make_permit, registry, write_hourly
 
 from bishui import exact
 from bishui.sources import averaging, permit_store, quantity, service
@@ -213,13 +213,15 @@ def test_refresh_catches_up_on_every_unchecked_day(store: Store) -> None:
     registry(store)
     permit_store.record_permits(store, [make_permit()])
     for d in range(6):
-        write_hourly(store, GAS_A, "a21026", T0 + dt.timedelta(days=d),
-                     [120.0 + 0.1 * (i % 5) for i in range(24)])  # fmt: skip
+        gas_day(store, GAS_A, D0 + dt.timedelta(days=d), 120.0)
     service.run_checks(store, T0, T0 + dt.timedelta(days=1), now=NOW, site_ids=[GAS_A])
-    at = T0 + dt.timedelta(days=6, hours=1)  # down for 4 days
+    at = T0 + dt.timedelta(days=6, hours=1)  # down for 4 days: refresh's own window is 2 days
     service.refresh(store, at)
     assert service.checked_until(store) == T0 + dt.timedelta(days=6)
     runs = store.query("SELECT period_start, period_end FROM source_run ORDER BY period_end")
     assert str(runs[-1]["period_start"])[:10] == str(D0 + dt.timedelta(days=1))
     days = store.query("SELECT COUNT(DISTINCT day) AS n FROM source_mass_daily")
-    assert days[0]["n"] in (0, 6)  # no flow channel here: masses only where flow exists
+    assert days[0]["n"] == 6  # every day has its mass: no hole in the year-to-date total
+    usage = {u["pollutant"]: u for u in service.cap_usage(store, D0 + dt.timedelta(days=5))}
+    so2 = usage["a21026"]
+    assert (so2["days_with_data"], so2["days_elapsed"]) == (6, (D0 - dt.date(2026, 1, 1)).days + 6)

@@ -24,7 +24,7 @@ except ModuleNotFoundError:  # run from a checkout that is not installed
 
 from bishui.water import classify_batch
 from bishui.water import tables as t
-from bishui.water.rounding import DECIMALS_2020
+from bishui.water.rounding import decimals_for
 
 CODES = list(t.ASSESSMENT_CODES)
 
@@ -49,9 +49,10 @@ def per_sample(x: np.ndarray) -> list[int]:
         worst = 0
         items = []
         for c, v in zip(CODES, row, strict=True):
-            d = DECIMALS_2020[c]
-            q = Decimal(repr(float(v))).quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_EVEN)
-            v = float(q) if q != 0 else float(v)
+            d = int(decimals_for([c])[0])  # −1: not rounded (pH by default)
+            if d >= 0:
+                q = Decimal(repr(float(v))).quantize(Decimal(1).scaleb(-d), ROUND_HALF_EVEN)
+                v = float(q) if q != 0 else float(v)
             item = t.TABLE1_RIVER[c]
             if item.direction == "range":
                 k = 1 if item.lo <= v <= item.hi else 6

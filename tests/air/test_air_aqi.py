@@ -119,7 +119,8 @@ def test_2012_daily_report_has_o3_1h_2026_does_not() -> None:
 def test_o3_8h_above_800_in_the_2012_daily_report_uses_the_1h_value() -> None:
     r = daily_report(day(5, 10, 20, 0.3, 850, 10, O3_1h=1100), "2012").report()
     assert r.iaqi["O3_8h"] == r.iaqi["O3_1h"] == 450
-    assert r.primary == ("O3_1h", "O3_8h")
+    # O3 once: the 8-h IAQI is the 1-h one reported in its place (HJ 633-2012 Table 1 note (3))
+    assert r.primary == ("O3_1h",)
     assert daily_report(day(5, 10, 20, 0.3, 850, 10), "2026").report().iaqi["O3_8h"] == 300
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import importlib.util
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,7 @@ def add_cod_and_flow(store: Store, start: dt.datetime, end: dt.datetime) -> None
         "flag": np.concatenate([c["flag"], c["flag"][flows]]).astype(object),
         "received_at": np.concatenate([c["received_at"], c["received_at"][flows]]),
     }
+    register_flow_unit(store, FLOW_SECTIONS, "L/s")
     m = len(rows["site_id"])
     rows.update(
         period=np.full(m, "hour", dtype=object),
@@ -94,6 +96,27 @@ def add_cod_and_flow(store: Store, start: dt.datetime, end: dt.datetime) -> None
         source=np.full(m, "synthetic", dtype=object),
     )
     store.write_measurements(rows)
+
+
+def register_flow_unit(store: Store, sections: Sequence[str], unit: str) -> None:
+    """Register a flow logger on each section with its flow series (w00000) in *unit*."""
+    with store._write_lock, store._write_tx() as cur:
+        for site in sections:
+            mn = f"FLOW{site}"
+            store._exec(cur, "DELETE FROM device_parameters WHERE mn = ?", [mn])
+            store._exec(cur, "DELETE FROM devices WHERE mn = ?", [mn])
+            store._exec(
+                cur,
+                "INSERT INTO devices (mn, site_id, pw, st, edition, crc_policy, active) "
+                "VALUES (?, ?, '123456', '21', '2017', 'strict', TRUE)",
+                [mn, site],
+            )
+            store._exec(
+                cur,
+                "INSERT INTO device_parameters (mn, parameter, unit, range_min, range_max) "
+                "VALUES (?, 'w00000', ?, 0, 100000)",
+                [mn, unit],
+            )
 
 
 def change_value(store: Store, site: str, parameter: str, ts: dt.datetime, value: float) -> None:

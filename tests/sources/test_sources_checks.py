@@ -153,7 +153,7 @@ def test_check_uses_the_version_in_force() -> None:
     assert (f.start, f.end) == (dt.datetime(2026, 3, 2), dt.datetime(2026, 3, 3))
     assert f.permit_version == 2 and f.permit_no == PERMIT_NO
     assert f.measured["limit"] == 35.0 and f.measured["duration_h"] == 24
-    assert f.measured["multiple"] == pytest.approx((50 - 35) / 35)
+    assert f.measured["multiple"] == 15 / 35  # exact (C − S)/S, one division
     assert f.rule_id == "EXC" and f.ruleset_version == RULES.version
     assert len(f.evidence) == 24 and f.evidence[0].time == dt.datetime(2026, 3, 2)
     assert f.as_dict()["key"] == f.key

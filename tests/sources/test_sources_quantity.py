@@ -53,7 +53,7 @@ def test_cap_just_below_threshold_not_reached_and_projection() -> None:
     st = quantity.cap_status(d, JAN1, Decimal(100), [0.8, 0.9, 1.0], window_days=10)
     assert st.crossings == ()
     # Rate over the last 10 days = 0.9999 t/day; remaining 21.001 t → 22 days after day 79.
-    assert st.rate_t_per_day == pytest.approx(0.9999)
+    assert st.rate_t_per_day == 0.9999  # exact integer grams / days
     assert st.projected == JAN1 + dt.timedelta(days=78 + 22)
     zero = quantity.cap_status(np.zeros(5), JAN1, Decimal(100), [1.0])
     assert zero.projected is None

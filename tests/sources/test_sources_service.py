@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -82,7 +83,7 @@ def test_exceedance_to_finding_to_alert_to_task_and_idempotent(store: Store) -> 
                            site_ids=[GAS_A])  # fmt: skip
     (f,) = [f for f in r.new if f.rule_id == "EXC"]
     # hour 11: 300.1 mg/m³ at 6.01 % O2 → 300.1 × 15/14.99 (HJ 212-2017 D2.3 eq. 28)
-    assert f.measured["peak"] == pytest.approx(300.1 * 15 / 14.99)
+    assert f.measured["peak"] == float(Fraction("300.1") * 15 / Fraction("14.99"))
     assert f.measured["periods"] == 3
     stored = service.get_finding(store, f.key)
     assert stored is not None and stored["rule_version"] and stored["body"]["evidence"]
@@ -131,12 +132,13 @@ def test_flow_units_and_no_permit(store: Store) -> None:
     assert f.measured["reason"] == "no permit for the site" and f.severity == "high"
     # daily mass from m³/s: Σ C·(Q·3600)·1 h·1e-9 t — about 100 mg/m³ × 36 000 m³/h × 24 h
     # = 86.4 kg (HJ 212-2017 eq. 33); the hand sum includes the helper's 0.1 wobble
-    w = [0.1 * (i % 5) for i in range(24)]
-    expected = sum((100 + x) * (10 + x) * 3600 for x in w) * 1e-9
+    # The day's mass is held in whole grams (exact sum, GB/T 8170 half-even to 1 g).
+    w = [Decimal(i % 5) / 10 for i in range(24)]
+    grams = sum((100 + x) * (10 + x) * 3600 for x in w) / 1000  # mg → g
+    assert grams == Decimal("88226.424")
     (row,) = store.query("SELECT mass_t FROM source_mass_daily WHERE outlet_id = 'DA001' "
                          "AND site_code = ?", [f.outlet.site_code])  # fmt: skip
-    assert row["mass_t"] == pytest.approx(expected, rel=1e-9)
-    assert expected == pytest.approx(0.0864, rel=0.03)
+    assert row["mass_t"] == 0.088226
 
 
 def test_minute_data_take_the_minute_path(store: Store) -> None:

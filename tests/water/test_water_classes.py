@@ -120,16 +120,22 @@ def test_ph_inside_range_is_class_i_outside_is_worse_than_v():
     assert classify({"w01001": 9}).sample_class == 1
     assert classify({"w01001": 5.9}, rounding=False).sample_class == 6
     assert classify({"w01001": 9.1}, rounding=False).sample_class == 6
-    # Rounded to 0 decimals (A1.3 as coded): 5.9 → 6, 9.5 → 10 (half to even).
-    assert classify({"w01001": 5.9}).sample_class == 1
-    assert classify({"w01001": 9.5}).sample_class == 6
-    assert classify({"w01001": 9.4}).sample_class == 1
+    # By default pH is classified as measured (rounding.PH_DECIMALS = None): the 0-decimal
+    # rounding of the one secondary source (A1.3 as coded) would hide pH 9.4 and 5.9.
+    assert classify({"w01001": 5.9}).sample_class == 6
+    assert classify({"w01001": 9.4}).sample_class == 6
+    assert classify({"w01001": 9.0}).sample_class == 1
+    # That source's rounding stays available as a parameter: 5.9 → 6, 9.5 → 10 (half to even).
+    zero = {"w01001": 0}
+    assert classify({"w01001": 5.9}, decimals=zero).sample_class == 1
+    assert classify({"w01001": 9.5}, decimals=zero).sample_class == 6
+    assert classify({"w01001": 9.4}, decimals=zero).sample_class == 1
 
 
 def test_worked_example_3_exceedance_multiples():
     r = classify({"w21003": 2.87, "w01018": 30, "w01009": 1.5, "w01001": 10})
-    assert r.exceedance["w21003"] == pytest.approx(1.87, abs=1e-12)
-    assert r.exceedance["w01018"] == pytest.approx(0.5, abs=1e-12)
+    assert r.exceedance["w21003"] == 1.87
+    assert r.exceedance["w01018"] == 0.5
     assert "w01009" not in r.exceedance and "w01001" not in r.exceedance
     assert r.sample_class == 6
 

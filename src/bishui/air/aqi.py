@@ -307,6 +307,7 @@ def _report(
         check_concentration(k, arr)  # before rounding: -0.4 must not round to an accepted 0
         values[k] = round_gbt8170(arr, 1 if k.startswith("CO") else 0) if round_first else arr
     iaqis: dict[str, FloatArray | None] = {}
+    replaced: dict[str, BoolArray] = {}
     for k in inds:
         key = extra.get(k, k)
         if key not in values:
@@ -314,10 +315,18 @@ def _report(
             continue
         companion_key = {"SO2_1h": "SO2_24h", "O3_8h": "O3_1h"}.get(k)
         companion = values.get(companion_key) if companion_key else None
-        iaqis[k] = iaqi(
-            k, values[key], ed, round_first=False, above=above, companion=companion
-        ).value
+        res = iaqi(k, values[key], ed, round_first=False, above=above, companion=companion)
+        iaqis[k] = res.value
+        if companion_key in inds and res.footnote.any():
+            # HJ 633-2012 Table 1 notes (2), (3): above 800 the other period's IAQI is reported
+            # in place of this one — the same pollutant, so it must not be a second primary.
+            replaced[k] = res.footnote
     batch = aqi(iaqis, ed, indicators=inds, not_monitored=not_monitored, missing_rule=missing_rule)
+    if replaced:
+        primary = dict(batch.primary)
+        for k, foot in replaced.items():
+            primary[k] = primary[k] & ~np.broadcast_to(foot, primary[k].shape)
+        batch = replace(batch, primary=primary)
     return replace(batch, concentration=values)
 
 

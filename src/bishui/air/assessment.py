@@ -26,11 +26,13 @@ Rules implemented (clause → function):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from bishui import exact
 from bishui.air.editions import (
     DateLike,
     Edition,
@@ -315,7 +317,9 @@ def percentile(values: npt.ArrayLike, p: float, *, axis: int = -1) -> FloatArray
     """The p-th percentile by HJ 663-2013 Annex A, over the valid (non-NaN) values.
 
     Sort ascending ``X(1) ≤ … ≤ X(n)``; ``k = 1 + (n−1)·p%``; ``s`` = integer part of ``k``;
-    ``m_p = X(s) + (X(s+1) − X(s))·(k − s)``. (Identical to numpy's ``linear`` method.)
+    ``m_p = X(s) + (X(s+1) − X(s))·(k − s)``. (numpy's ``linear`` method, but exact: ``k − s``
+    is taken as the exact fraction and the result is the float nearest the exact rational
+    value, so 160 + 5·0.1 is 160.5 and rounds to 160 — :mod:`bishui.exact`.)
 
     Parameters
     ----------
@@ -336,15 +340,36 @@ def percentile(values: npt.ArrayLike, p: float, *, axis: int = -1) -> FloatArray
     a = np.moveaxis(np.asarray(values, dtype=np.float64), axis, -1)
     x = np.sort(a, axis=-1)  # NaN sorts last
     n = (~np.isnan(x)).sum(axis=-1)
-    k = 1.0 + (n - 1) * (p / 100.0)
-    s = np.floor(k).astype(np.int64)
-    lo = np.clip(s - 1, 0, max(x.shape[-1] - 1, 0))
-    hi = np.clip(np.minimum(s, n - 1), 0, max(x.shape[-1] - 1, 0))
     if x.shape[-1] == 0:
         return np.full(n.shape, np.nan)
+    # k − s exactly: p% = pn/pd, (n−1)·pn = q·pd + r, so s = 1 + q and k − s = r/pd.
+    pq = exact.written(p) / 100
+    pn, pd = pq.numerator, pq.denominator
+    q, r = np.divmod((np.maximum(n, 1) - 1).astype(np.int64) * pn, pd)
+    s = 1 + q
+    lo = np.clip(s - 1, 0, x.shape[-1] - 1)
+    hi = np.clip(np.minimum(s, n - 1), 0, x.shape[-1] - 1)
     x_lo = np.take_along_axis(x, lo[..., None], axis=-1)[..., 0]
     x_hi = np.take_along_axis(x, hi[..., None], axis=-1)[..., 0]
-    return np.where(n > 0, x_lo + (x_hi - x_lo) * (k - s), np.nan)
+    rf = r.astype(np.float64)
+    u = exact.common_units([x_lo, x_hi])
+    if u is not None and pd < 2**20:
+        (ul, uh), d = u
+        num = ul * (pd - rf) + uh * rf
+        den = float(pd) * 10.0**d
+        if exact.fits(num, den):
+            return np.where(n > 0, num / den, np.nan)
+    approx = np.where(n > 0, x_lo + (x_hi - x_lo) * (rf / pd), np.nan)
+    xl, xh, rr = x_lo.reshape(-1), x_hi.reshape(-1), r.reshape(-1)
+
+    def ex(idx: npt.NDArray[np.intp]) -> list[Fraction | None]:
+        return [
+            exact.written(xl[i])
+            + (exact.written(xh[i]) - exact.written(xl[i])) * Fraction(int(rr[i]), pd)
+            for i in idx
+        ]
+
+    return exact.settle(approx, ex)
 
 
 def period_validity(

@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from bishui import exact
 from bishui.air.assessment import (
     FloatArray,
     IntArray,
@@ -48,6 +49,9 @@ COMPLIANCE_DIGITS: dict[str, int] = {"SO2": 0, "NO2": 0, "PM10": 0, "PM2.5": 0, 
 def exceedance_multiple(concentration: npt.ArrayLike, limit_value: float) -> FloatArray:
     """超标倍数 B = (C − S) / S, rounded to 2 decimals (GB/T 8170); NaN where C ≤ S.
 
+    B is computed exactly (:func:`bishui.exact.multiple`) before the rounding, so CO 4.3
+    against 4 mg/m³ is 0.075 → 0.08 and 4.9 is 0.225 → 0.22 (half to even).
+
     Parameters
     ----------
     concentration : array_like
@@ -60,9 +64,9 @@ def exceedance_multiple(concentration: npt.ArrayLike, limit_value: float) -> Flo
     numpy.ndarray of float64 [1]
     """
     c = np.asarray(concentration, dtype=np.float64)
+    b = round_gbt8170(exact.multiple(c, limit_value), 2)
     with np.errstate(invalid="ignore"):
-        b = round_gbt8170((c - limit_value) / limit_value, 2)
-    return np.where(c > limit_value, b, np.nan)
+        return np.where(c > limit_value, b, np.nan)
 
 
 @dataclass(frozen=True)

@@ -83,8 +83,9 @@ class IAQIResult:
         Concentration above the table's top breakpoint (value set by the *above* option).
     footnote : numpy.ndarray of bool
         SO2_1h / O3_8h above 800 µg/m³, where the edition's footnote rule set the value.
-    rounded : bool
-        Whether concentrations were rounded by GB/T 8170 before the IAQI.
+    rounded : bool or numpy.ndarray of bool
+        Whether concentrations were rounded by GB/T 8170 before the IAQI; per element (an
+        array) when the editions were chosen per element by date and they round differently.
     """
 
     pollutant: str
@@ -92,7 +93,7 @@ class IAQIResult:
     edition: Edition | npt.NDArray[np.str_]
     above_table: BoolArray
     footnote: BoolArray
-    rounded: bool
+    rounded: bool | BoolArray
 
     def as_int(self) -> int | None:
         """The single IAQI of a scalar result as ``int`` (None when missing)."""
@@ -309,7 +310,7 @@ def iaqi(
                 np.where(new, "2026", "2012"),
                 np.where(new, b[1], a[1]),
                 np.where(new, b[2], a[2]),
-                round_first if round_first is not None else bool(new.all()),
+                round_first if round_first is not None else np.array(new, dtype=np.bool_),
             )
     ed = check_edition(edition)
     rf = (ed == "2026") if round_first is None else round_first

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from bishui import exact
 from bishui.air.rounding import round_gbt8170, round_units
 from bishui.errors import InputError
 
@@ -192,8 +193,7 @@ def change_rate(now: npt.ArrayLike, before: npt.ArrayLike, *, digits: int = 2) -
     """Change of the composite index against the same period of the year before, in %.
 
     ``(I_now − I_before) / I_before × 100``; above 0 means worse (2017 变化程度排名方案).
+    Computed exactly before the GB/T 8170 rounding (:func:`bishui.exact.change_rate`): 1.09
+    against 1.60 is −31.875 → −31.88.
     """
-    a = np.asarray(now, dtype=np.float64)
-    b = np.asarray(before, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return round_gbt8170(np.where(b > 0, (a - b) / b * 100.0, np.nan), digits)
+    return round_gbt8170(exact.change_rate(now, before), digits)

@@ -51,6 +51,7 @@ from bishui.air.assessment import exact_sum, mean_of
 from bishui.compensation.agreement import Agreement
 from bishui.compensation.inputs import IndicatorInput, PeriodInputs, PointInput
 from bishui.compensation.period import Period
+from bishui.errors import InputError
 from bishui.store import Store
 from bishui.water.assessment import MIN_SAMPLES, assess_sections, period_means
 from bishui.water.rounding import round_assessment
@@ -66,6 +67,14 @@ __all__ = [
 
 #: Which stored value wins when several origins hold the same (site, parameter, hour).
 ORIGIN_PREFERENCE: tuple[str, ...] = ("logger", "upload", "platform")
+#: Flow units a section's logger may register, as the factor to m³/s.
+FLOW_UNITS: dict[str, Decimal] = {
+    "L/s": Decimal("0.001"),
+    "l/s": Decimal("0.001"),
+    "m3/s": Decimal(1),
+    "m³/s": Decimal(1),
+}
+
 #: Figures computed here from monitoring data; any other figure comes from compensation_figure.
 COMPUTED_FIGURES = ("months_class1", "months_at_target")
 
@@ -77,8 +86,9 @@ class InputOptions:
     flow_parameter : str
         Code of the section's flow series. HJ 212-2017 Table B.1 has only ``w00000`` (污水流量,
         L/s); a river section's discharge has no code of its own there, so it is a parameter.
-    flow_to_m3_per_s : Decimal
-        Factor from the flow series' unit to m³/s (L/s → 0.001).
+        Its unit is the one the registry holds for that section's logger (``device_parameters``:
+        L/s or m³/s, :data:`FLOW_UNITS`); it is never assumed, and a section whose flow has no
+        registered unit is refused (InputError).
     round_values : bool
         Hand the engine the published (rounded) period means; False hands the exact means.
     air_min_stations : int
@@ -86,7 +96,6 @@ class InputOptions:
     """
 
     flow_parameter: str = "w00000"
-    flow_to_m3_per_s: Decimal = Decimal("0.001")
     round_values: bool = True
     air_min_stations: int = 1
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -265,13 +274,41 @@ def _water_point(
     volume = None
     fsel = rows.valid & (rows.parameter == opts.flow_parameter)
     if fsel.any():
-        mean_flow = _dec(float(np.mean(rows.value[fsel])))
+        unit, factor = _flow_unit(store, sid, opts.flow_parameter)
+        values = rows.value[fsel]
+        mean_flow = sum((Decimal(repr(float(v))) for v in values), Decimal(0)) / len(values)
         seconds = ((period.end - period.start).days + 1) * 86400
-        volume = mean_flow * opts.flow_to_m3_per_s * seconds
-        flags.append(f"volume=mean {opts.flow_parameter} of {int(fsel.sum())} values × {seconds} s")
+        volume = mean_flow * factor * seconds
+        flags.append(
+            f"volume=mean {opts.flow_parameter} [{unit}] of {int(fsel.sum())} values × {seconds} s"
+        )
     flags.append(f"method={EDITION}; {METHOD}; 环办监测函〔2020〕82号 rounding")
     flags.append(f"sha256={rows.digest()}")
     return _point(store, sid, period, inds, water_class, volume, figures, figs_m, flags, "水质断面")
+
+
+def _flow_unit(store: Store, site_id: str, parameter: str) -> tuple[str, Decimal]:
+    """The registered unit of a section's flow series and its factor to m³/s, or InputError."""
+    rows = store.query(
+        "SELECT DISTINCT p.unit FROM device_parameters p JOIN devices d ON d.mn = p.mn "
+        "WHERE d.site_id = ? AND p.parameter = ?",
+        [site_id, parameter],
+    )
+    units = sorted({str(r["unit"] or "").strip() for r in rows} - {""})
+    if not units:
+        raise InputError(
+            f"{site_id}.{parameter}.unit",
+            "the section's flow has no unit in the registry (register its logger's flow "
+            f"parameter with one of {', '.join(FLOW_UNITS)}); the volume is not computed",
+            None,
+        )
+    if len(units) > 1 or units[0] not in FLOW_UNITS:
+        raise InputError(
+            f"{site_id}.{parameter}.unit",
+            f"the flow unit must be one of {', '.join(FLOW_UNITS)} (one per section)",
+            ", ".join(units),
+        )
+    return units[0], FLOW_UNITS[units[0]]
 
 
 # --------------------------------------------------------------------------- air

@@ -9,10 +9,12 @@ the other flags are **counted** per hour so a report can say why an hour is inva
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 from numpy.typing import NDArray
 
+from bishui import exact as ex
 from bishui.errors import InputError
 from bishui.sources import flags as fl
 
@@ -130,6 +132,7 @@ def daily(
     weights : ndarray, same shape, optional
         Hourly flow [m³/h] for a flow-weighted mean (wastewater, HJ 212-2017 D.1.2 eq. 14:
         day concentration = day load / day volume). Hours with NaN or zero weight drop out.
+        The mean is the float nearest its exact value (:mod:`bishui.exact`).
 
     Returns
     -------
@@ -150,9 +153,46 @@ def daily(
     else:
         w = ok.astype(np.float64)
     hv = np.where(ok, h, 0.0)
-    num = (hv * w).reshape(o, nh // 24, 24).sum(axis=2)
-    den = w.reshape(o, nh // 24, 24).sum(axis=2)
     n = ok.reshape(o, nh // 24, 24).sum(axis=2, dtype=np.int16)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = num / den
+    mean = _exact_mean(hv.reshape(o, nh // 24, 24), w.reshape(o, nh // 24, 24))
     return np.where(n >= min_valid_hours, mean, np.nan), n
+
+
+def _exact_mean(v: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Σ v·w / Σ w over the last axis: the float nearest the exact value (:mod:`bishui.exact`).
+
+    COD 50.0 every hour with uneven flows is exactly 50, so it never exceeds a limit of 50.
+    Decimal inputs go through scaled integers; the rest through floats, rechecked exactly
+    (Fraction) where the mean lies near a decision point.
+    """
+    u = ex.common_units([v, w])
+    if u is not None:
+        (vu, wu), d = u
+        k = v.shape[-1]
+        mw = ex.max_abs(wu)
+        if ex.max_abs(vu) * mw * k < 2.0**53 and mw * k * 10.0**d < 2.0**53:
+            num = (vu * wu).sum(axis=-1)  # units of 10^-2d, exact
+            den = wu.sum(axis=-1) * 10.0**d  # units of 10^-2d, exact
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.asarray(num / den, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        approx = (v * w).sum(axis=-1) / w.sum(axis=-1)
+    rows = v.reshape(-1, v.shape[-1])
+    weights = w.reshape(-1, w.shape[-1])
+
+    def exact_of(idx: NDArray[np.intp]) -> list[Fraction | None]:
+        out: list[Fraction | None] = []
+        for i in idx:
+            ws = [ex.written(x) for x in weights[i]]
+            total = sum(ws, Fraction(0))
+            out.append(
+                None
+                if total == 0
+                else sum((ex.written(x) * y for x, y in zip(rows[i], ws, strict=True)),
+                         Fraction(0)) / total
+            )  # fmt: skip
+        return out
+
+    # A zero mean of non-negative values is exactly zero: not rechecked.
+    known = (approx == 0) & (v >= 0).all(axis=-1)
+    return ex.settle(approx, exact_of, known=known)

@@ -115,16 +115,14 @@ def check_block(
         conv = conversion.reference_o2(hc.mean, ho2, ref_h, o2_air)
 
     findings: list[Finding] = []
-    findings += exceedance.check(outlets, pollutant, start, HOUR, conv, grid_h, ruleset)
-    if not np.isnan(grid_d.upper).all():
-        min_h = day_rule["min_valid_hours_air" if medium == "air" else "min_valid_hours_water"]
-        weights = hq if (medium == "water" and day_rule["water_flow_weighted"]) else None
-        dmean, _ = averaging.daily(conv, min_h, weights)
-        findings += exceedance.check(outlets, pollutant, start, DAY, dmean, grid_d, ruleset)
+    min_h = day_rule["min_valid_hours_air" if medium == "air" else "min_valid_hours_water"]
+    weights = hq if (medium == "water" and day_rule["water_flow_weighted"]) else None
+    findings += exceedance.judge(outlets, pollutant, start, conv, grid_h, grid_d, ruleset,
+                                 min_h, weights)  # fmt: skip
 
     daily_t = missing = None
     if hq is not None:
-        daily_t, missing = quantity.daily_mass_t(quantity.hourly_mass_t(hc.mean, hq, medium))
+        daily_t, missing = quantity.daily_mass(hc.mean, hq, medium)
 
     discharging = nopermit.discharging_days(
         conc, conc_flags, flow, ruleset["NOPERMIT"]["min_discharge_minutes"]
@@ -136,7 +134,7 @@ def check_block(
     conc_for_limit = None
     if o2 is not None:
         ref_min = np.repeat(ref_h, 60, axis=1)
-        conc_for_limit = conversion.reference_o2(conc, o2, ref_min, o2_air)
+        conc_for_limit = conversion.reference_o2(conc, o2, ref_min, o2_air, exact=False)
     findings += fraud.check_minutes(
         ruleset, outlets, pollutant, start, conc, conc_flags, upper_min,
         flow=flow, flow_flags=flow_flags, conc_for_limit=conc_for_limit,

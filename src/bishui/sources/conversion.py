@@ -5,8 +5,12 @@ All functions are pure and vectorised; inputs broadcast.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from bishui import exact as ex
 
 #: O2 in dry air [%], the 21 of HJ 212-2017 eq. 27–28.
 O2_AIR = 21.0
@@ -17,6 +21,8 @@ def reference_o2(
     o2: ArrayLike,
     o2_reference: ArrayLike,
     o2_air: float = O2_AIR,
+    *,
+    exact: bool = True,
 ) -> NDArray[np.float64]:
     """Concentration converted to the standard's reference oxygen (基准氧含量折算浓度).
 
@@ -31,6 +37,10 @@ def reference_o2(
         measured concentration is returned unchanged.
     o2_air : float
         Oxygen in air [%].
+    exact : bool
+        Return the float nearest the exact value (:mod:`bishui.exact`): dust 29.2 mg/m³ at
+        6.4 % O2 converted to 6 % is exactly 30, not 30.000000000000004. False: plain float
+        arithmetic (minute-level screening, where no verdict is taken against a limit).
 
     Returns
     -------
@@ -47,11 +57,37 @@ def reference_o2(
     c = np.asarray(concentration, dtype=np.float64)
     o = np.asarray(o2, dtype=np.float64)
     ref = np.asarray(o2_reference, dtype=np.float64)
+    if exact:
+        u = ex.common_units([c, o, ref, np.float64(o2_air)])
+        if u is not None:
+            (cu, ou, ru, au), d = u
+            num = cu * (au - ru)
+            den = (au - ou) * 10.0**d
+            if ex.fits(num, den):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    conv = np.where(o < o2_air, num / den, np.nan)
+                    return np.asarray(np.where(np.isnan(ref), c, conv), dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = (o2_air - ref) / (o2_air - o)
         factor = np.where(o < o2_air, factor, np.nan)
         out = np.where(np.isnan(ref), c, c * factor)
-    return np.asarray(out, dtype=np.float64)
+    if not exact:
+        return np.asarray(out, dtype=np.float64)
+    c, o, ref = np.broadcast_arrays(c, o, ref)
+    cf, of, rf = c.reshape(-1), o.reshape(-1), ref.reshape(-1)
+    air = ex.written(o2_air)
+
+    def exact_of(idx: NDArray[np.intp]) -> list[Fraction | None]:
+        res: list[Fraction | None] = []
+        for i in idx:
+            if np.isnan(rf[i]):
+                res.append(ex.written(cf[i]))
+            else:
+                f = (air - ex.written(rf[i])) / (air - ex.written(of[i]))
+                res.append(ex.written(cf[i]) * f)
+        return res
+
+    return ex.settle(out, exact_of)
 
 
 def air_mass_kg(

@@ -5,6 +5,15 @@ limit is not (排污许可证申请与核发技术规范 §12.2: compliance is
 "任一小时浓度均值均满足许可排放浓度要求"; 条例 Art. 34).
 Where the limit is a range (pH 6–9) a value below the lower bound is one too.
 Consecutive exceeding periods merge into one event (rule EXC, ``merge_gap``).
+
+The comparison is GB/T 8170-2008 §4.3 全数值比较法 (:data:`bishui.exact.CHECKS`
+``"sources.exceedance"``): the exact mean — hourly, daily flow-weighted, converted to the
+reference O2, each the float nearest its exact value — against the permitted value.
+
+pH is never averaged away (:func:`judge`): a pH range is judged on every valid hour, whatever
+the permit's averaging period. A daily arithmetic mean of pH has no chemical meaning (hours
+at 3 and 11 average to a neutral 7), and no standard found prescribes a daily pH mean for
+discharges (the H⁺ mean of 环办监测函〔2020〕82号 is for surface-water assessment).
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from bishui import exact as ex
+from bishui.sources import averaging
 from bishui.sources import findings as fd
 from bishui.sources import flags as fl
 from bishui.sources.findings import Finding, OutletRef
@@ -47,10 +58,7 @@ def exceeding(
     exceedances. Arrays broadcast.
     """
     v = np.asarray(values, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        out = v > upper
-        if lower is not None:
-            out |= v < lower
+    out = ex.exceeds(v, upper, ex.CHECKS["sources.exceedance"], lower=lower)
     return np.asarray(out & ~np.isnan(v), dtype=np.bool_)
 
 
@@ -135,8 +143,11 @@ def check(
             "mean": float(ev.mean[i]),
             "limit": limit,
             "lower_limit": None if np.isnan(grid.lower[r, s]) else float(grid.lower[r, s]),
-            "multiple": (peak - limit) / limit if above else None,
-            "ratio": peak / limit if above else None,
+            # exact, then the nearest float (bishui.exact): 45 against 30 is 0.5, not 0.49…
+            "multiple": float((ex.written(peak) - ex.written(limit)) / ex.written(limit))
+            if above
+            else None,
+            "ratio": float(ex.written(peak) / ex.written(limit)) if above else None,
             "periods": int(ev.n_exceeding[i]),
             "duration_h": (e - s) * hours,
             "reference_o2": None if np.isnan(grid.ref_o2[r, s]) else float(grid.ref_o2[r, s]),
@@ -152,4 +163,59 @@ def check(
                 permit_version=permit.version if permit else 0,
             )
         )  # fmt: skip
+    return out
+
+
+#: HJ 212 code of pH (judged hour by hour, see the module docstring).
+PH = "w01001"
+
+
+def hourly_grid_for_ph(grid_h: LimitGrid, grid_d: LimitGrid) -> LimitGrid:
+    """The hourly grid with the daily limits filled into hours that have no hourly limit."""
+    per = grid_h.upper.shape[1] // max(grid_d.upper.shape[1], 1)
+
+    def fill(h: NDArray[np.float64], d: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.where(np.isnan(h), np.repeat(d, per, axis=1), h)
+
+    off = len(grid_h.versions)
+    dv = np.repeat(grid_d.version, per, axis=1)
+    version = np.where(grid_h.version >= 0, grid_h.version, np.where(dv >= 0, dv + off, -1))
+    return LimitGrid(
+        fill(grid_h.upper, grid_d.upper),
+        fill(grid_h.lower, grid_d.lower),
+        fill(grid_h.ref_o2, grid_d.ref_o2),
+        version.astype(np.int32),
+        (*grid_h.versions, *grid_d.versions),
+    )
+
+
+def judge(
+    outlets: Sequence[OutletRef],
+    pollutant: str,
+    start: dt.datetime,
+    hourly: NDArray[np.float64],
+    grid_h: LimitGrid,
+    grid_d: LimitGrid,
+    ruleset: RuleSet,
+    min_valid_hours: int,
+    weights: NDArray[np.float64] | None,
+) -> list[Finding]:
+    """EXC findings of hourly values against the hourly limits and of daily means against the
+    daily ones; pH (:data:`PH`) judged on every valid hour against whichever limit applies.
+
+    Parameters
+    ----------
+    hourly : ndarray, shape (O, hours)
+        Valid hourly means [check unit], converted to the reference O2 where one applies.
+    weights : ndarray, optional
+        Hourly flow [m³/h] for a flow-weighted daily mean (wastewater).
+    """
+    hour, day = dt.timedelta(hours=1), dt.timedelta(days=1)
+    if pollutant == PH:
+        grid = hourly_grid_for_ph(grid_h, grid_d)
+        return check(outlets, pollutant, start, hour, hourly, grid, ruleset)
+    out = check(outlets, pollutant, start, hour, hourly, grid_h, ruleset)
+    if not np.isnan(grid_d.upper).all():
+        dmean, _ = averaging.daily(hourly, min_valid_hours, weights)
+        out += check(outlets, pollutant, start, day, dmean, grid_d, ruleset)
     return out

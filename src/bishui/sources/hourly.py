@@ -195,17 +195,15 @@ def check_block_hourly(
             else conversion.reference_o2(hc, ho2, ref_h, o2_air))  # fmt: skip
 
     findings: list[Finding] = []
-    findings += exceedance.check(outlets, pollutant, start, HOUR, conv, grid_h, rs)
-    if not np.isnan(grid_d.upper).all():
-        day_rule = rs["DAY"]
-        min_h = day_rule["min_valid_hours_air" if medium == "air" else "min_valid_hours_water"]
-        weights = hq if (medium == "water" and day_rule["water_flow_weighted"]) else None
-        dmean, _ = averaging.daily(conv, min_h, weights)
-        findings += exceedance.check(outlets, pollutant, start, DAY, dmean, grid_d, rs)
+    day_rule = rs["DAY"]
+    min_h = day_rule["min_valid_hours_air" if medium == "air" else "min_valid_hours_water"]
+    weights = hq if (medium == "water" and day_rule["water_flow_weighted"]) else None
+    findings += exceedance.judge(outlets, pollutant, start, conv, grid_h, grid_d, rs, min_h,
+                                 weights)  # fmt: skip
 
     daily_t = missing = None
     if hq is not None:
-        daily_t, missing = quantity.daily_mass_t(quantity.hourly_mass_t(hc, hq, medium))
+        daily_t, missing = quantity.daily_mass(hc, hq, medium)
 
     with np.errstate(invalid="ignore"):
         active = ~np.isnan(hc) & (hc > 0)

@@ -221,7 +221,9 @@ def _caps(
             daily = np.zeros(n)
             np.add.at(daily, days[sel], rows["mass_t"][sel])
             missing = int(np.nansum(rows["missing"][sel]))
-            out += quantity.check_caps(permits, site, pol, daily, jan1, ruleset, missing)
+            with_data = len(np.unique(days[sel]))
+            out += quantity.check_caps(permits, site, pol, daily, jan1, ruleset, missing,
+                                       with_data)  # fmt: skip
     return out
 
 
@@ -392,6 +394,28 @@ def run_checks(
                      len(new_alerts), [t.id for t in tasks])  # fmt: skip
 
 
+def checked_until(store: Store) -> dt.datetime | None:
+    """End of the latest period any check run covered (None before the first run)."""
+    t = store.query("SELECT MAX(period_end) AS t FROM source_run")[0]["t"]
+    return None if t is None else dt.datetime.fromisoformat(str(t)).replace(tzinfo=None)
+
+
+def run_checks_span(
+    store: Store, start: dt.datetime, end: dt.datetime, *, chunk_days: int = 366,
+    **kwargs: Any,
+) -> list[RunReport]:  # fmt: skip
+    """:func:`run_checks` over a span of any length, in runs of at most *chunk_days* days."""
+    first, days = _day_span(start, end)
+    out = []
+    a = first
+    stop = first + days * DAY
+    while a < stop:
+        b = min(a + chunk_days * DAY, stop)
+        out.append(run_checks(store, a, b, **kwargs))
+        a = b
+    return out
+
+
 def refresh(
     store: Store, now: dt.datetime | None = None, *, days: int = 2,
     every: dt.timedelta = dt.timedelta(hours=1), sender: notify.Sender | None = None,
@@ -401,20 +425,31 @@ def refresh(
     *every* for the same days: the platform calls its refresh hooks every minute), then
     escalate overdue tasks. Safe to call as often as wanted (nothing is found twice).
 
-    Returns the run's report, or None when the same days were checked less than *every* ago
-    (wall-clock Beijing time of the last run's end).
+    Catch-up: when the last run ended before those days (the platform was down, or the first
+    run covered less), every unchecked day since the end of the last run is checked too, in
+    runs of at most a year, so the year-to-date masses the CAP rule judges have no hole.
+
+    Returns the last run's report, or None when the same days were checked less than *every*
+    ago (wall-clock Beijing time of the last run's end).
     """
     at = (now or now_beijing()).replace(tzinfo=None, microsecond=0)
     end = dt.datetime.combine(at.date(), dt.time())
     sender = sender or notify.LoggingSender()
-    last = store.query(
-        "SELECT MAX(finished_at) AS t FROM source_run WHERE period_start = ? AND period_end = ?",
-        [end - days * DAY, end],
-    )[0]["t"]
-    wall = now_beijing().replace(tzinfo=None)
+    start = end - days * DAY
+    until = checked_until(store)
     report = None
-    if last is None or wall - last >= every:
-        report = run_checks(store, end - days * DAY, end, now=at, policy=policy, sender=sender)
+    if until is not None and until < start:
+        runs = run_checks_span(store, until, end, now=at, policy=policy, sender=sender)
+        report = runs[-1] if runs else None
+    else:
+        last = store.query(
+            "SELECT MAX(finished_at) AS t FROM source_run "
+            "WHERE period_start = ? AND period_end = ?",
+            [start, end],
+        )[0]["t"]
+        wall = now_beijing().replace(tzinfo=None)
+        if last is None or wall - last >= every:
+            report = run_checks(store, start, end, now=at, policy=policy, sender=sender)
     enf.escalate(store, at, policy, sender)
     return report
 
@@ -502,8 +537,9 @@ def cap_usage(
     One row per permit in force on *on* and capped pollutant: the cap [t/a], the mass emitted
     from 1 January to *on* [t] (``source_mass_daily``, the same sums the CAP rule judges), the
     share used, the levels reached with their dates, and the date the cap will be reached at
-    the last 30 days' rate (:func:`bishui.sources.quantity.cap_status`). *usccs* limits the rows
-    to those enterprises (a caller's scope).
+    the last 30 days' rate (:func:`bishui.sources.quantity.cap_status`), and the coverage the
+    total rests on: ``days_with_data`` / ``days_elapsed`` (a total over a partly checked year
+    says so). *usccs* limits the rows to those enterprises (a caller's scope).
     """
     jan1 = dt.date(on.year, 1, 1)
     n = (on - jan1).days + 1
@@ -526,10 +562,12 @@ def cap_usage(
     for p in permits:
         for pol, cap in sorted(p.annual_caps.items()):
             daily = np.zeros(n)
+            with_data = 0
             if have:
                 sel = (rows["site_code"] == p.site_code) & (rows["pollutant"] == pol)
                 np.add.at(daily, days[sel], rows["mass_t"][sel])
-            st = quantity.cap_status(daily, jan1, cap, levels)
+                with_data = len(np.unique(days[sel]))
+            st = quantity.cap_status(daily, jan1, cap, levels, days_with_data=with_data)
             out.append({
                 "permit_no": p.permit_no, "version": p.version, "uscc": p.uscc,
                 "enterprise": p.enterprise, "pollutant": pol, "cap_t": str(st.cap_t),
@@ -537,6 +575,7 @@ def cap_usage(
                 "reached": [{"level": lv, "date": d.isoformat(), "total_t": str(t)}
                             for lv, d, t in st.crossings],
                 "projected": st.projected.isoformat() if st.projected else None,
-                "as_of": on.isoformat(),
+                "as_of": on.isoformat(), "days_with_data": st.days_with_data,
+                "days_elapsed": st.days_elapsed, "coverage": st.coverage,
             })  # fmt: skip
     return out

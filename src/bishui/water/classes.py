@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from bishui import exact
+from bishui.air.rounding import round_gbt8170
 from bishui.errors import InputError
 from bishui.water import tables as t
 from bishui.water.rounding import round_assessment
@@ -67,11 +69,18 @@ class Classification:
     method: str = t.METHOD
 
     def main_pollutant_text(self, digits: int = 2) -> str:
-        """Main pollutants as written in bulletins, e.g. ``"氨氮(1.87)、总磷(0.5)"``."""
+        """Main pollutants as written in bulletins, e.g. ``"氨氮(1.87)、总磷(0.5)"``.
+
+        The 超标倍数 is rounded by GB/T 8170 (half to even) from its exact value: river TP
+        0.215 → 0.075 → 总磷(0.08).
+        """
         parts = []
         for code in self.main_pollutants:
             m = self.exceedance.get(code)
-            parts.append(t.name(code) if m is None else f"{t.name(code)}({round(m, digits):g})")
+            if m is None:
+                parts.append(t.name(code))
+            else:
+                parts.append(f"{t.name(code)}({round_gbt8170(m, digits):g})")
         return "、".join(parts)
 
 
@@ -352,9 +361,8 @@ def classify_batch(
             l3 = l_item.limits[2] if l_item is not None else np.nan
             limit3 = np.where(lake, l3, r3)
         if c in t.ASSESSMENT_CODES and c not in t.NO_MULTIPLE_CODES:
-            with np.errstate(invalid="ignore"):
-                # Rounded to 12 places: the values are decimal numbers, the float noise is not.
-                m = np.round((col - limit3) / limit3, 12)
+            # Exact (C − S)/S of the decimal values (bishui.exact): 0.075, not 0.07499….
+            m = exact.multiple(col, limit3)
             mult[:, j] = np.where(ic[:, j] > 3, m, np.nan)
 
     assessed = np.array([c in t.ASSESSMENT_CODES for c in cc], dtype=bool)

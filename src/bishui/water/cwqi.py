@@ -26,6 +26,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from bishui import exact
+from bishui.air.rounding import round_gbt8170
 from bishui.errors import InputError
 from bishui.water import tables as t
 from bishui.water.assessment import _group_mean, _groups
@@ -83,7 +85,9 @@ def cwqi_items(
                     col <= 7.0, (7.0 - col) / (7.0 - PH_LOW), (col - 7.0) / (PH_HIGH - 7.0)
                 )
             elif c == t.DO:
-                out[:, j] = DO_STANDARD / col
+                # DOs/DO has no value at DO = 0 (anoxic water): NaN here, and the row's CWQI
+                # is NaN too (:func:`cwqi`), never inf and never a sum without DO.
+                out[:, j] = np.where(col > 0, DO_STANDARD / col, np.nan)
             else:
                 r3 = t.TABLE1_RIVER[c].limits[2]
                 l3 = t.TABLE1_LAKE[c].limits[2]
@@ -102,7 +106,9 @@ def cwqi(
     """CWQI of each row (section or sample): the sum of CWQI(i) over the 21 items.
 
     Missing items are left out of the sum (the regulation's rule for missing data, 五(一), was
-    not available; see docs/water.md). A row with none of the items gives NaN.
+    not available; see docs/water.md). A row with none of the items gives NaN, and so does a
+    row with DO = 0: CWQI(DO) = DOs/DO is undefined there (the regulation gives no rule for it),
+    and leaving DO out would publish the worst water as better than it is (docs/water.md).
 
     Returns
     -------
@@ -112,7 +118,14 @@ def cwqi(
     idx = cwqi_items(values, codes, body, aliases=aliases, validate=validate)
     present = ~np.isnan(idx)
     s = np.where(present, idx, 0.0).sum(axis=1)
-    return np.where(present.any(axis=1), s, np.nan)
+    x = as_floats(values)
+    x = x.reshape(1, -1) if x.ndim == 1 else x
+    cc = t.canonical_codes(codes, aliases)
+    anoxic = np.zeros(idx.shape[0], dtype=bool)
+    for j, c in enumerate(cc):
+        if c == t.DO:
+            anoxic |= x[:, j] == 0
+    return np.where(present.any(axis=1) & ~anoxic, s, np.nan)
 
 
 def cwqi_groups(
@@ -186,10 +199,7 @@ def cwqi_city(
 
 def delta_cwqi(current: ArrayLike, base: ArrayLike) -> NDArray[np.float64]:
     """ΔCWQI = (CWQI_现状 − CWQI_基准) / CWQI_基准 × 100 [%]; negative means improvement."""
-    c = np.asarray(current, dtype=float)
-    b = np.asarray(base, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray((c - b) / b * 100.0, dtype=float)
+    return exact.change_rate(current, base)
 
 
 def rank(values: ArrayLike, decimals: int | None = None) -> NDArray[np.int64]:
@@ -199,7 +209,7 @@ def rank(values: ArrayLike, decimals: int | None = None) -> NDArray[np.int64]:
     """
     v = np.asarray(values, dtype=float)
     if decimals is not None:
-        v = np.round(v, decimals)
+        v = round_gbt8170(v, decimals)
     key = np.where(np.isnan(v), np.inf, v)
     order = np.argsort(key, kind="stable")
     sorted_v = key[order]

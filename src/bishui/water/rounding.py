@@ -19,6 +19,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from bishui.water.tables import DECIMALS_2020
 
+#: Decimals pH is rounded to before classification, by default. The 2020 rule as coded by the
+#: only source found (notes A1.3, a single secondary source) rounds pH to 0 decimals, so pH 9.4
+#: would become 9 and class Ⅰ; the primary text (环办监测函〔2020〕82号) was not found
+#: (docs/water.md). The default must not hide an out-of-range pH: pH is classified as measured
+#: (None). Pass ``decimals={"w01001": 0}`` to follow that source.
+PH_DECIMALS: int | None = None
+
 #: Relative tolerance within which a scaled value counts as an exact half. Measurements arrive as
 #: binary floats, so 2.675 is stored as 2.67499999…; the standard means the decimal number that was
 #: written down, and an exact half is recognised within this tolerance.
@@ -82,9 +89,14 @@ def decimals_for(
 ) -> NDArray[np.int_]:
     """Decimal places per code (环办监测函〔2020〕82号); −1 where the table has none.
 
-    ``decimals`` overrides or extends the published table.
+    ``decimals`` overrides or extends the published table. pH follows :data:`PH_DECIMALS`
+    (not rounded by default) unless *decimals* names ``w01001``.
     """
     table = dict(DECIMALS_2020)
+    if PH_DECIMALS is None:
+        table.pop("w01001", None)
+    else:
+        table["w01001"] = PH_DECIMALS
     if decimals:
         table.update(decimals)
     return np.array([table.get(c, -1) for c in codes], dtype=int)

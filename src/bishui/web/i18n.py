@@ -196,6 +196,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "许可排放量使用情况（年初至今）",
         "Use of the permitted quantities (year to date)",
     ),
+    "sources.coverage": (
+        "数据覆盖率（有数据天数/已过天数）",
+        "Coverage (days with data / days elapsed)",
+    ),
     "sources.cap_note": (
         "年初至今排放量与年度许可排放量之比（%）；预计达到日期按近 30 日排放速率推算。"
         "80%、90% 预警与超量由 CAP 规则判定，见上方发现列表。",

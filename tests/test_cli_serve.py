@@ -50,20 +50,37 @@ def test_every_gateway_limit_is_a_serve_option_and_documented() -> None:
         assert f"| `{option}` |" in doc, option
 
 
-def test_serve_refuses_a_demo_store(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "backend", ["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_serve_refuses_a_demo_store(tmp_path: Path, backend: str) -> None:
     from bishui.demo.city import build
 
-    db = tmp_path / "demo.duckdb"
-    store = open_store(db)
-    model = build()
-    reg = model.registry
-    apply(store, Registry(regions=reg.regions, sites=reg.sites[:3], devices=[
-        d for d in reg.devices if d.site_id in {s.id for s in reg.sites[:3]}
-    ]))  # fmt: skip
-    store.close()
-    r = CliRunner().invoke(main, ["serve", "--db", str(db), "--no-web"])
-    assert r.exit_code != 0
-    assert "demo" in r.output and "--allow-demo" in r.output
+    if backend == "duckdb":
+        url = str(tmp_path / "demo.duckdb")
+    else:
+        if not pg_available():
+            if os.environ.get("CI"):
+                pytest.fail(f"CI is set but PostgreSQL does not answer at {PG_URL}")
+            pytest.skip(f"PostgreSQL does not answer at {PG_URL}")
+        url = f"{PG_URL}?schema=t_{uuid.uuid4().hex[:16]}"
+    store = open_store(url)
+    try:
+        model = build()
+        reg = model.registry
+        apply(store, Registry(regions=reg.regions, sites=reg.sites[:3], devices=[
+            d for d in reg.devices if d.site_id in {s.id for s in reg.sites[:3]}
+        ]))  # fmt: skip
+        if backend == "duckdb":
+            store.close()  # the CLI opens the file itself
+        r = CliRunner().invoke(main, ["serve", "--db", url, "--no-web"])
+        assert r.exit_code != 0
+        assert "demo" in r.output and "--allow-demo" in r.output
+    finally:
+        drop = getattr(store, "drop_schema", None)
+        if drop is not None:
+            drop()
+            store.close()
 
 
 def test_serve_rejects_an_impossible_frame_limit(tmp_path: Path) -> None:

@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from bishui.air import assess_hourly
 from bishui.air.service import assessment
 from bishui.air.store_io import CODES, hourly_cube
-from bishui.store import Store, open_store
+from bishui.app import open_store
+from bishui.store import Store
 
 PG_URL = os.environ.get("BISHUI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 SCALE = {"SO2": 3.0, "NO2": 7.0, "PM10": 15.0, "PM2.5": 9.0, "CO": 0.2, "O3": 18.0}

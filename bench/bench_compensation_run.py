@@ -26,12 +26,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from bishui.app import open_store
 from bishui.compensation import service
 from bishui.compensation.period import Period
 from bishui.compensation.store_inputs import period_inputs
 from bishui.demo import city, history
 from bishui.registry import Registry, apply
-from bishui.store import open_store
 
 SHORT = "--short" in sys.argv
 

@@ -149,8 +149,8 @@ async def _serve_and_measure(store: object, loggers: int, frames: int, group: bo
 
 
 def ingest(backend: str, loggers: int, frames: int, group: bool) -> dict:
+    from bishui.app import open_store
     from bishui.registry import apply
-    from bishui.store import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
         schema = None
@@ -175,10 +175,10 @@ def ingest(backend: str, loggers: int, frames: int, group: bool) -> dict:
 # --------------------------------------------------------------------------- history + queries
 def history(backend: str, days: int) -> dict:
     """Generate the model city's history into a fresh store; time two series queries."""
+    from bishui.app import open_store
     from bishui.demo.city import build
     from bishui.demo.history import generate
     from bishui.registry import apply
-    from bishui.store import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
         schema = None

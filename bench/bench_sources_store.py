@@ -39,13 +39,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from bishui.app import open_store
 from bishui.demo import city, history
 from bishui.registry import uscc
 from bishui.sources import service
 from bishui.sources.citydemo import _limits
 from bishui.sources.permit_store import record_permits
 from bishui.sources.permits import ManagementClass, Outlet, Permit
-from bishui.store import Store, open_store
+from bishui.store import Store
 
 GAS = ("a00000", "a34013", "a21026", "a21002", "a19001")
 

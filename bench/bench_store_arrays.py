@@ -30,8 +30,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from bishui.app import open_store
 from bishui.errors import StorageError
-from bishui.store import Store, open_store
+from bishui.store import Store
 
 START = dt.datetime(2026, 1, 1)
 CODES = ("a21026", "a19001", "a00000")

@@ -37,9 +37,10 @@ try:
 except ModuleNotFoundError:  # run from a checkout that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from bishui.app import open_store
 from bishui.demo import city, history
 from bishui.demo.profiles import WaterProfile
-from bishui.store import Store, open_store
+from bishui.store import Store
 from bishui.water import classify
 from bishui.water.service import ServiceRules, assess, assess_cached
 
@@ -123,9 +124,7 @@ def measure(store: Store, label: str, sections: int, repeats: int) -> None:
     if store.dialect == "postgresql":
         # Fresh statistics, as autovacuum would have them in production (otherwise the planner
         # sees an "empty" table and sorts the year on disk).
-        with store._write_lock, store._write_tx() as cur:
-            store._exec(cur, "ANALYZE measurement")
-            store._exec(cur, "ANALYZE sites")
+        store.execute_many([("ANALYZE measurement", ()), ("ANALYZE sites", ())])
     t_load = time.perf_counter() - t0
     times = []
     for _ in range(repeats):

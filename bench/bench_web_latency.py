@@ -43,7 +43,7 @@ import httpx
 
 SERVER = """
 import sys
-from bishui.store import open_store
+from bishui.app import open_store
 from bishui.web import Settings
 from bishui.web.app import serve
 serve(open_store(sys.argv[1]), Settings(port=int(sys.argv[2]), secret="env:BISHUI_BENCH_SECRET",
@@ -53,9 +53,9 @@ serve(open_store(sys.argv[1]), Settings(port=int(sys.argv[2]), secret="env:BISHU
 
 def prepare(path: Path, days: int) -> str:
     """A DuckDB model city with *days* of hourly history ending now; returns an API token."""
+    from bishui.app import open_store
     from bishui.demo import city, history
     from bishui.registry import apply
-    from bishui.store import open_store
     from bishui.timeutil import now_beijing
     from bishui.web import accounts, schema
 

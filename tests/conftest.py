@@ -15,7 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from bishui.app import register_domains
 from bishui.store import Store, open_store
+
+# The suite is an application: its stores carry every domain's tables (bishui.app).
+register_domains()
 
 PG_URL = os.environ.get("BISHUI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_ok: bool | None = None

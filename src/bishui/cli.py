@@ -60,3 +60,8 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="bishui")
 def main() -> None:
     """碧水 bishui — a city's ecological-environment governance on data."""
+    # The application's start-up: every domain hands its migrations to the store before any
+    # command opens one (the store itself names no domain).
+    from bishui.app import register_domains
+
+    register_domains()

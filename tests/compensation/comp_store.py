@@ -100,19 +100,17 @@ def add_cod_and_flow(store: Store, start: dt.datetime, end: dt.datetime) -> None
 
 def register_flow_unit(store: Store, sections: Sequence[str], unit: str) -> None:
     """Register a flow logger on each section with its flow series (w00000) in *unit*."""
-    with store._write_lock, store._write_tx() as cur:
+    with store.transaction() as tx:
         for site in sections:
             mn = f"FLOW{site}"
-            store._exec(cur, "DELETE FROM device_parameters WHERE mn = ?", [mn])
-            store._exec(cur, "DELETE FROM devices WHERE mn = ?", [mn])
-            store._exec(
-                cur,
+            tx.execute("DELETE FROM device_parameters WHERE mn = ?", [mn])
+            tx.execute("DELETE FROM devices WHERE mn = ?", [mn])
+            tx.execute(
                 "INSERT INTO devices (mn, site_id, pw, st, edition, crc_policy, active) "
                 "VALUES (?, ?, '123456', '21', '2017', 'strict', TRUE)",
                 [mn, site],
             )
-            store._exec(
-                cur,
+            tx.execute(
                 "INSERT INTO device_parameters (mn, parameter, unit, range_min, range_max) "
                 "VALUES (?, 'w00000', ?, 0, 100000)",
                 [mn, unit],

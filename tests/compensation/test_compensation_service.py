@@ -202,16 +202,13 @@ def test_tampered_statement_is_refused(city: tuple[Store, str]) -> None:
     service.run(store, "2026", by="test")  # idempotent: the state the tests build on
     sid = "jingmen-tianmenhe-tuoshi/2026-07/v1"
     body = store.query("SELECT body FROM compensation_statement WHERE id = ?", [sid])[0]["body"]
-    from bishui.web import db
-
-    db.execute(
-        store,
+    store.execute(
         "UPDATE compensation_statement SET body = ? WHERE id = ?",
         [body.replace('"amount": "-', '"amount": "-1'), sid],
     )
     with pytest.raises(ConflictError):
         service.load_statement(store, sid)
-    db.execute(store, "UPDATE compensation_statement SET body = ? WHERE id = ?", [body, sid])
+    store.execute("UPDATE compensation_statement SET body = ? WHERE id = ?", [body, sid])
     assert service.verify_stored(store, sid)
 
 

@@ -90,8 +90,7 @@ def test_alerts_are_stored_once(sources_store: Store) -> None:
 
 
 def sources_store_exec(store: Store, sql: str, *params: object) -> None:
-    with store._write_lock, store._write_tx() as cur:
-        store._exec(cur, sql, list(params))
+    store.execute(sql, list(params))
 
 
 def test_county_sees_only_its_sources(sources_store: Store) -> None:

@@ -253,14 +253,14 @@ def test_cli_users(tmp_path: Any) -> None:
 def test_migration_chains_into_the_store_format(store: Store) -> None:
     """The web migration, formatted as ``bishui.store.schema.statements`` does, applies twice."""
     from bishui.store import schema as store_schema
-    from bishui.web import db, schema
+    from bishui.web import schema
 
     types = store_schema.TYPES[store.dialect]
     statements = [s.format(**types) for s in schema.MIGRATION]
-    db.execute_many_statements(store, statements)
-    db.execute_many_statements(store, statements)  # idempotent: IF NOT EXISTS throughout
+    store.execute_many([(s, ()) for s in statements])
+    store.execute_many([(s, ()) for s in statements])  # idempotent: IF NOT EXISTS throughout
     for table in schema.TABLES:
-        assert db.table_exists(store, table)
+        assert store.table_exists(table)
     schema.ensure(store)  # finds them and does nothing
 
 

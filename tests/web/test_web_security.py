@@ -231,12 +231,9 @@ def test_the_login_delay_grows_with_failures_from_every_address() -> None:
 def test_failed_logins_are_forgotten_after_the_window(small: Store) -> None:
     import datetime as dt
 
-    from bishui.web import db
-
     old = accounts._now() - dt.timedelta(days=1)
     for i in range(50):
-        db.execute(
-            small,
+        small.execute(
             "INSERT INTO login_failures (username, failed_at, peer) VALUES (?, ?, ?)",
             [f"sprayed{i}", old, "198.51.100.1"],
         )
@@ -471,7 +468,7 @@ async def test_a_get_of_an_empty_period_writes_nothing(
 
     before = count()
     # the writer is busy for the whole request: a GET that needed it would never answer
-    with city_store._write_lock:
+    with city_store.writer_lock:
         r = await asyncio.wait_for(client.get("/api/v1/water/sections?period=2001-02-03"), 60)
     assert r.status_code == 200 and r.json()["period"] == "2001-02-03"
     assert count() == before
@@ -618,8 +615,8 @@ async def test_no_get_takes_the_writer(city_store: Store, users: dict[str, Any],
 
     _, token = accounts.new_token(city_store, users["analyst"]["username"], "sweep", days=1)
     gets = sorted(p for m, p in EXPECTED if m == "GET" and p.startswith("/api/"))
-    lock = CountingLock(city_store._write_lock)
-    city_store._write_lock = lock  # type: ignore[assignment]
+    lock = CountingLock(city_store.writer_lock)
+    city_store.writer_lock = lock  # type: ignore[assignment]
     try:
         async with client_for(app) as c:
             for path in gets:
@@ -633,5 +630,5 @@ async def test_no_get_takes_the_writer(city_store: Store, users: dict[str, Any],
                     assert r.status_code < 500, (url, r.text[:200])
                     assert lock.taken == 0, (url, headers)
     finally:
-        city_store._write_lock = lock.inner
+        city_store.writer_lock = lock.inner
     assert len(gets) >= 25

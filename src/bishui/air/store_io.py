@@ -99,10 +99,7 @@ def network(store: Store, *, stations: list[str] | None = None) -> Network:
 
 def _arrays(store: Store, sql: str, params: list[Any]) -> dict[str, np.ndarray]:
     """Result columns as numpy arrays; DuckDB hands them over without Python rows."""
-    if store.dialect == "duckdb":
-        # The public query_columns builds Python tuples first; DuckDB can give numpy directly.
-        res = store._cursor().execute(sql, params).fetchnumpy()  # type: ignore[attr-defined]
-        return {k: np.ma.filled(v, np.nan) if np.ma.isMaskedArray(v) else v for k, v in res.items()}
+    # DuckDB's query_columns hands over its numpy result directly (NULL numbers as NaN).
     return store.query_columns(sql, params)
 
 

@@ -1,4 +1,4 @@
-"""The compensation domain's tables in the store (``DOMAINS["compensation"]``).
+"""The compensation domain's tables (registered with the store by ``bishui.app.DOMAINS``).
 
 Append-only by design: a statement version, a journal entry or a confirmation event is
 inserted once and never updated, so the store itself is the audit trail.

@@ -37,7 +37,7 @@ from bishui.compensation.ledger import PartyStatement, party_statement, posting_
 from bishui.compensation.period import Period
 from bishui.compensation.store_inputs import InputOptions, period_inputs
 from bishui.errors import ConfigError, ConflictError, InputError, NotFoundError
-from bishui.store import Store
+from bishui.store import Store, Transaction
 from bishui.timeutil import now_beijing
 
 __all__ = [
@@ -144,7 +144,7 @@ def _record(
         for r in store.query("SELECT id, version, rule_hash FROM compensation_agreement")
     }
     at = _now(now)
-    with store._write_lock, store._write_tx() as cur:
+    with store.transaction() as tx:
         for a, text in docs:
             have = stored.get((a.id, a.version))
             if have == a.rule_hash:
@@ -155,8 +155,7 @@ def _record(
                     "a changed rule needs a new version number (stored with another hash)",
                     a.version,
                 )
-            store._exec(
-                cur,
+            tx.execute(
                 "INSERT INTO compensation_agreement (id, version, rule_hash, title, status, "
                 "period_kind, parties, document, parsed, loaded_at, loaded_by) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -344,14 +343,12 @@ def _store_statement(
     for t in st.transfers:
         parties[t.payer][0] += fen(t.amount)
         parties[t.payee][1] += fen(t.amount)
-    with store._write_lock, store._write_tx() as cur:
+    with store.transaction() as tx:
         # The head is re-read under the writer lock: a concurrent run of the same period loses.
-        store._exec(cur, _HEAD_SQL.replace("s.body", "s.id"), [st.agreement_id, str(st.period)])
-        row = cur.fetchone()
+        row = tx.fetch_one(_HEAD_SQL.replace("s.body", "s.id"), [st.agreement_id, str(st.period)])
         if (row[0] if row else None) != (prev.id if prev else None):
             raise ConflictError(f"{st.id}: another run stored {row[0] if row else 'nothing'}")
-        store._exec(
-            cur,
+        tx.execute(
             "INSERT INTO compensation_statement (id, agreement_id, agreement_version, rule_hash, "  # noqa: S608 - fixed SQL fragments; values are bound
             "period, period_kind, period_start, period_end, version, status, amount_fen, "
             "previous_amount_fen, difference_fen, supersedes, content_hash, body, synthetic, "
@@ -379,14 +376,12 @@ def _store_statement(
             ],
         )
         for code, (pays, receives) in sorted(parties.items()):
-            store._exec(
-                cur,
+            tx.execute(
                 "INSERT INTO compensation_statement_party (statement_id, party, role, pays_fen, "
                 "receives_fen) VALUES (?, ?, ?, ?, ?)",
                 [st.id, code, roles[code], pays, receives],
             )
-        store._exec(
-            cur,
+        tx.execute(
             "INSERT INTO compensation_journal (statement_id, statement_hash, agreement_id, "
             "period, period_start, period_end, memo, posted_at, posted_by) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -402,11 +397,11 @@ def _store_statement(
                 by,
             ],
         )
-        store._exec(cur, "SELECT seq FROM compensation_journal WHERE statement_id = ?", [st.id])
-        seq = int(cur.fetchone()[0])
+        head = tx.fetch_one("SELECT seq FROM compensation_journal WHERE statement_id = ?", [st.id])
+        assert head is not None  # inserted just above, in this transaction
+        seq = int(head[0])
         for i, line in enumerate(lines, 1):
-            store._exec(
-                cur,
+            tx.execute(
                 "INSERT INTO compensation_posting (seq, line, account, amount_fen) "
                 "VALUES (?, ?, ?, ?)",
                 [seq, i, line.account, fen(line.amount)],
@@ -415,12 +410,11 @@ def _store_statement(
             # The superseded version's own parties (a new rule version may name others).
             rule = prev.evidence["rule"]
             for code in sorted(set(rule["assessed"]) | set(rule["counterparty"])):
-                _event(store, cur, prev.id, code, "supersede", "superseded", None, at, by)
+                _event(tx, prev.id, code, "supersede", "superseded", None, at, by)
 
 
 def _event(
-    store: Store,
-    cur: Any,
+    tx: Transaction,
     statement_id: str,
     party: str,
     action: str,
@@ -429,8 +423,7 @@ def _event(
     at: dt.datetime,
     by: str,
 ) -> None:
-    store._exec(
-        cur,
+    tx.execute(
         "INSERT INTO compensation_confirmation (statement_id, party, action, state, reason, "
         "acted_at, by_user) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [statement_id, party, action, state, reason, at, by],
@@ -484,15 +477,14 @@ def list_statements(
         )
         args.append(party)
     w = " AND ".join(conds)
-    count_sql = f"SELECT COUNT(*) AS n FROM compensation_statement s WHERE {w}"  # noqa: S608
-    total = int(store.query(count_sql, args)[0]["n"])
-    rows = store.query(
+    total, rows = store.page(
         "SELECT s.id, s.agreement_id, s.agreement_version, s.period, s.version, s.status, "  # noqa: S608 - fixed SQL fragments; values are bound
         "s.amount_fen, s.difference_fen, s.supersedes, s.content_hash, s.synthetic, "
         f"s.created_at, s.created_by FROM compensation_statement s WHERE {w} "
-        "ORDER BY s.period_start DESC, s.period_end, s.agreement_id, s.version DESC "
-        "LIMIT ? OFFSET ?",
-        [*args, limit, offset],
+        "ORDER BY s.period_start DESC, s.period_end, s.agreement_id, s.version DESC",
+        args,
+        limit=limit,
+        offset=offset,
     )
     if rows:
         marks = ", ".join("?" for _ in rows)
@@ -596,21 +588,20 @@ def confirm(
     if action not in ("acknowledge", "dispute"):
         raise InputError("action", "acknowledge or dispute", action)
     at = _now(now)
-    with store._write_lock:
+    # Read and written under the one writer: a concurrent confirmation waits for this one.
+    with store.transaction() as tx:
         c = confirmation(store, statement_id)
         c = c.acknowledge(party, at) if action == "acknowledge" else c.dispute(party, reason, at)
-        with store._write_tx() as cur:
-            _event(
-                store,
-                cur,
-                statement_id,
-                party,
-                action,
-                c.states[party],
-                reason.strip() or None,
-                at,
-                by,
-            )
+        _event(
+            tx,
+            statement_id,
+            party,
+            action,
+            c.states[party],
+            reason.strip() or None,
+            at,
+            by,
+        )
     return c
 
 
@@ -652,14 +643,12 @@ def set_figure(
         raise InputError("source", "name the document or office the figure comes from", source)
     if point not in known_points(store) and "+" not in point:
         raise InputError("point", "a water section or air station of the registry", point)
-    with store._write_lock, store._write_tx() as cur:
-        store._exec(
-            cur,
+    with store.transaction() as tx:
+        tx.execute(
             "DELETE FROM compensation_figure WHERE point = ? AND name = ? AND period = ?",
             [point, name, str(p)],
         )
-        store._exec(
-            cur,
+        tx.execute(
             "INSERT INTO compensation_figure (point, name, period, value, source, entered_at, "
             "entered_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [point, name, str(p), str(d), source.strip(), _now(now), by],

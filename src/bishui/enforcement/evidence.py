@@ -45,7 +45,7 @@ from bishui.errors import (
     StorageError,
     TooLarge,
 )
-from bishui.store import Store
+from bishui.store import Store, Transaction
 
 MAX_BYTES = 10 * 1024 * 1024
 """Default size limit of one file [bytes]."""
@@ -239,9 +239,8 @@ def store_file(
     digest = hashlib.sha256(content).hexdigest()
     fid = file_id(task_id, digest)
     at = enf._now(now)
-    with store._write_lock, store._write_tx() as cur:
-        store._exec(cur, "SELECT uscc, state FROM enforcement_task WHERE id = ?", [task_id])
-        found = cur.fetchall()
+    with store.transaction() as tx:
+        found = tx.fetch("SELECT uscc, state FROM enforcement_task WHERE id = ?", [task_id])
         if not found:
             raise NotFoundError(f"task {task_id} does not exist")
         uscc, state = found[0]
@@ -250,23 +249,22 @@ def store_file(
         if state == tk.State.CLOSED:
             raise ConflictError(f"task {task_id} is closed: reopen it before adding evidence")
         cols = ", ".join(_COLS)
-        store._exec(cur, f"SELECT {cols} FROM enforcement_evidence WHERE id = ?", [fid])  # noqa: S608
-        same = cur.fetchall()
+        same = tx.fetch(f"SELECT {cols} FROM enforcement_evidence WHERE id = ?", [fid])  # noqa: S608
         if same:
             return _record(same[0]), False
-        store._exec(cur, "SELECT COUNT(*) FROM enforcement_evidence WHERE task_id = ?", [task_id])
-        n = int(cur.fetchall()[0][0])
+        n = int(
+            tx.fetch("SELECT COUNT(*) FROM enforcement_evidence WHERE task_id = ?", [task_id])[0][0]
+        )
         if n >= max_files:
             raise InputError("files", f"at most {max_files} files on one task", n + 1)
-        log = enf._TailLog(enf._last_event(store, cur))
+        log = enf._TailLog(enf._last_event(tx))
         event = log.append(at, actor.id, actor.role, f"evidence:{fid}", "upload", "", "stored",
                            {"task": task_id, "id": fid, "name": clean, "media_type": mt,
                             "size": len(content), "sha256": digest})  # fmt: skip
         rec = EvidenceFile(fid, task_id, clean, mt, len(content), digest, actor.id,
                            str(actor.role), at, event.seq)  # fmt: skip
-        enf._write_events(store, cur, log.new)
-        store._exec(
-            cur,
+        enf._write_events(tx, log.new)
+        tx.execute(
             f"INSERT INTO enforcement_evidence ({cols}, content) "  # noqa: S608
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [*(getattr(rec, c) for c in _COLS), content],
@@ -302,10 +300,10 @@ def read_file(store: Store, task_id: str, fid: str) -> tuple[EvidenceFile, bytes
     return rec, content
 
 
-def refs(store: Store, cur: Any, task_id: str, files: Any) -> list[dict[str, Any]]:
+def refs(tx: Transaction, task_id: str, files: Any) -> list[dict[str, Any]]:
     """The records of the files a transition cites (ids, or records carrying an ``id``).
 
-    Inside the transition's transaction (*cur*). A cited file that is not an uploaded file of
+    Inside the transition's transaction (*tx*). A cited file that is not an uploaded file of
     *task_id* is refused (:class:`InputError` on ``files`` naming the id): a name, another
     task's file or a made-up id. Whatever else a record carries is replaced by the stored one.
     """
@@ -324,13 +322,12 @@ def refs(store: Store, cur: Any, task_id: str, files: Any) -> list[dict[str, Any
     if not ids:
         return []
     marks = ", ".join("?" for _ in ids)
-    store._exec(
-        cur,
+    stored = tx.fetch(
         f"SELECT {', '.join(_COLS)} FROM enforcement_evidence "  # noqa: S608
         f"WHERE task_id = ? AND id IN ({marks})",
         [task_id, *ids],
     )
-    found = {r.id: r for r in map(_record, cur.fetchall())}
+    found = {r.id: r for r in map(_record, stored)}
     for fid in ids:
         if fid not in found:
             raise InputError("files", f"ids of files uploaded to task {task_id}", fid)

@@ -1,4 +1,4 @@
-"""The enforcement domain's tables (``DOMAINS["enforcement"]``).
+"""The enforcement domain's tables (registered with the store by ``bishui.app.DOMAINS``).
 
 ``enforcement_audit``         the append-only, hash-chained event log
                               (:class:`~bishui.enforcement.audit.AuditEvent` row by row): the

@@ -26,7 +26,7 @@ from bishui.enforcement.audit import GENESIS, AuditEvent, AuditLog
 from bishui.enforcement.policy import Policy, load_policy
 from bishui.errors import ConflictError, InputError, NotFoundError
 from bishui.sources.findings import Finding
-from bishui.store import Store
+from bishui.store import Store, Transaction
 from bishui.timeutil import now_beijing
 
 SYSTEM = tk.Actor("system", tk.Role.SYSTEM)
@@ -97,23 +97,22 @@ _AUDIT_COLS = (
 )
 
 
-def _last_event(store: Store, cur: Any) -> AuditEvent | None:
-    store._exec(cur, f"SELECT {_AUDIT_COLS} FROM enforcement_audit ORDER BY seq DESC LIMIT 1")  # noqa: S608
-    rows = cur.fetchall()  # fetch to the end: DuckDB refuses new work while a result is open
+def _last_event(tx: Transaction) -> AuditEvent | None:
+    rows = tx.fetch(f"SELECT {_AUDIT_COLS} FROM enforcement_audit ORDER BY seq DESC LIMIT 1")  # noqa: S608
     if not rows:
         return None
     row = rows[0]
     return _event(dict(zip(_AUDIT_COLS.split(", "), row, strict=True)))
 
 
-def _write_events(store: Store, cur: Any, events: Sequence[AuditEvent]) -> None:
+def _write_events(tx: Transaction, events: Sequence[AuditEvent]) -> None:
     rows = [
         [e.seq, e.time, e.actor, str(e.role), e.subject, e.action, e.from_state, e.to_state,
          json.dumps(e.payload, ensure_ascii=False, sort_keys=True), e.prev_hash, e.hash]
         for e in events
     ]  # fmt: skip
     if rows:
-        store._insert_rows(cur, "enforcement_audit", _AUDIT_COLS.split(", "), rows)
+        tx.insert_rows("enforcement_audit", _AUDIT_COLS.split(", "), rows)
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -127,7 +126,7 @@ _ALERT_COLS = ("id", "rule_id", "severity", "site_code", "outlet_id", "pollutant
 
 
 def _insert_alerts(
-    store: Store, cur: Any, alerts: Iterable[al.Alert], regions: Mapping[str, str | None]
+    tx: Transaction, alerts: Iterable[al.Alert], regions: Mapping[str, str | None]
 ) -> None:
     """New alerts, in one bulk insert (an alert changes later only through the audit log and
     :func:`_update_alert`). A water-source alert has no enterprise or outlet: NULL, so no
@@ -140,13 +139,12 @@ def _insert_alerts(
         for a in alerts
     ]  # fmt: skip
     if rows:
-        store._insert_rows(cur, "enforcement_alert", _ALERT_COLS, rows)
+        tx.insert_rows("enforcement_alert", _ALERT_COLS, rows)
 
 
-def _write_task(store: Store, cur: Any, t: tk.Task, region: str | None, now: dt.datetime) -> None:
-    store._exec(cur, "DELETE FROM enforcement_task WHERE id = ?", [t.id])
-    store._exec(
-        cur,
+def _write_task(tx: Transaction, t: tk.Task, region: str | None, now: dt.datetime) -> None:
+    tx.execute("DELETE FROM enforcement_task WHERE id = ?", [t.id])
+    tx.execute(
         "INSERT INTO enforcement_task (id, uscc, site_code, region, severity, state, assignee, "
         "assignee_kind, title, created, deadline, updated, body, subject_kind) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -157,11 +155,10 @@ def _write_task(store: Store, cur: Any, t: tk.Task, region: str | None, now: dt.
 
 
 def _write_notes(
-    store: Store, cur: Any, notes: Iterable[notify.Notification], sender: str, now: dt.datetime
+    tx: Transaction, notes: Iterable[notify.Notification], sender: str, now: dt.datetime
 ) -> None:
     for n in notes:
-        store._exec(
-            cur,
+        tx.execute(
             "INSERT INTO enforcement_notification (event_seq, task_id, recipient, subject, body, "
             "sender, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [n.event_seq, n.task_id, n.recipient, n.subject, n.body, sender, now],
@@ -210,15 +207,15 @@ def raise_alerts(
     policy = policy or load_policy()
     at = _now(now)
     rank = al.SEVERITY_ORDER
-    with store._write_lock, store._write_tx() as cur:
+    with store.transaction() as tx:
         keys = [f.key for f in findings]
         known: set[str] = set()
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
             marks = ", ".join("?" for _ in chunk)
-            store._exec(cur, f"SELECT id FROM enforcement_alert WHERE id IN ({marks})", chunk)  # noqa: S608
-            known |= {r[0] for r in cur.fetchall()}
-        log = _TailLog(_last_event(store, cur))
+            found = tx.fetch(f"SELECT id FROM enforcement_alert WHERE id IN ({marks})", chunk)  # noqa: S608
+            known |= {r[0] for r in found}
+        log = _TailLog(_last_event(tx))
         new = al.alerts_from_findings(findings, known, at, log, SYSTEM, options.alert_min_severity)
         by_site: dict[str, list[al.Alert]] = {}
         for a in new:
@@ -227,7 +224,7 @@ def raise_alerts(
         final = {a.id: a for a in new}
         opened: list[tk.Task] = []
         notes: list[notify.Notification] = []
-        n = _next_task_number(store, cur, at)
+        n = _next_task_number(tx, at)
         for site, items in sorted(by_site.items()):
             task_id = f"T{at:%Y%m%d}-{n:04d}"
             n += 1
@@ -242,10 +239,10 @@ def raise_alerts(
                                     assignee=team, kind="team")  # fmt: skip
                 notes += notify.notifications_for(ev, task)
             opened.append(task)
-            _write_task(store, cur, task, region, at)
-        _insert_alerts(store, cur, final.values(), regions)
-        _write_events(store, cur, log.new)
-        _write_notes(store, cur, notes, _sender_name(sender), at)
+            _write_task(tx, task, region, at)
+        _insert_alerts(tx, final.values(), regions)
+        _write_events(tx, log.new)
+        _write_notes(tx, notes, _sender_name(sender), at)
     _send(sender, notes)
     return list(final.values()), opened
 
@@ -260,9 +257,9 @@ def _send(sender: notify.Sender | None, notes: Iterable[notify.Notification]) ->
             sender.send(n)
 
 
-def _next_task_number(store: Store, cur: Any, at: dt.datetime) -> int:
-    store._exec(cur, "SELECT id FROM enforcement_task WHERE id LIKE ?", [f"T{at:%Y%m%d}-%"])
-    nums = [int(r[0].rsplit("-", 1)[1]) for r in cur.fetchall()]
+def _next_task_number(tx: Transaction, at: dt.datetime) -> int:
+    rows = tx.fetch("SELECT id FROM enforcement_task WHERE id LIKE ?", [f"T{at:%Y%m%d}-%"])
+    nums = [int(r[0].rsplit("-", 1)[1]) for r in rows]
     return max(nums, default=0) + 1
 
 
@@ -283,13 +280,11 @@ def list_tasks(
     if state:
         cond += " AND state = ?"
         args.append(state)
-    total = int(
-        store.query(f"SELECT COUNT(*) AS n FROM enforcement_task WHERE {cond}", args)[0]["n"]  # noqa: S608
-    )
-    rows = store.query(
-        f"SELECT body, region FROM enforcement_task WHERE {cond} ORDER BY created DESC, id DESC "  # noqa: S608
-        "LIMIT ? OFFSET ?",
-        [*args, limit, offset],
+    total, rows = store.page(
+        f"SELECT body, region FROM enforcement_task WHERE {cond} ORDER BY created DESC, id DESC",  # noqa: S608
+        args,
+        limit=limit,
+        offset=offset,
     )
     return total, [{**json.loads(r["body"]), "region": r["region"]} for r in rows]
 
@@ -302,14 +297,13 @@ def list_alerts(
     if state:
         cond += " AND state = ?"
         args.append(state)
-    total = int(
-        store.query(f"SELECT COUNT(*) AS n FROM enforcement_alert WHERE {cond}", args)[0]["n"]  # noqa: S608
-    )
-    rows = store.query(
+    total, rows = store.page(
         "SELECT id, rule_id, severity, site_code, outlet_id, pollutant, start_ts, end_ts, uscc, "  # noqa: S608
         f"region, created, state, task_id, subject_kind FROM enforcement_alert WHERE {cond} "
-        "ORDER BY created DESC, id LIMIT ? OFFSET ?",
-        [*args, limit, offset],
+        "ORDER BY created DESC, id",
+        args,
+        limit=limit,
+        offset=offset,
     )
     return total, rows
 
@@ -379,9 +373,8 @@ def act(
     if "files" in payload and action not in evidence.FILE_ACTIONS:
         raise InputError("files", f"only {', '.join(sorted(evidence.FILE_ACTIONS))} cite files",
                          action)  # fmt: skip
-    with store._write_lock, store._write_tx() as cur:
-        store._exec(cur, "SELECT body, region FROM enforcement_task WHERE id = ?", [task_id])
-        found = cur.fetchall()
+    with store.transaction() as tx:
+        found = tx.fetch("SELECT body, region FROM enforcement_task WHERE id = ?", [task_id])
         row = found[0] if found else None
         if row is None:
             raise NotFoundError(f"task {task_id} does not exist")
@@ -389,13 +382,13 @@ def act(
         if action in evidence.FILE_ACTIONS and payload.get("files"):
             # Files are cited by id; the machine and the audit event get their stored records
             # (with SHA-256). An id that is not an uploaded file of this task is refused here.
-            payload["files"] = evidence.refs(store, cur, task_id, payload["files"])
-        log = _TailLog(_last_event(store, cur))
+            payload["files"] = evidence.refs(tx, task_id, payload["files"])
+        log = _TailLog(_last_event(tx))
         new, ev = tk.apply(task, action, actor, at, policy, log, **payload)
         notes = notify.notifications_for(ev, new)
-        _write_events(store, cur, log.new)
-        _write_task(store, cur, new, region, at)
-        _write_notes(store, cur, notes, _sender_name(sender), at)
+        _write_events(tx, log.new)
+        _write_task(tx, new, region, at)
+        _write_notes(tx, notes, _sender_name(sender), at)
     _send(sender, notes)
     return new, ev
 
@@ -408,21 +401,22 @@ def escalate(
     policy = policy or load_policy()
     at = _now(now)
     out = []
-    with store._write_lock, store._write_tx() as cur:
-        store._exec(cur, "SELECT body, region FROM enforcement_task WHERE state <> 'closed' "
-                         "AND deadline < ?", [at])  # fmt: skip
-        rows = cur.fetchall()
-        log = _TailLog(_last_event(store, cur))
+    with store.transaction() as tx:
+        rows = tx.fetch(
+            "SELECT body, region FROM enforcement_task WHERE state <> 'closed' AND deadline < ?",
+            [at],
+        )
+        log = _TailLog(_last_event(tx))
         notes: list[notify.Notification] = []
         for body, region in rows:
             for task, ev in tk.escalate_overdue(
                 [task_from_dict(json.loads(body))], at, policy, log
             ):
                 notes += notify.notifications_for(ev, task)
-                _write_task(store, cur, task, region, at)
+                _write_task(tx, task, region, at)
                 out.append(task)
-        _write_events(store, cur, log.new)
-        _write_notes(store, cur, notes, _sender_name(sender), at)
+        _write_events(tx, log.new)
+        _write_notes(tx, notes, _sender_name(sender), at)
     _send(sender, notes)
     return out
 
@@ -445,10 +439,9 @@ def dismiss_alert(
     if actor.role not in DISMISSERS:
         raise PermissionDenied(f"{actor.role} may not dismiss alerts")
     at = _now(now)
-    with store._write_lock, store._write_tx() as cur:
+    with store.transaction() as tx:
         cols = ", ".join(_ALERT_COLS)
-        store._exec(cur, f"SELECT {cols} FROM enforcement_alert WHERE id = ?", [alert_id])  # noqa: S608
-        found = cur.fetchall()
+        found = tx.fetch(f"SELECT {cols} FROM enforcement_alert WHERE id = ?", [alert_id])  # noqa: S608
         if not found:
             raise NotFoundError(f"alert {alert_id} does not exist")
         r = dict(zip(_ALERT_COLS, found[0], strict=True))
@@ -460,9 +453,9 @@ def dismiss_alert(
             state=al.AlertState(r["state"]), task_id=r["task_id"] or "",
             subject_kind=r["subject_kind"],
         )  # fmt: skip
-        log = _TailLog(_last_event(store, cur))
+        log = _TailLog(_last_event(tx))
         new = al.dismiss(alert, reason, at, log, actor)
-        _write_events(store, cur, log.new)
-        store._exec(cur, "UPDATE enforcement_alert SET state = ? WHERE id = ?",
+        _write_events(tx, log.new)
+        tx.execute("UPDATE enforcement_alert SET state = ? WHERE id = ?",
                     [str(new.state), alert_id])  # fmt: skip
     return {"id": alert_id, "state": str(new.state), "reason": reason}

@@ -43,7 +43,7 @@ from bishui.enforcement import service as svc
 from bishui.enforcement import tasks as tk
 from bishui.enforcement.policy import Policy, load_policy, read_toml
 from bishui.errors import ConfigError
-from bishui.store import Store
+from bishui.store import Store, Transaction
 
 DEFAULT_FILE = "water_routing_2026.11-1.toml"
 KINDS = ("exceedance", "trend", "gap")
@@ -196,19 +196,21 @@ def route(
         return RouteReport([], [], 0, 0)
     since = at - dt.timedelta(days=routing.max_age_days)
     sql = _WATER_SQL.format(kinds=", ".join("?" for _ in kinds))
-    with store._write_lock, store._write_tx() as cur:
-        store._exec(cur, sql, [since, *kinds, routing.batch])
-        rows = [dict(zip(_WATER_COLS, r, strict=True)) for r in cur.fetchall()]
+    with store.transaction() as tx:
+        rows = [
+            dict(zip(_WATER_COLS, r, strict=True))
+            for r in tx.fetch(sql, [since, *kinds, routing.batch])
+        ]
         if not rows:
             return RouteReport([], [], 0, 0)
         ids = [r["id"] for r in rows]
         marks = ", ".join("?" for _ in ids)
         # An enforcement alert already raised for a water alert (its state reset by hand, or a
         # run that failed after the insert) is not raised again: only marked.
-        store._exec(cur, f"SELECT id FROM enforcement_alert WHERE id IN ({marks})", ids)  # noqa: S608
-        known = {r[0] for r in cur.fetchall()}
-        log = svc._TailLog(svc._last_event(store, cur))
-        live = _live_alerts(store, cur, sorted({r["source"] for r in rows}))
+        sql = f"SELECT id FROM enforcement_alert WHERE id IN ({marks})"  # noqa: S608
+        known = {r[0] for r in tx.fetch(sql, ids)}
+        log = svc._TailLog(svc._last_event(tx))
+        live = _live_alerts(tx, sorted({r["source"] for r in rows}))
         window = dt.timedelta(hours=routing.merge_hours)
         merged_into: dict[str, str] = {}  # water alert → the live alert it continued
         extended: dict[str, dt.datetime] = {}  # stored alert → its new end
@@ -264,17 +266,15 @@ def route(
         opened: list[tk.Task] = []
         notes: list[notify.Notification] = []
         joined = 0
-        n = svc._next_task_number(store, cur, at)
+        n = svc._next_task_number(tx, at)
         for site, items in sorted(by_site.items()):
-            store._exec(
-                cur,
+            open_task = tx.fetch(
                 "SELECT id FROM enforcement_task WHERE subject_kind = ? AND site_code = ? "
                 "AND state <> 'closed' ORDER BY created DESC, id DESC LIMIT 1",
                 [tk.WATER_SOURCE, site],
             )
-            live = cur.fetchall()
-            if live:
-                joins = live[0][0]
+            if open_task:
+                joins = open_task[0][0]
                 for a in items:
                     log.append(at, svc.SYSTEM.id, svc.SYSTEM.role, a.subject, "task",
                                a.state, al.AlertState.TASKED,
@@ -295,29 +295,28 @@ def route(
                                      assignee=f"team:{region or 'city'}", kind="team")  # fmt: skip
                 notes += notify.notifications_for(ev_, task)
             opened.append(task)
-            svc._write_task(store, cur, task, region, at)
-        svc._insert_alerts(store, cur, final.values(), regions)
+            svc._write_task(tx, task, region, at)
+        svc._insert_alerts(tx, final.values(), regions)
         if extended:
-            store._execmany(cur, "UPDATE enforcement_alert SET end_ts = ? WHERE id = ?",
+            tx.execute_many("UPDATE enforcement_alert SET end_ts = ? WHERE id = ?",
                             [[end, target] for target, end in extended.items()])  # fmt: skip
-        svc._write_events(store, cur, log.new)
-        svc._write_notes(store, cur, notes, svc._sender_name(sender), at)
+        svc._write_events(tx, log.new)
+        svc._write_notes(tx, notes, svc._sender_name(sender), at)
         # The enforcement alert's id is the water alert's key, so one statement marks them all.
-        store._exec(
-            cur,
+        tx.execute(
             f"UPDATE water_alerts SET state = 'routed', alert_id = id "  # noqa: S608
             f"WHERE state = 'new' AND id IN ({marks})",
             ids,
         )
         if merged_into:  # a continuation is routed to the alert it continued
-            store._execmany(cur, "UPDATE water_alerts SET alert_id = ? WHERE id = ?",
+            tx.execute_many("UPDATE water_alerts SET alert_id = ? WHERE id = ?",
                             [[target, w] for w, target in merged_into.items()])  # fmt: skip
     svc._send(sender, notes)
     return RouteReport(list(final.values()), opened, joined, len(ids), len(merged_into))
 
 
 def _live_alerts(
-    store: Store, cur: Any, sites: list[str]
+    tx: Transaction, sites: list[str]
 ) -> dict[tuple[str, str, str], tuple[str, dt.datetime, str]]:
     """``(site, rule, parameter) → (alert id, end, state)``: the latest live enforcement alert
     of each water source, kind and parameter — not dismissed, and its task (if it has one) not
@@ -325,8 +324,7 @@ def _live_alerts(
     if not sites:
         return {}
     marks = ", ".join("?" for _ in sites)
-    store._exec(
-        cur,
+    rows = tx.fetch(
         "SELECT a.id, a.site_code, a.rule_id, a.pollutant, a.end_ts, a.state "  # noqa: S608
         "FROM enforcement_alert a LEFT JOIN enforcement_task t ON t.id = a.task_id "
         f"WHERE a.subject_kind = ? AND a.site_code IN ({marks}) AND a.state <> ? "
@@ -335,7 +333,7 @@ def _live_alerts(
         [tk.WATER_SOURCE, *sites, str(al.AlertState.DISMISSED)],
     )
     return {(site, rule, par): (aid, end, state)
-            for aid, site, rule, par, end, state in cur.fetchall()}  # fmt: skip
+            for aid, site, rule, par, end, state in rows}  # fmt: skip
 
 
 def refresh(store: Store, now: dt.datetime) -> None:

@@ -48,10 +48,11 @@ def record_permits(
     incoming = {(p.permit_no, p.version): p for p in permits}
     at = (now or now_beijing()).replace(tzinfo=None, microsecond=0)
     counts = {"new": 0, "revised": 0, "unchanged": 0}
-    with store._write_lock, store._write_tx() as cur:
-        store._exec(cur, _CURRENT.replace("p.*", "p.permit_no, p.version, p.revision, "
-                                          "p.content_hash, p.body"))  # fmt: skip
-        stored = {(r[0], int(r[1])): (int(r[2]), r[3], r[4]) for r in cur.fetchall()}
+    with store.transaction() as tx:
+        current = tx.fetch(
+            _CURRENT.replace("p.*", "p.permit_no, p.version, p.revision, p.content_hash, p.body")
+        )
+        stored = {(r[0], int(r[1])): (int(r[2]), r[3], r[4]) for r in current}
         merged = {k: permits_io.permit_from_dict(json.loads(v[2])) for k, v in stored.items()
                   if k[0] in {no for no, _ in incoming}}  # fmt: skip
         merged.update(incoming)
@@ -64,9 +65,7 @@ def record_permits(
                 continue
             revision = 1 if old is None else old[0] + 1
             counts["new" if old is None else "revised"] += 1
-            store._exec(
-                cur,
-                "INSERT INTO source_permit (permit_no, version, revision, uscc, enterprise, "
+            tx.execute("INSERT INTO source_permit (permit_no, version, revision, uscc, enterprise, "
                 "management_class, valid_from, valid_to, revoked_on, change_reason, body, "
                 "content_hash, recorded_at, recorded_by) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -1,4 +1,4 @@
-"""The sources domain's tables (``DOMAINS["sources"]``; migrations in the store's format).
+"""The sources domain's tables (registered by ``bishui.app.DOMAINS``, in the store's format).
 
 ``source_permit``       every permit version as recorded, never overwritten: a version whose
                         content changes (e.g. its ``valid_to`` closed by an amendment, or a

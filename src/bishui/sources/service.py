@@ -177,20 +177,20 @@ def _store_mass(store: Store, pool: _Pool, start: dt.datetime) -> None:
             [ref.site_code, ref.outlet_id, pol, d, float(m), int(n)]
             for d, m, n in zip(day_list, mass.tolist(), missing.tolist(), strict=True)
         ]
-    with store._write_lock, store._write_tx() as cur:
+    with store.transaction() as tx:
         for i in range(0, len(codes), 500):
             chunk = codes[i : i + 500]
             marks = ", ".join("?" for _ in chunk)
-            store._exec(
-                cur,
+            tx.execute(
                 f"DELETE FROM source_mass_daily WHERE site_code IN ({marks}) "  # noqa: S608
                 "AND day >= ? AND day <= ?",
                 [*chunk, day_list[0], day_list[-1]],
             )
-        store._insert_rows(
-            cur, "source_mass_daily",
-            ("site_code", "outlet_id", "pollutant", "day", "mass_t", "missing_hours"), rows,
-        )  # fmt: skip
+        tx.insert_rows(
+            "source_mass_daily",
+            ("site_code", "outlet_id", "pollutant", "day", "mass_t", "missing_hours"),
+            rows,
+        )
 
 
 def _caps(
@@ -315,8 +315,8 @@ def _persist(
             "end_ts", "permit_no", "permit_version", "message", "body", "resolution", "run_id",
             "found_at")  # fmt: skip
     if rows:
-        with store._write_lock, store._write_tx() as cur:
-            store._insert_rows(cur, "source_finding", cols, rows)
+        with store.transaction() as tx:
+            tx.insert_rows("source_finding", cols, rows)
     return new_events, merged
 
 
@@ -379,10 +379,8 @@ def run_checks(
         alerts, tasks = enf.raise_alerts(store, new, regions, now=at, policy=policy,
                                          options=options.loop, sender=sender)  # fmt: skip
     new_alerts = [a for a in alerts if a.created == at]
-    with store._write_lock, store._write_tx() as cur:
-        store._exec(
-            cur,
-            "INSERT INTO source_run (id, started_at, finished_at, period_start, period_end, "
+    with store.transaction() as tx:
+        tx.execute("INSERT INTO source_run (id, started_at, finished_at, period_start, period_end, "
             "ruleset_version, outlets, findings, new_findings, alerts, tasks) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [run_id, t0, now_beijing().replace(tzinfo=None, microsecond=0), first,
@@ -487,11 +485,12 @@ def list_findings(
             cond.append(f"{col} = ?")
             args.append(v)
     w = " AND ".join(cond)
-    total = int(store.query(f"SELECT COUNT(*) AS n FROM source_finding WHERE {w}", args)[0]["n"])  # noqa: S608
-    rows = store.query(
+    total, rows = store.page(
         f"SELECT {FINDING_COLUMNS} FROM source_finding WHERE {w} "  # noqa: S608
-        "ORDER BY start_ts DESC, finding_key LIMIT ? OFFSET ?",
-        [*args, limit, offset],
+        "ORDER BY start_ts DESC, finding_key",
+        args,
+        limit=limit,
+        offset=offset,
     )
     return total, rows
 

@@ -235,7 +235,12 @@ class Store(ABC):
     url: str
 
     def __init__(self) -> None:
-        self._write_lock = threading.Lock()
+        #: The single writer's lock: every write holds it (through :meth:`transaction` or the
+        #: store's own writes). Hold it yourself only to keep writers out (maintenance, tests).
+        self.writer_lock = threading.Lock()
+        # The thread inside a transaction, if any: the lock is not re-entrant, so a nested
+        # transaction in the same thread would wait for itself forever — refuse it instead.
+        self._writer: int | None = None
 
     # -- backend hooks ------------------------------------------------------------------
     @abstractmethod
@@ -275,10 +280,50 @@ class Store(ABC):
         marks = ", ".join("?" for _ in columns)
         self._execmany(cur, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
+    # -- transactions ---------------------------------------------------------------------
+    @contextmanager
+    def _writing(self) -> Iterator[Any]:
+        """The writer lock, then a backend cursor inside one write transaction."""
+        me = threading.get_ident()
+        if self._writer == me:
+            raise NestedTransactionError(
+                "a write transaction is already open in this thread; do the work inside it"
+            )
+        with self.writer_lock:
+            self._writer = me
+            try:
+                with self._write_tx() as cur:
+                    yield cur
+            finally:
+                self._writer = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One write transaction through the store's single writer.
+
+        Takes the writer lock, yields a :class:`Transaction`, commits when the block ends and
+        rolls back if it raises (the exception propagates). Opening a transaction inside
+        another one in the same thread — or calling a store write such as :meth:`execute` or
+        :meth:`upsert` inside one — raises :class:`NestedTransactionError`: a write needs the
+        lock the open transaction holds.
+
+        >>> with store.transaction() as tx:
+        ...     (n,) = tx.fetch_one("SELECT COUNT(*) FROM sites") or (0,)
+        ...     tx.execute("INSERT INTO audit (n) VALUES (?)", [n])
+        """
+        with self._writing() as cur:
+            tx = Transaction(self, cur)
+            try:
+                yield tx
+            finally:
+                tx._closed = True
+
     # -- schema -------------------------------------------------------------------------
     def migrate(self) -> dict[str, int]:
-        """Apply every domain's migrations not yet applied; return each domain's version."""
-        with self._write_lock, self._write_tx() as cur:
+        """Apply every registered domain's migrations not yet applied (``core`` first, then in
+        the order :func:`bishui.store.schema.register` received them); return each domain's
+        version."""
+        with self._writing() as cur:
             self._exec(
                 cur,
                 "CREATE TABLE IF NOT EXISTS schema_version (domain TEXT NOT NULL, "
@@ -286,7 +331,7 @@ class Store(ABC):
                 "PRIMARY KEY (domain, version))",
             )
             versions: dict[str, int] = {}
-            for domain in schema.DOMAINS:
+            for domain in schema.registered():
                 self._exec(
                     cur,
                     "SELECT COALESCE(MAX(version), 0) FROM schema_version WHERE domain = ?",
@@ -340,16 +385,36 @@ class Store(ABC):
         _check_array_types(types)
         return _typed(self.query_columns(sql, params), types)
 
+    def page(
+        self, sql: str, params: Sequence[Any] = (), *, limit: int, offset: int = 0
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """One page of a listing: (the number of rows *sql* selects, rows ``offset`` to
+        ``offset + limit`` of them as dicts). *sql* must order its rows completely (a page of
+        an unordered result is not reproducible). Never takes the writer."""
+        if limit < 0 or offset < 0:
+            raise InputError("limit" if limit < 0 else "offset", "a number ≥ 0", min(limit, offset))
+        _, counted = self._read(f"SELECT COUNT(*) FROM ({sql}) AS listing", params)
+        rows = self.query(f"{sql} LIMIT ? OFFSET ?", [*params, int(limit), int(offset)])
+        return int(counted[0][0]), rows
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run one parameterised write statement in its own transaction (a domain's tables)."""
-        with self._write_lock, self._write_tx() as cur:
+        with self._writing() as cur:
             self._exec(cur, sql, params)
 
     def execute_many(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         """Run several parameterised write statements in one transaction."""
-        with self._write_lock, self._write_tx() as cur:
+        with self._writing() as cur:
             for sql, params in statements:
                 self._exec(cur, sql, params)
+
+    def table_exists(self, table: str) -> bool:
+        """Whether *table* exists (in this store's schema, on PostgreSQL)."""
+        sql = "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = ?"
+        if self.dialect == "postgresql":
+            sql += " AND table_schema = current_schema()"
+        _, rows = self._read(sql, [table])
+        return bool(rows[0][0])
 
     # -- registry -----------------------------------------------------------------------
     def upsert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
@@ -358,7 +423,7 @@ class Store(ABC):
         if not rows:
             return
         values = [[_registry_value(r.get(c)) for c in columns] for r in rows]
-        with self._write_lock, self._write_tx() as cur:
+        with self._writing() as cur:
             self._upsert_rows(cur, table, columns, key, values)
 
     def _upsert_rows(
@@ -384,7 +449,7 @@ class Store(ABC):
         n = self.count(table, where, [key_values[k] for k in key])
         if n == 0:
             raise NotFoundError(f"{table}: no row with {key_values}")
-        with self._write_lock, self._write_tx() as cur:
+        with self._writing() as cur:
             self._exec(cur, f"DELETE FROM {table} WHERE {where}", [key_values[k] for k in key])
         return n
 
@@ -413,7 +478,7 @@ class Store(ABC):
         if not len(batch):
             return
         cols = rows_to_columns(batch.rows) if batch.rows else None
-        with self._write_lock, self._write_tx() as cur:
+        with self._writing() as cur:
             if batch.raw:
                 self._insert_rows(
                     cur,
@@ -455,7 +520,7 @@ class Store(ABC):
         through :meth:`write_batch`."""
         n = len(cols["site_id"])
         if n:
-            with self._write_lock, self._write_tx() as cur:
+            with self._writing() as cur:
                 self._bulk_upsert_measurements(cur, _dedupe_last(cols))
         return n
 
@@ -508,7 +573,7 @@ class Store(ABC):
             raise ConflictError(f"quarantine entry {qid} is {rows[0]['status']}, not held")
         payload = json.loads(rows[0]["payload"]) if rows[0]["payload"] else None
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        with self._write_lock, self._write_tx() as cur:
+        with self._writing() as cur:
             if payload:
                 row = tuple(payload.get(c) for c in MEASUREMENT_COLUMNS)
                 cols = rows_to_columns([row])
@@ -527,7 +592,7 @@ class Store(ABC):
         if not self.query("SELECT id FROM quarantine WHERE id = ?", [qid]):
             raise NotFoundError(f"quarantine entry {qid} does not exist")
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        with self._write_lock, self._write_tx() as cur:
+        with self._writing() as cur:
             self._exec(
                 cur,
                 "UPDATE quarantine SET status = 'discarded', reviewed_at = ?, reviewed_by = ?, "
@@ -596,6 +661,81 @@ class Store(ABC):
         for r in rows:  # one row a (site, parameter): the logger's, else the platform's
             seen.setdefault((r["site_id"], r["parameter"]), r)
         return list(seen.values())
+
+
+class NestedTransactionError(StorageError):
+    """A write transaction was opened (or a store write made) inside an open one."""
+
+
+class Transaction:
+    """The statements of one write transaction (from :meth:`Store.transaction`).
+
+    SQL is parameterised with ``?`` placeholders only; table and column names passed to the
+    row helpers are plain identifiers written in code, never input. The object is valid only
+    inside its ``with`` block.
+    """
+
+    __slots__ = ("_closed", "_cur", "_store")
+
+    def __init__(self, store: Store, cur: Any) -> None:
+        self._store = store
+        self._cur = cur
+        self._closed = False
+
+    def _live(self) -> Any:
+        if self._closed:
+            raise StorageError("the transaction has ended; open a new one")
+        return self._cur
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement."""
+        self._store._exec(self._live(), sql, params)
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once for each parameter row."""
+        if rows:
+            self._store._execmany(self._live(), sql, rows)
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query inside the transaction (it sees the transaction's own writes); every
+        row, as tuples — fetched to the end, as DuckDB refuses new work on an open result."""
+        cur = self._live()
+        self._store._exec(cur, sql, params)
+        return list(cur.fetchall())
+
+    def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """The first row of :meth:`fetch`, or None."""
+        rows = self.fetch(sql, params)
+        return rows[0] if rows else None
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Append *rows* (values in *columns* order) to *table*, in bulk where the backend
+        can."""
+        _check_names(table, columns)
+        if rows:
+            self._store._insert_rows(self._live(), table, columns, rows)
+
+    def upsert_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        """Insert *rows*, replacing stored rows with the same *key* (the last of the batch
+        wins)."""
+        _check_names(table, columns)
+        if rows:
+            self._store._upsert_rows(self._live(), table, columns, key, rows)
+
+
+def _check_names(table: str, columns: Sequence[str]) -> None:
+    # Names are composed into SQL: refuse anything but plain identifiers.
+    for name in (table, *columns):
+        if not _IDENTIFIER.match(name):
+            raise StorageError(f"not a plain identifier: {name!r}")
 
 
 def _registry_value(v: Any) -> Any:

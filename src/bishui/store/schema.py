@@ -17,6 +17,10 @@ Tables (docs/data-model.md explains every column):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
+from bishui.errors import StorageError
+
 # DuckDB keeps no index on ``measurement``: an ART index over its key is ~9× the size of the
 # data itself and slows every bulk load, while DuckDB's zone maps already prune time ranges.
 # Its writer keeps the key unique instead (delete-then-insert in one transaction, see
@@ -209,26 +213,48 @@ $$""",
 ]
 
 
-#: Domains whose tables live in the store, each with its own migration sequence:
-#: name → "module:attribute" of a list of migrations (each a list of SQL statements in the
-#: format above). ``core`` is this module's :data:`MIGRATIONS`. A domain adds one line here and
-#: keeps its SQL beside its code; versions are counted per domain in ``schema_version``.
-DOMAINS: dict[str, str] = {
-    "core": "bishui.store.schema:MIGRATIONS",
-    "web": "bishui.web.schema:MIGRATIONS",
-    "compensation": "bishui.compensation.schema:MIGRATIONS",
-    "water": "bishui.water.schema:MIGRATIONS",
-    "sources": "bishui.sources.schema:MIGRATIONS",
-    "enforcement": "bishui.enforcement.schema:MIGRATIONS",
-}
+#: The migrations the store applies, by domain, in the order they were registered: ``core``
+#: (this module's :data:`MIGRATIONS`) first, then each domain the application hands over at
+#: start-up with :func:`register` (``bishui.app`` registers every domain of the platform). The
+#: store never names a domain above it; versions are counted per domain in ``schema_version``.
+Migrations = Sequence[Sequence[str]]
+#: A domain's migrations, or a function returning them when the store migrates (so a domain
+#: can hand over "my module's MIGRATIONS" and the list is read at migration time).
+MigrationSource = Migrations | Callable[[], Migrations]
+
+_REGISTRY: dict[str, MigrationSource] = {"core": MIGRATIONS}
 
 
-def domain_migrations(domain: str) -> list[list[str]]:
-    import importlib
+def _resolve(source: MigrationSource) -> Migrations:
+    return source() if callable(source) else source
 
-    module, attr = DOMAINS[domain].split(":")
-    migrations: list[list[str]] = getattr(importlib.import_module(module), attr)
-    return migrations
+
+def register(domain: str, migrations: MigrationSource) -> None:
+    """Hand *domain*'s migrations (each a list of SQL statements in the format above, or a
+    function returning them) to the store; :meth:`Store.migrate` applies those not yet
+    applied. Registering the same source or an equal list again is a no-op; other migrations
+    under a registered name are an error (a domain's migrations are one append-only
+    sequence)."""
+    if not domain.replace("_", "").isalnum() or not domain.isascii():
+        raise StorageError(f"not a domain name: {domain!r}")
+    have = _REGISTRY.get(domain)
+    if have is None:
+        _REGISTRY[domain] = migrations
+    elif have is not migrations and list(_resolve(have)) != list(_resolve(migrations)):
+        raise StorageError(f"domain {domain!r} is registered with other migrations")
+
+
+def registered() -> list[str]:
+    """Every registered domain, in registration order (``core`` first)."""
+    return list(_REGISTRY)
+
+
+def domain_migrations(domain: str) -> Migrations:
+    """*domain*'s migrations as they are now."""
+    try:
+        return _resolve(_REGISTRY[domain])
+    except KeyError:
+        raise StorageError(f"no migrations registered for domain {domain!r}") from None
 
 
 def statements(dialect: str, version: int, domain: str = "core") -> list[str]:

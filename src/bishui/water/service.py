@@ -531,9 +531,9 @@ def fingerprint(store: Store, p: WaterPeriod, compare: bool = True) -> str:
 
 
 def _write(store: Store, statements: list[tuple[str, list[Any]]]) -> None:
-    with store._write_lock, store._write_tx() as cur:
+    with store.transaction() as tx:
         for sql, params in statements:
-            store._exec(cur, sql, params)
+            tx.execute(sql, params)
 
 
 def _has_data(store: Store, p: WaterPeriod) -> bool:

@@ -296,9 +296,9 @@ def run_alerts(
             stored[key] = {**a, "ts": a["time"], "evidence": evidence, "state": "new"}
             a["state"] = "new"
     if statements:
-        with store._write_lock, store._write_tx() as cur:
+        with store.transaction() as tx:
             for sql, params in statements:
-                store._exec(cur, sql, params)
+                tx.execute(sql, params)
     return {"status": status, "alerts": alerts, "new": new, "updated": updated}
 
 

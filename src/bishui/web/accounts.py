@@ -36,7 +36,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from bishui.errors import ConflictError, InputError, NotFoundError
 from bishui.store import Store
-from bishui.web import db
 from bishui.web.errors import Unauthenticated
 from bishui.web.settings import Settings
 
@@ -166,12 +165,10 @@ def add_user(
     hashed, now = _hasher.hash(password), _now()
     # Unique regardless of case ("Admin" beside "admin" would pass for it on every page):
     # checked and inserted in one write transaction, under the store's one writer.
-    with store._write_lock, store._write_tx() as cur:
-        store._exec(cur, "SELECT username FROM users WHERE lower(username) = ?", [username.lower()])
-        if cur.fetchall():
+    with store.transaction() as tx:
+        if tx.fetch("SELECT username FROM users WHERE lower(username) = ?", [username.lower()]):
             raise ConflictError(f"user {username!r} already exists (usernames ignore case)")
-        store._exec(
-            cur,
+        tx.execute(
             "INSERT INTO users (username, display_name, role, region, enterprise, password_hash, "
             "active, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?, ?, TRUE, ?, ?)",
             [username, display_name, role, region, enterprise, hashed, now, now],
@@ -194,14 +191,13 @@ def set_password(store: Store, username: str, password: str) -> None:
     """Change a password; every session of the account ends and every API token is revoked."""
     get_user(store, username)
     check_password(password, username)
-    db.execute(
-        store,
+    store.execute(
         "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE username = ?",
         [_hasher.hash(password), _now(), username],
     )
     end_all_sessions(store, username)
-    db.execute(store, "UPDATE api_tokens SET revoked = TRUE WHERE username = ?", [username])
-    db.execute(store, "DELETE FROM login_failures WHERE username = ?", [username])
+    store.execute("UPDATE api_tokens SET revoked = TRUE WHERE username = ?", [username])
+    store.execute("DELETE FROM login_failures WHERE username = ?", [username])
     _changed()
 
 
@@ -213,22 +209,22 @@ def unlock(store: Store, username: str) -> int:
             "n"
         ]
     )
-    db.execute(store, "DELETE FROM login_failures WHERE username = ?", [username])
+    store.execute("DELETE FROM login_failures WHERE username = ?", [username])
     return n
 
 
 def set_active(store: Store, username: str, active: bool) -> None:
     """Disable (or re-enable) an account; disabling ends its sessions and revokes its tokens."""
     get_user(store, username)
-    db.execute(store, "UPDATE users SET active = ? WHERE username = ?", [active, username])
+    store.execute("UPDATE users SET active = ? WHERE username = ?", [active, username])
     if not active:
         end_all_sessions(store, username)
-        db.execute(store, "UPDATE api_tokens SET revoked = TRUE WHERE username = ?", [username])
+        store.execute("UPDATE api_tokens SET revoked = TRUE WHERE username = ?", [username])
     _changed()
 
 
 def end_all_sessions(store: Store, username: str) -> None:
-    db.execute(store, "DELETE FROM sessions WHERE username = ?", [username])
+    store.execute("DELETE FROM sessions WHERE username = ?", [username])
     _changed()
 
 
@@ -263,11 +259,10 @@ def begin_login(
         return LoginAttempt(username, None, where)
     now = _now()
     since = now - dt.timedelta(minutes=settings.lockout_minutes)
-    with store._write_lock, store._write_tx() as cur:
+    with store.transaction() as tx:
         # forget what has aged out (the table stays bounded by the window), record this one
-        store._exec(cur, "DELETE FROM login_failures WHERE failed_at <= ?", [since])
-        store._exec(
-            cur,
+        tx.execute("DELETE FROM login_failures WHERE failed_at <= ?", [since])
+        tx.execute(
             "INSERT INTO login_failures (username, failed_at, peer) VALUES (?, ?, ?)",
             [username, now, where],
         )
@@ -291,14 +286,12 @@ def finish_login(store: Store, attempt: LoginAttempt, password: str) -> User:
         raise Unauthenticated(BAD_LOGIN)
     if not _verify(row["password_hash"], password) or not row["active"]:
         raise Unauthenticated(BAD_LOGIN)  # the recorded attempt stays: a failure
-    db.execute(
-        store,
+    store.execute(
         "DELETE FROM login_failures WHERE username = ? AND peer = ?",
         [attempt.username, attempt.where],
     )
     new_hash = _hasher.hash(password) if _hasher.check_needs_rehash(row["password_hash"]) else None
-    db.execute(
-        store,
+    store.execute(
         "UPDATE users SET last_login_at = ?, password_hash = COALESCE(?, password_hash) "
         "WHERE username = ?",
         [_now(), new_hash, attempt.username],
@@ -339,8 +332,7 @@ def new_session(store: Store, settings: Settings, username: str, peer: str | Non
     """Start a session and return the cookie value (never stored as such)."""
     token = secrets.token_urlsafe(32)
     now = _now()
-    db.execute(
-        store,
+    store.execute(
         "INSERT INTO sessions (id_hash, username, created_at, expires_at, peer) "
         "VALUES (?, ?, ?, ?, ?)",
         [_sha256(token), username, now, now + dt.timedelta(hours=settings.session_hours), peer],
@@ -349,7 +341,7 @@ def new_session(store: Store, settings: Settings, username: str, peer: str | Non
 
 
 def end_session(store: Store, token: str) -> None:
-    db.execute(store, "DELETE FROM sessions WHERE id_hash = ?", [_sha256(token)])
+    store.execute("DELETE FROM sessions WHERE id_hash = ?", [_sha256(token)])
     _changed()
 
 
@@ -392,8 +384,7 @@ def new_token(
     secret = secrets.token_urlsafe(32)
     now = _now()
     expires = now + dt.timedelta(days=days)
-    db.execute(
-        store,
+    store.execute(
         "INSERT INTO api_tokens (id, username, name, secret_hash, created_at, expires_at, revoked)"
         " VALUES (?, ?, ?, ?, ?, ?, FALSE)",
         [tid, username, name, _sha256(secret), now, expires],
@@ -412,7 +403,7 @@ def list_tokens(store: Store, username: str) -> list[dict[str, Any]]:
 def revoke_token(store: Store, username: str, tid: str) -> None:
     if not store.query("SELECT id FROM api_tokens WHERE id = ? AND username = ?", [tid, username]):
         raise NotFoundError(f"token {tid!r} does not exist")
-    db.execute(store, "UPDATE api_tokens SET revoked = TRUE WHERE id = ?", [tid])
+    store.execute("UPDATE api_tokens SET revoked = TRUE WHERE id = ?", [tid])
     _changed()
 
 

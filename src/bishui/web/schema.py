@@ -58,7 +58,7 @@ MIGRATION: list[str] = [
     )""",
 ]
 
-#: The web domain's migrations, applied by the store (``bishui.store.schema.DOMAINS``).
+#: The web domain's migrations, handed to the store by ``bishui.app.DOMAINS``.
 MIGRATIONS: list[list[str]] = [MIGRATION]
 
 TABLES = ("users", "login_failures", "sessions", "api_tokens")
@@ -66,8 +66,6 @@ TABLES = ("users", "login_failures", "sessions", "api_tokens")
 
 def ensure(store: Store) -> None:
     """Create the web tables if the store's own migrations have not (yet) done so."""
-    from bishui.web import db
-
-    if db.table_exists(store, "users") and db.table_exists(store, "api_tokens"):
+    if store.table_exists("users") and store.table_exists("api_tokens"):
         return
-    db.execute_many_statements(store, MIGRATION)
+    store.execute_many([(sql, ()) for sql in MIGRATION])

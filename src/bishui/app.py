@@ -1,0 +1,62 @@
+"""The application's assembly: the one place that names every domain whose tables live in the
+store and hands their migrations to it.
+
+The store (``bishui.store``) knows only its own core tables; each domain keeps its migrations
+beside its code (``bishui/<domain>/schema.py``, a ``MIGRATIONS`` list in the store's format).
+A new domain adds one line to :data:`DOMAINS`. Entry points open stores with
+:func:`open_store` here, which registers the domains before the store migrates.
+
+The order of :data:`DOMAINS` is the order migrations run in and was fixed when the registry
+replaced the store's list of module names (issue 15): an existing database finds the same
+``schema_version`` rows and migrates unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+from bishui.compensation import schema as compensation_schema
+from bishui.enforcement import schema as enforcement_schema
+from bishui.sources import schema as sources_schema
+from bishui.store import Store
+from bishui.store import open_store as _open_store
+from bishui.store import schema as store_schema
+from bishui.water import schema as water_schema
+from bishui.web import schema as web_schema
+
+#: Every domain with tables in the store, in migration order (after the store's ``core``):
+#: its name and the module whose ``MIGRATIONS`` list holds its migrations.
+DOMAINS: tuple[tuple[str, ModuleType], ...] = (
+    ("web", web_schema),
+    ("compensation", compensation_schema),
+    ("water", water_schema),
+    ("sources", sources_schema),
+    ("enforcement", enforcement_schema),
+)
+
+
+class _ModuleMigrations:
+    """A domain module's ``MIGRATIONS``, read when the store migrates."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self.module = module
+
+    def __call__(self) -> store_schema.Migrations:
+        migrations: store_schema.Migrations = self.module.MIGRATIONS
+        return migrations
+
+
+_SOURCES = {name: _ModuleMigrations(module) for name, module in DOMAINS}
+
+
+def register_domains() -> None:
+    """Hand every domain's migrations to the store (idempotent)."""
+    for name, _ in DOMAINS:
+        store_schema.register(name, _SOURCES[name])
+
+
+def open_store(url: str | Path, *, schema: str | None = None, migrate: bool = True) -> Store:
+    """:func:`bishui.store.open_store`, with every domain's tables registered first."""
+    register_domains()
+    return _open_store(url, schema=schema, migrate=migrate)

@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, Field
 
 from bishui.errors import InputError
+from bishui.store import Store
 from bishui.timeutil import to_beijing_naive
 from bishui.web.auth import Principal
 
@@ -39,6 +40,17 @@ def _in_range_time(t: dt.datetime) -> dt.datetime:
 Day = Annotated[dt.date, AfterValidator(_in_range_day)]
 #: A date-time query parameter (or body field) within the platform's range.
 Moment = Annotated[dt.datetime, AfterValidator(_in_range_time)]
+
+
+# ------------------------------------------------------------------------------ preambles
+def _web_store(request: Request) -> Store:
+    store: Store = request.app.state.web.store
+    return store
+
+
+#: the application's store as a route parameter (``store: WebStore``), instead of each route
+#: looking it up on ``request.app.state``
+WebStore = Annotated[Store, Depends(_web_store)]
 
 
 # ------------------------------------------------------------------------------ paging

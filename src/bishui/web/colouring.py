@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from bishui.air.editions import SWITCH_2026, check_edition
-from bishui.air.tables import iaqi_table
+from bishui.air.tables import iaqi_table, level_table
 from bishui.store import Store
 from bishui.timeutil import now_beijing
 from bishui.water import tables as water_tables
@@ -59,10 +59,21 @@ Colouring = Callable[[Store, Sequence[dict[str, Any]], dt.datetime], dict[str, M
 
 @cache
 def categories() -> dict[str, list[dict[str, Any]]]:
+    """The display categories per layer. The AQI ones are the air core's HJ 633 levels (bands,
+    names, Annex A colours); the others (water classes, outlet states, no data) are the data
+    file's."""
     text = (resources.files("bishui.web") / "data" / "categories-2026-03-01.toml").read_text(
         encoding="utf-8"
     )
-    return tomllib.loads(text)
+    cats: dict[str, list[dict[str, Any]]] = tomllib.loads(text)
+    # HJ 633-2026 Table 1 keeps the bands and colours of HJ 633-2012 Table 2; the top band has
+    # no upper bound in the standard.
+    cats["aqi"] = [
+        {"max": lv.aqi_max if lv.aqi_max is not None else 100_000, "level": str(lv.level),
+         "name_zh": lv.category, "name_en": lv.category_en, "color": lv.hex}
+        for lv in level_table("2026")
+    ]  # fmt: skip
+    return cats
 
 
 def _mark(cat: dict[str, Any], **kw: Any) -> Mark:

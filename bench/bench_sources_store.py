@@ -41,9 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from bishui.app import open_store
 from bishui.demo import city, history
+from bishui.demo.city_permits import _limits
 from bishui.registry import uscc
 from bishui.sources import service
-from bishui.sources.citydemo import _limits
 from bishui.sources.permit_store import record_permits
 from bishui.sources.permits import ManagementClass, Outlet, Permit
 from bishui.store import Store

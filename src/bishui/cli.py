@@ -30,7 +30,7 @@ SUBCOMMANDS: dict[str, str] = {
     "registry": "bishui.core_cli:registry",
     "serve": "bishui.core_cli:serve",
     "sources": "bishui.sources.cli:sources",
-    "tasks": "bishui.sources.cli:tasks",
+    "tasks": "bishui.enforcement.cli:tasks",
     "users": "bishui.web.cli:users",
     "water": "bishui.water.cli:water",
 }

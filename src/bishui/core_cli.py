@@ -15,18 +15,11 @@ from typing import Any
 
 import click
 
+from bishui.cli_options import DEFAULT_DB, db_option
 from bishui.store import Store, open_store
 from bishui.timeutil import now_beijing
 
-DEFAULT_DB = "bishui-data/bishui.duckdb"
-db_option = click.option(
-    "--db",
-    "db_url",
-    envvar="BISHUI_DB",
-    default=DEFAULT_DB,
-    show_default=True,
-    help="store URL: duckdb:///path, postgresql://…, or a DuckDB file path",
-)
+__all__ = ["DEFAULT_DB", "db_option"]
 
 
 def _open(db_url: str) -> Store:

@@ -18,7 +18,7 @@ Exact derived figures
 ---------------------
 Readings arrive as decimal text with few decimals (HJ 212, uploads). A float in bishui stands
 for the shortest decimal that reads back to it (:func:`written`; the same reading as
-:func:`bishui.air.rounding.round_gbt8170`). A derived figure (a percentile, 超标倍数, a change
+:func:`bishui.rounding.round_gbt8170`). A derived figure (a percentile, 超标倍数, a change
 rate, a reference-O2 conversion, a flow-weighted mean) is returned as **the float nearest to its
 exact rational value**. Then every comparison with a limit and every GB/T 8170 rounding of it is
 exact: a result exactly on a limit or on a half is the float of that decimal, and a result off
@@ -147,7 +147,7 @@ CHECKS: dict[str, Comparison] = {
 
 def rounded_for(value: npt.ArrayLike, rule: Comparison, digits: int | None = None) -> FloatArray:
     """The value as the rule compares it: unrounded ("full") or rounded to its decimals."""
-    from bishui.air.rounding import round_gbt8170
+    from bishui.rounding import round_gbt8170
 
     v = np.asarray(value, dtype=np.float64)
     if rule.method == "full":

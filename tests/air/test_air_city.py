@@ -186,7 +186,7 @@ async def test_air_api(city_store: tuple[Store, str]) -> None:
 
 
 def test_air_colouring_replaces_the_provisional_air_marks(city_store: tuple[Store, str]) -> None:
-    from bishui.air.colouring import AirColouring
+    from bishui.web.air_colouring import AirColouring
 
     store, _ = city_store
     sites = store.query("SELECT id, kind, name, region, body FROM sites ORDER BY id")

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from bishui.demo import city, history
+from bishui.demo import city_permits as citydemo
 from bishui.enforcement import service as enf
 from bishui.enforcement import tasks as tk
 from bishui.registry import apply
-from bishui.sources import citydemo, service
+from bishui.sources import service
 from bishui.sources.evaluate import score
 from bishui.store import open_store
 

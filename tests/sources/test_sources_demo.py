@@ -3,7 +3,7 @@
 import datetime as dt
 from decimal import Decimal
 
-from bishui.sources.demo import demo_permits
+from bishui.demo.permits import demo_permits
 from bishui.sources.permits import check_history, in_force
 
 

@@ -243,10 +243,10 @@ def build_rich_city(store: Any, days: int) -> None:
 
     from bishui.demo import city
     from bishui.demo import compensation as comp_demo
+    from bishui.demo.city_permits import load_demo_permits
     from bishui.enforcement import water as enforcement_water
     from bishui.ingest import aggregate
     from bishui.sources import service as sources
-    from bishui.sources.citydemo import load_demo_permits
     from bishui.timeutil import now_beijing
     from bishui.water.supervision import run_alerts
 

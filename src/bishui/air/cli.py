@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from bishui.core_cli import db_option
+from bishui.cli_options import db_option
 from bishui.store import Store, open_store
 
 SCOPES = click.Choice(["all", "station", "county", "city"])

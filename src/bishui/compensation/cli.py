@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from bishui.cli_options import db_option
 from bishui.compensation import service
 from bishui.compensation.agreement import Agreement, load_agreements_dir
 from bishui.compensation.engine import Statement, compute_period, verify_hash
@@ -27,7 +28,6 @@ from bishui.compensation.inputs import PeriodInputs
 from bishui.compensation.jingmen import AGREEMENTS_DIR, CITY_FILE, city_registry
 from bishui.compensation.ledger import Ledger
 from bishui.compensation.period import Period
-from bishui.core_cli import db_option
 from bishui.errors import InputError, NotFoundError
 from bishui.store import Store, open_store
 

@@ -57,7 +57,7 @@ def prepare(
     else:
         echo(f"Loading the model city (seed {seed}) into {store.url} …")
         apply(store, model.registry)
-        from bishui.sources.citydemo import load_demo_permits
+        from bishui.demo.city_permits import load_demo_permits
 
         load_demo_permits(store, model)
         start = end - dt.timedelta(days=days)

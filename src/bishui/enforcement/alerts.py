@@ -19,10 +19,10 @@ from enum import StrEnum
 from typing import Any
 
 from bishui.enforcement.audit import AuditLog
+from bishui.enforcement.intake import AlertIn, AlertProducer, coerce
 from bishui.enforcement.policy import Policy
 from bishui.enforcement.tasks import OUTLET, Actor, Task, new_task
 from bishui.errors import ConflictError, InputError
-from bishui.sources.findings import Finding
 
 SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3}
 
@@ -67,23 +67,21 @@ class Alert:
 
 
 def alerts_from_findings(
-    findings: Iterable[Finding], known: Iterable[str], now: dt.datetime, log: AuditLog,
-    actor: Actor, min_severity: str = "low",
+    findings: Iterable[AlertIn | AlertProducer], known: Iterable[str], now: dt.datetime,
+    log: AuditLog, actor: Actor, min_severity: str = "low",
 ) -> list[Alert]:  # fmt: skip
-    """New alerts for findings whose key is not in *known* (and at least *min_severity*).
-
-    The enterprise is the site code's first 18 characters (its credit code, HJ 608-2017).
-    """
+    """New alerts for the handed-in alerts (:class:`~bishui.enforcement.intake.AlertIn`, or
+    producers of one such as a source-check finding) whose key is not in *known* and whose
+    severity is at least *min_severity*."""
     seen = set(known)
     floor = SEVERITY_ORDER[min_severity]
     out = []
-    for f in findings:
+    for f in map(coerce, findings):
         if f.key in seen or SEVERITY_ORDER.get(f.severity, 0) < floor:
             continue
         seen.add(f.key)
-        site = f.outlet.site_code
-        a = Alert(f.key, f.rule_id, f.severity, site, f.outlet.outlet_id, f.pollutant, f.start,
-                  f.end, site[:18], now, f.as_dict())  # fmt: skip
+        a = Alert(f.key, f.rule_id, f.severity, f.site_code, f.outlet_id, f.pollutant, f.start,
+                  f.end, f.uscc, now, f.evidence, subject_kind=f.subject_kind)  # fmt: skip
         log.append(now, actor.id, actor.role, a.subject, "create", "", a.state,
                    {"rule_id": a.rule_id, "severity": a.severity, "site_code": a.site_code,
                     "outlet_id": a.outlet_id, "pollutant": a.pollutant})  # fmt: skip

@@ -23,9 +23,9 @@ from bishui.enforcement import alerts as al
 from bishui.enforcement import evidence, notify
 from bishui.enforcement import tasks as tk
 from bishui.enforcement.audit import GENESIS, AuditEvent, AuditLog
+from bishui.enforcement.intake import AlertIn, AlertProducer, coerce
 from bishui.enforcement.policy import Policy, load_policy
 from bishui.errors import ConflictError, InputError, NotFoundError
-from bishui.sources.findings import Finding
 from bishui.store import Store, Transaction
 from bishui.timeutil import now_beijing
 
@@ -191,7 +191,7 @@ def task_from_dict(d: Mapping[str, Any]) -> tk.Task:
 # ---------------------------------------------------------------- findings → alerts → tasks
 def raise_alerts(
     store: Store,
-    findings: Sequence[Finding],
+    findings: Sequence[AlertIn | AlertProducer],
     regions: Mapping[str, str | None],
     *,
     now: dt.datetime | None = None,
@@ -199,7 +199,9 @@ def raise_alerts(
     options: LoopOptions = LoopOptions(),
     sender: notify.Sender | None = None,
 ) -> tuple[list[al.Alert], list[tk.Task]]:
-    """New alerts for *findings* not alerted yet; tasks for those at ``task_min_severity``.
+    """Enforcement's intake: new alerts for the handed-in alerts (*findings*:
+    :class:`~bishui.enforcement.intake.AlertIn` or producers of one) not alerted yet; tasks for
+    those at ``task_min_severity``.
 
     *regions* maps a site code to its region (for scoping and team assignment). One task per
     site. All of it — events, snapshots, notifications — in one transaction.
@@ -207,8 +209,9 @@ def raise_alerts(
     policy = policy or load_policy()
     at = _now(now)
     rank = al.SEVERITY_ORDER
+    handed: list[AlertIn] = [coerce(f) for f in findings]
     with store.transaction() as tx:
-        keys = [f.key for f in findings]
+        keys = [f.key for f in handed]
         known: set[str] = set()
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
@@ -216,7 +219,7 @@ def raise_alerts(
             found = tx.fetch(f"SELECT id FROM enforcement_alert WHERE id IN ({marks})", chunk)  # noqa: S608
             known |= {r[0] for r in found}
         log = _TailLog(_last_event(tx))
-        new = al.alerts_from_findings(findings, known, at, log, SYSTEM, options.alert_min_severity)
+        new = al.alerts_from_findings(handed, known, at, log, SYSTEM, options.alert_min_severity)
         by_site: dict[str, list[al.Alert]] = {}
         for a in new:
             if rank[a.severity] >= rank[options.task_min_severity]:

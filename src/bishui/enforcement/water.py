@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bishui.enforcement import alerts as al
-from bishui.enforcement import notify
+from bishui.enforcement import intake, notify
 from bishui.enforcement import service as svc
 from bishui.enforcement import tasks as tk
 from bishui.enforcement.policy import Policy, load_policy, read_toml
@@ -164,7 +164,8 @@ def _end(kind: str, ev: Mapping[str, Any], ts: dt.datetime, last_seen: dt.dateti
 
 
 def _title(name: str, source: str, items: list[al.Alert]) -> str:
-    from bishui.water.tables import name as parameter_name
+    def parameter_name(code: str) -> str:
+        return intake.label(tk.WATER_SOURCE, code)  # the water package's names
 
     what = sorted(
         {f"{KIND_ZH.get(str(a.finding['kind']), a.finding['kind'])} "

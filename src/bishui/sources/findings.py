@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from bishui.enforcement.intake import AlertIn
 from bishui.sources.rules import Rule
 
 
@@ -62,6 +63,16 @@ class Finding:
              self.pollutant, self.start.isoformat(), self.end.isoformat())
         )  # fmt: skip
         return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+    def alert_in(self) -> AlertIn:
+        """This finding as enforcement's intake takes it. The enterprise is the site code's
+        first 18 characters (its credit code, HJ 608-2017)."""
+        site = self.outlet.site_code
+        return AlertIn(
+            key=self.key, rule_id=self.rule_id, severity=self.severity, site_code=site,
+            pollutant=self.pollutant, start=self.start, end=self.end, evidence=self.as_dict(),
+            outlet_id=self.outlet.outlet_id, uscc=site[:18],
+        )  # fmt: skip
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for the API and the store."""

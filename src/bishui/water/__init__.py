@@ -11,6 +11,12 @@ The pure core (no I/O) — see docs/water.md for every rule and interpretation:
 * :mod:`bishui.water.drinking` — drinking-water sources: compliance and alerts.
 """
 
+from bishui.enforcement.intake import WATER_SOURCE, register_labels
 from bishui.water.classes import BatchClassification, Classification, classify, classify_batch
+from bishui.water.tables import name as _parameter_name
+
+# Enforcement titles the drinking-water source alerts this package raises with these names
+# (enforcement imports no domain: the producer hands it what it needs).
+register_labels(WATER_SOURCE, _parameter_name)
 
 __all__ = ["BatchClassification", "Classification", "classify", "classify_batch"]

@@ -193,6 +193,14 @@ def _class_ge(v: NDArray[np.float64], limits: Sequence[float]) -> NDArray[np.int
     return np.where(np.isnan(v), 0, above + 1).astype(np.int8)
 
 
+def single_factor_class(value: float, limits: Sequence[float], minimum: bool = False) -> int:
+    """Class 1–5 of one value against one item's Ⅰ–Ⅴ limits, 6 for worse than Ⅴ (GB 3838-2002
+    §5, single-factor method); *minimum* for an item whose limits are minima (DO). A value
+    equal to a limit meets it."""
+    v = np.array([value], dtype=np.float64)
+    return int((_class_ge(v, limits) if minimum else _class_le(v, limits))[0])
+
+
 def item_class(values: ArrayLike, code: str, body: str = "river") -> NDArray[np.int8]:
     """GB 3838-2002 表1 class of one item for an array of values.
 

@@ -23,7 +23,7 @@ from typing import Any
 import click
 import numpy as np
 
-from bishui.core_cli import db_option
+from bishui.cli_options import db_option
 from bishui.errors import InputError
 from bishui.water import tables as t
 from bishui.water.classes import classify, classify_batch
@@ -192,7 +192,7 @@ def _classify_csv(path: Path, body: str, out: Path | None, strict: bool, as_json
             )
         )
     else:
-        from bishui.water.report import render
+        from bishui.cli_options import render
 
         click.echo(render(f"GB 3838-2002 水质类别 ({len(data)} 个样品)", (headers, table_rows)))
     if unknown:
@@ -200,7 +200,7 @@ def _classify_csv(path: Path, body: str, out: Path | None, strict: bool, as_json
             "未识别的参数 unknown parameters (not assessed): " + ", ".join(unknown), err=True
         )
     if out is not None:
-        from bishui.water.report import write
+        from bishui.cli_options import write
 
         for p in write(out, [("水质类别", (headers, table_rows))]):
             click.echo(f"wrote {p}", err=True)

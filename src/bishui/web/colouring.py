@@ -30,8 +30,14 @@ from typing import Any
 
 import numpy as np
 
+from bishui.air.editions import SWITCH_2026, check_edition
+from bishui.air.tables import iaqi_table, level_table
 from bishui.store import Store
 from bishui.timeutil import now_beijing
+from bishui.water import tables as water_tables
+from bishui.water.classes import single_factor_class
+
+__all__ = ["Colouring", "Mark", "pm_iaqi", "single_factor_class"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +59,21 @@ Colouring = Callable[[Store, Sequence[dict[str, Any]], dt.datetime], dict[str, M
 
 @cache
 def categories() -> dict[str, list[dict[str, Any]]]:
+    """The display categories per layer. The AQI ones are the air core's HJ 633 levels (bands,
+    names, Annex A colours); the others (water classes, outlet states, no data) are the data
+    file's."""
     text = (resources.files("bishui.web") / "data" / "categories-2026-03-01.toml").read_text(
         encoding="utf-8"
     )
-    return tomllib.loads(text)
+    cats: dict[str, list[dict[str, Any]]] = tomllib.loads(text)
+    # HJ 633-2026 Table 1 keeps the bands and colours of HJ 633-2012 Table 2; the top band has
+    # no upper bound in the standard.
+    cats["aqi"] = [
+        {"max": lv.aqi_max if lv.aqi_max is not None else 100_000, "level": str(lv.level),
+         "name_zh": lv.category, "name_en": lv.category_en, "color": lv.hex}
+        for lv in level_table("2026")
+    ]  # fmt: skip
+    return cats
 
 
 def _mark(cat: dict[str, Any], **kw: Any) -> Mark:
@@ -84,20 +101,17 @@ def aqi_category(aqi: float) -> dict[str, Any]:
 
 
 # -- air ------------------------------------------------------------------------------------
-IAQI_LEVELS = np.array([0, 50, 100, 150, 200, 300, 400, 500], dtype=np.float64)
-#: 24-hour breakpoints [µg/m³] of PM10 (a34002) and PM2.5 (a34004): HJ 633-2012 Table 1 and
-#: HJ 633-2026 Table 3 (which changed the IAQI-100 points to 120 and 60).
-PM_BREAKPOINTS: dict[str, dict[str, tuple[float, ...]]] = {
-    "2012": {
-        "a34002": (0, 50, 150, 250, 350, 420, 500, 600),
-        "a34004": (0, 35, 75, 115, 150, 250, 350, 500),
-    },
-    "2026": {
-        "a34002": (0, 50, 120, 250, 350, 420, 500, 600),
-        "a34004": (0, 35, 60, 115, 150, 250, 350, 500),
-    },
-}
-HJ633_2026_IN_FORCE = dt.datetime(2026, 3, 1)
+#: The 24-hour columns of the HJ 633 IAQI table (2012 Table 1, 2026 Table 3, read from the air
+#: core) used for hourly PM10 (a34002) and PM2.5 (a34004).
+PM_COLUMNS: dict[str, str] = {"a34002": "PM10_24h", "a34004": "PM2.5_24h"}
+HJ633_2026_IN_FORCE = dt.datetime.combine(SWITCH_2026, dt.time())
+
+
+@cache
+def _pm_segments(edition: str, parameter: str) -> tuple[np.ndarray, np.ndarray]:
+    seg = iaqi_table(check_edition(edition))[PM_COLUMNS[parameter]]
+    return (np.array([float(c) for c in seg.conc], dtype=np.float64),
+            np.array(seg.iaqi, dtype=np.float64))  # fmt: skip
 
 
 def pm_iaqi(conc: np.ndarray, parameter: str, edition: str) -> np.ndarray:
@@ -114,9 +128,9 @@ def pm_iaqi(conc: np.ndarray, parameter: str, edition: str) -> np.ndarray:
     IAQI [-], NaN where *conc* is missing or negative; capped at 500 above the top breakpoint
     (the standard defines none above it).
     """
-    bp = np.array(PM_BREAKPOINTS[edition][parameter], dtype=np.float64)
+    bp, levels = _pm_segments(edition, parameter)
     c = np.asarray(conc, dtype=np.float64)
-    raw = np.interp(c, bp, IAQI_LEVELS)  # HJ 633 formula (1), piecewise linear, continuous
+    raw = np.interp(c, bp, levels)  # HJ 633 formula (1), piecewise linear, continuous
     # ceil (HJ 633-2012 §6.2) with a guard so 57.000000001 from binary floats stays 57
     out = np.ceil(np.round(raw, 9))
     return np.where(np.isnan(c) | (c < 0), np.nan, out)
@@ -150,23 +164,9 @@ def _air_marks(latest: dict[str, dict[str, Any]], site_ids: Sequence[str]) -> di
 
 
 # -- water ----------------------------------------------------------------------------------
-#: GB 3838-2002 Table 1 limits, classes Ⅰ–Ⅴ [mg/L]; DO is a minimum, the rest maxima.
-GB3838_LIMITS: dict[str, tuple[float, ...]] = {
-    "w01009": (7.5, 6, 5, 3, 2),  # DO (Ⅰ: 90 % saturation or 7.5)
-    "w01019": (2, 4, 6, 10, 15),  # CODMn
-    "w01018": (15, 15, 20, 30, 40),  # COD
-    "w21003": (0.15, 0.5, 1.0, 1.5, 2.0),  # NH3-N
-    "w21011": (0.02, 0.1, 0.2, 0.3, 0.4),  # TP, rivers
-}
-GB3838_TP_LAKE = (0.01, 0.025, 0.05, 0.1, 0.2)  # TP, lakes and reservoirs
-
-
-def single_factor_class(value: float, limits: Sequence[float], minimum: bool = False) -> int:
-    """Class 1–5 of one value, 6 for worse than Ⅴ (GB 3838-2002 §5, single-factor method)."""
-    lim = np.asarray(limits, dtype=np.float64)
-    ok = value >= lim if minimum else value <= lim
-    hit = np.flatnonzero(ok)
-    return int(hit[0]) + 1 if hit.size else 6
+#: The items the provisional class is judged on (GB 3838-2002 Table 1, from the water core;
+#: TP has the lake/reservoir limits at a lake section).
+WATER_ITEMS: tuple[str, ...] = ("w01009", "w01019", "w01018", "w21003", "w21011")
 
 
 def _water_marks(
@@ -178,13 +178,12 @@ def _water_marks(
         classes: list[int] = []
         times: list[dt.datetime] = []
         for p, r in latest.get(s["id"], {}).items():
-            if p not in GB3838_LIMITS or r["value"] is None:
+            if p not in WATER_ITEMS or r["value"] is None:
                 continue
-            limits = GB3838_TP_LAKE if p == "w21011" and s.get("body") == "lake" else None
+            body = "lake" if s.get("body") == "lake" else "river"
+            item = water_tables.table1(body)[p]
             classes.append(
-                single_factor_class(
-                    float(r["value"]), limits or GB3838_LIMITS[p], minimum=p == "w01009"
-                )
+                single_factor_class(float(r["value"]), item.limits, minimum=item.direction == "ge")
             )
             times.append(r["ts"])
         if classes:

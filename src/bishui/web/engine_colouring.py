@@ -6,7 +6,7 @@ the map) and replaces, layer by layer:
 
 * **air stations** — the real-time AQI report of ``bishui.air.service.realtime`` (all six
   pollutants, the edition in force for the hour, HJ 633-2026 §5.3.1 "NA"), through
-  :class:`bishui.air.colouring.AirColouring`;
+  :class:`bishui.web.air_colouring.AirColouring`;
 * **water sections** — the class of the newest day with data in ``water_window_days``:
   daily values by ``bishui.water.readings.daily_values`` (automatic daily means preferred,
   manual samples otherwise), classed by ``bishui.water.assessment.assess_sections``
@@ -174,7 +174,7 @@ class EngineColouring:
         self, store: Store, sites: Sequence[dict[str, Any]], at: dt.datetime | None = None
     ) -> dict[str, Mark]:
         at = at or now_beijing()
-        from bishui.air.colouring import AirColouring
+        from bishui.web.air_colouring import AirColouring
 
         marks = dict(self.base(store, sites, at))
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bishui.errors import PermissionDenied
 from bishui.web import accounts
-from bishui.web.api.common import ERRORS, iso
+from bishui.web.api.common import ERRORS, WebStore, iso
 from bishui.web.auth import LOGGED_IN, Principal, client_address, requires
 
 router = APIRouter(tags=["accounts"], responses=ERRORS)
@@ -77,9 +77,9 @@ def create_token(
 
 
 @router.get("/me/tokens", summary="The caller's API tokens (never their secrets)")
-def my_tokens(request: Request, p: Annotated[Principal, requires(*LOGGED_IN)]) -> dict[str, Any]:
+def my_tokens(store: WebStore, p: Annotated[Principal, requires(*LOGGED_IN)]) -> dict[str, Any]:
     assert p.username is not None
-    items = accounts.list_tokens(request.app.state.web.store, p.username)
+    items = accounts.list_tokens(store, p.username)
     for t in items:
         t["created_at"], t["expires_at"] = iso(t["created_at"]), iso(t["expires_at"])
     return {"ok": True, "items": items}
@@ -87,17 +87,17 @@ def my_tokens(request: Request, p: Annotated[Principal, requires(*LOGGED_IN)]) -
 
 @router.delete("/me/tokens/{token_id}", summary="Revoke one of the caller's tokens")
 def revoke_token(
-    request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*LOGGED_IN)],
     token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")],
 ) -> dict[str, Any]:
     assert p.username is not None
-    accounts.revoke_token(request.app.state.web.store, p.username, token_id)
+    accounts.revoke_token(store, p.username, token_id)
     return {"ok": True}
 
 
 @router.get("/users", summary="Every account (administrators)")
-def users(request: Request, p: Annotated[Principal, requires("admin")]) -> dict[str, Any]:
+def users(store: WebStore, p: Annotated[Principal, requires("admin")]) -> dict[str, Any]:
     items = [
         {
             "username": u.username,
@@ -107,7 +107,7 @@ def users(request: Request, p: Annotated[Principal, requires("admin")]) -> dict[
             "display_name": u.display_name,
             "active": u.active,
         }
-        for u in accounts.list_users(request.app.state.web.store)
+        for u in accounts.list_users(store)
     ]
     return {"ok": True, "items": items}
 
@@ -125,10 +125,12 @@ class NewUser(BaseModel):
 
 @router.post("/users", summary="Create an account (administrators)", status_code=201)
 def add_user(
-    request: Request, p: Annotated[Principal, requires("admin")], body: Annotated[NewUser, Body()]
+    store: WebStore,
+    p: Annotated[Principal, requires("admin")],
+    body: Annotated[NewUser, Body()],
 ) -> dict[str, Any]:
     u = accounts.add_user(
-        request.app.state.web.store,
+        store,
         body.username,
         body.password,
         body.role,
@@ -141,11 +143,11 @@ def add_user(
 
 @router.post("/users/{username}/disable", summary="Disable an account (administrators)")
 def disable_user(
-    request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires("admin")],
     username: Annotated[str, Path(max_length=64)],
 ) -> dict[str, Any]:
-    accounts.set_active(request.app.state.web.store, username, False)
+    accounts.set_active(store, username, False)
     return {"ok": True}
 
 
@@ -154,9 +156,9 @@ def disable_user(
     summary="Clear an account's failed logins: lifts its lockouts and delay (administrators)",
 )
 def unlock_user(
-    request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires("admin")],
     username: Annotated[str, Path(max_length=64)],
 ) -> dict[str, Any]:
-    n = accounts.unlock(request.app.state.web.store, username)
+    n = accounts.unlock(store, username)
     return {"ok": True, "cleared": n}

@@ -17,7 +17,7 @@ from bishui.air import service
 from bishui.air.editions import edition_for
 from bishui.errors import InputError
 from bishui.timeutil import now_beijing
-from bishui.web.api.common import ERRORS, YEAR, Day, Moment, cache_for, iso
+from bishui.web.api.common import ERRORS, YEAR, Day, Moment, WebStore, cache_for, iso
 from bishui.web.auth import ALL_ROLES, Principal, requires
 
 router = APIRouter(prefix="/air", tags=["air"], responses=ERRORS)
@@ -103,6 +103,7 @@ def _rows(rows: list[Any], scope: str) -> list[dict[str, Any]]:
 )
 def realtime(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*ALL_ROLES, published=("air", "hour"))],
     response: Response,
     hour: Moment | None = None,
@@ -112,7 +113,7 @@ def realtime(
         hour = hour.replace(tzinfo=None) if hour.tzinfo is None else _beijing(hour)
         if hour > now_beijing() + dt.timedelta(hours=1):
             raise InputError("hour", "must not be in the future", hour.isoformat())
-    rt = service.realtime(request.app.state.web.store, hour)
+    rt = service.realtime(store, hour)
     cache_for(response, p, request)
     return {"ok": True, "time": iso(rt.hour), "edition": rt.edition, "rows": _rows(rt.rows, scope)}
 
@@ -131,6 +132,7 @@ def _beijing(t: dt.datetime) -> dt.datetime:
 )
 def daily(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*ALL_ROLES, published=("air", "day"))],
     response: Response,
     date: Annotated[Day, Query(description="the day (Beijing)")],
@@ -138,7 +140,7 @@ def daily(
 ) -> dict[str, Any]:
     if date > now_beijing().date():
         raise InputError("date", "must not be in the future", date.isoformat())
-    rows = service.daily(request.app.state.web.store, date)
+    rows = service.daily(store, date)
     cache_for(response, p, request)
     edition = rows[0].report.edition if rows else edition_for(date)
     return {"ok": True, "time": date.isoformat(), "edition": edition, "rows": _rows(rows, scope)}
@@ -163,12 +165,13 @@ class Assessment(BaseModel):
 )
 def assessment(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*ALL_ROLES, published=("air", None))],
     response: Response,
     period: Annotated[str, Query(pattern=PERIOD, description="YYYY, YYYY-Qn or YYYY-MM")],
     scope: Scope = "all",
 ) -> dict[str, Any]:
-    rows = service.assessment(request.app.state.web.store, period, scope=scope)
+    rows = service.assessment(store, period, scope=scope)
     cache_for(response, p, request)
     return {"ok": True, "period": period, "rows": [r.as_dict() for r in rows]}
 
@@ -190,12 +193,13 @@ class Ranking(BaseModel):
 )
 def ranking(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*ALL_ROLES, published=("air", None))],
     response: Response,
     period: Annotated[str, Query(pattern=PERIOD, description="YYYY, YYYY-Qn or YYYY-MM")],
     level: Literal["county", "station"] = "county",
 ) -> dict[str, Any]:
-    rows = service.ranking(request.app.state.web.store, period, level=level)
+    rows = service.ranking(store, period, level=level)
     cache_for(response, p, request)
     return {
         "ok": True,

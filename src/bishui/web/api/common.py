@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, Field
 
+from bishui.errors import InputError
+from bishui.store import Store
 from bishui.timeutil import to_beijing_naive
 from bishui.web.auth import Principal
 
@@ -37,6 +40,65 @@ def _in_range_time(t: dt.datetime) -> dt.datetime:
 Day = Annotated[dt.date, AfterValidator(_in_range_day)]
 #: A date-time query parameter (or body field) within the platform's range.
 Moment = Annotated[dt.datetime, AfterValidator(_in_range_time)]
+
+
+# ------------------------------------------------------------------------------ preambles
+def _web_store(request: Request) -> Store:
+    store: Store = request.app.state.web.store
+    return store
+
+
+#: the application's store as a route parameter (``store: WebStore``), instead of each route
+#: looking it up on ``request.app.state``
+WebStore = Annotated[Store, Depends(_web_store)]
+
+
+# ------------------------------------------------------------------------------ paging
+MAX_OFFSET = 10_000_000
+
+
+@dataclass(frozen=True)
+class Paging:
+    """The one paging of the list routes: ``limit`` rows from ``offset``, and the page body."""
+
+    limit: int
+    offset: int
+
+    def page(
+        self, total: int, items: list[Any], key: str = "items", **before: Any
+    ) -> dict[str, Any]:
+        """``{"ok", **before, "total", "limit", "offset", key: items}``."""
+        return {"ok": True, **before, "total": total, "limit": self.limit,
+                "offset": self.offset, key: items}  # fmt: skip
+
+    def window(self, rows: list[Any]) -> list[Any]:
+        """This page of rows already in memory."""
+        return rows[self.offset : self.offset + self.limit]
+
+
+def _list_paging(
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> Paging:
+    return Paging(limit, offset)
+
+
+def _settings_paging(
+    request: Request,
+    limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> Paging:
+    settings = request.app.state.web.settings
+    limit = limit or settings.page_size
+    if limit > settings.max_page_size:
+        raise InputError("limit", f"at most {settings.max_page_size}", limit)
+    return Paging(limit, offset)
+
+
+#: a page of a list the service pages: at most 1000 rows, 100 by default
+ListPage = Annotated[Paging, Depends(_list_paging)]
+#: a page sized by the settings: ``page_size`` by default, at most ``max_page_size``
+SettingsPage = Annotated[Paging, Depends(_settings_paging)]
 
 
 def iso(t: Any) -> str | None:

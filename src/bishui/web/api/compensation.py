@@ -23,7 +23,7 @@ from bishui.compensation.explain import explain
 from bishui.compensation.export import statement_html
 from bishui.compensation.period import Period
 from bishui.errors import InputError, NotFoundError, PermissionDenied
-from bishui.web.api.common import ERRORS, YEAR, cache_for, iso
+from bishui.web.api.common import ERRORS, YEAR, ListPage, cache_for, iso
 from bishui.web.auth import STAFF, Principal, requires
 
 router = APIRouter(prefix="/compensation", tags=["compensation"], responses=ERRORS)
@@ -125,12 +125,11 @@ def statements(
     request: Request,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
+    page: ListPage,
     period: Annotated[str | None, Query(pattern=PERIOD)] = None,
     agreement: Annotated[str | None, Query(pattern=AGREEMENT_ID)] = None,
     party: Annotated[str | None, Query(pattern=REGION)] = None,
     history: bool = False,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     total, rows = service.list_statements(
         _store(request),
@@ -139,8 +138,8 @@ def statements(
         party=party,
         regions=_regions(p),
         current=not history,
-        limit=limit,
-        offset=offset,
+        limit=page.limit,
+        offset=page.offset,
     )
     items = []
     for r in rows:
@@ -165,7 +164,7 @@ def statements(
             }
         )
     cache_for(response, p, request)
-    return {"ok": True, "total": total, "limit": limit, "offset": offset, "items": items}
+    return page.page(total, items)
 
 
 def _visible(request: Request, p: Principal, statement_id: str) -> Any:

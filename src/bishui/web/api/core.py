@@ -13,7 +13,7 @@ from bishui import __version__
 from bishui.errors import InputError, NotFoundError
 from bishui.store.base import REGISTRY_TABLES
 from bishui.timeutil import now_beijing
-from bishui.web.api.common import ERRORS, Moment, beijing, cache_for, iso
+from bishui.web.api.common import ERRORS, Moment, SettingsPage, beijing, cache_for, iso
 from bishui.web.auth import ALL_ROLES, Principal, requires
 
 router = APIRouter(tags=["core"], responses=ERRORS)
@@ -176,23 +176,19 @@ def sites(
     request: Request,
     p: Annotated[Principal, requires(*ALL_ROLES, scope="scoped")],
     response: Response,
+    page: SettingsPage,
     kind: SiteKind | None = None,
     region: Annotated[str | None, Query(pattern=REGION, max_length=20)] = None,
-    limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     ctx = request.app.state.web
-    limit = limit or ctx.settings.page_size
-    if limit > ctx.settings.max_page_size:
-        raise InputError("limit", f"at most {ctx.settings.max_page_size}", limit)
     where, params = _site_query(p, kind, region)
     total = ctx.store.count("sites", where, params)
     items = ctx.store.query(
         f"SELECT {', '.join(SITE_FIELDS)} FROM sites WHERE {where} ORDER BY id LIMIT ? OFFSET ?",  # noqa: S608 - fixed SQL fragments; values are bound
-        [*params, limit, offset],
+        [*params, page.limit, page.offset],
     )
     cache_for(response, p, request)
-    return {"ok": True, "total": total, "limit": limit, "offset": offset, "items": items}
+    return page.page(total, items)
 
 
 class DeviceParameter(BaseModel):

@@ -40,7 +40,7 @@ from bishui.enforcement import tasks as tk
 from bishui.errors import InputError, NotFoundError
 from bishui.sources import permit_store, permits_io, service
 from bishui.timeutil import now_beijing
-from bishui.web.api.common import ERRORS, YEAR, Day, cache_for
+from bishui.web.api.common import ERRORS, YEAR, Day, ListPage, cache_for
 from bishui.web.api.task_views import events_view, notifications_view, task_view
 from bishui.web.auth import Principal, requires
 
@@ -106,16 +106,17 @@ def permits(
     request: Request,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
+    page: ListPage,
     history: bool = False,
     on: Annotated[Day | None, Query(description="date the version is in force")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     where, params = _scope(p, "e.region", "p.uscc")
-    total, rows = permit_store.list_permits(_store(request), where, params, history=history,
-                                            on=on, limit=limit, offset=offset)  # fmt: skip
+    total, rows = permit_store.list_permits(
+        _store(request), where, params, history=history, on=on, limit=page.limit,
+        offset=page.offset,
+    )  # fmt: skip
     cache_for(response, p, request)
-    return {"ok": True, "total": total, "limit": limit, "offset": offset, "items": rows}
+    return page.page(total, rows)
 
 
 class CapUsage(BaseModel):
@@ -213,6 +214,7 @@ def findings(
     request: Request,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
+    page: ListPage,
     period: Annotated[
         str | None, Query(pattern=PERIOD, description="2026, 2026-11, 2026-11-20")
     ] = None,
@@ -222,18 +224,15 @@ def findings(
     rule: Annotated[str | None, Query(pattern=r"^[A-Z0-9]{2,12}$")] = None,
     severity: Annotated[str | None, Query(pattern=SEVERITY)] = None,
     pollutant: Annotated[str | None, Query(pattern=r"^[aw]\d{5}$")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     start, end = service.parse_period(period) if period else (None, None)
     where, params = _scope(p)
     total, rows = service.list_findings(
         _store(request), where, params, start=start, end=end, site=site, rule=rule,
-        severity=severity, pollutant=pollutant, limit=limit, offset=offset,
+        severity=severity, pollutant=pollutant, limit=page.limit, offset=page.offset,
     )  # fmt: skip
     cache_for(response, p, request)
-    return {"ok": True, "total": total, "limit": limit, "offset": offset,
-            "items": [_plain(r) for r in rows]}  # fmt: skip
+    return page.page(total, [_plain(r) for r in rows])
 
 
 def _plain(r: dict[str, Any]) -> dict[str, Any]:
@@ -270,16 +269,14 @@ def alerts(
     request: Request,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
+    page: ListPage,
     state: Annotated[str | None, Query(pattern=r"^(new|tasked|dismissed)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     where, params = _enforcement_scope(p)
-    total, rows = enf.list_alerts(_store(request), where, params, state=state, limit=limit,
-                                  offset=offset)  # fmt: skip
+    total, rows = enf.list_alerts(_store(request), where, params, state=state,
+                                  limit=page.limit, offset=page.offset)  # fmt: skip
     cache_for(response, p, request)
-    return {"ok": True, "total": total, "limit": limit, "offset": offset,
-            "items": [_plain(r) for r in rows]}  # fmt: skip
+    return page.page(total, [_plain(r) for r in rows])
 
 
 # ------------------------------------------------------------------------------ tasks
@@ -306,18 +303,16 @@ def tasks(
     request: Request,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
+    page: ListPage,
     state: Annotated[
         str | None, Query(pattern=r"^(open|assigned|in_progress|disposed|closed)$")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     where, params = _task_scope(p)
-    total, rows = enf.list_tasks(_store(request), where, params, state=state, limit=limit,
-                                 offset=offset)  # fmt: skip
+    total, rows = enf.list_tasks(_store(request), where, params, state=state,
+                                 limit=page.limit, offset=page.offset)  # fmt: skip
     cache_for(response, p, request)
-    return {"ok": True, "total": total, "limit": limit, "offset": offset,
-            "items": [task_view(r, p) for r in rows]}  # fmt: skip
+    return page.page(total, [task_view(r, p) for r in rows])
 
 
 def _visible_task(request: Request, p: Principal, task_id: str) -> tk.Task:

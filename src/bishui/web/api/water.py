@@ -19,7 +19,7 @@ from bishui.timeutil import now_beijing
 from bishui.water.periods import WaterPeriod
 from bishui.water.service import Assessment, assess_cached
 from bishui.water.supervision import SupervisionRules, evaluate, stored_alerts
-from bishui.web.api.common import ERRORS, YEAR, Moment, cache_for, iso
+from bishui.web.api.common import ERRORS, YEAR, Moment, SettingsPage, cache_for, iso
 from bishui.web.auth import ALL_ROLES, STAFF, Principal, requires
 
 router = APIRouter(tags=["water"], responses=ERRORS)
@@ -409,16 +409,12 @@ def water_sources(
     request: Request,
     p: Annotated[Principal, requires(*STAFF, "county", scope="scoped")],
     response: Response,
+    page: SettingsPage,
     days: Annotated[float, Query(gt=0, le=90, description="window of data [d]")] = 7.0,
     now: Annotated[Moment | None, Query(description="evaluation time (default now)")] = None,
-    limit: Annotated[int | None, Query(ge=1, le=10_000, description="alerts per page")] = None,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     ctx = request.app.state.web
     store = ctx.store
-    limit = limit or ctx.settings.page_size
-    if limit > ctx.settings.max_page_size:
-        raise InputError("limit", f"at most {ctx.settings.max_page_size}", limit)
     when = now_beijing().replace(microsecond=0) if now is None else now
     if when.tzinfo is not None:
         from bishui.timeutil import to_beijing_naive
@@ -438,13 +434,5 @@ def water_sources(
         row = stored.get(a["id"], {})
         a["state"], a["task_id"] = row.get("state"), row.get("task_id")
     cache_for(response, p, request)
-    return {
-        "ok": True,
-        "time": iso(when),
-        "window_days": days,
-        "status": status,
-        "total": len(alerts),
-        "limit": limit,
-        "offset": offset,
-        "alerts": alerts[offset : offset + limit],
-    }
+    return page.page(len(alerts), page.window(alerts), key="alerts", time=iso(when),
+                     window_days=days, status=status)  # fmt: skip

@@ -1,6 +1,6 @@
 """The overview map's air layer from the full real-time AQI (replaces the provisional PM-only one).
 
-``bishui.web.colouring`` colours air stations provisionally from PM alone until this package
+``bishui.web.colouring`` colours air stations provisionally from PM alone until the air core
 is wired in. :class:`AirColouring` wraps any colouring (by default the provisional one, which
 keeps colouring water sections and outlets) and replaces each air station's mark with its
 real-time report (:func:`bishui.air.service.realtime`: all six pollutants, the edition of the

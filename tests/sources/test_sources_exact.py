@@ -110,6 +110,15 @@ def test_cap_crossings_agree_with_exact_integer_sums(grams: list[int], cap_g: in
     assert st_.total_g == int(cum[-1])
 
 
+def test_cap_projection_past_the_calendar_is_none() -> None:
+    # 1 g in 30 days against 400 t: the cap lies ~10^10 days ahead, past date.max (was an
+    # OverflowError found by the property test above)
+    grams = np.zeros(30)
+    grams[0] = 1e-6
+    st_ = quantity.cap_status(grams, dt.date(2026, 1, 1), Decimal(400), (1.0,))
+    assert st_.projected is None and st_.crossings == () and st_.total_g == 1
+
+
 def test_daily_mass_is_whole_grams_of_the_exact_sum() -> None:
     c = np.full((1, 24), 50.0)
     q = np.full((1, 24), 12.5)  # m³/h

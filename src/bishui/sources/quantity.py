@@ -144,7 +144,8 @@ class CapStatus:
     """Cumulative mass of one pollutant against a cap.
 
     ``crossings`` holds ``(level, date, cumulative_t)`` for every level reached, in order;
-    ``projected`` the date the cap is reached at the recent rate (None if the rate is zero).
+    ``projected`` the date the cap is reached at the recent rate (None if the rate is zero, or
+    so small that the date lies past the calendar).
     ``total_g`` is the exact total [g]; ``days_with_data`` / ``days_elapsed`` = ``coverage``
     says how much of the period the total rests on (None where the caller did not say).
     """
@@ -216,13 +217,17 @@ def cap_status(
     last = first_day + dt.timedelta(days=len(d) - 1)
     if total_g >= cap_g:
         projected: dt.date | None = crossings[-1][1] if crossings else last
-    elif rate_g > 0:
-        projected = last + dt.timedelta(days=math.ceil((cap_g - total_g) / rate_g))
-    else:
+    elif rate_g > 0 and (days := math.ceil((cap_g - total_g) / rate_g)) <= _days_left(last):
+        projected = last + dt.timedelta(days=days)
+    else:  # no emission, or a rate so small the cap lies past the calendar: never reached
         projected = None
     share = float(Fraction(total_g) / cap_g) if cap_g > 0 else math.inf
     return CapStatus(cap_t, _g(total_g), share, tuple(crossings), projected,
                      float(rate_g) / G_PER_T, total_g, len(d), days_with_data)  # fmt: skip
+
+
+def _days_left(day: dt.date) -> int:
+    return (dt.date.max - day).days
 
 
 def _g(grams_: int) -> Decimal:

@@ -191,3 +191,29 @@ def test_origins_must_keep_the_one_order() -> None:
         readings.origin_rank_sql("origin", ("upload", "logger"))
     with pytest.raises(ValueError, match="subset"):
         readings.origin_rank_sql("origin", ("manual",))
+
+
+def test_flag_codes_and_unordered_reads_select_the_same_values(store: Store) -> None:
+    _registry(store)
+    _history(store)
+    day = (JULY, JULY + dt.timedelta(days=1))
+    ordered = readings.select(store, [SECTION], CODES, *day, flags=("F", "N"))
+    loose = readings.select(store, [SECTION], CODES, *day, flags=("F", "N"), ordered=False)
+    assert ordered.flag_code is not None and set(ordered.flag_code.tolist()) == {1}
+
+    def keyed(r: readings.Readings) -> list[tuple[Any, ...]]:
+        return sorted(
+            zip(
+                r.parameter.tolist(),
+                r.ts.tolist(),
+                r.value.tolist(),
+                r.origin.tolist(),
+                strict=True,
+            )
+        )
+
+    assert keyed(ordered) == keyed(loose)
+    automatic = readings.select(
+        store, [SECTION], CODES, *day, origins=readings.AUTOMATIC, ordered=False
+    )
+    assert len(automatic) == len(ordered)  # one origin per key at every hour already

@@ -85,12 +85,13 @@ def _check_origins(origins: Sequence[str]) -> None:
 class Readings:
     """Stored values, one per key (site, parameter, period, ts) after the origin precedence.
 
-    Arrays of one length, sorted by (site, parameter, period, ts): ``site`` index into
+    Arrays of one length, sorted by (site, parameter, period, ts) unless read with
+    ``ordered=False``: ``site`` index into
     ``site_ids`` (int32), ``parameter`` index into ``parameters`` (int32), ``period`` index into
     ``periods`` (int8), ``ts`` (datetime64[us], naive Beijing time, the start of the period),
     ``value`` (float64, NaN for NULL), ``valid`` (the stored validity, HJ 212 flag N), ``origin``
     index into :data:`ORIGIN_ORDER` (int8). With ``text=True`` also ``flag`` and ``source``
-    (object arrays, None for NULL).
+    (object arrays, None for NULL); with ``flags=`` also ``flag_code`` (int16).
     """
 
     site_ids: tuple[str, ...]
@@ -105,6 +106,7 @@ class Readings:
     origin: NDArray[np.int8]
     flag: NDArray[np.object_] | None = None
     source: NDArray[np.object_] | None = None
+    flag_code: NDArray[np.int16] | None = None
 
     def __len__(self) -> int:
         return int(self.site.size)
@@ -116,7 +118,7 @@ class Readings:
         return Readings(
             self.site_ids, self.parameters, self.periods, self.site[mask], self.parameter[mask],
             self.period[mask], self.ts[mask], self.value[mask], self.valid[mask],
-            self.origin[mask], pick(self.flag), pick(self.source),
+            self.origin[mask], pick(self.flag), pick(self.source), pick(self.flag_code),
         )  # fmt: skip
 
     def origin_names(self) -> NDArray[np.object_]:
@@ -148,6 +150,8 @@ def select(
     periods: Sequence[str] = ("hour",),
     origins: Sequence[str] = ORIGIN_ORDER,
     text: bool = False,
+    flags: Sequence[str] | None = None,
+    ordered: bool = True,
 ) -> Readings:
     """Stored values of *site_ids* with ``start <= ts < end``, one per key (module docstring).
 
@@ -161,6 +165,12 @@ def select(
         Origins read, a subset of :data:`ORIGIN_ORDER` in its order (default all).
     text : bool
         Also read ``flag`` and ``source`` (for evidence; costs a dictionary query each).
+    flags : sequence of str, optional
+        Also read ``flag_code``: each value's HJ 212 flag as its index in *flags*
+        (``len(flags)`` for any other flag and for none), coded in SQL.
+    ordered : bool
+        Sort by key (default). False leaves rows in the backend's order when one origin holds
+        them all, saving a sort for readers that scatter the values into a grid anyway.
     """
     _check_origins(origins)
     sids, pers = tuple(site_ids), tuple(periods)
@@ -185,6 +195,11 @@ def select(
     types = {"site_i": "i4", "par_i": "i4", "per_i": "i2", "ts": "ts", "value": "f8",
              "valid_i": "i2", "origin_i": "i2"}  # fmt: skip
     args: list[Any] = [*site_p, *par_p, *per_p]
+    if flags is not None:
+        flag_case, flag_p = _codes("flag", tuple(flags))
+        cols.append(f"CAST(COALESCE({flag_case}, {len(flags)}) AS SMALLINT) AS flag_code")
+        types["flag_code"] = "i2"
+        args += flag_p
     dicts: dict[str, list[Any]] = {}
     if text:
         for name in ("flag", "source"):
@@ -209,13 +224,16 @@ def select(
     ts = c["ts"].astype("datetime64[us]")
     rank = c["origin_i"].astype(np.int8)
     # One key: (site, parameter, period, ts) → a sortable pair (group, µs); best origin first.
-    group = (site.astype(np.int64) * len(params_t) + par) * len(pers) + per
-    micros = (ts - _TIME_ZERO).astype(np.int64)
-    order = np.lexsort((rank, micros, group))
-    g, m = group[order], micros[order]
-    first = np.ones(n, dtype=bool)
-    first[1:] = (g[1:] != g[:-1]) | (m[1:] != m[:-1])
-    keep = order[first]
+    # Within one origin the stored key is unique, so with one origin there is nothing to drop.
+    keep: NDArray[np.intp] | slice = slice(None)
+    if ordered or rank.min() != rank.max():
+        group = (site.astype(np.int64) * len(params_t) + par) * len(pers) + per
+        micros = (ts - _TIME_ZERO).astype(np.int64)
+        order = np.lexsort((rank, micros, group))
+        g, m = group[order], micros[order]
+        first = np.ones(n, dtype=bool)
+        first[1:] = (g[1:] != g[:-1]) | (m[1:] != m[:-1])
+        keep = order[first]
     extra: dict[str, NDArray[np.object_]] = {}
     for name, names in dicts.items():
         table = np.array([None, *names, None], dtype=object)  # ranks from 1; NULL last
@@ -233,6 +251,7 @@ def select(
         rank[keep],
         extra.get("flag"),
         extra.get("source"),
+        None if flags is None else c["flag_code"][keep].astype(np.int16),
     )
 
 

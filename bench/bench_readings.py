@@ -148,9 +148,8 @@ def main() -> int:
                 for backend in urls:
                     for name in names:
                         o, n_ = results[(old, backend)][name], results[(new, backend)][name]
-                        print(
-                            f"old/new {backend:<10} {name:<12} {o:8.3f}s → {n_:8.3f}s  {o / n_:5.1f}×"
-                        )
+                        line = f"old/new {backend:<10} {name:<12} {o:8.3f}s → {n_:8.3f}s"
+                        print(f"{line}  {o / n_:5.1f}×")
         finally:
             from bishui.store import open_store
 

@@ -53,6 +53,7 @@ from bishui.compensation.agreement import Agreement
 from bishui.compensation.inputs import IndicatorInput, PeriodInputs, PointInput
 from bishui.compensation.period import Period
 from bishui.errors import InputError
+from bishui.registry.model import Site
 from bishui.store import Store
 from bishui.water.assessment import MIN_SAMPLES, assess_sections, period_means
 from bishui.water.rounding import round_assessment
@@ -198,13 +199,13 @@ def _hourly(
 
 def _water_point(
     store: Store,
-    section: dict[str, Any],
+    section: Site,
     period: Period,
     indicators: Iterable[str],
     figures: set[str],
     opts: InputOptions,
 ) -> PointInput:
-    sid = section["id"]
+    sid = section.id
     rows = _hourly(store, [sid], None, period.start, period.end)
     codes = sorted({str(p) for p in rows.parameter if p in KNOWN_CODES})
     times, row_of = np.unique(rows.ts, return_inverse=True)
@@ -214,8 +215,8 @@ def _water_point(
     if sel.any():
         cols = np.array([col[p] for p in rows.parameter[sel]], dtype=np.intp)
         x[row_of[sel], cols] = rows.value[sel]
-    body = section.get("body") or "river"
-    target = int(section.get("target_class") or 0)
+    body = section.body or "river"
+    target = int(section.target_class or 0)
     flags: list[str] = rows.provenance()
     water_class = None
     inds: dict[str, IndicatorInput] = {}
@@ -424,7 +425,7 @@ def period_inputs(
         )
         codes.update(a.indicators)
         figs.update(figure_names(a))
-    sites = {r["id"]: r for r in store.rows("sites", "kind IN ('air', 'water')")}
+    sites = {s.id: s for s in readings.sites(store, "kind IN ('air', 'water')")}
     points = []
     for _key, (kind, ids, codes, figs) in sorted(need.items()):
         if not all(i in sites for i in ids):

@@ -18,7 +18,7 @@ A reader narrows the origins by kind where its method reads only automatic data
 (:data:`KIND_ORIGINS`: air assessment, HJ 663, reads the automatic network only) — a subset of
 the one order, never another order.
 
-On PostgreSQL numeric data travel as a binary ``COPY`` (:meth:`Store.query_arrays`); text
+On PostgreSQL numeric data travel as binary arrays (:meth:`Store.query_arrays`); text
 columns (site, parameter, origin, flag, source) are coded to small integers in SQL, so no Python
 object is made per row on either backend.
 """

@@ -158,7 +158,7 @@ def load_grids(
         return Grids(start, period, values, flags, present)
     # One value per (code, outlet, period) by the read model's origin precedence, with the
     # outlet, channel and flag coded to small integers in SQL (bishui.readings: DuckDB's numpy
-    # result, PostgreSQL's binary COPY) — no per-row Python, no string sorting. Channels are
+    # result, PostgreSQL's binary arrays) — no per-row Python, no string sorting. Channels are
     # those the checks know (pollutants.table(): the others are skipped by the checks anyway).
     codes = sorted(pollutants.table())
     got = readings.select(

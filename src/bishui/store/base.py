@@ -331,7 +331,7 @@ class Store(ABC):
         self, sql: str, params: Sequence[Any], types: Mapping[str, str]
     ) -> dict[str, np.ndarray]:
         """Numeric columns of a large read, as typed numpy arrays, by the fastest path the
-        backend has (DuckDB: its numpy result; PostgreSQL: a binary ``COPY`` parsed at once).
+        backend has (DuckDB: its numpy result; PostgreSQL: one binary array per column).
 
         *types* names every column of the query's result, in order, with its type: ``i2``,
         ``i4``, ``i8`` (integers, never NULL), ``f8`` (NULL → NaN) or ``ts`` (a timestamp, never

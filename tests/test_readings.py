@@ -217,3 +217,16 @@ def test_flag_codes_and_unordered_reads_select_the_same_values(store: Store) -> 
         store, [SECTION], CODES, *day, origins=readings.AUTOMATIC, ordered=False
     )
     assert len(automatic) == len(ordered)  # one origin per key at every hour already
+
+
+def test_air_latest_hour_reads_the_automatic_network_only(store: Store) -> None:
+    from bishui.air.store_io import latest_hour
+
+    t0 = dt.datetime(2026, 7, 1, 10)
+    rows = [
+        ("AQ01", "a34004", "hour", t0, "logger", 35.0, None, None, None, "N", True, None, "q", t0),
+        ("AQ01", "a34004", "hour", t0 + dt.timedelta(hours=1), "upload", 40.0, None, None, None,
+         "N", True, None, "upload:x", t0),
+    ]  # fmt: skip
+    store.write_measurements(rows_to_columns(rows))
+    assert latest_hour(store, ["AQ01"]) == t0  # the upload's later hour is not the report's

@@ -155,10 +155,14 @@ def latest_hour(
     marks = ", ".join("?" for _ in station_ids)
     codes = list(CODES.values())
     pmarks = ", ".join("?" for _ in codes)
+    # The origins the air service reads (an upload's later hour is not a report's hour).
+    origins = readings.KIND_ORIGINS["air"]
+    omarks = ", ".join("?" for _ in origins)
     rows = store.query(
         "SELECT MAX(ts) AS ts FROM measurement WHERE period = 'hour' "  # noqa: S608 - placeholders
-        f"AND site_id IN ({marks}) AND parameter IN ({pmarks}) AND ts < ?",
-        [*station_ids, *codes, before or dt.datetime(9999, 1, 1)],
+        f"AND site_id IN ({marks}) AND parameter IN ({pmarks}) AND origin IN ({omarks}) "
+        "AND ts < ?",
+        [*station_ids, *codes, *origins, before or dt.datetime(9999, 1, 1)],
     )
     ts = rows[0]["ts"] if rows else None
     return ts if isinstance(ts, dt.datetime) else None

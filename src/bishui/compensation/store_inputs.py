@@ -19,14 +19,14 @@ arrays and hands them to the air and water pure cores:
   concentrations are published; the same for the previous year when it meets the air core's
   period validity (:func:`bishui.air.period_validity`: 324 days a year, 27 a month).
 
-Data selection: hourly values (``period = 'hour'``), one per key, the logger's in preference to
-an upload's and the platform's own (``ORIGIN_PREFERENCE``); only ``valid`` values (HJ 212 flag
-N) enter a mean. The evidence records, per point, how many values of each origin were used,
-how many were left out by flag, the distinct ``source`` tags (``synthetic`` for the model city),
-and a SHA-256 of the exact rows read (key, value, validity, origin), so recomputing from an
-unchanged store gives the same inputs — and the same statement hash — and any change to a used
-value shows as a new digest. Figures no series gives (a forest area, an index change) are read
-from ``compensation_figure`` with who entered them and the source they cite.
+Data selection: hourly values (``period = 'hour'``), one per key by the read model's one origin
+precedence (:mod:`bishui.readings`: the logger's, else the platform's, else an upload's); only
+``valid`` values (HJ 212 flag N) enter a mean. The evidence records, per point, how many values of
+each origin were used, how many were left out by flag, the distinct ``source`` tags (``synthetic``
+for the model city), and a SHA-256 of the exact rows read (key, value, validity, origin), so
+recomputing from an unchanged store gives the same inputs — and the same statement hash — and any
+change to a used value shows as a new digest. Figures no series gives (a forest area, an index
+change) are read from ``compensation_figure`` with who entered them and the source they cite.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from bishui import readings
 from bishui.air import (
     city_concentration,
     daily_mean,
@@ -52,6 +53,7 @@ from bishui.compensation.agreement import Agreement
 from bishui.compensation.inputs import IndicatorInput, PeriodInputs, PointInput
 from bishui.compensation.period import Period
 from bishui.errors import InputError
+from bishui.registry.model import Site
 from bishui.store import Store
 from bishui.water.assessment import MIN_SAMPLES, assess_sections, period_means
 from bishui.water.rounding import round_assessment
@@ -65,8 +67,9 @@ __all__ = [
     "period_inputs",
 ]
 
-#: Which stored value wins when several origins hold the same (site, parameter, hour).
-ORIGIN_PREFERENCE: tuple[str, ...] = ("logger", "upload", "platform")
+#: Which stored value wins when several origins hold the same (site, parameter, hour): the read
+#: model's one order (:data:`bishui.readings.ORIGIN_ORDER`), here for the evidence flags.
+ORIGIN_PREFERENCE: tuple[str, ...] = readings.ORIGIN_ORDER
 #: Flow units a section's logger may register, as the factor to m³/s.
 FLOW_UNITS: dict[str, Decimal] = {
     "L/s": Decimal("0.001"),
@@ -172,42 +175,22 @@ class _Rows:
 def _hourly(
     store: Store, sites: Sequence[str], params: Sequence[str] | None, start: dt.date, end: dt.date
 ) -> _Rows:
-    """Stored hourly values of *sites* (and *params*) with start ≤ ts ≤ end's day."""
-    marks = ", ".join("?" for _ in sites)
-    sql = (
-        "SELECT site_id, parameter, ts, value, valid, flag, origin, source FROM measurement "  # noqa: S608 - fixed SQL fragments; values are bound
-        f"WHERE period = 'hour' AND site_id IN ({marks}) AND ts >= ? AND ts < ?"
+    """Stored hourly values of *sites* (and *params*) with start ≤ ts ≤ end's day, one per key
+    by the read model's origin precedence (:mod:`bishui.readings`)."""
+    r = readings.select(
+        store, sites, params, _dt(start), _dt(end + dt.timedelta(days=1)), text=True
     )
-    args: list[Any] = [*sites, _dt(start), _dt(end + dt.timedelta(days=1))]
-    if params is not None:
-        sql += f" AND parameter IN ({', '.join('?' for _ in params)})"
-        args += list(params)
-    c = store.query_columns(sql, args)
-    n = len(c.get("site_id", ()))
-    if n == 0:
-        e = np.array([], dtype=object)
-        t = np.array([], "datetime64[us]")
-        return _Rows(e, e, t, np.array([]), np.array([], bool), e, e, e)
-    rank = np.full(n, len(ORIGIN_PREFERENCE), dtype=np.int8)
-    for i, o in enumerate(ORIGIN_PREFERENCE):
-        rank[c["origin"] == o] = i
-    site, par = c["site_id"].astype(str), c["parameter"].astype(str)
-    ts = c["ts"].astype("datetime64[us]")
-    order = np.lexsort((rank, ts, par, site))
-    site, par, ts = site[order], par[order], ts[order]
-    first = np.ones(n, dtype=bool)
-    first[1:] = (site[1:] != site[:-1]) | (par[1:] != par[:-1]) | (ts[1:] != ts[:-1])
-    keep = order[first]
-    valid = np.asarray(c["valid"][keep], dtype=bool) & ~np.isnan(c["value"][keep])
+    assert r.flag is not None and r.source is not None
+    valid = r.valid & ~np.isnan(r.value)
     return _Rows(
-        site[first].astype(object),
-        par[first].astype(object),
-        ts[first],
-        c["value"][keep].astype(np.float64),
+        r.site_names(),
+        r.parameter_names(),
+        r.ts,
+        r.value,
         valid,
-        c["flag"][keep],
-        c["origin"][keep],
-        c["source"][keep],
+        r.flag,
+        r.origin_names(),
+        r.source,
     )
 
 
@@ -216,13 +199,13 @@ def _hourly(
 
 def _water_point(
     store: Store,
-    section: dict[str, Any],
+    section: Site,
     period: Period,
     indicators: Iterable[str],
     figures: set[str],
     opts: InputOptions,
 ) -> PointInput:
-    sid = section["id"]
+    sid = section.id
     rows = _hourly(store, [sid], None, period.start, period.end)
     codes = sorted({str(p) for p in rows.parameter if p in KNOWN_CODES})
     times, row_of = np.unique(rows.ts, return_inverse=True)
@@ -232,8 +215,8 @@ def _water_point(
     if sel.any():
         cols = np.array([col[p] for p in rows.parameter[sel]], dtype=np.intp)
         x[row_of[sel], cols] = rows.value[sel]
-    body = section.get("body") or "river"
-    target = int(section.get("target_class") or 0)
+    body = section.body or "river"
+    target = int(section.target_class or 0)
     flags: list[str] = rows.provenance()
     water_class = None
     inds: dict[str, IndicatorInput] = {}
@@ -442,7 +425,7 @@ def period_inputs(
         )
         codes.update(a.indicators)
         figs.update(figure_names(a))
-    sites = {r["id"]: r for r in store.rows("sites", "kind IN ('air', 'water')")}
+    sites = {s.id: s for s in readings.sites(store, "kind IN ('air', 'water')")}
     points = []
     for _key, (kind, ids, codes, figs) in sorted(need.items()):
         if not all(i in sites for i in ids):

@@ -9,9 +9,10 @@ gets ``<credit code>001`` (so discharge without a permit is still found).
 
 :func:`load_grids` reads one block of outlets with one SQL query and lays the rows onto
 ``(outlets, periods)`` grids from 00:00 with NaN and the no-record flag where nothing came —
-vectorised, no per-row Python. Where both a logger's and the platform's value exist for one
-hour the logger's wins. Flows are converted to m³/h from the logger's unit (HJ 212-2017
-Appendix B: flue gas m³/s, wastewater L/s; the device's registered unit decides).
+vectorised, no per-row Python. One value per outlet, channel and period by the read model's
+origin precedence (:mod:`bishui.readings`: the logger's, else the platform's, else an
+upload's). Flows are converted to m³/h from the logger's unit (HJ 212-2017 Appendix B: flue
+gas m³/s, wastewater L/s; the device's registered unit decides).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from bishui import readings
 from bishui.errors import InputError
 from bishui.sources import flags as fl
 from bishui.sources import pollutants
@@ -37,7 +39,6 @@ FLOW_DEFAULT_UNIT = {"a00000": "m³/s", "w00000": "L/s"}
 FLOW_CODES = tuple(FLOW_DEFAULT_UNIT)
 O2_CODE = "a19001"
 STEP = {"min": 60, "hour": 3600}  # seconds per period
-_ORIGIN_RANK = {"logger": 0, "upload": 1, "platform": 2}
 
 
 @dataclass(frozen=True)
@@ -155,44 +156,30 @@ def load_grids(
     present: dict[str, NDArray[np.bool_]] = {}
     if not o:
         return Grids(start, period, values, flags, present)
-    # The text columns are coded to small integers in SQL (outlet row, channel, flag, origin
-    # rank), so a year of minutes comes back as numeric arrays (Store.query_arrays: DuckDB's
-    # numpy result, PostgreSQL's binary COPY) — no per-row Python, no string sorting.
-    # Channels are those the checks know (pollutants.table(): the others are skipped by the
-    # checks anyway).
+    # One value per (code, outlet, period) by the read model's origin precedence, with the
+    # outlet, channel and flag coded to small integers in SQL (bishui.readings: DuckDB's numpy
+    # result, PostgreSQL's binary arrays) — no per-row Python, no string sorting. Channels are
+    # those the checks know (pollutants.table(): the others are skipped by the checks anyway).
     codes = sorted(pollutants.table())
-    marks, cmarks = ", ".join("?" for _ in site_ids), ", ".join("?" for _ in codes)
-    site_case = " ".join(f"WHEN ? THEN {i}" for i in range(o))
-    code_case = " ".join(f"WHEN ? THEN {i}" for i in range(len(codes)))
-    flag_case = " ".join(f"WHEN '{ch}' THEN {i}" for i, ch in enumerate(fl.FLAG_CHARS[:-1]))
-    rank_case = " ".join(f"WHEN '{k}' THEN {v}" for k, v in _ORIGIN_RANK.items())
-    cols = store.query_arrays(
-        f"SELECT CAST(CASE site_id {site_case} END AS SMALLINT) AS row_i, "  # noqa: S608
-        f"CAST(CASE parameter {code_case} END AS SMALLINT) AS code_i, ts, value, "
-        f"CAST(CASE flag {flag_case} ELSE {fl.MISSING} END AS SMALLINT) AS flag_i, "
-        f"CAST(CASE origin {rank_case} ELSE {len(_ORIGIN_RANK)} END AS SMALLINT) AS rank_i "
-        f"FROM measurement WHERE period = ? AND site_id IN ({marks}) "
-        f"AND parameter IN ({cmarks}) AND ts >= ? AND ts < ?",
-        [*site_ids, *codes, period, *site_ids, *codes, start, end],
-        {"row_i": "i2", "code_i": "i2", "ts": "ts", "value": "f8", "flag_i": "i2", "rank_i": "i2"},
+    got = readings.select(
+        store,
+        site_ids,
+        codes,
+        start,
+        end,
+        periods=(period,),
+        flags=fl.FLAG_CHARS[:-1],
+        ordered=False,
     )
-    if not len(cols["row_i"]):
+    if not len(got):
         return Grids(start, period, values, flags, present)
-    rows = np.asarray(cols["row_i"], dtype=np.int64)
-    code_i = np.asarray(cols["code_i"], dtype=np.int64)
-    ts = np.asarray(cols["ts"]).astype("datetime64[s]")
-    col = (ts - np.datetime64(start, "s")).astype(np.int64) // STEP[period]
-    val = np.asarray(cols["value"], dtype=np.float64)
-    fcodes = np.asarray(cols["flag_i"]).astype(np.uint8)
-    rank = np.asarray(cols["rank_i"], dtype=np.int64)
-    if rank.min() != rank.max():
-        # One value per (code, outlet, period): the best origin (logger first). Within one
-        # origin the key is unique (the measurement key), so this is needed only when origins mix.
-        key = (code_i * o + rows) * per + col
-        order = np.lexsort((rank, key))
-        keep = order[np.unique(key[order], return_index=True)[1]]
-        rows, code_i, col = rows[keep], code_i[keep], col[keep]
-        val, fcodes = val[keep], fcodes[keep]
+    assert got.flag_code is not None
+    rows = got.site.astype(np.int64)
+    code_i = got.parameter.astype(np.int64)
+    t0 = np.datetime64(start, "s")
+    col = (got.ts.astype("datetime64[s]") - t0).astype(np.int64) // STEP[period]
+    val = got.value
+    fcodes = got.flag_code.astype(np.uint8)  # FLAG_CHARS[:-1] index; len(…) is fl.MISSING
     # Group the rows by channel once (a stable sort), rather than one mask per channel.
     by_code = np.argsort(code_i, kind="stable")
     bounds = np.searchsorted(code_i[by_code], np.arange(len(codes) + 1))

@@ -376,7 +376,7 @@ class Store(ABC):
         self, sql: str, params: Sequence[Any], types: Mapping[str, str]
     ) -> dict[str, np.ndarray]:
         """Numeric columns of a large read, as typed numpy arrays, by the fastest path the
-        backend has (DuckDB: its numpy result; PostgreSQL: a binary ``COPY`` parsed at once).
+        backend has (DuckDB: its numpy result; PostgreSQL: one binary array per column).
 
         *types* names every column of the query's result, in order, with its type: ``i2``,
         ``i4``, ``i8`` (integers, never NULL), ``f8`` (NULL → NaN) or ``ts`` (a timestamp, never
@@ -645,7 +645,8 @@ class Store(ABC):
         return self.query_columns(sql + " ORDER BY ts, origin", params)
 
     def latest(self, site_ids: Sequence[str], period: str = "hour") -> list[dict[str, Any]]:
-        """The newest value of each parameter at each site, for one period."""
+        """The newest value of each parameter at each site, for one period (services read
+        :func:`bishui.readings.latest`, which applies the same origin order)."""
         if not site_ids:
             return []
         marks = ", ".join("?" for _ in site_ids)
@@ -654,11 +655,13 @@ class Store(ABC):
             "JOIN (SELECT site_id, parameter, MAX(ts) AS ts FROM measurement "
             f"WHERE period = ? AND site_id IN ({marks}) GROUP BY site_id, parameter) last "
             "ON m.site_id = last.site_id AND m.parameter = last.parameter AND m.ts = last.ts "
-            "WHERE m.period = ? ORDER BY m.site_id, m.parameter, m.origin"
+            "WHERE m.period = ? ORDER BY m.site_id, m.parameter, "
+            "CASE m.origin WHEN 'logger' THEN 0 WHEN 'platform' THEN 1 ELSE 2 END"
         )
         rows = self.query(sql, [period, *site_ids, period])
         seen: dict[tuple[str, str], dict[str, Any]] = {}
-        for r in rows:  # one row a (site, parameter): the logger's, else the platform's
+        # one row a (site, parameter): the logger's, else the platform's, else an upload's
+        for r in rows:
             seen.setdefault((r["site_id"], r["parameter"]), r)
         return list(seen.values())
 

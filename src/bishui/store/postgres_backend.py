@@ -104,29 +104,32 @@ class PostgresStore(Store):
     def query_arrays(
         self, sql: str, params: Sequence[Any], types: Mapping[str, str]
     ) -> dict[str, np.ndarray]:
-        """A binary ``COPY`` of the query, parsed in one go: every column is made fixed-width
-        and non-NULL in SQL (floats: NULL → NaN), so each row of the binary format (PostgreSQL
-        docs, *COPY*, "Binary Format") has the same layout and numpy reads them all as one
-        structured big-endian array — no Python object per row."""
+        """Each column of the query aggregated on the server into one binary array
+        (``array_send(array_agg(…))``, PostgreSQL docs, *Arrays* and ``array_send``) and parsed
+        by numpy at once — no Python object per row. Every column is made fixed-width in SQL
+        (floats: NULL → NaN); a NULL left in an integer or timestamp column is refused.
+
+        Why not ``COPY … (FORMAT BINARY)``: the server sends one message per row and the driver
+        hands each to Python, which was most of the time of a large read (issue 15)."""
         _check_array_types(types)
-        cols = ", ".join(
-            f"COALESCE(q.{n}::float8, 'NaN'::float8)" if t == "f8" else f"q.{n}::{_PG_TYPE[t]}"
+        aggs = ", ".join(
+            f"array_send(array_agg(COALESCE(q.{n}::float8, 'NaN'::float8)))"
+            if t == "f8"
+            else f"array_send(array_agg(q.{n}::{_PG_TYPE[t]}))"
             for n, t in types.items()
         )
-        stmt = f"COPY (SELECT {cols} FROM ({_placeholders(sql)}) q) TO STDOUT (FORMAT BINARY)"
-        buf = bytearray()
+        stmt = f"SELECT {aggs} FROM ({_placeholders(sql)}) q"
         try:
-            # COPY takes no server-side parameters: psycopg binds them client-side, quoted.
-            with (
-                self._pool.connection() as con,
-                con.cursor() as cur,
-                cur.copy(stmt, list(params)) as copy,
-            ):
-                for block in copy:
-                    buf += block
+            with self._pool.connection() as con, con.cursor(binary=True) as cur:
+                cur.execute(stmt, list(params))
+                row = cur.fetchone()
         except psycopg.Error as exc:
             raise StorageError(f"query failed: {exc}") from exc
-        return _parse_binary_copy(bytes(buf), types)
+        assert row is not None
+        return {
+            name: _parse_binary_array(buf, t, name)
+            for (name, t), buf in zip(types.items(), row, strict=True)
+        }
 
     def _bulk_upsert_measurements(
         self, cur: Any, cols: dict[str, np.ndarray], *, revisions: bool = False
@@ -164,36 +167,35 @@ class PostgresStore(Store):
 
 _PG_TYPE = {"i2": "int2", "i4": "int4", "i8": "int8", "f8": "float8", "ts": "timestamp"}
 _BE = {"i2": ">i2", "i4": ">i4", "i8": ">i8", "f8": ">f8", "ts": ">i8"}
-_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _PG_EPOCH = np.datetime64("2000-01-01T00:00:00", "us")  # binary timestamps count from here
 
 
-def _parse_binary_copy(data: bytes, types: Mapping[str, str]) -> dict[str, np.ndarray]:
-    """Fixed-width rows of a binary ``COPY`` → one array per column."""
-    if not data.startswith(_COPY_SIGNATURE):
-        raise StorageError("COPY BINARY: no signature")
-    ext = int.from_bytes(data[15:19], "big")
-    body = data[19 + ext :]
-    if body[-2:] != b"\xff\xff":
-        raise StorageError("COPY BINARY: no trailer")
-    body = body[:-2]
-    fields: list[tuple[str, str]] = [("count", ">i2")]
-    for i, t in enumerate(types.values()):
-        fields += [(f"len{i}", ">i4"), (f"v{i}", _BE[t])]
-    row = np.dtype(fields)
-    if len(body) % row.itemsize:
-        raise StorageError("COPY BINARY: rows are not fixed-width (a NULL in an integer column?)")
-    rec = np.frombuffer(body, dtype=row)
-    out: dict[str, np.ndarray] = {}
-    for i, (name, t) in enumerate(types.items()):
-        if len(rec) and (rec[f"len{i}"] != np.dtype(_BE[t]).itemsize).any():
-            raise StorageError(f"COPY BINARY: NULL or wrong width in column {name}")
-        v = rec[f"v{i}"]
-        if t == "ts":
-            out[name] = _PG_EPOCH + v.astype(np.int64).astype("timedelta64[us]")
-        else:
-            out[name] = v.astype(_BE[t].replace(">", "="))
-    return out
+def _parse_binary_array(buf: bytes | None, t: str, name: str) -> np.ndarray:
+    """A one-dimensional array in PostgreSQL's binary send format → a numpy array.
+
+    Layout: ndim, has-null flag, element type (int32 each); per dimension its length and lower
+    bound (int32 each); then each element as an int32 length and its big-endian bytes.
+    """
+    out_dtype = np.dtype("datetime64[us]") if t == "ts" else np.dtype(_BE[t].replace(">", "="))
+    if buf is None:  # array_agg over no rows is NULL
+        return np.zeros(0, dtype=out_dtype)
+    b = bytes(buf)
+    ndim = int.from_bytes(b[0:4], "big")
+    if ndim == 0:
+        return np.zeros(0, dtype=out_dtype)
+    if ndim != 1:
+        raise StorageError(f"query_arrays: column {name} is not one-dimensional")
+    if int.from_bytes(b[4:8], "big"):
+        raise StorageError(f"query_arrays: NULL in column {name}")
+    n = int.from_bytes(b[12:16], "big")
+    width = np.dtype(_BE[t]).itemsize
+    rec = np.frombuffer(b, dtype=[("len", ">i4"), ("x", _BE[t])], count=n, offset=20)
+    if n and (rec["len"] != width).any():
+        raise StorageError(f"query_arrays: wrong width in column {name}")
+    v = rec["x"]
+    if t == "ts":
+        return _PG_EPOCH + v.astype(np.int64).astype("timedelta64[us]")
+    return v.astype(out_dtype)
 
 
 def _pg_value(column: str, v: Any) -> Any:

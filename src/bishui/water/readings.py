@@ -1,14 +1,14 @@
 """Reading surface-water data out of the store: sections and their daily values.
 
-The shell between the store and the pure core. One SQL query per period aggregates the
-readings to (section, parameter, day, kind of data) — sums and counts only — and numpy pivots
-them into a dense cube (section × day × item); no Python loop runs over readings or days.
+The shell between the store and the pure core. The readings come from the read model
+(:mod:`bishui.readings`, typed arrays, binary on PostgreSQL) and numpy sums them into a dense
+cube (section × day × item); no Python loop runs over readings or days.
 
 Which readings count (docs/water.md, "Service rules"):
 
-* **automatic** values: hourly values (``period = 'hour'``) of water sites: for each day and
-  item, the logger's readings where the logger sent any that day, else the platform's own
-  hourly values (computed from minute data);
+* **automatic** values: hourly values (``period = 'hour'``) of water sites, one per hour by the
+  read model's origin precedence: the logger's value where it sent one for that hour, else the
+  platform's own hourly value (computed from minute data);
 * **manual** values: uploaded values (``origin = 'upload'``, hourly or daily), taken as
   laboratory samples;
 * only valid values (HJ 212 flag N → ``valid``); values the core would refuse (negative
@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from bishui import readings
 from bishui.store import Store
 from bishui.water import tables as t
 
@@ -93,80 +94,40 @@ def load_sections(store: Store, where: str = "", params: list[Any] | None = None
     return Sections(rows, {r["code"]: r["name"] for r in regions}, city)
 
 
-# One pass over the period's readings: sums and counts per section, parameter, origin and day.
-_DAILY_SQL = """
-SELECT m.site_id, m.parameter, m.origin, CAST(date_trunc('day', m.ts) AS TIMESTAMP) AS day,
-       SUM(CASE WHEN NOT ({good}) THEN 0 WHEN m.parameter = 'w01001'
-                THEN POWER(10.0, -m.value) ELSE m.value END) AS s,
-       CAST(SUM(CASE WHEN {good} THEN 1 ELSE 0 END) AS BIGINT) AS n,
-       CAST(SUM(CASE WHEN {good} THEN 0 ELSE 1 END) AS BIGINT) AS bad
-FROM measurement m JOIN sites s ON s.id = m.site_id
-WHERE s.kind = 'water' AND m.valid AND m.ts >= ? AND m.ts < ? AND m.parameter IN ({marks})
-  AND ((m.period = 'hour' AND m.origin IN ('logger', 'platform'))
-       OR (m.period IN ('hour', 'day') AND m.origin = 'upload'))
-GROUP BY m.site_id, m.parameter, m.origin, CAST(date_trunc('day', m.ts) AS TIMESTAMP)
-"""
-
-# A value the core would refuse is counted, never averaged (one pass serves both).
-_GOOD = (
-    "m.value IS NOT NULL AND (m.value >= 0 OR m.parameter = 'w01010') "
-    "AND (m.parameter <> 'w01001' OR m.value <= 14)"
-)
+def _good(r: readings.Readings, codes: tuple[str, ...]) -> NDArray[np.bool_]:
+    """Values the core accepts: not NULL, not negative (water temperature may be), pH ≤ 14."""
+    ph = codes.index(t.PH) if t.PH in codes else -1
+    temp = codes.index("w01010") if "w01010" in codes else -1
+    v = r.value
+    with np.errstate(invalid="ignore"):
+        ok = ~np.isnan(v) & ((v >= 0) | (r.parameter == temp))
+        return np.asarray(ok & ((r.parameter != ph) | (v <= 14)), dtype=np.bool_)
 
 
-def _daily_sql(n_codes: int) -> str:
-    return _DAILY_SQL.format(marks=", ".join("?" for _ in range(n_codes)), good=_GOOD)
-
-
-# PostgreSQL: the same aggregate, one row per (section, item, origin) with its days and sums as
-# binary arrays (``array_send``) — psycopg hands over bytes, not a Python object per value.
-_PG_ARRAYS_SQL = """
-SELECT d.site_id, d.parameter, d.origin,
-       array_send(array_agg(d.day)) AS day,
-       array_send(array_agg(CAST(d.s AS DOUBLE PRECISION))) AS s,
-       array_send(array_agg(d.n)) AS n,
-       array_send(array_agg(d.bad)) AS bad
-FROM ({daily}) d
-GROUP BY d.site_id, d.parameter, d.origin
-"""
-
-#: PostgreSQL's binary timestamps count microseconds from 2000-01-01.
-_PG_EPOCH = np.datetime64("2000-01-01T00:00:00", "us")
-
-
-def _pg_array(buf: Any, dtype: str) -> NDArray[Any]:
-    """A one-dimensional PostgreSQL array in binary form (no NULLs) → numpy array.
-
-    Layout: ndim, has-null flag and element type (int32 each), then length and lower bound per
-    dimension, then each element as an int32 length and its big-endian bytes.
-    """
-    b = bytes(buf)
-    ndim = int.from_bytes(b[0:4], "big")
-    if ndim == 0:
-        return np.zeros(0, dtype=dtype.replace(">", "<"))
-    n = int.from_bytes(b[12:16], "big")
-    rec = np.frombuffer(b, dtype=[("len", ">i4"), ("x", dtype)], count=n, offset=12 + 8 * ndim)
-    return rec["x"].astype(dtype.replace(">", "<"))
-
-
-def _daily_columns(store: Store, n_codes: int, params: list[Any]) -> dict[str, NDArray[Any]]:
-    """The daily aggregate as flat columns (site_id, parameter, origin, day, s, n, bad)."""
-    if store.dialect != "postgresql":
-        return store.query_columns(_daily_sql(n_codes), params)
-    rows = store.query(_PG_ARRAYS_SQL.format(daily=_daily_sql(n_codes)), params)
-    if not rows:
-        return {}
-    parts = {k: [_pg_array(r[k], t) for r in rows] for k, t in
-             (("day", ">i8"), ("s", ">f8"), ("n", ">i8"), ("bad", ">i8"))}  # fmt: skip
-    sizes = np.array([len(x) for x in parts["day"]])
-    out: dict[str, NDArray[Any]] = {
-        k: np.repeat(np.array([r[k] for r in rows], dtype=object), sizes)
-        for k in ("site_id", "parameter", "origin")
-    }
-    out["day"] = _PG_EPOCH + np.concatenate(parts["day"]).astype("timedelta64[us]")
-    for k in ("s", "n", "bad"):
-        out[k] = np.concatenate(parts[k]).astype(float)
-    return out
+def _day_sums(
+    r: readings.Readings,
+    codes: tuple[str, ...],
+    start: dt.datetime,
+    shape: tuple[int, int, int],
+) -> tuple[NDArray[np.float64], NDArray[np.int64], int]:
+    """Sums and counts of the valid, accepted values per (section, day, item); pH summed as
+    hydrogen-ion concentration. Also the number of valid values refused (negative, pH > 14)."""
+    sums = np.zeros(shape)
+    counts = np.zeros(shape, dtype=np.int64)
+    day = (r.ts.astype("datetime64[D]") - np.datetime64(start.date(), "D")).astype(np.int64)
+    inside = r.valid & (day >= 0) & (day < shape[1])
+    good = _good(r, codes)
+    rejected = int(np.count_nonzero(inside & ~good))
+    sel = inside & good
+    if not sel.any():
+        return sums, counts, rejected
+    ph = codes.index(t.PH) if t.PH in codes else -1
+    v = np.where(r.parameter[sel] == ph, np.power(10.0, -r.value[sel]), r.value[sel])
+    flat = (r.site[sel].astype(np.int64) * shape[1] + day[sel]) * shape[2] + r.parameter[sel]
+    size = shape[0] * shape[1] * shape[2]
+    sums = np.bincount(flat, weights=v, minlength=size).astype(np.float64).reshape(shape)
+    counts = np.bincount(flat, minlength=size).astype(np.int64).reshape(shape)
+    return sums, counts, rejected
 
 
 @dataclass(frozen=True)
@@ -191,16 +152,6 @@ class DailyValues:
     def days(self) -> NDArray[np.datetime64]:
         n = self.values.shape[1]
         return np.datetime64(self.start, "D") + np.arange(n).astype("timedelta64[D]")
-
-
-def _index(keys: NDArray[Any], names: list[str] | tuple[str, ...]) -> NDArray[np.intp]:
-    """Position of each key in *names* (−1 where absent), via the unique keys only."""
-    lookup = {n: i for i, n in enumerate(names)}
-    if keys.size == 0:
-        return np.zeros(0, dtype=np.intp)
-    uniq, inverse = np.unique(keys.astype(str), return_inverse=True)
-    pos = np.array([lookup.get(str(u), -1) for u in uniq], dtype=np.intp)
-    return np.asarray(pos[inverse], dtype=np.intp)
 
 
 def daily_values(
@@ -229,32 +180,19 @@ def daily_values(
         data.
     """
     n_days = max(0, (end.date() - start.date()).days)
-    k = len(codes)
-    cols = _daily_columns(store, k, [start, end, *codes])
-    n_s = len(section_ids)
-    shape = (n_s, n_days, k)
-    # Sums and counts by origin: 0 logger, 1 platform, 2 upload (manual).
-    sums = np.zeros((3, *shape))
-    counts = np.zeros((3, *shape), dtype=np.int64)
-    rejected = 0
-    if cols and cols["site_id"].size:
-        si = _index(cols["site_id"], section_ids)
-        pj = _index(cols["parameter"], codes)
-        day = (cols["day"].astype("datetime64[D]") - np.datetime64(start.date(), "D")).astype(
-            np.int64
-        )
-        origin = _index(cols["origin"], ("logger", "platform", "upload"))
-        ok = (si >= 0) & (pj >= 0) & (day >= 0) & (day < n_days) & (origin >= 0)
-        rejected = int(np.nansum(cols["bad"][ok]))
-        o, si, day, pj = origin[ok], si[ok], day[ok], pj[ok]
-        # Keys are unique after GROUP BY, so plain fancy assignment is exact.
-        sums[o, si, day, pj] = np.nan_to_num(cols["s"][ok])
-        counts[o, si, day, pj] = cols["n"][ok].astype(np.int64)
-    # The logger's readings of a day where it sent any, else the platform's own hourly values.
-    logger = counts[0] > 0
-    s_auto = np.where(logger, sums[0], sums[1])
-    n_auto = np.where(logger, counts[0], counts[1])
-    s_man, n_man = sums[2], counts[2]
+    codes = tuple(codes)
+    shape = (len(section_ids), n_days, len(codes))
+    # Automatic values: one per hour by the read model's precedence (the logger's, else the
+    # platform's); manual values: uploads, hourly or daily (bishui.readings).
+    auto_r = readings.select(
+        store, section_ids, codes, start, end, periods=("hour",), origins=readings.AUTOMATIC
+    )
+    man_r = readings.select(
+        store, section_ids, codes, start, end, periods=("hour", "day"), origins=readings.MANUAL
+    )
+    s_auto, n_auto, rej_auto = _day_sums(auto_r, codes, start, shape)
+    s_man, n_man, rej_man = _day_sums(man_r, codes, start, shape)
+    rejected = rej_auto + rej_man
     with np.errstate(divide="ignore", invalid="ignore"):
         auto = np.where(n_auto >= day_min_readings, s_auto / n_auto, np.nan)
         manual = np.where(n_man >= 1, s_man / n_man, np.nan)

@@ -28,23 +28,13 @@ from typing import Any
 
 import numpy as np
 
+from bishui import readings
 from bishui.store import Store
 from bishui.timeutil import now_beijing
 from bishui.water import tables as t
 from bishui.water.drinking import SOURCE_CODES, Alert, AlertRules, source_alerts, source_compliance
 
 ALERT_RULES_VERSION = "water-alerts-1"
-
-_READINGS_SQL = """
-SELECT m.site_id, m.parameter, m.ts, m.value, m.origin
-FROM measurement m JOIN sites s ON s.id = m.site_id
-WHERE s.kind = 'water' AND s.drinking_source AND m.valid AND m.ts >= ? AND m.ts < ?
-  AND m.period IN ('hour', 'day') AND m.origin IN ('logger', 'platform', 'upload')
-  AND m.parameter IN ({marks})
-ORDER BY m.site_id, m.ts, m.parameter, m.origin
-"""
-
-_ORIGIN_RANK = {"logger": 0, "platform": 1, "upload": 2}
 
 
 @dataclass(frozen=True)
@@ -86,25 +76,22 @@ def source_readings(
 ) -> list[SourceData]:
     """Pivot the sources' readings into one (times × items) array per source."""
     codes = SOURCE_CODES
-    marks = ", ".join("?" for _ in codes)
-    cols = store.query_columns(_READINGS_SQL.format(marks=marks), [start, end, *codes])
+    # Hourly and daily values, one per key by the read model's origin precedence (the logger's,
+    # else the platform's, else an upload's); a value marked invalid is no reading.
+    r = readings.select(
+        store, [site["id"] for site in rows], codes, start, end, periods=("hour", "day")
+    )
+    r = r.take(r.valid)
     out = []
-    site_col = cols.get("site_id", np.array([], dtype=object))
-    for site in rows:
-        sel = site_col == site["id"]
-        ts = cols["ts"][sel] if sel.any() else np.array([], dtype="datetime64[us]")
-        param = cols["parameter"][sel] if sel.any() else np.array([], dtype=object)
-        value = cols["value"][sel] if sel.any() else np.array([], dtype=float)
-        origin = cols["origin"][sel] if sel.any() else np.array([], dtype=object)
-        times, ti = np.unique(ts, return_inverse=True)
-        pos = {c: j for j, c in enumerate(codes)}
-        pj = np.array([pos[str(p)] for p in param], dtype=np.intp)
+    for i, site in enumerate(rows):
+        mine = r.take(r.site == i)
+        times, ti = np.unique(mine.ts, return_inverse=True)
+        pj = mine.parameter.astype(np.intp)
         values = np.full((times.size, len(codes)), np.nan)
-        # Rows are ordered by origin within (ts, parameter): assign in reverse so the logger's
-        # value, written last, wins.
-        rank = np.array([_ORIGIN_RANK.get(str(o), 3) for o in origin], dtype=np.int64)
-        order = np.lexsort((-rank, pj, ti))
-        v = value[order].astype(float)
+        # An hourly and a daily value at one time: the best origin's, then the hourly one
+        # (assigned last wins, so assign in reverse order of preference).
+        order = np.lexsort((-mine.period, -mine.origin.astype(np.int64), pj, ti))
+        v = mine.value[order].astype(float)
         bad = (v < 0) | ((pj[order] == codes.index(t.PH)) & (v > 14))
         v[bad] = np.nan
         values[ti[order], pj[order]] = v

@@ -9,7 +9,7 @@ import numpy as np
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from bishui import __version__
+from bishui import __version__, readings
 from bishui.errors import InputError, NotFoundError
 from bishui.store.base import REGISTRY_TABLES
 from bishui.timeutil import now_beijing
@@ -298,7 +298,7 @@ def site_detail(
         ]
     latest = [
         {k: (iso(v) if k == "ts" else v) for k, v in r.items() if k != "site_id"}
-        for r in store.latest([site_id], period)
+        for r in readings.latest(store, [site_id], period)
     ]
     cache_for(response, p, request)
     return {"ok": True, "site": site, "devices": devices, "period": period, "latest": latest}

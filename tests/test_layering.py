@@ -25,7 +25,7 @@ BASE = frozenset({"bishui", "errors", "timeutil", "rounding", "exact", "cli_opti
 DOMAINS = frozenset({"hj212", "store", "registry", "readings", "ingest", "enforcement", "air",
                      "water", "sources", "compensation"})  # fmt: skip
 #: the application: assembles the domains (commands, web, demo, the running platform)
-APP = frozenset({"cli", "__main__", "app", "core_cli", "runtime", "web", "demo"})
+APP = frozenset({"cli", "__main__", "app", "settings", "core_cli", "runtime", "web", "demo"})
 
 #: node → the nodes (besides BASE) it may import. Read downwards: a domain lists only domains.
 ALLOWED: dict[str, frozenset[str]] = {
@@ -46,8 +46,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     # the assembly: hands every domain's migrations (web's too) to the store
     "app": frozenset(DOMAINS | {"web"}),
     "runtime": frozenset(DOMAINS | {"web"}),
+    # every setting, declared once: gathers the gateway's limits and the web's settings
+    "settings": frozenset({"hj212", "web"}),
     "demo": frozenset(DOMAINS | {"web", "runtime"}),
-    "core_cli": frozenset(DOMAINS | {"runtime", "demo"}),
+    "core_cli": frozenset(DOMAINS | {"runtime", "demo", "settings"}),
     "cli": frozenset(DOMAINS | APP),
     "__main__": frozenset({"cli"}),
 }

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from bishui import settings
 from bishui.cli_options import DEFAULT_DB, db_option
 from bishui.store import Store, open_store
 from bishui.timeutil import now_beijing
@@ -27,21 +28,17 @@ def _open(db_url: str) -> Store:
 
 
 def gateway_limit_options(f: Any) -> Any:
-    """One ``--gateway-<field>`` option per :class:`~bishui.hj212.gateway.GatewayLimits`
-    field: the limits are declared once, there (docs/hj212.md lists the same fields)."""
-    import dataclasses
-
-    from bishui.hj212.gateway import GatewayLimits
-
-    for fld in reversed(dataclasses.fields(GatewayLimits)):
-        name = "--gateway-" + fld.name.replace("_", "-")
-        unit = f" [{fld.metadata['unit']}]" if fld.metadata.get("unit") else ""
-        help_ = f"{fld.metadata.get('help', '')}{unit} (default {fld.default})"
-        if fld.type == "bool":
-            f = click.option(name, "limit_" + fld.name, is_flag=True, default=None, help=help_)(f)
-        else:
-            kind = int if fld.type == "int" else float
-            f = click.option(name, "limit_" + fld.name, type=kind, default=None, help=help_)(f)
+    """One ``--gateway-<field>`` option (and ``BISHUI_GATEWAY_<FIELD>`` variable) per
+    :class:`~bishui.hj212.gateway.GatewayLimits` field: the limits are declared once, there,
+    and gathered with every other setting in :mod:`bishui.settings` (docs/hj212.md and
+    docs/settings.md list the same fields)."""
+    for s in reversed(settings.GATEWAY):
+        unit = f" [{s.unit}]" if s.unit else ""
+        # default None: a limit not given is the dataclass's own default, not a copy of it
+        f = settings.option(
+            s, "limit_" + s.name, default=None, show_default=False,
+            help=f"{s.help}{unit} (default {s.default})",
+        )(f)  # fmt: skip
     return f
 
 
@@ -64,22 +61,12 @@ def refuse_demo_secrets(store: Store) -> list[str]:
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="web address")
 @click.option("--port", type=int, default=8000, show_default=True, help="web port")
-@click.option("--gateway-host", default="127.0.0.1", show_default=True, help="HJ 212 address")
-@click.option("--gateway-port", type=int, default=9212, show_default=True, help="HJ 212 port")
+@settings.option(settings.setting("platform.gateway_host"))
+@settings.option(settings.setting("platform.gateway_port"))
 @click.option("--no-web", is_flag=True, help="run the gateway only (scale-out ingest nodes)")
-@click.option(
-    "--bus",
-    metavar="nats://HOST:PORT",
-    default=None,
-    help="publish frames to NATS JetStream instead of writing the store (run `bishui drain`)",
-)
-@click.option(
-    "--backfill-days",
-    type=click.FloatRange(min=0, min_open=True),
-    default=30.0,
-    show_default=True,
-    help="data older than this (by DataTime) is quarantined too_old for review",
-)
+@settings.option(settings.setting("platform.bus"), metavar="nats://HOST:PORT")
+@settings.option(settings.setting("platform.backfill_days"))
+@settings.option(settings.setting("platform.aggregate_every"))
 @click.option(
     "--allow-demo",
     is_flag=True,
@@ -95,6 +82,7 @@ def serve(
     no_web: bool,
     bus: str | None,
     backfill_days: float,
+    aggregate_every: float,
     allow_demo: bool,
     **limit_options: Any,
 ) -> None:
@@ -129,6 +117,7 @@ def serve(
             bus=bus,
             limits=limits,
             backfill_days=backfill_days,
+            aggregate_every=aggregate_every,
         )
 
         def ready(info: dict[str, Any]) -> None:
@@ -304,20 +293,14 @@ def aggregate_cmd(db_url: str, start: dt.datetime, end: dt.datetime) -> None:
 
 @click.command()
 @db_option
-@click.option("--bus", required=True, metavar="nats://HOST:PORT", help="the NATS server")
+@settings.option(settings.setting("platform.bus"), metavar="nats://HOST:PORT", required=True)
 @click.option(
     "--durable",
     default="bishui-writer",
     show_default=True,
     help="consumer name: writers sharing it share the work",
 )
-@click.option(
-    "--backfill-days",
-    type=click.FloatRange(min=0, min_open=True),
-    default=30.0,
-    show_default=True,
-    help="data older than this (by DataTime) is quarantined too_old for review",
-)
+@settings.option(settings.setting("platform.backfill_days"))
 def drain(db_url: str, bus: str, durable: str, backfill_days: float) -> None:
     """Write what the gateways published to NATS JetStream into the store (scale-out)."""
     import signal

@@ -1,0 +1,164 @@
+"""Every setting of the running platform, declared once: the gateway, aggregation, the bus and
+the web.
+
+One :class:`Setting` per value a deployment can set, with its default, meaning, environment
+variable (``BISHUI_…``) and, where it has one, its command-line option. The options of
+``bishui serve`` and ``bishui drain`` are made from these declarations (:func:`option`), and
+docs/settings.md prints :func:`settings_table` (``tests/test_settings.py`` checks the page is
+current and that every option and variable works).
+
+Two groups are declared where their values are used and only gathered here: the gateway's
+limits (:class:`bishui.hj212.gateway.GatewayLimits`, one ``--gateway-<field>`` option and one
+``BISHUI_GATEWAY_<FIELD>`` variable each) and the web's settings
+(:class:`bishui.web.settings.Settings`, ``BISHUI_WEB_<FIELD>``). The bus's stream name is read
+by :mod:`bishui.ingest.bus` itself when it is imported (a domain does not import the
+application), under the name declared here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from bishui.hj212.gateway import GatewayLimits
+from bishui.web.settings import Settings as WebSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting: ``group.name`` is how docs and errors name it."""
+
+    group: str  # platform, gateway or web
+    name: str
+    default: Any
+    help: str
+    env: str  # the environment variable
+    option: str | None = None  # the command-line option (bishui serve; drain where it applies)
+    unit: str = ""
+    #: the value's click type; None: taken from the default's type
+    kind: Any = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.group}.{self.name}"
+
+
+_BACKFILL = click.FloatRange(min=0, min_open=True)
+
+#: The platform's own settings (``bishui serve``, ``bishui drain``; bishui.runtime.PlatformConfig).
+PLATFORM: tuple[Setting, ...] = (
+    Setting("platform", "gateway_host", "127.0.0.1", "HJ 212 address",
+            "BISHUI_GATEWAY_HOST", "--gateway-host"),
+    Setting("platform", "gateway_port", 9212, "HJ 212 port",
+            "BISHUI_GATEWAY_PORT", "--gateway-port"),
+    Setting("platform", "aggregate_every", 60.0,
+            "time between the passes that recompute the platform's hourly and daily values "
+            "and refresh the engines", "BISHUI_AGGREGATE_EVERY", "--aggregate-every", "s",
+            click.FloatRange(min=0, min_open=True)),
+    Setting("platform", "backfill_days", 30.0,
+            "data older than this (by DataTime) is quarantined too_old for review",
+            "BISHUI_BACKFILL_DAYS", "--backfill-days", "d", _BACKFILL),
+    Setting("platform", "bus", None,
+            "NATS JetStream server (nats://HOST:PORT): serve publishes frames there instead of "
+            "writing the store, drain writes them", "BISHUI_BUS", "--bus"),
+    Setting("platform", "bus_stream", "BISHUI_INGEST",
+            "JetStream stream of the bus (another name: several deployments on one server); "
+            "read when bishui.ingest.bus is imported", "BISHUI_BUS_STREAM"),
+)  # fmt: skip
+
+
+def _gateway() -> tuple[Setting, ...]:
+    out = []
+    for f in dataclasses.fields(GatewayLimits):
+        out.append(
+            Setting(
+                "gateway",
+                f.name,
+                f.default,
+                f.metadata.get("help", ""),
+                "BISHUI_GATEWAY_" + f.name.upper(),
+                "--gateway-" + f.name.replace("_", "-"),
+                f.metadata.get("unit", ""),
+                {"int": int, "float": float, "bool": bool}.get(str(f.type).split(" ")[0]),
+            )
+        )
+    return tuple(out)
+
+
+def _web() -> tuple[Setting, ...]:
+    # bishui serve sets host and port from its own --host/--port (their defaults included),
+    # which therefore win over BISHUI_WEB_HOST/PORT there.
+    options = {"host": "--host", "port": "--port"}
+    return tuple(
+        Setting(
+            "web",
+            f.name,
+            f.default,
+            f.metadata["help"],
+            f"BISHUI_WEB_{f.name.upper()}",
+            options.get(f.name),
+        )
+        for f in dataclasses.fields(WebSettings)
+    )
+
+
+#: The gateway's limits, one per GatewayLimits field.
+GATEWAY: tuple[Setting, ...] = _gateway()
+#: The web's settings, one per bishui.web.settings.Settings field.
+WEB: tuple[Setting, ...] = _web()
+#: Every setting, in the order docs/settings.md lists them.
+SETTINGS: tuple[Setting, ...] = PLATFORM + GATEWAY + WEB
+
+
+def setting(key: str) -> Setting:
+    """The setting named ``group.name``."""
+    for s in SETTINGS:
+        if s.key == key:
+            return s
+    raise KeyError(key)
+
+
+def option(s: Setting, param: str | None = None, **extra: Any) -> Any:
+    """A click option made from *s*: its flag, variable, default, type and help (*extra*
+    overrides, e.g. ``required=True``, ``default=None`` where "not given" must be told apart)."""
+    assert s.option is not None, s.key
+    unit = f" [{s.unit}]" if s.unit else ""
+    kwargs: dict[str, Any] = {
+        "envvar": s.env,
+        "default": s.default,
+        "show_default": s.default is not None,
+        "show_envvar": True,
+        "help": s.help + unit,
+    }
+    if s.kind is bool:
+        kwargs["is_flag"] = True
+    elif s.kind is not None:
+        kwargs["type"] = s.kind
+    elif isinstance(s.default, int | float) and not isinstance(s.default, bool):
+        kwargs["type"] = type(s.default)
+    kwargs.update(extra)
+    return click.option(s.option, param or s.name, **kwargs)
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return "(none)"
+    if isinstance(value, tuple):
+        value = ",".join(value)
+    return f"`{value}`"
+
+
+def settings_table() -> str:
+    """A Markdown table of every setting (for docs/settings.md)."""
+    lines = [
+        "| setting | environment | option | default | meaning |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for s in SETTINGS:
+        opt = f"`{s.option}`" if s.option else "—"
+        unit = f" [{s.unit}]" if s.unit else ""
+        lines.append(f"| `{s.key}` | `{s.env}` | {opt} | {_shown(s.default)} | {s.help}{unit} |")
+    return "\n".join(lines)

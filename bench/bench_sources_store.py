@@ -5,8 +5,8 @@ flow — the simulator's own series, exceedances and faults included), copied to
 outlets (each copy scaled by its own factor 1 + 0.001·i so no two curves are twins), every
 outlet with a permit (GB 13223 / GB 4915 / GB 13271 limits of the model city). Stored in a
 fresh DuckDB file. The model city keeps hourly history, so this measures the hourly path
-(:func:`bishui.sources.hourly.check_block_hourly`); the minute path at issue 6's size (a year
-of minute data for 1,000 outlets) is ``bench_sources_minutes.py``.
+(:func:`bishui.sources.check.check_block` with ``resolution="hour"``); the minute path at
+issue 6's size (a year of minute data for 1,000 outlets) is ``bench_sources_minutes.py``.
 
 Measured: wall time (best of one run each, in this order), then in a second pass the peak
 Python/numpy memory by ``tracemalloc``:

@@ -54,7 +54,7 @@ def _valid(values: NDArray[np.float64], flags: NDArray[np.uint8]) -> NDArray[np.
     return out
 
 
-def _emit(
+def emit(
     rule: Rule,
     ruleset: RuleSet,
     outlets: Sequence[OutletRef],
@@ -66,6 +66,9 @@ def _emit(
     flags: NDArray[np.uint8] | None,
     measured: dict[str, NDArray[np.float64] | NDArray[np.intp]] | None = None,
 ) -> list[Finding]:
+    """One finding of *rule* per run ``(row, start, end)`` over a grid of *step* from 00:00 of
+    *start*: ``measured`` holds ``periods``, ``step_min`` and one value per run of each array in
+    *measured*; the evidence is up to :data:`EVIDENCE_MAX` points of *values* (none without)."""
     row, s, e = runs
     out = []
     for i in range(len(row)):
@@ -179,31 +182,38 @@ def dilution(
     return fl.runs(covered), corr
 
 
-def calibration_share(flags: NDArray[np.uint8], rule: Rule) -> tuple[Runs, NDArray[np.float64]]:
-    """Days whose share of minutes flagged with ``flags`` (C, M) exceeds ``max_share``."""
+def calibration_share(
+    flags: NDArray[np.uint8], rule: Rule, per_day: int = 1440
+) -> tuple[Runs, NDArray[np.float64]]:
+    """Days whose share of periods (*per_day* a day: minutes, or 24 hours) flagged with
+    ``flags`` (C, M) exceeds ``max_share``."""
     f = np.asarray(flags)
-    if f.ndim != 2 or f.shape[1] % 1440:
-        raise InputError("flags", "(outlets, minutes) with whole days", f.shape)
+    if f.ndim != 2 or f.shape[1] % per_day:
+        raise InputError("flags", "(outlets, periods) with whole days", f.shape)
     o, m = f.shape
-    share = np.isin(f, fl.codes(rule["flags"])).reshape(o, m // 1440, 1440).mean(axis=2)
+    share = np.isin(f, fl.codes(rule["flags"])).reshape(o, m // per_day, per_day).mean(axis=2)
     return _day_runs(share > rule["max_share"]), share
 
 
-def twin_signatures(values: ArrayLike, flags: NDArray[np.uint8], rule: Rule) -> NDArray[np.uint64]:
-    """A 64-bit signature per ``(outlet, day)`` of the day's minute curve, 0 when the day is
-    not eligible (fewer than ``min_valid_minutes`` valid minutes, or flat).
+def twin_signatures(
+    values: ArrayLike, flags: NDArray[np.uint8], rule: Rule, per_day: int = 1440
+) -> NDArray[np.uint64]:
+    """A 64-bit signature per ``(outlet, day)`` of the day's curve (*per_day* values: minutes,
+    or 24 hours), 0 when the day is not eligible (fewer than ``min_valid_minutes`` valid
+    values, or flat).
 
-    The signature hashes the minute-to-minute differences rounded to ``decimals``, so a copy
-    shifted by a constant has the same one; invalid minutes enter as a sentinel, so the gaps
-    must coincide too. Signatures are comparable across chunks of outlets.
+    The signature hashes the differences between consecutive values rounded to ``decimals``, so
+    a copy shifted by a constant has the same one; invalid values enter as a sentinel, so the
+    gaps must coincide too. Signatures are comparable across chunks of outlets of the same
+    resolution (never a minute signature with an hourly one).
     """
-    v = _grid(values, 1440)
+    v = _grid(values, per_day)
     o, m = v.shape
-    days = m // 1440
+    days = m // per_day
     ok = _valid(v, flags)
     scale = 10.0 ** int(rule["decimals"])
-    vd = v.reshape(o, days, 1440)
-    okd = ok.reshape(o, days, 1440)
+    vd = v.reshape(o, days, per_day)
+    okd = ok.reshape(o, days, per_day)
     with np.errstate(invalid="ignore"):
         d = np.rint(np.diff(vd, axis=2) * scale)
     both = okd[..., 1:] & okd[..., :-1]
@@ -298,52 +308,87 @@ def check_minutes(
     range_low: ArrayLike = np.nan,
     range_high: ArrayLike = np.nan,
 ) -> list[Finding]:
+    """:func:`check_signatures` on minute data (``step`` one minute)."""
+    return check_signatures(ruleset, outlets, pollutant, start, conc, conc_flags, limit,
+                            flow=flow, flow_flags=flow_flags, conc_for_limit=conc_for_limit,
+                            range_low=range_low, range_high=range_high)  # fmt: skip
+
+
+def check_signatures(
+    ruleset: RuleSet,
+    outlets: Sequence[OutletRef],
+    pollutant: str,
+    start: dt.datetime,
+    conc: NDArray[np.float64],
+    conc_flags: NDArray[np.uint8],
+    limit: ArrayLike,
+    *,
+    step: dt.timedelta = MINUTE,
+    flow: NDArray[np.float64] | None = None,
+    flow_flags: NDArray[np.uint8] | None = None,
+    conc_for_limit: NDArray[np.float64] | None = None,
+    range_low: ArrayLike = np.nan,
+    range_high: ArrayLike = np.nan,
+) -> list[Finding]:
     """Run the minute-level signatures (FLAT, ZFLOW, ZCONC, CALSHARE, GAPX, RANGE) for one
-    pollutant over ``(outlets, minutes)`` data starting at 00:00 of *start*.
+    pollutant over ``(outlets, periods)`` data of *step* starting at 00:00 of *start*.
+
+    On minutes (``step`` one minute) the rules are those of the rule-set; on hourly data
+    (``step`` one hour) *ruleset* must carry their hourly variants
+    (:func:`bishui.sources.check.hourly_ruleset`), whose durations are counts of hours.
 
     Parameters
     ----------
-    conc : ndarray, shape (O, M)
-        Measured minute concentrations [mg/m³ or mg/L], NaN where absent.
-    conc_flags : ndarray of uint8, shape (O, M)
-    limit : array_like, broadcastable to (O, M)
+    conc : ndarray, shape (O, P)
+        Measured concentrations [mg/m³ or mg/L], NaN where absent.
+    conc_flags : ndarray of uint8, shape (O, P)
+    limit : array_like, broadcastable to (O, P)
         Permitted concentration [check unit]; NaN where none.
-    flow, flow_flags : ndarray, shape (O, M), optional
-        Minute flow [m³/h] and its flags; ZFLOW/ZCONC run only when given.
-    conc_for_limit : ndarray, shape (O, M), optional
+    step : timedelta
+        One minute or one hour.
+    flow, flow_flags : ndarray, shape (O, P), optional
+        Flow [m³/h] and its flags; ZFLOW/ZCONC run only when given.
+    conc_for_limit : ndarray, shape (O, P), optional
         Concentrations on the limit's scale (converted to reference O2); default *conc*.
     range_low, range_high : array_like
-        Instrument range [check unit], broadcastable to (O, M); NaN = unknown.
+        Instrument range [check unit], broadcastable to (O, P); NaN = unknown.
     """
-    conc = _grid(conc, 1440, "conc")
+    if step not in (MINUTE, HOUR):
+        raise InputError("step", "one minute or one hour", step)
+    per_day = int(DAY / step)
+    conc = _grid(conc, per_day, "conc")
     out: list[Finding] = []
-    out += _emit(ruleset["FLAT"], ruleset, outlets, pollutant, start, MINUTE,
-                 flatline(conc, conc_flags, ruleset["FLAT"]), conc, conc_flags)  # fmt: skip
+    out += emit(ruleset["FLAT"], ruleset, outlets, pollutant, start, step,
+                flatline(conc, conc_flags, ruleset["FLAT"]), conc, conc_flags)  # fmt: skip
     if flow is not None and flow_flags is not None:
-        out += _emit(ruleset["ZFLOW"], ruleset, outlets, pollutant, start, MINUTE,
-                     zero_flow(conc, conc_flags, flow, flow_flags, limit, ruleset["ZFLOW"]),
-                     conc, conc_flags)  # fmt: skip
-        out += _emit(ruleset["ZCONC"], ruleset, outlets, pollutant, start, MINUTE,
-                     zero_concentration(conc, conc_flags, flow, flow_flags, limit,
-                                        ruleset["ZCONC"]),
-                     flow, flow_flags)  # fmt: skip
-    runs, share = calibration_share(conc_flags, ruleset["CALSHARE"])
-    out += _emit(ruleset["CALSHARE"], ruleset, outlets, pollutant, start, DAY, runs, None, None,
-                 {"max_day_share": fl.run_reduce(np.maximum, share, *runs)})  # fmt: skip
+        out += emit(ruleset["ZFLOW"], ruleset, outlets, pollutant, start, step,
+                    zero_flow(conc, conc_flags, flow, flow_flags, limit, ruleset["ZFLOW"]),
+                    conc, conc_flags)  # fmt: skip
+        out += emit(ruleset["ZCONC"], ruleset, outlets, pollutant, start, step,
+                    zero_concentration(conc, conc_flags, flow, flow_flags, limit,
+                                       ruleset["ZCONC"]),
+                    flow, flow_flags)  # fmt: skip
+    runs, share = calibration_share(conc_flags, ruleset["CALSHARE"], per_day)
+    out += emit(ruleset["CALSHARE"], ruleset, outlets, pollutant, start, DAY, runs, None, None,
+                {"max_day_share": fl.run_reduce(np.maximum, share, *runs)})  # fmt: skip
     scaled = conc if conc_for_limit is None else conc_for_limit
     runs, mean = gap_at_exceedance(scaled, conc_flags, limit, ruleset["GAPX"])
-    k = int(ruleset["GAPX"]["lookback_minutes"])
-    for f, (r, s) in zip(
-        _emit(ruleset["GAPX"], ruleset, outlets, pollutant, start, MINUTE, runs, None, None,
-              {"lookback_mean": mean}),
-        zip(runs[0].tolist(), runs[1].tolist(), strict=True), strict=True,
-    ):  # fmt: skip
-        # The evidence of a gap is the look-back that approached the limit.
-        ev = fd.evidence_points(start, MINUTE, scaled[r], conc_flags[r], s - k, s, pollutant)
-        out.append(dataclasses.replace(f, evidence=ev))
-    out += _emit(ruleset["RANGE"], ruleset, outlets, pollutant, start, MINUTE,
-                 out_of_range(conc, conc_flags, range_low, range_high, ruleset["RANGE"]),
-                 conc, conc_flags)  # fmt: skip
+    gaps = emit(ruleset["GAPX"], ruleset, outlets, pollutant, start, step, runs, None, None,
+                {"lookback_mean": mean})  # fmt: skip
+    if step == MINUTE:
+        k = int(ruleset["GAPX"]["lookback_minutes"])
+        for f, (r, s) in zip(gaps, zip(runs[0].tolist(), runs[1].tolist(), strict=True),
+                             strict=True):  # fmt: skip
+            # The evidence of a gap is the look-back that approached the limit.
+            ev = fd.evidence_points(start, MINUTE, scaled[r], conc_flags[r], s - k, s, pollutant)
+            out.append(dataclasses.replace(f, evidence=ev))
+    else:
+        # On hourly data the look-back is two or three values: the finding's look-back mean
+        # says as much, and the hourly path has never kept evidence points for GAPX.
+        out += gaps
+    out += emit(ruleset["RANGE"], ruleset, outlets, pollutant, start, step,
+                out_of_range(conc, conc_flags, range_low, range_high, ruleset["RANGE"]),
+                conc, conc_flags)  # fmt: skip
     return out
 
 
@@ -361,11 +406,11 @@ def check_hours(
     with O2, DILUTE (on measured concentration and O2) over ``(outlets, hours)``."""
     out: list[Finding] = []
     runs, share = stuck_near_limit(hourly_for_limit, upper, ruleset["STUCK"])
-    out += _emit(ruleset["STUCK"], ruleset, outlets, pollutant, start, DAY, runs, None, None,
+    out += emit(ruleset["STUCK"], ruleset, outlets, pollutant, start, DAY, runs, None, None,
                  {"max_day_share": fl.run_reduce(np.maximum, share, *runs)})  # fmt: skip
     if hourly_measured is not None and hourly_o2 is not None:
         runs, _ = dilution(hourly_measured, hourly_o2, ruleset["DILUTE"])
-        out += _emit(ruleset["DILUTE"], ruleset, outlets, pollutant, start, HOUR, runs,
+        out += emit(ruleset["DILUTE"], ruleset, outlets, pollutant, start, HOUR, runs,
                      hourly_measured, None)  # fmt: skip
     return out
 

@@ -4,10 +4,10 @@
 
 1. permits from the store (:mod:`~bishui.sources.permit_store`), outlets from the registry
    (:func:`~bishui.sources.store_data.outlet_sites`);
-2. outlets that sent minute data in the period go through the minute pipeline
-   (:func:`bishui.sources.check.check_block`), the others through the hourly one
-   (:func:`bishui.sources.hourly.check_block_hourly`), in blocks of ``block_outlets``, each
-   block one SQL read laid onto grids, then one call per pollutant;
+2. the one pipeline (:func:`bishui.sources.check.check_block`) runs on minutes for the
+   outlets that sent minute data in the period and on the loggers' hourly values for the
+   others (its ``resolution``), in blocks of ``block_outlets``, each block one SQL read laid
+   onto grids, then one call per pollutant;
 3. twin signatures are pooled across blocks (per resolution and pollutant) and
    :func:`~bishui.sources.fraud.check_twins` runs once; daily masses are stored
    (``source_mass_daily``) and :func:`~bishui.sources.quantity.check_caps` runs per site and
@@ -41,7 +41,6 @@ from bishui.enforcement.policy import Policy
 from bishui.errors import InputError
 from bishui.sources import check, fraud, pollutants, quantity
 from bishui.sources.findings import Finding, OutletRef
-from bishui.sources.hourly import FLAT_MIN_HOURS, check_block_hourly
 from bishui.sources.permit_store import load_permits
 from bishui.sources.permits import Permit
 from bishui.sources.rules import RuleSet, load_ruleset
@@ -66,7 +65,7 @@ class CheckOptions:
 
     block_outlets_hour: int = 16
     block_outlets_min: int = 4
-    flat_min_hours: int = FLAT_MIN_HOURS
+    flat_min_hours: int = check.FLAT_MIN_HOURS
     loop: enf.LoopOptions = field(default_factory=enf.LoopOptions)
     raise_alerts: bool = True
 
@@ -146,12 +145,10 @@ def _run_block(
             if medium == "air" and O2_CODE in g.values:
                 kw["o2"], kw["o2_flags"] = g.values[O2_CODE][rows], g.flags[O2_CODE][rows]
             conc, cf = g.values[pol][rows], g.flags[pol][rows]
-            if period == "hour":
-                r = check_block_hourly(ruleset, permits, refs, pol, start, conc, cf,
-                                       flat_min_hours=options.flat_min_hours, **kw)  # fmt: skip
-            else:
-                r = check.check_block(ruleset, permits, refs, pol, start, conc, cf, twins=False,
-                                      **kw)  # fmt: skip
+            r = check.check_block(ruleset, permits, refs, pol, start, conc, cf,
+                                  resolution="hour" if period == "hour" else "minute",
+                                  twins=False, flat_min_hours=options.flat_min_hours,
+                                  **kw)  # fmt: skip
             found += [f for f in r.findings if f.rule_id != "TWIN"]
             pool.twins.setdefault((period, pol), []).extend(
                 zip(refs, r.twin_signatures, strict=True)

@@ -48,7 +48,7 @@ class PlatformConfig:
 #: published figures: "module:function" of ``f(store, now)``, called in order.
 REFRESH: tuple[str, ...] = (
     "bishui.water.supervision:refresh",
-    "bishui.enforcement.water:refresh",  # after the supervision: routes the alerts it stored
+    "bishui.water.outbox:refresh",  # after the supervision: routes the alerts it stored
     "bishui.sources.service:refresh",
 )
 

@@ -24,6 +24,7 @@ from bishui.enforcement.audit import AuditLog
 from bishui.enforcement.policy import load_policy
 from bishui.errors import ConfigError, InputError, PermissionDenied
 from bishui.store import Store, open_store, rows_to_columns
+from bishui.water import outbox as wo
 from bishui.water.supervision import SupervisionRules, run_alerts, stored_alerts
 
 _spec = importlib.util.spec_from_file_location(
@@ -105,7 +106,7 @@ def test_routing_raises_alerts_and_a_task_once(store: Store) -> None:
     water = _stored(store, RULES, now)
     assert sorted((w["source"], w["kind"]) for w in water) == [("D1", "exceedance"),
                                                               ("D2", "gap")]  # fmt: skip
-    r = ew.route(store, now=now)
+    r = wo.route(store, now=now)
     assert r.routed == 2 and r.joined == 0 and len(r.tasks) == 1
     by_kind = {a.finding["kind"]: a for a in r.alerts}
     ex, gap = by_kind["exceedance"], by_kind["gap"]
@@ -132,7 +133,7 @@ def test_routing_raises_alerts_and_a_task_once(store: Store) -> None:
     assert stored[ex.id]["subject_kind"] == tk.WATER_SOURCE
     # Idempotent: a second run routes nothing, writes nothing.
     events = _count(store, "enforcement_audit")
-    again = ew.route(store, now=now + dt.timedelta(minutes=1))
+    again = wo.route(store, now=now + dt.timedelta(minutes=1))
     assert (again.alerts, again.tasks, again.routed) == ([], [], 0)
     assert _count(store, "enforcement_audit") == events
     assert enf.verify_audit(store) == events
@@ -143,7 +144,7 @@ def test_routing_raises_alerts_and_a_task_once(store: Store) -> None:
 def test_an_alert_that_keeps_being_seen_is_one_alert(store: Store) -> None:
     now = _d1_exceeding(store)
     _stored(store, RULES, now)
-    first = ew.route(store, now=now)
+    first = wo.route(store, now=now)
     ex = next(a for a in first.alerts if a.finding["kind"] == "exceedance")
     # The episode goes on: the water alert's last_seen and evidence move, its key does not.
     _readings(store, "D1", T0 + dt.timedelta(hours=24), [0.75])
@@ -153,7 +154,7 @@ def test_an_alert_that_keeps_being_seen_is_one_alert(store: Store) -> None:
     assert water[ex.id]["evidence"]["until"] == "2026-07-02 00:00:00"
     assert len(water) == 2  # D1's exceedance, D2's gap: each still one water alert
     n_alerts, n_events = _count(store, "enforcement_alert"), _count(store, "enforcement_audit")
-    r = ew.route(store, now=later)
+    r = wo.route(store, now=later)
     assert (r.alerts, r.routed) == ([], 0)
     assert _count(store, "enforcement_alert") == n_alerts == 2
     assert _count(store, "enforcement_audit") == n_events
@@ -164,12 +165,12 @@ def test_a_new_episode_joins_the_live_task_then_opens_a_new_one(store: Store) ->
     no_merge = dataclasses.replace(ROUTING, merge_hours=0.0)  # each episode its own alert
     now = _d1_exceeding(store)
     _stored(store, RULES, now)
-    task = ew.route(store, now=now, routing=no_merge).tasks[0]
+    task = wo.route(store, now=now, routing=no_merge).tasks[0]
     # Back within the limit, then above it again: a second episode, a second water alert.
     _readings(store, "D1", T0 + dt.timedelta(hours=24), [0.3, 0.6])
     t1 = T0 + dt.timedelta(hours=29)
     _stored(store, RULES, t1)
-    r = ew.route(store, now=t1, routing=no_merge)
+    r = wo.route(store, now=t1, routing=no_merge)
     joined = [a for a in r.alerts if a.finding["kind"] == "exceedance"]
     assert r.tasks == [] and r.joined == 1 and len(joined) == 1
     assert joined[0].task_id == task.id and joined[0].state == "tasked"
@@ -188,7 +189,7 @@ def test_a_new_episode_joins_the_live_task_then_opens_a_new_one(store: Store) ->
     _readings(store, "D1", T0 + dt.timedelta(hours=32), [0.3, 0.7])
     t2 = T0 + dt.timedelta(hours=37)
     _stored(store, RULES, t2)
-    r2 = ew.route(store, now=t2, routing=no_merge)
+    r2 = wo.route(store, now=t2, routing=no_merge)
     assert len(r2.tasks) == 1 and r2.tasks[0].id != task.id and r2.joined == 0
     assert enf.verify_audit(store) == _count(store, "enforcement_audit")
 
@@ -199,13 +200,13 @@ def test_a_new_episode_within_merge_hours_continues_the_live_alert(store: Store)
     the alert's task is closed, the next episode is a new alert and a new task."""
     now = _d1_exceeding(store)
     _stored(store, RULES, now)
-    first = ew.route(store, now=now)
+    first = wo.route(store, now=now)
     ex, task = next(a for a in first.alerts if a.finding["kind"] == "exceedance"), first.tasks[0]
     _readings(store, "D1", T0 + dt.timedelta(hours=24), [0.3, 0.6])
     t1 = T0 + dt.timedelta(hours=29)
     second = [w for w in _stored(store, RULES, t1) if w["id"] not in {a.id for a in first.alerts}]
     (w2,) = [w["id"] for w in second if w["kind"] == "exceedance"]
-    r = ew.route(store, now=t1)
+    r = wo.route(store, now=t1)
     # The exceedance (and D2's gap, seen again) continue their alerts; the trend is new.
     assert r.merged == len(second) - 1 and r.routed == len(second) and r.tasks == []
     assert [a.finding["kind"] for a in r.alerts] == ["trend"]
@@ -216,7 +217,7 @@ def test_a_new_episode_within_merge_hours_continues_the_live_alert(store: Store)
     assert stored[ex.id]["end_ts"] > ex.end and stored[ex.id]["task_id"] == task.id
     last = enf.audit_events(store, ex.subject)[-1]
     assert last.action == "merge" and last.payload["water_alert"] == w2
-    assert ew.route(store, now=t1 + dt.timedelta(minutes=1)).routed == 0  # once
+    assert wo.route(store, now=t1 + dt.timedelta(minutes=1)).routed == 0  # once
     # Close the task: the next episode is a new alert with a new task.
     insp = tk.Actor("insp-1", tk.Role.INSPECTOR)
     for action, payload in (("visit", {"note": "库区巡查"}),
@@ -226,7 +227,7 @@ def test_a_new_episode_within_merge_hours_continues_the_live_alert(store: Store)
     _readings(store, "D1", T0 + dt.timedelta(hours=32), [0.3, 0.7])
     t2 = T0 + dt.timedelta(hours=37)
     _stored(store, RULES, t2)
-    r2 = ew.route(store, now=t2)
+    r2 = wo.route(store, now=t2)
     assert [a.finding["kind"] for a in r2.alerts] == ["exceedance"]  # (the gap merged again)
     assert len(r2.tasks) == 1 and r2.tasks[0].id != task.id
     assert enf.verify_audit(store) == _count(store, "enforcement_audit")
@@ -239,7 +240,7 @@ def test_trend_and_gap_raise_alerts_without_tasks_by_default(store: Store) -> No
     now = T0 + dt.timedelta(hours=21)
     kinds = {w["kind"] for w in _stored(store, RULES, now)}
     assert kinds == {"trend", "gap"}
-    r = ew.route(store, now=now)
+    r = wo.route(store, now=now)
     assert {(a.finding["kind"], a.severity) for a in r.alerts} == {("trend", "medium"),
                                                                    ("gap", "low")}  # fmt: skip
     assert r.tasks == [] and _count(store, "enforcement_task") == 0
@@ -255,7 +256,7 @@ def test_a_bureau_routing_file_opens_tasks_for_gaps(store: Store, tmp_path: Path
     _registry(store)
     now = T0 + dt.timedelta(hours=21)
     _stored(store, RULES, now)  # no readings at all: one gap per source
-    r = ew.route(store, now=now, routing=routing)
+    r = wo.route(store, now=now, routing=routing)
     assert sorted(t.site_code for t in r.tasks) == ["D1", "D2"]
     assert {t.severity for t in r.tasks} == {"medium"}
     assert {t.assignee for t in r.tasks} == {f"team:{SHAYANG}", f"team:{ZHONGXIANG}"}
@@ -265,9 +266,9 @@ def test_alerts_not_seen_for_long_are_not_routed(store: Store) -> None:
     now = _d1_exceeding(store)
     _stored(store, RULES, now)
     late = now + dt.timedelta(days=ROUTING.max_age_days + 1)
-    assert ew.route(store, now=late).routed == 0
+    assert wo.route(store, now=late).routed == 0
     assert {w["state"] for w in stored_alerts(store)} == {"new"}
-    assert ew.route(store, now=now).routed == 2  # still routable when recent
+    assert wo.route(store, now=now).routed == 2  # still routable when recent
 
 
 def test_severity_mapping() -> None:
@@ -385,7 +386,7 @@ def api(store: Store) -> Iterator[tuple[Store, dict[str, str], str, str]]:
 
     now = _d1_exceeding(store)
     _stored(store, RULES, now)
-    r = ew.route(store, now=now)
+    r = wo.route(store, now=now)
     task = r.tasks[0].id
     gap = next(a.id for a in r.alerts if a.finding["kind"] == "gap")
     tokens: dict[str, str] = {}
@@ -541,7 +542,7 @@ def test_a_store_of_the_previous_schema_migrates(
         water = stored_alerts(new)
         assert len(water) == n_water and {w["state"] for w in water} == {"new"}
         assert {w["alert_id"] for w in water} == {None}
-        r = ew.route(new, now=now)  # the old water alerts route on the new schema
+        r = wo.route(new, now=now)  # the old water alerts route on the new schema
         assert r.routed == n_water and len(r.tasks) == 1
     finally:
         root.drop_store(new)
@@ -567,7 +568,7 @@ def test_the_model_citys_degrading_source_gets_a_task(backend: str, tmp_path: Pa
         ws.load_model_city(store, dt.datetime(2026, 10, 1), dt.datetime(2026, 11, 1), {"WS14"})
         now = dt.datetime(2026, 10, 31)
         run_alerts(store, now=now, rules=SupervisionRules(window_days=7))
-        r = ew.route(store, now=now)
+        r = wo.route(store, now=now)
         (task,) = [t for t in r.tasks if t.site_code == "WS14"]
         assert task.title.startswith("惠亭水库（WS14）") and "超标 氨氮" in task.title
         assert enf.get_task(store, task.id)[1] == "420882"
@@ -585,7 +586,7 @@ def test_the_runtime_routes_after_the_water_supervision(store: Store) -> None:
     from bishui.runtime import REFRESH, refresh_engines
 
     water = REFRESH.index("bishui.water.supervision:refresh")
-    assert REFRESH.index("bishui.enforcement.water:refresh") == water + 1
+    assert REFRESH.index("bishui.water.outbox:refresh") == water + 1
     _d1_exceeding(store)
     refresh_engines(store, T0 + dt.timedelta(hours=21))
     (task,) = enf.list_tasks(store, "subject_kind = ?", [tk.WATER_SOURCE])[1]

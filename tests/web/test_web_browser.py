@@ -244,10 +244,10 @@ def build_rich_city(store: Any, days: int) -> None:
     from bishui.demo import city
     from bishui.demo import compensation as comp_demo
     from bishui.demo.city_permits import load_demo_permits
-    from bishui.enforcement import water as enforcement_water
     from bishui.ingest import aggregate
     from bishui.sources import service as sources
     from bishui.timeutil import now_beijing
+    from bishui.water import outbox as water_outbox
     from bishui.water.supervision import run_alerts
 
     load_city(store, hours=24 * days)
@@ -258,7 +258,7 @@ def build_rich_city(store: Any, days: int) -> None:
     load_demo_permits(store, city.build())
     sources.run_checks(store, now - dt.timedelta(days=min(days, 10)), now, now=now)
     run_alerts(store, now=now)
-    enforcement_water.route(store, now=now)
+    water_outbox.route(store, now=now)
 
 
 @pytest.fixture(scope="module")

@@ -146,13 +146,13 @@ def setup_engines(
     Each step is idempotent, so a later run repeats it over the whole history cheaply.
     """
     from bishui.demo import compensation
-    from bishui.enforcement import water as enforcement_water
+    from bishui.water import outbox as water_outbox
     from bishui.water.supervision import run_alerts
 
     alerts = run_alerts(store, now=end)
     # 监察监测联动: the sources' alerts into the enforcement loop (惠亭水库's NH3-N exceedance
     # becomes an inspection task), as the platform's refresh does every minute from then on.
-    routed = enforcement_water.route(store, now=now)
+    routed = water_outbox.route(store, now=now)
     echo(
         f"Drinking-water sources: {len(alerts['alerts'])} alerts → {len(routed.alerts)} "
         f"enforcement alerts ({routed.merged} continued a live one), {len(routed.tasks)} tasks"

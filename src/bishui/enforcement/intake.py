@@ -17,14 +17,16 @@ enforcement asks :func:`label`. Without one, the code itself is the label.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from bishui.enforcement.tasks import OUTLET, WATER_SOURCE
+from bishui.store import Transaction
 
 __all__ = [
-    "OUTLET", "WATER_SOURCE", "AlertIn", "AlertProducer", "coerce", "label", "register_labels",
+    "OUTLET", "WATER_SOURCE", "AlertIn", "AlertProducer", "Outbox", "coerce", "label",
+    "register_labels",
 ]  # fmt: skip
 
 
@@ -39,6 +41,11 @@ class AlertIn:
     ``high``) decide alerting and tasking; ``start``/``end`` is the period; ``evidence`` is the
     JSON-ready record the producer keeps of what it saw (stored with the alert as its
     ``finding``, so the alert can be reproduced).
+
+    ``region`` and ``subject_name`` are for producers that hand alerts in through an
+    :class:`Outbox` (the drinking-water sources): the subject's region (scoping, team
+    assignment) and its name (task titles). The source checks pass regions separately and
+    leave both empty.
     """
 
     key: str
@@ -52,6 +59,8 @@ class AlertIn:
     outlet_id: str = ""
     uscc: str = ""
     subject_kind: str = OUTLET
+    region: str | None = None
+    subject_name: str = ""
 
 
 @runtime_checkable
@@ -59,6 +68,23 @@ class AlertProducer(Protocol):
     """Anything that can state itself as an :class:`AlertIn` (e.g. a source-check finding)."""
 
     def alert_in(self) -> AlertIn: ...
+
+
+class Outbox(Protocol):
+    """A producer's store of alerts waiting to enter enforcement (the water supervision's
+    ``water_alerts``). Enforcement reads it and marks it through these two methods, inside the
+    one transaction in which it raises the alerts and tasks — so nothing is routed twice, and
+    enforcement never reads the producer's tables itself.
+    """
+
+    def pending(self, tx: Transaction, now: dt.datetime) -> Sequence[AlertIn]:
+        """The alerts not handed in yet, oldest first (the producer decides which and how many)."""
+        ...
+
+    def mark(self, tx: Transaction, routed: Mapping[str, str]) -> None:
+        """Every alert :meth:`pending` returned has entered: ``key → enforcement alert id``
+        (its own key, or the id of the live alert it continued)."""
+        ...
 
 
 def coerce(item: AlertIn | AlertProducer) -> AlertIn:

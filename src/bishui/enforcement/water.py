@@ -1,17 +1,20 @@
 """Drinking-water source alerts into the enforcement loop (监察监测联动).
 
-The water engine stores its source alerts in ``water_alerts``
-(:func:`bishui.water.supervision.run_alerts`); :func:`route` takes those not routed yet
-(``state = 'new'``), raises one enforcement alert for each (``subject_kind = 'water_source'``:
-the water site and its region, no enterprise), opens inspection tasks per
-:data:`~bishui.enforcement.tasks.WATER_SOURCE` rules and marks each water alert ``routed`` with
-the id of the enforcement alert it became — in one transaction, so a re-run routes nothing
-twice, and a water alert that keeps being seen (its ``last_seen`` moving on) stays one alert.
+The water engine stores its source alerts in its own table and hands them in through an
+:class:`~bishui.enforcement.intake.Outbox` (:class:`bishui.water.outbox.WaterOutbox`): the
+pending alerts as :class:`~bishui.enforcement.intake.AlertIn` values
+(``subject_kind = 'water_source'``: the water site and its region, no enterprise).
+:func:`route_alerts` raises one enforcement alert for each, opens inspection tasks per
+:data:`~bishui.enforcement.tasks.WATER_SOURCE` rules and tells the outbox which enforcement
+alert each water alert became — all in one transaction, so a re-run routes nothing twice, and
+a water alert that keeps being seen stays one alert. Enforcement reads none of the water
+package's tables.
 
 Which kinds become alerts and tasks, and at which severity, is the routing file
 (``data/water_routing_2026.11-1.toml``, :class:`WaterRouting`): by default an exceedance opens
 a task, a trend or a gap raises an alert only. The enforcement alert's id is the water alert's
-key (24 hex digits; findings' keys have 20, so the two never collide).
+key (24 hex digits; findings' keys have 20, so the two never collide). The water side states
+each alert's severity from this file (:meth:`WaterRouting.severity`, the 超标倍数 bands).
 
 Episodes: a water alert whose source, kind and parameter already have a **live** enforcement
 alert (not dismissed, its task — if any — not closed) that ended at most ``merge_hours``
@@ -31,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,43 +141,20 @@ class RouteReport:
     merged: int = 0
 
 
-_WATER_COLS = ("id", "source", "kind", "parameter", "ts", "value", "limit_value",
-               "target_class", "evidence", "last_seen", "name", "region")  # fmt: skip
-_WATER_SQL = """
-SELECT a.id, a.source, a.kind, a.parameter, a.ts, a.value, a.limit_value, a.target_class,
-       a.evidence, a.last_seen, s.name, s.region
-FROM water_alerts a JOIN sites s ON s.id = a.source
-WHERE a.state = 'new' AND a.last_seen >= ? AND a.kind IN ({kinds})
-ORDER BY a.ts, a.id
-LIMIT ?
-"""
-
-
-def _end(kind: str, ev: Mapping[str, Any], ts: dt.datetime, last_seen: dt.datetime) -> dt.datetime:
-    """The end of the alert's episode when routed: its last exceeding reading, the gap's end;
-    an open gap runs to when it was last seen; a trend is an instant."""
-    end = ev.get("until") or ev.get("to")
-    if end:
-        try:
-            return max(ts, dt.datetime.fromisoformat(str(end)))
-        except ValueError:
-            pass
-    return max(ts, last_seen) if kind == "gap" else ts
-
-
 def _title(name: str, source: str, items: list[al.Alert]) -> str:
     def parameter_name(code: str) -> str:
         return intake.label(tk.WATER_SOURCE, code)  # the water package's names
 
     what = sorted(
-        {f"{KIND_ZH.get(str(a.finding['kind']), a.finding['kind'])} "
+        {f"{KIND_ZH.get(_kind(a.rule_id), _kind(a.rule_id))} "
          f"{parameter_name(a.pollutant) if a.pollutant != '*' else '全部项目'}" for a in items}
     )  # fmt: skip
     return f"{name}（{source}）饮用水水源地预警：{'、'.join(what)}"
 
 
-def route(
+def route_alerts(
     store: Store,
+    outbox: intake.Outbox,
     *,
     now: dt.datetime | None = None,
     routing: WaterRouting | None = None,
@@ -183,86 +162,72 @@ def route(
     auto_assign: bool = True,
     sender: notify.Sender | None = None,
 ) -> RouteReport:
-    """Route the open, unrouted ``water_alerts`` into enforcement alerts and tasks (idempotent).
+    """Enforcement's intake of drinking-water source alerts: the *outbox*'s pending
+    :class:`~bishui.enforcement.intake.AlertIn` values (``subject_kind = 'water_source'``,
+    ``rule_id = 'water.<kind>'``, keyed by the water alert's id) become enforcement alerts and
+    tasks, and the outbox is told which alert each entered as (idempotent).
 
-    Everything — audit events, alert and task snapshots, notifications and the water alerts'
-    ``state``/``alert_id`` — is written in one transaction under the store's write lock, and the
-    unrouted alerts are read inside it, so two runs cannot route one alert twice.
+    Everything — reading the outbox, audit events, alert and task snapshots, notifications and
+    the outbox's marks — happens in one transaction under the store's write lock, so two runs
+    cannot route one alert twice. Notifications are sent after it commits.
     """
     routing = routing or load_routing()
     policy = policy or load_policy()
     at = svc._now(now)
-    kinds = [k for k, r in routing.kinds.items() if r.route]
-    if not kinds:
+    if not any(r.route for r in routing.kinds.values()):
         return RouteReport([], [], 0, 0)
-    since = at - dt.timedelta(days=routing.max_age_days)
-    sql = _WATER_SQL.format(kinds=", ".join("?" for _ in kinds))
     with store.transaction() as tx:
-        rows = [
-            dict(zip(_WATER_COLS, r, strict=True))
-            for r in tx.fetch(sql, [since, *kinds, routing.batch])
-        ]
-        if not rows:
+        handed = list(outbox.pending(tx, at))
+        if not handed:
             return RouteReport([], [], 0, 0)
-        ids = [r["id"] for r in rows]
+        ids = [h.key for h in handed]
         marks = ", ".join("?" for _ in ids)
         # An enforcement alert already raised for a water alert (its state reset by hand, or a
         # run that failed after the insert) is not raised again: only marked.
         sql = f"SELECT id FROM enforcement_alert WHERE id IN ({marks})"  # noqa: S608
         known = {r[0] for r in tx.fetch(sql, ids)}
         log = svc._TailLog(svc._last_event(tx))
-        live = _live_alerts(tx, sorted({r["source"] for r in rows}))
+        live = _live_alerts(tx, sorted({h.site_code for h in handed}))
         window = dt.timedelta(hours=routing.merge_hours)
         merged_into: dict[str, str] = {}  # water alert → the live alert it continued
         extended: dict[str, dt.datetime] = {}  # stored alert → its new end
         regions: dict[str, str | None] = {}
         names_by_site: dict[str, str] = {}
         final: dict[str, al.Alert] = {}
-        for r in rows:
-            if r["id"] in known:
+        for h in handed:
+            if h.key in known:
                 continue
-            ev = json.loads(r["evidence"]) if r["evidence"] else {}
-            key = (r["source"], f"water.{r['kind']}", r["parameter"])
-            end = _end(r["kind"], ev, r["ts"], r["last_seen"])
+            key = (h.site_code, h.rule_id, h.pollutant)
             hit = live.get(key)
-            if hit is not None and routing.merge_hours > 0 and r["ts"] - hit[1] <= window:
+            if hit is not None and routing.merge_hours > 0 and h.start - hit[1] <= window:
                 target, prev_end, state = hit
-                new_end = max(prev_end, end)
+                new_end = max(prev_end, h.end)
                 log.append(at, svc.SYSTEM.id, svc.SYSTEM.role, f"alert:{target}", "merge",
-                           state, state, {"water_alert": r["id"], "start": r["ts"],
+                           state, state, {"water_alert": h.key, "start": h.start,
                                           "end": new_end})  # fmt: skip
-                merged_into[r["id"]] = target
+                merged_into[h.key] = target
                 live[key] = (target, new_end, state)
                 if target in final:
                     final[target] = dataclasses.replace(final[target], end=new_end)
                 else:
                     extended[target] = new_end
                 continue
-            peak = ev.get("peak", r["value"])
-            severity = routing.severity(r["kind"], r["limit_value"], peak)
-            regions[r["source"]] = r["region"]
-            names_by_site[r["source"]] = r["name"]
-            finding = {
-                "water_alert": r["id"], "kind": r["kind"], "parameter": r["parameter"],
-                "value": r["value"], "limit": r["limit_value"],
-                "target_class": r["target_class"], "source_name": r["name"], "evidence": ev,
-                "routing_version": routing.version,
-            }  # fmt: skip
+            regions[h.site_code] = h.region
+            names_by_site[h.site_code] = h.subject_name
             a = al.Alert(
-                id=r["id"], rule_id=f"water.{r['kind']}", severity=severity,
-                site_code=r["source"], outlet_id="", pollutant=r["parameter"], start=r["ts"],
-                end=end, uscc="", created=at,
-                finding=finding, subject_kind=tk.WATER_SOURCE,
+                id=h.key, rule_id=h.rule_id, severity=h.severity, site_code=h.site_code,
+                outlet_id="", pollutant=h.pollutant, start=h.start, end=h.end, uscc="",
+                created=at, finding=dict(h.evidence), subject_kind=tk.WATER_SOURCE,
             )  # fmt: skip
             log.append(at, svc.SYSTEM.id, svc.SYSTEM.role, a.subject, "create", "", a.state,
                        {"rule_id": a.rule_id, "severity": a.severity, "site_code": a.site_code,
                         "pollutant": a.pollutant, "subject_kind": a.subject_kind,
-                        "water_alert": r["id"]})  # fmt: skip
+                        "water_alert": h.key})  # fmt: skip
             final[a.id] = a
-            live[key] = (a.id, end, str(a.state))
+            live[key] = (a.id, h.end, str(a.state))
         by_site: dict[str, list[al.Alert]] = {}
         for a in final.values():
-            if routing.kinds[str(a.finding["kind"])].task:
+            if routing.kinds[_kind(a.rule_id)].task:
                 by_site.setdefault(a.site_code, []).append(a)
         opened: list[tk.Task] = []
         notes: list[notify.Notification] = []
@@ -303,17 +268,16 @@ def route(
                             [[end, target] for target, end in extended.items()])  # fmt: skip
         svc._write_events(tx, log.new)
         svc._write_notes(tx, notes, svc._sender_name(sender), at)
-        # The enforcement alert's id is the water alert's key, so one statement marks them all.
-        tx.execute(
-            f"UPDATE water_alerts SET state = 'routed', alert_id = id "  # noqa: S608
-            f"WHERE state = 'new' AND id IN ({marks})",
-            ids,
-        )
-        if merged_into:  # a continuation is routed to the alert it continued
-            tx.execute_many("UPDATE water_alerts SET alert_id = ? WHERE id = ?",
-                            [[target, w] for w, target in merged_into.items()])  # fmt: skip
+        # Every handed-in alert is marked: as itself (its key is the enforcement alert's id)
+        # or, a continuation, as the alert it continued.
+        outbox.mark(tx, {k: merged_into.get(k, k) for k in ids})
     svc._send(sender, notes)
     return RouteReport(list(final.values()), opened, joined, len(ids), len(merged_into))
+
+
+def _kind(rule_id: str) -> str:
+    """The water alert kind of an enforcement rule id (``water.trend`` → ``trend``)."""
+    return rule_id.removeprefix("water.")
 
 
 def _live_alerts(
@@ -335,9 +299,3 @@ def _live_alerts(
     )
     return {(site, rule, par): (aid, end, state)
             for aid, site, rule, par, end, state in rows}  # fmt: skip
-
-
-def refresh(store: Store, now: dt.datetime) -> None:
-    """Runtime hook (``bishui.runtime.REFRESH``, after the water supervision's): route the
-    source alerts it has just stored, so a new exceedance has its task within a minute."""
-    route(store, now=now, sender=notify.LoggingSender())

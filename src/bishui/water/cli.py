@@ -325,9 +325,9 @@ def alerts_cmd(
             result = run_alerts(store, now=now, rules=rules)
         if route:
             from bishui.enforcement import notify
-            from bishui.enforcement import water as enforcement_water
+            from bishui.water import outbox as water_outbox
 
-            r = enforcement_water.route(store, now=now, sender=notify.LoggingSender())
+            r = water_outbox.route(store, now=now, sender=notify.LoggingSender())
             result["routed"] = {
                 "alerts": [a.id for a in r.alerts],
                 "tasks": [t.id for t in r.tasks],

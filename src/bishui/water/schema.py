@@ -4,7 +4,7 @@
     drinking-water source alerts raised by :func:`bishui.water.supervision.run_alerts`, one row
     per alert key (source, kind, parameter, start time): re-running the rules over the same data
     updates the row (``last_seen``, ``evidence``) and never adds a second one. ``state`` is for
-    the enforcement module: ``new`` → ``routed`` when :func:`bishui.enforcement.water.route`
+    the enforcement module: ``new`` → ``routed`` when :func:`bishui.water.outbox.route`
     has raised the enforcement alert ``alert_id`` (migration 2) for it; the water module never
     changes it once set.
 ``water_results``

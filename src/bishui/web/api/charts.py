@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from bishui.air import service
 from bishui.errors import InputError, NotFoundError
 from bishui.timeutil import now_beijing
-from bishui.web.api.common import ERRORS, cache_for
+from bishui.web.api.common import ERRORS, WebStore, cache_for
 from bishui.web.auth import ALL_ROLES, Principal, requires
 
 router = APIRouter(prefix="/air", tags=["air"], responses=ERRORS)
@@ -59,6 +59,7 @@ class Calendar(BaseModel):
 )
 def calendar(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*ALL_ROLES, published=("air", "day"))],
     response: Response,
     year: Annotated[int, Query(ge=2000, le=2100)],
@@ -69,7 +70,6 @@ def calendar(
     from bishui.air.period import daily_aqi
     from bishui.air.store_io import network
 
-    store = request.app.state.web.store
     start = dt.date(year, 1, 1)
     last = min(dt.date(year, 12, 31), now_beijing().date() - dt.timedelta(days=1))
     if last < start:

@@ -13,6 +13,7 @@ from bishui.errors import InputError
 from bishui.store import Store
 from bishui.timeutil import to_beijing_naive
 from bishui.web.auth import Principal
+from bishui.web.settings import Settings
 
 #: The platform's range of dates: every date, time and period a request names falls in it
 #: (422 otherwise — year 1 or 9999 would overflow the arithmetic of a window around it).
@@ -51,6 +52,15 @@ def _web_store(request: Request) -> Store:
 #: the application's store as a route parameter (``store: WebStore``), instead of each route
 #: looking it up on ``request.app.state``
 WebStore = Annotated[Store, Depends(_web_store)]
+
+
+def _web_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.web.settings
+    return settings
+
+
+#: the application's settings as a route parameter (``settings: WebSettings``)
+WebSettings = Annotated[Settings, Depends(_web_settings)]
 
 
 # ------------------------------------------------------------------------------ paging

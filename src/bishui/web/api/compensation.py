@@ -23,7 +23,8 @@ from bishui.compensation.explain import explain
 from bishui.compensation.export import statement_html
 from bishui.compensation.period import Period
 from bishui.errors import InputError, NotFoundError, PermissionDenied
-from bishui.web.api.common import ERRORS, YEAR, ListPage, cache_for, iso
+from bishui.store import Store
+from bishui.web.api.common import ERRORS, YEAR, ListPage, WebStore, cache_for, iso
 from bishui.web.auth import STAFF, Principal, requires
 
 router = APIRouter(prefix="/compensation", tags=["compensation"], responses=ERRORS)
@@ -38,10 +39,6 @@ REGION = r"^\d{6}(-[A-Z]{1,8})?$"
 def _regions(p: Principal) -> list[str] | None:
     """None for staff (everything); the county's regions otherwise."""
     return None if p.sees_everything else list(p.regions)
-
-
-def _store(request: Request) -> Any:
-    return request.app.state.web.store
 
 
 def _yuan(fen: int | None) -> str | None:
@@ -72,10 +69,11 @@ class AgreementList(BaseModel):
 )
 def agreements(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
 ) -> dict[str, Any]:
-    rows = service.stored_agreements(_store(request), parties=_regions(p))
+    rows = service.stored_agreements(store, parties=_regions(p))
     for r in rows:
         r["loaded_at"] = iso(r["loaded_at"])
         r.pop("loaded_by", None)
@@ -123,6 +121,7 @@ class StatementPage(BaseModel):
 )
 def statements(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
     page: ListPage,
@@ -132,7 +131,7 @@ def statements(
     history: bool = False,
 ) -> dict[str, Any]:
     total, rows = service.list_statements(
-        _store(request),
+        store,
         period=Period.parse(period) if period else None,
         agreement=agreement,
         party=party,
@@ -167,8 +166,7 @@ def statements(
     return page.page(total, items)
 
 
-def _visible(request: Request, p: Principal, statement_id: str) -> Any:
-    store = _store(request)
+def _visible(store: Store, p: Principal, statement_id: str) -> Any:
     st = service.load_statement(store, statement_id)
     regions = _regions(p)
     parties = set(st.evidence["rule"]["assessed"]) | set(st.evidence["rule"]["counterparty"])
@@ -184,12 +182,11 @@ def _visible(request: Request, p: Principal, statement_id: str) -> Any:
     summary="A statement as a printable page (zh-CN), with its computation and confirmations",
 )
 def statement_print(
-    request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     statement_id: Annotated[str, Path(pattern=STATEMENT_ID)],
 ) -> HTMLResponse:
-    store = _store(request)
-    st = _visible(request, p, statement_id)
+    st = _visible(store, p, statement_id)
     c = service.confirmation(store, statement_id)
     synthetic = "模拟数据" in json.dumps(st.evidence["inputs"], ensure_ascii=False)
     page = statement_html(st, service.region_names(store), synthetic=synthetic, states=c.states)
@@ -212,12 +209,12 @@ class StatementDetail(BaseModel):
 )
 def statement(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
     statement_id: Annotated[str, Path(pattern=STATEMENT_ID)],
 ) -> dict[str, Any]:
-    store = _store(request)
-    st = _visible(request, p, statement_id)
+    st = _visible(store, p, statement_id)
     c = service.confirmation(store, statement_id)
     events = service.confirmation_events(store, statement_id)
     for e in events:
@@ -251,9 +248,9 @@ class ConfirmBody(BaseModel):
 
 
 def _act(
-    request: Request, p: Principal, statement_id: str, action: str, body: ConfirmBody
+    store: Store, p: Principal, statement_id: str, action: str, body: ConfirmBody
 ) -> dict[str, Any]:
-    st = _visible(request, p, statement_id)
+    st = _visible(store, p, statement_id)
     parties = set(st.evidence["rule"]["assessed"]) | set(st.evidence["rule"]["counterparty"])
     mine = sorted(parties & set(p.regions))
     party = body.party or (
@@ -264,7 +261,7 @@ def _act(
     if party not in mine:
         raise PermissionDenied(f"you may not act for {party} on {statement_id}")
     c = service.confirm(
-        _store(request),
+        store,
         statement_id,
         party,
         action,
@@ -286,14 +283,12 @@ def _act(
     summary="Acknowledge a statement for your region (county officials of a party)",
 )
 def acknowledge(
-    request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires("county", scope="scoped")],
     statement_id: Annotated[str, Path(pattern=STATEMENT_ID)],
     body: Annotated[ConfirmBody | None, Body()] = None,
 ) -> dict[str, Any]:
-    return _act(
-        request, p, statement_id, "acknowledge", body or ConfirmBody(party=None, reason=None)
-    )
+    return _act(store, p, statement_id, "acknowledge", body or ConfirmBody(party=None, reason=None))
 
 
 @router.post(
@@ -302,14 +297,14 @@ def acknowledge(
     summary="Dispute a statement for your region, with a reason (county officials of a party)",
 )
 def dispute(
-    request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires("county", scope="scoped")],
     statement_id: Annotated[str, Path(pattern=STATEMENT_ID)],
     body: Annotated[ConfirmBody, Body()],
 ) -> dict[str, Any]:
     if not body.reason or not body.reason.strip():
         raise InputError("reason", "a dispute states its reason", body.reason)
-    return _act(request, p, statement_id, "dispute", body)
+    return _act(store, p, statement_id, "dispute", body)
 
 
 class Balance(BaseModel):
@@ -334,11 +329,11 @@ class Ledger(BaseModel):
 )
 def ledger(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
     period: Annotated[str | None, Query(pattern=PERIOD)] = None,
 ) -> dict[str, Any]:
-    store = _store(request)
     per = Period.parse(period) if period else None
     bal = service.balances(store, period=per)
     names = service.region_names(store)

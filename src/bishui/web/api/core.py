@@ -11,9 +11,19 @@ from pydantic import BaseModel, Field
 
 from bishui import __version__, readings
 from bishui.errors import InputError, NotFoundError
+from bishui.store import Store
 from bishui.store.base import REGISTRY_TABLES
 from bishui.timeutil import now_beijing
-from bishui.web.api.common import ERRORS, Moment, SettingsPage, beijing, cache_for, iso
+from bishui.web.api.common import (
+    ERRORS,
+    Moment,
+    SettingsPage,
+    WebSettings,
+    WebStore,
+    beijing,
+    cache_for,
+    iso,
+)
 from bishui.web.auth import ALL_ROLES, Principal, requires
 
 router = APIRouter(tags=["core"], responses=ERRORS)
@@ -50,8 +60,7 @@ class Health(BaseModel):
 
 
 @router.get("/health", response_model=Health, summary="Is the service up")
-def health(request: Request, p: Annotated[Principal, requires(*ALL_ROLES)]) -> dict[str, Any]:
-    store = request.app.state.web.store
+def health(store: WebStore, p: Annotated[Principal, requires(*ALL_ROLES)]) -> dict[str, Any]:
     return {
         "ok": True,
         "version": __version__,
@@ -97,10 +106,13 @@ class Regions(BaseModel):
 
 @router.get("/regions", response_model=Regions, summary="The city's regions")
 def regions(
-    request: Request, p: Annotated[Principal, requires(*ALL_ROLES)], response: Response
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*ALL_ROLES)],
+    response: Response,
 ) -> dict[str, Any]:
     cache_for(response, p, request)
-    return {"ok": True, "items": request.app.state.web.store.rows("regions")}
+    return {"ok": True, "items": store.rows("regions")}
 
 
 class Site(BaseModel):
@@ -174,16 +186,16 @@ def _site_query(p: Principal, kind: str | None, region: str | None) -> tuple[str
 )
 def sites(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*ALL_ROLES, scope="scoped")],
     response: Response,
     page: SettingsPage,
     kind: SiteKind | None = None,
     region: Annotated[str | None, Query(pattern=REGION, max_length=20)] = None,
 ) -> dict[str, Any]:
-    ctx = request.app.state.web
     where, params = _site_query(p, kind, region)
-    total = ctx.store.count("sites", where, params)
-    items = ctx.store.query(
+    total = store.count("sites", where, params)
+    items = store.query(
         f"SELECT {', '.join(SITE_FIELDS)} FROM sites WHERE {where} ORDER BY id LIMIT ? OFFSET ?",  # noqa: S608 - fixed SQL fragments; values are bound
         [*params, page.limit, page.offset],
     )
@@ -254,10 +266,10 @@ class SiteDetail(BaseModel):
     }
 
 
-def visible_site(request: Request, p: Principal, site_id: str) -> dict[str, Any]:
+def visible_site(store: Store, p: Principal, site_id: str) -> dict[str, Any]:
     """The site if *p* may see it; otherwise 404, exactly as if it did not exist."""
     sql = f"SELECT {', '.join(SITE_FIELDS)} FROM sites WHERE id = ?"  # noqa: S608 - constant
-    rows = request.app.state.web.store.query(sql, [site_id])
+    rows = store.query(sql, [site_id])
     if not rows or not p.can_see_site(rows[0]):
         raise NotFoundError(f"site {site_id!r} does not exist")
     return rows[0]
@@ -270,13 +282,13 @@ def visible_site(request: Request, p: Principal, site_id: str) -> dict[str, Any]
 )
 def site_detail(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*ALL_ROLES, scope="scoped")],
     response: Response,
     site_id: Annotated[str, Path(pattern=SITE_ID)],
     period: Period = "hour",
 ) -> dict[str, Any]:
-    store = request.app.state.web.store
-    site = visible_site(request, p, site_id)
+    site = visible_site(store, p, site_id)
     if period not in p.periods_for(site):
         raise InputError("period", f"one of {', '.join(p.periods_for(site))}", period)
     devices = None
@@ -356,6 +368,8 @@ class Series(BaseModel):
 )
 def measurements(
     request: Request,
+    store: WebStore,
+    settings: WebSettings,
     p: Annotated[Principal, requires(*ALL_ROLES, scope="scoped")],
     response: Response,
     site: Annotated[str, Query(pattern=SITE_ID)],
@@ -365,18 +379,17 @@ def measurements(
     end: Moment | None = None,
     origin: Literal["logger", "platform", "upload"] | None = None,
 ) -> dict[str, Any]:
-    ctx = request.app.state.web
-    row = visible_site(request, p, site)
+    row = visible_site(store, p, site)
     if period not in p.periods_for(row):
         raise InputError("period", f"one of {', '.join(p.periods_for(row))}", period)
     end_t = beijing(end) or now_beijing().replace(microsecond=0)
     start_t = beijing(start) or end_t - dt.timedelta(days=7)
     if end_t <= start_t:
         raise InputError("end", "must be after start", iso(end_t))
-    max_days = ctx.settings.max_range_days
+    max_days = settings.max_range_days
     if end_t - start_t > dt.timedelta(days=max_days):
         raise InputError("end", f"at most {max_days} days after start", iso(end_t))
-    cols = ctx.store.series(site, parameter, period, start_t, end_t, origin)
+    cols = store.series(site, parameter, period, start_t, end_t, origin)
     ts = cols.get("ts", np.array([], dtype="datetime64[us]"))
     if len(ts) > 1:
         # rows come ordered by (ts, origin): keep the first origin of each time
@@ -412,11 +425,12 @@ def measurements(
 )
 def measurement_revisions(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*ALL_ROLES, scope="scoped")],
     site: Annotated[str, Query(pattern=SITE_ID)],
     parameter: Annotated[str | None, Query(pattern=PARAMETER)] = None,
 ) -> dict[str, Any]:
-    visible_site(request, p, site)
-    rows = request.app.state.web.store.revisions(site, parameter)
+    visible_site(store, p, site)
+    rows = store.revisions(site, parameter)
     out = [{k: (iso(v) if isinstance(v, dt.datetime) else v) for k, v in r.items()} for r in rows]
     return {"ok": True, "site": site, "count": len(out), "revisions": out}

@@ -30,9 +30,9 @@ from bishui.enforcement import evidence
 from bishui.enforcement import service as enf
 from bishui.enforcement import tasks as tk
 from bishui.errors import NotFoundError
-from bishui.web.api.common import ERRORS
-from bishui.web.api.sources import ACTORS, READERS, TASK_ID, _store, _visible_task
-from bishui.web.api.task_views import file_visible
+from bishui.web.api.common import ERRORS, WebStore
+from bishui.web.api.sources import ACTORS, READERS, TASK_ID
+from bishui.web.api.task_views import file_visible, visible_task
 from bishui.web.auth import Principal, requires
 
 router = APIRouter(tags=["sources"], responses=ERRORS)
@@ -87,6 +87,7 @@ def _actor(p: Principal) -> tk.Actor:
 )  # fmt: skip
 async def upload_evidence(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*ACTORS, scope="scoped")],
     response: Response,
     task_id: Annotated[str, Path(pattern=TASK_ID)],
@@ -95,12 +96,12 @@ async def upload_evidence(
     ],
 ) -> dict[str, Any]:
     # Who may see the task is settled before the body is read (up to max_evidence_bytes).
-    await run_in_threadpool(_visible_task, request, p, task_id)
+    await run_in_threadpool(visible_task, store, p, task_id)
     content = await request.body()
     limit = request.app.state.web.settings.max_evidence_bytes
     media_type = request.headers.get("content-type", "")
     rec, created = await run_in_threadpool(
-        evidence.store_file, _store(request), task_id, name, media_type, content, _actor(p),
+        evidence.store_file, store, task_id, name, media_type, content, _actor(p),
         max_bytes=limit,
     )  # fmt: skip
     out = rec.as_dict()
@@ -114,12 +115,12 @@ async def upload_evidence(
 @router.get("/tasks/{task_id}/files", response_model=EvidenceList,
             summary="A task's evidence files (without their bytes)")  # fmt: skip
 def list_evidence(
-    request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
     task_id: Annotated[str, Path(pattern=TASK_ID)],
 ) -> dict[str, Any]:
-    t = _visible_task(request, p, task_id)
+    t = visible_task(store, p, task_id)
     cited = {
         f.get("id")
         for rec in (*t.visits, *t.evidence, *t.rectifications)
@@ -127,7 +128,7 @@ def list_evidence(
         if isinstance(f, dict)
     }
     items = [{**f.as_dict(), "cited": f.id in cited}
-             for f in evidence.list_files(_store(request), task_id)
+             for f in evidence.list_files(store, task_id)
              if file_visible(f, p)]  # fmt: skip
     response.headers["Cache-Control"] = "private, no-store"
     return {"ok": True, "task_id": task_id, "items": items}
@@ -140,13 +141,13 @@ def list_evidence(
                      "content": {mt: {} for mt in evidence.MEDIA_TYPES}}},
 )  # fmt: skip
 def download_evidence(
-    request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     task_id: Annotated[str, Path(pattern=TASK_ID)],
     file_id: Annotated[str, Path(pattern=FILE_ID)],
 ) -> Response:
-    _visible_task(request, p, task_id)
-    rec, content = evidence.read_file(_store(request), task_id, file_id)
+    visible_task(store, p, task_id)
+    rec, content = evidence.read_file(store, task_id, file_id)
     if not file_visible(rec, p):  # the inspectors' evidence: as if it did not exist
         raise NotFoundError(f"file {file_id} of task {task_id} does not exist")
     return Response(

@@ -39,9 +39,18 @@ from bishui.enforcement import service as enf
 from bishui.enforcement import tasks as tk
 from bishui.errors import InputError, NotFoundError
 from bishui.sources import permit_store, permits_io, service
+from bishui.store import Store
 from bishui.timeutil import now_beijing
-from bishui.web.api.common import ERRORS, YEAR, Day, ListPage, cache_for
-from bishui.web.api.task_views import events_view, notifications_view, task_view
+from bishui.web.api.common import ERRORS, YEAR, Day, ListPage, WebStore, cache_for
+from bishui.web.api.task_views import (
+    enforcement_scope,
+    events_view,
+    notifications_view,
+    scope,
+    task_scope,
+    task_view,
+    visible_task,
+)
 from bishui.web.auth import Principal, requires
 
 router = APIRouter(tags=["sources"], responses=ERRORS)
@@ -57,40 +66,6 @@ ACTIONS = "|".join(a.value for a in tk.Action)
 SEVERITY = r"^(info|low|medium|high)$"
 
 
-def _store(request: Request) -> Any:
-    return request.app.state.web.store
-
-
-def _scope(
-    p: Principal, region_col: str = "region", uscc_col: str = "uscc"
-) -> tuple[str, list[Any]]:
-    """SQL condition on stored rows for the caller (staff: everything)."""
-    if p.role == "county":
-        marks = ", ".join("?" for _ in p.regions) or "NULL"
-        return f"{region_col} IN ({marks})", list(p.regions)
-    if p.role == "enterprise":
-        return f"{uscc_col} = ?", [p.enterprise or ""]
-    return "TRUE", []
-
-
-def _enforcement_scope(p: Principal) -> tuple[str, list[Any]]:
-    """:func:`_scope` on alert and task rows: an enterprise's are its outlets' only. (A
-    water-source row's ``uscc`` is NULL, which ``uscc = ?`` never matches; the subject test
-    says so outright.)"""
-    where, params = _scope(p)
-    if p.role == "enterprise":
-        where = f"subject_kind = 'outlet' AND {where}"
-    return where, params
-
-
-def _task_scope(p: Principal) -> tuple[str, list[Any]]:
-    if p.role == "inspector":
-        # Accounts carry no team membership: every inspector is on the city brigade's
-        # regional teams, so sees team tasks and unassigned ones, plus those assigned to them.
-        return "(assignee = ? OR assignee_kind = 'team' OR assignee IS NULL)", [p.username]
-    return _enforcement_scope(p)
-
-
 class Page(BaseModel):
     ok: bool = True
     total: int
@@ -104,15 +79,16 @@ class Page(BaseModel):
             "or every version with history=true)")  # fmt: skip
 def permits(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
     page: ListPage,
     history: bool = False,
     on: Annotated[Day | None, Query(description="date the version is in force")] = None,
 ) -> dict[str, Any]:
-    where, params = _scope(p, "e.region", "p.uscc")
+    where, params = scope(p, "e.region", "p.uscc")
     total, rows = permit_store.list_permits(
-        _store(request), where, params, history=history, on=on, limit=page.limit,
+        store, where, params, history=history, on=on, limit=page.limit,
         offset=page.offset,
     )  # fmt: skip
     cache_for(response, p, request)
@@ -132,13 +108,13 @@ class CapUsage(BaseModel):
             summary="Use of the annual permitted quantities, year to date")  # fmt: skip
 def caps(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
     on: Annotated[Day | None, Query(description="as of this day (default today)")] = None,
 ) -> dict[str, Any]:
     from bishui.sources.service import cap_usage
 
-    store = _store(request)
     day = on or now_beijing().date()
     usccs: list[str] | None = None
     if p.role == "enterprise":
@@ -160,11 +136,11 @@ class PermitHistory(BaseModel):
             summary="One permit: every version and revision")  # fmt: skip
 def permit(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
     permit_no: Annotated[str, Path(pattern=PERMIT_NO)],
 ) -> dict[str, Any]:
-    store = _store(request)
     rows = permit_store.permit_history(store, permit_no)
     if p.role == "enterprise" and rows[0]["uscc"] != p.enterprise:
         raise NotFoundError(f"permit {permit_no} does not exist")
@@ -194,7 +170,7 @@ class ImportResult(BaseModel):
 
 @router.post("/permits", response_model=ImportResult, summary="Import permit versions (admin)")
 def import_permits(
-    request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires("admin")],
     body: Annotated[PermitImport, Body()],
 ) -> dict[str, Any]:
@@ -204,7 +180,7 @@ def import_permits(
             items.append(permits_io.permit_from_dict(d))
         except InputError as e:
             raise InputError(f"permits[{i}].{e.field}", e.rule, e.value) from None
-    counts = permit_store.record_permits(_store(request), items, by=p.username or "admin")
+    counts = permit_store.record_permits(store, items, by=p.username or "admin")
     return {"ok": True, **counts}
 
 
@@ -212,6 +188,7 @@ def import_permits(
 @router.get("/findings", response_model=Page, summary="Findings of the source checks")
 def findings(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
     page: ListPage,
@@ -226,9 +203,9 @@ def findings(
     pollutant: Annotated[str | None, Query(pattern=r"^[aw]\d{5}$")] = None,
 ) -> dict[str, Any]:
     start, end = service.parse_period(period) if period else (None, None)
-    where, params = _scope(p)
+    where, params = scope(p)
     total, rows = service.list_findings(
-        _store(request), where, params, start=start, end=end, site=site, rule=rule,
+        store, where, params, start=start, end=end, site=site, rule=rule,
         severity=severity, pollutant=pollutant, limit=page.limit, offset=page.offset,
     )  # fmt: skip
     cache_for(response, p, request)
@@ -248,14 +225,15 @@ class FindingDetail(BaseModel):
             summary="One finding with its evidence, rule version and parameters")  # fmt: skip
 def finding(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
     key: Annotated[str, Path(pattern=KEY)],
 ) -> dict[str, Any]:
-    where, params = _scope(p)
-    total, _ = service.list_findings(_store(request), f"{where} AND finding_key = ?",
+    where, params = scope(p)
+    total, _ = service.list_findings(store, f"{where} AND finding_key = ?",
                                      [*params, key], limit=1)  # fmt: skip
-    f = service.get_finding(_store(request), key) if total else None
+    f = service.get_finding(store, key) if total else None
     if f is None:
         raise NotFoundError(f"finding {key} does not exist")
     cache_for(response, p, request)
@@ -267,13 +245,14 @@ def finding(
             "drinking-water source alerts (subject_kind)")  # fmt: skip
 def alerts(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
     page: ListPage,
     state: Annotated[str | None, Query(pattern=r"^(new|tasked|dismissed)$")] = None,
 ) -> dict[str, Any]:
-    where, params = _enforcement_scope(p)
-    total, rows = enf.list_alerts(_store(request), where, params, state=state,
+    where, params = enforcement_scope(p)
+    total, rows = enf.list_alerts(store, where, params, state=state,
                                   limit=page.limit, offset=page.offset)  # fmt: skip
     cache_for(response, p, request)
     return page.page(total, [_plain(r) for r in rows])
@@ -289,18 +268,19 @@ class Dismissal(BaseModel):
 @router.post("/alerts/{alert_id}/dismiss", summary="Dismiss a new alert with its reason "
              "(inspector, admin)")  # fmt: skip
 def dismiss_alert(
-    request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires("admin", "inspector")],
     alert_id: Annotated[str, Path(pattern=ALERT_ID)],
     body: Dismissal,
 ) -> dict[str, Any]:
     actor = tk.Actor(p.username or p.role, enf.TASK_ROLES[p.role], p.enterprise or "")
-    return {"ok": True, **enf.dismiss_alert(_store(request), alert_id, actor, body.reason)}
+    return {"ok": True, **enf.dismiss_alert(store, alert_id, actor, body.reason)}
 
 
 @router.get("/tasks", response_model=Page, summary="Enforcement tasks (snapshots)")
 def tasks(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
     page: ListPage,
@@ -308,19 +288,11 @@ def tasks(
         str | None, Query(pattern=r"^(open|assigned|in_progress|disposed|closed)$")
     ] = None,
 ) -> dict[str, Any]:
-    where, params = _task_scope(p)
-    total, rows = enf.list_tasks(_store(request), where, params, state=state,
+    where, params = task_scope(p)
+    total, rows = enf.list_tasks(store, where, params, state=state,
                                  limit=page.limit, offset=page.offset)  # fmt: skip
     cache_for(response, p, request)
     return page.page(total, [task_view(r, p) for r in rows])
-
-
-def _visible_task(request: Request, p: Principal, task_id: str) -> tk.Task:
-    where, params = _task_scope(p)
-    total, _ = enf.list_tasks(_store(request), f"{where} AND id = ?", [*params, task_id], limit=1)
-    if not total:
-        raise NotFoundError(f"task {task_id} does not exist")
-    return enf.get_task(_store(request), task_id)[0]
 
 
 class TaskDetail(BaseModel):
@@ -338,12 +310,12 @@ class TaskDetail(BaseModel):
             summary="One task: state, visits, evidence, disposal, audit trail")  # fmt: skip
 def task(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
     task_id: Annotated[str, Path(pattern=TASK_ID)],
 ) -> dict[str, Any]:
-    t = _visible_task(request, p, task_id)
-    store = _store(request)
+    t = visible_task(store, p, task_id)
     events = [
         {"seq": e.seq, "time": e.time.isoformat(), "actor": e.actor, "role": str(e.role),
          "action": e.action, "from": e.from_state, "to": e.to_state, "payload": dict(e.payload),
@@ -443,13 +415,13 @@ ACTION_BODIES: dict[tk.Action, type[_Body]] = {
 
 
 def _transition(
-    request: Request, p: Principal, task_id: str, action: tk.Action, body: _Body | None
+    store: Store, p: Principal, task_id: str, action: tk.Action, body: _Body | None
 ) -> dict[str, Any]:
-    _visible_task(request, p, task_id)
+    visible_task(store, p, task_id)
     actor = tk.Actor(p.username or p.role, enf.TASK_ROLES[p.role], p.enterprise or "")
     # Only the declared fields, as a mapping: never spread into keyword arguments.
     payload = body.model_dump(exclude_none=True, mode="python") if body is not None else {}
-    t, ev = enf.act(_store(request), task_id, action, actor, payload,
+    t, ev = enf.act(store, task_id, action, actor, payload,
                     sender=notify.LoggingSender())  # fmt: skip
     return {"ok": True, "task": task_view(t, p),
             "event": {"seq": ev.seq, "action": ev.action, "from": ev.from_state,
@@ -458,18 +430,18 @@ def _transition(
 
 def _action_route(action: tk.Action, model: type[_Body]) -> None:
     def handler(
-        request: Request,
+        store: Store,
         p: Principal,
         task_id: str,
         body: _Body | None = None,
     ) -> dict[str, Any]:
-        return _transition(request, p, task_id, action, body)
+        return _transition(store, p, task_id, action, body)
 
     # The signature FastAPI reads, with this action's own body model.
     handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
-            inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                              annotation=Request),
+            inspect.Parameter("store", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                              annotation=WebStore),
             inspect.Parameter("p", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                               annotation=Annotated[Principal, requires(*ACTORS, scope="scoped")]),
             inspect.Parameter("task_id", inspect.Parameter.POSITIONAL_OR_KEYWORD,

@@ -35,7 +35,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bishui.enforcement import service as enf
 from bishui.enforcement import tasks as tk
+from bishui.errors import NotFoundError
+from bishui.store import Store
 from bishui.web.auth import Principal
 
 #: Task fields an enterprise sees as they are.
@@ -139,3 +142,44 @@ def file_visible(rec: Any, p: Principal) -> bool:
     """An enterprise sees the files it uploaded; the inspectors' evidence is their working
     file (see the module doc)."""
     return not is_enterprise(p) or rec.uploader_role == str(tk.Role.ENTERPRISE)
+
+
+# ------------------------------------------------------------------------------ scopes
+# Which stored rows a caller sees (the sources and evidence routers share them).
+def scope(
+    p: Principal, region_col: str = "region", uscc_col: str = "uscc"
+) -> tuple[str, list[Any]]:
+    """SQL condition on stored rows for the caller (staff: everything)."""
+    if p.role == "county":
+        marks = ", ".join("?" for _ in p.regions) or "NULL"
+        return f"{region_col} IN ({marks})", list(p.regions)
+    if p.role == "enterprise":
+        return f"{uscc_col} = ?", [p.enterprise or ""]
+    return "TRUE", []
+
+
+def enforcement_scope(p: Principal) -> tuple[str, list[Any]]:
+    """:func:`scope` on alert and task rows: an enterprise's are its outlets' only. (A
+    water-source row's ``uscc`` is NULL, which ``uscc = ?`` never matches; the subject test
+    says so outright.)"""
+    where, params = scope(p)
+    if p.role == "enterprise":
+        where = f"subject_kind = 'outlet' AND {where}"
+    return where, params
+
+
+def task_scope(p: Principal) -> tuple[str, list[Any]]:
+    if p.role == "inspector":
+        # Accounts carry no team membership: every inspector is on the city brigade's
+        # regional teams, so sees team tasks and unassigned ones, plus those assigned to them.
+        return "(assignee = ? OR assignee_kind = 'team' OR assignee IS NULL)", [p.username]
+    return enforcement_scope(p)
+
+
+def visible_task(store: Store, p: Principal, task_id: str) -> tk.Task:
+    """Task *task_id* if the caller may see it (404 otherwise, whether or not it exists)."""
+    where, params = task_scope(p)
+    total, _ = enf.list_tasks(store, f"{where} AND id = ?", [*params, task_id], limit=1)
+    if not total:
+        raise NotFoundError(f"task {task_id} does not exist")
+    return enf.get_task(store, task_id)[0]

@@ -15,11 +15,12 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from bishui.errors import InputError
+from bishui.store import Store
 from bishui.timeutil import now_beijing
 from bishui.water.periods import WaterPeriod
 from bishui.water.service import Assessment, assess_cached
 from bishui.water.supervision import SupervisionRules, evaluate, stored_alerts
-from bishui.web.api.common import ERRORS, YEAR, Moment, SettingsPage, cache_for, iso
+from bishui.web.api.common import ERRORS, YEAR, Moment, SettingsPage, WebStore, cache_for, iso
 from bishui.web.auth import ALL_ROLES, STAFF, Principal, requires
 
 router = APIRouter(tags=["water"], responses=ERRORS)
@@ -36,10 +37,10 @@ PeriodQuery = Annotated[
 ]
 
 
-def _assessment(request: Request, p: Principal, period: str) -> Assessment:
+def _assessment(store: Store, p: Principal, period: str) -> Assessment:
     if len(period) == 10:  # a single day's assessment is the sections' daily data
         p.require_published("water", "day")
-    return assess_cached(request.app.state.web.store, WaterPeriod.parse(period))
+    return assess_cached(store, WaterPeriod.parse(period))
 
 
 class SectionOut(BaseModel):
@@ -123,12 +124,13 @@ class Sections(BaseModel):
 )
 def water_sections(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*ALL_ROLES, published=("water", None))],
     response: Response,
     period: PeriodQuery,
     region: Annotated[str | None, Query(pattern=REGION, max_length=20)] = None,
 ) -> dict[str, Any]:
-    a = _assessment(request, p, period)
+    a = _assessment(store, p, period)
     items = [s for s in a.sections if region is None or s["region"] == region]
     cache_for(response, p, request)
     return {
@@ -202,11 +204,12 @@ class Rivers(BaseModel):
 )
 def water_rivers(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*ALL_ROLES, published=("water", None))],
     response: Response,
     period: PeriodQuery,
 ) -> dict[str, Any]:
-    a = _assessment(request, p, period)
+    a = _assessment(store, p, period)
     cache_for(response, p, request)
     return {"ok": True, "period": a.period, "items": a.rivers}
 
@@ -294,11 +297,12 @@ class Cwqi(BaseModel):
 )
 def water_cwqi(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*ALL_ROLES, published=("water", None))],
     response: Response,
     period: PeriodQuery,
 ) -> dict[str, Any]:
-    a = _assessment(request, p, period)
+    a = _assessment(store, p, period)
     counties = sorted(a.counties, key=lambda c: (c["cwqi_rank"] == 0, c["cwqi_rank"]))
     sections = sorted(a.sections, key=lambda s: (s["cwqi_rank"] == 0, s["cwqi_rank"]))
     keys = ("section", "name", "region", "cwqi", "cwqi_rank", "cwqi_previous", "delta_cwqi")
@@ -407,14 +411,13 @@ class Sources(BaseModel):
 )
 def water_sources(
     request: Request,
+    store: WebStore,
     p: Annotated[Principal, requires(*STAFF, "county", scope="scoped")],
     response: Response,
     page: SettingsPage,
     days: Annotated[float, Query(gt=0, le=90, description="window of data [d]")] = 7.0,
     now: Annotated[Moment | None, Query(description="evaluation time (default now)")] = None,
 ) -> dict[str, Any]:
-    ctx = request.app.state.web
-    store = ctx.store
     when = now_beijing().replace(microsecond=0) if now is None else now
     if when.tzinfo is not None:
         from bishui.timeutil import to_beijing_naive

@@ -38,6 +38,14 @@ def pg_available() -> bool:
         return False
 
 
+def need_pg() -> None:
+    """Skip where no PostgreSQL answers — unless CI is set: there the server must be up."""
+    if not pg_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but PostgreSQL does not answer at {PG_URL}")
+        pytest.skip(f"PostgreSQL does not answer at {PG_URL} (set CI=true to require it)")
+
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -59,10 +67,7 @@ def test_serve_refuses_a_demo_store(tmp_path: Path, backend: str) -> None:
     if backend == "duckdb":
         url = str(tmp_path / "demo.duckdb")
     else:
-        if not pg_available():
-            if os.environ.get("CI"):
-                pytest.fail(f"CI is set but PostgreSQL does not answer at {PG_URL}")
-            pytest.skip(f"PostgreSQL does not answer at {PG_URL}")
+        need_pg()
         url = f"{PG_URL}?schema=t_{uuid.uuid4().hex[:16]}"
     store = open_store(url)
     try:
@@ -96,8 +101,7 @@ def test_serve_bus_then_drain(tmp_path: Path) -> None:
     from tests_bus_support import need_nats_or_skip
 
     need_nats_or_skip()
-    if not pg_available():
-        pytest.skip("PostgreSQL does not answer")
+    need_pg()
     schema = f"t_{uuid.uuid4().hex[:16]}"
     url = f"{PG_URL}?schema={schema}"
     mn = "4232000000000000000000" + uuid.uuid4().hex[:2]

@@ -79,3 +79,9 @@ def write(path: Path, sheets: Sequence[tuple[str, Table]]) -> list[Path]:
             out.append(p)
         return out
     raise InputError("out", "must end in .xlsx or .csv", str(path))
+
+
+def write_and_say(path: Path, sheets: Sequence[tuple[str, Table]]) -> None:
+    """:func:`write` the tables and name each file written on stderr (the commands' ``--out``)."""
+    for p in write(path, sheets):
+        click.echo(f"wrote {p}", err=True)

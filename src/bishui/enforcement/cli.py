@@ -24,7 +24,7 @@ from typing import Any
 
 import click
 
-from bishui.cli_options import db_option, render, write
+from bishui.cli_options import db_option, render, write_and_say
 from bishui.errors import InputError
 from bishui.store import Store, open_store
 
@@ -34,8 +34,7 @@ def _open(db_url: str) -> Store:
 
 
 def _write(out: Path, sheets: list[tuple[str, tuple[list[str], list[list[Any]]]]]) -> None:
-    for p in write(out, sheets):
-        click.echo(f"wrote {p}", err=True)
+    write_and_say(out, sheets)
 
 
 @click.group()

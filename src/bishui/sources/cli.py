@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from bishui.cli_options import db_option
+from bishui.cli_options import db_option, write_and_say
 from bishui.errors import InputError
 from bishui.store import Store, open_store
 
@@ -37,10 +37,7 @@ def _open(db_url: str) -> Store:
 
 
 def _write(out: Path, sheets: list[tuple[str, tuple[list[str], list[list[Any]]]]]) -> None:
-    from bishui.cli_options import write
-
-    for p in write(out, sheets):
-        click.echo(f"wrote {p}", err=True)
+    write_and_say(out, sheets)
 
 
 # ------------------------------------------------------------------------------ permits

@@ -180,9 +180,9 @@ async def test_an_inspector_works_a_task_to_closure(
     r = await client.get(f"/api/v1/tasks/{task}", headers=_h(tokens, "s.insp2"))
     assert r.status_code == 404
     r = await act("inspector", "close")
-    assert r.status_code == 409 and "close from assigned refused" in r.json()["message"]
+    assert r.status_code == 409 and "close from assigned refused" in r.json()["detail"]
     r = await act("inspector", "dispose", {"kind": "rectification_order", "due": "2099-01-31"})
-    assert r.status_code == 409 and "false-alarm" in r.json()["message"]  # no visit yet
+    assert r.status_code == 409 and "false-alarm" in r.json()["detail"]  # no visit yet
     assert (
         await act("inspector", "visit", {"note": "现场检查：脱硫塔循环泵停运"})
     ).status_code == 200
@@ -191,7 +191,7 @@ async def test_an_inspector_works_a_task_to_closure(
     r = await act("inspector", "dispose", {"kind": "rectification_order", "due": "2099-01-31"})
     assert r.status_code == 200 and r.json()["task"]["state"] == "disposed"
     r = await act("inspector", "close")
-    assert r.status_code == 409 and "not verified" in r.json()["message"]
+    assert r.status_code == 409 and "not verified" in r.json()["detail"]
     r = await act("analyst", "submit_rectification", {"files": [photo]})
     assert r.status_code == 403
     report = await upload("enterprise", "整改报告.pdf", "application/pdf", b"%PDF-1.4 report")
@@ -202,7 +202,7 @@ async def test_an_inspector_works_a_task_to_closure(
     assert r.status_code == 200 and r.json()["task"]["state"] == "closed"
     assert (await act("inspector", "reopen", {"reason": "复查"})).status_code == 403
     r = await act("admin", "reopen")
-    assert r.status_code == 409 and "reason" in r.json()["message"]
+    assert r.status_code == 409 and "reason" in r.json()["detail"]
     r = await act("admin", "reopen", {"reason": "群众举报仍有超标排放"})
     assert r.status_code == 200 and r.json()["task"]["state"] == "in_progress"
     r = await act(
@@ -210,7 +210,7 @@ async def test_an_inspector_works_a_task_to_closure(
         "dispose",
         {"kind": "penalty", "article": "排污许可管理条例 第三十四条", "amount": "10"},
     )
-    assert r.status_code == 409 and "amount" in r.json()["message"]  # outside the bracket
+    assert r.status_code == 409 and "amount" in r.json()["detail"]  # outside the bracket
     r = await act(
         "inspector",
         "dispose",

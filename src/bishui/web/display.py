@@ -225,7 +225,8 @@ def decorate(
     store: Store | None,
     fields: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Add ``<field>_name`` beside every coded field of *rows* (in place; the codes stay).
+    """Add ``<field>_name`` beside every coded field of *rows* (in place; the codes stay;
+    ``rule_id`` → ``rule_name``).
 
     *fields* maps field → table (default :data:`FIELD_TABLES`); an ``assignee`` gets
     ``assignee_name`` (a team by its county's name).
@@ -238,7 +239,7 @@ def decorate(
         for f, t in spec.items():
             if f in r and r[f] is not None and not isinstance(r[f], dict | list):
                 pair = all_tables.get(t, {}).get(str(r[f]))
-                r[f"{f}_name"] = pair[i] if pair else str(r[f])
+                r[f"{f.removesuffix('_id')}_name"] = pair[i] if pair else str(r[f])
         if "assignee" in r and r["assignee"] is not None:
             r["assignee_name"] = assignee_name(r["assignee"], lang, all_tables["region"])
         out.append(r)

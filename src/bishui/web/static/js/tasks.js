@@ -180,7 +180,12 @@
         });
       }
       // Events first: their toolbar sits under the card's heading, before the alerts' own.
-      B.table(card, cfg.event_cols, j.events, "task-" + t.id + "-events");
+      /* the audit log keeps the title as written (codes); the trail shows the task's name */
+      var events = (j.events || []).map(function (e) {
+        if (!e.payload || e.payload.title !== t.title || !t.title_display) { return e; }
+        return Object.assign({}, e, { payload: Object.assign({}, e.payload, { title: t.title_display }) });
+      });
+      B.table(card, cfg.event_cols, events, "task-" + t.id + "-events");
       B.table(document.getElementById("task-alerts"), cfg.alert_cols, j.alerts || [], "task-" + t.id + "-alerts");
     }).catch(function (e) { msg.textContent = e.message; });
   }

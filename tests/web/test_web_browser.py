@@ -165,7 +165,9 @@ def test_login_map_coloured_and_english(
     page.mouse.click(x, y)
     page.wait_for_selector("#detail h3")
     assert "AQ09" in page.inner_text("#detail")
-    assert "a34004" in page.inner_text("#detail") and "MN" in page.inner_text("#detail")
+    detail = page.inner_text("#detail")
+    assert "PM2.5" in detail and "a34004" not in detail and "MN" in detail  # names, not codes
+    assert "μg/m³" in detail  # a figure with its unit
     page.wait_for_timeout(300)  # let the canvas finish painting before the picture
     page.screenshot(path=str(shots / "overview.png"))
     page.click("#lang-switch")

@@ -21,6 +21,12 @@
   var D = { rules: R };
   window.bishuiDisplay = D;
 
+  /* Charts draw on a canvas, which takes no CSS: give ECharts the page's font list with the
+     Roman-numeral face first (ui.js reads bishui.fontFamily), and load that face now, since a
+     canvas never asks for it. */
+  D.fontFamily = '"bishui-roman", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif';
+  if (document.fonts && document.fonts.load) { document.fonts.load('12px "bishui-roman"', "Ⅴ").catch(function () {}); }
+
   D.name = function (table, code) {
     if (code == null || code === "") { return code; }
     var t = N[table] || {};

@@ -183,6 +183,8 @@
     var el = card.querySelector(".chart");
     var chart = echarts.getInstanceByDom(el) || echarts.init(el, null, { renderer: "canvas" });
     if (option.animation === undefined) { option.animation = false; }  // steady pictures, PNGs
+    var font = window.bishuiDisplay && window.bishuiDisplay.fontFamily;
+    if (!option.textStyle && font) { option.textStyle = { fontFamily: font }; }  // Ⅴ on a canvas
     chart.setOption(option, true);
     B.charts[name] = chart;
     el.dataset.ready = "1";

@@ -545,6 +545,15 @@ def test_display_analyst_pages_in_chinese_rounded_sortable(
     matching = int(page.get_attribute(permits, "data-matching") or 0)
     assert 0 < matching < total
     assert all("污水处理" in n for n in _column(page, f"{permits} table.data", "单位名称"))
+    # the findings page on the server (the API's limit / offset): 20 rows, then the rest
+    findings = "#src-findings"
+    total = int(page.get_attribute(findings, "data-total") or 0)
+    api = page.request.get(f"{rich_server}/api/v1/findings?limit=1").json()["total"]
+    assert total == api and page.locator(f"{findings} tbody tr").count() == min(total, 20)
+    if total > 20:
+        page.click(f"{findings} .pager-next")
+        page.wait_for_selector(f"{findings}[data-page='1']")
+        assert page.locator(f"{findings} tbody tr").count() == min(total - 20, 20)
     # tasks: names, the enterprise in the title, the team by its county
     page.goto(f"{rich_server}/tasks")
     page.wait_for_selector("#task-list tbody tr[data-row]")

@@ -57,6 +57,7 @@
 
   function render(card) {
     var st = card._tv;
+    if (st.server) { return renderServer(card, st); }
     var rows = view(st);
     var pages = Math.max(1, Math.ceil(rows.length / PAGE));
     st.page = Math.min(st.page, pages - 1);
@@ -79,6 +80,16 @@
     });
     searchBox(card, st);
     pager(card, st, pages, rows.length);
+  }
+
+  function renderServer(card, st) {
+    draw(card, st.cols, st.rows, st.name);
+    card._exportRows = st.rows;
+    card.dataset.total = String(st.total);
+    card.dataset.matching = String(st.total);
+    card.dataset.page = String(st.page);
+    var pages = Math.max(1, Math.ceil(st.total / PAGE));
+    pager(card, st, pages, st.total);
   }
 
   function searchBox(card, st) {
@@ -110,13 +121,34 @@
     prev.className = "small pager-prev"; next.className = "small pager-next";
     prev.textContent = TXT.prev; next.textContent = TXT.next;
     prev.disabled = st.page === 0; next.disabled = st.page >= pages - 1;
-    prev.addEventListener("click", function () { st.page -= 1; render(card); });
-    next.addEventListener("click", function () { st.page += 1; render(card); });
+    var go = function (delta) { st.page += delta; if (st.server) { B.load(card); } else { render(card); } };
+    prev.addEventListener("click", function () { go(-1); });
+    next.addEventListener("click", function () { go(1); });
     var info = document.createElement("span");
     info.className = "note pager-info";
     info.textContent = TXT.page(st.page + 1, pages, total);
     el.appendChild(prev); el.appendChild(info); el.appendChild(next);
   }
+
+  /* A card with data-paged pages on the server: the API's limit / offset, its total; the rows
+     of one page are fetched at a time (no search or sorting across pages, so none offered). */
+  var load = B.load;
+  B.load = function (card) {
+    if (!card.hasAttribute("data-paged")) { return load(card); }
+    var st = card._tv || (card._tv = { sort: null, dir: 1, q: "", page: 0, server: true });
+    var cols = JSON.parse(card.dataset.cols || "[]");
+    var src = card.dataset.src;
+    var url = src + (src.indexOf("?") < 0 ? "?" : "&") + "limit=" + PAGE + "&offset=" + st.page * PAGE;
+    return B.getJSON(url).then(function (j) {
+      var rows = B.get(j, card.dataset.items || "items") || [];
+      st.total = j.total || rows.length;
+      st.cols = withUnits(cols);
+      st.rows = rows;
+      st.name = card.dataset.name;
+      render(card);
+      return j;
+    }).catch(function (e) { B.fail(card, e); return null; });
+  };
 
   B.table = function (card, cols, rows, name) {
     var st = card._tv || (card._tv = { sort: null, dir: 1, q: "", page: 0 });

@@ -10,6 +10,7 @@
      assignee       team:420882 → the county's team, a person by name
      items          {code: value} as "name value; …" (permitted quantities, concentrations)
      audit          an audit payload in words (its keys and coded values named)
+     path:<table>   a dotted key in words, segment by segment (a statement's evidence)
 
    A code not in its table is shown as it is (a new code is visible, never hidden). */
 (function () {
@@ -127,6 +128,19 @@
     }).join("；");
   };
 
+  /* A dotted key ("inputs.points.WS09.indicators.w01018.value") in words, segment by segment:
+     the table's name, else a pollutant's or a region's, else the segment as it is. */
+  D.path = function (key, table) {
+    if (key == null) { return key; }
+    return String(key).split(".").map(function (seg) {
+      var t = N[table || "evidence"] || {};
+      if (Object.prototype.hasOwnProperty.call(t, seg)) { return t[seg]; }
+      if ((N.pollutant || {})[seg]) { return N.pollutant[seg]; }
+      if ((N.region || {})[seg]) { return N.region[seg]; }
+      return seg;
+    }).join(" · ");
+  };
+
   /* The plain text of a cell for *fmt*; undefined when fmt is not a display format. */
   D.plain = function (v, fmt, row) {
     if (!fmt) { return undefined; }
@@ -144,6 +158,7 @@
     }
     if (/^d\d$/.test(kind)) { return D.round(v, Number(kind.slice(1))); }
     if (kind === "assignee") { return D.assignee(v); }
+    if (kind === "path") { return D.path(v, arg); }
     if (kind === "items") { return D.items(v, arg || "pollutant"); }
     if (kind === "audit") { return D.audit(v); }
     return undefined;

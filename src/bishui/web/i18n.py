@@ -283,6 +283,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "big.attained": ("断面达标", "Sections on target"),
     "big.good_ratio": ("全年优良天数比例", "Good days this year"),
     "big.updated": ("更新于", "Updated"),
+    "big.clock": ("北京时间", "Beijing time"),
+    "big.beijing": ("（北京时间）", " (Beijing time)"),
 }
 
 #: Display names of HJ 212 parameter codes (HJ 212-2017 Appendix B names, abbreviated).

@@ -1,0 +1,68 @@
+"""``bishui.control`` in pieces (the whole, against a running demo: tests/demo/
+test_demo_running.py): arguments made absolute, what is never handed over, bad requests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from bishui import control
+from bishui.cli import main
+from bishui.store import Store, open_store
+
+
+def test_relative_paths_are_made_absolute() -> None:
+    cwd = "/home/me/work"
+    fix = control.absolute_paths
+    assert fix(main, ["import", "data.csv"], cwd) == ["import", "/home/me/work/data.csv"]
+    assert fix(main, ["import", "--db", "d/b.duckdb", "/abs.csv"], cwd) == [
+        "import", "--db", "/home/me/work/d/b.duckdb", "/abs.csv",
+    ]  # fmt: skip
+    assert fix(main, ["air", "realtime", "--out=rt.xlsx", "--scope", "city"], cwd) == [
+        "air", "realtime", "--out=/home/me/work/rt.xlsx", "--scope", "city",
+    ]  # fmt: skip
+    # URLs, "-" and option values that are not paths stay as they are
+    assert fix(main, ["air", "realtime", "--db", "postgresql://h/db", "--scope", "x.csv"], cwd)[
+        2:
+    ] == ["--db", "postgresql://h/db", "--scope", "x.csv"]
+    assert fix(main, ["users", "list", "--db", "-"], cwd)[-1] == "-"
+    assert fix(main, ["nosuch", "a.csv"], cwd) == ["nosuch", "a.csv"]
+
+
+def test_what_is_never_handed_over(tmp_path: Path) -> None:
+    db = str(tmp_path / "x.duckdb")
+    assert control.forward(db, ["air", "realtime"], str(tmp_path), main) is None  # no socket
+    for cmd in ("demo", "serve", "drain"):
+        assert control.forward(db, [cmd], str(tmp_path), main) is None
+        reply = control.run(None, db, [cmd])
+        assert reply["exit_code"] == 2 and "does not run inside" in reply["stderr"]
+
+
+async def test_the_socket_answers_and_refuses_bad_requests(tmp_path: Path) -> None:
+    db = tmp_path / "x.duckdb"
+    store: Store = open_store(db)
+    server = await control.serve(store, db)
+    try:
+        path = control.socket_path(db)
+        assert path.stat().st_mode & 0o777 == 0o600
+
+        async def ask(line: bytes) -> dict[str, object]:
+            reader, writer = await asyncio.open_unix_connection(str(path))
+            writer.write(line)
+            await writer.drain()
+            reply: dict[str, object] = json.loads(await reader.read())
+            writer.close()
+            return reply
+
+        for bad in (b"not json\n", b'{"argv": "users list"}\n', b'{"argv": [], "input": 3}\n'):
+            reply = await ask(bad)
+            assert reply["exit_code"] == 2 and "bad request" in str(reply["stderr"])
+        reply = await ask(json.dumps({"argv": ["users", "list", "--db", str(db)]}).encode() + b"\n")
+        assert reply["exit_code"] == 0, reply
+        # the command ran on the lent store: the store is still open afterwards
+        assert store.query("SELECT 1 AS one") == [{"one": 1}]
+    finally:
+        await control.close(server, db)
+        store.close()
+    assert not control.socket_path(db).exists()

@@ -66,3 +66,50 @@ async def test_the_socket_answers_and_refuses_bad_requests(tmp_path: Path) -> No
         await control.close(server, db)
         store.close()
     assert not control.socket_path(db).exists()
+
+
+def test_a_held_store_hands_the_command_over(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The ``bishui`` command, in process: its store is "held" (StoreBusy, as DuckDB reports a
+    file another process holds), a platform's socket answers for it, and the command's output
+    and exit code are the platform's run of it."""
+    import threading
+
+    from click.testing import CliRunner
+
+    from bishui.errors import StoreBusy
+    from bishui.web import cli as web_cli
+
+    db = tmp_path / "held.duckdb"
+    store = open_store(db)
+    real = web_cli.open_store
+
+    def held(url: str) -> Store:
+        if getattr(control._inside, "active", False):  # the platform's own run: its store
+            return real(url)
+        raise StoreBusy(f"the DuckDB file {url} is in use by another process", str(db))
+
+    monkeypatch.setattr(web_cli, "open_store", held)
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(control.serve(store, db))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        # no --db: BISHUI_DB names it here; the held file is passed on as --db
+        monkeypatch.setenv("BISHUI_DB", str(db))
+        r = CliRunner().invoke(main, ["users", "add", "--role", "analyst", "--password-stdin",
+                                      "handed"], input="a long enough password 16\n")  # fmt: skip
+        assert r.exit_code == 0, r.output
+        monkeypatch.delenv("BISHUI_DB")
+        r = CliRunner().invoke(main, ["users", "list", "--db", str(db)])
+        assert r.exit_code == 0 and "handed" in r.output
+        r = CliRunner().invoke(main, ["users", "disable", "--db", str(db), "nobody"])
+        assert r.exit_code != 0  # the platform's exit code comes back
+    finally:
+        asyncio.run_coroutine_threadsafe(control.close(server, db), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+    # no platform answers any more: a clear message, status 2
+    r = CliRunner().invoke(main, ["users", "list", "--db", str(db)])
+    assert r.exit_code == 2 and "No running bishui platform answers" in r.output
+    store.close()

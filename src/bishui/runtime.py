@@ -55,13 +55,17 @@ class PlatformConfig:
     control: bool = True
 
 
-def _in_use(what: str, host: str, port: int, hint: str) -> ConfigError:
+def _in_use(what: str, host: str, port: int, hint: str, code: int | None = None) -> ConfigError:
+    why = (
+        "may not be used by this user (ports below 1024 need privileges)"
+        if code == errno.EACCES
+        else "is already in use — another bishui demo or serve, or another program, listens there"
+    )
     return ConfigError(
         f"{what} port",
         "a free port",
         port,
-        message=f"port {port} on {host} ({what}) is already in use — another bishui demo or "
-        f"serve, or another program, listens there. Stop it, or choose another port: {hint}.",
+        message=f"port {port} on {host} ({what}) {why}. Stop it, or choose another port: {hint}.",
     )
 
 
@@ -77,7 +81,7 @@ def check_port(host: str, port: int, what: str, hint: str) -> None:
             s.bind((host, port))
         except OSError as exc:
             if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise _in_use(what, host, port, hint) from exc
+                raise _in_use(what, host, port, hint, exc.errno) from exc
             raise
 
 
@@ -92,7 +96,7 @@ def listen(host: str, port: int, what: str, hint: str) -> socket.socket:
     except OSError as exc:
         s.close()
         if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-            raise _in_use(what, host, port, hint) from exc
+            raise _in_use(what, host, port, hint, exc.errno) from exc
         raise
     s.setblocking(False)
     return s
@@ -223,7 +227,7 @@ async def run_platform(
         if exc.errno in (errno.EADDRINUSE, errno.EACCES):
             raise _in_use(
                 "HJ 212 gateway", config.gateway_host, config.gateway_port,
-                config.port_hints["gateway"],
+                config.port_hints["gateway"], exc.errno,
             ) from exc  # fmt: skip
         raise
     db_path = getattr(store, "path", None) if store.dialect == "duckdb" else None
@@ -237,7 +241,8 @@ async def run_platform(
         tasks.append(asyncio.create_task(server.serve(sockets=[web_socket])))
     extra = [asyncio.create_task(t(stop, gateway.port)) for t in config.extra_tasks]
     if ready:
-        ready({"gateway_port": gateway.port, "web_port": config.web_port})
+        web_port = web_socket.getsockname()[1] if web_socket is not None else config.web_port
+        ready({"gateway_port": gateway.port, "web_port": web_port})
     try:
         await stop.wait()
     finally:

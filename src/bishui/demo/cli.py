@@ -219,6 +219,7 @@ def setup_engines(
     # The pollution-source checks over the whole history (the platform's refresh catches up
     # from the end of it): findings, alerts and tasks to work on, and year-to-date masses with
     # no unchecked days, so the caps the model city plans to breach are breached.
+    echo(f"      pollution-source checks over {(end - start).days} days …")
     reports = run_checks_span(store, start, end, now=now)
     echo(
         f"      pollution-source checks, {start:%Y-%m-%d} → {end:%Y-%m-%d}: "

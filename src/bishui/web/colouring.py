@@ -49,7 +49,7 @@ class Mark:
     label_zh: str
     label_en: str
     value: float | None = None  # the AQI or class behind the category, if any
-    ts: dt.datetime | None = None  # time of the data it was judged on
+    ts: dt.datetime | None = None  # time of the data it was judged on (air: the hour's end label)
     basis: str = ""  # how it was judged (shown in the details), English
     basis_zh: str = ""  # the same in Chinese
 

@@ -100,7 +100,7 @@ def _rows(rows: list[Any], scope: str) -> list[dict[str, Any]]:
     summary="Real-time (hourly) AQI of every station, county and the city",
     description="HJ 633-2012 §5.1.3 before 2026-03-01 01:00, HJ 633-2026 §4.2.3 from then. "
     "`hour` is the end-of-hour label (the data of 13:00–14:00 is `14:00`); default the newest "
-    "complete hour with data. An hour still in progress is never published (422).",
+    "complete hour with data. An hour still in progress is never published (400).",
 )
 def realtime(
     request: Request,

@@ -113,3 +113,21 @@ def test_a_held_store_hands_the_command_over(tmp_path: Path, monkeypatch) -> Non
     r = CliRunner().invoke(main, ["users", "list", "--db", str(db)])
     assert r.exit_code == 2 and "No running bishui platform answers" in r.output
     store.close()
+
+
+async def test_no_socket_where_none_can_be_made(tmp_path: Path) -> None:
+    """A path too long for a Unix socket, or a directory that refuses one: the platform runs
+    on without the hand-over (a warning), never fails to start."""
+    deep = tmp_path / ("d" * 120)
+    assert await control.serve(None, deep / "x.duckdb") is None
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        import os
+
+        if os.geteuid() != 0:  # root may write anywhere
+            assert await control.serve(None, ro / "x.duckdb") is None
+    finally:
+        ro.chmod(0o700)
+    await control.close(None, deep / "x.duckdb")  # nothing to close

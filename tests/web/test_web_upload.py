@@ -218,3 +218,10 @@ async def test_an_enterprise_uploads_for_its_own_sites_only(
         body = (await _send(c, text.encode())).json()  # a preview: nothing is stored
     assert body["rows"] == 1
     assert [(e["row"], e["field"]) for e in body["errors"]] == [(3, "site")]
+
+
+def test_every_period_has_a_name() -> None:
+    from bishui.store import PERIODS
+    from bishui.web.admin_pages import PERIOD_NAMES
+
+    assert set(PERIOD_NAMES) == set(PERIODS)

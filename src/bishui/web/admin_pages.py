@@ -124,6 +124,13 @@ AUDIT_ACTIONS = {
     "change_role": ("修改角色", "role changed"),
     "unlock": ("解除锁定", "unlocked"),
 }
+#: Periods of a value (``bishui.store.PERIODS``), by language.
+PERIOD_NAMES = {
+    "rt": ("实时", "real-time"),
+    "min": ("分钟", "minute"),
+    "hour": ("小时", "hour"),
+    "day": ("日", "day"),
+}
 #: Outcomes of the upload log, by language.
 OUTCOMES = {
     "stored": ("已入库", "stored"),
@@ -147,6 +154,7 @@ def upload_page(
     config = {
         "limit": limit,
         "outcomes": {k: v[i] for k, v in OUTCOMES.items()},
+        "periods": {k: v[i] for k, v in PERIOD_NAMES.items()},
         "fields": FIELD_ZH if lang == "zh" else {k: k for k in FIELD_ZH},
     }
     return render(

@@ -41,6 +41,7 @@
   function showPreview(rows) {
     prevBox.hidden = !(rows && rows.length);
     if (!rows || !rows.length) { return; }
+    rows.forEach(function (r) { r.period = cfg.periods[r.period] || r.period; });
     B.table(prevBox, [["site", cfg.fields.site], ["parameter", cfg.fields.parameter], ["time", cfg.fields.time, "time"],
       ["value", cfg.fields.value], ["flag", cfg.fields.flag], ["period", cfg.fields.period]], rows, "upload-preview");
   }

@@ -59,6 +59,11 @@ async def test_trend_bad_input(client: httpx.AsyncClient) -> None:
         "2025-12-31T23:00:00+08:00", "2026-01-01T00:00:00+08:00",
     ]  # fmt: skip
     assert r.json()["advice"] is None
+    # an aware time is taken in Beijing time: 2025-12-31T16:00Z is 2026-01-01 00:00 (UTC+8)
+    r = await client.get(
+        "/api/v1/air/trend", params={"code": "AQ01", "end": "2025-12-31T16:00:00Z", "hours": 1}
+    )
+    assert [h["time"] for h in r.json()["hours"]] == ["2026-01-01T00:00:00+08:00"]
 
 
 async def test_advice_per_edition(client: httpx.AsyncClient) -> None:

@@ -158,6 +158,10 @@ async def test_file_level_problems(
     r = await _send(as_analyst, body, name=name, commit=True)
     assert r.status_code == 400 and r.json()["field"] == field
     assert small.count("measurement") == 0
+    preview = await _send(as_analyst, body, name=name)
+    assert preview.status_code == 400 and preview.json()["field"] == field
+    log = (await as_analyst.get("/api/v1/uploads")).json()["items"]
+    assert [(x["outcome"], x["source"]) for x in log] == [("refused", None)]
 
 
 @pytest.mark.parametrize("name", ["lab.exe", "../lab.csv", "x.csv/", ""])
@@ -216,6 +220,8 @@ async def test_an_enterprise_uploads_for_its_own_sites_only(
         await login(c, users["enterprise"]["username"])
         c.headers["X-CSRF-Token"] = await csrf_of(c, "/upload")
         body = (await _send(c, text.encode())).json()  # a preview: nothing is stored
+        log = (await c.get("/api/v1/uploads")).json()["items"]
+    assert log == []  # an enterprise sees its own uploads only (and a preview is not logged)
     assert body["rows"] == 1
     assert [(e["row"], e["field"]) for e in body["errors"]] == [(3, "site")]
 
@@ -225,3 +231,15 @@ def test_every_period_has_a_name() -> None:
     from bishui.web.admin_pages import PERIOD_NAMES
 
     assert set(PERIOD_NAMES) == set(PERIODS)
+
+
+def test_check_limits_its_errors_and_its_size() -> None:
+    from bishui.errors import TooLarge
+    from bishui.ingest.upload import check
+
+    now = dt.datetime(2025, 7, 2, 12)
+    text = GOOD + "".join(f"WS01,w01001,2025-07-01 {h:02d}:00,99,\n" for h in range(10, 14))
+    got = check(text.encode(), "lab.csv", {"WS01": DEV}, now=now, max_errors=2)
+    assert [e.row for e in got.errors] == [4, 5] and got.truncated and len(got.rows) == 2
+    with pytest.raises(TooLarge):
+        check(GOOD.encode(), "lab.csv", {"WS01": DEV}, now=now, max_bytes=10)

@@ -455,6 +455,14 @@ def test_upload_users_and_public_trend(
     page.click("#upload-commit")
     page.locator("#upload-status", has_text="已入库 1").wait_for()
     page.locator("#upload-log tbody", has_text="lab-ok.csv").wait_for()
+    # a value entered by hand: a one-row file through the same checks
+    page.fill("#manual-form input[name='site']", "WS01")
+    page.fill("#manual-form input[name='parameter']", "w01001")
+    page.fill("#manual-form input[name='time']", "2025-07-01 10:00")
+    page.fill("#manual-form input[name='value']", "7.1")
+    page.click("#manual-submit")
+    page.locator("#upload-log tbody", has_text="manual-").wait_for()
+    assert "已入库 1" in page.inner_text("#upload-status")
 
     page.goto(f"{rich_server}/users")
     page.wait_for_selector("#users-list")

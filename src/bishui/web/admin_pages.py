@@ -61,6 +61,12 @@ MESSAGES.update(
         ),
         "upload.first_rows": ("前 20 行", "First 20 rows"),
         "upload.log": ("上传记录", "Upload log"),
+        "upload.manual": ("手工录入", "Enter values by hand"),
+        "upload.manual_note": (
+            "录入一个监测值：按与文件相同的规则检查并入库（作为一行的文件记录上传人）。",
+            "One value: checked and stored by the same rules as a file (recorded as a one-row "
+            "file with its uploader).",
+        ),
         "upload.too_big": ("文件超过大小上限", "The file is over the size limit"),
         "upload.at": ("时间", "Time"),
         "upload.user": ("上传人", "Uploaded by"),

@@ -14,8 +14,8 @@
   var prevBox = document.getElementById("upload-preview-box");
   var logCard = document.getElementById("upload-log");
 
-  function send(commit) {
-    var f = input.files && input.files[0];
+  function send(commit, file) {
+    var f = file || (input.files && input.files[0]);
     if (!f) { return Promise.resolve(null); }
     if (f.size > cfg.limit) {
       status.textContent = T.too_big + "（" + f.size + " > " + cfg.limit + " B）";
@@ -79,6 +79,25 @@
       } else {
         fileError(j);
       }
+      loadLog();
+    });
+  });
+
+  /* A value entered by hand travels as a one-row CSV file: the same checks, the same log. */
+  function csvCell(v) { v = String(v == null ? "" : v); return /[",\r\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v; }
+  document.getElementById("manual-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var f = ev.target;
+    var names = Array.prototype.map.call(f.querySelectorAll("input[name]"), function (i) { return i.name; });
+    var csv = names.join(",") + "\r\n" + names.map(function (n) { return csvCell(f[n].value.trim()); }).join(",") + "\r\n";
+    var stamp = new Date().toISOString().replace(/[^0-9]/g, "").slice(0, 14);
+    var file = new File(["\ufeff" + csv], "manual-" + stamp + ".csv", { type: "text/csv" });
+    showErrors([]); showPreview([]);
+    send(true, file).then(function (j) {
+      if (!j) { return; }
+      if (j._status === 201) { status.textContent = T.stored + " " + j.rows + " · " + j.source; f.reset(); }
+      else if (j.errors) { showErrors(j.errors); status.textContent = T.nothing; }
+      else { fileError(j); }
       loadLog();
     });
   });

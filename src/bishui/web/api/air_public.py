@@ -23,7 +23,7 @@ from bishui.air import service
 from bishui.air.advice import advice, health_table
 from bishui.air.editions import edition_for
 from bishui.errors import InputError
-from bishui.timeutil import now_beijing
+from bishui.timeutil import current_hour, now_beijing
 from bishui.web.api.common import ERRORS, Day, Moment, WebStore, cache_for, iso
 from bishui.web.auth import ALL_ROLES, Principal, requires
 
@@ -106,12 +106,12 @@ def trend(
     hours: Annotated[int, Query(ge=1, le=168)] = 24,
     end: Annotated[Moment | None, Query(description="end-of-hour label of the newest hour")] = None,
 ) -> dict[str, Any]:
-    now = now_beijing()
+    newest = current_hour()  # the hour in progress is never published
     if end is not None:
         end = end.replace(tzinfo=None) if end.tzinfo is None else _beijing(end)
-        if end > now:
+        if end.replace(minute=0, second=0, microsecond=0) > newest:
             raise InputError("end", "an hour that has ended", end.isoformat())
-    sc, rows = service.trend(store, code, end or now, hours)
+    sc, rows = service.trend(store, code, end or newest, hours)
     out = []
     for r in rows:
         rep = r.report
@@ -129,11 +129,11 @@ def trend(
                 "edition": rep.edition,
             }
         )
-    newest = next((r for r in reversed(rows) if r.report.level is not None), None)
+    last = next((r for r in reversed(rows) if r.report.level is not None), None)
     tip = None
-    if newest is not None and newest.report.level is not None:
-        over = tuple(k for k, v in newest.report.iaqi.items() if v is not None and v > 100)
-        tip = advice(newest.report.level, edition=newest.report.edition, over_100=over).as_dict()
+    if last is not None and last.report.level is not None:
+        over = tuple(k for k, v in last.report.iaqi.items() if v is not None and v > 100)
+        tip = advice(last.report.level, edition=last.report.edition, over_100=over).as_dict()
     cache_for(response, p, request)
     return {
         "ok": True,

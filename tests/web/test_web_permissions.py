@@ -25,6 +25,7 @@ STAFF = frozenset({"admin", "analyst", "inspector"})
 STAFF_AND_COUNTY = frozenset({"admin", "analyst", "inspector", "county"})
 SOURCES_READERS = LOGGED_IN  # every role but the public; scoped (docs/sources.md)
 TASK_ACTORS = frozenset({"admin", "inspector", "enterprise"})
+UPLOADERS = frozenset({"admin", "analyst", "enterprise"})
 
 EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/health"): (ALL, "all"),
@@ -43,6 +44,16 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("POST", "/api/v1/users"): (ADMIN, "all"),
     ("POST", "/api/v1/users/{username}/disable"): (ADMIN, "all"),
     ("POST", "/api/v1/users/{username}/unlock"): (ADMIN, "all"),
+    # user management (issue 16 item 6)
+    ("POST", "/api/v1/users/{username}/enable"): (ADMIN, "all"),
+    ("POST", "/api/v1/users/{username}/password"): (ADMIN, "all"),
+    ("PATCH", "/api/v1/users/{username}"): (ADMIN, "all"),
+    ("GET", "/api/v1/users/audit"): (ADMIN, "all"),
+    ("GET", "/users"): (ADMIN, "all"),
+    # data upload: staff who keep the data, an enterprise for its own sites (issue 16 item 6)
+    ("POST", "/api/v1/uploads"): (UPLOADERS, "scoped"),
+    ("GET", "/api/v1/uploads"): (UPLOADERS, "scoped"),
+    ("GET", "/upload"): (UPLOADERS, "scoped"),
     ("GET", "/"): (ALL, "scoped"),
     ("GET", "/public"): (ALL, "all"),
     ("GET", "/public/{table}.{fmt}"): (ALL, "all"),
@@ -65,6 +76,9 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/air/assessment"): (ALL, "all"),
     ("GET", "/api/v1/air/ranking"): (ALL, "all"),
     ("GET", "/api/v1/air/calendar"): (ALL, "all"),
+    # the public page's trend and health advice (issue 16 item 8)
+    ("GET", "/api/v1/air/trend"): (ALL, "all"),
+    ("GET", "/api/v1/air/advice"): (ALL, "all"),
     ("GET", "/api/v1/water/sections"): (ALL, "all"),
     ("GET", "/api/v1/water/rivers"): (ALL, "all"),
     ("GET", "/api/v1/water/cwqi"): (ALL, "all"),
@@ -130,6 +144,8 @@ PATH_VALUES = {
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},
     "/api/v1/measurements/revisions": {"site": "AQ01"},
+    "/api/v1/air/trend": {"code": "AQ01"},
+    "/api/v1/air/advice": {"level": "3"},
 }
 
 

@@ -77,6 +77,9 @@ class Snapshot:
 #: The evidence upload (``bishui.web.api.evidence``): its body may reach ``max_evidence_bytes``.
 EVIDENCE_UPLOAD = re.compile(r"^/api/v1/tasks/[^/]+/files$")
 
+#: The data-file upload (``bishui.web.api.uploads``): its body may reach ``max_upload_bytes``.
+DATA_UPLOAD = re.compile(r"^/api/v1/uploads$")
+
 #: How far back the public page looks for a site's newest values (water is sampled monthly).
 LATEST_WINDOW = dt.timedelta(days=31)
 
@@ -184,13 +187,14 @@ def create_app(
     )
     errors.install(app)
 
-    from bishui.web import dashboards, pages
+    from bishui.web import admin_pages, dashboards, pages
     from bishui.web.api import ROUTERS
 
     for router in ROUTERS:
         app.include_router(router, prefix="/api/v1")
     app.include_router(pages.router)
     app.include_router(dashboards.router)
+    app.include_router(admin_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
@@ -229,7 +233,9 @@ class WebMiddleware:
         settings = scope["app"].state.web.settings
         limit = settings.max_body_bytes
         if scope["method"] == "POST" and EVIDENCE_UPLOAD.match(path):
-            limit = settings.max_evidence_bytes  # the one route that takes files
+            limit = settings.max_evidence_bytes  # the routes that take files
+        elif scope["method"] == "POST" and DATA_UPLOAD.match(path):
+            limit = settings.max_upload_bytes
         length = request.headers.get("content-length", "0")
         if not length.isdigit() or int(length) > limit:
             too_big = JSONResponse(
@@ -274,7 +280,11 @@ class WebMiddleware:
             await bad_query(scope, receive, send)
             return
 
-        if _json_body(scope, request) and not EVIDENCE_UPLOAD.match(path):
+        if (
+            _json_body(scope, request)
+            and not EVIDENCE_UPLOAD.match(path)
+            and not DATA_UPLOAD.match(path)
+        ):
             # A JSON body is read here (it is bounded by the limit above) and checked before
             # any handler parses it: too deep a nesting or a string that is not text (a lone
             # UTF-16 surrogate, "\ud800") is 422 here instead of a crash further in.

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bishui.errors import BishuiError, PermissionDenied
 from bishui.web import accounts, display
+from bishui.web.api.air_public import advice_table
 from bishui.web.api.common import cache_for
 from bishui.web.auth import (
     ALL_ROLES,
@@ -207,6 +208,7 @@ def public_page(request: Request, p: Annotated[Principal, requires(*ALL_ROLES)])
             "air_params": PUBLIC_PARAMS["air"],
             "water_params": PUBLIC_PARAMS["water"],
             "at": snap.at,
+            "advice": advice_table(snap.at),
         },
     )
     if p.is_public:

@@ -93,8 +93,15 @@ class Settings:
     max_evidence_bytes: int = field(
         default=10 * 1024 * 1024,
         metadata={
-            "help": "largest evidence file accepted by POST /api/v1/tasks/{task_id}/files, the "
-            "one route allowed a body over max_body_bytes [bytes]"
+            "help": "largest evidence file accepted by POST /api/v1/tasks/{task_id}/files, which "
+            "is allowed a body over max_body_bytes [bytes]"
+        },
+    )
+    max_upload_bytes: int = field(
+        default=10 * 1024 * 1024,
+        metadata={
+            "help": "largest data file (CSV / Excel of manual and laboratory values) accepted by "
+            "POST /api/v1/uploads, which is allowed a body over max_body_bytes [bytes]"
         },
     )
     max_range_days: int = field(
@@ -148,6 +155,8 @@ class Settings:
             raise ConfigError("web.language", "zh or en", self.language)
         if not 1 <= self.max_evidence_bytes <= 1024**3:
             raise ConfigError("web.max_evidence_bytes", "1 byte to 1 GiB", self.max_evidence_bytes)
+        if not 1 <= self.max_upload_bytes <= 1024**3:
+            raise ConfigError("web.max_upload_bytes", "1 byte to 1 GiB", self.max_upload_bytes)
         if not 1 <= self.max_range_days <= 3660:
             raise ConfigError("web.max_range_days", "1–3660", self.max_range_days)
         if not 1 <= self.page_size <= self.max_page_size <= 10_000:

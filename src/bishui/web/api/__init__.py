@@ -14,12 +14,14 @@ from fastapi import APIRouter
 from bishui.web.api import (
     account,
     air,
+    air_public,
     charts,
     compensation,
     core,
     evidence,
     overview,
     sources,
+    uploads,
     water,
 )
 
@@ -29,8 +31,10 @@ ROUTERS: list[APIRouter] = [
     account.router,
     air.router,
     charts.router,
+    air_public.router,
     water.router,
     compensation.router,
     evidence.router,  # before sources: /tasks/{id}/files is not the transition /tasks/{id}/{action}
     sources.router,
+    uploads.router,
 ]

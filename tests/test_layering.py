@@ -38,8 +38,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     # enforcement takes alerts through its intake (bishui.enforcement.intake.AlertIn): the
     # producers (sources, water) import it, never the reverse.
     "enforcement": frozenset({"store"}),
-    "air": frozenset({"readings", "store"}),
-    "water": frozenset({"air", "ingest", "readings", "store", "enforcement"}),
+    # air and water carry their stations and sections as registry.model.Site records
+    "air": frozenset({"readings", "registry", "store"}),
+    "water": frozenset({"air", "ingest", "readings", "registry", "store", "enforcement"}),
     "sources": frozenset({"air", "water", "readings", "registry", "store", "enforcement"}),
     "compensation": frozenset({"air", "water", "readings", "registry", "store"}),
     "web": frozenset(DOMAINS),

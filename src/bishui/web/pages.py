@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bishui.errors import BishuiError, PermissionDenied
 from bishui.web import accounts
-from bishui.web.api.common import cache_for
+from bishui.web.api.common import SNAPSHOT_FIELDS, cache_for, site_json
 from bishui.web.auth import (
     ALL_ROLES,
     LOGGED_IN,
@@ -165,15 +165,15 @@ def public_rows(ctx: Any, snap: Any, lang: str) -> dict[str, list[dict[str, Any]
     """The public tables' rows (published kinds only), by layer."""
     out: dict[str, list[dict[str, Any]]] = {"air": [], "water": []}
     for s in snap.sites:
-        if s["kind"] not in ctx.settings.public_kinds or s["kind"] not in out:
+        if s.kind not in ctx.settings.public_kinds or s.kind not in out:
             continue
-        region = snap.regions.get(s["region"], {})
-        out[s["kind"]].append(
+        region = snap.regions.get(s.region, {})
+        out[s.kind].append(
             {
-                **s,
-                "region_name": region.get("name" if lang == "zh" else "name_en") or s["region"],
-                "mark": snap.marks[s["id"]],
-                "values": snap.latest.get(s["id"], {}),
+                **site_json(s, SNAPSHOT_FIELDS),
+                "region_name": region.get("name" if lang == "zh" else "name_en") or s.region,
+                "mark": snap.marks[s.id],
+                "values": snap.latest.get(s.id, {}),
             }
         )
     return out

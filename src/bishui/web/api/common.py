@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ from fastapi import Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, Field
 
 from bishui.errors import InputError
+from bishui.registry.model import Site
 from bishui.store import Store
 from bishui.timeutil import to_beijing_naive
 from bishui.web.auth import Principal
@@ -41,6 +43,18 @@ def _in_range_time(t: dt.datetime) -> dt.datetime:
 Day = Annotated[dt.date, AfterValidator(_in_range_day)]
 #: A date-time query parameter (or body field) within the platform's range.
 Moment = Annotated[dt.datetime, AfterValidator(_in_range_time)]
+
+
+# ------------------------------------------------------------------------------ sites
+#: The fields of a site the overview snapshot's tables show (the public page's rows).
+SNAPSHOT_FIELDS = ("id", "kind", "name", "region", "lon", "lat", "body", "target_class",
+                   "enterprise")  # fmt: skip
+
+
+def site_json(site: Site, fields: Sequence[str]) -> dict[str, Any]:
+    """*fields* of a :class:`~bishui.registry.model.Site` as a JSON-ready dict: sites travel as
+    records through the web layer and become dicts only at the response edge."""
+    return {k: getattr(site, k) for k in fields}
 
 
 # ------------------------------------------------------------------------------ preambles

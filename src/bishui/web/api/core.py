@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from bishui import __version__, readings
 from bishui.errors import InputError, NotFoundError
+from bishui.registry.model import Site as SiteRecord
 from bishui.store import Store
 from bishui.store.base import REGISTRY_TABLES
 from bishui.timeutil import now_beijing
@@ -23,6 +24,7 @@ from bishui.web.api.common import (
     beijing,
     cache_for,
     iso,
+    site_json,
 )
 from bishui.web.auth import ALL_ROLES, Principal, requires
 
@@ -266,10 +268,9 @@ class SiteDetail(BaseModel):
     }
 
 
-def visible_site(store: Store, p: Principal, site_id: str) -> dict[str, Any]:
+def visible_site(store: Store, p: Principal, site_id: str) -> SiteRecord:
     """The site if *p* may see it; otherwise 404, exactly as if it did not exist."""
-    sql = f"SELECT {', '.join(SITE_FIELDS)} FROM sites WHERE id = ?"  # noqa: S608 - constant
-    rows = store.query(sql, [site_id])
+    rows = readings.sites(store, "id = ?", [site_id])
     if not rows or not p.can_see_site(rows[0]):
         raise NotFoundError(f"site {site_id!r} does not exist")
     return rows[0]
@@ -313,7 +314,13 @@ def site_detail(
         for r in readings.latest(store, [site_id], period)
     ]
     cache_for(response, p, request)
-    return {"ok": True, "site": site, "devices": devices, "period": period, "latest": latest}
+    return {
+        "ok": True,
+        "site": site_json(site, SITE_FIELDS),
+        "devices": devices,
+        "period": period,
+        "latest": latest,
+    }
 
 
 class Series(BaseModel):

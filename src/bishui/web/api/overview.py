@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from bishui.web.api.common import ERRORS, cache_for, iso
+from bishui.web.api.common import ERRORS, cache_for, iso, site_json
 from bishui.web.auth import ALL_ROLES, Principal, requires
 from bishui.web.colouring import legend
 
@@ -76,10 +76,10 @@ def overview_features(request: Request, p: Principal, lang: str) -> dict[str, An
     for s in snap.sites:
         if not p.can_see_site(s):
             continue
-        m = snap.marks[s["id"]]
+        m = snap.marks[s.id]
         features.append(
             {
-                **{k: s[k] for k in ("id", "kind", "name", "region", "lon", "lat")},
+                **site_json(s, ("id", "kind", "name", "region", "lon", "lat")),
                 "mark": {
                     "level": m.level,
                     "color": m.color,

@@ -44,8 +44,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "sources": frozenset({"air", "water", "readings", "registry", "store", "enforcement"}),
     "compensation": frozenset({"air", "water", "readings", "registry", "store"}),
     "web": frozenset(DOMAINS),
-    # the assembly: hands every domain's migrations (web's too) to the store
-    "app": frozenset(DOMAINS | {"web"}),
+    # the assembly: hands every domain's migrations (web's too) to the store and its refresh
+    # hook to the runtime
+    "app": frozenset(DOMAINS | {"web", "runtime"}),
     "runtime": frozenset(DOMAINS | {"web"}),
     # every setting, declared once: gathers the gateway's limits and the web's settings
     "settings": frozenset({"hj212", "web"}),

@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,26 +42,41 @@ class PlatformConfig:
     limits: GatewayLimits = field(default_factory=GatewayLimits)
     backfill_days: float | None = 30.0  # older DataTime → quarantined too_old; None: no limit
     extra_tasks: list[Callable[[asyncio.Event, int], Any]] = field(default_factory=list)
+    #: the refresh hooks of this run, ``(name, hook)`` in order; None: the registered ones
+    #: (:func:`refresh_hooks`)
+    refresh: Sequence[tuple[str, RefreshHook]] | None = None
 
 
-#: What the platform recomputes every minute after aggregation, so late data reaches the
-#: published figures: "module:function" of ``f(store, now)``, called in order.
-REFRESH: tuple[str, ...] = (
-    "bishui.water.supervision:refresh",
-    "bishui.water.outbox:refresh",  # after the supervision: routes the alerts it stored
-    "bishui.sources.service:refresh",
-)
+#: A domain's refresh hook, ``hook(store, now)``: what the platform recomputes every minute
+#: after aggregation, so late data reaches the published figures.
+RefreshHook = Callable[[Store, dt.datetime], object]
+
+_REFRESH: dict[str, RefreshHook] = {}
 
 
-def refresh_engines(store: Store, now: dt.datetime) -> None:
-    import importlib
+def register_refresh(name: str, hook: RefreshHook) -> None:
+    """Register a domain's refresh hook under *name*; hooks run in registration order.
 
-    for ref in REFRESH:
-        module, attr = ref.split(":")
+    The application registers each domain's hook at start-up (``bishui.app.REFRESH``, as it
+    hands the store their migrations): the runtime names no domain. Registering a name again
+    replaces its hook in place (start-up is idempotent)."""
+    _REFRESH[name] = hook
+
+
+def refresh_hooks() -> list[tuple[str, RefreshHook]]:
+    """The registered refresh hooks, ``(name, hook)`` in the order they run."""
+    return list(_REFRESH.items())
+
+
+def refresh_engines(
+    store: Store, now: dt.datetime, hooks: Sequence[tuple[str, RefreshHook]] | None = None
+) -> None:
+    """Run *hooks* (default: the registered ones) in order; one failing is logged."""
+    for name, hook in refresh_hooks() if hooks is None else hooks:
         try:
-            getattr(importlib.import_module(module), attr)(store, now)
+            hook(store, now)
         except Exception:  # one engine's failure must not stop the others or the platform
-            log.exception("refresh %s failed", ref)
+            log.exception("refresh %s failed", name)
 
 
 def aggregate_recent(store: Store, now: dt.datetime) -> int:
@@ -73,13 +88,18 @@ def aggregate_recent(store: Store, now: dt.datetime) -> int:
     return n
 
 
-async def _aggregator(store: Store, stop: asyncio.Event, every: float) -> None:
+async def _aggregator(
+    store: Store,
+    stop: asyncio.Event,
+    every: float,
+    hooks: Sequence[tuple[str, RefreshHook]] | None = None,
+) -> None:
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         try:
             now = now_beijing()
             await loop.run_in_executor(None, aggregate_recent, store, now)
-            await loop.run_in_executor(None, refresh_engines, store, now)
+            await loop.run_in_executor(None, refresh_engines, store, now, hooks)
         except Exception:  # keep the platform up; the next pass retries the same window
             log.exception("aggregation pass failed")
         with contextlib.suppress(TimeoutError):
@@ -153,7 +173,7 @@ async def run_platform(
         limits=config.limits,
     )
     await gateway.start()
-    tasks = [asyncio.create_task(_aggregator(store, stop, config.aggregate_every))]
+    tasks = [asyncio.create_task(_aggregator(store, stop, config.aggregate_every, config.refresh))]
     server = None
     if config.web:
         server = _web_server(store, settings)

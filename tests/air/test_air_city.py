@@ -186,9 +186,8 @@ async def test_air_api(city_store: tuple[Store, str]) -> None:
 
 
 def test_air_colouring_replaces_the_provisional_air_marks(city_store: tuple[Store, str]) -> None:
-    from bishui.web.air_colouring import AirColouring
-
     from bishui import readings
+    from bishui.web.air_colouring import AirColouring
 
     store, _ = city_store
     sites = readings.sites(store)  # registry.model.Site records, in id order

@@ -288,8 +288,8 @@ def run_alerts(
 
 
 def refresh(store: Store, now: dt.datetime) -> None:
-    """Runtime hook (``bishui.runtime.REFRESH``): run the source alerts after each aggregation
-    pass, so new and late readings raise or extend stored alerts within a minute."""
+    """Runtime hook (registered by ``bishui.app.REFRESH``): run the source alerts after each
+    aggregation pass, so new and late readings raise or extend stored alerts within a minute."""
     run_alerts(store, now=now)
 
 

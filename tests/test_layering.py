@@ -47,7 +47,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     # the assembly: hands every domain's migrations (web's too) to the store and its refresh
     # hook to the runtime
     "app": frozenset(DOMAINS | {"web", "runtime"}),
-    "runtime": frozenset(DOMAINS | {"web"}),
+    # the running platform: its defaults are the declared settings'
+    "runtime": frozenset(DOMAINS | {"web", "settings"}),
     # every setting, declared once: gathers the gateway's limits and the web's settings
     "settings": frozenset({"hj212", "web"}),
     "demo": frozenset(DOMAINS | {"web", "runtime"}),

@@ -21,26 +21,36 @@ from typing import Any
 from bishui.hj212.gateway import Gateway, GatewayLimits
 from bishui.ingest import aggregate
 from bishui.ingest.sink import DeviceDirectory, StoreSink
+from bishui.settings import setting
 from bishui.store import Store
 from bishui.timeutil import now_beijing
 
 log = logging.getLogger("bishui")
 
 
+def _default(key: str) -> Any:
+    """The default of the setting *key*, declared once in :mod:`bishui.settings`."""
+    return setting(key).default
+
+
 @dataclass
 class PlatformConfig:
-    web_host: str = "127.0.0.1"
-    web_port: int = 8000
-    gateway_host: str = "127.0.0.1"
-    gateway_port: int = 9212
-    aggregate_every: float = 60.0  # [s] between aggregation passes
+    """How one run of the platform is set up; every default is the declared setting's
+    (:mod:`bishui.settings`, docs/settings.md)."""
+
+    web_host: str = _default("web.host")
+    web_port: int = _default("web.port")
+    gateway_host: str = _default("platform.gateway_host")
+    gateway_port: int = _default("platform.gateway_port")
+    aggregate_every: float = _default("platform.aggregate_every")  # [s] between passes
     web: bool = True
-    bus: str | None = None  # nats://… : the gateway publishes to JetStream; writers drain it
+    bus: str | None = _default("platform.bus")  # nats://… : the gateway publishes to JetStream
     #: reference to the web signing secret (env:NAME / file:/path); None: the web settings'
     #: own (``BISHUI_WEB_SECRET``, default ``env:BISHUI_SECRET``). Required: at least 32 bytes.
     web_secret: str | None = None
     limits: GatewayLimits = field(default_factory=GatewayLimits)
-    backfill_days: float | None = 30.0  # older DataTime → quarantined too_old; None: no limit
+    #: older DataTime → quarantined too_old; None: no limit
+    backfill_days: float | None = _default("platform.backfill_days")
     extra_tasks: list[Callable[[asyncio.Event, int], Any]] = field(default_factory=list)
     #: the refresh hooks of this run, ``(name, hook)`` in order; None: the registered ones
     #: (:func:`refresh_hooks`)

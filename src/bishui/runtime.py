@@ -16,7 +16,7 @@ import errno
 import logging
 import signal
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,27 +25,40 @@ from bishui.errors import ConfigError
 from bishui.hj212.gateway import Gateway, GatewayLimits
 from bishui.ingest import aggregate
 from bishui.ingest.sink import DeviceDirectory, StoreSink
+from bishui.settings import setting
 from bishui.store import Store
 from bishui.timeutil import now_beijing
 
 log = logging.getLogger("bishui")
 
 
+def _default(key: str) -> Any:
+    """The default of the setting *key*, declared once in :mod:`bishui.settings`."""
+    return setting(key).default
+
+
 @dataclass
 class PlatformConfig:
-    web_host: str = "127.0.0.1"
-    web_port: int = 8000
-    gateway_host: str = "127.0.0.1"
-    gateway_port: int = 9212
-    aggregate_every: float = 60.0  # [s] between aggregation passes
+    """How one run of the platform is set up; every default is the declared setting's
+    (:mod:`bishui.settings`, docs/settings.md)."""
+
+    web_host: str = _default("web.host")
+    web_port: int = _default("web.port")
+    gateway_host: str = _default("platform.gateway_host")
+    gateway_port: int = _default("platform.gateway_port")
+    aggregate_every: float = _default("platform.aggregate_every")  # [s] between passes
     web: bool = True
-    bus: str | None = None  # nats://… : the gateway publishes to JetStream; writers drain it
+    bus: str | None = _default("platform.bus")  # nats://… : the gateway publishes to JetStream
     #: reference to the web signing secret (env:NAME / file:/path); None: the web settings'
     #: own (``BISHUI_WEB_SECRET``, default ``env:BISHUI_SECRET``). Required: at least 32 bytes.
     web_secret: str | None = None
     limits: GatewayLimits = field(default_factory=GatewayLimits)
-    backfill_days: float | None = 30.0  # older DataTime → quarantined too_old; None: no limit
+    #: older DataTime → quarantined too_old; None: no limit
+    backfill_days: float | None = _default("platform.backfill_days")
     extra_tasks: list[Callable[[asyncio.Event, int], Any]] = field(default_factory=list)
+    #: the refresh hooks of this run, ``(name, hook)`` in order; None: the registered ones
+    #: (:func:`refresh_hooks`)
+    refresh: Sequence[tuple[str, RefreshHook]] | None = None
     #: how a person chooses another port, per listener, for the "port in use" message
     port_hints: dict[str, str] = field(
         default_factory=lambda: {"web": "--port", "gateway": "--gateway-port"}
@@ -102,24 +115,36 @@ def listen(host: str, port: int, what: str, hint: str) -> socket.socket:
     return s
 
 
-#: What the platform recomputes every minute after aggregation, so late data reaches the
-#: published figures: "module:function" of ``f(store, now)``, called in order.
-REFRESH: tuple[str, ...] = (
-    "bishui.water.supervision:refresh",
-    "bishui.water.outbox:refresh",  # after the supervision: routes the alerts it stored
-    "bishui.sources.service:refresh",
-)
+#: A domain's refresh hook, ``hook(store, now)``: what the platform recomputes every minute
+#: after aggregation, so late data reaches the published figures.
+RefreshHook = Callable[[Store, dt.datetime], object]
+
+_REFRESH: dict[str, RefreshHook] = {}
 
 
-def refresh_engines(store: Store, now: dt.datetime) -> None:
-    import importlib
+def register_refresh(name: str, hook: RefreshHook) -> None:
+    """Register a domain's refresh hook under *name*; hooks run in registration order.
 
-    for ref in REFRESH:
-        module, attr = ref.split(":")
+    The application registers each domain's hook at start-up (``bishui.app.REFRESH``, as it
+    hands the store their migrations): the runtime names no domain. Registering a name again
+    replaces its hook in place (start-up is idempotent)."""
+    _REFRESH[name] = hook
+
+
+def refresh_hooks() -> list[tuple[str, RefreshHook]]:
+    """The registered refresh hooks, ``(name, hook)`` in the order they run."""
+    return list(_REFRESH.items())
+
+
+def refresh_engines(
+    store: Store, now: dt.datetime, hooks: Sequence[tuple[str, RefreshHook]] | None = None
+) -> None:
+    """Run *hooks* (default: the registered ones) in order; one failing is logged."""
+    for name, hook in refresh_hooks() if hooks is None else hooks:
         try:
-            getattr(importlib.import_module(module), attr)(store, now)
+            hook(store, now)
         except Exception:  # one engine's failure must not stop the others or the platform
-            log.exception("refresh %s failed", ref)
+            log.exception("refresh %s failed", name)
 
 
 def aggregate_recent(store: Store, now: dt.datetime) -> int:
@@ -131,13 +156,18 @@ def aggregate_recent(store: Store, now: dt.datetime) -> int:
     return n
 
 
-async def _aggregator(store: Store, stop: asyncio.Event, every: float) -> None:
+async def _aggregator(
+    store: Store,
+    stop: asyncio.Event,
+    every: float,
+    hooks: Sequence[tuple[str, RefreshHook]] | None = None,
+) -> None:
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         try:
             now = now_beijing()
             await loop.run_in_executor(None, aggregate_recent, store, now)
-            await loop.run_in_executor(None, refresh_engines, store, now)
+            await loop.run_in_executor(None, refresh_engines, store, now, hooks)
         except Exception:  # keep the platform up; the next pass retries the same window
             log.exception("aggregation pass failed")
         with contextlib.suppress(TimeoutError):
@@ -234,7 +264,7 @@ async def run_platform(
     commands = None
     if config.control and db_path and db_path != ":memory:":
         commands = await control.serve(store, db_path)
-    tasks = [asyncio.create_task(_aggregator(store, stop, config.aggregate_every))]
+    tasks = [asyncio.create_task(_aggregator(store, stop, config.aggregate_every, config.refresh))]
     server = None
     if config.web:
         server = _web_server(store, settings)

@@ -7,7 +7,9 @@ variable (``BISHUI_…``) and, where it has one, its command-line option. The op
 docs/settings.md prints :func:`settings_table` (``tests/test_settings.py`` checks the page is
 current and that every option and variable works).
 
-Two groups are declared where their values are used and only gathered here: the gateway's
+Three are declared where their values are used and only gathered here: ``--db``
+(:data:`bishui.cli_options.DB`: every command takes it, the domains' commands too, and they
+import only the base layer), the gateway's
 limits (:class:`bishui.hj212.gateway.GatewayLimits`, one ``--gateway-<field>`` option and one
 ``BISHUI_GATEWAY_<FIELD>`` variable each) and the web's settings
 (:class:`bishui.web.settings.Settings`, ``BISHUI_WEB_<FIELD>``). The bus's stream name is read
@@ -18,38 +20,24 @@ application), under the name declared here.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 import click
 
+from bishui.cli_options import DB, Setting, option
 from bishui.hj212.gateway import GatewayLimits
 from bishui.web.settings import Settings as WebSettings
 
-
-@dataclass(frozen=True, slots=True)
-class Setting:
-    """One setting: ``group.name`` is how docs and errors name it."""
-
-    group: str  # platform, gateway or web
-    name: str
-    default: Any
-    help: str
-    env: str  # the environment variable
-    option: str | None = None  # the command-line option (bishui serve; drain where it applies)
-    unit: str = ""
-    #: the value's click type; None: taken from the default's type
-    kind: Any = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.group}.{self.name}"
-
+__all__ = ["GATEWAY", "PLATFORM", "SETTINGS", "WEB", "Setting", "option", "setting",
+           "settings_table"]  # fmt: skip
 
 _BACKFILL = click.FloatRange(min=0, min_open=True)
 
-#: The platform's own settings (``bishui serve``, ``bishui drain``; bishui.runtime.PlatformConfig).
+#: The platform's own settings (``bishui serve``, ``bishui drain``; bishui.runtime.PlatformConfig),
+#: the store's first: ``--db`` of every command, declared in the base layer
+#: (:data:`bishui.cli_options.DB`) because the domains' commands take it too.
 PLATFORM: tuple[Setting, ...] = (
+    DB,
     Setting("platform", "gateway_host", "127.0.0.1", "HJ 212 address",
             "BISHUI_GATEWAY_HOST", "--gateway-host"),
     Setting("platform", "gateway_port", 9212, "HJ 212 port",
@@ -119,28 +107,6 @@ def setting(key: str) -> Setting:
         if s.key == key:
             return s
     raise KeyError(key)
-
-
-def option(s: Setting, param: str | None = None, **extra: Any) -> Any:
-    """A click option made from *s*: its flag, variable, default, type and help (*extra*
-    overrides, e.g. ``required=True``, ``default=None`` where "not given" must be told apart)."""
-    assert s.option is not None, s.key
-    unit = f" [{s.unit}]" if s.unit else ""
-    kwargs: dict[str, Any] = {
-        "envvar": s.env,
-        "default": s.default,
-        "show_default": s.default is not None,
-        "show_envvar": True,
-        "help": s.help + unit,
-    }
-    if s.kind is bool:
-        kwargs["is_flag"] = True
-    elif s.kind is not None:
-        kwargs["type"] = s.kind
-    elif isinstance(s.default, int | float) and not isinstance(s.default, bool):
-        kwargs["type"] = type(s.default)
-    kwargs.update(extra)
-    return click.option(s.option, param or s.name, **kwargs)
 
 
 def _shown(value: Any) -> str:

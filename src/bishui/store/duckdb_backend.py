@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -141,6 +141,15 @@ class DuckDBStore(Store):
             cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM __bishui_rows")
         finally:
             cur.unregister("__bishui_rows")
+
+    def _insert_columns(self, cur: Any, table: str, cols: Mapping[str, np.ndarray]) -> None:
+        # the arrays themselves, registered as a relation: one INSERT … SELECT
+        cur.register("__bishui_cols", {k: np.asarray(v) for k, v in cols.items()})
+        try:
+            names = ", ".join(cols)
+            cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM __bishui_cols")
+        finally:
+            cur.unregister("__bishui_cols")
 
     @staticmethod
     def _register(

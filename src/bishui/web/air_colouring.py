@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 from bishui.air.service import STANDARDS, realtime
 from bishui.errors import NotFoundError
+from bishui.registry.model import Site
 from bishui.store import Store
 from bishui.timeutil import now_beijing
 from bishui.web.colouring import Colouring, Mark, aqi_category, nodata_mark, provisional_colouring
@@ -38,11 +38,11 @@ class AirColouring:
         self.window_h = window_h
 
     def __call__(
-        self, store: Store, sites: Sequence[dict[str, Any]], at: dt.datetime | None = None
+        self, store: Store, sites: Sequence[Site], at: dt.datetime | None = None
     ) -> dict[str, Mark]:
         at = at or now_beijing()
         marks = self.base(store, sites, at)
-        air = {s["id"] for s in sites if s["kind"] == "air"}
+        air = {s.id for s in sites if s.kind == "air"}
         if not air:
             return marks
         try:

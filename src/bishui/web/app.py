@@ -26,7 +26,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bishui import __version__
+from bishui import __version__, readings
+from bishui.registry.model import Site
 from bishui.store import Store
 from bishui.timeutil import current_hour, now_beijing
 from bishui.web import errors, schema
@@ -67,7 +68,7 @@ class Snapshot:
     """The current state of every site, as the overview and the public page show it."""
 
     at: dt.datetime
-    sites: list[dict[str, Any]]
+    sites: list[Site]  # ordered by kind, then id
     marks: dict[str, Mark]
     latest: dict[str, dict[str, dict[str, Any]]]  # site → parameter → newest hourly row
     regions: dict[str, dict[str, Any]]  # code → region
@@ -122,17 +123,14 @@ class WebContext:
             if snap is not None and now - self._snapshot_t < self.settings.snapshot_seconds:
                 return snap
             at = now_beijing().replace(microsecond=0)
-            sites = self.store.query(
-                "SELECT id, kind, name, region, lon, lat, body, target_class, enterprise "
-                "FROM sites ORDER BY kind, id"
-            )
+            sites = sorted(readings.sites(self.store), key=lambda s: (s.kind, s.id))
             marks = self.colouring(self.store, sites, at)
             latest: dict[str, dict[str, dict[str, Any]]] = {}
-            public = [s for s in sites if s["kind"] in self.settings.public_kinds]
+            public = [s for s in sites if s.kind in self.settings.public_kinds]
             # Air: the newest complete hour (bishui.timeutil.current_hour; an hour in progress
             # is never published), shown by its end-of-hour label; water as sampled.
-            air = [s["id"] for s in public if s["kind"] == "air"]
-            rest = [s["id"] for s in public if s["kind"] != "air"]
+            air = [s.id for s in public if s.kind == "air"]
+            rest = [s.id for s in public if s.kind != "air"]
             for ids, end in ((air, current_hour(at)), (rest, at + HOUR)):
                 for r in latest_within(self.store, ids, at - LATEST_WINDOW, end):
                     latest.setdefault(r["site_id"], {})[r["parameter"]] = r

@@ -40,6 +40,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from bishui.errors import InputError, PermissionDenied
+from bishui.registry.model import Site
 from bishui.web import accounts
 from bishui.web.accounts import ROLES, SESSION_COOKIE, User
 from bishui.web.errors import RateLimited, Unauthenticated
@@ -74,20 +75,20 @@ class Principal:
     def sees_everything(self) -> bool:
         return self.role in STAFF
 
-    def owns_site(self, site: dict[str, Any]) -> bool:
+    def owns_site(self, site: Site) -> bool:
         """Full access to this site's data (devices, every period)."""
         if self.sees_everything:
             return True
         if self.role == "county":
-            return site.get("region") in self.regions
+            return site.region in self.regions
         if self.role == "enterprise":
-            return self.enterprise is not None and site.get("enterprise") == self.enterprise
+            return self.enterprise is not None and site.enterprise == self.enterprise
         return False
 
-    def can_see_site(self, site: dict[str, Any]) -> bool:
-        return self.owns_site(site) or site.get("kind") in self.public_kinds
+    def can_see_site(self, site: Site) -> bool:
+        return self.owns_site(site) or site.kind in self.public_kinds
 
-    def periods_for(self, site: dict[str, Any]) -> tuple[str, ...]:
+    def periods_for(self, site: Site) -> tuple[str, ...]:
         from bishui.store import PERIODS
 
         return PERIODS if self.owns_site(site) else self.public_periods

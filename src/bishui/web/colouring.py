@@ -32,6 +32,7 @@ import numpy as np
 
 from bishui.air.editions import SWITCH_2026, check_edition
 from bishui.air.tables import iaqi_table, level_table
+from bishui.registry.model import Site
 from bishui.store import Store
 from bishui.timeutil import current_hour, hour_label, now_beijing
 from bishui.water import tables as water_tables
@@ -54,7 +55,7 @@ class Mark:
     basis_zh: str = ""  # the same in Chinese
 
 
-Colouring = Callable[[Store, Sequence[dict[str, Any]], dt.datetime], dict[str, Mark]]
+Colouring = Callable[[Store, Sequence[Site], dt.datetime], dict[str, Mark]]
 
 
 @cache
@@ -169,18 +170,16 @@ def _air_marks(latest: dict[str, dict[str, Any]], site_ids: Sequence[str]) -> di
 WATER_ITEMS: tuple[str, ...] = ("w01009", "w01019", "w01018", "w21003", "w21011")
 
 
-def _water_marks(
-    latest: dict[str, dict[str, Any]], sites: Sequence[dict[str, Any]]
-) -> dict[str, Mark]:
+def _water_marks(latest: dict[str, dict[str, Any]], sites: Sequence[Site]) -> dict[str, Mark]:
     by_class = {c["class"]: c for c in categories()["water"]}
     out: dict[str, Mark] = {}
     for s in sites:
         classes: list[int] = []
         times: list[dt.datetime] = []
-        for p, r in latest.get(s["id"], {}).items():
+        for p, r in latest.get(s.id, {}).items():
             if p not in WATER_ITEMS or r["value"] is None:
                 continue
-            body = "lake" if s.get("body") == "lake" else "river"
+            body = "lake" if s.body == "lake" else "river"
             item = water_tables.table1(body)[p]
             classes.append(
                 single_factor_class(float(r["value"]), item.limits, minimum=item.direction == "ge")
@@ -188,7 +187,7 @@ def _water_marks(
             times.append(r["ts"])
         if classes:
             worst = max(classes)
-            out[s["id"]] = _mark(
+            out[s.id] = _mark(
                 by_class[worst],
                 value=float(worst),
                 ts=max(times),
@@ -263,7 +262,7 @@ class ProvisionalColouring:
     source_window_h: float = 3
 
     def __call__(
-        self, store: Store, sites: Sequence[dict[str, Any]], at: dt.datetime | None = None
+        self, store: Store, sites: Sequence[Site], at: dt.datetime | None = None
     ) -> dict[str, Mark]:
         at = at or now_beijing()
         latest: dict[str, dict[str, Any]] = {}
@@ -273,20 +272,18 @@ class ProvisionalColouring:
             "source": self.source_window_h,
         }
         for key, hours in windows.items():
-            ids = [s["id"] for s in sites if s["kind"].startswith(key)]
+            ids = [s.id for s in sites if s.kind.startswith(key)]
             start = at - dt.timedelta(hours=hours)
             # air: complete hours only (an hour in progress is never published)
             end = current_hour(at) if key == "air" else at + dt.timedelta(hours=1)
             for r in latest_within(store, ids, start, end):
                 latest.setdefault(r["site_id"], {})[r["parameter"]] = r
         marks: dict[str, Mark] = {}
-        marks.update(_air_marks(latest, [s["id"] for s in sites if s["kind"] == "air"]))
-        marks.update(_water_marks(latest, [s for s in sites if s["kind"] == "water"]))
-        marks.update(
-            _source_marks(latest, [s["id"] for s in sites if s["kind"].startswith("source")])
-        )
+        marks.update(_air_marks(latest, [s.id for s in sites if s.kind == "air"]))
+        marks.update(_water_marks(latest, [s for s in sites if s.kind == "water"]))
+        marks.update(_source_marks(latest, [s.id for s in sites if s.kind.startswith("source")]))
         missing = nodata_mark()
-        return {s["id"]: marks.get(s["id"], missing) for s in sites}
+        return {s.id: marks.get(s.id, missing) for s in sites}
 
 
 provisional_colouring: Colouring = ProvisionalColouring()

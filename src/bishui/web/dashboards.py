@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bishui.enforcement.evidence import MEDIA_TYPES
 from bishui.errors import InputError
 from bishui.timeutil import now_beijing
-from bishui.web.api.common import FIRST_DAY, LAST_DAY
+from bishui.web.api.common import FIRST_DAY, LAST_DAY, EvidenceLimit, PageLang, WebCtx
 from bishui.web.auth import (
     ALL_ROLES,
     CSRF_HEADER,
@@ -121,22 +121,23 @@ def water_page(
 def sources_page(
     request: Request,
     p: Annotated[Principal, requires(*LOGGED_IN, scope="scoped")],
+    lang: PageLang,
     year: str | None = None,
 ) -> HTMLResponse:
     """Enterprises and outlets with permit limits and latest data, findings, cap usage."""
     y = _year(year, now_beijing().year)
-    lang = language(request, request.app.state.web.settings.language)
     names = {code: parameter_name(code, lang) for code in PARAMETERS}
     return _page(request, "sources.html", p, year=y, param_names=names)
 
 
 @router.get("/tasks", response_class=HTMLResponse)
 def tasks_page(
-    request: Request, p: Annotated[Principal, requires(*LOGGED_IN, scope="scoped")]
+    request: Request,
+    p: Annotated[Principal, requires(*LOGGED_IN, scope="scoped")],
+    limit: EvidenceLimit,
 ) -> HTMLResponse:
     """The inspector's inbox and the task workflow (actions through the tasks API)."""
     actor = p.role in ("admin", "inspector", "enterprise")
-    limit = request.app.state.web.settings.max_evidence_bytes
     return _page(request, "tasks.html", p, actor=actor, evidence_limit=limit,
                  evidence_types=list(MEDIA_TYPES))  # fmt: skip
 
@@ -150,7 +151,9 @@ def compensation_page(
 
 
 @router.get("/bigscreen", response_class=HTMLResponse)
-def bigscreen_page(request: Request, p: Annotated[Principal, requires(*STAFF)]) -> HTMLResponse:
+def bigscreen_page(
+    request: Request, p: Annotated[Principal, requires(*STAFF)], ctx: WebCtx, lang: PageLang
+) -> HTMLResponse:
     """One full-screen dashboard of the city's key figures, refreshing itself."""
     today = now_beijing().date()
     return _page(
@@ -160,9 +163,7 @@ def bigscreen_page(request: Request, p: Annotated[Principal, requires(*STAFF)]) 
         year=today.year,
         month=today.strftime("%Y-%m"),
         yesterday=(today - dt.timedelta(days=1)).isoformat(),
-        geo_source=request.app.state.web.geo[
-            f"source_{language(request, request.app.state.web.settings.language)}"
-        ],
+        geo_source=ctx.geo[f"source_{lang}"],
     )
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from bishui import __version__, readings
 from bishui.errors import InputError, NotFoundError
+from bishui.registry.model import Site as SiteRecord
 from bishui.store import Store
 from bishui.store.base import REGISTRY_TABLES
 from bishui.timeutil import current_hour, hour_label, now_beijing
@@ -23,6 +24,7 @@ from bishui.web.api.common import (
     beijing,
     cache_for,
     iso,
+    site_json,
 )
 from bishui.web.auth import ALL_ROLES, Principal, requires
 from bishui.web.colouring import latest_within
@@ -274,10 +276,9 @@ class SiteDetail(BaseModel):
     }
 
 
-def visible_site(store: Store, p: Principal, site_id: str) -> dict[str, Any]:
+def visible_site(store: Store, p: Principal, site_id: str) -> SiteRecord:
     """The site if *p* may see it; otherwise 404, exactly as if it did not exist."""
-    sql = f"SELECT {', '.join(SITE_FIELDS)} FROM sites WHERE id = ?"  # noqa: S608 - constant
-    rows = store.query(sql, [site_id])
+    rows = readings.sites(store, "id = ?", [site_id])
     if not rows or not p.can_see_site(rows[0]):
         raise NotFoundError(f"site {site_id!r} does not exist")
     return rows[0]
@@ -316,7 +317,7 @@ def site_detail(
                 [site_id],
             )
         ]
-    if site["kind"] == "air" and period == "hour":
+    if site.kind == "air" and period == "hour":
         # an air station's hour in progress is never published: complete hours only
         end = current_hour()
         rows = latest_within(store, [site_id], end - AIR_LATEST_WINDOW, end)
@@ -331,7 +332,13 @@ def site_detail(
         for r in rows
     ]
     cache_for(response, p, request)
-    return {"ok": True, "site": site, "devices": devices, "period": period, "latest": latest}
+    return {
+        "ok": True,
+        "site": site_json(site, SITE_FIELDS),
+        "devices": devices,
+        "period": period,
+        "latest": latest,
+    }
 
 
 class Series(BaseModel):

@@ -346,7 +346,7 @@ def test_a_source_task_refuses_a_penalty() -> None:
     outlet = dataclasses.replace(t, uscc=USCC, subject_kind=tk.OUTLET)
     done, _ = tk.apply(outlet, "dispose", INSP, T1, POLICY, AuditLog(),
                        **tk.penalty_payload("排污许可管理条例 第三十四条", "300000"))  # fmt: skip
-    assert done.state is tk.State.DISPOSED
+    assert done.state is tk.State.AWAITING_APPROVAL  # a penalty waits for approval (issue 16)
 
 
 def test_a_source_task_is_rectified_by_the_inspector_and_never_by_an_enterprise() -> None:

@@ -181,6 +181,7 @@ def task_from_dict(d: Mapping[str, Any]) -> tk.Task:
         evidence=tuple(d.get("evidence", ())), disposal=d.get("disposal"),
         rectifications=tuple(d.get("rectifications", ())),
         rectification_verified=bool(d.get("rectification_verified")),
+        approval=d.get("approval"), checkins=tuple(d.get("checkins", ())),
         escalation_level=int(d.get("escalation_level", 0)), closed_at=t(d.get("closed_at")),
         reopen_count=int(d.get("reopen_count", 0)),
         suggested_article=d.get("suggested_article", ""), meta=d.get("meta") or {},

@@ -135,7 +135,7 @@ def tasks_page(
     request: Request, p: Annotated[Principal, requires(*LOGGED_IN, scope="scoped")]
 ) -> HTMLResponse:
     """The inspector's inbox and the task workflow (actions through the tasks API)."""
-    actor = p.role in ("admin", "inspector", "enterprise")
+    actor = p.role in ("admin", "inspector", "chief", "enterprise")
     limit = request.app.state.web.settings.max_evidence_bytes
     return _page(request, "tasks.html", p, actor=actor, evidence_limit=limit,
                  evidence_types=list(MEDIA_TYPES))  # fmt: skip

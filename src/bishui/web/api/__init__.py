@@ -18,6 +18,7 @@ from bishui.web.api import (
     compensation,
     core,
     evidence,
+    inspection,
     overview,
     sources,
     water,
@@ -31,6 +32,7 @@ ROUTERS: list[APIRouter] = [
     charts.router,
     water.router,
     compensation.router,
+    inspection.router,  # the inspector's day (issue 16 item 9): …/party, …/records/{kind}
     evidence.router,  # before sources: /tasks/{id}/files is not the transition /tasks/{id}/{action}
     sources.router,
 ]

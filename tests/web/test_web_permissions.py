@@ -35,6 +35,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/measurements"): (ALL, "scoped"),
     ("GET", "/api/v1/measurements/revisions"): (ALL, "scoped"),
     ("GET", "/api/v1/overview"): (ALL, "scoped"),
+    ("GET", "/api/v1/search"): (ALL, "scoped"),
     ("GET", "/api/v1/geo/counties"): (ALL, "all"),
     ("GET", "/api/v1/me"): (LOGGED_IN, "all"),
     ("POST", "/api/v1/me/tokens"): (LOGGED_IN, "all"),
@@ -138,6 +139,7 @@ PATH_VALUES = {
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},
     "/api/v1/measurements/revisions": {"site": "AQ01"},
+    "/api/v1/search": {"q": "竹园"},
 }
 
 

@@ -19,6 +19,7 @@ from bishui.web.api import (
     core,
     evidence,
     inspection,
+    mapsearch,
     overview,
     sources,
     water,
@@ -27,6 +28,7 @@ from bishui.web.api import (
 ROUTERS: list[APIRouter] = [
     core.router,
     overview.router,
+    mapsearch.router,  # the map's search box (issue 16 item 7)
     account.router,
     air.router,
     charts.router,

@@ -30,6 +30,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "overview.title": ("一张图", "Overview map"),
     "overview.layers": ("图层", "Layers"),
+    # the map's search box (issue 16 item 7)
+    "map.search": ("搜索", "Search"),
+    "map.search.placeholder": (
+        "企业名称、统一社会信用代码或站点名称", "Enterprise name, credit code or site name"
+    ),
+    "map.search.none": ("未找到匹配的站点。", "No matching site."),
     "overview.air": ("空气站（AQI 类别）", "Air stations (AQI category)"),
     "overview.water": ("水质断面（水质类别）", "Water sections (class)"),
     "overview.source": ("排放口（达标状态）", "Outlets (compliance)"),

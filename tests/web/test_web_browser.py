@@ -425,3 +425,63 @@ def test_a_water_alert_links_to_its_task(
     assert kinds.all_inner_texts() == ["rectification_order", "false_alarm"]
     page.context.close()
     assert not errors, errors
+
+
+def test_the_inspectors_day_and_the_map_search(
+    rich_server: str, browser: Any, users: dict[str, Any], shots: Path
+) -> None:
+    """Issue 16 items 9 and 7: the task shows its enterprise; a check-in with the phone's
+    location records the distance from the registered location; a refused location is said;
+    the two records open filled; the map finds an enterprise by its credit code."""
+    errors: list[str] = []
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    page = ctx.new_page()
+    page.set_default_timeout(15_000)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _login_any(page, rich_server, users["inspector"]["username"])
+    tasks = page.request.get(f"{rich_server}/api/v1/tasks?limit=50&state=assigned").json()
+    task = next(t for t in tasks["items"] if t["subject_kind"] == "outlet")
+    party = page.request.get(f"{rich_server}/api/v1/tasks/{task['id']}/party").json()["party"]
+    # refused first: the page says so and records nothing
+    page.goto(f"{rich_server}/tasks#{task['id']}")
+    page.wait_for_selector("#task-inspector .action-check_in")
+    assert party["address"] in page.inner_text("#task-inspector")
+    assert party["legal_rep"] in page.inner_text("#task-inspector")
+    page.click("#task-inspector .action-check_in")
+    page.wait_for_function(
+        "() => /定位权限|无法获取位置/.test(document.getElementById('check-in-msg').textContent)"
+    )
+    # granted, ~111 m north of the registered location
+    ctx.grant_permissions(["geolocation"], origin=rich_server)
+    ctx.set_geolocation({"latitude": party["lat"] + 0.001, "longitude": party["lon"],
+                         "accuracy": 20})  # fmt: skip
+    page.click("#task-inspector .action-check_in")
+    page.wait_for_selector("#task-inspector .checkins li")
+    assert "距登记位置 111 米" in page.inner_text("#task-inspector .checkins")
+    page.screenshot(path=str(shots / "tasks-inspector.png"), full_page=True)
+    with page.expect_popup() as popup:
+        page.click("#task-inspector .records a >> nth=0")
+    record = popup.value
+    record.wait_for_load_state()
+    text = record.inner_text("body")
+    assert "现场检查（勘察）笔录" in text and party["name"] in text and task["id"] in text
+    assert "距登记位置 111 米" in text
+    record.screenshot(path=str(shots / "record-inspection.png"), full_page=True)
+    ctx.close()
+    # the map's search: an outlet by its enterprise's credit code
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["analyst"]["username"])
+    page.goto(f"{rich_server}/")
+    _map_ready(page)
+    page.fill("#map-search input[name=q]", party["uscc"])
+    page.wait_for_selector("#map-hits button")
+    page.click("#map-hits button >> nth=0")
+    page.wait_for_selector("body[data-search-hit]")
+    hit = page.evaluate("document.body.dataset.searchHit")
+    assert hit and page.inner_text("#map-hits").count(party["name"].removesuffix("（模拟）")[:4])
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shots / "overview-search.png"))
+    page.context.close()
+    assert not errors, errors

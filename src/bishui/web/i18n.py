@@ -33,7 +33,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # the map's search box (issue 16 item 7)
     "map.search": ("搜索", "Search"),
     "map.search.placeholder": (
-        "企业名称、统一社会信用代码或站点名称", "Enterprise name, credit code or site name"
+        "企业名称、统一社会信用代码或站点名称",
+        "Enterprise name, credit code or site name",
     ),
     "map.search.none": ("未找到匹配的站点。", "No matching site."),
     "overview.air": ("空气站（AQI 类别）", "Air stations (AQI category)"),

@@ -215,3 +215,27 @@ def test_a_check_in_is_recorded_and_changes_no_state() -> None:
         tk.apply(t, Action.CHECK_IN, ENT, T0, POLICY, log, lat=31, lon=112)
     with pytest.raises(PermissionDenied):
         tk.apply(t, Action.CHECK_IN, CHIEF, T0, POLICY, log, lat=31, lon=112)
+
+
+def test_a_penalty_is_announced_to_the_party_only_once_approved() -> None:
+    from bishui.enforcement.notify import notifications_for
+
+    log = AuditLog()
+    t = _penalty_pending(log)
+    events = list(log)
+    waiting = notifications_for(events[-1], t)
+    assert [x.recipient for x in waiting] == ["role:chief"] and "待审批" in waiting[0].subject
+    at = T0 + dt.timedelta(hours=2)
+    back, ev = tk.apply(t, Action.REJECT, CHIEF, at, POLICY, log, reason="补充证据")
+    assert [x.recipient for x in notifications_for(ev, back)] == ["insp-1"]
+    again, ev = tk.apply(back, Action.DISPOSE, INSP, at, POLICY, log,
+                         **tk.penalty_payload(ART, "250000"))  # fmt: skip
+    done, ev = tk.apply(again, Action.APPROVE, CHIEF, at, POLICY, log)
+    out = notifications_for(ev, done)
+    assert [x.recipient for x in out] == [f"enterprise:{USCC}", "insp-1"]
+    assert "penalty" in out[0].subject and ART in out[0].body
+    # a disposal that needs no approval is announced at once, as before
+    free = dataclasses.replace(back, disposal=None)
+    direct, ev = tk.apply(free, Action.DISPOSE, INSP, at, POLICY, log, kind="false_alarm",
+                          reason="标记遗漏")  # fmt: skip
+    assert [x.recipient for x in notifications_for(ev, direct)] == [f"enterprise:{USCC}"]

@@ -239,3 +239,26 @@ def test_a_penalty_is_announced_to_the_party_only_once_approved() -> None:
     direct, ev = tk.apply(free, Action.DISPOSE, INSP, at, POLICY, log, kind="false_alarm",
                           reason="标记遗漏")  # fmt: skip
     assert [x.recipient for x in notifications_for(ev, direct)] == [f"enterprise:{USCC}"]
+
+
+def test_the_records_are_filled_from_the_task() -> None:
+    from bishui.enforcement import inspection
+    from bishui.errors import InputError
+
+    log = AuditLog()
+    t = _penalty_pending(log)
+    at = T0 + dt.timedelta(hours=1)
+    t, _ = tk.apply(t, Action.REJECT, CHIEF, at, POLICY, log, reason="r")
+    t, _ = tk.apply(t, Action.CHECK_IN, INSP2, at, POLICY, log, lat=31, lon=112.2, accuracy=9)
+    party = inspection.Party(name="示例热电（模拟）", uscc=USCC, address="荆门市某路1号")
+    people = {"insp-1": "李四", "insp-2": "王五"}
+    rec = inspection.fill("inspection", t, party, ["SO2 浓度超标"], people)
+    assert rec.title == "现场检查（勘察）笔录" and rec.inspectors == ("李四", "王五")
+    assert rec.started == "2026-03-02 10:00" and rec.place == "荆门市某路1号"
+    assert rec.evidence[0]["sha256"] == FILE["sha256"] and rec.questions == ()
+    asked = inspection.fill("inquiry", t, party, ["SO2 浓度超标"])
+    assert any("SO2 浓度超标" in q for q in asked.questions)
+    assert asked.questions[: len(inspection.INQUIRY_OPENING)] == inspection.INQUIRY_OPENING
+    assert asked.inspectors == ("insp-1", "insp-2")  # no display names: the user names
+    with pytest.raises(InputError):
+        inspection.fill("decision", t, party, [])

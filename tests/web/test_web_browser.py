@@ -469,7 +469,30 @@ def test_the_inspectors_day_and_the_map_search(
     assert "现场检查（勘察）笔录" in text and party["name"] in text and task["id"] in text
     assert "距登记位置 111 米" in text
     record.screenshot(path=str(shots / "record-inspection.png"), full_page=True)
+    # a penalty (through the API, with the page's session): it waits for the chief
+    csrf = str(page.get_attribute('meta[name="csrf-token"]', "content"))
+    h = {"X-CSRF-Token": csrf, "Accept": "application/json"}
+    base = f"{rich_server}/api/v1/tasks/{task['id']}"
+    assert page.request.post(f"{base}/visit", data={"note": "现场检查"}, headers=h).ok
+    up = page.request.post(f"{base}/files?name=dcs.png", headers={**h, "Content-Type": "image/png"},
+                           data=_evidence_files().png(width=4, height=3, seed=5))  # fmt: skip
+    assert up.ok, up.text()
+    files = {"files": [up.json()["file"]["id"]]}
+    assert page.request.post(f"{base}/add_evidence", data=files, headers=h).ok
+    penalty = {"kind": "penalty", "article": "排污许可管理条例 第三十四条", "amount": "200000"}
+    r = page.request.post(f"{base}/dispose", data=penalty, headers=h)
+    assert r.ok and r.json()["task"]["state"] == "awaiting_approval", r.text()
     ctx.close()
+    # the chief sees the notice and approves
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["chief"]["username"])
+    page.goto(f"{rich_server}/tasks#{task['id']}")
+    page.wait_for_selector("#task-inspector .awaiting")
+    page.wait_for_selector("#task-actions form[data-action='approve'] button")
+    page.screenshot(path=str(shots / "tasks-approval.png"), full_page=True)
+    page.click("#task-actions form[data-action='approve'] button")
+    page.wait_for_selector("#task-detail[data-state='disposed']")
+    page.context.close()
     # the map's search: an outlet by its enterprise's credit code
     page = _page(browser, errors)
     _login_any(page, rich_server, users["analyst"]["username"])

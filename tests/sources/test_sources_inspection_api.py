@@ -178,6 +178,14 @@ async def test_the_inspectors_day(
         "/api/v1/tasks/T20990101-0001/records/inquiry", headers=_h(tokens, "admin")
     )
     assert r.status_code == 404
+    # closed: the enterprise sees the approved decision, never the disposal sent back
+    assert (await act("inspector", "close")).status_code == 200
+    seen = {}
+    for who in ("enterprise", "inspector"):
+        r = await client.get(f"/api/v1/tasks/{task}", headers=_h(tokens, who))
+        seen[who] = [e for e in r.json()["events"] if e["action"] == "dispose"]
+    assert len(seen["inspector"]) == 2 and len(seen["enterprise"]) == 1
+    assert seen["enterprise"][0]["seq"] == seen["inspector"][1]["seq"]
     assert enf.replay_task(store, task).as_dict() == enf.get_task(store, task)[0].as_dict()
 
 

@@ -346,7 +346,7 @@ def test_a_source_task_refuses_a_penalty() -> None:
     outlet = dataclasses.replace(t, uscc=USCC, subject_kind=tk.OUTLET)
     done, _ = tk.apply(outlet, "dispose", INSP, T1, POLICY, AuditLog(),
                        **tk.penalty_payload("排污许可管理条例 第三十四条", "300000"))  # fmt: skip
-    assert done.state is tk.State.DISPOSED
+    assert done.state is tk.State.AWAITING_APPROVAL  # a penalty waits for approval (issue 16)
 
 
 def test_a_source_task_is_rectified_by_the_inspector_and_never_by_an_enterprise() -> None:
@@ -466,6 +466,15 @@ async def test_an_inspector_works_a_source_task_through_the_api(
 
         r = await c.get(f"/api/v1/tasks/{task}", headers=_h(tokens, "inspector"))
         assert r.json()["task"]["subject_kind"] == tk.WATER_SOURCE
+        # the party of a source task is the source (issue 16 item 9); no location registered,
+        # so a check-in records no distance
+        r = await c.get(f"/api/v1/tasks/{task}/party", headers=_h(tokens, "inspector"))
+        assert r.json()["party"]["name"] == "甲水库" and r.json()["party"]["uscc"] == ""
+        assert r.json()["party"]["region"] == "沙洋县" and r.json()["synthetic"] is False
+        r = await act("check_in", {"lat": 30.7, "lon": 112.4})
+        assert r.status_code == 200 and "distance_m" not in r.json()["task"]["checkins"][0]
+        r = await c.get(f"/api/v1/tasks/{task}/records/inspection", headers=_h(tokens, "admin"))
+        assert r.status_code == 200 and "甲水库" in r.text and "法定代表人" in r.text
         assert (await act("visit", {"note": "沿库巡查，入库支流氨氮偏高"})).status_code == 200
 
         async def upload(name: str, media_type: str, content: bytes) -> str:

@@ -21,6 +21,7 @@ from bishui.web import Settings, accounts, create_app
 
 PASSWORD = "correct horse battery"
 ROLES = ("admin", "analyst", "inspector", "county", "enterprise", "public")
+ROLE_ACCOUNTS = (*ROLES[:-1], "chief")
 D0 = dt.date(2026, 6, 29)
 
 
@@ -50,7 +51,7 @@ def api_store(
         r = service.run_checks(store, dt.datetime(2026, 6, 29), dt.datetime(2026, 6, 30))
         task_a = next(t for t in r.tasks if enf.get_task(store, t)[0].uscc == USCC_A)
         tokens: dict[str, str] = {}
-        for role in ROLES[:-1]:
+        for role in ROLE_ACCOUNTS:
             kw: dict[str, Any] = {}
             if role == "county":
                 kw["region"] = "420822"
@@ -216,7 +217,16 @@ async def test_an_inspector_works_a_task_to_closure(
         "dispose",
         {"kind": "penalty", "article": "排污许可管理条例 第三十四条", "amount": "200000"},
     )
-    assert r.status_code == 200
+    # a penalty waits for a chief who did not dispose (issue 16 item 9: the intended new step)
+    assert r.status_code == 200 and r.json()["task"]["state"] == "awaiting_approval"
+    r = await act("inspector", "close")
+    assert r.status_code == 409 and "awaiting_approval" in r.json()["message"]
+    assert (await act("inspector", "approve")).status_code == 403
+    r = await act("chief", "reject")
+    assert r.status_code == 409 and "reason" in r.json()["message"]
+    r = await act("chief", "approve", {"note": "同意处罚"})
+    assert r.status_code == 200 and r.json()["task"]["state"] == "disposed"
+    assert r.json()["task"]["approval"]["by"] == "s.chief"
     assert (await act("inspector", "close")).status_code == 200
     # the record: the chain verifies and the stored snapshot is what the log replays to
     assert enf.verify_audit(store) > 10
@@ -226,7 +236,7 @@ async def test_an_inspector_works_a_task_to_closure(
     actions = [e["action"] for e in body["events"]]
     assert actions == ["create", "assign", "assign", "visit", "add_evidence", "dispose",
                        "submit_rectification", "verify_rectification", "close", "reopen",
-                       "dispose", "close"]  # fmt: skip
+                       "dispose", "approve", "close"]  # fmt: skip
     assert {n["recipient"] for n in body["notifications"]} >= {f"enterprise:{USCC_A}",
                                                                "s.inspector"}  # fmt: skip
     # the alerts behind the task: those it was opened with, each pointing back to it

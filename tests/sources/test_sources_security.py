@@ -38,7 +38,7 @@ def _load(name: str, path: Path) -> Any:
 files = _load("bishui_security_files", _HERE.parent / "enforcement" / "evidence_files.py")
 PASSWORD = "correct horse battery"
 D0 = dt.date(2026, 6, 29)
-WHO = ("admin", "analyst", "inspector", "county", "enterprise", "ent_b")
+WHO = ("admin", "analyst", "inspector", "county", "enterprise", "ent_b", "chief")
 
 
 @pytest.fixture(
@@ -159,7 +159,8 @@ def test_the_machine_keeps_its_own_arguments() -> None:
 FULL = {"id", "alert_ids", "uscc", "site_code", "severity", "title", "created", "deadline",
         "state", "assignee", "assignee_kind", "visits", "evidence", "disposal", "rectifications",
         "rectification_verified", "escalation_level", "closed_at", "reopen_count",
-        "suggested_article", "meta", "subject_kind", "allowed_actions"}  # fmt: skip
+        "suggested_article", "meta", "subject_kind", "allowed_actions",
+        "approval", "checkins"}  # fmt: skip
 ENTERPRISE = {"id", "alert_ids", "uscc", "site_code", "severity", "title", "created",
               "deadline", "state", "disposal", "rectifications", "rectification_verified",
               "closed_at", "subject_kind", "allowed_actions"}  # fmt: skip
@@ -169,7 +170,7 @@ NAMES = {"state_name", "severity_name", "subject_kind_name", "title_display", "e
          "disposal_name"}  # fmt: skip
 FULL |= NAMES | {"assignee_name"}
 ENTERPRISE |= NAMES
-FIELDS = {"admin": FULL, "analyst": FULL, "inspector": FULL, "county": FULL,
+FIELDS = {"admin": FULL, "analyst": FULL, "inspector": FULL, "county": FULL, "chief": FULL,
           "enterprise": ENTERPRISE}  # fmt: skip
 
 
@@ -240,6 +241,7 @@ async def test_an_enterprise_sees_the_declared_subset(
     view = await seen("enterprise")
     assert view["task"]["disposal"] is None and "200000" not in str(view)
     assert "群众举报" not in str(view)
+    await act("chief", "approve", {"note": "内部：同意"})  # the approval step (issue 16 item 9)
     await act("inspector", "close", {})
     view = await seen("enterprise")
     assert view["task"]["disposal"]["kind"] == "penalty"

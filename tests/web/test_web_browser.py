@@ -715,3 +715,86 @@ def test_upload_users_and_public_trend(
     page.locator("#public-advice").screenshot(path=str(shots / "public-advice.png"))
     page.context.close()
     assert not errors, errors
+
+
+def test_the_inspectors_day_and_the_map_search(
+    rich_server: str, browser: Any, users: dict[str, Any], shots: Path
+) -> None:
+    """Issue 16 items 9 and 7: the task shows its enterprise; a check-in with the phone's
+    location records the distance from the registered location; a refused location is said;
+    the two records open filled; the map finds an enterprise by its credit code."""
+    errors: list[str] = []
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    page = ctx.new_page()
+    page.set_default_timeout(15_000)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _login_any(page, rich_server, users["inspector"]["username"])
+    tasks = page.request.get(f"{rich_server}/api/v1/tasks?limit=50&state=assigned").json()
+    task = next(t for t in tasks["items"] if t["subject_kind"] == "outlet")
+    party = page.request.get(f"{rich_server}/api/v1/tasks/{task['id']}/party").json()["party"]
+    # refused first: the page says so and records nothing
+    page.goto(f"{rich_server}/tasks#{task['id']}")
+    page.wait_for_selector("#task-inspector .action-check_in")
+    assert party["address"] in page.inner_text("#task-inspector")
+    assert party["legal_rep"] in page.inner_text("#task-inspector")
+    page.click("#task-inspector .action-check_in")
+    page.wait_for_function(
+        "() => /定位权限|无法获取位置/.test(document.getElementById('check-in-msg').textContent)"
+    )
+    # granted, ~111 m north of the registered location
+    ctx.grant_permissions(["geolocation"], origin=rich_server)
+    ctx.set_geolocation({"latitude": party["lat"] + 0.001, "longitude": party["lon"],
+                         "accuracy": 20})  # fmt: skip
+    page.click("#task-inspector .action-check_in")
+    page.wait_for_selector("#task-inspector .checkins li")
+    assert "距登记位置 111 米" in page.inner_text("#task-inspector .checkins")
+    page.screenshot(path=str(shots / "tasks-inspector.png"), full_page=True)
+    with page.expect_popup() as popup:
+        page.click("#task-inspector .records a >> nth=0")
+    record = popup.value
+    record.wait_for_load_state()
+    text = record.inner_text("body")
+    assert "现场检查（勘察）笔录" in text and party["name"] in text and task["id"] in text
+    assert "距登记位置 111 米" in text
+    record.screenshot(path=str(shots / "record-inspection.png"), full_page=True)
+    # a penalty (through the API, with the page's session): it waits for the chief
+    csrf = str(page.get_attribute('meta[name="csrf-token"]', "content"))
+    h = {"X-CSRF-Token": csrf, "Accept": "application/json"}
+    base = f"{rich_server}/api/v1/tasks/{task['id']}"
+    assert page.request.post(f"{base}/visit", data={"note": "现场检查"}, headers=h).ok
+    up = page.request.post(f"{base}/files?name=dcs.png", headers={**h, "Content-Type": "image/png"},
+                           data=_evidence_files().png(width=4, height=3, seed=5))  # fmt: skip
+    assert up.ok, up.text()
+    files = {"files": [up.json()["file"]["id"]]}
+    assert page.request.post(f"{base}/add_evidence", data=files, headers=h).ok
+    penalty = {"kind": "penalty", "article": "排污许可管理条例 第三十四条", "amount": "200000"}
+    r = page.request.post(f"{base}/dispose", data=penalty, headers=h)
+    assert r.ok and r.json()["task"]["state"] == "awaiting_approval", r.text()
+    ctx.close()
+    # the chief sees the notice and approves
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["chief"]["username"])
+    page.goto(f"{rich_server}/tasks#{task['id']}")
+    page.wait_for_selector("#task-inspector .awaiting")
+    page.wait_for_selector("#task-actions form[data-action='approve'] button")
+    page.screenshot(path=str(shots / "tasks-approval.png"), full_page=True)
+    page.click("#task-actions form[data-action='approve'] button")
+    page.wait_for_selector("#task-detail[data-state='disposed']")
+    page.context.close()
+    # the map's search: an outlet by its enterprise's credit code
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["analyst"]["username"])
+    page.goto(f"{rich_server}/")
+    _map_ready(page)
+    page.fill("#map-search input[name=q]", party["uscc"])
+    page.wait_for_selector("#map-hits button")
+    page.click("#map-hits button >> nth=0")
+    page.wait_for_selector("body[data-search-hit]")
+    hit = page.evaluate("document.body.dataset.searchHit")
+    assert hit and page.inner_text("#map-hits").count(party["name"].removesuffix("（模拟）")[:4])
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shots / "overview-search.png"))
+    page.context.close()
+    assert not errors, errors

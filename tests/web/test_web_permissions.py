@@ -17,14 +17,15 @@ from web_support import client_for, csrf_of, login
 from bishui.errors import PermissionDenied
 from bishui.web.auth import api_routes, requires, route_access
 
-ALL = frozenset({"admin", "analyst", "inspector", "county", "enterprise", "public"})
+ALL = frozenset({"admin", "analyst", "inspector", "chief", "county", "enterprise", "public"})
 LOGGED_IN = ALL - {"public"}
 ADMIN = frozenset({"admin"})
 COUNTY = frozenset({"county"})
-STAFF = frozenset({"admin", "analyst", "inspector"})
-STAFF_AND_COUNTY = frozenset({"admin", "analyst", "inspector", "county"})
+STAFF = frozenset({"admin", "analyst", "inspector", "chief"})
+STAFF_AND_COUNTY = STAFF | {"county"}
 SOURCES_READERS = LOGGED_IN  # every role but the public; scoped (docs/sources.md)
-TASK_ACTORS = frozenset({"admin", "inspector", "enterprise"})
+# the task machine refuses what a role may not do (a chief only approves or rejects)
+TASK_ACTORS = frozenset({"admin", "inspector", "chief", "enterprise"})
 UPLOADERS = frozenset({"admin", "analyst", "enterprise"})
 
 EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
@@ -35,6 +36,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/measurements"): (ALL, "scoped"),
     ("GET", "/api/v1/measurements/revisions"): (ALL, "scoped"),
     ("GET", "/api/v1/overview"): (ALL, "scoped"),
+    ("GET", "/api/v1/search"): (ALL, "scoped"),
     ("GET", "/api/v1/geo/counties"): (ALL, "all"),
     ("GET", "/api/v1/me"): (LOGGED_IN, "all"),
     ("POST", "/api/v1/me/tokens"): (LOGGED_IN, "all"),
@@ -120,8 +122,14 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
             "close",
             "escalate",
             "reopen",
+            "approve",
+            "reject",
+            "check_in",
         )
     },
+    # the inspector's day (issue 16 item 9)
+    ("GET", "/api/v1/tasks/{task_id}/party"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/tasks/{task_id}/records/{kind}"): (STAFF, "scoped"),
     # evidence files (tests/sources/test_sources_evidence_api.py checks the scoping)
     ("POST", "/api/v1/tasks/{task_id}/files"): (TASK_ACTORS, "scoped"),
     ("GET", "/api/v1/tasks/{task_id}/files"): (SOURCES_READERS, "scoped"),
@@ -140,12 +148,14 @@ PATH_VALUES = {
     "statement_id:path": "no-such-agreement/2026/v1",
     "task_id": "T20260101-0001",
     "file_id": "0" * 32,
+    "kind": "inspection",
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},
     "/api/v1/measurements/revisions": {"site": "AQ01"},
     "/api/v1/air/trend": {"code": "AQ01"},
     "/api/v1/air/advice": {"level": "3"},
+    "/api/v1/search": {"q": "竹园"},
 }
 
 

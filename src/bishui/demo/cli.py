@@ -28,6 +28,7 @@ DEMO_ROLES = (
     ("admin", "admin", None, "系统管理员"),
     ("analyst", "analyst", None, "生态环境局分析员"),
     ("inspector", "inspector", None, "环境监察员"),
+    ("chief", "chief", None, "执法科长"),
     ("county", "county", "420822", "沙洋县用户"),
     ("enterprise", "enterprise", 0, "企业用户"),
 )

@@ -62,7 +62,19 @@ REGISTRY_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # table: (columns, key)
     "regions": (("code", "name", "name_en", "kind", "parent", "central"), ("code",)),
     "enterprises": (
-        ("uscc", "name", "industry", "region", "address", "lon", "lat", "key_unit"),
+        (
+            "uscc",
+            "name",
+            "industry",
+            "region",
+            "address",
+            "lon",
+            "lat",
+            "key_unit",
+            "legal_rep",
+            "contact",
+            "phone",
+        ),
         ("uscc",),
     ),
     "sites": (

@@ -45,6 +45,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "admin": ("系统管理员", "administrator"),
     "analyst": ("分析人员", "bureau analyst"),
     "inspector": ("监察人员", "inspector"),
+    # approves penalties (bishui.enforcement.tasks: the approval step, issue 16 item 9)
+    "chief": ("执法科长", "section chief"),
     "county": ("区县用户", "county official"),
     "enterprise": ("企业用户", "enterprise"),
     "public": ("公众", "public"),

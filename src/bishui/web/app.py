@@ -54,9 +54,10 @@ CSP = (
     "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "
     "base-uri 'self'; form-action 'self'"
 )
-#: Browser features no page uses (the evidence upload uses a file input, not the camera API).
+#: Browser features no page uses (the evidence upload uses a file input, not the camera API);
+#: the task page's check-in asks this site's pages only for the location.
 PERMISSIONS_POLICY = (
-    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "accelerometer=(), camera=(), geolocation=(self), gyroscope=(), magnetometer=(), "
     "microphone=(), payment=(), usb=()"
 )
 #: How deep a request's JSON may nest (the deepest declared body is a permit import: 4).

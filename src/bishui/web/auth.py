@@ -46,7 +46,7 @@ from bishui.web.accounts import ROLES, SESSION_COOKIE, User
 from bishui.web.errors import RateLimited, Unauthenticated
 
 ALL_ROLES: tuple[str, ...] = tuple(ROLES)
-STAFF = ("admin", "analyst", "inspector")  # bureau staff: every site, read
+STAFF = ("admin", "analyst", "inspector", "chief")  # bureau staff: every site, read
 LOGGED_IN = tuple(r for r in ROLES if r != "public")
 CSRF_COOKIE = "bishui_csrf"
 CSRF_HEADER = "x-csrf-token"

@@ -137,7 +137,7 @@ def tasks_page(
     limit: EvidenceLimit,
 ) -> HTMLResponse:
     """The inspector's inbox and the task workflow (actions through the tasks API)."""
-    actor = p.role in ("admin", "inspector", "enterprise")
+    actor = p.role in ("admin", "inspector", "chief", "enterprise")
     return _page(request, "tasks.html", p, actor=actor, evidence_limit=limit,
                  evidence_types=list(MEDIA_TYPES))  # fmt: skip
 

@@ -19,6 +19,8 @@ from bishui.web.api import (
     compensation,
     core,
     evidence,
+    inspection,
+    mapsearch,
     overview,
     sources,
     uploads,
@@ -28,12 +30,14 @@ from bishui.web.api import (
 ROUTERS: list[APIRouter] = [
     core.router,
     overview.router,
+    mapsearch.router,  # the map's search box (issue 16 item 7)
     account.router,
     air.router,
     charts.router,
     air_public.router,
     water.router,
     compensation.router,
+    inspection.router,  # the inspector's day (issue 16 item 9): …/party, …/records/{kind}
     evidence.router,  # before sources: /tasks/{id}/files is not the transition /tasks/{id}/{action}
     sources.router,
     uploads.router,

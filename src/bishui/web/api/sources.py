@@ -56,8 +56,9 @@ from bishui.web.auth import Principal, requires
 
 router = APIRouter(tags=["sources"], responses=ERRORS)
 
-READERS = ("admin", "analyst", "inspector", "county", "enterprise")
-ACTORS = ("admin", "inspector", "enterprise")
+TASK_STATES = "^(" + "|".join(tk.State) + ")$"
+READERS = ("admin", "analyst", "inspector", "chief", "county", "enterprise")
+ACTORS = ("admin", "inspector", "chief", "enterprise")  # the task machine decides the rest
 PERIOD = rf"^{YEAR}(-(0[1-9]|1[0-2])(-\d{{2}})?)?$"
 TASK_ID = r"^T\d{8}-\d{4}$"
 KEY = r"^[0-9a-f]{20}$"
@@ -287,9 +288,7 @@ def tasks(
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
     page: ListPage,
-    state: Annotated[
-        str | None, Query(pattern=r"^(open|assigned|in_progress|disposed|closed)$")
-    ] = None,
+    state: Annotated[str | None, Query(pattern=TASK_STATES)] = None,
 ) -> dict[str, Any]:
     where, params = task_scope(p)
     total, rows = enf.list_tasks(store, where, params, state=state,
@@ -409,6 +408,21 @@ class ReopenBody(_Body):
     reason: Note | None = Field(None, description="required: why the task is reopened")
 
 
+class RejectBody(_Body):
+    reason: Note | None = Field(None, description="required: why the disposal is rejected")
+
+
+class CheckInBody(_Body):
+    """The device's position (browser Geolocation API, WGS 84) at the enterprise."""
+
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False, description="latitude [°]")
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False, description="longitude [°]")
+    accuracy: float | None = Field(
+        None, ge=0, le=1e7, allow_inf_nan=False, description="radius of 95 % confidence [m]"
+    )
+    fixed_at: dt.datetime | None = Field(None, description="when the device took the fix")
+
+
 #: Every action's body model (``bishui.enforcement.tasks.Action``).
 ACTION_BODIES: dict[tk.Action, type[_Body]] = {
     tk.Action.ASSIGN: AssignBody,
@@ -420,6 +434,9 @@ ACTION_BODIES: dict[tk.Action, type[_Body]] = {
     tk.Action.CLOSE: NoteBody,
     tk.Action.ESCALATE: NoteBody,
     tk.Action.REOPEN: ReopenBody,
+    tk.Action.APPROVE: NoteBody,
+    tk.Action.REJECT: RejectBody,
+    tk.Action.CHECK_IN: CheckInBody,
 }
 
 

@@ -110,11 +110,21 @@ def events_view(
     """Audit events as *p* may see them (the API's event dicts)."""
     if not is_enterprise(p):
         return [dict(e) for e in events]
+    events = list(events)
+    # a disposal sent back by the approver (reject) was never a decision: never shown
+    rejected, pending = set(), None
+    for e in events:
+        if e["action"] == "dispose":
+            pending = e["seq"]
+        elif e["action"] == "reject" and pending is not None:
+            rejected.add(pending)
     out = []
     for e in events:
         own = e["role"] == str(tk.Role.ENTERPRISE)
         action = e["action"]
         if action not in ENTERPRISE_EVENTS or (action == "upload" and not own):
+            continue
+        if e["seq"] in rejected:
             continue
         payload: dict[str, Any] = {}
         if own:

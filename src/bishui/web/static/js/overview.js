@@ -32,7 +32,9 @@
         id: layer.key, name: text[layer.key], type: "scatter", coordinateSystem: "geo",
         symbol: layer.symbol, symbolSize: layer.size,
         itemStyle: { borderColor: "#333", borderWidth: 0.8 },
-        label: { show: layer.key !== "source", formatter: "{b}", position: "right", fontSize: 11, color: "#1d2733" },
+        // every layer labelled; a label that would overlap one already drawn is hidden
+        // (ECharts' collision hiding), so zooming in reveals more names
+        label: { show: true, formatter: "{b}", position: "right", fontSize: layer.key === "source" ? 10 : 11, color: "#1d2733" },
         labelLayout: { hideOverlap: true },
         data: features.filter(function (f) { return layer.kinds.indexOf(f.kind) >= 0 && f.lon != null; })
           .map(function (f) {

@@ -24,7 +24,9 @@
     verify_rectification: [["note", "text"]],
     close: [],
     escalate: [],
-    reopen: [["reason", "text"]]
+    reopen: [["reason", "text"]],
+    approve: [["note", "text"]],
+    reject: [["reason", "text"]]
   };
   /* A drinking-water source task has no enterprise: no penalty (the server refuses it too). */
   var WATER_DISPOSE = [["kind", ["rectification_order", "false_alarm"]], ["due", "date"], ["requirement", "textarea"], ["reason", "text"]];
@@ -162,6 +164,7 @@
       box.innerHTML = "";
       if (cfg.actor) {
         (t.allowed_actions || []).forEach(function (a) {
+          if (a === "check_in") { return; }  /* inspector.js: the check-in button */
           var form = document.createElement("form");
           form.dataset.action = a;
           var spec = a === "dispose" && t.subject_kind === "water_source" ? WATER_DISPOSE : FIELDS[a];

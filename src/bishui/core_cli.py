@@ -118,6 +118,7 @@ def serve(
             limits=limits,
             backfill_days=backfill_days,
             aggregate_every=aggregate_every,
+            alerts=settings.alerts_config(),
         )
 
         def ready(info: dict[str, Any]) -> None:

@@ -42,6 +42,9 @@ class PlatformConfig:
     limits: GatewayLimits = field(default_factory=GatewayLimits)
     backfill_days: float | None = 30.0  # older DataTime → quarantined too_old; None: no limit
     extra_tasks: list[Callable[[asyncio.Event, int], Any]] = field(default_factory=list)
+    #: the ``alerts.*`` settings (bishui.settings.alerts_config): the senders of the delivery
+    #: outbox; None: no delivery worker (messages wait in the outbox)
+    alerts: dict[str, Any] | None = None
 
 
 #: What the platform recomputes every minute after aggregation, so late data reaches the
@@ -84,6 +87,25 @@ async def _aggregator(store: Store, stop: asyncio.Event, every: float) -> None:
             log.exception("aggregation pass failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)
+
+
+async def _deliverer(store: Store, stop: asyncio.Event, alerts: dict[str, Any]) -> None:
+    """Send the delivery outbox's due messages every ``alerts.deliver_every`` seconds, off the
+    ingest and request paths (bishui.enforcement.delivery)."""
+    from bishui.enforcement import delivery, senders
+
+    registry = senders.registry_from_config(alerts)
+    retry = delivery.RetryPolicy(int(alerts["max_attempts"]), float(alerts["retry_seconds"]))
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        try:
+            await loop.run_in_executor(
+                None, delivery.deliver_due, store, registry, now_beijing(), retry
+            )
+        except Exception:  # keep the platform up; the rows stay pending
+            log.exception("delivery pass failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), float(alerts["deliver_every"]))
 
 
 def web_settings(config: PlatformConfig) -> Any:
@@ -154,6 +176,11 @@ async def run_platform(
     )
     await gateway.start()
     tasks = [asyncio.create_task(_aggregator(store, stop, config.aggregate_every))]
+    if config.alerts is not None:
+        from bishui.enforcement import senders
+
+        senders.registry_from_config(config.alerts)  # a misconfigured channel refuses to start
+        tasks.append(asyncio.create_task(_deliverer(store, stop, config.alerts)))
     server = None
     if config.web:
         server = _web_server(store, settings)

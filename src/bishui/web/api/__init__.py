@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from bishui.web.api import (
     account,
     air,
+    alerts,
     charts,
     compensation,
     core,
@@ -31,6 +32,7 @@ ROUTERS: list[APIRouter] = [
     charts.router,
     water.router,
     compensation.router,
+    alerts.router,
     evidence.router,  # before sources: /tasks/{id}/files is not the transition /tasks/{id}/{action}
     sources.router,
 ]

@@ -425,3 +425,38 @@ def test_a_water_alert_links_to_its_task(
     assert kinds.all_inner_texts() == ["rectification_order", "false_alarm"]
     page.context.close()
     assert not errors, errors
+
+
+def test_alerts_page_and_the_bell(
+    rich_server: str, browser: Any, users: dict[str, Any], shots: Path
+) -> None:
+    """The alerts page groups and pages the checks' alerts, opens a group, acknowledges it;
+    the bell shows the admin's unread messages and clears when opened."""
+    errors: list[str] = []
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["admin"]["username"])
+    page.goto(f"{rich_server}/alerts")
+    page.wait_for_selector("#alert-groups table.data tbody tr")
+    info = page.inner_text("#alert-groups .pager-info")
+    assert info.startswith("共 ") and "组" in info, info
+    first = page.inner_text("#alert-groups tbody tr >> nth=0")
+    assert "EXC" not in first and "high" not in first  # names, not codes
+    page.click("#alert-groups tbody tr >> nth=0 >> button.details")
+    page.wait_for_selector("#alert-items table.data tbody tr")
+    ack = page.locator("#alert-groups tbody button.ack").first
+    if ack.count():
+        ack.click()
+        page.locator("#alert-groups tbody button", has_text="已确认").first.wait_for()
+    page.wait_for_selector("#alert-routes table.data")  # the admin's routing rules
+    assert "中级及以上告警" in page.inner_text("#alert-routes")
+    # the bell: the admin (supervisor) heard of the tasks the checks opened
+    page.wait_for_selector("#bell-count:not([hidden])")
+    assert int(page.inner_text("#bell-count").rstrip("+")) >= 1
+    page.screenshot(path=str(shots / "alerts.png"), full_page=True)
+    if os.environ.get("BISHUI_ALERTS_SHOT"):
+        page.screenshot(path=os.environ["BISHUI_ALERTS_SHOT"], full_page=False)
+    page.click("#bell")
+    page.wait_for_selector("#bell-list a")
+    page.wait_for_selector("#bell-count[hidden]", state="attached")
+    page.context.close()
+    assert not errors, errors

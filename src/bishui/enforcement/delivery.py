@@ -206,13 +206,22 @@ class _Rows:
         return len(self.rows)
 
 
-def _site_names(tx: Transaction, codes: Iterable[str]) -> dict[str, str]:
-    codes = sorted(set(codes))
+def _site_names(tx: Transaction, alerts: Sequence[Alert]) -> dict[str, str]:
+    """Site code → name: an outlet as its enterprise's name and outlet number, else the
+    site's name."""
+    codes = sorted({a.site_code for a in alerts})
     out: dict[str, str] = {}
     for i in range(0, len(codes), 500):
         chunk = codes[i : i + 500]
         marks = ", ".join("?" for _ in chunk)
         out.update(dict(tx.fetch(f"SELECT id, name FROM sites WHERE id IN ({marks})", chunk)))  # noqa: S608
+    usccs = sorted({a.uscc for a in alerts if a.uscc})
+    if usccs:
+        marks = ", ".join("?" for _ in usccs)
+        firms = dict(tx.fetch(f"SELECT uscc, name FROM enterprises WHERE uscc IN ({marks})", usccs))  # noqa: S608
+        for a in alerts:
+            if a.uscc in firms:
+                out[a.site_code] = f"{firms[a.uscc]} {a.outlet_id}".strip()
     return out
 
 
@@ -253,7 +262,7 @@ def enqueue_alerts(
         hit = [a for a in live if route.matches(a, regions.get(a.site_code))]
         if not hit:
             continue
-        names = names if names is not None else _site_names(tx, (a.site_code for a in live))
+        names = names if names is not None else _site_names(tx, live)
         subject, body = digest(route, hit, names)
         alert_id = hit[0].id if len(hit) == 1 else None
         for channel in route.channels:
@@ -478,6 +487,12 @@ _SEV_RANK = ("CASE a.severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low'
              "ELSE 0 END")  # fmt: skip
 
 
+#: An alert's subject by name: an outlet as its enterprise's name and the outlet's number, a
+#: drinking-water source by its site's name (the code when neither is known).
+_SITE_NAME = ("CASE WHEN e.name IS NOT NULL THEN e.name || ' ' || COALESCE(a.outlet_id, '') "
+              "ELSE COALESCE(s.name, a.site_code) END")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class AlertFilter:
     state: str | None = None
@@ -532,7 +547,7 @@ def alert_groups(
     sql = (
         "SELECT a.site_code, a.rule_id, CAST(a.start_ts AS DATE) AS day, "  # noqa: S608
         "MIN(a.subject_kind) AS subject_kind, MIN(a.region) AS region, "
-        "MIN(COALESCE(s.name, a.site_code)) AS site_name, MIN(r.name) AS region_name, "
+        f"MIN({_SITE_NAME}) AS site_name, MIN(r.name) AS region_name, "
         f"COUNT(*) AS n, MAX({_SEV_RANK}) AS severity_rank, "
         "SUM(CASE WHEN a.state = 'new' THEN 1 ELSE 0 END) AS n_new, "
         "SUM(CASE WHEN a.ack_at IS NULL THEN 1 ELSE 0 END) AS n_unacked, "
@@ -541,6 +556,7 @@ def alert_groups(
         "MAX(a.task_id) AS task_id "
         f"FROM (SELECT * FROM enforcement_alert WHERE {where}) a "
         "LEFT JOIN sites s ON s.id = a.site_code LEFT JOIN regions r ON r.code = a.region "
+        "LEFT JOIN enterprises e ON e.uscc = a.uscc "
         f"WHERE {cond} "
         "GROUP BY a.site_code, a.rule_id, CAST(a.start_ts AS DATE) "
         "ORDER BY day DESC, severity_rank DESC, a.site_code, a.rule_id"
@@ -563,8 +579,9 @@ def alerts_in_group(
     return store.page(
         "SELECT a.id, a.rule_id, a.severity, a.site_code, a.outlet_id, a.pollutant, "  # noqa: S608
         "a.start_ts, a.end_ts, a.uscc, a.region, a.created, a.state, a.task_id, "
-        "a.subject_kind, a.ack_by, a.ack_at, COALESCE(s.name, a.site_code) AS site_name "
+        f"a.subject_kind, a.ack_by, a.ack_at, {_SITE_NAME} AS site_name "
         f"FROM (SELECT * FROM enforcement_alert WHERE {where}) a "
-        f"LEFT JOIN sites s ON s.id = a.site_code WHERE {cond} ORDER BY a.start_ts DESC, a.id",
+        "LEFT JOIN sites s ON s.id = a.site_code LEFT JOIN enterprises e ON e.uscc = a.uscc "
+        f"WHERE {cond} ORDER BY a.start_ts DESC, a.id",
         [*params, *args], limit=limit, offset=offset,
     )  # fmt: skip

@@ -377,7 +377,7 @@ def test_a_sender_that_is_down_loses_nothing(store: Store, stub: Stub) -> None:
     stub.status, stub.answer = 200, b'{"errcode": 0}'
     assert dl.deliver_due(store, reg, t3, retry) == dl.DeliveryReport(sent=1)
     assert len(stub.requests) == 4
-    # a channel that is not configured fails like a sender that is down, and is kept
+    # a channel this process has no sender for waits for one that has (nothing is lost)
     _route(store, name="短信", channels=("sms",), recipients=("tel:13800000009",))
     enf.raise_alerts(
         store,
@@ -387,8 +387,36 @@ def test_a_sender_that_is_down_loses_nothing(store: Store, stub: Stub) -> None:
         options=enf.LoopOptions(task_min_severity="high", auto_assign=False),
     )
     # (the WeChat Work rule takes this alert too, and sends it)
-    assert dl.deliver_due(store, reg, t3, retry) == dl.DeliveryReport(sent=1, retried=1)
-    assert "not configured" in _rows(store, "channel = 'sms'")[0]["last_error"]
+    assert dl.deliver_due(store, reg, t3, retry) == dl.DeliveryReport(sent=1)
+    (sms,) = _rows(store, "channel = 'sms'")
+    assert (sms["status"], sms["attempts"], sms["last_error"]) == ("pending", 0, None)
+    assert dl.deliver_due(store, Registry({}), t3, retry) == dl.DeliveryReport()
+
+
+def test_two_delivering_processes_never_send_a_row_twice(store: Store, stub: Stub) -> None:
+    """A claim moves the row's next try ahead: a second pass (another process) in the lease
+    sees nothing; a process that died holding the claim leaves the row for the next pass after
+    the lease."""
+    _setup(store)
+    _route(store, name="企业微信", channels=("wecom",))
+    enf.raise_alerts(
+        store,
+        [_alert(1)],
+        {"S1": "420822"},
+        now=NOW,
+        options=enf.LoopOptions(task_min_severity="high", auto_assign=False),
+    )
+
+    class Dies:
+        def deliver(self, message: Message) -> None:
+            raise SystemExit  # the process ends mid-send: nothing is recorded
+
+    with pytest.raises(SystemExit):
+        dl.deliver_due(store, Registry({"wecom": Dies()}), NOW)
+    reg = Registry({"wecom": WeComRobot(f"{stub.url}/wecom?key={KEY}")})
+    assert dl.deliver_due(store, reg, NOW + dt.timedelta(minutes=9)) == dl.DeliveryReport()
+    assert dl.deliver_due(store, reg, NOW + dl.CLAIM_LEASE) == dl.DeliveryReport(sent=1)
+    assert len(stub.requests) == 1
 
 
 def test_a_broken_sender_does_not_stop_the_others(store: Store) -> None:

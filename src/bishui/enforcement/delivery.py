@@ -301,6 +301,10 @@ class RetryPolicy:
         return now + dt.timedelta(seconds=self.retry_seconds * 2 ** max(attempts - 1, 0))
 
 
+#: How long a claimed row is reserved for the process sending it.
+CLAIM_LEASE = dt.timedelta(minutes=10)
+
+
 @dataclass(frozen=True)
 class DeliveryReport:
     sent: int = 0
@@ -314,20 +318,31 @@ def deliver_due(
 ) -> DeliveryReport:  # fmt: skip
     """Hand the pending rows that are due to their senders (the runtime loop calls this).
 
-    Reads the due rows, sends outside any transaction (a slow gateway holds no lock), then
-    records each result. A channel without a configured sender is a failure like any other
-    (retried: the configuration may be fixed and the platform restarted)."""
-    due = store.query(
-        "SELECT id, channel, recipient, subject, body, attempts FROM enforcement_delivery "
-        "WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?",
-        [now, int(limit)],
-    )
+    Claims the due rows of the configured channels (their next try moved :data:`CLAIM_LEASE`
+    ahead, in one conditional ``UPDATE … RETURNING``: two delivering processes on one store
+    never claim the same row), sends outside any transaction (a slow gateway holds no lock),
+    then records each result. A row of a channel this process has no sender for is left for
+    a process that has one (it waits, listed as pending). A process that dies after claiming
+    leaves its rows to be retried when the lease ends."""
+    channels = sorted(registry.senders)
+    if not channels:
+        return DeliveryReport()
+    marks = ", ".join("?" for _ in channels)
+    cols = ("id", "channel", "recipient", "subject", "body", "attempts")
+    with store.transaction() as tx:
+        claimed = tx.fetch(
+            "UPDATE enforcement_delivery SET next_at = ? WHERE id IN ("  # noqa: S608
+            "SELECT id FROM enforcement_delivery WHERE status = 'pending' AND next_at <= ? "
+            f"AND channel IN ({marks}) ORDER BY next_at, id LIMIT ?) "
+            f"AND status = 'pending' AND next_at <= ? RETURNING {', '.join(cols)}",
+            [now + CLAIM_LEASE, now, *channels, int(limit), now],
+        )
+    due = sorted((dict(zip(cols, r, strict=True)) for r in claimed), key=lambda r: r["id"])
     results: list[tuple[dict[str, Any], str | None]] = []
     for row in due:
         sender = registry.get(row["channel"])
         try:
-            if sender is None:
-                raise DeliveryFailed(f"channel {row['channel']} is not configured")
+            assert sender is not None  # claimed for its channel
             sender.deliver(Message(int(row["id"]), row["channel"], row["recipient"],
                                    row["subject"], row["body"]))  # fmt: skip
             results.append((row, None))

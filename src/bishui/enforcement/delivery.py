@@ -529,9 +529,9 @@ class AlertFilter:
         if self.severity:
             cond.append(f"{_SEV_RANK} >= ?")
             args.append(SEVERITY_ORDER[self.severity])
-        if self.rule:
-            cond.append("a.rule_id LIKE ?")
-            args.append(self.rule.replace("%", "").replace("_", r"\_") + "%")
+        if self.rule:  # a prefix (no LIKE: its wildcards would need escaping per dialect)
+            cond.append("SUBSTR(a.rule_id, 1, ?) = ?")
+            args += [len(self.rule), self.rule]
         if self.region:
             cond.append("a.region = ?")
             args.append(self.region)

@@ -449,6 +449,10 @@ def test_alerts_page_and_the_bell(
         page.locator("#alert-groups tbody button", has_text="已确认").first.wait_for()
     page.wait_for_selector("#alert-routes table.data")  # the admin's routing rules
     assert "中级及以上告警" in page.inner_text("#alert-routes")
+    page.click("#alert-routes button.toggle >> nth=0")  # 停用 → the rule is disabled (PUT)
+    page.locator("#alert-routes button.toggle", has_text="启用").first.wait_for()
+    page.click("#alert-routes button.toggle >> nth=0")  # and enabled again
+    page.locator("#alert-routes button.toggle", has_text="停用").first.wait_for()
     # the bell: the admin (supervisor) heard of the tasks the checks opened
     page.wait_for_selector("#bell-count:not([hidden])")
     assert int(page.inner_text("#bell-count").rstrip("+")) >= 1

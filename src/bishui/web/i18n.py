@@ -352,6 +352,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.rt.enabled": ("启用", "Enabled"),
     "ui.rt.by": ("修改人", "Changed by"),
     "ui.rt.delete": ("删除", "Delete"),
+    "ui.rt.enable": ("启用", "Enable"),
+    "ui.rt.disable": ("停用", "Disable"),
     "ui.rt.any": ("全部", "any"),
     "ui.dl.created": ("时间", "Time"),
     "ui.dl.channel": ("通道", "Channel"),

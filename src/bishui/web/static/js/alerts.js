@@ -98,17 +98,28 @@
 
   // ---------------------------------------------------------------- admin: routes, outbox
   var regionNames = {};
+  var routes = [];
+
+  function toggleRoute(r) {  // replace the rule with enabled flipped (PUT: the whole rule)
+    var body = { name: r.name, min_severity: r.min_severity, rule_prefix: r.rule_prefix, subject_kind: r.subject_kind,
+                 region: r.region, recipients: r.recipients, channels: r.channels, enabled: !r.enabled };
+    return fetch("/api/v1/alert-routes/" + r.id, { method: "PUT", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": B.csrf() },
+      body: JSON.stringify(body) }).then(loadRoutes);
+  }
 
   function loadRoutes() {
     var card = document.getElementById("alert-routes");
     B.getJSON("/api/v1/alert-routes").then(function (j) {
+      routes = j.items;
       var head = [T["rt.name"], T["rt.match"], T["rt.recipients"], T["rt.channels"], T["rt.enabled"], T["rt.by"], ""];
       table(card.querySelector(".table-box"), head, j.items.map(function (r) {
         var match = [r.rule_prefix ? ruleName(r.rule_prefix) : T["rt.any"], r.subject_kind ? T["kind." + r.subject_kind] : "",
                      r.region ? (regionNames[r.region] || r.region) : "", "≥ " + sev(r.min_severity)].filter(Boolean).join(" · ");
         return "<tr>" + cell(r.name) + cell(match) + cell(r.recipients.join("、")) +
           cell(r.channels.map(function (c) { return T["chan." + c] || c; }).join("、")) + cell(r.enabled ? T.yes : T.no) +
-          cell(r.updated_by + " " + time(r.updated)) + '<td><button type="button" class="del" data-id="' + r.id + '">' +
+          cell(r.updated_by + " " + time(r.updated)) + '<td><button type="button" class="toggle" data-i="' + routes.indexOf(r) + '">' +
+          B.esc(r.enabled ? T["rt.disable"] : T["rt.enable"]) + '</button> <button type="button" class="del" data-id="' + r.id + '">' +
           B.esc(T["rt.delete"]) + "</button></td></tr>";
       }));
     }).catch(function (e) { B.fail(card, e); });
@@ -127,8 +138,10 @@
   }
 
   function admin() {
-    var routes = document.getElementById("alert-routes");
-    routes.addEventListener("click", function (ev) {
+    var card = document.getElementById("alert-routes");
+    card.addEventListener("click", function (ev) {
+      var t = ev.target.closest("button.toggle");
+      if (t) { toggleRoute(routes[parseInt(t.dataset.i, 10)]); return; }
       var b = ev.target.closest("button.del");
       if (!b) { return; }
       fetch("/api/v1/alert-routes/" + b.dataset.id, { method: "DELETE", credentials: "same-origin",

@@ -145,11 +145,19 @@ def acknowledge(
         ids = body.ids
     else:
         assert body.day is not None
-        flt = delivery.AlertFilter(site=body.site_code, day_from=body.day, day_to=body.day)
+        flt = delivery.AlertFilter(rule=body.rule_id, site=body.site_code, day_from=body.day,
+                                   day_to=body.day, acked=False)  # fmt: skip
         _, rows = delivery.alerts_in_group(store, where, params, flt, limit=1000, offset=0)
-        ids = [r["id"] for r in rows if r["rule_id"] == body.rule_id]
+        ids = [r["id"] for r in rows if r["rule_id"] == body.rule_id]  # the rule, not a prefix
         if not ids:
-            raise InputError("day", "a group with alerts", body.day.isoformat())
+            total, _ = delivery.alert_groups(
+                store, where, params, delivery.AlertFilter(rule=body.rule_id, site=body.site_code,
+                                                           day_from=body.day, day_to=body.day),
+                limit=1, offset=0,
+            )  # fmt: skip
+            if not total:
+                raise InputError("day", "a group with alerts", body.day.isoformat())
+            return {"ok": True, "acknowledged": [], "count": 0}  # all acknowledged already
     done = delivery.acknowledge(store, ids, p.username or p.role, p.role, _now(), where,
                                 params, body.note)  # fmt: skip
     return {"ok": True, "acknowledged": done, "count": len(done)}

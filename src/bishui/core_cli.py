@@ -119,6 +119,11 @@ def serve(
             backfill_days=backfill_days,
             aggregate_every=aggregate_every,
             alerts=settings.alerts_config(),
+            port_hints={
+                "web": f"bishui serve --port {port + 1}",
+                "gateway": f"bishui serve --gateway-port {gateway_port + 1} "
+                "(or BISHUI_GATEWAY_PORT)",
+            },
         )
 
         def ready(info: dict[str, Any]) -> None:

@@ -358,6 +358,34 @@ def test_staff_pages_and_big_screen(
     assert not errors, errors
 
 
+def test_big_screen_in_beijing_time_without_exports(
+    rich_server: str, browser: Any, users: dict[str, Any]
+) -> None:
+    """Issue 16 item 3: the big screen's clock is Beijing time whatever the browser's zone (here
+    New York, its clock fixed at 05:30:00 UTC = 13:30:00 in Beijing); it offers no exports; its
+    AQI names the report's hour by its end label."""
+    errors: list[str] = []
+    ctx = browser.new_context(
+        viewport={"width": 1600, "height": 900}, locale="zh-CN", timezone_id="America/New_York"
+    )
+    page = ctx.new_page()
+    page.set_default_timeout(15_000)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _login_any(page, rich_server, users["analyst"]["username"])
+    page.clock.set_fixed_time("2026-12-07T05:30:00Z")
+    page.goto(f"{rich_server}/bigscreen")
+    page.wait_for_selector("body[data-loaded='1']")
+    assert page.inner_text("#bs-clock").strip() == "2026-12-07 13:30:00"
+    assert page.inner_text("#bs-updated").strip() == "13:30:00"
+    page.wait_for_selector("#bs-ranking table.data")
+    assert page.locator("#bs-ranking tbody tr").count() >= 1
+    assert page.locator(".export-csv, .export-xlsx, .export-png, .tools button").count() == 0
+    hour = page.get_attribute("#kpi-aqi", "data-hour") or ""
+    assert hour and page.inner_text("#kpi-aqi span").endswith(f"{int(hour[11:13])}时")
+    ctx.close()
+    assert not errors, errors
+
+
 def test_inspector_works_a_task_on_a_phone(
     rich_server: str, browser: Any, users: dict[str, Any], shots: Path
 ) -> None:

@@ -64,7 +64,7 @@
       d.latest.forEach(function (r) {
         var pname = text.params[r.parameter] ? text.params[r.parameter] + " (" + r.parameter + ")" : r.parameter;
         html += "<tr><td>" + esc(pname) + "</td><td>" + esc(r.value) + "</td><td>" + esc(r.flag) +
-          "</td><td>" + esc((r.ts || "").slice(5, 16).replace("T", " ")) + "</td></tr>";
+          "</td><td>" + esc((r.label || r.ts || "").slice(5, 16).replace("T", " ")) + "</td></tr>";
       });
       html += "</table>";
       if (d.devices) {

@@ -233,7 +233,7 @@ class WebMiddleware:
         length = request.headers.get("content-length", "0")
         if not length.isdigit() or int(length) > limit:
             too_big = JSONResponse(
-                errors.error_body("too_large", f"request body over {limit} bytes"),
+                errors.body_for(request, "too_large", f"request body over {limit} bytes"),
                 status_code=413,
                 headers={"Cache-Control": "no-store"},
             )
@@ -264,8 +264,8 @@ class WebMiddleware:
         if b"%00" in query or b"\x00" in query:
             # a NUL in a query value (no parameter takes one; PostgreSQL text cannot hold it)
             bad_query = JSONResponse(
-                errors.error_body(
-                    "invalid_input", "query: no parameter may contain U+0000",
+                errors.body_for(
+                    request, "invalid_input", "query: no parameter may contain U+0000",
                     field="query", rule="no U+0000", value=None,
                 ),
                 status_code=422,
@@ -295,8 +295,13 @@ class WebMiddleware:
             problem = check_json(body)
             if problem is not None:
                 bad = JSONResponse(
-                    errors.error_body(
-                        "invalid_input", f"body: {problem}", field="body", rule=problem, value=None
+                    errors.body_for(
+                        request,
+                        "invalid_input",
+                        f"body: {problem}",
+                        field="body",
+                        rule=problem,
+                        value=None,
                     ),
                     status_code=422,
                     headers={"Cache-Control": "no-store"},

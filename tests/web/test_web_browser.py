@@ -479,7 +479,11 @@ def test_alerts_page_and_the_bell(
         ack.click()
         page.locator("#alert-groups tbody button", has_text="已确认").first.wait_for()
     page.wait_for_selector("#alert-routes table.data")  # the admin's routing rules
+    page.wait_for_selector("#alert-deliveries table.data, #alert-deliveries p.note")
+    _no_raw(_settled(page), "/alerts")  # names, not codes (the display rules' check)
     assert "中级及以上告警" in page.inner_text("#alert-routes")
+    assert "系统管理员、监察人员" in page.inner_text("#alert-routes")  # roles by name
+    assert "role:" not in page.inner_text("#alert-routes table.data")
     page.click("#alert-routes button.toggle >> nth=0")  # 停用 → the rule is disabled (PUT)
     page.locator("#alert-routes button.toggle", has_text="启用").first.wait_for()
     page.click("#alert-routes button.toggle >> nth=0")  # and enabled again

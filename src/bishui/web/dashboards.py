@@ -163,10 +163,13 @@ def alerts_page(
 ) -> HTMLResponse:
     """Alerts grouped by site, rule and day (paged by the API), acknowledgement, and for the
     admin the routing rules and the outside channels' messages (docs/alerts.md)."""
+    from bishui.web import accounts
+
     lang = language(request, request.app.state.web.settings.language)
     config = {
         "rules": alert_rule_names(lang),
         "params": {code: parameter_name(code, lang) for code in PARAMETERS},
+        "roles": {r: names[0 if lang == "zh" else 1] for r, names in accounts.ROLES.items()},
         "can_ack": p.role in ("admin", "inspector", "county"),
         "admin": p.role == "admin",
     }

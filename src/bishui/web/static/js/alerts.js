@@ -17,6 +17,11 @@
   function param(c) { return cfg.params[c] || c; }
   function time(v) { return v ? String(v).replace("T", " ").slice(0, 16) : "—"; }
   function cell(v) { return "<td>" + B.esc(v) + "</td>"; }
+  function who(r) {  // role:admin → 系统管理员; user:… → the account; tel:… → the number
+    var kind = r.split(":")[0], rest = r.slice(kind.length + 1);
+    if (kind === "role") { return cfg.roles[rest] || rest; }
+    return rest || r;
+  }
 
   function query() {
     var form = document.getElementById("alert-filter");
@@ -116,7 +121,7 @@
       table(card.querySelector(".table-box"), head, j.items.map(function (r) {
         var match = [r.rule_prefix ? ruleName(r.rule_prefix) : T["rt.any"], r.subject_kind ? T["kind." + r.subject_kind] : "",
                      r.region ? (regionNames[r.region] || r.region) : "", "≥ " + sev(r.min_severity)].filter(Boolean).join(" · ");
-        return "<tr>" + cell(r.name) + cell(match) + cell(r.recipients.join("、")) +
+        return "<tr>" + cell(r.name) + cell(match) + cell(r.recipients.map(who).join("、")) +
           cell(r.channels.map(function (c) { return T["chan." + c] || c; }).join("、")) + cell(r.enabled ? T.yes : T.no) +
           cell(r.updated_by + " " + time(r.updated)) + '<td><button type="button" class="toggle" data-i="' + routes.indexOf(r) + '">' +
           B.esc(r.enabled ? T["rt.disable"] : T["rt.enable"]) + '</button> <button type="button" class="del" data-id="' + r.id + '">' +
@@ -131,7 +136,7 @@
       var head = [T["dl.created"], T["dl.channel"], T["dl.recipient"], T["dl.subject"], T["dl.status"], T["dl.attempts"], T["dl.error"], ""];
       table(card.querySelector(".table-box"), head, j.items.map(function (d) {
         var act = d.status === "failed" ? '<button type="button" class="retry" data-id="' + d.id + '">' + B.esc(T["dl.retry"]) + "</button>" : "";
-        return "<tr>" + cell(time(d.created)) + cell(T["chan." + d.channel] || d.channel) + cell(d.recipient) + cell(d.subject) +
+        return "<tr>" + cell(time(d.created)) + cell(T["chan." + d.channel] || d.channel) + cell(d.recipient === "group" ? "—" : who(d.recipient)) + cell(d.subject) +
           cell(T["dstate." + d.status] || d.status) + cell(d.attempts) + cell(d.last_error) + "<td>" + act + "</td></tr>";
       }));
     }).catch(function (e) { B.fail(card, e); });

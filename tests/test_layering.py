@@ -54,7 +54,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "control": frozenset({"store"}),
     # every setting, declared once: gathers the gateway's limits and the web's settings
     "settings": frozenset({"hj212", "web"}),
-    "demo": frozenset(DOMAINS | {"web", "runtime"}),
+    # the demo reads the alerts' settings (the senders) like bishui serve
+    "demo": frozenset(DOMAINS | {"web", "runtime", "settings"}),
     "core_cli": frozenset(DOMAINS | {"runtime", "demo", "settings"}),
     "cli": frozenset(DOMAINS | APP),
     "__main__": frozenset({"cli"}),

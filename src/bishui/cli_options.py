@@ -29,7 +29,7 @@ class Setting:
     """One setting: ``group.name`` is how docs and errors name it. Every setting is gathered
     in :data:`bishui.settings.SETTINGS` (docs/settings.md)."""
 
-    group: str  # platform, gateway or web
+    group: str  # platform, gateway, web or alerts
     name: str
     default: Any
     help: str
@@ -39,6 +39,8 @@ class Setting:
     unit: str = ""
     #: the value's click type; None: taken from the default's type
     kind: Any = None
+    #: a secret (read from the environment only; never shown or logged)
+    secret: bool = False
 
     @property
     def key(self) -> str:

@@ -120,6 +120,7 @@ def serve(
             limits=limits,
             backfill_days=backfill_days,
             aggregate_every=aggregate_every,
+            alerts=settings.alerts_config(),
             port_hints={
                 "web": f"bishui serve --port {port + 1}",
                 "gateway": f"bishui serve --gateway-port {gateway_port + 1} "

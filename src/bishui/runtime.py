@@ -59,6 +59,9 @@ class PlatformConfig:
     #: the refresh hooks of this run, ``(name, hook)`` in order; None: the registered ones
     #: (:func:`refresh_hooks`)
     refresh: Sequence[tuple[str, RefreshHook]] | None = None
+    #: the ``alerts.*`` settings (bishui.settings.alerts_config): the senders of the delivery
+    #: outbox; None: no delivery worker (messages wait in the outbox)
+    alerts: dict[str, Any] | None = None
     #: how a person chooses another port, per listener, for the "port in use" message
     port_hints: dict[str, str] = field(
         default_factory=lambda: {"web": "--port", "gateway": "--gateway-port"}
@@ -174,6 +177,25 @@ async def _aggregator(
             await asyncio.wait_for(stop.wait(), every)
 
 
+async def _deliverer(store: Store, stop: asyncio.Event, alerts: dict[str, Any]) -> None:
+    """Send the delivery outbox's due messages every ``alerts.deliver_every`` seconds, off the
+    ingest and request paths (bishui.enforcement.delivery)."""
+    from bishui.enforcement import delivery, senders
+
+    registry = senders.registry_from_config(alerts)
+    retry = delivery.RetryPolicy(int(alerts["max_attempts"]), float(alerts["retry_seconds"]))
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        try:
+            await loop.run_in_executor(
+                None, delivery.deliver_due, store, registry, now_beijing(), retry
+            )
+        except Exception:  # keep the platform up; the rows stay pending
+            log.exception("delivery pass failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), float(alerts["deliver_every"]))
+
+
 def web_settings(config: PlatformConfig) -> Any:
     """The web settings of the platform, its secret checked: a missing secret or one under
     32 bytes is a :class:`~bishui.errors.ConfigError` before anything starts listening."""
@@ -218,6 +240,10 @@ async def run_platform(
 ) -> dict[str, Any]:
     """Run until *stop* is set (or SIGINT/SIGTERM); return the gateway's final metrics."""
     settings = web_settings(config) if config.web else None  # refuse before listening
+    if config.alerts is not None:  # so does a sender named without its address
+        from bishui.enforcement import senders
+
+        senders.registry_from_config(config.alerts)
     # Both ports are bound before anything is announced: a port in use is a clear error, and
     # no success banner is printed first.
     web_socket = None
@@ -265,6 +291,8 @@ async def run_platform(
     if config.control and db_path and db_path != ":memory:":
         commands = await control.serve(store, db_path)
     tasks = [asyncio.create_task(_aggregator(store, stop, config.aggregate_every, config.refresh))]
+    if config.alerts is not None:
+        tasks.append(asyncio.create_task(_deliverer(store, stop, config.alerts)))
     server = None
     if config.web:
         server = _web_server(store, settings)

@@ -58,6 +58,70 @@ PLATFORM: tuple[Setting, ...] = (
 )  # fmt: skip
 
 
+#: Alert delivery (bishui.enforcement.delivery, bishui.enforcement.senders; docs/alerts.md):
+#: environment only. ``secret=True`` values (robot addresses carry their key) are read from
+#: the environment, never shown, never logged.
+ALERTS: tuple[Setting, ...] = (
+    Setting("alerts", "channels", "log",
+            "channels beside the in-app bell that routing rules may use, comma-separated: "
+            "log, sms, wecom, dingtalk", "BISHUI_ALERTS_CHANNELS"),
+    Setting("alerts", "deliver_every", 10.0, "time between the passes that send the outbox",
+            "BISHUI_ALERTS_DELIVER_EVERY", unit="s", kind=float),
+    Setting("alerts", "max_attempts", 5, "attempts before a message is marked failed",
+            "BISHUI_ALERTS_MAX_ATTEMPTS", kind=int),
+    Setting("alerts", "retry_seconds", 30.0,
+            "wait before the first retry, doubling with each further attempt",
+            "BISHUI_ALERTS_RETRY_SECONDS", unit="s", kind=float),
+    Setting("alerts", "timeout", 5.0, "HTTP timeout of one delivery", "BISHUI_ALERTS_TIMEOUT",
+            unit="s", kind=float),
+    Setting("alerts", "sms_url", "", "the SMS gateway's address (http/https)",
+            "BISHUI_ALERTS_SMS_URL"),
+    Setting("alerts", "sms_user", "", "the SMS gateway's user (HTTP Basic; none: no credentials)",
+            "BISHUI_ALERTS_SMS_USER"),
+    Setting("alerts", "sms_password", "", "the SMS gateway's password (secret)",
+            "BISHUI_ALERTS_SMS_PASSWORD", secret=True),
+    Setting("alerts", "sms_template", "$subject $body",
+            "the SMS text: $subject and $body", "BISHUI_ALERTS_SMS_TEMPLATE"),
+    Setting("alerts", "sms_body", '{"to": $to, "text": $text}',
+            "the JSON posted to the gateway per number: $to and $text (filled in as JSON "
+            "strings)", "BISHUI_ALERTS_SMS_BODY"),
+    Setting("alerts", "wecom_webhook", "",
+            "the WeChat Work group robot's webhook address with its key (secret)",
+            "BISHUI_ALERTS_WECOM_WEBHOOK", secret=True),
+    Setting("alerts", "wecom_msgtype", "markdown", "text or markdown",
+            "BISHUI_ALERTS_WECOM_MSGTYPE"),
+    Setting("alerts", "dingtalk_webhook", "",
+            "the DingTalk custom robot's webhook address with its access_token (secret)",
+            "BISHUI_ALERTS_DINGTALK_WEBHOOK", secret=True),
+    Setting("alerts", "dingtalk_secret", "",
+            "the DingTalk robot's signing secret (加签, SEC…; none: unsigned) (secret)",
+            "BISHUI_ALERTS_DINGTALK_SECRET", secret=True),
+    Setting("alerts", "dingtalk_msgtype", "markdown", "text or markdown",
+            "BISHUI_ALERTS_DINGTALK_MSGTYPE"),
+)  # fmt: skip
+
+
+def alerts_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The ``alerts.*`` values from the environment (defaults where unset), by name — what
+    :func:`bishui.enforcement.senders.registry_from_config` takes. Holds secrets: never log it."""
+    import os
+
+    env = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for s in ALERTS:
+        raw = env.get(s.env)
+        if raw is None or raw == "":
+            out[s.name] = s.default
+            continue
+        try:
+            out[s.name] = s.kind(raw) if s.kind in (int, float) else raw
+        except ValueError as exc:
+            from bishui.errors import ConfigError
+
+            raise ConfigError(s.env, f"a {s.kind.__name__}", raw) from exc
+    return out
+
+
 def _gateway() -> tuple[Setting, ...]:
     out = []
     for f in dataclasses.fields(GatewayLimits):
@@ -98,7 +162,7 @@ GATEWAY: tuple[Setting, ...] = _gateway()
 #: The web's settings, one per bishui.web.settings.Settings field.
 WEB: tuple[Setting, ...] = _web()
 #: Every setting, in the order docs/settings.md lists them.
-SETTINGS: tuple[Setting, ...] = PLATFORM + GATEWAY + WEB
+SETTINGS: tuple[Setting, ...] = PLATFORM + GATEWAY + WEB + ALERTS
 
 
 def setting(key: str) -> Setting:

@@ -540,7 +540,7 @@ def test_a_store_of_the_previous_schema_migrates(
         old.close()
     new = open_store(url, schema=pg_schema) if pg_schema else open_store(url)
     try:
-        assert new.schema_version("enforcement") == len(enf_schema.MIGRATIONS) == 3
+        assert new.schema_version("enforcement") == len(enf_schema.MIGRATIONS) == 4
         assert new.schema_version("water") == len(water_schema.MIGRATIONS) == 2
         (alert,) = enf.list_alerts(new)[1]
         assert (alert["id"], alert["uscc"], alert["outlet_id"], alert["subject_kind"]) == (

@@ -458,6 +458,47 @@ def test_a_water_alert_links_to_its_task(
     assert not errors, errors
 
 
+def test_alerts_page_and_the_bell(
+    rich_server: str, browser: Any, users: dict[str, Any], shots: Path
+) -> None:
+    """The alerts page groups and pages the checks' alerts, opens a group, acknowledges it;
+    the bell shows the admin's unread messages and clears when opened."""
+    errors: list[str] = []
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["admin"]["username"])
+    page.goto(f"{rich_server}/alerts")
+    page.wait_for_selector("#alert-groups table.data tbody tr")
+    info = page.inner_text("#alert-groups .pager-info")
+    assert info.startswith("共 ") and "组" in info, info
+    first = page.inner_text("#alert-groups tbody tr >> nth=0")
+    assert "EXC" not in first and "high" not in first  # names, not codes
+    page.click("#alert-groups tbody tr >> nth=0 >> button.details")
+    page.wait_for_selector("#alert-items table.data tbody tr")
+    ack = page.locator("#alert-groups tbody button.ack").first
+    if ack.count():
+        ack.click()
+        page.locator("#alert-groups tbody button", has_text="已确认").first.wait_for()
+    page.wait_for_selector("#alert-routes table.data")  # the admin's routing rules
+    page.wait_for_selector("#alert-deliveries table.data, #alert-deliveries p.note")
+    _no_raw(_settled(page), "/alerts")  # names, not codes (the display rules' check)
+    assert "中级及以上告警" in page.inner_text("#alert-routes")
+    assert "系统管理员、监察人员" in page.inner_text("#alert-routes")  # roles by name
+    assert "role:" not in page.inner_text("#alert-routes table.data")
+    page.click("#alert-routes button.toggle >> nth=0")  # 停用 → the rule is disabled (PUT)
+    page.locator("#alert-routes button.toggle", has_text="启用").first.wait_for()
+    page.click("#alert-routes button.toggle >> nth=0")  # and enabled again
+    page.locator("#alert-routes button.toggle", has_text="停用").first.wait_for()
+    # the bell: the admin (supervisor) heard of the tasks the checks opened
+    page.wait_for_selector("#bell-count:not([hidden])")
+    assert int(page.inner_text("#bell-count").rstrip("+")) >= 1
+    page.screenshot(path=str(shots / "alerts.png"))
+    page.click("#bell")
+    page.wait_for_selector("#bell-list a")
+    page.wait_for_selector("#bell-count[hidden]", state="attached")
+    page.context.close()
+    assert not errors, errors
+
+
 # -- display rules (issue 16 items 2, 3): names not codes, figures as published, by role ------
 #: What a tester found on the Chinese pages: raw codes and English words (regular expressions
 #: on the text of <main>). Abbreviations people use (AQI, CWQI, PM2.5, CSV, PNG) are fine.

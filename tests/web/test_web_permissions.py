@@ -69,6 +69,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/water"): (ALL, "scoped"),
     ("GET", "/sources"): (LOGGED_IN, "scoped"),
     ("GET", "/tasks"): (LOGGED_IN, "scoped"),
+    ("GET", "/alerts"): (LOGGED_IN, "scoped"),
     ("GET", "/compensation"): (STAFF_AND_COUNTY, "scoped"),
     ("GET", "/bigscreen"): (STAFF, "all"),
     ("POST", "/export.{fmt}"): (ALL, "all"),
@@ -108,6 +109,19 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/findings/{key}"): (SOURCES_READERS, "scoped"),
     ("GET", "/api/v1/alerts"): (SOURCES_READERS, "scoped"),
     ("GET", "/api/v1/tasks"): (SOURCES_READERS, "scoped"),
+    # the alerts page: grouped alerts, acknowledgement, routing, the outbox, the bell
+    # (tests/web/test_web_alerts.py checks the scoping and the bodies)
+    ("GET", "/api/v1/alerts/groups"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/alerts/items"): (SOURCES_READERS, "scoped"),
+    ("POST", "/api/v1/alerts/acknowledge"): (frozenset({"admin", "inspector", "county"}), "scoped"),
+    ("GET", "/api/v1/alert-routes"): (ADMIN, "all"),
+    ("POST", "/api/v1/alert-routes"): (ADMIN, "all"),
+    ("PUT", "/api/v1/alert-routes/{route_id}"): (ADMIN, "all"),
+    ("DELETE", "/api/v1/alert-routes/{route_id}"): (ADMIN, "all"),
+    ("GET", "/api/v1/deliveries"): (ADMIN, "all"),
+    ("POST", "/api/v1/deliveries/{delivery_id}/retry"): (ADMIN, "all"),
+    ("GET", "/api/v1/inbox"): (LOGGED_IN, "all"),
+    ("POST", "/api/v1/inbox/seen"): (LOGGED_IN, "all"),
     ("GET", "/api/v1/tasks/{task_id}"): (SOURCES_READERS, "scoped"),
     # one route per action, each with its declared body (issue 14)
     **{
@@ -149,6 +163,8 @@ PATH_VALUES = {
     "task_id": "T20260101-0001",
     "file_id": "0" * 32,
     "kind": "inspection",
+    "route_id": "999999",
+    "delivery_id": "999999",
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},

@@ -325,8 +325,15 @@ def demo(
         secret = (
             None if os.environ.get("BISHUI_SECRET") else ensure_secret_file(data_dir / "web-secret")
         )
+        from bishui.settings import alerts_config
+
+        # alerts go to the log unless BISHUI_ALERTS_* say otherwise (docs/alerts.md)
         config = PlatformConfig(
-            web_port=port, gateway_port=gateway_port, web_secret=secret, port_hints=hints
+            web_port=port,
+            gateway_port=gateway_port,
+            web_secret=secret,
+            port_hints=hints,
+            alerts=alerts_config(),
         )
         if not no_loggers:
             configs = logger_configs(model)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bishui.enforcement import alerts as al
-from bishui.enforcement import evidence, inspection, notify
+from bishui.enforcement import delivery, evidence, inspection, notify
 from bishui.enforcement import tasks as tk
 from bishui.enforcement.audit import GENESIS, AuditEvent, AuditLog
 from bishui.enforcement.intake import AlertIn, AlertProducer, coerce
@@ -47,11 +47,15 @@ class LoopOptions:
     lower alerts wait for a person to open or dismiss them.
     ``auto_assign``: new tasks are assigned by the system to the inspection team of the site's
     region (``team:<region code>``).
+    ``notify_within_hours``: see :data:`bishui.enforcement.delivery.LIVE_WITHIN`.
     """
 
     alert_min_severity: str = "low"
     task_min_severity: str = "medium"
     auto_assign: bool = True
+    #: an alert notifies (routing rules → the delivery outbox) only if its period ended at most
+    #: this long before it was raised: history found late is listed, not pushed [h]
+    notify_within_hours: float = delivery.LIVE_WITHIN.total_seconds() / 3600
 
 
 class _TailLog(AuditLog):
@@ -158,12 +162,16 @@ def _write_task(tx: Transaction, t: tk.Task, region: str | None, now: dt.datetim
 def _write_notes(
     tx: Transaction, notes: Iterable[notify.Notification], sender: str, now: dt.datetime
 ) -> None:
+    """The notifications of task events: recorded, and each an in-app message in the delivery
+    outbox (:func:`bishui.enforcement.delivery.enqueue_notes`; the page header's bell)."""
+    notes = list(notes)
     for n in notes:
         tx.execute(
             "INSERT INTO enforcement_notification (event_seq, task_id, recipient, subject, body, "
             "sender, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [n.event_seq, n.task_id, n.recipient, n.subject, n.body, sender, now],
         )
+    delivery.enqueue_notes(tx, notes, now)
 
 
 def task_from_dict(d: Mapping[str, Any]) -> tk.Task:
@@ -248,6 +256,8 @@ def raise_alerts(
         _insert_alerts(tx, final.values(), regions)
         _write_events(tx, log.new)
         _write_notes(tx, notes, _sender_name(sender), at)
+        delivery.enqueue_alerts(tx, final.values(), regions, at,
+                                dt.timedelta(hours=options.notify_within_hours))  # fmt: skip
     _send(sender, notes)
     return list(final.values()), opened
 

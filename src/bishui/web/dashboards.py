@@ -50,6 +50,7 @@ NAV.extend(
         NavItem("/water", "nav.water", ALL_ROLES),
         NavItem("/sources", "nav.sources", LOGGED_IN),
         NavItem("/tasks", "nav.tasks", LOGGED_IN),
+        NavItem("/alerts", "nav.alerts", LOGGED_IN),
         NavItem("/compensation", "nav.compensation", STAFF_AND_COUNTY),
         NavItem("/bigscreen", "nav.bigscreen", STAFF),
     ]
@@ -140,6 +141,40 @@ def tasks_page(
     actor = p.role in ("admin", "inspector", "chief", "enterprise")
     return _page(request, "tasks.html", p, actor=actor, evidence_limit=limit,
                  evidence_types=list(MEDIA_TYPES))  # fmt: skip
+
+
+def alert_rule_names(lang: str) -> dict[str, str]:
+    """Rule id → its name in *lang*: the sources' rules by their titles ("超标 concentration
+    above …": the Chinese word, then the English), the drinking-water kinds from i18n."""
+    from bishui.sources.rules import load_ruleset
+    from bishui.web.i18n import ALERT_RULES
+
+    out = {}
+    for rid, rule in load_ruleset().rules.items():
+        zh, _, en = rule.title.partition(" ")
+        out[rid] = zh if lang == "zh" else (en or zh)
+    i = 0 if lang == "zh" else 1
+    out.update({rid: names[i] for rid, names in ALERT_RULES.items()})
+    return out
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(
+    request: Request, p: Annotated[Principal, requires(*LOGGED_IN, scope="scoped")]
+) -> HTMLResponse:
+    """Alerts grouped by site, rule and day (paged by the API), acknowledgement, and for the
+    admin the routing rules and the outside channels' messages (docs/alerts.md)."""
+    from bishui.web import accounts
+
+    lang = language(request, request.app.state.web.settings.language)
+    config = {
+        "rules": alert_rule_names(lang),
+        "params": {code: parameter_name(code, lang) for code in PARAMETERS},
+        "roles": {r: names[0 if lang == "zh" else 1] for r, names in accounts.ROLES.items()},
+        "can_ack": p.role in ("admin", "inspector", "county"),
+        "admin": p.role == "admin",
+    }
+    return _page(request, "alerts.html", p, config=config)
 
 
 @router.get("/compensation", response_class=HTMLResponse)

@@ -15,6 +15,7 @@ from bishui.web.api import (
     account,
     air,
     air_public,
+    alerts,
     charts,
     compensation,
     core,
@@ -38,6 +39,7 @@ ROUTERS: list[APIRouter] = [
     water.router,
     compensation.router,
     inspection.router,  # the inspector's day (issue 16 item 9): …/party, …/records/{kind}
+    alerts.router,
     evidence.router,  # before sources: /tasks/{id}/files is not the transition /tasks/{id}/{action}
     sources.router,
     uploads.router,

@@ -18,6 +18,7 @@ from types import ModuleType
 
 from bishui.compensation import schema as compensation_schema
 from bishui.enforcement import schema as enforcement_schema
+from bishui.reports import schema as reports_schema
 from bishui.sources import schema as sources_schema
 from bishui.store import Store
 from bishui.store import open_store as _open_store
@@ -33,6 +34,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("water", water_schema),
     ("sources", sources_schema),
     ("enforcement", enforcement_schema),
+    ("reports", reports_schema),
 )
 
 

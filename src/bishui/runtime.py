@@ -50,6 +50,7 @@ REFRESH: tuple[str, ...] = (
     "bishui.water.supervision:refresh",
     "bishui.water.outbox:refresh",  # after the supervision: routes the alerts it stored
     "bishui.sources.service:refresh",
+    "bishui.reports.service:refresh",  # reports of the closed day, month, year (docs/reports.md)
 )
 
 

@@ -179,13 +179,14 @@ def create_app(
     )
     errors.install(app)
 
-    from bishui.web import dashboards, pages
+    from bishui.web import dashboards, pages, reports_page
     from bishui.web.api import ROUTERS
 
     for router in ROUTERS:
         app.include_router(router, prefix="/api/v1")
     app.include_router(pages.router)
     app.include_router(dashboards.router)
+    app.include_router(reports_page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

@@ -23,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from bishui.errors import BishuiError, PermissionDenied
+from bishui.export_header import header_rows
 from bishui.web import accounts
 from bishui.web.api.common import cache_for
 from bishui.web.auth import (
@@ -253,7 +254,15 @@ def public_export(
             ]
         )
     name = f"bishui-{table}-{snap.at.strftime('%Y%m%d%H%M')}"
-    response = table_response(header, body, name, fmt)
+    preamble = header_rows(
+        t(f"public.{table}"),
+        period=snap.at.strftime("%Y-%m-%d %H:%M"),
+        units=t(f"public.{table}_units"),
+        source=t("app.name"),
+        synthetic=True,
+        lang=lang,
+    )
+    response = table_response(header, body, name, fmt, preamble)
     cache_for(response, p, request)
     return response
 

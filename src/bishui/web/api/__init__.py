@@ -19,6 +19,7 @@ from bishui.web.api import (
     core,
     evidence,
     overview,
+    reports,
     sources,
     water,
 )
@@ -31,6 +32,7 @@ ROUTERS: list[APIRouter] = [
     charts.router,
     water.router,
     compensation.router,
+    reports.router,
     evidence.router,  # before sources: /tasks/{id}/files is not the transition /tasks/{id}/{action}
     sources.router,
 ]

@@ -59,6 +59,11 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/compensation"): (STAFF_AND_COUNTY, "scoped"),
     ("GET", "/bigscreen"): (STAFF, "all"),
     ("POST", "/export.{fmt}"): (ALL, "all"),
+    # PDF reports (tests/web/test_web_reports.py checks that the sources' report is staff-only)
+    ("GET", "/reports"): (ALL, "scoped"),
+    ("GET", "/api/v1/reports"): (ALL, "scoped"),
+    ("GET", "/api/v1/reports/{report_id}.pdf"): (ALL, "scoped"),
+    ("POST", "/api/v1/reports"): (frozenset({"admin", "analyst"}), "all"),
     # published air and water figures; drinking-water alerts for staff and counties
     ("GET", "/api/v1/air/realtime"): (ALL, "all"),
     ("GET", "/api/v1/air/daily"): (ALL, "all"),
@@ -126,6 +131,7 @@ PATH_VALUES = {
     "statement_id:path": "no-such-agreement/2026/v1",
     "task_id": "T20260101-0001",
     "file_id": "0" * 32,
+    "report_id": "air-daily-2026-01-01-v1",
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},

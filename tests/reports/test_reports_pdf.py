@@ -186,3 +186,12 @@ def test_the_schedule_makes_each_closed_periods_reports_once(store: Store) -> No
     assert service.refresh(store, now) == []  # once
     total, _ = service.list_reports(store)
     assert total == len(made)
+
+
+def test_a_character_outside_the_prepared_subset_is_still_printed(tmp_path: Path) -> None:
+    """堃 is not in GB 2312: the report is set with the whole CJK font (fonts.cjk_subset)."""
+    path, index = fonts.find_fonts().cjk
+    _, have = fonts.cjk_subset(str(path), index)
+    assert ord("堃") not in have and ord("荆") in have and ord("Ⅴ") in have
+    text = pdf_text(render(Report("t", "2026", "示例堃业有限公司", "Ⅴ类", CREATED)), tmp_path)
+    assert "示例堃业有限公司" in text

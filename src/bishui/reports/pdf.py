@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bishui.reports.fonts import FontSet, find_fonts
+from bishui.reports.fonts import FontSet, cjk_subset, find_fonts
 
 #: Issuer shown in the footer.
 ISSUER = "碧水 bishui 生态环境数据平台"
@@ -279,9 +279,33 @@ def _width(text: str) -> float:
     return sum(2.0 if ord(ch) > 0x2E80 else 1.0 for ch in text)
 
 
+def _chars(report: Report) -> set[str]:
+    """Every character the report prints (its footer's too)."""
+    texts = [report.title, report.subtitle, ISSUER, "生成于（北京时间）第页", *report.meta,
+             *report.notices]  # fmt: skip
+    for b in report.blocks:
+        if isinstance(b, Heading | Para | Notice):
+            texts.append(b.text)
+        elif isinstance(b, TableBlock):
+            texts += [str(h) for h in b.headers] + [b.note]
+            texts += [_cell(v) for row in b.rows for v in row]
+        else:
+            texts += [b.title, b.unit, b.reference_label, *b.labels]
+    return set("".join(texts))
+
+
+def _fonts_for(report: Report, fonts: FontSet) -> FontSet:
+    """*fonts*, with the prepared CJK subset when it holds every character of the report."""
+    path, index = fonts.cjk
+    sub, have = cjk_subset(str(path), index)
+    if all(ord(ch) in have for ch in _chars(report) if ord(ch) > 0x7F):
+        return FontSet(text=fonts.text, cjk=(sub, 0))
+    return fonts
+
+
 def render(report: Report, fonts: FontSet | None = None) -> bytes:
     """The report as PDF bytes (deterministic for the same report and fonts)."""
-    doc = _PDF(report, fonts or find_fonts())
+    doc = _PDF(report, _fonts_for(report, fonts or find_fonts()))
     doc.title()
     for b in report.blocks:
         if isinstance(b, Heading):

@@ -83,9 +83,11 @@ def generate(
     fonts: FontSet | None = None,
 ) -> Generated:
     """Build, render and store the next version of (*kind*, *period*); return its row."""
+    fonts = fonts or find_fonts()
     report, data = build(store, kind, period, as_of=as_of, created=created, fonts=fonts)
     as_of = as_of or report.created.date()
-    rules = {**report.rules, "layout": LAYOUT_VERSION}
+    faces = [f"{p.name}#{i}" for p, i in (fonts.text, fonts.cjk)]
+    rules = {**report.rules, "layout": LAYOUT_VERSION, "fonts": faces}
     with store.transaction() as tx:
         row = tx.fetch_one(
             "SELECT COALESCE(MAX(version), 0) FROM reports WHERE kind = ? AND period = ?",

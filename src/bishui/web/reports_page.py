@@ -33,6 +33,9 @@ def reports_page(
     """Stored reports to download."""
     store = request.app.state.web.store
     total, rows = service.list_reports(store, kinds=visible_kinds(p), limit=100, offset=offset)
+    for r in rows:  # the standards or rule set the figures used, in one line
+        rules = r["rules"] or {}
+        r["rules_text"] = rules.get("standards") or rules.get("edition") or rules.get("sources", "")
     lang = language(request, request.app.state.web.settings.language)
     return render(
         request,

@@ -175,17 +175,24 @@ def test_generate_store_list_get_reproduce(store: Store, tmp_path: Path) -> None
 
 def test_the_schedule_makes_each_closed_periods_reports_once(store: Store) -> None:
     air_store(store)
-    now = dt.datetime(2026, 12, 1, 0, 5)
+    now = dt.datetime(2026, 12, 1, 1, 5)
+    assert service.due(dt.datetime(2026, 12, 1, 0, 59))[0] == ("air-daily", "2026-11-29")
     assert service.due(now) == [
         ("air-daily", "2026-11-30"),
         ("air-month", "2026-11"), ("water-month", "2026-11"), ("sources-month", "2026-11"),
         ("air-year", "2025"), ("water-year", "2025"),
     ]  # fmt: skip
     made = service.refresh(store, now)
-    assert "air-daily-2026-11-30-v1" in made and "air-month-2026-11-v1" in made
+    # 2025 has November's data only (the air fixture): its bulletins are made too
+    assert made == ["air-month-2026-11-v1", "water-month-2026-11-v1", "sources-month-2026-11-v1",
+                    "air-year-2025-v1", "water-year-2025-v1"]  # fmt: skip
+    # November 30 has no data (the fixture's November ends on the 20th): no daily report
     assert service.refresh(store, now) == []  # once
     total, _ = service.list_reports(store)
     assert total == len(made)
+    air = __import__("reports_support").air
+    air.write(store, air.rows("A", "PM2.5", dt.datetime(2026, 11, 30, 5), [30.0]))
+    assert service.refresh(store, now) == ["air-daily-2026-11-30-v1"]
 
 
 def test_a_character_outside_the_prepared_subset_is_still_printed(tmp_path: Path) -> None:

@@ -151,10 +151,15 @@ def reproduce(store: Store, report_id: str, fonts: FontSet | None = None) -> tup
     return data == stored, data
 
 
+#: How long after a period closes the schedule waits, so that the last hour's values (sent by
+#: the loggers after the hour) are in the report (docs/reports.md, "On a schedule").
+GRACE = dt.timedelta(hours=1)
+
+
 def due(now: dt.datetime) -> list[tuple[str, str]]:
     """The (kind, period) the schedule owes at *now* (Beijing time): the day, month and year
-    that closed last."""
-    today = now.date()
+    that closed last, :data:`GRACE` before *now*."""
+    today = (now - GRACE).date()
     yesterday = today - dt.timedelta(days=1)
     last_month = (today.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
     out = [("air-daily", yesterday.isoformat())]
@@ -167,7 +172,8 @@ def due(now: dt.datetime) -> list[tuple[str, str]]:
 def refresh(store: Store, now: dt.datetime) -> list[str]:
     """Generate the scheduled reports not stored yet; returns the ids generated.
 
-    Runs each minute in the platform; one query when nothing is owed. A report that fails to
+    Runs each minute in the platform; one query when nothing is owed (and one per period
+    without any measurement, which gets no report until it has one). A report that fails to
     build is logged and tried again on the next pass.
     """
     owed = due(now)
@@ -179,8 +185,19 @@ def refresh(store: Store, now: dt.datetime) -> list[str]:
         )
     }
     made = []
+    with_data: dict[str, bool] = {}
     for kind, period in owed:
         if (kind, period) in have:
+            continue
+        if period not in with_data:
+            start, end = check_period(kind, period)
+            with_data[period] = bool(
+                store.query(
+                    "SELECT 1 AS x FROM measurement WHERE ts >= ? AND ts < ? LIMIT 1",
+                    [dt.datetime.combine(start, dt.time()), dt.datetime.combine(end, dt.time())],
+                )
+            )
+        if not with_data[period]:  # nothing measured in the period: no report (yet)
             continue
         try:
             made.append(generate(store, kind, period, created=now).meta["id"])

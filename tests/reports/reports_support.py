@@ -56,6 +56,7 @@ def pdf_text(pdf: bytes, tmp: Path) -> str:
     f.write_bytes(pdf)
     out = subprocess.run([poppler("pdftotext"), "-layout", str(f), "-"], capture_output=True,
                          check=True)  # fmt: skip
+    assert out.stderr == b"", out.stderr.decode()  # e.g. "Syntax Error: No font in show"
     return out.stdout.decode("utf-8")
 
 

@@ -22,7 +22,7 @@ from reports_support import (
 
 from bishui.errors import ConfigError, InputError
 from bishui.reports import content, fonts, service
-from bishui.reports.pdf import SYNTHETIC_NOTICE, Para, Report, render
+from bishui.reports.pdf import SYNTHETIC_NOTICE, Para, Report, TableBlock, render
 from bishui.store import Store
 
 WQY = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
@@ -202,3 +202,15 @@ def test_a_character_outside_the_prepared_subset_is_still_printed(tmp_path: Path
     assert ord("堃") not in have and ord("荆") in have and ord("Ⅴ") in have
     text = pdf_text(render(Report("t", "2026", "示例堃业有限公司", "Ⅴ类", CREATED)), tmp_path)
     assert "示例堃业有限公司" in text
+
+
+def test_a_long_table_runs_over_pages_cleanly(tmp_path: Path) -> None:
+    """fpdf2's repeated headings broke the text state on later pages ("No font in show")."""
+    headers = ["排污单位", "统一社会信用代码", "排污许可证编号", "浓度超标(次)",
+               "超许可排放量(次)", "数据异常(次)", "达标情况"]  # fmt: skip
+    row = ["荆门江汉污水处理有限公司（模拟）", "9142080012491893X1", "9142080012491893X1001P", 0, 0]
+    rows = [[*row, i, "不达标" if i % 3 == 0 else "达标"] for i in range(80)]
+    data = render(Report("t", "2026", "长表", "", CREATED, blocks=[TableBlock(headers, rows)]))
+    text = pdf_text(data, tmp_path)  # poppler reads every page without a complaint
+    assert "不达标" in text and " 79 " in text
+    assert len(pdf_fonts(data, tmp_path)) == 2

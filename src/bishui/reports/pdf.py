@@ -108,6 +108,14 @@ class _PDF:
         self.report = report
 
         class Doc(FPDF):
+            def _render_styled_text_line(self, *args: Any, **kwargs: Any) -> Any:
+                # fpdf2 2.8 believes a font set inside a table cell's q … Q still holds after
+                # the Q, and starts the cell's next line without one when it wrapped after a
+                # fallback-font character (poppler: "No font in show"). Every line sets its
+                # font (tests/reports: test_a_long_table_runs_over_pages_cleanly).
+                self.current_font_is_set_on_page = False
+                return super()._render_styled_text_line(*args, **kwargs)
+
             def footer(self) -> None:
                 self.set_y(-12)
                 self.set_font("text", size=8)
@@ -193,7 +201,7 @@ class _PDF:
         else:
             widths = []
             for i, h in enumerate(t.headers):
-                longest = max([_width(str(h)) / 2.2] + [_width(_cell(r[i])) for r in t.rows])
+                longest = max([_width(str(h)) / 1.6] + [_width(_cell(r[i])) for r in t.rows])
                 widths.append(min(max(longest, 3.0), 30.0))
         head = FontFace(fill_color=(222, 232, 244))
         with pdf.table(
@@ -221,7 +229,7 @@ class _PDF:
 
     def chart(self, c: BarChart) -> None:
         pdf = self.pdf
-        height, label_h = 62.0, 16.0
+        height, label_h = 52.0, 14.0
         if pdf.get_y() + height + label_h + 12 > pdf.h - 16:
             pdf.add_page()
         pdf.set_font("text", size=10)
@@ -266,8 +274,8 @@ class _PDF:
             pdf.line(x0, y, x0 + w, y)
             pdf.set_dash_pattern()
             pdf.set_text_color(192, 0, 0)
-            pdf.set_xy(x0 + w - 60, y - 4.5)
-            pdf.cell(60, 4, c.reference_label, align="R")
+            pdf.set_xy(x0 + 1, y - 4.5)
+            pdf.cell(80, 4, c.reference_label, align="L")
             pdf.set_text_color(0, 0, 0)
             pdf.set_draw_color(0, 0, 0)
         pdf.set_fill_color(255, 255, 255)

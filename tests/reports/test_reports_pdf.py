@@ -182,12 +182,13 @@ def test_the_schedule_makes_each_closed_periods_reports_once(store: Store) -> No
         ("air-month", "2026-11"), ("water-month", "2026-11"), ("sources-month", "2026-11"),
         ("air-year", "2025"), ("water-year", "2025"),
     ]  # fmt: skip
-    made = service.refresh(store, now)
+    assert service.refresh(store, now) == ["air-month-2026-11-v1"]  # one a pass by default
+    made = ["air-month-2026-11-v1", *service.refresh(store, now, at_most=10)]
     # 2025 has November's data only (the air fixture): its bulletins are made too
     assert made == ["air-month-2026-11-v1", "water-month-2026-11-v1", "sources-month-2026-11-v1",
                     "air-year-2025-v1", "water-year-2025-v1"]  # fmt: skip
     # November 30 has no data (the fixture's November ends on the 20th): no daily report
-    assert service.refresh(store, now) == []  # once
+    assert service.refresh(store, now, at_most=10) == []  # once
     total, _ = service.list_reports(store)
     assert total == len(made)
     air = __import__("reports_support").air
@@ -214,3 +215,19 @@ def test_a_long_table_runs_over_pages_cleanly(tmp_path: Path) -> None:
     text = pdf_text(data, tmp_path)  # poppler reads every page without a complaint
     assert "不达标" in text and " 79 " in text
     assert len(pdf_fonts(data, tmp_path)) == 2
+
+
+def test_a_failing_scheduled_report_is_logged_and_tried_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    air_store(store)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(service, "generate", broken)
+    now = dt.datetime(2026, 12, 1, 1, 5)
+    assert service.refresh(store, now, at_most=10) == []
+    assert "scheduled report air-month 2026-11 failed" in caplog.text
+    monkeypatch.undo()
+    assert service.refresh(store, now) == ["air-month-2026-11-v1"]  # the next pass

@@ -169,12 +169,14 @@ def due(now: dt.datetime) -> list[tuple[str, str]]:
     return out
 
 
-def refresh(store: Store, now: dt.datetime) -> list[str]:
-    """Generate the scheduled reports not stored yet; returns the ids generated.
+def refresh(store: Store, now: dt.datetime, *, at_most: int = 1) -> list[str]:
+    """Generate up to *at_most* scheduled reports not stored yet; returns the ids generated.
 
-    Runs each minute in the platform; one query when nothing is owed (and one per period
-    without any measurement, which gets no report until it has one). A report that fails to
-    build is logged and tried again on the next pass.
+    Runs each minute in the platform, one report a pass by default, so a platform started on
+    the first of a month spreads its six reports over six minutes instead of holding a CPU for
+    them at once. One query when nothing is owed (and one per period without any measurement,
+    which gets no report until it has one). A report that fails to build is logged and tried
+    again on the next pass.
     """
     owed = due(now)
     have = {
@@ -184,7 +186,7 @@ def refresh(store: Store, now: dt.datetime) -> list[str]:
             sorted({p for _, p in owed}),
         )
     }
-    made = []
+    made: list[str] = []
     with_data: dict[str, bool] = {}
     for kind, period in owed:
         if (kind, period) in have:
@@ -199,6 +201,8 @@ def refresh(store: Store, now: dt.datetime) -> list[str]:
             )
         if not with_data[period]:  # nothing measured in the period: no report (yet)
             continue
+        if len(made) >= at_most:
+            break
         try:
             made.append(generate(store, kind, period, created=now).meta["id"])
         except Exception:  # one report's failure must not stop the others

@@ -207,6 +207,7 @@ def _air_period(
             f"日 AQI：{'、'.join(e + '版' for e in first.daily_editions)}"
         )
         r.rules = {"air": service.RULE_VERSION, "edition": first.edition, "phase": first.phase,
+                   "standards": service.STANDARDS[first.edition],
                    "daily_editions": list(first.daily_editions)}  # fmt: skip
     end = per.end - dt.timedelta(days=1)
     r.meta.append(f"统计时段：{per.start.isoformat()} 至 {end.isoformat()}")

@@ -26,7 +26,8 @@ BASE = frozenset({"bishui", "errors", "timeutil", "rounding", "exact", "cli_opti
 DOMAINS = frozenset({"hj212", "store", "registry", "readings", "ingest", "enforcement", "air",
                      "water", "sources", "compensation", "reports"})  # fmt: skip
 #: the application: assembles the domains (commands, web, demo, the running platform)
-APP = frozenset({"cli", "__main__", "app", "settings", "core_cli", "runtime", "web", "demo"})
+APP = frozenset({"cli", "__main__", "app", "settings", "core_cli", "runtime", "web", "demo",
+                 "control"})  # fmt: skip
 
 #: node → the nodes (besides BASE) it may import. Read downwards: a domain lists only domains.
 ALLOWED: dict[str, frozenset[str]] = {
@@ -48,7 +49,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "web": frozenset(DOMAINS),
     # the assembly: hands every domain's migrations (web's too) to the store
     "app": frozenset(DOMAINS | {"web"}),
-    "runtime": frozenset(DOMAINS | {"web"}),
+    "runtime": frozenset(DOMAINS | {"web", "control"}),
+    # store commands handed to the running platform (the DuckDB file is held by one process)
+    "control": frozenset({"store"}),
     # every setting, declared once: gathers the gateway's limits and the web's settings
     "settings": frozenset({"hj212", "web"}),
     "demo": frozenset(DOMAINS | {"web", "runtime"}),

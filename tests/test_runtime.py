@@ -77,3 +77,34 @@ async def test_platform_ingests_acks_and_aggregates(store: Store, monkeypatch) -
     assert store.count("raw_log") == 45
     assert metrics  # the gateway's counters come back
     assert "refreshed" in calls
+
+
+async def test_a_port_in_use_is_refused_before_ready(store: Store, monkeypatch) -> None:
+    """Issue 16 item 10: the web or gateway port taken → a ConfigError naming the port and how
+    to choose another, before ``ready`` (the banner) is called; nothing keeps listening."""
+    import socket
+
+    import pytest
+
+    from bishui.errors import ConfigError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        said: list[dict[str, int]] = []
+        # the web port (bound first, before the gateway)
+        hints = {"web": "--port N", "gateway": "--gateway-port M"}
+        config = PlatformConfig(web_port=port, gateway_port=0, port_hints=hints)
+        monkeypatch.setenv("BISHUI_SECRET", "s" * 40)
+        with pytest.raises(ConfigError, match=rf"port {port} on 127.0.0.1 \(web\).*--port N"):
+            await run_platform(store, config, asyncio.Event(), ready=said.append)
+        # the gateway port
+        config = PlatformConfig(gateway_port=port, web=False)
+        with pytest.raises(ConfigError, match=rf"port {port} .*HJ 212 gateway.*--gateway-port"):
+            await run_platform(store, config, asyncio.Event(), ready=said.append)
+        assert said == []
+        # the early check the demo makes before its preparation
+        with pytest.raises(ConfigError, match=f"port {port}"):
+            runtime.check_port("127.0.0.1", port, "web", "--port")
+    runtime.check_port("127.0.0.1", 0, "web", "--port")  # "any free port" always can

@@ -118,6 +118,11 @@ def serve(
             limits=limits,
             backfill_days=backfill_days,
             aggregate_every=aggregate_every,
+            port_hints={
+                "web": f"bishui serve --port {port + 1}",
+                "gateway": f"bishui serve --gateway-port {gateway_port + 1} "
+                "(or BISHUI_GATEWAY_PORT)",
+            },
         )
 
         def ready(info: dict[str, Any]) -> None:

@@ -12,12 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import errno
 import logging
 import signal
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bishui import control
+from bishui.errors import ConfigError
 from bishui.hj212.gateway import Gateway, GatewayLimits
 from bishui.ingest import aggregate
 from bishui.ingest.sink import DeviceDirectory, StoreSink
@@ -42,6 +46,60 @@ class PlatformConfig:
     limits: GatewayLimits = field(default_factory=GatewayLimits)
     backfill_days: float | None = 30.0  # older DataTime → quarantined too_old; None: no limit
     extra_tasks: list[Callable[[asyncio.Event, int], Any]] = field(default_factory=list)
+    #: how a person chooses another port, per listener, for the "port in use" message
+    port_hints: dict[str, str] = field(
+        default_factory=lambda: {"web": "--port", "gateway": "--gateway-port"}
+    )
+    #: run ``bishui`` commands handed over by other processes (``bishui.control``) when the
+    #: store is a DuckDB file, which this process then holds alone
+    control: bool = True
+
+
+def _in_use(what: str, host: str, port: int, hint: str, code: int | None = None) -> ConfigError:
+    why = (
+        "may not be used by this user (ports below 1024 need privileges)"
+        if code == errno.EACCES
+        else "is already in use — another bishui demo or serve, or another program, listens there"
+    )
+    return ConfigError(
+        f"{what} port",
+        "a free port",
+        port,
+        message=f"port {port} on {host} ({what}) {why}. Stop it, or choose another port: {hint}.",
+    )
+
+
+def check_port(host: str, port: int, what: str, hint: str) -> None:
+    """Refuse early, with a message a person can act on, when *host*:*port* cannot be bound
+    (port 0, "any free port", always can). Binds as the servers do (SO_REUSEADDR)."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise _in_use(what, host, port, hint, exc.errno) from exc
+            raise
+
+
+def listen(host: str, port: int, what: str, hint: str) -> socket.socket:
+    """A listening socket on *host*:*port*, or the "port in use" :class:`ConfigError`."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind((host, port))
+        s.listen(2048)
+    except OSError as exc:
+        s.close()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise _in_use(what, host, port, hint, exc.errno) from exc
+        raise
+    s.setblocking(False)
+    return s
 
 
 #: What the platform recomputes every minute after aggregation, so late data reaches the
@@ -131,6 +189,11 @@ async def run_platform(
 ) -> dict[str, Any]:
     """Run until *stop* is set (or SIGINT/SIGTERM); return the gateway's final metrics."""
     settings = web_settings(config) if config.web else None  # refuse before listening
+    # Both ports are bound before anything is announced: a port in use is a clear error, and
+    # no success banner is printed first.
+    web_socket = None
+    if config.web:
+        web_socket = listen(config.web_host, config.web_port, "web", config.port_hints["web"])
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -153,15 +216,34 @@ async def run_platform(
         port=config.gateway_port,
         limits=config.limits,
     )
-    await gateway.start()
+    try:
+        await gateway.start()
+    except OSError as exc:
+        if web_socket is not None:
+            web_socket.close()
+        if bus_connection is not None:
+            await bus_connection.close()
+        else:
+            await sink.close()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise _in_use(
+                "HJ 212 gateway", config.gateway_host, config.gateway_port,
+                config.port_hints["gateway"], exc.errno,
+            ) from exc  # fmt: skip
+        raise
+    db_path = getattr(store, "path", None) if store.dialect == "duckdb" else None
+    commands = None
+    if config.control and db_path and db_path != ":memory:":
+        commands = await control.serve(store, db_path)
     tasks = [asyncio.create_task(_aggregator(store, stop, config.aggregate_every))]
     server = None
     if config.web:
         server = _web_server(store, settings)
-        tasks.append(asyncio.create_task(server.serve()))
+        tasks.append(asyncio.create_task(server.serve(sockets=[web_socket])))
     extra = [asyncio.create_task(t(stop, gateway.port)) for t in config.extra_tasks]
     if ready:
-        ready({"gateway_port": gateway.port, "web_port": config.web_port})
+        web_port = web_socket.getsockname()[1] if web_socket is not None else config.web_port
+        ready({"gateway_port": gateway.port, "web_port": web_port})
     try:
         await stop.wait()
     finally:
@@ -169,6 +251,8 @@ async def run_platform(
             t.cancel()
         await asyncio.gather(*extra, return_exceptions=True)
         await gateway.stop()
+        if db_path:
+            await control.close(commands, db_path)
         if bus_connection is not None:
             await bus_connection.close()
         else:

@@ -479,7 +479,7 @@ async def test_an_inspector_works_a_source_task_through_the_api(
         assert (await act("add_evidence", {"files": [sample]})).status_code == 200
         r = await act("dispose", {"kind": "penalty", "article": "排污许可管理条例 第三十四条",
                                   "amount": "300000"})  # fmt: skip
-        assert r.status_code == 409 and "no enterprise to penalise" in r.json()["message"]
+        assert r.status_code == 409 and "no enterprise to penalise" in r.json()["detail"]
         due = (dt.date.today() + dt.timedelta(days=30)).isoformat()
         r = await act("dispose", {"kind": "rectification_order", "due": due})
         assert r.status_code == 200

@@ -42,7 +42,7 @@ from bishui.air.ranking import EQUAL_WEIGHTS, LIMITS_2012, composite_index, rank
 from bishui.air.store_io import Network, Scope, hourly_cube, latest_hour, network
 from bishui.errors import InputError, NotFoundError
 from bishui.store import Store
-from bishui.timeutil import now_beijing
+from bishui.timeutil import current_hour, hour_label, now_beijing
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -125,6 +125,7 @@ def realtime(
     *,
     min_stations: int = 1,
     pm_from_24h_sliding: bool = False,
+    now: dt.datetime | None = None,
 ) -> Realtime:
     """The real-time (hourly) report of every station, county and the city.
 
@@ -133,11 +134,14 @@ def realtime(
     store : Store
     hour : datetime, optional
         End-of-hour label (HJ 663: the value labelled X covers (X−1h, X]); default the newest
-        hour with data.
+        **complete** hour with data (:func:`bishui.timeutil.current_hour`: an hour in progress
+        is never published, so at 14:20 the default is at most 14:00, the hour 13:00–14:00).
     min_stations : int
         Stations a county or the city needs for a value (see ``city_concentration``).
     pm_from_24h_sliding : bool
         2012 only; see :func:`bishui.air.aqi.realtime_report`.
+    now : datetime, optional
+        The clock (Beijing time) the default hour is chosen at; default now.
 
     Returns
     -------
@@ -147,10 +151,10 @@ def realtime(
     """
     net = network(store)
     if hour is None:
-        last = latest_hour(store, net.ids, before=now_beijing())
+        last = latest_hour(store, net.ids, before=current_hour(now))
         if last is None:
             raise NotFoundError("no hourly air data in the store")
-        hour = last + HOUR
+        hour = hour_label(last)
     hour = hour.replace(minute=0, second=0, microsecond=0)
     ed = edition_for(hour)
     cube = hourly_cube(store, net.ids, hour - 24 * HOUR, 24)

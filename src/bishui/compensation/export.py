@@ -202,7 +202,11 @@ def write_table(
 
 
 _CSS = """
-body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif;
+@font-face { font-family: "bishui-roman"; src: local("DejaVu Sans"), local("DejaVuSans"),
+             local("Segoe UI"), local("Arial Unicode MS"), local("Noto Sans");
+             unicode-range: U+2160-217F; }
+body { font-family: "bishui-roman", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Source Han Sans SC",
+       "Microsoft YaHei", sans-serif;
        margin: 2em auto; max-width: 52em; color: #111; }
 h1 { font-size: 1.5em; text-align: center; }
 .synthetic { border: 2px solid #c00; color: #c00; padding: .5em 1em; font-weight: bold; }
@@ -211,7 +215,9 @@ table { border-collapse: collapse; width: 100%; margin: 1em 0; }
 th, td { border: 1px solid #444; padding: .3em .6em; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .sign td { height: 4em; vertical-align: bottom; }
-@media print { .synthetic { -webkit-print-color-adjust: exact; print-color-adjust: exact; } }
+@media print { body, pre, td, th { font-family: "bishui-roman", "Noto Sans CJK SC",
+                                 "WenQuanYi Micro Hei", sans-serif; }
+               .synthetic { -webkit-print-color-adjust: exact; print-color-adjust: exact; } }
 """
 
 

@@ -354,6 +354,18 @@ def allowed(state: State) -> list[Action]:
     return [a for (s, a) in TRANSITIONS if s is state]
 
 
+def allowed_for(state: State, role: Role | None, subject_kind: str = OUTLET) -> list[Action]:
+    """Actions *role* may take from *state* on a task of *subject_kind*: :func:`allowed`
+    filtered by :data:`PERMISSIONS` (:data:`WATER_PERMISSIONS` for a drinking-water source).
+    ``None`` (a role that may not act: analyst, county official) gets none. Guards may still
+    refuse (a close before the rectification is verified); the enterprise's ownership is the
+    caller's to check."""
+    if role is None:
+        return []
+    perms = WATER_PERMISSIONS if subject_kind == WATER_SOURCE else PERMISSIONS
+    return [a for a in allowed(state) if role in perms[a]]
+
+
 def apply(
     task: Task, action: Action | str, actor: Actor, now: dt.datetime, policy: Policy,
     log: AuditLog, /, **payload: Any,

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from bishui.errors import StorageError
+from bishui.errors import StorageError, StoreBusy
 from bishui.store.base import (
     MEASUREMENT_COLUMNS,
     MEASUREMENT_KEY,
@@ -41,6 +41,12 @@ class DuckDBStore(Store):
         try:
             self._con = duckdb.connect(self.path)
         except duckdb.Error as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusy(
+                    f"the DuckDB file {self.path} is in use by another process "
+                    f"(a running `bishui demo` or `bishui serve`?): {exc}",
+                    str(Path(self.path).resolve()),
+                ) from exc
             raise StorageError(f"cannot open DuckDB file {self.path}: {exc}") from exc
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []

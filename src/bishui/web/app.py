@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bishui import __version__
 from bishui.store import Store
-from bishui.timeutil import now_beijing
+from bishui.timeutil import current_hour, now_beijing
 from bishui.web import errors, schema
 from bishui.web.auth import (
     ALL_ROLES,
@@ -125,9 +125,14 @@ class WebContext:
             )
             marks = self.colouring(self.store, sites, at)
             latest: dict[str, dict[str, dict[str, Any]]] = {}
-            public = [s["id"] for s in sites if s["kind"] in self.settings.public_kinds]
-            for r in latest_within(self.store, public, at - LATEST_WINDOW, at + HOUR):
-                latest.setdefault(r["site_id"], {})[r["parameter"]] = r
+            public = [s for s in sites if s["kind"] in self.settings.public_kinds]
+            # Air: the newest complete hour (bishui.timeutil.current_hour; an hour in progress
+            # is never published), shown by its end-of-hour label; water as sampled.
+            air = [s["id"] for s in public if s["kind"] == "air"]
+            rest = [s["id"] for s in public if s["kind"] != "air"]
+            for ids, end in ((air, current_hour(at)), (rest, at + HOUR)):
+                for r in latest_within(self.store, ids, at - LATEST_WINDOW, end):
+                    latest.setdefault(r["site_id"], {})[r["parameter"]] = r
             regions = {r["code"]: r for r in self.store.rows("regions")}
             serial = (snap.serial + 1) if snap else 1
             self._snapshot = Snapshot(at, sites, marks, latest, regions, serial)
@@ -229,7 +234,7 @@ class WebMiddleware:
         length = request.headers.get("content-length", "0")
         if not length.isdigit() or int(length) > limit:
             too_big = JSONResponse(
-                errors.error_body("too_large", f"request body over {limit} bytes"),
+                errors.body_for(request, "too_large", f"request body over {limit} bytes"),
                 status_code=413,
                 headers={"Cache-Control": "no-store"},
             )
@@ -260,8 +265,8 @@ class WebMiddleware:
         if b"%00" in query or b"\x00" in query:
             # a NUL in a query value (no parameter takes one; PostgreSQL text cannot hold it)
             bad_query = JSONResponse(
-                errors.error_body(
-                    "invalid_input", "query: no parameter may contain U+0000",
+                errors.body_for(
+                    request, "invalid_input", "query: no parameter may contain U+0000",
                     field="query", rule="no U+0000", value=None,
                 ),
                 status_code=422,
@@ -291,8 +296,13 @@ class WebMiddleware:
             problem = check_json(body)
             if problem is not None:
                 bad = JSONResponse(
-                    errors.error_body(
-                        "invalid_input", f"body: {problem}", field="body", rule=problem, value=None
+                    errors.body_for(
+                        request,
+                        "invalid_input",
+                        f"body: {problem}",
+                        field="body",
+                        rule=problem,
+                        value=None,
                     ),
                     status_code=422,
                     headers={"Cache-Control": "no-store"},

@@ -33,7 +33,7 @@ import numpy as np
 from bishui.air.editions import SWITCH_2026, check_edition
 from bishui.air.tables import iaqi_table, level_table
 from bishui.store import Store
-from bishui.timeutil import now_beijing
+from bishui.timeutil import current_hour, hour_label, now_beijing
 from bishui.water import tables as water_tables
 from bishui.water.classes import single_factor_class
 
@@ -49,7 +49,7 @@ class Mark:
     label_zh: str
     label_en: str
     value: float | None = None  # the AQI or class behind the category, if any
-    ts: dt.datetime | None = None  # time of the data it was judged on
+    ts: dt.datetime | None = None  # time of the data it was judged on (air: the hour's end label)
     basis: str = ""  # how it was judged (shown in the details), English
     basis_zh: str = ""  # the same in Chinese
 
@@ -156,7 +156,7 @@ def _air_marks(latest: dict[str, dict[str, Any]], site_ids: Sequence[str]) -> di
         out[sid] = _mark(
             aqi_category(aqi),
             value=aqi,
-            ts=ts,
+            ts=hour_label(ts),  # published by the end of the hour, as the air service's
             basis=f"provisional PM-only AQI (HJ 633-{edition}, hourly PM on 24 h breakpoints)",
             basis_zh=f"临时 AQI：仅 PM2.5、PM10 小时浓度按日均值分段（HJ 633-{edition}）",
         )
@@ -275,7 +275,9 @@ class ProvisionalColouring:
         for key, hours in windows.items():
             ids = [s["id"] for s in sites if s["kind"].startswith(key)]
             start = at - dt.timedelta(hours=hours)
-            for r in latest_within(store, ids, start, at + dt.timedelta(hours=1)):
+            # air: complete hours only (an hour in progress is never published)
+            end = current_hour(at) if key == "air" else at + dt.timedelta(hours=1)
+            for r in latest_within(store, ids, start, end):
                 latest.setdefault(r["site_id"], {})[r["parameter"]] = r
         marks: dict[str, Mark] = {}
         marks.update(_air_marks(latest, [s["id"] for s in sites if s["kind"] == "air"]))

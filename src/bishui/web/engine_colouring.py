@@ -31,9 +31,15 @@ import numpy as np
 
 from bishui.store import Store
 from bishui.timeutil import now_beijing
+from bishui.web import display
 from bishui.web.colouring import Colouring, Mark, categories, provisional_colouring
 
 log = logging.getLogger(__name__)
+
+
+def _severity_zh(sev: str) -> str:
+    return display.name("severity", sev, "zh") or sev
+
 
 #: Severities of ``bishui.sources`` findings that colour an outlet, worst first.
 SEVERITY_LEVEL = {"high": "exceeding", "medium": "finding"}
@@ -136,7 +142,7 @@ def _source_marks(
                 float(n),
                 last,
                 basis=f"{n} {sev} finding(s) of bishui.sources in the last {hours:g} h",
-                basis_zh=f"近 {hours:g} 小时污染源核查发现 {n} 条（{sev}）",
+                basis_zh=f"近 {hours:g} 小时污染源核查发现 {n} 条（{_severity_zh(sev)}）",
             )
         elif sid in base and base[sid].level in ("normal", "flagged"):
             c = cats["compliant"]

@@ -61,9 +61,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "public.target": ("目标", "Target"),
     "public.aqi_note": (
         "AQI 为实时空气质量指数（HJ 633，按小时所适用的版本），类别与颜色见 HJ 633 表；"
-        "浓度单位 μg/m³（一氧化碳 mg/m³）。",
+        "浓度单位 μg/m³（一氧化碳 mg/m³）。时间为最新完整小时的结束时刻"
+        "（如 13:00–14:00 的数据记为 14:00），正在进行的小时不发布。",
         "AQI is the real-time air quality index (HJ 633, the edition in force for the hour). "
-        "Concentrations in μg/m³ (CO mg/m³).",
+        "Concentrations in μg/m³ (CO mg/m³). The time is the end of the newest complete hour "
+        "(the data of 13:00–14:00 is shown as 14:00); an hour in progress is not published.",
     ),
     "public.water_note": (
         "水质类别为最新一日的单因子评价类别（GB 3838-2002），单位 mg/L。",
@@ -305,6 +307,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "big.attained": ("断面达标", "Sections on target"),
     "big.good_ratio": ("全年优良天数比例", "Good days this year"),
     "big.updated": ("更新于", "Updated"),
+    "big.clock": ("北京时间", "Beijing time"),
+    "big.beijing": ("（北京时间）", " (Beijing time)"),
 }
 
 #: Display names of HJ 212 parameter codes (HJ 212-2017 Appendix B names, abbreviated).

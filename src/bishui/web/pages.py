@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bishui.errors import BishuiError, PermissionDenied
 from bishui.export_header import header_rows
-from bishui.web import accounts
+from bishui.web import accounts, display
 from bishui.web.api.common import cache_for
 from bishui.web.auth import (
     ALL_ROLES,
@@ -115,6 +115,11 @@ def render(
         "settings": ctx.settings,
         "param_name": lambda code: parameter_name(code, lang),
         "ui_text": {k[3:]: v[LANGS.index(lang)] for k, v in MESSAGES.items() if k[:3] == "ui."},
+        # bishui.web.display: the names and decimals every page shows (no query on an error page)
+        "display_rules": display.page_rules(None if error_page else ctx.store, lang),
+        "fig": display.text,
+        "unit_of": display.unit_for,
+        "code_name": lambda table, code: display.name(table, code, lang, ctx.store),
         **(context or {}),
     }
     response = templates.TemplateResponse(request, template, values, status_code=status_code)
@@ -249,7 +254,11 @@ def public_export(
                 *([None if m.value is None else int(m.value)] if table == "air" else []),
                 label,
                 *([r["target_class"]] if table == "water" else []),
-                *(r["values"][c]["value"] if c in r["values"] else None for c in params),
+                # rounded as published (bishui.web.display: CNEMC integers, CO one decimal)
+                *(
+                    display.rounded(r["values"][c]["value"], c) if c in r["values"] else None
+                    for c in params
+                ),
                 m.ts.strftime("%Y-%m-%d %H:%M") if m.ts else None,
             ]
         )

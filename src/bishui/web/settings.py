@@ -180,14 +180,17 @@ class Settings:
         """
         value = resolve_reference(self.secret, "web.secret")
         if not value and not required:
-            log.warning("no web secret configured (%s); using a per-process one", self.secret)
+            log.warning(
+                "no web secret configured (%s): using a per-process one, so sessions end when "
+                "this process stops. Next step: %s",
+                self.secret,
+                KEY_HINT,
+            )
             return _secrets.token_bytes(32)
         if len(value.encode()) < MIN_SECRET_BYTES:
             raise ConfigError(
                 "web.secret",
-                f"a secret of at least {MIN_SECRET_BYTES} bytes behind {self.secret} "
-                "(e.g. BISHUI_SECRET=$(python -c 'import secrets; print(secrets.token_hex(32))')"
-                " or file:/path to a 0600 file holding one)",
+                f"a secret of at least {MIN_SECRET_BYTES} bytes behind {self.secret} ({KEY_HINT})",
                 "***" if value else "(none)",
             )
         return value.encode()
@@ -198,6 +201,12 @@ class Settings:
 
 #: Shortest signing secret accepted [bytes] (HMAC-SHA256's output size).
 MIN_SECRET_BYTES = 32
+#: What to do about a missing web secret, in every message that mentions one.
+KEY_HINT = (
+    "export BISHUI_SECRET=\"$(python3 -c 'import secrets; print(secrets.token_hex(32))')\" "
+    "before starting, or set BISHUI_WEB_SECRET=file:/path to a 0600 file holding one "
+    "(docs/web.md, Security)"
+)
 
 
 def _in_networks(address: str, networks: tuple[str, ...]) -> bool:
@@ -219,7 +228,12 @@ def ensure_secret_file(path: Path) -> str:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(_secrets.token_hex(32) + "\n")
-        log.warning("created the web secret file %s (0600)", path)
+        log.warning(
+            "created the web secret file %s (0600); later starts reuse it. To use your own "
+            "instead: %s",
+            path,
+            KEY_HINT,
+        )
     return f"file:{path}"
 
 

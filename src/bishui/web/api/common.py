@@ -139,7 +139,11 @@ class ErrorBody(BaseModel):
 
     ok: bool = False
     error: str = Field(description="machine-readable code, e.g. invalid_input, not_found")
-    message: str
+    message: str = Field(
+        description="for a person, in the caller's language (zh unless ?lang=en or the "
+        "English switch's cookie)"
+    )
+    detail: str = Field("", description="the server's technical reason, in English")
     field: str | None = None
     rule: str | None = None
 

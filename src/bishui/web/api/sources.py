@@ -41,6 +41,7 @@ from bishui.errors import InputError, NotFoundError
 from bishui.sources import permit_store, permits_io, service
 from bishui.store import Store
 from bishui.timeutil import now_beijing
+from bishui.web import display
 from bishui.web.api.common import ERRORS, YEAR, Day, ListPage, WebStore, cache_for
 from bishui.web.api.task_views import (
     enforcement_scope,
@@ -209,7 +210,8 @@ def findings(
         severity=severity, pollutant=pollutant, limit=page.limit, offset=page.offset,
     )  # fmt: skip
     cache_for(response, p, request)
-    return page.page(total, [_plain(r) for r in rows])
+    lang = display.request_lang(request)
+    return page.page(total, display.findings_display([_plain(r) for r in rows], lang, store))
 
 
 def _plain(r: dict[str, Any]) -> dict[str, Any]:
@@ -255,7 +257,8 @@ def alerts(
     total, rows = enf.list_alerts(store, where, params, state=state,
                                   limit=page.limit, offset=page.offset)  # fmt: skip
     cache_for(response, p, request)
-    return page.page(total, [_plain(r) for r in rows])
+    lang = display.request_lang(request)
+    return page.page(total, display.findings_display([_plain(r) for r in rows], lang, store))
 
 
 # ------------------------------------------------------------------------------ tasks
@@ -292,7 +295,8 @@ def tasks(
     total, rows = enf.list_tasks(store, where, params, state=state,
                                  limit=page.limit, offset=page.offset)  # fmt: skip
     cache_for(response, p, request)
-    return page.page(total, [task_view(r, p) for r in rows])
+    lang = display.request_lang(request)
+    return page.page(total, display.tasks_display([task_view(r, p) for r in rows], lang, store))
 
 
 class TaskDetail(BaseModel):
@@ -323,12 +327,17 @@ def task(
         for e in enf.audit_events(store, t.subject)
     ]  # fmt: skip
     notes = notifications_view((_plain(n) for n in enf.notifications(store, task_id)), p)
-    view = task_view(t, p)
-    events = events_view(events, t.as_dict(), p)
+    lang = display.request_lang(request)
+    view = display.tasks_display([task_view(t, p)], lang, store)[0]
+    events = display.decorate(
+        events_view(events, t.as_dict(), p), lang, store,
+        {"action": "task_action", "from": "task_state", "to": "task_state"},
+    )  # fmt: skip
     # The task's own alert_ids are those it was opened with; alerts that joined it later point
     # to it (task_id), so the inspector sees every episode behind the task here.
     _, linked = enf.list_alerts(store, "task_id = ?", [task_id], limit=1000)
     alerts = sorted((_plain(a) for a in linked), key=lambda a: (str(a["start_ts"]), a["id"]))
+    alerts = display.findings_display(alerts, lang, store)
     cache_for(response, p, request)
     return {"ok": True, "task": view, "events": events, "notifications": notes,
             "alerts": alerts}  # fmt: skip

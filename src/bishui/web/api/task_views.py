@@ -76,6 +76,15 @@ def disposal_visible(task: Mapping[str, Any]) -> bool:
 def task_view(task: tk.Task | Mapping[str, Any], p: Principal) -> dict[str, Any]:
     """The task as *p* may see it (``Task.as_dict`` form)."""
     d = task.as_dict() if isinstance(task, tk.Task) else dict(task)
+    # Offered only what the state and the caller's role allow (the same tables apply() uses).
+    d["allowed_actions"] = [
+        str(a)
+        for a in tk.allowed_for(
+            tk.State(d["state"]),
+            enf.TASK_ROLES.get(p.role),
+            d.get("subject_kind") or tk.OUTLET,
+        )
+    ]
     if not is_enterprise(p):
         return d
     out = {k: d.get(k) for k in ENTERPRISE_TASK_FIELDS}

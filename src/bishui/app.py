@@ -23,6 +23,7 @@ from types import ModuleType
 from bishui import runtime
 from bishui.compensation import schema as compensation_schema
 from bishui.enforcement import schema as enforcement_schema
+from bishui.reports import schema as reports_schema
 from bishui.sources import schema as sources_schema
 from bishui.store import Store
 from bishui.store import open_store as _open_store
@@ -38,6 +39,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("water", water_schema),
     ("sources", sources_schema),
     ("enforcement", enforcement_schema),
+    ("reports", reports_schema),
 )
 
 
@@ -75,11 +77,18 @@ def _sources(store: Store, now: dt.datetime) -> None:
     service.refresh(store, now)
 
 
+def _reports(store: Store, now: dt.datetime) -> None:
+    from bishui.reports import service
+
+    service.refresh(store, now)
+
+
 #: Every domain's refresh hook, ``(name, hook(store, now))``, in the order they run.
 REFRESH: tuple[tuple[str, runtime.RefreshHook], ...] = (
     ("water.supervision", _water_supervision),  # the drinking-water sources' alerts
     ("water.outbox", _water_outbox),  # after the supervision: routes the alerts it stored
     ("sources", _sources),  # the pollution-source checks of the last complete days
+    ("reports", _reports),  # the reports of the closed day, month, year (docs/reports.md)
 )
 
 

@@ -30,6 +30,7 @@ SUBCOMMANDS: dict[str, str] = {
     "import": "bishui.core_cli:import_",
     "quarantine": "bishui.core_cli:quarantine",
     "registry": "bishui.core_cli:registry",
+    "report": "bishui.reports.cli:report",
     "serve": "bishui.core_cli:serve",
     "sources": "bishui.sources.cli:sources",
     "tasks": "bishui.enforcement.cli:tasks",

@@ -228,7 +228,8 @@ def test_public_page(server: str, browser: Any, shots: Path) -> None:
     from openpyxl import load_workbook
 
     ws = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
-    assert ws is not None and ws.max_row == 11 and ws["A2"].value == "AQ01"
+    # five rows above the table (title, period, units, source, notice: bishui.export_header)
+    assert ws is not None and ws.max_row == 16 and ws["A7"].value == "AQ01"
     page.screenshot(path=str(shots / "public.png"), full_page=True)
     page.context.close()
     assert not errors, errors
@@ -316,7 +317,8 @@ def test_air_chart_and_excel_export(rich_server: str, browser: Any, shots: Path)
     from openpyxl import load_workbook
 
     ws = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
-    assert ws is not None and ws["A1"].value == "名称" and ws.max_row == 1 + 10 + 7 + 1
+    # three rows above the table (title, source, notice: bishui.export_header)
+    assert ws is not None and ws["A4"].value == "名称" and ws.max_row == 3 + 1 + 10 + 7 + 1
     page.wait_for_selector("#air-series .chart[data-ready='1']")
     page.wait_for_timeout(300)
     page.screenshot(path=str(shots / "air.png"), full_page=True)

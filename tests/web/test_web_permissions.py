@@ -73,6 +73,11 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/compensation"): (STAFF_AND_COUNTY, "scoped"),
     ("GET", "/bigscreen"): (STAFF, "all"),
     ("POST", "/export.{fmt}"): (ALL, "all"),
+    # PDF reports (tests/web/test_web_reports.py checks that the sources' report is staff-only)
+    ("GET", "/reports"): (ALL, "scoped"),
+    ("GET", "/api/v1/reports"): (ALL, "scoped"),
+    ("GET", "/api/v1/reports/{report_id}.pdf"): (ALL, "scoped"),
+    ("POST", "/api/v1/reports"): (frozenset({"admin", "analyst"}), "all"),
     # published air and water figures; drinking-water alerts for staff and counties
     ("GET", "/api/v1/air/realtime"): (ALL, "all"),
     ("GET", "/api/v1/air/daily"): (ALL, "all"),
@@ -165,6 +170,7 @@ PATH_VALUES = {
     "kind": "inspection",
     "route_id": "999999",
     "delivery_id": "999999",
+    "report_id": "air-daily-2026-01-01-v1",
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},

@@ -483,6 +483,7 @@ async def test_exports_neutralise_every_cell(client: httpx.AsyncClient) -> None:
 
     table = {
         "name": "t",
+        "title": "=HYPERLINK(1)",  # the title row is a cell too
         "header": [*DANGEROUS, "站点", "-1.5"],
         "rows": [[*DANGEROUS, "竹园小学", "-1.5"], [1, 2.5, None, "-3", "ok", "", "x", "y", "z"]],
     }
@@ -491,12 +492,13 @@ async def test_exports_neutralise_every_cell(client: httpx.AsyncClient) -> None:
     ws = load_workbook(io.BytesIO(r.content)).active
     assert ws is not None
     cells = [c for row in ws.iter_rows() for c in row]
-    assert len(cells) == 27
+    assert len(cells) == 54  # 3 rows above the table (title, source, notice), 3 of it; 9 wide
     for c in cells:
         assert c.data_type != "f", c.coordinate  # no formula anywhere
         if isinstance(c.value, str) and c.value != "-1.5" and c.value != "-3":
             assert c.value[:1] not in ("=", "+", "-", "@", "\t", "\r"), (c.coordinate, c.value)
-    assert ws["A1"].value == "'=1+1" and ws["E2"].value == "'\tx" and ws["I1"].value == "-1.5"
+    assert ws["A1"].value == "'=HYPERLINK(1)"
+    assert ws["A4"].value == "'=1+1" and ws["E5"].value == "'\tx" and ws["I4"].value == "-1.5"
     r = await client.post("/export.csv", json=table)
     text = r.content.decode("utf-8-sig")
     import csv

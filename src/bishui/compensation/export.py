@@ -145,13 +145,14 @@ def write_table(
     path: str | Path,
     sheets: Mapping[str, tuple[Sequence[tuple[str, str]], Sequence[Mapping[str, Any]]]],
     *,
-    note: str | None = None,
+    preamble: Sequence[Sequence[str]] = (),
 ) -> Path:
     """Write sheets ``{title: (headers, rows)}`` to ``.xlsx`` (all sheets) or ``.csv`` (first).
 
     Decimal amounts become Excel numbers formatted ``#,##0.00`` (a Decimal with two places is
-    exactly representable as the printed text); in CSV they are their exact text. *note*
-    (e.g. the synthetic-data banner) goes in the first row of each sheet / the CSV.
+    exactly representable as the printed text); in CSV they are their exact text. *preamble*
+    (:func:`bishui.export_header.header_rows`: title, period, units, source, the synthetic-data
+    notice) goes first on each sheet / in the CSV.
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -159,8 +160,7 @@ def write_table(
         headers, rows = next(iter(sheets.values()))
         with p.open("w", encoding="utf-8-sig", newline="") as f:
             w = csv.writer(f)
-            if note:
-                w.writerow([note])
+            w.writerows(preamble)
             w.writerow([h for h, _ in headers])
             for r in rows:
                 w.writerow([_cell(r.get(k)) for _, k in headers])
@@ -175,9 +175,12 @@ def write_table(
         wb.remove(wb.active)
     for title, (headers, rows) in sheets.items():
         ws = wb.create_sheet(title[:31])
-        if note:
-            ws.append([note])
-            ws.cell(row=1, column=1).font = Font(bold=True, color="C00000")
+        for n, line in enumerate(preamble):
+            ws.append(list(line))
+            notice = "模拟数据" in line[0] if line else False
+            ws.cell(row=n + 1, column=1).font = Font(
+                bold=n == 0 or notice, size=14 if n == 0 else 10, color="C00000" if notice else None
+            )
         ws.append([h for h, _ in headers])
         for c in ws[ws.max_row]:
             c.font = Font(bold=True)

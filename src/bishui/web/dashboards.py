@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bishui.enforcement.evidence import MEDIA_TYPES
 from bishui.errors import InputError
+from bishui.export_header import header_rows
 from bishui.timeutil import now_beijing
 from bishui.web.api.common import FIRST_DAY, LAST_DAY, EvidenceLimit, PageLang, WebCtx
 from bishui.web.auth import (
@@ -211,6 +212,8 @@ class ExportTable(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,80}$")
+    title: str | None = Field(default=None, max_length=200, description="the card's title")
+    units: str | None = Field(default=None, max_length=200)
     header: list[Annotated[str, Field(max_length=200)]] = Field(max_length=100)
     rows: list[Annotated[list[Cell], Field(max_length=100)]] = Field(max_length=5000)
 
@@ -229,4 +232,12 @@ def export_table(
     if p.via == "session":
         check_csrf(request, request.headers.get(CSRF_HEADER))
     rows = [[None if isinstance(c, str) and c == "" else c for c in r] for r in table.rows]
-    return table_response(table.header, rows, table.name, fmt)
+    lang = language(request, request.app.state.web.settings.language)
+    preamble = header_rows(
+        table.title or table.name,
+        units=table.units or "",
+        source=translator(lang)("app.name"),
+        synthetic=True,
+        lang=lang,
+    )
+    return table_response(table.header, rows, table.name, fmt, preamble)

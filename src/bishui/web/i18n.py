@@ -55,6 +55,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "public.air": ("空气质量（最新小时）", "Air quality (latest hour)"),
     "public.water": ("地表水水质（最新）", "Surface water (latest)"),
+    "public.air_units": (
+        "浓度 μg/m³（CO 为 mg/m³），AQI 无量纲",
+        "µg/m³ (CO mg/m³); AQI dimensionless",
+    ),
+    "public.water_units": ("mg/L（pH 无量纲）", "mg/L (pH dimensionless)"),
     "public.station": ("点位", "Station"),
     "public.section": ("断面", "Section"),
     "public.region": ("区县", "Region"),
@@ -103,6 +108,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.tasks": ("执法任务", "Tasks"),
     "nav.compensation": ("生态补偿", "Compensation"),
     "nav.bigscreen": ("大屏", "Big screen"),
+    # -- the reports page (bishui.web.reports_page) --
+    "nav.reports": ("报告", "Reports"),
+    "reports.title": ("日报、月报与年度公报", "Daily, monthly and annual reports"),
+    "reports.kind": ("报告", "Report"),
+    "reports.period": ("时段", "Period"),
+    "reports.version": ("版本", "Version"),
+    "reports.created": ("生成时间", "Generated"),
+    "reports.partial": ("部分数据", "Partial data"),
+    "reports.rules": ("评价依据", "Rules"),
+    "reports.download": ("下载 PDF", "Download PDF"),
+    "reports.none": ("暂无报告", "No reports yet"),
+    "reports.note": (
+        "日报在当日结束后、月报在当月结束后自动生成；"
+        "分析员可通过接口或命令 bishui report 按需生成。",
+        "Daily reports are made after the day closes, monthly ones after the month; analysts "
+        "can make one on demand through the API or `bishui report`.",
+    ),
     "ui.loading": ("加载中…", "Loading…"),
     "ui.empty": ("无数据", "No data"),
     "ui.unavailable": (

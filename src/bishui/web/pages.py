@@ -23,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from bishui.errors import BishuiError, PermissionDenied
+from bishui.export_header import header_rows
 from bishui.web import accounts, display
 from bishui.web.api.air_public import advice_table
 from bishui.web.api.common import (
@@ -273,7 +274,15 @@ def public_export(
             ]
         )
     name = f"bishui-{table}-{snap.at.strftime('%Y%m%d%H%M')}"
-    response = table_response(header, body, name, fmt)
+    preamble = header_rows(
+        t(f"public.{table}"),
+        period=snap.at.strftime("%Y-%m-%d %H:%M"),
+        units=t(f"public.{table}_units"),
+        source=t("app.name"),
+        synthetic=True,
+        lang=lang,
+    )
+    response = table_response(header, body, name, fmt, preamble)
     cache_for(response, p, request)
     return response
 

@@ -23,6 +23,7 @@ from bishui.web.api import (
     inspection,
     mapsearch,
     overview,
+    reports,
     sources,
     uploads,
     water,
@@ -40,6 +41,7 @@ ROUTERS: list[APIRouter] = [
     compensation.router,
     inspection.router,  # the inspector's day (issue 16 item 9): …/party, …/records/{kind}
     alerts.router,
+    reports.router,
     evidence.router,  # before sources: /tasks/{id}/files is not the transition /tasks/{id}/{action}
     sources.router,
     uploads.router,

@@ -220,10 +220,10 @@ async def test_an_inspector_works_a_task_to_closure(
     # a penalty waits for a chief who did not dispose (issue 16 item 9: the intended new step)
     assert r.status_code == 200 and r.json()["task"]["state"] == "awaiting_approval"
     r = await act("inspector", "close")
-    assert r.status_code == 409 and "awaiting_approval" in r.json()["message"]
+    assert r.status_code == 409 and "awaiting_approval" in r.json()["detail"]
     assert (await act("inspector", "approve")).status_code == 403
     r = await act("chief", "reject")
-    assert r.status_code == 409 and "reason" in r.json()["message"]
+    assert r.status_code == 409 and "reason" in r.json()["detail"]
     r = await act("chief", "approve", {"note": "同意处罚"})
     assert r.status_code == 200 and r.json()["task"]["state"] == "disposed"
     assert r.json()["task"]["approval"]["by"] == "s.chief"
@@ -309,7 +309,7 @@ async def test_display_fields_and_actions_by_role(
     ent = store.query("SELECT name FROM enterprises WHERE uscc = ?", [USCC_A])[0]["name"]
     assert t["enterprise_name"] == ent and t["title_display"].startswith(ent)
     assert "超标" in t["title_display"] and USCC_A not in t["title_display"]
-    assert t["state_name"] in ("待指派", "已指派", "办理中", "已处置", "已办结")
+    assert t["state_name"] in ("待指派", "已指派", "办理中", "待审批", "已处置", "已办结")
     assert (
         t["region_name"]
         == store.query("SELECT name FROM regions WHERE code = ?", [t["region"]])[0]["name"]

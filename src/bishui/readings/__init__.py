@@ -18,9 +18,10 @@ A reader narrows the origins by kind where its method reads only automatic data
 (:data:`KIND_ORIGINS`: air assessment, HJ 663, reads the automatic network only) — a subset of
 the one order, never another order.
 
-On PostgreSQL numeric data travel as binary arrays (:meth:`Store.query_arrays`); text
-columns (site, parameter, origin, flag, source) are coded to small integers in SQL, so no Python
-object is made per row on either backend.
+The key's text columns (site, parameter, period, origin) are coded to small integers by the
+store (:meth:`Store.query_coded_arrays`: DuckDB by joins in SQL, PostgreSQL by grouping the
+rows on the server and sending binary arrays per group); flag and source are coded in SQL. No
+Python object is made per row on either backend.
 """
 
 from __future__ import annotations

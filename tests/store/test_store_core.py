@@ -253,6 +253,9 @@ def test_query_coded_arrays_codes_text_columns_on_both_backends(store: Store) ->
     assert store.query_coded_arrays(sql, args, {"site_id": None}, {"n": "i4"})[0] == {
         "site_id": ("AQ01", "AQ02", "AQ03")
     }
+    # a name listed twice codes its rows under both indexes (the generic path's join)
+    _, got = store.query_coded_arrays(sql, args, {"site_id": ["AQ03", "AQ03"]}, {"value": "f8"})
+    assert sorted(got["site_id"].tolist()) == [0, 1] and got["value"].tolist() == [9.0, 9.0]
 
 
 def test_query_coded_arrays_refuses_bad_names_and_types(store: Store) -> None:

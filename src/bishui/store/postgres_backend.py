@@ -7,6 +7,7 @@ optional *schema* isolates a deployment (or a test) inside one database.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -195,14 +196,15 @@ class PostgresStore(Store):
             rank = nk + nt + free.index(k)
             seen = {int(r[rank]): r[i] for r in rows if r[i] is not None}
             names[k] = tuple(seen[x] for x in sorted(seen))
-        index = {k: {n: j for j, n in enumerate(ns)} for k, ns in names.items()}
+        # A name listed twice codes its rows twice, as the join of the generic path does.
+        index: dict[str, dict[str, list[int]]] = {k: {} for k in keys}
+        for k, ns in names.items():
+            for j, n in enumerate(ns):
+                index[k].setdefault(n, []).append(j)
         groups: list[tuple[tuple[int, ...], tuple[Any, ...]]] = []
         for r in rows:
-            code = tuple(
-                index[k].get(r[i], -1) if r[i] is not None else -1 for i, k in enumerate(keys)
-            )
-            if min(code) >= 0:
-                groups.append((code, r[nk : nk + nt]))
+            found = [index[k].get(r[i], []) for i, k in enumerate(keys)]
+            groups += [(code, r[nk : nk + nt]) for code in itertools.product(*found)]
         groups.sort(key=lambda g: g[0])
         if not groups:
             return names, {

@@ -3,6 +3,10 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+# `make demo PORT=8080 GATEWAY_PORT=9213 DATA_DIR=other-data`: the demo's options (README)
+PORT         ?= 8000
+GATEWAY_PORT ?= 9212
+DATA_DIR     ?= bishui-data
 
 .PHONY: demo test lint typecheck pytest bench clean
 
@@ -13,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/bishui demo
+	$(VENV)/bin/bishui demo --port $(PORT) --gateway-port $(GATEWAY_PORT) --data-dir $(DATA_DIR)
 
 test: lint typecheck pytest
 

@@ -120,25 +120,27 @@ def build(store: Store, n: int, days: int) -> int:
         }
         del vals, flgs, code_i, row_i, minute, keep, order
         t0 = np.datetime64(START, "us").astype(np.int64)
-        # Bench loader: one statement a block from a registered numpy relation, a DuckDB
-        # feature the public store API does not offer — the one private store use left, and
-        # outside the package (tests/test_store_seam.py covers src/ and tests/).
-        with store.writer_lock, store._write_tx() as cur:
-            cur.register("__bench", batch)
-            try:
-                cur.execute(
-                    "INSERT INTO measurement (site_id, parameter, period, ts, origin, value, "
-                    "flag, valid, source, received_at) SELECT "
-                    "printf('B%05d-DA001', row_i), "
-                    "(['a21026', 'a19001', 'a00000'])[code_i + 1], 'min', "
-                    "make_timestamp(? + minute * 60000000), 'logger', "
-                    "NULLIF(value, 'NaN'::DOUBLE), flag, flag = 'N', 'bench', "
-                    "make_timestamp(? + minute * 60000000) "
-                    "FROM __bench",
-                    [int(t0), int(t0)],
-                )
-            finally:
-                cur.unregister("__bench")
+        # Bench loader, through the public store API: the block's numpy columns into a
+        # staging table in bulk (Transaction.insert_columns), then one statement makes the
+        # text columns in SQL (31 M Python strings a block would not fit in memory).
+        with store.transaction() as tx:
+            tx.execute(
+                "CREATE TEMP TABLE bench_stage (row_i INTEGER, code_i INTEGER, minute BIGINT, "
+                "value DOUBLE, flag VARCHAR)"
+            )
+            tx.insert_columns("bench_stage", batch)
+            tx.execute(
+                "INSERT INTO measurement (site_id, parameter, period, ts, origin, value, "
+                "flag, valid, source, received_at) SELECT "
+                "printf('B%05d-DA001', row_i), "
+                "(['a21026', 'a19001', 'a00000'])[code_i + 1], 'min', "
+                "make_timestamp(? + minute * 60000000), 'logger', "
+                "NULLIF(value, 'NaN'::DOUBLE), flag, flag = 'N', 'bench', "
+                "make_timestamp(? + minute * 60000000) "
+                "FROM bench_stage",
+                [int(t0), int(t0)],
+            )
+            tx.execute("DROP TABLE bench_stage")
         rows += len(batch["value"])
         del batch, b
         if c0 // CHUNK % 10 == 9:
@@ -220,7 +222,7 @@ def main() -> None:
         if a.duckdb_memory:  # DuckDB caches the file's blocks up to its limit (80 % of RAM)
             if not re.fullmatch(r"\d+(\.\d+)?\s?[KMGT]i?B", a.duckdb_memory):
                 ap.error(f"--duckdb-memory: a size like 1GB, not {a.duckdb_memory!r}")
-            store._con.execute(f"SET memory_limit = '{a.duckdb_memory}'")
+            store.execute(f"SET memory_limit = '{a.duckdb_memory}'")  # checked just above
         if fresh:
             t = time.perf_counter()
             rows = build(store, n, days)

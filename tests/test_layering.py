@@ -20,12 +20,14 @@ import bishui
 SRC = Path(bishui.__file__).parent
 
 #: the base layer: anyone may import these, and they import only each other
-BASE = frozenset({"bishui", "errors", "timeutil", "rounding", "exact", "cli_options"})
+BASE = frozenset({"bishui", "errors", "timeutil", "rounding", "exact", "cli_options",
+                  "export_header"})  # fmt: skip
 #: the domains; none of them may import the application layer (APP)
 DOMAINS = frozenset({"hj212", "store", "registry", "readings", "ingest", "enforcement", "air",
-                     "water", "sources", "compensation"})  # fmt: skip
+                     "water", "sources", "compensation", "reports"})  # fmt: skip
 #: the application: assembles the domains (commands, web, demo, the running platform)
-APP = frozenset({"cli", "__main__", "app", "settings", "core_cli", "runtime", "web", "demo"})
+APP = frozenset({"cli", "__main__", "app", "settings", "core_cli", "runtime", "web", "demo",
+                 "control"})  # fmt: skip
 
 #: node → the nodes (besides BASE) it may import. Read downwards: a domain lists only domains.
 ALLOWED: dict[str, frozenset[str]] = {
@@ -38,17 +40,25 @@ ALLOWED: dict[str, frozenset[str]] = {
     # enforcement takes alerts through its intake (bishui.enforcement.intake.AlertIn): the
     # producers (sources, water) import it, never the reverse.
     "enforcement": frozenset({"store"}),
-    "air": frozenset({"readings", "store"}),
-    "water": frozenset({"air", "ingest", "readings", "store", "enforcement"}),
+    # air and water carry their stations and sections as registry.model.Site records
+    "air": frozenset({"readings", "registry", "store"}),
+    "water": frozenset({"air", "ingest", "readings", "registry", "store", "enforcement"}),
     "sources": frozenset({"air", "water", "readings", "registry", "store", "enforcement"}),
     "compensation": frozenset({"air", "water", "readings", "registry", "store"}),
+    # PDF reports read the engines' public results; nothing below imports them
+    "reports": frozenset({"air", "water", "sources", "store"}),
     "web": frozenset(DOMAINS),
-    # the assembly: hands every domain's migrations (web's too) to the store
-    "app": frozenset(DOMAINS | {"web"}),
-    "runtime": frozenset(DOMAINS | {"web"}),
+    # the assembly: hands every domain's migrations (web's too) to the store and its refresh
+    # hook to the runtime
+    "app": frozenset(DOMAINS | {"web", "runtime"}),
+    # the running platform: its defaults are the declared settings'
+    "runtime": frozenset(DOMAINS | {"web", "settings", "control"}),
+    # store commands handed to the running platform (the DuckDB file is held by one process)
+    "control": frozenset({"store"}),
     # every setting, declared once: gathers the gateway's limits and the web's settings
     "settings": frozenset({"hj212", "web"}),
-    "demo": frozenset(DOMAINS | {"web", "runtime"}),
+    # the demo reads the alerts' settings (the senders) like bishui serve
+    "demo": frozenset(DOMAINS | {"web", "runtime", "settings"}),
     "core_cli": frozenset(DOMAINS | {"runtime", "demo", "settings"}),
     "cli": frozenset(DOMAINS | APP),
     "__main__": frozenset({"cli"}),
@@ -199,3 +209,80 @@ def test_the_graph_sees_function_level_and_named_imports(tmp_path: Path) -> None
              "bishui.sources"}  # fmt: skip
     found = {t for t, _ in _targets("bishui.air.m", p, known)}
     assert {"bishui.water", "bishui.air", "bishui.sources.schema"} <= found
+
+
+# -------------------------------------------------------- docs/architecture.md draws this table
+DOC = SRC.parents[1] / "docs" / "architecture.md"
+_LAYER = {**dict.fromkeys(DOMAINS, "domain"), **dict.fromkeys(APP, "application")}
+_ORDER = ["hj212", "store", "registry", "ingest", "readings", "enforcement", "air", "water",
+          "sources", "compensation", "reports", "settings", "runtime", "control", "app", "web",
+          "demo", "core_cli", "cli", "__main__"]  # fmt: skip
+
+
+_PACKAGES = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}
+
+
+def _name(node: str) -> str:
+    return f"`{node}/`" if node in _PACKAGES else f"`{node}.py`"
+
+
+def layering_table() -> str:
+    """The Markdown table of :data:`ALLOWED` that docs/architecture.md carries (regenerate:
+    ``.venv/bin/python -c "import sys; sys.path.insert(0, 'tests'); import test_layering as t;
+    print(t.layering_table()); print(t.layering_mermaid())"``)."""
+    lines = ["| node | layer | may import (besides the base) |", "| --- | --- | --- |"]
+    for node in _ORDER:
+        rest, parts = set(ALLOWED[node]), []
+        if rest >= DOMAINS:
+            parts.append("every domain")
+            rest -= DOMAINS
+        if APP - {node} <= rest:
+            parts.append("every other application node")
+            rest -= APP
+        allowed = ", ".join(parts + [_name(n) for n in _ORDER if n in rest]) or "—"
+        lines.append(f"| {_name(node)} | {_LAYER[node]} | {allowed} |")
+    base = ", ".join(f"`{n}`" for n in sorted(BASE))
+    lines.append(f"| {base} | base | only each other |")
+    return "\n".join(lines)
+
+
+def layering_mermaid() -> str:
+    """A Mermaid graph of the domains' allowed edges, transitively reduced (an edge implied by
+    a path of others is left out), with the application layer as one box above them."""
+    domains = [n for n in _ORDER if n in DOMAINS]
+
+    lines = [
+        "flowchart TD",
+        "    APP[application: " + ", ".join(n for n in _ORDER if n in APP) + "]",
+    ]
+    lines += [f"    APP --> {d}" for d in domains if not any(d in ALLOWED[o] for o in DOMAINS)]
+    for src in domains:
+        for dst in (d for d in domains if d in ALLOWED[src]):
+            if dst not in _via(src, dst):
+                lines.append(f"    {src} --> {dst}")
+    lines.append("    BASE[base: " + ", ".join(sorted(BASE)) + "]")
+    return "\n".join(lines)
+
+
+def _via(src: str, dst: str) -> set[str]:
+    """*dst* if another domain *src* may import reaches it (the edge src → dst is implied)."""
+    out: set[str] = set()
+    for mid in ALLOWED[src] & DOMAINS:
+        if mid == dst:
+            continue
+        seen, todo = {mid}, [mid]
+        while todo:
+            for nxt in ALLOWED[todo.pop()] & DOMAINS:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        if dst in seen:
+            out.add(dst)
+    return out
+
+
+def test_the_architecture_page_draws_this_table() -> None:
+    assert sorted(_ORDER) == sorted(DOMAINS | APP), "add the new node to _ORDER"
+    text = DOC.read_text(encoding="utf-8")
+    assert layering_table() in text, "docs/architecture.md: regenerate the layering table"
+    assert layering_mermaid() in text, "docs/architecture.md: regenerate the layering diagram"

@@ -42,6 +42,26 @@ def test_every_declared_group_is_gathered() -> None:
     config = PlatformConfig()
     for name in ("gateway_host", "gateway_port", "aggregate_every", "backfill_days", "bus"):
         assert getattr(config, name) == settings.setting(f"platform.{name}").default, name
+    assert (config.web_host, config.web_port) == (
+        settings.setting("web.host").default,
+        settings.setting("web.port").default,
+    )
+
+
+def test_the_store_option_is_declared_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # --db of every command, the domains' too, is the declared platform.db
+    from bishui import cli_options
+    from bishui.air import cli as air_cli
+
+    db = settings.setting("platform.db")
+    assert db is cli_options.DB and db.default == cli_options.DEFAULT_DB
+    monkeypatch.delenv("BISHUI_DB", raising=False)
+    assert _params(core_cli.serve, [])["db_url"] == db.default
+    monkeypatch.setenv("BISHUI_DB", "other.duckdb")
+    assert _params(core_cli.serve, [])["db_url"] == "other.duckdb"
+    assert _params(core_cli.serve, ["--db", "x.duckdb"])["db_url"] == "x.duckdb"
+    command = next(iter(air_cli.air.commands.values()))  # type: ignore[attr-defined]
+    assert "--db" in {o for p in command.params for o in p.opts}
 
 
 def _params(command: object, args: list[str]) -> dict[str, object]:

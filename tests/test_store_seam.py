@@ -3,9 +3,10 @@
 The store's public write API (``Store.transaction()`` and the methods of ``Store``) is the one
 way to write; a private name used from outside would let a domain bypass the writer lock or
 depend on one backend's internals. The check walks the syntax tree of every module in
-``src/`` and ``tests/`` and refuses an attribute access — or a ``getattr``/``setattr`` with a
-constant name — that names a private attribute of the store classes, on anything but
-``self``/``cls`` (a class's own private attributes that happen to share a name are its own).
+``src/``, ``tests/`` and ``bench/`` and refuses an attribute access — or a
+``getattr``/``setattr`` with a constant name — that names a private attribute of the store
+classes, on anything but ``self``/``cls`` (a class's own private attributes that happen to
+share a name are its own).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def test_the_store_has_private_names_to_protect() -> None:
 def test_no_private_store_use_outside_the_store() -> None:
     private = store_private_names()
     found: list[str] = []
-    for top in ("src", "tests"):
+    for top in ("src", "tests", "bench"):
         for path in sorted((ROOT / top).rglob("*.py")):
             if STORE in path.parents:
                 continue

@@ -1,5 +1,5 @@
 """The application's assembly: the one place that names every domain whose tables live in the
-store and hands their migrations to it.
+store and hands their migrations to it, and every domain's refresh hook to the runtime.
 
 The store (``bishui.store``) knows only its own core tables; each domain keeps its migrations
 beside its code (``bishui/<domain>/schema.py``, a ``MIGRATIONS`` list in the store's format).
@@ -9,15 +9,21 @@ A new domain adds one line to :data:`DOMAINS`. Entry points open stores with
 The order of :data:`DOMAINS` is the order migrations run in and was fixed when the registry
 replaced the store's list of module names (issue 15): an existing database finds the same
 ``schema_version`` rows and migrates unchanged.
+
+:data:`REFRESH` lists what the running platform recomputes every minute after aggregation
+(``bishui.runtime.refresh_engines``), in order; a domain with a periodic task adds one entry.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from types import ModuleType
 
+from bishui import runtime
 from bishui.compensation import schema as compensation_schema
 from bishui.enforcement import schema as enforcement_schema
+from bishui.reports import schema as reports_schema
 from bishui.sources import schema as sources_schema
 from bishui.store import Store
 from bishui.store import open_store as _open_store
@@ -33,6 +39,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("water", water_schema),
     ("sources", sources_schema),
     ("enforcement", enforcement_schema),
+    ("reports", reports_schema),
 )
 
 
@@ -50,10 +57,48 @@ class _ModuleMigrations:
 _SOURCES = {name: _ModuleMigrations(module) for name, module in DOMAINS}
 
 
+# The refresh hooks import their domain's service when first called, not when a command starts
+# (every command registers the domains; only the running platform refreshes).
+def _water_supervision(store: Store, now: dt.datetime) -> None:
+    from bishui.water import supervision
+
+    supervision.refresh(store, now)
+
+
+def _water_outbox(store: Store, now: dt.datetime) -> None:
+    from bishui.water import outbox
+
+    outbox.refresh(store, now)
+
+
+def _sources(store: Store, now: dt.datetime) -> None:
+    from bishui.sources import service
+
+    service.refresh(store, now)
+
+
+def _reports(store: Store, now: dt.datetime) -> None:
+    from bishui.reports import service
+
+    service.refresh(store, now)
+
+
+#: Every domain's refresh hook, ``(name, hook(store, now))``, in the order they run.
+REFRESH: tuple[tuple[str, runtime.RefreshHook], ...] = (
+    ("water.supervision", _water_supervision),  # the drinking-water sources' alerts
+    ("water.outbox", _water_outbox),  # after the supervision: routes the alerts it stored
+    ("sources", _sources),  # the pollution-source checks of the last complete days
+    ("reports", _reports),  # the reports of the closed day, month, year (docs/reports.md)
+)
+
+
 def register_domains() -> None:
-    """Hand every domain's migrations to the store (idempotent)."""
+    """Hand every domain's migrations to the store and its refresh hook to the runtime
+    (idempotent)."""
     for name, _ in DOMAINS:
         store_schema.register(name, _SOURCES[name])
+    for name, hook in REFRESH:
+        runtime.register_refresh(name, hook)
 
 
 def open_store(url: str | Path, *, schema: str | None = None, migrate: bool = True) -> Store:

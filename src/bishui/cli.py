@@ -8,13 +8,15 @@ pay for loading the web stack.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
-from bishui import __version__
-from bishui.errors import BishuiError
+from bishui import __version__, control
+from bishui.errors import BishuiError, StoreBusy
 
 #: command name → "module:attribute" of a click command or group
 SUBCOMMANDS: dict[str, str] = {
@@ -28,6 +30,7 @@ SUBCOMMANDS: dict[str, str] = {
     "import": "bishui.core_cli:import_",
     "quarantine": "bishui.core_cli:quarantine",
     "registry": "bishui.core_cli:registry",
+    "report": "bishui.reports.cli:report",
     "serve": "bishui.core_cli:serve",
     "sources": "bishui.sources.cli:sources",
     "tasks": "bishui.enforcement.cli:tasks",
@@ -47,9 +50,27 @@ class LazyGroup(click.Group):
             return command
         return super().get_command(ctx, cmd_name)
 
+    def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:
+        self.argv = list(sys.argv[1:] if args is None else args)
+        return super().main(args, *a, **kw)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except StoreBusy as exc:
+            # The platform holds the file: it runs the command for us (bishui.control).
+            code = control.forward(exc.path, getattr(self, "argv", []), os.getcwd(), self)
+            if code is not None:
+                sys.exit(code)
+            if control.socket_path(exc.path).exists():
+                hint = "A bishui platform runs on this file; this command cannot run beside it."
+            else:
+                hint = (
+                    "No running bishui platform answers for this file: stop the process "
+                    "holding it, or use another store (--db)."
+                )
+            click.echo(f"error: {exc.message}\n{hint}", err=True)
+            sys.exit(2)
         except BishuiError as exc:
             # One shape for every error a person can fix: the message, no traceback.
             click.echo(f"error: {exc.message}", err=True)
@@ -65,3 +86,7 @@ def main() -> None:
     from bishui.app import register_domains
 
     register_domains()
+
+
+# A running platform runs the commands handed to it with this group (bishui.control).
+control.set_command(main)

@@ -1,4 +1,5 @@
-"""What every command group shares: the ``--db`` option and table output.
+"""What every command group shares: the ``--db`` option and table output, and how a setting
+is declared (:class:`Setting`) and made a click option (:func:`option`).
 
 The domain CLIs (``bishui/<domain>/cli.py``) import this module, never the top-level
 ``bishui.core_cli`` or ``bishui.cli``: options and output helpers point down, commands up.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import csv
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +23,63 @@ from bishui.errors import InputError
 
 Table = tuple[list[str], list[list[Any]]]
 
-DEFAULT_DB = "bishui-data/bishui.duckdb"
-db_option = click.option(
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting: ``group.name`` is how docs and errors name it. Every setting is gathered
+    in :data:`bishui.settings.SETTINGS` (docs/settings.md)."""
+
+    group: str  # platform, gateway, web or alerts
+    name: str
+    default: Any
+    help: str
+    env: str  # the environment variable
+    #: the command-line option (bishui serve, drain where it applies; --db: every command)
+    option: str | None = None
+    unit: str = ""
+    #: the value's click type; None: taken from the default's type
+    kind: Any = None
+    #: a secret (read from the environment only; never shown or logged)
+    secret: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.group}.{self.name}"
+
+
+def option(s: Setting, param: str | None = None, **extra: Any) -> Any:
+    """A click option made from *s*: its flag, variable, default, type and help (*extra*
+    overrides, e.g. ``required=True``, ``default=None`` where "not given" must be told apart)."""
+    assert s.option is not None, s.key
+    unit = f" [{s.unit}]" if s.unit else ""
+    kwargs: dict[str, Any] = {
+        "envvar": s.env,
+        "default": s.default,
+        "show_default": s.default is not None,
+        "show_envvar": True,
+        "help": s.help + unit,
+    }
+    if s.kind is bool:
+        kwargs["is_flag"] = True
+    elif s.kind is not None:
+        kwargs["type"] = s.kind
+    elif isinstance(s.default, int | float) and not isinstance(s.default, bool):
+        kwargs["type"] = type(s.default)
+    kwargs.update(extra)
+    return click.option(s.option, param or s.name, **kwargs)
+
+
+#: The store every command opens (``--db``, ``BISHUI_DB``).
+DB = Setting(
+    "platform",
+    "db",
+    "bishui-data/bishui.duckdb",
+    "store URL: duckdb:///path, postgresql://…, or a DuckDB file path",
+    "BISHUI_DB",
     "--db",
-    "db_url",
-    envvar="BISHUI_DB",
-    default=DEFAULT_DB,
-    show_default=True,
-    help="store URL: duckdb:///path, postgresql://…, or a DuckDB file path",
 )
+DEFAULT_DB: str = DB.default
+db_option = option(DB, "db_url")
 
 
 def _width(text: str) -> int:

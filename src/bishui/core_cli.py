@@ -59,8 +59,10 @@ def refuse_demo_secrets(store: Store) -> list[str]:
 
 @click.command()
 @db_option
-@click.option("--host", default="127.0.0.1", show_default=True, help="web address")
-@click.option("--port", type=int, default=8000, show_default=True, help="web port")
+# the web's address and port (declared in web.settings.Settings); BISHUI_WEB_HOST/PORT do not
+# reach these options: the command's own values, defaults included, win (docs/settings.md)
+@settings.option(settings.setting("web.host"), envvar=None, show_envvar=False, help="web address")
+@settings.option(settings.setting("web.port"), envvar=None, show_envvar=False, help="web port")
 @settings.option(settings.setting("platform.gateway_host"))
 @settings.option(settings.setting("platform.gateway_port"))
 @click.option("--no-web", is_flag=True, help="run the gateway only (scale-out ingest nodes)")
@@ -118,6 +120,12 @@ def serve(
             limits=limits,
             backfill_days=backfill_days,
             aggregate_every=aggregate_every,
+            alerts=settings.alerts_config(),
+            port_hints={
+                "web": f"bishui serve --port {port + 1}",
+                "gateway": f"bishui serve --gateway-port {gateway_port + 1} "
+                "(or BISHUI_GATEWAY_PORT)",
+            },
         )
 
         def ready(info: dict[str, Any]) -> None:

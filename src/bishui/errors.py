@@ -97,6 +97,20 @@ class StorageError(BishuiError):
     code = "storage_error"
 
 
+class StoreBusy(StorageError):
+    """The store's file is held by another process (DuckDB lets one process open a file).
+
+    ``path`` is the file. The ``bishui`` command catches it and hands the command to the
+    platform that holds the file, when that platform offers it (``bishui.control``).
+    """
+
+    code = "store_busy"
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value

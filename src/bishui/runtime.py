@@ -12,56 +12,142 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import errno
 import logging
 import signal
-from collections.abc import Callable, Iterator
+import socket
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bishui import control
+from bishui.errors import ConfigError
 from bishui.hj212.gateway import Gateway, GatewayLimits
 from bishui.ingest import aggregate
 from bishui.ingest.sink import DeviceDirectory, StoreSink
+from bishui.settings import setting
 from bishui.store import Store
 from bishui.timeutil import now_beijing
 
 log = logging.getLogger("bishui")
 
 
+def _default(key: str) -> Any:
+    """The default of the setting *key*, declared once in :mod:`bishui.settings`."""
+    return setting(key).default
+
+
 @dataclass
 class PlatformConfig:
-    web_host: str = "127.0.0.1"
-    web_port: int = 8000
-    gateway_host: str = "127.0.0.1"
-    gateway_port: int = 9212
-    aggregate_every: float = 60.0  # [s] between aggregation passes
+    """How one run of the platform is set up; every default is the declared setting's
+    (:mod:`bishui.settings`, docs/settings.md)."""
+
+    web_host: str = _default("web.host")
+    web_port: int = _default("web.port")
+    gateway_host: str = _default("platform.gateway_host")
+    gateway_port: int = _default("platform.gateway_port")
+    aggregate_every: float = _default("platform.aggregate_every")  # [s] between passes
     web: bool = True
-    bus: str | None = None  # nats://… : the gateway publishes to JetStream; writers drain it
+    bus: str | None = _default("platform.bus")  # nats://… : the gateway publishes to JetStream
     #: reference to the web signing secret (env:NAME / file:/path); None: the web settings'
     #: own (``BISHUI_WEB_SECRET``, default ``env:BISHUI_SECRET``). Required: at least 32 bytes.
     web_secret: str | None = None
     limits: GatewayLimits = field(default_factory=GatewayLimits)
-    backfill_days: float | None = 30.0  # older DataTime → quarantined too_old; None: no limit
+    #: older DataTime → quarantined too_old; None: no limit
+    backfill_days: float | None = _default("platform.backfill_days")
     extra_tasks: list[Callable[[asyncio.Event, int], Any]] = field(default_factory=list)
+    #: the refresh hooks of this run, ``(name, hook)`` in order; None: the registered ones
+    #: (:func:`refresh_hooks`)
+    refresh: Sequence[tuple[str, RefreshHook]] | None = None
+    #: the ``alerts.*`` settings (bishui.settings.alerts_config): the senders of the delivery
+    #: outbox; None: no delivery worker (messages wait in the outbox)
+    alerts: dict[str, Any] | None = None
+    #: how a person chooses another port, per listener, for the "port in use" message
+    port_hints: dict[str, str] = field(
+        default_factory=lambda: {"web": "--port", "gateway": "--gateway-port"}
+    )
+    #: run ``bishui`` commands handed over by other processes (``bishui.control``) when the
+    #: store is a DuckDB file, which this process then holds alone
+    control: bool = True
 
 
-#: What the platform recomputes every minute after aggregation, so late data reaches the
-#: published figures: "module:function" of ``f(store, now)``, called in order.
-REFRESH: tuple[str, ...] = (
-    "bishui.water.supervision:refresh",
-    "bishui.water.outbox:refresh",  # after the supervision: routes the alerts it stored
-    "bishui.sources.service:refresh",
-)
+def _in_use(what: str, host: str, port: int, hint: str, code: int | None = None) -> ConfigError:
+    why = (
+        "may not be used by this user (ports below 1024 need privileges)"
+        if code == errno.EACCES
+        else "is already in use — another bishui demo or serve, or another program, listens there"
+    )
+    return ConfigError(
+        f"{what} port",
+        "a free port",
+        port,
+        message=f"port {port} on {host} ({what}) {why}. Stop it, or choose another port: {hint}.",
+    )
 
 
-def refresh_engines(store: Store, now: dt.datetime) -> None:
-    import importlib
-
-    for ref in REFRESH:
-        module, attr = ref.split(":")
+def check_port(host: str, port: int, what: str, hint: str) -> None:
+    """Refuse early, with a message a person can act on, when *host*:*port* cannot be bound
+    (port 0, "any free port", always can). Binds as the servers do (SO_REUSEADDR)."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            getattr(importlib.import_module(module), attr)(store, now)
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise _in_use(what, host, port, hint, exc.errno) from exc
+            raise
+
+
+def listen(host: str, port: int, what: str, hint: str) -> socket.socket:
+    """A listening socket on *host*:*port*, or the "port in use" :class:`ConfigError`."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind((host, port))
+        s.listen(2048)
+    except OSError as exc:
+        s.close()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise _in_use(what, host, port, hint, exc.errno) from exc
+        raise
+    s.setblocking(False)
+    return s
+
+
+#: A domain's refresh hook, ``hook(store, now)``: what the platform recomputes every minute
+#: after aggregation, so late data reaches the published figures.
+RefreshHook = Callable[[Store, dt.datetime], object]
+
+_REFRESH: dict[str, RefreshHook] = {}
+
+
+def register_refresh(name: str, hook: RefreshHook) -> None:
+    """Register a domain's refresh hook under *name*; hooks run in registration order.
+
+    The application registers each domain's hook at start-up (``bishui.app.REFRESH``, as it
+    hands the store their migrations): the runtime names no domain. Registering a name again
+    replaces its hook in place (start-up is idempotent)."""
+    _REFRESH[name] = hook
+
+
+def refresh_hooks() -> list[tuple[str, RefreshHook]]:
+    """The registered refresh hooks, ``(name, hook)`` in the order they run."""
+    return list(_REFRESH.items())
+
+
+def refresh_engines(
+    store: Store, now: dt.datetime, hooks: Sequence[tuple[str, RefreshHook]] | None = None
+) -> None:
+    """Run *hooks* (default: the registered ones) in order; one failing is logged."""
+    for name, hook in refresh_hooks() if hooks is None else hooks:
+        try:
+            hook(store, now)
         except Exception:  # one engine's failure must not stop the others or the platform
-            log.exception("refresh %s failed", ref)
+            log.exception("refresh %s failed", name)
 
 
 def aggregate_recent(store: Store, now: dt.datetime) -> int:
@@ -73,17 +159,41 @@ def aggregate_recent(store: Store, now: dt.datetime) -> int:
     return n
 
 
-async def _aggregator(store: Store, stop: asyncio.Event, every: float) -> None:
+async def _aggregator(
+    store: Store,
+    stop: asyncio.Event,
+    every: float,
+    hooks: Sequence[tuple[str, RefreshHook]] | None = None,
+) -> None:
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         try:
             now = now_beijing()
             await loop.run_in_executor(None, aggregate_recent, store, now)
-            await loop.run_in_executor(None, refresh_engines, store, now)
+            await loop.run_in_executor(None, refresh_engines, store, now, hooks)
         except Exception:  # keep the platform up; the next pass retries the same window
             log.exception("aggregation pass failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)
+
+
+async def _deliverer(store: Store, stop: asyncio.Event, alerts: dict[str, Any]) -> None:
+    """Send the delivery outbox's due messages every ``alerts.deliver_every`` seconds, off the
+    ingest and request paths (bishui.enforcement.delivery)."""
+    from bishui.enforcement import delivery, senders
+
+    registry = senders.registry_from_config(alerts)
+    retry = delivery.RetryPolicy(int(alerts["max_attempts"]), float(alerts["retry_seconds"]))
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        try:
+            await loop.run_in_executor(
+                None, delivery.deliver_due, store, registry, now_beijing(), retry
+            )
+        except Exception:  # keep the platform up; the rows stay pending
+            log.exception("delivery pass failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), float(alerts["deliver_every"]))
 
 
 def web_settings(config: PlatformConfig) -> Any:
@@ -130,6 +240,15 @@ async def run_platform(
 ) -> dict[str, Any]:
     """Run until *stop* is set (or SIGINT/SIGTERM); return the gateway's final metrics."""
     settings = web_settings(config) if config.web else None  # refuse before listening
+    if config.alerts is not None:  # so does a sender named without its address
+        from bishui.enforcement import senders
+
+        senders.registry_from_config(config.alerts)
+    # Both ports are bound before anything is announced: a port in use is a clear error, and
+    # no success banner is printed first.
+    web_socket = None
+    if config.web:
+        web_socket = listen(config.web_host, config.web_port, "web", config.port_hints["web"])
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -152,15 +271,36 @@ async def run_platform(
         port=config.gateway_port,
         limits=config.limits,
     )
-    await gateway.start()
-    tasks = [asyncio.create_task(_aggregator(store, stop, config.aggregate_every))]
+    try:
+        await gateway.start()
+    except OSError as exc:
+        if web_socket is not None:
+            web_socket.close()
+        if bus_connection is not None:
+            await bus_connection.close()
+        else:
+            await sink.close()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise _in_use(
+                "HJ 212 gateway", config.gateway_host, config.gateway_port,
+                config.port_hints["gateway"], exc.errno,
+            ) from exc  # fmt: skip
+        raise
+    db_path = getattr(store, "path", None) if store.dialect == "duckdb" else None
+    commands = None
+    if config.control and db_path and db_path != ":memory:":
+        commands = await control.serve(store, db_path)
+    tasks = [asyncio.create_task(_aggregator(store, stop, config.aggregate_every, config.refresh))]
+    if config.alerts is not None:
+        tasks.append(asyncio.create_task(_deliverer(store, stop, config.alerts)))
     server = None
     if config.web:
         server = _web_server(store, settings)
-        tasks.append(asyncio.create_task(server.serve()))
+        tasks.append(asyncio.create_task(server.serve(sockets=[web_socket])))
     extra = [asyncio.create_task(t(stop, gateway.port)) for t in config.extra_tasks]
     if ready:
-        ready({"gateway_port": gateway.port, "web_port": config.web_port})
+        web_port = web_socket.getsockname()[1] if web_socket is not None else config.web_port
+        ready({"gateway_port": gateway.port, "web_port": web_port})
     try:
         await stop.wait()
     finally:
@@ -168,6 +308,8 @@ async def run_platform(
             t.cancel()
         await asyncio.gather(*extra, return_exceptions=True)
         await gateway.stop()
+        if db_path:
+            await control.close(commands, db_path)
         if bus_connection is not None:
             await bus_connection.close()
         else:

@@ -7,7 +7,9 @@ variable (``BISHUI_…``) and, where it has one, its command-line option. The op
 docs/settings.md prints :func:`settings_table` (``tests/test_settings.py`` checks the page is
 current and that every option and variable works).
 
-Two groups are declared where their values are used and only gathered here: the gateway's
+Three are declared where their values are used and only gathered here: ``--db``
+(:data:`bishui.cli_options.DB`: every command takes it, the domains' commands too, and they
+import only the base layer), the gateway's
 limits (:class:`bishui.hj212.gateway.GatewayLimits`, one ``--gateway-<field>`` option and one
 ``BISHUI_GATEWAY_<FIELD>`` variable each) and the web's settings
 (:class:`bishui.web.settings.Settings`, ``BISHUI_WEB_<FIELD>``). The bus's stream name is read
@@ -18,38 +20,24 @@ application), under the name declared here.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 import click
 
+from bishui.cli_options import DB, Setting, option
 from bishui.hj212.gateway import GatewayLimits
 from bishui.web.settings import Settings as WebSettings
 
-
-@dataclass(frozen=True, slots=True)
-class Setting:
-    """One setting: ``group.name`` is how docs and errors name it."""
-
-    group: str  # platform, gateway or web
-    name: str
-    default: Any
-    help: str
-    env: str  # the environment variable
-    option: str | None = None  # the command-line option (bishui serve; drain where it applies)
-    unit: str = ""
-    #: the value's click type; None: taken from the default's type
-    kind: Any = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.group}.{self.name}"
-
+__all__ = ["GATEWAY", "PLATFORM", "SETTINGS", "WEB", "Setting", "option", "setting",
+           "settings_table"]  # fmt: skip
 
 _BACKFILL = click.FloatRange(min=0, min_open=True)
 
-#: The platform's own settings (``bishui serve``, ``bishui drain``; bishui.runtime.PlatformConfig).
+#: The platform's own settings (``bishui serve``, ``bishui drain``; bishui.runtime.PlatformConfig),
+#: the store's first: ``--db`` of every command, declared in the base layer
+#: (:data:`bishui.cli_options.DB`) because the domains' commands take it too.
 PLATFORM: tuple[Setting, ...] = (
+    DB,
     Setting("platform", "gateway_host", "127.0.0.1", "HJ 212 address",
             "BISHUI_GATEWAY_HOST", "--gateway-host"),
     Setting("platform", "gateway_port", 9212, "HJ 212 port",
@@ -68,6 +56,70 @@ PLATFORM: tuple[Setting, ...] = (
             "JetStream stream of the bus (another name: several deployments on one server); "
             "read when bishui.ingest.bus is imported", "BISHUI_BUS_STREAM"),
 )  # fmt: skip
+
+
+#: Alert delivery (bishui.enforcement.delivery, bishui.enforcement.senders; docs/alerts.md):
+#: environment only. ``secret=True`` values (robot addresses carry their key) are read from
+#: the environment, never shown, never logged.
+ALERTS: tuple[Setting, ...] = (
+    Setting("alerts", "channels", "log",
+            "channels beside the in-app bell that routing rules may use, comma-separated: "
+            "log, sms, wecom, dingtalk", "BISHUI_ALERTS_CHANNELS"),
+    Setting("alerts", "deliver_every", 10.0, "time between the passes that send the outbox",
+            "BISHUI_ALERTS_DELIVER_EVERY", unit="s", kind=float),
+    Setting("alerts", "max_attempts", 5, "attempts before a message is marked failed",
+            "BISHUI_ALERTS_MAX_ATTEMPTS", kind=int),
+    Setting("alerts", "retry_seconds", 30.0,
+            "wait before the first retry, doubling with each further attempt",
+            "BISHUI_ALERTS_RETRY_SECONDS", unit="s", kind=float),
+    Setting("alerts", "timeout", 5.0, "HTTP timeout of one delivery", "BISHUI_ALERTS_TIMEOUT",
+            unit="s", kind=float),
+    Setting("alerts", "sms_url", "", "the SMS gateway's address (http/https)",
+            "BISHUI_ALERTS_SMS_URL"),
+    Setting("alerts", "sms_user", "", "the SMS gateway's user (HTTP Basic; none: no credentials)",
+            "BISHUI_ALERTS_SMS_USER"),
+    Setting("alerts", "sms_password", "", "the SMS gateway's password (secret)",
+            "BISHUI_ALERTS_SMS_PASSWORD", secret=True),
+    Setting("alerts", "sms_template", "$subject $body",
+            "the SMS text: $subject and $body", "BISHUI_ALERTS_SMS_TEMPLATE"),
+    Setting("alerts", "sms_body", '{"to": $to, "text": $text}',
+            "the JSON posted to the gateway per number: $to and $text (filled in as JSON "
+            "strings)", "BISHUI_ALERTS_SMS_BODY"),
+    Setting("alerts", "wecom_webhook", "",
+            "the WeChat Work group robot's webhook address with its key (secret)",
+            "BISHUI_ALERTS_WECOM_WEBHOOK", secret=True),
+    Setting("alerts", "wecom_msgtype", "markdown", "text or markdown",
+            "BISHUI_ALERTS_WECOM_MSGTYPE"),
+    Setting("alerts", "dingtalk_webhook", "",
+            "the DingTalk custom robot's webhook address with its access_token (secret)",
+            "BISHUI_ALERTS_DINGTALK_WEBHOOK", secret=True),
+    Setting("alerts", "dingtalk_secret", "",
+            "the DingTalk robot's signing secret (加签, SEC…; none: unsigned) (secret)",
+            "BISHUI_ALERTS_DINGTALK_SECRET", secret=True),
+    Setting("alerts", "dingtalk_msgtype", "markdown", "text or markdown",
+            "BISHUI_ALERTS_DINGTALK_MSGTYPE"),
+)  # fmt: skip
+
+
+def alerts_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The ``alerts.*`` values from the environment (defaults where unset), by name — what
+    :func:`bishui.enforcement.senders.registry_from_config` takes. Holds secrets: never log it."""
+    import os
+
+    env = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for s in ALERTS:
+        raw = env.get(s.env)
+        if raw is None or raw == "":
+            out[s.name] = s.default
+            continue
+        try:
+            out[s.name] = s.kind(raw) if s.kind in (int, float) else raw
+        except ValueError as exc:
+            from bishui.errors import ConfigError
+
+            raise ConfigError(s.env, f"a {s.kind.__name__}", raw) from exc
+    return out
 
 
 def _gateway() -> tuple[Setting, ...]:
@@ -110,7 +162,7 @@ GATEWAY: tuple[Setting, ...] = _gateway()
 #: The web's settings, one per bishui.web.settings.Settings field.
 WEB: tuple[Setting, ...] = _web()
 #: Every setting, in the order docs/settings.md lists them.
-SETTINGS: tuple[Setting, ...] = PLATFORM + GATEWAY + WEB
+SETTINGS: tuple[Setting, ...] = PLATFORM + GATEWAY + WEB + ALERTS
 
 
 def setting(key: str) -> Setting:
@@ -119,28 +171,6 @@ def setting(key: str) -> Setting:
         if s.key == key:
             return s
     raise KeyError(key)
-
-
-def option(s: Setting, param: str | None = None, **extra: Any) -> Any:
-    """A click option made from *s*: its flag, variable, default, type and help (*extra*
-    overrides, e.g. ``required=True``, ``default=None`` where "not given" must be told apart)."""
-    assert s.option is not None, s.key
-    unit = f" [{s.unit}]" if s.unit else ""
-    kwargs: dict[str, Any] = {
-        "envvar": s.env,
-        "default": s.default,
-        "show_default": s.default is not None,
-        "show_envvar": True,
-        "help": s.help + unit,
-    }
-    if s.kind is bool:
-        kwargs["is_flag"] = True
-    elif s.kind is not None:
-        kwargs["type"] = s.kind
-    elif isinstance(s.default, int | float) and not isinstance(s.default, bool):
-        kwargs["type"] = type(s.default)
-    kwargs.update(extra)
-    return click.option(s.option, param or s.name, **kwargs)
 
 
 def _shown(value: Any) -> str:

@@ -186,17 +186,19 @@ async def test_air_api(city_store: tuple[Store, str]) -> None:
 
 
 def test_air_colouring_replaces_the_provisional_air_marks(city_store: tuple[Store, str]) -> None:
+    from bishui import readings
     from bishui.web.air_colouring import AirColouring
 
     store, _ = city_store
-    sites = store.query("SELECT id, kind, name, region, body FROM sites ORDER BY id")
+    sites = readings.sites(store)  # registry.model.Site records, in id order
     marks = AirColouring()(store, sites, END)
-    air = [s["id"] for s in sites if s["kind"] == "air"]
+    air = [s.id for s in sites if s.kind == "air"]
     rt = {r.code: r.report for r in service.realtime(store).rows}
     for sid in air:
         m = marks[sid]
-        assert "bishui.air" in m.basis and m.ts == END - dt.timedelta(hours=1)
+        # labelled by the end of the hour, as the real-time report (bishui.timeutil.hour_label)
+        assert "bishui.air" in m.basis and m.ts == END
         assert m.value == rt[sid].aqi and m.color == rt[sid].hex
-    assert all(sid in marks for sid in (s["id"] for s in sites))  # the others kept
+    assert all(sid in marks for sid in (s.id for s in sites))  # the others kept
     stale = AirColouring()(store, sites, END + dt.timedelta(days=2))
     assert all("bishui.air" not in stale[sid].basis for sid in air)

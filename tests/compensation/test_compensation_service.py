@@ -193,8 +193,10 @@ def test_explain_and_export_cli_from_the_store(city: tuple[Store, str], tmp_path
 
     wb = load_workbook(out)
     assert wb.sheetnames == ["结算单", "各方对账单"]
-    assert "模拟数据" in str(wb["结算单"]["A1"].value)
-    assert wb["结算单"]["A2"].value == "结算单编号"
+    ws = wb["结算单"]  # title, period, units, source, the synthetic-data notice, then the table
+    assert ws["A1"].value == "生态补偿结算单及各方对账单" and ws["A2"].value == "时段：2026"
+    assert str(ws["A3"].value).startswith("单位：元") and "模拟数据" in str(ws["A5"].value)
+    assert ws["A6"].value == "结算单编号"
 
 
 def test_tampered_statement_is_refused(city: tuple[Store, str]) -> None:

@@ -103,6 +103,9 @@ def test_transitions_cite_uploaded_files_with_their_sha256(tasks: tuple[Store, s
     assert event.payload["files"] == [photo.ref()]
     assert t.evidence[-1]["files"][0]["sha256"] == photo.sha256
     t, _ = enf.transition(store, a, "dispose", INSP, **penalty)
+    # a penalty waits for a chief's approval (issue 16 item 9: the new step is intended)
+    assert t.state is tk.State.AWAITING_APPROVAL
+    t, _ = enf.transition(store, a, "approve", tk.Actor("chief-1", tk.Role.CHIEF))
     assert t.state is tk.State.DISPOSED
     snapshot, _ = enf.get_task(store, a)
     assert enf.replay_task(store, a).as_dict() == snapshot.as_dict()

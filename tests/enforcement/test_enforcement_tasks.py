@@ -20,6 +20,7 @@ SUP = Actor("sup-1", Role.SUPERVISOR)
 INSP = Actor("insp-1", Role.INSPECTOR)
 ENT = Actor("ent-1", Role.ENTERPRISE, USCC)
 SYS = Actor("system", Role.SYSTEM)
+CHIEF = Actor("chief-1", Role.CHIEF)
 
 
 def ref(name: str) -> dict[str, object]:
@@ -33,7 +34,7 @@ def ref(name: str) -> dict[str, object]:
 
 ACTOR = {
     Action.ASSIGN: SUP, Action.SUBMIT_RECTIFICATION: ENT, Action.ESCALATE: SYS,
-    Action.REOPEN: SUP,
+    Action.REOPEN: SUP, Action.APPROVE: CHIEF, Action.REJECT: CHIEF,
 }  # fmt: skip
 GOOD = {
     Action.ASSIGN: {"assignee": "insp-2", "kind": "inspector"},
@@ -45,6 +46,9 @@ GOOD = {
     Action.CLOSE: {},
     Action.ESCALATE: {},
     Action.REOPEN: {"reason": "复查发现问题仍存在"},
+    Action.APPROVE: {"note": "同意"},
+    Action.REJECT: {"reason": "证据不足，补充调查"},
+    Action.CHECK_IN: {"lat": 31.03, "lon": 112.2, "accuracy": 15.0},
 }
 
 
@@ -53,6 +57,14 @@ def _new(log: AuditLog) -> Task:
 
 
 def in_state(state: State, log: AuditLog) -> Task:
+    if state is State.AWAITING_APPROVAL:
+        t = in_state(State.IN_PROGRESS, log)
+        at = T0 + dt.timedelta(hours=1)
+        t, _ = tk.apply(t, Action.ADD_EVIDENCE, INSP, at, POLICY, log, files=[ref("p.jpg")])
+        t, _ = tk.apply(t, Action.DISPOSE, INSP, at, POLICY, log,
+                        **tk.penalty_payload("排污许可管理条例 第三十四条", "200000"))  # fmt: skip
+        assert t.state is State.AWAITING_APPROVAL
+        return t
     t = _new(log)
     steps = [
         (State.ASSIGNED, Action.ASSIGN, SUP, {"assignee": "insp-1"}),
@@ -145,7 +157,10 @@ def test_penalty_needs_article_and_bracket() -> None:
     t, ev = tk.apply(t, Action.DISPOSE, INSP, now, POLICY, log, **tk.penalty_payload(art, "200000"))
     assert t.disposal is not None and t.disposal["amount"] == Decimal(200000)
     assert ev.payload["amount"] == "200000"  # the log is JSON-ready
-    # A penalty needs no rectification to close.
+    # A penalty waits for a chief's approval (issue 16 item 9; intended change), then needs no
+    # rectification to close.
+    assert t.state is State.AWAITING_APPROVAL
+    t, _ = tk.apply(t, Action.APPROVE, CHIEF, now, POLICY, log)
     t, _ = tk.apply(t, Action.CLOSE, INSP, now, POLICY, log)
     assert t.state is State.CLOSED and t.closed_at == now
 

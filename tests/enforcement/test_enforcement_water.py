@@ -346,7 +346,7 @@ def test_a_source_task_refuses_a_penalty() -> None:
     outlet = dataclasses.replace(t, uscc=USCC, subject_kind=tk.OUTLET)
     done, _ = tk.apply(outlet, "dispose", INSP, T1, POLICY, AuditLog(),
                        **tk.penalty_payload("排污许可管理条例 第三十四条", "300000"))  # fmt: skip
-    assert done.state is tk.State.DISPOSED
+    assert done.state is tk.State.AWAITING_APPROVAL  # a penalty waits for approval (issue 16)
 
 
 def test_a_source_task_is_rectified_by_the_inspector_and_never_by_an_enterprise() -> None:
@@ -466,6 +466,15 @@ async def test_an_inspector_works_a_source_task_through_the_api(
 
         r = await c.get(f"/api/v1/tasks/{task}", headers=_h(tokens, "inspector"))
         assert r.json()["task"]["subject_kind"] == tk.WATER_SOURCE
+        # the party of a source task is the source (issue 16 item 9); no location registered,
+        # so a check-in records no distance
+        r = await c.get(f"/api/v1/tasks/{task}/party", headers=_h(tokens, "inspector"))
+        assert r.json()["party"]["name"] == "甲水库" and r.json()["party"]["uscc"] == ""
+        assert r.json()["party"]["region"] == "沙洋县" and r.json()["synthetic"] is False
+        r = await act("check_in", {"lat": 30.7, "lon": 112.4})
+        assert r.status_code == 200 and "distance_m" not in r.json()["task"]["checkins"][0]
+        r = await c.get(f"/api/v1/tasks/{task}/records/inspection", headers=_h(tokens, "admin"))
+        assert r.status_code == 200 and "甲水库" in r.text and "法定代表人" in r.text
         assert (await act("visit", {"note": "沿库巡查，入库支流氨氮偏高"})).status_code == 200
 
         async def upload(name: str, media_type: str, content: bytes) -> str:
@@ -479,7 +488,7 @@ async def test_an_inspector_works_a_source_task_through_the_api(
         assert (await act("add_evidence", {"files": [sample]})).status_code == 200
         r = await act("dispose", {"kind": "penalty", "article": "排污许可管理条例 第三十四条",
                                   "amount": "300000"})  # fmt: skip
-        assert r.status_code == 409 and "no enterprise to penalise" in r.json()["message"]
+        assert r.status_code == 409 and "no enterprise to penalise" in r.json()["detail"]
         due = (dt.date.today() + dt.timedelta(days=30)).isoformat()
         r = await act("dispose", {"kind": "rectification_order", "due": due})
         assert r.status_code == 200
@@ -531,7 +540,7 @@ def test_a_store_of_the_previous_schema_migrates(
         old.close()
     new = open_store(url, schema=pg_schema) if pg_schema else open_store(url)
     try:
-        assert new.schema_version("enforcement") == len(enf_schema.MIGRATIONS) == 3
+        assert new.schema_version("enforcement") == len(enf_schema.MIGRATIONS) == 4
         assert new.schema_version("water") == len(water_schema.MIGRATIONS) == 2
         (alert,) = enf.list_alerts(new)[1]
         assert (alert["id"], alert["uscc"], alert["outlet_id"], alert["subject_kind"]) == (
@@ -583,10 +592,12 @@ def test_the_model_citys_degrading_source_gets_a_task(backend: str, tmp_path: Pa
 
 
 def test_the_runtime_routes_after_the_water_supervision(store: Store) -> None:
-    from bishui.runtime import REFRESH, refresh_engines
+    from bishui.runtime import refresh_engines, refresh_hooks
 
-    water = REFRESH.index("bishui.water.supervision:refresh")
-    assert REFRESH.index("bishui.water.outbox:refresh") == water + 1
+    # the application registered the domains' hooks (bishui.app.REFRESH): routing right after
+    # the supervision that stores the alerts
+    names = [name for name, _ in refresh_hooks()]
+    assert names.index("water.outbox") == names.index("water.supervision") + 1
     _d1_exceeding(store)
     refresh_engines(store, T0 + dt.timedelta(hours=21))
     (task,) = enf.list_tasks(store, "subject_kind = ?", [tk.WATER_SOURCE])[1]

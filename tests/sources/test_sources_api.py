@@ -21,6 +21,7 @@ from bishui.web import Settings, accounts, create_app
 
 PASSWORD = "correct horse battery"
 ROLES = ("admin", "analyst", "inspector", "county", "enterprise", "public")
+ROLE_ACCOUNTS = (*ROLES[:-1], "chief")
 D0 = dt.date(2026, 6, 29)
 
 
@@ -50,7 +51,7 @@ def api_store(
         r = service.run_checks(store, dt.datetime(2026, 6, 29), dt.datetime(2026, 6, 30))
         task_a = next(t for t in r.tasks if enf.get_task(store, t)[0].uscc == USCC_A)
         tokens: dict[str, str] = {}
-        for role in ROLES[:-1]:
+        for role in ROLE_ACCOUNTS:
             kw: dict[str, Any] = {}
             if role == "county":
                 kw["region"] = "420822"
@@ -180,9 +181,9 @@ async def test_an_inspector_works_a_task_to_closure(
     r = await client.get(f"/api/v1/tasks/{task}", headers=_h(tokens, "s.insp2"))
     assert r.status_code == 404
     r = await act("inspector", "close")
-    assert r.status_code == 409 and "close from assigned refused" in r.json()["message"]
+    assert r.status_code == 409 and "close from assigned refused" in r.json()["detail"]
     r = await act("inspector", "dispose", {"kind": "rectification_order", "due": "2099-01-31"})
-    assert r.status_code == 409 and "false-alarm" in r.json()["message"]  # no visit yet
+    assert r.status_code == 409 and "false-alarm" in r.json()["detail"]  # no visit yet
     assert (
         await act("inspector", "visit", {"note": "现场检查：脱硫塔循环泵停运"})
     ).status_code == 200
@@ -191,7 +192,7 @@ async def test_an_inspector_works_a_task_to_closure(
     r = await act("inspector", "dispose", {"kind": "rectification_order", "due": "2099-01-31"})
     assert r.status_code == 200 and r.json()["task"]["state"] == "disposed"
     r = await act("inspector", "close")
-    assert r.status_code == 409 and "not verified" in r.json()["message"]
+    assert r.status_code == 409 and "not verified" in r.json()["detail"]
     r = await act("analyst", "submit_rectification", {"files": [photo]})
     assert r.status_code == 403
     report = await upload("enterprise", "整改报告.pdf", "application/pdf", b"%PDF-1.4 report")
@@ -202,7 +203,7 @@ async def test_an_inspector_works_a_task_to_closure(
     assert r.status_code == 200 and r.json()["task"]["state"] == "closed"
     assert (await act("inspector", "reopen", {"reason": "复查"})).status_code == 403
     r = await act("admin", "reopen")
-    assert r.status_code == 409 and "reason" in r.json()["message"]
+    assert r.status_code == 409 and "reason" in r.json()["detail"]
     r = await act("admin", "reopen", {"reason": "群众举报仍有超标排放"})
     assert r.status_code == 200 and r.json()["task"]["state"] == "in_progress"
     r = await act(
@@ -210,13 +211,22 @@ async def test_an_inspector_works_a_task_to_closure(
         "dispose",
         {"kind": "penalty", "article": "排污许可管理条例 第三十四条", "amount": "10"},
     )
-    assert r.status_code == 409 and "amount" in r.json()["message"]  # outside the bracket
+    assert r.status_code == 409 and "amount" in r.json()["detail"]  # outside the bracket
     r = await act(
         "inspector",
         "dispose",
         {"kind": "penalty", "article": "排污许可管理条例 第三十四条", "amount": "200000"},
     )
-    assert r.status_code == 200
+    # a penalty waits for a chief who did not dispose (issue 16 item 9: the intended new step)
+    assert r.status_code == 200 and r.json()["task"]["state"] == "awaiting_approval"
+    r = await act("inspector", "close")
+    assert r.status_code == 409 and "awaiting_approval" in r.json()["message"]
+    assert (await act("inspector", "approve")).status_code == 403
+    r = await act("chief", "reject")
+    assert r.status_code == 409 and "reason" in r.json()["message"]
+    r = await act("chief", "approve", {"note": "同意处罚"})
+    assert r.status_code == 200 and r.json()["task"]["state"] == "disposed"
+    assert r.json()["task"]["approval"]["by"] == "s.chief"
     assert (await act("inspector", "close")).status_code == 200
     # the record: the chain verifies and the stored snapshot is what the log replays to
     assert enf.verify_audit(store) > 10
@@ -226,7 +236,7 @@ async def test_an_inspector_works_a_task_to_closure(
     actions = [e["action"] for e in body["events"]]
     assert actions == ["create", "assign", "assign", "visit", "add_evidence", "dispose",
                        "submit_rectification", "verify_rectification", "close", "reopen",
-                       "dispose", "close"]  # fmt: skip
+                       "dispose", "approve", "close"]  # fmt: skip
     assert {n["recipient"] for n in body["notifications"]} >= {f"enterprise:{USCC_A}",
                                                                "s.inspector"}  # fmt: skip
     # the alerts behind the task: those it was opened with, each pointing back to it
@@ -275,3 +285,79 @@ async def test_dismissing_an_alert(
                           headers=_h(tokens, "admin"))  # fmt: skip
     assert r.status_code == 404
     assert enf.verify_audit(store) > 0  # the dismissal is in the hash chain
+
+
+# -- display fields (issue 16 item 2): codes stay, names beside them, in the caller's language --
+async def test_display_fields_and_actions_by_role(
+    client: httpx.AsyncClient, api_store: tuple[Store, dict[str, str], str]
+) -> None:
+    store, tokens, task = api_store
+    r = await client.get("/api/v1/findings", headers=_h(tokens, "analyst"))
+    rows = r.json()["items"]
+    exc = next(f for f in rows if f["rule_id"] == "EXC")
+    assert exc["rule_name"] == "超标" and exc["severity_name"] in ("提示", "低", "中", "高")
+    assert exc["pollutant"] == "a21026" and exc["pollutant_name"] == "二氧化硫"
+    region = store.query("SELECT name FROM regions WHERE code = ?", [exc["region"]])[0]["name"]
+    assert exc["region_name"] == region and exc["enterprise_name"]
+    r = await client.get("/api/v1/findings", params={"lang": "en"}, headers=_h(tokens, "analyst"))
+    exc_en = next(f for f in r.json()["items"] if f["rule_id"] == "EXC")
+    assert exc_en["rule_name"] == "concentration above the permitted limit"
+    assert exc_en["pollutant_name"] == "SO2"
+    # the task: state, severity, the enterprise's name in its title, the team by its county
+    listed = (await client.get("/api/v1/tasks", headers=_h(tokens, "analyst"))).json()["items"]
+    t = next(x for x in listed if x["id"] == task)
+    ent = store.query("SELECT name FROM enterprises WHERE uscc = ?", [USCC_A])[0]["name"]
+    assert t["enterprise_name"] == ent and t["title_display"].startswith(ent)
+    assert "超标" in t["title_display"] and USCC_A not in t["title_display"]
+    assert t["state_name"] in ("待指派", "已指派", "办理中", "已处置", "已办结")
+    assert (
+        t["region_name"]
+        == store.query("SELECT name FROM regions WHERE code = ?", [t["region"]])[0]["name"]
+    )
+    # actions: what the state and the role allow (tasks.allowed_for), nothing else
+    expected = {"admin": tk.Role.SUPERVISOR, "inspector": tk.Role.INSPECTOR, "analyst": None,
+                "county": None, "enterprise": tk.Role.ENTERPRISE}  # fmt: skip
+    for who, role in expected.items():
+        r = await client.get(f"/api/v1/tasks/{task}", headers=_h(tokens, who))
+        if r.status_code == 404:  # the county official of another county
+            assert who == "county"
+            continue
+        body = r.json()
+        state = tk.State(body["task"]["state"])
+        assert body["task"]["allowed_actions"] == [
+            str(a) for a in tk.allowed_for(state, role, tk.OUTLET)
+        ], who
+        assert all(e["action_name"] and "_" not in e["action_name"] for e in body["events"])
+    inspector = (await client.get(f"/api/v1/tasks/{task}", headers=_h(tokens, "inspector"))).json()
+    assert "submit_rectification" not in inspector["task"]["allowed_actions"]
+    assert "assign" not in inspector["task"]["allowed_actions"]
+
+
+async def test_errors_speak_the_callers_language(
+    client: httpx.AsyncClient, api_store: tuple[Store, dict[str, str], str]
+) -> None:
+    """zh by default with the server's reason in ``detail``; English on ?lang=en or the
+    English switch's cookie; a refused transition names the state and action in words."""
+    _, tokens, task = api_store
+    r = await client.get("/api/v1/tasks/T20990101-0001", headers=_h(tokens, "analyst"))
+    assert r.status_code == 404 and r.json()["message"].startswith("未找到")
+    assert "does not exist" in r.json()["detail"]
+    r = await client.get(
+        "/api/v1/tasks/T20990101-0001", params={"lang": "en"}, headers=_h(tokens, "analyst")
+    )
+    assert "does not exist" in r.json()["message"]
+    client.cookies.set("bishui_lang", "en")
+    r = await client.get("/api/v1/tasks/T20990101-0001", headers=_h(tokens, "analyst"))
+    assert "does not exist" in r.json()["message"]
+    client.cookies.delete("bishui_lang")
+    state = (await client.get(f"/api/v1/tasks/{task}", headers=_h(tokens, "admin"))).json()
+    closed = state["task"]["state"] == "closed"
+    action, name = ("close", "办结") if closed else ("reopen", "重新打开")
+    body = {"reason": "x"} if action == "reopen" else {}
+    r = await client.post(f"/api/v1/tasks/{task}/{action}", json=body, headers=_h(tokens, "admin"))
+    assert r.status_code == 409
+    msg = r.json()["message"]
+    assert task in msg and name in msg and action not in msg, msg
+    r = await client.get("/api/v1/findings", params={"limit": "x"}, headers=_h(tokens, "analyst"))
+    assert r.status_code == 422 and r.json()["message"].startswith("输入有误")
+    assert r.json()["field"] and r.json()["detail"]

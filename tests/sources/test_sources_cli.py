@@ -67,6 +67,28 @@ def test_permits_check_and_tasks(tmp_path: Path) -> None:
         assert r.exit_code != 0 and why in r.output, r.output
     r = run(main, ["tasks", "reopen", task, "--db", db])
     assert r.exit_code != 0 and "reason" in r.output
+    # reopened, checked in, and a penalty that waits for the chief (issue 16 item 9)
+    r = run(main, ["tasks", "reopen", task, "--reason", "复查", "--db", db])
+    assert r.exit_code == 0, r.output
+    r = run(main, ["tasks", "check-in", task, "--lat", "91", "--lon", "112", "--role",
+                   "inspector", "--as", "li", "--db", db])  # fmt: skip
+    assert r.exit_code != 0 and "lat: between" in r.output
+    r = run(main, ["tasks", "check-in", task, "--lat", "31.0", "--lon", "112.2", "--accuracy",
+                   "15", "--role", "inspector", "--as", "li", "--db", db])  # fmt: skip
+    assert r.exit_code == 0 and "check_in in_progress → in_progress" in r.output, r.output
+    r = run(main, ["tasks", "dispose", task, "--kind", "penalty", "--article",
+                   "排污许可管理条例 第三十四条", "--amount", "200000", "--role", "inspector",
+                   "--as", "li", "--db", db])  # fmt: skip
+    assert r.exit_code == 0 and "awaiting_approval" in r.output, r.output
+    r = run(main, ["tasks", "approve", task, "--role", "inspector", "--as", "li", "--db", db])
+    assert r.exit_code != 0
+    r = run(main, ["tasks", "reject", task, "--role", "chief", "--as", "wang", "--db", db])
+    assert r.exit_code != 0 and "reason" in r.output
+    r = run(main, ["tasks", "approve", task, "--note", "同意", "--role", "chief", "--as", "wang",
+                   "--db", db])  # fmt: skip
+    assert r.exit_code == 0 and "awaiting_approval → disposed" in r.output, r.output
+    r = run(main, ["tasks", "close", task, "--role", "inspector", "--as", "li", "--db", db])
+    assert r.exit_code == 0, r.output
     r = run(main, ["tasks", "show", task, "--db", db])
     assert r.exit_code == 0 and '"state": "closed"' in r.output
     shown = json.loads(r.output)

@@ -307,7 +307,7 @@ async def test_a_session_upload_needs_the_csrf_header(
     jpeg = files.JPEG_HEAD + b"session upload"
     h = {"Content-Type": "image/jpeg", "Accept": "application/json"}
     r = await client.post(url, params={"name": "a.jpg"}, content=jpeg, headers=h)
-    assert r.status_code == 403 and "CSRF" in r.json()["message"]
+    assert r.status_code == 403 and "CSRF" in r.json()["detail"]
     r = await client.post(
         url, params={"name": "a.jpg"}, content=jpeg, headers={**h, "X-CSRF-Token": csrf.group(1)}
     )

@@ -15,9 +15,9 @@ from sources_store import GAS_A, WATER_A, gas_day, make_permit, registry, write_
 
 from bishui import exact
 from bishui.sources import averaging, permit_store, quantity, service
+from bishui.sources.check import check_block
 from bishui.sources.conversion import reference_o2
 from bishui.sources.findings import OutletRef
-from bishui.sources.hourly import check_block_hourly
 from bishui.sources.rules import load_ruleset
 from bishui.store import Store
 
@@ -130,9 +130,9 @@ def test_daily_mass_is_whole_grams_of_the_exact_sum() -> None:
 
 def _ph_block(values: list[float]) -> list[str]:
     p = make_permit()
-    r = check_block_hourly(
+    r = check_block(
         load_ruleset(), [p], [OutletRef(p.site_code, "DW001")], "w01001", T0,
-        np.array([values]), np.zeros((1, 24), dtype=np.uint8),
+        np.array([values]), np.zeros((1, 24), dtype=np.uint8), resolution="hour", twins=False,
     )  # fmt: skip
     return [f.rule_id for f in r.findings if f.rule_id == "EXC"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 from bishui.errors import InputError, StorageError
@@ -36,6 +37,23 @@ def test_upsert_rows_replaces_by_key_and_the_last_of_a_batch_wins(store: Store) 
     with store.transaction() as tx:
         tx.upsert_rows("tx_probe", ("k", "n"), ("k",), [("b", 20), ("c", 3), ("c", 30)])
     assert _rows(store) == [("a", 1), ("b", 20), ("c", 30)]
+
+
+def test_insert_columns_appends_numpy_columns_in_bulk(store: Store) -> None:
+    store.execute(TABLE)
+    with store.transaction() as tx:
+        n = tx.insert_columns(
+            "tx_probe",
+            {"k": np.array(["a", "b", "c"], dtype=object), "n": np.arange(1, 4, dtype=np.int32)},
+        )
+        assert n == 3
+        assert tx.insert_columns("tx_probe", {"k": np.array([], dtype=object),
+                                              "n": np.array([], dtype=np.int64)}) == 0  # fmt: skip
+        with pytest.raises(StorageError, match="lengths"):
+            tx.insert_columns("tx_probe", {"k": np.array(["d"], dtype=object), "n": np.arange(2)})
+        with pytest.raises(StorageError, match="identifier"):
+            tx.insert_columns("tx_probe", {"k; --": np.array(["d"], dtype=object)})
+    assert _rows(store) == [("a", 1), ("b", 2), ("c", 3)]
 
 
 def test_an_error_rolls_the_whole_transaction_back(store: Store) -> None:

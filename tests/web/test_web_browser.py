@@ -165,7 +165,9 @@ def test_login_map_coloured_and_english(
     page.mouse.click(x, y)
     page.wait_for_selector("#detail h3")
     assert "AQ09" in page.inner_text("#detail")
-    assert "a34004" in page.inner_text("#detail") and "MN" in page.inner_text("#detail")
+    detail = page.inner_text("#detail")
+    assert "PM2.5" in detail and "a34004" not in detail and "MN" in detail  # names, not codes
+    assert "μg/m³" in detail  # a figure with its unit
     page.wait_for_timeout(300)  # let the canvas finish painting before the picture
     page.screenshot(path=str(shots / "overview.png"))
     page.click("#lang-switch")
@@ -226,7 +228,8 @@ def test_public_page(server: str, browser: Any, shots: Path) -> None:
     from openpyxl import load_workbook
 
     ws = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
-    assert ws is not None and ws.max_row == 11 and ws["A2"].value == "AQ01"
+    # five rows above the table (title, period, units, source, notice: bishui.export_header)
+    assert ws is not None and ws.max_row == 16 and ws["A7"].value == "AQ01"
     page.screenshot(path=str(shots / "public.png"), full_page=True)
     page.context.close()
     assert not errors, errors
@@ -314,7 +317,8 @@ def test_air_chart_and_excel_export(rich_server: str, browser: Any, shots: Path)
     from openpyxl import load_workbook
 
     ws = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
-    assert ws is not None and ws["A1"].value == "名称" and ws.max_row == 1 + 10 + 7 + 1
+    # three rows above the table (title, source, notice: bishui.export_header)
+    assert ws is not None and ws["A4"].value == "名称" and ws.max_row == 3 + 1 + 10 + 7 + 1
     page.wait_for_selector("#air-series .chart[data-ready='1']")
     page.wait_for_timeout(300)
     page.screenshot(path=str(shots / "air.png"), full_page=True)
@@ -358,6 +362,34 @@ def test_staff_pages_and_big_screen(
     assert not errors, errors
 
 
+def test_big_screen_in_beijing_time_without_exports(
+    rich_server: str, browser: Any, users: dict[str, Any]
+) -> None:
+    """Issue 16 item 3: the big screen's clock is Beijing time whatever the browser's zone (here
+    New York, its clock fixed at 05:30:00 UTC = 13:30:00 in Beijing); it offers no exports; its
+    AQI names the report's hour by its end label."""
+    errors: list[str] = []
+    ctx = browser.new_context(
+        viewport={"width": 1600, "height": 900}, locale="zh-CN", timezone_id="America/New_York"
+    )
+    page = ctx.new_page()
+    page.set_default_timeout(15_000)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _login_any(page, rich_server, users["analyst"]["username"])
+    page.clock.set_fixed_time("2026-12-07T05:30:00Z")
+    page.goto(f"{rich_server}/bigscreen")
+    page.wait_for_selector("body[data-loaded='1']")
+    assert page.inner_text("#bs-clock").strip() == "2026-12-07 13:30:00"
+    assert page.inner_text("#bs-updated").strip() == "13:30:00"
+    page.wait_for_selector("#bs-ranking table.data")
+    assert page.locator("#bs-ranking tbody tr").count() >= 1
+    assert page.locator(".export-csv, .export-xlsx, .export-png, .tools button").count() == 0
+    hour = page.get_attribute("#kpi-aqi", "data-hour") or ""
+    assert hour and page.inner_text("#kpi-aqi span").endswith(f"{int(hour[11:13])}时")
+    ctx.close()
+    assert not errors, errors
+
+
 def test_inspector_works_a_task_on_a_phone(
     rich_server: str, browser: Any, users: dict[str, Any], shots: Path
 ) -> None:
@@ -376,10 +408,10 @@ def test_inspector_works_a_task_on_a_phone(
     note = "现场检查：排放口在线设备运行正常"
     page.fill("#task-actions form[data-action='visit'] textarea", note)
     page.click("#task-actions form[data-action='visit'] button")
-    page.locator("#task-msg", has_text="visit").wait_for()  # the API's answer
-    assert "→" in page.inner_text("#task-msg"), page.inner_text("#task-msg")
+    page.locator("#task-msg", has_text="现场检查").wait_for()  # the API's answer, in words
+    assert "→ 办理中" in page.inner_text("#task-msg"), page.inner_text("#task-msg")
     page.wait_for_selector("#task-detail[data-state='in_progress']")
-    assert "visit" in page.inner_text("#task-detail .table-box table.data")  # the audit trail
+    assert "现场检查" in page.inner_text("#task-detail .table-box table.data")  # the audit trail
     assert page.locator("#task-alerts table.data tbody tr[data-row]").count() >= 1  # its alerts
     # evidence: upload a photo, download it back, cite it with add_evidence
     photo = _evidence_files().png(width=4, height=3, seed=11)
@@ -395,9 +427,9 @@ def test_inspector_works_a_task_on_a_phone(
     page.wait_for_selector(f"{form} input[name=files]")
     assert page.is_checked(f"{form} input[name=files] >> nth=-1")
     page.click(f"{form} button")
-    page.locator("#task-msg", has_text="add_evidence").wait_for()
+    page.locator("#task-msg", has_text="添加证据").wait_for()
     trail = "#task-detail .table-box table.data"  # the audit trail (the files have their own)
-    page.wait_for_selector(f"{trail} >> text=add_evidence")
+    page.wait_for_selector(f"{trail} >> text=添加证据")
     assert hashlib.sha256(photo).hexdigest() in page.inner_text(trail)
     page.screenshot(path=str(shots / "tasks.png"), full_page=True)
     ctx.close()
@@ -420,8 +452,392 @@ def test_a_water_alert_links_to_its_task(
     page.wait_for_selector(f"#task-detail[data-task='{task}']")
     assert "饮用水水源地" in page.inner_text("#task-detail .summary")
     page.wait_for_selector("#task-alerts table.data")
-    assert "water.exceedance" in page.inner_text("#task-alerts table.data")  # the episodes
+    assert "超标" in page.inner_text("#task-alerts table.data")  # the episodes, by name
     kinds = page.locator("#task-actions form[data-action='dispose'] select[name='kind'] option")
-    assert kinds.all_inner_texts() == ["rectification_order", "false_alarm"]
+    assert kinds.all_inner_texts() == ["责令改正", "误报排除"]
+    assert [o.get_attribute("value") for o in kinds.all()] == ["rectification_order", "false_alarm"]
+    page.context.close()
+    assert not errors, errors
+
+
+def test_alerts_page_and_the_bell(
+    rich_server: str, browser: Any, users: dict[str, Any], shots: Path
+) -> None:
+    """The alerts page groups and pages the checks' alerts, opens a group, acknowledges it;
+    the bell shows the admin's unread messages and clears when opened."""
+    errors: list[str] = []
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["admin"]["username"])
+    page.goto(f"{rich_server}/alerts")
+    page.wait_for_selector("#alert-groups table.data tbody tr")
+    info = page.inner_text("#alert-groups .pager-info")
+    assert info.startswith("共 ") and "组" in info, info
+    first = page.inner_text("#alert-groups tbody tr >> nth=0")
+    assert "EXC" not in first and "high" not in first  # names, not codes
+    page.click("#alert-groups tbody tr >> nth=0 >> button.details")
+    page.wait_for_selector("#alert-items table.data tbody tr")
+    ack = page.locator("#alert-groups tbody button.ack").first
+    if ack.count():
+        ack.click()
+        page.locator("#alert-groups tbody button", has_text="已确认").first.wait_for()
+    page.wait_for_selector("#alert-routes table.data")  # the admin's routing rules
+    page.wait_for_selector("#alert-deliveries table.data, #alert-deliveries p.note")
+    _no_raw(_settled(page), "/alerts")  # names, not codes (the display rules' check)
+    assert "中级及以上告警" in page.inner_text("#alert-routes")
+    assert "系统管理员、监察人员" in page.inner_text("#alert-routes")  # roles by name
+    assert "role:" not in page.inner_text("#alert-routes table.data")
+    page.click("#alert-routes button.toggle >> nth=0")  # 停用 → the rule is disabled (PUT)
+    page.locator("#alert-routes button.toggle", has_text="启用").first.wait_for()
+    page.click("#alert-routes button.toggle >> nth=0")  # and enabled again
+    page.locator("#alert-routes button.toggle", has_text="停用").first.wait_for()
+    # the bell: the admin (supervisor) heard of the tasks the checks opened
+    page.wait_for_selector("#bell-count:not([hidden])")
+    assert int(page.inner_text("#bell-count").rstrip("+")) >= 1
+    page.screenshot(path=str(shots / "alerts.png"))
+    page.click("#bell")
+    page.wait_for_selector("#bell-list a")
+    page.wait_for_selector("#bell-count[hidden]", state="attached")
+    page.context.close()
+    assert not errors, errors
+
+
+# -- display rules (issue 16 items 2, 3): names not codes, figures as published, by role ------
+#: What a tester found on the Chinese pages: raw codes and English words (regular expressions
+#: on the text of <main>). Abbreviations people use (AQI, CWQI, PM2.5, CSV, PNG) are fine.
+RAW = [
+    r"\b(missing|complete|incomplete|exceeds|complies|invalid)\b",
+    r"\b(station|county|city|computed|pending|disputed|acknowledged|party|balance)\b",
+    r"\b(open|assigned|in_progress|disposed|closed|tasked|dismissed)\b",
+    r"\b(info|low|medium|high|rectification_order|false_alarm|penalty)\b",
+    r"\b(outlet|water_source|river|lake|team)\b",
+    r"\b(undefined|null|NaN)\b",
+    r"\[object Object\]",
+    r"concentration above",
+    r"[A-Z0-9.]+_(1h|24h|8h)\b",  # PM2.5_24h, O3_8h
+    r"\bteam:",
+    r"(?<![0-9A-Z])4208\d\d(-[A-Z]+)?(?![0-9A-Z])",  # a county code (not inside a credit code)
+    r"(?<![0-9A-Za-z])[aw]\d{5}(?![0-9])",  # an HJ 212 pollutant code
+    r"\b(EXC|GAPX|CALSHARE|NOPERMIT|ZFLOW|ZCONC|DILUTE|TWIN|STUCK|FLAT)\b",  # rule ids
+    r"\bwater\.[a-z]+",
+    r'\{"',  # raw JSON
+    r"加载中",  # nothing left loading
+    r"\d\.\d{6,}",  # an unrounded float
+]
+
+
+def _settled(page: Any) -> str:
+    """Wait until every table has loaded; the text of <main>."""
+    page.wait_for_function("() => !document.querySelector('main').innerText.includes('加载中')")
+    page.wait_for_timeout(200)
+    return str(page.inner_text("main"))
+
+
+def _no_raw(text: str, where: str) -> None:
+    import re
+
+    for pattern in RAW:
+        m = re.search(pattern, text)
+        around = text[max(0, m.start() - 60) : m.end() + 60] if m else ""
+        assert m is None, f"{where}: {m.group(0)!r} ({pattern}) in …{around}…"
+
+
+def _column(page: Any, table: str, header: str) -> list[str]:
+    """The cells of the column whose header contains *header* (every row on the page)."""
+    return list(
+        page.evaluate(
+            """([table, header]) => {
+              const t = document.querySelector(table);
+              const i = [...t.querySelectorAll('thead th')]
+                .findIndex(th => th.innerText.includes(header));
+              if (i < 0) return null;
+              return [...t.querySelectorAll('tbody tr')].map(tr => tr.children[i]?.innerText ?? '');
+            }""",
+            [table, header],
+        )
+        or []
+    )
+
+
+def _decimals_at_most(cells: list[str], digits: int, where: str) -> None:
+    import re
+
+    shown = [c for c in cells if c not in ("", "—")]
+    for c in shown:
+        pattern = rf"-?\d+(\.\d{{1,{digits}}})?" if digits else r"-?\d+"
+        assert re.fullmatch(pattern, c), (where, c)
+
+
+def test_display_analyst_pages_in_chinese_rounded_sortable(
+    rich_server: str, browser: Any, users: dict[str, Any]
+) -> None:
+    errors: list[str] = []
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["analyst"]["username"])
+    page.goto(f"{rich_server}/air")
+    page.wait_for_selector("#air-realtime table.data")
+    _no_raw(_settled(page), "/air")
+    for table in ("#air-realtime table.data", "#air-daily table.data"):
+        for pol in ("PM2.5", "PM10", "二氧化硫", "二氧化氮", "臭氧"):
+            cells = _column(page, table, pol)
+            assert cells, (table, pol)
+            _decimals_at_most(cells, 0, f"{table} {pol}")  # μg/m³ integers (HJ 633-2026 §4.2.2)
+        co = _column(page, table, "一氧化碳 mg/m³")
+        assert co and all(c == "—" or (c.count(".") == 1 and len(c.split(".")[1]) == 1) for c in co)
+        _decimals_at_most(_column(page, table, "AQI"), 0, f"{table} AQI")
+    assert "μg/m³" in page.inner_text("#air-realtime thead")  # units on the figures
+    page.goto(f"{rich_server}/water")
+    page.wait_for_selector("#water-sections table.data")
+    _no_raw(_settled(page), "/water")
+    page.goto(f"{rich_server}/public")
+    _no_raw(_settled(page), "/public")
+    for header, digits in (("溶解氧", 1), ("高锰酸盐指数", 1), ("氨氮", 2), ("总磷", 3)):
+        cells = [c for c in _column(page, "#public-water", header) if c != "—"]
+        assert cells and all(len(c.split(".")[1]) == digits for c in cells), (header, cells)
+    _decimals_at_most(_column(page, "#public-air", "PM2.5"), 0, "public PM2.5")
+    # sources: names, and a long table sorted, searched and paged
+    page.goto(f"{rich_server}/sources")
+    page.wait_for_selector("#src-permits table.data")
+    page.click("#src-outlets tbody tr[data-row='0']")
+    page.wait_for_selector("#src-detail table.data")
+    _no_raw(_settled(page), "/sources")
+    permits = "#src-permits"
+    total = int(page.get_attribute(permits, "data-total") or 0)
+    assert total > 20 and page.locator(f"{permits} tbody tr").count() == 20  # a page of 20
+    assert f"共 {total} 条" in page.inner_text(f"{permits} .pager-info")
+    page.click(f"{permits} .pager-next")
+    assert "第 2 / " in page.inner_text(f"{permits} .pager-info")
+    page.click(f"{permits} thead th >> nth=1")  # 单位名称, ascending
+    names = _column(page, f"{permits} table.data", "单位名称")
+    in_order = "ns => ns.every((n, i) => i === 0 || ns[i - 1].localeCompare(n, 'zh-Hans-CN') <= 0)"
+    assert len(set(names)) > 1 and page.evaluate(in_order, names), names
+    page.click(f"{permits} thead th >> nth=1")  # descending
+    assert page.get_attribute(f"{permits} thead th >> nth=1", "aria-sort") == "descending"
+    page.fill(f"{permits} .table-search", "污水处理")
+    matching = int(page.get_attribute(permits, "data-matching") or 0)
+    assert 0 < matching < total
+    assert all("污水处理" in n for n in _column(page, f"{permits} table.data", "单位名称"))
+    # the findings page on the server (the API's limit / offset): 20 rows, then the rest
+    findings = "#src-findings"
+    total = int(page.get_attribute(findings, "data-total") or 0)
+    api = page.request.get(f"{rich_server}/api/v1/findings?limit=1").json()["total"]
+    assert total == api and page.locator(f"{findings} tbody tr").count() == min(total, 20)
+    if total > 20:
+        page.click(f"{findings} .pager-next")
+        page.wait_for_selector(f"{findings}[data-page='1']")
+        assert page.locator(f"{findings} tbody tr").count() == min(total - 20, 20)
+    # tasks: names, the enterprise in the title, the team by its county
+    page.goto(f"{rich_server}/tasks")
+    page.wait_for_selector("#task-list tbody tr[data-row]")
+    assert page.is_hidden("#task-chosen") and page.is_visible("#task-none")  # nothing yet
+    page.click("#task-list tbody tr[data-row='0']")
+    page.wait_for_selector("#task-detail[data-task] .table-box table.data")
+    text = _settled(page)
+    _no_raw(text, "/tasks")
+    assert "执法队" in page.inner_text("#task-detail .summary")
+    assert page.locator("#task-actions form").count() == 0  # an analyst only reads
+    # the Roman numerals' font reaches <pre> and print
+    page.goto(f"{rich_server}/compensation")
+    page.wait_for_selector("#comp-list table.data")
+    _no_raw(_settled(page), "/compensation")
+    fonts = page.evaluate(
+        "() => getComputedStyle(document.querySelector('#comp-explain')).fontFamily"
+    )
+    assert fonts.split(",")[0].strip('" ') == "bishui-roman", fonts
+    page.emulate_media(media="print")
+    fonts = page.evaluate("() => getComputedStyle(document.querySelector('pre')).fontFamily")
+    assert fonts.split(",")[0].strip('" ') == "bishui-roman", fonts
+    page.emulate_media(media="screen")
+    page.context.close()
+    assert not errors, errors
+
+
+def test_display_actions_by_state_and_role(
+    rich_server: str, browser: Any, users: dict[str, Any]
+) -> None:
+    """Each role is offered on a task exactly what the state machine and the permission
+    table allow it (bishui.enforcement.tasks.allowed_for) — the inspector no 提交整改, the
+    county official and the analyst nothing — and every page it sees is in Chinese."""
+    from bishui.enforcement import tasks as tk
+
+    roles = {"inspector": tk.Role.INSPECTOR, "county": None, "admin": tk.Role.SUPERVISOR}
+    for who, role in roles.items():
+        errors: list[str] = []
+        page = _page(browser, errors)
+        _login_any(page, rich_server, users[who]["username"])
+        page.goto(f"{rich_server}/tasks")
+        page.wait_for_selector("#task-list table.data")
+        rows = page.locator("#task-list tbody tr[data-row]").count()
+        assert rows >= 1, who
+        for i in range(min(rows, 3)):
+            row = f"#task-list tbody tr[data-row='{i}']"
+            task = page.inner_text(f"{row} td >> nth=0").strip()
+            page.click(row)
+            page.wait_for_selector(f"#task-detail[data-task='{task}'] .table-box table.data")
+            page.wait_for_timeout(100)  # the forms are built in the same turn as the table
+            state = tk.State(page.get_attribute("#task-detail", "data-state"))
+            water = "饮用水水源地" in page.inner_text("#task-detail .summary")
+            kind = tk.WATER_SOURCE if water else tk.OUTLET
+            offered = page.eval_on_selector_all(
+                "#task-actions form", "fs => fs.map(f => f.dataset.action)"
+            )
+            assert offered == [str(a) for a in tk.allowed_for(state, role, kind)], (who, task)
+            assert "submit_rectification" not in offered or water, (who, task)
+            upload = page.locator("#evidence-upload")
+            if upload.count():
+                assert upload.is_visible() == any(
+                    a in offered for a in ("visit", "add_evidence", "submit_rectification")
+                ), (who, task)
+            _no_raw(_settled(page), f"/tasks as {who}")
+        for path in ("/air", "/water", "/sources"):
+            page.goto(f"{rich_server}{path}")
+            page.wait_for_selector("main table.data")
+            _no_raw(_settled(page), f"{path} as {who}")
+        page.context.close()
+        assert not errors, (who, errors)
+
+
+def test_upload_users_and_public_trend(
+    rich_server: str, browser: Any, users: dict[str, Any], shots: Path, tmp_path: Path
+) -> None:
+    """Issue 16 items 6 and 8: a file with one bad row shows its row error and cannot be
+    committed, the corrected file is stored; the administrator creates an account and sees it
+    audited; the public page draws a station's 24 hours and the health advice."""
+    errors: list[str] = []
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["admin"]["username"])
+    bad = tmp_path / "lab.csv"
+    good = "站点编号,监测项目,监测时间,监测值,单位\nWS01,w01001,2025-07-01 08:00,7.4,\n"
+    bad.write_text(good + "WS01,w01001,2025-07-01 09:00,15,\n", encoding="utf-8")
+    page.goto(f"{rich_server}/upload")
+    page.set_input_files("#upload-file", str(bad))
+    page.click("#upload-preview")
+    page.wait_for_selector("#upload-error-table tbody tr")
+    cells = page.locator("#upload-error-table tbody tr td").all_inner_texts()
+    assert cells == ["3", "监测值", "应在仪器量程 0.0～14.0 之内", "15"]
+    assert page.is_disabled("#upload-commit")
+    page.screenshot(path=str(shots / "upload.png"), full_page=True)
+    ok = tmp_path / "lab-ok.csv"
+    ok.write_text(good, encoding="utf-8")
+    page.set_input_files("#upload-file", str(ok))
+    page.click("#upload-preview")
+    page.wait_for_function("() => !document.querySelector('#upload-commit').disabled")
+    page.click("#upload-commit")
+    page.locator("#upload-status", has_text="已入库 1").wait_for()
+    page.locator("#upload-log tbody", has_text="lab-ok.csv").wait_for()
+    # a value entered by hand: a one-row file through the same checks
+    page.fill("#manual-form input[name='site']", "WS01")
+    page.fill("#manual-form input[name='parameter']", "w01001")
+    page.fill("#manual-form input[name='time']", "2025-07-01 10:00")
+    page.fill("#manual-form input[name='value']", "7.1")
+    page.click("#manual-submit")
+    page.locator("#upload-log tbody", has_text="manual-").wait_for()
+    assert "已入库 1" in page.inner_text("#upload-status")
+
+    page.goto(f"{rich_server}/users")
+    page.wait_for_selector("#users-list")
+    page.fill("#create-form input[name='username']", "wang.wu")
+    page.fill("#create-form input[name='display_name']", "王五")
+    page.fill("#create-form input[name='password']", "purple elephant umbrella")
+    page.select_option("#create-form select[name='role']", "analyst")
+    page.click("#create-submit")
+    page.wait_for_selector("#users-list tr[data-user='wang.wu']")
+    page.locator("#users-audit tbody", has_text="wang.wu").wait_for()
+    assert "新建" in page.inner_text("#users-audit tbody")
+    page.screenshot(path=str(shots / "users.png"), full_page=True)
+    page.context.close()
+
+    page = _page(browser, errors)
+    page.goto(f"{rich_server}/public")  # no login
+    page.wait_for_selector("#public-trend .chart[data-ready='1']")
+    bars = page.evaluate("() => window.bishui.charts['trend-AQ01'].getOption().series[0].data")
+    assert len(bars) == 24 and {b["itemStyle"]["color"] for b in bars if b["value"]} <= AQI_COLOURS
+    assert "HJ 633-2026 表1" in page.inner_text("#public-advice")
+    assert page.locator("#trend-advice").inner_text().startswith("当前健康提示")
+    page.locator("#public-trend").scroll_into_view_if_needed()
+    page.locator("#public-trend").screenshot(path=str(shots / "public-trend.png"))
+    page.locator("#public-advice").screenshot(path=str(shots / "public-advice.png"))
+    page.context.close()
+    assert not errors, errors
+
+
+def test_the_inspectors_day_and_the_map_search(
+    rich_server: str, browser: Any, users: dict[str, Any], shots: Path
+) -> None:
+    """Issue 16 items 9 and 7: the task shows its enterprise; a check-in with the phone's
+    location records the distance from the registered location; a refused location is said;
+    the two records open filled; the map finds an enterprise by its credit code."""
+    errors: list[str] = []
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    page = ctx.new_page()
+    page.set_default_timeout(15_000)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _login_any(page, rich_server, users["inspector"]["username"])
+    tasks = page.request.get(f"{rich_server}/api/v1/tasks?limit=50&state=assigned").json()
+    task = next(t for t in tasks["items"] if t["subject_kind"] == "outlet")
+    party = page.request.get(f"{rich_server}/api/v1/tasks/{task['id']}/party").json()["party"]
+    # refused first: the page says so and records nothing
+    page.goto(f"{rich_server}/tasks#{task['id']}")
+    page.wait_for_selector("#task-inspector .action-check_in")
+    assert party["address"] in page.inner_text("#task-inspector")
+    assert party["legal_rep"] in page.inner_text("#task-inspector")
+    page.click("#task-inspector .action-check_in")
+    page.wait_for_function(
+        "() => /定位权限|无法获取位置/.test(document.getElementById('check-in-msg').textContent)"
+    )
+    # granted, ~111 m north of the registered location
+    ctx.grant_permissions(["geolocation"], origin=rich_server)
+    ctx.set_geolocation({"latitude": party["lat"] + 0.001, "longitude": party["lon"],
+                         "accuracy": 20})  # fmt: skip
+    page.click("#task-inspector .action-check_in")
+    page.wait_for_selector("#task-inspector .checkins li")
+    assert "距登记位置 111 米" in page.inner_text("#task-inspector .checkins")
+    page.screenshot(path=str(shots / "tasks-inspector.png"), full_page=True)
+    with page.expect_popup() as popup:
+        page.click("#task-inspector .records a >> nth=0")
+    record = popup.value
+    record.wait_for_load_state()
+    text = record.inner_text("body")
+    assert "现场检查（勘察）笔录" in text and party["name"] in text and task["id"] in text
+    assert "距登记位置 111 米" in text
+    record.screenshot(path=str(shots / "record-inspection.png"), full_page=True)
+    # a penalty (through the API, with the page's session): it waits for the chief
+    csrf = str(page.get_attribute('meta[name="csrf-token"]', "content"))
+    h = {"X-CSRF-Token": csrf, "Accept": "application/json"}
+    base = f"{rich_server}/api/v1/tasks/{task['id']}"
+    assert page.request.post(f"{base}/visit", data={"note": "现场检查"}, headers=h).ok
+    up = page.request.post(f"{base}/files?name=dcs.png", headers={**h, "Content-Type": "image/png"},
+                           data=_evidence_files().png(width=4, height=3, seed=5))  # fmt: skip
+    assert up.ok, up.text()
+    files = {"files": [up.json()["file"]["id"]]}
+    assert page.request.post(f"{base}/add_evidence", data=files, headers=h).ok
+    penalty = {"kind": "penalty", "article": "排污许可管理条例 第三十四条", "amount": "200000"}
+    r = page.request.post(f"{base}/dispose", data=penalty, headers=h)
+    assert r.ok and r.json()["task"]["state"] == "awaiting_approval", r.text()
+    ctx.close()
+    # the chief sees the notice and approves
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["chief"]["username"])
+    page.goto(f"{rich_server}/tasks#{task['id']}")
+    page.wait_for_selector("#task-inspector .awaiting")
+    page.wait_for_selector("#task-actions form[data-action='approve'] button")
+    page.screenshot(path=str(shots / "tasks-approval.png"), full_page=True)
+    page.click("#task-actions form[data-action='approve'] button")
+    page.wait_for_selector("#task-detail[data-state='disposed']")
+    page.context.close()
+    # the map's search: an outlet by its enterprise's credit code
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["analyst"]["username"])
+    page.goto(f"{rich_server}/")
+    _map_ready(page)
+    page.fill("#map-search input[name=q]", party["uscc"])
+    page.wait_for_selector("#map-hits button")
+    page.click("#map-hits button >> nth=0")
+    page.wait_for_selector("body[data-search-hit]")
+    hit = page.evaluate("document.body.dataset.searchHit")
+    assert hit and page.inner_text("#map-hits").count(party["name"].removesuffix("（模拟）")[:4])
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shots / "overview-search.png"))
     page.context.close()
     assert not errors, errors

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bishui import readings
 from bishui.web.colouring import (
     Mark,
     ProvisionalColouring,
@@ -79,11 +80,11 @@ def test_single_factor_class() -> None:
 
 
 def test_colouring_over_the_store(city_store: Any) -> None:
-    sites = city_store.query("SELECT id, kind, name, region, lon, lat, body FROM sites")
+    sites = readings.sites(city_store)
     marks = ProvisionalColouring()(city_store, sites)
-    assert set(marks) == {s["id"] for s in sites}
+    assert set(marks) == {s.id for s in sites}
     assert all(isinstance(m, Mark) for m in marks.values())
-    air = [marks[s["id"]] for s in sites if s["kind"] == "air"]
+    air = [marks[s.id] for s in sites if s.kind == "air"]
     assert all(m.level in "123456" and m.value is not None for m in air)
     # long after the data, everything is "no current data"
     later = dt.datetime(2100, 1, 1)

@@ -114,11 +114,17 @@ async def test_export_excel_and_csv(client: httpx.AsyncClient) -> None:
     ws = load_workbook(io.BytesIO(r.content)).active
     assert ws is not None
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0] == ("名称", "AQI", "类别")
-    assert rows[1] == ("竹园小学", 96, "良")
-    assert str(rows[2][0]).startswith("'=")  # never a formula
-    r = await client.post("/export.csv", json=TABLE)
-    assert r.content.startswith("\ufeff名称,AQI,类别".encode())
+    # the rows above the table (bishui.export_header): title, source, the synthetic-data notice
+    assert rows[0][0] == "air-daily-2026-11-21"  # no title sent: the table's name
+    assert str(rows[1][0]).startswith("数据来源：碧水") and "模拟数据" in str(rows[2][0])
+    assert rows[3] == ("名称", "AQI", "类别")
+    assert rows[4] == ("竹园小学", 96, "良")
+    assert str(rows[5][0]).startswith("'=")  # never a formula
+    assert ws.freeze_panes == "A5"
+    r = await client.post("/export.csv", json={**TABLE, "title": "空气质量日报", "units": "μg/m³"})
+    text = r.content.decode("utf-8")
+    assert text.startswith("\ufeff空气质量日报\r\n单位：μg/m³\r\n数据来源：")
+    assert "\r\n名称,AQI,类别\r\n竹园小学,96,良\r\n" in text
 
 
 async def test_export_bounds_and_csrf(app: Any, users: dict[str, Any]) -> None:

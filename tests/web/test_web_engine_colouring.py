@@ -11,29 +11,29 @@ import datetime as dt
 import json
 from typing import Any
 
+from bishui import readings
+from bishui.registry.model import Site
 from bishui.store import Store
 from bishui.timeutil import now_beijing
 from bishui.web.colouring import Mark
 from bishui.web.engine_colouring import EngineColouring
 
-SITES = "SELECT id, kind, name, region, lon, lat, body, target_class, enterprise FROM sites"
 
-
-def _finding(store: Store, site: dict[str, Any], severity: str, at: dt.datetime) -> None:
+def _finding(store: Store, site: Site, severity: str, at: dt.datetime) -> None:
     store.execute(
         "INSERT INTO source_finding (finding_key, event_key, rule_id, rule_version, "
         "ruleset_version, severity, site_code, outlet_id, site_id, uscc, region, pollutant, "
         "start_ts, end_ts, message, body, resolution, run_id, found_at) "
         "VALUES (?, ?, 'R', '1', '1', ?, ?, ?, ?, ?, ?, 'a21026', ?, ?, 'm', ?, 'open', 'r', ?)",
         [
-            f"k-{site['id']}",
-            f"k-{site['id']}",
+            f"k-{site.id}",
+            f"k-{site.id}",
             severity,
-            site["id"],
-            site["id"],
-            site["id"],
-            site["enterprise"] or "x",
-            site["region"],
+            site.id,
+            site.id,
+            site.id,
+            site.enterprise or "x",
+            site.region,
             at - dt.timedelta(hours=2),
             at - dt.timedelta(hours=1),
             json.dumps({}),
@@ -44,12 +44,12 @@ def _finding(store: Store, site: dict[str, Any], severity: str, at: dt.datetime)
 
 def test_engines_colour_each_layer(city_store: Store) -> None:
     at = now_beijing()
-    sites = city_store.query(SITES + " ORDER BY kind, id")
+    sites = sorted(readings.sites(city_store), key=lambda s: (s.kind, s.id))
     marks = EngineColouring()(city_store, sites, at)
-    assert set(marks) == {s["id"] for s in sites}
-    air = [marks[s["id"]] for s in sites if s["kind"] == "air"]
+    assert set(marks) == {s.id for s in sites}
+    air = [marks[s.id] for s in sites if s.kind == "air"]
     assert air and all("bishui.air" in m.basis for m in air)  # the full real-time AQI
-    outlets = [marks[s["id"]] for s in sites if s["kind"].startswith("source")]
+    outlets = [marks[s.id] for s in sites if s.kind.startswith("source")]
     assert {m.level for m in outlets} <= {"compliant", "exceeding", "finding", "nodata"}
 
 
@@ -58,18 +58,18 @@ def test_findings_colour_outlets(store: Store) -> None:
 
     load_city(store, hours=2)
     at = now_beijing()
-    sites = store.query(SITES + " WHERE kind LIKE 'source%' ORDER BY id")
+    sites = readings.sites(store, "kind LIKE 'source%'")
     _finding(store, sites[0], "high", at)
     _finding(store, sites[1], "medium", at)
     marks = EngineColouring()(store, sites, at)
-    assert marks[sites[0]["id"]].level == "exceeding"
-    assert marks[sites[0]["id"]].color == "#D7191C"
-    assert marks[sites[1]["id"]].level == "finding"
-    assert marks[sites[2]["id"]].level == "compliant"
+    assert marks[sites[0].id].level == "exceeding"
+    assert marks[sites[0].id].color == "#D7191C"
+    assert marks[sites[1].id].level == "finding"
+    assert marks[sites[2].id].level == "compliant"
 
 
 def test_a_failing_engine_keeps_the_fallback(city_store: Store) -> None:
-    sites = city_store.query(SITES + " WHERE kind = 'water' ORDER BY id")
+    sites = readings.sites(city_store, "kind = 'water'")
     fallback = Mark("3", "#00FF00", "Ⅲ类", "Class III", basis="fallback")
 
     class Broken:
@@ -79,7 +79,7 @@ def test_a_failing_engine_keeps_the_fallback(city_store: Store) -> None:
         def query_columns(self, *a: Any, **k: Any) -> Any:
             raise RuntimeError("engine down")
 
-    colour = EngineColouring(base=lambda store, ss, at: {s["id"]: fallback for s in ss})
+    colour = EngineColouring(base=lambda store, ss, at: {s.id: fallback for s in ss})
     marks = colour(Broken(), sites, now_beijing())  # type: ignore[arg-type]
     assert all(m.basis == "fallback" for m in marks.values())
 
@@ -98,7 +98,7 @@ def test_a_refresh_never_stalls_other_readers(city_store: Store) -> None:
         if len(calls) == 2:  # the refresh
             started.set()
             assert release.wait(10)
-        return {s["id"]: Mark("nodata", "#9E9E9E", "无", "none") for s in sites}
+        return {s.id: Mark("nodata", "#9E9E9E", "无", "none") for s in sites}
 
     app = create_app(city_store, Settings(secret="", snapshot_seconds=0), colouring=slow)
     ctx = app.state.web

@@ -17,14 +17,16 @@ from web_support import client_for, csrf_of, login
 from bishui.errors import PermissionDenied
 from bishui.web.auth import api_routes, requires, route_access
 
-ALL = frozenset({"admin", "analyst", "inspector", "county", "enterprise", "public"})
+ALL = frozenset({"admin", "analyst", "inspector", "chief", "county", "enterprise", "public"})
 LOGGED_IN = ALL - {"public"}
 ADMIN = frozenset({"admin"})
 COUNTY = frozenset({"county"})
-STAFF = frozenset({"admin", "analyst", "inspector"})
-STAFF_AND_COUNTY = frozenset({"admin", "analyst", "inspector", "county"})
+STAFF = frozenset({"admin", "analyst", "inspector", "chief"})
+STAFF_AND_COUNTY = STAFF | {"county"}
 SOURCES_READERS = LOGGED_IN  # every role but the public; scoped (docs/sources.md)
-TASK_ACTORS = frozenset({"admin", "inspector", "enterprise"})
+# the task machine refuses what a role may not do (a chief only approves or rejects)
+TASK_ACTORS = frozenset({"admin", "inspector", "chief", "enterprise"})
+UPLOADERS = frozenset({"admin", "analyst", "enterprise"})
 
 EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/health"): (ALL, "all"),
@@ -34,6 +36,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/measurements"): (ALL, "scoped"),
     ("GET", "/api/v1/measurements/revisions"): (ALL, "scoped"),
     ("GET", "/api/v1/overview"): (ALL, "scoped"),
+    ("GET", "/api/v1/search"): (ALL, "scoped"),
     ("GET", "/api/v1/geo/counties"): (ALL, "all"),
     ("GET", "/api/v1/me"): (LOGGED_IN, "all"),
     ("POST", "/api/v1/me/tokens"): (LOGGED_IN, "all"),
@@ -43,6 +46,16 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("POST", "/api/v1/users"): (ADMIN, "all"),
     ("POST", "/api/v1/users/{username}/disable"): (ADMIN, "all"),
     ("POST", "/api/v1/users/{username}/unlock"): (ADMIN, "all"),
+    # user management (issue 16 item 6)
+    ("POST", "/api/v1/users/{username}/enable"): (ADMIN, "all"),
+    ("POST", "/api/v1/users/{username}/password"): (ADMIN, "all"),
+    ("PATCH", "/api/v1/users/{username}"): (ADMIN, "all"),
+    ("GET", "/api/v1/users/audit"): (ADMIN, "all"),
+    ("GET", "/users"): (ADMIN, "all"),
+    # data upload: staff who keep the data, an enterprise for its own sites (issue 16 item 6)
+    ("POST", "/api/v1/uploads"): (UPLOADERS, "scoped"),
+    ("GET", "/api/v1/uploads"): (UPLOADERS, "scoped"),
+    ("GET", "/upload"): (UPLOADERS, "scoped"),
     ("GET", "/"): (ALL, "scoped"),
     ("GET", "/public"): (ALL, "all"),
     ("GET", "/public/{table}.{fmt}"): (ALL, "all"),
@@ -56,15 +69,24 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/water"): (ALL, "scoped"),
     ("GET", "/sources"): (LOGGED_IN, "scoped"),
     ("GET", "/tasks"): (LOGGED_IN, "scoped"),
+    ("GET", "/alerts"): (LOGGED_IN, "scoped"),
     ("GET", "/compensation"): (STAFF_AND_COUNTY, "scoped"),
     ("GET", "/bigscreen"): (STAFF, "all"),
     ("POST", "/export.{fmt}"): (ALL, "all"),
+    # PDF reports (tests/web/test_web_reports.py checks that the sources' report is staff-only)
+    ("GET", "/reports"): (ALL, "scoped"),
+    ("GET", "/api/v1/reports"): (ALL, "scoped"),
+    ("GET", "/api/v1/reports/{report_id}.pdf"): (ALL, "scoped"),
+    ("POST", "/api/v1/reports"): (frozenset({"admin", "analyst"}), "all"),
     # published air and water figures; drinking-water alerts for staff and counties
     ("GET", "/api/v1/air/realtime"): (ALL, "all"),
     ("GET", "/api/v1/air/daily"): (ALL, "all"),
     ("GET", "/api/v1/air/assessment"): (ALL, "all"),
     ("GET", "/api/v1/air/ranking"): (ALL, "all"),
     ("GET", "/api/v1/air/calendar"): (ALL, "all"),
+    # the public page's trend and health advice (issue 16 item 8)
+    ("GET", "/api/v1/air/trend"): (ALL, "all"),
+    ("GET", "/api/v1/air/advice"): (ALL, "all"),
     ("GET", "/api/v1/water/sections"): (ALL, "all"),
     ("GET", "/api/v1/water/rivers"): (ALL, "all"),
     ("GET", "/api/v1/water/cwqi"): (ALL, "all"),
@@ -92,6 +114,19 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/findings/{key}"): (SOURCES_READERS, "scoped"),
     ("GET", "/api/v1/alerts"): (SOURCES_READERS, "scoped"),
     ("GET", "/api/v1/tasks"): (SOURCES_READERS, "scoped"),
+    # the alerts page: grouped alerts, acknowledgement, routing, the outbox, the bell
+    # (tests/web/test_web_alerts.py checks the scoping and the bodies)
+    ("GET", "/api/v1/alerts/groups"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/alerts/items"): (SOURCES_READERS, "scoped"),
+    ("POST", "/api/v1/alerts/acknowledge"): (frozenset({"admin", "inspector", "county"}), "scoped"),
+    ("GET", "/api/v1/alert-routes"): (ADMIN, "all"),
+    ("POST", "/api/v1/alert-routes"): (ADMIN, "all"),
+    ("PUT", "/api/v1/alert-routes/{route_id}"): (ADMIN, "all"),
+    ("DELETE", "/api/v1/alert-routes/{route_id}"): (ADMIN, "all"),
+    ("GET", "/api/v1/deliveries"): (ADMIN, "all"),
+    ("POST", "/api/v1/deliveries/{delivery_id}/retry"): (ADMIN, "all"),
+    ("GET", "/api/v1/inbox"): (LOGGED_IN, "all"),
+    ("POST", "/api/v1/inbox/seen"): (LOGGED_IN, "all"),
     ("GET", "/api/v1/tasks/{task_id}"): (SOURCES_READERS, "scoped"),
     # one route per action, each with its declared body (issue 14)
     **{
@@ -106,8 +141,14 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
             "close",
             "escalate",
             "reopen",
+            "approve",
+            "reject",
+            "check_in",
         )
     },
+    # the inspector's day (issue 16 item 9)
+    ("GET", "/api/v1/tasks/{task_id}/party"): (SOURCES_READERS, "scoped"),
+    ("GET", "/api/v1/tasks/{task_id}/records/{kind}"): (STAFF, "scoped"),
     # evidence files (tests/sources/test_sources_evidence_api.py checks the scoping)
     ("POST", "/api/v1/tasks/{task_id}/files"): (TASK_ACTORS, "scoped"),
     ("GET", "/api/v1/tasks/{task_id}/files"): (SOURCES_READERS, "scoped"),
@@ -126,10 +167,17 @@ PATH_VALUES = {
     "statement_id:path": "no-such-agreement/2026/v1",
     "task_id": "T20260101-0001",
     "file_id": "0" * 32,
+    "kind": "inspection",
+    "route_id": "999999",
+    "delivery_id": "999999",
+    "report_id": "air-daily-2026-01-01-v1",
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},
     "/api/v1/measurements/revisions": {"site": "AQ01"},
+    "/api/v1/air/trend": {"code": "AQ01"},
+    "/api/v1/air/advice": {"level": "3"},
+    "/api/v1/search": {"q": "竹园"},
 }
 
 

@@ -71,12 +71,13 @@ def report_cmd(db_url: str, day: dt.datetime, scope: str, out: Path | None) -> N
 @click.option(
     "--hour",
     type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H"]),
-    help="end-of-hour label (default: the newest hour with data)",
+    help="end-of-hour label: the data of 13:00–14:00 is 14:00 (default: the newest complete "
+    "hour with data; an hour in progress is never reported)",
 )
 @click.option("--scope", type=SCOPES, default="all", show_default=True)
 @OUT
 def realtime_cmd(db_url: str, hour: dt.datetime | None, scope: str, out: Path | None) -> None:
-    """The real-time (hourly) report of the newest hour, or of --hour."""
+    """The real-time (hourly) report of the newest complete hour, or of --hour."""
     from bishui.air import publish, service
 
     store = _store(db_url)

@@ -36,13 +36,13 @@ import numpy.typing as npt
 from bishui.air.aqi import STATUS, AQIReport, daily_report, realtime_report
 from bishui.air.assessment import eight_hour_means, sliding_24h_means
 from bishui.air.compliance import assess, good_days_ratio
-from bishui.air.editions import Edition, edition_for
+from bishui.air.editions import Edition, edition_for, editions_for
 from bishui.air.period import city_concentration, daily_aqi, daily_statistics
 from bishui.air.ranking import EQUAL_WEIGHTS, LIMITS_2012, composite_index, rank
 from bishui.air.store_io import Network, Scope, hourly_cube, latest_hour, network
 from bishui.errors import InputError, NotFoundError
 from bishui.store import Store
-from bishui.timeutil import now_beijing
+from bishui.timeutil import current_hour, hour_label, now_beijing
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -125,6 +125,7 @@ def realtime(
     *,
     min_stations: int = 1,
     pm_from_24h_sliding: bool = False,
+    now: dt.datetime | None = None,
 ) -> Realtime:
     """The real-time (hourly) report of every station, county and the city.
 
@@ -133,11 +134,14 @@ def realtime(
     store : Store
     hour : datetime, optional
         End-of-hour label (HJ 663: the value labelled X covers (X−1h, X]); default the newest
-        hour with data.
+        **complete** hour with data (:func:`bishui.timeutil.current_hour`: an hour in progress
+        is never published, so at 14:20 the default is at most 14:00, the hour 13:00–14:00).
     min_stations : int
         Stations a county or the city needs for a value (see ``city_concentration``).
     pm_from_24h_sliding : bool
         2012 only; see :func:`bishui.air.aqi.realtime_report`.
+    now : datetime, optional
+        The clock (Beijing time) the default hour is chosen at; default now.
 
     Returns
     -------
@@ -147,10 +151,10 @@ def realtime(
     """
     net = network(store)
     if hour is None:
-        last = latest_hour(store, net.ids, before=now_beijing())
+        last = latest_hour(store, net.ids, before=current_hour(now))
         if last is None:
             raise NotFoundError("no hourly air data in the store")
-        hour = last + HOUR
+        hour = hour_label(last)
     hour = hour.replace(minute=0, second=0, microsecond=0)
     ed = edition_for(hour)
     cube = hourly_cube(store, net.ids, hour - 24 * HOUR, 24)
@@ -171,6 +175,77 @@ def realtime(
         for i, sc in enumerate(net.scopes)
     ]
     return Realtime(hour, ed, rows)
+
+
+# -- a scope's last hours ------------------------------------------------------------------------
+def trend(
+    store: Store,
+    code: str,
+    end: dt.datetime | None = None,
+    hours: int = 24,
+    *,
+    min_stations: int = 1,
+) -> tuple[Scope, list[ReportRow]]:
+    """The real-time reports of one station (county, the city) over *hours* hours.
+
+    Parameters
+    ----------
+    store : Store
+    code : str
+        Station id, region code or the city's code.
+    end : datetime, optional
+        End-of-hour label of the newest hour (HJ 663); default the newest *complete* hour, the
+        one that ended last (CNEMC publishes an hour once it has ended, HJ 633-2026 §5.2.2).
+    hours : int
+        1-168 hours, oldest first.
+
+    Returns
+    -------
+    (Scope, list of ReportRow)
+        One report per hour, each judged by the edition in force on its hour (a span across
+        2026-03-01 is computed in two batches); hours without data have status ``missing``.
+    """
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 168:
+        raise InputError("hours", "1-168", hours)
+    net = network(store)
+    pick = next((i for i, s in enumerate(net.scopes) if s.code == code), None)
+    if pick is None:
+        raise NotFoundError(f"no air station or scope {code!r}")
+    sc = net.scopes[pick]
+    end = current_hour() if end is None else end.replace(minute=0, second=0, microsecond=0)
+    first = end - (hours - 1) * HOUR
+    labels = [first + i * HOUR for i in range(hours)]
+    members = list(sc.members)
+    ids = [net.ids[i] for i in members]
+    # index 23 + i is the hour labelled labels[i] (it starts an hour before its label); the
+    # 23 hours before the first label feed the 2012 sliding means
+    cube = hourly_cube(store, ids, first - 24 * HOUR, 23 + hours)
+    conc = {f"{k}_1h": v[:, 23:] for k, v in cube.items()}
+    conc["O3_8h"] = eight_hour_means(cube["O3"])[:, 23:]
+    conc["SO2_24h"] = sliding_24h_means(cube["SO2"])[:, 23:]
+    need = 1 if sc.kind == "station" else min_stations
+    has = np.zeros((len(ids), hours), bool)  # stations with at least one indicator
+    for k, v in conc.items():
+        if k.endswith("_1h"):
+            has |= ~np.isnan(v)
+    scoped = {k: city_concentration(v, axis=0, min_stations=need) for k, v in conc.items()}
+    new = np.asarray(editions_for(np.array(labels, dtype="datetime64[h]")))
+    reports: list[AQIReport | None] = [None] * hours
+    for ed, mask in (("2012", ~new), ("2026", new)):
+        idx = np.flatnonzero(mask)
+        if not idx.size:
+            continue
+        part = {k: v[idx] for k, v in scoped.items() if ed == "2012" or k.endswith("_1h")}
+        batch = realtime_report(part, ed)  # type: ignore[arg-type]
+        for j, i in enumerate(idx):
+            reports[int(i)] = batch.report(j)
+    present = has.sum(axis=0)
+    rows = [
+        ReportRow(sc.kind, sc.code, sc.name, labels[i], r, int(present[i]))
+        for i, r in enumerate(reports)
+        if r is not None
+    ]
+    return sc, rows
 
 
 # -- daily report ------------------------------------------------------------------------------
@@ -462,4 +537,5 @@ __all__ = [
     "ranking",
     "realtime",
     "scope_rows",
+    "trend",
 ]

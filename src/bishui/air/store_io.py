@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from bishui import readings
 from bishui.air.period import HOURLY_KEYS
+from bishui.registry.model import Site
 from bishui.store import Store
 
 FloatArray = npt.NDArray[np.float64]
@@ -59,12 +60,12 @@ class Scope:
 class Network:
     """The city's air stations and the scopes reports are published for."""
 
-    stations: tuple[dict[str, Any], ...]
+    stations: tuple[Site, ...]
     scopes: tuple[Scope, ...]
 
     @property
     def ids(self) -> list[str]:
-        return [s["id"] for s in self.stations]
+        return [s.id for s in self.stations]
 
     def of_kind(self, *kinds: str) -> list[Scope]:
         return [s for s in self.scopes if s.kind in kinds]
@@ -77,22 +78,20 @@ def network(store: Store, *, stations: list[str] | None = None) -> Network:
     "城市点位"). A county's (district's, zone's) value is the mean of all the air stations in
     that region: counties have no national assessment stations of their own (interpretation 17).
     """
-    rows = store.query(
-        "SELECT id, name, region, assessment FROM sites WHERE kind = 'air' ORDER BY id", []
-    )
+    rows = readings.sites(store, "kind = 'air'")
     if stations is not None:
         wanted = set(stations)
-        rows = [r for r in rows if r["id"] in wanted]
+        rows = [r for r in rows if r.id in wanted]
     regions = {r["code"]: r for r in store.query("SELECT code, name, kind FROM regions", [])}
-    scopes = [Scope("station", r["id"], r["name"], (i,)) for i, r in enumerate(rows)]
+    scopes = [Scope("station", r.id, r.name, (i,)) for i, r in enumerate(rows)]
     by_region: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
-        by_region.setdefault(r["region"], []).append(i)
+        by_region.setdefault(r.region, []).append(i)
     for code in sorted(by_region):
         name = regions.get(code, {}).get("name", code)
         scopes.append(Scope("county", code, name, tuple(by_region[code])))
     city = next((r for r in regions.values() if r["kind"] == "city"), None)
-    members = tuple(i for i, r in enumerate(rows) if r["assessment"])
+    members = tuple(i for i, r in enumerate(rows) if r.assessment)
     if members:
         code, name = (city["code"], city["name"]) if city else ("city", "city")
         scopes.append(Scope("city", code, name, members))

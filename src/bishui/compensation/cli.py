@@ -29,6 +29,7 @@ from bishui.compensation.jingmen import AGREEMENTS_DIR, CITY_FILE, city_registry
 from bishui.compensation.ledger import Ledger
 from bishui.compensation.period import Period
 from bishui.errors import InputError, NotFoundError
+from bishui.export_header import header_rows
 from bishui.store import Store, open_store
 
 _DIR = click.option(
@@ -198,7 +199,6 @@ def _export(
     from bishui.compensation.export import (
         PARTY_HEADERS,
         STATEMENT_HEADERS,
-        SYNTHETIC_BANNER,
         party_rows,
         statement_table_rows,
         write_table,
@@ -220,7 +220,13 @@ def _export(
             "结算单": (STATEMENT_HEADERS, statement_table_rows(statements, names)),
             "各方对账单": (PARTY_HEADERS, party_rows(ps, names)),
         },
-        note=SYNTHETIC_BANNER if synthetic else None,
+        preamble=header_rows(
+            "生态补偿结算单及各方对账单",
+            period=str(period),
+            units="元（人民币，两位小数）",
+            source="碧水 生态补偿结算（按协议规则由监测数据计算）",
+            synthetic=synthetic,
+        ),
     )
 
 

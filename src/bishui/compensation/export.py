@@ -145,13 +145,14 @@ def write_table(
     path: str | Path,
     sheets: Mapping[str, tuple[Sequence[tuple[str, str]], Sequence[Mapping[str, Any]]]],
     *,
-    note: str | None = None,
+    preamble: Sequence[Sequence[str]] = (),
 ) -> Path:
     """Write sheets ``{title: (headers, rows)}`` to ``.xlsx`` (all sheets) or ``.csv`` (first).
 
     Decimal amounts become Excel numbers formatted ``#,##0.00`` (a Decimal with two places is
-    exactly representable as the printed text); in CSV they are their exact text. *note*
-    (e.g. the synthetic-data banner) goes in the first row of each sheet / the CSV.
+    exactly representable as the printed text); in CSV they are their exact text. *preamble*
+    (:func:`bishui.export_header.header_rows`: title, period, units, source, the synthetic-data
+    notice) goes first on each sheet / in the CSV.
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -159,8 +160,7 @@ def write_table(
         headers, rows = next(iter(sheets.values()))
         with p.open("w", encoding="utf-8-sig", newline="") as f:
             w = csv.writer(f)
-            if note:
-                w.writerow([note])
+            w.writerows(preamble)
             w.writerow([h for h, _ in headers])
             for r in rows:
                 w.writerow([_cell(r.get(k)) for _, k in headers])
@@ -175,9 +175,12 @@ def write_table(
         wb.remove(wb.active)
     for title, (headers, rows) in sheets.items():
         ws = wb.create_sheet(title[:31])
-        if note:
-            ws.append([note])
-            ws.cell(row=1, column=1).font = Font(bold=True, color="C00000")
+        for n, line in enumerate(preamble):
+            ws.append(list(line))
+            notice = "模拟数据" in line[0] if line else False
+            ws.cell(row=n + 1, column=1).font = Font(
+                bold=n == 0 or notice, size=14 if n == 0 else 10, color="C00000" if notice else None
+            )
         ws.append([h for h, _ in headers])
         for c in ws[ws.max_row]:
             c.font = Font(bold=True)
@@ -199,7 +202,11 @@ def write_table(
 
 
 _CSS = """
-body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif;
+@font-face { font-family: "bishui-roman"; src: local("DejaVu Sans"), local("DejaVuSans"),
+             local("Segoe UI"), local("Arial Unicode MS"), local("Noto Sans");
+             unicode-range: U+2160-217F; }
+body { font-family: "bishui-roman", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Source Han Sans SC",
+       "Microsoft YaHei", sans-serif;
        margin: 2em auto; max-width: 52em; color: #111; }
 h1 { font-size: 1.5em; text-align: center; }
 .synthetic { border: 2px solid #c00; color: #c00; padding: .5em 1em; font-weight: bold; }
@@ -208,7 +215,9 @@ table { border-collapse: collapse; width: 100%; margin: 1em 0; }
 th, td { border: 1px solid #444; padding: .3em .6em; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .sign td { height: 4em; vertical-align: bottom; }
-@media print { .synthetic { -webkit-print-color-adjust: exact; print-color-adjust: exact; } }
+@media print { body, pre, td, th { font-family: "bishui-roman", "Noto Sans CJK SC",
+                                 "WenQuanYi Micro Hei", sans-serif; }
+               .synthetic { -webkit-print-color-adjust: exact; print-color-adjust: exact; } }
 """
 
 

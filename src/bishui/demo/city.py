@@ -47,6 +47,9 @@ WATER_LEVELS = {
 #: The drinking-water source that starts to degrade on this date, for the alert rules to catch.
 DEGRADING_SOURCE = ("WS14", "2026-09-20T00")
 
+# Surnames for the fictional people (法定代表人, 联系人) of the fictional enterprises: "王某".
+_SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡"]
+
 # Fictional trade names (字号) for the fictional enterprises.
 _TRADE_NAMES = [
     "碧源",
@@ -164,6 +167,7 @@ def build(seed: int = 20261122) -> ModelCity:
         reg.regions.append(Region(parent=c["code"], **r))
 
     centre: dict[str, tuple[float, float]] = {}
+    region_names = {r.code: r.name for r in reg.regions}
     serial = 0
 
     def device(
@@ -255,14 +259,20 @@ def build(seed: int = 20261122) -> ModelCity:
             )
             code = uscc.generate(region[:6], seed * 1000 + n)
             trade = _TRADE_NAMES[(n - 1) % len(_TRADE_NAMES)]
+            # Address and people are synthetic and say so (issue 16 item 9): a local number
+            # never starts with 0, so 0724-0000nnnn reaches nobody.
             ent = Enterprise(
                 uscc=code,
                 name=f"荆门{trade}{industry['suffix']}（模拟）",
                 industry=industry["name"],
                 region=region,
+                address=f"湖北省荆门市{region_names[region]}{trade}路{n}号（模拟地址）",
                 lon=lon,
                 lat=lat,
                 key_unit=True,
+                legal_rep=f"{_SURNAMES[n % len(_SURNAMES)]}某（模拟）",
+                contact=f"{_SURNAMES[(n * 7 + 3) % len(_SURNAMES)]}某（环保专员，模拟）",
+                phone=f"0724-0000{n:04d}（模拟）",
             )
             reg.enterprises.append(ent)
             model.industry_of[code] = industry["key"]

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from bishui.demo.history import generate
 from bishui.ingest import aggregate
 from bishui.registry import apply
 from bishui.store import Store, open_store
-from bishui.timeutil import now_beijing
+from bishui.timeutil import current_hour, now_beijing
 
 STATE_FILE = "demo-state.json"
 DEVICES_FILE = "demo-devices.json"
@@ -27,6 +28,7 @@ DEMO_ROLES = (
     ("admin", "admin", None, "系统管理员"),
     ("analyst", "analyst", None, "生态环境局分析员"),
     ("inspector", "inspector", None, "环境监察员"),
+    ("chief", "chief", None, "执法科长"),
     ("county", "county", "420822", "沙洋县用户"),
     ("enterprise", "enterprise", 0, "企业用户"),
 )
@@ -35,10 +37,13 @@ DEMO_ROLES = (
 def prepare(
     store: Store, data_dir: Path, *, seed: int, days: int, now: dt.datetime, echo: Any = click.echo
 ) -> tuple[ModelCity, dict[str, Any]]:
-    """Load the model city and bring its synthetic history up to *now* (the current hour).
+    """Load the model city and bring its synthetic history up to the newest complete hour.
 
     A first run writes *days* of history; a later run reuses it and only fills the hours
-    between the last run and now.
+    between the last run and now. The history ends with the newest complete hour at *now*
+    (:func:`bishui.timeutil.current_hour`): the real-time report has an hour to publish from
+    the first minute. Each step says what it did, with counts and seconds, as it goes (the
+    first start takes a minute or more).
     """
     state_path = data_dir / STATE_FILE
     state: dict[str, Any] = (
@@ -47,7 +52,7 @@ def prepare(
     seed = int(state.get("seed", seed))
     fresh_passwords = not (data_dir / DEVICES_FILE).exists()
     model = _with_device_passwords(build(seed), data_dir)
-    end = now.replace(minute=0, second=0, microsecond=0)
+    end = current_hour(now)
     if state.get("history_end"):
         start = dt.datetime.fromisoformat(state["history_end"])
         if fresh_passwords:  # a data directory from before issue 13: its devices get new ones
@@ -55,41 +60,92 @@ def prepare(
 
             apply(store, Registry(devices=model.registry.devices))
     else:
-        echo(f"Loading the model city (seed {seed}) into {store.url} …")
+        t0 = time.monotonic()
+        echo(f"[1/5] Loading the model city (seed {seed}) into {store.url} …")
         apply(store, model.registry)
         from bishui.demo.city_permits import load_demo_permits
 
-        load_demo_permits(store, model)
+        permits = load_demo_permits(store, model)
+        reg = model.registry
+        echo(
+            f"      {len(reg.regions)} regions, {len(reg.sites)} sites, {len(reg.devices)} "
+            f"devices, {len(reg.enterprises)} enterprises; permits "
+            + ", ".join(f"{k} {v}" for k, v in permits.items())
+            + f" ({time.monotonic() - t0:.0f} s)"
+        )
         start = end - dt.timedelta(days=days)
         state = {"seed": seed, "history_start": start.isoformat(), "notice": SYNTHETIC_NOTICE}
     if start < end:
-        echo(
-            f"Generating synthetic history {start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} "
-            "(Beijing time) …"
-        )
-        with click.progressbar(length=1, label="history", show_pos=True) as bar:
-
-            def progress(done: int, total: int) -> None:
-                bar.length = total
-                bar.update(done - bar.pos)
-
-            stats = generate(
-                store,
-                model,
-                start,
-                end,
-                progress=progress,
-                events_file=data_dir / "synthetic-events.json",
-            )
-        echo(f"  {stats['values']:,} hourly values at {stats['sites']} sites")
-        echo("Computing daily values …")
-        aggregate.daily(store, start.date(), end.date() + dt.timedelta(days=1), now=now)
-        state["history_end"] = end.isoformat()
-        state_path.write_text(json.dumps(state, ensure_ascii=False, indent=2), encoding="utf-8")
+        _history(store, model, data_dir, state, start, end, now=now, echo=echo)
         setup_engines(
             store, model, dt.datetime.fromisoformat(state["history_start"]), end, now=now, echo=echo
         )
     return model, state
+
+
+def _history(
+    store: Store,
+    model: ModelCity,
+    data_dir: Path,
+    state: dict[str, Any],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    now: dt.datetime,
+    echo: Any,
+) -> None:
+    """Write the synthetic hours ``start <= ts < end`` and their daily values; record the end."""
+    t0 = time.monotonic()
+    echo(
+        f"[2/5] Generating synthetic history {start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} "
+        "(Beijing time; the last hour is the newest complete one) …"
+    )
+    written = [0]
+
+    def progress(done: int, total: int, values: int) -> None:
+        written[0] += values
+        echo(
+            f"      history {done}/{total}: {written[0]:,} hourly values "
+            f"({time.monotonic() - t0:.0f} s)"
+        )
+
+    stats = generate(
+        store, model, start, end, progress=progress, events_file=data_dir / "synthetic-events.json"
+    )
+    echo(f"      {stats['values']:,} hourly values at {stats['sites']} sites")
+    t1 = time.monotonic()
+    echo("[3/5] Computing daily values …")
+    n = aggregate.daily(store, start.date(), end.date() + dt.timedelta(days=1), now=now)
+    echo(f"      {n:,} daily values ({time.monotonic() - t1:.0f} s)")
+    state["history_end"] = end.isoformat()
+    (data_dir / STATE_FILE).write_text(
+        json.dumps(state, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+
+
+def top_up(
+    store: Store,
+    model: ModelCity,
+    data_dir: Path,
+    *,
+    now: dt.datetime,
+    echo: Any = click.echo,
+) -> int:
+    """Fill the hours that completed while the demo was preparing; return how many.
+
+    Called just before the simulated loggers start: they send from the current hour on, so an
+    hour that ended during a long first start would otherwise stay empty, and the real-time
+    report would have nothing for its newest complete hour. The engines' own refresh (every
+    minute, ``bishui.runtime``) catches up on these hours.
+    """
+    state_path = data_dir / STATE_FILE
+    state: dict[str, Any] = json.loads(state_path.read_text(encoding="utf-8"))
+    start = dt.datetime.fromisoformat(state["history_end"])
+    end = current_hour(now)
+    if start >= end:
+        return 0
+    _history(store, model, data_dir, state, start, end, now=now, echo=echo)
+    return int((end - start) / dt.timedelta(hours=1))
 
 
 def demo_contents(store: Store) -> list[str]:
@@ -149,12 +205,14 @@ def setup_engines(
     from bishui.water import outbox as water_outbox
     from bishui.water.supervision import run_alerts
 
+    t0 = time.monotonic()
+    echo("[4/5] Running the engines over the history: drinking-water sources, pollution sources …")
     alerts = run_alerts(store, now=end)
     # 监察监测联动: the sources' alerts into the enforcement loop (惠亭水库's NH3-N exceedance
     # becomes an inspection task), as the platform's refresh does every minute from then on.
     routed = water_outbox.route(store, now=now)
     echo(
-        f"Drinking-water sources: {len(alerts['alerts'])} alerts → {len(routed.alerts)} "
+        f"      drinking-water sources: {len(alerts['alerts'])} alerts → {len(routed.alerts)} "
         f"enforcement alerts ({routed.merged} continued a live one), {len(routed.tasks)} tasks"
     )
     from bishui.sources.service import run_checks_span
@@ -162,15 +220,18 @@ def setup_engines(
     # The pollution-source checks over the whole history (the platform's refresh catches up
     # from the end of it): findings, alerts and tasks to work on, and year-to-date masses with
     # no unchecked days, so the caps the model city plans to breach are breached.
+    echo(f"      pollution-source checks over {(end - start).days} days …")
     reports = run_checks_span(store, start, end, now=now)
     echo(
-        f"Pollution-source checks, {start:%Y-%m-%d} → {end:%Y-%m-%d}: "
+        f"      pollution-source checks, {start:%Y-%m-%d} → {end:%Y-%m-%d}: "
         f"{sum(len(r.new) for r in reports)} new findings, "
-        f"{sum(r.alerts for r in reports)} alerts, {sum(len(r.tasks) for r in reports)} tasks"
+        f"{sum(r.alerts for r in reports)} alerts, {sum(len(r.tasks) for r in reports)} tasks "
+        f"({time.monotonic() - t0:.0f} s)"
     )
-    echo("Ecological compensation: agreements, entered figures, statements …")
+    t1 = time.monotonic()
+    echo("[5/5] Ecological compensation: agreements, entered figures, statements …")
     n = compensation.setup(store, start.date(), end.date(), now=now)
-    echo(f"  {n} agreement-periods computed")
+    echo(f"      {n} agreement-periods computed ({time.monotonic() - t1:.0f} s)")
 
 
 def demo_accounts(store: Store, model: ModelCity, data_dir: Path) -> list[dict[str, str]]:
@@ -237,10 +298,19 @@ def demo(
     """Run the Jingmen model city: store, history, gateway, loggers and web, on this machine."""
     from bishui.demo.live import LiveValues, logger_configs
     from bishui.hj212.simulator import run_fleet
-    from bishui.runtime import PlatformConfig, run_platform
+    from bishui.runtime import PlatformConfig, check_port, run_platform
     from bishui.web.settings import ensure_secret_file
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    hints = {
+        "web": f"bishui demo --port {port + 1} (or make demo PORT={port + 1})",
+        "gateway": f"bishui demo --gateway-port {gateway_port + 1} "
+        f"(or make demo GATEWAY_PORT={gateway_port + 1})",
+    }
+    if not prepare_only:
+        # before a first start's minute of preparation, not after it
+        check_port("127.0.0.1", port, "web", hints["web"])
+        check_port("127.0.0.1", gateway_port, "HJ 212 gateway", hints["gateway"])
     data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(data_dir / "bishui.duckdb")
     try:
@@ -248,12 +318,23 @@ def demo(
         if prepare_only:
             return
         users = demo_accounts(store, model, data_dir)
+        # the hours that ended while preparing: the live loggers start from the current one
+        top_up(store, model, data_dir, now=now_beijing())
         # The web needs a signing secret: BISHUI_SECRET when set, else the demo's own file
         # (created 0600 on the first run, reused afterwards).
         secret = (
             None if os.environ.get("BISHUI_SECRET") else ensure_secret_file(data_dir / "web-secret")
         )
-        config = PlatformConfig(web_port=port, gateway_port=gateway_port, web_secret=secret)
+        from bishui.settings import alerts_config
+
+        # alerts go to the log unless BISHUI_ALERTS_* say otherwise (docs/alerts.md)
+        config = PlatformConfig(
+            web_port=port,
+            gateway_port=gateway_port,
+            web_secret=secret,
+            port_hints=hints,
+            alerts=alerts_config(),
+        )
         if not no_loggers:
             configs = logger_configs(model)
             values = LiveValues(model)

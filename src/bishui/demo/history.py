@@ -18,7 +18,7 @@ from bishui.demo.city import ModelCity
 from bishui.demo.synth import Event, hours_of
 from bishui.store import Store
 
-Progress = Callable[[int, int], None]  # (slices done, slices total)
+Progress = Callable[[int, int, int], None]  # (slices done, slices total, values of the slice)
 
 
 def hour_range(start: dt.datetime, end: dt.datetime) -> np.ndarray:
@@ -86,10 +86,11 @@ def generate(
     for i, chunk in enumerate(slices):
         batch = [site_columns(model, site_id, chunk) for site_id in sites]
         cols = {k: np.concatenate([b[0][k] for b in batch]) for k in batch[0][0]}
-        total += store.write_measurements(cols)
+        n = store.write_measurements(cols)
+        total += n
         events.extend(e for b in batch for e in b[1])
         if progress:
-            progress(i + 1, len(slices))
+            progress(i + 1, len(slices), n)
     # A window that crosses a slice boundary is reported by both slices: keep it once.
     events = list({(e.kind, e.site_id, e.parameter, str(e.start)): e for e in events}.values())
     if events_file is not None:

@@ -44,8 +44,8 @@ def tasks() -> None:
 
 @tasks.command("list")
 @db_option
-@click.option("--state", type=click.Choice(["open", "assigned", "in_progress", "disposed",
-                                            "closed"]))  # fmt: skip
+@click.option("--state", type=click.Choice(
+    ["open", "assigned", "in_progress", "awaiting_approval", "disposed", "closed"]))  # fmt: skip
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="x.xlsx | x.csv")
 def tasks_list(db_url: str, state: str | None, out: Path | None) -> None:
     """Tasks, newest first."""
@@ -100,7 +100,7 @@ def _actor_options(f: Any) -> Any:
     f = db_option(f)
     f = click.option("--as", "actor", default="supervisor", show_default=True,
                      help="who acts (recorded in the audit log)")(f)  # fmt: skip
-    f = click.option("--role", type=click.Choice(["supervisor", "inspector"]),
+    f = click.option("--role", type=click.Choice(["supervisor", "inspector", "chief"]),
                      default="supervisor", show_default=True)(f)  # fmt: skip
     return f
 
@@ -211,6 +211,40 @@ def tasks_close(db_url: str, actor: str, role: str, task_id: str) -> None:
 def tasks_reopen(db_url: str, actor: str, role: str, task_id: str, reason: str) -> None:
     """Reopen a closed task (supervisor; a reason is required)."""
     _act(db_url, task_id, "reopen", actor, role, reason=reason)
+
+
+@tasks.command("approve")
+@_actor_options
+@click.argument("task_id")
+@click.option("--note", help="the approver's opinion (recorded)")
+def tasks_approve(db_url: str, actor: str, role: str, task_id: str, note: str | None) -> None:
+    """Approve a disposal awaiting approval (an approver role of the policy, e.g. --role chief;
+    not the user who disposed)."""
+    extra: dict[str, Any] = {"note": note} if note else {}
+    _act(db_url, task_id, "approve", actor, role, **extra)
+
+
+@tasks.command("reject")
+@_actor_options
+@click.argument("task_id")
+@click.option("--reason", default="", help="why the disposal goes back (required)")
+def tasks_reject(db_url: str, actor: str, role: str, task_id: str, reason: str) -> None:
+    """Send a disposal awaiting approval back to the inspector (the task is in progress again)."""
+    _act(db_url, task_id, "reject", actor, role, reason=reason)
+
+
+@tasks.command("check-in")
+@_actor_options
+@click.argument("task_id")
+@click.option("--lat", type=float, required=True, help="latitude [°, WGS 84]")
+@click.option("--lon", type=float, required=True, help="longitude [°, WGS 84]")
+@click.option("--accuracy", type=float, help="radius of the fix [m]")
+def tasks_check_in(db_url: str, actor: str, role: str, task_id: str, lat: float, lon: float,
+                   accuracy: float | None) -> None:  # fmt: skip
+    """Record a check-in at the enterprise (the distance from its registered location is
+    added)."""
+    extra: dict[str, Any] = {"accuracy": accuracy} if accuracy is not None else {}
+    _act(db_url, task_id, "check_in", actor, role, lat=lat, lon=lon, **extra)
 
 
 @tasks.command("verify")

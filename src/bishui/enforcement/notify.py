@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bishui.enforcement.audit import AuditEvent
-from bishui.enforcement.tasks import WATER_SOURCE, Task
+from bishui.enforcement.tasks import WATER_SOURCE, State, Task
 
 logger = logging.getLogger("bishui.enforcement")
 
@@ -60,9 +60,21 @@ def notifications_for(event: AuditEvent, task: Task) -> list[Notification]:
     if a == "assign":
         return [n(str(p.get("assignee", "")), f"任务 {task.id} 已分派给您，期限 "
                   f"{task.deadline:%Y-%m-%d %H:%M}")]  # fmt: skip
-    if a == "dispose":
-        return [n(party, f"任务 {task.id} 处置决定：{p.get('kind')}",
-                  str(p.get("article") or p.get("reason") or p.get("due") or ""))]  # fmt: skip
+    if a == "dispose" and task.state is State.AWAITING_APPROVAL:
+        # a draft until approved: the approvers hear of it, the party does not (yet)
+        return [n("role:chief", f"任务 {task.id} 处置（{p.get('kind')}）待审批",
+                  str(p.get("article") or ""))]  # fmt: skip
+    if a == "dispose" or (a == "approve" and task.disposal is not None):
+        d = task.disposal or {}
+        out = [n(party, f"任务 {task.id} 处置决定：{d.get('kind')}",
+                 str(d.get("article") or d.get("reason") or d.get("due") or ""))]  # fmt: skip
+        if a == "approve":
+            out.append(n(str(d.get("by", "")) or "role:supervisor",
+                         f"任务 {task.id} 处置已审批"))  # fmt: skip
+        return out
+    if a == "reject":
+        return [n(task.assignee or "role:supervisor", f"任务 {task.id} 处置被退回",
+                  str(p.get("reason", "")))]  # fmt: skip
     if a == "submit_rectification":
         who = "整改情况已记录" if task.subject_kind == WATER_SOURCE else "企业提交整改材料"
         return [n(task.assignee or "role:supervisor", f"任务 {task.id} {who}")]

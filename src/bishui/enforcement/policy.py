@@ -28,6 +28,13 @@ class Policy:
     escalation_roles: tuple[str, ...]
     penalty_articles: Mapping[str, tuple[Decimal, Decimal]]
     rule_articles: Mapping[str, str]
+    #: Task-machine roles that may approve a disposal (``[approval] roles``).
+    approval_roles: tuple[str, ...] = ("chief",)
+    #: Disposal kinds that wait for an approval before they take effect.
+    approval_disposals: tuple[str, ...] = ("penalty",)
+
+    def needs_approval(self, disposal_kind: str) -> bool:
+        return disposal_kind in self.approval_disposals
 
     def deadline(self, severity: str, created: dt.datetime) -> dt.datetime:
         try:
@@ -66,6 +73,12 @@ def parse_policy(doc: Mapping[str, Any]) -> Policy:
             escalation_roles=tuple(str(r) for r in esc["roles"]),
             penalty_articles=arts,
             rule_articles={str(k): str(v) for k, v in doc.get("rule_articles", {}).items()},
+            # A bureau's copy without [approval] keeps the safe default: penalties approved
+            # by a chief (docs/enforcement.md, "Approval").
+            approval_roles=tuple(str(r) for r in doc.get("approval", {}).get("roles", ["chief"])),
+            approval_disposals=tuple(
+                str(k) for k in doc.get("approval", {}).get("disposals", ["penalty"])
+            ),
         )
     except (KeyError, TypeError, ValueError, IndexError) as e:
         raise ConfigError("policy", f"malformed policy document: {e!r}", None) from None
@@ -73,6 +86,14 @@ def parse_policy(doc: Mapping[str, Any]) -> Policy:
         raise ConfigError("deadline_hours", "positive hours", dh)
     if not policy.escalation_roles:
         raise ConfigError("escalation.roles", "at least one role", [])
+    task_roles = ("inspector", "supervisor", "chief")
+    if not policy.approval_roles or any(r not in task_roles for r in policy.approval_roles):
+        raise ConfigError("approval.roles", "one or more of " + ", ".join(task_roles),
+                          list(policy.approval_roles))  # fmt: skip
+    kinds = ("rectification_order", "penalty", "false_alarm")
+    if any(k not in kinds for k in policy.approval_disposals):
+        raise ConfigError("approval.disposals", "disposal kinds: " + ", ".join(kinds),
+                          list(policy.approval_disposals))  # fmt: skip
     for art, (lo, hi) in arts.items():
         if lo < 0 or hi < lo:
             raise ConfigError(f"penalty_articles.{art}", "0 <= min <= max", [lo, hi])

@@ -21,6 +21,23 @@ discharge outlet (``uscc``, ``site_code``, ``outlet_id``) — or ``water_source`
 drinking-water source's monitoring site (``site_code`` = the water site id, ``region``; no
 enterprise, so ``uscc`` and ``outlet_id`` are NULL). Migration 3 adds the column (existing rows
 are outlets) and lets those two be NULL.
+
+Migration 4 (alerts that reach people, issue 16 item 4; :mod:`bishui.enforcement.delivery`):
+
+``enforcement_alert.ack_by/ack_at``  who acknowledged the alert and when (the audit log has the
+                              ``acknowledge`` event too)
+``enforcement_delivery``      the outbox: one row per message and channel (``inapp``, ``sms``,
+                              ``wecom``, ``dingtalk``, ``log``) — recipient, text, status
+                              (``pending`` → ``sent`` | ``failed``), attempts, the next
+                              attempt's time and the last error. Written in the transaction
+                              that raised the alert or moved the task; senders work it off
+                              later (the runtime loop), so a sender that is down loses nothing
+                              and blocks nothing.
+``enforcement_route``         routing rules: alerts of a rule (prefix), subject kind, region and
+                              severity at least … → recipients (roles, users, phone numbers) on
+                              channels; edited by an admin
+``enforcement_inbox_seen``    per user, the last in-app message id they have seen (the bell's
+                              unread count)
 """
 
 from __future__ import annotations
@@ -109,5 +126,52 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE enforcement_alert ALTER COLUMN outlet_id DROP NOT NULL",
         "ALTER TABLE enforcement_task ADD COLUMN subject_kind TEXT NOT NULL DEFAULT 'outlet'",
         "ALTER TABLE enforcement_task ALTER COLUMN uscc DROP NOT NULL",
+    ],
+    # 4 — acknowledgement, the delivery outbox, routing rules, the in-app inbox
+    [
+        "ALTER TABLE enforcement_alert ADD COLUMN ack_by TEXT",
+        "ALTER TABLE enforcement_alert ADD COLUMN ack_at TIMESTAMP",
+        "CREATE SEQUENCE enforcement_delivery_seq",
+        """CREATE TABLE enforcement_delivery (
+            id BIGINT PRIMARY KEY DEFAULT nextval('enforcement_delivery_seq'),
+            created TIMESTAMP NOT NULL,
+            channel TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL,
+            alert_id TEXT,
+            task_id TEXT,
+            route_id BIGINT,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_at TIMESTAMP NOT NULL,
+            last_error TEXT,
+            sent_at TIMESTAMP
+        )""",
+        "-- postgresql\nCREATE INDEX enforcement_delivery_due "
+        "ON enforcement_delivery (status, next_at)",
+        "CREATE SEQUENCE enforcement_route_seq",
+        """CREATE TABLE enforcement_route (
+            id BIGINT PRIMARY KEY DEFAULT nextval('enforcement_route_seq'),
+            name TEXT NOT NULL,
+            rule_prefix TEXT NOT NULL,
+            subject_kind TEXT NOT NULL,
+            region TEXT NOT NULL,
+            min_severity TEXT NOT NULL,
+            recipients {JSON} NOT NULL,
+            channels {JSON} NOT NULL,
+            enabled BOOLEAN NOT NULL,
+            updated_by TEXT NOT NULL,
+            updated TIMESTAMP NOT NULL
+        )""",
+        # the default rule (an admin edits it): medium and high alerts to staff, in the app
+        "INSERT INTO enforcement_route (name, rule_prefix, subject_kind, region, min_severity, "
+        "recipients, channels, enabled, updated_by, updated) VALUES ('中级及以上告警：站内通知', "
+        "'', '', '', 'medium', '[\"role:admin\", \"role:inspector\"]', '[\"inapp\"]', TRUE, "
+        "'system', TIMESTAMP '2026-12-07 00:00:00')",
+        """CREATE TABLE enforcement_inbox_seen (
+            username TEXT PRIMARY KEY,
+            seen_id BIGINT NOT NULL
+        )""",
     ],
 ]

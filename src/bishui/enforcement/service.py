@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bishui.enforcement import alerts as al
-from bishui.enforcement import evidence, notify
+from bishui.enforcement import delivery, evidence, inspection, notify
 from bishui.enforcement import tasks as tk
 from bishui.enforcement.audit import GENESIS, AuditEvent, AuditLog
 from bishui.enforcement.intake import AlertIn, AlertProducer, coerce
@@ -31,10 +31,11 @@ from bishui.timeutil import now_beijing
 
 SYSTEM = tk.Actor("system", tk.Role.SYSTEM)
 
-#: Web role → task-machine role (``tasks.PERMISSIONS``): an admin acts as the supervisor.
-#: Analysts and county officials read only.
+#: Web role → task-machine role (``tasks.PERMISSIONS``): an admin acts as the supervisor; a
+#: chief (执法科长) approves or rejects what the policy's ``[approval]`` lists. Analysts and
+#: county officials read only.
 TASK_ROLES = {"admin": tk.Role.SUPERVISOR, "inspector": tk.Role.INSPECTOR,
-              "enterprise": tk.Role.ENTERPRISE}  # fmt: skip
+              "enterprise": tk.Role.ENTERPRISE, "chief": tk.Role.CHIEF}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,15 @@ class LoopOptions:
     lower alerts wait for a person to open or dismiss them.
     ``auto_assign``: new tasks are assigned by the system to the inspection team of the site's
     region (``team:<region code>``).
+    ``notify_within_hours``: see :data:`bishui.enforcement.delivery.LIVE_WITHIN`.
     """
 
     alert_min_severity: str = "low"
     task_min_severity: str = "medium"
     auto_assign: bool = True
+    #: an alert notifies (routing rules → the delivery outbox) only if its period ended at most
+    #: this long before it was raised: history found late is listed, not pushed [h]
+    notify_within_hours: float = delivery.LIVE_WITHIN.total_seconds() / 3600
 
 
 class _TailLog(AuditLog):
@@ -157,12 +162,16 @@ def _write_task(tx: Transaction, t: tk.Task, region: str | None, now: dt.datetim
 def _write_notes(
     tx: Transaction, notes: Iterable[notify.Notification], sender: str, now: dt.datetime
 ) -> None:
+    """The notifications of task events: recorded, and each an in-app message in the delivery
+    outbox (:func:`bishui.enforcement.delivery.enqueue_notes`; the page header's bell)."""
+    notes = list(notes)
     for n in notes:
         tx.execute(
             "INSERT INTO enforcement_notification (event_seq, task_id, recipient, subject, body, "
             "sender, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [n.event_seq, n.task_id, n.recipient, n.subject, n.body, sender, now],
         )
+    delivery.enqueue_notes(tx, notes, now)
 
 
 def task_from_dict(d: Mapping[str, Any]) -> tk.Task:
@@ -181,6 +190,7 @@ def task_from_dict(d: Mapping[str, Any]) -> tk.Task:
         evidence=tuple(d.get("evidence", ())), disposal=d.get("disposal"),
         rectifications=tuple(d.get("rectifications", ())),
         rectification_verified=bool(d.get("rectification_verified")),
+        approval=d.get("approval"), checkins=tuple(d.get("checkins", ())),
         escalation_level=int(d.get("escalation_level", 0)), closed_at=t(d.get("closed_at")),
         reopen_count=int(d.get("reopen_count", 0)),
         suggested_article=d.get("suggested_article", ""), meta=d.get("meta") or {},
@@ -246,6 +256,8 @@ def raise_alerts(
         _insert_alerts(tx, final.values(), regions)
         _write_events(tx, log.new)
         _write_notes(tx, notes, _sender_name(sender), at)
+        delivery.enqueue_alerts(tx, final.values(), regions, at,
+                                dt.timedelta(hours=options.notify_within_hours))  # fmt: skip
     _send(sender, notes)
     return list(final.values()), opened
 
@@ -382,6 +394,15 @@ def act(
         if row is None:
             raise NotFoundError(f"task {task_id} does not exist")
         task, region = task_from_dict(json.loads(row[0])), row[1]
+        if action == tk.Action.CHECK_IN:
+            payload.pop("distance_m", None)  # the server's to say, never the client's
+            where = _registered_location(tx, task)
+            lat: Any = payload.get("lat")
+            lon: Any = payload.get("lon")
+            numbers = isinstance(lat, int | float) and isinstance(lon, int | float)
+            if where is not None and numbers and -90 <= lat <= 90 and -180 <= lon <= 180:
+                # (out of range or not numbers: the machine's guard refuses the check-in)
+                payload["distance_m"] = round(inspection.distance_m(lat, lon, *where))
         if action in evidence.FILE_ACTIONS and payload.get("files"):
             # Files are cited by id; the machine and the audit event get their stored records
             # (with SHA-256). An id that is not an uploaded file of this task is refused here.
@@ -394,6 +415,47 @@ def act(
         _write_notes(tx, notes, _sender_name(sender), at)
     _send(sender, notes)
     return new, ev
+
+
+def _registered_location(tx: Transaction, task: tk.Task) -> tuple[float, float] | None:
+    """(lat, lon) of the task's enterprise in the registry, else of its site."""
+    rows: list[Any] = []
+    if task.uscc:
+        rows = tx.fetch("SELECT lat, lon FROM enterprises WHERE uscc = ?", [task.uscc])
+    if not rows or rows[0][0] is None:
+        rows = tx.fetch("SELECT lat, lon FROM sites WHERE id = ?", [task.site_code])
+    if not rows or rows[0][0] is None or rows[0][1] is None:
+        return None
+    return float(rows[0][0]), float(rows[0][1])
+
+
+def party(store: Store, task: tk.Task) -> inspection.Party:
+    """Who a task is about, from the registry: the enterprise (name, address, legal
+    representative, contact) or, for a drinking-water source, the source's site."""
+    if task.uscc:
+        rows = store.query(
+            "SELECT e.name, e.address, e.legal_rep, e.contact, e.phone, e.lat, e.lon, "
+            "r.name AS region FROM enterprises e LEFT JOIN regions r ON r.code = e.region "
+            "WHERE e.uscc = ?",
+            [task.uscc],
+        )
+        if rows:
+            r = rows[0]
+            return inspection.Party(
+                name=r["name"], uscc=task.uscc, address=r["address"] or "",
+                legal_rep=r["legal_rep"] or "", contact=r["contact"] or "",
+                phone=r["phone"] or "", region=r["region"] or "", lat=r["lat"], lon=r["lon"],
+            )  # fmt: skip
+    rows = store.query(
+        "SELECT s.name, s.lat, s.lon, r.name AS region FROM sites s "
+        "LEFT JOIN regions r ON r.code = s.region WHERE s.id = ?",
+        [task.site_code],
+    )
+    if rows:
+        r = rows[0]
+        return inspection.Party(name=r["name"], uscc=task.uscc, region=r["region"] or "",
+                                lat=r["lat"], lon=r["lon"])  # fmt: skip
+    return inspection.Party(name=task.uscc or task.site_code, uscc=task.uscc)
 
 
 def escalate(

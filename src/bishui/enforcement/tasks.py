@@ -4,9 +4,21 @@
 
     open ─assign─▶ assigned ─visit─▶ in_progress ─dispose─▶ disposed ─close─▶ closed
                    assigned ─dispose (false alarm only)───▶ disposed
+    in_progress ─dispose (a kind needing approval)─▶ awaiting_approval
+    awaiting_approval ─approve (another user, an approver role)─▶ disposed
+    awaiting_approval ─reject (with a reason)─▶ in_progress
     closed ─reopen (with a reason)─▶ in_progress
-    self-loops: assign (reassign), visit, add_evidence, submit/verify_rectification,
+    self-loops: assign (reassign), visit, check_in, add_evidence, submit/verify_rectification,
     escalate (any live state, when overdue)
+
+The approval step (审批): a disposal whose kind the policy lists under ``[approval]``
+(``penalty`` in the model city) does not take effect when it is recorded: the task waits in
+``awaiting_approval`` until a user of an approver role (``chief``, 科长 — the 承办机构负责人
+of the 案件处理内部审批表 in 环境行政执法文书制作指南, 2016) who is not the one who disposed
+approves it, or rejects it back to ``in_progress``. So no single inspector disposes of a
+penalty and closes the task alone (:func:`_g_complete` also refuses to close an unapproved
+one). Which state ``dispose`` leads to is the one routing rule outside the table
+(:func:`_next_state`).
 
 Transitions are the data table :data:`TRANSITIONS` (state, action) → (next state, guards);
 anything not in it is refused with :class:`TransitionRefused` (a ``ConflictError``) naming the
@@ -32,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +61,7 @@ class State(StrEnum):
     OPEN = "open"
     ASSIGNED = "assigned"
     IN_PROGRESS = "in_progress"
+    AWAITING_APPROVAL = "awaiting_approval"
     DISPOSED = "disposed"
     CLOSED = "closed"
 
@@ -62,6 +76,9 @@ class Action(StrEnum):
     CLOSE = "close"
     ESCALATE = "escalate"
     REOPEN = "reopen"
+    APPROVE = "approve"
+    REJECT = "reject"
+    CHECK_IN = "check_in"
 
 
 class Disposal(StrEnum):
@@ -75,6 +92,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     ENTERPRISE = "enterprise"
     SYSTEM = "system"
+    CHIEF = "chief"  # 科长: approves the disposals the policy lists under [approval]
 
 
 #: Subject kinds of alerts and tasks (``subject_kind`` in the store).
@@ -83,7 +101,7 @@ WATER_SOURCE = "water_source"
 SUBJECT_KINDS = (OUTLET, WATER_SOURCE)
 
 S, A = State, Action
-_LIVE = (S.OPEN, S.ASSIGNED, S.IN_PROGRESS, S.DISPOSED)
+_LIVE = (S.OPEN, S.ASSIGNED, S.IN_PROGRESS, S.AWAITING_APPROVAL, S.DISPOSED)
 
 #: (state, action) → (next state, guard names). The whole machine; nothing else moves a task.
 TRANSITIONS: dict[tuple[State, Action], tuple[State, tuple[str, ...]]] = {
@@ -92,9 +110,14 @@ TRANSITIONS: dict[tuple[State, Action], tuple[State, tuple[str, ...]]] = {
     (S.IN_PROGRESS, A.ASSIGN): (S.IN_PROGRESS, ("assignee",)),
     (S.ASSIGNED, A.VISIT): (S.IN_PROGRESS, ("visit",)),
     (S.IN_PROGRESS, A.VISIT): (S.IN_PROGRESS, ("visit",)),
+    (S.ASSIGNED, A.CHECK_IN): (S.ASSIGNED, ("location",)),
+    (S.IN_PROGRESS, A.CHECK_IN): (S.IN_PROGRESS, ("location",)),
     (S.ASSIGNED, A.ADD_EVIDENCE): (S.ASSIGNED, ("evidence",)),
     (S.IN_PROGRESS, A.ADD_EVIDENCE): (S.IN_PROGRESS, ("evidence",)),
     (S.DISPOSED, A.ADD_EVIDENCE): (S.DISPOSED, ("evidence",)),
+    (S.AWAITING_APPROVAL, A.ADD_EVIDENCE): (S.AWAITING_APPROVAL, ("evidence",)),
+    (S.AWAITING_APPROVAL, A.APPROVE): (S.DISPOSED, ("approver",)),
+    (S.AWAITING_APPROVAL, A.REJECT): (S.IN_PROGRESS, ("approver", "reason")),
     (S.ASSIGNED, A.DISPOSE): (S.DISPOSED, ("disposal", "desk_dismissal_only")),
     (S.IN_PROGRESS, A.DISPOSE): (S.DISPOSED, ("disposal",)),
     (S.DISPOSED, A.SUBMIT_RECTIFICATION): (S.DISPOSED, ("rectification_ordered", "evidence")),
@@ -115,6 +138,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     A.CLOSE: frozenset({Role.INSPECTOR, Role.SUPERVISOR}),
     A.ESCALATE: frozenset({Role.SYSTEM, Role.SUPERVISOR}),
     A.REOPEN: frozenset({Role.SUPERVISOR}),
+    A.CHECK_IN: frozenset({Role.INSPECTOR, Role.SUPERVISOR}),
+    # who of these may approve is the policy's [approval] roles (the model city: chief only)
+    A.APPROVE: frozenset({Role.CHIEF, Role.SUPERVISOR}),
+    A.REJECT: frozenset({Role.CHIEF, Role.SUPERVISOR}),
 }
 
 #: Who may act on a drinking-water source task: no enterprise; the rectification of the cause
@@ -161,6 +188,8 @@ class Task:
     disposal: Mapping[str, Any] | None = None
     rectifications: tuple[Mapping[str, Any], ...] = ()
     rectification_verified: bool = False
+    approval: Mapping[str, Any] | None = None  # the approve event's payload, by and at
+    checkins: tuple[Mapping[str, Any], ...] = ()
     escalation_level: int = 0
     closed_at: dt.datetime | None = None
     reopen_count: int = 0
@@ -212,7 +241,10 @@ def new_task(
 
 
 # ---- guards: each returns None if satisfied, else the reason ---------------------------------
-def _g_assignee(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+Payload = Mapping[str, Any]
+
+
+def _g_assignee(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) -> str | None:
     if not str(p.get("assignee", "")).strip():
         return "an assignee (inspector or team) is required"
     if p.get("kind", "inspector") not in ("inspector", "team"):
@@ -220,10 +252,26 @@ def _g_assignee(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) ->
     return None
 
 
-def _g_visit(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+def _g_visit(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) -> str | None:
     if not str(p.get("note", "")).strip():
         return "a site visit records a note"
     return _files_problem(p.get("files"), required=False)
+
+
+def _g_location(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) -> str | None:
+    """A check-in: WGS 84 latitude and longitude in range, accuracy (m) not negative."""
+    for key, bound in (("lat", 90), ("lon", 180)):
+        v = p.get(key)
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            return f"{key}: a number is required"
+        if not -bound <= v <= bound:
+            return f"{key}: between -{bound} and {bound}"
+    acc = p.get("accuracy")
+    if acc is not None and (
+        isinstance(acc, bool) or not isinstance(acc, int | float) or not 0 <= acc < math.inf
+    ):
+        return "accuracy: metres, not negative"
+    return None
 
 
 #: A file id (``bishui.enforcement.evidence.file_id``) and a SHA-256, as lower-case hex.
@@ -252,11 +300,11 @@ def _files_problem(files: Any, required: bool) -> str | None:
     return None
 
 
-def _g_evidence(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+def _g_evidence(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) -> str | None:
     return _files_problem(p.get("files"), required=True)
 
 
-def _g_disposal(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+def _g_disposal(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) -> str | None:
     kind = p.get("kind")
     if kind == Disposal.FALSE_ALARM:
         return None if str(p.get("reason", "")).strip() else "a false alarm states its reason"
@@ -279,31 +327,33 @@ def _g_disposal(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) ->
     return "disposal kind is rectification_order, penalty or false_alarm"
 
 
-def _g_desk(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+def _g_desk(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) -> str | None:
     if p.get("kind") != Disposal.FALSE_ALARM:
         return "without a site visit only a false-alarm dismissal is possible"
     return None
 
 
-def _g_rect_ordered(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+def _g_rect_ordered(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) -> str | None:
     if not t.disposal or t.disposal.get("kind") != Disposal.RECTIFICATION_ORDER:
         return "no rectification was ordered"
     return None
 
 
-def _g_rect_submitted(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+def _g_rect_submitted(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) -> str | None:
     return None if t.rectifications else "the enterprise has submitted no rectification"
 
 
-def _g_complete(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+def _g_complete(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) -> str | None:
     if t.disposal is None:
         return "no disposal recorded"
+    if pol.needs_approval(str(t.disposal.get("kind"))) and not t.approval:
+        return "the disposal is not approved"
     if t.disposal.get("kind") == Disposal.RECTIFICATION_ORDER and not t.rectification_verified:
         return "the rectification is not verified"
     return None
 
 
-def _g_overdue(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
+def _g_overdue(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) -> str | None:
     if now <= t.deadline:
         return f"not overdue (deadline {t.deadline.isoformat()})"
     due_level = 1 + int((now - t.deadline) / dt.timedelta(hours=pol.escalate_every_hours))
@@ -312,16 +362,26 @@ def _g_overdue(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> 
     return None
 
 
-def _g_reason(t: Task, p: Mapping[str, Any], now: dt.datetime, pol: Policy) -> str | None:
-    return None if str(p.get("reason", "")).strip() else "reopening needs a reason"
+def _g_reason(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) -> str | None:
+    return None if str(p.get("reason", "")).strip() else "a reason is required"
 
 
-Guard = Callable[[Task, Mapping[str, Any], dt.datetime, Policy], "str | None"]
+def _g_approver(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) -> str | None:
+    """The approver holds an approver role of the policy and is not who disposed."""
+    if who.role not in pol.approval_roles:
+        return f"role {who.role} is not an approver (policy [approval] roles)"
+    if t.disposal is not None and t.disposal.get("by") == who.id:
+        return "the disposal is approved by another user than the one who disposed"
+    return None
+
+
+Guard = Callable[[Task, Mapping[str, Any], dt.datetime, Policy, Actor], "str | None"]
 GUARDS: dict[str, Guard] = {
     "assignee": _g_assignee, "visit": _g_visit, "evidence": _g_evidence,
     "disposal": _g_disposal, "desk_dismissal_only": _g_desk,
     "rectification_ordered": _g_rect_ordered, "rectification_submitted": _g_rect_submitted,
     "disposal_complete": _g_complete, "overdue": _g_overdue, "reason": _g_reason,
+    "location": _g_location, "approver": _g_approver,
 }  # fmt: skip
 
 
@@ -344,14 +404,32 @@ def _effect(t: Task, action: Action, p: Mapping[str, Any], now: dt.datetime, act
         return r(t, closed_at=now)
     if action is A.ESCALATE:
         return r(t, escalation_level=t.escalation_level + 1)
+    if action is A.CHECK_IN:
+        return r(t, checkins=(*t.checkins, rec))
+    if action is A.APPROVE:
+        return r(t, approval=rec)
+    if action is A.REJECT:  # the rejected disposal stays in the audit log
+        return r(t, disposal=None, approval=None)
     # REOPEN: a new round of work; the old disposal stays in the audit log.
     return r(t, closed_at=None, reopen_count=t.reopen_count + 1, disposal=None,
-             rectification_verified=False)  # fmt: skip
+             approval=None, rectification_verified=False)  # fmt: skip
 
 
 def allowed(state: State) -> list[Action]:
     """Actions the table allows from *state* (guards may still refuse)."""
     return [a for (s, a) in TRANSITIONS if s is state]
+
+
+def allowed_for(state: State, role: Role | None, subject_kind: str = OUTLET) -> list[Action]:
+    """Actions *role* may take from *state* on a task of *subject_kind*: :func:`allowed`
+    filtered by :data:`PERMISSIONS` (:data:`WATER_PERMISSIONS` for a drinking-water source).
+    ``None`` (a role that may not act: analyst, county official) gets none. Guards may still
+    refuse (a close before the rectification is verified); the enterprise's ownership is the
+    caller's to check."""
+    if role is None:
+        return []
+    perms = WATER_PERMISSIONS if subject_kind == WATER_SOURCE else PERMISSIONS
+    return [a for a in allowed(state) if role in perms[a]]
 
 
 def apply(
@@ -385,13 +463,22 @@ def apply(
     nxt, guards = row
     payload = _normalise(payload)
     for g in guards:
-        why = GUARDS[g](task, payload, now, policy)
+        why = GUARDS[g](task, payload, now, policy, actor)
         if why is not None:
             raise TransitionRefused(task.id, task.state, act, why)
+    nxt = _next_state(act, nxt, payload, policy)
     new = dataclasses.replace(_effect(task, act, payload, now, actor), state=nxt)
     ev = log.append(now, actor.id, actor.role, task.subject, act, task.state, nxt,
                     _jsonable(payload))  # fmt: skip
     return new, ev
+
+
+def _next_state(act: Action, nxt: State, p: Mapping[str, Any], policy: Policy) -> State:
+    """The one routing rule outside :data:`TRANSITIONS`: a disposal of a kind the policy
+    lists under ``[approval]`` waits for approval instead of taking effect."""
+    if act is A.DISPOSE and policy.needs_approval(str(p.get("kind"))):
+        return S.AWAITING_APPROVAL
+    return nxt
 
 
 def _normalise(p: Mapping[str, Any]) -> dict[str, Any]:
@@ -434,7 +521,7 @@ def escalate_overdue(
     system = Actor("system", Role.SYSTEM)
     out = []
     for t in tasks:
-        if (t.state, A.ESCALATE) in TRANSITIONS and _g_overdue(t, {}, now, policy) is None:
+        if (t.state, A.ESCALATE) in TRANSITIONS and _g_overdue(t, {}, now, policy, system) is None:
             level_role = policy.escalation_role(t.escalation_level + 1)
             out.append(apply(t, A.ESCALATE, system, now, policy, log, notify_role=level_role))
     return out

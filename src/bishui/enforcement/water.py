@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from bishui.enforcement import alerts as al
-from bishui.enforcement import intake, notify
+from bishui.enforcement import delivery, intake, notify
 from bishui.enforcement import service as svc
 from bishui.enforcement import tasks as tk
 from bishui.enforcement.policy import Policy, load_policy, read_toml
@@ -268,6 +268,7 @@ def route_alerts(
                             [[end, target] for target, end in extended.items()])  # fmt: skip
         svc._write_events(tx, log.new)
         svc._write_notes(tx, notes, svc._sender_name(sender), at)
+        delivery.enqueue_alerts(tx, final.values(), regions, at)
         # Every handed-in alert is marked: as itself (its key is the enforcement alert's id)
         # or, a continuation, as the alert it continued.
         outbox.mark(tx, {k: merged_into.get(k, k) for k in ids})

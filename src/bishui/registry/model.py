@@ -83,6 +83,9 @@ class Enterprise:
     lon: float | None = None
     lat: float | None = None
     key_unit: bool = False
+    legal_rep: str | None = None  # 法定代表人 (排污许可管理条例 Art. 13)
+    contact: str | None = None  # the environmental contact an inspector asks for
+    phone: str | None = None
 
     def validate(self) -> None:
         validate_uscc(self.uscc, field="enterprise.uscc")

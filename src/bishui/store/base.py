@@ -62,7 +62,19 @@ REGISTRY_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # table: (columns, key)
     "regions": (("code", "name", "name_en", "kind", "parent", "central"), ("code",)),
     "enterprises": (
-        ("uscc", "name", "industry", "region", "address", "lon", "lat", "key_unit"),
+        (
+            "uscc",
+            "name",
+            "industry",
+            "region",
+            "address",
+            "lon",
+            "lat",
+            "key_unit",
+            "legal_rep",
+            "contact",
+            "phone",
+        ),
         ("uscc",),
     ),
     "sites": (
@@ -279,6 +291,13 @@ class Store(ABC):
         """Append rows to *table* (a backend may override this with a bulk path)."""
         marks = ", ".join("?" for _ in columns)
         self._execmany(cur, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def _insert_columns(self, cur: Any, table: str, cols: Mapping[str, np.ndarray]) -> None:
+        """Append equal-length columns to *table* (a backend may override this with a bulk
+        path); here, as rows."""
+        names = list(cols)
+        rows = list(zip(*(np.asarray(cols[c]).tolist() for c in names), strict=True))
+        self._insert_rows(cur, table, names, rows)
 
     # -- transactions ---------------------------------------------------------------------
     @contextmanager
@@ -794,6 +813,20 @@ class Transaction:
         _check_names(table, columns)
         if rows:
             self._store._insert_rows(self._live(), table, columns, rows)
+
+    def insert_columns(self, table: str, columns: Mapping[str, np.ndarray]) -> int:
+        """Append rows given as equal-length numpy *columns* (name → array) to *table*, in
+        bulk (on DuckDB one statement from the arrays, no Python row); returns the row count.
+        Values are stored as given: a float NaN stays NaN (use ``NULLIF`` in a following
+        ``INSERT … SELECT`` where it means "no value")."""
+        _check_names(table, list(columns))
+        sizes = {len(v) for v in columns.values()}
+        if len(sizes) > 1:
+            raise StorageError(f"columns of different lengths: {sorted(sizes)}")
+        n = sizes.pop() if sizes else 0
+        if n:
+            self._store._insert_columns(self._live(), table, columns)
+        return n
 
     def upsert_rows(
         self,

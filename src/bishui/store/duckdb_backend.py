@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from bishui.errors import StorageError
+from bishui.errors import StorageError, StoreBusy
 from bishui.store.base import (
     MEASUREMENT_COLUMNS,
     MEASUREMENT_KEY,
@@ -41,6 +41,12 @@ class DuckDBStore(Store):
         try:
             self._con = duckdb.connect(self.path)
         except duckdb.Error as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusy(
+                    f"the DuckDB file {self.path} is in use by another process "
+                    f"(a running `bishui demo` or `bishui serve`?): {exc}",
+                    str(Path(self.path).resolve()),
+                ) from exc
             raise StorageError(f"cannot open DuckDB file {self.path}: {exc}") from exc
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
@@ -135,6 +141,15 @@ class DuckDBStore(Store):
             cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM __bishui_rows")
         finally:
             cur.unregister("__bishui_rows")
+
+    def _insert_columns(self, cur: Any, table: str, cols: Mapping[str, np.ndarray]) -> None:
+        # the arrays themselves, registered as a relation: one INSERT … SELECT
+        cur.register("__bishui_cols", {k: np.asarray(v) for k, v in cols.items()})
+        try:
+            names = ", ".join(cols)
+            cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM __bishui_cols")
+        finally:
+            cur.unregister("__bishui_cols")
 
     @staticmethod
     def _register(

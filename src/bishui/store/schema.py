@@ -210,6 +210,13 @@ $$""",
             status TEXT NOT NULL DEFAULT 'new'
         )""",
     ],
+    # 3 — who to meet at an enterprise (issue 16 item 9): its legal representative (法定代表人,
+    # 排污许可管理条例 Art. 13) and an environmental contact with a telephone number
+    [
+        "ALTER TABLE enterprises ADD COLUMN legal_rep TEXT",
+        "ALTER TABLE enterprises ADD COLUMN contact TEXT",
+        "ALTER TABLE enterprises ADD COLUMN phone TEXT",
+    ],
 ]
 
 

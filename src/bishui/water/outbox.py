@@ -118,6 +118,7 @@ def route(
 
 
 def refresh(store: Store, now: dt.datetime) -> None:
-    """Runtime hook (``bishui.runtime.REFRESH``, after the water supervision's): route the
-    source alerts it has just stored, so a new exceedance has its task within a minute."""
+    """Runtime hook (registered by ``bishui.app.REFRESH``, after the water supervision's):
+    route the source alerts it has just stored, so a new exceedance has its task within a
+    minute."""
     route(store, now=now, sender=notify.LoggingSender())

@@ -25,13 +25,14 @@ manual values of that item are not used at all.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from bishui import readings
+from bishui.registry.model import Site
 from bishui.store import Store
 from bishui.water import tables as t
 
@@ -66,29 +67,35 @@ SECTION_FIELDS = (
 class Sections:
     """The water sections of the registry, in id order, with their region names."""
 
-    rows: list[dict[str, Any]]
+    rows: list[Site]
     region_names: dict[str, str]
     city: dict[str, Any] | None
 
     @property
     def ids(self) -> list[str]:
-        return [r["id"] for r in self.rows]
+        return [r.id for r in self.rows]
 
     def column(self, key: str) -> list[Any]:
-        return [r[key] for r in self.rows]
+        return [getattr(r, key) for r in self.rows]
+
+    def records(self) -> list[dict[str, Any]]:
+        """The sections' :data:`SECTION_FIELDS` as dicts (the results cache's fingerprint)."""
+        return [{k: getattr(r, k) for k in SECTION_FIELDS} for r in self.rows]
 
 
 def load_sections(store: Store, where: str = "", params: list[Any] | None = None) -> Sections:
-    """Water sections (``sites.kind = 'water'``) and the regions' names."""
-    sql = f"SELECT {', '.join(SECTION_FIELDS)} FROM sites WHERE kind = 'water'"  # noqa: S608 - constant
-    if where:
-        sql += f" AND ({where})"
-    rows = store.query(sql + " ORDER BY id", params or [])
-    for r in rows:
-        r["body"] = r["body"] if r["body"] in t.BODIES else "river"
-        r["target_class"] = int(r["target_class"] or 0)
-        r["drinking_source"] = bool(r["drinking_source"])
-        r["assessment"] = bool(r["assessment"])
+    """Water sections (``sites.kind = 'water'``) as :class:`~bishui.registry.model.Site`
+    records, and the regions' names. A section's body is read as a river unless the registry
+    says lake, a missing target class as 0 (no target)."""
+    sql = "kind = 'water'" + (f" AND ({where})" if where else "")
+    rows = [
+        replace(
+            s,
+            body=s.body if s.body in t.BODIES else "river",
+            target_class=int(s.target_class or 0),
+        )
+        for s in readings.sites(store, sql, params or [])
+    ]
     regions = store.query("SELECT code, name, kind, parent FROM regions ORDER BY code")
     city = next((r for r in regions if r["kind"] == "city"), None)
     return Sections(rows, {r["code"]: r["name"] for r in regions}, city)

@@ -39,6 +39,7 @@ from numpy.typing import NDArray
 
 from bishui.errors import InputError
 from bishui.ingest.aggregate import rules as ingest_rules
+from bishui.registry.model import Site
 from bishui.store import Store
 from bishui.timeutil import now_beijing
 from bishui.water import tables as t
@@ -61,7 +62,13 @@ from bishui.water.cwqi import (
     rank_change,
 )
 from bishui.water.periods import WaterPeriod
-from bishui.water.readings import AUTO_PRIORITY, DailyValues, daily_values, load_sections
+from bishui.water.readings import (
+    AUTO_PRIORITY,
+    DailyValues,
+    Sections,
+    daily_values,
+    load_sections,
+)
 
 #: Version of the service's rules; part of every result and of the cache key.
 SERVICE_VERSION = "water-service-1"
@@ -210,10 +217,8 @@ def assess(
     return _tables(sec, p, r, core, prev if has_prev else None)
 
 
-def _assess_core(
-    store: Store, rows: list[dict[str, Any]], p: WaterPeriod, r: ServiceRules
-) -> dict[str, Any]:
-    ids = [s["id"] for s in rows]
+def _assess_core(store: Store, rows: list[Site], p: WaterPeriod, r: ServiceRules) -> dict[str, Any]:
+    ids = [s.id for s in rows]
     dv = daily_values(
         store,
         ids,
@@ -223,8 +228,8 @@ def _assess_core(
         auto_priority=r.auto_priority,
     )
     ps = period_samples(dv, p, r)
-    body = np.array([s["body"] for s in rows], dtype=object).astype(str)
-    target = np.array([s["target_class"] for s in rows], dtype=np.int64)
+    body = np.array([s.body for s in rows], dtype=object).astype(str)
+    target = np.array([s.target_class for s in rows], dtype=np.int64)
     sa = assess_sections(ps.means, ps.codes, body, target, ps.sufficient)
     with np.errstate(invalid="ignore"):
         index = np.where(sa.sufficient, cwqi(ps.means, ps.codes, body, validate=False), np.nan)
@@ -236,13 +241,11 @@ def _ranks(values: NDArray[np.float64], decimals: int) -> NDArray[np.int64]:
     return np.where(np.isnan(values), 0, ranks)
 
 
-def _county_figures(
-    rows: list[dict[str, Any]], core: dict[str, Any], r: ServiceRules
-) -> dict[str, Any]:
+def _county_figures(rows: list[Site], core: dict[str, Any], r: ServiceRules) -> dict[str, Any]:
     """Counts, shares, targets and CWQI per county and for the city (vectorised by group)."""
     sa, ps, body = core["sa"], core["ps"], core["body"]
-    use = np.array([s["assessment"] or not r.assessment_only for s in rows], dtype=bool)
-    county, names = _group_index([s["region"] for s in rows])
+    use = np.array([s.assessment or not r.assessment_only for s in rows], dtype=bool)
+    county, names = _group_index([s.region for s in rows])
     n_c = len(names)
     # One extra group collects the sections left out of the statistics.
     g = np.where(use, county, n_c)
@@ -299,7 +302,7 @@ def _statistics_row(counts: NDArray[np.int64]) -> dict[str, Any]:
 
 
 def _tables(
-    sec: Any,
+    sec: Sections,
     p: WaterPeriod,
     r: ServiceRules,
     core: dict[str, Any],
@@ -321,15 +324,15 @@ def _tables(
         sections.append(
             {
                 **rec,
-                "name": s["name"],
-                "river": s["river"],
-                "body": s["body"],
-                "region": s["region"],
-                "region_name": sec.region_names.get(s["region"], s["region"]),
-                "control": s["control"],
-                "assessment": s["assessment"],
-                "drinking_source": s["drinking_source"],
-                "target_label": t.CLASS_LABELS[s["target_class"]] if s["target_class"] else "",
+                "name": s.name,
+                "river": s.river,
+                "body": s.body,
+                "region": s.region,
+                "region_name": sec.region_names.get(s.region, s.region),
+                "control": s.control,
+                "assessment": s.assessment,
+                "drinking_source": s.drinking_source,
+                "target_label": t.CLASS_LABELS[s.target_class] if s.target_class else "",
                 "samples": int(ps.samples[i]),
                 "min_samples": ps.min_samples,
                 "cwqi": _f(section_cwqi[i], 4),
@@ -394,12 +397,10 @@ def _tables(
     )
 
 
-def _rivers(
-    rows: list[dict[str, Any]], core: dict[str, Any], r: ServiceRules
-) -> list[dict[str, Any]]:
+def _rivers(rows: list[Site], core: dict[str, Any], r: ServiceRules) -> list[dict[str, Any]]:
     """Rivers (share or mean method) and lakes/reservoirs (mean over points) by name and body."""
     sa, ps, body = core["sa"], core["ps"], core["body"]
-    keys = [f"{s['river'] or s['name']}\x1f{s['body']}" for s in rows]
+    keys = [f"{s.river or s.name}\x1f{s.body}" for s in rows]
     out = []
     for kind in ("river", "lake"):
         sel = body == kind
@@ -419,7 +420,7 @@ def _rivers(
         item_class = sa.classification.item_class[sel]
         valid = sa.sufficient[sel]
         rates = exceedance_rates(np.where(valid[:, None], item_class, 0), gk, len(kn))
-        ids = np.array([s["id"] for s in rows], dtype=object)[sel]
+        ids = np.array([s.id for s in rows], dtype=object)[sel]
         for i, key in enumerate(kn):
             name, _, b = key.partition("\x1f")
             members = np.flatnonzero(gk == i)
@@ -471,8 +472,8 @@ def daily_classes(
     r = rules or ServiceRules()
     p = WaterPeriod.parse(period) if isinstance(period, str) else period
     sec = load_sections(store)
-    rows = [s for s in sec.rows if sections is None or s["id"] in sections]
-    ids = [s["id"] for s in rows]
+    rows = [s for s in sec.rows if sections is None or s.id in sections]
+    ids = [s.id for s in rows]
     dv = daily_values(
         store,
         ids,
@@ -487,8 +488,8 @@ def daily_classes(
     if keep.size == 0:
         return []
     site, day = np.divmod(keep, n_d)
-    body = np.array([rows[i]["body"] for i in site], dtype=object).astype(str)
-    target = np.array([rows[i]["target_class"] for i in site], dtype=np.int64)
+    body = np.array([rows[i].body for i in site], dtype=object).astype(str)
+    target = np.array([rows[i].target_class for i in site], dtype=np.int64)
     sa = assess_sections(flat[keep], dv.codes, body, target)
     labels, attainment = sa.labels, sa.attainment
     days = dv.days
@@ -526,7 +527,7 @@ def fingerprint(store: Store, p: WaterPeriod, compare: bool = True) -> str:
             "WHERE s.kind = 'water' AND m.ts >= ? AND m.ts < ?",
             [q.start, q.end],
         )
-    parts += load_sections(store).rows
+    parts += load_sections(store).records()
     return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from bishui import readings
+from bishui.registry.model import Site
 from bishui.store import Store
 from bishui.timeutil import now_beijing
 from bishui.water import tables as t
@@ -53,33 +54,30 @@ class SupervisionRules:
 class SourceData:
     """One source's readings: ``times`` (n,), ``values`` (n, k) with NaN for missing."""
 
-    site: dict[str, Any]
+    site: Site
     codes: tuple[str, ...]
     times: np.ndarray
     values: np.ndarray
     refused: int
 
 
-def sources(store: Store, regions: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+def sources(store: Store, regions: tuple[str, ...] | None = None) -> list[Site]:
     """The drinking-water sources of the registry (optionally only those in *regions*)."""
-    rows = store.query(
-        "SELECT id, name, region, river, body, target_class, control FROM sites "
-        "WHERE kind = 'water' AND drinking_source ORDER BY id"
-    )
+    rows = readings.sites(store, "kind = 'water' AND drinking_source")
     if regions is not None:
-        rows = [r for r in rows if r["region"] in regions]
+        rows = [r for r in rows if r.region in regions]
     return rows
 
 
 def source_readings(
-    store: Store, rows: list[dict[str, Any]], start: dt.datetime, end: dt.datetime
+    store: Store, rows: list[Site], start: dt.datetime, end: dt.datetime
 ) -> list[SourceData]:
     """Pivot the sources' readings into one (times × items) array per source."""
     codes = SOURCE_CODES
     # Hourly and daily values, one per key by the read model's origin precedence (the logger's,
     # else the platform's, else an upload's); a value marked invalid is no reading.
     r = readings.select(
-        store, [site["id"] for site in rows], codes, start, end, periods=("hour", "day")
+        store, [site.id for site in rows], codes, start, end, periods=("hour", "day")
     )
     r = r.take(r.valid)
     out = []
@@ -144,12 +142,12 @@ def evaluate(
     alerts: list[dict[str, Any]] = []
     for d in source_readings(store, sources(store, regions), start, now):
         site = d.site
-        tc = int(site["target_class"] or 2)
-        body = site["body"] if site["body"] in t.BODIES else "lake"
+        tc = int(site.target_class or 2)
+        body = site.body if site.body in t.BODIES else "lake"
         row: dict[str, Any] = {
-            "source": site["id"],
-            "name": site["name"],
-            "region": site["region"],
+            "source": site.id,
+            "name": site.name,
+            "region": site.region,
             "body": body,
             "target_class": tc,
             "target_label": t.CLASS_LABELS[tc],
@@ -176,7 +174,7 @@ def evaluate(
                 },
             )
             found = source_alerts(
-                d.times, d.values, d.codes, tc, body, rules=r.alert, source=site["id"], now=now
+                d.times, d.values, d.codes, tc, body, rules=r.alert, source=site.id, now=now
             )
         else:
             found = [
@@ -187,7 +185,7 @@ def evaluate(
                     None,
                     r.alert.max_gap_hours,
                     {"from": start, "to": None, "hours": r.window_days * 24, "parameters": []},
-                    site["id"],
+                    site.id,
                     tc,
                 )
             ]
@@ -290,8 +288,8 @@ def run_alerts(
 
 
 def refresh(store: Store, now: dt.datetime) -> None:
-    """Runtime hook (``bishui.runtime.REFRESH``): run the source alerts after each aggregation
-    pass, so new and late readings raise or extend stored alerts within a minute."""
+    """Runtime hook (registered by ``bishui.app.REFRESH``): run the source alerts after each
+    aggregation pass, so new and late readings raise or extend stored alerts within a minute."""
     run_alerts(store, now=now)
 
 

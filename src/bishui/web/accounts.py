@@ -25,6 +25,7 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import time
@@ -44,6 +45,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "admin": ("系统管理员", "administrator"),
     "analyst": ("分析人员", "bureau analyst"),
     "inspector": ("监察人员", "inspector"),
+    # approves penalties (bishui.enforcement.tasks: the approval step, issue 16 item 9)
+    "chief": ("执法科长", "section chief"),
     "county": ("区县用户", "county official"),
     "enterprise": ("企业用户", "enterprise"),
     "public": ("公众", "public"),
@@ -134,19 +137,9 @@ def check_password(password: str, username: str | None = None) -> None:
         raise InputError("password", "not guessable in under a million guesses", "***")
 
 
-def add_user(
-    store: Store,
-    username: str,
-    password: str,
-    role: str,
-    *,
-    region: str | None = None,
-    enterprise: str | None = None,
-    display_name: str | None = None,
-) -> User:
-    """Create an account; county accounts need a region, enterprise accounts an enterprise."""
-    if not isinstance(username, str) or not _USERNAME.fullmatch(username):
-        raise InputError("username", "2–64 letters, digits, _ . @ -", username)
+def check_scope(store: Store, role: str, region: str | None, enterprise: str | None) -> None:
+    """A role and its scope: a county account needs a registered region, an enterprise account
+    a registered enterprise, and no other account has either."""
     if role not in ACCOUNT_ROLES:
         raise InputError("role", f"one of {', '.join(ACCOUNT_ROLES)}", role)
     if role == "county":
@@ -161,6 +154,22 @@ def add_user(
             )
     elif enterprise:
         raise InputError("enterprise", "only enterprise accounts have an enterprise", enterprise)
+
+
+def add_user(
+    store: Store,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    region: str | None = None,
+    enterprise: str | None = None,
+    display_name: str | None = None,
+) -> User:
+    """Create an account; county accounts need a region, enterprise accounts an enterprise."""
+    if not isinstance(username, str) or not _USERNAME.fullmatch(username):
+        raise InputError("username", "2–64 letters, digits, _ . @ -", username)
+    check_scope(store, role, region, enterprise)
     check_password(password, username)
     hashed, now = _hasher.hash(password), _now()
     # Unique regardless of case ("Admin" beside "admin" would pass for it on every page):
@@ -221,6 +230,60 @@ def set_active(store: Store, username: str, active: bool) -> None:
         end_all_sessions(store, username)
         store.execute("UPDATE api_tokens SET revoked = TRUE WHERE username = ?", [username])
     _changed()
+
+
+def set_role(
+    store: Store,
+    username: str,
+    role: str,
+    *,
+    region: str | None = None,
+    enterprise: str | None = None,
+    display_name: str | None = None,
+) -> User:
+    """Change an account's role and scope (and display name); its sessions and tokens stay,
+    and carry the new role from their next request."""
+    old = get_user(store, username)
+    check_scope(store, role, region, enterprise)
+    if display_name is not None and len(display_name) > 100:
+        raise InputError("display_name", "at most 100 characters", display_name)
+    name = old.display_name if display_name is None else (display_name or None)
+    store.execute(
+        "UPDATE users SET role = ?, region = ?, enterprise = ?, display_name = ? "
+        "WHERE username = ?",
+        [role, region, enterprise, name, username],
+    )
+    _changed()
+    return User(username, role, region, enterprise, name, old.active)
+
+
+# -- audit of account changes ---------------------------------------------------------------
+#: What an administrator can do to an account, as recorded in ``account_audit``.
+AUDIT_ACTIONS = ("create", "disable", "enable", "reset_password", "change_role", "unlock")
+
+
+def record(store: Store, actor: str, action: str, username: str, detail: dict[str, Any]) -> None:
+    """Append one account change to ``account_audit`` (never a password, only that it changed)."""
+    if action not in AUDIT_ACTIONS:
+        raise InputError("action", f"one of {', '.join(AUDIT_ACTIONS)}", action)
+    store.execute(
+        "INSERT INTO account_audit (changed_at, actor, action, username, detail) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [_now(), actor, action, username, json.dumps(detail, ensure_ascii=False, sort_keys=True)],
+    )
+
+
+def audit_log(store: Store, username: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Account changes, newest first (of one account, or of all); ``changed_at`` is UTC."""
+    where, params = ("WHERE username = ?", [username]) if username else ("", [])
+    rows = store.query(
+        f"SELECT changed_at, actor, action, username, detail FROM account_audit {where} "  # noqa: S608
+        "ORDER BY changed_at DESC LIMIT ?",
+        [*params, limit],
+    )
+    for r in rows:
+        r["detail"] = json.loads(r["detail"])
+    return rows
 
 
 def end_all_sessions(store: Store, username: str) -> None:

@@ -4,17 +4,19 @@
 is wired in. :class:`AirColouring` wraps any colouring (by default the provisional one, which
 keeps colouring water sections and outlets) and replaces each air station's mark with its
 real-time report (:func:`bishui.air.service.realtime`: all six pollutants, the edition of the
-hour, the 2026 "NA" rule). Wire it with ``create_app(store, settings, colouring=AirColouring())``.
+hour, the 2026 "NA" rule). A mark's ``ts`` is the report's end-of-hour label
+(:func:`bishui.timeutil.hour_label`), as on every page. Wire it with
+``create_app(store, settings, colouring=AirColouring())``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 from bishui.air.service import STANDARDS, realtime
 from bishui.errors import NotFoundError
+from bishui.registry.model import Site
 from bishui.store import Store
 from bishui.timeutil import now_beijing
 from bishui.web.colouring import Colouring, Mark, aqi_category, nodata_mark, provisional_colouring
@@ -36,22 +38,22 @@ class AirColouring:
         self.window_h = window_h
 
     def __call__(
-        self, store: Store, sites: Sequence[dict[str, Any]], at: dt.datetime | None = None
+        self, store: Store, sites: Sequence[Site], at: dt.datetime | None = None
     ) -> dict[str, Mark]:
         at = at or now_beijing()
         marks = self.base(store, sites, at)
-        air = {s["id"] for s in sites if s["kind"] == "air"}
+        air = {s.id for s in sites if s.kind == "air"}
         if not air:
             return marks
         try:
-            rt = realtime(store)
+            rt = realtime(store, now=at)
         except NotFoundError:
             return marks
         if rt.hour < at - dt.timedelta(hours=self.window_h) or rt.hour > at + dt.timedelta(hours=2):
             return marks  # stale (or from the future): keep the base's verdict
         basis = f"real-time AQI, {STANDARDS[rt.edition]} (bishui.air)"
         basis_zh = f"实时空气质量指数，{STANDARDS[rt.edition]}"
-        start = rt.hour - dt.timedelta(hours=1)  # the stored hour the report is of
+        label = rt.hour  # the report's end-of-hour label (bishui.timeutil.hour_label)
         for row in rt.rows:
             if row.scope != "station" or row.code not in air:
                 continue
@@ -63,7 +65,7 @@ class AirColouring:
                     color=nd.color,
                     label_zh="NA",
                     label_en="NA",
-                    ts=start,
+                    ts=label,
                     basis=basis + "; AQI NA (HJ 633-2026 §5.3.1)",
                     basis_zh=basis_zh + "；AQI 按 HJ 633-2026 §5.3.1 发布为 NA",
                 )
@@ -75,7 +77,7 @@ class AirColouring:
                 label_zh=rep.category or cat["name_zh"],
                 label_en=cat["name_en"],
                 value=float(rep.aqi),
-                ts=start,
+                ts=label,
                 basis=basis,
                 basis_zh=basis_zh,
             )

@@ -26,9 +26,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bishui import __version__
+from bishui import __version__, readings
+from bishui.registry.model import Site
 from bishui.store import Store
-from bishui.timeutil import now_beijing
+from bishui.timeutil import current_hour, now_beijing
 from bishui.web import errors, schema
 from bishui.web.auth import (
     ALL_ROLES,
@@ -53,9 +54,10 @@ CSP = (
     "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "
     "base-uri 'self'; form-action 'self'"
 )
-#: Browser features no page uses (the evidence upload uses a file input, not the camera API).
+#: Browser features no page uses (the evidence upload uses a file input, not the camera API);
+#: the task page's check-in asks this site's pages only for the location.
 PERMISSIONS_POLICY = (
-    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "accelerometer=(), camera=(), geolocation=(self), gyroscope=(), magnetometer=(), "
     "microphone=(), payment=(), usb=()"
 )
 #: How deep a request's JSON may nest (the deepest declared body is a permit import: 4).
@@ -67,7 +69,7 @@ class Snapshot:
     """The current state of every site, as the overview and the public page show it."""
 
     at: dt.datetime
-    sites: list[dict[str, Any]]
+    sites: list[Site]  # ordered by kind, then id
     marks: dict[str, Mark]
     latest: dict[str, dict[str, dict[str, Any]]]  # site → parameter → newest hourly row
     regions: dict[str, dict[str, Any]]  # code → region
@@ -76,6 +78,9 @@ class Snapshot:
 
 #: The evidence upload (``bishui.web.api.evidence``): its body may reach ``max_evidence_bytes``.
 EVIDENCE_UPLOAD = re.compile(r"^/api/v1/tasks/[^/]+/files$")
+
+#: The data-file upload (``bishui.web.api.uploads``): its body may reach ``max_upload_bytes``.
+DATA_UPLOAD = re.compile(r"^/api/v1/uploads$")
 
 #: How far back the public page looks for a site's newest values (water is sampled monthly).
 LATEST_WINDOW = dt.timedelta(days=31)
@@ -119,15 +124,17 @@ class WebContext:
             if snap is not None and now - self._snapshot_t < self.settings.snapshot_seconds:
                 return snap
             at = now_beijing().replace(microsecond=0)
-            sites = self.store.query(
-                "SELECT id, kind, name, region, lon, lat, body, target_class, enterprise "
-                "FROM sites ORDER BY kind, id"
-            )
+            sites = sorted(readings.sites(self.store), key=lambda s: (s.kind, s.id))
             marks = self.colouring(self.store, sites, at)
             latest: dict[str, dict[str, dict[str, Any]]] = {}
-            public = [s["id"] for s in sites if s["kind"] in self.settings.public_kinds]
-            for r in latest_within(self.store, public, at - LATEST_WINDOW, at + HOUR):
-                latest.setdefault(r["site_id"], {})[r["parameter"]] = r
+            public = [s for s in sites if s.kind in self.settings.public_kinds]
+            # Air: the newest complete hour (bishui.timeutil.current_hour; an hour in progress
+            # is never published), shown by its end-of-hour label; water as sampled.
+            air = [s.id for s in public if s.kind == "air"]
+            rest = [s.id for s in public if s.kind != "air"]
+            for ids, end in ((air, current_hour(at)), (rest, at + HOUR)):
+                for r in latest_within(self.store, ids, at - LATEST_WINDOW, end):
+                    latest.setdefault(r["site_id"], {})[r["parameter"]] = r
             regions = {r["code"]: r for r in self.store.rows("regions")}
             serial = (snap.serial + 1) if snap else 1
             self._snapshot = Snapshot(at, sites, marks, latest, regions, serial)
@@ -179,13 +186,15 @@ def create_app(
     )
     errors.install(app)
 
-    from bishui.web import dashboards, pages
+    from bishui.web import admin_pages, dashboards, pages, reports_page
     from bishui.web.api import ROUTERS
 
     for router in ROUTERS:
         app.include_router(router, prefix="/api/v1")
     app.include_router(pages.router)
     app.include_router(dashboards.router)
+    app.include_router(admin_pages.router)
+    app.include_router(reports_page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
@@ -224,11 +233,13 @@ class WebMiddleware:
         settings = scope["app"].state.web.settings
         limit = settings.max_body_bytes
         if scope["method"] == "POST" and EVIDENCE_UPLOAD.match(path):
-            limit = settings.max_evidence_bytes  # the one route that takes files
+            limit = settings.max_evidence_bytes  # the routes that take files
+        elif scope["method"] == "POST" and DATA_UPLOAD.match(path):
+            limit = settings.max_upload_bytes
         length = request.headers.get("content-length", "0")
         if not length.isdigit() or int(length) > limit:
             too_big = JSONResponse(
-                errors.error_body("too_large", f"request body over {limit} bytes"),
+                errors.body_for(request, "too_large", f"request body over {limit} bytes"),
                 status_code=413,
                 headers={"Cache-Control": "no-store"},
             )
@@ -259,8 +270,8 @@ class WebMiddleware:
         if b"%00" in query or b"\x00" in query:
             # a NUL in a query value (no parameter takes one; PostgreSQL text cannot hold it)
             bad_query = JSONResponse(
-                errors.error_body(
-                    "invalid_input", "query: no parameter may contain U+0000",
+                errors.body_for(
+                    request, "invalid_input", "query: no parameter may contain U+0000",
                     field="query", rule="no U+0000", value=None,
                 ),
                 status_code=422,
@@ -269,7 +280,11 @@ class WebMiddleware:
             await bad_query(scope, receive, send)
             return
 
-        if _json_body(scope, request) and not EVIDENCE_UPLOAD.match(path):
+        if (
+            _json_body(scope, request)
+            and not EVIDENCE_UPLOAD.match(path)
+            and not DATA_UPLOAD.match(path)
+        ):
             # A JSON body is read here (it is bounded by the limit above) and checked before
             # any handler parses it: too deep a nesting or a string that is not text (a lone
             # UTF-16 surrogate, "\ud800") is 422 here instead of a crash further in.
@@ -290,8 +305,13 @@ class WebMiddleware:
             problem = check_json(body)
             if problem is not None:
                 bad = JSONResponse(
-                    errors.error_body(
-                        "invalid_input", f"body: {problem}", field="body", rule=problem, value=None
+                    errors.body_for(
+                        request,
+                        "invalid_input",
+                        f"body: {problem}",
+                        field="body",
+                        rule=problem,
+                        value=None,
                     ),
                     status_code=422,
                     headers={"Cache-Control": "no-store"},

@@ -40,12 +40,13 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from bishui.errors import InputError, PermissionDenied
+from bishui.registry.model import Site
 from bishui.web import accounts
 from bishui.web.accounts import ROLES, SESSION_COOKIE, User
 from bishui.web.errors import RateLimited, Unauthenticated
 
 ALL_ROLES: tuple[str, ...] = tuple(ROLES)
-STAFF = ("admin", "analyst", "inspector")  # bureau staff: every site, read
+STAFF = ("admin", "analyst", "inspector", "chief")  # bureau staff: every site, read
 LOGGED_IN = tuple(r for r in ROLES if r != "public")
 CSRF_COOKIE = "bishui_csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -74,20 +75,20 @@ class Principal:
     def sees_everything(self) -> bool:
         return self.role in STAFF
 
-    def owns_site(self, site: dict[str, Any]) -> bool:
+    def owns_site(self, site: Site) -> bool:
         """Full access to this site's data (devices, every period)."""
         if self.sees_everything:
             return True
         if self.role == "county":
-            return site.get("region") in self.regions
+            return site.region in self.regions
         if self.role == "enterprise":
-            return self.enterprise is not None and site.get("enterprise") == self.enterprise
+            return self.enterprise is not None and site.enterprise == self.enterprise
         return False
 
-    def can_see_site(self, site: dict[str, Any]) -> bool:
-        return self.owns_site(site) or site.get("kind") in self.public_kinds
+    def can_see_site(self, site: Site) -> bool:
+        return self.owns_site(site) or site.kind in self.public_kinds
 
-    def periods_for(self, site: dict[str, Any]) -> tuple[str, ...]:
+    def periods_for(self, site: Site) -> tuple[str, ...]:
         from bishui.store import PERIODS
 
         return PERIODS if self.owns_site(site) else self.public_periods

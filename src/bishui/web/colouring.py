@@ -32,8 +32,9 @@ import numpy as np
 
 from bishui.air.editions import SWITCH_2026, check_edition
 from bishui.air.tables import iaqi_table, level_table
+from bishui.registry.model import Site
 from bishui.store import Store
-from bishui.timeutil import now_beijing
+from bishui.timeutil import current_hour, hour_label, now_beijing
 from bishui.water import tables as water_tables
 from bishui.water.classes import single_factor_class
 
@@ -49,12 +50,12 @@ class Mark:
     label_zh: str
     label_en: str
     value: float | None = None  # the AQI or class behind the category, if any
-    ts: dt.datetime | None = None  # time of the data it was judged on
+    ts: dt.datetime | None = None  # time of the data it was judged on (air: the hour's end label)
     basis: str = ""  # how it was judged (shown in the details), English
     basis_zh: str = ""  # the same in Chinese
 
 
-Colouring = Callable[[Store, Sequence[dict[str, Any]], dt.datetime], dict[str, Mark]]
+Colouring = Callable[[Store, Sequence[Site], dt.datetime], dict[str, Mark]]
 
 
 @cache
@@ -156,7 +157,7 @@ def _air_marks(latest: dict[str, dict[str, Any]], site_ids: Sequence[str]) -> di
         out[sid] = _mark(
             aqi_category(aqi),
             value=aqi,
-            ts=ts,
+            ts=hour_label(ts),  # published by the end of the hour, as the air service's
             basis=f"provisional PM-only AQI (HJ 633-{edition}, hourly PM on 24 h breakpoints)",
             basis_zh=f"临时 AQI：仅 PM2.5、PM10 小时浓度按日均值分段（HJ 633-{edition}）",
         )
@@ -169,18 +170,16 @@ def _air_marks(latest: dict[str, dict[str, Any]], site_ids: Sequence[str]) -> di
 WATER_ITEMS: tuple[str, ...] = ("w01009", "w01019", "w01018", "w21003", "w21011")
 
 
-def _water_marks(
-    latest: dict[str, dict[str, Any]], sites: Sequence[dict[str, Any]]
-) -> dict[str, Mark]:
+def _water_marks(latest: dict[str, dict[str, Any]], sites: Sequence[Site]) -> dict[str, Mark]:
     by_class = {c["class"]: c for c in categories()["water"]}
     out: dict[str, Mark] = {}
     for s in sites:
         classes: list[int] = []
         times: list[dt.datetime] = []
-        for p, r in latest.get(s["id"], {}).items():
+        for p, r in latest.get(s.id, {}).items():
             if p not in WATER_ITEMS or r["value"] is None:
                 continue
-            body = "lake" if s.get("body") == "lake" else "river"
+            body = "lake" if s.body == "lake" else "river"
             item = water_tables.table1(body)[p]
             classes.append(
                 single_factor_class(float(r["value"]), item.limits, minimum=item.direction == "ge")
@@ -188,7 +187,7 @@ def _water_marks(
             times.append(r["ts"])
         if classes:
             worst = max(classes)
-            out[s["id"]] = _mark(
+            out[s.id] = _mark(
                 by_class[worst],
                 value=float(worst),
                 ts=max(times),
@@ -263,7 +262,7 @@ class ProvisionalColouring:
     source_window_h: float = 3
 
     def __call__(
-        self, store: Store, sites: Sequence[dict[str, Any]], at: dt.datetime | None = None
+        self, store: Store, sites: Sequence[Site], at: dt.datetime | None = None
     ) -> dict[str, Mark]:
         at = at or now_beijing()
         latest: dict[str, dict[str, Any]] = {}
@@ -273,18 +272,18 @@ class ProvisionalColouring:
             "source": self.source_window_h,
         }
         for key, hours in windows.items():
-            ids = [s["id"] for s in sites if s["kind"].startswith(key)]
+            ids = [s.id for s in sites if s.kind.startswith(key)]
             start = at - dt.timedelta(hours=hours)
-            for r in latest_within(store, ids, start, at + dt.timedelta(hours=1)):
+            # air: complete hours only (an hour in progress is never published)
+            end = current_hour(at) if key == "air" else at + dt.timedelta(hours=1)
+            for r in latest_within(store, ids, start, end):
                 latest.setdefault(r["site_id"], {})[r["parameter"]] = r
         marks: dict[str, Mark] = {}
-        marks.update(_air_marks(latest, [s["id"] for s in sites if s["kind"] == "air"]))
-        marks.update(_water_marks(latest, [s for s in sites if s["kind"] == "water"]))
-        marks.update(
-            _source_marks(latest, [s["id"] for s in sites if s["kind"].startswith("source")])
-        )
+        marks.update(_air_marks(latest, [s.id for s in sites if s.kind == "air"]))
+        marks.update(_water_marks(latest, [s for s in sites if s.kind == "water"]))
+        marks.update(_source_marks(latest, [s.id for s in sites if s.kind.startswith("source")]))
         missing = nodata_mark()
-        return {s["id"]: marks.get(s["id"], missing) for s in sites}
+        return {s.id: marks.get(s.id, missing) for s in sites}
 
 
 provisional_colouring: Colouring = ProvisionalColouring()

@@ -25,8 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bishui.enforcement.evidence import MEDIA_TYPES
 from bishui.errors import InputError
+from bishui.export_header import header_rows
 from bishui.timeutil import now_beijing
-from bishui.web.api.common import FIRST_DAY, LAST_DAY
+from bishui.web.api.common import FIRST_DAY, LAST_DAY, EvidenceLimit, PageLang, WebCtx
 from bishui.web.auth import (
     ALL_ROLES,
     CSRF_HEADER,
@@ -50,6 +51,7 @@ NAV.extend(
         NavItem("/water", "nav.water", ALL_ROLES),
         NavItem("/sources", "nav.sources", LOGGED_IN),
         NavItem("/tasks", "nav.tasks", LOGGED_IN),
+        NavItem("/alerts", "nav.alerts", LOGGED_IN),
         NavItem("/compensation", "nav.compensation", STAFF_AND_COUNTY),
         NavItem("/bigscreen", "nav.bigscreen", STAFF),
     ]
@@ -121,24 +123,59 @@ def water_page(
 def sources_page(
     request: Request,
     p: Annotated[Principal, requires(*LOGGED_IN, scope="scoped")],
+    lang: PageLang,
     year: str | None = None,
 ) -> HTMLResponse:
     """Enterprises and outlets with permit limits and latest data, findings, cap usage."""
     y = _year(year, now_beijing().year)
-    lang = language(request, request.app.state.web.settings.language)
     names = {code: parameter_name(code, lang) for code in PARAMETERS}
     return _page(request, "sources.html", p, year=y, param_names=names)
 
 
 @router.get("/tasks", response_class=HTMLResponse)
 def tasks_page(
-    request: Request, p: Annotated[Principal, requires(*LOGGED_IN, scope="scoped")]
+    request: Request,
+    p: Annotated[Principal, requires(*LOGGED_IN, scope="scoped")],
+    limit: EvidenceLimit,
 ) -> HTMLResponse:
     """The inspector's inbox and the task workflow (actions through the tasks API)."""
-    actor = p.role in ("admin", "inspector", "enterprise")
-    limit = request.app.state.web.settings.max_evidence_bytes
+    actor = p.role in ("admin", "inspector", "chief", "enterprise")
     return _page(request, "tasks.html", p, actor=actor, evidence_limit=limit,
                  evidence_types=list(MEDIA_TYPES))  # fmt: skip
+
+
+def alert_rule_names(lang: str) -> dict[str, str]:
+    """Rule id → its name in *lang*: the sources' rules by their titles ("超标 concentration
+    above …": the Chinese word, then the English), the drinking-water kinds from i18n."""
+    from bishui.sources.rules import load_ruleset
+    from bishui.web.i18n import ALERT_RULES
+
+    out = {}
+    for rid, rule in load_ruleset().rules.items():
+        zh, _, en = rule.title.partition(" ")
+        out[rid] = zh if lang == "zh" else (en or zh)
+    i = 0 if lang == "zh" else 1
+    out.update({rid: names[i] for rid, names in ALERT_RULES.items()})
+    return out
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(
+    request: Request, p: Annotated[Principal, requires(*LOGGED_IN, scope="scoped")]
+) -> HTMLResponse:
+    """Alerts grouped by site, rule and day (paged by the API), acknowledgement, and for the
+    admin the routing rules and the outside channels' messages (docs/alerts.md)."""
+    from bishui.web import accounts
+
+    lang = language(request, request.app.state.web.settings.language)
+    config = {
+        "rules": alert_rule_names(lang),
+        "params": {code: parameter_name(code, lang) for code in PARAMETERS},
+        "roles": {r: names[0 if lang == "zh" else 1] for r, names in accounts.ROLES.items()},
+        "can_ack": p.role in ("admin", "inspector", "county"),
+        "admin": p.role == "admin",
+    }
+    return _page(request, "alerts.html", p, config=config)
 
 
 @router.get("/compensation", response_class=HTMLResponse)
@@ -150,7 +187,9 @@ def compensation_page(
 
 
 @router.get("/bigscreen", response_class=HTMLResponse)
-def bigscreen_page(request: Request, p: Annotated[Principal, requires(*STAFF)]) -> HTMLResponse:
+def bigscreen_page(
+    request: Request, p: Annotated[Principal, requires(*STAFF)], ctx: WebCtx, lang: PageLang
+) -> HTMLResponse:
     """One full-screen dashboard of the city's key figures, refreshing itself."""
     today = now_beijing().date()
     return _page(
@@ -160,9 +199,7 @@ def bigscreen_page(request: Request, p: Annotated[Principal, requires(*STAFF)]) 
         year=today.year,
         month=today.strftime("%Y-%m"),
         yesterday=(today - dt.timedelta(days=1)).isoformat(),
-        geo_source=request.app.state.web.geo[
-            f"source_{language(request, request.app.state.web.settings.language)}"
-        ],
+        geo_source=ctx.geo[f"source_{lang}"],
     )
 
 
@@ -175,6 +212,8 @@ class ExportTable(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,80}$")
+    title: str | None = Field(default=None, max_length=200, description="the card's title")
+    units: str | None = Field(default=None, max_length=200)
     header: list[Annotated[str, Field(max_length=200)]] = Field(max_length=100)
     rows: list[Annotated[list[Cell], Field(max_length=100)]] = Field(max_length=5000)
 
@@ -193,4 +232,12 @@ def export_table(
     if p.via == "session":
         check_csrf(request, request.headers.get(CSRF_HEADER))
     rows = [[None if isinstance(c, str) and c == "" else c for c in r] for r in table.rows]
-    return table_response(table.header, rows, table.name, fmt)
+    lang = language(request, request.app.state.web.settings.language)
+    preamble = header_rows(
+        table.title or table.name,
+        units=table.units or "",
+        source=translator(lang)("app.name"),
+        synthetic=True,
+        lang=lang,
+    )
+    return table_response(table.header, rows, table.name, fmt, preamble)

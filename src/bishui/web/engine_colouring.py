@@ -25,31 +25,37 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
+from bishui.registry.model import Site
 from bishui.store import Store
 from bishui.timeutil import now_beijing
+from bishui.web import display
 from bishui.web.colouring import Colouring, Mark, categories, provisional_colouring
 
 log = logging.getLogger(__name__)
+
+
+def _severity_zh(sev: str) -> str:
+    return display.name("severity", sev, "zh") or sev
+
 
 #: Severities of ``bishui.sources`` findings that colour an outlet, worst first.
 SEVERITY_LEVEL = {"high": "exceeding", "medium": "finding"}
 
 
 def _water_marks(
-    store: Store, sites: Sequence[dict[str, Any]], at: dt.datetime, days: int
+    store: Store, sites: Sequence[Site], at: dt.datetime, days: int
 ) -> dict[str, Mark]:
     from bishui.water.assessment import assess_sections
     from bishui.water.readings import daily_values
     from bishui.water.service import ServiceRules
 
-    water = [s for s in sites if s["kind"] == "water"]
+    water = [s for s in sites if s.kind == "water"]
     if not water:
         return {}
-    ids = [s["id"] for s in water]
+    ids = [s.id for s in water]
     end = dt.datetime.combine(at.date() + dt.timedelta(days=1), dt.time())
     rules = ServiceRules()
     dv = daily_values(
@@ -68,10 +74,10 @@ def _water_marks(
     last = np.where(has.any(axis=1), n_days - 1 - np.argmax(has[:, ::-1], axis=1), -1)
     keep = np.flatnonzero(last >= 0)
     means = dv.values[keep, last[keep], :]
-    by_id = {s["id"]: s for s in water}
+    by_id = {s.id: s for s in water}
     sec_ids = [dv.section_ids[i] for i in keep]
-    body = np.array([by_id[i].get("body") or "river" for i in sec_ids], dtype=str)
-    target = np.array([int(by_id[i].get("target_class") or 0) for i in sec_ids], dtype=np.int64)
+    body = np.array([by_id[i].body or "river" for i in sec_ids], dtype=str)
+    target = np.array([int(by_id[i].target_class or 0) for i in sec_ids], dtype=np.int64)
     sa = assess_sections(means, dv.codes, body, target)
     cats = {c["class"]: c for c in categories()["water"]}
     out: dict[str, Mark] = {}
@@ -98,12 +104,12 @@ def _water_marks(
 
 def _source_marks(
     store: Store,
-    sites: Sequence[dict[str, Any]],
+    sites: Sequence[Site],
     base: dict[str, Mark],
     at: dt.datetime,
     hours: float,
 ) -> dict[str, Mark]:
-    outlets = [s["id"] for s in sites if s["kind"].startswith("source")]
+    outlets = [s.id for s in sites if s.kind.startswith("source")]
     if not outlets:
         return {}
     start = at - dt.timedelta(hours=hours)
@@ -136,7 +142,7 @@ def _source_marks(
                 float(n),
                 last,
                 basis=f"{n} {sev} finding(s) of bishui.sources in the last {hours:g} h",
-                basis_zh=f"近 {hours:g} 小时污染源核查发现 {n} 条（{sev}）",
+                basis_zh=f"近 {hours:g} 小时污染源核查发现 {n} 条（{_severity_zh(sev)}）",
             )
         elif sid in base and base[sid].level in ("normal", "flagged"):
             c = cats["compliant"]
@@ -171,7 +177,7 @@ class EngineColouring:
     source_window_h: float = 24.0
 
     def __call__(
-        self, store: Store, sites: Sequence[dict[str, Any]], at: dt.datetime | None = None
+        self, store: Store, sites: Sequence[Site], at: dt.datetime | None = None
     ) -> dict[str, Mark]:
         at = at or now_beijing()
         from bishui.web.air_colouring import AirColouring

@@ -91,7 +91,52 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def _respond(request: Request, status: int, body: dict[str, Any]) -> Response:
+def localised(body: dict[str, Any], lang: str, exc: BaseException | None = None) -> dict[str, Any]:
+    """*body* with ``message`` in *lang* (zh by default, en on the English switch) and the
+    server's own text in ``detail`` (the technical reason: a guard, a rule, a field).
+
+    The message names the error by its code (``display-labels.toml`` ``[error]``); a refused
+    task transition says which action the task's state does not allow, by their names.
+    """
+    from bishui.enforcement.tasks import TransitionRefused
+    from bishui.web import display
+
+    out = dict(body)
+    code = str(body.get("error") or "error")
+    out["detail"] = str(body.get("message") or "")
+    if lang == "en":
+        return out  # the English text is the server's own
+    if isinstance(exc, TransitionRefused):
+        text = display.name("error", "transition", lang) or ""
+        out["message"] = text.format(
+            task=exc.task_id,
+            state=display.name("task_state", str(exc.state), lang),
+            action=display.name("task_action", str(exc.action), lang),
+        )
+        return out
+    named = display.name("error", code, lang)
+    msg = named if named and named != code else display.name("error", "error", lang) or code
+    if body.get("field"):
+        msg += (display.name("error", "field", lang) or "").format(field=body["field"])
+    out["message"] = msg
+    return out
+
+
+def _lang(request: Request) -> str:
+    from bishui.web.display import request_lang
+
+    return request_lang(request)
+
+
+def body_for(request: Request, code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """:func:`error_body` in the caller's language (for responses built outside the handlers)."""
+    return localised(error_body(code, message, **extra), _lang(request))
+
+
+def _respond(
+    request: Request, status: int, body: dict[str, Any], exc: BaseException | None = None
+) -> Response:
+    body = localised(body, _lang(request), exc)
     headers = {"Cache-Control": "no-store"}
     if status == 429 and "retry_after" in body:
         headers["Retry-After"] = str(body["retry_after"])
@@ -114,7 +159,7 @@ async def bishui_error(request: Request, exc: Exception) -> Response:
     status = status_of(exc)
     if status >= 500:
         log.error("%s on %s: %s", exc.code, request.url.path, exc.message)
-    return _respond(request, status, error_body(exc.code, exc.message, **extra))
+    return _respond(request, status, error_body(exc.code, exc.message, **extra), exc)
 
 
 async def validation_error(request: Request, exc: Exception) -> Response:

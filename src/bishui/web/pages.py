@@ -23,8 +23,17 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from bishui.errors import BishuiError, PermissionDenied
-from bishui.web import accounts
-from bishui.web.api.common import cache_for
+from bishui.export_header import header_rows
+from bishui.web import accounts, display
+from bishui.web.api.air_public import advice_table
+from bishui.web.api.common import (
+    SNAPSHOT_FIELDS,
+    PageLang,
+    WebCtx,
+    WebStore,
+    cache_for,
+    site_json,
+)
 from bishui.web.auth import (
     ALL_ROLES,
     LOGGED_IN,
@@ -114,6 +123,11 @@ def render(
         "settings": ctx.settings,
         "param_name": lambda code: parameter_name(code, lang),
         "ui_text": {k[3:]: v[LANGS.index(lang)] for k, v in MESSAGES.items() if k[:3] == "ui."},
+        # bishui.web.display: the names and decimals every page shows (no query on an error page)
+        "display_rules": display.page_rules(None if error_page else ctx.store, lang),
+        "fig": display.text,
+        "unit_of": display.unit_for,
+        "code_name": lambda table, code: display.name(table, code, lang, ctx.store),
         **(context or {}),
     }
     response = templates.TemplateResponse(request, template, values, status_code=status_code)
@@ -140,16 +154,18 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 def overview_page(
-    request: Request, p: Annotated[Principal, requires(*ALL_ROLES, scope="scoped")]
+    request: Request,
+    p: Annotated[Principal, requires(*ALL_ROLES, scope="scoped")],
+    ctx: WebCtx,
+    lang: PageLang,
 ) -> HTMLResponse:
-    lang = language(request, request.app.state.web.settings.language)
     return render(
         request,
         "overview.html",
         {
             "legend": legend(lang),
             "param_names": {code: parameter_name(code, lang) for code in PARAMETERS},
-            "geo_source": request.app.state.web.geo[f"source_{lang}"],
+            "geo_source": ctx.geo[f"source_{lang}"],
         },
     )
 
@@ -165,26 +181,26 @@ def public_rows(ctx: Any, snap: Any, lang: str) -> dict[str, list[dict[str, Any]
     """The public tables' rows (published kinds only), by layer."""
     out: dict[str, list[dict[str, Any]]] = {"air": [], "water": []}
     for s in snap.sites:
-        if s["kind"] not in ctx.settings.public_kinds or s["kind"] not in out:
+        if s.kind not in ctx.settings.public_kinds or s.kind not in out:
             continue
-        region = snap.regions.get(s["region"], {})
-        out[s["kind"]].append(
+        region = snap.regions.get(s.region, {})
+        out[s.kind].append(
             {
-                **s,
-                "region_name": region.get("name" if lang == "zh" else "name_en") or s["region"],
-                "mark": snap.marks[s["id"]],
-                "values": snap.latest.get(s["id"], {}),
+                **site_json(s, SNAPSHOT_FIELDS),
+                "region_name": region.get("name" if lang == "zh" else "name_en") or s.region,
+                "mark": snap.marks[s.id],
+                "values": snap.latest.get(s.id, {}),
             }
         )
     return out
 
 
 @router.get("/public", response_class=HTMLResponse)
-def public_page(request: Request, p: Annotated[Principal, requires(*ALL_ROLES)]) -> HTMLResponse:
+def public_page(
+    request: Request, p: Annotated[Principal, requires(*ALL_ROLES)], ctx: WebCtx, lang: PageLang
+) -> HTMLResponse:
     """Published figures only, whoever asks: the same content for everyone."""
-    ctx = request.app.state.web
     snap = ctx.snapshot()
-    lang = language(request, ctx.settings.language)
     key = (snap.serial, lang)
     if p.is_public and key in ctx.public_pages:
         # the same bytes for every anonymous visitor until the snapshot changes
@@ -202,6 +218,7 @@ def public_page(request: Request, p: Annotated[Principal, requires(*ALL_ROLES)])
             "air_params": PUBLIC_PARAMS["air"],
             "water_params": PUBLIC_PARAMS["water"],
             "at": snap.at,
+            "advice": advice_table(snap.at),
         },
     )
     if p.is_public:
@@ -217,10 +234,10 @@ def public_export(
     p: Annotated[Principal, requires(*ALL_ROLES)],
     table: Annotated[str, PathParam(pattern="^(air|water)$")],
     fmt: Annotated[str, PathParam(pattern="^(csv|xlsx)$")],
+    ctx: WebCtx,
+    lang: PageLang,
 ) -> Response:
     """The public page's tables as CSV or Excel."""
-    ctx = request.app.state.web
-    lang = language(request, ctx.settings.language)
     t = translator(lang)
     snap = ctx.snapshot()
     rows = public_rows(ctx, snap, lang)[table]
@@ -248,12 +265,24 @@ def public_export(
                 *([None if m.value is None else int(m.value)] if table == "air" else []),
                 label,
                 *([r["target_class"]] if table == "water" else []),
-                *(r["values"][c]["value"] if c in r["values"] else None for c in params),
+                # rounded as published (bishui.web.display: CNEMC integers, CO one decimal)
+                *(
+                    display.rounded(r["values"][c]["value"], c) if c in r["values"] else None
+                    for c in params
+                ),
                 m.ts.strftime("%Y-%m-%d %H:%M") if m.ts else None,
             ]
         )
     name = f"bishui-{table}-{snap.at.strftime('%Y%m%d%H%M')}"
-    response = table_response(header, body, name, fmt)
+    preamble = header_rows(
+        t(f"public.{table}"),
+        period=snap.at.strftime("%Y-%m-%d %H:%M"),
+        units=t(f"public.{table}_units"),
+        source=t("app.name"),
+        synthetic=True,
+        lang=lang,
+    )
+    response = table_response(header, body, name, fmt, preamble)
     cache_for(response, p, request)
     return response
 
@@ -271,12 +300,12 @@ def login_page(
 async def login(
     request: Request,
     p: Annotated[Principal, requires(*ALL_ROLES)],
+    ctx: WebCtx,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
-    ctx = request.app.state.web
     target = _safe_next(next)
 
     def again(key: str, status: int) -> HTMLResponse:
@@ -338,12 +367,13 @@ def _logged_in(request: Request, user: accounts.User, target: str) -> Response:
 def logout(
     request: Request,
     p: Annotated[Principal, requires(*LOGGED_IN)],
+    store: WebStore,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
     token = request.cookies.get(accounts.SESSION_COOKIE)
     if token:
-        accounts.end_session(request.app.state.web.store, token)
+        accounts.end_session(store, token)
     rotate_csrf(request)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(accounts.SESSION_COOKIE, path="/")

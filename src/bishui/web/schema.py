@@ -11,6 +11,10 @@ idempotent, so applying it again through the store's migrations later is harmles
 ``sessions``    browser sessions, keyed by the SHA-256 of the cookie value (a leaked table
                 does not hand out live sessions)
 ``api_tokens``  machine tokens, keyed by a public id; only the SHA-256 of the secret part is kept
+``account_audit``  who changed which account how (created, disabled, enabled, password reset,
+                role or scope changed, unlocked), append-only (second migration)
+``data_uploads``   every data file sent to the upload page: who, when, which file, and whether it
+                was stored or refused (second migration)
 """
 
 from __future__ import annotations
@@ -58,14 +62,37 @@ MIGRATION: list[str] = [
     )""",
 ]
 
-#: The web domain's migrations, handed to the store by ``bishui.app.DOMAINS``.
-MIGRATIONS: list[list[str]] = [MIGRATION]
+#: The account audit and the upload log (issue 16 item 6).
+MIGRATION_2: list[str] = [
+    """CREATE TABLE IF NOT EXISTS account_audit (
+        changed_at TIMESTAMP NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        username TEXT NOT NULL,
+        detail TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS data_uploads (
+        uploaded_at TIMESTAMP NOT NULL,
+        username TEXT NOT NULL,
+        role TEXT NOT NULL,
+        filename TEXT NOT NULL,
+        source TEXT,
+        bytes BIGINT NOT NULL,
+        rows_stored BIGINT NOT NULL,
+        outcome TEXT NOT NULL,
+        errors BIGINT NOT NULL
+    )""",
+]
 
-TABLES = ("users", "login_failures", "sessions", "api_tokens")
+#: The web domain's migrations, handed to the store by ``bishui.app.DOMAINS``.
+MIGRATIONS: list[list[str]] = [MIGRATION, MIGRATION_2]
+
+TABLES = ("users", "login_failures", "sessions", "api_tokens", "account_audit", "data_uploads")
 
 
 def ensure(store: Store) -> None:
     """Create the web tables if the store's own migrations have not (yet) done so."""
-    if store.table_exists("users") and store.table_exists("api_tokens"):
-        return
-    store.execute_many([(sql, ()) for sql in MIGRATION])
+    if not (store.table_exists("users") and store.table_exists("api_tokens")):
+        store.execute_many([(sql, ()) for sql in MIGRATION])
+    if not (store.table_exists("account_audit") and store.table_exists("data_uploads")):
+        store.execute_many([(sql, ()) for sql in MIGRATION_2])

@@ -93,8 +93,15 @@ class Settings:
     max_evidence_bytes: int = field(
         default=10 * 1024 * 1024,
         metadata={
-            "help": "largest evidence file accepted by POST /api/v1/tasks/{task_id}/files, the "
-            "one route allowed a body over max_body_bytes [bytes]"
+            "help": "largest evidence file accepted by POST /api/v1/tasks/{task_id}/files, which "
+            "is allowed a body over max_body_bytes [bytes]"
+        },
+    )
+    max_upload_bytes: int = field(
+        default=10 * 1024 * 1024,
+        metadata={
+            "help": "largest data file (CSV / Excel of manual and laboratory values) accepted by "
+            "POST /api/v1/uploads, which is allowed a body over max_body_bytes [bytes]"
         },
     )
     max_range_days: int = field(
@@ -148,6 +155,8 @@ class Settings:
             raise ConfigError("web.language", "zh or en", self.language)
         if not 1 <= self.max_evidence_bytes <= 1024**3:
             raise ConfigError("web.max_evidence_bytes", "1 byte to 1 GiB", self.max_evidence_bytes)
+        if not 1 <= self.max_upload_bytes <= 1024**3:
+            raise ConfigError("web.max_upload_bytes", "1 byte to 1 GiB", self.max_upload_bytes)
         if not 1 <= self.max_range_days <= 3660:
             raise ConfigError("web.max_range_days", "1–3660", self.max_range_days)
         if not 1 <= self.page_size <= self.max_page_size <= 10_000:
@@ -180,14 +189,17 @@ class Settings:
         """
         value = resolve_reference(self.secret, "web.secret")
         if not value and not required:
-            log.warning("no web secret configured (%s); using a per-process one", self.secret)
+            log.warning(
+                "no web secret configured (%s): using a per-process one, so sessions end when "
+                "this process stops. Next step: %s",
+                self.secret,
+                KEY_HINT,
+            )
             return _secrets.token_bytes(32)
         if len(value.encode()) < MIN_SECRET_BYTES:
             raise ConfigError(
                 "web.secret",
-                f"a secret of at least {MIN_SECRET_BYTES} bytes behind {self.secret} "
-                "(e.g. BISHUI_SECRET=$(python -c 'import secrets; print(secrets.token_hex(32))')"
-                " or file:/path to a 0600 file holding one)",
+                f"a secret of at least {MIN_SECRET_BYTES} bytes behind {self.secret} ({KEY_HINT})",
                 "***" if value else "(none)",
             )
         return value.encode()
@@ -198,6 +210,12 @@ class Settings:
 
 #: Shortest signing secret accepted [bytes] (HMAC-SHA256's output size).
 MIN_SECRET_BYTES = 32
+#: What to do about a missing web secret, in every message that mentions one.
+KEY_HINT = (
+    "export BISHUI_SECRET=\"$(python3 -c 'import secrets; print(secrets.token_hex(32))')\" "
+    "before starting, or set BISHUI_WEB_SECRET=file:/path to a 0600 file holding one "
+    "(docs/web.md, Security)"
+)
 
 
 def _in_networks(address: str, networks: tuple[str, ...]) -> bool:
@@ -219,7 +237,12 @@ def ensure_secret_file(path: Path) -> str:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(_secrets.token_hex(32) + "\n")
-        log.warning("created the web secret file %s (0600)", path)
+        log.warning(
+            "created the web secret file %s (0600); later starts reuse it. To use your own "
+            "instead: %s",
+            path,
+            KEY_HINT,
+        )
     return f"file:{path}"
 
 

@@ -14,23 +14,35 @@ from fastapi import APIRouter
 from bishui.web.api import (
     account,
     air,
+    air_public,
+    alerts,
     charts,
     compensation,
     core,
     evidence,
+    inspection,
+    mapsearch,
     overview,
+    reports,
     sources,
+    uploads,
     water,
 )
 
 ROUTERS: list[APIRouter] = [
     core.router,
     overview.router,
+    mapsearch.router,  # the map's search box (issue 16 item 7)
     account.router,
     air.router,
     charts.router,
+    air_public.router,
     water.router,
     compensation.router,
+    inspection.router,  # the inspector's day (issue 16 item 9): …/party, …/records/{kind}
+    alerts.router,
+    reports.router,
     evidence.router,  # before sources: /tasks/{id}/files is not the transition /tasks/{id}/{action}
     sources.router,
+    uploads.router,
 ]

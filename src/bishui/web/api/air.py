@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from bishui.air import service
 from bishui.air.editions import edition_for
 from bishui.errors import InputError
-from bishui.timeutil import now_beijing
+from bishui.timeutil import current_hour, now_beijing
 from bishui.web.api.common import ERRORS, YEAR, Day, Moment, WebStore, cache_for, iso
 from bishui.web.auth import ALL_ROLES, Principal, requires
 
@@ -99,7 +99,8 @@ def _rows(rows: list[Any], scope: str) -> list[dict[str, Any]]:
     response_model=Reports,
     summary="Real-time (hourly) AQI of every station, county and the city",
     description="HJ 633-2012 §5.1.3 before 2026-03-01 01:00, HJ 633-2026 §4.2.3 from then. "
-    "`hour` is the end-of-hour label (default: the newest hour with data).",
+    "`hour` is the end-of-hour label (the data of 13:00–14:00 is `14:00`); default the newest "
+    "complete hour with data. An hour still in progress is never published (400).",
 )
 def realtime(
     request: Request,
@@ -111,8 +112,10 @@ def realtime(
 ) -> dict[str, Any]:
     if hour is not None:
         hour = hour.replace(tzinfo=None) if hour.tzinfo is None else _beijing(hour)
-        if hour > now_beijing() + dt.timedelta(hours=1):
-            raise InputError("hour", "must not be in the future", hour.isoformat())
+        if hour > current_hour():
+            raise InputError(
+                "hour", "must be an hour that has ended (end-of-hour label)", hour.isoformat()
+            )
     rt = service.realtime(store, hour)
     cache_for(response, p, request)
     return {"ok": True, "time": iso(rt.hour), "edition": rt.edition, "rows": _rows(rt.rows, scope)}

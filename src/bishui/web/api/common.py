@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -10,9 +11,11 @@ from fastapi import Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, Field
 
 from bishui.errors import InputError
+from bishui.registry.model import Site
 from bishui.store import Store
 from bishui.timeutil import to_beijing_naive
 from bishui.web.auth import Principal
+from bishui.web.i18n import language
 from bishui.web.settings import Settings
 
 #: The platform's range of dates: every date, time and period a request names falls in it
@@ -43,6 +46,18 @@ Day = Annotated[dt.date, AfterValidator(_in_range_day)]
 Moment = Annotated[dt.datetime, AfterValidator(_in_range_time)]
 
 
+# ------------------------------------------------------------------------------ sites
+#: The fields of a site the overview snapshot's tables show (the public page's rows).
+SNAPSHOT_FIELDS = ("id", "kind", "name", "region", "lon", "lat", "body", "target_class",
+                   "enterprise")  # fmt: skip
+
+
+def site_json(site: Site, fields: Sequence[str]) -> dict[str, Any]:
+    """*fields* of a :class:`~bishui.registry.model.Site` as a JSON-ready dict: sites travel as
+    records through the web layer and become dicts only at the response edge."""
+    return {k: getattr(site, k) for k in fields}
+
+
 # ------------------------------------------------------------------------------ preambles
 def _web_store(request: Request) -> Store:
     store: Store = request.app.state.web.store
@@ -61,6 +76,34 @@ def _web_settings(request: Request) -> Settings:
 
 #: the application's settings as a route parameter (``settings: WebSettings``)
 WebSettings = Annotated[Settings, Depends(_web_settings)]
+
+
+def _web_context(request: Request) -> Any:
+    return request.app.state.web
+
+
+#: the application's web context (``bishui.web.app.WebContext``: store, settings, snapshot,
+#: map layer, limiters) as a route parameter (``ctx: WebCtx``)
+WebCtx = Annotated[Any, Depends(_web_context)]
+
+
+def _page_language(request: Request, settings: WebSettings) -> str:
+    return language(request, settings.language)
+
+
+#: a page's language as a route parameter (``lang: PageLang``): the ``lang`` query parameter,
+#: else the language cookie, else the settings' default (``web.language``)
+PageLang = Annotated[str, Depends(_page_language)]
+
+
+def _evidence_limit(settings: WebSettings) -> int:
+    return settings.max_evidence_bytes
+
+
+#: the largest evidence file accepted, the declared setting ``web.max_evidence_bytes``, as a
+#: route parameter (``limit: EvidenceLimit``; the middleware enforces the same figure on the
+#: upload's body before any handler runs)
+EvidenceLimit = Annotated[int, Depends(_evidence_limit)]
 
 
 # ------------------------------------------------------------------------------ paging
@@ -139,7 +182,11 @@ class ErrorBody(BaseModel):
 
     ok: bool = False
     error: str = Field(description="machine-readable code, e.g. invalid_input, not_found")
-    message: str
+    message: str = Field(
+        description="for a person, in the caller's language (zh unless ?lang=en or the "
+        "English switch's cookie)"
+    )
+    detail: str = Field("", description="the server's technical reason, in English")
     field: str | None = None
     rule: str | None = None
 

@@ -24,6 +24,7 @@ from bishui.compensation.export import statement_html
 from bishui.compensation.period import Period
 from bishui.errors import InputError, NotFoundError, PermissionDenied
 from bishui.store import Store
+from bishui.web import display
 from bishui.web.api.common import ERRORS, YEAR, ListPage, WebStore, cache_for, iso
 from bishui.web.auth import STAFF, Principal, requires
 
@@ -83,6 +84,7 @@ def agreements(
 
 class PartyLine(BaseModel):
     party: str
+    party_name: str | None = Field(None, description="the party's region name (display)")
     role: str
     pays: str
     receives: str
@@ -91,6 +93,8 @@ class PartyLine(BaseModel):
 class StatementSummary(BaseModel):
     id: str
     agreement_id: str
+    agreement_name: str | None = Field(None, description="the agreement's title (display)")
+    status_name: str | None = Field(None, description="the status in the caller's language")
     agreement_version: int
     period: str
     version: int
@@ -140,11 +144,17 @@ def statements(
         limit=page.limit,
         offset=page.offset,
     )
+    lang = display.request_lang(request)
+    titles = {a["id"]: a["title"] for a in service.stored_agreements(store)}
+    regions = display.region_names(store)
+    ri = 0 if lang == "zh" else 1
     items = []
     for r in rows:
         items.append(
             {
                 **{k: r[k] for k in ("id", "agreement_id", "agreement_version", "period")},
+                "agreement_name": titles.get(r["agreement_id"]),
+                "status_name": display.name("statement_status", r["status"], lang),
                 **{k: r[k] for k in ("version", "status", "content_hash")},
                 "amount": _yuan(r["amount_fen"]),
                 "amount_fen": r["amount_fen"],
@@ -154,6 +164,7 @@ def statements(
                 "parties": [
                     {
                         "party": x["party"],
+                        "party_name": regions.get(x["party"], (x["party"],) * 2)[ri],
                         "role": x["role"],
                         "pays": _yuan(x["pays_fen"]),
                         "receives": _yuan(x["receives_fen"]),

@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field
 
 from bishui import __version__, readings
 from bishui.errors import InputError, NotFoundError
+from bishui.registry.model import Site as SiteRecord
 from bishui.store import Store
 from bishui.store.base import REGISTRY_TABLES
-from bishui.timeutil import now_beijing
+from bishui.timeutil import current_hour, hour_label, now_beijing
 from bishui.web.api.common import (
     ERRORS,
     Moment,
@@ -23,8 +24,10 @@ from bishui.web.api.common import (
     beijing,
     cache_for,
     iso,
+    site_json,
 )
 from bishui.web.auth import ALL_ROLES, Principal, requires
+from bishui.web.colouring import latest_within
 
 router = APIRouter(tags=["core"], responses=ERRORS)
 
@@ -34,6 +37,8 @@ SITE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 PARAMETER = r"^[a-z]{1,3}\d{2,6}[a-z]?$"
 REGION = r"^\d{6}(-[A-Z]{1,8})?$"
 # The registry's site columns, less the free-form attrs (not part of the published API).
+#: How far back an air station's newest complete hour is looked for in its detail.
+AIR_LATEST_WINDOW = dt.timedelta(days=31)
 SITE_FIELDS = tuple(c for c in REGISTRY_TABLES["sites"][0] if c != "attrs")
 
 
@@ -220,7 +225,11 @@ class Device(BaseModel):
 
 class Latest(BaseModel):
     parameter: str = Field(description="HJ 212 code")
-    ts: str
+    ts: str = Field(description="as stored (an hourly row: the start of its hour, HJ 212)")
+    label: str = Field(
+        description="as published: an hourly row by the end of its hour (the data of "
+        "13:00–14:00 is 14:00, bishui.timeutil.hour_label); other periods as ts"
+    )
     value: float | None
     flag: str | None = Field(description="HJ 212 data flag (N normal, …)")
     valid: bool
@@ -255,6 +264,7 @@ class SiteDetail(BaseModel):
                         {
                             "parameter": "a34004",
                             "ts": "2026-11-22T09:00:00+08:00",
+                            "label": "2026-11-22T10:00:00+08:00",
                             "value": 41.0,
                             "flag": "N",
                             "valid": True,
@@ -266,10 +276,9 @@ class SiteDetail(BaseModel):
     }
 
 
-def visible_site(store: Store, p: Principal, site_id: str) -> dict[str, Any]:
+def visible_site(store: Store, p: Principal, site_id: str) -> SiteRecord:
     """The site if *p* may see it; otherwise 404, exactly as if it did not exist."""
-    sql = f"SELECT {', '.join(SITE_FIELDS)} FROM sites WHERE id = ?"  # noqa: S608 - constant
-    rows = store.query(sql, [site_id])
+    rows = readings.sites(store, "id = ?", [site_id])
     if not rows or not p.can_see_site(rows[0]):
         raise NotFoundError(f"site {site_id!r} does not exist")
     return rows[0]
@@ -308,12 +317,28 @@ def site_detail(
                 [site_id],
             )
         ]
+    if site.kind == "air" and period == "hour":
+        # an air station's hour in progress is never published: complete hours only
+        end = current_hour()
+        rows = latest_within(store, [site_id], end - AIR_LATEST_WINDOW, end)
+        rows = [{k: v for k, v in r.items() if k != "origin"} for r in rows]
+    else:
+        rows = readings.latest(store, [site_id], period)
     latest = [
-        {k: (iso(v) if k == "ts" else v) for k, v in r.items() if k != "site_id"}
-        for r in readings.latest(store, [site_id], period)
+        {
+            **{k: (iso(v) if k == "ts" else v) for k, v in r.items() if k != "site_id"},
+            "label": iso(hour_label(r["ts"]) if period == "hour" else r["ts"]),
+        }
+        for r in rows
     ]
     cache_for(response, p, request)
-    return {"ok": True, "site": site, "devices": devices, "period": period, "latest": latest}
+    return {
+        "ok": True,
+        "site": site_json(site, SITE_FIELDS),
+        "devices": devices,
+        "period": period,
+        "latest": latest,
+    }
 
 
 class Series(BaseModel):

@@ -30,7 +30,7 @@ from bishui.enforcement import evidence
 from bishui.enforcement import service as enf
 from bishui.enforcement import tasks as tk
 from bishui.errors import NotFoundError
-from bishui.web.api.common import ERRORS, WebStore
+from bishui.web.api.common import ERRORS, EvidenceLimit, WebStore
 from bishui.web.api.sources import ACTORS, READERS, TASK_ID
 from bishui.web.api.task_views import file_visible, visible_task
 from bishui.web.auth import Principal, requires
@@ -94,11 +94,11 @@ async def upload_evidence(
     name: Annotated[
         str, Query(min_length=1, max_length=evidence.MAX_NAME, description="the file's name")
     ],
+    limit: EvidenceLimit,
 ) -> dict[str, Any]:
     # Who may see the task is settled before the body is read (up to max_evidence_bytes).
     await run_in_threadpool(visible_task, store, p, task_id)
     content = await request.body()
-    limit = request.app.state.web.settings.max_evidence_bytes
     media_type = request.headers.get("content-type", "")
     rec, created = await run_in_threadpool(
         evidence.store_file, store, task_id, name, media_type, content, _actor(p),

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from bishui.web.api.common import ERRORS, cache_for, iso
+from bishui.web.api.common import ERRORS, WebCtx, cache_for, iso, site_json
 from bishui.web.auth import ALL_ROLES, Principal, requires
 from bishui.web.colouring import legend
 
@@ -70,16 +70,16 @@ class Overview(BaseModel):
     }
 
 
-def overview_features(request: Request, p: Principal, lang: str) -> dict[str, Any]:
-    snap = request.app.state.web.snapshot()
+def overview_features(ctx: Any, p: Principal, lang: str) -> dict[str, Any]:
+    snap = ctx.snapshot()
     features = []
     for s in snap.sites:
         if not p.can_see_site(s):
             continue
-        m = snap.marks[s["id"]]
+        m = snap.marks[s.id]
         features.append(
             {
-                **{k: s[k] for k in ("id", "kind", "name", "region", "lon", "lat")},
+                **site_json(s, ("id", "kind", "name", "region", "lon", "lat")),
                 "mark": {
                     "level": m.level,
                     "color": m.color,
@@ -104,10 +104,11 @@ def overview(
     request: Request,
     p: Annotated[Principal, requires(*ALL_ROLES, scope="scoped")],
     response: Response,
+    ctx: WebCtx,
     lang: Literal["zh", "en"] = "zh",
 ) -> dict[str, Any]:
     cache_for(response, p, request)
-    return overview_features(request, p, lang)
+    return overview_features(ctx, p, lang)
 
 
 @router.get(
@@ -119,8 +120,9 @@ def counties(
     request: Request,
     p: Annotated[Principal, requires(*ALL_ROLES)],
     response: Response,
+    ctx: WebCtx,
     lang: Literal["zh", "en"] = "zh",
 ) -> dict[str, Any]:
-    geo = request.app.state.web.geo
+    geo = ctx.geo
     response.headers["Cache-Control"] = "public, max-age=86400"
     return {"ok": True, "source": geo[f"source_{lang}"], "geojson": geo["geojson"]}

@@ -41,6 +41,7 @@ from bishui.errors import InputError, NotFoundError
 from bishui.sources import permit_store, permits_io, service
 from bishui.store import Store
 from bishui.timeutil import now_beijing
+from bishui.web import display
 from bishui.web.api.common import ERRORS, YEAR, Day, ListPage, WebStore, cache_for
 from bishui.web.api.task_views import (
     enforcement_scope,
@@ -55,8 +56,9 @@ from bishui.web.auth import Principal, requires
 
 router = APIRouter(tags=["sources"], responses=ERRORS)
 
-READERS = ("admin", "analyst", "inspector", "county", "enterprise")
-ACTORS = ("admin", "inspector", "enterprise")
+TASK_STATES = "^(" + "|".join(tk.State) + ")$"
+READERS = ("admin", "analyst", "inspector", "chief", "county", "enterprise")
+ACTORS = ("admin", "inspector", "chief", "enterprise")  # the task machine decides the rest
 PERIOD = rf"^{YEAR}(-(0[1-9]|1[0-2])(-\d{{2}})?)?$"
 TASK_ID = r"^T\d{8}-\d{4}$"
 KEY = r"^[0-9a-f]{20}$"
@@ -209,7 +211,8 @@ def findings(
         severity=severity, pollutant=pollutant, limit=page.limit, offset=page.offset,
     )  # fmt: skip
     cache_for(response, p, request)
-    return page.page(total, [_plain(r) for r in rows])
+    lang = display.request_lang(request)
+    return page.page(total, display.findings_display([_plain(r) for r in rows], lang, store))
 
 
 def _plain(r: dict[str, Any]) -> dict[str, Any]:
@@ -255,7 +258,8 @@ def alerts(
     total, rows = enf.list_alerts(store, where, params, state=state,
                                   limit=page.limit, offset=page.offset)  # fmt: skip
     cache_for(response, p, request)
-    return page.page(total, [_plain(r) for r in rows])
+    lang = display.request_lang(request)
+    return page.page(total, display.findings_display([_plain(r) for r in rows], lang, store))
 
 
 # ------------------------------------------------------------------------------ tasks
@@ -284,15 +288,14 @@ def tasks(
     p: Annotated[Principal, requires(*READERS, scope="scoped")],
     response: Response,
     page: ListPage,
-    state: Annotated[
-        str | None, Query(pattern=r"^(open|assigned|in_progress|disposed|closed)$")
-    ] = None,
+    state: Annotated[str | None, Query(pattern=TASK_STATES)] = None,
 ) -> dict[str, Any]:
     where, params = task_scope(p)
     total, rows = enf.list_tasks(store, where, params, state=state,
                                  limit=page.limit, offset=page.offset)  # fmt: skip
     cache_for(response, p, request)
-    return page.page(total, [task_view(r, p) for r in rows])
+    lang = display.request_lang(request)
+    return page.page(total, display.tasks_display([task_view(r, p) for r in rows], lang, store))
 
 
 class TaskDetail(BaseModel):
@@ -323,12 +326,17 @@ def task(
         for e in enf.audit_events(store, t.subject)
     ]  # fmt: skip
     notes = notifications_view((_plain(n) for n in enf.notifications(store, task_id)), p)
-    view = task_view(t, p)
-    events = events_view(events, t.as_dict(), p)
+    lang = display.request_lang(request)
+    view = display.tasks_display([task_view(t, p)], lang, store)[0]
+    events = display.decorate(
+        events_view(events, t.as_dict(), p), lang, store,
+        {"action": "task_action", "from": "task_state", "to": "task_state"},
+    )  # fmt: skip
     # The task's own alert_ids are those it was opened with; alerts that joined it later point
     # to it (task_id), so the inspector sees every episode behind the task here.
     _, linked = enf.list_alerts(store, "task_id = ?", [task_id], limit=1000)
     alerts = sorted((_plain(a) for a in linked), key=lambda a: (str(a["start_ts"]), a["id"]))
+    alerts = display.findings_display(alerts, lang, store)
     cache_for(response, p, request)
     return {"ok": True, "task": view, "events": events, "notifications": notes,
             "alerts": alerts}  # fmt: skip
@@ -400,6 +408,21 @@ class ReopenBody(_Body):
     reason: Note | None = Field(None, description="required: why the task is reopened")
 
 
+class RejectBody(_Body):
+    reason: Note | None = Field(None, description="required: why the disposal is rejected")
+
+
+class CheckInBody(_Body):
+    """The device's position (browser Geolocation API, WGS 84) at the enterprise."""
+
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False, description="latitude [°]")
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False, description="longitude [°]")
+    accuracy: float | None = Field(
+        None, ge=0, le=1e7, allow_inf_nan=False, description="radius of 95 % confidence [m]"
+    )
+    fixed_at: dt.datetime | None = Field(None, description="when the device took the fix")
+
+
 #: Every action's body model (``bishui.enforcement.tasks.Action``).
 ACTION_BODIES: dict[tk.Action, type[_Body]] = {
     tk.Action.ASSIGN: AssignBody,
@@ -411,6 +434,9 @@ ACTION_BODIES: dict[tk.Action, type[_Body]] = {
     tk.Action.CLOSE: NoteBody,
     tk.Action.ESCALATE: NoteBody,
     tk.Action.REOPEN: ReopenBody,
+    tk.Action.APPROVE: NoteBody,
+    tk.Action.REJECT: RejectBody,
+    tk.Action.CHECK_IN: CheckInBody,
 }
 
 

@@ -76,6 +76,15 @@ def disposal_visible(task: Mapping[str, Any]) -> bool:
 def task_view(task: tk.Task | Mapping[str, Any], p: Principal) -> dict[str, Any]:
     """The task as *p* may see it (``Task.as_dict`` form)."""
     d = task.as_dict() if isinstance(task, tk.Task) else dict(task)
+    # Offered only what the state and the caller's role allow (the same tables apply() uses).
+    d["allowed_actions"] = [
+        str(a)
+        for a in tk.allowed_for(
+            tk.State(d["state"]),
+            enf.TASK_ROLES.get(p.role),
+            d.get("subject_kind") or tk.OUTLET,
+        )
+    ]
     if not is_enterprise(p):
         return d
     out = {k: d.get(k) for k in ENTERPRISE_TASK_FIELDS}
@@ -101,11 +110,21 @@ def events_view(
     """Audit events as *p* may see them (the API's event dicts)."""
     if not is_enterprise(p):
         return [dict(e) for e in events]
+    events = list(events)
+    # a disposal sent back by the approver (reject) was never a decision: never shown
+    rejected, pending = set(), None
+    for e in events:
+        if e["action"] == "dispose":
+            pending = e["seq"]
+        elif e["action"] == "reject" and pending is not None:
+            rejected.add(pending)
     out = []
     for e in events:
         own = e["role"] == str(tk.Role.ENTERPRISE)
         action = e["action"]
         if action not in ENTERPRISE_EVENTS or (action == "upload" and not own):
+            continue
+        if e["seq"] in rejected:
             continue
         payload: dict[str, Any] = {}
         if own:

@@ -53,7 +53,9 @@
     var site = document.getElementById("series-site").value;
     if (!site || !/^[A-Za-z0-9_-]+$/.test(site)) { return; }
     var codes = Object.keys(cfg.params);
-    var end = new Date(Date.now() + 3600e3);
+    // complete hours only (the hour in progress is never published), each shown at the end of
+    // its hour, as every page labels an hour (bishui.timeutil.hour_label)
+    var end = new Date(Math.floor(Date.now() / 3600e3) * 3600e3);
     var start = new Date(end.getTime() - 7 * 86400e3);
     var iso = function (d) { return d.toISOString().slice(0, 13) + ":00Z"; };
     Promise.all(codes.map(function (c) {
@@ -62,7 +64,7 @@
         .catch(function () { return null; });
     })).then(function (all) {
       var s = all.map(function (j, i) {
-        var pts = j ? j.ts.map(function (t, k) { return [t, j.value[k]]; }) : [];
+        var pts = j ? j.ts.map(function (t, k) { return [Date.parse(t) + 3600e3, j.value[k]]; }) : [];
         return { type: "line", name: cfg.params[codes[i]], showSymbol: false, data: pts };
       });
       B.chart(card, {

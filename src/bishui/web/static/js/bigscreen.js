@@ -1,5 +1,6 @@
 /* The big screen (大屏): the city's key figures on one dark full-screen page, refreshed every
-   data-refresh seconds from the same JSON API as the other pages. */
+   data-refresh seconds from the same JSON API as the other pages. A display, not a workbench:
+   no export buttons; its clock is Beijing time (Asia/Shanghai) whatever the browser's zone. */
 (function () {
   "use strict";
   var B = window.bishui;
@@ -18,6 +19,13 @@
     return charts[id];
   }
 
+  /* Beijing time (UTC+8, no daylight saving) of a Date, "YYYY-MM-DD HH:MM:SS". */
+  function beijing(d) {
+    return new Date(d.getTime() + 8 * 3600e3).toISOString().slice(0, 19).replace("T", " ");
+  }
+
+  function tick() { document.getElementById("bs-clock").textContent = beijing(new Date()); }
+
   function kpi(id, value) { document.querySelector("#" + id + " b").textContent = value == null ? "—" : value; }
 
   function air() {
@@ -25,7 +33,11 @@
       var city = j.rows.filter(function (r) { return r.scope === "city"; })[0];
       if (city) {
         kpi("kpi-aqi", city.aqi);
-        document.querySelector("#kpi-aqi span").textContent = "AQI · " + (city.category || "—");
+        // the report's hour by its end label (the data of 13:00–14:00 is "14时")
+        var h = parseInt(String(j.time).slice(11, 13), 10);
+        var label = B.lang === "zh" ? h + "时" : String(j.time).slice(11, 16);
+        document.querySelector("#kpi-aqi span").textContent = "AQI · " + (city.category || "—") + " · " + label;
+        document.getElementById("kpi-aqi").dataset.hour = String(j.time).slice(0, 16);
         document.querySelector("#kpi-aqi b").style.color = city.colour || "#fff";
       }
       var st = j.rows.filter(function (r) { return r.scope === "station" && r.aqi != null; });
@@ -56,7 +68,13 @@
 
   function ranking() {
     return B.getJSON("/api/v1/air/ranking?period=" + cfg.year).then(function (j) {
-      B.table(document.getElementById("bs-rank-card"), cfg.rank_cols, j.rows, "air-ranking-" + cfg.year);
+      // a plain table: the big screen offers no exports (the air page does)
+      var head = "<tr>" + cfg.rank_cols.map(function (c) { return "<th>" + B.esc(c[1]) + "</th>"; }).join("") + "</tr>";
+      var body = j.rows.map(function (r) {
+        return "<tr>" + cfg.rank_cols.map(function (c) { return "<td>" + B.esc(r[c[0]] == null ? "—" : r[c[0]]) + "</td>"; }).join("") + "</tr>";
+      }).join("");
+      document.getElementById("bs-ranking").innerHTML = '<table class="data"><thead>' + head + "</thead><tbody>" + body + "</tbody></table>";
+      document.getElementById("bs-rank-card").dataset.count = String(j.rows.length);
     });
   }
 
@@ -94,12 +112,14 @@
   function refresh() {
     var jobs = [air(), water(), ranking(), goodDays(), tasks(), map()].map(function (p) { return p.catch(function () { return null; }); });
     Promise.all(jobs).then(function () {
-      document.getElementById("bs-updated").textContent = new Date().toLocaleTimeString(B.lang === "zh" ? "zh-CN" : "en-GB");
+      document.getElementById("bs-updated").textContent = beijing(new Date()).slice(11);
       document.body.dataset.loaded = "1";
     });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    tick();
+    setInterval(tick, 1000);
     refresh();
     setInterval(refresh, B.refreshMs);
   });

@@ -6,6 +6,8 @@
   var B = window.bishui;
   var cfg = JSON.parse(document.getElementById("page-config").textContent);
   var L = cfg.labels;
+  var D = window.bishuiDisplay;
+  var current = null;  /* the statement row shown */
 
   /* Flatten the evidence object into key → value rows (a.b.c → value). */
   function flatten(obj, prefix, out) {
@@ -17,15 +19,16 @@
     return out;
   }
 
-  function show(id) {
+  function show(id, row) {
+    var title = (row && row.agreement_name) || null;
     var card = document.getElementById("comp-detail");
     var msg = document.getElementById("comp-msg");
     B.getJSON("/api/v1/compensation/statements/" + id.split("/").map(encodeURIComponent).join("/")).then(function (j) {
       var st = j.statement;
       card.dataset.statement = j.id;
-      card.querySelector("h2").textContent = j.id;
+      card.querySelector("h2").textContent = (title || st.agreement_id) + " · " + st.period;
       card.querySelector(".summary").innerHTML = "<dl>" +
-        [[L.state, j.confirmation.state], [L.period, st.period], [L.agreement, st.agreement_id]].map(function (x) {
+        [[L.state, D.name("statement_status", j.confirmation.state)], [L.period, st.period], [L.agreement, title || st.agreement_id]].map(function (x) {
           return "<dt>" + B.esc(x[0]) + "</dt><dd>" + B.esc(x[1]) + "</dd>";
         }).join("") + "</dl>" +
         '<p><a target="_blank" rel="noopener" href="/api/v1/compensation/statements/' + B.esc(j.id) + '/print">' + B.esc(L.print) + "</a></p>";
@@ -45,10 +48,12 @@
     }).catch(function (e) { B.fail(card, e); });
     card.addEventListener("click", function (ev) {
       var tr = ev.target.closest("tr[data-row]");
-      if (!tr || !rows.length) { return; }
+      if (!tr || !card._rows) { return; }
       card.querySelectorAll("tr.selected").forEach(function (x) { x.classList.remove("selected"); });
       tr.classList.add("selected");
-      show(rows[parseInt(tr.dataset.row, 10)].id);
+      var r = card._rows[parseInt(tr.dataset.row, 10)];
+      current = r;
+      show(r.id, r);
     });
     document.querySelectorAll("#comp-actions form").forEach(function (form) {
       form.addEventListener("submit", function (ev) {
@@ -58,7 +63,7 @@
         if (!id) { return; }
         var body = form.dataset.action === "dispute" ? { reason: form.elements.reason.value } : {};
         B.postJSON("/api/v1/compensation/statements/" + id.split("/").map(encodeURIComponent).join("/") + "/" + form.dataset.action, body)
-          .then(function () { msg.textContent = L.done; show(id); })
+          .then(function () { msg.textContent = L.done; show(id, current); })
           .catch(function (e) { msg.textContent = e.message; });
       });
     });
@@ -66,8 +71,7 @@
     var ledger = document.getElementById("comp-ledger");
     B.getJSON(ledger.dataset.ledger).then(function (j) {
       var items = j.items || [];
-      var cols = items.length ? Object.keys(items[0]).map(function (k) { return [k, k]; }) : [["party", "party"]];
-      B.table(ledger, cols, items, "compensation-ledger");
+      B.table(ledger, cfg.ledger_cols, items, "compensation-ledger");
     }).catch(function (e) { B.fail(ledger, e); });
   });
 })();

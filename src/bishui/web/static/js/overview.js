@@ -32,7 +32,9 @@
         id: layer.key, name: text[layer.key], type: "scatter", coordinateSystem: "geo",
         symbol: layer.symbol, symbolSize: layer.size,
         itemStyle: { borderColor: "#333", borderWidth: 0.8 },
-        label: { show: layer.key !== "source", formatter: "{b}", position: "right", fontSize: 11, color: "#1d2733" },
+        // every layer labelled; a label that would overlap one already drawn is hidden
+        // (ECharts' collision hiding), so zooming in reveals more names
+        label: { show: true, formatter: "{b}", position: "right", fontSize: layer.key === "source" ? 10 : 11, color: "#1d2733" },
         labelLayout: { hideOverlap: true },
         data: features.filter(function (f) { return layer.kinds.indexOf(f.kind) >= 0 && f.lon != null; })
           .map(function (f) {
@@ -52,6 +54,16 @@
     body.dataset.mapReady = "1";
   }
 
+  /* A latest value as published (static/js/display.js): ambient air and water to their
+     decimals with the unit, a source reading to its HJ 212 data type. */
+  function shown(site, r) {
+    var D = window.bishuiDisplay;
+    if (!D || r.value == null) { return r.value; }
+    if (String(site.kind).indexOf("source") === 0) { return D.plain(r.value, "src:" + r.parameter); }
+    var u = D.unit(r.parameter);
+    return D.num(r.value, r.parameter) + (u ? " " + u : "");
+  }
+
   function showDetail(id, mark) {
     getJSON("/api/v1/sites/" + encodeURIComponent(id)).then(function (d) {
       var s = d.site;
@@ -62,9 +74,9 @@
       html += "<h4>" + esc(text.latest) + "</h4><table class='data'><tr><th>" + esc(text.parameter) +
         "</th><th>" + esc(text.value) + "</th><th>" + esc(text.flag) + "</th><th>" + esc(text.time) + "</th></tr>";
       d.latest.forEach(function (r) {
-        var pname = text.params[r.parameter] ? text.params[r.parameter] + " (" + r.parameter + ")" : r.parameter;
-        html += "<tr><td>" + esc(pname) + "</td><td>" + esc(r.value) + "</td><td>" + esc(r.flag) +
-          "</td><td>" + esc((r.ts || "").slice(5, 16).replace("T", " ")) + "</td></tr>";
+        var pname = text.params[r.parameter] || r.parameter;
+        html += "<tr><td>" + esc(pname) + "</td><td>" + esc(shown(s, r)) + "</td><td>" + esc(r.flag) +
+          "</td><td>" + esc((r.label || r.ts || "").slice(5, 16).replace("T", " ")) + "</td></tr>";
       });
       html += "</table>";
       if (d.devices) {

@@ -8,6 +8,11 @@
   var B = window.bishui;
   var cfg = JSON.parse(document.getElementById("page-config").textContent);
   var L = cfg.labels;
+  var D = window.bishuiDisplay;
+  /* The select options' names (display.js tables), per field and action. */
+  var OPTION_TABLES = { assign: { kind: "assignee_kind" }, dispose: { kind: "disposal" } };
+  /* Actions that work on evidence files: the upload control is offered with them only. */
+  var FILE_ACTIONS = ["visit", "add_evidence", "submit_rectification"];
   /* The fields each action takes (bishui.enforcement.tasks guards). */
   var FIELDS = {
     assign: [["assignee", "text", cfg.user || ""], ["kind", ["inspector", "team"]]],
@@ -19,7 +24,9 @@
     verify_rectification: [["note", "text"]],
     close: [],
     escalate: [],
-    reopen: [["reason", "text"]]
+    reopen: [["reason", "text"]],
+    approve: [["note", "text"]],
+    reject: [["reason", "text"]]
   };
   /* A drinking-water source task has no enterprise: no penalty (the server refuses it too). */
   var WATER_DISPOSE = [["kind", ["rectification_order", "false_alarm"]], ["due", "date"], ["requirement", "textarea"], ["reason", "text"]];
@@ -56,12 +63,13 @@
     form.appendChild(box);
   }
 
-  function field(form, spec) {
+  function field(form, spec, action) {
     var name = spec[0], type = spec[1], el;
+    var table = (OPTION_TABLES[action] || {})[name];
     if (type === "files") { filePicker(form, spec[2]); return; }
     if (Array.isArray(type)) {
       el = document.createElement("select");
-      type.forEach(function (v) { var o = document.createElement("option"); o.value = v; o.textContent = v; el.appendChild(o); });
+      type.forEach(function (v) { var o = document.createElement("option"); o.value = v; o.textContent = table ? D.name(table, v) : v; el.appendChild(o); });
     } else if (type === "textarea") {
       el = document.createElement("textarea"); el.rows = 2;
     } else {
@@ -69,8 +77,9 @@
       if (spec[2]) { el.value = spec[2]; }
     }
     el.name = name;
-    el.placeholder = L[name] || name;
-    el.setAttribute("aria-label", L[name] || name);
+    var label = L[name] || D.name("audit_field", name);
+    el.placeholder = label;
+    el.setAttribute("aria-label", label);
     form.appendChild(el);
   }
 
@@ -102,6 +111,7 @@
         var v = f[c[0]];
         if (c[2] === "file") { return '<td><a href="' + B.esc(href) + '" download title="' + B.esc(L.download + " · sha256 " + f.sha256) + '">' + B.esc(v) + "</a></td>"; }
         if (c[2] === "time") { v = String(v).replace("T", " ").slice(0, 16); }
+        if (c[0] === "media_type") { v = String(v).split("/")[0] === "image" ? (B.lang === "zh" ? "图片" : "image") : v === "application/pdf" ? "PDF" : v === "video/mp4" ? (B.lang === "zh" ? "视频" : "video") : v; }
         if (c[0] === "size") { v = size(v); }
         if (c[0] === "cited") { v = v ? L.yes : L.no; }
         return "<td>" + B.esc(v) + "</td>";
@@ -134,33 +144,38 @@
       var j = both[0], t = j.task;
       files = both[1].items || [];
       showFiles(t.id);
+      var acts = t.allowed_actions || [];
       var up = document.getElementById("evidence-upload");
-      if (up) { up.hidden = t.state === "closed"; }
+      if (up) { up.hidden = !FILE_ACTIONS.some(function (a) { return acts.indexOf(a) >= 0; }); }
+      document.getElementById("task-chosen").hidden = false;
+      document.getElementById("task-none").hidden = true;
       card.dataset.task = t.id;
       card.dataset.state = t.state;
-      card.querySelector("h2").textContent = t.id + " · " + t.title;
+      card.querySelector("h2").textContent = t.id + " · " + (t.title_display || t.title);
       card.querySelector(".summary").innerHTML = "<dl>" +
-        [[L.subject, (cfg.subjects || {})[t.subject_kind || "outlet"] + " " + t.site_code],
-         [L.state, t.state], [L.severity, t.severity], [L.assignee, t.assignee], [L.deadline, String(t.deadline).replace("T", " ")],
+        [[L.subject, (cfg.subjects || {})[t.subject_kind || "outlet"] + " " + (t.enterprise_name ? t.enterprise_name + " " : "") + t.site_code],
+         [L.state, D.name("task_state", t.state)], [L.severity, D.name("severity", t.severity)], [L.assignee, D.assignee(t.assignee)],
+         [L.deadline, String(t.deadline).replace("T", " ").slice(0, 16)],
          [L.article, t.suggested_article],
          /* the disposal, when the caller may see it (an enterprise: an order, or the decision at closure) */
-         [L.disposal, t.disposal ? [t.disposal.kind, t.disposal.due, t.disposal.article, t.disposal.amount].filter(Boolean).join(" · ") : null],
+         [L.disposal, t.disposal ? [D.name("disposal", t.disposal.kind), t.disposal.due, t.disposal.article, t.disposal.amount].filter(Boolean).join(" · ") : null],
          [L.requirement, t.disposal ? t.disposal.requirement : null]].map(function (x) { return "<dt>" + B.esc(x[0]) + "</dt><dd>" + B.esc(x[1]) + "</dd>"; }).join("") + "</dl>";
       var box = document.getElementById("task-actions");
       box.innerHTML = "";
       if (cfg.actor) {
         (t.allowed_actions || []).forEach(function (a) {
+          if (a === "check_in") { return; }  /* inspector.js: the check-in button */
           var form = document.createElement("form");
           form.dataset.action = a;
           var spec = a === "dispose" && t.subject_kind === "water_source" ? WATER_DISPOSE : FIELDS[a];
-          (spec || [["note", "text"]]).forEach(function (f) { field(form, f); });
+          (spec || [["note", "text"]]).forEach(function (f) { field(form, f, a); });
           var b = document.createElement("button"); b.type = "submit"; b.textContent = (cfg.actions || {})[a] || a; b.className = "action-" + a;
           form.appendChild(b);
           form.addEventListener("submit", function (ev) {
             ev.preventDefault();
             msg.textContent = "…";
             B.postJSON("/api/v1/tasks/" + encodeURIComponent(t.id) + "/" + a, payload(form)).then(function (r) {
-              msg.textContent = L.done + ": " + r.event.action + " → " + r.event.to;
+              msg.textContent = L.done + "：" + D.name("task_action", r.event.action) + " → " + D.name("task_state", r.event.to);
               return show(t.id).then(list);
             }).catch(function (e) { msg.textContent = e.message; });
           });
@@ -168,7 +183,12 @@
         });
       }
       // Events first: their toolbar sits under the card's heading, before the alerts' own.
-      B.table(card, cfg.event_cols, j.events, "task-" + t.id + "-events");
+      /* the audit log keeps the title as written (codes); the trail shows the task's name */
+      var events = (j.events || []).map(function (e) {
+        if (!e.payload || e.payload.title !== t.title || !t.title_display) { return e; }
+        return Object.assign({}, e, { payload: Object.assign({}, e.payload, { title: t.title_display }) });
+      });
+      B.table(card, cfg.event_cols, events, "task-" + t.id + "-events");
       B.table(document.getElementById("task-alerts"), cfg.alert_cols, j.alerts || [], "task-" + t.id + "-alerts");
     }).catch(function (e) { msg.textContent = e.message; });
   }

@@ -59,6 +59,8 @@
     var v = B.get(row, col[0]);
     var fmt = col[2] || "";
     if (v == null) { return null; }
+    var shown = window.bishuiDisplay && window.bishuiDisplay.plain(v, fmt, row);  // display.js
+    if (shown !== undefined) { return shown; }
     if (fmt === "list") { return Array.isArray(v) ? v.join("、") : v; }
     if (fmt === "pct") { return typeof v === "number" ? Math.round(v * 1000) / 10 : v; }
     if (fmt === "bool") { return v ? (T.yes || "是") : (T.no || "否"); }
@@ -152,10 +154,12 @@
     var header = cols.map(function (c) { return c[1]; });
     var bar = toolbar(card);
     var file = name || card.dataset.name || "bishui-table";
-    var data = function () { return (card._rows || []).map(function (r) { return cols.map(function (c) { return plain(r, c); }); }); };
+    var data = function () { return (card._exportRows || card._rows || []).map(function (r) { return cols.map(function (c) { return plain(r, c); }); }); };
     button(bar, "CSV", "export-csv", function () { B.exportCSV(file, header, data()); });
     button(bar, "Excel", "export-xlsx", function () { B.exportXLSX(file, header, data()); });
   };
+
+  B.plain = plain;
 
   B.fail = function (card, err) {
     var box = card.querySelector(".table-box") || card.querySelector(".chart") || card;
@@ -179,6 +183,8 @@
     var el = card.querySelector(".chart");
     var chart = echarts.getInstanceByDom(el) || echarts.init(el, null, { renderer: "canvas" });
     if (option.animation === undefined) { option.animation = false; }  // steady pictures, PNGs
+    var font = window.bishuiDisplay && window.bishuiDisplay.fontFamily;
+    if (!option.textStyle && font) { option.textStyle = { fontFamily: font }; }  // Ⅴ on a canvas
     chart.setOption(option, true);
     B.charts[name] = chart;
     el.dataset.ready = "1";

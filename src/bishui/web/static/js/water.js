@@ -12,7 +12,9 @@
       var counts = (j.city && j.city.by_class) || [];
       B.chart(pie, {
         tooltip: { trigger: "item" }, legend: { bottom: 0 },
-        series: [{ type: "pie", radius: ["35%", "65%"], label: { formatter: "{b} {c}" },
+        /* room for the labels inside the card: a smaller ring, short label lines */
+        series: [{ type: "pie", radius: ["28%", "52%"], center: ["50%", "45%"], avoidLabelOverlap: true,
+                   label: { formatter: "{b} {c}", overflow: "none" }, labelLine: { length: 8, length2: 8 },
                    data: counts.map(function (n, i) { return { name: LABELS[i], value: n, itemStyle: { color: COLOURS[i] } }; })
                      .filter(function (d) { return d.value > 0; }) }]
       }, "water-classes-" + cfg.month);

@@ -126,6 +126,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "administrators and analysts can make one on demand here, through the API or with "
         "`bishui report`. The reports themselves are published in Chinese.",
     ),
+    "export.units_yuan": ("元（人民币）", "yuan (CNY)"),
+    "export.units_t": ("吨（t）", "tonnes (t)"),
     "reports.generate": ("按需生成报告", "Generate a report"),
     "reports.generate_button": ("生成", "Generate"),
     "reports.generating": ("正在生成，请稍候…", "Generating, please wait…"),

@@ -18,6 +18,29 @@ from __future__ import annotations
 
 from typing import Any
 
+#: A text cell starting with one of these (and not a number) would run as a formula.
+FORMULA_START = ("=", "+", "-", "@")
+#: A text cell starting with one of these is always quoted.
+ALWAYS_QUOTED = ("\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """*value*, neutralised if a spreadsheet could take it for a formula: a text starting with
+    ``=``, ``+``, ``-`` or ``@`` that is not a number, or with a TAB or CR, gets a leading
+    ``'`` (CSV injection; OWASP's list). Every exported cell — header rows, column headers,
+    data — goes through it."""
+    if not isinstance(value, str) or not value:
+        return value
+    if value[0] in ALWAYS_QUOTED:
+        return "'" + value
+    if value[0] in FORMULA_START:
+        try:
+            float(value)  # a signed number stays a number
+        except ValueError:
+            return "'" + value
+    return value
+
+
 #: The notice on every table and chart of the model city's data.
 SYNTHETIC_NOTICE = (
     "数据说明：本数据为碧水模型城市的模拟数据（合成数据），并非真实监测数据，仅供演示。"

@@ -471,7 +471,7 @@ def test_inspector_works_a_task_on_a_phone(
 
 
 def test_reports_page_generates_on_demand(
-    rich_server: str, browser: Any, users: dict[str, Any]
+    rich_server: str, browser: Any, users: dict[str, Any], shots: Path
 ) -> None:
     """An analyst generates a report from the page: a period of the wrong form and a day not
     yet over are refused in Chinese before anything is stored, a good one appears in the list,
@@ -483,9 +483,10 @@ def test_reports_page_generates_on_demand(
     _login_any(page, rich_server, users["analyst"]["username"])
     page.goto(f"{rich_server}/reports")
     page.select_option("#report-kind", "air-daily")
-    page.fill("#report-period", "2026-13")
-    page.click("#report-submit")
-    assert "格式 YYYY-MM-DD" in page.inner_text("#report-status")
+    for bad in ("2026-13", "2026-02-30", "1999-12-31"):  # refused before anything is sent
+        page.fill("#report-period", bad)
+        page.click("#report-submit")
+        assert "格式 YYYY-MM-DD" in page.inner_text("#report-status"), bad
     page.fill("#report-period", now_beijing().date().isoformat())  # not over yet: the server
     page.click("#report-submit")
     page.wait_for_selector("#report-status.error >> text=今天以前")
@@ -496,6 +497,7 @@ def test_reports_page_generates_on_demand(
     row = page.locator("#reports-table tr.new")
     text = row.inner_text()
     assert row.count() == 1 and "环境空气质量日报" in text and (yesterday or "?") in text
+    page.screenshot(path=str(shots / "reports-generate.png"))
     page.click("#lang-switch")
     page.wait_for_selector("#reports-table")
     assert "Daily ambient air quality report" in page.inner_text("#reports-table")

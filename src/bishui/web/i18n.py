@@ -134,16 +134,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reports.generated": ("已生成", "Generated"),
     "reports.new": ("新生成", "new"),
     "reports.form_day": (
-        "日报的时段为日期，格式 YYYY-MM-DD，例如 {example}",
-        "a daily report's period is a day, YYYY-MM-DD, e.g. {example}",
+        "日报的时段为 2000–2100 年间的日期，格式 YYYY-MM-DD，例如 {example}",
+        "a daily report's period is a day in 2000–2100, YYYY-MM-DD, e.g. {example}",
     ),
     "reports.form_month": (
-        "月报的时段为月份，格式 YYYY-MM，例如 {example}",
-        "a monthly report's period is a month, YYYY-MM, e.g. {example}",
+        "月报的时段为 2000–2100 年间的月份，格式 YYYY-MM，例如 {example}",
+        "a monthly report's period is a month in 2000–2100, YYYY-MM, e.g. {example}",
     ),
     "reports.form_year": (
-        "年度公报的时段为年份，格式 YYYY，例如 {example}",
-        "an annual bulletin's period is a year, YYYY, e.g. {example}",
+        "年度公报的时段为 2000–2100 之间的年份，格式 YYYY，例如 {example}",
+        "an annual bulletin's period is a year in 2000–2100, YYYY, e.g. {example}",
     ),
     "reports.not_closed": (
         "无法生成该时段的报告：日报只能生成今天以前（已结束）的日期，月报、年度公报的时段须已开始，"

@@ -14,6 +14,20 @@
 
   function chosen() { return kind.options[kind.selectedIndex]; }
 
+  /* The period is of the kind's form and a real day, month or year in 2000–2100 (what the
+     server checks first); a period the server still refuses has not ended or begun. */
+  function valid(f, v) {
+    if (!FORMS[f].test(v)) { return false; }
+    var y = Number(v.slice(0, 4));
+    if (y < 2000 || y > 2100) { return false; }
+    if (f === "year") { return true; }
+    var m = Number(v.slice(5, 7));
+    if (m < 1 || m > 12) { return false; }
+    if (f === "month") { return true; }
+    var d = new Date(v + "T00:00:00Z");
+    return !isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
+  }
+
   function say(text, bad) {
     status.textContent = text;
     status.classList.toggle("error", !!bad);
@@ -31,7 +45,7 @@
     var o = chosen();
     var value = period.value.trim();
     var f = o.dataset.form;
-    if (!FORMS[f].test(value)) {
+    if (!valid(f, value)) {
       say(T["form_" + f].replace("{example}", o.dataset.default), true);
       return;
     }

@@ -822,6 +822,11 @@ def test_upload_users_and_public_trend(
     assert len(bars) == 24 and {b["itemStyle"]["color"] for b in bars if b["value"]} <= AQI_COLOURS
     assert "HJ 633-2026 表1" in page.inner_text("#public-advice")
     assert page.locator("#trend-advice").inner_text().startswith("当前健康提示")
+    with page.expect_download():  # the trend's PNG names its station and its 24 hours
+        page.click("#public-trend .export-png")
+    lines = page.evaluate("() => window.bishui.lastExport.lines")
+    station = page.evaluate("() => document.querySelector('#trend-site').selectedOptions[0].text")
+    assert lines[1].startswith(f"地点：{station}；时段：") and " – " in lines[1], lines
     page.locator("#public-trend").scroll_into_view_if_needed()
     page.locator("#public-trend").screenshot(path=str(shots / "public-trend.png"))
     page.locator("#public-advice").screenshot(path=str(shots / "public-advice.png"))

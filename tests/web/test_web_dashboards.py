@@ -200,7 +200,10 @@ async def test_pages_carry_the_export_header_words(
         en = header_of((await client.get("/air?lang=en", headers={"Accept": "text/html"})).text)
         assert en["place"] == "Place: " and "synthetic" in en["notice"]
     async with _as(app, users, "county") as client:
-        h = header_of((await client.get("/air", headers={"Accept": "text/html"})).text)
+        # a county's scoped pages name its county; the published air figures, the city
+        h = header_of((await client.get("/sources", headers={"Accept": "text/html"})).text)
         assert h["default_place"] == names[users["county"]["region"]][0] != city
+        h = header_of((await client.get("/air", headers={"Accept": "text/html"})).text)
+        assert h["default_place"] == city
     assert display.home_place(None, None, "zh") == ""
     assert display.home_place(city_store, "no-such-region", "zh") == city

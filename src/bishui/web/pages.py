@@ -85,6 +85,11 @@ NAV: list[NavItem] = [
 ]
 
 
+#: Pages whose tables a county user sees for its county only (the API scopes them): their
+#: exports name the county; every other page's name the city (published figures of all sites).
+SCOPED_PAGES = frozenset({"sources.html", "tasks.html", "alerts.html", "compensation.html"})
+
+
 def render(
     request: Request,
     template: str,
@@ -132,7 +137,11 @@ def render(
         # bishui.export_header: the lines above a chart's PNG, as the table exports' rows
         "export_header": export_header.page_labels(
             lang,
-            place="" if error_page else display.home_place(ctx.store, p.region, lang),
+            place=""
+            if error_page
+            else display.home_place(
+                ctx.store, p.region if template in SCOPED_PAGES else None, lang
+            ),
             source=translator(lang)("app.name"),
             synthetic=True,
         ),

@@ -490,6 +490,17 @@ def test_alerts_page_and_the_bell(
     page.locator("#alert-routes button.toggle", has_text="启用").first.wait_for()
     page.click("#alert-routes button.toggle >> nth=0")  # and enabled again
     page.locator("#alert-routes button.toggle", has_text="停用").first.wait_for()
+    # a rule's fields are edited in the form (PUT), then put back
+    for name in ("中级及以上告警（值班）", "中级及以上告警"):
+        page.click("#alert-routes tbody tr >> nth=0 >> button.edit")
+        assert "编辑规则" in page.inner_text("#route-form .form-title")
+        assert page.input_value("#route-form input[name=recipients]").startswith("role:")
+        page.fill("#route-form input[name=name]", name)
+        page.click("#route-form button[type=submit]")
+        page.locator("#alert-routes tbody").get_by_text(name, exact=True).first.wait_for()
+        assert "新增规则" in page.inner_text("#route-form .form-title")
+    routes = page.request.get(f"{rich_server}/api/v1/alert-routes").json()["items"]
+    assert "中级及以上告警" in {r["name"] for r in routes}
     # the bell: the admin (supervisor) heard of the tasks the checks opened
     page.wait_for_selector("#bell-count:not([hidden])")
     assert int(page.inner_text("#bell-count").rstrip("+")) >= 1

@@ -314,7 +314,8 @@ def list_alerts(
         args.append(state)
     total, rows = store.page(
         "SELECT id, rule_id, severity, site_code, outlet_id, pollutant, start_ts, end_ts, uscc, "  # noqa: S608
-        f"region, created, state, task_id, subject_kind FROM enforcement_alert WHERE {cond} "
+        f"region, created, state, task_id, subject_kind, ack_by, ack_at FROM enforcement_alert "
+        f"WHERE {cond} "
         "ORDER BY created DESC, id",
         args,
         limit=limit,

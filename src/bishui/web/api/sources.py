@@ -259,7 +259,12 @@ def alerts(
                                   limit=page.limit, offset=page.offset)  # fmt: skip
     cache_for(response, p, request)
     lang = display.request_lang(request)
-    return page.page(total, display.findings_display([_plain(r) for r in rows], lang, store))
+    items = [_plain(r) for r in rows]
+    if p.role == "enterprise":  # who of the bureau acknowledged, and when, is internal
+        for a in items:
+            a.pop("ack_by", None)
+            a.pop("ack_at", None)
+    return page.page(total, display.findings_display(items, lang, store))
 
 
 # ------------------------------------------------------------------------------ tasks

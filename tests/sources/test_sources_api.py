@@ -200,6 +200,11 @@ async def test_an_inspector_works_a_task_to_closure(
     assert r.status_code == 200
     assert (await act("inspector", "verify_rectification", {"accepted": True})).status_code == 200
     r = await act("inspector", "close")
+    # the closure waits for a chief (结案审批, the model city's policy: the intended new step)
+    assert r.status_code == 200 and r.json()["task"]["state"] == "awaiting_closure"
+    assert r.json()["task"]["allowed_actions"] == ["add_evidence"]  # not approve: an inspector
+    assert (await act("inspector", "approve")).status_code == 403
+    r = await act("chief", "approve", {"note": "同意结案"})
     assert r.status_code == 200 and r.json()["task"]["state"] == "closed"
     assert (await act("inspector", "reopen", {"reason": "复查"})).status_code == 403
     r = await act("admin", "reopen")
@@ -220,14 +225,19 @@ async def test_an_inspector_works_a_task_to_closure(
     # a penalty waits for a chief who did not dispose (issue 16 item 9: the intended new step)
     assert r.status_code == 200 and r.json()["task"]["state"] == "awaiting_approval"
     r = await act("inspector", "close")
-    assert r.status_code == 409 and "awaiting_approval" in r.json()["message"]
+    assert r.status_code == 409 and "awaiting_approval" in r.json()["detail"]
+    assert "待审批" in r.json()["message"]  # the user's language; the code in detail
     assert (await act("inspector", "approve")).status_code == 403
     r = await act("chief", "reject")
-    assert r.status_code == 409 and "reason" in r.json()["message"]
+    assert r.status_code == 409 and "reason" in r.json()["detail"]
     r = await act("chief", "approve", {"note": "同意处罚"})
     assert r.status_code == 200 and r.json()["task"]["state"] == "disposed"
     assert r.json()["task"]["approval"]["by"] == "s.chief"
     assert (await act("inspector", "close")).status_code == 200
+    r = await act("chief", "reject", {"reason": "罚款缴纳凭证未归档"})  # the closure sent back
+    assert r.status_code == 200 and r.json()["task"]["state"] == "disposed"
+    assert (await act("inspector", "close")).status_code == 200
+    assert (await act("chief", "approve")).status_code == 200
     # the record: the chain verifies and the stored snapshot is what the log replays to
     assert enf.verify_audit(store) > 10
     snapshot, _ = enf.get_task(store, task)
@@ -235,8 +245,9 @@ async def test_an_inspector_works_a_task_to_closure(
     body = (await client.get(f"/api/v1/tasks/{task}", headers=_h(tokens, "analyst"))).json()
     actions = [e["action"] for e in body["events"]]
     assert actions == ["create", "assign", "assign", "visit", "add_evidence", "dispose",
-                       "submit_rectification", "verify_rectification", "close", "reopen",
-                       "dispose", "approve", "close"]  # fmt: skip
+                       "submit_rectification", "verify_rectification", "close", "approve",
+                       "reopen", "dispose", "approve", "close", "reject", "close",
+                       "approve"]  # fmt: skip
     assert {n["recipient"] for n in body["notifications"]} >= {f"enterprise:{USCC_A}",
                                                                "s.inspector"}  # fmt: skip
     # the alerts behind the task: those it was opened with, each pointing back to it

@@ -519,6 +519,7 @@ RAW = [
     r"\b(missing|complete|incomplete|exceeds|complies|invalid)\b",
     r"\b(station|county|city|computed|pending|disputed|acknowledged|party|balance)\b",
     r"\b(open|assigned|in_progress|disposed|closed|tasked|dismissed)\b",
+    r"\b(awaiting_approval|awaiting_closure|check_in|add_evidence)\b",
     r"\b(info|low|medium|high|rectification_order|false_alarm|penalty)\b",
     r"\b(outlet|water_source|river|lake|team)\b",
     r"\b(undefined|null|NaN)\b",
@@ -670,7 +671,8 @@ def test_display_actions_by_state_and_role(
     county official and the analyst nothing — and every page it sees is in Chinese."""
     from bishui.enforcement import tasks as tk
 
-    roles = {"inspector": tk.Role.INSPECTOR, "county": None, "admin": tk.Role.SUPERVISOR}
+    roles = {"inspector": tk.Role.INSPECTOR, "county": None, "admin": tk.Role.SUPERVISOR,
+             "chief": tk.Role.CHIEF}  # fmt: skip
     for who, role in roles.items():
         errors: list[str] = []
         page = _page(browser, errors)
@@ -691,13 +693,19 @@ def test_display_actions_by_state_and_role(
             offered = page.eval_on_selector_all(
                 "#task-actions form", "fs => fs.map(f => f.dataset.action)"
             )
-            assert offered == [str(a) for a in tk.allowed_for(state, role, kind)], (who, task)
+            # the check-in is the inspector card's button (the phone's location), not a form
+            allowed = [str(a) for a in tk.allowed_for(state, role, kind)]
+            assert offered == [a for a in allowed if a != "check_in"], (who, task)
+            if page.locator("#task-inspector").count():
+                page.wait_for_selector(f"#task-inspector[data-task='{task}']")
+            check_in = page.locator("#task-inspector .action-check_in").count() > 0
+            assert check_in == ("check_in" in allowed), (who, task)
             assert "submit_rectification" not in offered or water, (who, task)
             upload = page.locator("#evidence-upload")
             if upload.count():
                 assert upload.is_visible() == any(
                     a in offered for a in ("visit", "add_evidence", "submit_rectification")
-                ), (who, task)
+                ), (who, task, state, offered)
             _no_raw(_settled(page), f"/tasks as {who}")
         for path in ("/air", "/water", "/sources"):
             page.goto(f"{rich_server}{path}")
@@ -836,6 +844,26 @@ def test_the_inspectors_day_and_the_map_search(
     page.screenshot(path=str(shots / "tasks-approval.png"), full_page=True)
     page.click("#task-actions form[data-action='approve'] button")
     page.wait_for_selector("#task-detail[data-state='disposed']")
+    page.context.close()
+    # the inspector asks to close; the chief approves the closure (结案审批)
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["inspector"]["username"])
+    page.goto(f"{rich_server}/tasks#{task['id']}")
+    page.wait_for_selector("#task-actions form[data-action='close'] button")
+    page.click("#task-actions form[data-action='close'] button")
+    page.wait_for_selector("#task-detail[data-state='awaiting_closure']")
+    assert "待结案审批" in page.inner_text("#task-detail")
+    page.wait_for_selector("#task-inspector .awaiting")
+    assert page.locator("#task-actions form[data-action='approve']").count() == 0
+    page.context.close()
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["chief"]["username"])
+    page.goto(f"{rich_server}/tasks#{task['id']}")
+    page.wait_for_selector("#task-actions form[data-action='approve'] button")
+    assert "结案待审批" in page.inner_text("#task-inspector .awaiting")
+    _no_raw(_settled(page), "/tasks as chief, a closure to approve")
+    page.click("#task-actions form[data-action='approve'] button")
+    page.wait_for_selector("#task-detail[data-state='closed']")
     page.context.close()
     # the map's search: an outlet by its enterprise's credit code
     page = _page(browser, errors)

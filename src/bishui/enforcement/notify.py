@@ -64,6 +64,16 @@ def notifications_for(event: AuditEvent, task: Task) -> list[Notification]:
         # a draft until approved: the approvers hear of it, the party does not (yet)
         return [n("role:chief", f"任务 {task.id} 处置（{p.get('kind')}）待审批",
                   str(p.get("article") or ""))]  # fmt: skip
+    if a == "close" and task.state is State.AWAITING_CLOSURE:
+        # 结案审批: the approvers hear of the request; the party only once it is closed
+        return [n("role:chief", f"任务 {task.id} 申请结案，待审批", str(p.get("note") or ""))]
+    if a in ("approve", "reject") and event.from_state == State.AWAITING_CLOSURE:
+        asker = str((task.closure or {}).get("by", "")) if a == "approve" else ""
+        if a == "reject":  # the request is gone from the task; its author is in the log
+            return [n(task.assignee or "role:supervisor", f"任务 {task.id} 结案申请被退回",
+                      str(p.get("reason", "")))]  # fmt: skip
+        asker = asker or task.assignee or "role:supervisor"
+        return [n(party, f"任务 {task.id} 已办结"), n(asker, f"任务 {task.id} 结案已审批")]
     if a == "dispose" or (a == "approve" and task.disposal is not None):
         d = task.disposal or {}
         out = [n(party, f"任务 {task.id} 处置决定：{d.get('kind')}",

@@ -15,7 +15,7 @@ from sources_store import GAS_A, GAS_B, USCC_A, USCC_B, gas_day, make_permit, re
 
 from bishui.enforcement import service as enf
 from bishui.enforcement import tasks as tk
-from bishui.sources import permit_store, permits_io, service
+from bishui.sources import permit_store, permits_io, service, standards
 from bishui.store import Store
 from bishui.web import Settings, accounts, create_app
 
@@ -314,6 +314,17 @@ async def test_display_fields_and_actions_by_role(
     exc_en = next(f for f in r.json()["items"] if f["rule_id"] == "EXC")
     assert exc_en["rule_name"] == "concentration above the permitted limit"
     assert exc_en["pollutant_name"] == "SO2"
+    # the permits' limits: the cited standard by its name (the text as written beside it)
+    for lang in ("zh", "en"):
+        r = await client.get("/api/v1/permits", params={"lang": lang},
+                             headers=_h(tokens, "analyst"))  # fmt: skip
+        limits = [lim for p in r.json()["items"] for o in p["outlets"] for lim in o["limits"]]
+        assert limits and all("standard_name" in lim for lim in limits)
+        for lim in limits:
+            want = standards.standard_name(lim["standard"], lang)
+            assert lim["standard_name"] == want, lim
+            if lang == "zh":
+                assert "Table" not in lim["standard_name"], lim
     # the task: state, severity, the enterprise's name in its title, the team by its county
     listed = (await client.get("/api/v1/tasks", headers=_h(tokens, "analyst"))).json()["items"]
     t = next(x for x in listed if x["id"] == task)

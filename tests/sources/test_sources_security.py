@@ -241,7 +241,9 @@ async def test_an_enterprise_sees_the_declared_subset(
     assert view["task"]["rectification_verified"] is True and view["task"]["state"] == "closed"
     mine = [e for e in view["events"] if e["action"] == "submit_rectification"]
     assert mine and mine[0]["actor"] == "x.enterprise"
-    assert "复核" not in str(view) and "结案" not in str(view)
+    # no internal note (the state's name 待结案审批 on the closing event is no note)
+    assert "内部：复核" not in str(view) and "内部：结案" not in str(view)
+    assert "内部：同意结案" not in str(view)
     # reopened and disposed by a penalty: a draft until closed, then the decision
     await act("admin", "reopen", {"reason": "内部：群众举报"})
     await act("inspector", "dispose", {"kind": "penalty", "article": "排污许可管理条例 第三十四条",

@@ -534,6 +534,8 @@ RAW = [
     r'\{"',  # raw JSON
     r"加载中",  # nothing left loading
     r"\d\.\d{6,}",  # an unrounded float
+    r"\bTable \d",  # a standard's table in English (《…》GB 4915-2013 表2)
+    r"\b(kiln|coal-fired|boilers|stand-in)\b",  # the permits' standards' English qualifiers
 ]
 
 

@@ -144,3 +144,42 @@ def test_errors_in_the_users_language() -> None:
     refused = tk.TransitionRefused("T20261207-0001", tk.State.ASSIGNED, tk.Action.CLOSE, "why")
     msg = localised(error_body("conflict", str(refused)), "zh", refused)["message"]
     assert msg == "任务 T20261207-0001：当前状态“已指派”下不能办结"
+
+
+def test_air_categories_by_language() -> None:
+    """The AQI category is named in the page's language (HJ 633's English on the English
+    switch), from the level tables of both editions."""
+    assert display.labels("en")["air_category"]["良"] == "Good"
+    assert display.labels("en")["air_category"]["严重污染"] == "Severely polluted"
+    assert display.labels("zh")["air_category"]["轻度污染"] == "轻度污染"
+
+
+@pytest.mark.parametrize(
+    ("flag", "zh", "en"),
+    [
+        ("used:logger=700", "采用 数采仪 700 条", "used data logger 700 values"),
+        ("excluded:flag D=3", "剔除 D（仪器仪表故障） 3 条", "excluded D 3 values"),
+        ("excluded:flag -=2", "剔除 无标记 2 条", "excluded no flag 2 values"),
+        ("source:synthetic", "来源：模拟数据", "source: synthetic data"),
+        ("previous excluded:flag M=1", "上年同期 剔除 M（处于维护期间产生的数据） 1 条",
+         "a year before: excluded M 1 values"),
+        ("period_valid=no", "考核期数据有效：否", "period valid: no"),
+        ("previous_invalid", "上年同期数据不足，不使用", "a year before: too few data, not used"),
+        ("method=GB 3095-2026 Table 4; HJ 663 station mean; GB/T 8170",
+         "方法：GB 3095-2026 表4；HJ 663 站点均值；GB/T 8170",
+         "method: GB 3095-2026 Table 4; HJ 663 station mean; GB/T 8170"),
+        ("something new", "something new", "something new"),  # unknown: as stored
+    ],
+)  # fmt: skip
+def test_evidence_flags_in_words(flag: str, zh: str, en: str) -> None:
+    assert display.evidence_flag(flag, "zh") == zh
+    assert display.evidence_flag(flag, "en") == en
+
+
+def test_evidence_flags_are_collected_from_flag_lists_only() -> None:
+    ev = {"inputs": {"points": {"WS04": {"flags": ["source:synthetic"], "notes": ["x=1"]}}},
+          "rule": {"flags": ["excluded:flag D=1"]}}  # fmt: skip
+    assert display.evidence_flags(ev) == {
+        "source:synthetic": "来源：模拟数据",
+        "excluded:flag D=1": "剔除 D（仪器仪表故障） 1 条",
+    }

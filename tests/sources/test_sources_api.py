@@ -230,6 +230,7 @@ async def test_an_inspector_works_a_task_to_closure(
     assert (await act("inspector", "approve")).status_code == 403
     r = await act("chief", "reject")
     assert r.status_code == 409 and "reason" in r.json()["detail"]
+    assert r.json()["message"].endswith("不能退回——须填写理由")  # the guard, in Chinese
     r = await act("chief", "approve", {"note": "同意处罚"})
     assert r.status_code == 200 and r.json()["task"]["state"] == "disposed"
     assert r.json()["task"]["approval"]["by"] == "s.chief"

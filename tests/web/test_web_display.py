@@ -3,6 +3,7 @@ them (the pages themselves: test_web_browser.py; the API fields: tests/sources).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -183,3 +184,65 @@ def test_evidence_flags_are_collected_from_flag_lists_only() -> None:
         "source:synthetic": "来源：模拟数据",
         "excluded:flag D=1": "剔除 D（仪器仪表故障） 1 条",
     }
+
+
+def _guard_texts() -> list[str]:
+    """Every reason a guard of the task machine returns (the string literals and f-strings
+    its guard functions return), each varying part filled with a sample."""
+    import ast
+    import inspect
+
+    src = ast.parse(inspect.getsource(tk))
+    out = []
+    for fn in src.body:
+        if not (isinstance(fn, ast.FunctionDef) and fn.name.startswith(("_g_", "_files_"))):
+            continue
+        for node in ast.walk(fn):
+            if not (isinstance(node, ast.Return) and node.value is not None):
+                continue
+            inside = {id(c) for j in ast.walk(node.value) if isinstance(j, ast.JoinedStr)
+                      for c in j.values}  # fmt: skip
+            for v in ast.walk(node.value):
+                if id(v) in inside:
+                    continue
+                if isinstance(v, ast.Constant) and isinstance(v.value, str) and len(v.value) > 8:
+                    out.append(v.value)
+                elif isinstance(v, ast.JoinedStr):
+                    out.append("".join(p.value if isinstance(p, ast.Constant) else "90"
+                                       for p in v.values))  # fmt: skip
+    # the implicitly concatenated literal of the water-source penalty is one constant; the
+    # policy's penalty refusals come through as "field: rule"
+    out += ["article: a regulation article listed in the policy",
+            "amount: a Decimal amount in yuan",
+            "amount: 排污许可管理条例 第三十四条: between 200000 and 1000000 yuan"]  # fmt: skip
+    # (f"{e.field}: {e.rule}" passes the policy's refusal on: the three texts above)
+    return sorted({t for t in out if not re.fullmatch(r"[\d:\s]+", t)})
+
+
+def test_every_guard_reason_is_said_in_chinese() -> None:
+    texts = _guard_texts()
+    assert len(texts) > 20, texts
+    for text in texts:
+        zh = display.guard_reason(text, "zh")
+        assert zh is not None, text
+        assert not re.search(r"[a-z]{4,}", zh.replace("approval", "").replace("roles", "")), zh
+        assert display.guard_reason(text, "en") is not None, text
+
+
+def test_a_refused_guard_says_its_reason_in_the_users_language() -> None:
+    refused = tk.TransitionRefused("T1", tk.State.AWAITING_CLOSURE, tk.Action.APPROVE,
+                                   "the closure is approved by another user than the one who "
+                                   "asked to close")  # fmt: skip
+    body = error_body("conflict", str(refused))
+    zh = localised(body, "zh", refused)
+    assert zh["message"] == "任务 T1：不能审批通过——结案须由申请结案人以外的人员审批"
+    assert zh["detail"] == str(refused)  # the server's own text stays in detail
+    assert localised(body, "en", refused)["message"] == str(refused)
+    why = "lat: between -90 and 90"
+    lat = tk.TransitionRefused("T1", tk.State.ASSIGNED, tk.Action.CHECK_IN, why)
+    assert localised(error_body("conflict", str(lat)), "zh", lat)["message"].endswith(
+        "纬度须在 -90 到 90 之间"
+    )
+    why = "role supervisor is not an approver (policy [approval] roles)"
+    role = tk.TransitionRefused("T1", tk.State.AWAITING_APPROVAL, tk.Action.APPROVE, why)
+    assert "管理员不是审批人" in localised(error_body("conflict", str(role)), "zh", role)["message"]

@@ -338,6 +338,34 @@ def evidence_flags(evidence: Any, lang: str = "zh") -> dict[str, str]:
     return out
 
 
+@functools.cache
+def _guard_patterns() -> tuple[tuple[re.Pattern[str], tuple[str, str]], ...]:
+    """``[guard_reason]``'s keys as patterns: each ``{name}`` a group (non-greedy)."""
+    out = []
+    for template, pair in _tables()["guard_reason"].items():
+        parts = re.split(r"\{(\w+)\}", template)
+        rx = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+        out.append((re.compile(f"^{rx}$"), pair))
+    return tuple(out)
+
+
+def guard_reason(why: str, lang: str = "zh") -> str | None:
+    """A task-machine guard's reason (``TransitionRefused.why``) in *lang*, its varying parts
+    named (a coordinate, a role); ``None`` when the reason is not a listed guard's."""
+    i = LANGS.index(lang)
+    for rx, pair in _guard_patterns():
+        m = rx.match(why)
+        if m is None:
+            continue
+        parts = dict(m.groupdict())
+        if "key" in parts:
+            parts["key"] = name("audit_field", parts["key"], lang) or parts["key"]
+        if "role" in parts:
+            parts["role"] = name("task_role", parts["role"], lang) or parts["role"]
+        return pair[i].format(**parts)
+    return None
+
+
 def request_lang(request: Request) -> str:
     """The caller's language: ``?lang=``, the ``bishui_lang`` cookie, else the setting (zh)."""
     web = getattr(request.app.state, "web", None)

@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import io
 import os
+import re
 import shutil
 import socket
 import threading
@@ -599,6 +600,15 @@ def test_display_analyst_pages_in_chinese_rounded_sortable(
         assert co and all(c == "—" or (c.count(".") == 1 and len(c.split(".")[1]) == 1) for c in co)
         _decimals_at_most(_column(page, table, "AQI"), 0, f"{table} AQI")
     assert "μg/m³" in page.inner_text("#air-realtime thead")  # units on the figures
+    # the English switch: the AQI category in English (HJ 633's names), not 良
+    page.goto(f"{rich_server}/air?lang=en")
+    page.wait_for_selector("#air-realtime table.data tbody tr")
+    cats = {c for c in _column(page, "#air-realtime table.data", "Category") if c != "—"}
+    english = {"Excellent", "Good", "Lightly polluted", "Moderately polluted",
+               "Heavily polluted", "Severely polluted"}  # fmt: skip
+    assert cats and cats <= english, cats
+    page.goto(f"{rich_server}/air?lang=zh")
+    page.wait_for_selector("#air-realtime table.data tbody tr")
     page.goto(f"{rich_server}/water")
     page.wait_for_selector("#water-sections table.data")
     _no_raw(_settled(page), "/water")
@@ -653,6 +663,17 @@ def test_display_analyst_pages_in_chinese_rounded_sortable(
     page.goto(f"{rich_server}/compensation")
     page.wait_for_selector("#comp-list table.data")
     _no_raw(_settled(page), "/compensation")
+    # a statement (the 75-day city of the screenshots has them; the API test checks the same
+    # fields on the 3-day one): the explanation names the agreement, the flags in words
+    if page.locator("#comp-list tbody tr[data-row='0']").count():
+        page.click("#comp-list tbody tr[data-row='0']")
+        page.wait_for_selector("#comp-detail[data-statement] .table-box table.data")
+        sid = str(page.get_attribute("#comp-detail", "data-statement"))
+        explained = page.inner_text("#comp-explain")
+        assert explained.startswith("生态补偿结算单：") and sid not in explained
+        evidence = _settled(page)
+        _no_raw(evidence, "/compensation, a statement")
+        assert not re.search(r"(used|excluded|source):|days_valid=|\[\"", evidence)
     fonts = page.evaluate(
         "() => getComputedStyle(document.querySelector('#comp-explain')).fontFamily"
     )

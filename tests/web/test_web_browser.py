@@ -280,7 +280,10 @@ def rich_server(
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app(store, Settings(secret="", port=port, api_rate="10000/60"))
+    # every role logs in, some twice (the login limit is tested in test_web_security.py)
+    app = create_app(
+        store, Settings(secret="", port=port, api_rate="10000/60", login_rate="1000/60")
+    )
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

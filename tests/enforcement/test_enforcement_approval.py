@@ -387,6 +387,7 @@ def test_a_penalty_is_announced_to_the_party_only_once_approved() -> None:
     events = list(log)
     waiting = notifications_for(events[-1], t)
     assert [x.recipient for x in waiting] == ["role:chief"] and "待审批" in waiting[0].subject
+    assert waiting[0].subject.endswith("处置（行政处罚）待审批")
     at = T0 + dt.timedelta(hours=2)
     back, ev = tk.apply(t, Action.REJECT, CHIEF, at, POLICY, log, reason="补充证据")
     assert [x.recipient for x in notifications_for(ev, back)] == ["insp-1"]
@@ -395,7 +396,7 @@ def test_a_penalty_is_announced_to_the_party_only_once_approved() -> None:
     done, ev = tk.apply(again, Action.APPROVE, CHIEF, at, POLICY, log)
     out = notifications_for(ev, done)
     assert [x.recipient for x in out] == [f"enterprise:{USCC}", "insp-1"]
-    assert "penalty" in out[0].subject and ART in out[0].body
+    assert "处置决定：行政处罚" in out[0].subject and ART in out[0].body  # by name, not code
     # a disposal that needs no approval is announced at once, as before
     free = dataclasses.replace(back, disposal=None)
     direct, ev = tk.apply(free, Action.DISPOSE, INSP, at, POLICY, log, kind="false_alarm",

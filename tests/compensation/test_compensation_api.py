@@ -173,6 +173,8 @@ async def test_statement_detail_traces_to_the_data(
     page = await client.get(f"{B}/statements/{GQ3}/print", headers=_h(tokens, "county"))
     assert page.headers["content-type"].startswith("text/html")
     assert 'lang="zh-CN"' in page.text and "模拟数据" in page.text and "各方确认" in page.text
+    assert f"生态补偿结算单：{title}" in page.text and GQ3 not in page.text  # by name
+    assert "days_valid=" not in page.text and "source:synthetic" not in page.text
 
 
 async def test_confirmation_rules(

@@ -200,7 +200,10 @@ def statement_print(
     st = _visible(store, p, statement_id)
     c = service.confirmation(store, statement_id)
     synthetic = "模拟数据" in json.dumps(st.evidence["inputs"], ensure_ascii=False)
-    page = statement_html(st, service.region_names(store), synthetic=synthetic, states=c.states)
+    page = statement_html(
+        st, service.region_names(store), synthetic=synthetic, states=c.states,
+        flag_words=lambda f: display.evidence_flag(f, "zh"),
+    )  # fmt: skip
     return HTMLResponse(page, headers={"Cache-Control": "private, no-store"})
 
 

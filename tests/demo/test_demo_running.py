@@ -4,15 +4,19 @@ in use is refused before any banner, and the first start logs its steps."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -122,3 +126,27 @@ def test_a_busy_port_is_refused_before_the_banner(demo: Demo) -> None:
     assert f"port {demo.port}" in r.stderr and f"--port {demo.port + 1}" in r.stderr
     assert "make demo PORT=" in r.stderr
     assert "bishui demo —" not in r.stdout and "[1/5]" not in r.stdout  # before any work
+
+
+def test_a_fresh_demo_publishes_aqi_from_its_first_minute(demo: Demo) -> None:
+    """Issue 16 item 1: right after the banner, the city's AQI of the newest complete hour is
+    published (the history runs up to it), labelled by its end, on the API and the public page."""
+
+    def get(path: str) -> tuple[int, str]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{demo.port}{path}", timeout=30) as r:
+            return r.status, r.read().decode("utf-8")
+
+    status, text = get("/api/v1/air/realtime?scope=city")
+    assert status == 200
+    body = json.loads(text)
+    city = body["rows"][0]
+    assert city["scope"] == "city" and isinstance(city["aqi"], int) and city["aqi"] > 0
+    # the newest complete hour, by its end label: never later than now, at most ~2 h before
+    label = dt.datetime.fromisoformat(body["time"])
+    now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
+    assert label <= now and now - label < dt.timedelta(hours=2)
+    assert label.minute == 0 and label.second == 0
+    status, html = get("/public")
+    assert status == 200
+    table = html.split('id="public-air"', 1)[1].split("</table>", 1)[0]
+    assert label.strftime("%m-%d %H:00") in table and "—" not in table.split("<tbody", 1)[1]

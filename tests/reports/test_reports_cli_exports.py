@@ -46,6 +46,16 @@ def test_compensation_writer_csv_and_bad_suffix(tmp_path: Path) -> None:
     out = write_table(tmp_path / "s.csv", {"s": sheet}, preamble=pre)
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     assert lines == ["结算单", "时段：2026", "单位：元", SYNTHETIC_NOTICE, "金额", "1.50"]
+    # a party named like a formula is neutralised, in CSV and Excel (export_header.safe_cell)
+    bad = ((("单位", "party"), ("金额", "amount")), [{"party": "=HYPERLINK(1)", "amount": "-3"}])
+    out = write_table(tmp_path / "f.csv", {"s": bad}, preamble=[["+title"]])
+    assert out.read_text(encoding="utf-8-sig").splitlines() == [
+        "'+title", "单位,金额", "'=HYPERLINK(1),-3"
+    ]  # fmt: skip
+    from openpyxl import load_workbook
+
+    ws = load_workbook(write_table(tmp_path / "f.xlsx", {"s": bad}, preamble=[["@x"]])).active
+    assert ws is not None and ws["A1"].value == "'@x" and ws["A3"].value == "'=HYPERLINK(1)"
     import pytest
 
     from bishui.errors import InputError

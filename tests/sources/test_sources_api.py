@@ -332,7 +332,7 @@ async def test_display_fields_and_actions_by_role(
     ent = store.query("SELECT name FROM enterprises WHERE uscc = ?", [USCC_A])[0]["name"]
     assert t["enterprise_name"] == ent and t["title_display"].startswith(ent)
     assert "超标" in t["title_display"] and USCC_A not in t["title_display"]
-    assert t["state_name"] in ("待指派", "已指派", "办理中", "已处置", "已办结")
+    assert t["state_name"] in ("待指派", "已指派", "办理中", "待审批", "已处置", "已办结")
     assert (
         t["region_name"]
         == store.query("SELECT name FROM regions WHERE code = ?", [t["region"]])[0]["name"]

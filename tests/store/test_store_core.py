@@ -212,6 +212,67 @@ def test_query_arrays_types_nulls_and_parameters(store: Store) -> None:
         "n": (0, np.int64)}  # fmt: skip
 
 
+def test_query_coded_arrays_codes_text_columns_on_both_backends(store: Store) -> None:
+    """Text columns come back as indexes into the lists given (a value outside its list, or
+    NULL, drops the row), or into the distinct values found in the database's text order
+    (None); numeric columns as query_arrays types them. DuckDB codes by joins, PostgreSQL by
+    grouping: the same answer either way (order aside: none is promised)."""
+    t1, t2 = T0 + dt.timedelta(hours=1), T0 + dt.timedelta(hours=2)
+    store.write_batch(Batch(rows=[
+        row(T0, 1.5), row(t1, None, flag="D"), row(T0, 2.5, site="AQ02", origin="platform"),
+        row(t2, 3.0, site="AQ02"), row(T0, 9.0, site="AQ03"),
+    ]))  # fmt: skip
+    sql = ("SELECT site_id, origin, CASE flag WHEN 'D' THEN NULL ELSE flag END AS flag, ts, "
+           "value, CAST(? AS INTEGER) AS n FROM measurement WHERE source <> ?")  # fmt: skip
+    args = [7, "x'); DROP TABLE measurement; --"]
+    names, got = store.query_coded_arrays(
+        sql, args, {"site_id": ["AQ02", "AQ01"], "origin": None}, {"ts": "ts", "value": "f8"}
+    )
+    assert names == {"site_id": ("AQ02", "AQ01"), "origin": ("logger", "platform")}
+    assert list(got) == ["site_id", "origin", "ts", "value"]
+    assert got["site_id"].dtype == np.int32 and got["origin"].dtype == np.int32
+    assert got["ts"].dtype == np.dtype("datetime64[us]") and got["value"].dtype == np.float64
+    rows = sorted(
+        (int(s), int(o), t.item(), "nan" if np.isnan(v) else float(v))
+        for s, o, t, v in zip(got["site_id"], got["origin"], got["ts"], got["value"], strict=True)
+    )
+    assert rows == [(0, 0, t2, 3.0), (0, 1, T0, 2.5), (1, 0, T0, 1.5), (1, 0, t1, "nan")]
+    # NULL coded values are dropped, and never named; one-value lists; integer columns
+    names, got = store.query_coded_arrays(
+        sql, args, {"flag": None, "site_id": ["AQ01"]}, {"value": "f8", "n": "i4"}
+    )
+    assert names == {"flag": ("N",), "site_id": ("AQ01",)}
+    assert got["value"].tolist() == [1.5] and got["n"].tolist() == [7]
+    assert got["flag"].tolist() == [0] and got["site_id"].tolist() == [0]
+    # nothing selected, or an empty list: typed empty arrays
+    for codes in ({"site_id": ["XX"]}, {"site_id": []}, {"site_id": None, "origin": ["none"]}):
+        names, got = store.query_coded_arrays(sql, args, codes, {"ts": "ts", "n": "i8"})
+        assert {k: (len(v), v.dtype) for k, v in got.items()} == {
+            **dict.fromkeys(codes, (0, np.int32)),
+            "ts": (0, np.dtype("datetime64[us]")), "n": (0, np.int64)}  # fmt: skip
+    assert store.query_coded_arrays(sql, args, {"site_id": None}, {"n": "i4"})[0] == {
+        "site_id": ("AQ01", "AQ02", "AQ03")
+    }
+    # a name listed twice codes its rows under both indexes (the generic path's join)
+    _, got = store.query_coded_arrays(sql, args, {"site_id": ["AQ03", "AQ03"]}, {"value": "f8"})
+    assert sorted(got["site_id"].tolist()) == [0, 1] and got["value"].tolist() == [9.0, 9.0]
+
+
+def test_query_coded_arrays_refuses_bad_names_and_types(store: Store) -> None:
+    from bishui.errors import InputError
+
+    store.write_batch(Batch(rows=[row(T0, 1.5)]))
+    sql = "SELECT site_id, value FROM measurement"
+    with pytest.raises(InputError):
+        store.query_coded_arrays(sql, [], {}, {"value": "f8"})
+    with pytest.raises(InputError):
+        store.query_coded_arrays(sql, [], {"site_id": None}, {"value": "text"})
+    with pytest.raises(StorageError, match="identifier"):
+        store.query_coded_arrays(sql, [], {"site_id; --": None}, {"value": "f8"})
+    with pytest.raises(StorageError, match="identifier"):
+        store.query_coded_arrays(sql, [], {"site_id": None}, {"value) --": "f8"})
+
+
 def test_query_arrays_refuses_what_it_cannot_type(store: Store) -> None:
     from bishui.errors import InputError
 

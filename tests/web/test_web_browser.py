@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from web_support import PASSWORD
 
+from bishui.export_header import SYNTHETIC_NOTICE, header_rows
 from bishui.web import Settings, create_app
 
 # once, on the DuckDB model city (the API tests cover both backends)
@@ -280,10 +281,9 @@ def rich_server(
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    # every role logs in, some twice (the login limit is tested in test_web_security.py)
-    app = create_app(
-        store, Settings(secret="", port=port, api_rate="10000/60", login_rate="1000/60")
-    )
+    # many tests log in to this one server from one address: not the login limiter under test
+    settings = Settings(secret="", port=port, api_rate="10000/60", login_rate="10000/60")
+    app = create_app(store, settings)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -321,8 +321,41 @@ def test_air_chart_and_excel_export(rich_server: str, browser: Any, shots: Path)
     from openpyxl import load_workbook
 
     ws = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
-    # three rows above the table (title, source, notice: bishui.export_header)
-    assert ws is not None and ws["A4"].value == "名称" and ws.max_row == 3 + 1 + 10 + 7 + 1
+    # five rows above the table (bishui.export_header): title, place, units, source, notice
+    assert ws is not None and ws["A6"].value == "名称" and ws.max_row == 5 + 1 + 10 + 7 + 1
+    city = page.evaluate("() => window.bishui.exportHeader.default_place")
+    day = ws["A1"].value.removeprefix("日报 ")
+    assert ws["A1"].value == f"日报 {day}" and ws["A2"].value == f"地点：{city}；时段：{day}"
+    assert ws["A3"].value == "单位：μg/m³、mg/m³" and ws["A5"].value == SYNTHETIC_NOTICE
+    with page.expect_download() as download:
+        page.click("#air-daily .export-csv")  # the CSV carries the same rows (POST /export.csv)
+    lines = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[:5] == [ws[f"A{i}"].value for i in range(1, 6)] and lines[5].startswith("名称,")
+    # the chart's PNG: the same lines drawn above ECharts' picture
+    with page.expect_download() as download:
+        page.click("#air-realtime-chart .export-png")
+    png = Path(download.value.path()).read_bytes()
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    shown = page.evaluate(
+        """() => { const c = window.bishui.charts['air-realtime'];
+                   return { w: c.getWidth(), h: c.getHeight(), last: window.bishui.lastExport,
+                   title: document.querySelector('#air-realtime-chart h2').textContent.trim()
+                 }; }"""
+    )
+    assert png.startswith(b"\x89PNG") and width == 2 * shown["w"] and height > 2 * shown["h"] + 60
+    assert shown["last"]["height"] == height and shown["last"]["chartHeight"] == 2 * shown["h"]
+    hour = page.evaluate(
+        "() => fetch('/api/v1/air/realtime?scope=station')"
+        ".then(r => r.json()).then(j => j.rows[0].time)"
+    )
+    expected = header_rows(
+        shown["title"],
+        place=city,
+        period=hour.replace("T", " ")[:16],
+        source="碧水 · 荆门生态环境数据平台",
+        synthetic=True,
+    )
+    assert shown["last"]["lines"] == [r[0] for r in expected]
     page.wait_for_selector("#air-series .chart[data-ready='1']")
     page.wait_for_timeout(300)
     page.screenshot(path=str(shots / "air.png"), full_page=True)
@@ -437,6 +470,41 @@ def test_inspector_works_a_task_on_a_phone(
     assert hashlib.sha256(photo).hexdigest() in page.inner_text(trail)
     page.screenshot(path=str(shots / "tasks.png"), full_page=True)
     ctx.close()
+    assert not errors, errors
+
+
+def test_reports_page_generates_on_demand(
+    rich_server: str, browser: Any, users: dict[str, Any], shots: Path
+) -> None:
+    """An analyst generates a report from the page: a period of the wrong form and a day not
+    yet over are refused in Chinese before anything is stored, a good one appears in the list,
+    named in the page's language."""
+    from bishui.timeutil import now_beijing
+
+    errors: list[str] = []
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["analyst"]["username"])
+    page.goto(f"{rich_server}/reports")
+    page.select_option("#report-kind", "air-daily")
+    for bad in ("2026-13", "2026-02-30", "1999-12-31"):  # refused before anything is sent
+        page.fill("#report-period", bad)
+        page.click("#report-submit")
+        assert "格式 YYYY-MM-DD" in page.inner_text("#report-status"), bad
+    page.fill("#report-period", now_beijing().date().isoformat())  # not over yet: the server
+    page.click("#report-submit")
+    page.wait_for_selector("#report-status.error >> text=今天以前")
+    yesterday = page.get_attribute("#report-kind option[value='air-daily']", "data-default")
+    page.fill("#report-period", yesterday or "")
+    page.click("#report-submit")
+    page.wait_for_url("**/reports?new=*", timeout=60_000)
+    row = page.locator("#reports-table tr.new")
+    text = row.inner_text()
+    assert row.count() == 1 and "环境空气质量日报" in text and (yesterday or "?") in text
+    page.screenshot(path=str(shots / "reports-generate.png"))
+    page.click("#lang-switch")
+    page.wait_for_selector("#reports-table")
+    assert "Daily ambient air quality report" in page.inner_text("#reports-table")
+    page.context.close()
     assert not errors, errors
 
 
@@ -798,6 +866,11 @@ def test_upload_users_and_public_trend(
     assert len(bars) == 24 and {b["itemStyle"]["color"] for b in bars if b["value"]} <= AQI_COLOURS
     assert "HJ 633-2026 表1" in page.inner_text("#public-advice")
     assert page.locator("#trend-advice").inner_text().startswith("当前健康提示")
+    with page.expect_download():  # the trend's PNG names its station and its 24 hours
+        page.click("#public-trend .export-png")
+    lines = page.evaluate("() => window.bishui.lastExport.lines")
+    station = page.evaluate("() => document.querySelector('#trend-site').selectedOptions[0].text")
+    assert lines[1].startswith(f"地点：{station}；时段：") and " – " in lines[1], lines
     page.locator("#public-trend").scroll_into_view_if_needed()
     page.locator("#public-trend").screenshot(path=str(shots / "public-trend.png"))
     page.locator("#public-advice").screenshot(path=str(shots / "public-advice.png"))

@@ -17,6 +17,8 @@ import httpx
 import pytest
 from web_support import client_for, csrf_of, login
 
+from bishui.export_header import SYNTHETIC_NOTICE
+
 PAGES = ("/air", "/water", "/sources", "/tasks", "/compensation", "/bigscreen")
 SEES = {
     "admin": set(PAGES),
@@ -125,6 +127,18 @@ async def test_export_excel_and_csv(client: httpx.AsyncClient) -> None:
     text = r.content.decode("utf-8")
     assert text.startswith("\ufeff空气质量日报\r\n单位：μg/m³\r\n数据来源：")
     assert "\r\n名称,AQI,类别\r\n竹园小学,96,良\r\n" in text
+    # what the pages send (static/js/ui.js): title, place, period, units — the CSV too
+    full = {**TABLE, "title": "日均值", "place": "荆门市", "period": "2026-11-21", "units": "μg/m³"}
+    lines = (await client.post("/export.csv", json=full)).content.decode("utf-8-sig").splitlines()
+    assert lines[:5] == [
+        "日均值",
+        "地点：荆门市；时段：2026-11-21",
+        "单位：μg/m³",
+        "数据来源：碧水 · 荆门生态环境数据平台",
+        SYNTHETIC_NOTICE,
+    ]
+    r = await client.post("/export.csv", json={**full, "place": "x" * 201})
+    assert r.status_code == 422  # bounded like every other field
 
 
 async def test_export_bounds_and_csrf(app: Any, users: dict[str, Any]) -> None:
@@ -157,3 +171,39 @@ async def test_air_calendar(client: httpx.AsyncClient) -> None:
     assert r.status_code == 404
     r = await client.get("/api/v1/air/calendar", params={"year": year + 5})
     assert r.status_code == 400 and r.json()["field"] == "year"
+
+
+async def test_pages_carry_the_export_header_words(
+    app: Any, users: dict[str, Any], city_store: Any
+) -> None:
+    """The words of the header rows travel to every page as JSON (ui.js writes them above a
+    chart's PNG and sends title, place, period and units with a table export): the place is
+    the city, or a county user's county."""
+    import json
+    import re
+
+    from bishui.export_header import LABELS
+    from bishui.web import display
+
+    def header_of(text: str) -> dict[str, Any]:
+        m = re.search(r'<script type="application/json" id="export-header">(.*?)</script>', text)
+        assert m, text[:300]
+        return dict(json.loads(m.group(1)))
+
+    names = display.region_names(city_store)
+    city = city_store.query("SELECT name FROM regions WHERE kind = 'city'")[0]["name"]
+    async with client_for(app) as client:
+        h = header_of((await client.get("/air", headers={"Accept": "text/html"})).text)
+        assert h["default_place"] == city and h["notice"] == SYNTHETIC_NOTICE
+        assert h["synthetic"] is True and h["source_name"].startswith("碧水")
+        assert {k: h[k] for k in LABELS["zh"]} == LABELS["zh"]
+        en = header_of((await client.get("/air?lang=en", headers={"Accept": "text/html"})).text)
+        assert en["place"] == "Place: " and "synthetic" in en["notice"]
+    async with _as(app, users, "county") as client:
+        # a county's scoped pages name its county; the published air figures, the city
+        h = header_of((await client.get("/sources", headers={"Accept": "text/html"})).text)
+        assert h["default_place"] == names[users["county"]["region"]][0] != city
+        h = header_of((await client.get("/air", headers={"Accept": "text/html"})).text)
+        assert h["default_place"] == city
+    assert display.home_place(None, None, "zh") == ""
+    assert display.home_place(city_store, "no-such-region", "zh") == city

@@ -119,14 +119,16 @@ async def test_public_tables_export_to_excel_and_csv(client: httpx.AsyncClient) 
     assert "attachment" in r.headers["content-disposition"]
     ws = load_workbook(io.BytesIO(r.content)).active
     rows = list(ws.iter_rows(values_only=True))
-    # title, period, units, source, the synthetic-data notice; then the table
-    assert rows[0][0] == "空气质量（最新小时）" and str(rows[1][0]).startswith("时段：")
+    # title, place and period, units, source, the synthetic-data notice; then the table
+    assert rows[0][0] == "空气质量（最新小时）" and str(rows[1][0]).startswith("地点：")
+    assert "；时段：" in str(rows[1][0]) and str(rows[1][0]) != "地点：；时段："
     assert "μg/m³" in str(rows[2][0]) and "模拟数据" in str(rows[4][0])
     assert rows[5][:4] == ("编号", "点位", "区县", "AQI") and len(rows) == 16
     assert {row[0] for row in rows[6:]} == {f"AQ{i:02d}" for i in range(1, 11)}
     r = await client.get("/public/water.csv", params={"lang": "en"})
     text = r.content.decode("utf-8")
-    assert text.startswith("\ufeffSurface water (latest)\r\nPeriod: ")
+    assert text.startswith("\ufeffSurface water (latest)\r\nPlace: ")
+    assert "; Period: " in text.splitlines()[1]
     assert "Units: mg/L" in text and "synthetic" in text
     assert "\r\nID,Section,Region,Category,Target" in text
     assert len(text.strip().splitlines()) == 21

@@ -114,3 +114,42 @@ async def test_generate_on_demand_roles_and_bad_input(app: Any, users: dict[str,
         assert (await client.get("/api/v1/reports/air-daily-2026-01-01-v1.pdf")).status_code == 404
         assert (await client.get("/api/v1/reports/..%2Fetc.pdf")).status_code in (404, 422)
         assert (await client.get("/api/v1/reports", params={"kind": "x"})).status_code == 422
+
+
+async def test_page_form_for_generators_titles_in_the_page_language(
+    app: Any, users: dict[str, Any], stored: dict[str, str]
+) -> None:
+    html = {"Accept": "text/html"}
+    async with _as(app, users, "analyst") as client:
+        page = await client.get("/reports", headers=html)
+        assert 'id="report-form"' in page.text and "/static/js/reports.js" in page.text
+        assert 'value="sources-month"' in page.text and "按需生成报告" in page.text
+        assert 'id="reports-text"' in page.text and '"not_closed"' in page.text
+        en = await client.get("/reports", params={"lang": "en"}, headers=html)
+        assert "Monthly ambient air quality report" in en.text
+        assert "Generate a report" in en.text and "published in Chinese" in en.text
+        table = en.text[en.text.index('id="reports-table"') :]
+        assert "环境空气质量月报" not in table  # the list follows the language, not the PDF
+        marked = await client.get("/reports", params={"new": stored["air-month"]}, headers=html)
+        assert f'data-id="{stored["air-month"]}" class="new"' in marked.text
+        bad = await client.get("/reports", params={"new": "<script>"}, headers=html)
+        assert bad.status_code in (400, 422)
+    for role in ("inspector", "public", "county"):
+        async with _as(app, users, role) as client:
+            page = await client.get("/reports", headers=html)
+            assert page.status_code == 200 and 'id="report-form"' not in page.text
+            assert "reports.js" not in page.text
+
+
+def test_kind_titles_and_default_periods() -> None:
+    from bishui.reports.content import KINDS
+    from bishui.web.reports_page import default_period, kind_title
+
+    assert all(v["title_en"] and v["title"] for v in KINDS.values())
+    assert kind_title("air-daily", "en") == "Daily ambient air quality report"
+    assert kind_title("air-daily", "zh") == "环境空气质量日报"
+    assert kind_title("unknown", "en") == "unknown"
+    day = dt.date(2026, 3, 1)
+    assert default_period("day", day) == "2026-02-28"
+    assert default_period("month", day) == "2026-03"
+    assert default_period("year", day) == "2026"

@@ -20,6 +20,7 @@ from bishui.compensation.engine import Statement
 from bishui.compensation.explain import explain, explain_party, yuan
 from bishui.compensation.ledger import PartyStatement
 from bishui.errors import InputError
+from bishui.export_header import safe_cell
 
 __all__ = [
     "PARTY_HEADERS",
@@ -138,7 +139,7 @@ def party_rows(
 
 
 def _cell(v: Any) -> Any:
-    return "" if v is None else v
+    return "" if v is None else safe_cell(v)
 
 
 def write_table(
@@ -152,7 +153,8 @@ def write_table(
     Decimal amounts become Excel numbers formatted ``#,##0.00`` (a Decimal with two places is
     exactly representable as the printed text); in CSV they are their exact text. *preamble*
     (:func:`bishui.export_header.header_rows`: title, period, units, source, the synthetic-data
-    notice) goes first on each sheet / in the CSV.
+    notice) goes first on each sheet / in the CSV. Text cells that a spreadsheet would run as
+    a formula are neutralised (:func:`bishui.export_header.safe_cell`).
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -160,8 +162,8 @@ def write_table(
         headers, rows = next(iter(sheets.values()))
         with p.open("w", encoding="utf-8-sig", newline="") as f:
             w = csv.writer(f)
-            w.writerows(preamble)
-            w.writerow([h for h, _ in headers])
+            w.writerows([[safe_cell(v) for v in line] for line in preamble])
+            w.writerow([safe_cell(h) for h, _ in headers])
             for r in rows:
                 w.writerow([_cell(r.get(k)) for _, k in headers])
         return p
@@ -176,12 +178,12 @@ def write_table(
     for title, (headers, rows) in sheets.items():
         ws = wb.create_sheet(title[:31])
         for n, line in enumerate(preamble):
-            ws.append(list(line))
+            ws.append([safe_cell(v) for v in line])
             notice = "模拟数据" in line[0] if line else False
             ws.cell(row=n + 1, column=1).font = Font(
                 bold=n == 0 or notice, size=14 if n == 0 else 10, color="C00000" if notice else None
             )
-        ws.append([h for h, _ in headers])
+        ws.append([safe_cell(h) for h, _ in headers])
         for c in ws[ws.max_row]:
             c.font = Font(bold=True)
         for r in rows:

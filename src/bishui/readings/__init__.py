@@ -18,9 +18,10 @@ A reader narrows the origins by kind where its method reads only automatic data
 (:data:`KIND_ORIGINS`: air assessment, HJ 663, reads the automatic network only) — a subset of
 the one order, never another order.
 
-On PostgreSQL numeric data travel as binary arrays (:meth:`Store.query_arrays`); text
-columns (site, parameter, origin, flag, source) are coded to small integers in SQL, so no Python
-object is made per row on either backend.
+The key's text columns (site, parameter, period, origin) are coded to small integers by the
+store (:meth:`Store.query_coded_arrays`: DuckDB by joins in SQL, PostgreSQL by grouping the
+rows on the server and sending binary arrays per group); flag and source are coded in SQL. No
+Python object is made per row on either backend.
 """
 
 from __future__ import annotations
@@ -140,14 +141,6 @@ def _codes(column: str, names: Sequence[str]) -> tuple[str, list[Any]]:
     return f"CASE {column} {whens} END", params
 
 
-def _values(names: Sequence[str]) -> tuple[str, list[Any]]:
-    """``(name, index)`` rows of a VALUES list, bound."""
-    params: list[Any] = []
-    for i, n in enumerate(names):
-        params += [n, i]
-    return ", ".join("(CAST(? AS TEXT), CAST(? AS INTEGER))" for _ in names), params
-
-
 def select(
     store: Store,
     site_ids: Sequence[str],
@@ -182,41 +175,20 @@ def select(
     """
     _check_origins(origins)
     sids, pers = tuple(site_ids), tuple(periods)
-    if parameters is None:
-        parameters = _distinct(store, "parameter", sids, None, pers, origins, start, end)
-    params_t = tuple(parameters)
-    if not sids or not params_t or not pers:
-        return _empty(sids, params_t, pers, text)
-    # Sites and codes are coded by a join to small VALUES lists (a hash join: cheaper than a
-    # CASE of many branches evaluated per row); the IN filter still narrows the scan.
-    site_vals, site_p = _values(sids)
-    par_vals, par_p = _values(params_t)
-    per_case, per_p = _codes("period", pers)
-    where, where_p = _where(sids, params_t, pers, origins, start, end)
-    # A column that can hold one value only is a constant, not a per-row CASE (PostgreSQL
-    # evaluates each CASE row by row; this is most of its cost in a large read).
-    if len(pers) == 1:
-        per_case, per_p = "0", []
-    origin_sql = origin_rank_sql("origin", ORIGIN_ORDER)
-    if len(origins) == 1:
-        origin_sql = str(ORIGIN_ORDER.index(origins[0]))
-    # The small integers of a row (site, parameter, period, origin, validity and flag) travel
-    # packed in one BIGINT: on PostgreSQL each column of a large read costs about as much as
-    # the scan, so three columns (key, ts, value) instead of eight.
+    if (parameters is not None and not parameters) or not sids or not pers:
+        return _empty(sids, tuple(parameters or ()), pers, text)
+    where, where_p = _where(sids, parameters, pers, origins, start, end)
+    # The text key columns are coded by the store (Store.query_coded_arrays: DuckDB joins
+    # small VALUES lists, PostgreSQL groups by them and sends binary arrays), the validity and
+    # the HJ 212 flag travel packed in one small integer: no Python object per row.
     n_flags = 1 if flags is None else len(flags) + 1
-    flag_sql = "0"
-    flag_p: list[Any] = []
+    small = f"CAST(valid AS INTEGER) * {n_flags}"
+    args: list[Any] = []
     if flags is not None:
-        flag_case, flag_p = _codes("flag", tuple(flags))
-        flag_sql = f"COALESCE({flag_case}, {len(flags)})"
-    packed = (
-        f"((((CAST(k_s.si AS BIGINT) * {len(params_t)} + k_p.pi) * {len(pers)} + {per_case})"
-        f" * {len(ORIGIN_ORDER)} + {origin_sql}) * 2 + CAST(valid AS INTEGER)) * {n_flags}"
-        f" + {flag_sql}"
-    )
-    cols = [f"{packed} AS packed", "ts", "value"]
-    types = {"packed": "i8", "ts": "ts", "value": "f8"}
-    args: list[Any] = [*per_p, *flag_p]
+        flag_case, args = _codes("flag", tuple(flags))
+        small += f" + COALESCE({flag_case}, {len(flags)})"
+    cols = ["site_id", "parameter", "period", "origin", f"{small} AS small", "ts", "value"]
+    types = {"small": "i4", "ts": "ts", "value": "f8"}
     dicts: dict[str, list[Any]] = {}
     if text:
         for name in ("flag", "source"):
@@ -226,45 +198,54 @@ def select(
                 f"CAST(DENSE_RANK() OVER (ORDER BY {name} NULLS LAST) AS INTEGER) AS {name}_i"
             )
             types[f"{name}_i"] = "i4"
-            dicts[name] = _distinct(store, name, sids, params_t, pers, origins, start, end)
-    c = store.query_arrays(
-        f"SELECT {', '.join(cols)} FROM measurement "  # noqa: S608 - fixed fragments
-        f"JOIN (VALUES {site_vals}) AS k_s(sid, si) ON site_id = k_s.sid "
-        f"JOIN (VALUES {par_vals}) AS k_p(code, pi) ON parameter = k_p.code WHERE {where}",
-        [*args, *site_p, *par_p, *where_p],
+            dicts[name] = _distinct(store, name, sids, parameters, pers, origins, start, end)
+    names, c = store.query_coded_arrays(
+        f"SELECT {', '.join(cols)} FROM measurement WHERE {where}",  # noqa: S608 - fixed
+        [*args, *where_p],
+        {"site_id": sids, "parameter": parameters, "period": pers, "origin": ORIGIN_ORDER},
         types,
     )
-    n = len(c["packed"])
+    params_t = names["parameter"]
+    n = len(c["ts"])
     if n == 0:
         return _empty(sids, params_t, pers, text)
-    rest, flag_code = np.divmod(c["packed"], n_flags)
-    rest, valid = np.divmod(rest, 2)
-    group, rank_ = np.divmod(rest, len(ORIGIN_ORDER))  # group: (site, parameter, period)
-    rest, per_ = np.divmod(group, len(pers))
-    site_, par_ = np.divmod(rest, len(params_t))
-    site, par = site_.astype(np.int32), par_.astype(np.int32)
-    per, rank = per_.astype(np.int8), rank_.astype(np.int8)
-    ts = c["ts"].astype("datetime64[us]")
-    # One key: (site, parameter, period, ts) → a sortable pair (group, µs); best origin first.
-    # Within one origin the stored key is unique, so with one origin there is nothing to drop.
+    valid, flag_code = np.divmod(c["small"], n_flags)
+    site, par = c["site_id"], c["parameter"]
+    per, rank = c["period"].astype(np.int8), c["origin"].astype(np.int8)
+    ts = c["ts"]
+    # group: (site, parameter, period)
+    group = (site.astype(np.int64) * len(params_t) + par) * len(pers) + per
+    # One key: (site, parameter, period, ts) → one sortable integer (group, µs, origin rank);
+    # best origin first. Within one origin the stored key is unique, so with one origin and
+    # no order asked for there is nothing to drop.
     keep: NDArray[np.intp] | slice = slice(None)
     if ordered or rank.min() != rank.max():
         micros = (ts - _TIME_ZERO).astype(np.int64)
-        order = np.lexsort((rank, micros, group))
+        m0 = int(micros.min())
+        span = int(micros.max()) - m0 + 1
+        n_groups = len(sids) * len(params_t) * len(pers)
+        if n_groups * span * len(ORIGIN_ORDER) < 2**62:
+            key = (group * span + (micros - m0)) * len(ORIGIN_ORDER) + rank
+            if bool((key[1:] >= key[:-1]).all()):
+                order = np.arange(n)  # already in key order (a grouped read usually is)
+            else:
+                order = np.argsort(key, kind="stable")
+        else:  # pragma: no cover - a window of more than ~10⁶ years
+            order = np.lexsort((rank, micros, group))
         g, m = group[order], micros[order]
         first = np.ones(n, dtype=bool)
         first[1:] = (g[1:] != g[:-1]) | (m[1:] != m[:-1])
         keep = order[first]
     extra: dict[str, NDArray[np.object_]] = {}
-    for name, names in dicts.items():
-        table = np.array([None, *names, None], dtype=object)  # ranks from 1; NULL last
+    for name, dict_names in dicts.items():
+        table = np.array([None, *dict_names, None], dtype=object)  # ranks from 1; NULL last
         extra[name] = table[c[f"{name}_i"][keep].astype(np.int64)]
     return Readings(
         sids,
         params_t,
         pers,
-        site[keep],
-        par[keep],
+        site[keep].astype(np.int32),
+        par[keep].astype(np.int32),
         per[keep],
         ts[keep],
         c["value"][keep].astype(np.float64),

@@ -40,15 +40,42 @@ from bishui.reports.pdf import (
 )
 from bishui.store import Store
 
-#: Report kinds: name, period form, who may read it.
+#: Report kinds: name (the PDF's Chinese title; ``title_en`` for English pages), period form,
+#: who may read it.
 KINDS: dict[str, dict[str, str]] = {
-    "air-daily": {"title": "环境空气质量日报", "period": "day", "audience": "public"},
-    "air-month": {"title": "环境空气质量月报", "period": "month", "audience": "public"},
-    "air-year": {"title": "环境空气质量年度公报", "period": "year", "audience": "public"},
-    "water-month": {"title": "地表水环境质量月报", "period": "month", "audience": "public"},
-    "water-year": {"title": "地表水环境质量年度公报", "period": "year", "audience": "public"},
+    "air-daily": {
+        "title": "环境空气质量日报",
+        "title_en": "Daily ambient air quality report",
+        "period": "day",
+        "audience": "public",
+    },
+    "air-month": {
+        "title": "环境空气质量月报",
+        "title_en": "Monthly ambient air quality report",
+        "period": "month",
+        "audience": "public",
+    },
+    "air-year": {
+        "title": "环境空气质量年度公报",
+        "title_en": "Annual ambient air quality bulletin",
+        "period": "year",
+        "audience": "public",
+    },
+    "water-month": {
+        "title": "地表水环境质量月报",
+        "title_en": "Monthly surface water quality report",
+        "period": "month",
+        "audience": "public",
+    },
+    "water-year": {
+        "title": "地表水环境质量年度公报",
+        "title_en": "Annual surface water quality bulletin",
+        "period": "year",
+        "audience": "public",
+    },
     "sources-month": {
         "title": "重点排污单位自动监测达标情况月报",
+        "title_en": "Monthly compliance report of key pollutant dischargers (automatic monitoring)",
         "period": "month",
         "audience": "staff",
     },

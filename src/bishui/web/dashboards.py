@@ -6,9 +6,11 @@ table from a column list given in the card's ``data-cols``; ``static/js/<page>.j
 charts). So a page shows exactly what its API routes let the caller see — the scoping lives in
 one place, the API.
 
-Every table exports to CSV (in the browser) and Excel (``POST /export.xlsx``: the browser sends
-the table as shown and gets a workbook back through :func:`bishui.web.export.table_response`);
-every chart exports to PNG (ECharts' own renderer). The model city's data carries the
+Every table exports to CSV and Excel (``POST /export.{csv,xlsx}``: the browser sends the table
+as shown with its title, place, period and units, and gets a file back through
+:func:`bishui.web.export.table_response`, the rows of :func:`bishui.export_header.header_rows`
+first); every chart exports to PNG (ECharts' renderer, with the same lines drawn above it by
+``static/js/ui.js`` from the page's ``export-header`` JSON). The model city's data carries the
 "synthetic data" notice of ``base.html``.
 """
 
@@ -214,6 +216,8 @@ class ExportTable(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,80}$")
     title: str | None = Field(default=None, max_length=200, description="the card's title")
     units: str | None = Field(default=None, max_length=200)
+    place: str | None = Field(default=None, max_length=200, description="city, county, station")
+    period: str | None = Field(default=None, max_length=100)
     header: list[Annotated[str, Field(max_length=200)]] = Field(max_length=100)
     rows: list[Annotated[list[Cell], Field(max_length=100)]] = Field(max_length=5000)
 
@@ -235,6 +239,8 @@ def export_table(
     lang = language(request, request.app.state.web.settings.language)
     preamble = header_rows(
         table.title or table.name,
+        place=table.place or "",
+        period=table.period or "",
         units=table.units or "",
         source=translator(lang)("app.name"),
         synthetic=True,

@@ -99,6 +99,24 @@ def region_names(store: Store | None) -> dict[str, tuple[str, str]]:
     return {r["code"]: (r["name"], r["name_en"] or r["name"]) for r in rows}
 
 
+def home_place(store: Store | None, region: str | None, lang: str) -> str:
+    """The place a caller's exports name by default: a county user's county, else the city
+    (the registry's ``regions``); empty without a store."""
+    if store is None:
+        return ""
+    i = LANGS.index(lang)
+    if region:
+        pair = region_names(store).get(region)
+        if pair:
+            return pair[i]
+    rows = store.query(
+        "SELECT name, name_en FROM regions WHERE kind = 'city' ORDER BY code LIMIT 1"
+    )
+    if not rows:
+        return ""
+    return str((rows[0]["name_en"] if i else None) or rows[0]["name"])
+
+
 def tables(store: Store | None = None) -> dict[str, dict[str, tuple[str, str]]]:
     """Every name table: the data file's, plus ``pollutant``, ``rule``, ``statement_status``
     and ``region`` from the cores and the registry."""

@@ -4,7 +4,8 @@
 Excel opens Chinese text correctly) or an ``.xlsx`` workbook (openpyxl). A text cell — header
 or body — that starts with ``=``, ``+``, ``-`` or ``@`` and is not a number, or with a TAB or
 a carriage return, is prefixed with ``'`` so a spreadsheet never runs it as a formula (CSV
-injection; OWASP's list of the characters a spreadsheet reads as the start of one).
+injection; OWASP's list of the characters a spreadsheet reads as the start of one;
+:func:`bishui.export_header.safe_cell`, shared with the compensation CLI's files).
 
 ``preamble`` rows (:func:`bishui.export_header.header_rows`: title, place and period, units,
 source, the synthetic-data notice) come first, one text cell each, then the column headers.
@@ -20,28 +21,12 @@ from urllib.parse import quote
 
 from fastapi.responses import Response
 
+from bishui.export_header import safe_cell
+
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-
-
-FORMULA_START = ("=", "+", "-", "@")
-ALWAYS_QUOTED = ("\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    """*value*, neutralised if a spreadsheet could take it for a formula (module doc)."""
-    if not isinstance(value, str) or not value:
-        return value
-    if value[0] in ALWAYS_QUOTED:
-        return "'" + value
-    if value[0] in FORMULA_START:
-        try:
-            float(value)  # a signed number stays a number
-        except ValueError:
-            return "'" + value
-    return value
 
 
 Preamble = Sequence[Sequence[str]]

@@ -121,10 +121,41 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reports.none": ("暂无报告", "No reports yet"),
     "reports.note": (
         "日报在当日结束后、月报在当月结束后自动生成；"
-        "分析员可通过接口或命令 bishui report 按需生成。",
-        "Daily reports are made after the day closes, monthly ones after the month; analysts "
-        "can make one on demand through the API or `bishui report`.",
+        "管理员和分析员可在本页、通过接口或命令 bishui report 按需生成。报告正文为中文。",
+        "Daily reports are made after the day closes, monthly ones after the month; "
+        "administrators and analysts can make one on demand here, through the API or with "
+        "`bishui report`. The reports themselves are published in Chinese.",
     ),
+    "export.units_yuan": ("元（人民币）", "yuan (CNY)"),
+    "export.units_t": ("吨（t）", "tonnes (t)"),
+    "reports.generate": ("按需生成报告", "Generate a report"),
+    "reports.generate_button": ("生成", "Generate"),
+    "reports.generating": ("正在生成，请稍候…", "Generating, please wait…"),
+    "reports.generated": ("已生成", "Generated"),
+    "reports.new": ("新生成", "new"),
+    "reports.form_day": (
+        "日报的时段为 2000–2100 年间的日期，格式 YYYY-MM-DD，例如 {example}",
+        "a daily report's period is a day in 2000–2100, YYYY-MM-DD, e.g. {example}",
+    ),
+    "reports.form_month": (
+        "月报的时段为 2000–2100 年间的月份，格式 YYYY-MM，例如 {example}",
+        "a monthly report's period is a month in 2000–2100, YYYY-MM, e.g. {example}",
+    ),
+    "reports.form_year": (
+        "年度公报的时段为 2000–2100 之间的年份，格式 YYYY，例如 {example}",
+        "an annual bulletin's period is a year in 2000–2100, YYYY, e.g. {example}",
+    ),
+    "reports.not_closed": (
+        "无法生成该时段的报告：日报只能生成今天以前（已结束）的日期，月报、年度公报的时段须已开始，"
+        "年份在 2000–2100 之间。",
+        "No report for that period: a daily report needs a day that has ended, a monthly or "
+        "annual one a period that has begun, in 2000–2100.",
+    ),
+    "reports.forbidden": (
+        "只有管理员和分析员可以生成报告。",
+        "Only administrators and analysts can generate reports.",
+    ),
+    "reports.failed": ("生成失败：{message}", "Generation failed: {message}"),
     "ui.loading": ("加载中…", "Loading…"),
     "ui.empty": ("无数据", "No data"),
     "ui.unavailable": (

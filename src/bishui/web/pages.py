@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from bishui import export_header
 from bishui.errors import BishuiError, PermissionDenied
 from bishui.export_header import header_rows
 from bishui.web import accounts, display
@@ -84,6 +85,11 @@ NAV: list[NavItem] = [
 ]
 
 
+#: Pages whose tables a county user sees for its county only (the API scopes them): their
+#: exports name the county; every other page's name the city (published figures of all sites).
+SCOPED_PAGES = frozenset({"sources.html", "tasks.html", "alerts.html", "compensation.html"})
+
+
 def render(
     request: Request,
     template: str,
@@ -128,6 +134,17 @@ def render(
         "fig": display.text,
         "unit_of": display.unit_for,
         "code_name": lambda table, code: display.name(table, code, lang, ctx.store),
+        # bishui.export_header: the lines above a chart's PNG, as the table exports' rows
+        "export_header": export_header.page_labels(
+            lang,
+            place=""
+            if error_page
+            else display.home_place(
+                ctx.store, p.region if template in SCOPED_PAGES else None, lang
+            ),
+            source=translator(lang)("app.name"),
+            synthetic=True,
+        ),
         **(context or {}),
     }
     response = templates.TemplateResponse(request, template, values, status_code=status_code)
@@ -276,6 +293,7 @@ def public_export(
     name = f"bishui-{table}-{snap.at.strftime('%Y%m%d%H%M')}"
     preamble = header_rows(
         t(f"public.{table}"),
+        place=display.home_place(ctx.store, None, lang),
         period=snap.at.strftime("%Y-%m-%d %H:%M"),
         units=t(f"public.{table}_units"),
         source=t("app.name"),

@@ -17,7 +17,7 @@
         yAxis: { type: "value", name: "AQI" },
         series: [{ type: "bar", name: "AQI", data: rows.map(function (r) { return { value: r.aqi, itemStyle: { color: r.colour || "#888" } }; }),
                    label: { show: true, position: "top" } }]
-      }, "air-realtime");
+      }, "air-realtime", { period: rows.length ? B.plain(rows[0], ["time", "", "time"]) : "" });
       var sel = document.getElementById("series-site");
       if (!sel.options.length) {
         j.rows.forEach(function (r) {
@@ -44,13 +44,14 @@
                     dayLabel: { nameMap: B.lang === "zh" ? "ZH" : "EN", fontSize: 10 },
                     monthLabel: { nameMap: B.lang === "zh" ? "ZH" : "EN" }, yearLabel: { show: false } },
         series: [{ type: "heatmap", coordinateSystem: "calendar", data: data }]
-      }, "air-calendar-" + cfg.year);
+      }, "air-calendar-" + cfg.year, { period: String(cfg.year) });
     }).catch(function (e) { B.fail(card, e); });
   }
 
   function series() {
     var card = document.getElementById("air-series");
-    var site = document.getElementById("series-site").value;
+    var sel = document.getElementById("series-site");
+    var site = sel.value;
     if (!site || !/^[A-Za-z0-9_-]+$/.test(site)) { return; }
     var codes = Object.keys(cfg.params);
     // complete hours only (the hour in progress is never published), each shown at the end of
@@ -58,6 +59,7 @@
     var end = new Date(Math.floor(Date.now() / 3600e3) * 3600e3);
     var start = new Date(end.getTime() - 7 * 86400e3);
     var iso = function (d) { return d.toISOString().slice(0, 13) + ":00Z"; };
+    var beijing = function (d) { return new Date(d.getTime() + 8 * 3600e3).toISOString().slice(0, 16).replace("T", " "); };
     Promise.all(codes.map(function (c) {
       return B.getJSON("/api/v1/measurements?site=" + encodeURIComponent(site) + "&parameter=" + c +
                        "&period=hour&start=" + encodeURIComponent(iso(start)) + "&end=" + encodeURIComponent(iso(end)))
@@ -71,7 +73,10 @@
         tooltip: { trigger: "axis" }, legend: { top: 0 },
         grid: { left: 45, right: 15, top: 30, bottom: 30 },
         xAxis: { type: "time" }, yAxis: { type: "value", name: "μg/m³" }, series: s
-      }, "air-series-" + site);
+      }, "air-series-" + site, {
+        place: sel.options[sel.selectedIndex] ? sel.options[sel.selectedIndex].textContent : site,
+        period: beijing(start) + " – " + beijing(end), units: "μg/m³"
+      });
     });
   }
 

@@ -38,7 +38,10 @@
         }
       }]
     };
-    B.chart(card, option, "trend-" + j.code);
+    var when = function (h) { return h ? String(h.time).replace("T", " ").slice(0, 16) : ""; };
+    B.chart(card, option, "trend-" + j.code, {
+      place: j.name, period: hours.length ? when(hours[0]) + " – " + when(hours[hours.length - 1]) : ""
+    });
     var a = j.advice;
     if (a) {
       var groups = Object.keys(a.sensitive_groups || {}).map(function (k) { return k + "：" + a.sensitive_groups[k]; });

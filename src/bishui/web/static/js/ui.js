@@ -1,5 +1,5 @@
 /* Shared helpers of bishui's pages: JSON fetches, tables with CSV / Excel export, charts with
-   PNG export. A card `<section class="card" data-src="/api/…" data-items="rows"
+   PNG export (each headed by the title, place, period, units, source and the notice). A card `<section class="card" data-src="/api/…" data-items="rows"
    data-cols='[["key/path", "label", "fmt"], …]' data-name="file-name">` is filled from the API
    when the page loads (and again every data-refresh seconds if the card says data-live).
    No inline script anywhere: configuration travels in data- attributes and JSON blocks. */
@@ -95,27 +95,116 @@
     setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
   }
 
-  function csvCell(v) {
-    if (v == null) { return ""; }
-    var s = String(v);
-    if (/^[=+\-@]/.test(s) && isNaN(Number(s))) { s = "'" + s; }  // never a formula
-    return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
-  }
-
-  B.exportCSV = function (name, header, rows) {
-    var lines = [header.map(csvCell).join(",")].concat(rows.map(function (r) { return r.map(csvCell).join(","); }));
-    download(new Blob(["\ufeff" + lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" }), name + ".csv");
+  /* The lines above an exported table or chart (bishui.export_header.header_rows, whose words
+     the page carries in <script id="export-header">): title; place and period; units; source;
+     the synthetic-data notice. info: {title, place, period, units}. */
+  var hEl = document.getElementById("export-header");
+  B.exportHeader = hEl ? JSON.parse(hEl.textContent) : {};
+  B.headerLines = function (info) {
+    var H = B.exportHeader;
+    var place = info.place == null ? (H.default_place || "") : info.place;
+    var lines = [info.title || ""];
+    var where = [];
+    if (place) { where.push(H.place + place); }
+    if (info.period) { where.push(H.period + info.period); }
+    if (where.length) { lines.push(where.join(H.sep)); }
+    if (info.units) { lines.push(H.units + info.units); }
+    if (H.source_name) { lines.push(H.source + H.source_name); }
+    if (H.synthetic) { lines.push(H.notice); }
+    return lines;
   };
 
-  B.exportXLSX = function (name, header, rows) {
-    return fetch("/export.xlsx", {
+  /* A card's title, place, period (data-place, data-period) and the units of its columns. */
+  function cardInfo(card, cols) {
+    var h = card.querySelector("h2");
+    var D = window.bishuiDisplay;
+    var units = card.dataset.units || "";
+    if (!units && cols && D) {
+      var seen = [];
+      cols.forEach(function (c) {
+        var m = /^num:([^@].*)$/.exec(c[2] || "");
+        var u = m ? D.unit(m[1]) : "";
+        if (u && seen.indexOf(u) < 0) { seen.push(u); }
+      });
+      units = seen.join(B.lang === "zh" ? "、" : ", ");
+    }
+    return {
+      title: h ? h.textContent.trim() : "",
+      place: card.dataset.place == null ? null : card.dataset.place,
+      period: card.dataset.period || "",
+      units: units
+    };
+  }
+  B.cardInfo = cardInfo;
+
+  /* A table as CSV or Excel: the server writes it (POST /export.{fmt}, formulas neutralised),
+     the header rows first. */
+  B.exportTable = function (fmt, name, header, rows, info) {
+    info = info || {};
+    var place = info.place == null ? (B.exportHeader.default_place || "") : info.place;
+    return fetch("/export." + fmt, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": B.csrf() },
-      body: JSON.stringify({ name: name, header: header, rows: rows })
+      body: JSON.stringify({ name: name, header: header, rows: rows, title: info.title || null,
+                             place: place || null, period: info.period || null, units: info.units || null })
     }).then(function (r) {
       if (!r.ok) { throw new Error("export " + r.status); }
       return r.blob();
-    }).then(function (blob) { download(blob, name + ".xlsx"); });
+    }).then(function (blob) { download(blob, name + "." + fmt); });
+  };
+  B.exportCSV = function (name, header, rows, info) { return B.exportTable("csv", name, header, rows, info); };
+  B.exportXLSX = function (name, header, rows, info) { return B.exportTable("xlsx", name, header, rows, info); };
+
+  /* A chart as PNG: ECharts' picture (white, 2× pixels) under the header lines, composed on a
+     canvas. Resolves with {lines, width, height, chartWidth, chartHeight} (kept in
+     B.lastExport for the tests). */
+  B.exportPNG = function (chart, name, info) {
+    var ratio = 2;
+    var lines = B.headerLines(info);
+    var src = chart.getDataURL({ type: "png", pixelRatio: ratio, backgroundColor: "#fff" });
+    var font = (window.bishuiDisplay && window.bishuiDisplay.fontFamily) || "sans-serif";
+    return new Promise(function (resolve, reject) {
+      var img = new Image();
+      img.onerror = reject;
+      img.onload = function () {
+        var c = document.createElement("canvas");
+        var ctx = c.getContext("2d");
+        var pad = 10 * ratio, width = img.width, max = width - 2 * pad;
+        var notice = B.exportHeader.synthetic ? lines.length - 1 : -1;
+        function fontOf(i) { return (i === 0 ? "bold " + 15 * ratio : 11 * ratio) + "px " + font; }
+        function lead(i) { return Math.round((i === 0 ? 15 : 11) * ratio * 1.45); }
+        var rows = [];  // the lines wrapped to the picture's width, character by character
+        lines.forEach(function (text, i) {
+          ctx.font = fontOf(i);
+          var cur = "";
+          Array.from(text).forEach(function (ch) {
+            if (cur && ctx.measureText(cur + ch).width > max) { rows.push([i, cur]); cur = ""; }
+            cur += ch;
+          });
+          rows.push([i, cur]);
+        });
+        var head = pad + rows.reduce(function (h, r) { return h + lead(r[0]); }, 0) + pad / 2;
+        c.width = width;
+        c.height = head + img.height;
+        ctx.fillStyle = "#fff";
+        ctx.fillRect(0, 0, c.width, c.height);
+        ctx.textBaseline = "top";
+        var y = pad;
+        rows.forEach(function (r) {
+          ctx.font = fontOf(r[0]);
+          ctx.fillStyle = r[0] === notice ? "#c00000" : "#111";
+          ctx.fillText(r[1], pad, y);
+          y += lead(r[0]);
+        });
+        ctx.drawImage(img, 0, head);
+        c.toBlob(function (blob) {
+          B.lastExport = { lines: lines, width: c.width, height: c.height, chartWidth: img.width, chartHeight: img.height };
+          download(blob, name + ".png");
+          resolve(B.lastExport);
+        }, "image/png");
+      };
+      img.src = src;
+    });
   };
 
   function toolbar(card) {
@@ -155,8 +244,8 @@
     var bar = toolbar(card);
     var file = name || card.dataset.name || "bishui-table";
     var data = function () { return (card._exportRows || card._rows || []).map(function (r) { return cols.map(function (c) { return plain(r, c); }); }); };
-    button(bar, "CSV", "export-csv", function () { B.exportCSV(file, header, data()); });
-    button(bar, "Excel", "export-xlsx", function () { B.exportXLSX(file, header, data()); });
+    button(bar, "CSV", "export-csv", function () { B.exportCSV(file, header, data(), cardInfo(card, cols)); });
+    button(bar, "Excel", "export-xlsx", function () { B.exportXLSX(file, header, data(), cardInfo(card, cols)); });
   };
 
   B.plain = plain;
@@ -178,8 +267,9 @@
     }).catch(function (e) { B.fail(card, e); return null; });
   };
 
-  /* An ECharts chart in card's .chart element, with a PNG button. */
-  B.chart = function (card, option, name) {
+  /* An ECharts chart in card's .chart element, with a PNG button. info: {place, period,
+     units} of the picture (the place defaults to the page's, the title is the card's). */
+  B.chart = function (card, option, name, info) {
     var el = card.querySelector(".chart");
     var chart = echarts.getInstanceByDom(el) || echarts.init(el, null, { renderer: "canvas" });
     if (option.animation === undefined) { option.animation = false; }  // steady pictures, PNGs
@@ -188,13 +278,15 @@
     chart.setOption(option, true);
     B.charts[name] = chart;
     el.dataset.ready = "1";
+    card._chartExport = { chart: chart, name: name, info: info || {} };  // the newest drawing
     button(toolbar(card), "PNG", "export-png", function () {
-      var a = document.createElement("a");
-      a.href = chart.getDataURL({ type: "png", pixelRatio: 2, backgroundColor: "#fff" });
-      a.download = name + ".png";
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
+      var ex = card._chartExport, base = cardInfo(card, null), extra = ex.info;
+      B.exportPNG(ex.chart, ex.name, {
+        title: base.title,
+        place: extra.place != null ? extra.place : base.place,
+        period: extra.period || base.period,
+        units: extra.units || base.units
+      });
     });
     window.addEventListener("resize", function () { chart.resize(); });
     return chart;

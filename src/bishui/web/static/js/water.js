@@ -17,7 +17,7 @@
                    label: { formatter: "{b} {c}", overflow: "none" }, labelLine: { length: 8, length2: 8 },
                    data: counts.map(function (n, i) { return { name: LABELS[i], value: n, itemStyle: { color: COLOURS[i] } }; })
                      .filter(function (d) { return d.value > 0; }) }]
-      }, "water-classes-" + cfg.month);
+      }, "water-classes-" + cfg.month, { period: cfg.month });
       var counties = (j.counties || []).filter(function (c) { return c.cwqi != null; });
       B.chart(bars, {
         tooltip: { trigger: "axis" }, grid: { left: 90, right: 30, top: 10, bottom: 25 },
@@ -25,7 +25,7 @@
         yAxis: { type: "category", inverse: true, data: counties.map(function (c) { return c.name; }) },
         series: [{ type: "bar", data: counties.map(function (c) { return c.cwqi; }), itemStyle: { color: "#1E64C8" },
                    label: { show: true, position: "right" } }]
-      }, "water-cwqi-" + cfg.month);
+      }, "water-cwqi-" + cfg.month, { period: cfg.month });
     }).catch(function (e) { B.fail(pie, e); B.fail(bars, e); });
   });
 })();

@@ -161,10 +161,20 @@ async def test_statement_detail_traces_to_the_data(
     flags = ev["inputs"]["points"]["WS04"]["flags"]
     assert "source:synthetic" in flags and any(f.startswith("sha256=") for f in flags)
     assert "生态补偿结算单" in body["explain"] and "沙洋县" in body["explain"]
+    # the agreement by its name, never the statement's or the agreement's pinyin id
+    title = body["statement"]["evidence"]["rule"]["title"]
+    assert body["explain"].splitlines()[0].startswith(f"生态补偿结算单：{title}")
+    assert GQ3 not in body["explain"] and body["statement"]["agreement_id"] not in body["explain"]
+    # the data flags in words (HJ 212 flags by name), for the page's evidence table
+    assert body["flag_names"]["source:synthetic"] == "来源：模拟数据"
+    assert set(body["flag_names"]) >= set(flags)
+    assert "days_valid=" not in body["explain"] and "period_valid=" not in body["explain"]
     assert set(body["confirmation"]["parties"]) == {"420802", "420804", "420822"}
     page = await client.get(f"{B}/statements/{GQ3}/print", headers=_h(tokens, "county"))
     assert page.headers["content-type"].startswith("text/html")
     assert 'lang="zh-CN"' in page.text and "模拟数据" in page.text and "各方确认" in page.text
+    assert f"生态补偿结算单：{title}" in page.text and GQ3 not in page.text  # by name
+    assert "days_valid=" not in page.text and "source:synthetic" not in page.text
 
 
 async def test_confirmation_rules(

@@ -65,6 +65,8 @@ def test_full_loop_with_notifications(caplog: pytest.LogCaptureFixture) -> None:
         (Action.SUBMIT_RECTIFICATION, ENT, {"files": [_ref("整改报告.pdf")]}),
         (Action.VERIFY_RECTIFICATION, INSP, {"accepted": True}),
         (Action.CLOSE, INSP, {}),
+        # closure approval (结案审批, the model city's policy; intended change): a chief closes
+        (Action.APPROVE, Actor("chief-1", Role.CHIEF), {}),
     ]
     now = T0
     with caplog.at_level(logging.INFO, logger="bishui.enforcement"):
@@ -75,7 +77,9 @@ def test_full_loop_with_notifications(caplog: pytest.LogCaptureFixture) -> None:
     assert task.state is State.CLOSED
     recipients = [n.recipient for n in sender.sent]
     assert recipients == ["role:supervisor", "insp-1", f"enterprise:{SITE[:18]}", "insp-1",
-                          f"enterprise:{SITE[:18]}", "insp-1"]  # fmt: skip
+                          "role:chief", f"enterprise:{SITE[:18]}", "insp-1"]  # fmt: skip
+    assert [n.subject for n in sender.sent][-3:] == [
+        "任务 T1 申请结案，待审批", "任务 T1 已办结", "任务 T1 结案已审批"]  # fmt: skip
     assert "notify insp-1" in caplog.text
     log.verify()
     assert tk.replay(log.for_subject("task:T1"), POLICY) == task

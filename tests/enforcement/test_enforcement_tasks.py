@@ -73,7 +73,9 @@ def in_state(state: State, log: AuditLog) -> Task:
          {"kind": Disposal.RECTIFICATION_ORDER, "due": dt.date(2026, 4, 1)}),
         (State.DISPOSED, Action.SUBMIT_RECTIFICATION, ENT, {"files": [ref("r.pdf")]}),
         (State.DISPOSED, Action.VERIFY_RECTIFICATION, INSP, {"accepted": True}),
-        (State.CLOSED, Action.CLOSE, INSP, {}),
+        # the model city's policy has closure approval (结案审批): close asks, a chief closes
+        (State.AWAITING_CLOSURE, Action.CLOSE, INSP, {}),
+        (State.CLOSED, Action.APPROVE, CHIEF, {}),
     ]  # fmt: skip
     for _target, action, actor, payload in steps:
         if t.state == state and not (state is State.DISPOSED and not t.rectification_verified):
@@ -92,7 +94,10 @@ def test_every_state_and_action(state: State, action: Action) -> None:
     actor = ACTOR.get(action, INSP)
     if (state, action) in tk.TRANSITIONS:
         new, ev = tk.apply(t, action, actor, LATE, POLICY, log, **GOOD[action])
-        assert new.state == tk.TRANSITIONS[(state, action)][0]
+        expected = tk.TRANSITIONS[(state, action)][0]
+        if action is Action.CLOSE:  # routed: the model city's closure waits for its approval
+            expected = State.AWAITING_CLOSURE
+        assert new.state == expected
         assert (ev.from_state, ev.to_state, ev.action) == (state, new.state, action)
         assert len(log) == n + 1
     else:
@@ -162,6 +167,9 @@ def test_penalty_needs_article_and_bracket() -> None:
     assert t.state is State.AWAITING_APPROVAL
     t, _ = tk.apply(t, Action.APPROVE, CHIEF, now, POLICY, log)
     t, _ = tk.apply(t, Action.CLOSE, INSP, now, POLICY, log)
+    # and the closure waits for a chief's approval too (结案审批; intended change)
+    assert t.state is State.AWAITING_CLOSURE and t.closed_at is None
+    t, _ = tk.apply(t, Action.APPROVE, CHIEF, now, POLICY, log)
     assert t.state is State.CLOSED and t.closed_at == now
 
 
@@ -182,7 +190,9 @@ def test_reopen_keeps_history_and_clears_disposal() -> None:
     t = in_state(State.CLOSED, log)
     t, _ = tk.apply(t, Action.REOPEN, SUP, LATE, POLICY, log, reason="复查仍超标")
     assert t.state is State.IN_PROGRESS and t.disposal is None and t.reopen_count == 1
-    assert [e.action for e in log.for_subject("task:T1")][-2:] == ["close", "reopen"]
+    # closed by the closure's approval (结案审批; intended change), then reopened
+    assert [e.action for e in log.for_subject("task:T1")][-3:] == ["close", "approve", "reopen"]
+    assert t.closure is None and t.closure_approval is None
 
 
 def test_permissions() -> None:

@@ -186,6 +186,9 @@ def test_a_new_episode_joins_the_live_task_then_opens_a_new_one(store: Store) ->
                             ("dispose", {"kind": "false_alarm", "reason": "仪器漂移，已校准"}),
                             ("close", {})):  # fmt: skip
         enf.transition(store, task.id, action, insp, now=t1 + dt.timedelta(hours=1), **payload)
+    # the closure waits for a chief's approval (结案审批, the model city's policy; intended)
+    enf.transition(store, task.id, "approve", tk.Actor("chief-1", tk.Role.CHIEF),
+                   now=t1 + dt.timedelta(hours=1))  # fmt: skip
     _readings(store, "D1", T0 + dt.timedelta(hours=32), [0.3, 0.7])
     t2 = T0 + dt.timedelta(hours=37)
     _stored(store, RULES, t2)
@@ -224,6 +227,9 @@ def test_a_new_episode_within_merge_hours_continues_the_live_alert(store: Store)
                             ("dispose", {"kind": "false_alarm", "reason": "仪器漂移，已校准"}),
                             ("close", {})):  # fmt: skip
         enf.transition(store, task.id, action, insp, now=t1 + dt.timedelta(hours=1), **payload)
+    # the closure waits for a chief's approval (结案审批, the model city's policy; intended)
+    enf.transition(store, task.id, "approve", tk.Actor("chief-1", tk.Role.CHIEF),
+                   now=t1 + dt.timedelta(hours=1))  # fmt: skip
     _readings(store, "D1", T0 + dt.timedelta(hours=32), [0.3, 0.7])
     t2 = T0 + dt.timedelta(hours=37)
     _stored(store, RULES, t2)
@@ -360,6 +366,9 @@ def test_a_source_task_is_rectified_by_the_inspector_and_never_by_an_enterprise(
     t, _ = tk.apply(t, "submit_rectification", INSP, T1, POLICY, log, files=[_ref("清理后.jpg")])
     t, _ = tk.apply(t, "verify_rectification", SUP, T1, POLICY, log, accepted=True)
     t, _ = tk.apply(t, "close", INSP, T1, POLICY, log)
+    # closed once a chief approves the closure (结案审批, the model city's policy; intended)
+    assert t.state is tk.State.AWAITING_CLOSURE
+    t, _ = tk.apply(t, "approve", tk.Actor("chief-1", tk.Role.CHIEF), T1, POLICY, log)
     assert t.state is tk.State.CLOSED
     assert tk.replay(log.for_subject("task:T1"), POLICY) == t
     assert tk.visible_to(tk.Actor("e", tk.Role.ENTERPRISE, ""), [t]) == []
@@ -393,7 +402,7 @@ def api(store: Store) -> Iterator[tuple[Store, dict[str, str], str, str]]:
     for name, role, kw in (
         ("admin", "admin", {}), ("analyst", "analyst", {}), ("inspector", "inspector", {}),
         ("county", "county", {"region": SHAYANG}), ("county2", "county", {"region": ZHONGXIANG}),
-        ("enterprise", "enterprise", {"enterprise": USCC}),
+        ("enterprise", "enterprise", {"enterprise": USCC}), ("chief", "chief", {}),
     ):  # fmt: skip
         accounts.add_user(store, f"w.{name}", PASSWORD, role, **kw)
         tokens[name] = accounts.new_token(store, f"w.{name}", "test")[1]
@@ -498,6 +507,9 @@ async def test_an_inspector_works_a_source_task_through_the_api(
         assert (await act("submit_rectification", {"files": [photo]})).status_code == 200
         assert (await act("verify_rectification", {"accepted": True})).status_code == 200
         r = await act("close", {})
+        # the closure waits for the chief (结案审批, the model city's policy; intended)
+        assert r.status_code == 200 and r.json()["task"]["state"] == "awaiting_closure"
+        r = await act("approve", {}, "chief")
         assert r.status_code == 200 and r.json()["task"]["state"] == "closed"
     assert enf.replay_task(store, task).as_dict() == enf.get_task(store, task)[0].as_dict()
     notes = enf.notifications(store, task)

@@ -15,7 +15,7 @@ from sources_store import GAS_A, GAS_B, USCC_A, USCC_B, gas_day, make_permit, re
 
 from bishui.enforcement import service as enf
 from bishui.enforcement import tasks as tk
-from bishui.sources import permit_store, permits_io, service
+from bishui.sources import permit_store, permits_io, service, standards
 from bishui.store import Store
 from bishui.web import Settings, accounts, create_app
 
@@ -200,6 +200,11 @@ async def test_an_inspector_works_a_task_to_closure(
     assert r.status_code == 200
     assert (await act("inspector", "verify_rectification", {"accepted": True})).status_code == 200
     r = await act("inspector", "close")
+    # the closure waits for a chief (结案审批, the model city's policy: the intended new step)
+    assert r.status_code == 200 and r.json()["task"]["state"] == "awaiting_closure"
+    assert r.json()["task"]["allowed_actions"] == ["add_evidence"]  # not approve: an inspector
+    assert (await act("inspector", "approve")).status_code == 403
+    r = await act("chief", "approve", {"note": "同意结案"})
     assert r.status_code == 200 and r.json()["task"]["state"] == "closed"
     assert (await act("inspector", "reopen", {"reason": "复查"})).status_code == 403
     r = await act("admin", "reopen")
@@ -221,13 +226,19 @@ async def test_an_inspector_works_a_task_to_closure(
     assert r.status_code == 200 and r.json()["task"]["state"] == "awaiting_approval"
     r = await act("inspector", "close")
     assert r.status_code == 409 and "awaiting_approval" in r.json()["detail"]
+    assert "待审批" in r.json()["message"]  # the user's language; the code in detail
     assert (await act("inspector", "approve")).status_code == 403
     r = await act("chief", "reject")
     assert r.status_code == 409 and "reason" in r.json()["detail"]
+    assert r.json()["message"].endswith("不能退回——须填写理由")  # the guard, in Chinese
     r = await act("chief", "approve", {"note": "同意处罚"})
     assert r.status_code == 200 and r.json()["task"]["state"] == "disposed"
     assert r.json()["task"]["approval"]["by"] == "s.chief"
     assert (await act("inspector", "close")).status_code == 200
+    r = await act("chief", "reject", {"reason": "罚款缴纳凭证未归档"})  # the closure sent back
+    assert r.status_code == 200 and r.json()["task"]["state"] == "disposed"
+    assert (await act("inspector", "close")).status_code == 200
+    assert (await act("chief", "approve")).status_code == 200
     # the record: the chain verifies and the stored snapshot is what the log replays to
     assert enf.verify_audit(store) > 10
     snapshot, _ = enf.get_task(store, task)
@@ -235,8 +246,9 @@ async def test_an_inspector_works_a_task_to_closure(
     body = (await client.get(f"/api/v1/tasks/{task}", headers=_h(tokens, "analyst"))).json()
     actions = [e["action"] for e in body["events"]]
     assert actions == ["create", "assign", "assign", "visit", "add_evidence", "dispose",
-                       "submit_rectification", "verify_rectification", "close", "reopen",
-                       "dispose", "approve", "close"]  # fmt: skip
+                       "submit_rectification", "verify_rectification", "close", "approve",
+                       "reopen", "dispose", "approve", "close", "reject", "close",
+                       "approve"]  # fmt: skip
     assert {n["recipient"] for n in body["notifications"]} >= {f"enterprise:{USCC_A}",
                                                                "s.inspector"}  # fmt: skip
     # the alerts behind the task: those it was opened with, each pointing back to it
@@ -303,6 +315,17 @@ async def test_display_fields_and_actions_by_role(
     exc_en = next(f for f in r.json()["items"] if f["rule_id"] == "EXC")
     assert exc_en["rule_name"] == "concentration above the permitted limit"
     assert exc_en["pollutant_name"] == "SO2"
+    # the permits' limits: the cited standard by its name (the text as written beside it)
+    for lang in ("zh", "en"):
+        r = await client.get("/api/v1/permits", params={"lang": lang},
+                             headers=_h(tokens, "analyst"))  # fmt: skip
+        limits = [lim for p in r.json()["items"] for o in p["outlets"] for lim in o["limits"]]
+        assert limits and all("standard_name" in lim for lim in limits)
+        for lim in limits:
+            want = standards.standard_name(lim["standard"], lang)
+            assert lim["standard_name"] == want, lim
+            if lang == "zh":
+                assert "Table" not in lim["standard_name"], lim
     # the task: state, severity, the enterprise's name in its title, the team by its county
     listed = (await client.get("/api/v1/tasks", headers=_h(tokens, "analyst"))).json()["items"]
     t = next(x for x in listed if x["id"] == task)

@@ -65,6 +65,9 @@ def test_load_and_check_the_model_city(tmp_path: Path, model: city.ModelCity) ->
     enf.transition(store, task_id, "dispose", insp, now=at, kind="false_alarm",
                    reason="模拟数据")  # fmt: skip
     task, _ = enf.transition(store, task_id, "close", insp, now=at)
+    # the closure waits for a chief (结案审批, the model city's policy; intended)
+    assert task.state == "awaiting_closure"
+    task, _ = enf.transition(store, task_id, "approve", tk.Actor("zhang", tk.Role.CHIEF), now=at)
     assert task.state == "closed" and enf.verify_audit(store) > 4
     assert enf.replay_task(store, task_id).as_dict() == task.as_dict()
     store.close()

@@ -58,6 +58,8 @@ def test_permits_check_and_tasks(tmp_path: Path) -> None:
         ["dispose", task, "--kind", "false_alarm", "--reason", "校准气误标 N", "--role",
          "inspector", "--as", "li"],
         ["close", task, "--role", "inspector", "--as", "li"],
+        # the closure waits for a chief (结案审批, the model city's policy; intended)
+        ["approve", task, "--role", "chief", "--as", "wang"],
     ]  # fmt: skip
     for s in steps:
         r = run(main, ["tasks", *s, "--db", db])
@@ -88,7 +90,11 @@ def test_permits_check_and_tasks(tmp_path: Path) -> None:
                    "--db", db])  # fmt: skip
     assert r.exit_code == 0 and "awaiting_approval → disposed" in r.output, r.output
     r = run(main, ["tasks", "close", task, "--role", "inspector", "--as", "li", "--db", db])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 0 and "disposed → awaiting_closure" in r.output, r.output
+    r = run(main, ["tasks", "approve", task, "--role", "chief", "--as", "li", "--db", db])
+    assert r.exit_code != 0  # li is no chief; and a chief who asked may not approve
+    r = run(main, ["tasks", "approve", task, "--role", "chief", "--as", "wang", "--db", db])
+    assert r.exit_code == 0 and "awaiting_closure → closed" in r.output, r.output
     r = run(main, ["tasks", "show", task, "--db", db])
     assert r.exit_code == 0 and '"state": "closed"' in r.output
     shown = json.loads(r.output)

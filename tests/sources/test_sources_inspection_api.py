@@ -180,6 +180,8 @@ async def test_the_inspectors_day(
     assert r.status_code == 404
     # closed: the enterprise sees the approved decision, never the disposal sent back
     assert (await act("inspector", "close")).status_code == 200
+    # closed once the chief approves the closure (结案审批, the model city's policy; intended)
+    assert (await act("chief", "approve")).status_code == 200
     seen = {}
     for who in ("enterprise", "inspector"):
         r = await client.get(f"/api/v1/tasks/{task}", headers=_h(tokens, who))

@@ -116,6 +116,11 @@ async def test_acknowledge_within_scope(
     )
     assert {r["ack_by"] for r in rows} == {users["county"]["username"]}
     assert all(r["ack_at"] is not None for r in rows)
+    # the alert list (GET /api/v1/alerts) carries who acknowledged and when
+    listed = (await client.get("/api/v1/alerts", params={"limit": 500})).json()["items"]
+    mine = [a for a in listed if a["site_code"] == alerts["mine"]["id"] and a["rule_id"] == "EXC"]
+    assert mine and {a["ack_by"] for a in mine} >= {users["county"]["username"]}
+    assert all(a["ack_at"] for a in mine if a["ack_by"])
     r = await client.get("/api/v1/alerts/groups", params=_q(acked="false"))
     assert alerts["mine"]["id"] not in {g["site_code"] for g in r.json()["items"]}
     # another county's group is not the county's to acknowledge; nor its alert by id

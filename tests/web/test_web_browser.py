@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import io
 import os
+import re
 import shutil
 import socket
 import threading
@@ -561,6 +562,17 @@ def test_alerts_page_and_the_bell(
     page.locator("#alert-routes button.toggle", has_text="启用").first.wait_for()
     page.click("#alert-routes button.toggle >> nth=0")  # and enabled again
     page.locator("#alert-routes button.toggle", has_text="停用").first.wait_for()
+    # a rule's fields are edited in the form (PUT), then put back
+    for name in ("中级及以上告警（值班）", "中级及以上告警"):
+        page.click("#alert-routes tbody tr >> nth=0 >> button.edit")
+        assert "编辑规则" in page.inner_text("#route-form .form-title")
+        assert page.input_value("#route-form input[name=recipients]").startswith("role:")
+        page.fill("#route-form input[name=name]", name)
+        page.click("#route-form button[type=submit]")
+        page.locator("#alert-routes tbody").get_by_text(name, exact=True).first.wait_for()
+        assert "新增规则" in page.inner_text("#route-form .form-title")
+    routes = page.request.get(f"{rich_server}/api/v1/alert-routes").json()["items"]
+    assert "中级及以上告警" in {r["name"] for r in routes}
     # the bell: the admin (supervisor) heard of the tasks the checks opened
     page.wait_for_selector("#bell-count:not([hidden])")
     assert int(page.inner_text("#bell-count").rstrip("+")) >= 1
@@ -579,6 +591,7 @@ RAW = [
     r"\b(missing|complete|incomplete|exceeds|complies|invalid)\b",
     r"\b(station|county|city|computed|pending|disputed|acknowledged|party|balance)\b",
     r"\b(open|assigned|in_progress|disposed|closed|tasked|dismissed)\b",
+    r"\b(awaiting_approval|awaiting_closure|check_in|add_evidence)\b",
     r"\b(info|low|medium|high|rectification_order|false_alarm|penalty)\b",
     r"\b(outlet|water_source|river|lake|team)\b",
     r"\b(undefined|null|NaN)\b",
@@ -593,6 +606,8 @@ RAW = [
     r'\{"',  # raw JSON
     r"加载中",  # nothing left loading
     r"\d\.\d{6,}",  # an unrounded float
+    r"\bTable \d",  # a standard's table in English (《…》GB 4915-2013 表2)
+    r"\b(kiln|coal-fired|boilers|stand-in)\b",  # the permits' standards' English qualifiers
 ]
 
 
@@ -656,6 +671,15 @@ def test_display_analyst_pages_in_chinese_rounded_sortable(
         assert co and all(c == "—" or (c.count(".") == 1 and len(c.split(".")[1]) == 1) for c in co)
         _decimals_at_most(_column(page, table, "AQI"), 0, f"{table} AQI")
     assert "μg/m³" in page.inner_text("#air-realtime thead")  # units on the figures
+    # the English switch: the AQI category in English (HJ 633's names), not 良
+    page.goto(f"{rich_server}/air?lang=en")
+    page.wait_for_selector("#air-realtime table.data tbody tr")
+    cats = {c for c in _column(page, "#air-realtime table.data", "Category") if c != "—"}
+    english = {"Excellent", "Good", "Lightly polluted", "Moderately polluted",
+               "Heavily polluted", "Severely polluted"}  # fmt: skip
+    assert cats and cats <= english, cats
+    page.goto(f"{rich_server}/air?lang=zh")
+    page.wait_for_selector("#air-realtime table.data tbody tr")
     page.goto(f"{rich_server}/water")
     page.wait_for_selector("#water-sections table.data")
     _no_raw(_settled(page), "/water")
@@ -710,6 +734,17 @@ def test_display_analyst_pages_in_chinese_rounded_sortable(
     page.goto(f"{rich_server}/compensation")
     page.wait_for_selector("#comp-list table.data")
     _no_raw(_settled(page), "/compensation")
+    # a statement (the 75-day city of the screenshots has them; the API test checks the same
+    # fields on the 3-day one): the explanation names the agreement, the flags in words
+    if page.locator("#comp-list tbody tr[data-row='0']").count():
+        page.click("#comp-list tbody tr[data-row='0']")
+        page.wait_for_selector("#comp-detail[data-statement] .table-box table.data")
+        sid = str(page.get_attribute("#comp-detail", "data-statement"))
+        explained = page.inner_text("#comp-explain")
+        assert explained.startswith("生态补偿结算单：") and sid not in explained
+        evidence = _settled(page)
+        _no_raw(evidence, "/compensation, a statement")
+        assert not re.search(r"(used|excluded|source):|days_valid=|\[\"", evidence)
     fonts = page.evaluate(
         "() => getComputedStyle(document.querySelector('#comp-explain')).fontFamily"
     )
@@ -730,7 +765,8 @@ def test_display_actions_by_state_and_role(
     county official and the analyst nothing — and every page it sees is in Chinese."""
     from bishui.enforcement import tasks as tk
 
-    roles = {"inspector": tk.Role.INSPECTOR, "county": None, "admin": tk.Role.SUPERVISOR}
+    roles = {"inspector": tk.Role.INSPECTOR, "county": None, "admin": tk.Role.SUPERVISOR,
+             "chief": tk.Role.CHIEF}  # fmt: skip
     for who, role in roles.items():
         errors: list[str] = []
         page = _page(browser, errors)
@@ -751,16 +787,19 @@ def test_display_actions_by_state_and_role(
             offered = page.eval_on_selector_all(
                 "#task-actions form", "fs => fs.map(f => f.dataset.action)"
             )
+            # the check-in is the inspector card's button (the phone's location), not a form
             allowed = [str(a) for a in tk.allowed_for(state, role, kind)]
-            # the check-in is the inspector block's button (inspector.js), not an action form
             assert offered == [a for a in allowed if a != "check_in"], (who, task)
-            assert (page.locator("#check-in").count() > 0) == ("check_in" in allowed), (who, task)
+            if page.locator("#task-inspector").count():
+                page.wait_for_selector(f"#task-inspector[data-task='{task}']")
+            check_in = page.locator("#task-inspector .action-check_in").count() > 0
+            assert check_in == ("check_in" in allowed), (who, task)
             assert "submit_rectification" not in offered or water, (who, task)
             upload = page.locator("#evidence-upload")
             if upload.count():
                 assert upload.is_visible() == any(
                     a in offered for a in ("visit", "add_evidence", "submit_rectification")
-                ), (who, task)
+                ), (who, task, state, offered)
             _no_raw(_settled(page), f"/tasks as {who}")
         for path in ("/air", "/water", "/sources"):
             page.goto(f"{rich_server}{path}")
@@ -904,6 +943,26 @@ def test_the_inspectors_day_and_the_map_search(
     page.screenshot(path=str(shots / "tasks-approval.png"), full_page=True)
     page.click("#task-actions form[data-action='approve'] button")
     page.wait_for_selector("#task-detail[data-state='disposed']")
+    page.context.close()
+    # the inspector asks to close; the chief approves the closure (结案审批)
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["inspector"]["username"])
+    page.goto(f"{rich_server}/tasks#{task['id']}")
+    page.wait_for_selector("#task-actions form[data-action='close'] button")
+    page.click("#task-actions form[data-action='close'] button")
+    page.wait_for_selector("#task-detail[data-state='awaiting_closure']")
+    assert "待结案审批" in page.inner_text("#task-detail")
+    page.wait_for_selector("#task-inspector .awaiting")
+    assert page.locator("#task-actions form[data-action='approve']").count() == 0
+    page.context.close()
+    page = _page(browser, errors)
+    _login_any(page, rich_server, users["chief"]["username"])
+    page.goto(f"{rich_server}/tasks#{task['id']}")
+    page.wait_for_selector("#task-actions form[data-action='approve'] button")
+    assert "结案待审批" in page.inner_text("#task-inspector .awaiting")
+    _no_raw(_settled(page), "/tasks as chief, a closure to approve")
+    page.click("#task-actions form[data-action='approve'] button")
+    page.wait_for_selector("#task-detail[data-state='closed']")
     page.context.close()
     # the map's search: an outlet by its enterprise's credit code
     page = _page(browser, errors)

@@ -3,6 +3,7 @@ them (the pages themselves: test_web_browser.py; the API fields: tests/sources).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -144,3 +145,104 @@ def test_errors_in_the_users_language() -> None:
     refused = tk.TransitionRefused("T20261207-0001", tk.State.ASSIGNED, tk.Action.CLOSE, "why")
     msg = localised(error_body("conflict", str(refused)), "zh", refused)["message"]
     assert msg == "任务 T20261207-0001：当前状态“已指派”下不能办结"
+
+
+def test_air_categories_by_language() -> None:
+    """The AQI category is named in the page's language (HJ 633's English on the English
+    switch), from the level tables of both editions."""
+    assert display.labels("en")["air_category"]["良"] == "Good"
+    assert display.labels("en")["air_category"]["严重污染"] == "Severely polluted"
+    assert display.labels("zh")["air_category"]["轻度污染"] == "轻度污染"
+
+
+@pytest.mark.parametrize(
+    ("flag", "zh", "en"),
+    [
+        ("used:logger=700", "采用 数采仪 700 条", "used data logger 700 values"),
+        ("excluded:flag D=3", "剔除 D（仪器仪表故障） 3 条", "excluded D 3 values"),
+        ("excluded:flag -=2", "剔除 无标记 2 条", "excluded no flag 2 values"),
+        ("source:synthetic", "来源：模拟数据", "source: synthetic data"),
+        ("previous excluded:flag M=1", "上年同期 剔除 M（处于维护期间产生的数据） 1 条",
+         "a year before: excluded M 1 values"),
+        ("period_valid=no", "考核期数据有效：否", "period valid: no"),
+        ("previous_invalid", "上年同期数据不足，不使用", "a year before: too few data, not used"),
+        ("method=GB 3095-2026 Table 4; HJ 663 station mean; GB/T 8170",
+         "方法：GB 3095-2026 表4；HJ 663 站点均值；GB/T 8170",
+         "method: GB 3095-2026 Table 4; HJ 663 station mean; GB/T 8170"),
+        ("something new", "something new", "something new"),  # unknown: as stored
+    ],
+)  # fmt: skip
+def test_evidence_flags_in_words(flag: str, zh: str, en: str) -> None:
+    assert display.evidence_flag(flag, "zh") == zh
+    assert display.evidence_flag(flag, "en") == en
+
+
+def test_evidence_flags_are_collected_from_flag_lists_only() -> None:
+    ev = {"inputs": {"points": {"WS04": {"flags": ["source:synthetic"], "notes": ["x=1"]}}},
+          "rule": {"flags": ["excluded:flag D=1"]}}  # fmt: skip
+    assert display.evidence_flags(ev) == {
+        "source:synthetic": "来源：模拟数据",
+        "excluded:flag D=1": "剔除 D（仪器仪表故障） 1 条",
+    }
+
+
+def _guard_texts() -> list[str]:
+    """Every reason a guard of the task machine returns (the string literals and f-strings
+    its guard functions return), each varying part filled with a sample."""
+    import ast
+    import inspect
+
+    src = ast.parse(inspect.getsource(tk))
+    out = []
+    for fn in src.body:
+        if not (isinstance(fn, ast.FunctionDef) and fn.name.startswith(("_g_", "_files_"))):
+            continue
+        for node in ast.walk(fn):
+            if not (isinstance(node, ast.Return) and node.value is not None):
+                continue
+            inside = {id(c) for j in ast.walk(node.value) if isinstance(j, ast.JoinedStr)
+                      for c in j.values}  # fmt: skip
+            for v in ast.walk(node.value):
+                if id(v) in inside:
+                    continue
+                if isinstance(v, ast.Constant) and isinstance(v.value, str) and len(v.value) > 8:
+                    out.append(v.value)
+                elif isinstance(v, ast.JoinedStr):
+                    out.append("".join(p.value if isinstance(p, ast.Constant) else "90"
+                                       for p in v.values))  # fmt: skip
+    # the implicitly concatenated literal of the water-source penalty is one constant; the
+    # policy's penalty refusals come through as "field: rule"
+    out += ["article: a regulation article listed in the policy",
+            "amount: a Decimal amount in yuan",
+            "amount: 排污许可管理条例 第三十四条: between 200000 and 1000000 yuan"]  # fmt: skip
+    # (f"{e.field}: {e.rule}" passes the policy's refusal on: the three texts above)
+    return sorted({t for t in out if not re.fullmatch(r"[\d:\s]+", t)})
+
+
+def test_every_guard_reason_is_said_in_chinese() -> None:
+    texts = _guard_texts()
+    assert len(texts) > 20, texts
+    for text in texts:
+        zh = display.guard_reason(text, "zh")
+        assert zh is not None, text
+        assert not re.search(r"[a-z]{4,}", zh.replace("approval", "").replace("roles", "")), zh
+        assert display.guard_reason(text, "en") is not None, text
+
+
+def test_a_refused_guard_says_its_reason_in_the_users_language() -> None:
+    refused = tk.TransitionRefused("T1", tk.State.AWAITING_CLOSURE, tk.Action.APPROVE,
+                                   "the closure is approved by another user than the one who "
+                                   "asked to close")  # fmt: skip
+    body = error_body("conflict", str(refused))
+    zh = localised(body, "zh", refused)
+    assert zh["message"] == "任务 T1：不能审批通过——结案须由申请结案人以外的人员审批"
+    assert zh["detail"] == str(refused)  # the server's own text stays in detail
+    assert localised(body, "en", refused)["message"] == str(refused)
+    why = "lat: between -90 and 90"
+    lat = tk.TransitionRefused("T1", tk.State.ASSIGNED, tk.Action.CHECK_IN, why)
+    assert localised(error_body("conflict", str(lat)), "zh", lat)["message"].endswith(
+        "纬度须在 -90 到 90 之间"
+    )
+    why = "role supervisor is not an approver (policy [approval] roles)"
+    role = tk.TransitionRefused("T1", tk.State.AWAITING_APPROVAL, tk.Action.APPROVE, why)
+    assert "管理员不是审批人" in localised(error_body("conflict", str(role)), "zh", role)["message"]

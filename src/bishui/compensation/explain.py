@@ -6,7 +6,7 @@ was computed and can be produced from a stored statement without the engine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from bishui.compensation.engine import Statement
@@ -51,7 +51,11 @@ def _shares(shares: Mapping[str, str], names: Mapping[str, str]) -> str:
     return "、".join(f"{_who(c, names)} 占 {fmt(Decimal(s))}" for c, s in shares.items())
 
 
-def explain(statement: Statement, names: Mapping[str, str] | None = None) -> str:
+def explain(
+    statement: Statement,
+    names: Mapping[str, str] | None = None,
+    flag_words: Callable[[str], str] | None = None,
+) -> str:
     """The computation of *statement* in Chinese, with every figure.
 
     Parameters
@@ -59,14 +63,20 @@ def explain(statement: Statement, names: Mapping[str, str] | None = None) -> str
     statement : Statement
     names : mapping of str to str, optional
         Region code → name (e.g. ``{"420822": "沙洋县"}``), to print names beside codes.
+    flag_words : callable, optional
+        A data flag in words (the web's ``display.evidence_flag``: HJ 212 flags by name);
+        without it the flags are printed as stored.
     """
     names = names or {}
+    words = flag_words or str
     ev = statement.evidence
     rule = ev["rule"]
     out: list[str] = []
     add = out.append
-    add(f"生态补偿结算单 {statement.id}")
-    add(f"协议：{rule['title']}（{rule['id']}，第 {rule['version']} 版）")
+    # the agreement by its name, not the statement's pinyin id (issue 16 item 2: names, not
+    # codes); the id stays in the statement's data, its print page's address and the API
+    add(f"生态补偿结算单：{rule['title']}，{statement.period.zh}")
+    add(f"协议：{rule['title']}（第 {rule['version']} 版）")
     if rule["status"] == "verified":
         add(f"规则来源：已核实的正式方案。{rule['basis']}")
     else:
@@ -101,7 +111,7 @@ def explain(statement: Statement, names: Mapping[str, str] | None = None) -> str
             if ind.get("previous") is not None:
                 text += f"；上年同期 {_num(ind['previous'])} {unit}"
             if ind.get("flags"):
-                text += f"；标记 {','.join(ind['flags'])}"
+                text += f"；标记 {'，'.join(words(f) for f in ind['flags'])}"
             add(text)
         for fig, value in p.get("figures", {}).items():
             add(f"  {fig}：{_num(value)}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -238,8 +238,11 @@ def statement_html(
     *,
     synthetic: bool = False,
     states: Mapping[str, str] | None = None,
+    flag_words: Callable[[str], str] | None = None,
 ) -> str:
-    """A printable statement: the whole computation, the transfers, a confirmation block."""
+    """A printable statement: the whole computation, the transfers, a confirmation block.
+    Titled by the agreement's name and the period (not the statement's pinyin id);
+    *flag_words* names the data flags (:func:`~bishui.compensation.explain.explain`)."""
     names = names or {}
     rows = (
         "".join(
@@ -265,14 +268,15 @@ def statement_html(
         "<h2>转移支付</h2><table><tr><th>付款方</th><th>收款方</th><th>金额</th></tr>"
         f"{rows}</table>"
         "<h2>计算说明</h2>"
-        f"<pre>{html.escape(explain(statement, names))}</pre>"
+        f"<pre>{html.escape(explain(statement, names, flag_words))}</pre>"
     )
     if sign:
         body += (
             '<h2>各方确认</h2><table class="sign"><tr><th>单位</th><th>状态</th>'
             f"<th>签章</th></tr>{sign}</table>"
         )
-    return _page(f"生态补偿结算单 {statement.id}", body, synthetic)
+    title = statement.evidence.get("rule", {}).get("title") or statement.agreement_id
+    return _page(f"生态补偿结算单：{title}（{statement.period.zh}）", body, synthetic)
 
 
 def party_html(

@@ -45,7 +45,8 @@ def tasks() -> None:
 @tasks.command("list")
 @db_option
 @click.option("--state", type=click.Choice(
-    ["open", "assigned", "in_progress", "awaiting_approval", "disposed", "closed"]))  # fmt: skip
+    ["open", "assigned", "in_progress", "awaiting_approval", "disposed",
+     "awaiting_closure", "closed"]))  # fmt: skip
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="x.xlsx | x.csv")
 def tasks_list(db_url: str, state: str | None, out: Path | None) -> None:
     """Tasks, newest first."""

@@ -42,6 +42,18 @@ class LoggingSender:
                     notification.body)  # fmt: skip
 
 
+#: Names of the codes a message carries (the messages are Chinese, like the pages: issue 16
+#: item 2; the web's display-labels.toml has the same names for the pages).
+_NAMES = {
+    "rectification_order": "责令改正", "penalty": "行政处罚", "false_alarm": "误报排除",
+    "info": "提示", "low": "低", "medium": "中", "high": "高",
+}  # fmt: skip
+
+
+def _zh(code: object) -> str:
+    return _NAMES.get(str(code), str(code))
+
+
 def notifications_for(event: AuditEvent, task: Task) -> list[Notification]:
     """Who hears of *event* on *task* (the task after the event)."""
     p = event.payload
@@ -56,17 +68,27 @@ def notifications_for(event: AuditEvent, task: Task) -> list[Notification]:
              else f"enterprise:{task.uscc}")  # fmt: skip
     a = event.action
     if a == "create":
-        return [n("role:supervisor", f"新任务 {task.id}（{task.severity}）待分派")]
+        return [n("role:supervisor", f"新任务 {task.id}（{_zh(task.severity)}）待分派")]
     if a == "assign":
         return [n(str(p.get("assignee", "")), f"任务 {task.id} 已分派给您，期限 "
                   f"{task.deadline:%Y-%m-%d %H:%M}")]  # fmt: skip
     if a == "dispose" and task.state is State.AWAITING_APPROVAL:
         # a draft until approved: the approvers hear of it, the party does not (yet)
-        return [n("role:chief", f"任务 {task.id} 处置（{p.get('kind')}）待审批",
+        return [n("role:chief", f"任务 {task.id} 处置（{_zh(p.get('kind'))}）待审批",
                   str(p.get("article") or ""))]  # fmt: skip
+    if a == "close" and task.state is State.AWAITING_CLOSURE:
+        # 结案审批: the approvers hear of the request; the party only once it is closed
+        return [n("role:chief", f"任务 {task.id} 申请结案，待审批", str(p.get("note") or ""))]
+    if a in ("approve", "reject") and event.from_state == State.AWAITING_CLOSURE:
+        asker = str((task.closure or {}).get("by", "")) if a == "approve" else ""
+        if a == "reject":  # the request is gone from the task; its author is in the log
+            return [n(task.assignee or "role:supervisor", f"任务 {task.id} 结案申请被退回",
+                      str(p.get("reason", "")))]  # fmt: skip
+        asker = asker or task.assignee or "role:supervisor"
+        return [n(party, f"任务 {task.id} 已办结"), n(asker, f"任务 {task.id} 结案已审批")]
     if a == "dispose" or (a == "approve" and task.disposal is not None):
         d = task.disposal or {}
-        out = [n(party, f"任务 {task.id} 处置决定：{d.get('kind')}",
+        out = [n(party, f"任务 {task.id} 处置决定：{_zh(d.get('kind'))}",
                  str(d.get("article") or d.get("reason") or d.get("due") or ""))]  # fmt: skip
         if a == "approve":
             out.append(n(str(d.get("by", "")) or "role:supervisor",

@@ -32,6 +32,8 @@ class Policy:
     approval_roles: tuple[str, ...] = ("chief",)
     #: Disposal kinds that wait for an approval before they take effect.
     approval_disposals: tuple[str, ...] = ("penalty",)
+    #: Whether closing a task waits for an approver (结案审批, ``[approval] closure``).
+    approval_closure: bool = True
 
     def needs_approval(self, disposal_kind: str) -> bool:
         return disposal_kind in self.approval_disposals
@@ -79,6 +81,7 @@ def parse_policy(doc: Mapping[str, Any]) -> Policy:
             approval_disposals=tuple(
                 str(k) for k in doc.get("approval", {}).get("disposals", ["penalty"])
             ),
+            approval_closure=doc.get("approval", {}).get("closure", True),
         )
     except (KeyError, TypeError, ValueError, IndexError) as e:
         raise ConfigError("policy", f"malformed policy document: {e!r}", None) from None
@@ -90,6 +93,8 @@ def parse_policy(doc: Mapping[str, Any]) -> Policy:
     if not policy.approval_roles or any(r not in task_roles for r in policy.approval_roles):
         raise ConfigError("approval.roles", "one or more of " + ", ".join(task_roles),
                           list(policy.approval_roles))  # fmt: skip
+    if not isinstance(policy.approval_closure, bool):
+        raise ConfigError("approval.closure", "true or false", policy.approval_closure)
     kinds = ("rectification_order", "penalty", "false_alarm")
     if any(k not in kinds for k in policy.approval_disposals):
         raise ConfigError("approval.disposals", "disposal kinds: " + ", ".join(kinds),

@@ -190,7 +190,8 @@ def task_from_dict(d: Mapping[str, Any]) -> tk.Task:
         evidence=tuple(d.get("evidence", ())), disposal=d.get("disposal"),
         rectifications=tuple(d.get("rectifications", ())),
         rectification_verified=bool(d.get("rectification_verified")),
-        approval=d.get("approval"), checkins=tuple(d.get("checkins", ())),
+        approval=d.get("approval"), closure=d.get("closure"),
+        closure_approval=d.get("closure_approval"), checkins=tuple(d.get("checkins", ())),
         escalation_level=int(d.get("escalation_level", 0)), closed_at=t(d.get("closed_at")),
         reopen_count=int(d.get("reopen_count", 0)),
         suggested_article=d.get("suggested_article", ""), meta=d.get("meta") or {},
@@ -314,7 +315,8 @@ def list_alerts(
         args.append(state)
     total, rows = store.page(
         "SELECT id, rule_id, severity, site_code, outlet_id, pollutant, start_ts, end_ts, uscc, "  # noqa: S608
-        f"region, created, state, task_id, subject_kind FROM enforcement_alert WHERE {cond} "
+        f"region, created, state, task_id, subject_kind, ack_by, ack_at FROM enforcement_alert "
+        f"WHERE {cond} "
         "ORDER BY created DESC, id",
         args,
         limit=limit,

@@ -7,6 +7,9 @@
     in_progress ─dispose (a kind needing approval)─▶ awaiting_approval
     awaiting_approval ─approve (another user, an approver role)─▶ disposed
     awaiting_approval ─reject (with a reason)─▶ in_progress
+    disposed ─close (closure approval on)─▶ awaiting_closure
+    awaiting_closure ─approve (another user, an approver role)─▶ closed
+    awaiting_closure ─reject (with a reason)─▶ disposed
     closed ─reopen (with a reason)─▶ in_progress
     self-loops: assign (reassign), visit, check_in, add_evidence, submit/verify_rectification,
     escalate (any live state, when overdue)
@@ -17,7 +20,17 @@ The approval step (审批): a disposal whose kind the policy lists under ``[appr
 of the 案件处理内部审批表 in 环境行政执法文书制作指南, 2016) who is not the one who disposed
 approves it, or rejects it back to ``in_progress``. So no single inspector disposes of a
 penalty and closes the task alone (:func:`_g_complete` also refuses to close an unapproved
-one). Which state ``dispose`` leads to is the one routing rule outside the table
+one).
+
+Closure approval (结案审批): when the policy's ``[approval] closure`` is on (the model city),
+``close`` does not close the task: it asks for the closure, and the task waits in
+``awaiting_closure`` until a user of an approver role who is not the one who asked approves it
+(→ ``closed``) or rejects it with a reason (→ ``disposed``, the disposal kept: more
+verification, then ``close`` again). 结案 is the last step of the 案件处理内部审批 of the same
+guide, approved by the 承办机构负责人 like the decision itself. So with the policy on, no
+inspector disposes, verifies and closes alone.
+
+Which state ``dispose`` and ``close`` lead to is the one routing rule outside the table
 (:func:`_next_state`).
 
 Transitions are the data table :data:`TRANSITIONS` (state, action) → (next state, guards);
@@ -63,6 +76,7 @@ class State(StrEnum):
     IN_PROGRESS = "in_progress"
     AWAITING_APPROVAL = "awaiting_approval"
     DISPOSED = "disposed"
+    AWAITING_CLOSURE = "awaiting_closure"
     CLOSED = "closed"
 
 
@@ -101,7 +115,7 @@ WATER_SOURCE = "water_source"
 SUBJECT_KINDS = (OUTLET, WATER_SOURCE)
 
 S, A = State, Action
-_LIVE = (S.OPEN, S.ASSIGNED, S.IN_PROGRESS, S.AWAITING_APPROVAL, S.DISPOSED)
+_LIVE = (S.OPEN, S.ASSIGNED, S.IN_PROGRESS, S.AWAITING_APPROVAL, S.DISPOSED, S.AWAITING_CLOSURE)
 
 #: (state, action) → (next state, guard names). The whole machine; nothing else moves a task.
 TRANSITIONS: dict[tuple[State, Action], tuple[State, tuple[str, ...]]] = {
@@ -123,6 +137,9 @@ TRANSITIONS: dict[tuple[State, Action], tuple[State, tuple[str, ...]]] = {
     (S.DISPOSED, A.SUBMIT_RECTIFICATION): (S.DISPOSED, ("rectification_ordered", "evidence")),
     (S.DISPOSED, A.VERIFY_RECTIFICATION): (S.DISPOSED, ("rectification_submitted",)),
     (S.DISPOSED, A.CLOSE): (S.CLOSED, ("disposal_complete",)),
+    (S.AWAITING_CLOSURE, A.ADD_EVIDENCE): (S.AWAITING_CLOSURE, ("evidence",)),
+    (S.AWAITING_CLOSURE, A.APPROVE): (S.CLOSED, ("approver",)),
+    (S.AWAITING_CLOSURE, A.REJECT): (S.DISPOSED, ("approver", "reason")),
     **{(s, A.ESCALATE): (s, ("overdue",)) for s in _LIVE},
     (S.CLOSED, A.REOPEN): (S.IN_PROGRESS, ("reason",)),
 }
@@ -189,6 +206,8 @@ class Task:
     rectifications: tuple[Mapping[str, Any], ...] = ()
     rectification_verified: bool = False
     approval: Mapping[str, Any] | None = None  # the approve event's payload, by and at
+    closure: Mapping[str, Any] | None = None  # the close request awaiting approval, by and at
+    closure_approval: Mapping[str, Any] | None = None  # the closure's approve event, by and at
     checkins: tuple[Mapping[str, Any], ...] = ()
     escalation_level: int = 0
     closed_at: dt.datetime | None = None
@@ -367,9 +386,14 @@ def _g_reason(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) ->
 
 
 def _g_approver(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) -> str | None:
-    """The approver holds an approver role of the policy and is not who disposed."""
+    """The approver holds an approver role of the policy and is not who disposed (a disposal)
+    or who asked to close (a closure)."""
     if who.role not in pol.approval_roles:
         return f"role {who.role} is not an approver (policy [approval] roles)"
+    if t.state is S.AWAITING_CLOSURE:
+        if t.closure is not None and t.closure.get("by") == who.id:
+            return "the closure is approved by another user than the one who asked to close"
+        return None
     if t.disposal is not None and t.disposal.get("by") == who.id:
         return "the disposal is approved by another user than the one who disposed"
     return None
@@ -385,9 +409,17 @@ GUARDS: dict[str, Guard] = {
 }  # fmt: skip
 
 
-def _effect(t: Task, action: Action, p: Mapping[str, Any], now: dt.datetime, actor: Actor) -> Task:
+def _effect(
+    t: Task, action: Action, p: Mapping[str, Any], now: dt.datetime, actor: Actor, nxt: State
+) -> Task:
     rec = {**p, "by": actor.id, "at": now}
     r = dataclasses.replace
+    if action is A.CLOSE and nxt is S.AWAITING_CLOSURE:  # asked, not yet closed
+        return r(t, closure=rec, closure_approval=None)
+    if action in (A.APPROVE, A.REJECT) and t.state is S.AWAITING_CLOSURE:
+        if action is A.APPROVE:
+            return r(t, closure_approval=rec, closed_at=now)
+        return r(t, closure=None)  # the request stays in the audit log
     if action is A.ASSIGN:
         return r(t, assignee=str(p["assignee"]), assignee_kind=str(p.get("kind", "inspector")))
     if action is A.VISIT:
@@ -412,7 +444,8 @@ def _effect(t: Task, action: Action, p: Mapping[str, Any], now: dt.datetime, act
         return r(t, disposal=None, approval=None)
     # REOPEN: a new round of work; the old disposal stays in the audit log.
     return r(t, closed_at=None, reopen_count=t.reopen_count + 1, disposal=None,
-             approval=None, rectification_verified=False)  # fmt: skip
+             approval=None, rectification_verified=False, closure=None,
+             closure_approval=None)  # fmt: skip
 
 
 def allowed(state: State) -> list[Action]:
@@ -457,6 +490,16 @@ def apply(
         raise PermissionDenied(f"task {task.id}: role {actor.role} may not {act}")
     if actor.role is Role.ENTERPRISE and (not actor.uscc or actor.uscc != task.uscc):
         raise PermissionDenied(f"task {task.id}: not a task of enterprise {actor.uscc}")
+    return _apply(task, act, actor, now, policy, log, payload, None)
+
+
+def _apply(
+    task: Task, act: Action, actor: Actor, now: dt.datetime, policy: Policy, log: AuditLog,
+    payload: Mapping[str, Any], logged: State | None,
+) -> tuple[Task, AuditEvent]:  # fmt: skip
+    """:func:`apply` after the permission check. *logged* (replay only) is the state the
+    log recorded: where the routing (:func:`_next_state`) could have gone either way it
+    follows the log — the policy in force then decided — and anywhere else must agree."""
     row = TRANSITIONS.get((task.state, act))
     if row is None:
         raise TransitionRefused(task.id, task.state, act, "not an allowed transition")
@@ -466,18 +509,31 @@ def apply(
         why = GUARDS[g](task, payload, now, policy, actor)
         if why is not None:
             raise TransitionRefused(task.id, task.state, act, why)
-    nxt = _next_state(act, nxt, payload, policy)
-    new = dataclasses.replace(_effect(task, act, payload, now, actor), state=nxt)
+    routed = _next_state(act, nxt, payload, policy)
+    if logged is not None and logged in _ROUTES.get(act, ()) and nxt in _ROUTES[act]:
+        routed = logged
+    nxt = routed
+    new = dataclasses.replace(_effect(task, act, payload, now, actor, nxt), state=nxt)
     ev = log.append(now, actor.id, actor.role, task.subject, act, task.state, nxt,
                     _jsonable(payload))  # fmt: skip
     return new, ev
 
 
+#: The two outcomes of the routed transitions (the table's, and the one waiting for approval).
+_ROUTES: dict[Action, tuple[State, State]] = {
+    A.DISPOSE: (S.DISPOSED, S.AWAITING_APPROVAL),
+    A.CLOSE: (S.CLOSED, S.AWAITING_CLOSURE),
+}
+
+
 def _next_state(act: Action, nxt: State, p: Mapping[str, Any], policy: Policy) -> State:
     """The one routing rule outside :data:`TRANSITIONS`: a disposal of a kind the policy
-    lists under ``[approval]`` waits for approval instead of taking effect."""
+    lists under ``[approval]`` waits for approval instead of taking effect, and so does a
+    closure when the policy's ``[approval] closure`` is on."""
     if act is A.DISPOSE and policy.needs_approval(str(p.get("kind"))):
         return S.AWAITING_APPROVAL
+    if act is A.CLOSE and policy.approval_closure:
+        return S.AWAITING_CLOSURE
     return nxt
 
 
@@ -549,7 +605,8 @@ def replay(events: Iterable[AuditEvent], policy: Policy) -> Task:
     scratch = AuditLog()
     for e in evs[1:]:
         actor = Actor(e.actor, Role(e.role), t.uscc if e.role == Role.ENTERPRISE else "")
-        t, _ = apply(t, e.action, actor, e.time, policy, scratch, **e.payload)
+        t, _ = _apply(t, Action(e.action), actor, e.time, policy, scratch, e.payload,
+                      State(e.to_state))  # fmt: skip
         if t.state != e.to_state:
             raise ConflictError(f"replay: event {e.seq} leads to {t.state}, log says {e.to_state}")
     return t

@@ -31,6 +31,7 @@ from typing import Any
 from fastapi import Request
 
 from bishui.air.compliance import COMPLIANCE_DIGITS
+from bishui.air.tables import level_table
 from bishui.compensation.explain import _STATUS as COMP_STATUS
 from bishui.hj212 import tables as hj212_tables
 from bishui.rounding import round_gbt8170
@@ -124,6 +125,12 @@ def tables(store: Store | None = None) -> dict[str, dict[str, tuple[str, str]]]:
     # the sources' rules and the drinking-water alerts' (water.<kind>, bishui.enforcement.water)
     out["rule"] = {**_rules(), **{f"water.{k}": v for k, v in out["water_alert"].items()}}
     out["flag"] = {f: (n, f) for f, n in hj212_tables.data_flags().items()}
+    # the AQI categories (优, 良 …) by their Chinese name, with HJ 633's English (both editions)
+    out["air_category"] = {
+        lv.category: (lv.category, lv.category_en)
+        for edition in ("2012", "2026")
+        for lv in level_table(edition)
+    }
     out["statement_status"] = {**_comp_status(), **out["confirmation"]}
     out["region"] = region_names(store)
     return out
@@ -262,6 +269,119 @@ def decorate(
             r["assignee_name"] = assignee_name(r["assignee"], lang, all_tables["region"])
         out.append(r)
     return out
+
+
+_FLAG_PATTERNS = (
+    ("used", re.compile(r"^used:(?P<origin>\w+)=(?P<n>\d+)$")),
+    ("excluded", re.compile(r"^excluded:flag (?P<flag>\S+)=(?P<n>\d+)$")),
+    ("source", re.compile(r"^source:(?P<src>.+)$")),
+    ("count", re.compile(r"^(?P<key>days_valid|previous_days_valid)=(?P<n>\d+)$")),
+    ("period_valid", re.compile(r"^period_valid=(?P<v>yes|no)$")),
+    ("method", re.compile(r"^method=(?P<text>.+)$")),
+    ("sha256", re.compile(r"^sha256=(?P<hex>[0-9a-f]+)$")),
+    ("figure", re.compile(r"^figure (?P<name>.+?): entered by (?P<who>.+?) \((?P<src>.+)\)$")),
+)
+
+
+def evidence_flag(flag: str, lang: str = "zh") -> str:
+    """A compensation input's provenance flag (``bishui.compensation.store_inputs``) in words:
+    ``excluded:flag D=3`` → ``剔除 D（仪器仪表故障）3 条`` — the HJ 212-2017 data flag by its
+    name (Table 7 of the HJ 212 tables, ``bishui.hj212.tables.data_flags``), origins and
+    sources named; a flag of no known form as it is."""
+    t = tables()
+    i = LANGS.index(lang)
+
+    def w(table: str, key: str) -> str:
+        pair = t.get(table, {}).get(key)
+        return pair[i] if pair else key
+
+    colon = "：" if lang == "zh" else ": "
+    prefix = ""
+    if flag.startswith("previous "):
+        prefix, flag = w("evidence_flag", "previous") + " ", flag.removeprefix("previous ")
+    if flag == "previous_invalid":
+        return prefix + w("evidence_flag", "previous_invalid")
+    for kind, pattern in _FLAG_PATTERNS:
+        m = pattern.match(flag)
+        if m is None:
+            continue
+        g = m.groupdict()
+        if kind == "used":
+            text = f"{w('evidence_flag', 'used')} {w('origin', g['origin'])} {g['n']} "
+            text += w("evidence_flag", "count")
+        elif kind == "excluded":
+            f = g["flag"]
+            named = w("flag", f)
+            what = (w("evidence_flag", "no_flag") if f == "-"
+                    else f"{f}（{named}）" if named != f else f)  # fmt: skip
+            text = f"{w('evidence_flag', 'excluded')} {what} {g['n']} {w('evidence_flag', 'count')}"
+        elif kind == "source":
+            text = f"{w('evidence_flag', 'source')}{colon}{w('data_source', g['src'])}"
+        elif kind == "count":
+            text = f"{w('evidence_flag', g['key'])} {g['n']}"
+        elif kind == "period_valid":
+            text = f"{w('evidence_flag', 'period_valid')}{colon}{w('evidence_flag', g['v'])}"
+        elif kind == "method":
+            method = g["text"]
+            if lang == "zh":  # the method's standards as the Chinese pages cite them
+                method = re.sub(r"\bTable (\d+)", r"表\1", method)
+                method = method.replace("station mean", "站点均值").replace("; ", "；")
+            text = f"{w('evidence_flag', 'method')}{colon}{method}"
+        elif kind == "sha256":
+            text = f"SHA-256 {g['hex']}"
+        else:
+            text = (f"{w('evidence_flag', 'figure')} {g['name']}{colon}"
+                    f"{w('evidence_flag', 'entered_by')} {g['who']} ({g['src']})")  # fmt: skip
+        return prefix + text
+    return prefix + flag
+
+
+def evidence_flags(evidence: Any, lang: str = "zh") -> dict[str, str]:
+    """Every flag string inside a statement's evidence (lists under a ``flags`` key) → its
+    words (:func:`evidence_flag`), for the page's evidence table."""
+    out: dict[str, str] = {}
+
+    def walk(x: Any, key: str = "") -> None:
+        if isinstance(x, Mapping):
+            for k, v in x.items():
+                walk(v, str(k))
+        elif isinstance(x, list):
+            for v in x:
+                if key == "flags" and isinstance(v, str):
+                    out[v] = evidence_flag(v, lang)
+                else:
+                    walk(v, key)
+
+    walk(evidence)
+    return out
+
+
+@functools.cache
+def _guard_patterns() -> tuple[tuple[re.Pattern[str], tuple[str, str]], ...]:
+    """``[guard_reason]``'s keys as patterns: each ``{name}`` a group (non-greedy)."""
+    out = []
+    for template, pair in _tables()["guard_reason"].items():
+        parts = re.split(r"\{(\w+)\}", template)
+        rx = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+        out.append((re.compile(f"^{rx}$"), pair))
+    return tuple(out)
+
+
+def guard_reason(why: str, lang: str = "zh") -> str | None:
+    """A task-machine guard's reason (``TransitionRefused.why``) in *lang*, its varying parts
+    named (a coordinate, a role); ``None`` when the reason is not a listed guard's."""
+    i = LANGS.index(lang)
+    for rx, pair in _guard_patterns():
+        m = rx.match(why)
+        if m is None:
+            continue
+        parts = dict(m.groupdict())
+        if "key" in parts:
+            parts["key"] = name("audit_field", parts["key"], lang) or parts["key"]
+        if "role" in parts:
+            parts["role"] = name("task_role", parts["role"], lang) or parts["role"]
+        return pair[i].format(**parts)
+    return None
 
 
 def request_lang(request: Request) -> str:

@@ -107,6 +107,13 @@ def localised(body: dict[str, Any], lang: str, exc: BaseException | None = None)
     if lang == "en":
         return out  # the English text is the server's own
     if isinstance(exc, TransitionRefused):
+        reason = display.guard_reason(exc.why, lang)
+        if reason is not None:  # a guard refused: its reason, in words
+            out["message"] = (display.name("error", "guard", lang) or "").format(
+                task=exc.task_id, action=display.name("task_action", str(exc.action), lang),
+                reason=reason,
+            )  # fmt: skip
+            return out
         text = display.name("error", "transition", lang) or ""
         out["message"] = text.format(
             task=exc.task_id,

@@ -332,6 +332,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "inspector.approved": ("已审批", "Approved"),
     "state.awaiting_approval": ("待审批", "Awaiting approval"),
+    "inspector.awaiting_closure": (
+        "结案待审批：须由执法科长（非申请结案人）审批后办结；退回则回到已处置。",
+        "The closure awaits approval by a section chief other than the one who asked to close; "
+        "a rejection sends the task back to disposed.",
+    ),
+    "state.awaiting_closure": ("待结案审批", "Awaiting closure approval"),
     "tasks.files": ("证据文件", "Evidence files"),
     "tasks.files.none": ("尚无证据文件。", "No evidence files yet."),
     "tasks.files.upload": ("上传", "Upload"),
@@ -450,6 +456,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.rt.enabled": ("启用", "Enabled"),
     "ui.rt.by": ("修改人", "Changed by"),
     "ui.rt.delete": ("删除", "Delete"),
+    "ui.rt.edit": ("编辑", "Edit"),
+    "ui.rt.editing": ("编辑规则：{name}", "Editing the rule: {name}"),
+    "ui.rt.cancel": ("取消编辑", "Cancel editing"),
     "ui.rt.enable": ("启用", "Enable"),
     "ui.rt.disable": ("停用", "Disable"),
     "ui.rt.any": ("全部", "any"),

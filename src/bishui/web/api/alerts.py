@@ -29,7 +29,7 @@ from bishui.web.auth import LOGGED_IN, Principal, requires
 
 router = APIRouter(tags=["alerts"], responses=ERRORS)
 
-READERS = ("admin", "analyst", "inspector", "chief", "county", "enterprise")
+READERS = ("admin", "analyst", "inspector", "chief", "county", "enterprise")  # as the alert list
 ACKERS = ("admin", "inspector", "county")
 SEVERITY = r"^(info|low|medium|high)$"
 RULE = r"^[A-Za-z0-9._-]{1,64}$"

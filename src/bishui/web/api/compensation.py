@@ -200,7 +200,10 @@ def statement_print(
     st = _visible(store, p, statement_id)
     c = service.confirmation(store, statement_id)
     synthetic = "模拟数据" in json.dumps(st.evidence["inputs"], ensure_ascii=False)
-    page = statement_html(st, service.region_names(store), synthetic=synthetic, states=c.states)
+    page = statement_html(
+        st, service.region_names(store), synthetic=synthetic, states=c.states,
+        flag_words=lambda f: display.evidence_flag(f, "zh"),
+    )  # fmt: skip
     return HTMLResponse(page, headers={"Cache-Control": "private, no-store"})
 
 
@@ -209,6 +212,11 @@ class StatementDetail(BaseModel):
     id: str
     statement: dict[str, Any] = Field(description="the stored statement JSON, evidence included")
     explain: str = Field(description="the whole computation in words and numbers (zh-CN)")
+    flag_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="each data flag in the evidence (lists under `flags`) → its words in the "
+        "caller's language (HJ 212 flags by name)",
+    )
     hash_ok: bool = Field(description="the stored content matches its content hash")
     confirmation: dict[str, Any]
 
@@ -235,7 +243,12 @@ def statement(
         "ok": True,
         "id": st.id,
         "statement": json.loads(json.dumps(st.to_dict(), ensure_ascii=False)),
-        "explain": explain(st, service.region_names(store)),
+        "explain": explain(
+            st, service.region_names(store), lambda f: display.evidence_flag(f, "zh")
+        ),
+        "flag_names": display.evidence_flags(
+            st.to_dict().get("evidence"), display.request_lang(request)
+        ),
         "hash_ok": True,  # load_statement refuses a statement whose hash does not match
         "confirmation": {"state": c.state, "parties": dict(c.states), "events": events},
     }

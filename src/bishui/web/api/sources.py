@@ -38,7 +38,7 @@ from bishui.enforcement import notify
 from bishui.enforcement import service as enf
 from bishui.enforcement import tasks as tk
 from bishui.errors import InputError, NotFoundError
-from bishui.sources import permit_store, permits_io, service
+from bishui.sources import permit_store, permits_io, service, standards
 from bishui.store import Store
 from bishui.timeutil import now_beijing
 from bishui.web import display
@@ -94,6 +94,11 @@ def permits(
         offset=page.offset,
     )  # fmt: skip
     cache_for(response, p, request)
+    lang = display.request_lang(request)
+    for row in rows:  # the cited standard by its name beside the text as written
+        for outlet in row.get("outlets") or ():
+            for limit in outlet.get("limits") or ():
+                limit["standard_name"] = standards.standard_name(limit.get("standard"), lang)
     return page.page(total, rows)
 
 
@@ -259,7 +264,12 @@ def alerts(
                                   limit=page.limit, offset=page.offset)  # fmt: skip
     cache_for(response, p, request)
     lang = display.request_lang(request)
-    return page.page(total, display.findings_display([_plain(r) for r in rows], lang, store))
+    items = [_plain(r) for r in rows]
+    if p.role == "enterprise":  # who of the bureau acknowledged, and when, is internal
+        for a in items:
+            a.pop("ack_by", None)
+            a.pop("ack_at", None)
+    return page.page(total, display.findings_display(items, lang, store))
 
 
 # ------------------------------------------------------------------------------ tasks

@@ -13,8 +13,10 @@ its tasks"):
   party has it (the bureau serves it as a 责令改正决定书);
 * its own submissions (submit_rectification: its files and notes) and whether they were
   accepted;
-* the closure: the disposal as decided (a penalty's article and amount — the decision is served
-  on the party, 行政处罚法 2021 Arts. 59, 61), once the task is closed. Before a penalty is
+* the closure (the ``close`` event, or the ``approve`` that closes the task where the policy
+  has the closure approved — the request itself is internal): the disposal as decided (a
+  penalty's article and amount — the decision is served on the party, 行政处罚法 2021
+  Arts. 59, 61), once the task is closed. Before a penalty is
   decided the party is told the facts, reasons, basis and the proposed penalty by a formal
   notice (Art. 44) and may state its case and ask for a hearing (Arts. 45, 63-65); the
   platform does not issue that notice (it is served on paper), and an inspector's disposal
@@ -116,14 +118,19 @@ def events_view(
     for e in events:
         if e["action"] == "dispose":
             pending = e["seq"]
-        elif e["action"] == "reject" and pending is not None:
+        elif e["action"] == "reject" and e["from"] == "awaiting_approval" and pending is not None:
             rejected.add(pending)
     out = []
     for e in events:
         own = e["role"] == str(tk.Role.ENTERPRISE)
         action = e["action"]
-        if action not in ENTERPRISE_EVENTS or (action == "upload" and not own):
+        closing = e["to"] == str(tk.State.CLOSED)
+        if action not in ENTERPRISE_EVENTS and not closing:
+            continue  # (the approval that closes a task is the closure the party is told of)
+        if action == "upload" and not own:
             continue
+        if action == "close" and not closing:
+            continue  # a request for the closure approval (结案审批): internal until approved
         if e["seq"] in rejected:
             continue
         payload: dict[str, Any] = {}

@@ -104,6 +104,7 @@
   // ---------------------------------------------------------------- admin: routes, outbox
   var regionNames = {};
   var routes = [];
+  var editRoute = function () {};  // set by admin(): fills the rule form for a PUT
 
   function toggleRoute(r) {  // replace the rule with enabled flipped (PUT: the whole rule)
     var body = { name: r.name, min_severity: r.min_severity, rule_prefix: r.rule_prefix, subject_kind: r.subject_kind,
@@ -124,7 +125,8 @@
         return "<tr>" + cell(r.name) + cell(match) + cell(r.recipients.map(who).join("、")) +
           cell(r.channels.map(function (c) { return T["chan." + c] || c; }).join("、")) + cell(r.enabled ? T.yes : T.no) +
           cell(r.updated_by + " " + time(r.updated)) + '<td><button type="button" class="toggle" data-i="' + routes.indexOf(r) + '">' +
-          B.esc(r.enabled ? T["rt.disable"] : T["rt.enable"]) + '</button> <button type="button" class="del" data-id="' + r.id + '">' +
+          B.esc(r.enabled ? T["rt.disable"] : T["rt.enable"]) + '</button> <button type="button" class="edit" data-i="' + routes.indexOf(r) + '">' +
+          B.esc(T["rt.edit"]) + '</button> <button type="button" class="del" data-id="' + r.id + '">' +
           B.esc(T["rt.delete"]) + "</button></td></tr>";
       }));
     }).catch(function (e) { B.fail(card, e); });
@@ -147,12 +149,37 @@
     card.addEventListener("click", function (ev) {
       var t = ev.target.closest("button.toggle");
       if (t) { toggleRoute(routes[parseInt(t.dataset.i, 10)]); return; }
+      var e = ev.target.closest("button.edit");
+      if (e) { editRoute(routes[parseInt(e.dataset.i, 10)]); return; }
       var b = ev.target.closest("button.del");
       if (!b) { return; }
       fetch("/api/v1/alert-routes/" + b.dataset.id, { method: "DELETE", credentials: "same-origin",
         headers: { "X-CSRF-Token": B.csrf(), Accept: "application/json" } }).then(loadRoutes);
     });
     var form = document.getElementById("route-form");
+    var title = form.querySelector(".form-title"), addTitle = title.textContent;
+    var cancel = form.querySelector(".cancel-edit");
+    var editing = null;  // the rule being edited (PUT replaces it whole), or null: a new rule
+    function stopEditing() {
+      editing = null;
+      form.reset();
+      title.textContent = addTitle;
+      cancel.hidden = true;
+    }
+    editRoute = function (r) {  // the rule's fields into the form; submitting saves them (PUT)
+      editing = r;
+      form.elements.name.value = r.name;
+      form.elements.min_severity.value = r.min_severity;
+      form.elements.rule_prefix.value = r.rule_prefix || "";
+      form.elements.region.value = r.region || "";
+      form.elements.recipients.value = r.recipients.join(", ");
+      form.querySelectorAll('input[name="channels"]').forEach(function (c) { c.checked = r.channels.indexOf(c.value) >= 0; });
+      title.textContent = T["rt.editing"].replace("{name}", r.name);
+      cancel.hidden = false;
+      form.querySelector(".form-msg").textContent = "";
+      form.scrollIntoView({ block: "nearest" });
+    };
+    cancel.addEventListener("click", stopEditing);
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var fd = new FormData(form);
@@ -162,7 +189,22 @@
         recipients: String(fd.get("recipients")).split(/[,，、\s]+/).filter(Boolean)
       };
       var msg = form.querySelector(".form-msg");
-      B.postJSON("/api/v1/alert-routes", body).then(function () { msg.textContent = T.done; form.reset(); loadRoutes(); })
+      var sent;
+      if (editing) {  // what the form does not show is kept as it was
+        body.subject_kind = editing.subject_kind || "";
+        body.enabled = editing.enabled;
+        sent = fetch("/api/v1/alert-routes/" + editing.id, { method: "PUT", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": B.csrf() },
+          body: JSON.stringify(body) }).then(function (r) {
+          return r.json().catch(function () { return {}; }).then(function (j) {
+            if (!r.ok) { throw new Error(j.message || String(r.status)); }
+            return j;
+          });
+        });
+      } else {
+        sent = B.postJSON("/api/v1/alert-routes", body);
+      }
+      sent.then(function () { msg.textContent = T.done; stopEditing(); loadRoutes(); })
         .catch(function (e) { msg.textContent = e.message; });
     });
     document.getElementById("alert-deliveries").addEventListener("click", function (ev) {

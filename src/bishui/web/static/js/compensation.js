@@ -9,12 +9,20 @@
   var D = window.bishuiDisplay;
   var current = null;  /* the statement row shown */
 
-  /* Flatten the evidence object into key → value rows (a.b.c → value). */
+  /* Flatten the evidence object into key → value rows (a.b.c → value); a list of data flags
+     in words (flagNames: the API's flag_names — HJ 212 flags by name), any other list joined. */
+  var flagNames = {};
+  function listText(v) {
+    return v.map(function (x) {
+      if (typeof x === "string") { return flagNames[x] || x; }
+      return x && typeof x === "object" ? JSON.stringify(x) : String(x);
+    }).join("；");
+  }
   function flatten(obj, prefix, out) {
     Object.keys(obj || {}).forEach(function (k) {
       var v = obj[k], key = prefix ? prefix + "." + k : k;
       if (v && typeof v === "object" && !Array.isArray(v)) { flatten(v, key, out); }
-      else { out.push({ key: key, value: Array.isArray(v) ? JSON.stringify(v) : v }); }
+      else { out.push({ key: key, value: Array.isArray(v) ? listText(v) : v }); }
     });
     return out;
   }
@@ -25,6 +33,7 @@
     var msg = document.getElementById("comp-msg");
     B.getJSON("/api/v1/compensation/statements/" + id.split("/").map(encodeURIComponent).join("/")).then(function (j) {
       var st = j.statement;
+      flagNames = j.flag_names || {};
       card.dataset.statement = j.id;
       card.querySelector("h2").textContent = (title || st.agreement_id) + " · " + st.period;
       card.querySelector(".summary").innerHTML = "<dl>" +

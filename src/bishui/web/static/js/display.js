@@ -105,6 +105,13 @@
   /* Coded values inside an audit payload, by the key they sit under. */
   var PAYLOAD_TABLES = { kind: "disposal", severity: "severity", state: "task_state", subject_kind: "subject_kind" };
 
+  /* An instant with its offset (the phone's fix time, UTC) in Beijing time, to the minute. */
+  function beijing(v) {
+    var d = new Date(v);
+    if (isNaN(d.getTime())) { return v; }
+    return d.toLocaleString("sv-SE", { timeZone: "Asia/Shanghai", hour12: false }).slice(0, 16);
+  }
+
   /* A file (or other record) inside a payload: its name and hash, else its id. */
   function thing(x) {
     if (x == null || typeof x !== "object") { return x; }
@@ -122,6 +129,7 @@
       else if (PAYLOAD_TABLES[k]) { v = D.name(PAYLOAD_TABLES[k], v); }
       else if (k === "accepted" || typeof v === "boolean") { v = v ? (lang === "zh" ? "是" : "yes") : (lang === "zh" ? "否" : "no"); }
       else if (k === "deadline" || k === "due" || k === "at") { v = String(v).replace("T", " ").slice(0, 16); }
+      else if (k === "fixed_at") { v = beijing(v); }
       else if (Array.isArray(v)) { v = v.map(thing).join("、"); }
       else if (typeof v === "object") { v = thing(v); }
       return D.name("audit_field", k) + "：" + v;

@@ -25,6 +25,7 @@
       dl([[L.party, p.name], [L.address, (p.address || "") + (p.region ? "（" + p.region + "）" : "")],
           [L.legal_rep, p.legal_rep], [L.contact, [p.contact, p.phone].filter(Boolean).join(" ")]]);
     if (state === "awaiting_approval") { html += '<p class="note awaiting">' + B.esc(L.awaiting) + "</p>"; }
+    if (state === "awaiting_closure") { html += '<p class="note awaiting">' + B.esc(L.awaiting_closure) + "</p>"; }
     html += "<h3>" + B.esc(L.checkins) + "</h3>";
     var c = j.checkins || [];
     html += c.length ? "<ul class=\"checkins\">" + c.map(function (x) {
@@ -78,6 +79,7 @@
     shown = key;
     return B.getJSON("/api/v1/tasks/" + encodeURIComponent(id) + "/party").then(function (j) {
       render(box, id, state, j);
+      box.dataset.task = id;  /* which task the card shows (tests wait for it) */
     }).catch(function (e) { box.hidden = false; box.textContent = e.message; });
   }
 

@@ -27,7 +27,7 @@
         var l = limits[r.parameter] || {};
         return { parameter: r.parameter, name: cfg.params[r.parameter] || r.parameter, value: r.value, ts: r.ts,
                  flag: r.flag, limit: l.value == null ? null : (l.lower != null ? l.lower + "–" + l.value : l.value),
-                 unit: l.unit, standard: l.standard };
+                 unit: l.unit, standard: l.standard_name || l.standard };
       });
       card.querySelector("h2").textContent = j.site.name;
       B.table(card, cfg.limit_cols, rows, "sources-outlet-" + id);

@@ -75,6 +75,10 @@ def test_explain_shows_the_numbers() -> None:
     assert "被考核方应得 210,000.00 元（21 万元）" in text
     assert "沙洋县（420822） → 东宝区（420802）：105,000.00 元" in text
     assert "竹皮河" in text and "参照已核实方案" in text
+    # the web's pages say names only (issue 16 item 2); the CLI's record keeps the codes
+    web = explain(s, city_registry().names, codes=False)
+    assert "沙洋县 → 东宝区：105,000.00 元" in web
+    assert "420822" not in web and "420802" not in web
 
 
 def test_compute_period_and_rows() -> None:

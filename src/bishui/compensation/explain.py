@@ -41,20 +41,24 @@ def _num(value: str | None) -> str:
     return "（缺）" if value is None else fmt(Decimal(value))
 
 
-def _who(code: str, names: Mapping[str, str]) -> str:
-    return f"{names[code]}（{code}）" if code in names else code
+def _who(code: str, names: Mapping[str, str], codes: bool = True) -> str:
+    if code not in names:
+        return code
+    return f"{names[code]}（{code}）" if codes else names[code]
 
 
-def _shares(shares: Mapping[str, str], names: Mapping[str, str]) -> str:
+def _shares(shares: Mapping[str, str], names: Mapping[str, str], codes: bool = True) -> str:
     if len(shares) == 1:
-        return _who(next(iter(shares)), names)
-    return "、".join(f"{_who(c, names)} 占 {fmt(Decimal(s))}" for c, s in shares.items())
+        return _who(next(iter(shares)), names, codes)
+    return "、".join(f"{_who(c, names, codes)} 占 {fmt(Decimal(s))}" for c, s in shares.items())
 
 
 def explain(
     statement: Statement,
     names: Mapping[str, str] | None = None,
     flag_words: Callable[[str], str] | None = None,
+    *,
+    codes: bool = True,
 ) -> str:
     """The computation of *statement* in Chinese, with every figure.
 
@@ -66,6 +70,9 @@ def explain(
     flag_words : callable, optional
         A data flag in words (the web's ``display.evidence_flag``: HJ 212 flags by name);
         without it the flags are printed as stored.
+    codes : bool, default True
+        Print the region and indicator codes beside their names (the CLI's record);
+        the web's pages say names only (issue 16 item 2).
     """
     names = names or {}
     words = flag_words or str
@@ -86,8 +93,8 @@ def explain(
             + f" 拟定，并非官方参数。{rule['basis']}"
         )
     add(f"考核期：{statement.period.zh}（{statement.period}）；版本 v{statement.version}")
-    add(f"被考核方：{_shares(rule['assessed'], names)}")
-    add(f"对方：{_shares(rule['counterparty'], names)}")
+    add(f"被考核方：{_shares(rule['assessed'], names, codes)}")
+    add(f"对方：{_shares(rule['counterparty'], names, codes)}")
     point = rule["point"]
     kind = "水质断面" if point["kind"] == "water_section" else "空气自动监测站点"
     add(f"评价点：{kind} {'、'.join(point['ids'])}")
@@ -105,7 +112,8 @@ def explain(
         for code, ind in p["indicators"].items():
             name = INDICATORS.get(code, (code, ""))[0]
             unit = "µg/m³" if INDICATORS.get(code, ("", ""))[1] == "conc_air" else "mg/L"
-            text = f"  {name}（{code}）：{_num(ind['value'])} {unit}，有效数据 {ind['count']} 个"
+            label = f"{name}（{code}）" if codes or name == code else name
+            text = f"  {label}：{_num(ind['value'])} {unit}，有效数据 {ind['count']} 个"
             if ind.get("expected"):
                 text += f"/应有 {ind['expected']} 个"
             if ind.get("previous") is not None:
@@ -162,7 +170,7 @@ def explain(
     else:
         add("  本期无资金往来（0.00 元）")
     for t in statement.transfers:
-        add(f"  {_who(t.payer, names)} → {_who(t.payee, names)}：{yuan(t.amount)}")
+        add(f"  {_who(t.payer, names, codes)} → {_who(t.payee, names, codes)}：{yuan(t.amount)}")
     add(f"  状态：{_STATUS.get(statement.status, statement.status)}")
     for note in statement.notes:
         add(f"  说明：{note}")

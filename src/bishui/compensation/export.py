@@ -70,8 +70,10 @@ PARTY_HEADERS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _name(code: str, names: Mapping[str, str]) -> str:
-    return f"{names[code]}（{code}）" if code in names else code
+def _name(code: str, names: Mapping[str, str], codes: bool = True) -> str:
+    if code not in names:
+        return code
+    return f"{names[code]}（{code}）" if codes else names[code]
 
 
 def statement_table_rows(
@@ -239,15 +241,17 @@ def statement_html(
     synthetic: bool = False,
     states: Mapping[str, str] | None = None,
     flag_words: Callable[[str], str] | None = None,
+    codes: bool = True,
 ) -> str:
     """A printable statement: the whole computation, the transfers, a confirmation block.
     Titled by the agreement's name and the period (not the statement's pinyin id);
-    *flag_words* names the data flags (:func:`~bishui.compensation.explain.explain`)."""
+    *flag_words* names the data flags and *codes* says whether region and indicator codes
+    stand beside their names (:func:`~bishui.compensation.explain.explain`)."""
     names = names or {}
     rows = (
         "".join(
-            f"<tr><td>{html.escape(_name(t.payer, names))}</td>"
-            f"<td>{html.escape(_name(t.payee, names))}</td>"
+            f"<tr><td>{html.escape(_name(t.payer, names, codes))}</td>"
+            f"<td>{html.escape(_name(t.payee, names, codes))}</td>"
             f'<td class="num">{html.escape(yuan(t.amount))}</td></tr>'
             for t in statement.transfers
         )
@@ -260,7 +264,7 @@ def statement_html(
         "superseded": "已被更正版本取代",
     }
     sign = "".join(
-        f"<tr><td>{html.escape(_name(p, names))}</td>"
+        f"<tr><td>{html.escape(_name(p, names, codes))}</td>"
         f"<td>{html.escape(zh_state.get(s, s))}</td><td>（盖章）</td></tr>"
         for p, s in sorted((states or {}).items())
     )
@@ -268,7 +272,7 @@ def statement_html(
         "<h2>转移支付</h2><table><tr><th>付款方</th><th>收款方</th><th>金额</th></tr>"
         f"{rows}</table>"
         "<h2>计算说明</h2>"
-        f"<pre>{html.escape(explain(statement, names, flag_words))}</pre>"
+        f"<pre>{html.escape(explain(statement, names, flag_words, codes=codes))}</pre>"
     )
     if sign:
         body += (

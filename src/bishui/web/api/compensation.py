@@ -202,7 +202,7 @@ def statement_print(
     synthetic = "模拟数据" in json.dumps(st.evidence["inputs"], ensure_ascii=False)
     page = statement_html(
         st, service.region_names(store), synthetic=synthetic, states=c.states,
-        flag_words=lambda f: display.evidence_flag(f, "zh"),
+        flag_words=lambda f: display.evidence_flag(f, "zh"), codes=False,
     )  # fmt: skip
     return HTMLResponse(page, headers={"Cache-Control": "private, no-store"})
 
@@ -244,7 +244,7 @@ def statement(
         "id": st.id,
         "statement": json.loads(json.dumps(st.to_dict(), ensure_ascii=False)),
         "explain": explain(
-            st, service.region_names(store), lambda f: display.evidence_flag(f, "zh")
+            st, service.region_names(store), lambda f: display.evidence_flag(f, "zh"), codes=False
         ),
         "flag_names": display.evidence_flags(
             st.to_dict().get("evidence"), display.request_lang(request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 from comp_helpers import demo_point, jingmen
@@ -79,6 +80,27 @@ def test_explain_shows_the_numbers() -> None:
     web = explain(s, city_registry().names, codes=False)
     assert "沙洋县 → 东宝区：105,000.00 元" in web
     assert "420822" not in web and "420802" not in web
+
+
+def test_explain_says_the_data_source_in_words_on_the_web() -> None:
+    """The point's data source as ``store_inputs`` records it: the CLI's record keeps the
+    descriptor, the web's text (``codes=False``) says it in Chinese (issue 16 item 2)."""
+    a = jingmen()["jingmen-zhupihe-gongjiawan"]
+    stored = "store: measurement period=hour 2025-04-01..2025-06-30, 水质断面 WS04"
+    synthetic = "; 模拟数据（合成数据，非真实监测）"
+    point = dataclasses.replace(demo_point(a), source=stored + synthetic)
+    s = compute(a, PeriodInputs.of("2025-Q2", point))
+    assert f"数据来源：{stored}{synthetic}\n" in explain(s, city_registry().names) + "\n"
+    web = explain(s, city_registry().names, codes=False)
+    assert (
+        "  数据来源：平台所存小时值（2025-04-01 至 2025-06-30），水质断面 WS04；"
+        "模拟数据（合成数据，非真实监测）\n"
+    ) in web + "\n"
+    assert "store:" not in web and "period=hour" not in web
+    # a source of another form (e.g. an assessment run's name) stays as it is
+    other = dataclasses.replace(demo_point(a), source="air assessment run 7")
+    s = compute(a, PeriodInputs.of("2025-Q2", other))
+    assert "数据来源：air assessment run 7" in explain(s, codes=False)
 
 
 def test_compute_period_and_rows() -> None:

@@ -17,6 +17,7 @@ from bishui.compensation import (
     statement_rows,
     verify,
 )
+from bishui.compensation.export import party_html
 from bishui.compensation.jingmen import AGREEMENTS_DIR, city_registry
 from bishui.compensation.period import Period
 
@@ -58,6 +59,27 @@ def test_a_year_of_the_model_city() -> None:
     sy = explain_party(ledger.party_statement("420822", year), reg.names)
     assert sy.startswith("生态补偿对账单：沙洋县（420822），2025年")
     assert "净额（应收 − 应付）" in sy
+    ps = ledger.party_statement("420822", year)
+    first = ps.lines[0]
+    assert f"  {first.statement_id}（" in sy  # the CLI's record: statement ids and codes
+    # the web's text: names only — each line by its agreement's title and period
+    titles = {a.id: a.title for a in jingmen().values()}
+    web = explain_party(
+        ledger.party_statement("420822", year), reg.names, codes=False, titles=titles
+    )
+    assert web.startswith("生态补偿对账单：沙洋县，2025年")
+    assert f"  {titles[first.agreement_id]}，{first.period.zh}（" in web
+    assert first.statement_id not in web and "420822" not in web
+    assert not any(s.id in web for s in ledger.heads())
+    assert web.splitlines()[-3:] == sy.splitlines()[-3:]  # the same totals
+    # an agreement without a title is named by its id
+    bare = explain_party(ps, reg.names, codes=False)
+    assert f"  {first.agreement_id}，{first.period.zh}（" in bare
+    page = party_html(ps, reg.names, codes=False, titles=titles)
+    assert "<title>生态补偿对账单：沙洋县（2025年）" in page and "420822" not in page
+    assert "生态补偿对账单 420822 2025" in party_html(
+        ledger.party_statement("420822", year), reg.names
+    )
     # 漳河: 9 of 10 months → water 324万 + forest 90万 = 414万; the city pays its half.
     zh = ledger.head("jingmen-zhanghe-reservoir", year)
     assert zh is not None and zh.amount == Decimal(4_140_000)

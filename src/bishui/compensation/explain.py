@@ -205,18 +205,41 @@ def explain(
     return "\n".join(out)
 
 
-def explain_party(statement: PartyStatement, names: Mapping[str, str] | None = None) -> str:
-    """A party's settlement statement for a period in Chinese: each line, then the totals."""
+def explain_party(
+    statement: PartyStatement,
+    names: Mapping[str, str] | None = None,
+    *,
+    codes: bool = True,
+    titles: Mapping[str, str] | None = None,
+) -> str:
+    """A party's settlement statement for a period in Chinese: each line, then the totals.
+
+    Parameters
+    ----------
+    statement : PartyStatement
+    names : mapping of str to str, optional
+        Region code → name, to print names beside codes.
+    codes : bool, default True
+        Each line by its statement id and the regions with their codes (the CLI's record);
+        ``False`` says names only (the web's pages, issue 16 item 2): each line by its
+        agreement's title and period, the regions by name.
+    titles : mapping of str to str, optional
+        Agreement id → title, for ``codes=False`` (an agreement without one is named by id).
+    """
     names = names or {}
-    out = [f"生态补偿对账单：{_who(statement.party, names)}，{statement.period.zh}"]
+    titles = titles or {}
+    out = [f"生态补偿对账单：{_who(statement.party, names, codes)}，{statement.period.zh}"]
     if not statement.lines:
         out.append("  本期无资金往来。")
     for line in statement.lines:
         side = f"应付 {yuan(line.pays)}" if line.pays else f"应收 {yuan(line.receives)}"
         status = _STATUS.get(line.status, line.status)
-        out.append(
-            f"  {line.statement_id}（{status}）对方 {_who(line.counterparty, names)}：{side}"
+        what = (
+            line.statement_id
+            if codes
+            else f"{titles.get(line.agreement_id, line.agreement_id)}，{line.period.zh}"
         )
+        out.append(f"  {what}（{status}）对方 {_who(line.counterparty, names, codes)}：{side}")
     out.append(f"应付合计 {yuan(statement.pays)}")
     out.append(f"应收合计 {yuan(statement.receives)}")
     out.append(f"净额（应收 − 应付）{yuan(statement.net)}")

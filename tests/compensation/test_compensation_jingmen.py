@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 from comp_helpers import demo_point, jingmen
@@ -16,6 +17,7 @@ from bishui.compensation import (
     statement_rows,
     verify,
 )
+from bishui.compensation.export import party_html
 from bishui.compensation.jingmen import AGREEMENTS_DIR, city_registry
 from bishui.compensation.period import Period
 
@@ -57,6 +59,27 @@ def test_a_year_of_the_model_city() -> None:
     sy = explain_party(ledger.party_statement("420822", year), reg.names)
     assert sy.startswith("生态补偿对账单：沙洋县（420822），2025年")
     assert "净额（应收 − 应付）" in sy
+    ps = ledger.party_statement("420822", year)
+    first = ps.lines[0]
+    assert f"  {first.statement_id}（" in sy  # the CLI's record: statement ids and codes
+    # the web's text: names only — each line by its agreement's title and period
+    titles = {a.id: a.title for a in jingmen().values()}
+    web = explain_party(
+        ledger.party_statement("420822", year), reg.names, codes=False, titles=titles
+    )
+    assert web.startswith("生态补偿对账单：沙洋县，2025年")
+    assert f"  {titles[first.agreement_id]}，{first.period.zh}（" in web
+    assert first.statement_id not in web and "420822" not in web
+    assert not any(s.id in web for s in ledger.heads())
+    assert web.splitlines()[-3:] == sy.splitlines()[-3:]  # the same totals
+    # an agreement without a title is named by its id
+    bare = explain_party(ps, reg.names, codes=False)
+    assert f"  {first.agreement_id}，{first.period.zh}（" in bare
+    page = party_html(ps, reg.names, codes=False, titles=titles)
+    assert "<title>生态补偿对账单：沙洋县（2025年）" in page and "420822" not in page
+    assert "生态补偿对账单 420822 2025" in party_html(
+        ledger.party_statement("420822", year), reg.names
+    )
     # 漳河: 9 of 10 months → water 324万 + forest 90万 = 414万; the city pays its half.
     zh = ledger.head("jingmen-zhanghe-reservoir", year)
     assert zh is not None and zh.amount == Decimal(4_140_000)
@@ -79,6 +102,27 @@ def test_explain_shows_the_numbers() -> None:
     web = explain(s, city_registry().names, codes=False)
     assert "沙洋县 → 东宝区：105,000.00 元" in web
     assert "420822" not in web and "420802" not in web
+
+
+def test_explain_says_the_data_source_in_words_on_the_web() -> None:
+    """The point's data source as ``store_inputs`` records it: the CLI's record keeps the
+    descriptor, the web's text (``codes=False``) says it in Chinese (issue 16 item 2)."""
+    a = jingmen()["jingmen-zhupihe-gongjiawan"]
+    stored = "store: measurement period=hour 2025-04-01..2025-06-30, 水质断面 WS04"
+    synthetic = "; 模拟数据（合成数据，非真实监测）"
+    point = dataclasses.replace(demo_point(a), source=stored + synthetic)
+    s = compute(a, PeriodInputs.of("2025-Q2", point))
+    assert f"数据来源：{stored}{synthetic}\n" in explain(s, city_registry().names) + "\n"
+    web = explain(s, city_registry().names, codes=False)
+    assert (
+        "  数据来源：平台所存小时值（2025-04-01 至 2025-06-30），水质断面 WS04；"
+        "模拟数据（合成数据，非真实监测）\n"
+    ) in web + "\n"
+    assert "store:" not in web and "period=hour" not in web
+    # a source of another form (e.g. an assessment run's name) stays as it is
+    other = dataclasses.replace(demo_point(a), source="air assessment run 7")
+    s = compute(a, PeriodInputs.of("2025-Q2", other))
+    assert "数据来源：air assessment run 7" in explain(s, codes=False)
 
 
 def test_compute_period_and_rows() -> None:

@@ -257,3 +257,16 @@ def test_round_trip_every_cn(cn: str, data: st.DataObject) -> None:
     raw = encode(p)
     assert decode(raw) == p
     assert encode(decode(raw)) == raw
+
+
+def test_data_flag_names_in_both_languages() -> None:
+    """HJ 212-2017 Table 8 (2025 the same) and the 2005 list: the Chinese names the ingest
+    checks against, each with its English (the table file's ``meaning`` column)."""
+    from bishui.hj212.tables import data_flag_names, data_flags
+
+    names = data_flag_names()
+    assert {f: zh for f, (zh, _en) in names.items()} == data_flags()
+    assert names["F"] == ("仪器仪表停运", "instrument stopped")
+    assert data_flag_names("2025") == names
+    assert data_flag_names("2005")["F"] == ("排放源停运", "emission source stopped")
+    assert "B" not in data_flag_names("2005")

@@ -73,6 +73,12 @@ def test_names_come_from_the_cores() -> None:
     assert display.name("rule", "EXC", "en") == "concentration above the permitted limit"
     assert display.name("rule", "water.gap") == "数据缺失"
     assert display.name("flag", "N") and display.name("flag", "N") != "N"  # HJ 212 Table 8
+    # Table 8's flags by name in both languages (2017; HJ 212-2025 the same)
+    assert display.name("flag", "D") == "仪器仪表故障"
+    assert display.name("flag", "D", "en") == "instrument fault"
+    assert display.name("flag", "F", "en") == "instrument stopped"  # not 2005's "source stopped"
+    assert display.labels("en")["flag"]["B"] == "instrument-logger communication failure"
+    assert display.name("flag", "X", "en") == "X"  # unknown: the code as it is
     assert display.name("statement_status", "computed") == "已计算"  # compensation.explain
     assert display.name("task_state", "in_progress") == "办理中"
     assert display.name("task_state", "in_progress", "en") == "in progress"
@@ -159,11 +165,12 @@ def test_air_categories_by_language() -> None:
     ("flag", "zh", "en"),
     [
         ("used:logger=700", "采用 数采仪 700 条", "used data logger 700 values"),
-        ("excluded:flag D=3", "剔除 D（仪器仪表故障） 3 条", "excluded D 3 values"),
+        ("excluded:flag D=3", "剔除 D（仪器仪表故障） 3 条",
+         "excluded D (instrument fault) 3 values"),
         ("excluded:flag -=2", "剔除 无标记 2 条", "excluded no flag 2 values"),
         ("source:synthetic", "来源：模拟数据", "source: synthetic data"),
         ("previous excluded:flag M=1", "上年同期 剔除 M（处于维护期间产生的数据） 1 条",
-         "a year before: excluded M 1 values"),
+         "a year before: excluded M (maintenance) 1 values"),
         ("period_valid=no", "考核期数据有效：否", "period valid: no"),
         ("previous_invalid", "上年同期数据不足，不使用", "a year before: too few data, not used"),
         ("method=GB 3095-2026 Table 4; HJ 663 station mean; GB/T 8170",

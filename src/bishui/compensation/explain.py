@@ -6,6 +6,7 @@ was computed and can be produced from a stored statement without the engine.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
@@ -53,6 +54,23 @@ def _shares(shares: Mapping[str, str], names: Mapping[str, str], codes: bool = T
     return "、".join(f"{_who(c, names, codes)} 占 {fmt(Decimal(s))}" for c, s in shares.items())
 
 
+# the data-source descriptor ``bishui.compensation.store_inputs`` records for a point
+_STORE_SOURCE = re.compile(
+    r"^store: measurement period=hour (?P<start>\S+)\.\.(?P<end>\S+), (?P<rest>.*)$", re.S
+)
+
+
+def _source_words(source: str) -> str:
+    """``store: measurement period=hour 2026-11-01..2026-11-30, 水质断面 WS09; 模拟数据…`` →
+    ``平台所存小时值（2026-11-01 至 2026-11-30），水质断面 WS09；模拟数据…``: the stored
+    descriptor in words, for the web; a descriptor of another form as it is."""
+    m = _STORE_SOURCE.match(source)
+    if m is None:
+        return source
+    rest = m["rest"].replace("; ", "；")
+    return f"平台所存小时值（{m['start']} 至 {m['end']}），{rest}"
+
+
 def explain(
     statement: Statement,
     names: Mapping[str, str] | None = None,
@@ -71,8 +89,9 @@ def explain(
         A data flag in words (the web's ``display.evidence_flag``: HJ 212 flags by name);
         without it the flags are printed as stored.
     codes : bool, default True
-        Print the region and indicator codes beside their names (the CLI's record);
-        the web's pages say names only (issue 16 item 2).
+        Print the region and indicator codes beside their names and each point's data
+        source as recorded (the CLI's record); the web's pages say names only and the data
+        source in words (issue 16 item 2).
     """
     names = names or {}
     words = flag_words or str
@@ -124,7 +143,7 @@ def explain(
         for fig, value in p.get("figures", {}).items():
             add(f"  {fig}：{_num(value)}")
         if p.get("source"):
-            add(f"  数据来源：{p['source']}")
+            add(f"  数据来源：{p['source'] if codes else _source_words(p['source'])}")
     if ev["data_check"]:
         add("  数据检查：" + "；".join(ev["data_check"]))
     elif rule["indicators"]:
@@ -186,18 +205,41 @@ def explain(
     return "\n".join(out)
 
 
-def explain_party(statement: PartyStatement, names: Mapping[str, str] | None = None) -> str:
-    """A party's settlement statement for a period in Chinese: each line, then the totals."""
+def explain_party(
+    statement: PartyStatement,
+    names: Mapping[str, str] | None = None,
+    *,
+    codes: bool = True,
+    titles: Mapping[str, str] | None = None,
+) -> str:
+    """A party's settlement statement for a period in Chinese: each line, then the totals.
+
+    Parameters
+    ----------
+    statement : PartyStatement
+    names : mapping of str to str, optional
+        Region code → name, to print names beside codes.
+    codes : bool, default True
+        Each line by its statement id and the regions with their codes (the CLI's record);
+        ``False`` says names only (the web's pages, issue 16 item 2): each line by its
+        agreement's title and period, the regions by name.
+    titles : mapping of str to str, optional
+        Agreement id → title, for ``codes=False`` (an agreement without one is named by id).
+    """
     names = names or {}
-    out = [f"生态补偿对账单：{_who(statement.party, names)}，{statement.period.zh}"]
+    titles = titles or {}
+    out = [f"生态补偿对账单：{_who(statement.party, names, codes)}，{statement.period.zh}"]
     if not statement.lines:
         out.append("  本期无资金往来。")
     for line in statement.lines:
         side = f"应付 {yuan(line.pays)}" if line.pays else f"应收 {yuan(line.receives)}"
         status = _STATUS.get(line.status, line.status)
-        out.append(
-            f"  {line.statement_id}（{status}）对方 {_who(line.counterparty, names)}：{side}"
+        what = (
+            line.statement_id
+            if codes
+            else f"{titles.get(line.agreement_id, line.agreement_id)}，{line.period.zh}"
         )
+        out.append(f"  {what}（{status}）对方 {_who(line.counterparty, names, codes)}：{side}")
     out.append(f"应付合计 {yuan(statement.pays)}")
     out.append(f"应收合计 {yuan(statement.receives)}")
     out.append(f"净额（应收 − 应付）{yuan(statement.net)}")

@@ -284,9 +284,20 @@ def statement_html(
 
 
 def party_html(
-    statement: PartyStatement, names: Mapping[str, str] | None = None, *, synthetic: bool = False
+    statement: PartyStatement,
+    names: Mapping[str, str] | None = None,
+    *,
+    synthetic: bool = False,
+    codes: bool = True,
+    titles: Mapping[str, str] | None = None,
 ) -> str:
-    """A party's printable statement for a period (its lines and totals)."""
+    """A party's printable statement for a period (its lines and totals); *codes* and
+    *titles* as :func:`~bishui.compensation.explain.explain_party` (``codes=False``: the
+    party, its counterparties and its lines by name)."""
     names = names or {}
-    body = f"<pre>{html.escape(explain_party(statement, names))}</pre>"
-    return _page(f"生态补偿对账单 {statement.party} {statement.period}", body, synthetic)
+    text = explain_party(statement, names, codes=codes, titles=titles)
+    body = f"<pre>{html.escape(text)}</pre>"
+    if codes:
+        return _page(f"生态补偿对账单 {statement.party} {statement.period}", body, synthetic)
+    party = names.get(statement.party, statement.party)
+    return _page(f"生态补偿对账单：{party}（{statement.period.zh}）", body, synthetic)

@@ -34,6 +34,7 @@ __all__ = [
     "Pollutant",
     "code_2005_to_2017",
     "commands",
+    "data_flag_names",
     "data_flags",
     "exe_rtn_codes",
     "pollutants",
@@ -106,6 +107,18 @@ def data_flags(edition: str = "2017") -> dict[str, str]:
     ed = "2005" if edition == "2005" else "2017"
     return {
         r["flag"]: r["name_zh"]
+        for r in _rows("flags_data_hj212-2017_table8.csv")
+        if r["edition"] == ed
+    }
+
+
+@functools.cache
+def data_flag_names(edition: str = "2017") -> dict[str, tuple[str, str]]:
+    """Data flag → (Chinese name, English name) for an edition: the Chinese of 2017 Table 8
+    (HJ 212-2025 keeps it) or of the 2005 list, and the table file's ``meaning`` column."""
+    ed = "2005" if edition == "2005" else "2017"
+    return {
+        r["flag"]: (r["name_zh"], r["meaning"])
         for r in _rows("flags_data_hj212-2017_table8.csv")
         if r["edition"] == ed
     }

@@ -124,7 +124,8 @@ def tables(store: Store | None = None) -> dict[str, dict[str, tuple[str, str]]]:
     out["pollutant"] = _pollutants()
     # the sources' rules and the drinking-water alerts' (water.<kind>, bishui.enforcement.water)
     out["rule"] = {**_rules(), **{f"water.{k}": v for k, v in out["water_alert"].items()}}
-    out["flag"] = {f: (n, f) for f, n in hj212_tables.data_flags().items()}
+    # HJ 212-2017 Table 8 (HJ 212-2025 the same): the Chinese names and their English
+    out["flag"] = dict(hj212_tables.data_flag_names())
     # the AQI categories (优, 良 …) by their Chinese name, with HJ 633's English (both editions)
     out["air_category"] = {
         lv.category: (lv.category, lv.category_en)
@@ -285,9 +286,10 @@ _FLAG_PATTERNS = (
 
 def evidence_flag(flag: str, lang: str = "zh") -> str:
     """A compensation input's provenance flag (``bishui.compensation.store_inputs``) in words:
-    ``excluded:flag D=3`` → ``剔除 D（仪器仪表故障）3 条`` — the HJ 212-2017 data flag by its
-    name (Table 7 of the HJ 212 tables, ``bishui.hj212.tables.data_flags``), origins and
-    sources named; a flag of no known form as it is."""
+    ``excluded:flag D=3`` → ``剔除 D（仪器仪表故障） 3 条`` / ``excluded D (instrument fault)
+    3 values`` — the HJ 212-2017 data flag by its name in either language (Table 8, HJ 212-2025
+    the same; ``bishui.hj212.tables.data_flag_names``), origins and sources named; a flag of
+    no known form as it is."""
     t = tables()
     i = LANGS.index(lang)
 
@@ -313,7 +315,8 @@ def evidence_flag(flag: str, lang: str = "zh") -> str:
             f = g["flag"]
             named = w("flag", f)
             what = (w("evidence_flag", "no_flag") if f == "-"
-                    else f"{f}（{named}）" if named != f else f)  # fmt: skip
+                    else f"{f}（{named}）" if lang == "zh" and named != f
+                    else f"{f} ({named})" if named != f else f)  # fmt: skip
             text = f"{w('evidence_flag', 'excluded')} {what} {g['n']} {w('evidence_flag', 'count')}"
         elif kind == "source":
             text = f"{w('evidence_flag', 'source')}{colon}{w('data_source', g['src'])}"

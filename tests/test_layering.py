@@ -24,7 +24,7 @@ BASE = frozenset({"bishui", "errors", "timeutil", "rounding", "exact", "cli_opti
                   "export_header"})  # fmt: skip
 #: the domains; none of them may import the application layer (APP)
 DOMAINS = frozenset({"hj212", "store", "registry", "readings", "ingest", "enforcement", "air",
-                     "water", "sources", "compensation", "reports"})  # fmt: skip
+                     "water", "sources", "compensation", "reports", "exchange"})  # fmt: skip
 #: the application: assembles the domains (commands, web, demo, the running platform)
 APP = frozenset({"cli", "__main__", "app", "settings", "core_cli", "runtime", "web", "demo",
                  "control"})  # fmt: skip
@@ -47,6 +47,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "compensation": frozenset({"air", "water", "readings", "registry", "store"}),
     # PDF reports read the engines' public results; nothing below imports them
     "reports": frozenset({"air", "water", "sources", "store"}),
+    # the exchange's registry: units tied to permits (a trade issues permit versions through
+    # the sources engine) and verified emissions read through the read model
+    "exchange": frozenset({"readings", "registry", "sources", "store"}),
     "web": frozenset(DOMAINS),
     # the assembly: hands every domain's migrations (web's too) to the store and its refresh
     # hook to the runtime
@@ -215,8 +218,8 @@ def test_the_graph_sees_function_level_and_named_imports(tmp_path: Path) -> None
 DOC = SRC.parents[1] / "docs" / "architecture.md"
 _LAYER = {**dict.fromkeys(DOMAINS, "domain"), **dict.fromkeys(APP, "application")}
 _ORDER = ["hj212", "store", "registry", "ingest", "readings", "enforcement", "air", "water",
-          "sources", "compensation", "reports", "settings", "runtime", "control", "app", "web",
-          "demo", "core_cli", "cli", "__main__"]  # fmt: skip
+          "sources", "compensation", "exchange", "reports", "settings", "runtime", "control",
+          "app", "web", "demo", "core_cli", "cli", "__main__"]  # fmt: skip
 
 
 _PACKAGES = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}

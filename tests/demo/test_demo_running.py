@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -146,7 +147,20 @@ def test_a_fresh_demo_publishes_aqi_from_its_first_minute(demo: Demo) -> None:
     now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
     assert label <= now and now - label < dt.timedelta(hours=2)
     assert label.minute == 0 and label.second == 0
+    # every station of that hour: its AQI on the page, or — with "NA" where HJ 633-2026 §5.3.1
+    # says so (a pollutant missing and the AQI ≤ 100; the model city has such hours)
+    hour = body["time"].replace("+", "%2B")
+    status, text = get(f"/api/v1/air/realtime?scope=station&hour={hour}")
+    stations = {r["code"]: r["aqi"] for r in json.loads(text)["rows"]}
+    assert len(stations) == 10 and sum(a is not None for a in stations.values()) >= 5
     status, html = get("/public")
     assert status == 200
     table = html.split('id="public-air"', 1)[1].split("</table>", 1)[0]
-    assert label.strftime("%m-%d %H:00") in table and "—" not in table.split("<tbody", 1)[1]
+    assert label.strftime("%m-%d %H:00") in table
+    for code, aqi in stations.items():
+        row = table.split(f'data-site="{code}"', 1)[1].split("</tr>", 1)[0]
+        cells = re.findall(r"<td>(.*?)</td>", row, flags=re.S)
+        if aqi is None:
+            assert cells[2] == "—" and cells[3].endswith("NA"), (code, cells)
+        else:
+            assert cells[2] == str(aqi), (code, cells)

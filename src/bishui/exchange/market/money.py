@@ -52,20 +52,20 @@ def rounding_mode(rounding: str, field: str = "rounding") -> str:
         raise InputError(field, "one of " + ", ".join(ROUNDINGS), rounding) from None
 
 
-def round_fen(amount: Fraction, rounding: Rounding = DEFAULT_ROUNDING) -> int:
-    """An exact amount of fen (a ``Fraction``) rounded to whole fen.
+def round_int(amount: Fraction, rounding: Rounding = DEFAULT_ROUNDING) -> int:
+    """An exact amount (a ``Fraction`` of fen, kgce …) rounded to a whole number of its unit.
 
     Parameters
     ----------
     amount : Fraction
-        Exact amount [fen].
+        Exact amount [fen, or any unit counted in integers].
     rounding : {"half_up", "half_even", "down"}
-        How a fraction of a fen is rounded (module docstring).
+        How a fraction is rounded (module docstring).
 
     Returns
     -------
     int
-        Whole fen [fen].
+        Whole units [the unit of *amount*].
     """
     rounding_mode(rounding)
     if rounding == "half_even":
@@ -74,6 +74,10 @@ def round_fen(amount: Fraction, rounding: Rounding = DEFAULT_ROUNDING) -> int:
         return math.trunc(amount)
     whole = math.floor(abs(amount) + Fraction(1, 2))
     return whole if amount >= 0 else -whole
+
+
+#: :func:`round_int` for money: an exact amount of fen to whole fen.
+round_fen = round_int
 
 
 def check_int(value: object, field: str, *, minimum: int = 0) -> int:

@@ -195,3 +195,35 @@ def test_call_auction_maximises_volume(buys: list[Order], sells: list[Order], cl
         assert vol(p) == best
         assert sum(o.units for o in buys if o.price_fen > p) <= best
         assert sum(o.units for o in sells if o.price_fen < p) <= best
+
+
+def naive_call_auction(buys: list[Order], sells: list[Order], close: int) -> int | None:
+    """The notes §A5 rule written out literally: a reference for differential testing."""
+    qualifying = []
+    for p in {o.price_fen for o in buys + sells}:
+        demand = sum(o.units for o in buys if o.price_fen >= p)
+        supply = sum(o.units for o in sells if o.price_fen <= p)
+        v = min(demand, supply)
+        all_better_filled = (
+            sum(o.units for o in buys if o.price_fen > p) <= v
+            and sum(o.units for o in sells if o.price_fen < p) <= v
+        )
+        one_side_at_p_filled = v >= demand or v >= supply
+        if v > 0 and all_better_filled and one_side_at_p_filled:
+            qualifying.append((p, v, abs(demand - supply)))
+    if not qualifying:
+        return None
+    top = max(v for _, v, _ in qualifying)
+    left = [(p, u) for p, v, u in qualifying if v == top]
+    least = min(u for _, u in left)
+    prices = sorted(p for p, u in left if u == least)
+    return min(prices, key=lambda p: abs(p - close))  # sorted: equidistant → the lower
+
+
+@given(ORDERS, ORDERS, st.integers(90, 110))
+def test_call_auction_agrees_with_the_literal_rule(
+    buys: list[Order], sells: list[Order], close: int
+) -> None:
+    assert call_auction_price(buys, sells, close).price_fen == naive_call_auction(
+        buys, sells, close
+    )

@@ -15,6 +15,7 @@ from bishui.errors import ConfigError, InputError
 from bishui.exchange.market.compliance import (
     Position,
     load_rules,
+    parse_rules,
     penalty,
     reconcile,
     rights_finding,
@@ -131,3 +132,53 @@ def test_reconcile_properties(
         p = penalty(r.shortfall, HUBEI, price)
         assert p.min_fen <= p.max_fen <= 15_000_000
         assert p.deduction == 2 * r.shortfall
+
+
+def _doc() -> dict[str, object]:
+    return {
+        "schema": "bishui.exchange.compliance_rules/1",
+        "id": "x",
+        "title": "x",
+        "instrument": "carbon_allowance",
+        "valid_from": dt.date(2026, 1, 1),
+        "penalty": {
+            "kind": "fixed_range",
+            "min_cny": "1",
+            "max_cny": "2",
+            "clause": "c",
+            "tag": "V",
+        },
+        "deduction": {"multiple": "1", "clause": "c", "tag": "V"},
+        "offsets": {"max_share": "0.1", "basis": "due", "clause": "c", "tag": "V"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("schema",), "v0", "schema"),
+        (("title",), "", "title"),
+        (("instrument",), "gold", "instrument"),
+        (("valid_from",), "2026", "valid_from"),
+        (("valid_to",), "2027", "valid_to"),
+        (("penalty",), "none", "penalty"),
+        (("penalty", "tag"), "X", "penalty.tag"),
+        (("penalty", "clause"), "", "penalty.clause"),
+        (("penalty", "min_cny"), "3", "penalty"),
+        (("penalty", "max_cny"), "0.001", "penalty.max_cny"),
+        (("deduction", "multiple"), "-1", "deduction.multiple"),
+        (("offsets", "basis"), "emissions", "offsets.basis"),
+        (("offsets", "max_share"), "1.5", "offsets.max_share"),
+        (("offsets", "max_share"), "ten", "offsets.max_share"),
+    ],
+)
+def test_rule_fields_are_checked(path: tuple[str, ...], value: object, field: str) -> None:
+    doc = _doc()
+    target: dict[str, object] = doc
+    for key in path[:-1]:
+        target = target[key]  # type: ignore[assignment]
+    target[path[-1]] = value
+    with pytest.raises(InputError) as e:
+        parse_rules(doc)
+    assert e.value.field == field
+    assert parse_rules(_doc()).penalty.max_fen == 200

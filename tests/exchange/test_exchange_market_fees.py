@@ -17,6 +17,7 @@ from bishui.exchange.market.fees import (
     instalments,
     load_schedule,
     paid_use_fee,
+    parse_schedule,
     schedules,
 )
 
@@ -100,3 +101,45 @@ def test_instalments_are_exact(total: int, n: int, every: int) -> None:
     assert sum(i.amount_fen for i in out) == total
     assert max(i.amount_fen for i in out) - min(i.amount_fen for i in out) <= 1
     assert all(a.due < b.due for a, b in itertools.pairwise(out))
+
+
+GOOD = {
+    "schema": "bishui.exchange.fee_schedule/1",
+    "id": "x",
+    "title": "x",
+    "region": "420800",
+    "example": False,
+    "published": dt.date(2026, 1, 1),
+    "source": "s",
+    "tag": "S",
+    "paid_use_cny_per_t_a": {"w01018": "1"},
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"schema": "v0"}, "schema"),
+        ({"source": " "}, "source"),
+        ({"example": "no"}, "example"),
+        ({"published": "2026-01-01"}, "published"),
+        ({"paid_use_cny_per_t_a": {}}, "paid_use_cny_per_t_a"),
+        ({"paid_use_cny_per_t_a": {"w01018": "x"}}, "paid_use_cny_per_t_a.w01018"),
+        ({"paid_use_cny_per_t_a": {"w01018": "-1"}}, "paid_use_cny_per_t_a.w01018"),
+        ({"paid_use_cny_per_t_a": {"a34013": "1"}}, "paid_use_cny_per_t_a.a34013"),
+        ({"base_price_cny_per_t": {"w01018": "0.001"}}, "base_price_cny_per_t.w01018"),
+    ],
+)
+def test_schedule_fields_are_checked(change: dict[str, object], field: str) -> None:
+    with pytest.raises(InputError) as e:
+        parse_schedule({**GOOD, **change})
+    assert e.value.field == field
+
+
+def test_a_schedule_without_a_rate_for_the_pollutant() -> None:
+    s = parse_schedule(GOOD)
+    with pytest.raises(InputError, match="rate in x"):
+        paid_use_fee(1, "a21026", 1, s)
+    with pytest.raises(InputError) as e:
+        fixed_allocation({"a34013": 1}, 1, s)
+    assert e.value.field == "rights.a34013"

@@ -32,16 +32,9 @@ from typing import Literal, NamedTuple
 from bishui.errors import InputError
 from bishui.exchange.instruments import INSTRUMENTS, Instrument
 from bishui.exchange.market.money import DEFAULT_ROUNDING, Rounding, amount_fen, check_int
+from bishui.exchange.market.refusals import Refusal
 
 Pricing = Literal["pay_as_bid", "uniform"]
-
-
-class Refusal(NamedTuple):
-    """Why something was refused: a stable code, and the reason in Chinese and English."""
-
-    code: str
-    zh: str
-    en: str
 
 
 @dataclass(frozen=True)
@@ -266,22 +259,29 @@ def call_auction_price(
             check_int(o.price_fen, f"{side}[{i}].price_fen")
             check_int(o.units, f"{side}[{i}].units", minimum=1)
     check_int(previous_close_fen, "previous_close_fen")
+    buy_at: dict[int, int] = {}
+    sell_at: dict[int, int] = {}
+    for o in buys:
+        buy_at[o.price_fen] = buy_at.get(o.price_fen, 0) + o.units
+    for o in sells:
+        sell_at[o.price_fen] = sell_at.get(o.price_fen, 0) + o.units
+    prices = sorted(buy_at.keys() | sell_at.keys())
+    # one ascending pass over the prices, keeping the running sums of each side
+    above = sum(buy_at.values())  # buys at ≥ the current price, before subtracting it
+    below = 0  # sells strictly below the current price
     best: tuple[int, int, int, int] | None = None  # (-volume, unexecuted, distance, price)
-    for p in sorted({o.price_fen for o in (*buys, *sells)}):
-        demand = sum(o.units for o in buys if o.price_fen >= p)
-        supply = sum(o.units for o in sells if o.price_fen <= p)
+    for p in prices:
+        demand = above
+        above -= buy_at.get(p, 0)  # now: buys strictly above p
+        supply = below + sell_at.get(p, 0)
         volume = min(demand, supply)
-        if volume == 0:
-            continue
-        above = sum(o.units for o in buys if o.price_fen > p)
-        below = sum(o.units for o in sells if o.price_fen < p)
         # (2): every better-priced order filled. (3) holds by construction: the volume is
         # the smaller side's whole demand or supply at p.
-        if above > volume or below > volume:
-            continue
-        key = (-volume, abs(demand - supply), abs(p - previous_close_fen), p)
-        if best is None or key < best:
-            best = key
+        if volume > 0 and above <= volume and below <= volume:
+            key = (-volume, abs(demand - supply), abs(p - previous_close_fen), p)
+            if best is None or key < best:
+                best = key
+        below = supply
     if best is None:
         return CallAuction(None, 0, 0)
     return CallAuction(best[3], -best[0], best[1])

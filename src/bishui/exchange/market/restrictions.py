@@ -31,8 +31,8 @@ from typing import Literal
 
 from bishui.errors import InputError
 from bishui.exchange.instruments import Instrument, right_pollutant
-from bishui.exchange.market.bidding import Refusal
 from bishui.exchange.market.money import check_int
+from bishui.exchange.market.refusals import Refusal
 
 Sector = Literal["industry", "agriculture", "other"]
 

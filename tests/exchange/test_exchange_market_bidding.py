@@ -227,3 +227,21 @@ def test_call_auction_agrees_with_the_literal_rule(
     assert call_auction_price(buys, sells, close).price_fen == naive_call_auction(
         buys, sells, close
     )
+
+
+def test_an_eligibility_check_refuses_bidders() -> None:
+    from bishui.exchange.market.restrictions import Party, TradeUnits, check_transfer
+
+    seller = Party("reserve", "420800", "汉江", "other", False, True)  # the city's reserve
+    bidders = {
+        "pa": Party("pa", "420802", "汉江", "industry", False, True),
+        "pb": Party("pb", "420802", "长江", "industry", False, True),  # another basin
+    }
+    trade = TradeUnits(Instrument.EMISSION_RIGHT, "w01018", 1)
+    r = award(
+        lot(),
+        [bid("1", 2_000_000, 1_000, 1, "pa"), bid("2", 2_100_000, 1_000, 1, "pb")],
+        eligible=lambda b: check_transfer(seller, bidders[b.bidder], trade),
+    )
+    assert [a.bidder for a in r.awards] == ["pa"]
+    assert [(i, x.code) for i, x in r.refused] == [("2", "water_cross_basin")]

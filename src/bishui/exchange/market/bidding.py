@@ -25,7 +25,7 @@ price tick (``off_tick``) or a repeated bid id (``duplicate_bid``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -150,7 +150,12 @@ def check_bid(lot: Lot, bid: Bid) -> list[Refusal]:
     return out
 
 
-def award(lot: Lot, bids: Sequence[Bid], rounding: Rounding = DEFAULT_ROUNDING) -> AuctionResult:
+def award(
+    lot: Lot,
+    bids: Sequence[Bid],
+    rounding: Rounding = DEFAULT_ROUNDING,
+    eligible: Callable[[Bid], Sequence[Refusal]] | None = None,
+) -> AuctionResult:
     """Award *lot* to *bids* by price then time priority.
 
     Parameters
@@ -161,6 +166,11 @@ def award(lot: Lot, bids: Sequence[Bid], rounding: Rounding = DEFAULT_ROUNDING) 
         Every bid received (any order).
     rounding : {"half_up", "half_even", "down"}
         How an award's amount (price × quantity) is rounded to the fen.
+    eligible : callable, optional
+        Further checks of a bidder, returning its refusals — e.g. the Hubei trade restrictions
+        between the lot's seller and the bidder
+        (:func:`bishui.exchange.market.restrictions.check_transfer`), which the caller binds
+        to the parties it knows.
 
     Returns
     -------
@@ -182,6 +192,8 @@ def award(lot: Lot, bids: Sequence[Bid], rounding: Rounding = DEFAULT_ROUNDING) 
             continue
         seen.add(b.bid_id)
         reasons = check_bid(lot, b)
+        if eligible is not None:
+            reasons.extend(eligible(b))
         refused.extend((b.bid_id, r) for r in reasons)
         if not reasons:
             valid.append(b)

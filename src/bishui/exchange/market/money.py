@@ -23,7 +23,6 @@ earlier position in the input, so the result depends only on the order the calle
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -67,13 +66,26 @@ def round_int(amount: Fraction, rounding: Rounding = DEFAULT_ROUNDING) -> int:
     int
         Whole units [the unit of *amount*].
     """
+    return round_ratio(amount.numerator, amount.denominator, rounding)
+
+
+def round_ratio(num: int, den: int, rounding: Rounding = DEFAULT_ROUNDING) -> int:
+    """``num / den`` (``den > 0``) rounded to an integer, in integer arithmetic only."""
     rounding_mode(rounding)
-    if rounding == "half_even":
-        return round(amount)  # Fraction rounds a tie to the even integer, exactly
+    q, r = divmod(num, den)  # floor division: 0 <= r < den
+    if r == 0:
+        return q
     if rounding == "down":
-        return math.trunc(amount)
-    whole = math.floor(abs(amount) + Fraction(1, 2))
-    return whole if amount >= 0 else -whole
+        return q if num >= 0 else q + 1  # toward zero
+    twice = 2 * r
+    if twice > den:
+        return q + 1
+    if twice < den:
+        return q
+    # exactly half-way between q and q + 1
+    if rounding == "half_even":
+        return q if q % 2 == 0 else q + 1
+    return q + 1 if num >= 0 else q  # half_up: away from zero
 
 
 #: :func:`round_int` for money: an exact amount of fen to whole fen.
@@ -117,7 +129,8 @@ def amount_fen(
     """
     check_int(price_fen, "price_fen")
     check_int(units, "units")
-    return round_fen(Fraction(price_fen) * units * Fraction(quantum), rounding)
+    q = Fraction(quantum)
+    return round_ratio(price_fen * units * q.numerator, q.denominator, rounding)
 
 
 def apportion(total: int, weights: Sequence[int]) -> list[int]:

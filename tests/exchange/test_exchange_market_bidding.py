@@ -99,8 +99,8 @@ def test_refusals_have_codes() -> None:
 def test_a_bid_off_the_tick_is_refused() -> None:
     ticked = Lot("L2", Instrument.CARBON_ALLOWANCE, "", 100, 2_000, T0, T0 + MIN, "420800", "",
                  True, "pay_as_bid", tick_fen=10)  # fmt: skip
-    r = award(ticked, [Bid("x", "p", 2_005, 1, T0)])
-    assert [x.code for _, x in r.refused] == ["off_tick"]
+    r = award(ticked, [Bid("x", "p", 2_005, 1, T0), Bid("y", "p", 20.5, 1, T0)])  # type: ignore[arg-type]
+    assert [(i, x.code) for i, x in r.refused] == [("x", "off_tick"), ("y", "bad_price")]
 
 
 def test_bad_lots_are_refused() -> None:
@@ -113,6 +113,9 @@ def test_bad_lots_are_refused() -> None:
     with pytest.raises(InputError) as e:
         Lot("L", Instrument.CARBON_ALLOWANCE, "", 1, 1, T0, T0 + MIN, "", "", True, "dutch")  # type: ignore[arg-type]
     assert e.value.field == "pricing"
+    with pytest.raises(InputError) as e:
+        Lot("L", Instrument.EMISSION_RIGHT, "a34013", 1, 1, T0, T0 + MIN, "", "", True, "uniform")
+    assert e.value.field == "pollutant"
 
 
 BIDS = st.lists(

@@ -80,6 +80,9 @@ def test_bad_proposals() -> None:
     with pytest.raises(InputError) as e:
         propose("T", "S", "B", "S", Instrument.CARBON_ALLOWANCE, "", 0, 1, T0, T0 + H)
     assert e.value.field == "units"
+    with pytest.raises(InputError) as e:
+        propose("T", "S", "B", "S", Instrument.EMISSION_RIGHT, "", 1, 1, T0, T0 + H)
+    assert e.value.field == "pollutant"
 
 
 ACTORS = [("S", "party"), ("B", "party"), ("r", "regulator"), ("x", "exchange")]

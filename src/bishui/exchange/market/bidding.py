@@ -17,7 +17,8 @@ The notes do not say more, so these are parameters of :class:`Lot`:
 Refusals carry a code and zh/en messages. A bid is refused when it is below the reserve
 price (``below_reserve``), outside the window (``outside_window``: the window is
 ``opens <= time < closes``), for nothing or more than the lot (``bad_quantity``), off the
-price tick (``off_tick``) or a repeated bid id (``duplicate_bid``).
+price tick (``off_tick``), not whole fen (``bad_price``) or a repeated bid id
+(``duplicate_bid``).
 
 :func:`call_auction_price` is the 集合竞价 rule of Chinese exchanges (notes §A5 [S]).
 """
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 from bishui.errors import InputError
-from bishui.exchange.instruments import INSTRUMENTS, Instrument
+from bishui.exchange.instruments import INSTRUMENTS, Instrument, right_pollutant
 from bishui.exchange.market.money import DEFAULT_ROUNDING, Rounding, amount_fen, check_int
 from bishui.exchange.market.refusals import Refusal
 
@@ -89,6 +90,8 @@ class Lot:
             raise InputError("closes", "after opens", self.closes)
         if self.pricing not in ("pay_as_bid", "uniform"):
             raise InputError("pricing", "pay_as_bid or uniform", self.pricing)
+        if self.instrument == Instrument.EMISSION_RIGHT:
+            right_pollutant(self.pollutant)
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,7 @@ def check_bid(lot: Lot, bid: Bid) -> list[Refusal]:
     elif bid.units > lot.units:
         out.append(Refusal("bad_quantity", "申购数量超过挂牌数量", "quantity exceeds the lot"))
     if isinstance(bid.price_fen, bool) or not isinstance(bid.price_fen, int):
-        out.append(Refusal("off_tick", "报价须为整数分", "price must be whole fen"))
+        out.append(Refusal("bad_price", "报价须为整数分", "price must be a whole number of fen"))
         return out
     if bid.price_fen < lot.reserve_fen:
         out.append(Refusal("below_reserve", "报价低于底价", "price below the reserve price"))

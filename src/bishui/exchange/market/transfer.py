@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from bishui.errors import ConflictError, InputError, PermissionDenied
-from bishui.exchange.instruments import Instrument
+from bishui.exchange.instruments import Instrument, right_pollutant
 from bishui.exchange.market.money import check_int
 
 State = Literal["proposed", "accepted", "approved", "settled", "refused", "withdrawn", "expired"]
@@ -106,6 +106,8 @@ def propose(
         raise InputError("proposer", "the seller or the buyer", proposer)
     check_int(units, "units", minimum=1)
     check_int(price_fen, "price_fen")
+    if instrument == Instrument.EMISSION_RIGHT:
+        right_pollutant(pollutant)
     if at.tzinfo is None or expires_at.tzinfo is None:
         raise InputError("at", "timezone-aware times", at)
     if not at < expires_at:

@@ -24,7 +24,8 @@ BASE = frozenset({"bishui", "errors", "timeutil", "rounding", "exact", "cli_opti
                   "export_header"})  # fmt: skip
 #: the domains; none of them may import the application layer (APP)
 DOMAINS = frozenset({"hj212", "store", "registry", "readings", "ingest", "enforcement", "air",
-                     "water", "sources", "compensation", "reports", "exchange"})  # fmt: skip
+                     "water", "sources", "compensation", "reports", "exchange", "energy",
+                     "assessment", "vehicles"})  # fmt: skip
 #: the application: assembles the domains (commands, web, demo, the running platform)
 APP = frozenset({"cli", "__main__", "app", "settings", "core_cli", "runtime", "web", "demo",
                  "control"})  # fmt: skip
@@ -50,6 +51,16 @@ ALLOWED: dict[str, frozenset[str]] = {
     # the exchange's registry: units tied to permits (a trade issues permit versions through
     # the sources engine) and verified emissions read through the read model
     "exchange": frozenset({"readings", "registry", "sources", "store"}),
+    # energy accounts; the reduction accounts read the sources' masses and permits
+    "energy": frozenset({"readings", "registry", "sources", "store"}),
+    # scorecards draw on every engine's published figures (never the reverse)
+    "assessment": frozenset(
+        {"air", "water", "sources", "enforcement", "compensation", "exchange", "energy"}
+        | {"readings", "registry", "store"}
+    ),
+    # inspection supervision: the black box speaks HJ 212-style frames; findings go to the
+    # enforcement intake
+    "vehicles": frozenset({"hj212", "registry", "store", "enforcement"}),
     "web": frozenset(DOMAINS),
     # the assembly: hands every domain's migrations (web's too) to the store and its refresh
     # hook to the runtime
@@ -218,8 +229,9 @@ def test_the_graph_sees_function_level_and_named_imports(tmp_path: Path) -> None
 DOC = SRC.parents[1] / "docs" / "architecture.md"
 _LAYER = {**dict.fromkeys(DOMAINS, "domain"), **dict.fromkeys(APP, "application")}
 _ORDER = ["hj212", "store", "registry", "ingest", "readings", "enforcement", "air", "water",
-          "sources", "compensation", "exchange", "reports", "settings", "runtime", "control",
-          "app", "web", "demo", "core_cli", "cli", "__main__"]  # fmt: skip
+          "sources", "compensation", "exchange", "energy", "assessment", "vehicles", "reports",
+          "settings", "runtime", "control", "app", "web", "demo", "core_cli", "cli",
+          "__main__"]  # fmt: skip
 
 
 _PACKAGES = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}

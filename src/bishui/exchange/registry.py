@@ -409,12 +409,12 @@ def _transaction(
         case Transfer() | Surrender() | Retire() | Cancel():
             src = req.source if isinstance(req, Transfer) else req.account
             kind = _KIND[type(req)]
+            data = {"compliance_year": req.compliance_year} if isinstance(req, Surrender) else {}
             got = _resolve(state, src, req.select, time.date())
             if isinstance(got, Refusal):
                 # Authorisation and the accounts' checks still speak first (see check()).
-                raise_refusals(check(state, mk(kind, src, _target(req))) or [got])
+                raise_refusals(check(state, mk(kind, src, _target(req), (), data)) or [got])
                 raise AssertionError("unreachable")
-            data = {"compliance_year": req.compliance_year} if isinstance(req, Surrender) else {}
             return mk(kind, src, _target(req), got, data)
         case Expire():
             moves = tuple(

@@ -73,9 +73,9 @@ _BLOCK_COLS = (
     "status",
 )
 _SERIES_WHERE = "instrument = ? AND pollutant = ? AND vintage = ? AND region = ?"
-_DELETE_BLOCK = (
+_DELETE_BLOCKS = (
     "DELETE FROM exchange_block WHERE instrument = ? AND pollutant = ? AND vintage = ? "
-    "AND region = ? AND start_serial = ?"
+    "AND region = ? AND start_serial IN "
 )
 
 
@@ -107,7 +107,7 @@ def submit(
         raise_refusals([r for c in extra_checks for r in c(state, planned)])
         change = apply(state, planned)
         row = xlog.to_row(planned, int(head[0]) + 1, str(head[1]))
-        tx.insert_rows("exchange_log", xlog.COLUMNS, [row.as_tuple()])
+        _insert(tx, "exchange_log", xlog.COLUMNS, [row.as_tuple()])
         tx.execute("UPDATE exchange_head SET seq = ?, hash = ? WHERE id = 1", [row.seq, row.hash])
         _write(tx, planned, change)
     return planned
@@ -203,9 +203,13 @@ def _block_row(b: Block) -> tuple[Any, ...]:
 
 # -- writing what a transaction changed ------------------------------------------------------
 def _write(tx: StoreTx, t: Transaction, change: Change) -> None:
-    if change.removed:
-        tx.execute_many(_DELETE_BLOCK, [(*b.series.key(), b.start) for b in change.removed])
-    tx.insert_rows("exchange_block", _BLOCK_COLS, [_block_row(b) for b in change.added])
+    by: dict[Series, list[int]] = {}
+    for b in change.removed:
+        by.setdefault(b.series, []).append(b.start)
+    for s, starts in by.items():
+        marks = "(" + ", ".join("?" for _ in starts) + ")"
+        tx.execute(_DELETE_BLOCKS + marks, [*s.key(), *starts])
+    _insert(tx, "exchange_block", _BLOCK_COLS, [_block_row(b) for b in change.added])
     d = t.data
     if t.kind == "add_operator":
         tx.execute("INSERT INTO exchange_operator (username) VALUES (?)", [d["username"]])
@@ -227,10 +231,18 @@ def _write(tx: StoreTx, t: Transaction, change: Change) -> None:
         _write_reps(tx, str(t.source), d["representatives"])
 
 
+def _insert(tx: StoreTx, table: str, cols: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A few rows in one parameterised statement (the bulk path costs more for a handful)."""
+    if not rows:
+        return
+    one = "(" + ", ".join("?" for _ in cols) + ")"
+    # table and cols are this module's constants, never input; every value is a parameter
+    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES " + ", ".join(one for _ in rows)  # noqa: S608
+    tx.execute(sql, [v for r in rows for v in r])
+
+
 def _write_reps(tx: StoreTx, account: str, users: Iterable[str]) -> None:
-    tx.insert_rows(
-        "exchange_representative", ("account", "username"), [(account, u) for u in users]
-    )
+    _insert(tx, "exchange_representative", ("account", "username"), [(account, u) for u in users])
 
 
 # -- reading -------------------------------------------------------------------------------

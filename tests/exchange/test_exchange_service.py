@@ -145,3 +145,36 @@ def test_blocked_account_and_expiry_on_the_store(store: Store) -> None:
     got = balances(service.stored(store))
     assert got[("HB", "expired", "carbon_allowance", 2026, "", "420800")] == 10
     _same(service.replayed(store), service.stored(store))
+
+
+def test_the_service_loading_part_of_the_state_agrees_with_the_whole_core(store: Store) -> None:
+    """The service loads only what a request touches (the sender's blocks, the blocks a range
+    cuts and their neighbours); the pure core holds everything. Same requests, same result."""
+    import random
+
+    from exreg_helpers import GOV, Book, book
+
+    bk: Book = book(1000)
+    ready(store)
+    reps = {"HA": ALICE, "HB": BOB, "RES": GOV}
+    rnd = random.Random(17)
+    done = 0
+    for _ in range(60):
+        src, dst = rnd.sample(list(reps), 2)
+        if rnd.random() < 0.5:
+            sel = qty(rnd.randint(1, 80))
+        else:
+            a = rnd.randint(1, 1000)
+            sel = Select(ranges=(Range(cod(), a, min(1000, a + rnd.randint(0, 40))),))
+        try:
+            t = bk.do(Transfer(src, dst, sel), reps[src], time=service.now())
+        except (Refused, RefusedPermission) as exc:
+            with pytest.raises(type(exc)):
+                service.submit(store, Transfer(src, dst, sel), actor=reps[src])
+            continue
+        got = service.submit(store, Transfer(src, dst, sel), actor=reps[src])
+        assert got.moves == t.moves
+        done += 1
+    assert done > 30
+    _same(service.stored(store), bk.state)
+    _same(service.replayed(store), bk.state)

@@ -703,28 +703,27 @@ def _rewrite(
     state: State, ranges: Sequence[Range], change: Any, extra: Sequence[Block] = ()
 ) -> Change:
     """Split the blocks *ranges* cut, pass the pieces inside them through *change*, add
-    *extra*, merge neighbours, and report the difference."""
-    removed: list[Block] = []
-    added: list[Block] = []
+    *extra*, merge neighbours, and report the difference. Only the window of blocks from the
+    one before the first range to the one after the last is rewritten."""
     by: dict[Series, list[Range]] = {}
     for r in ranges:
         by.setdefault(r.series, []).append(r)
-    new: dict[Series, list[Block]] = {}
+    windows: dict[Series, tuple[int, int, list[Block]]] = {}
     for s, rs in by.items():
         old = state.blocks.get(s, [])
+        lo, hi = min(r.start for r in rs) - 1, max(r.end for r in rs) + 1
+        i = max(bisect.bisect_right(old, lo, key=lambda b: b.start) - 1, 0)
+        j = bisect.bisect_right(old, hi, key=lambda b: b.start)
         pieces: list[Block] = []
-        for b in old:
+        for b in old[i:j]:
             cuts = [r for r in rs if r.start <= b.end and b.start <= r.end]
-            if not cuts:
-                pieces.append(b)
-                continue
             at = b.start
             for r in sorted(cuts, key=lambda r: r.start):
-                lo, hi = max(r.start, b.start), min(r.end, b.end)
-                if lo > at:
-                    pieces.append(replace(b, start=at, end=lo - 1))
-                pieces.append(change(replace(b, start=lo, end=hi)))
-                at = hi + 1
+                lo_, hi_ = max(r.start, b.start), min(r.end, b.end)
+                if lo_ > at:
+                    pieces.append(replace(b, start=at, end=lo_ - 1))
+                pieces.append(change(replace(b, start=lo_, end=hi_)))
+                at = hi_ + 1
             if at <= b.end:
                 pieces.append(replace(b, start=at, end=b.end))
         pieces += [x for x in extra if x.series == s]
@@ -735,15 +734,21 @@ def _rewrite(
                 merged[-1] = replace(merged[-1], end=p.end)
             else:
                 merged.append(p)
-        new[s] = merged
-    refusals = integrity(State(blocks=new))
-    raise_refusals(refusals)  # before the state changes: a refused apply leaves it as it was
-    for s, merged in new.items():
-        old = state.blocks.get(s, [])
-        before, after = set(old), set(merged)
-        removed += [b for b in old if b not in after]
+        windows[s] = (i, j, merged)
+    # before the state changes (a refused apply leaves it as it was): the window and the
+    # blocks either side of it hold no serial twice
+    edges = {s: old[max(i - 1, 0) : i] + m + old[j : j + 1]
+             for s, (i, j, m) in windows.items() for old in [state.blocks.get(s, [])]}  # fmt: skip
+    raise_refusals(integrity(State(blocks=edges)))
+    removed: list[Block] = []
+    added: list[Block] = []
+    for s, (i, j, merged) in windows.items():
+        old = state.blocks.setdefault(s, [])
+        window = old[i:j]
+        before, after = set(window), set(merged)
+        removed += [b for b in window if b not in after]
         added += [b for b in merged if b not in before]
-        state.blocks[s] = merged
+        old[i:j] = merged
     return Change(tuple(removed), tuple(added))
 
 

@@ -72,7 +72,11 @@ _BLOCK_COLS = (
     "account",
     "status",
 )
+_COLS = ", ".join(_BLOCK_COLS)
+# The SQL below is composed from these constants only; every value is a bound parameter.
+_HELD = f"SELECT {_COLS} FROM exchange_block WHERE status = 'held' "  # noqa: S608
 _SERIES_WHERE = "instrument = ? AND pollutant = ? AND vintage = ? AND region = ?"
+_MAX_SERIAL = "SELECT MAX(end_serial) FROM exchange_block WHERE " + _SERIES_WHERE  # noqa: S608
 _DELETE_BLOCKS = (
     "DELETE FROM exchange_block WHERE instrument = ? AND pollutant = ? AND vintage = ? "
     "AND region = ? AND start_serial IN "
@@ -105,7 +109,8 @@ def submit(
         state = _load(tx, req)
         planned = plan(state, req, tx_id=tid, time=t_now, actor=actor, reason=reason)
         raise_refusals([r for c in extra_checks for r in c(state, planned)])
-        change = apply(state, planned)
+        _neighbours(tx, state, planned)
+        change = apply(state, planned)  # checks again, with the neighbours loaded
         row = xlog.to_row(planned, int(head[0]) + 1, str(head[1]))
         _insert(tx, "exchange_log", xlog.COLUMNS, [row.as_tuple()])
         tx.execute("UPDATE exchange_head SET seq = ?, hash = ? WHERE id = 1", [row.seq, row.hash])
@@ -134,43 +139,63 @@ def _load(tx: StoreTx, req: Request) -> State:
         eid = req.entity.id if isinstance(req, RegisterEntity) else req.holder
         for r in tx.fetch("SELECT id, kind, name FROM exchange_entity WHERE id = ?", [eid]):
             state.entities[r[0]] = Entity(r[0], r[1], r[2])
-    series: set[Series] = set()
+    found: list[Block] = []
     if isinstance(req, Issue):
-        series.add(req.series)
+        key = list(req.series.key())
+        if req.start is None:  # the core allocates after the last block: load that one
+            top = tx.fetch_one(_MAX_SERIAL, key)
+            last = int(top[0]) if top and top[0] is not None else 0
+            found += _window(tx, req.series, last, last) if last else []
+        else:
+            found += _window(tx, req.series, req.start - 1, req.start + req.quantity)
     elif isinstance(req, Transfer | Surrender | Retire | Cancel):
         sel = req.select
-        series.update(r.series for r in sel.ranges)
+        for rg in sel.ranges:
+            found += _window(tx, rg.series, rg.start - 1, rg.end + 1)
         if not sel.ranges:
             src = req.source if isinstance(req, Transfer) else req.account
-            sql = "SELECT DISTINCT " + ", ".join(_BLOCK_COLS[:4])
-            sql += " FROM exchange_block WHERE account = ? AND status = 'held' AND instrument = ?"
+            sql = _HELD + "AND account = ? AND instrument = ?"
             args: list[Any] = [src, sel.instrument.value if sel.instrument else None]
-            for col, v in (
-                ("pollutant", sel.pollutant),
-                ("vintage", sel.vintage),
-                ("region", sel.region),
-            ):
+            for col, v in (("pollutant", sel.pollutant), ("vintage", sel.vintage),
+                           ("region", sel.region)):  # fmt: skip
                 if v is not None:
                     sql += f" AND {col} = ?"
                     args.append(v)
-            series.update(_series(r) for r in tx.fetch(sql, args))
+            found += [_block(r) for r in tx.fetch(sql, args)]
     elif isinstance(req, SetAccountState):
-        sql = "SELECT DISTINCT instrument, pollutant, vintage, region FROM exchange_block "
-        rows = tx.fetch(sql + "WHERE account = ? AND status = 'held'", [req.account])
-        series.update(_series(r) for r in rows)
+        found += [_block(r) for r in tx.fetch(_HELD + "AND account = ?", [req.account])]
     elif isinstance(req, Expire):
-        sql = "SELECT DISTINCT instrument, pollutant, vintage, region FROM exchange_block "
-        rows = tx.fetch(sql + "WHERE status = 'held' AND valid_until < ?", [req.on])
-        series.update(_series(r) for r in rows)
-    cols = ", ".join(_BLOCK_COLS)
-    for s in sorted(series):
-        rows = tx.fetch(
-            f"SELECT {cols} FROM exchange_block WHERE {_SERIES_WHERE} "  # noqa: S608
-            "ORDER BY start_serial",
-            list(s.key()),
-        )
-        state.blocks[s] = [_block(r) for r in rows]
+        found += [_block(r) for r in tx.fetch(_HELD + "AND valid_until < ?", [req.on])]
+    _add(state, found)
     return state
+
+
+def _window(tx: StoreTx, s: Series, lo: int, hi: int) -> list[Block]:
+    """The blocks of series *s* holding any serial from *lo* to *hi* (blocks are disjoint, so
+    they start between the start of the block holding *lo* and *hi*)."""
+    sql = (
+        f"SELECT {_COLS} FROM exchange_block WHERE {_SERIES_WHERE} AND start_serial <= ? "  # noqa: S608
+        "AND start_serial >= COALESCE((SELECT MAX(start_serial) FROM exchange_block "
+        f"WHERE {_SERIES_WHERE} AND start_serial <= ?), ?) ORDER BY start_serial"
+    )
+    rows = tx.fetch(sql, [*s.key(), hi, *s.key(), lo, lo])
+    return [b for b in map(_block, rows) if b.end >= lo]
+
+
+def _add(state: State, blocks: Iterable[Block]) -> None:
+    """Add the blocks not loaded yet."""
+    have = {(b.series, b.start) for bs in state.blocks.values() for b in bs}
+    new = {(b.series, b.start): b for b in blocks if (b.series, b.start) not in have}
+    state.add_blocks(new.values())
+
+
+def _neighbours(tx: StoreTx, state: State, planned: Transaction) -> None:
+    """Load what applying *planned* rewrites: the blocks its ranges cut and the blocks right
+    before and after each (a piece may merge with them)."""
+    found: list[Block] = []
+    for r in planned.moves:
+        found += _window(tx, r.series, r.start - 1, r.end + 1)
+    _add(state, found)
 
 
 def _load_accounts(tx: StoreTx, state: State, ids: list[str]) -> None:

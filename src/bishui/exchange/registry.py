@@ -24,266 +24,77 @@ import bisect
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from dataclasses import replace
 from typing import Any
 
 from bishui.errors import InputError
 from bishui.exchange.checks import Refusal, raise_refusals
 from bishui.exchange.instruments import Instrument, instrument, right_pollutant
+from bishui.exchange.model import (
+    ISSUANCE_SOURCES,
+    Account,
+    AccountKind,
+    AccountState,
+    AddOperator,
+    Block,
+    Cancel,
+    Change,
+    Entity,
+    Expire,
+    Issue,
+    OpenAccount,
+    Range,
+    RegisterEntity,
+    Request,
+    Retire,
+    Select,
+    Series,
+    SetAccountState,
+    SetRepresentatives,
+    State,
+    Status,
+    Surrender,
+    Transaction,
+    Transfer,
+)
+
+# The vocabulary is re-exported: callers import the core from one place.
+__all__ = [
+    "ISSUANCE_SOURCES",
+    "Account",
+    "AccountKind",
+    "AccountState",
+    "AddOperator",
+    "Block",
+    "Cancel",
+    "Change",
+    "Entity",
+    "Expire",
+    "Issue",
+    "OpenAccount",
+    "Range",
+    "RegisterEntity",
+    "Request",
+    "Retire",
+    "Select",
+    "Series",
+    "SetAccountState",
+    "SetRepresentatives",
+    "State",
+    "Status",
+    "Surrender",
+    "Transaction",
+    "Transfer",
+    "apply",
+    "balances",
+    "check",
+    "integrity",
+    "plan",
+    "replay",
+    "right_holdings",
+    "series",
+]
 from bishui.registry import uscc
-
-
-class Status(StrEnum):
-    """Where a unit is in its life: held (in circulation) or out of it, for good."""
-
-    HELD = "held"
-    SURRENDERED = "surrendered"
-    RETIRED = "retired"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-
-
-class AccountKind(StrEnum):
-    HOLDING = "holding"  # an enterprise's (or a government's) units in circulation
-    RESERVE = "reserve"  # the government reserve (政府储备)
-    RETIREMENT = "retirement"  # retired units rest here (自愿注销)
-    CANCELLATION = "cancellation"  # cancelled units rest here (收回、取消)
-
-
-class AccountState(StrEnum):
-    OPEN = "open"
-    BLOCKED = "blocked"  # only surrender (EU 7025)
-    CLOSED = "closed"  # holds nothing, does nothing
-
-
-#: How a unit came to exist (issue 17).
-ISSUANCE_SOURCES = (
-    "determination",  # 初始分配 (核定)
-    "paid_allocation",  # 有偿使用
-    "auction",  # 竞价
-    "reserve_release",  # 政府储备投放
-    "energy_saving",  # 节能量审核确认
-    "carbon_sink",  # 林业碳汇核证
-)
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Series:
-    """The units that share a serial space: instrument, pollutant ('' for carbon and energy),
-    vintage year and region or basin code."""
-
-    instrument: Instrument
-    pollutant: str
-    vintage: int
-    region: str
-
-    def key(self) -> tuple[str, str, int, str]:
-        return (self.instrument.value, self.pollutant, self.vintage, self.region)
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    """Serials ``start`` … ``end`` (inclusive) of one series, held by one account in one status."""
-
-    series: Series
-    start: int
-    end: int
-    valid_until: dt.date | None
-    account: str
-    status: Status
-
-    @property
-    def size(self) -> int:
-        return self.end - self.start + 1
-
-    def same_lot(self, other: Block) -> bool:
-        """Whether the two could be one block (everything but the range agrees)."""
-        return (self.series, self.valid_until, self.account, self.status) == (
-            other.series,
-            other.valid_until,
-            other.account,
-            other.status,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Range:
-    """Named serials of one series (a transfer request names them; a transaction lists them)."""
-
-    series: Series
-    start: int
-    end: int
-
-    @property
-    def size(self) -> int:
-        return self.end - self.start + 1
-
-
-@dataclass(frozen=True, slots=True)
-class Entity:
-    id: str  # enterprise: 统一社会信用代码 (GB 32100); government: a name the operator gives
-    kind: str  # "enterprise" | "government"
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    id: str
-    kind: AccountKind
-    holder: str  # an Entity id
-    state: AccountState
-    representatives: frozenset[str]  # platform user names
-
-
-# -- requests ------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Select:
-    """Which units: either named ``ranges``, or ``quantity`` units of *instrument* (and, when
-    given, pollutant, vintage, region) taken first-in first-out."""
-
-    instrument: Instrument | None = None
-    quantity: int | None = None
-    pollutant: str | None = None
-    vintage: int | None = None
-    region: str | None = None
-    ranges: tuple[Range, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    account: str
-    series: Series
-    quantity: int
-    source: str  # one of ISSUANCE_SOURCES
-    valid_until: dt.date | None = None
-    start: int | None = None  # the first serial; by default the next free one of the series
-
-
-@dataclass(frozen=True, slots=True)
-class Transfer:
-    source: str
-    target: str
-    select: Select
-
-
-@dataclass(frozen=True, slots=True)
-class Surrender:
-    account: str
-    compliance_year: int
-    select: Select
-
-
-@dataclass(frozen=True, slots=True)
-class Retire:
-    account: str
-    target: str  # a retirement account
-    select: Select
-
-
-@dataclass(frozen=True, slots=True)
-class Cancel:
-    account: str
-    target: str  # a cancellation account
-    select: Select
-
-
-@dataclass(frozen=True, slots=True)
-class Expire:
-    """Mark every held unit whose validity ended before *on* as expired."""
-
-    on: dt.date
-
-
-@dataclass(frozen=True, slots=True)
-class RegisterEntity:
-    entity: Entity
-
-
-@dataclass(frozen=True, slots=True)
-class OpenAccount:
-    id: str
-    kind: AccountKind
-    holder: str
-    representatives: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SetAccountState:
-    account: str
-    state: AccountState
-
-
-@dataclass(frozen=True, slots=True)
-class SetRepresentatives:
-    account: str
-    representatives: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AddOperator:
-    username: str
-
-
-Request = (
-    Issue
-    | Transfer
-    | Surrender
-    | Retire
-    | Cancel
-    | Expire
-    | RegisterEntity
-    | OpenAccount
-    | SetAccountState
-    | SetRepresentatives
-    | AddOperator
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Transaction:
-    """One entry of the log: what happened, to which accounts and serials, who did it, why."""
-
-    id: str
-    kind: str
-    time: dt.datetime
-    actor: str
-    reason: str
-    source: str | None  # the account units leave (or whose state changes)
-    target: str | None  # the account units arrive in
-    moves: tuple[Range, ...] = ()
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def quantity(self) -> int:
-        return sum(r.size for r in self.moves)
-
-
-# -- state ---------------------------------------------------------------------------------
-@dataclass
-class State:
-    """What the log says now. The service loads only the part a request touches (the accounts
-    it names, every block of the series it touches), which is all the checks read."""
-
-    entities: dict[str, Entity] = field(default_factory=dict)
-    accounts: dict[str, Account] = field(default_factory=dict)
-    operators: set[str] = field(default_factory=set)
-    blocks: dict[Series, list[Block]] = field(default_factory=dict)  # by start, disjoint
-
-    def add_blocks(self, blocks: Iterable[Block]) -> None:
-        for b in blocks:
-            bisect.insort(self.blocks.setdefault(b.series, []), b, key=lambda x: x.start)
-
-    def all_blocks(self) -> list[Block]:
-        return [b for s in sorted(self.blocks) for b in self.blocks[s]]
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """What :func:`apply` did to the blocks (the service writes this diff)."""
-
-    removed: tuple[Block, ...]
-    added: tuple[Block, ...]
 
 
 def _refuse(code: str, detail: str) -> list[Refusal]:
@@ -703,53 +514,86 @@ def _rewrite(
     state: State, ranges: Sequence[Range], change: Any, extra: Sequence[Block] = ()
 ) -> Change:
     """Split the blocks *ranges* cut, pass the pieces inside them through *change*, add
-    *extra*, merge neighbours, and report the difference. Only the window of blocks from the
-    one before the first range to the one after the last is rewritten."""
+    *extra*, merge neighbours, and report the difference. Only the blocks a range touches and
+    their neighbours are rewritten (a transfer's ranges may lie far apart in a long series)."""
     by: dict[Series, list[Range]] = {}
     for r in ranges:
         by.setdefault(r.series, []).append(r)
-    windows: dict[Series, tuple[int, int, list[Block]]] = {}
+    edits: list[tuple[Series, int, int, list[Block]]] = []  # (series, i, j, blocks for [i:j])
     for s, rs in by.items():
         old = state.blocks.get(s, [])
-        lo, hi = min(r.start for r in rs) - 1, max(r.end for r in rs) + 1
-        i = max(bisect.bisect_right(old, lo, key=lambda b: b.start) - 1, 0)
-        j = bisect.bisect_right(old, hi, key=lambda b: b.start)
-        pieces: list[Block] = []
-        for b in old[i:j]:
-            cuts = [r for r in rs if r.start <= b.end and b.start <= r.end]
-            at = b.start
-            for r in sorted(cuts, key=lambda r: r.start):
-                lo_, hi_ = max(r.start, b.start), min(r.end, b.end)
-                if lo_ > at:
-                    pieces.append(replace(b, start=at, end=lo_ - 1))
-                pieces.append(change(replace(b, start=lo_, end=hi_)))
-                at = hi_ + 1
-            if at <= b.end:
-                pieces.append(replace(b, start=at, end=b.end))
-        pieces += [x for x in extra if x.series == s]
-        pieces.sort(key=lambda b: b.start)
-        merged: list[Block] = []
-        for p in pieces:
-            if merged and merged[-1].end + 1 == p.start and merged[-1].same_lot(p):
-                merged[-1] = replace(merged[-1], end=p.end)
+        spans = sorted(
+            (
+                (
+                    max(bisect.bisect_right(old, r.start - 1, key=_start) - 1, 0),
+                    bisect.bisect_right(old, r.end + 1, key=_start),
+                    r,
+                )
+                for r in rs
+            ),
+            key=lambda t: (t[0], t[1], t[2].start),
+        )
+        groups: list[tuple[int, int, list[Range]]] = []
+        for i, j, r in spans:
+            if groups and i <= groups[-1][1]:
+                gi, gj, grs = groups[-1]
+                groups[-1] = (gi, max(gj, j), [*grs, r])
             else:
-                merged.append(p)
-        windows[s] = (i, j, merged)
-    # before the state changes (a refused apply leaves it as it was): the window and the
-    # blocks either side of it hold no serial twice
-    edges = {s: old[max(i - 1, 0) : i] + m + old[j : j + 1]
-             for s, (i, j, m) in windows.items() for old in [state.blocks.get(s, [])]}  # fmt: skip
-    raise_refusals(integrity(State(blocks=edges)))
+                groups.append((i, j, [r]))
+        news = [x for x in extra if x.series == s]
+        for i, j, grs in groups:
+            lo, hi = grs[0].start, max(r.end for r in grs)
+            mine = [x for x in news if lo <= x.start <= hi]
+            edits.append((s, i, j, _cut(old[i:j], grs, change, mine)))
+    # before the state changes (a refused apply leaves it as it was): each rewritten window
+    # and the blocks either side of it hold no serial twice
+    for s, i, j, merged in edits:
+        old = state.blocks.get(s, [])
+        raise_refusals(
+            integrity(State(blocks={s: old[max(i - 1, 0) : i] + merged + old[j : j + 1]}))
+        )
     removed: list[Block] = []
     added: list[Block] = []
-    for s, (i, j, merged) in windows.items():
+    for s, i, j, merged in sorted(edits, key=lambda e: (e[0], -e[1])):  # right to left
         old = state.blocks.setdefault(s, [])
         window = old[i:j]
-        before, after = set(window), set(merged)
-        removed += [b for b in window if b not in after]
-        added += [b for b in merged if b not in before]
+        before, after = {id(b) for b in window}, {id(b) for b in merged}
+        removed += [b for b in window if id(b) not in after]
+        added += [b for b in merged if id(b) not in before]
         old[i:j] = merged
     return Change(tuple(removed), tuple(added))
+
+
+def _start(x: Block | Range) -> int:
+    return x.start
+
+
+def _cut(window: list[Block], rs: list[Range], change: Any, extra: list[Block]) -> list[Block]:
+    """*window* with *rs* cut out and changed, *extra* added, neighbours merged."""
+    pieces: list[Block] = []
+    for b in window:
+        cuts = [r for r in rs if r.start <= b.end and b.start <= r.end]
+        if not cuts:
+            pieces.append(b)  # untouched: the same object (not reported as changed)
+            continue
+        at = b.start
+        for r in cuts:
+            lo, hi = max(r.start, b.start), min(r.end, b.end)
+            if lo > at:
+                pieces.append(replace(b, start=at, end=lo - 1))
+            pieces.append(change(replace(b, start=lo, end=hi)))
+            at = hi + 1
+        if at <= b.end:
+            pieces.append(replace(b, start=at, end=b.end))
+    pieces += extra
+    pieces.sort(key=_start)
+    merged: list[Block] = []
+    for p in pieces:
+        if merged and merged[-1].end + 1 == p.start and merged[-1].same_lot(p):
+            merged[-1] = replace(merged[-1], end=p.end)
+        else:
+            merged.append(p)
+    return merged
 
 
 def replay(transactions: Iterable[Transaction]) -> State:

@@ -333,3 +333,38 @@ def test_series_are_checked(args: tuple[object, str, int, str], field: str) -> N
 def test_blocks_are_value_objects() -> None:
     b = Block(cod(), 1, 10, None, "HA", Status.HELD)
     assert b.size == 10 and dataclasses.replace(b, end=1).size == 1
+
+
+def test_every_code_is_documented_with_what_it_mirrors() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "exchange.md").read_text("utf-8")
+    rows = {line.split("|")[1].strip(" `"): line for line in doc.splitlines()
+            if line.startswith("| `")}  # fmt: skip
+    for code, c in CODES.items():
+        assert code in rows, f"{code} is not in docs/exchange.md's check table"
+        first = c.mirrors.split(";")[0].split(" (")[0].split(":")[0]
+        assert first in rows[code], (code, first)
+
+
+def test_a_code_is_registered_once_with_one_meaning(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bishui.exchange.checks import CheckCode, register_code
+
+    monkeypatch.setattr("bishui.exchange.checks.CODES", dict(CODES))
+    mine = CheckCode("hubei_same_city", "鄂政发〔2012〕64号", "跨市交易受限", "same city only")
+    register_code(mine)
+    register_code(mine)  # the same meaning again is fine
+    with pytest.raises(ValueError, match="another meaning"):
+        register_code(CheckCode("hubei_same_city", "x", "y", "z"))
+    with pytest.raises(ValueError, match="another meaning"):
+        register_code(CheckCode("units_not_held", "x", "y", "z"))
+
+
+def test_a_closed_account_neither_sends_nor_receives() -> None:
+    bk = book(1000)
+    bk.do(Transfer("HA", "HB", qty(10)), ALICE)
+    bk.do(Transfer("HB", "HA", qty(10)), BOB)
+    bk.do(SetAccountState("HB", AccountState.CLOSED))
+    assert refused(bk, Transfer("HB", "HA", qty(1)), BOB) == ["account_closed"]
+    assert refused(bk, Transfer("HA", "HB", qty(1))) == ["account_closed"]
+    assert refused(bk, SetAccountState("HB", AccountState.OPEN), OP) == ["account_closed"]

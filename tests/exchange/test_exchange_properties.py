@@ -191,3 +191,27 @@ def test_the_chain_names_the_first_edited_row(
     rows[i] = dataclasses.replace(rows[i], **{column: new})
     fault = xlog.verify_chain(rows)
     assert fault is not None and fault.seq == i + 1
+
+
+def test_a_log_rewritten_and_rehashed_is_still_refused_on_replay() -> None:
+    """Someone who edits a row and recomputes every later hash passes ``verify_chain`` (only an
+    anchor outside the database would catch that), but the replay re-runs every check: a
+    transfer edited to move serials its sender never held is refused."""
+    from bishui.exchange.model import Select as Sel
+
+    bk = book(100)
+    bk.do(Transfer("HA", "HB", Sel(ranges=(Range(cod(), 1, 10),))), ALICE)
+    rows, prev = [], xlog.GENESIS
+    for seq, tx in enumerate(bk.log, start=1):
+        if tx.kind == "transfer":  # now 101–110: never issued
+            tx = dataclasses.replace(tx, moves=(Range(cod(), 101, 110),))
+        row = xlog.to_row(tx, seq, prev)
+        rows.append(row)
+        prev = row.hash
+    assert xlog.verify_chain(rows) is None
+    try:
+        replay(xlog.from_row(r) for r in rows)
+    except Refused as exc:
+        assert [r.code for r in exc.refusals] == ["units_not_held"]
+    else:
+        raise AssertionError("the edited log replayed")

@@ -217,6 +217,107 @@ $$""",
         "ALTER TABLE enterprises ADD COLUMN contact TEXT",
         "ALTER TABLE enterprises ADD COLUMN phone TEXT",
     ],
+    # 4 — PostgreSQL's series layout (issue 15): the hourly and daily values of each site,
+    # parameter, period, origin and day packed in one row (binary arrays), so a large read
+    # aggregates one row a day instead of one a value. Derived from ``measurement`` (the source
+    # of truth) and kept exactly in step with it in the writing statement's transaction by
+    # statement-level triggers that re-form every day a statement touched. DuckDB reads its
+    # column store directly and has no such table.
+    [
+        """-- postgresql
+CREATE TABLE measurement_day (
+    site_id TEXT NOT NULL,
+    parameter TEXT NOT NULL,
+    period TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    day DATE NOT NULL,
+    n INTEGER NOT NULL,
+    ts BYTEA NOT NULL,
+    value BYTEA NOT NULL,
+    vf BYTEA NOT NULL,
+    PRIMARY KEY (site_id, parameter, period, origin, day)
+)""",
+        # Re-forms the days a statement touched (their keys gathered in a temporary table;
+        # nested loops over the primary keys, never a scan) from measurement: ts as int8
+        # microseconds since 2000-01-01 (timestamp_send), value as float8 (NULL → NaN), vf as
+        # int2 = valid × 256 + the flag's byte (0: none; 255: not one ASCII character), each
+        # big-endian, in time order. Days left with no row are deleted.
+        """-- postgresql
+CREATE FUNCTION measurement_day_sync() RETURNS trigger LANGUAGE plpgsql
+SET enable_hashjoin = off SET enable_mergejoin = off AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM measurement_day;
+        RETURN NULL;
+    END IF;
+    IF to_regclass('pg_temp.bishui_day_keys') IS NULL THEN
+        CREATE TEMP TABLE bishui_day_keys (site_id TEXT, parameter TEXT, period TEXT,
+            origin TEXT, day DATE) ON COMMIT DELETE ROWS;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO bishui_day_keys SELECT DISTINCT site_id, parameter, period, origin,
+            ts::date FROM m_new WHERE period IN ('hour', 'day');
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO bishui_day_keys SELECT site_id, parameter, period, origin, ts::date
+            FROM m_new WHERE period IN ('hour', 'day')
+            UNION SELECT site_id, parameter, period, origin, ts::date
+            FROM m_old WHERE period IN ('hour', 'day');
+    ELSE
+        INSERT INTO bishui_day_keys SELECT DISTINCT site_id, parameter, period, origin,
+            ts::date FROM m_old WHERE period IN ('hour', 'day');
+    END IF;
+    -- Concurrent writers of the same day: each waits for the other's commit before it
+    -- re-forms the day (the next statement's snapshot then sees the other's rows), so the
+    -- last to commit writes the whole day. Keys hashed to 1024 locks, taken in order.
+    PERFORM pg_advisory_xact_lock(1651077992, b) FROM (SELECT DISTINCT
+        abs(hashtext(site_id || '|' || parameter || '|' || period || '|' || origin || '|'
+            || day::text) % 1024) AS b FROM bishui_day_keys ORDER BY b) locks;
+    INSERT INTO measurement_day (site_id, parameter, period, origin, day, n, ts, value, vf)
+    SELECT m.site_id, m.parameter, m.period, m.origin, k.day, count(*),
+        string_agg(timestamp_send(m.ts), ''::bytea ORDER BY m.ts),
+        string_agg(float8send(COALESCE(m.value, 'NaN'::float8)), ''::bytea ORDER BY m.ts),
+        string_agg(int2send((CASE WHEN m.valid THEN 256 ELSE 0 END
+            + CASE WHEN m.flag IS NULL THEN 0 WHEN octet_length(m.flag) = 1
+                   THEN ascii(m.flag) ELSE 255 END)::int2), ''::bytea ORDER BY m.ts)
+    FROM bishui_day_keys k JOIN measurement m ON m.site_id = k.site_id
+        AND m.parameter = k.parameter AND m.period = k.period AND m.origin = k.origin
+        AND m.ts >= k.day AND m.ts < k.day + 1
+    GROUP BY m.site_id, m.parameter, m.period, m.origin, k.day
+    ON CONFLICT (site_id, parameter, period, origin, day) DO UPDATE
+        SET n = excluded.n, ts = excluded.ts, value = excluded.value, vf = excluded.vf;
+    IF TG_OP <> 'INSERT' THEN
+        DELETE FROM measurement_day d USING bishui_day_keys k
+        WHERE d.site_id = k.site_id AND d.parameter = k.parameter AND d.period = k.period
+            AND d.origin = k.origin AND d.day = k.day AND NOT EXISTS (
+                SELECT 1 FROM measurement m WHERE m.site_id = k.site_id
+                    AND m.parameter = k.parameter AND m.period = k.period
+                    AND m.origin = k.origin AND m.ts >= k.day AND m.ts < k.day + 1);
+    END IF;
+    DELETE FROM bishui_day_keys;
+    RETURN NULL;
+END
+$$""",
+        "-- postgresql\nCREATE TRIGGER measurement_day_insert AFTER INSERT ON measurement "
+        "REFERENCING NEW TABLE AS m_new FOR EACH STATEMENT EXECUTE FUNCTION measurement_day_sync()",
+        "-- postgresql\nCREATE TRIGGER measurement_day_update AFTER UPDATE ON measurement "
+        "REFERENCING OLD TABLE AS m_old NEW TABLE AS m_new FOR EACH STATEMENT "
+        "EXECUTE FUNCTION measurement_day_sync()",
+        "-- postgresql\nCREATE TRIGGER measurement_day_delete AFTER DELETE ON measurement "
+        "REFERENCING OLD TABLE AS m_old FOR EACH STATEMENT EXECUTE FUNCTION measurement_day_sync()",
+        "-- postgresql\nCREATE TRIGGER measurement_day_truncate AFTER TRUNCATE ON measurement "
+        "FOR EACH STATEMENT EXECUTE FUNCTION measurement_day_sync()",
+        # existing databases: the layout of what is stored
+        """-- postgresql
+INSERT INTO measurement_day (site_id, parameter, period, origin, day, n, ts, value, vf)
+SELECT site_id, parameter, period, origin, ts::date, count(*),
+    string_agg(timestamp_send(ts), ''::bytea ORDER BY ts),
+    string_agg(float8send(COALESCE(value, 'NaN'::float8)), ''::bytea ORDER BY ts),
+    string_agg(int2send((CASE WHEN valid THEN 256 ELSE 0 END
+        + CASE WHEN flag IS NULL THEN 0 WHEN octet_length(flag) = 1
+               THEN ascii(flag) ELSE 255 END)::int2), ''::bytea ORDER BY ts)
+FROM measurement WHERE period IN ('hour', 'day')
+GROUP BY site_id, parameter, period, origin, ts::date""",
+    ],
 ]
 
 

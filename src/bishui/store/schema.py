@@ -252,19 +252,22 @@ BEGIN
     END IF;
     IF to_regclass('pg_temp.bishui_day_keys') IS NULL THEN
         CREATE TEMP TABLE bishui_day_keys (site_id TEXT, parameter TEXT, period TEXT,
-            origin TEXT, day DATE) ON COMMIT DELETE ROWS;
+            origin TEXT, day DATE, reform BOOLEAN) ON COMMIT DELETE ROWS;
     END IF;
     IF TG_OP = 'INSERT' THEN
         INSERT INTO bishui_day_keys SELECT DISTINCT site_id, parameter, period, origin,
-            ts::date FROM m_new WHERE period IN ('hour', 'day');
+            ts::date, FALSE FROM m_new WHERE period IN ('hour', 'day');
     ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO bishui_day_keys SELECT site_id, parameter, period, origin, ts::date
+        INSERT INTO bishui_day_keys SELECT site_id, parameter, period, origin, ts::date, TRUE
             FROM m_new WHERE period IN ('hour', 'day')
-            UNION SELECT site_id, parameter, period, origin, ts::date
+            UNION SELECT site_id, parameter, period, origin, ts::date, TRUE
             FROM m_old WHERE period IN ('hour', 'day');
     ELSE
         INSERT INTO bishui_day_keys SELECT DISTINCT site_id, parameter, period, origin,
-            ts::date FROM m_old WHERE period IN ('hour', 'day');
+            ts::date, TRUE FROM m_old WHERE period IN ('hour', 'day');
+    END IF;
+    IF NOT FOUND THEN  -- no hourly or daily value (minute data): nothing to re-form
+        RETURN NULL;
     END IF;
     -- Concurrent writers of the same day: each waits for the other's commit before it
     -- re-forms the day (the next statement's snapshot then sees the other's rows), so the
@@ -272,6 +275,24 @@ BEGIN
     PERFORM pg_advisory_xact_lock(1651077992, b) FROM (SELECT DISTINCT
         abs(hashtext(site_id || '|' || parameter || '|' || period || '|' || origin || '|'
             || day::text) % 1024) AS b FROM bishui_day_keys ORDER BY b) locks;
+    IF TG_OP = 'INSERT' THEN
+        -- A day the layout does not hold yet had no row before this statement, so its rows
+        -- are all in the statement's own (a bulk load's common case): formed from those,
+        -- without reading measurement back. Days it holds are re-formed below.
+        UPDATE bishui_day_keys k SET reform = TRUE FROM measurement_day d
+        WHERE d.site_id = k.site_id AND d.parameter = k.parameter AND d.period = k.period
+            AND d.origin = k.origin AND d.day = k.day;
+        INSERT INTO measurement_day (site_id, parameter, period, origin, day, n, ts, value, vf)
+        SELECT site_id, parameter, period, origin, ts::date, count(*),
+            string_agg(timestamp_send(ts), ''::bytea ORDER BY ts),
+            string_agg(float8send(COALESCE(value, 'NaN'::float8)), ''::bytea ORDER BY ts),
+            string_agg(int2send((CASE WHEN valid THEN 256 ELSE 0 END
+                + CASE WHEN flag IS NULL THEN 0 WHEN octet_length(flag) = 1
+                       THEN ascii(flag) ELSE 255 END)::int2), ''::bytea ORDER BY ts)
+        FROM m_new WHERE period IN ('hour', 'day')
+        GROUP BY site_id, parameter, period, origin, ts::date
+        ON CONFLICT (site_id, parameter, period, origin, day) DO NOTHING;
+    END IF;
     INSERT INTO measurement_day (site_id, parameter, period, origin, day, n, ts, value, vf)
     SELECT m.site_id, m.parameter, m.period, m.origin, k.day, count(*),
         string_agg(timestamp_send(m.ts), ''::bytea ORDER BY m.ts),
@@ -282,6 +303,7 @@ BEGIN
     FROM bishui_day_keys k JOIN measurement m ON m.site_id = k.site_id
         AND m.parameter = k.parameter AND m.period = k.period AND m.origin = k.origin
         AND m.ts >= k.day AND m.ts < k.day + 1
+    WHERE k.reform
     GROUP BY m.site_id, m.parameter, m.period, m.origin, k.day
     ON CONFLICT (site_id, parameter, period, origin, day) DO UPDATE
         SET n = excluded.n, ts = excluded.ts, value = excluded.value, vf = excluded.vf;

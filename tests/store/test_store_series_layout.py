@@ -137,6 +137,20 @@ def test_series_read_equals_the_rows_after_every_write_path(store: Store) -> Non
     cols["value"] = cols["value"] * 2
     store.write_measurements(cols)
     check(store)
+    # hourly data arriving: later hours of stored days (appended), then an earlier one
+    for h in (47, 46):
+        store.write_batch(Batch(rows=[row(s, "a34004", D0 + dt.timedelta(hours=h), h / 2)
+                                      for s in SITES]))  # fmt: skip
+        check(store)
+    store.write_batch(
+        Batch(
+            rows=[
+                row("AQ01", "a21026", D0 + dt.timedelta(hours=1), 1.5),
+                row("AQ01", "a21026", D0 + dt.timedelta(hours=47), 4.5),
+            ]
+        )
+    )
+    check(store)
     # a transaction's inserts, upserts, column inserts, updates and deletes
     with store.transaction() as tx:
         tx.insert_rows(

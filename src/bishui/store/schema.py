@@ -252,7 +252,8 @@ BEGIN
     END IF;
     IF to_regclass('pg_temp.bishui_day_keys') IS NULL THEN
         CREATE TEMP TABLE bishui_day_keys (site_id TEXT, parameter TEXT, period TEXT,
-            origin TEXT, day DATE, reform BOOLEAN) ON COMMIT DELETE ROWS;
+            origin TEXT, day DATE, reform BOOLEAN,
+            PRIMARY KEY (site_id, parameter, period, origin, day)) ON COMMIT DELETE ROWS;
     END IF;
     IF TG_OP = 'INSERT' THEN
         INSERT INTO bishui_day_keys SELECT DISTINCT site_id, parameter, period, origin,
@@ -276,12 +277,38 @@ BEGIN
         abs(hashtext(site_id || '|' || parameter || '|' || period || '|' || origin || '|'
             || day::text) % 1024) AS b FROM bishui_day_keys ORDER BY b) locks;
     IF TG_OP = 'INSERT' THEN
-        -- A day the layout does not hold yet had no row before this statement, so its rows
-        -- are all in the statement's own (a bulk load's common case): formed from those,
-        -- without reading measurement back. Days it holds are re-formed below.
+        -- Inserted rows are new keys. A day the layout does not hold yet had no row before
+        -- this statement, so its rows are all the statement's own (a bulk load): formed from
+        -- those, without reading measurement back. A day it holds whose new rows all come
+        -- after its stored ones (hourly data arriving) gets them appended. Other days it
+        -- holds are re-formed from measurement below.
         UPDATE bishui_day_keys k SET reform = TRUE FROM measurement_day d
         WHERE d.site_id = k.site_id AND d.parameter = k.parameter AND d.period = k.period
             AND d.origin = k.origin AND d.day = k.day;
+        WITH a AS (
+            SELECT site_id, parameter, period, origin, ts::date AS day, count(*) AS n,
+                min(ts) AS first,
+                string_agg(timestamp_send(ts), ''::bytea ORDER BY ts) AS ts,
+                string_agg(float8send(COALESCE(value, 'NaN'::float8)), ''::bytea ORDER BY ts)
+                    AS value,
+                string_agg(int2send((CASE WHEN valid THEN 256 ELSE 0 END
+                    + CASE WHEN flag IS NULL THEN 0 WHEN octet_length(flag) = 1
+                           THEN ascii(flag) ELSE 255 END)::int2), ''::bytea ORDER BY ts) AS vf
+            FROM m_new WHERE period IN ('hour', 'day')
+            GROUP BY site_id, parameter, period, origin, ts::date
+        ), appended AS (
+            UPDATE measurement_day d
+            SET n = d.n + a.n, ts = d.ts || a.ts, value = d.value || a.value, vf = d.vf || a.vf
+            FROM a WHERE d.site_id = a.site_id AND d.parameter = a.parameter
+                AND d.period = a.period AND d.origin = a.origin AND d.day = a.day
+                AND ('x' || encode(substring(d.ts FROM octet_length(d.ts) - 7), 'hex'))
+                    ::bit(64)::bigint
+                  < ('x' || encode(timestamp_send(a.first), 'hex'))::bit(64)::bigint
+            RETURNING d.site_id, d.parameter, d.period, d.origin, d.day
+        )
+        UPDATE bishui_day_keys k SET reform = FALSE FROM appended p
+        WHERE p.site_id = k.site_id AND p.parameter = k.parameter AND p.period = k.period
+            AND p.origin = k.origin AND p.day = k.day;
         INSERT INTO measurement_day (site_id, parameter, period, origin, day, n, ts, value, vf)
         SELECT site_id, parameter, period, origin, ts::date, count(*),
             string_agg(timestamp_send(ts), ''::bytea ORDER BY ts),

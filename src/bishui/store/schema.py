@@ -285,40 +285,44 @@ BEGIN
         UPDATE bishui_day_keys k SET reform = TRUE FROM measurement_day d
         WHERE d.site_id = k.site_id AND d.parameter = k.parameter AND d.period = k.period
             AND d.origin = k.origin AND d.day = k.day;
-        WITH a AS (
-            SELECT site_id, parameter, period, origin, ts::date AS day, count(*) AS n,
-                min(ts) AS first,
-                string_agg(timestamp_send(ts), ''::bytea ORDER BY ts) AS ts,
-                string_agg(float8send(COALESCE(value, 'NaN'::float8)), ''::bytea ORDER BY ts)
-                    AS value,
+        IF EXISTS (SELECT 1 FROM bishui_day_keys WHERE NOT reform) THEN
+            INSERT INTO measurement_day (site_id, parameter, period, origin, day, n, ts, value, vf)
+            SELECT site_id, parameter, period, origin, ts::date, count(*),
+                string_agg(timestamp_send(ts), ''::bytea ORDER BY ts),
+                string_agg(float8send(COALESCE(value, 'NaN'::float8)), ''::bytea ORDER BY ts),
                 string_agg(int2send((CASE WHEN valid THEN 256 ELSE 0 END
                     + CASE WHEN flag IS NULL THEN 0 WHEN octet_length(flag) = 1
-                           THEN ascii(flag) ELSE 255 END)::int2), ''::bytea ORDER BY ts) AS vf
+                           THEN ascii(flag) ELSE 255 END)::int2), ''::bytea ORDER BY ts)
             FROM m_new WHERE period IN ('hour', 'day')
             GROUP BY site_id, parameter, period, origin, ts::date
-        ), appended AS (
-            UPDATE measurement_day d
-            SET n = d.n + a.n, ts = d.ts || a.ts, value = d.value || a.value, vf = d.vf || a.vf
-            FROM a WHERE d.site_id = a.site_id AND d.parameter = a.parameter
-                AND d.period = a.period AND d.origin = a.origin AND d.day = a.day
-                AND ('x' || encode(substring(d.ts FROM octet_length(d.ts) - 7), 'hex'))
-                    ::bit(64)::bigint
-                  < ('x' || encode(timestamp_send(a.first), 'hex'))::bit(64)::bigint
-            RETURNING d.site_id, d.parameter, d.period, d.origin, d.day
-        )
-        UPDATE bishui_day_keys k SET reform = FALSE FROM appended p
-        WHERE p.site_id = k.site_id AND p.parameter = k.parameter AND p.period = k.period
-            AND p.origin = k.origin AND p.day = k.day;
-        INSERT INTO measurement_day (site_id, parameter, period, origin, day, n, ts, value, vf)
-        SELECT site_id, parameter, period, origin, ts::date, count(*),
-            string_agg(timestamp_send(ts), ''::bytea ORDER BY ts),
-            string_agg(float8send(COALESCE(value, 'NaN'::float8)), ''::bytea ORDER BY ts),
-            string_agg(int2send((CASE WHEN valid THEN 256 ELSE 0 END
-                + CASE WHEN flag IS NULL THEN 0 WHEN octet_length(flag) = 1
-                       THEN ascii(flag) ELSE 255 END)::int2), ''::bytea ORDER BY ts)
-        FROM m_new WHERE period IN ('hour', 'day')
-        GROUP BY site_id, parameter, period, origin, ts::date
-        ON CONFLICT (site_id, parameter, period, origin, day) DO NOTHING;
+            ON CONFLICT (site_id, parameter, period, origin, day) DO NOTHING;
+        END IF;
+        IF EXISTS (SELECT 1 FROM bishui_day_keys WHERE reform) THEN
+            WITH a AS (
+                SELECT site_id, parameter, period, origin, ts::date AS day, count(*) AS n,
+                    min(ts) AS first,
+                    string_agg(timestamp_send(ts), ''::bytea ORDER BY ts) AS ts,
+                    string_agg(float8send(COALESCE(value, 'NaN'::float8)), ''::bytea ORDER BY ts)
+                        AS value,
+                    string_agg(int2send((CASE WHEN valid THEN 256 ELSE 0 END
+                        + CASE WHEN flag IS NULL THEN 0 WHEN octet_length(flag) = 1
+                               THEN ascii(flag) ELSE 255 END)::int2), ''::bytea ORDER BY ts) AS vf
+                FROM m_new WHERE period IN ('hour', 'day')
+                GROUP BY site_id, parameter, period, origin, ts::date
+            ), appended AS (
+                UPDATE measurement_day d
+                SET n = d.n + a.n, ts = d.ts || a.ts, value = d.value || a.value, vf = d.vf || a.vf
+                FROM a WHERE d.site_id = a.site_id AND d.parameter = a.parameter
+                    AND d.period = a.period AND d.origin = a.origin AND d.day = a.day
+                    AND ('x' || encode(substring(d.ts FROM octet_length(d.ts) - 7), 'hex'))
+                        ::bit(64)::bigint
+                      < ('x' || encode(timestamp_send(a.first), 'hex'))::bit(64)::bigint
+                RETURNING d.site_id, d.parameter, d.period, d.origin, d.day
+            )
+            UPDATE bishui_day_keys k SET reform = FALSE FROM appended p
+            WHERE p.site_id = k.site_id AND p.parameter = k.parameter AND p.period = k.period
+                AND p.origin = k.origin AND p.day = k.day;
+        END IF;
     END IF;
     INSERT INTO measurement_day (site_id, parameter, period, origin, day, n, ts, value, vf)
     SELECT m.site_id, m.parameter, m.period, m.origin, k.day, count(*),

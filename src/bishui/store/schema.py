@@ -241,7 +241,7 @@ CREATE TABLE measurement_day (
         # nested loops over the primary keys, never a scan) from measurement: ts as int8
         # microseconds since 2000-01-01 (timestamp_send), value as float8 (NULL → NaN), vf as
         # int2 = valid × 256 + the flag's byte (0: none; 255: not one ASCII character), each
-        # big-endian, in time order. Days left with no row are deleted.
+        # big-endian, in time order. Days left with no row are dropped.
         """-- postgresql
 CREATE FUNCTION measurement_day_sync() RETURNS trigger LANGUAGE plpgsql
 SET enable_hashjoin = off SET enable_mergejoin = off AS $$
@@ -252,20 +252,20 @@ BEGIN
     END IF;
     IF to_regclass('pg_temp.bishui_day_keys') IS NULL THEN
         CREATE TEMP TABLE bishui_day_keys (site_id TEXT, parameter TEXT, period TEXT,
-            origin TEXT, day DATE, reform BOOLEAN,
-            PRIMARY KEY (site_id, parameter, period, origin, day)) ON COMMIT DELETE ROWS;
+            origin TEXT, day DATE, first TIMESTAMP, state TEXT) ON COMMIT DELETE ROWS;
     END IF;
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO bishui_day_keys SELECT DISTINCT site_id, parameter, period, origin,
-            ts::date, FALSE FROM m_new WHERE period IN ('hour', 'day');
+        INSERT INTO bishui_day_keys SELECT site_id, parameter, period, origin, ts::date,
+            min(ts), 'new' FROM m_new WHERE period IN ('hour', 'day')
+            GROUP BY site_id, parameter, period, origin, ts::date;
     ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO bishui_day_keys SELECT site_id, parameter, period, origin, ts::date, TRUE
-            FROM m_new WHERE period IN ('hour', 'day')
-            UNION SELECT site_id, parameter, period, origin, ts::date, TRUE
+        INSERT INTO bishui_day_keys SELECT site_id, parameter, period, origin, ts::date,
+            NULL::timestamp, 'reform' FROM m_new WHERE period IN ('hour', 'day')
+            UNION SELECT site_id, parameter, period, origin, ts::date, NULL, 'reform'
             FROM m_old WHERE period IN ('hour', 'day');
     ELSE
         INSERT INTO bishui_day_keys SELECT DISTINCT site_id, parameter, period, origin,
-            ts::date, TRUE FROM m_old WHERE period IN ('hour', 'day');
+            ts::date, NULL::timestamp, 'reform' FROM m_old WHERE period IN ('hour', 'day');
     END IF;
     IF NOT FOUND THEN  -- no hourly or daily value (minute data): nothing to re-form
         RETURN NULL;
@@ -277,16 +277,42 @@ BEGIN
         abs(hashtext(site_id || '|' || parameter || '|' || period || '|' || origin || '|'
             || day::text) % 1024) AS b FROM bishui_day_keys ORDER BY b) locks;
     IF TG_OP = 'INSERT' THEN
-        -- Inserted rows are new keys. A day the layout does not hold yet had no row before
-        -- this statement, so its rows are all the statement's own (a bulk load): formed from
-        -- those, without reading measurement back. A day it holds whose new rows all come
-        -- after its stored ones (hourly data arriving) gets them appended. Other days it
-        -- holds are re-formed from measurement below.
-        UPDATE bishui_day_keys k SET reform = TRUE FROM measurement_day d
+        -- Inserted rows are new keys. A day the layout does not hold yet ('new') had no row
+        -- before this statement, so its rows are all the statement's own (a bulk load):
+        -- formed from those, without reading measurement back. A day it holds whose new rows
+        -- all come after its last stored one (hourly data arriving: 'append') gets them
+        -- appended. Other days it holds are re-formed from measurement below.
+        UPDATE bishui_day_keys k SET state = CASE
+            WHEN ('x' || encode(substring(d.ts FROM octet_length(d.ts) - 7), 'hex'))
+                ::bit(64)::bigint
+            < ('x' || encode(timestamp_send(k.first), 'hex'))::bit(64)::bigint
+            THEN 'append' ELSE 'reform' END
+        FROM measurement_day d
         WHERE d.site_id = k.site_id AND d.parameter = k.parameter AND d.period = k.period
             AND d.origin = k.origin AND d.day = k.day;
-        IF EXISTS (SELECT 1 FROM bishui_day_keys WHERE NOT reform) THEN
-            INSERT INTO measurement_day (site_id, parameter, period, origin, day, n, ts, value, vf)
+        IF EXISTS (SELECT 1 FROM bishui_day_keys WHERE state = 'append') THEN
+            -- the same test on the same stored rows as above: the same days
+            UPDATE measurement_day d
+            SET n = d.n + a.n, ts = d.ts || a.ts, value = d.value || a.value, vf = d.vf || a.vf
+            FROM (SELECT site_id, parameter, period, origin, ts::date AS day, count(*) AS n,
+                    min(ts) AS first,
+                    string_agg(timestamp_send(ts), ''::bytea ORDER BY ts) AS ts,
+                    string_agg(float8send(COALESCE(value, 'NaN'::float8)), ''::bytea
+                        ORDER BY ts) AS value,
+                    string_agg(int2send((CASE WHEN valid THEN 256 ELSE 0 END
+                        + CASE WHEN flag IS NULL THEN 0 WHEN octet_length(flag) = 1
+                               THEN ascii(flag) ELSE 255 END)::int2), ''::bytea ORDER BY ts)
+                        AS vf
+                FROM m_new WHERE period IN ('hour', 'day')
+                GROUP BY site_id, parameter, period, origin, ts::date) a
+            WHERE d.site_id = a.site_id AND d.parameter = a.parameter
+                AND d.period = a.period AND d.origin = a.origin AND d.day = a.day
+                AND ('x' || encode(substring(d.ts FROM octet_length(d.ts) - 7), 'hex'))
+            ::bit(64)::bigint < ('x' || encode(timestamp_send(a.first), 'hex'))::bit(64)::bigint;
+        END IF;
+        IF EXISTS (SELECT 1 FROM bishui_day_keys WHERE state = 'new') THEN
+            INSERT INTO measurement_day (site_id, parameter, period, origin, day, n, ts, value,
+                vf)
             SELECT site_id, parameter, period, origin, ts::date, count(*),
                 string_agg(timestamp_send(ts), ''::bytea ORDER BY ts),
                 string_agg(float8send(COALESCE(value, 'NaN'::float8)), ''::bytea ORDER BY ts),
@@ -297,33 +323,12 @@ BEGIN
             GROUP BY site_id, parameter, period, origin, ts::date
             ON CONFLICT (site_id, parameter, period, origin, day) DO NOTHING;
         END IF;
-        IF EXISTS (SELECT 1 FROM bishui_day_keys WHERE reform) THEN
-            WITH a AS (
-                SELECT site_id, parameter, period, origin, ts::date AS day, count(*) AS n,
-                    min(ts) AS first,
-                    string_agg(timestamp_send(ts), ''::bytea ORDER BY ts) AS ts,
-                    string_agg(float8send(COALESCE(value, 'NaN'::float8)), ''::bytea ORDER BY ts)
-                        AS value,
-                    string_agg(int2send((CASE WHEN valid THEN 256 ELSE 0 END
-                        + CASE WHEN flag IS NULL THEN 0 WHEN octet_length(flag) = 1
-                               THEN ascii(flag) ELSE 255 END)::int2), ''::bytea ORDER BY ts) AS vf
-                FROM m_new WHERE period IN ('hour', 'day')
-                GROUP BY site_id, parameter, period, origin, ts::date
-            ), appended AS (
-                UPDATE measurement_day d
-                SET n = d.n + a.n, ts = d.ts || a.ts, value = d.value || a.value, vf = d.vf || a.vf
-                FROM a WHERE d.site_id = a.site_id AND d.parameter = a.parameter
-                    AND d.period = a.period AND d.origin = a.origin AND d.day = a.day
-                    AND ('x' || encode(substring(d.ts FROM octet_length(d.ts) - 7), 'hex'))
-                        ::bit(64)::bigint
-                      < ('x' || encode(timestamp_send(a.first), 'hex'))::bit(64)::bigint
-                RETURNING d.site_id, d.parameter, d.period, d.origin, d.day
-            )
-            UPDATE bishui_day_keys k SET reform = FALSE FROM appended p
-            WHERE p.site_id = k.site_id AND p.parameter = k.parameter AND p.period = k.period
-                AND p.origin = k.origin AND p.day = k.day;
-        END IF;
     END IF;
+    -- Re-formed days are deleted and inserted again (a day left with no row is not): no
+    -- anti-join against measurement, which the planner ran through its (period, ts) index.
+    DELETE FROM measurement_day d USING bishui_day_keys k
+    WHERE k.state = 'reform' AND d.site_id = k.site_id AND d.parameter = k.parameter
+        AND d.period = k.period AND d.origin = k.origin AND d.day = k.day;
     INSERT INTO measurement_day (site_id, parameter, period, origin, day, n, ts, value, vf)
     SELECT m.site_id, m.parameter, m.period, m.origin, k.day, count(*),
         string_agg(timestamp_send(m.ts), ''::bytea ORDER BY m.ts),
@@ -334,18 +339,8 @@ BEGIN
     FROM bishui_day_keys k JOIN measurement m ON m.site_id = k.site_id
         AND m.parameter = k.parameter AND m.period = k.period AND m.origin = k.origin
         AND m.ts >= k.day AND m.ts < k.day + 1
-    WHERE k.reform
-    GROUP BY m.site_id, m.parameter, m.period, m.origin, k.day
-    ON CONFLICT (site_id, parameter, period, origin, day) DO UPDATE
-        SET n = excluded.n, ts = excluded.ts, value = excluded.value, vf = excluded.vf;
-    IF TG_OP <> 'INSERT' THEN
-        DELETE FROM measurement_day d USING bishui_day_keys k
-        WHERE d.site_id = k.site_id AND d.parameter = k.parameter AND d.period = k.period
-            AND d.origin = k.origin AND d.day = k.day AND NOT EXISTS (
-                SELECT 1 FROM measurement m WHERE m.site_id = k.site_id
-                    AND m.parameter = k.parameter AND m.period = k.period
-                    AND m.origin = k.origin AND m.ts >= k.day AND m.ts < k.day + 1);
-    END IF;
+    WHERE k.state = 'reform'
+    GROUP BY m.site_id, m.parameter, m.period, m.origin, k.day;
     DELETE FROM bishui_day_keys;
     RETURN NULL;
 END

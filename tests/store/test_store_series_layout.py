@@ -147,6 +147,7 @@ def test_series_read_equals_the_rows_after_every_write_path(store: Store) -> Non
             rows=[
                 row("AQ01", "a21026", D0 + dt.timedelta(hours=1), 1.5),
                 row("AQ01", "a21026", D0 + dt.timedelta(hours=47), 4.5),
+                row("AQ01", "a21026", D0 + dt.timedelta(days=3), 9.5),
             ]
         )
     )

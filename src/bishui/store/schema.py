@@ -279,9 +279,10 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         -- Inserted rows are new keys. A day the layout does not hold yet ('new') had no row
         -- before this statement, so its rows are all the statement's own (a bulk load):
-        -- formed from those, without reading measurement back. A day it holds whose new rows
-        -- all come after its last stored one (hourly data arriving: 'append') gets them
-        -- appended. Other days it holds are re-formed from measurement below.
+        -- formed from those, without reading measurement back. When there is no such day, a
+        -- day it holds whose new rows all come after its last stored one (hourly data
+        -- arriving: 'append') gets them appended. Other days it holds are re-formed from
+        -- measurement below.
         UPDATE bishui_day_keys k SET state = CASE
             WHEN ('x' || encode(substring(d.ts FROM octet_length(d.ts) - 7), 'hex'))
                 ::bit(64)::bigint
@@ -290,7 +291,11 @@ BEGIN
         FROM measurement_day d
         WHERE d.site_id = k.site_id AND d.parameter = k.parameter AND d.period = k.period
             AND d.origin = k.origin AND d.day = k.day;
-        IF EXISTS (SELECT 1 FROM bishui_day_keys WHERE state = 'append') THEN
+        IF EXISTS (SELECT 1 FROM bishui_day_keys WHERE state = 'new') THEN
+            -- a bulk load: its few days that continue stored ones are re-formed rather than
+            -- the statement's rows aggregated twice
+            UPDATE bishui_day_keys SET state = 'reform' WHERE state = 'append';
+        ELSIF EXISTS (SELECT 1 FROM bishui_day_keys WHERE state = 'append') THEN
             -- the same test on the same stored rows as above: the same days
             UPDATE measurement_day d
             SET n = d.n + a.n, ts = d.ts || a.ts, value = d.value || a.value, vf = d.vf || a.vf

@@ -177,41 +177,23 @@ def select(
     sids, pers = tuple(site_ids), tuple(periods)
     if (parameters is not None and not parameters) or not sids or not pers:
         return _empty(sids, tuple(parameters or ()), pers, text)
-    where, where_p = _where(sids, parameters, pers, origins, start, end)
-    # The text key columns are coded by the store (Store.query_coded_arrays: DuckDB joins
-    # small VALUES lists, PostgreSQL groups by them and sends binary arrays), the validity and
-    # the HJ 212 flag travel packed in one small integer: no Python object per row.
-    n_flags = 1 if flags is None else len(flags) + 1
-    small = f"CAST(valid AS INTEGER) * {n_flags}"
-    args: list[Any] = []
-    if flags is not None:
-        flag_case, args = _codes("flag", tuple(flags))
-        small += f" + COALESCE({flag_case}, {len(flags)})"
-    cols = ["site_id", "parameter", "period", "origin", f"{small} AS small", "ts", "value"]
-    types = {"small": "i4", "ts": "ts", "value": "f8"}
     dicts: dict[str, list[Any]] = {}
     if text:
-        for name in ("flag", "source"):
-            # DENSE_RANK over the same rows in the same order as the dictionary query below;
-            # NULL ranks with the others and is told apart by the dictionary.
-            cols.append(
-                f"CAST(DENSE_RANK() OVER (ORDER BY {name} NULLS LAST) AS INTEGER) AS {name}_i"
-            )
-            types[f"{name}_i"] = "i4"
-            dicts[name] = _distinct(store, name, sids, parameters, pers, origins, start, end)
-    names, c = store.query_coded_arrays(
-        f"SELECT {', '.join(cols)} FROM measurement WHERE {where}",  # noqa: S608 - fixed
-        [*args, *where_p],
-        {"site_id": sids, "parameter": parameters, "period": pers, "origin": ORIGIN_ORDER},
-        types,
-    )
+        names, c = _select_text(store, sids, parameters, pers, origins, start, end, flags, dicts)
+        rank = c["origin"].astype(np.int8)
+    else:
+        # The store's fastest path for the raw rows (Store.measurement_arrays: DuckDB's
+        # numpy result; PostgreSQL's series layout, one row a day): no Python object per row.
+        names, c = store.measurement_arrays(sids, parameters, pers, origins, start, end, flags)
+        to_rank = np.array([ORIGIN_ORDER.index(o) for o in origins], dtype=np.int8)
+        rank = to_rank[c["origin"]]
     params_t = names["parameter"]
     n = len(c["ts"])
     if n == 0:
         return _empty(sids, params_t, pers, text)
-    valid, flag_code = np.divmod(c["small"], n_flags)
+    valid, flag_code = c["valid"], c.get("flag_code")
     site, par = c["site_id"], c["parameter"]
-    per, rank = c["period"].astype(np.int8), c["origin"].astype(np.int8)
+    per = c["period"].astype(np.int8)
     ts = c["ts"]
     # group: (site, parameter, period)
     group = (site.astype(np.int64) * len(params_t) + par) * len(pers) + per
@@ -249,12 +231,56 @@ def select(
         per[keep],
         ts[keep],
         c["value"][keep].astype(np.float64),
-        valid[keep] == 1,
+        valid[keep],
         rank[keep],
         extra.get("flag"),
         extra.get("source"),
-        None if flags is None else flag_code[keep].astype(np.int16),
+        None if flag_code is None else flag_code[keep].astype(np.int16),
     )
+
+
+def _select_text(
+    store: Store,
+    sids: Sequence[str],
+    parameters: Sequence[str] | None,
+    pers: Sequence[str],
+    origins: Sequence[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    flags: Sequence[str] | None,
+    dicts: dict[str, list[Any]],
+) -> tuple[dict[str, tuple[str, ...]], dict[str, NDArray[Any]]]:
+    """:func:`select`'s raw rows with ``flag`` and ``source`` ranked over the selection (their
+    dictionaries filled into *dicts*); origins coded against :data:`ORIGIN_ORDER`."""
+    where, where_p = _where(sids, parameters, pers, origins, start, end)
+    # The text key columns are coded by the store (Store.query_coded_arrays: DuckDB joins
+    # small VALUES lists, PostgreSQL groups by them and sends binary arrays), the validity and
+    # the HJ 212 flag travel packed in one small integer: no Python object per row.
+    n_flags = 1 if flags is None else len(flags) + 1
+    small = f"CAST(valid AS INTEGER) * {n_flags}"
+    args: list[Any] = []
+    if flags is not None:
+        flag_case, args = _codes("flag", tuple(flags))
+        small += f" + COALESCE({flag_case}, {len(flags)})"
+    cols = ["site_id", "parameter", "period", "origin", f"{small} AS small", "ts", "value"]
+    types = {"small": "i4", "ts": "ts", "value": "f8"}
+    for name in ("flag", "source"):
+        # DENSE_RANK over the same rows in the same order as the dictionary query below;
+        # NULL ranks with the others and is told apart by the dictionary.
+        cols.append(f"CAST(DENSE_RANK() OVER (ORDER BY {name} NULLS LAST) AS INTEGER) AS {name}_i")
+        types[f"{name}_i"] = "i4"
+        dicts[name] = _distinct(store, name, sids, parameters, pers, origins, start, end)
+    names, c = store.query_coded_arrays(
+        f"SELECT {', '.join(cols)} FROM measurement WHERE {where}",  # noqa: S608 - fixed
+        [*args, *where_p],
+        {"site_id": sids, "parameter": parameters, "period": pers, "origin": ORIGIN_ORDER},
+        types,
+    )
+    valid, flag_code = np.divmod(c.pop("small"), n_flags)
+    c["valid"] = valid == 1
+    if flags is not None:
+        c["flag_code"] = flag_code.astype(np.int16)
+    return names, c
 
 
 def _where(

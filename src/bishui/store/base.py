@@ -479,6 +479,81 @@ class Store(ABC):
             names[col] = tuple(ns)
         return names
 
+    def measurement_arrays(
+        self,
+        site_ids: Sequence[str],
+        parameters: Sequence[str] | None,
+        periods: Sequence[str],
+        origins: Sequence[str],
+        start: dt.datetime,
+        end: dt.datetime,
+        flags: Sequence[str] | None = None,
+    ) -> tuple[dict[str, tuple[str, ...]], dict[str, np.ndarray]]:
+        """Every stored row of ``measurement`` with ``start <= ts < end`` at *site_ids*, of
+        *parameters* (None: every code), *periods* and *origins*, as typed arrays — the raw
+        rows the read model (``bishui.readings``) chooses from, by each backend's fastest path.
+
+        Returns ``(names, arrays)`` as :meth:`query_coded_arrays` does: ``site_id``,
+        ``parameter``, ``period`` and ``origin`` coded (``int32``) against *site_ids*,
+        *parameters* (None: the codes found, in the database's text order), *periods* and
+        *origins*; ``ts`` (``datetime64[us]``), ``value`` (``float64``, NULL → NaN),
+        ``valid`` (``bool``) and, with *flags*, ``flag_code`` (``int16``): the HJ 212 flag's
+        index in *flags*, ``len(flags)`` for any other flag and for none. Rows come in no
+        promised order.
+
+        This generic form is one :meth:`query_coded_arrays`; PostgreSQL reads its series
+        layout instead where it can (``postgres_backend``, core migration 4).
+        """
+        empty_codes = parameters is not None and not parameters
+        if not site_ids or not periods or not origins or empty_codes:
+            names = {
+                "site_id": tuple(site_ids),
+                "parameter": tuple(parameters or ()),
+                "period": tuple(periods),
+                "origin": tuple(origins),
+            }
+            types = {"ts": "ts", "value": "f8"}
+            out = _empty_coded(names, types)
+            out["valid"] = np.zeros(0, bool)
+            if flags is not None:
+                out["flag_code"] = np.zeros(0, np.int16)
+            return names, out
+        where = (
+            f"site_id IN ({_marks(site_ids)}) AND period IN ({_marks(periods)}) "
+            f"AND origin IN ({_marks(origins)}) AND ts >= ? AND ts < ?"
+        )
+        args: list[Any] = [*site_ids, *periods, *origins, start, end]
+        if parameters is not None:
+            where += f" AND parameter IN ({_marks(parameters)})"
+            args += list(parameters)
+        # The validity and the flag's code travel packed in one small integer (each column
+        # costs on a large read).
+        n_flags = 1 if flags is None else len(flags) + 1
+        small = f"CAST(valid AS INTEGER) * {n_flags}"
+        flag_args: list[Any] = []
+        if flags is not None:
+            whens = " ".join("WHEN ? THEN ?" for _ in flags)
+            for i, f in enumerate(flags):
+                flag_args += [f, i]
+            small += f" + COALESCE(CASE flag {whens} END, {len(flags)})"
+        names, c = self.query_coded_arrays(
+            "SELECT site_id, parameter, period, origin, "
+            f"{small} AS small, ts, value FROM measurement WHERE {where}",
+            [*flag_args, *args],
+            {
+                "site_id": tuple(site_ids),
+                "parameter": None if parameters is None else tuple(parameters),
+                "period": tuple(periods),
+                "origin": tuple(origins),
+            },
+            {"small": "i4", "ts": "ts", "value": "f8"},
+        )
+        valid, flag_code = np.divmod(c.pop("small"), n_flags)
+        c["valid"] = valid == 1
+        if flags is not None:
+            c["flag_code"] = flag_code.astype(np.int16)
+        return names, c
+
     def page(
         self, sql: str, params: Sequence[Any] = (), *, limit: int, offset: int = 0
     ) -> tuple[int, list[dict[str, Any]]]:
@@ -892,6 +967,10 @@ def _empty_coded(
         **{c: np.zeros(0, np.int32) for c in names},
         **{n: np.zeros(0, ARRAY_TYPES[t]) for n, t in types.items()},
     }
+
+
+def _marks(xs: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in xs)
 
 
 def _column(values: Sequence[Any]) -> np.ndarray:

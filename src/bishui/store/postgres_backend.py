@@ -7,6 +7,7 @@ optional *schema* isolates a deployment (or a test) inside one database.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -187,25 +188,8 @@ class PostgresStore(Store):
         except psycopg.Error as exc:
             raise StorageError(f"query failed: {exc}") from exc
         nk, nt = len(keys), len(types)
-        names: dict[str, tuple[str, ...]] = {}
-        for i, k in enumerate(keys):
-            given = codes[k]
-            if given is not None:
-                names[k] = tuple(given)
-                continue
-            rank = nk + nt + free.index(k)
-            seen = {int(r[rank]): r[i] for r in rows if r[i] is not None}
-            names[k] = tuple(seen[x] for x in sorted(seen))
-        # A name listed twice codes its rows twice, as the join of the generic path does.
-        index: dict[str, dict[str, list[int]]] = {k: {} for k in keys}
-        for k, ns in names.items():
-            for j, n in enumerate(ns):
-                index[k].setdefault(n, []).append(j)
-        groups: list[tuple[tuple[int, ...], tuple[Any, ...]]] = []
-        for r in rows:
-            found = [index[k].get(r[i], []) for i, k in enumerate(keys)]
-            groups += [(code, r[nk : nk + nt]) for code in itertools.product(*found)]
-        groups.sort(key=lambda g: g[0])
+        rank_at = {k: nk + nt + free.index(k) for k in free}
+        names, groups = _code_groups(rows, codes, rank_at, nk, nt)
         if not groups:
             return names, {
                 **{k: np.zeros(0, np.int32) for k in keys},
@@ -221,6 +205,94 @@ class PostgresStore(Store):
             out[k] = np.repeat(np.array([g[0][i] for g in groups], dtype=np.int32), lengths)
         for n, parts in cols.items():
             out[n] = np.concatenate(parts)
+        return names, out
+
+    def measurement_arrays(
+        self,
+        site_ids: Sequence[str],
+        parameters: Sequence[str] | None,
+        periods: Sequence[str],
+        origins: Sequence[str],
+        start: dt.datetime,
+        end: dt.datetime,
+        flags: Sequence[str] | None = None,
+    ) -> tuple[dict[str, tuple[str, ...]], dict[str, np.ndarray]]:
+        """:meth:`Store.measurement_arrays` from the series layout ``measurement_day`` (core
+        migration 4: one row per site, parameter, period, origin and day holding the day's
+        values as packed binary arrays, kept in step with ``measurement`` by its triggers):
+        the rows of the days in the window grouped by the text keys on the server, each
+        group's days joined into one ``bytea`` per column (``string_agg``) and parsed by numpy
+        at once — one row read a day, not one a value.
+
+        Minute and real-time values are not in the layout, nor are flags that are not one
+        ASCII character; those reads, and a read of every code over a window that does not
+        start and end at midnight, take the generic path."""
+        lut = _flag_lut(flags)
+        one_day = dt.timedelta(days=1)
+        aligned = start.time() == dt.time(0) and end.time() == dt.time(0)
+        if (
+            not site_ids
+            or not origins
+            or not periods
+            or (parameters is not None and not parameters)
+            or end <= start
+            or any(p not in _DAY_PERIODS for p in periods)
+            or (flags is not None and lut is None)
+            or (parameters is None and not aligned)
+        ):
+            return super().measurement_arrays(
+                site_ids, parameters, periods, origins, start, end, flags
+            )
+        first = start.date()
+        last = (end - dt.timedelta(microseconds=1)).date() + one_day
+        codes: dict[str, Sequence[str] | None] = {
+            "site_id": tuple(site_ids),
+            "parameter": None if parameters is None else tuple(parameters),
+            "period": tuple(periods),
+            "origin": tuple(origins),
+        }
+        where = (
+            f"site_id IN ({_marks(site_ids)}) AND period IN ({_marks(periods)}) "
+            f"AND origin IN ({_marks(origins)}) AND day >= %s AND day < %s"
+        )
+        args: list[Any] = [*site_ids, *periods, *origins, first, last]
+        if parameters is not None:
+            where += f" AND parameter IN ({_marks(parameters)})"
+            args += list(parameters)
+        rank = ", DENSE_RANK() OVER (ORDER BY parameter)" if parameters is None else ""
+        stmt = (
+            "SELECT site_id, parameter, period, origin, "
+            "string_agg(ts, ''::bytea ORDER BY day), string_agg(value, ''::bytea ORDER BY day), "
+            f"string_agg(vf, ''::bytea ORDER BY day){rank} FROM measurement_day WHERE {where} "
+            "GROUP BY site_id, parameter, period, origin"
+        )
+        try:
+            with self._large_read() as cur:
+                cur.execute(stmt, args)
+                rows = cur.fetchall()
+        except psycopg.Error as exc:
+            raise StorageError(f"query failed: {exc}") from exc
+        names, groups = _code_groups(rows, codes, {"parameter": 7}, 4, 3)
+        keys = list(codes)
+        lengths = np.array([len(g[1][0]) // 8 for g in groups], dtype=np.int64)
+        out: dict[str, np.ndarray] = {
+            k: np.repeat(np.array([g[0][i] for g in groups], dtype=np.int32), lengths)
+            for i, k in enumerate(keys)
+        }
+        micros = np.frombuffer(b"".join(bytes(g[1][0]) for g in groups), dtype=">i8")
+        out["ts"] = _PG_EPOCH + micros.astype(np.int64).astype("timedelta64[us]")
+        out["value"] = np.frombuffer(b"".join(bytes(g[1][1]) for g in groups), dtype=">f8").astype(
+            np.float64
+        )
+        vf = np.frombuffer(b"".join(bytes(g[1][2]) for g in groups), dtype=">i2").astype(np.int16)
+        out["valid"] = vf >= 256
+        if lut is not None:
+            out["flag_code"] = lut[vf & 255]
+        if not aligned:
+            inside = (out["ts"] >= np.datetime64(start, "us")) & (
+                out["ts"] < np.datetime64(end, "us")
+            )
+            out = {k: v[inside] for k, v in out.items()}
         return names, out
 
     def _bulk_upsert_measurements(
@@ -255,6 +327,60 @@ class PostgresStore(Store):
             cur.execute("SET LOCAL bishui.revisions = 'off'")
             return
         cur.execute(upsert)
+
+
+def _code_groups(
+    rows: Sequence[tuple[Any, ...]],
+    codes: Mapping[str, Sequence[str] | None],
+    rank_at: Mapping[str, int],
+    nk: int,
+    nt: int,
+) -> tuple[dict[str, tuple[str, ...]], list[tuple[tuple[int, ...], tuple[Any, ...]]]]:
+    """Code grouped rows (the *nk* key columns first, then *nt* arrays, then the ranks of the
+    keys coded against the values found, at *rank_at*): the list each key is coded against,
+    and each group's codes with its arrays, sorted by the codes."""
+    keys = list(codes)
+    names: dict[str, tuple[str, ...]] = {}
+    for i, k in enumerate(keys):
+        given = codes[k]
+        if given is not None:
+            names[k] = tuple(given)
+            continue
+        seen = {int(r[rank_at[k]]): r[i] for r in rows if r[i] is not None}
+        names[k] = tuple(seen[x] for x in sorted(seen))
+    # A name listed twice codes its rows twice, as the join of the generic path does.
+    index: dict[str, dict[str, list[int]]] = {k: {} for k in keys}
+    for k, ns in names.items():
+        for j, n in enumerate(ns):
+            index[k].setdefault(n, []).append(j)
+    groups: list[tuple[tuple[int, ...], tuple[Any, ...]]] = []
+    for r in rows:
+        found = [index[k].get(r[i], []) for i, k in enumerate(keys)]
+        groups += [(code, r[nk : nk + nt]) for code in itertools.product(*found)]
+    groups.sort(key=lambda g: g[0])
+    return names, groups
+
+
+#: The periods PostgreSQL's series layout holds (core migration 4).
+_DAY_PERIODS = ("hour", "day")
+
+
+def _marks(xs: Sequence[Any]) -> str:
+    return ", ".join("%s" for _ in xs)
+
+
+def _flag_lut(flags: Sequence[str] | None) -> np.ndarray | None:
+    """The code of each flag byte of the series layout (0: no flag; 255: a flag that is not
+    one ASCII character) for *flags*: its first index in *flags*, else ``len(flags)``. None
+    when a flag asked for is not one ASCII character (the layout cannot tell it apart)."""
+    if flags is None:
+        return np.zeros(256, np.int16)
+    lut = np.full(256, len(flags), np.int16)
+    for i, f in reversed(list(enumerate(flags))):
+        if len(f.encode()) != 1:
+            return None
+        lut[ord(f)] = i
+    return lut
 
 
 #: ``work_mem`` of a grouped read (:meth:`PostgresStore.query_coded_arrays`): the groups'

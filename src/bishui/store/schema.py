@@ -217,6 +217,160 @@ $$""",
         "ALTER TABLE enterprises ADD COLUMN contact TEXT",
         "ALTER TABLE enterprises ADD COLUMN phone TEXT",
     ],
+    # 4 — PostgreSQL's series layout (issue 15): the hourly and daily values of each site,
+    # parameter, period, origin and day packed in one row (binary arrays), so a large read
+    # aggregates one row a day instead of one a value. Derived from ``measurement`` (the source
+    # of truth) and kept exactly in step with it in the writing statement's transaction by
+    # statement-level triggers that re-form every day a statement touched. DuckDB reads its
+    # column store directly and has no such table.
+    [
+        """-- postgresql
+CREATE TABLE measurement_day (
+    site_id TEXT NOT NULL,
+    parameter TEXT NOT NULL,
+    period TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    day DATE NOT NULL,
+    n INTEGER NOT NULL,
+    ts BYTEA NOT NULL,
+    value BYTEA NOT NULL,
+    vf BYTEA NOT NULL,
+    PRIMARY KEY (site_id, parameter, period, origin, day)
+)""",
+        # Re-forms the days a statement touched (their keys gathered in a temporary table;
+        # nested loops over the primary keys, never a scan) from measurement: ts as int8
+        # microseconds since 2000-01-01 (timestamp_send), value as float8 (NULL → NaN), vf as
+        # int2 = valid × 256 + the flag's byte (0: none; 255: not one ASCII character), each
+        # big-endian, in time order. Days left with no row are dropped.
+        """-- postgresql
+CREATE FUNCTION measurement_day_sync() RETURNS trigger LANGUAGE plpgsql
+SET enable_hashjoin = off SET enable_mergejoin = off AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM measurement_day;
+        RETURN NULL;
+    END IF;
+    IF to_regclass('pg_temp.bishui_day_keys') IS NULL THEN
+        CREATE TEMP TABLE bishui_day_keys (site_id TEXT, parameter TEXT, period TEXT,
+            origin TEXT, day DATE, first TIMESTAMP, state TEXT) ON COMMIT DELETE ROWS;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO bishui_day_keys SELECT site_id, parameter, period, origin, ts::date,
+            min(ts), 'new' FROM m_new WHERE period IN ('hour', 'day')
+            GROUP BY site_id, parameter, period, origin, ts::date;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO bishui_day_keys SELECT site_id, parameter, period, origin, ts::date,
+            NULL::timestamp, 'reform' FROM m_new WHERE period IN ('hour', 'day')
+            UNION SELECT site_id, parameter, period, origin, ts::date, NULL, 'reform'
+            FROM m_old WHERE period IN ('hour', 'day');
+    ELSE
+        INSERT INTO bishui_day_keys SELECT DISTINCT site_id, parameter, period, origin,
+            ts::date, NULL::timestamp, 'reform' FROM m_old WHERE period IN ('hour', 'day');
+    END IF;
+    IF NOT FOUND THEN  -- no hourly or daily value (minute data): nothing to re-form
+        RETURN NULL;
+    END IF;
+    -- Concurrent writers of the same day: each waits for the other's commit before it
+    -- re-forms the day (the next statement's snapshot then sees the other's rows), so the
+    -- last to commit writes the whole day. Keys hashed to 1024 locks, taken in order.
+    PERFORM pg_advisory_xact_lock(1651077992, b) FROM (SELECT DISTINCT
+        abs(hashtext(site_id || '|' || parameter || '|' || period || '|' || origin || '|'
+            || day::text) % 1024) AS b FROM bishui_day_keys ORDER BY b) locks;
+    IF TG_OP = 'INSERT' THEN
+        -- Inserted rows are new keys. A day the layout does not hold yet ('new') had no row
+        -- before this statement, so its rows are all the statement's own (a bulk load):
+        -- formed from those, without reading measurement back. When there is no such day, a
+        -- day it holds whose new rows all come after its last stored one (hourly data
+        -- arriving: 'append') gets them appended. Other days it holds are re-formed from
+        -- measurement below.
+        UPDATE bishui_day_keys k SET state = CASE
+            WHEN ('x' || encode(substring(d.ts FROM octet_length(d.ts) - 7), 'hex'))
+                ::bit(64)::bigint
+            < ('x' || encode(timestamp_send(k.first), 'hex'))::bit(64)::bigint
+            THEN 'append' ELSE 'reform' END
+        FROM measurement_day d
+        WHERE d.site_id = k.site_id AND d.parameter = k.parameter AND d.period = k.period
+            AND d.origin = k.origin AND d.day = k.day;
+        IF EXISTS (SELECT 1 FROM bishui_day_keys WHERE state = 'new') THEN
+            -- a bulk load: its few days that continue stored ones are re-formed rather than
+            -- the statement's rows aggregated twice
+            UPDATE bishui_day_keys SET state = 'reform' WHERE state = 'append';
+        ELSIF EXISTS (SELECT 1 FROM bishui_day_keys WHERE state = 'append') THEN
+            -- the same test on the same stored rows as above: the same days
+            UPDATE measurement_day d
+            SET n = d.n + a.n, ts = d.ts || a.ts, value = d.value || a.value, vf = d.vf || a.vf
+            FROM (SELECT site_id, parameter, period, origin, ts::date AS day, count(*) AS n,
+                    min(ts) AS first,
+                    string_agg(timestamp_send(ts), ''::bytea ORDER BY ts) AS ts,
+                    string_agg(float8send(COALESCE(value, 'NaN'::float8)), ''::bytea
+                        ORDER BY ts) AS value,
+                    string_agg(int2send((CASE WHEN valid THEN 256 ELSE 0 END
+                        + CASE WHEN flag IS NULL THEN 0 WHEN octet_length(flag) = 1
+                               THEN ascii(flag) ELSE 255 END)::int2), ''::bytea ORDER BY ts)
+                        AS vf
+                FROM m_new WHERE period IN ('hour', 'day')
+                GROUP BY site_id, parameter, period, origin, ts::date) a
+            WHERE d.site_id = a.site_id AND d.parameter = a.parameter
+                AND d.period = a.period AND d.origin = a.origin AND d.day = a.day
+                AND ('x' || encode(substring(d.ts FROM octet_length(d.ts) - 7), 'hex'))
+            ::bit(64)::bigint < ('x' || encode(timestamp_send(a.first), 'hex'))::bit(64)::bigint;
+        END IF;
+        IF EXISTS (SELECT 1 FROM bishui_day_keys WHERE state = 'new') THEN
+            INSERT INTO measurement_day (site_id, parameter, period, origin, day, n, ts, value,
+                vf)
+            SELECT site_id, parameter, period, origin, ts::date, count(*),
+                string_agg(timestamp_send(ts), ''::bytea ORDER BY ts),
+                string_agg(float8send(COALESCE(value, 'NaN'::float8)), ''::bytea ORDER BY ts),
+                string_agg(int2send((CASE WHEN valid THEN 256 ELSE 0 END
+                    + CASE WHEN flag IS NULL THEN 0 WHEN octet_length(flag) = 1
+                           THEN ascii(flag) ELSE 255 END)::int2), ''::bytea ORDER BY ts)
+            FROM m_new WHERE period IN ('hour', 'day')
+            GROUP BY site_id, parameter, period, origin, ts::date
+            ON CONFLICT (site_id, parameter, period, origin, day) DO NOTHING;
+        END IF;
+    END IF;
+    -- Re-formed days are deleted and inserted again (a day left with no row is not): no
+    -- anti-join against measurement, which the planner ran through its (period, ts) index.
+    DELETE FROM measurement_day d USING bishui_day_keys k
+    WHERE k.state = 'reform' AND d.site_id = k.site_id AND d.parameter = k.parameter
+        AND d.period = k.period AND d.origin = k.origin AND d.day = k.day;
+    INSERT INTO measurement_day (site_id, parameter, period, origin, day, n, ts, value, vf)
+    SELECT m.site_id, m.parameter, m.period, m.origin, k.day, count(*),
+        string_agg(timestamp_send(m.ts), ''::bytea ORDER BY m.ts),
+        string_agg(float8send(COALESCE(m.value, 'NaN'::float8)), ''::bytea ORDER BY m.ts),
+        string_agg(int2send((CASE WHEN m.valid THEN 256 ELSE 0 END
+            + CASE WHEN m.flag IS NULL THEN 0 WHEN octet_length(m.flag) = 1
+                   THEN ascii(m.flag) ELSE 255 END)::int2), ''::bytea ORDER BY m.ts)
+    FROM bishui_day_keys k JOIN measurement m ON m.site_id = k.site_id
+        AND m.parameter = k.parameter AND m.period = k.period AND m.origin = k.origin
+        AND m.ts >= k.day AND m.ts < k.day + 1
+    WHERE k.state = 'reform'
+    GROUP BY m.site_id, m.parameter, m.period, m.origin, k.day;
+    DELETE FROM bishui_day_keys;
+    RETURN NULL;
+END
+$$""",
+        "-- postgresql\nCREATE TRIGGER measurement_day_insert AFTER INSERT ON measurement "
+        "REFERENCING NEW TABLE AS m_new FOR EACH STATEMENT EXECUTE FUNCTION measurement_day_sync()",
+        "-- postgresql\nCREATE TRIGGER measurement_day_update AFTER UPDATE ON measurement "
+        "REFERENCING OLD TABLE AS m_old NEW TABLE AS m_new FOR EACH STATEMENT "
+        "EXECUTE FUNCTION measurement_day_sync()",
+        "-- postgresql\nCREATE TRIGGER measurement_day_delete AFTER DELETE ON measurement "
+        "REFERENCING OLD TABLE AS m_old FOR EACH STATEMENT EXECUTE FUNCTION measurement_day_sync()",
+        "-- postgresql\nCREATE TRIGGER measurement_day_truncate AFTER TRUNCATE ON measurement "
+        "FOR EACH STATEMENT EXECUTE FUNCTION measurement_day_sync()",
+        # existing databases: the layout of what is stored
+        """-- postgresql
+INSERT INTO measurement_day (site_id, parameter, period, origin, day, n, ts, value, vf)
+SELECT site_id, parameter, period, origin, ts::date, count(*),
+    string_agg(timestamp_send(ts), ''::bytea ORDER BY ts),
+    string_agg(float8send(COALESCE(value, 'NaN'::float8)), ''::bytea ORDER BY ts),
+    string_agg(int2send((CASE WHEN valid THEN 256 ELSE 0 END
+        + CASE WHEN flag IS NULL THEN 0 WHEN octet_length(flag) = 1
+               THEN ascii(flag) ELSE 255 END)::int2), ''::bytea ORDER BY ts)
+FROM measurement WHERE period IN ('hour', 'day')
+GROUP BY site_id, parameter, period, origin, ts::date""",
+    ],
 ]
 
 

@@ -18,12 +18,14 @@ from bishui.errors import PermissionDenied
 from bishui.web.auth import api_routes, requires, route_access
 
 ALL = frozenset({"admin", "analyst", "inspector", "chief", "county", "enterprise", "public"})
+ALL |= {"operator"}  # the exchange operator, 交易机构 (docs/exchange.md "Pages and API")
 LOGGED_IN = ALL - {"public"}
 ADMIN = frozenset({"admin"})
 COUNTY = frozenset({"county"})
 STAFF = frozenset({"admin", "analyst", "inspector", "chief"})
 STAFF_AND_COUNTY = STAFF | {"county"}
 SOURCES_READERS = LOGGED_IN  # every role but the public; scoped (docs/sources.md)
+SOURCES_READERS -= {"operator"}  # the exchange operator reads the exchange, not the sources
 # the task machine refuses what a role may not do (a chief only approves or rejects)
 TASK_ACTORS = frozenset({"admin", "inspector", "chief", "enterprise"})
 UPLOADERS = frozenset({"admin", "analyst", "enterprise"})

@@ -163,6 +163,9 @@ async def bishui_error(request: Request, exc: Exception) -> Response:
         extra = exc.as_dict()
     if isinstance(exc, RateLimited):
         extra["retry_after"] = exc.retry_after
+    refusals = getattr(exc, "refusals", None)
+    if refusals:  # the exchange registry's failed checks: code, English and Chinese message
+        extra["refusals"] = [r.as_dict() for r in refusals]
     status = status_of(exc)
     if status >= 500:
         log.error("%s on %s: %s", exc.code, request.url.path, exc.message)

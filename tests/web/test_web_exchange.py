@@ -44,9 +44,13 @@ def _cod() -> Any:
 
 @pytest.fixture
 def seeded(city_store: Store, users: dict[str, Any]) -> dict[str, str]:
-    """The model city's registry, once per backend: the operator, the test enterprise and a
+    return seed(city_store, users)
+
+
+def seed(city_store: Store, users: dict[str, Any]) -> dict[str, str]:
+    """The model city's registry, once per store: the operator, the test enterprise and a
     neighbour in another county, a holding account each (10 t and 5 t of COD) and a
-    retirement account of the bureau's."""
+    retirement account of the bureau's (also used by test_web_exchange_browser.py)."""
     ent = users["enterprise"]["enterprise"]
     other = city_store.query(
         "SELECT enterprise FROM sites WHERE kind LIKE 'source%' AND enterprise NOT IN "
@@ -169,6 +173,10 @@ async def test_a_transfer_and_the_refusals(
     assert ref["code"] == "insufficient_units"
     assert ref["message_zh"].startswith("转出账户可用数量不足")
     assert ref["message"].startswith("the transferring account does not hold enough units")
+    assert (ref["reason_zh"], ref["reason"]) == (
+        "转出账户可用数量不足",
+        "the transferring account does not hold enough units",
+    )
     assert _held((await client.get("/api/v1/exchange/accounts")).json(), OWN) == after
     # not a whole number of kg: 400, never rounded
     r = await client.post(

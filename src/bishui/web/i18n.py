@@ -522,13 +522,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ex.kind": ("业务", "Operation"),
     "ex.actor": ("操作人", "By"),
     "ex.source": ("转出账户", "From"),
+    "ex.to": ("转入账户", "To"),
     "ex.product": ("品种", "Product"),
     "ex.check": ("校验项", "Check"),
     "ex.ok": ("通过", "Passed"),
     "ex.detail": ("说明", "Detail"),
     "ex.print": ("打印版", "Printable"),
     "ex.excel": ("下载 Excel", "Download Excel"),
-    "ex.later": ("待接入", "Coming"),
+    "ex.later": ("待接入", "coming"),
+    "ex.sessions": ("竞价与协议转让", "Bidding and agreement transfers"),
+    "ex.fees": ("核定与有偿使用", "Determination and paid use"),
+    "ex.board": ("履约看板与政府储备", "Compliance board and reserve"),
     "ex.later.sessions": (
         "电子竞价场次（公告标的、保留价、竞价窗口与成交）将在交易服务上线后在此显示。",
         "Electronic bidding sessions (announced lots, reserve price, bidding window, award) "

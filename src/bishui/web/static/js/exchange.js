@@ -55,10 +55,12 @@
     });
   }
 
-  function refusalText(j) {
-    var lines = [j.message || ""];
-    (j.refusals || []).forEach(function (r) { lines.push(zh ? r.message_zh : r.message); });
-    return lines.filter(Boolean).join("\n");
+  /* The answer in words: on a refusal, each failed check's reason (in Chinese the code's
+     message; the English detail names serials and counts, so it goes to the tooltip). */
+  function refusalText(j, msg) {
+    var reasons = (j.refusals || []).map(function (r) { return zh ? r.reason_zh : r.message; });
+    msg.title = (j.refusals || []).map(function (r) { return r.message; }).join("\n");
+    return [j.message || ""].concat(reasons).filter(Boolean).join(zh ? "：" : ": ");
   }
 
   function submit(form) {
@@ -71,6 +73,7 @@
     delete data.account;
     var msg = form.nextElementSibling;
     msg.textContent = "";
+    msg.title = "";
     msg.classList.remove("error");
     fetch("/api/v1/exchange/accounts/" + encodeURIComponent(account) + "/" + form.dataset.action, {
       method: "POST", credentials: "same-origin",
@@ -80,7 +83,7 @@
       return r.json().catch(function () { return {}; }).then(function (j) {
         if (!r.ok) {
           msg.classList.add("error");
-          msg.textContent = refusalText(j);
+          msg.textContent = refusalText(j, msg);
           return;
         }
         msg.textContent = CFG.done.replace("{kind}", j.kind_name || "").replace("{quantity}", j.quantity)

@@ -18,15 +18,20 @@ from bishui.errors import PermissionDenied
 from bishui.web.auth import api_routes, requires, route_access
 
 ALL = frozenset({"admin", "analyst", "inspector", "chief", "county", "enterprise", "public"})
+ALL |= {"operator"}  # the exchange operator, 交易机构 (docs/exchange.md "Pages and API")
 LOGGED_IN = ALL - {"public"}
 ADMIN = frozenset({"admin"})
 COUNTY = frozenset({"county"})
 STAFF = frozenset({"admin", "analyst", "inspector", "chief"})
 STAFF_AND_COUNTY = STAFF | {"county"}
 SOURCES_READERS = LOGGED_IN  # every role but the public; scoped (docs/sources.md)
+SOURCES_READERS -= {"operator"}  # the exchange operator reads the exchange, not the sources
 # the task machine refuses what a role may not do (a chief only approves or rejects)
 TASK_ACTORS = frozenset({"admin", "inspector", "chief", "enterprise"})
 UPLOADERS = frozenset({"admin", "analyst", "enterprise"})
+# the exchange: the regulator (staff; a county for its region), enterprises, the operator
+EXCHANGE_READERS = STAFF | {"county", "enterprise", "operator"}
+EXCHANGE_ACTORS = frozenset({"enterprise", "operator"})  # the registry checks representation
 
 EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/health"): (ALL, "all"),
@@ -153,6 +158,24 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("POST", "/api/v1/tasks/{task_id}/files"): (TASK_ACTORS, "scoped"),
     ("GET", "/api/v1/tasks/{task_id}/files"): (SOURCES_READERS, "scoped"),
     ("GET", "/api/v1/tasks/{task_id}/files/{file_id}"): (SOURCES_READERS, "scoped"),
+    # the environmental-resource exchange (docs/exchange.md "Pages and API";
+    # tests/web/test_web_exchange.py checks the scoping and the refusals)
+    **{
+        (m, f"/api/v1/exchange{path}"): (roles, scope)
+        for m, path, roles, scope in (
+            ("GET", "/accounts", EXCHANGE_READERS, "scoped"),
+            ("GET", "/accounts/{account_id}/holdings", EXCHANGE_READERS, "scoped"),
+            ("GET", "/log", EXCHANGE_READERS, "scoped"),
+            ("GET", "/verify", STAFF | {"operator"}, "all"),
+            ("POST", "/accounts/{account_id}/transfer", EXCHANGE_ACTORS, "scoped"),
+            ("POST", "/accounts/{account_id}/surrender", EXCHANGE_ACTORS, "scoped"),
+            ("POST", "/accounts/{account_id}/retire", EXCHANGE_ACTORS, "scoped"),
+            ("GET", "/report", EXCHANGE_READERS, "all"),
+            ("GET", "/report.{fmt}", EXCHANGE_READERS, "all"),
+        )
+    },
+    ("GET", "/exchange"): (EXCHANGE_READERS, "scoped"),
+    ("GET", "/exchange/report"): (EXCHANGE_READERS, "all"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.
@@ -171,6 +194,7 @@ PATH_VALUES = {
     "route_id": "999999",
     "delivery_id": "999999",
     "report_id": "air-daily-2026-01-01-v1",
+    "account_id": "no-such-account",
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},
@@ -178,6 +202,8 @@ QUERY = {
     "/api/v1/air/trend": {"code": "AQ01"},
     "/api/v1/air/advice": {"level": "3"},
     "/api/v1/search": {"q": "竹园"},
+    "/api/v1/exchange/report": {"year": "2026"},
+    "/api/v1/exchange/report.{fmt}": {"year": "2026"},
 }
 
 

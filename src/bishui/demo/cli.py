@@ -31,6 +31,7 @@ DEMO_ROLES = (
     ("chief", "chief", None, "执法科长"),
     ("county", "county", "420822", "沙洋县用户"),
     ("enterprise", "enterprise", 0, "企业用户"),
+    ("operator", "operator", None, "交易机构"),
 )
 
 

@@ -49,6 +49,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "chief": ("执法科长", "section chief"),
     "county": ("区县用户", "county official"),
     "enterprise": ("企业用户", "enterprise"),
+    # runs the environmental-resource exchange's registry (bishui.exchange, docs/exchange.md)
+    "operator": ("交易机构", "exchange operator"),
     "public": ("公众", "public"),
 }
 #: Roles an account can have ("public" is the absence of one).

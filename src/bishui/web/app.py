@@ -195,6 +195,9 @@ def create_app(
     app.include_router(dashboards.router)
     app.include_router(admin_pages.router)
     app.include_router(reports_page.router)
+    from bishui.web import exchange_page  # the exchange's pages (docs/exchange.md)
+
+    app.include_router(exchange_page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

@@ -163,6 +163,18 @@ async def bishui_error(request: Request, exc: Exception) -> Response:
         extra = exc.as_dict()
     if isinstance(exc, RateLimited):
         extra["retry_after"] = exc.retry_after
+    refusals = getattr(exc, "refusals", None)
+    if refusals:  # the exchange registry's failed checks: code, English and Chinese message
+        from bishui.exchange.checks import CODES
+
+        extra["refusals"] = [
+            {
+                **r.as_dict(),
+                "reason": CODES[r.code].message_en,
+                "reason_zh": CODES[r.code].message_zh,
+            }
+            for r in refusals
+        ]
     status = status_of(exc)
     if status >= 500:
         log.error("%s on %s: %s", exc.code, request.url.path, exc.message)

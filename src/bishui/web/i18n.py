@@ -473,6 +473,111 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.bell": ("通知", "Notifications"),
     "ui.bell.none": ("暂无通知", "No notifications"),
     "ui.bell.read": ("全部标为已读", "Mark all read"),
+    # the environmental-resource exchange (bishui.web.exchange_page, docs/exchange.md)
+    "nav.exchange": ("环境资源交易", "Exchange"),
+    "ex.title": ("环境资源交易", "Environmental-resource exchange"),
+    "ex.lead": (
+        "排污权、碳排放配额、林业碳汇与节能量的统一登记簿：余额由哈希链交易日志推导。",
+        "One registry for emission rights, carbon allowances, carbon-sink credits and energy "
+        "savings: balances are derived from the hash-chained transaction log.",
+    ),
+    "ex.holdings": ("持有", "Holdings"),
+    "ex.transfer": ("转让", "Transfer"),
+    "ex.compliance": ("履约", "Compliance"),
+    "ex.accounts": ("账户", "Accounts"),
+    "ex.log": ("交易日志", "Transaction log"),
+    "ex.overview": ("总览", "Overview"),
+    "ex.verify": ("哈希链校验", "Hash-chain check"),
+    "ex.report": ("月度市场报告", "Monthly market report"),
+    "ex.account": ("账户", "Account"),
+    "ex.account_kind": ("账户类型", "Kind"),
+    "ex.holder": ("持有主体", "Holder"),
+    "ex.state": ("账户状态", "State"),
+    "ex.reps": ("授权代表", "Representatives"),
+    "ex.instrument": ("交易品种", "Instrument"),
+    "ex.pollutant": ("污染物", "Pollutant"),
+    "ex.any": ("不限", "any"),
+    "ex.vintage": ("年度", "Vintage"),
+    "ex.region": ("区域/流域", "Region or basin"),
+    "ex.status": ("状态", "Status"),
+    "ex.valid_until": ("有效期至", "Valid until"),
+    "ex.quantity": ("数量", "Quantity"),
+    "ex.unit": ("计量单位", "Unit"),
+    "ex.serials": ("序列号", "Serials"),
+    "ex.target": ("转入账户编号", "Acquiring account"),
+    "ex.retire_target": ("注销账户编号", "Retirement account"),
+    "ex.reason": ("事由", "Reason"),
+    "ex.year": ("履约年度", "Compliance year"),
+    "ex.do_transfer": ("提交转让", "Transfer"),
+    "ex.do_surrender": ("提交清缴", "Surrender"),
+    "ex.do_retire": ("提交注销", "Retire"),
+    "ex.retire": ("自愿注销", "Voluntary retirement"),
+    "ex.done": ("已登记：{kind} {quantity} {unit}", "Recorded: {kind} {quantity} {unit}"),
+    "ex.no_account": (
+        "您的企业尚未开立交易账户，或您不是任何账户的授权代表。",
+        "Your enterprise has no exchange account, or you represent none.",
+    ),
+    "ex.seq": ("序号", "No."),
+    "ex.time": ("时间", "Time"),
+    "ex.kind": ("业务", "Operation"),
+    "ex.actor": ("操作人", "By"),
+    "ex.source": ("转出账户", "From"),
+    "ex.to": ("转入账户", "To"),
+    "ex.product": ("品种", "Product"),
+    "ex.check": ("校验项", "Check"),
+    "ex.ok": ("通过", "Passed"),
+    "ex.detail": ("说明", "Detail"),
+    "ex.print": ("打印版", "Printable"),
+    "ex.excel": ("下载 Excel", "Download Excel"),
+    "ex.later": ("待接入", "coming"),
+    "ex.sessions": ("竞价与协议转让", "Bidding and agreement transfers"),
+    "ex.fees": ("核定与有偿使用", "Determination and paid use"),
+    "ex.board": ("履约看板与政府储备", "Compliance board and reserve"),
+    "ex.later.sessions": (
+        "电子竞价场次（公告标的、保留价、竞价窗口与成交）将在交易服务上线后在此显示。",
+        "Electronic bidding sessions (announced lots, reserve price, bidding window, award) "
+        "will appear here once the trading service is in place.",
+    ),
+    "ex.later.agreements": (
+        "协议转让（双方确认、监管审核）将在交易服务上线后在此显示。",
+        "Agreement transfers (confirmed by both sides and the regulator) will appear here "
+        "once the trading service is in place.",
+    ),
+    "ex.later.fees": (
+        "排污权核定结果与有偿使用费（缴费、分期、五年有效期与延续）将在核定与收费服务上线后在此显示。",
+        "Determined emission rights and paid-use fees (payments, instalments, five-year "
+        "validity and renewal) will appear here once the determination service is in place.",
+    ),
+    "ex.later.board": (
+        "年度履约看板（核实排放量、应缴数量、清缴与履约状态）将在履约服务上线后在此显示。",
+        "The annual compliance board (verified emissions, units due, surrendered, status) "
+        "will appear here once the compliance service is in place.",
+    ),
+    "ex.later.reserve": (
+        "政府储备回购与出让、减排量登记将在储备服务上线后在此显示。",
+        "Government reserve buy-backs and sales and reduction registrations will appear here "
+        "once the reserve service is in place.",
+    ),
+    "ex.report.title": (
+        "环境资源交易月度市场报告",
+        "Environmental-resource exchange: monthly market report",
+    ),
+    "ex.report.units": (
+        "数量按交易单位（吨、吨二氧化碳当量、吨标准煤），金额与均价单位为元",
+        "quantities in the trading unit (t, tCO2e, tce); value and average price in yuan",
+    ),
+    "ex.report.empty": (
+        "本年度暂无已结算成交。成交由竞价与协议转让结算产生，结算服务上线后按月汇总于此。",
+        "No settled trades this year. Trades come from the settlement of bidding sessions and "
+        "agreement transfers; once settlement is in place they are summed here by month.",
+    ),
+    "ex.rep.month": ("月份", "Month"),
+    "ex.rep.product": ("品种", "Product"),
+    "ex.rep.trades": ("成交笔数", "Trades"),
+    "ex.rep.volume": ("成交量", "Volume"),
+    "ex.rep.unit": ("计量单位", "Unit"),
+    "ex.rep.value": ("成交金额（元）", "Value (yuan)"),
+    "ex.rep.vwap": ("成交均价（元/单位）", "Average price (yuan per unit)"),
 }
 
 #: Names of the alert rules that are not the sources' rules (whose names are their titles).

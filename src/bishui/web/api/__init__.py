@@ -20,6 +20,7 @@ from bishui.web.api import (
     compensation,
     core,
     evidence,
+    exchange,
     inspection,
     mapsearch,
     overview,
@@ -45,4 +46,5 @@ ROUTERS: list[APIRouter] = [
     evidence.router,  # before sources: /tasks/{id}/files is not the transition /tasks/{id}/{action}
     sources.router,
     uploads.router,
+    exchange.router,  # the environmental-resource exchange (docs/exchange.md "Pages and API")
 ]

@@ -22,6 +22,7 @@ from types import ModuleType
 
 from bishui import runtime
 from bishui.compensation import schema as compensation_schema
+from bishui.energy import schema as energy_schema
 from bishui.enforcement import schema as enforcement_schema
 from bishui.reports import schema as reports_schema
 from bishui.sources import schema as sources_schema
@@ -40,6 +41,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("sources", sources_schema),
     ("enforcement", enforcement_schema),
     ("reports", reports_schema),
+    ("energy", energy_schema),
 )
 
 

@@ -86,8 +86,12 @@ def test_totals_are_the_exact_sum_of_the_records(rows: list[tuple[str, int]]) ->
     t = ea.totals(uses, Decimal("0.305"))
     exact = [q * ea.coefficient(f).kgce_per_unit for f, q in rows]
     assert t.equivalent_kgce == sum(int(x.quantize(Decimal(1), "ROUND_HALF_EVEN")) for x in exact)
-    assert all(abs(Decimal(v[ea.EQUIVALENT]) - 0) >= 0 for v in t.by_fuel.values())
-    assert sum(v[ea.EQUAL_VALUE] for v in t.by_fuel.values()) == t.equal_value_kgce
+    assert sum(v[ea.EQUAL_VALUE] or 0 for v in t.by_fuel.values()) == t.equal_value_kgce
+    # without the year's coal rate there is no equal-value figure, and asking for one is refused
+    u = ea.totals(uses, None)
+    assert u.equal_value_kgce is None and u.equivalent_kgce == t.equivalent_kgce
+    with pytest.raises(InputError):
+        u.total(ea.EQUAL_VALUE)
 
 
 # -- intensity and reduction rates ---------------------------------------------------------------

@@ -156,29 +156,41 @@ class Totals:
     """A set of uses in kgce on both bases, with what the exclusions need."""
 
     equivalent_kgce: int
-    equal_value_kgce: int
+    equal_value_kgce: int | None  # None when the year's equal-value coefficient is unknown
     feedstock_kgce: int  # on the equivalent basis (feedstock is never electricity)
     renewable_electricity_kwh: int
-    renewable_kgce: dict[str, int]  # per basis
-    by_fuel: dict[str, dict[str, int]] = field(default_factory=dict)  # fuel → basis → kgce
+    renewable_kgce: dict[str, int | None]  # per basis
+    by_fuel: dict[str, dict[str, int | None]] = field(default_factory=dict)  # fuel → basis → kgce
 
     def total(self, basis: str) -> int:
         if basis == EQUIVALENT:
             return self.equivalent_kgce
         if basis == EQUAL_VALUE:
+            if self.equal_value_kgce is None:
+                raise InputError(
+                    "basis", "the year's equal-value coefficient is not entered", basis
+                )
             return self.equal_value_kgce
         raise InputError("basis", f"one of {', '.join(BASES)}", basis)
+
+    def renewable(self, basis: str) -> int:
+        self.total(basis)
+        v = self.renewable_kgce[basis]
+        assert v is not None
+        return v
 
     def renewable_share(self, basis: str) -> Fraction | None:
         """Renewable electricity's share of the total on *basis* (None for a zero total)."""
         t = self.total(basis)
-        return Fraction(self.renewable_kgce[basis], t) if t else None
+        return Fraction(self.renewable(basis), t) if t else None
 
 
-def totals(uses: Sequence[Use], equal_value_kgce_per_kwh: Decimal) -> Totals:
+def totals(uses: Sequence[Use], equal_value_kgce_per_kwh: Decimal | None) -> Totals:
     """Convert *uses* to kgce on both bases (GB/T 2589-2020 §8; electricity on the equivalent
-    value 0.1229 kgce/kWh and on the year's equal-value coal rate)."""
-    ev = check_equal_value_rate(equal_value_kgce_per_kwh)
+    value 0.1229 kgce/kWh and on the year's equal-value coal rate; without that rate the
+    equal-value figures are None, never a guess)."""
+    known = equal_value_kgce_per_kwh is not None
+    ev = 0 if equal_value_kgce_per_kwh is None else check_equal_value_rate(equal_value_kgce_per_kwh)
     n = len(uses)
     q = np.fromiter((u.quantity for u in uses), dtype=np.int64, count=n)
     coefs = [coefficient(u.fuel) for u in uses]
@@ -191,17 +203,23 @@ def totals(uses: Sequence[Use], equal_value_kgce_per_kwh: Decimal) -> Totals:
     if bool((feed & is_el).any()):
         raise InputError("feedstock", "electricity is not a feedstock (原料用能)", True)
     ren = np.fromiter((u.fuel in RENEWABLE for u in uses), dtype=bool, count=n)
-    by_fuel: dict[str, dict[str, int]] = {}
+    acc: dict[str, list[int]] = {}
     for u, a, b in zip(uses, k_eq.tolist(), k_ev.tolist(), strict=True):
-        d = by_fuel.setdefault(u.fuel, {EQUIVALENT: 0, EQUAL_VALUE: 0})
-        d[EQUIVALENT] += a
-        d[EQUAL_VALUE] += b
+        d = acc.setdefault(u.fuel, [0, 0])
+        d[0] += a
+        d[1] += b
+    by_fuel: dict[str, dict[str, int | None]] = {
+        f: {EQUIVALENT: a, EQUAL_VALUE: b if known else None} for f, (a, b) in acc.items()
+    }
     return Totals(
         equivalent_kgce=int(k_eq.sum()),
-        equal_value_kgce=int(k_ev.sum()),
+        equal_value_kgce=int(k_ev.sum()) if known else None,
         feedstock_kgce=int(k_eq[feed].sum()),
         renewable_electricity_kwh=int(q[ren].sum()),
-        renewable_kgce={EQUIVALENT: int(k_eq[ren].sum()), EQUAL_VALUE: int(k_ev[ren].sum())},
+        renewable_kgce={
+            EQUIVALENT: int(k_eq[ren].sum()),
+            EQUAL_VALUE: int(k_ev[ren].sum()) if known else None,
+        },
         by_fuel=by_fuel,
     )
 
@@ -379,7 +397,7 @@ def attainment(
         e_int_base -= base.feedstock_kgce
     e_total = e_now
     if exclusions.renewable:
-        inc = max(0, now.renewable_kgce[basis] - renewable_base_kgce)
+        inc = max(0, now.renewable(basis) - renewable_base_kgce)
         ded["renewable_increase"] = inc
         ded["renewable_increase_kwh"] = max(0, now.renewable_electricity_kwh - renewable_base_kwh)
         e_total -= inc

@@ -18,12 +18,14 @@ from bishui.errors import PermissionDenied
 from bishui.web.auth import api_routes, requires, route_access
 
 ALL = frozenset({"admin", "analyst", "inspector", "chief", "county", "enterprise", "public"})
+ALL |= {"energy_office"}  # the energy-saving office (issue 18)
 LOGGED_IN = ALL - {"public"}
 ADMIN = frozenset({"admin"})
 COUNTY = frozenset({"county"})
 STAFF = frozenset({"admin", "analyst", "inspector", "chief"})
 STAFF_AND_COUNTY = STAFF | {"county"}
 SOURCES_READERS = LOGGED_IN  # every role but the public; scoped (docs/sources.md)
+SOURCES_READERS -= {"energy_office"}  # … and the energy-saving office (issue 18)
 # the task machine refuses what a role may not do (a chief only approves or rejects)
 TASK_ACTORS = frozenset({"admin", "inspector", "chief", "enterprise"})
 UPLOADERS = frozenset({"admin", "analyst", "enterprise"})
@@ -153,6 +155,12 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("POST", "/api/v1/tasks/{task_id}/files"): (TASK_ACTORS, "scoped"),
     ("GET", "/api/v1/tasks/{task_id}/files"): (SOURCES_READERS, "scoped"),
     ("GET", "/api/v1/tasks/{task_id}/files/{file_id}"): (SOURCES_READERS, "scoped"),
+    # energy accounts and reduction (issue 18; tests/energy/test_energy_api.py checks scoping)
+    **{
+        ("GET", f"/api/v1/energy/{r}"): (STAFF | {"energy_office", "county"}, "scoped")
+        for r in ("accounts", "attainment", "measures", "reduction", "export.xlsx", "report")
+    },
+    ("POST", "/api/v1/energy/load/{kind}"): (frozenset({"admin", "energy_office"}), "all"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.

@@ -359,7 +359,16 @@ def equal_value(store: Store, year: int) -> tuple[Decimal | None, str]:
     return (Decimal(r[0]["kgce_per_kwh"]), r[0]["source"]) if r else (None, "")
 
 
+def _city_codes(store: Store) -> set[str]:
+    return {r["code"] for r in store.query("SELECT code FROM regions WHERE kind = 'city'")}
+
+
 def _uses(store: Store, year: int, counties: Sequence[str] | None) -> dict[str, list[ea.Use]]:
+    """Uses per county; asked for the city (a region of kind ``city``), every county's uses
+    summed under the city's code."""
+    if counties is not None and len(counties) == 1 and counties[0] in _city_codes(store):
+        merged = [u for us in _uses(store, year, None).values() for u in us]
+        return {counties[0]: merged} if merged else {}
     where = "u.year = ?"
     params: list[Any] = [year]
     if counties is not None:

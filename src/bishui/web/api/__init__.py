@@ -19,6 +19,7 @@ from bishui.web.api import (
     charts,
     compensation,
     core,
+    energy,
     evidence,
     inspection,
     mapsearch,
@@ -45,4 +46,5 @@ ROUTERS: list[APIRouter] = [
     evidence.router,  # before sources: /tasks/{id}/files is not the transition /tasks/{id}/{action}
     sources.router,
     uploads.router,
+    energy.router,  # energy accounts, dual control, reduction accounts (issue 18)
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -145,3 +146,23 @@ async def test_export_and_report_are_chinese_with_names(
     assert wb.sheetnames[:2] == ["能耗双控目标完成情况", "主要污染物排放量"]
     cells = [c for row in wb["能耗双控目标完成情况"].iter_rows(values_only=True) for c in row]
     assert "沙洋县" in cells and "当量值" in cells
+
+
+async def test_the_page_shows_names_not_codes_in_both_languages(
+    client: httpx.AsyncClient, demo: tuple[Store, dict[str, str]]
+) -> None:
+    _, tokens = demo
+    h = {"Authorization": f"Bearer {tokens['energy_office']}"}
+    page = (await client.get("/energy?year=2025", headers=h)).text
+    zh = re.sub(r"<script.*?</script>", "", page, flags=re.S)  # the visible page
+    assert "能耗双控目标完成情况" in zh and "掇刀区" in zh and "未完成" in zh and "荆门市" in zh
+    assert "0.5284" in zh  # the city's 2016 intensity in the ten-year accounts
+    for code in ("420804", "420822", "NOX", "NH3N", "missed", "equivalent"):
+        i = zh.find(code)
+        assert i < 0, (code, zh[max(0, i - 200) : i + 60])
+    en = (await client.get("/energy?year=2025&lang=en", headers=h)).text
+    assert "Duodao District" in en and "Dual control" in en
+    county = (await client.get("/energy?year=2025", headers=_h(tokens, "county"))).text
+    assert "沙洋县" in county and "掇刀区" not in county
+    r = await client.get("/energy", headers=_h(tokens, "enterprise"))
+    assert r.status_code == 403

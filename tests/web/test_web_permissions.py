@@ -161,6 +161,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
         for r in ("accounts", "attainment", "measures", "reduction", "export.xlsx", "report")
     },
     ("POST", "/api/v1/energy/load/{kind}"): (frozenset({"admin", "energy_office"}), "all"),
+    ("GET", "/energy"): (STAFF | {"energy_office", "county"}, "scoped"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.

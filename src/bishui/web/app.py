@@ -195,6 +195,9 @@ def create_app(
     app.include_router(dashboards.router)
     app.include_router(admin_pages.router)
     app.include_router(reports_page.router)
+    from bishui.web import energy_page  # the energy page (issue 18)
+
+    app.include_router(energy_page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

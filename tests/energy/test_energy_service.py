@@ -8,6 +8,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bishui.energy import accounts as ea
 from bishui.energy import service as es
@@ -175,3 +177,24 @@ def test_monitored_masses_come_from_the_sources_daily_masses(store: Store) -> No
     assert figs["SRC1"]["coverage"] == "100.0"
     assert "SRC2" not in figs  # 10 days of data, no permit, no entry: no figure on any basis
     assert es.reduction_accounts(store, 2025, counties=[B])["totals"] == []
+
+
+@given(st.one_of(st.text(max_size=12), st.floats(allow_nan=True), st.integers(-(10**20), 10**20)))
+def test_the_integer_parser_takes_whole_numbers_only(v: object) -> None:
+    """Quantities, masses and kgce are whole numbers: anything else is an InputError, never a
+    silent truncation."""
+    try:
+        n = es.parse_int(v, "quantity")
+    except InputError as e:
+        assert e.field == "quantity"
+        return
+    assert Decimal(str(v).strip()) == n
+
+
+@given(st.text(max_size=12))
+def test_the_decimal_parser_refuses_non_numbers(v: str) -> None:
+    try:
+        d = es.parse_decimal(v, "value_wan")
+    except InputError:
+        return
+    assert d.is_finite() and d == Decimal(v.strip())

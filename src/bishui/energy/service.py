@@ -41,7 +41,7 @@ def price_base_of(year: int) -> int:
 
 
 # -- parsing helpers --------------------------------------------------------------------------
-def _dec(v: object, field: str) -> Decimal:
+def parse_decimal(v: object, field: str) -> Decimal:
     try:
         d = Decimal(str(v).strip())
     except (InvalidOperation, ValueError):
@@ -51,7 +51,7 @@ def _dec(v: object, field: str) -> Decimal:
     return d
 
 
-def _int(v: object, field: str, lo: int | None = None) -> int:
+def parse_int(v: object, field: str, lo: int | None = None) -> int:
     if isinstance(v, bool):
         raise InputError(field, "an integer", v)
     try:
@@ -67,7 +67,7 @@ def _int(v: object, field: str, lo: int | None = None) -> int:
 
 
 def _year(v: object, field: str = "year") -> int:
-    y = _int(v, field)
+    y = parse_int(v, field)
     if not 2000 <= y <= 2100:
         raise InputError(field, "2000–2100", v)
     return y
@@ -181,7 +181,7 @@ def record_uses(store: Store, rows: Sequence[Mapping[str, Any]], by: str) -> int
         feed = _bool(r.get("feedstock", False), "feedstock")
         if feed and ea.coefficient(fuel).unit == "kWh":
             raise InputError("feedstock", "electricity is not a feedstock (原料用能)", fuel)
-        q = _int(r.get("quantity"), "quantity", lo=0)
+        q = parse_int(r.get("quantity"), "quantity", lo=0)
         if q >= 60_000_000_000_000:
             raise InputError("quantity", "below 6·10¹³", q)
         out.append((uid, _year(r.get("year")), fuel, feed, q, _text(r.get("source"), "source")))
@@ -192,7 +192,7 @@ def record_uses(store: Store, rows: Sequence[Mapping[str, Any]], by: str) -> int
 
 def set_equal_value(store: Store, year: int, kgce_per_kwh: object, source: str, by: str) -> None:
     """The year's equal-value coefficient of electricity (供电煤耗) [kgce/kWh], with its source."""
-    rate = _dec(kgce_per_kwh, "kgce_per_kwh")
+    rate = parse_decimal(kgce_per_kwh, "kgce_per_kwh")
     ea.check_equal_value_rate(rate)
     _write(store, "energy_equal_value", ("year", "kgce_per_kwh", "source"), ("year",),
            [(_year(year), str(rate), _text(source, "source"))], "equal_value", by)  # fmt: skip
@@ -206,7 +206,7 @@ def set_gdp(store: Store, rows: Sequence[Mapping[str, Any]], by: str) -> int:
         y, b = _year(r.get("year")), _year(r.get("price_base"), "price_base")
         if b > y:
             raise InputError("price_base", "not after the year", b)
-        v = _dec(r.get("value_wan"), "value_wan")
+        v = parse_decimal(r.get("value_wan"), "value_wan")
         if v <= 0:
             raise InputError("value_wan", "positive", v)
         out.append((_check_county(_text(r.get("county"), "county"), known), y, b, str(v),
@@ -221,9 +221,9 @@ def set_targets(store: Store, rows: Sequence[Mapping[str, Any]], by: str) -> int
     known = _counties(store)
     out = []
     for r in _rows(rows):
-        fall = _dec(r.get("intensity_fall"), "intensity_fall")
+        fall = parse_decimal(r.get("intensity_fall"), "intensity_fall")
         inc = r.get("incentive_fall")
-        incd = None if inc in (None, "") else _dec(inc, "incentive_fall")
+        incd = None if inc in (None, "") else parse_decimal(inc, "incentive_fall")
         for f, v in (("intensity_fall", fall), ("incentive_fall", incd)):
             if v is not None and not Decimal(0) <= v < 1:
                 raise InputError(f, "a fraction 0–1 (0.135 for 13.5 %)", v)
@@ -239,7 +239,7 @@ def set_targets(store: Store, rows: Sequence[Mapping[str, Any]], by: str) -> int
         out.append((
             _check_county(_text(r.get("county"), "county"), known), y, b, str(fall),
             None if incd is None else str(incd),
-            None if cap in (None, "") else _int(cap, "total_cap_kgce", lo=0), basis,
+            None if cap in (None, "") else parse_int(cap, "total_cap_kgce", lo=0), basis,
             _text(r.get("source"), "source"),
         ))  # fmt: skip
     cols = ("county", "year", "base_year", "intensity_fall", "incentive_fall", "total_cap_kgce",
@@ -252,7 +252,7 @@ def set_baseline(
     source: str, by: str,
 ) -> None:  # fmt: skip
     """A named baseline intensity [tce/万元, at *price_base* prices] for savings."""
-    i = _dec(intensity, "intensity")
+    i = parse_decimal(intensity, "intensity")
     if i <= 0:
         raise InputError("intensity", "positive", i)
     row = (_text(name, "name", 80), _check_county(county, _counties(store)), _year(year),
@@ -273,7 +273,7 @@ def add_measures(store: Store, rows: Sequence[Mapping[str, Any]], by: str) -> in
         out.append((
             _text(r.get("id"), "id", 60), _check_county(_text(r.get("county"), "county"), known),
             _text(r.get("unit_id"), "unit_id", 60, required=False) or None, kind,
-            _year(r.get("year")), _int(r.get("claimed_kgce"), "claimed_kgce", lo=0),
+            _year(r.get("year")), parse_int(r.get("claimed_kgce"), "claimed_kgce", lo=0),
             _text(r.get("method"), "method"), _text(r.get("evidence"), "evidence"),
         ))  # fmt: skip
     cols = ("id", "county", "unit_id", "kind", "year", "claimed_kgce", "method", "evidence")
@@ -295,7 +295,7 @@ def record_emissions(store: Store, rows: Sequence[Mapping[str, Any]], by: str) -
             _text(r.get("source_id"), "source_id", 60),
             _check_county(_text(r.get("county"), "county"), known),
             rd.pollutant(_text(r.get("pollutant"), "pollutant", 20)), _year(r.get("year")),
-            basis, _int(r.get("grams"), "grams", lo=0), _text(r.get("source"), "source"),
+            basis, parse_int(r.get("grams"), "grams", lo=0), _text(r.get("source"), "source"),
         ))  # fmt: skip
     cols = ("source_id", "county", "pollutant", "year", "basis", "grams", "source")
     return _write(store, "emission_entry", cols, ("source_id", "pollutant", "year", "basis"),
@@ -309,7 +309,7 @@ def set_emission_targets(store: Store, rows: Sequence[Mapping[str, Any]], by: st
     out = []
     for r in _rows(rows):
         kind = _text(r.get("kind"), "kind", 20)
-        v = _dec(r.get("value"), "value")
+        v = parse_decimal(r.get("value"), "value")
         if kind == "percent" and not Decimal(0) <= v < 1:
             raise InputError("value", "a fraction 0–1 for a % target", v)
         if kind not in ("percent", "tonnes"):
@@ -338,8 +338,8 @@ def add_projects(store: Store, rows: Sequence[Mapping[str, Any]], by: str) -> in
             county=_check_county(_text(r.get("county"), "county"), known),
             pollutant=rd.pollutant(_text(r.get("pollutant"), "pollutant", 20)),
             year=_year(r.get("year")), kind=_text(r.get("kind"), "kind", 20),
-            before_g=_int(r.get("before_g"), "before_g", lo=0),
-            after_g=_int(r.get("after_g"), "after_g", lo=0),
+            before_g=parse_int(r.get("before_g"), "before_g", lo=0),
+            after_g=parse_int(r.get("after_g"), "after_g", lo=0),
             basis=_text(r.get("basis"), "basis", 20),
             recognised=_bool(r.get("recognised", True), "recognised"),
             name=_text(r.get("name"), "name", 200),

@@ -24,6 +24,7 @@ from bishui.sources.permit_store import load_permits
 from bishui.store import Store
 
 MAX_ROWS = 50_000  # rows per write call
+MAX_INT = 10**15  # any stored integer (kgce, grams, quantities) is below this: BIGINT-safe
 #: The price base of each plan period's comparable-price GDP (11th FYP: 2005 prices [S];
 #: 13th: 2015 prices [V, notes B.6]); a year's annual rate is computed at its period's base.
 PLAN_BASES: tuple[tuple[int, int, int], ...] = (
@@ -63,6 +64,8 @@ def parse_int(v: object, field: str, lo: int | None = None) -> int:
     i = int(d)
     if lo is not None and i < lo:
         raise InputError(field, f"at least {lo}", v)
+    if abs(i) >= MAX_INT:
+        raise InputError(field, f"below {MAX_INT:.0e}", v)
     return i
 
 

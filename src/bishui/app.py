@@ -22,6 +22,7 @@ from types import ModuleType
 
 from bishui import runtime
 from bishui.compensation import schema as compensation_schema
+from bishui.energy import schema as energy_schema
 from bishui.enforcement import schema as enforcement_schema
 from bishui.exchange import schema as exchange_schema
 from bishui.reports import schema as reports_schema
@@ -42,6 +43,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("enforcement", enforcement_schema),
     ("reports", reports_schema),
     ("exchange", exchange_schema),
+    ("energy", energy_schema),
 )
 
 

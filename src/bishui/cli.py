@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, str] = {
     "compensation": "bishui.compensation.cli:compensation",
     "demo": "bishui.demo.cli:demo",
     "drain": "bishui.core_cli:drain",
+    "energy": "bishui.energy.cli:energy",
     "hj212": "bishui.hj212.cli:hj212",
     "import": "bishui.core_cli:import_",
     "quarantine": "bishui.core_cli:quarantine",

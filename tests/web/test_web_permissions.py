@@ -19,6 +19,7 @@ from bishui.web.auth import api_routes, requires, route_access
 
 ALL = frozenset({"admin", "analyst", "inspector", "chief", "county", "enterprise", "public"})
 ALL |= {"operator"}  # the exchange operator, 交易机构 (docs/exchange.md "Pages and API")
+ALL |= {"energy_office"}  # the energy-saving office (issue 18)
 LOGGED_IN = ALL - {"public"}
 ADMIN = frozenset({"admin"})
 COUNTY = frozenset({"county"})
@@ -26,6 +27,7 @@ STAFF = frozenset({"admin", "analyst", "inspector", "chief"})
 STAFF_AND_COUNTY = STAFF | {"county"}
 SOURCES_READERS = LOGGED_IN  # every role but the public; scoped (docs/sources.md)
 SOURCES_READERS -= {"operator"}  # the exchange operator reads the exchange, not the sources
+SOURCES_READERS -= {"energy_office"}  # … and the energy-saving office (issue 18)
 # the task machine refuses what a role may not do (a chief only approves or rejects)
 TASK_ACTORS = frozenset({"admin", "inspector", "chief", "enterprise"})
 UPLOADERS = frozenset({"admin", "analyst", "enterprise"})
@@ -176,6 +178,13 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     },
     ("GET", "/exchange"): (EXCHANGE_READERS, "scoped"),
     ("GET", "/exchange/report"): (EXCHANGE_READERS, "all"),
+    # energy accounts and reduction (issue 18; tests/energy/test_energy_api.py checks scoping)
+    **{
+        ("GET", f"/api/v1/energy/{r}"): (STAFF | {"energy_office", "county"}, "scoped")
+        for r in ("accounts", "attainment", "measures", "reduction", "export.xlsx", "report")
+    },
+    ("POST", "/api/v1/energy/load/{kind}"): (frozenset({"admin", "energy_office"}), "all"),
+    ("GET", "/energy"): (STAFF | {"energy_office", "county"}, "scoped"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.

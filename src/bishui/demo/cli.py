@@ -233,6 +233,12 @@ def setup_engines(
     echo("[5/5] Ecological compensation: agreements, entered figures, statements …")
     n = compensation.setup(store, start.date(), end.date(), now=now)
     echo(f"      {n} agreement-periods computed ({time.monotonic() - t1:.0f} s)")
+    from bishui.demo import energy as demo_energy
+
+    t2 = time.monotonic()
+    n_energy = demo_energy.setup(store)
+    echo(f"      energy and reduction accounts (synthetic): {n_energy} rows "
+         f"({time.monotonic() - t2:.0f} s)")  # fmt: skip
 
 
 def demo_accounts(store: Store, model: ModelCity, data_dir: Path) -> list[dict[str, str]]:

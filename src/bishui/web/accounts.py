@@ -48,6 +48,8 @@ ROLES: dict[str, tuple[str, str]] = {
     # approves penalties (bishui.enforcement.tasks: the approval step, issue 16 item 9)
     "chief": ("执法科长", "section chief"),
     "county": ("区县用户", "county official"),
+    # the energy-saving office (节能办): energy accounts and dual control (issue 18)
+    "energy_office": ("节能办", "energy-saving office"),
     "enterprise": ("企业用户", "enterprise"),
     # runs the environmental-resource exchange's registry (bishui.exchange, docs/exchange.md)
     "operator": ("交易机构", "exchange operator"),

@@ -198,6 +198,9 @@ def create_app(
     from bishui.web import exchange_page  # the exchange's pages (docs/exchange.md)
 
     app.include_router(exchange_page.router)
+    from bishui.web import energy_page  # the energy page (issue 18)
+
+    app.include_router(energy_page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

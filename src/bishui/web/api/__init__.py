@@ -19,6 +19,7 @@ from bishui.web.api import (
     charts,
     compensation,
     core,
+    energy,
     evidence,
     exchange,
     inspection,
@@ -47,4 +48,5 @@ ROUTERS: list[APIRouter] = [
     sources.router,
     uploads.router,
     exchange.router,  # the environmental-resource exchange (docs/exchange.md "Pages and API")
+    energy.router,  # energy accounts, dual control, reduction accounts (issue 18)
 ]

@@ -25,9 +25,9 @@ ADMIN = frozenset({"admin"})
 COUNTY = frozenset({"county"})
 STAFF = frozenset({"admin", "analyst", "inspector", "chief"})
 STAFF_AND_COUNTY = STAFF | {"county"}
-SOURCES_READERS = LOGGED_IN  # every role but the public; scoped (docs/sources.md)
-SOURCES_READERS -= {"operator"}  # the exchange operator reads the exchange, not the sources
-SOURCES_READERS -= {"energy_office"}  # … and the energy-saving office (issue 18)
+# the monitoring-and-enforcement loop (auth.ENFORCEMENT_ROLES): staff, counties, enterprises —
+# not the domain offices (the exchange operator, the energy-saving office); scoped
+SOURCES_READERS = STAFF | {"county", "enterprise"}
 # the task machine refuses what a role may not do (a chief only approves or rejects)
 TASK_ACTORS = frozenset({"admin", "inspector", "chief", "enterprise"})
 UPLOADERS = frozenset({"admin", "analyst", "enterprise"})
@@ -74,9 +74,9 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     # the domain pages (bishui.web.dashboards); their data comes from the API routes below
     ("GET", "/air"): (ALL, "all"),
     ("GET", "/water"): (ALL, "scoped"),
-    ("GET", "/sources"): (LOGGED_IN, "scoped"),
-    ("GET", "/tasks"): (LOGGED_IN, "scoped"),
-    ("GET", "/alerts"): (LOGGED_IN, "scoped"),
+    ("GET", "/sources"): (SOURCES_READERS, "scoped"),
+    ("GET", "/tasks"): (SOURCES_READERS, "scoped"),
+    ("GET", "/alerts"): (SOURCES_READERS, "scoped"),
     ("GET", "/compensation"): (STAFF_AND_COUNTY, "scoped"),
     ("GET", "/bigscreen"): (STAFF, "all"),
     ("POST", "/export.{fmt}"): (ALL, "all"),
@@ -358,3 +358,15 @@ async def test_public_sees_published_kinds_only(client: httpx.AsyncClient, city_
     r = await client.get("/api/v1/sites/AQ01")
     assert r.headers["cache-control"].startswith("public, max-age=")
     assert "Cookie" in r.headers["vary"]
+
+
+def test_the_navigation_links_only_pages_the_role_may_open(app: Any) -> None:
+    """A role sees a link only to a page it may open (a domain office such as the exchange
+    operator or the energy-saving office is not shown the enforcement pages it would be refused)."""
+    from bishui.web.pages import NAV
+
+    for item in NAV:
+        declared = EXPECTED.get(("GET", item.path))
+        if declared is None:
+            continue  # not a page of the matrix (e.g. the API docs)
+        assert set(item.roles) <= declared[0], (item.path, sorted(set(item.roles) - declared[0]))

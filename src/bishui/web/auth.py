@@ -48,6 +48,11 @@ from bishui.web.errors import RateLimited, Unauthenticated
 ALL_ROLES: tuple[str, ...] = tuple(ROLES)
 STAFF = ("admin", "analyst", "inspector", "chief")  # bureau staff: every site, read
 LOGGED_IN = tuple(r for r in ROLES if r != "public")
+#: The roles of the monitoring-and-enforcement loop — sources, findings, tasks and alerts: the
+#: bureau's staff, a county for its region, an enterprise for its own sites. A domain office
+#: (the exchange operator, the energy-saving office …) is not among them: it sees neither those
+#: pages nor their links.
+ENFORCEMENT_ROLES = (*STAFF, "county", "enterprise")
 CSRF_COOKIE = "bishui_csrf"
 CSRF_HEADER = "x-csrf-token"
 SCOPES = ("all", "scoped")

@@ -33,7 +33,7 @@ from bishui.web.api.common import FIRST_DAY, LAST_DAY, EvidenceLimit, PageLang, 
 from bishui.web.auth import (
     ALL_ROLES,
     CSRF_HEADER,
-    LOGGED_IN,
+    ENFORCEMENT_ROLES,
     STAFF,
     Principal,
     check_csrf,
@@ -51,9 +51,9 @@ NAV.extend(
     [
         NavItem("/air", "nav.air", ALL_ROLES),
         NavItem("/water", "nav.water", ALL_ROLES),
-        NavItem("/sources", "nav.sources", LOGGED_IN),
-        NavItem("/tasks", "nav.tasks", LOGGED_IN),
-        NavItem("/alerts", "nav.alerts", LOGGED_IN),
+        NavItem("/sources", "nav.sources", ENFORCEMENT_ROLES),
+        NavItem("/tasks", "nav.tasks", ENFORCEMENT_ROLES),
+        NavItem("/alerts", "nav.alerts", ENFORCEMENT_ROLES),
         NavItem("/compensation", "nav.compensation", STAFF_AND_COUNTY),
         NavItem("/bigscreen", "nav.bigscreen", STAFF),
     ]
@@ -124,7 +124,7 @@ def water_page(
 @router.get("/sources", response_class=HTMLResponse)
 def sources_page(
     request: Request,
-    p: Annotated[Principal, requires(*LOGGED_IN, scope="scoped")],
+    p: Annotated[Principal, requires(*ENFORCEMENT_ROLES, scope="scoped")],
     lang: PageLang,
     year: str | None = None,
 ) -> HTMLResponse:
@@ -137,7 +137,7 @@ def sources_page(
 @router.get("/tasks", response_class=HTMLResponse)
 def tasks_page(
     request: Request,
-    p: Annotated[Principal, requires(*LOGGED_IN, scope="scoped")],
+    p: Annotated[Principal, requires(*ENFORCEMENT_ROLES, scope="scoped")],
     limit: EvidenceLimit,
 ) -> HTMLResponse:
     """The inspector's inbox and the task workflow (actions through the tasks API)."""
@@ -163,7 +163,7 @@ def alert_rule_names(lang: str) -> dict[str, str]:
 
 @router.get("/alerts", response_class=HTMLResponse)
 def alerts_page(
-    request: Request, p: Annotated[Principal, requires(*LOGGED_IN, scope="scoped")]
+    request: Request, p: Annotated[Principal, requires(*ENFORCEMENT_ROLES, scope="scoped")]
 ) -> HTMLResponse:
     """Alerts grouped by site, rule and day (paged by the API), acknowledgement, and for the
     admin the routing rules and the outside channels' messages (docs/alerts.md)."""

@@ -25,11 +25,11 @@ from bishui.errors import InputError
 from bishui.timeutil import now_beijing
 from bishui.web.api.common import ERRORS, Day, ListPage, WebStore, cache_for
 from bishui.web.api.task_views import enforcement_scope
-from bishui.web.auth import LOGGED_IN, Principal, requires
+from bishui.web.auth import ENFORCEMENT_ROLES, LOGGED_IN, Principal, requires
 
 router = APIRouter(tags=["alerts"], responses=ERRORS)
 
-READERS = ("admin", "analyst", "inspector", "chief", "county", "enterprise")  # as the alert list
+READERS = ENFORCEMENT_ROLES  # as the alert list
 ACKERS = ("admin", "inspector", "county")
 SEVERITY = r"^(info|low|medium|high)$"
 RULE = r"^[A-Za-z0-9._-]{1,64}$"

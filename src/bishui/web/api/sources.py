@@ -52,12 +52,12 @@ from bishui.web.api.task_views import (
     task_view,
     visible_task,
 )
-from bishui.web.auth import Principal, requires
+from bishui.web.auth import ENFORCEMENT_ROLES, Principal, requires
 
 router = APIRouter(tags=["sources"], responses=ERRORS)
 
 TASK_STATES = "^(" + "|".join(tk.State) + ")$"
-READERS = ("admin", "analyst", "inspector", "chief", "county", "enterprise")
+READERS = ENFORCEMENT_ROLES
 ACTORS = ("admin", "inspector", "chief", "enterprise")  # the task machine decides the rest
 PERIOD = rf"^{YEAR}(-(0[1-9]|1[0-2])(-\d{{2}})?)?$"
 TASK_ID = r"^T\d{8}-\d{4}$"

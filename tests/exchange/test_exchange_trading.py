@@ -9,47 +9,16 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from exreg_helpers import ALICE, BOB, GOVT, OP, A, B, setup
+from exreg_helpers import ALICE, BOB, OP, A, B
+from exsvc_helpers import COD, ON, REG, SO2, ready
 
 from bishui.errors import PermissionDenied
 from bishui.exchange import ledger, rights, service, trading
 from bishui.exchange.checks import Refused
-from bishui.exchange.ledger import CashKind
-from bishui.exchange.market.determination import DeterminationMethod
 from bishui.exchange.market.restrictions import Party
 from bishui.exchange.registry import balances
 from bishui.sources import permit_store
-from bishui.sources.permits import ManagementClass, Permit
 from bishui.store import Store
-
-COD, SO2 = "w01018", "a21026"
-ON = dt.date(2026, 1, 10)
-METHOD = DeterminationMethod(2, Decimal("1"), "test method")
-REG = "exch.reg"  # the regulator's user
-
-
-def _permit(uscc: str, name: str, cod_t: str, so2_t: str) -> Permit:
-    return Permit(
-        uscc + "001P", 1, uscc, name, ManagementClass.KEY, dt.date(2025, 1, 1),
-        dt.date(2029, 12, 31), annual_caps={COD: Decimal(cod_t), SO2: Decimal(so2_t)},
-    )  # fmt: skip
-
-
-def _ready(store: Store) -> None:
-    setup(lambda req, actor: service.submit(store, req, actor=actor))
-    permit_store.record_permits(
-        store, [_permit(A, "荆门甲化工", "2", "5"), _permit(B, "荆门乙热电", "3", "4")]
-    )
-    rights.set_party(store, Party(A, "420802", "汉江", "industry", False, True), actor=OP)
-    rights.set_party(store, Party(B, "420804", "汉江", "industry", False, True), actor=OP)
-    rights.ensure_government_accounts(store, GOVT)
-    for e in (A, B):
-        ledger.open_cash_account(store, ledger.cash_account_of(e), CashKind.CASH, e)
-        ledger.deposit(store, ledger.cash_account_of(e), 10_000_00, actor=OP)
-    rights.determine_rights(
-        store, pollutant=COD, vintage=2026, cap_kg=4000, method=METHOD, on=ON, actor=OP,
-        verified={A + "001P": [1800, 2200], B + "001P": [2500, 2600]},
-    )  # fmt: skip
 
 
 def _caps(store: Store, uscc: str, day: dt.date) -> dict[str, Decimal]:
@@ -58,7 +27,7 @@ def _caps(store: Store, uscc: str, day: dt.date) -> dict[str, Decimal]:
 
 
 def test_determination_fees_and_expiry(store: Store) -> None:
-    _ready(store)
+    ready(store)
     ds = {d["holder"]: d for d in rights.determinations(store)}
     # candidates min(permit, mean): A 2000, B 2550 → 4550 > cap 4000 → scaled, sum = cap
     assert ds[A]["historical"] == 2000 and ds[B]["historical"] == 2550
@@ -94,7 +63,7 @@ def test_determination_fees_and_expiry(store: Store) -> None:
 
 
 def test_agreement_transfer_and_bidding_settle_atomically(store: Store) -> None:
-    _ready(store)
+    ready(store)
     t0 = dt.datetime(2026, 3, 2, 10, 0)
     x = trading.propose_transfer(
         store, seller_account="HA", buyer_account="HB", instrument_="emission_right",
@@ -144,7 +113,7 @@ def test_agreement_transfer_and_bidding_settle_atomically(store: Store) -> None:
 
 
 def test_restrictions_and_funds_refuse_and_write_nothing(store: Store) -> None:
-    _ready(store)
+    ready(store)
     # B is an agricultural source now: industry ↔ agriculture is refused (鄂 rules)
     rights.set_party(store, Party(B, "420804", "汉江", "agriculture", False, True), actor=OP)
     t0 = dt.datetime(2026, 3, 2, 10, 0)

@@ -9,8 +9,9 @@ platform, 银行结算 — carries the opposite sign of everything deposited).
 
 Cash accounts (:class:`CashKind`): an entity's ``cash`` account (a party's funds held for
 settlement, 交易资金), the government's ``fee_income`` (排污权出让收入, 财税〔2015〕61号) and
-``reserve_fund`` (the reserve's funds, 政府储备), and one ``bank``. A ``cash`` account never
-goes below 0 (``funds_insufficient``): a buyer pays only with money it has deposited.
+``reserve_fund`` (the reserve's funds, 政府储备), and one ``bank``. A ``cash`` or
+``reserve_fund`` account never goes below 0 (``funds_insufficient``): a buyer pays only with
+money it has deposited.
 
 The ledger's rows have the registry log's shape and hash (:mod:`bishui.exchange.log`), in a
 chain of their own (``exchange_ledger``); an edited row breaks the chain (:func:`verify`), and
@@ -72,6 +73,9 @@ class CashKind(StrEnum):
     BANK = "bank"  # money entering and leaving the platform (银行结算); any sign
 
 
+#: Accounts that never go below 0 (they pay only with money they hold).
+_NON_NEGATIVE = frozenset({CashKind.CASH, CashKind.RESERVE_FUND})
+
 #: The one bank account every deposit and withdrawal posts against.
 BANK = "BANK"
 
@@ -126,7 +130,7 @@ def apply_postings(
         kind = kinds.get(p.account)
         if kind is None:
             out.append(Refusal("cash_account_unknown", repr(p.account)))
-        elif kind is CashKind.CASH and balances.get(p.account, 0) + p.amount_fen < 0:
+        elif kind in _NON_NEGATIVE and balances.get(p.account, 0) + p.amount_fen < 0:
             have = balances.get(p.account, 0)
             out.append(
                 Refusal("funds_insufficient", f"{p.account} holds {have} fen, pays {-p.amount_fen}")

@@ -446,3 +446,47 @@ def refresh(store: Store, now: dt.datetime) -> None:
     ops = store.query("SELECT username FROM exchange_operator ORDER BY username LIMIT 1")
     if ops:
         expire(store, now.date(), actor=str(ops[0]["username"]))
+
+
+# -- reductions (减排登记) and the reserve (政府储备) -----------------------------------------
+def register_reduction(
+    store: Store, holder: str, pollutant: str, year: int, *, actor: str
+) -> dict[str, Any]:
+    """Register *holder*'s reduction of *pollutant* in *year* (减排登记): the emission rights it
+    held on 31 December less its verified emissions that year from the platform's own
+    monitoring (:func:`verified_kg`), when positive, are recorded as registered reduction
+    units — the surplus it may sell or bank (notes §A2). Operators only; once per holder,
+    pollutant and year. ``InputError`` when there is no surplus or no verified year."""
+    require_operator(store, actor)
+    right_pollutant(pollutant)
+    end = dt.date(year, 12, 31)
+    held = right_holdings(store, holder, end).get(pollutant, 0)
+    permits = [p for p in permit_store.load_permits(store, "p.uscc = ?", [holder])
+               if p.is_in_force(end)]  # fmt: skip
+    ver = verified_kg(store, year)
+    have = [ver[(p.permit_no, pollutant)] for p in permits if (p.permit_no, pollutant) in ver]
+    if not have:
+        raise InputError("year", "a year with verified emissions of the holder", year)
+    verified = sum(have)
+    surplus = held - verified
+    if surplus <= 0:
+        raise InputError("holder", "verified emissions below the rights held", holder)
+    rid = f"RED-{holder}-{pollutant}-{year}"
+    with store.transaction() as tx:
+        if tx.fetch_one("SELECT id FROM exchange_reduction WHERE id = ?", [rid]):
+            raise InputError("year", "one registration per holder, pollutant and year", year)
+        tx.execute(
+            "INSERT INTO exchange_reduction (id, holder, pollutant, year, verified, held, "
+            "registered, registered_by, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [rid, holder, pollutant, year, verified, held, surplus, actor, service.now()],
+        )
+    return reductions(store, holder)[-1]
+
+
+def reductions(store: Store, holder: str | None = None) -> list[dict[str, Any]]:
+    """Registered reductions (of one holder), oldest first."""
+    sql, args = "SELECT * FROM exchange_reduction", list[Any]()
+    if holder is not None:
+        sql += " WHERE holder = ?"
+        args.append(holder)
+    return store.query(sql + " ORDER BY year, holder, pollutant", args)

@@ -32,6 +32,11 @@ Migration 2 — the money ledger (:mod:`bishui.exchange.ledger`) and the market'
 ``exchange_transfer``        agreement transfers (协议转让) and their state; ``exchange_trade``
                              every settled trade (units, price, both parties, the log and
                              ledger rows, the permit versions issued).
+
+Migration 3 — ``exchange_reduction`` (减排登记), ``exchange_carbon_position`` (the Hubei pilot's
+positions mirrored), ``exchange_sink_project`` (林业碳汇 projects), ``exchange_issuance_record``
+(what confirmed a sink credit or an energy saving before its issuance), ``exchange_compliance``
+(each closed year's status per entity, instrument and pollutant).
 """
 
 from __future__ import annotations
@@ -212,6 +217,61 @@ MIGRATIONS: list[list[str]] = [
             log_tx TEXT NOT NULL,
             money_tx TEXT,
             permits TEXT NOT NULL
+        )""",
+    ],
+    # 3 — reductions, carbon positions and sink projects, energy savings, compliance
+    [
+        """CREATE TABLE exchange_reduction (
+            id TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            pollutant TEXT NOT NULL,
+            year INTEGER NOT NULL,
+            verified BIGINT NOT NULL,
+            held BIGINT NOT NULL,
+            registered BIGINT NOT NULL,
+            registered_by TEXT NOT NULL,
+            ts TIMESTAMP NOT NULL
+        )""",
+        """CREATE TABLE exchange_carbon_position (
+            entity TEXT NOT NULL,
+            year INTEGER NOT NULL,
+            allocation BIGINT NOT NULL,
+            verified BIGINT,
+            rules TEXT NOT NULL,
+            source TEXT NOT NULL,
+            updated_by TEXT NOT NULL,
+            PRIMARY KEY (entity, year)
+        )""",
+        """CREATE TABLE exchange_sink_project (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            area TEXT NOT NULL,
+            methodology TEXT NOT NULL,
+            registered_by TEXT NOT NULL
+        )""",
+        """CREATE TABLE exchange_issuance_record (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            ref TEXT NOT NULL,
+            holder TEXT NOT NULL,
+            units BIGINT NOT NULL,
+            vintage INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            log_tx TEXT NOT NULL
+        )""",
+        """CREATE TABLE exchange_compliance (
+            instrument TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            year INTEGER NOT NULL,
+            pollutant TEXT NOT NULL,
+            status TEXT NOT NULL,
+            due BIGINT,
+            covered BIGINT NOT NULL,
+            shortfall BIGINT NOT NULL,
+            body TEXT NOT NULL,
+            closed_by TEXT NOT NULL,
+            PRIMARY KEY (instrument, entity, year, pollutant)
         )""",
     ],
 ]

@@ -113,13 +113,20 @@ def settle(
     docstring). *agent* is the seller's representative the registry transfer is recorded for;
     *actor* who settles. Returns the trade (:func:`trade`)."""
     t_now = time if time is not None else service.now()
-    seller, buyer = _party(store, seller_account), _party(store, buyer_account)
+    reserve = AccountKind.RESERVE.value in (_holder(store, seller_account)[1],
+                                           _holder(store, buyer_account)[1])  # fmt: skip
+    checks: list[service.ExtraCheck] = []
+    if not reserve:  # the government reserve buys back and sells within its own area
+        checks.append(
+            restriction_check(_party(store, seller_account), _party(store, buyer_account))
+        )
+    holders = [_holder(store, seller_account)[0], _holder(store, buyer_account)[0]]
     tid = f"TR-{uuid.uuid4().hex[:12]}"
     with store.transaction() as tx:
         moved = service.submit_in(
             tx, store.dialect, Transfer(seller_account, buyer_account, select), actor=agent,
             reason=f"{kind} {ref} 成交 {tid}（结算：{actor}）", time=t_now,
-            extra_checks=[restriction_check(seller, buyer)],
+            extra_checks=checks,
         )  # fmt: skip
         inst = moved.moves[0].series.instrument
         amount = amount_fen(price_fen, moved.quantity, INSTRUMENTS[inst].quantum)
@@ -141,7 +148,7 @@ def settle(
              money.id if money else None, "[]"],
         )  # fmt: skip
     if inst is Instrument.EMISSION_RIGHT:
-        _amend_permits(store, tid, [seller.party_id, buyer.party_id], t_now, actor)
+        _amend_permits(store, tid, holders, t_now, actor)
     return trade(store, tid)
 
 
@@ -537,3 +544,52 @@ def act_on_transfer(
         [_to_body(nxt, agent), nxt.state, transfer_id, t.state],
     )
     return get_transfer(store, transfer_id)
+
+
+# -- the government reserve (政府储备) ---------------------------------------------------------
+def reserve_buy_back(
+    store: Store,
+    *,
+    reserve_account: str,
+    seller_account: str,
+    seller_agent: str,
+    select: Select,
+    price_fen: int,
+    actor: str,
+    time: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The reserve buys back units (政府储备回购) from *seller_account*, whose representative
+    *seller_agent* agreed, paying from ``GOV-RESERVE``. Operators only."""
+    rights.require_operator(store, actor)
+    if _holder(store, reserve_account)[1] != AccountKind.RESERVE.value:
+        raise InputError("reserve_account", "a reserve account", reserve_account)
+    if not _is_rep(store, seller_account, seller_agent):
+        raise PermissionDenied(f"{seller_agent!r} does not represent {seller_account}")
+    return settle(
+        store, kind="政府储备回购", ref=reserve_account, seller_account=seller_account,
+        buyer_account=reserve_account, select=select, price_fen=price_fen, agent=seller_agent,
+        actor=actor, time=time,
+    )  # fmt: skip
+
+
+def reserve_sale(
+    store: Store,
+    *,
+    reserve_account: str,
+    reserve_agent: str,
+    buyer_account: str,
+    select: Select,
+    price_fen: int,
+    actor: str,
+    time: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The reserve sells units (政府储备出让) to *buyer_account*; *reserve_agent* represents the
+    reserve account; the price goes to ``GOV-RESERVE``. Operators only."""
+    rights.require_operator(store, actor)
+    if _holder(store, reserve_account)[1] != AccountKind.RESERVE.value:
+        raise InputError("reserve_account", "a reserve account", reserve_account)
+    return settle(
+        store, kind="政府储备出让", ref=reserve_account, seller_account=reserve_account,
+        buyer_account=buyer_account, select=select, price_fen=price_fen, agent=reserve_agent,
+        actor=actor, time=time,
+    )  # fmt: skip

@@ -44,3 +44,24 @@ def ready(store: Store) -> None:
         store, pollutant=COD, vintage=2026, cap_kg=4000, method=METHOD, on=ON, actor=OP,
         verified={A + "001P": [1800, 2200], B + "001P": [2500, 2600]},
     )  # fmt: skip
+
+
+C = "914208003982597917"
+
+
+def city(store: Store) -> None:
+    for i, u in enumerate((A, B, C)):
+        store.execute(
+            "INSERT INTO enterprises (uscc, name, industry, region) VALUES (?, ?, ?, ?)",
+            [u, f"荆门示例企业{i}", "化工", "420802"],
+        )
+        p = Permit(u + "001P", 1, u, f"荆门示例企业{i}", ManagementClass.KEY, dt.date(2024, 1, 1),
+                   dt.date(2029, 12, 31), annual_caps={COD: Decimal(50 + 10 * i)})  # fmt: skip
+        permit_store.record_permits(store, [p])
+        for year, t in ((2025, 0.1 + 0.02 * i), (2026, 0.08)):
+            store.execute_many(
+                [("INSERT INTO source_mass_daily (site_code, outlet_id, pollutant, day, mass_t, "
+                  "missing_hours) VALUES (?, ?, ?, ?, ?, ?)",
+                  [u + "001", "DW001", COD, dt.date(year, 1, 1) + dt.timedelta(days=d), t, 0])
+                 for d in range(300)]
+            )  # fmt: skip

@@ -39,6 +39,12 @@ DEMO_BASIN = "汉江"  # the model city's rivers reach the Han (漳河、竹皮�
 DEPOSIT_FEN = 200_000_000  # 200 万元 each, demonstration
 
 
+def _county(region: str) -> str:
+    """The GB/T 2260 code of a registry region (a zone such as ``420800-ZH`` → its city)."""
+    head = region[:6]
+    return head if len(head) == 6 and head.isdigit() else "420800"
+
+
 def seed_exchange(
     store: Store,
     *,
@@ -90,7 +96,7 @@ def seed_exchange(
         submit(OpenAccount(f"H-{p.uscc}", AccountKind.HOLDING, p.uscc, (rep,)))
         thermal = "电" in str(e["industry"]) or "power" in str(e["industry"])
         rights.set_party(
-            store, Party(p.uscc, str(e["region"]), DEMO_BASIN, "industry", thermal, True),
+            store, Party(p.uscc, _county(str(e["region"])), DEMO_BASIN, "industry", thermal, True),
             actor=operator,
         )  # fmt: skip
         ledger.open_cash_account(store, ledger.cash_account_of(p.uscc), CashKind.CASH, p.uscc)
@@ -110,16 +116,17 @@ def seed_exchange(
     counts["determinations"] = sum(len(v) for v in det.values())
     fees = 0
     for h in holders:
-        if not rights.determinations(store, h, on.year):
+        if not any(int(d["determined"]) for d in rights.determinations(store, h, on.year)):
             continue
         f = rights.assess_fee(store, h, vintage=on.year, schedule_id="hn-zhuzhou-2017", years=5,
                               on=on, instalments=2, every_months=12, actor=operator)  # fmt: skip
-        rights.pay_instalment(store, f["id"], 1, actor=operator, time=at)
+        if f["instalments"][0]["amount_fen"]:
+            rights.pay_instalment(store, f["id"], 1, actor=operator, time=at)
         fees += 1
     counts["fees_paid"] = fees
 
     # trading: COD by agreement and by bidding, between the holders with the most COD
-    cod = sorted((d for d in det.get("w01018", []) if d.determined > 0),
+    cod = sorted((d for d in det.get("w01018", []) if d.determined >= 10),
                  key=lambda d: -d.determined)  # fmt: skip
     if len(cod) >= 3:
         seller, buyer, bidder = cod[0].holder, cod[1].holder, cod[2].holder

@@ -33,7 +33,7 @@ from typing import Any
 
 from bishui.errors import ConflictError, InputError, NotFoundError, PermissionDenied
 from bishui.exchange import ledger, rights, service
-from bishui.exchange.checks import CheckCode, Refusal, raise_refusals, register_code
+from bishui.exchange.checks import CheckCode, Refusal, Refused, raise_refusals, register_code
 from bishui.exchange.instruments import INSTRUMENTS, Instrument, instrument
 from bishui.exchange.ledger import Posting
 from bishui.exchange.market import bidding
@@ -196,6 +196,21 @@ def _ever_held(store: Store, holder: str, pollutant: str) -> bool:
             [holder, pollutant],
         )
     )
+
+
+def _claim(store: Store, table: str, key: str, was: str, now: str) -> None:
+    """Move row *key* of *table* from state *was* to *now* under the registry's head lock, or
+    raise ``ConflictError``: two clients closing one lot or settling one transfer at once —
+    the second finds it claimed and settles nothing."""
+    assert table in ("exchange_lot", "exchange_transfer")
+    with store.transaction() as tx:
+        service.lock_head(tx, store.dialect)
+        row = tx.fetch_one(f"SELECT state FROM {table} WHERE id = ?", [key])  # noqa: S608
+        if row is None:
+            raise NotFoundError(f"no {table[9:]} {key!r}")
+        if str(row[0]) != was:
+            raise ConflictError(f"{table[9:]} {key} is {row[0]}, not {was}")
+        tx.execute(f"UPDATE {table} SET state = ? WHERE id = ?", [now, key])  # noqa: S608
 
 
 def trade(store: Store, trade_id: str) -> dict[str, Any]:
@@ -375,6 +390,7 @@ def close_lot(
     lot = _lot(row)
     if at < lot.closes:
         raise ConflictError(f"lot {lot_id} closes at {lot.closes.isoformat()}")
+    _claim(store, "exchange_lot", lot_id, "open", "closing")
     body = json.loads(row["body"])
     bids = store.query("SELECT * FROM exchange_bid WHERE lot_id = ?", [lot_id])
     account_of = {b["id"]: b["account"] for b in bids}
@@ -397,11 +413,14 @@ def close_lot(
             instrument=lot.instrument, quantity=a.units, pollutant=lot.pollutant or None,
             vintage=body.get("vintage"),
         )  # fmt: skip
-        t = settle(
-            store, kind="电子竞价", ref=lot_id, seller_account=row["seller_account"],
-            buyer_account=account_of[a.bid_id], select=sel, price_fen=a.price_fen,
-            agent=body["seller_agent"], actor=actor, time=_naive(at),
-        )  # fmt: skip
+        try:
+            t = settle(
+                store, kind="电子竞价", ref=lot_id, seller_account=row["seller_account"],
+                buyer_account=account_of[a.bid_id], select=sel, price_fen=a.price_fen,
+                agent=body["seller_agent"], actor=actor, time=_naive(at),
+            )  # fmt: skip
+        except Refused:  # e.g. the bidder cannot pay: the award lapses, the units stay unsold
+            continue
         store.execute(
             "UPDATE exchange_bid SET awarded_units = ?, awarded_fen = ? WHERE id = ?",
             [a.units, t["amount_fen"], a.bid_id],
@@ -532,18 +551,35 @@ def act_on_transfer(
     if action == "settle":
         if agent is None:
             raise ConflictError(f"transfer {transfer_id}: no representative of the seller agreed")
-        settle(
-            store, kind="协议转让", ref=transfer_id, seller_account=r["seller_account"],
-            buyer_account=r["buyer_account"],
-            select=Select(instrument=t.instrument, quantity=t.units,
-                          pollutant=t.pollutant or None),
-            price_fen=t.price_fen, agent=agent, actor=actor, time=_naive(at),
-        )  # fmt: skip
+        _claim(store, "exchange_transfer", transfer_id, t.state, "settling")
+        try:
+            _settle_transfer(store, transfer_id, r, t, agent, actor, at)
+        except BaseException:
+            _claim(store, "exchange_transfer", transfer_id, "settling", t.state)
+            raise
+        store.execute(
+            "UPDATE exchange_transfer SET body = ?, state = ? WHERE id = ?",
+            [_to_body(nxt, agent), nxt.state, transfer_id],
+        )
+        return get_transfer(store, transfer_id)
     store.execute(
         "UPDATE exchange_transfer SET body = ?, state = ? WHERE id = ? AND state = ?",
         [_to_body(nxt, agent), nxt.state, transfer_id, t.state],
     )
     return get_transfer(store, transfer_id)
+
+
+def _settle_transfer(
+    store: Store, transfer_id: str, r: dict[str, Any], t: mt.Transfer, agent: str, actor: str,
+    at: dt.datetime,
+) -> None:  # fmt: skip
+    """The settlement of an approved transfer (its state already claimed)."""
+    settle(
+        store, kind="协议转让", ref=transfer_id, seller_account=r["seller_account"],
+        buyer_account=r["buyer_account"],
+        select=Select(instrument=t.instrument, quantity=t.units, pollutant=t.pollutant or None),
+        price_fen=t.price_fen, agent=agent, actor=actor, time=_naive(at),
+    )  # fmt: skip
 
 
 # -- the government reserve (政府储备) ---------------------------------------------------------

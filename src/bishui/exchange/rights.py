@@ -224,13 +224,17 @@ def determine_rights(
                            d.historical, d.determined, d.scaled, until, log_tx)
             )  # fmt: skip
     if amend_permits:
-        for d2 in out:
-            set_permitted(
-                store, d2.permit_no, {pollutant: d2.determined}, on + dt.timedelta(days=1),
-                f"排污权初始核定确认 {d2.id}（国办发〔2014〕38号：以排污许可证形式确认）",
-                actor,
-            )  # fmt: skip
+        set_permitted_many(
+            store,
+            {d2.permit_no: ({pollutant: d2.determined}, f"排污权初始核定确认 {d2.id}{_CONFIRMED}")
+             for d2 in out},
+            on + dt.timedelta(days=1),
+            actor,
+        )  # fmt: skip
     return out
+
+
+_CONFIRMED = "（国办发〔2014〕38号：以排污许可证形式确认）"
 
 
 def determinations(
@@ -264,22 +268,45 @@ def set_permitted(
     given pollutants are *quantities_kg* (others unchanged), through the sources engine
     (``permits.amend`` and the permit store's ``record_permits``). Returns the new version.
     A version already starting on *effective* is revised in place (same version number)."""
-    history = permit_store.load_permits(store, "p.permit_no = ?", [permit_no])
-    if not history:
-        raise NotFoundError(f"no permit {permit_no!r}")
-    current = next((p for p in history if p.is_in_force(effective)), None)
-    if current is None:
-        raise InputError("effective", f"a day some version of {permit_no} is in force", effective)
-    caps = dict(current.annual_caps)
-    for pol, kg in quantities_kg.items():
-        caps[pol] = from_units(Instrument.EMISSION_RIGHT, kg)
-    if current.valid_from == effective:
-        new = dataclasses.replace(current, annual_caps=caps, change_reason=reason)
-        permit_store.record_permits(store, [new], by=actor)
-        return new
-    versions = amend(history, permit_no, effective, reason, annual_caps=caps)
-    permit_store.record_permits(store, versions, by=actor)
-    return versions[-1]
+    return set_permitted_many(store, {permit_no: (quantities_kg, reason)}, effective, actor)[0]
+
+
+def set_permitted_many(
+    store: Store,
+    changes: Mapping[str, tuple[Mapping[str, int], str]],
+    effective: dt.date,
+    actor: str,
+) -> list[Permit]:
+    """:func:`set_permitted` for several permits (permit number → quantities [kg], reason) in
+    one write of the permit store; returns the new versions in the order given."""
+    if not changes:
+        return []
+    nos = list(changes)
+    marks = ", ".join("?" for _ in nos)
+    loaded = permit_store.load_permits(store, f"p.permit_no IN ({marks})", nos)
+    out: list[Permit] = []
+    write: list[Permit] = []
+    for no in nos:
+        quantities_kg, reason = changes[no]
+        history = [p for p in loaded if p.permit_no == no]
+        if not history:
+            raise NotFoundError(f"no permit {no!r}")
+        current = next((p for p in history if p.is_in_force(effective)), None)
+        if current is None:
+            raise InputError("effective", f"a day some version of {no} is in force", effective)
+        caps = dict(current.annual_caps)
+        for pol, kg in quantities_kg.items():
+            caps[pol] = from_units(Instrument.EMISSION_RIGHT, kg)
+        if current.valid_from == effective:
+            new = dataclasses.replace(current, annual_caps=caps, change_reason=reason)
+            write.append(new)
+        else:
+            versions = amend(history, no, effective, reason, annual_caps=caps)
+            write += [v for v in versions if v not in history or v.version == current.version]
+            new = versions[-1]
+        out.append(new)
+    permit_store.record_permits(store, write, by=actor)
+    return out
 
 
 def right_holdings(store: Store, holder: str, on: dt.date) -> dict[str, int]:

@@ -37,6 +37,7 @@ SUBCOMMANDS: dict[str, str] = {
     "tasks": "bishui.enforcement.cli:tasks",
     "users": "bishui.web.cli:users",
     "water": "bishui.water.cli:water",
+    "exchange": "bishui.exchange.cli:exchange",
 }
 
 

@@ -239,6 +239,16 @@ def setup_engines(
     n_energy = demo_energy.setup(store)
     echo(f"      energy and reduction accounts (synthetic): {n_energy} rows "
          f"({time.monotonic() - t2:.0f} s)")  # fmt: skip
+    from bishui.exchange.seed import seed_exchange
+
+    t2 = time.monotonic()
+    # The exchange: rights determined from the permits and last year's verified emissions, fees,
+    # a bidding session, an agreement transfer, carbon and energy savings (docs/exchange.md).
+    ex = seed_exchange(
+        store, on=end.date() - dt.timedelta(days=1), operator="admin", regulator="analyst",
+        representatives={model.registry.enterprises[0].uscc: "enterprise"},
+    )  # fmt: skip
+    echo(f"      exchange: {ex} ({time.monotonic() - t2:.0f} s)")
 
 
 def demo_accounts(store: Store, model: ModelCity, data_dir: Path) -> list[dict[str, str]]:

@@ -143,6 +143,11 @@ CODES: dict[str, CheckCode] = {
 }
 
 
+#: The registry's own codes (the money ledger and the market add theirs with
+#: :func:`register_code`; each worked example in the tests covers these).
+REGISTRY_CODES = frozenset(CODES)
+
+
 def register_code(code: CheckCode) -> None:
     """Add a refusal code of another rule set (the market's restrictions) to :data:`CODES`;
     a code already there with a different meaning is an error."""

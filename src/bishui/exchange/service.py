@@ -100,21 +100,57 @@ def submit(
 ) -> Transaction:
     """Check and record *req* by *actor*; returns the recorded transaction. Raises
     ``Refused`` / ``RefusedPermission`` (nothing written) when a check fails."""
+    with store.transaction() as tx:
+        return submit_in(
+            tx,
+            store.dialect,
+            req,
+            actor=actor,
+            reason=reason,
+            time=time,
+            tx_id=tx_id,
+            extra_checks=extra_checks,
+        )
+
+
+def lock_head(tx: StoreTx, dialect: str) -> tuple[int, str]:
+    """Take the registry's one lock (the head row) in the caller's transaction; returns the
+    log's last ``seq`` and ``hash``. Every exchange write — units or money — takes it first,
+    so there is one lock order and no deadlock. Taking it twice in one transaction is fine."""
+    lock = " FOR UPDATE" if dialect == "postgresql" else ""
+    head = tx.fetch_one(f"SELECT seq, hash FROM exchange_head WHERE id = 1{lock}")  # noqa: S608
+    assert head is not None, "exchange_head has its row from the migration"
+    return int(head[0]), str(head[1])
+
+
+def submit_in(
+    tx: StoreTx,
+    dialect: str,
+    req: Request,
+    *,
+    actor: str,
+    reason: str = "",
+    time: dt.datetime | None = None,
+    tx_id: str | None = None,
+    extra_checks: Sequence[ExtraCheck] = (),
+) -> Transaction:
+    """:func:`submit` inside the caller's store transaction *tx* (``store.dialect`` as
+    *dialect*): a settlement records its unit moves and its money postings
+    (:func:`bishui.exchange.ledger.post_in`) in one store transaction, so both commit or
+    neither does. Raises the refusals like :func:`submit`; the caller's transaction then
+    rolls back as the exception leaves its ``with`` block."""
     t_now = time if time is not None else now()
     tid = tx_id if tx_id is not None else uuid.uuid4().hex
-    with store.transaction() as tx:
-        lock = " FOR UPDATE" if store.dialect == "postgresql" else ""
-        head = tx.fetch_one(f"SELECT seq, hash FROM exchange_head WHERE id = 1{lock}")  # noqa: S608
-        assert head is not None, "exchange_head has its row from the migration"
-        state = _load(tx, req)
-        planned = plan(state, req, tx_id=tid, time=t_now, actor=actor, reason=reason)
-        raise_refusals([r for c in extra_checks for r in c(state, planned)])
-        _neighbours(tx, state, planned)
-        change = apply(state, planned)  # checks again, with the neighbours loaded
-        row = xlog.to_row(planned, int(head[0]) + 1, str(head[1]))
-        _insert(tx, "exchange_log", xlog.COLUMNS, [row.as_tuple()])
-        tx.execute("UPDATE exchange_head SET seq = ?, hash = ? WHERE id = 1", [row.seq, row.hash])
-        _write(tx, planned, change)
+    seq, prev = lock_head(tx, dialect)
+    state = _load(tx, req)
+    planned = plan(state, req, tx_id=tid, time=t_now, actor=actor, reason=reason)
+    raise_refusals([r for c in extra_checks for r in c(state, planned)])
+    _neighbours(tx, state, planned)
+    change = apply(state, planned)  # checks again, with the neighbours loaded
+    row = xlog.to_row(planned, seq + 1, prev)
+    _insert(tx, "exchange_log", xlog.COLUMNS, [row.as_tuple()])
+    tx.execute("UPDATE exchange_head SET seq = ?, hash = ? WHERE id = 1", [row.seq, row.hash])
+    _write(tx, planned, change)
     return planned
 
 

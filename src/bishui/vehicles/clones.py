@@ -28,11 +28,14 @@ import numpy.typing as npt
 from bishui.vehicles.model import FloatArray
 
 
+CHUNK = 65536
+
+
 @dataclass(frozen=True)
 class CloneParams:
     width: int = 64  # [M] seconds of the fingerprint per channel
-    bands: int = 24  # [M] LSH bands …
-    rows: int = 16  # [M] … of this many sign bits (at most 62)
+    bands: int = 32  # [M] LSH bands …
+    rows: int = 20  # [M] … of this many sign bits (at most 56)
     threshold: float = 0.9  # [M] fingerprint cosine from which two curves are clones
     max_bucket: int = 16  # [M] neighbours compared within one band key
     seed: int = 20181127
@@ -100,11 +103,14 @@ def candidates(fp: FloatArray, p: CloneParams) -> npt.NDArray[np.int64]:
     """Candidate pairs by SimHash banding, as codes ``i * n + j``."""
     n, dim = fp.shape
     rng = np.random.default_rng(p.seed)
-    planes = rng.standard_normal((dim, p.bands * p.rows))
-    bits = (fp @ planes > 0).reshape(n, p.bands, p.rows)
+    planes = rng.standard_normal((dim, p.bands * p.rows)).astype(fp.dtype)
     weights = 1 << np.arange(p.rows, dtype=np.int64)
-    keys = (bits * weights).sum(axis=2) + (np.arange(p.bands, dtype=np.int64) << 56)
-    return _pairs_from_keys(keys.astype(np.int64), n, p.max_bucket)
+    keys = np.empty((n, p.bands), dtype=np.int64)
+    for s in range(0, n, CHUNK):  # in chunks: the projections of a city-year do not fit at once
+        bits = (fp[s : s + CHUNK] @ planes > 0).reshape(-1, p.bands, p.rows)
+        keys[s : s + CHUNK] = bits @ weights
+    keys += np.arange(p.bands, dtype=np.int64) << 56
+    return _pairs_from_keys(keys, n, p.max_bucket)
 
 
 def verify(
@@ -114,7 +120,10 @@ def verify(
     n = fp.shape[0]
     i, j = codes // n, codes % n
     own = np.asarray(owner)
-    cos = np.einsum("ij,ij->i", fp[i], fp[j]) if codes.size else np.zeros(0)
+    cos = np.zeros(codes.size)
+    for s in range(0, codes.size, CHUNK):  # in chunks: candidate rows are gathered
+        a, b = i[s : s + CHUNK], j[s : s + CHUNK]
+        cos[s : s + CHUNK] = np.einsum("ij,ij->i", fp[a], fp[b])
     keep = (cos >= threshold) & (own[i] != own[j])
     return i[keep], j[keep], cos[keep]
 

@@ -28,6 +28,7 @@ from bishui.sources import schema as sources_schema
 from bishui.store import Store
 from bishui.store import open_store as _open_store
 from bishui.store import schema as store_schema
+from bishui.vehicles import schema as vehicles_schema
 from bishui.water import schema as water_schema
 from bishui.web import schema as web_schema
 
@@ -40,6 +41,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("sources", sources_schema),
     ("enforcement", enforcement_schema),
     ("reports", reports_schema),
+    ("vehicles", vehicles_schema),
 )
 
 

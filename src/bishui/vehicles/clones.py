@@ -27,7 +27,6 @@ import numpy.typing as npt
 
 from bishui.vehicles.model import FloatArray
 
-
 CHUNK = 65536
 
 

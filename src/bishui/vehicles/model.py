@@ -64,8 +64,9 @@ class Station:
     code: str
     name: str
     region: str  # GB/T 2260 county code
-    opens: dt.time = dt.time(8, 0)
+    opens: dt.time = dt.time(8, 0)  # the station's registered opening hours (data)
     closes: dt.time = dt.time(18, 0)
+    uscc: str = ""  # the operating company's unified social credit code (GB 32100)
 
 
 @dataclass(frozen=True)

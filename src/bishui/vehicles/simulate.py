@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bishui.registry.uscc import generate
 from bishui.vehicles.model import (
     ASM,
     DIESEL,
@@ -171,7 +172,8 @@ def simulate(cfg: SimConfig | None = None) -> SimDay:
     by_method: dict[str, list[Inspection]] = {}
     for s in range(1, cfg.stations + 1):
         code = f"S{s:02d}"
-        stations[code] = Station(code, f"荆门第{s}机动车检测站", COUNTIES[(s - 1) % len(COUNTIES)])
+        region = COUNTIES[(s - 1) % len(COUNTIES)]
+        stations[code] = Station(code, f"荆门第{s}机动车检测站", region, uscc=generate(region, s))
         for ln in range(1, cfg.lanes_per_station + 1):
             lane = f"{code}-L{ln}"
             diesel = ln % 2 == 0

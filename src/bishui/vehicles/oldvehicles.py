@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bishui.errors import InputError
 
@@ -51,7 +52,7 @@ def eligible(fuel: str, stage: int, max_stage: dict[str, int] | None = None) -> 
     return stage <= (DEFAULT_MAX_STAGE if max_stage is None else max_stage).get(fuel, -1)
 
 
-def progress(entries: Iterable[OldVehicle], today: dt.date) -> list[dict[str, object]]:
+def progress(entries: Iterable[OldVehicle], today: dt.date) -> list[dict[str, Any]]:
     """Per county: total, done, pending, overdue, share done in per mille (integer, exact
     floor of 1000·done/total)."""
     by: dict[str, dict[str, int]] = {}

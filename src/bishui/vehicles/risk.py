@@ -8,6 +8,7 @@ tests (per 100 tests), so big and small stations compare. The weights are data
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bishui.vehicles.model import Finding
 
@@ -36,10 +37,10 @@ def scores(
     findings: Sequence[Finding],
     tests: Mapping[str, int],
     weights: Mapping[str, float] | None = None,
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     """Ranking rows (highest risk first): station, tests, findings per rule, score."""
     w = WEIGHTS if weights is None else weights
-    rows: dict[str, dict[str, object]] = {
+    rows: dict[str, dict[str, Any]] = {
         s: {"station": s, "tests": n, "by_rule": {}, "score": 0.0} for s, n in tests.items()
     }
     for f in findings:
@@ -49,10 +50,10 @@ def scores(
         by = r["by_rule"]
         assert isinstance(by, dict)
         by[f.rule_id] = by.get(f.rule_id, 0) + 1
-        r["score"] = float(r["score"]) + w.get(f.rule_id, 1.0) * SEVERITY.get(f.severity, 1.0)  # type: ignore[arg-type]
+        r["score"] = float(r["score"]) + w.get(f.rule_id, 1.0) * SEVERITY.get(f.severity, 1.0)
     for r in rows.values():
-        r["score"] = round(100.0 * float(r["score"]) / max(int(r["tests"]), 1), 2)  # type: ignore[arg-type,call-overload]
-    ranked = sorted(rows.values(), key=lambda r: (-float(r["score"]), str(r["station"])))  # type: ignore[arg-type]
+        r["score"] = round(100.0 * float(r["score"]) / max(int(r["tests"]), 1), 2)
+    ranked = sorted(rows.values(), key=lambda r: (-float(r["score"]), str(r["station"])))
     for i, r in enumerate(ranked, 1):
         r["rank"] = i
     return ranked

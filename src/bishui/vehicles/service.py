@@ -533,7 +533,7 @@ def findings(store: Store, station: str | None = None, limit: int = 500) -> list
     return rows
 
 
-def ranking(store: Store, first: dt.date, last: dt.date) -> list[dict[str, object]]:
+def ranking(store: Store, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
     """The station risk ranking over the stored findings of tests in the period."""
     a, b = _day_bounds(first, last)
     tests = collections.Counter(
@@ -945,3 +945,32 @@ def verify_code(store: Store, payload: str) -> reportcode.Verification:
     return reportcode.verify(
         payload, public_keys(store), stored={**stored, "key_id": first.summary["key_id"]}
     )
+
+
+def load_simulation(
+    store: Store, day: Any, actor: str, now: dt.datetime | None = None
+) -> dict[str, int]:
+    """Store a simulated day (:func:`bishui.vehicles.simulate.simulate`) with its extras: the
+    registry, both channels, gas checks, patrol comparisons and the old-vehicle register."""
+    from bishui.vehicles.simulate import extras
+
+    for s in day.stations.values():
+        save_station(store, s, actor, now)
+    for lane, an in day.analysers.items():
+        fuel = "diesel" if lane.endswith(("L2", "L4")) else "gasoline"
+        save_lane(store, lane, lane.split("-")[0], fuel, an, actor, now)
+    save_vehicles(store, list(day.vehicles.values()), actor, now)
+    upload(store, day.inspections, actor, "simulator", now)
+    upload_captures(store, list(day.captures.values()), actor, now)
+    checks, patrol_rows, old = extras(day)
+    for c in checks:
+        record_gas_check(store, c, actor, now=now)
+    record_patrol(store, patrol_rows, actor, now)
+    save_old(store, old, actor, now)
+    return {
+        "inspections": len(day.inspections),
+        "captures": len(day.captures),
+        "gas_checks": len(checks),
+        "patrol": len(patrol_rows),
+        "old": len(old),
+    }

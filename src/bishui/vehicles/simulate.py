@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -314,3 +315,84 @@ def simulate(cfg: SimConfig | None = None) -> SimDay:
                     caps[rid] = Capture(rid, f"BB-{lane}", analysers[lane], rs, curve(rt))
                     truth[rid] = {"fast_retest"} if fast else set()
     return SimDay(stations, analysers, vehicles, tests, caps, truth)
+
+
+def extras(day: SimDay, seed: int = 1) -> tuple[list[Any], list[dict[str, Any]], list[Any]]:
+    """Standard-gas checks (each analyser's morning self-check; the regulator's unannounced
+    check, failed at the fraud station), patrol rows (the reference vehicle at every station —
+    the fraud station's analyser reads 40 % low — and mobile re-tests) and an old-vehicle
+    register, for the demo."""
+    from bishui.vehicles.gas import GasCheck
+    from bishui.vehicles.oldvehicles import OldVehicle
+
+    rng = np.random.default_rng(seed)
+    cert = {"hc": 200.0, "co": 0.5, "co2": 12.0, "no": 1000.0}
+    checks = []
+    for lane, an in sorted(day.analysers.items()):
+        st = lane.split("-")[0]
+        at = dt.datetime.combine(day.inspections[0].start.date(), dt.time(8, 0))
+        meas = {g: v * (1 + 0.01 * rng.standard_normal()) for g, v in cert.items()}
+        checks.append(GasCheck(an, st, at, "self", "low", cert, meas))
+        if lane.endswith("L1"):
+            scale = 0.6 if st == "S01" else 1 + 0.01 * rng.standard_normal()
+            late = at + dt.timedelta(hours=3)
+            checks.append(
+                GasCheck(
+                    an,
+                    st,
+                    late,
+                    "unannounced",
+                    "low",
+                    cert,
+                    {g: v * scale for g, v in cert.items()},
+                )
+            )
+    patrol: list[dict[str, Any]] = []
+    day0 = day.inspections[0].start.date().isoformat()
+    for st in sorted(day.stations):
+        scale = 0.6 if st == "S01" else 1 + 0.02 * rng.standard_normal()
+        for pol, v in (("co", 0.45), ("hc", 60.0), ("no", 400.0)):
+            patrol.append(
+                {
+                    "kind": "reference",
+                    "station": st,
+                    "at": f"{day0}T16:00",
+                    "vin": "LJMREF0000000001",
+                    "pollutant": pol,
+                    "station_value": round(v * scale, 3),
+                }
+            )
+        for k in range(5):
+            fails = st == "S01" and k < 3
+            patrol.append(
+                {
+                    "kind": "retest",
+                    "station": st,
+                    "at": f"{day0}T17:{k:02d}",
+                    "vin": f"LJMRT{st}{k:08d}",
+                    "pollutant": "co",
+                    "station_value": 0.2,
+                    "reference_value": 0.9 if fails else 0.2,
+                    "regulator_passed": not fails,
+                }
+            )
+    old = []
+    for i in range(60):
+        region = COUNTIES[i % len(COUNTIES)]
+        fuel = "diesel" if i % 3 else "gasoline"
+        stage = 2 if fuel == "diesel" else 0
+        done = i % 4 == 0
+        old.append(
+            OldVehicle(
+                f"LJMOLD{i:011d}",
+                f"鄂H{9000 + i}",
+                region,
+                fuel,
+                stage,
+                dt.date(2026, 6, 30) if i % 2 else dt.date(2027, 6, 30),
+                "scrapped" if done else "pending",
+                f"BF-2026-{i:04d}" if done else "",
+                dt.date(2026, 5, 1) if done else None,
+            )
+        )
+    return checks, patrol, old

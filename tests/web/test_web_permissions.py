@@ -153,6 +153,19 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("POST", "/api/v1/tasks/{task_id}/files"): (TASK_ACTORS, "scoped"),
     ("GET", "/api/v1/tasks/{task_id}/files"): (SOURCES_READERS, "scoped"),
     ("GET", "/api/v1/tasks/{task_id}/files/{file_id}"): (SOURCES_READERS, "scoped"),
+    # vehicle-inspection supervision (issue 19; tests/vehicles/test_vehicles_web.py)
+    ("POST", "/api/v1/vehicles/uploads"): (frozenset({"admin", "enterprise"}), "scoped"),
+    ("POST", "/api/v1/vehicles/import"): (frozenset({"admin", "analyst"}), "all"),
+    ("POST", "/api/v1/vehicles/analyse"): (frozenset({"admin", "analyst", "inspector"}), "all"),
+    ("GET", "/api/v1/vehicles/ranking"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/vehicles/findings"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/vehicles/gas"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/vehicles/patrol"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/vehicles/old"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/vehicles/keys"): (ALL, "all"),
+    ("GET", "/api/v1/vehicles/reports/{report_no}"): (ALL, "all"),
+    ("GET", "/vehicles"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/vehicles/r/{report_no}"): (ALL, "all"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.
@@ -171,6 +184,7 @@ PATH_VALUES = {
     "route_id": "999999",
     "delivery_id": "999999",
     "report_id": "air-daily-2026-01-01-v1",
+    "report_no": "420800000000000000",
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},
@@ -178,6 +192,8 @@ QUERY = {
     "/api/v1/air/trend": {"code": "AQ01"},
     "/api/v1/air/advice": {"level": "3"},
     "/api/v1/search": {"q": "竹园"},
+    "/api/v1/vehicles/ranking": {"first": "2026-11-02", "last": "2026-11-02"},
+    "/api/v1/vehicles/old": {"today": "2026-12-07"},
 }
 
 

@@ -186,7 +186,7 @@ def create_app(
     )
     errors.install(app)
 
-    from bishui.web import admin_pages, dashboards, pages, reports_page
+    from bishui.web import admin_pages, dashboards, pages, reports_page, vehicles_page
     from bishui.web.api import ROUTERS
 
     for router in ROUTERS:
@@ -195,6 +195,7 @@ def create_app(
     app.include_router(dashboards.router)
     app.include_router(admin_pages.router)
     app.include_router(reports_page.router)
+    app.include_router(vehicles_page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

@@ -26,6 +26,7 @@ from bishui.web.api import (
     reports,
     sources,
     uploads,
+    vehicles,
     water,
 )
 
@@ -45,4 +46,5 @@ ROUTERS: list[APIRouter] = [
     evidence.router,  # before sources: /tasks/{id}/files is not the transition /tasks/{id}/{action}
     sources.router,
     uploads.router,
+    vehicles.router,  # vehicle-inspection supervision (issue 19)
 ]

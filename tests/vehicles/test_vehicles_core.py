@@ -439,3 +439,13 @@ def test_risk_ranking_puts_the_fraudulent_station_first(fraud_day) -> None:  # t
 
 def test_capture_type() -> None:
     assert Capture("T", "B", "A", dt.datetime(2026, 1, 1), {}).curve == {}
+
+
+def test_one_model_with_different_rated_powers() -> None:
+    day = simulate(SimConfig(stations=1, seed=12))
+    same = [t for t in day.inspections if t.vehicle_model == day.inspections[0].vehicle_model][:4]
+    assert len(same) == 4
+    faked = dataclasses.replace(same[3], rated_power_kw=same[3].rated_power_kw * 0.4)
+    got = rules.registry_findings([*same[:3], faked], {})  # no registry rows: the model alone
+    assert [(f.rule_id, f.subject) for f in got] == [("RATED_POWER", faked.id)]
+    assert got[0].evidence["model_kw"] == same[0].rated_power_kw

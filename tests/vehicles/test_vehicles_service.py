@@ -144,6 +144,10 @@ def test_gas_check_invalidates_later_tests(store: Store, day: SimDay) -> None:
     assert expect and {f.subject for f in found} == expect
     rows = service.gas_checks(store)
     assert [r["passed"] for r in rows] == [False, True]
+    # with daily self-checks required: every analyser but S02-L1's lacks one before its first test
+    found = service.analyse(store, DAY, DAY, "supervisor", NOW, require_daily_check=True)
+    missing = {f.evidence["analyser"] for f in found if f.rule_id == "GAS_MISSING"}
+    assert missing == set(day.analysers.values())  # S02-L1's self-check came at 10:00, too late
     assert rows[0]["detail"]["hc"]["passed"] is False
 
 
@@ -172,6 +176,8 @@ def test_patrol_and_old_vehicles(store: Store) -> None:
     assert service.record_patrol(store, rows, "supervisor", NOW) == 9
     summary = service.patrol_summary(store)
     assert summary["reference"]["S09"]["co"]["outlier"] is True
+    patrol = service._patrol_findings(store, {}, NOW)
+    assert [(f.rule_id, f.station) for f in patrol] == [("PATROL", "S09")]
     assert summary["reference"]["S01"]["co"]["outlier"] is False
     es = [
         oldvehicles.OldVehicle(f"V{i}", f"鄂H{i}", "420881", "diesel", 2, dt.date(2026, 6, 30))

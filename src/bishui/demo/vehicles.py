@@ -54,7 +54,7 @@ def setup(
     echo(f"      vehicle inspections: 10 stations, both channels, {day} …")
     sim = simulate(SimConfig(stations=10, tests_per_lane=20, day=day, seed=19, frauds=FRAUDS))
     counts = service.load_simulation(store, sim, "demo", now)
-    found = service.analyse(store, day, day, "demo", now)
+    found = service.analyse(store, day, day, "demo", now, require_daily_check=True)
     alerts = service.route_alerts(store, found, now=now)
     sk = _key(data_dir)
     service.publish_key(

@@ -187,11 +187,31 @@ def registry_findings(
             else 0.0
         )
         if rel > p.rated_power_rel_tol and v is not None:
-            ev = {"reported_kw": t.rated_power_kw, "registry_kw": v.rated_power_kw}
+            ev: dict[str, object] = {"reported_kw": t.rated_power_kw}
+            ev["registry_kw"] = v.rated_power_kw
             out.append(_f("RATED_POWER", "high", t, ev))
         if t.obd_cal_id and t.obd_cvn:
             model = v.model if v is not None else t.vehicle_model
             obd.setdefault((t.obd_cal_id, t.obd_cvn), set()).add(model)
+    # one model, different rated powers on its reports (the Zhangzhou case): a report whose
+    # power is off the model's most reported power
+    flagged = {f.subject for f in out}
+    by_model: dict[str, list[float]] = {}
+    for t in tests:
+        if t.vehicle_model and t.rated_power_kw is not None:
+            by_model.setdefault(t.vehicle_model, []).append(t.rated_power_kw)
+    modal = {
+        m: max(set(ps), key=lambda x: (ps.count(x), -x))
+        for m, ps in by_model.items()
+        if len(set(ps)) > 1
+    }
+    for t in tests:
+        mode = modal.get(t.vehicle_model)
+        rp = t.rated_power_kw
+        off = mode is not None and rp is not None and abs(rp - mode) > p.rated_power_rel_tol * mode
+        if off and t.id not in flagged:
+            ev = {"model": t.vehicle_model, "reported_kw": rp, "model_kw": mode}
+            out.append(_f("RATED_POWER", "high", t, ev))
     for t in tests:
         models = obd.get((t.obd_cal_id, t.obd_cvn), set())
         if len(models) > 1:

@@ -465,10 +465,17 @@ def finding_id(f: Finding) -> str:
 
 
 def analyse(
-    store: Store, first: dt.date, last: dt.date, actor: str, now: dt.datetime | None = None
+    store: Store,
+    first: dt.date,
+    last: dt.date,
+    actor: str,
+    now: dt.datetime | None = None,
+    *,
+    require_daily_check: bool = False,
 ) -> list[Finding]:
     """Every rule over the tests of *first*…*last*; findings stored (a finding found again
-    keeps its id). Returns the findings."""
+    keeps its id). Returns the findings. With *require_daily_check*, an analyser's tests on a
+    day without its self-check that day are ``GAS_MISSING`` (notes §A3b rule 16)."""
     tests = inspections(store, first, last)
     st = stations(store)
     caps = captures(store, [t.id for t in tests])
@@ -484,6 +491,9 @@ def analyse(
     at = _now(now)
     found += rules.pass_rate_findings(tests, at)
     found += _gas_findings(store, tests, at)
+    found += _patrol_findings(store, st, at)
+    if require_daily_check:
+        found += _missing_check_findings(store, tests)
     at = _now(now)
     with store.transaction() as tx:
         tx.upsert_rows(
@@ -974,3 +984,36 @@ def load_simulation(
         "patrol": len(patrol_rows),
         "old": len(old),
     }
+
+
+def _patrol_findings(store: Store, st: Mapping[str, Station], at: dt.datetime) -> list[Finding]:
+    """PATROL: a station that is an outlier in either patrol-vehicle comparison."""
+    s = patrol_summary(store)
+    out = []
+    for code, items in s["reference"].items():
+        bad = {k: v for k, v in items.items() if v["outlier"]}
+        if bad:
+            ev = {"reading": "reference", **{k: round(v["ratio"], 3) for k, v in bad.items()}}
+            out.append(Finding("PATROL", "high", code, code, ev, at))
+    for code, v in s["retest"].items():
+        if v["outlier"]:
+            ev = {"reading": "retest", "n": v["n"], "discordant": v["discordant"]}
+            out.append(Finding("PATROL", "high", code, f"{code}:retest", ev, at))
+    return out
+
+
+def _missing_check_findings(store: Store, tests: Sequence[Inspection]) -> list[Finding]:
+    """GAS_MISSING: an analyser's first test of a day with no self-check earlier that day."""
+    checks = store.query("SELECT analyser, checked FROM vehicles_gas_checks WHERE kind = 'self'")
+    seen: dict[str, list[dt.datetime]] = {}
+    for r in checks:
+        seen.setdefault(r["analyser"], []).append(r["checked"])
+    first: dict[tuple[str, dt.date], Inspection] = {}
+    for t in sorted(tests, key=lambda t: t.start):
+        first.setdefault((t.analyser, t.start.date()), t)
+    out = []
+    for (an, day), t in first.items():
+        if not any(c.date() == day and c <= t.start for c in seen.get(an, [])):
+            ev = {"analyser": an, "day": day.isoformat()}
+            out.append(Finding("GAS_MISSING", "medium", t.station, t.id, ev, t.start))
+    return out

@@ -85,12 +85,19 @@ def _reports(store: Store, now: dt.datetime) -> None:
     service.refresh(store, now)
 
 
+def _vehicles(store: Store, now: dt.datetime) -> None:
+    from bishui.vehicles import service
+
+    service.refresh(store, now)
+
+
 #: Every domain's refresh hook, ``(name, hook(store, now))``, in the order they run.
 REFRESH: tuple[tuple[str, runtime.RefreshHook], ...] = (
     ("water.supervision", _water_supervision),  # the drinking-water sources' alerts
     ("water.outbox", _water_outbox),  # after the supervision: routes the alerts it stored
     ("sources", _sources),  # the pollution-source checks of the last complete days
     ("reports", _reports),  # the reports of the closed day, month, year (docs/reports.md)
+    ("vehicles", _vehicles),  # the inspections of the previous day, once (docs/vehicles.md)
 )
 
 

@@ -228,3 +228,11 @@ def test_alerts_need_a_station_credit_code(day: SimDay) -> None:
     assert service.alerts([dataclasses.replace(f, severity="low")], day.stations) == []
     (a,) = service.alerts([f], day.stations)
     assert a.rule_id == "vehicles.CLONE" and a.region == day.stations["S01"].region
+
+
+def test_refresh_analyses_the_previous_day_once(store: Store, day: SimDay) -> None:
+    _load(store, day)
+    assert service.refresh(store, dt.datetime(2026, 11, 2, 12, 0)) == []  # no tests the day before
+    found = service.refresh(store, dt.datetime(2026, 11, 3, 0, 1))
+    assert found and store.count("enforcement_alert") > 0
+    assert service.refresh(store, dt.datetime(2026, 11, 3, 0, 2)) == []  # once

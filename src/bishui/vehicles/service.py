@@ -1017,3 +1017,24 @@ def _missing_check_findings(store: Store, tests: Sequence[Inspection]) -> list[F
             ev = {"analyser": an, "day": day.isoformat()}
             out.append(Finding("GAS_MISSING", "medium", t.station, t.id, ev, t.start))
     return out
+
+
+def refresh(store: Store, now: dt.datetime) -> list[Finding]:
+    """The platform's periodic task: once the day is over, analyse the previous day's tests
+    (once: a day already analysed is left) and hand the high findings to enforcement."""
+    day = now.date() - dt.timedelta(days=1)
+    subject = f"{day}..{day}"
+    done = store.query(
+        "SELECT 1 AS x FROM vehicles_audit WHERE action = 'analyse' AND subject = ? LIMIT 1",
+        [subject],
+    )
+    if done:
+        return []
+    a, b = _day_bounds(day, day)
+    if not store.query(
+        "SELECT 1 AS x FROM vehicles_inspections WHERE start >= ? AND start < ? LIMIT 1", [a, b]
+    ):
+        return []
+    found = analyse(store, day, day, "platform", now)
+    route_alerts(store, found, now=now)
+    return found

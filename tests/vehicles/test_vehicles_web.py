@@ -135,3 +135,5 @@ async def test_supervisor_routes_scoping_and_public_lookup(
             "沙洋县",
         ):
             assert words in page.text, words
+        for code in ("CLONE", "BB_EDITED", "lag_s", "cosine", "seconds_differing", "unannounced"):
+            assert code not in page.text, code  # names, not codes, on the Chinese page

@@ -144,18 +144,109 @@ def _rule(code: str, lang: str) -> str:
     return RULES.get(code, (code,))[0] if lang == "zh" else RULES_EN.get(code, code)
 
 
+EVIDENCE = {
+    "other": ("另一检测", "other test"),
+    "other_station": ("另一检测站", "other station"),
+    "vins": ("车辆", "vehicles"),
+    "cosine": ("相似度", "similarity"),
+    "method": ("方法", "method"),
+    "tests": ("检测数", "tests"),
+    "passed": ("合格数", "passed"),
+    "rate": ("合格率", "pass rate"),
+    "peer_rate": ("同行合格率", "peers' rate"),
+    "z": ("偏离度z", "z"),
+    "failed": ("不合格检测", "failed test"),
+    "failed_station": ("初检站", "first station"),
+    "minutes": ("间隔(分钟)", "minutes"),
+    "minimum": ("最短(分钟)", "minimum"),
+    "reported_kw": ("报告功率kW", "reported kW"),
+    "registry_kw": ("登记功率kW", "registry kW"),
+    "model_kw": ("同型号功率kW", "model kW"),
+    "model": ("车型", "model"),
+    "cal_id": ("标定号", "CAL ID"),
+    "cvn": ("CVN", "CVN"),
+    "models": ("车型", "models"),
+    "start": ("开始", "start"),
+    "end": ("结束", "end"),
+    "opens": ("开门", "opens"),
+    "closes": ("关门", "closes"),
+    "o2_mean_pct": ("平均氧含量%", "mean O2 %"),
+    "max": ("上限", "max"),
+    "constant_channels": ("恒定通道", "constant channels"),
+    "claimed": ("站点结论", "claimed"),
+    "recomputed": ("复核结论", "recomputed"),
+    "reasons": ("原因", "reasons"),
+    "limits_version": ("限值版本", "limits"),
+    "values": ("复核值", "values"),
+    "reason": ("原因", "reason"),
+    "seconds": ("检测秒数", "seconds"),
+    "missing_s": ("缺失秒数", "missing s"),
+    "lag_s": ("偏移秒数", "shift s"),
+    "correlation": ("相关系数", "correlation"),
+    "start_difference_s": ("起始时差秒", "start difference s"),
+    "channel": ("通道", "channel"),
+    "seconds_differing": ("不一致秒数", "seconds differing"),
+    "seconds_compared": ("比对秒数", "seconds compared"),
+    "box_read": ("黑匣子读到", "box read"),
+    "station_named": ("站点填报", "station named"),
+    "registered": ("登记设备", "registered"),
+    "analyser": ("分析仪", "analyser"),
+    "day": ("日期", "day"),
+    "reading": ("比对方式", "reading"),
+    "n": ("复检数", "re-tests"),
+    "discordant": ("监管不合格", "failed by regulator"),
+    "subject": ("对象", "subject"),
+}
+VALUES = {
+    "dropouts": ("数据缺失", "dropouts"),
+    "no capture": ("无黑匣子数据", "no capture"),
+    "reference": ("参考车辆", "reference vehicle"),
+    "retest": ("移动检测复检", "mobile re-test"),
+    "analyser failed its last gas check": (
+        "分析仪最近一次标气检查不合格",
+        "analyser failed its last gas check",
+    ),
+}
+
+
+CHECKS = {
+    "phase_order": ("工况顺序不符", "phase order"),
+    "duration": ("时长不足", "too short"),
+    "dilution": ("CO+CO2过低（稀释）", "CO+CO2 too low (dilution)"),
+    "rpm_missing": ("无转速数据", "no engine speed"),
+    "rpm_flat": ("转速恒定", "engine speed flat"),
+    "speed": ("车速超差", "speed off"),
+    "oil_temp": ("油温不足", "oil too cold"),
+    "speed_trace": ("速度曲线超差", "off the speed trace"),
+    "over_limit": ("超过限值", "over the limit"),
+}
+
+
 def _evidence(ev: dict[str, Any], lang: str) -> str:
     """Evidence in words: the numbers and names the rule recorded (short)."""
+    i = 0 if lang == "zh" else 1
     parts = []
     for k, v in ev.items():
-        if isinstance(v, dict):
+        if k == "method":
+            v = METHODS.get(str(v), v) if i == 0 else METHODS_EN.get(str(v), v)
+        elif k in ("claimed", "recomputed"):
+            v = RESULTS.get(int(v), v) if i == 0 else RESULTS_EN.get(int(v), v)
+        elif isinstance(v, str) and v in VALUES:
+            v = VALUES[v][i]
+        elif k == "reasons":
+            v = "、".join(CHECKS.get(str(x[0]), (str(x[-1]),) * 2)[i] for x in v)
+            parts.append(f"{EVIDENCE[k][i]}：{v}")
+            continue
+        elif k in ("values", "seconds_differing") and isinstance(v, dict):
             v = "、".join(
-                f"{POLLUTANTS.get(a, (a, a))[0 if lang == 'zh' else 1]} {b}" for a, b in v.items()
+                f"{POLLUTANTS.get(a.split('_')[-1], (a, a))[i]} {b}" for a, b in v.items()
             )
+        elif isinstance(v, dict):
+            v = "、".join(f"{POLLUTANTS.get(a, (a, a))[i]} {b}" for a, b in v.items())
         elif isinstance(v, list):
-            v = "、".join(str(x) if not isinstance(x, list) else str(x[-1]) for x in v)
-        parts.append(f"{k}={v}")
-    return "；".join(parts)[:160]
+            v = "、".join(str(x) for x in v)
+        parts.append(f"{EVIDENCE.get(k, (k, k))[i]}：{v}")
+    return "；".join(parts)[:200]
 
 
 def _newest_day(store: Any) -> dt.date:

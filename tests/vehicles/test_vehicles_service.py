@@ -236,3 +236,34 @@ def test_refresh_analyses_the_previous_day_once(store: Store, day: SimDay) -> No
     found = service.refresh(store, dt.datetime(2026, 11, 3, 0, 1))
     assert found and store.count("enforcement_alert") > 0
     assert service.refresh(store, dt.datetime(2026, 11, 3, 0, 2)) == []  # once
+
+
+def test_register_checks_then_writes(store: Store, day: SimDay) -> None:
+    s = day.stations["S01"]
+    data = {
+        "stations": [
+            {
+                "code": "S01",
+                "name": s.name,
+                "region": s.region,
+                "uscc": s.uscc,
+                "opens": "07:30",
+                "closes": "19:00",
+            }
+        ],
+        "lanes": [{"code": "S01-L1", "station": "S01", "fuel": "gasoline", "analyser": "AN-1"}],
+        "vehicles": [dataclasses.asdict(v) for v in list(day.vehicles.values())[:3]],
+    }
+    for v in data["vehicles"]:
+        v.pop("registered")
+    assert service.register(store, data, "admin", NOW) == {"stations": 1, "lanes": 1, "vehicles": 3}
+    assert service.stations(store)["S01"].opens == dt.time(7, 30)
+    assert service.lane_analysers(store) == {"S01-L1": "AN-1"}
+    bad = dict(data, stations=[dict(data["stations"][0], uscc="91420800XXXXXXXXX1")])
+    with pytest.raises(InputError) as e:
+        service.register(store, bad, "admin", NOW)
+    assert e.value.field == "uscc"
+    with pytest.raises(InputError):
+        service.register(
+            store, {"lanes": [{"code": "L", "station": "S", "fuel": "steam"}]}, "a", NOW
+        )

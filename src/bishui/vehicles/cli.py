@@ -300,3 +300,24 @@ def old_cmd(db_url: str, today: str | None) -> None:
         for r in rows
     ]
     click.echo(render("淘汰进度", (["区县", "应淘汰", "已完成", "待淘汰", "逾期", "完成率"], body)))
+
+
+@vehicles.command("register")
+@db_option
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def register_cmd(db_url: str, path: Path) -> None:
+    """Register stations, lanes and vehicles from a JSON file (docs/vehicles.md)."""
+    if path.stat().st_size > 50_000_000:
+        raise InputError("path", "at most 50 MB", path.stat().st_size)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError("path", "a JSON object", str(e)) from None
+    if not isinstance(data, dict):
+        raise InputError("path", "a JSON object", type(data).__name__)
+    store = _store(db_url)
+    try:
+        counts = service.register(store, data, "cli")
+    finally:
+        store.close()
+    click.echo(json.dumps(counts))

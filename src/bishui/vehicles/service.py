@@ -1038,3 +1038,69 @@ def refresh(store: Store, now: dt.datetime) -> list[Finding]:
     found = analyse(store, day, day, "platform", now)
     route_alerts(store, found, now=now)
     return found
+
+
+def register(
+    store: Store, data: Mapping[str, Any], actor: str, now: dt.datetime | None = None
+) -> dict[str, int]:
+    """The registry from a JSON object: ``stations`` (code, name, region, uscc, opens, closes),
+    ``lanes`` (code, station, fuel, analyser) and ``vehicles`` (the :class:`Vehicle` fields).
+    Checked first, then written; each part audited."""
+    from bishui.registry.uscc import is_valid
+
+    sts, lanes, vs = [], [], []
+    try:
+        for n, d in enumerate(data.get("stations", []), 1):
+            uscc = str(d.get("uscc", ""))
+            if uscc and not is_valid(uscc):
+                raise InputError(
+                    "uscc", "a valid unified social credit code (GB 32100)", uscc, row=n
+                )
+            sts.append(
+                Station(
+                    str(d["code"]),
+                    str(d["name"]),
+                    str(d["region"]),
+                    dt.time.fromisoformat(d.get("opens", "08:00")),
+                    dt.time.fromisoformat(d.get("closes", "18:00")),
+                    uscc,
+                )
+            )
+        for n, d in enumerate(data.get("lanes", []), 1):
+            if d.get("fuel") not in ("gasoline", "diesel"):
+                raise InputError("fuel", "gasoline or diesel", d.get("fuel"), row=n)
+            lanes.append(
+                (str(d["code"]), str(d["station"]), str(d["fuel"]), str(d.get("analyser", "")))
+            )
+        for d in data.get("vehicles", []):
+            vs.append(
+                Vehicle(
+                    str(d["vin"]),
+                    str(d["plate"]),
+                    str(d["fuel"]),
+                    int(d["mass_kg"]),
+                    float(d["rated_power_kw"]),
+                    int(d["stage"]),
+                    str(d.get("model", "")),
+                    str(d.get("obd_cal_id", "")),
+                    str(d.get("obd_cvn", "")),
+                    str(d.get("region", "")),
+                )
+            )
+    except KeyError as e:
+        raise InputError(str(e.args[0]), "required", None) from None
+    except (TypeError, ValueError) as e:
+        if isinstance(e, InputError):
+            raise
+        raise InputError("registry", "well-formed values", str(e)) from None
+    if len(sts) + len(lanes) + len(vs) > MAX_IMPORT_ROWS:
+        raise InputError(
+            "registry", f"at most {MAX_IMPORT_ROWS} entries", len(sts) + len(lanes) + len(vs)
+        )
+    for s in sts:
+        save_station(store, s, actor, now)
+    for code, station, fuel, analyser in lanes:
+        save_lane(store, code, station, fuel, analyser, actor, now)
+    if vs:
+        save_vehicles(store, vs, actor, now)
+    return {"stations": len(sts), "lanes": len(lanes), "vehicles": len(vs)}

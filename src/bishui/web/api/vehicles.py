@@ -70,6 +70,21 @@ def vehicles_upload(
     return {"ok": True, "inspections": n, "captures": m}
 
 
+class RegistryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stations: list[dict[str, Any]] = Field(default_factory=list, max_length=1000)
+    lanes: list[dict[str, Any]] = Field(default_factory=list, max_length=5000)
+    vehicles: list[dict[str, Any]] = Field(default_factory=list, max_length=10000)
+
+
+@router.post("/vehicles/registry", status_code=201, summary="Register stations, lanes, vehicles")
+def vehicles_registry(
+    store: WebStore, p: Annotated[Principal, requires("admin")], body: RegistryIn
+) -> dict[str, Any]:
+    return {"ok": True, **service.register(store, body.model_dump(), p.username or p.role)}
+
+
 class ImportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

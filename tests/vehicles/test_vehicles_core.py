@@ -449,3 +449,22 @@ def test_one_model_with_different_rated_powers() -> None:
     got = rules.registry_findings([*same[:3], faked], {})  # no registry rows: the model alone
     assert [(f.rule_id, f.subject) for f in got] == [("RATED_POWER", faked.id)]
     assert got[0].evidence["model_kw"] == same[0].rated_power_kw
+
+
+def test_black_box_signature_covers_header_and_curve() -> None:
+    from bishui.vehicles import boxsign
+
+    day = simulate(SimConfig(stations=1, tests_per_lane=1, seed=13))
+    cap = day.captures[day.inspections[0].id]
+    sk = reportcode.private_from_seed(bytes(range(32)))
+    pub = boxsign.public_raw(sk)
+    sig = boxsign.sign(cap, sk)
+    assert boxsign.verify(cap, sig, pub)
+    edited = {k: v.copy() for k, v in cap.curve.items()}
+    first = next(iter(edited))
+    edited[first][3] += 0.001
+    assert not boxsign.verify(dataclasses.replace(cap, curve=edited), sig, pub)
+    assert not boxsign.verify(dataclasses.replace(cap, analyser="AN-OTHER"), sig, pub)
+    other = boxsign.public_raw(reportcode.private_from_seed(bytes(32)))
+    assert not boxsign.verify(cap, sig, other)
+    assert not boxsign.verify(cap, "not-a-signature", pub)

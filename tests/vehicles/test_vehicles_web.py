@@ -103,6 +103,39 @@ async def test_supervisor_routes_scoping_and_public_lookup(
             headers=_h(tokens, "enterprise"),
         )
         assert r.status_code in (400, 422) and "method" in r.text
+        # the box's channel: signed by a registered box, from an administrator's account
+        from bishui.vehicles import boxsign
+
+        cap = loaded["day"].captures[t.id]
+        cap = dataclasses.replace(cap, inspection_id="W1", box_serial="BOX-9")
+        box_sk = reportcode.private_from_seed(bytes(range(2, 34)))
+        row = {
+            "inspection_id": "W1",
+            "box_serial": "BOX-9",
+            "analyser": cap.analyser,
+            "start": cap.start.isoformat(),
+            "curve": {k: v.tolist() for k, v in cap.curve.items()},
+            "signature": boxsign.sign(cap, box_sk),
+        }
+        r = await c.post(
+            "/api/v1/vehicles/uploads", json={"captures": [row]}, headers=_h(tokens, "admin")
+        )
+        assert r.status_code == 400 and "box_serial" in r.text  # not registered yet
+        r = await c.post(
+            "/api/v1/vehicles/boxes",
+            json={"serial": "BOX-9", "lane": t.lane, "ed25519": boxsign.public_raw(box_sk)},
+            headers=_h(tokens, "admin"),
+        )
+        assert r.status_code == 201
+        forged = dict(row, analyser="AN-SUBSTITUTE")
+        r = await c.post(
+            "/api/v1/vehicles/uploads", json={"captures": [forged]}, headers=_h(tokens, "admin")
+        )
+        assert r.status_code == 400 and "signature" in r.text
+        r = await c.post(
+            "/api/v1/vehicles/uploads", json={"captures": [row]}, headers=_h(tokens, "admin")
+        )
+        assert r.status_code == 201 and r.json()["captures"] == 1
         # the public lookup, with the code's signature
         no, s = rep["report_no"], rep["payload"].split("?s=")[1]
         r = await c.get(f"/api/v1/vehicles/reports/{no}?s={s}", headers=_h(tokens, "public"))

@@ -157,6 +157,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("POST", "/api/v1/vehicles/uploads"): (frozenset({"admin", "enterprise"}), "scoped"),
     ("POST", "/api/v1/vehicles/import"): (frozenset({"admin", "analyst"}), "all"),
     ("POST", "/api/v1/vehicles/registry"): (ADMIN, "all"),
+    ("POST", "/api/v1/vehicles/boxes"): (ADMIN, "all"),
     ("POST", "/api/v1/vehicles/analyse"): (frozenset({"admin", "analyst", "inspector"}), "all"),
     ("GET", "/api/v1/vehicles/ranking"): (STAFF_AND_COUNTY, "scoped"),
     ("GET", "/api/v1/vehicles/findings"): (STAFF_AND_COUNTY, "scoped"),

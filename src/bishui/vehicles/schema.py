@@ -56,6 +56,8 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE vehicles_reports (
             report_no TEXT PRIMARY KEY, inspection_id TEXT NOT NULL, key_id TEXT NOT NULL,
             summary {JSON} NOT NULL, payload TEXT NOT NULL, issued TIMESTAMP NOT NULL)""",
+        """CREATE TABLE vehicles_boxes (
+            serial TEXT PRIMARY KEY, lane TEXT NOT NULL, ed25519 TEXT NOT NULL)""",
         """CREATE TABLE vehicles_audit (
             seq INTEGER PRIMARY KEY, logged TIMESTAMP NOT NULL, actor TEXT NOT NULL,
             action TEXT NOT NULL, subject TEXT NOT NULL, detail {JSON} NOT NULL)""",

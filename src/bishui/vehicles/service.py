@@ -1104,3 +1104,47 @@ def register(
     if vs:
         save_vehicles(store, vs, actor, now)
     return {"stations": len(sts), "lanes": len(lanes), "vehicles": len(vs)}
+
+
+def register_box(
+    store: Store,
+    serial: str,
+    lane: str,
+    public_b64: str,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> None:
+    """Register a black box and its Ed25519 public key (base64url, 32 bytes)."""
+    import base64
+
+    try:
+        raw = base64.urlsafe_b64decode(public_b64 + "=" * (-len(public_b64) % 4))
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise InputError("ed25519", "a 32-byte public key, base64url", public_b64)
+    with store.transaction() as tx:
+        tx.upsert_rows(
+            "vehicles_boxes",
+            ["serial", "lane", "ed25519"],
+            ["serial"],
+            [[serial, lane, public_b64]],
+        )
+        _audit(tx, _now(now), actor, "register_box", serial, {"lane": lane, "ed25519": public_b64})
+
+
+def check_signatures(store: Store, caps: Sequence[Capture], signatures: Sequence[str]) -> None:
+    """Every capture signed by its registered box, else InputError (row = its position)."""
+    from bishui.vehicles import boxsign
+
+    keys = {
+        r["serial"]: r["ed25519"] for r in store.query("SELECT serial, ed25519 FROM vehicles_boxes")
+    }
+    for n, (c, sig) in enumerate(zip(caps, signatures, strict=True), 1):
+        key = keys.get(c.box_serial)
+        if key is None:
+            raise InputError("box_serial", "a registered black box", c.box_serial, row=n)
+        if not sig or not boxsign.verify(c, sig, key):
+            raise InputError(
+                "signature", "the box's Ed25519 signature of the capture", sig[:16], row=n
+            )

@@ -56,9 +56,11 @@ def vehicles_upload(
     body: UploadIn,
 ) -> dict[str, Any]:
     """A station's records (an enterprise account: its own station only); black-box captures
-    only from an administrator's (device) account."""
+    only from an administrator's (device) account, each signed by its registered box."""
     tests = [service.parse_inspection(d) for d in body.inspections]
     caps = [service.parse_capture(d) for d in body.captures]
+    if caps:  # the box's own channel: each capture signed by its registered device
+        service.check_signatures(store, caps, [str(d.get("signature", "")) for d in body.captures])
     mine = _visible(p, service.stations(store))
     if any(t.station not in mine for t in tests):
         raise PermissionDenied("a station uploads only its own records")
@@ -83,6 +85,22 @@ def vehicles_registry(
     store: WebStore, p: Annotated[Principal, requires("admin")], body: RegistryIn
 ) -> dict[str, Any]:
     return {"ok": True, **service.register(store, body.model_dump(), p.username or p.role)}
+
+
+class BoxIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    serial: str = Field(min_length=1, max_length=64)
+    lane: str = Field(min_length=1, max_length=64)
+    ed25519: str = Field(min_length=43, max_length=44, description="public key, base64url")
+
+
+@router.post("/vehicles/boxes", status_code=201, summary="Register a black box and its public key")
+def vehicles_box(
+    store: WebStore, p: Annotated[Principal, requires("admin")], body: BoxIn
+) -> dict[str, Any]:
+    service.register_box(store, body.serial, body.lane, body.ed25519, p.username or p.role)
+    return {"ok": True}
 
 
 class ImportIn(BaseModel):

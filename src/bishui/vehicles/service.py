@@ -406,6 +406,8 @@ def _curve_out(v: Any) -> dict[str, np.ndarray]:
 
 
 def _day_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    if last < first or last >= dt.date.max:
+        raise InputError("last", "a day on or after the first, before 9999-12-31", last.isoformat())
     return dt.datetime.combine(first, dt.time()), dt.datetime.combine(
         last + dt.timedelta(days=1), dt.time()
     )

@@ -10,7 +10,6 @@ The black box's channel is an administrator's (a device) upload. The report look
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -21,6 +20,7 @@ from bishui.errors import PermissionDenied
 from bishui.vehicles import oldvehicles, service
 from bishui.vehicles.model import Station
 from bishui.web.api.common import ERRORS, WebStore
+from bishui.web.api.common import Day as InRangeDay
 from bishui.web.auth import ALL_ROLES, STAFF, Principal, requires
 
 router = APIRouter(tags=["vehicles"], responses=ERRORS)
@@ -119,8 +119,8 @@ def vehicles_import(
 class AnalyseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    first: dt.date
-    last: dt.date
+    first: InRangeDay
+    last: InRangeDay
     alerts: bool = False
 
 
@@ -137,7 +137,7 @@ async def vehicles_analyse(
     return {"ok": True, "findings": len(found), "alerts": routed}
 
 
-Day = Annotated[dt.date, Query()]
+Day = Annotated[InRangeDay, Query()]
 
 
 @router.get("/vehicles/ranking", summary="Station risk ranking")

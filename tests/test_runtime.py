@@ -86,6 +86,7 @@ def test_the_application_registers_every_refresh_hook_in_order() -> None:
         "sources",
         "reports",
         "exchange",
+        "vehicles",
     ]
     assert dict(runtime.refresh_hooks()) == dict(app.REFRESH)
 

@@ -30,6 +30,7 @@ from bishui.sources import schema as sources_schema
 from bishui.store import Store
 from bishui.store import open_store as _open_store
 from bishui.store import schema as store_schema
+from bishui.vehicles import schema as vehicles_schema
 from bishui.water import schema as water_schema
 from bishui.web import schema as web_schema
 
@@ -44,6 +45,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("reports", reports_schema),
     ("exchange", exchange_schema),
     ("energy", energy_schema),
+    ("vehicles", vehicles_schema),
 )
 
 
@@ -93,6 +95,12 @@ def _exchange(store: Store, now: dt.datetime) -> None:
     rights.refresh(store, now)
 
 
+def _vehicles(store: Store, now: dt.datetime) -> None:
+    from bishui.vehicles import service
+
+    service.refresh(store, now)
+
+
 #: Every domain's refresh hook, ``(name, hook(store, now))``, in the order they run.
 REFRESH: tuple[tuple[str, runtime.RefreshHook], ...] = (
     ("water.supervision", _water_supervision),  # the drinking-water sources' alerts
@@ -100,6 +108,7 @@ REFRESH: tuple[tuple[str, runtime.RefreshHook], ...] = (
     ("sources", _sources),  # the pollution-source checks of the last complete days
     ("reports", _reports),  # the reports of the closed day, month, year (docs/reports.md)
     ("exchange", _exchange),  # emission rights past their five-year validity expire
+    ("vehicles", _vehicles),  # the inspections of the previous day, once (docs/vehicles.md)
 )
 
 

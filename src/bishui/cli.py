@@ -38,6 +38,7 @@ SUBCOMMANDS: dict[str, str] = {
     "users": "bishui.web.cli:users",
     "water": "bishui.water.cli:water",
     "exchange": "bishui.exchange.cli:exchange",
+    "vehicles": "bishui.vehicles.cli:vehicles",
 }
 
 

@@ -185,6 +185,21 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     },
     ("POST", "/api/v1/energy/load/{kind}"): (frozenset({"admin", "energy_office"}), "all"),
     ("GET", "/energy"): (STAFF | {"energy_office", "county"}, "scoped"),
+    # vehicle-inspection supervision (issue 19; tests/vehicles/test_vehicles_web.py)
+    ("POST", "/api/v1/vehicles/uploads"): (frozenset({"admin", "enterprise"}), "scoped"),
+    ("POST", "/api/v1/vehicles/import"): (frozenset({"admin", "analyst"}), "all"),
+    ("POST", "/api/v1/vehicles/registry"): (ADMIN, "all"),
+    ("POST", "/api/v1/vehicles/boxes"): (ADMIN, "all"),
+    ("POST", "/api/v1/vehicles/analyse"): (frozenset({"admin", "analyst", "inspector"}), "all"),
+    ("GET", "/api/v1/vehicles/ranking"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/vehicles/findings"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/vehicles/gas"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/vehicles/patrol"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/vehicles/old"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/api/v1/vehicles/keys"): (ALL, "all"),
+    ("GET", "/api/v1/vehicles/reports/{report_no}"): (ALL, "all"),
+    ("GET", "/vehicles"): (STAFF_AND_COUNTY, "scoped"),
+    ("GET", "/vehicles/r/{report_no}"): (ALL, "all"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.
@@ -204,6 +219,7 @@ PATH_VALUES = {
     "delivery_id": "999999",
     "report_id": "air-daily-2026-01-01-v1",
     "account_id": "no-such-account",
+    "report_no": "420800000000000000",
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},
@@ -213,6 +229,8 @@ QUERY = {
     "/api/v1/search": {"q": "竹园"},
     "/api/v1/exchange/report": {"year": "2026"},
     "/api/v1/exchange/report.{fmt}": {"year": "2026"},
+    "/api/v1/vehicles/ranking": {"first": "2026-11-02", "last": "2026-11-02"},
+    "/api/v1/vehicles/old": {"today": "2026-12-07"},
 }
 
 

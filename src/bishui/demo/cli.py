@@ -81,6 +81,9 @@ def prepare(
         setup_engines(
             store, model, dt.datetime.fromisoformat(state["history_start"]), end, now=now, echo=echo
         )
+    from bishui.demo import vehicles as demo_vehicles
+
+    demo_vehicles.setup(store, data_dir, end, now=now, echo=echo)  # issue 19 (idempotent)
     return model, state
 
 

@@ -186,7 +186,7 @@ def create_app(
     )
     errors.install(app)
 
-    from bishui.web import admin_pages, dashboards, pages, reports_page
+    from bishui.web import admin_pages, dashboards, pages, reports_page, vehicles_page
     from bishui.web.api import ROUTERS
 
     for router in ROUTERS:
@@ -201,6 +201,7 @@ def create_app(
     from bishui.web import energy_page  # the energy page (issue 18)
 
     app.include_router(energy_page.router)
+    app.include_router(vehicles_page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

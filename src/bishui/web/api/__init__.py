@@ -28,6 +28,7 @@ from bishui.web.api import (
     reports,
     sources,
     uploads,
+    vehicles,
     water,
 )
 
@@ -49,4 +50,5 @@ ROUTERS: list[APIRouter] = [
     uploads.router,
     exchange.router,  # the environmental-resource exchange (docs/exchange.md "Pages and API")
     energy.router,  # energy accounts, dual control, reduction accounts (issue 18)
+    vehicles.router,  # vehicle-inspection supervision (issue 19)
 ]

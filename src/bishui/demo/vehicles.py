@@ -1,0 +1,71 @@
+"""The model city's vehicle-inspection stations for the demo (docs/vehicles.md, docs/demo.md).
+
+Ten simulated stations with two lanes each and their black boxes upload the last complete day;
+station S01 fakes some of its records (cloned and edited curves, a shifted clock, a substituted
+analyser, diluted samples, a lowered rated power) and fails the regulator's gas check and the
+patrol-vehicle comparison. The analysis runs, its high findings become enforcement alerts, a
+report-signing key is made (its private seed kept in the data directory, 0600; the public key
+published) and a report code issued for a few tests. Idempotent: a store that has inspection
+records is left as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bishui.store import Store
+from bishui.vehicles import reportcode, service
+from bishui.vehicles.simulate import SimConfig, simulate
+
+KEY_FILE = "vehicles-signing-key.hex"
+KEY_ID = "jingmen-demo-1"
+BASE_URL = "http://127.0.0.1:8000/vehicles"
+FRAUDS = {
+    "clone": 0.1,
+    "edited": 0.08,
+    "clock": 0.08,
+    "equipment": 0.05,
+    "dilution": 0.05,
+    "rated_power": 0.05,
+}
+
+
+def _key(data_dir: Path) -> Any:
+    path = data_dir / KEY_FILE
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+    return reportcode.private_from_seed(bytes.fromhex(path.read_text().strip()))
+
+
+def setup(
+    store: Store, data_dir: Path, end: dt.datetime, *, now: dt.datetime, echo: Any = click.echo
+) -> dict[str, int]:
+    if store.count("vehicles_inspections"):
+        return {}
+    day = (end - dt.timedelta(days=1)).date()
+    echo(f"      vehicle inspections: 10 stations, both channels, {day} …")
+    sim = simulate(SimConfig(stations=10, tests_per_lane=20, day=day, seed=19, frauds=FRAUDS))
+    counts = service.load_simulation(store, sim, "demo", now)
+    found = service.analyse(store, day, day, "demo", now, require_daily_check=True)
+    alerts = service.route_alerts(store, found, now=now)
+    sk = _key(data_dir)
+    service.publish_key(
+        store, reportcode.public_of(KEY_ID, sk, day.replace(month=1, day=1)), "demo", now
+    )
+    issued = 0
+    for t in sim.inspections[:: max(1, len(sim.inspections) // 5)][:5]:
+        service.issue_report(store, t.id, KEY_ID, sk, BASE_URL, "demo", now)
+        issued += 1
+    echo(
+        f"      {counts['inspections']} tests, {len(found)} findings, {alerts} alerts to "
+        f"enforcement, {issued} report codes signed with {KEY_ID}"
+    )
+    return {**counts, "findings": len(found), "alerts": alerts, "reports": issued}

@@ -1,0 +1,25 @@
+"""The demo's vehicle stations: loaded once, the fraud station ranked first, alerts in the
+enforcement loop, report codes that verify, the signing key kept 0600."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from bishui.demo import vehicles as demo_vehicles
+from bishui.store import Store
+from bishui.vehicles import service
+
+NOW = dt.datetime(2026, 11, 3, 9, 0)
+
+
+def test_demo_vehicles(store: Store, tmp_path: Path) -> None:
+    got = demo_vehicles.setup(store, tmp_path, NOW, now=NOW, echo=lambda *_: None)
+    assert got["inspections"] > 400 and got["findings"] > 0 and got["alerts"] > 0
+    assert got["reports"] == 5
+    assert demo_vehicles.setup(store, tmp_path, NOW, now=NOW, echo=lambda *_: None) == {}
+    day = dt.date(2026, 11, 2)
+    assert service.ranking(store, day, day)[0]["station"] == "S01"
+    assert (tmp_path / demo_vehicles.KEY_FILE).stat().st_mode & 0o777 == 0o600
+    for r in store.query("SELECT payload FROM vehicles_reports"):
+        assert service.verify_code(store, r["payload"]).ok

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 
 from bishui import runtime
+from bishui.assessment import schema as assessment_schema
 from bishui.compensation import schema as compensation_schema
 from bishui.enforcement import schema as enforcement_schema
 from bishui.reports import schema as reports_schema
@@ -40,6 +41,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("sources", sources_schema),
     ("enforcement", enforcement_schema),
     ("reports", reports_schema),
+    ("assessment", assessment_schema),
 )
 
 

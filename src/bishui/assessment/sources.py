@@ -104,7 +104,7 @@ def air_good_days_ratio(store: Store, county: str, year: int) -> Evidence:
         return no_data("%", basis)
     days = (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days
     return Evidence(
-        _dec(r.good_ratio * 100, 1),
+        _dec(r.good_ratio, 1),
         "%",
         basis,
         r.valid_days < days,
@@ -112,7 +112,7 @@ def air_good_days_ratio(store: Store, county: str, year: int) -> Evidence:
             "good_days": r.good_days,
             "valid_days": r.valid_days,
             "days_in_year": days,
-            "stations": list(r.stations),
+            "stations": r.stations,
         },
     )
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bishui.assessment import allocation as al
@@ -17,6 +17,7 @@ codes = st.lists(
 )
 
 
+@settings(deadline=None)  # shared CI cores: no wall-clock limit
 @given(
     st.integers(0, 10**12),
     codes.flatmap(
@@ -44,6 +45,7 @@ def test_apportion_conserves_and_is_within_one_fen(
         assert got[c] >= 0
 
 
+@settings(deadline=None)  # shared CI cores: no wall-clock limit
 @given(st.integers(0, 10**9), st.lists(st.fractions(0, 100), min_size=2, max_size=8))
 def test_apportion_is_deterministic_and_order_free(total: int, ws: list[Fraction]) -> None:
     weights = {f"c{i:02d}": w for i, w in enumerate(ws)}

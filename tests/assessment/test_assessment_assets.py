@@ -6,7 +6,7 @@ import io
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bishui.assessment import assets
@@ -75,6 +75,7 @@ def test_continuity() -> None:
     assert len(errs) == 1 and errs[0].field == "opening"
 
 
+@settings(deadline=None)  # shared CI cores: no wall-clock limit
 @given(
     st.decimals(0, 10**9, places=2),
     st.lists(st.decimals(0, 10**6, places=2), max_size=5),

@@ -11,7 +11,8 @@
 ``assessment_asset_line``        a category's opening, increases and decreases by cause, closing
 ``assessment_term``      a leader's term of office (from, to)
 ``assessment_case``      an accountability case (责任追究) with its basis (article, item) and forms
-``assessment_audit``     every write: who, role, when, what, on which subject, with its payload
+``assessment_audit``     every write, numbered in order (``seq``, taken inside the writing
+                         transaction): who, role, when, what, on which subject, with its payload
 
 Quantities and points are decimal strings (exact), money integer fen.
 """
@@ -111,7 +112,7 @@ MIGRATIONS: list[list[str]] = [
             by_user TEXT NOT NULL
         )""",
         """CREATE TABLE assessment_audit (
-            id TEXT PRIMARY KEY,
+            seq BIGINT PRIMARY KEY,
             acted_at TIMESTAMP NOT NULL,
             by_user TEXT NOT NULL,
             role TEXT NOT NULL,

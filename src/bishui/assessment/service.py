@@ -41,10 +41,12 @@ def _audit(
     subject: str,
     payload: dict[str, Any],
 ) -> None:
+    row = tx.fetch_one("SELECT MAX(seq) FROM assessment_audit")
+    seq = int((row[0] if row else None) or 0) + 1  # one writer: the next number is ours
     tx.execute(
-        "INSERT INTO assessment_audit (id, acted_at, by_user, role, action, subject, payload) "
+        "INSERT INTO assessment_audit (seq, acted_at, by_user, role, action, subject, payload) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [uuid.uuid4().hex, at, by, role, action, subject, json.dumps(payload, ensure_ascii=False)],
+        [seq, at, by, role, action, subject, json.dumps(payload, ensure_ascii=False)],
     )
 
 
@@ -52,7 +54,7 @@ def audit_log(store: Store, subject: str | None = None, limit: int = 500) -> lis
     where, args = ("subject = ?", [subject]) if subject else ("TRUE", [])
     rows = store.query(
         "SELECT acted_at, by_user, role, action, subject, payload FROM assessment_audit "  # noqa: S608 - fixed fragments
-        f"WHERE {where} ORDER BY acted_at, id LIMIT ?",
+        f"WHERE {where} ORDER BY seq LIMIT ?",
         [*args, limit],
     )
     return [{**r, "payload": json.loads(r["payload"])} for r in rows]

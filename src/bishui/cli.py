@@ -36,6 +36,7 @@ SUBCOMMANDS: dict[str, str] = {
     "tasks": "bishui.enforcement.cli:tasks",
     "users": "bishui.web.cli:users",
     "water": "bishui.water.cli:water",
+    "assess": "bishui.assessment.cli:assess",
 }
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from bishui import readings
 from bishui.air import service as air_service
 from bishui.assessment.scorecard import Evidence, no_data
 from bishui.compensation import service as comp_service
@@ -89,6 +90,8 @@ def _dec(x: float, digits: int) -> str:
 
 def _air_rows(store: Store, year: int) -> dict[str, Any]:
     def make() -> dict[str, Any]:
+        if not readings.sites(store, "kind = ?", ["air"]):
+            return {}  # no stations registered: no figure (the engine needs a network)
         rows = air_service.assessment(store, str(year), scope="county")
         return {r.code: r for r in rows}
 
@@ -139,6 +142,8 @@ def air_pm25(store: Store, county: str, year: int) -> Evidence:
 
 def _water_counties(store: Store, year: int) -> dict[str, dict[str, Any]]:
     def make() -> dict[str, dict[str, Any]]:
+        if not readings.sites(store, "kind = ?", ["water"]):
+            return {}
         a = water_service.assess_cached(store, str(year))
         return {c["region"]: c for c in a.counties}
 

@@ -18,15 +18,19 @@ from bishui.errors import PermissionDenied
 from bishui.web.auth import api_routes, requires, route_access
 
 ALL = frozenset({"admin", "analyst", "inspector", "chief", "county", "enterprise", "public"})
+ALL = ALL | {"finance"}  # the finance bureau (issue 18): scorecards and allocations
 LOGGED_IN = ALL - {"public"}
 ADMIN = frozenset({"admin"})
 COUNTY = frozenset({"county"})
 STAFF = frozenset({"admin", "analyst", "inspector", "chief"})
 STAFF_AND_COUNTY = STAFF | {"county"}
 SOURCES_READERS = LOGGED_IN  # every role but the public; scoped (docs/sources.md)
+SOURCES_READERS = SOURCES_READERS - {"finance"}  # the finance bureau sees no sources
 # the task machine refuses what a role may not do (a chief only approves or rejects)
 TASK_ACTORS = frozenset({"admin", "inspector", "chief", "enterprise"})
 UPLOADERS = frozenset({"admin", "analyst", "enterprise"})
+ASSESS_READERS = STAFF | {"finance", "county"}  # scorecards (issue 18); a county its own
+ASSESS_SCORERS = frozenset({"admin", "analyst"})
 
 EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/health"): (ALL, "all"),
@@ -153,6 +157,29 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("POST", "/api/v1/tasks/{task_id}/files"): (TASK_ACTORS, "scoped"),
     ("GET", "/api/v1/tasks/{task_id}/files"): (SOURCES_READERS, "scoped"),
     ("GET", "/api/v1/tasks/{task_id}/files/{file_id}"): (SOURCES_READERS, "scoped"),
+    # county scorecards, allocation, asset tables, departure audits (issue 18)
+    **{
+        (m, f"/api/v1/assessment{path}"): (roles, scope)
+        for m, path, roles, scope in (
+            ("GET", "/scorecards", ASSESS_READERS, "all"),
+            ("POST", "/runs", ASSESS_SCORERS, "all"),
+            ("GET", "/runs", ASSESS_READERS, "all"),
+            ("GET", "/runs/{run_id}", ASSESS_READERS, "scoped"),
+            ("GET", "/runs/{run_id}/recompute", ASSESS_READERS, "all"),
+            ("GET", "/year-on-year", ASSESS_READERS, "scoped"),
+            ("POST", "/allocations", frozenset({"admin", "finance"}), "all"),
+            ("GET", "/allocations/{allocation_id}", ASSESS_READERS, "scoped"),
+            ("POST", "/assets", ASSESS_SCORERS, "all"),
+            ("GET", "/assets", ASSESS_READERS, "scoped"),
+            ("GET", "/assets/quality", ASSESS_READERS, "scoped"),
+            ("POST", "/terms", ADMIN, "all"),
+            ("GET", "/terms", ASSESS_READERS, "scoped"),
+            ("GET", "/terms/{term_id}/summary", ASSESS_READERS, "scoped"),
+            ("GET", "/terms/{term_id}/print", ASSESS_READERS, "scoped"),
+            ("POST", "/cases", ADMIN, "all"),
+            ("GET", "/cases", ASSESS_READERS, "scoped"),
+        )
+    },
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.

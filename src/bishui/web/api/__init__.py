@@ -28,6 +28,7 @@ from bishui.web.api import (
     uploads,
     water,
 )
+from bishui.web.api import assessment as assessment_api
 
 ROUTERS: list[APIRouter] = [
     core.router,
@@ -45,4 +46,5 @@ ROUTERS: list[APIRouter] = [
     evidence.router,  # before sources: /tasks/{id}/files is not the transition /tasks/{id}/{action}
     sources.router,
     uploads.router,
+    assessment_api.router,  # county scorecards, allocation, asset tables, audits (issue 18)
 ]

@@ -176,3 +176,21 @@ async def test_terms_cases_and_print(client: httpx.AsyncClient, api_store: Any) 
     assert "诫勉" in r.text
     r = await client.get(f"{B}/terms/{tid}/summary", headers=_h(tokens, "finance"))
     assert r.json()["cases"][0]["article"] == "5"
+
+
+async def test_page_in_chinese_with_names(client: httpx.AsyncClient, api_store: Any) -> None:
+    _, tokens, _ = api_store
+    h = {**_h(tokens, "finance"), "Accept": "text/html"}
+    r = await client.get("/assessment", headers=h)
+    assert r.status_code == 200
+    text = r.text
+    assert "生态文明考核" in text and "东宝区" in text and "无数据" in text
+    assert "演示资金" in text and "1,000.00" in text  # 100 000 fen in yuan, exact
+    body = text.split("<main", 1)[-1]
+    import re
+
+    visible = re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<script.*?</script>", " ", body))
+    assert "420802" not in visible and "air.good_days_ratio" not in visible
+    h = {**_h(tokens, "county"), "Accept": "text/html"}
+    r = await client.get("/assessment", headers=h)
+    assert "沙洋县" in r.text and "东宝区" not in r.text.split("<main", 1)[-1]

@@ -180,6 +180,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
             ("GET", "/cases", ASSESS_READERS, "scoped"),
         )
     },
+    ("GET", "/assessment"): (ASSESS_READERS, "scoped"),  # the scorecard page (issue 18)
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.

@@ -76,3 +76,125 @@ td,th{{border:1px solid #999;padding:4px 8px}}@media print{{.noprint{{display:no
 <p>{e(s["note"])}</p>
 <p class="noprint"><button onclick="window.print()">打印</button></p>
 </body></html>"""
+
+
+# --------------------------------------------------------------------------- the page
+
+_LABELS: dict[str, tuple[str, str]] = {
+    "title": ("生态文明考核", "County scorecards"),
+    "run": ("考核批次", "Scoring run"),
+    "show": ("查看", "Show"),
+    "basis": ("依据", "Basis"),
+    "partial": ("含不完整数据（*）", "rests on partial data (*)"),
+    "rank": ("排名", "Rank"),
+    "county": ("区县", "County"),
+    "total": ("总分", "Total"),
+    "points": ("分", "points"),
+    "no_data": ("无数据", "no data"),
+    "evidence_note": (
+        "每项得分下为其依据数值；悬停可见数据来源。无数据的指标不以估算值替代。",
+        "Under each score, the figure it rests on; hover for its source. An indicator without "
+        "data is never filled with an estimate.",
+    ),
+    "rule": ("分配规则", "Rule"),
+    "fund_total": ("资金总额", "Fund"),
+    "yuan": ("元", "yuan"),
+    "share": ("分配额", "Share"),
+    "terms": ("领导干部任期与离任审计", "Terms of office and departure audits"),
+    "post": ("职务", "Post"),
+    "leader": ("姓名", "Leader"),
+    "term": ("任期", "Term"),
+    "print": ("离任审计汇总（可打印）", "Departure-audit summary (printable)"),
+    "cases": ("生态环境损害责任追究", "Accountability cases"),
+    "opened": ("立案日期", "Opened"),
+    "forms": ("追责形式", "Forms"),
+    "state": ("状态", "State"),
+    "none": ("暂无", "None yet"),
+}
+_RULES = {
+    "proportional": ("按得分比例", "proportional to score"),
+    "above_floor": ("按超过基准分部分的比例", "proportional to score above a floor"),
+    "tiers": ("按得分档次系数", "by score tiers"),
+}
+_STATE_EN = {"open": "open", "decided": "decided", "closed": "closed"}
+
+
+def _yuan(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
+
+
+def page_context(store: Any, p: Any, lang: str, run_id: str | None) -> dict[str, Any]:
+    """Everything the scorecard page shows, scoped as the API scopes it."""
+    from bishui.assessment import scorecard as sc
+    from bishui.assessment import service
+
+    i = 0 if lang == "zh" else 1
+    labels = {k: v[i] for k, v in _LABELS.items()}
+    regions = None if p.sees_everything or p.role == "finance" else list(p.regions)
+    names = {
+        r["code"]: (r["name"] if i == 0 else r.get("name_en") or r["name"])
+        for r in store.rows("regions")
+    }
+    runs = service.runs(store)
+    for r in runs:
+        r["title"] = sc.parse_scorecard(
+            store.query("SELECT scorecard_text FROM assessment_run WHERE id = ?", [r["id"]])[0][
+                "scorecard_text"
+            ]
+        ).title
+    rid = (
+        run_id
+        if run_id and any(r["id"] == run_id for r in runs)
+        else (runs[0]["id"] if runs else None)
+    )
+    table = service.run_table(store, rid, regions) if rid else None
+    if table:
+        for c in table["counties"]:
+            c["name"] = names.get(c["county"], c["name"])
+    allocs = []
+    for a in service.allocations(store, rid) if rid else []:
+        full = service.allocation(store, a["id"], regions)
+        rule = full["rule"]
+        text = _RULES.get(rule["kind"], (rule["kind"],) * 2)[i]
+        if rule["kind"] == "above_floor":
+            text += f"（{rule['floor']}）"
+        allocs.append(
+            {
+                "fund": full["fund"],
+                "kind_name": service.FUND_KINDS.get(full["kind"], full["kind"])
+                if i == 0
+                else full["kind"],
+                "rule_text": text,
+                "total_yuan": _yuan(int(full["total_fen"])),
+                "shares": [
+                    {
+                        "name": names.get(s["county"], s["county"]),
+                        "score": s["score"],
+                        "yuan": _yuan(int(s["fen"])),
+                    }
+                    for s in full["shares"]
+                ],
+            }
+        )
+    terms = service.terms(store, regions)
+    for t in terms:
+        t["county_name"] = names.get(t["county"], t["county"])
+    cases = service.cases(store, regions)
+    for c in cases:
+        c["county_name"] = names.get(c["county"], c["county"])
+        c["basis"] = (
+            f"第{c['article']}条第{c['item']}项" if i == 0 else f"Art. {c['article']}({c['item']})"
+        )
+        known = au.measures()["forms"]
+        c["forms_text"] = "、".join(known[f][i] if f in known else f for f in c["forms"])
+        c["state_name"] = (_STATE if i == 0 else _STATE_EN).get(c["state"], c["state"])
+    return {
+        "L": labels,
+        "lang": lang,
+        "runs": runs,
+        "table": table,
+        "allocations": allocs,
+        "terms": terms,
+        "cases": cases,
+    }

@@ -31,6 +31,7 @@ DEMO_ROLES = (
     ("chief", "chief", None, "执法科长"),
     ("county", "county", "420822", "沙洋县用户"),
     ("enterprise", "enterprise", 0, "企业用户"),
+    ("finance", "finance", None, "财政局用户"),  # county scorecards and allocations
 )
 
 
@@ -232,6 +233,15 @@ def setup_engines(
     echo("[5/5] Ecological compensation: agreements, entered figures, statements …")
     n = compensation.setup(store, start.date(), end.date(), now=now)
     echo(f"      {n} agreement-periods computed ({time.monotonic() - t1:.0f} s)")
+    from bishui.demo import assessment
+
+    t2 = time.monotonic()
+    echo("      county scorecards, fund allocation, asset tables, a departure audit …")
+    got = assessment.setup(store, now)
+    echo(
+        f"      {got['runs']} scoring runs, {got['allocations']} allocations, "
+        f"{got['asset_lines']} asset lines ({time.monotonic() - t2:.0f} s)"
+    )
 
 
 def demo_accounts(store: Store, model: ModelCity, data_dir: Path) -> list[dict[str, str]]:

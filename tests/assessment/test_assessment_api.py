@@ -194,3 +194,14 @@ async def test_page_in_chinese_with_names(client: httpx.AsyncClient, api_store: 
     h = {**_h(tokens, "county"), "Accept": "text/html"}
     r = await client.get("/assessment", headers=h)
     assert "沙洋县" in r.text and "东宝区" not in r.text.split("<main", 1)[-1]
+
+
+async def test_exports(client: httpx.AsyncClient, api_store: Any) -> None:
+    _, tokens, ids = api_store
+    r = await client.get(f"{B}/runs/{ids['run']}/export.csv", headers=_h(tokens, "county"))
+    assert r.status_code == 200 and "沙洋县" in r.text and "东宝区" not in r.text
+    assert "无数据" in r.text
+    r = await client.get(
+        f"{B}/allocations/{ids['allocation']}/export.xlsx", headers=_h(tokens, "finance")
+    )
+    assert r.status_code == 200 and r.content[:2] == b"PK"

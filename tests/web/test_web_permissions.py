@@ -166,6 +166,8 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
             ("GET", "/runs", ASSESS_READERS, "all"),
             ("GET", "/runs/{run_id}", ASSESS_READERS, "scoped"),
             ("GET", "/runs/{run_id}/recompute", ASSESS_READERS, "all"),
+            ("GET", "/runs/{run_id}/export.{fmt}", ASSESS_READERS, "scoped"),
+            ("GET", "/allocations/{allocation_id}/export.{fmt}", ASSESS_READERS, "scoped"),
             ("GET", "/year-on-year", ASSESS_READERS, "scoped"),
             ("POST", "/allocations", frozenset({"admin", "finance"}), "all"),
             ("GET", "/allocations/{allocation_id}", ASSESS_READERS, "scoped"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -44,20 +43,6 @@ def assess() -> None:
     """生态文明考核: scorecards, allocations, asset tables, departure audits."""
 
 
-def run_sheet(tab: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    inds = tab["scorecard"]["indicators"]
-    headers = ["排名", "区县", "总分"] + [f"{i['name']}（{i['weight']}分）" for i in inds]
-    rows = []
-    for c in tab["counties"]:
-        cells = []
-        for i in inds:
-            x = c["indicators"].get(i["code"], {})
-            v = x.get("evidence", {}).get("value")
-            cells.append(f"{x.get('points')} ← {'无数据' if v is None else v}")
-        rows.append([c["rank"], c["name"], c["points"], *cells])
-    return headers, rows
-
-
 @assess.command("score")
 @db_option
 @click.argument("scorecard")
@@ -77,7 +62,7 @@ def score_cmd(
         tab = service.run_table(store, rid)
     finally:
         store.close()
-    sheet = run_sheet(tab)
+    sheet = service.run_sheet(tab)
     click.echo(render(f"{tab['scorecard']['title']} — {rid}", sheet))
     if out:
         write_and_say(out, [("考核得分", sheet)])
@@ -94,7 +79,7 @@ def show_cmd(db_url: str, run_id: str, out: Path | None) -> None:
         tab = service.run_table(store, run_id)
     finally:
         store.close()
-    sheet = run_sheet(tab)
+    sheet = service.run_sheet(tab)
     click.echo(render(f"{tab['scorecard']['title']} — {run_id}", sheet))
     if out:
         write_and_say(out, [("考核得分", sheet)])

@@ -246,6 +246,21 @@ def run_table(store: Store, run_id: str, regions: list[str] | None = None) -> di
     }
 
 
+def run_sheet(tab: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """A run as one table: rank, county, total, and per indicator "points ← evidence value"."""
+    inds = tab["scorecard"]["indicators"]
+    headers = ["排名", "区县", "总分"] + [f"{i['name']}（{i['weight']}分）" for i in inds]
+    rows = []
+    for c in tab["counties"]:
+        cells = []
+        for i in inds:
+            x = c["indicators"].get(i["code"], {})
+            v = x.get("evidence", {}).get("value")
+            cells.append(f"{x.get('points')} ← {'无数据' if v is None else v}")
+        rows.append([c["rank"], c["name"], c["points"], *cells])
+    return headers, rows
+
+
 def recompute(store: Store, run_id: str) -> bool:
     """Recompute a run's points from its stored evidence and scorecard text; True when every
     stored point and total is reproduced."""

@@ -32,13 +32,13 @@ FUNDS = (
         "2025年度生态功能区转移支付（演示资金）",
         "transfer",
         50_000_000_00,
-        {"kind": "above_floor", "floor": 40},
+        {"kind": "above_floor", "floor": 10},
     ),
     (
         "2025年度生态补偿奖励资金（演示资金）",
         "compensation",
         12_345_678_90,
-        {"kind": "tiers", "tiers": [[0, 0], [40, 1], [55, 1.5], [70, 2]]},
+        {"kind": "tiers", "tiers": [[0, 0], [10, 1], [25, 1.5], [40, 2]]},
     ),
 )
 #: resource → [(category, opening stock scale, unit decimals)] (synthetic orders of magnitude)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +24,7 @@ from bishui.assessment import service
 from bishui.errors import InputError, PermissionDenied
 from bishui.web.api.common import ERRORS, WebStore, iso
 from bishui.web.auth import STAFF, Principal, requires
+from bishui.web.export import table_response
 
 router = APIRouter(prefix="/assessment", tags=["assessment"], responses=ERRORS)
 
@@ -112,6 +113,42 @@ def run(
     tab = service.run_table(store, run_id, _regions(p))
     tab["run"]["computed_at"] = iso(tab["run"]["computed_at"])
     return {"ok": True, **tab}
+
+
+@router.get("/runs/{run_id}/export.{fmt}", summary="A run as a spreadsheet (xlsx or csv)")
+def run_export(
+    store: WebStore,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    run_id: Annotated[str, Path(pattern=RUN_ID)],
+    fmt: Annotated[str, Path(pattern=r"^(csv|xlsx)$")],
+) -> Response:
+    tab = service.run_table(store, run_id, _regions(p))
+    header, rows = service.run_sheet(tab)
+    name = f"考核得分-{tab['run']['year']}-v{tab['run']['version']}"
+    return table_response(header, rows, name, fmt)
+
+
+@router.get("/allocations/{allocation_id}/export.{fmt}", summary="An allocation as a spreadsheet")
+def allocation_export(
+    store: WebStore,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    allocation_id: Annotated[str, Path(pattern=HEX)],
+    fmt: Annotated[str, Path(pattern=r"^(csv|xlsx)$")],
+) -> Response:
+    a = service.allocation(store, allocation_id, _regions(p))
+    names = {r["code"]: r["name"] for r in store.rows("regions")}
+    rows = [
+        [
+            names.get(s["county"], s["county"]),
+            s["score"],
+            int(s["fen"]),
+            f"{int(s['fen']) // 100}.{int(s['fen']) % 100:02d}",
+        ]
+        for s in a["shares"]
+    ]
+    return table_response(
+        ["区县", "得分", "分配（分）", "分配（元）"], rows, f"资金分配-{a['fund']}", fmt
+    )
 
 
 @router.get("/runs/{run_id}/recompute", summary="Recompute a run's points from stored evidence")

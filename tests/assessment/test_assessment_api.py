@@ -174,6 +174,8 @@ async def test_terms_cases_and_print(client: httpx.AsyncClient, api_store: Any) 
     assert r.status_code == 200 and "离任审计" in r.text and "沙洋县" in r.text
     assert "420822" not in r.text  # names, not codes
     assert "诫勉" in r.text
+    r = await client.get(f"{B}/terms/{tid}/summary.pdf", headers=_h(tokens, "county"))
+    assert r.status_code == 200 and r.content[:5] == b"%PDF-"
     r = await client.get(f"{B}/terms/{tid}/summary", headers=_h(tokens, "finance"))
     assert r.json()["cases"][0]["article"] == "5"
 

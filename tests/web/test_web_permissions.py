@@ -178,6 +178,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
             ("GET", "/terms", ASSESS_READERS, "scoped"),
             ("GET", "/terms/{term_id}/summary", ASSESS_READERS, "scoped"),
             ("GET", "/terms/{term_id}/print", ASSESS_READERS, "scoped"),
+            ("GET", "/terms/{term_id}/summary.pdf", ASSESS_READERS, "scoped"),
             ("POST", "/cases", ADMIN, "all"),
             ("GET", "/cases", ASSESS_READERS, "scoped"),
         )

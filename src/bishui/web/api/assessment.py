@@ -320,6 +320,21 @@ def summary_print(
     return HTMLResponse(summary_html(s, names), headers={"Cache-Control": "no-store"})
 
 
+@router.get("/terms/{term_id}/summary.pdf", summary="The departure-audit summary as a PDF")
+async def summary_pdf(
+    store: WebStore,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    term_id: Annotated[str, Path(pattern=HEX)],
+) -> Response:
+    from bishui.timeutil import now_beijing
+    from bishui.web.assessment_pages import summary_pdf as render_pdf
+
+    s = await run_in_threadpool(_summary, store, p, term_id)
+    names = {r["code"]: r["name"] for r in store.rows("regions")}
+    data = await run_in_threadpool(render_pdf, s, names, now_beijing().replace(microsecond=0))
+    return Response(data, media_type="application/pdf", headers={"Cache-Control": "no-store"})
+
+
 class CaseBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     leader: str = Field(min_length=1, max_length=64)

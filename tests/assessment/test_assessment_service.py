@@ -73,16 +73,32 @@ def test_run_stored_recomputed_ranked_and_audited(store: Store) -> None:
 def test_allocation_conserves_the_fund(store: Store) -> None:
     load_regions(store)
     rid = service.store_run(store, CARD, EVIDENCE, by="ana", role="analyst", now=NOW)
-    aid = service.allocate(store, rid, fund="2026年生态补偿资金", kind="compensation",
-                           rule={"kind": "above_floor", "floor": 10}, total_fen=123_456_789,
-                           by="fin", role="finance", now=NOW)  # fmt: skip
+    aid = service.allocate(
+        store,
+        rid,
+        fund="2026年生态补偿资金",
+        kind="compensation",
+        rule={"kind": "above_floor", "floor": 10},
+        total_fen=123_456_789,
+        by="fin",
+        role="finance",
+        now=NOW,
+    )
     a = service.allocation(store, aid)
     assert sum(int(s["fen"]) for s in a["shares"]) == 123_456_789
     assert int(a["total_fen"]) == 123_456_789
     assert service.audit_log(store, f"allocation:{aid}")[0]["payload"]["total_fen"] == 123_456_789
     with pytest.raises(InputError):
-        service.allocate(store, rid, fund="x", kind="lottery", rule={"kind": "proportional"},
-                         total_fen=1, by="fin", role="finance")  # fmt: skip
+        service.allocate(
+            store,
+            rid,
+            fund="x",
+            kind="lottery",
+            rule={"kind": "proportional"},
+            total_fen=1,
+            by="fin",
+            role="finance",
+        )
 
 
 HEAD = "county,year,resource,category,item,cause,quantity,unit\n"
@@ -104,7 +120,8 @@ def test_assets_load_balance_and_continuity(store: Store) -> None:
     assert e.value.value[0]["field"] == "opening"
     assert service.asset_lines(store, "420802", 2026) == []  # nothing half-loaded
     good = bad.replace("99.00,hm2\n420802", "98.75,hm2\n420802").replace(
-        "closing,,99.00", "closing,,98.75")  # fmt: skip
+        "closing,,99.00", "closing,,98.75"
+    )
     service.load_assets(store, good.encode(), filename="y26.csv", by="ana", role="analyst")
     lines = service.asset_lines(store, "420802", 2026)
     assert lines[0]["balanced"] and Decimal(lines[0]["closing"]) == Decimal("98.75")
@@ -116,14 +133,31 @@ def test_term_cases_and_departure_summary(store: Store) -> None:
     term = au.Term("张三", "区长", "420802", dt.date(2025, 3, 1), dt.date(2026, 11, 30))
     tid = service.add_term(store, term, by="adm", role="admin")
     with pytest.raises(InputError):
-        service.open_case(store, leader="张三", county="420802", article="9", item=1,
-                          forms=["admonition"], facts="x", opened=dt.date(2026, 12, 1),
-                          by="adm", role="admin")  # fmt: skip
+        service.open_case(
+            store,
+            leader="张三",
+            county="420802",
+            article="9",
+            item=1,
+            forms=["admonition"],
+            facts="x",
+            opened=dt.date(2026, 12, 1),
+            by="adm",
+            role="admin",
+        )
     cid = service.open_case(
-        store, leader="张三", county="420802", article="5", item=6,
-        forms=["admonition", "apology"], facts="任期内发生一般突发环境事件（演示）",
-        opened=dt.date(2026, 12, 1), term_id=tid, by="adm", role="admin",
-    )  # fmt: skip
+        store,
+        leader="张三",
+        county="420802",
+        article="5",
+        item=6,
+        forms=["admonition", "apology"],
+        facts="任期内发生一般突发环境事件（演示）",
+        opened=dt.date(2026, 12, 1),
+        term_id=tid,
+        by="adm",
+        role="admin",
+    )
     service.set_case_state(store, cid, "decided", by="adm", role="admin")
     with pytest.raises(ConflictError):
         service.set_case_state(store, cid, "open", by="adm", role="admin")
@@ -152,3 +186,44 @@ def test_score_year_from_the_engines(store: Store) -> None:
         for code in ("energy_intensity", "energy_total", "emission_reduction"):
             assert c["indicators"][code]["no_data"]
     assert service.recompute(store, rid)
+
+
+def test_quality_link_beside_monitoring(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bishui.assessment import sources
+
+    load_regions(store)
+    # the water engine's class counts for the county (Ⅰ … 劣Ⅴ), as its annual assessment gives
+    by_class = [0, 2, 3, 1, 0, 0]
+    monkeypatch.setattr(
+        sources,
+        "water_attainment",
+        lambda st, c, y: Evidence(
+            "83.3", "%", "t", False, {"by_class": by_class, "attained": 5, "targets": 6}
+        ),
+    )
+    link = service.quality_link(store, "420802", 2026)
+    assert link["water"]["monitoring"] == {
+        "Ⅰ": "0",
+        "Ⅱ": "2",
+        "Ⅲ": "3",
+        "Ⅳ": "1",
+        "Ⅴ": "0",
+        "劣Ⅴ": "0",
+    }
+    assert link["water"]["agree"] is None  # no account on file yet
+    head = "county,year,resource,category,item,cause,quantity,unit\n"
+    rows = [
+        f"420802,2026,water_quality,{k},{item},,{v},section"
+        for k, v in zip(["Ⅱ", "Ⅲ", "Ⅳ"], [2, 3, 1], strict=True)
+        for item in ("opening", "closing")
+    ]
+    service.load_assets(
+        store, (head + "\n".join(rows) + "\n").encode(), filename="q.csv", by="ana", role="analyst"
+    )
+    assert service.quality_link(store, "420802", 2026)["water"]["agree"] is True
+    rows[-1] = "420802,2026,water_quality,Ⅳ,closing,,2,section"
+    rows[-2] = "420802,2026,water_quality,Ⅳ,opening,,2,section"
+    service.load_assets(
+        store, (head + "\n".join(rows) + "\n").encode(), filename="q2.csv", by="ana", role="analyst"
+    )
+    assert service.quality_link(store, "420802", 2026)["water"]["agree"] is False

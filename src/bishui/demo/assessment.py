@@ -94,6 +94,31 @@ def _survey(counties: list[str], years: list[int]) -> bytes:
     return (HEAD + "\n".join(rows) + "\n").encode()
 
 
+def _water_quality(store: Store, counties: list[str], year: int, now: dt.datetime) -> int:
+    """The water-quality account (sections by class) of *year* taken from the platform's own
+    water assessment, so the quality link shows the account agreeing with the monitoring."""
+    from bishui.assessment import sources
+
+    labels = ["Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ", "Ⅴ", "劣Ⅴ"]
+    rows = []
+    with sources.batch():
+        for c in counties:
+            by_class = sources.water_attainment(store, c, year).inputs.get("by_class") or []
+            for label, n in zip(labels, by_class, strict=False):
+                rows.append(f"{c},{year},water_quality,{label},opening,,{n},section")
+                rows.append(f"{c},{year},water_quality,{label},closing,,{n},section")
+    if rows:
+        service.load_assets(
+            store,
+            (HEAD + "\n".join(rows) + "\n").encode(),
+            filename="演示水环境质量账户（取自平台水质评价）.csv",
+            by=BY,
+            role=ROLE,
+            now=now,
+        )
+    return len(rows) // 2
+
+
 def setup(store: Store, now: dt.datetime) -> dict[str, int]:
     """Score, allocate, load the asset tables, and register the term and the case, once."""
     done = {"runs": 0, "allocations": 0, "asset_lines": 0, "terms": 0}
@@ -133,6 +158,7 @@ def setup(store: Store, now: dt.datetime) -> dict[str, int]:
         now=now,
     )
     done["asset_lines"] = sum(len(cats) for cats in STOCKS.values()) * len(counties) * len(years)
+    done["asset_lines"] += _water_quality(store, counties, last, now)
     term = au.Term(
         "赵某（模拟）", "县长", "420822", dt.date(last - 1, 3, 1), dt.date(now.year, 6, 30)
     )

@@ -94,3 +94,10 @@ def test_balance_identity_exact(opening: Decimal, inc: list[Decimal], dec: list[
     rows[-1] = f"420802,2026,forest,天然林,closing,,{closing + Decimal('0.01')},m3"
     with pytest.raises(InputError):
         assets.parse_survey((HEAD + "\n".join(rows) + "\n").encode())
+
+
+@pytest.mark.parametrize("data", [b"", b"not a zip", b"PK\x03\x04broken"])
+def test_damaged_excel_is_bad_input(data: bytes) -> None:
+    with pytest.raises(InputError) as e:
+        assets.parse_survey(data, "xlsx")
+    assert e.value.field == "file"

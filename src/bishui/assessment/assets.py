@@ -146,8 +146,13 @@ def parse_survey(data: bytes, kind: str = "csv") -> list[Line]:
         raise InputError("kind", "csv or xlsx", kind)
     try:
         raw = _rows_csv(data) if kind == "csv" else _rows_xlsx(data)
+    except InputError:
+        raise
     except UnicodeDecodeError:
         raise InputError("file", "UTF-8 text", None) from None
+    except Exception:
+        # a damaged or foreign workbook: openpyxl and zipfile raise many kinds of error
+        raise InputError("file", "an Excel workbook (.xlsx)", None) from None
     if len(raw) > MAX_ROWS:
         raise TooLarge("rows", f"at most {MAX_ROWS}", len(raw))
     errors: list[RowError] = []

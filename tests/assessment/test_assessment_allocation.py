@@ -86,6 +86,14 @@ def test_rules() -> None:
 def test_bad_input() -> None:
     with pytest.raises(InputError):
         al.parse_rule({"kind": "lottery"})
+    for bad in (
+        {"kind": "above_floor", "floor": "NaN"},
+        {"kind": "tiers", "tiers": "ab"},
+        {"kind": "tiers", "tiers": [[0, "Infinity"]]},
+        {"kind": "tiers", "tiers": []},
+    ):
+        with pytest.raises(InputError):
+            al.parse_rule(bad)
     with pytest.raises(InputError):
         al.apportion(-1, {"a": Fraction(1)})
     with pytest.raises(InputError):

@@ -82,9 +82,13 @@ def parse_rule(d: dict[str, Any]) -> Rule:
         floor = Decimal(str(d.get("floor", 0)))
         tiers = tuple((Decimal(str(a)), Decimal(str(b))) for a, b in (d.get("tiers") or []))
     except Exception:
-        raise InputError("rule", "numbers for floor and tiers", d) from None
+        raise InputError("rule", "numbers for floor and tiers", str(d)[:200]) from None
+    if not floor.is_finite() or any(not (a.is_finite() and b.is_finite()) for a, b in tiers):
+        raise InputError("rule", "finite numbers for floor and tiers", str(d)[:200])
+    if len(tiers) > 20:
+        raise InputError("rule.tiers", "at most 20 tiers", len(tiers))
     if kind == "tiers" and (not tiers or any(b < 0 for _, b in tiers)):
-        raise InputError("rule.tiers", "[min, non-negative coefficient] pairs", d.get("tiers"))
+        raise InputError("rule.tiers", "[min, non-negative coefficient] pairs", str(d)[:200])
     return Rule(kind, floor, tuple(sorted(tiers)))
 
 

@@ -193,6 +193,21 @@ async def test_page_in_chinese_with_names(client: httpx.AsyncClient, api_store: 
 
     visible = re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<script.*?</script>", " ", body))
     assert "420802" not in visible and "air.good_days_ratio" not in visible
+    # what the browser tests call raw (tests/web/test_web_browser.py RAW): codes, states in
+    # English, JSON, unrounded floats (the page is rendered on the server, no script fills it)
+    for pattern in (
+        r"(?<![0-9A-Z])4208\d\d(-[A-Z]+)?(?![0-9A-Z])",
+        r"\b(undefined|null|NaN|None)\b",
+        r"\b(open|decided|closed|admonition|transfer|proportional)\b",
+        r'\{"',
+        r"\d\.\d{6,}",
+        r"\b(air|water|energy|enforcement|compensation)\.[a-z_]+",
+    ):
+        assert re.search(pattern, visible) is None, (pattern, visible[:2000])
+    assert "第5条第1项" in visible and "诫勉" in visible  # the case registered above
+    r = await client.get("/assessment?lang=en", headers=h)
+    assert "County scorecards" in r.text and "good air days ratio" in r.text
+    assert "Dongbao District" in r.text and "admonishment" in r.text
     h = {**_h(tokens, "county"), "Accept": "text/html"}
     r = await client.get("/assessment", headers=h)
     assert "沙洋县" in r.text and "东宝区" not in r.text.split("<main", 1)[-1]

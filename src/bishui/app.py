@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 
 from bishui import runtime
+from bishui.assessment import schema as assessment_schema
 from bishui.compensation import schema as compensation_schema
 from bishui.energy import schema as energy_schema
 from bishui.enforcement import schema as enforcement_schema
@@ -46,6 +47,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("exchange", exchange_schema),
     ("energy", energy_schema),
     ("vehicles", vehicles_schema),
+    ("assessment", assessment_schema),
 )
 
 

@@ -39,6 +39,7 @@ SUBCOMMANDS: dict[str, str] = {
     "water": "bishui.water.cli:water",
     "exchange": "bishui.exchange.cli:exchange",
     "vehicles": "bishui.vehicles.cli:vehicles",
+    "assess": "bishui.assessment.cli:assess",
 }
 
 

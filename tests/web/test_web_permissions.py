@@ -20,6 +20,7 @@ from bishui.web.auth import api_routes, requires, route_access
 ALL = frozenset({"admin", "analyst", "inspector", "chief", "county", "enterprise", "public"})
 ALL |= {"operator"}  # the exchange operator, 交易机构 (docs/exchange.md "Pages and API")
 ALL |= {"energy_office"}  # the energy-saving office (issue 18)
+ALL = ALL | {"finance"}  # the finance bureau (issue 18): scorecards and allocations
 LOGGED_IN = ALL - {"public"}
 ADMIN = frozenset({"admin"})
 COUNTY = frozenset({"county"})
@@ -34,6 +35,8 @@ UPLOADERS = frozenset({"admin", "analyst", "enterprise"})
 # the exchange: the regulator (staff; a county for its region), enterprises, the operator
 EXCHANGE_READERS = STAFF | {"county", "enterprise", "operator"}
 EXCHANGE_ACTORS = frozenset({"enterprise", "operator"})  # the registry checks representation
+ASSESS_READERS = STAFF | {"finance", "county"}  # scorecards (issue 18); a county its own
+ASSESS_SCORERS = frozenset({"admin", "analyst"})
 
 EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/health"): (ALL, "all"),
@@ -200,6 +203,33 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/vehicles/reports/{report_no}"): (ALL, "all"),
     ("GET", "/vehicles"): (STAFF_AND_COUNTY, "scoped"),
     ("GET", "/vehicles/r/{report_no}"): (ALL, "all"),
+    # county scorecards, allocation, asset tables, departure audits (issue 18)
+    **{
+        (m, f"/api/v1/assessment{path}"): (roles, scope)
+        for m, path, roles, scope in (
+            ("GET", "/scorecards", ASSESS_READERS, "all"),
+            ("POST", "/runs", ASSESS_SCORERS, "all"),
+            ("GET", "/runs", ASSESS_READERS, "all"),
+            ("GET", "/runs/{run_id}", ASSESS_READERS, "scoped"),
+            ("GET", "/runs/{run_id}/recompute", ASSESS_READERS, "all"),
+            ("GET", "/runs/{run_id}/export.{fmt}", ASSESS_READERS, "scoped"),
+            ("GET", "/allocations/{allocation_id}/export.{fmt}", ASSESS_READERS, "scoped"),
+            ("GET", "/year-on-year", ASSESS_READERS, "scoped"),
+            ("POST", "/allocations", frozenset({"admin", "finance"}), "all"),
+            ("GET", "/allocations/{allocation_id}", ASSESS_READERS, "scoped"),
+            ("POST", "/assets", ASSESS_SCORERS, "all"),
+            ("GET", "/assets", ASSESS_READERS, "scoped"),
+            ("GET", "/assets/quality", ASSESS_READERS, "scoped"),
+            ("POST", "/terms", ADMIN, "all"),
+            ("GET", "/terms", ASSESS_READERS, "scoped"),
+            ("GET", "/terms/{term_id}/summary", ASSESS_READERS, "scoped"),
+            ("GET", "/terms/{term_id}/print", ASSESS_READERS, "scoped"),
+            ("GET", "/terms/{term_id}/summary.pdf", ASSESS_READERS, "scoped"),
+            ("POST", "/cases", ADMIN, "all"),
+            ("GET", "/cases", ASSESS_READERS, "scoped"),
+        )
+    },
+    ("GET", "/assessment"): (ASSESS_READERS, "scoped"),  # the scorecard page (issue 18)
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.

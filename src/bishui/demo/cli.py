@@ -32,6 +32,7 @@ DEMO_ROLES = (
     ("county", "county", "420822", "沙洋县用户"),
     ("enterprise", "enterprise", 0, "企业用户"),
     ("operator", "operator", None, "交易机构"),
+    ("finance", "finance", None, "财政局用户"),  # county scorecards and allocations
 )
 
 
@@ -252,6 +253,15 @@ def setup_engines(
         representatives={model.registry.enterprises[0].uscc: "enterprise"},
     )  # fmt: skip
     echo(f"      exchange: {ex} ({time.monotonic() - t2:.0f} s)")
+    from bishui.demo import assessment
+
+    t2 = time.monotonic()
+    echo("      county scorecards, fund allocation, asset tables, a departure audit …")
+    got = assessment.setup(store, now)
+    echo(
+        f"      {got['runs']} scoring runs, {got['allocations']} allocations, "
+        f"{got['asset_lines']} asset lines ({time.monotonic() - t2:.0f} s)"
+    )
 
 
 def demo_accounts(store: Store, model: ModelCity, data_dir: Path) -> list[dict[str, str]]:

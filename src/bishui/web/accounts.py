@@ -47,6 +47,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "inspector": ("监察人员", "inspector"),
     # approves penalties (bishui.enforcement.tasks: the approval step, issue 16 item 9)
     "chief": ("执法科长", "section chief"),
+    # reads the county scorecards and decides the fund allocation they drive (issue 18)
+    "finance": ("财政局", "finance bureau"),
     "county": ("区县用户", "county official"),
     # the energy-saving office (节能办): energy accounts and dual control (issue 18)
     "energy_office": ("节能办", "energy-saving office"),

@@ -247,3 +247,24 @@ def export_table(
         lang=lang,
     )
     return table_response(table.header, rows, table.name, fmt, preamble)
+
+
+# -- county scorecards (issue 18): the finance bureau, staff and counties (their own) ----------
+NAV.append(NavItem("/assessment", "nav.assessment", (*STAFF, "finance", "county")))
+NAV.sort(key=lambda n: n.path == "/docs")
+
+
+@router.get("/assessment", response_class=HTMLResponse)
+def assessment_page(
+    request: Request,
+    p: Annotated[Principal, requires(*STAFF, "finance", "county", scope="scoped")],
+    run: str | None = None,
+) -> HTMLResponse:
+    """Scores with their evidence, the allocations they drive, terms and cases."""
+    from bishui.web.assessment_pages import page_context
+
+    lang = language(request, request.app.state.web.settings.language)
+    store = request.app.state.web.store
+    if run is not None and len(run) > 100:
+        raise InputError("run", "at most 100 characters", len(run))
+    return _page(request, "assessment.html", p, **page_context(store, p, lang, run))

@@ -108,6 +108,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.tasks": ("执法任务", "Tasks"),
     "nav.compensation": ("生态补偿", "Compensation"),
     "nav.bigscreen": ("大屏", "Big screen"),
+    "nav.assessment": ("生态文明考核", "Scorecards"),  # issue 18
     # -- the reports page (bishui.web.reports_page) --
     "nav.reports": ("报告", "Reports"),
     "reports.title": ("日报、月报与年度公报", "Daily, monthly and annual reports"),

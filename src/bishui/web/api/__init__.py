@@ -31,6 +31,7 @@ from bishui.web.api import (
     vehicles,
     water,
 )
+from bishui.web.api import assessment as assessment_api
 
 ROUTERS: list[APIRouter] = [
     core.router,
@@ -51,4 +52,5 @@ ROUTERS: list[APIRouter] = [
     exchange.router,  # the environmental-resource exchange (docs/exchange.md "Pages and API")
     energy.router,  # energy accounts, dual control, reduction accounts (issue 18)
     vehicles.router,  # vehicle-inspection supervision (issue 19)
+    assessment_api.router,  # county scorecards, allocation, asset tables, audits (issue 18)
 ]

@@ -36,6 +36,7 @@ from bishui.sources import permit_store
 from bishui.sources import service as sources_service
 from bishui.sources.permits import Permit, amend
 from bishui.store import Store
+from bishui.store.base import Transaction as StoreTx
 
 #: The government's fee-income and reserve-fund cash accounts (财税〔2015〕61号: 出让收入).
 FEE_INCOME = "GOV-FEE"
@@ -281,9 +282,24 @@ def set_permitted_many(
     one write of the permit store; returns the new versions in the order given."""
     if not changes:
         return []
+    with store.transaction() as tx:
+        return set_permitted_many_in(tx, changes, effective, actor)
+
+
+def set_permitted_many_in(
+    tx: StoreTx,
+    changes: Mapping[str, tuple[Mapping[str, int], str]],
+    effective: dt.date,
+    actor: str,
+) -> list[Permit]:
+    """:func:`set_permitted_many` inside the caller's transaction *tx* (the permit store's
+    ``record_permits_in``): the permit versions commit or roll back with the caller's writes.
+    Only the histories of the permits named are read."""
+    if not changes:
+        return []
     nos = list(changes)
     marks = ", ".join("?" for _ in nos)
-    loaded = permit_store.load_permits(store, f"p.permit_no IN ({marks})", nos)
+    loaded = permit_store.load_permits_in(tx, f"p.permit_no IN ({marks})", nos)
     out: list[Permit] = []
     write: list[Permit] = []
     for no in nos:
@@ -305,29 +321,46 @@ def set_permitted_many(
             write += [v for v in versions if v not in history or v.version == current.version]
             new = versions[-1]
         out.append(new)
-    permit_store.record_permits(store, write, by=actor)
+    permit_store.record_permits_in(tx, write, by=actor)
     return out
+
+
+_HOLDINGS = (
+    "SELECT b.pollutant, SUM(b.end_serial - b.start_serial + 1) AS n FROM exchange_block b "
+    "JOIN exchange_account a ON a.id = b.account WHERE a.holder = ? AND a.kind = 'holding' "
+    "AND b.status = 'held' AND b.instrument = 'emission_right' "
+    "AND (b.valid_until IS NULL OR b.valid_until >= ?) GROUP BY b.pollutant"
+)
 
 
 def right_holdings(store: Store, holder: str, on: dt.date) -> dict[str, int]:
     """Emission rights *holder*'s holding accounts hold in circulation and valid on *on*, by
     pollutant [kg] (every vintage)."""
-    rows = store.query(
-        "SELECT b.pollutant, SUM(b.end_serial - b.start_serial + 1) AS n FROM exchange_block b "
-        "JOIN exchange_account a ON a.id = b.account WHERE a.holder = ? AND a.kind = 'holding' "
-        "AND b.status = 'held' AND b.instrument = 'emission_right' "
-        "AND (b.valid_until IS NULL OR b.valid_until >= ?) GROUP BY b.pollutant",
-        [holder, on],
-    )
+    rows = store.query(_HOLDINGS, [holder, on])
     return {str(r["pollutant"]): int(r["n"]) for r in rows}
+
+
+def right_holdings_in(tx: StoreTx, holder: str, on: dt.date) -> dict[str, int]:
+    """:func:`right_holdings` inside the caller's transaction (it sees its own writes)."""
+    return {str(r[0]): int(r[1]) for r in tx.fetch(_HOLDINGS, [holder, on])}
 
 
 def permit_check(store: Store, holder: str, on: dt.date) -> list[Refusal]:
     """The registry's permit-consistency check of *holder*'s permit in force on *on* against
     its holdings, for the pollutants it holds rights in or the permit lists of the four."""
-    held = right_holdings(store, holder, on)
+    return _permit_check(right_holdings(store, holder, on),
+                         permit_store.load_permits(store, "p.uscc = ?", [holder]), on)  # fmt: skip
+
+
+def permit_check_in(tx: StoreTx, holder: str, on: dt.date) -> list[Refusal]:
+    """:func:`permit_check` inside the caller's transaction."""
+    return _permit_check(right_holdings_in(tx, holder, on),
+                         permit_store.load_permits_in(tx, "p.uscc = ?", [holder]), on)  # fmt: skip
+
+
+def _permit_check(held: Mapping[str, int], permits: Sequence[Permit], on: dt.date) -> list[Refusal]:
     out: list[Refusal] = []
-    for p in permit_store.load_permits(store, "p.uscc = ?", [holder]):
+    for p in permits:
         if p.is_in_force(on):
             caps = {k: v for k, v in p.annual_caps.items() if k in held}
             out += permit_consistency(held, dataclasses.replace(p, annual_caps=caps))

@@ -49,13 +49,19 @@ def set_party(store: Store, party: Party, *, actor: str) -> None:
     basin, sector, thermal power, whether its area attains its targets. Operators only."""
     require_operator(store, actor)
     with store.transaction() as tx:
-        tx.execute("DELETE FROM exchange_party WHERE entity = ?", [party.party_id])
-        tx.execute(
-            "INSERT INTO exchange_party (entity, region, basin, sector, thermal_power, "
-            "attains, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [party.party_id, party.region, party.basin, party.sector, party.thermal_power,
-             party.area_attains_targets, actor],
-        )  # fmt: skip
+        set_party_in(tx, party, actor=actor)
+
+
+def set_party_in(tx: StoreTx, party: Party, *, actor: str) -> None:
+    """:func:`set_party` inside the caller's transaction; the caller has checked that *actor*
+    is an operator (:func:`require_operator`)."""
+    tx.execute("DELETE FROM exchange_party WHERE entity = ?", [party.party_id])
+    tx.execute(
+        "INSERT INTO exchange_party (entity, region, basin, sector, thermal_power, "
+        "attains, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [party.party_id, party.region, party.basin, party.sector, party.thermal_power,
+         party.area_attains_targets, actor],
+    )  # fmt: skip
 
 
 def get_party(store: Store, entity: str) -> Party:
@@ -510,20 +516,27 @@ def refresh(store: Store, now: dt.datetime) -> None:
 
 # -- reductions (减排登记) and the reserve (政府储备) -----------------------------------------
 def register_reduction(
-    store: Store, holder: str, pollutant: str, year: int, *, actor: str
+    store: Store,
+    holder: str,
+    pollutant: str,
+    year: int,
+    *,
+    actor: str,
+    verified_year: Mapping[tuple[str, str], int] | None = None,
 ) -> dict[str, Any]:
     """Register *holder*'s reduction of *pollutant* in *year* (减排登记): the emission rights it
     held on 31 December less its verified emissions that year from the platform's own
     monitoring (:func:`verified_kg`), when positive, are recorded as registered reduction
     units — the surplus it may sell or bank (notes §A2). Operators only; once per holder,
-    pollutant and year. ``InputError`` when there is no surplus or no verified year."""
+    pollutant and year. ``InputError`` when there is no surplus or no verified year.
+    *verified_year* is :func:`verified_kg` of *year* when the caller has it already."""
     require_operator(store, actor)
     right_pollutant(pollutant)
     end = dt.date(year, 12, 31)
     held = right_holdings(store, holder, end).get(pollutant, 0)
     permits = [p for p in permit_store.load_permits(store, "p.uscc = ?", [holder])
                if p.is_in_force(end)]  # fmt: skip
-    ver = verified_kg(store, year)
+    ver = verified_year if verified_year is not None else verified_kg(store, year)
     have = [ver[(p.permit_no, pollutant)] for p in permits if (p.permit_no, pollutant) in ver]
     if not have:
         raise InputError("year", "a year with verified emissions of the holder", year)

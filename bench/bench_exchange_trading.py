@@ -14,7 +14,15 @@ Measured, in one process:
   transfer with the Hubei restrictions, the payment, the trade, both permits amended);
   settlements per second, and bids per second end to end (bids + close);
 
-on DuckDB (a fresh file) and on PostgreSQL (a fresh schema). ``--short``: 20 bidders (CI).
+on DuckDB (a fresh file) and on PostgreSQL (a fresh schema). Then, on PostgreSQL only:
+
+* **settlement latency under load**: ``--transfers`` approved agreement transfers from the
+  seller (1 kg each, to the bidders in turn) settled one after another by one client (the
+  baseline), then as many again settled by ``--clients`` clients at once (each its own
+  connection) while two more clients keep bidding into a second open lot; p50 and p99 of each
+  settlement's latency (registry transfer, payment, trade and both permits, one transaction).
+
+``--short``: 20 bidders, 16 transfers, 4 clients (CI).
 """
 
 from __future__ import annotations
@@ -23,8 +31,10 @@ import argparse
 import datetime as dt
 import os
 import random
+import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from decimal import Decimal
@@ -86,9 +96,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--short", action="store_true")
     ap.add_argument("--bidders", type=int, default=200)
+    ap.add_argument("--transfers", type=int, default=80)
+    ap.add_argument("--clients", type=int, default=8)
     a = ap.parse_args()
     if a.short:
-        a.bidders = 20
+        a.bidders, a.transfers, a.clients = 20, 16, 4
     work = bids(a.bidders)
     units = sum(u for _, _, u in work) * 2 // 3  # not every bid fills
     print(f"{a.bidders} bidders, one lot of {units} kg COD")
@@ -131,10 +143,95 @@ def main() -> None:
                   f"close {t_close:7.2f} s ({n_awards} awards settled, "
                   f"{n_awards / t_close:6.1f} settlements/s); end to end "
                   f"{len(work) / (t_bids + t_close):6.1f} bids/s")  # fmt: skip
+            if name == "postgresql":
+                under_load(store, a.bidders, a.transfers, a.clients)
             drop = getattr(store, "drop_schema", None)
             if drop is not None:
                 drop()
             store.close()
+
+
+def approved(store: Store, n: int, bidders: int, tag: str) -> list[str]:
+    """*n* approved agreement transfers of 1 kg from the seller to the bidders in turn."""
+    out = []
+    for k in range(n):
+        j = 1 + k % bidders
+        x = trading.propose_transfer(
+            store, seller_account="H0", buyer_account=f"H{j}", instrument_="emission_right",
+            pollutant=COD, units=1, price_fen=300_000, expires_at=T0 + dt.timedelta(days=7),
+            actor="u0", time=T0,
+        )  # fmt: skip
+        trading.act_on_transfer(store, x["id"], "accept", actor=f"u{j}", role="party", time=T0)
+        trading.act_on_transfer(store, x["id"], "approve", actor=f"reg-{tag}", role="regulator",
+                                time=T0)  # fmt: skip
+        out.append(str(x["id"]))
+    return out
+
+
+def pct(xs: list[float], p: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, round(p / 100 * len(s)) - 1))]
+
+
+def settle_one(store: Store, xid: str) -> float:
+    t = time.perf_counter()
+    trading.act_on_transfer(store, xid, "settle", actor=OP, role="exchange", time=T0)
+    return time.perf_counter() - t
+
+
+def under_load(store: Store, bidders: int, n: int, clients: int) -> None:
+    """Settlement latency, one client (baseline) against *clients* at once with bidding."""
+    base = [settle_one(store, x) for x in approved(store, n, bidders, "a")]
+    work = approved(store, n, bidders, "b")
+    lid = trading.announce_lot(
+        store, seller_account="H0", seller_agent="u0", instrument_="emission_right",
+        pollutant=COD, units=10_000, reserve_fen=250_000, opens=T0,
+        closes=T0 + dt.timedelta(days=1), actor=OP,
+    )["id"]  # fmt: skip
+    schema = getattr(store, "schema", None)
+    conns = [open_store(store.url, schema=schema, migrate=False) for _ in range(clients + 2)]
+    lat: list[float] = []
+    lock = threading.Lock()
+    done = threading.Event()
+    n_bids = [0]
+
+    def settler(c: Store, mine: list[str]) -> None:
+        for x in mine:
+            dt_ = settle_one(c, x)
+            with lock:
+                lat.append(dt_)
+
+    def bidder(c: Store, j: int) -> None:
+        k = 0
+        while not done.is_set():
+            trading.place_bid(c, lid, account=f"H{j}", price_fen=250_000 + 100 * (k % 50),
+                              units=1, actor=f"u{j}",
+                              time=T0 + dt.timedelta(minutes=1))  # fmt: skip
+            k += 1
+        with lock:
+            n_bids[0] += k
+
+    settlers = [threading.Thread(target=settler, args=(conns[i], work[i::clients]))
+                for i in range(clients)]  # fmt: skip
+    bids_ = [threading.Thread(target=bidder, args=(conns[clients + j], 1 + j)) for j in range(2)]
+    t = time.perf_counter()
+    for th in settlers + bids_:
+        th.start()
+    for th in settlers:
+        th.join()
+    wall = time.perf_counter() - t
+    done.set()
+    for th in bids_:
+        th.join()
+    for c in conns:
+        c.close()
+    assert len(lat) == n and service.verify(store) is None and ledger.verify(store) is None
+    print(f"postgresql settlement latency, 1 client (baseline): p50 "
+          f"{statistics.median(base) * 1e3:7.1f} ms  "
+          f"p99 {pct(base, 99) * 1e3:7.1f} ms")  # fmt: skip
+    print(f"postgresql settlement latency, {clients} clients + 2 bidding ({n_bids[0]} bids): "
+          f"p50 {statistics.median(lat) * 1e3:7.1f} ms  p99 {pct(lat, 99) * 1e3:7.1f} ms  "
+          f"{n / wall:6.1f} settlements/s")  # fmt: skip
 
 
 if __name__ == "__main__":

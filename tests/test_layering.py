@@ -47,7 +47,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "sources": frozenset({"air", "water", "readings", "registry", "store", "enforcement"}),
     "compensation": frozenset({"air", "water", "readings", "registry", "store"}),
     # PDF reports read the engines' public results; nothing below imports them
-    "reports": frozenset({"air", "water", "sources", "store"}),
+    "reports": frozenset({"air", "water", "sources", "store"})
+    # the monthly market report (exchange-month) reads the exchange's settled trades
+    | {"exchange"},
     # the exchange's registry: units tied to permits (a trade issues permit versions through
     # the sources engine) and verified emissions read through the read model
     "exchange": frozenset({"readings", "registry", "sources", "store"}),

@@ -140,3 +140,50 @@ def test_restrictions_and_funds_refuse_and_write_nothing(store: Store) -> None:
     assert [r.code for r in ei.value.refusals] == ["funds_insufficient"]
     assert (len(service.log_rows(store)), len(ledger.ledger_rows(store))) == (n_log, n_money)
     assert trading.get_transfer(store, x["id"])["state"] == "approved"
+
+
+def test_settlement_failing_in_the_permits_changes_nothing(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Units, money, the trade and both permits change together or not at all: a failure
+    injected while the permit versions are written (after the units and the money moved in the
+    same transaction) leaves the registry, the ledger, the trades and the permits as they were."""
+    ready(store)
+    t0 = dt.datetime(2026, 3, 2, 10, 0)
+    x = trading.propose_transfer(
+        store, seller_account="HA", buyer_account="HB", instrument_="emission_right",
+        pollutant=COD, units=500, price_fen=300_000, expires_at=t0 + dt.timedelta(days=7),
+        actor=ALICE, time=t0,
+    )  # fmt: skip
+    trading.act_on_transfer(store, x["id"], "accept", actor=BOB, role="party", time=t0)
+    trading.act_on_transfer(store, x["id"], "approve", actor=REG, role="regulator", time=t0)
+
+    def snapshot() -> tuple[object, ...]:
+        return (
+            len(service.log_rows(store)), len(ledger.ledger_rows(store)),
+            ledger.balances(store), balances(service.stored(store)), trading.trades(store),
+            permit_store.permit_history(store, A + "001P"),
+            permit_store.permit_history(store, B + "001P"),
+        )  # fmt: skip
+
+    before = snapshot()
+    seen: list[int] = []
+    real = permit_store.record_permits_in
+
+    def failing(tx, permits, **kw):  # type: ignore[no-untyped-def]
+        # the units and the money have moved inside this very transaction
+        seen.append(len(tx.fetch("SELECT seq FROM exchange_log")))
+        raise RuntimeError("injected: the permit store fails")
+
+    monkeypatch.setattr(permit_store, "record_permits_in", failing)
+    with pytest.raises(RuntimeError, match="injected"):
+        trading.act_on_transfer(store, x["id"], "settle", actor=OP, role="exchange", time=t0)
+    assert seen and seen[0] == before[0] + 1  # the transfer's log row was written, then undone
+    assert snapshot() == before
+    assert service.verify(store) is None and ledger.verify(store) is None
+    # the permit store restored, the same settlement goes through whole
+    monkeypatch.setattr(permit_store, "record_permits_in", real)
+    trading.act_on_transfer(store, x["id"], "settle", actor=OP, role="exchange", time=t0)
+    (tr,) = trading.trades(store)
+    assert [p["consistent"] for p in tr["permits"]] == [True, True]
+    assert balances(service.replayed(store)) == balances(service.stored(store))

@@ -180,13 +180,14 @@ def test_the_schedule_makes_each_closed_periods_reports_once(store: Store) -> No
     assert service.due(now) == [
         ("air-daily", "2026-11-30"),
         ("air-month", "2026-11"), ("water-month", "2026-11"), ("sources-month", "2026-11"),
-        ("air-year", "2025"), ("water-year", "2025"),
+        ("exchange-month", "2026-11"), ("air-year", "2025"), ("water-year", "2025"),
     ]  # fmt: skip
     assert service.refresh(store, now) == ["air-month-2026-11-v1"]  # one a pass by default
     made = ["air-month-2026-11-v1", *service.refresh(store, now, at_most=10)]
     # 2025 has November's data only (the air fixture): its bulletins are made too
     assert made == ["air-month-2026-11-v1", "water-month-2026-11-v1", "sources-month-2026-11-v1",
-                    "air-year-2025-v1", "water-year-2025-v1"]  # fmt: skip
+                    "exchange-month-2026-11-v1", "air-year-2025-v1",
+                    "water-year-2025-v1"]  # fmt: skip
     # November 30 has no data (the fixture's November ends on the 20th): no daily report
     assert service.refresh(store, now, at_most=10) == []  # once
     total, _ = service.list_reports(store)

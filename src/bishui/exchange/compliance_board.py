@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from bishui.exchange import carbon, rights
@@ -31,14 +32,21 @@ from bishui.store import Store
 
 
 def close_year(
-    store: Store, year: int, *, actor: str, average_price_fen: int | None = None
+    store: Store,
+    year: int,
+    *,
+    actor: str,
+    average_price_fen: int | None = None,
+    verified: Mapping[tuple[str, str], int] | None = None,
 ) -> list[dict[str, Any]]:
     """Judge every holder's *year* (module docstring) and store the board's rows. Operators
-    (the regulator's decision recorded by the exchange) only. Returns :func:`board`."""
+    (the regulator's decision recorded by the exchange) only. Returns :func:`board`.
+    *verified* is ``rights.verified_kg(store, year)`` when the caller has it already."""
     rights.require_operator(store, actor)
     end = dt.date(year, 12, 31)
     rows: list[tuple[Any, ...]] = []
-    verified = rights.verified_kg(store, year)
+    if verified is None:
+        verified = rights.verified_kg(store, year)
     holders = {
         r["holder"] for r in store.query("SELECT DISTINCT holder FROM exchange_determination")
     }

@@ -36,6 +36,7 @@ from bishui.sources import permit_store
 from bishui.sources import service as sources_service
 from bishui.sources.permits import Permit, amend
 from bishui.store import Store
+from bishui.store.base import Transaction as StoreTx
 
 #: The government's fee-income and reserve-fund cash accounts (财税〔2015〕61号: 出让收入).
 FEE_INCOME = "GOV-FEE"
@@ -48,13 +49,19 @@ def set_party(store: Store, party: Party, *, actor: str) -> None:
     basin, sector, thermal power, whether its area attains its targets. Operators only."""
     require_operator(store, actor)
     with store.transaction() as tx:
-        tx.execute("DELETE FROM exchange_party WHERE entity = ?", [party.party_id])
-        tx.execute(
-            "INSERT INTO exchange_party (entity, region, basin, sector, thermal_power, "
-            "attains, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [party.party_id, party.region, party.basin, party.sector, party.thermal_power,
-             party.area_attains_targets, actor],
-        )  # fmt: skip
+        set_party_in(tx, party, actor=actor)
+
+
+def set_party_in(tx: StoreTx, party: Party, *, actor: str) -> None:
+    """:func:`set_party` inside the caller's transaction; the caller has checked that *actor*
+    is an operator (:func:`require_operator`)."""
+    tx.execute("DELETE FROM exchange_party WHERE entity = ?", [party.party_id])
+    tx.execute(
+        "INSERT INTO exchange_party (entity, region, basin, sector, thermal_power, "
+        "attains, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [party.party_id, party.region, party.basin, party.sector, party.thermal_power,
+         party.area_attains_targets, actor],
+    )  # fmt: skip
 
 
 def get_party(store: Store, entity: str) -> Party:
@@ -281,9 +288,24 @@ def set_permitted_many(
     one write of the permit store; returns the new versions in the order given."""
     if not changes:
         return []
+    with store.transaction() as tx:
+        return set_permitted_many_in(tx, changes, effective, actor)
+
+
+def set_permitted_many_in(
+    tx: StoreTx,
+    changes: Mapping[str, tuple[Mapping[str, int], str]],
+    effective: dt.date,
+    actor: str,
+) -> list[Permit]:
+    """:func:`set_permitted_many` inside the caller's transaction *tx* (the permit store's
+    ``record_permits_in``): the permit versions commit or roll back with the caller's writes.
+    Only the histories of the permits named are read."""
+    if not changes:
+        return []
     nos = list(changes)
     marks = ", ".join("?" for _ in nos)
-    loaded = permit_store.load_permits(store, f"p.permit_no IN ({marks})", nos)
+    loaded = permit_store.load_permits_in(tx, f"p.permit_no IN ({marks})", nos)
     out: list[Permit] = []
     write: list[Permit] = []
     for no in nos:
@@ -305,29 +327,46 @@ def set_permitted_many(
             write += [v for v in versions if v not in history or v.version == current.version]
             new = versions[-1]
         out.append(new)
-    permit_store.record_permits(store, write, by=actor)
+    permit_store.record_permits_in(tx, write, by=actor)
     return out
+
+
+_HOLDINGS = (
+    "SELECT b.pollutant, SUM(b.end_serial - b.start_serial + 1) AS n FROM exchange_block b "
+    "JOIN exchange_account a ON a.id = b.account WHERE a.holder = ? AND a.kind = 'holding' "
+    "AND b.status = 'held' AND b.instrument = 'emission_right' "
+    "AND (b.valid_until IS NULL OR b.valid_until >= ?) GROUP BY b.pollutant"
+)
 
 
 def right_holdings(store: Store, holder: str, on: dt.date) -> dict[str, int]:
     """Emission rights *holder*'s holding accounts hold in circulation and valid on *on*, by
     pollutant [kg] (every vintage)."""
-    rows = store.query(
-        "SELECT b.pollutant, SUM(b.end_serial - b.start_serial + 1) AS n FROM exchange_block b "
-        "JOIN exchange_account a ON a.id = b.account WHERE a.holder = ? AND a.kind = 'holding' "
-        "AND b.status = 'held' AND b.instrument = 'emission_right' "
-        "AND (b.valid_until IS NULL OR b.valid_until >= ?) GROUP BY b.pollutant",
-        [holder, on],
-    )
+    rows = store.query(_HOLDINGS, [holder, on])
     return {str(r["pollutant"]): int(r["n"]) for r in rows}
+
+
+def right_holdings_in(tx: StoreTx, holder: str, on: dt.date) -> dict[str, int]:
+    """:func:`right_holdings` inside the caller's transaction (it sees its own writes)."""
+    return {str(r[0]): int(r[1]) for r in tx.fetch(_HOLDINGS, [holder, on])}
 
 
 def permit_check(store: Store, holder: str, on: dt.date) -> list[Refusal]:
     """The registry's permit-consistency check of *holder*'s permit in force on *on* against
     its holdings, for the pollutants it holds rights in or the permit lists of the four."""
-    held = right_holdings(store, holder, on)
+    return _permit_check(right_holdings(store, holder, on),
+                         permit_store.load_permits(store, "p.uscc = ?", [holder]), on)  # fmt: skip
+
+
+def permit_check_in(tx: StoreTx, holder: str, on: dt.date) -> list[Refusal]:
+    """:func:`permit_check` inside the caller's transaction."""
+    return _permit_check(right_holdings_in(tx, holder, on),
+                         permit_store.load_permits_in(tx, "p.uscc = ?", [holder]), on)  # fmt: skip
+
+
+def _permit_check(held: Mapping[str, int], permits: Sequence[Permit], on: dt.date) -> list[Refusal]:
     out: list[Refusal] = []
-    for p in permit_store.load_permits(store, "p.uscc = ?", [holder]):
+    for p in permits:
         if p.is_in_force(on):
             caps = {k: v for k, v in p.annual_caps.items() if k in held}
             out += permit_consistency(held, dataclasses.replace(p, annual_caps=caps))
@@ -477,20 +516,27 @@ def refresh(store: Store, now: dt.datetime) -> None:
 
 # -- reductions (减排登记) and the reserve (政府储备) -----------------------------------------
 def register_reduction(
-    store: Store, holder: str, pollutant: str, year: int, *, actor: str
+    store: Store,
+    holder: str,
+    pollutant: str,
+    year: int,
+    *,
+    actor: str,
+    verified_year: Mapping[tuple[str, str], int] | None = None,
 ) -> dict[str, Any]:
     """Register *holder*'s reduction of *pollutant* in *year* (减排登记): the emission rights it
     held on 31 December less its verified emissions that year from the platform's own
     monitoring (:func:`verified_kg`), when positive, are recorded as registered reduction
     units — the surplus it may sell or bank (notes §A2). Operators only; once per holder,
-    pollutant and year. ``InputError`` when there is no surplus or no verified year."""
+    pollutant and year. ``InputError`` when there is no surplus or no verified year.
+    *verified_year* is :func:`verified_kg` of *year* when the caller has it already."""
     require_operator(store, actor)
     right_pollutant(pollutant)
     end = dt.date(year, 12, 31)
     held = right_holdings(store, holder, end).get(pollutant, 0)
     permits = [p for p in permit_store.load_permits(store, "p.uscc = ?", [holder])
                if p.is_in_force(end)]  # fmt: skip
-    ver = verified_kg(store, year)
+    ver = verified_year if verified_year is not None else verified_kg(store, year)
     have = [ver[(p.permit_no, pollutant)] for p in permits if (p.permit_no, pollutant) in ver]
     if not have:
         raise InputError("year", "a year with verified emissions of the holder", year)

@@ -86,32 +86,47 @@ def seed_exchange(
         r["uscc"]: r for r in store.query("SELECT uscc, name, industry, region FROM enterprises")
     }
     holders: list[str] = []
-    for p in permits:
-        e = info.get(p.uscc)
-        if e is None or p.uscc in holders:
-            continue
-        holders.append(p.uscc)
-        rep = reps.get(p.uscc, f"rep-{p.uscc}")
-        submit(RegisterEntity(Entity(p.uscc, "enterprise", e["name"])))
-        submit(OpenAccount(f"H-{p.uscc}", AccountKind.HOLDING, p.uscc, (rep,)))
-        thermal = "电" in str(e["industry"]) or "power" in str(e["industry"])
-        rights.set_party(
-            store, Party(p.uscc, _county(str(e["region"])), DEMO_BASIN, "industry", thermal, True),
-            actor=operator,
-        )  # fmt: skip
-        ledger.open_cash_account(store, ledger.cash_account_of(p.uscc), CashKind.CASH, p.uscc)
-        ledger.deposit(store, ledger.cash_account_of(p.uscc), DEPOSIT_FEN, actor=operator,
-                       reason="交易资金（演示）")  # fmt: skip
+    rights.require_operator(store, operator)
+    # one store transaction for the enterprises' registration (entity, holding account,
+    # trading profile, cash account, deposit): the same log and ledger rows as one call each
+    with store.transaction() as tx:
+        for p in permits:
+            e = info.get(p.uscc)
+            if e is None or p.uscc in holders:
+                continue
+            holders.append(p.uscc)
+            rep = reps.get(p.uscc, f"rep-{p.uscc}")
+            for req in (
+                RegisterEntity(Entity(p.uscc, "enterprise", e["name"])),
+                OpenAccount(f"H-{p.uscc}", AccountKind.HOLDING, p.uscc, (rep,)),
+            ):
+                service.submit_in(tx, store.dialect, req, actor=operator, reason="演示数据",
+                                  time=at)  # fmt: skip
+            thermal = "电" in str(e["industry"]) or "power" in str(e["industry"])
+            party = Party(p.uscc, _county(str(e["region"])), DEMO_BASIN, "industry", thermal, True)
+            rights.set_party_in(tx, party, actor=operator)
+            cash = ledger.cash_account_of(p.uscc)
+            ledger.open_cash_account_in(tx, store.dialect, cash, CashKind.CASH, p.uscc)
+            ledger.post_in(
+                tx, store.dialect,
+                [ledger.Posting(ledger.BANK, -DEPOSIT_FEN), ledger.Posting(cash, DEPOSIT_FEN)],
+                kind="deposit", actor=operator, reason="交易资金（演示）", ref=cash,
+            )  # fmt: skip
     counts: dict[str, Any] = {"seeded": True, "holders": len(holders)}
     det: dict[str, list[rights.Determined]] = {}
+    years = range(on.year - DEMO_METHOD.history_years, on.year)
+    history = [rights.verified_kg(store, y) for y in years]
     for pol in RIGHT_POLLUTANTS:
         mine = [p for p in permits if pol in p.annual_caps and p.uscc in holders]
         if not mine:
             continue
         cap = sum(int(p.annual_caps[pol] * 1000) for p in mine)  # 演示：区域总量 = 许可量之和
+        # the verified history the determination would read, computed once for every pollutant
         det[pol] = rights.determine_rights(
             store, pollutant=pol, vintage=on.year, cap_kg=cap, method=DEMO_METHOD, on=on,
             actor=operator, usccs=holders,
+            verified={p.permit_no: [y.get((p.permit_no, pol), 0) for y in history]
+                      for p in mine},
         )  # fmt: skip
     counts["determinations"] = sum(len(v) for v in det.values())
     fees = 0
@@ -165,7 +180,9 @@ def seed_exchange(
         actual = ver.get((d.permit_no, d.pollutant))
         held = rights.right_holdings(store, d.holder, end).get(d.pollutant, 0)
         if actual is not None and actual < held:
-            rights.register_reduction(store, d.holder, d.pollutant, on.year, actor=operator)
+            rights.register_reduction(
+                store, d.holder, d.pollutant, on.year, actor=operator, verified_year=ver
+            )
             counts["reductions"] = 1
             break
 
@@ -204,5 +221,5 @@ def seed_exchange(
             time=at + dt.timedelta(hours=5),
         )  # fmt: skip
         counts["energy_saving_kgce"] = es["units"]
-    counts["board"] = len(compliance_board.close_year(store, on.year, actor=operator))
+    counts["board"] = len(compliance_board.close_year(store, on.year, actor=operator, verified=ver))
     return counts

@@ -1,6 +1,6 @@
 """Trading on the store: electronic bidding sessions (电子竞价) and agreement transfers (协议转让),
-each settled by moving units and money in ONE store transaction, then issuing both parties' new
-permit versions through the sources engine.
+each settled by moving units and money and issuing both parties' new permit versions through
+the sources engine in ONE store transaction.
 
 Settlement (:func:`settle`): the registry transfer (``service.submit_in``, with the Hubei
 restrictions of :mod:`bishui.exchange.market.restrictions` run as ``extra_checks``) and the
@@ -8,10 +8,10 @@ payment buyer → seller in the money ledger (``ledger.post_in``) commit togethe
 the trade is recorded in ``exchange_trade``. For emission rights both parties' permits then
 get a new version whose annual quantity is what they now hold (国办发〔2014〕38号: after a trade
 both parties apply to change their permits; ``bishui.sources.permits.amend`` and
-``permit_store.record_permits``), reason citing the trade; the registry's permit-consistency
-check is run on both and its findings stored with the trade. The permit store writes in a
-transaction of its own, so the permit versions follow the settlement's commit (a failure there
-leaves the trade settled and the inconsistency visible: :func:`trade` shows it).
+``permit_store.record_permits_in``), reason citing the trade; the registry's permit-consistency
+check is run on both and its findings stored with the trade. The permit versions are written
+in the settlement's own transaction: units, money, the trade and both permits change together
+or not at all.
 
 Who may act: a lot is announced by a registry operator (the exchange) with the consent of a
 representative of the selling account, who is recorded as the seller's agent for the
@@ -43,6 +43,7 @@ from bishui.exchange.market.money import amount_fen
 from bishui.exchange.market.refusals import Refusal as MarketRefusal
 from bishui.exchange.registry import AccountKind, Select, State, Transaction, Transfer
 from bishui.store import Store
+from bishui.store.base import Transaction as StoreTx
 
 CST = dt.timezone(dt.timedelta(hours=8))
 
@@ -147,50 +148,51 @@ def settle(
              buyer_account, moved.quantity, price_fen, amount, t_now, moved.id,
              money.id if money else None, "[]"],
         )  # fmt: skip
-    if inst is Instrument.EMISSION_RIGHT:
-        _amend_permits(store, tid, holders, t_now, actor)
+        if inst is Instrument.EMISSION_RIGHT:
+            _amend_permits(tx, tid, holders, t_now, actor)
     return trade(store, tid)
 
 
 def _amend_permits(
-    store: Store, tid: str, holders: Sequence[str], at: dt.datetime, actor: str
+    tx: StoreTx, tid: str, holders: Sequence[str], at: dt.datetime, actor: str
 ) -> None:
     """Both parties' new permit versions (the annual quantities := their holdings), from the
-    day after the trade; then the permit-consistency check, stored with the trade."""
+    day after the trade, written in the settlement's transaction *tx*; then the
+    permit-consistency check, stored with the trade. Only the two parties' permits are read."""
     from bishui.sources import permit_store
 
     day = at.date() + dt.timedelta(days=1)
     out: list[dict[str, Any]] = []
     for h in holders:
-        held = rights.right_holdings(store, h, day)
-        for p in permit_store.load_permits(store, "p.uscc = ?", [h]):
+        held = rights.right_holdings_in(tx, h, day)
+        for p in permit_store.load_permits_in(tx, "p.uscc = ?", [h]):
             if not p.is_in_force(day):
                 continue
             changes: dict[str, int] = dict(held)
             for pol in p.annual_caps:
                 if pol in changes or pol not in _RIGHT_CODES:
                     continue
-                if _ever_held(store, h, pol):
+                if _ever_held(tx, h, pol):
                     changes[pol] = 0
-            new = rights.set_permitted(
-                store, p.permit_no, changes, day,
-                f"排污权交易 {tid} 后变更许可排放量（国办发〔2014〕38号）", actor,
-            )  # fmt: skip
-            refusals = rights.permit_check(store, h, day)
+            new = rights.set_permitted_many_in(
+                tx, {p.permit_no: (changes,
+                     f"排污权交易 {tid} 后变更许可排放量（国办发〔2014〕38号）")}, day, actor,
+            )[0]  # fmt: skip
+            refusals = rights.permit_check_in(tx, h, day)
             out.append({
                 "uscc": h, "permit_no": new.permit_no, "version": new.version,
                 "consistent": not refusals, "refusals": [r.as_dict() for r in refusals],
             })  # fmt: skip
             break
-    store.execute("UPDATE exchange_trade SET permits = ? WHERE id = ?", [json.dumps(out), tid])
+    tx.execute("UPDATE exchange_trade SET permits = ? WHERE id = ?", [json.dumps(out), tid])
 
 
 _RIGHT_CODES = ("w01018", "w21003", "a21026", "a21002")
 
 
-def _ever_held(store: Store, holder: str, pollutant: str) -> bool:
+def _ever_held(tx: StoreTx, holder: str, pollutant: str) -> bool:
     return bool(
-        store.query(
+        tx.fetch(
             "SELECT 1 AS x FROM exchange_block b JOIN exchange_account a ON a.id = b.account "
             "WHERE a.holder = ? AND b.pollutant = ? AND b.instrument = 'emission_right' LIMIT 1",
             [holder, pollutant],

@@ -16,6 +16,13 @@
   (:func:`bishui.sources.service.list_findings`) per enterprise and the annual permitted
   quantities used to the month's end (:func:`bishui.sources.service.cap_usage`).
 
+* 环境资源交易月报 (``exchange-month``): the month's settled trades
+  (:func:`bishui.exchange.trading.trades`) summed per product by
+  :func:`bishui.exchange.market.report.monthly_report` (volume, value, volume-weighted average
+  price, money in fen printed in yuan), each trade with its parties and the permit versions it
+  issued, and the hash chains' state (:func:`bishui.exchange.service.verify`,
+  :func:`bishui.exchange.ledger.verify`).
+
 A figure resting on part of its period (a month not yet over, a day with missing hours, a
 water section with too few samples, a cap total over a partly checked year) is flagged in the
 report's notices.
@@ -72,6 +79,12 @@ KINDS: dict[str, dict[str, str]] = {
         "title_en": "Annual surface water quality bulletin",
         "period": "year",
         "audience": "public",
+    },
+    "exchange-month": {
+        "title": "环境资源交易月报",
+        "title_en": "Monthly environmental-resource exchange report",
+        "period": "month",
+        "audience": "staff",
     },
     "sources-month": {
         "title": "重点排污单位自动监测达标情况月报",
@@ -513,6 +526,96 @@ def _t(v: Any) -> str:
     return v.strftime("%m-%d %H:%M") if isinstance(v, dt.datetime) else str(v or "")
 
 
+def exchange_month(store: Store, period: str, as_of: dt.date, created: dt.datetime) -> Report:
+    """环境资源交易月报: the month's settled trades per product and one by one."""
+    from decimal import Decimal
+
+    from bishui.exchange import ledger, service, trading
+    from bishui.exchange.instruments import INSTRUMENTS, Instrument, from_units
+    from bishui.exchange.market import report as mreport
+    from bishui.sources import pollutants
+
+    start, end = check_period("exchange-month", period)
+    if start >= as_of:
+        raise InputError("period", "must have begun before today", period)
+    last = min(end, as_of) - dt.timedelta(days=1)
+    r = _new(store, "exchange-month", period, created)
+    r.meta.append("统计口径：当月已结算的成交（电子竞价、协议转让、储备回购与出让、节能量交易）")
+    r.rules = {"exchange": "market.report/vwap"}
+    if end > as_of:
+        _partial(r, f"本月尚未结束，统计截至 {last.isoformat()}。")
+    t0 = dt.datetime.combine(start, dt.time())
+    t1 = dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
+    done = trading.trades(store, since=t0, until=t1)
+    state = service.stored(store)
+
+    def party(account: str) -> str:
+        a = state.accounts.get(account)
+        if a is None:
+            return account
+        e = state.entities.get(a.holder)
+        return e.name if e is not None else a.holder
+
+    def yuan(fen: int) -> str:
+        return f"{Decimal(int(fen)) / 100:,.2f}"
+
+    def qty(inst: Instrument, units: int) -> str:
+        return f"{from_units(inst, units)} {INSTRUMENTS[inst].trading_unit}"
+
+    def product(inst: Instrument, pollutant: str) -> str:
+        name = INSTRUMENTS[inst].name_zh
+        return (
+            f"{name}（{_pollutant(pollutants.get, {'pollutant': pollutant})}）"
+            if pollutant
+            else name
+        )
+
+    def permits(t: dict[str, Any]) -> str:
+        return "；".join(
+            f"{p['permit_no']} 第{p['version']}版" + ("" if p["consistent"] else "（不一致）")
+            for p in t["permits"]
+        )
+
+    rows = mreport.monthly_report(
+        mreport.Trade(Instrument(t["instrument"]), t["pollutant"],
+                      t["ts"].replace(tzinfo=mreport.CST), int(t["price_fen"]), int(t["units"]))
+        for t in done
+    )  # fmt: skip
+    value = sum(x.value_fen for x in rows)
+    r.blocks.append(Para(
+        f"{_zh_period('exchange-month', period)}，环境资源交易市场共成交 {len(done)} 笔，"
+        f"成交金额 {yuan(value)} 元。"
+    ))  # fmt: skip
+    r.blocks.append(Heading("一、分品种成交情况"))
+    r.blocks.append(TableBlock(
+        ["品种", "成交笔数", "成交量", "成交金额(元)", "成交均价(元/交易单位)"],
+        [[product(x.instrument, x.pollutant), x.trades, qty(x.instrument, x.volume),
+          yuan(x.value_fen), yuan(x.vwap_fen)] for x in rows] or [["无", 0, "", "", ""]],
+        note="成交均价为成交量加权平均价（Σ价格×数量/Σ数量），四舍五入到分。",
+    ))  # fmt: skip
+    r.blocks.append(Heading("二、成交明细"))
+    r.blocks.append(TableBlock(
+        ["成交编号", "时间", "方式", "品种", "出让方", "受让方", "数量", "单价(元)", "金额(元)",
+         "许可证变更"],
+        [[t["id"], _t(t["ts"]), str(t["kind"]),
+          product(Instrument(t["instrument"]), t["pollutant"]),
+          party(t["seller_account"]), party(t["buyer_account"]),
+          qty(Instrument(t["instrument"]), int(t["units"])), yuan(t["price_fen"]),
+          yuan(t["amount_fen"]),
+          permits(t) or "—"]
+         for t in done[:200]] or [["无", "", "", "", "", "", "", "", "", ""]],
+        note="" if len(done) <= 200 else f"共 {len(done)} 笔，此处列出前 200 笔。",
+    ))  # fmt: skip
+    r.blocks.append(Heading("三、登记簿与资金账的完整性"))
+    faults = [("排放权等登记簿（交易日志）", service.verify(store)),
+              ("资金账", ledger.verify(store))]  # fmt: skip
+    r.blocks.append(TableBlock(
+        ["记录", "哈希链校验"],
+        [[name, "完整" if f is None else f"第 {f.seq} 条记录异常"] for name, f in faults],
+    ))  # fmt: skip
+    return r
+
+
 BUILDERS: dict[str, Callable[[Store, str, dt.date, dt.datetime], Report]] = {
     "air-daily": air_daily,
     "air-month": air_month,
@@ -520,4 +623,5 @@ BUILDERS: dict[str, Callable[[Store, str, dt.date, dt.datetime], Report]] = {
     "water-month": water_month,
     "water-year": water_year,
     "sources-month": sources_month,
+    "exchange-month": exchange_month,
 }

@@ -163,7 +163,9 @@ def due(now: dt.datetime) -> list[tuple[str, str]]:
     yesterday = today - dt.timedelta(days=1)
     last_month = (today.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
     out = [("air-daily", yesterday.isoformat())]
-    out += [(k, last_month) for k in ("air-month", "water-month", "sources-month")]
+    out += [
+        (k, last_month) for k in ("air-month", "water-month", "sources-month", "exchange-month")
+    ]
     out += [(k, str(today.year - 1)) for k in ("air-year", "water-year")]
     assert len({p for _, p in out}) == 3  # a day, a month, a year: refresh's query
     return out

@@ -20,13 +20,20 @@ from typing import Any
 from bishui.errors import NotFoundError
 from bishui.sources import permits_io
 from bishui.sources.permits import Permit, check_history
-from bishui.store import Store
+from bishui.store import Store, Transaction
 from bishui.timeutil import now_beijing
 
 _CURRENT = (
     "SELECT p.* FROM source_permit p JOIN (SELECT permit_no, version, MAX(revision) AS revision "
     "FROM source_permit GROUP BY permit_no, version) c ON p.permit_no = c.permit_no "
     "AND p.version = c.version AND p.revision = c.revision"
+)
+# the current rows of some permit numbers only ({cols}; {marks}: one ? per number, given twice)
+_CURRENT_OF = (
+    "SELECT {cols} FROM source_permit p JOIN (SELECT permit_no, version, MAX(revision) AS "
+    "revision FROM source_permit WHERE permit_no IN ({marks}) GROUP BY permit_no, version) c "
+    "ON p.permit_no = c.permit_no AND p.version = c.version AND p.revision = c.revision "
+    "WHERE p.permit_no IN ({marks})"
 )
 
 
@@ -38,7 +45,29 @@ def content_hash(p: Permit) -> str:
 def record_permits(
     store: Store, permits: Iterable[Permit], *, by: str = "system", now: dt.datetime | None = None
 ) -> dict[str, int]:
-    """Record permit versions; returns counts ``{"new": …, "revised": …, "unchanged": …}``.
+    """Record permit versions in a transaction of their own; returns counts
+    ``{"new": …, "revised": …, "unchanged": …}`` (:func:`record_permits_in`).
+
+    Raises
+    ------
+    InputError
+        The versions, with the stored ones they do not replace, break the history rules.
+    """
+    with store.transaction() as tx:
+        return record_permits_in(tx, permits, by=by, now=now)
+
+
+def record_permits_in(
+    tx: Transaction,
+    permits: Iterable[Permit],
+    *,
+    by: str = "system",
+    now: dt.datetime | None = None,
+) -> dict[str, int]:
+    """:func:`record_permits` inside the caller's transaction *tx* (it commits or rolls back
+    with the caller's other writes). Only the stored histories of the permit numbers written
+    are read: the history rules (:func:`~bishui.sources.permits.check_history`) hold per
+    permit number.
 
     Raises
     ------
@@ -48,33 +77,48 @@ def record_permits(
     incoming = {(p.permit_no, p.version): p for p in permits}
     at = (now or now_beijing()).replace(tzinfo=None, microsecond=0)
     counts = {"new": 0, "revised": 0, "unchanged": 0}
-    with store.transaction() as tx:
-        current = tx.fetch(
-            _CURRENT.replace("p.*", "p.permit_no, p.version, p.revision, p.content_hash, p.body")
-        )
-        stored = {(r[0], int(r[1])): (int(r[2]), r[3], r[4]) for r in current}
-        merged = {k: permits_io.permit_from_dict(json.loads(v[2])) for k, v in stored.items()
-                  if k[0] in {no for no, _ in incoming}}  # fmt: skip
-        merged.update(incoming)
-        check_history(merged.values())
-        for (no, version), p in sorted(incoming.items()):
-            h = content_hash(p)
-            old = stored.get((no, version))
-            if old is not None and old[1] == h:
-                counts["unchanged"] += 1
-                continue
-            revision = 1 if old is None else old[0] + 1
-            counts["new" if old is None else "revised"] += 1
-            tx.execute("INSERT INTO source_permit (permit_no, version, revision, uscc, enterprise, "
-                "management_class, valid_from, valid_to, revoked_on, change_reason, body, "
-                "content_hash, recorded_at, recorded_by) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [no, version, revision, p.uscc, p.enterprise, str(p.management_class),
-                 p.valid_from, p.valid_to, p.revoked_on, p.change_reason,
-                 json.dumps(permits_io.permit_to_dict(p), ensure_ascii=False, sort_keys=True),
-                 h, at, by],
-            )  # fmt: skip
+    if not incoming:
+        return counts
+    nos = sorted({no for no, _ in incoming})
+    marks = ", ".join("?" for _ in nos)
+    current = tx.fetch(
+        _CURRENT_OF.format(cols="p.permit_no, p.version, p.revision, p.content_hash, p.body",
+                           marks=marks),
+        nos + nos,
+    )  # fmt: skip
+    stored = {(r[0], int(r[1])): (int(r[2]), r[3], r[4]) for r in current}
+    merged = {k: permits_io.permit_from_dict(json.loads(v[2])) for k, v in stored.items()}
+    merged.update(incoming)
+    check_history(merged.values())
+    rows: list[list[Any]] = []
+    for (no, version), p in sorted(incoming.items()):
+        h = content_hash(p)
+        old = stored.get((no, version))
+        if old is not None and old[1] == h:
+            counts["unchanged"] += 1
+            continue
+        revision = 1 if old is None else old[0] + 1
+        counts["new" if old is None else "revised"] += 1
+        rows.append([no, version, revision, p.uscc, p.enterprise, str(p.management_class),
+                     p.valid_from, p.valid_to, p.revoked_on, p.change_reason,
+                     json.dumps(permits_io.permit_to_dict(p), ensure_ascii=False, sort_keys=True),
+                     h, at, by])  # fmt: skip
+    tx.execute_many(
+        "INSERT INTO source_permit (permit_no, version, revision, uscc, enterprise, "
+        "management_class, valid_from, valid_to, revoked_on, change_reason, body, "
+        "content_hash, recorded_at, recorded_by) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
     return counts
+
+
+def load_permits_in(tx: Transaction, where: str = "", params: Sequence[Any] = ()) -> list[Permit]:
+    """:func:`load_permits` inside the caller's transaction *tx* (it sees the transaction's own
+    writes)."""
+    sql = _CURRENT + (f" WHERE {where}" if where else "") + " ORDER BY p.permit_no, p.version"
+    sql = sql.replace("SELECT p.*", "SELECT p.body", 1)
+    return [permits_io.permit_from_dict(json.loads(r[0])) for r in tx.fetch(sql, params)]
 
 
 def load_permits(store: Store, where: str = "", params: Sequence[Any] = ()) -> list[Permit]:

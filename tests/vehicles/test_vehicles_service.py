@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pytest
 
+from bishui.enforcement import service as enforcement
 from bishui.errors import ConflictError, InputError, NotFoundError
 from bishui.store import Store
 from bishui.vehicles import gas, oldvehicles, reportcode, service
@@ -71,6 +72,10 @@ def test_upload_analyse_rank_and_alert(store: Store, day: SimDay) -> None:
     rows = store.query("SELECT id, site_code, uscc FROM enforcement_alert")
     assert len(rows) == n and {r["site_code"] for r in rows} == {"S01"}
     assert rows[0]["uscc"] == day.stations["S01"].uscc
+    kinds = store.query("SELECT DISTINCT subject_kind FROM enforcement_alert")
+    assert [r["subject_kind"] for r in kinds] == ["inspection_station"]
+    _, tasks = enforcement.list_tasks(store)
+    assert tasks and {t["suggested_article"] for t in tasks} == {"大气污染防治法 第一百一十二条"}
     assert service.route_alerts(store, found, now=NOW) == n  # handed again: no new alerts
     assert store.count("enforcement_alert") == n
     acts = _audits(store)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from bishui.enforcement.intake import OUTLET, AlertIn
+from bishui.enforcement.intake import INSPECTION_STATION, AlertIn
 from bishui.errors import ConflictError, InputError, NotFoundError
 from bishui.store import Store, Transaction
 from bishui.vehicles import blackbox, gas, oldvehicles, reportcode, risk, rules
@@ -589,7 +589,7 @@ def alerts(
                 end=f.at,
                 evidence={"subject": f.subject, **dict(f.evidence)},
                 uscc=s.uscc,
-                subject_kind=OUTLET,
+                subject_kind=INSPECTION_STATION,
                 region=s.region,
                 subject_name=s.name,
             )

@@ -1150,3 +1150,23 @@ def check_signatures(store: Store, caps: Sequence[Capture], signatures: Sequence
             raise InputError(
                 "signature", "the box's Ed25519 signature of the capture", sig[:16], row=n
             )
+
+
+def upload_capture_frames(
+    store: Store, data: bytes, actor: str, now: dt.datetime | None = None
+) -> int:
+    """Black-box captures sent as HJ 212 frames (:mod:`bishui.vehicles.boxframe`): decoded,
+    every signature checked against its box's registered key, then stored — all or nothing."""
+    from bishui.vehicles import boxframe
+
+    if len(data) > MAX_FRAME_BYTES:
+        raise InputError("frames", f"at most {MAX_FRAME_BYTES} bytes", len(data))
+    got = boxframe.decode(data)
+    if not got:
+        raise InputError("frames", "at least one whole capture", 0)
+    caps = [r.capture for r in got]
+    check_signatures(store, caps, [r.signature for r in got])
+    return upload_captures(store, caps, actor, now)
+
+
+MAX_FRAME_BYTES = 64 * 1024 * 1024

@@ -485,6 +485,7 @@ def analyse(
     found: list[Finding] = []
     for t in tests:
         found += blackbox.compare(t, caps.get(t.id), lanes.get(t.lane, ""))
+        found += blackbox.event_findings(t, caps.get(t.id))
         s = st.get(t.station)
         found += rules.record_findings(t, s, s.region if s else "420800")
     found += rules.clone_findings(tests)

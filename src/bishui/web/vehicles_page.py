@@ -50,6 +50,8 @@ RULES_EN = {
     "GAS_FAIL": "standard-gas check failed",
     "GAS_MISSING": "no daily self-check",
     "PATROL": "patrol comparison outlier",
+    "SEAL_BREAK": "electronic seal broken",
+    "PROBE_MOVED": "sampling probe moved",
 }
 METHODS_EN = {
     "tsi": "two-speed idle",

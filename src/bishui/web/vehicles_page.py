@@ -52,6 +52,8 @@ RULES_EN = {
     "PATROL": "patrol comparison outlier",
     "SEAL_BREAK": "electronic seal broken",
     "PROBE_MOVED": "sampling probe moved",
+    "SELFCHECK_FAIL": "tested after a failed equipment self-check",
+    "SELFCHECK_MISSING": "no equipment self-check before testing",
 }
 METHODS_EN = {
     "tsi": "two-speed idle",

@@ -77,6 +77,8 @@ REASONS = {
 TEXT = {
     "title": ("机动车排放检验监管", "Vehicle emission inspection supervision"),
     "ranking": ("检测站风险排名", "Station risk ranking"),
+    "ranking_chart": ("检测站风险得分", "Station risk scores"),
+    "gas_chart": ("标气比对相对误差趋势（CO，%）", "Standard-gas relative error over time (CO, %)"),
     "findings": ("发现（附证据）", "Findings (with evidence)"),
     "gas": ("标气比对", "Standard-gas comparison"),
     "patrol_ref": (
@@ -315,11 +317,27 @@ def vehicles_page(
     for o in old:
         o["region_name"] = regions.get(str(o["region"]), (str(o["region"]),) * 2)[0 if zh else 1]
         o["share"] = f"{int(o['done_permille']) / 10:.1f}%"
+    # The charts' data (static/js/vehicles.js): the ranking's scores, and each analyser's
+    # relative error of its CO reading (the first gas where CO was not checked) over time.
+    drift: dict[str, list[list[object]]] = {}
+    for g in sorted(gas_rows, key=lambda g: str(g["checked"])):
+        rel = {k: d["relative"] for k, d in g["detail"].items() if "relative" in d}
+        if rel:
+            v = rel.get("co", next(iter(rel.values())))
+            label = f"{g['station_name']} {g['analyser']}"
+            drift.setdefault(label, []).append([str(g["checked"])[:16], round(v * 100, 2)])
+    charts = {
+        "ranking": [{"name": r["name"], "score": round(float(r["score"]), 1)} for r in ranking],
+        "drift": drift,
+        "pct": "相对误差（%）" if zh else "relative error (%)",
+        "score": "风险得分" if zh else "risk score",
+    }
     return render(
         request,
         "vehicles.html",
         {
             "T": _tr(lang),
+            "charts": charts,
             "ranking": ranking,
             "findings": finds,
             "gas": gas_rows,

@@ -200,6 +200,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/vehicles/reports/{report_no}"): (ALL, "all"),
     ("GET", "/vehicles"): (STAFF_AND_COUNTY, "scoped"),
     ("GET", "/vehicles/r/{report_no}"): (ALL, "all"),
+    ("GET", "/vehicles/upload"): (frozenset({"admin", "enterprise"}), "scoped"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.

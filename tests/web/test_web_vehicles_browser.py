@@ -85,3 +85,44 @@ def test_vehicles_page_and_the_public_report_lookup(
     page.screenshot(path=str(shots / "vehicles-report-tampered.png"), full_page=True)
     page.context.close()
     assert errors == []
+
+
+def _file(text: str) -> dict[str, Any]:
+    return {"name": "records.jsonl", "mimeType": "application/json", "buffer": text.encode()}
+
+
+def test_a_station_uploads_its_record_file_all_or_nothing(
+    server: str, browser: Any, users: dict[str, Any], city_db: Any, shots: Path
+) -> None:
+    import json
+
+    store, _ = city_db
+    if not service.stations(store):
+        _seed(store, users)
+    t = next(t for t in service.inspections(store, NOW.date(), NOW.date()) if t.station == "S01")
+    row = {"kind": "inspection", "id": "UP1", "station": "S01", "lane": t.lane, "vin": t.vin,
+           "plate": t.plate, "method": t.method, "start": t.start.isoformat(),
+           "claimed_result": 1, "curve": {k: v.tolist() for k, v in t.curve.items()}}  # fmt: skip
+    good = json.dumps(row) + "\n"
+    bad = good + "\n" + json.dumps(dict(row, id="UP2", method="warp")) + "\n"
+    before = store.count("vehicles_inspections")
+    errors: list[str] = []
+    page = _page(browser, errors)
+    _login(page, server, users["enterprise"]["username"])
+    page.goto(f"{server}/vehicles/upload")
+    assert "检验记录上传" in page.inner_text("h1")
+    page.set_input_files("#veh-upload-file", files=[_file(bad)])
+    page.click("#veh-upload-send")
+    page.wait_for_selector("#veh-upload-errors:not([hidden])")
+    cells = page.inner_text("#veh-upload-errors tbody")
+    assert cells.startswith("3") and "method" in cells  # the file's line 3, nothing stored
+    assert store.count("vehicles_inspections") == before
+    page.screenshot(path=str(shots / "vehicles-upload.png"), full_page=True)
+    page.set_input_files("#veh-upload-file", files=[_file(good)])
+    page.click("#veh-upload-send")
+    page.wait_for_function(
+        "() => document.getElementById('veh-upload-status').innerText.includes('已入库')"
+    )
+    assert store.count("vehicles_inspections") == before + 1
+    page.context.close()
+    assert errors == []

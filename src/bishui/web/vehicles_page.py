@@ -351,6 +351,39 @@ def vehicles_page(
     )
 
 
+UPLOAD_TEXT = {
+    "title": ("检验记录上传", "Upload inspection records"),
+    "intro": (
+        "上传本站的检验记录文件（JSON Lines：每行一条检验记录，格式同数据导入的 inspection 行）。"
+        "整个文件全部通过校验才会入库；任何一行有误则全部不入库，并列出出错的行。",
+        "Upload your station's inspection records (JSON Lines: one record a line, as the import's "
+        "inspection rows). The file is stored only if every row passes; otherwise nothing is "
+        "stored and the rows in error are listed.",
+    ),
+    "file": ("文件", "File"),
+    "send": ("上传", "Upload"),
+    "row": ("行", "Row"),
+    "field": ("字段", "Field"),
+    "rule": ("要求", "Rule"),
+    "value": ("值", "Value"),
+    "errors": ("出错的行（未入库）", "Rows in error (nothing stored)"),
+    "stored": ("已入库检验记录：", "Inspection records stored: "),
+    "bad_json": ("不是有效的 JSON 行", "not a valid JSON line"),
+    "empty": ("文件中没有记录", "the file holds no record"),
+    "too_many": ("每次最多 500 条记录", "at most 500 records at a time"),
+}
+
+
+@router.get("/vehicles/upload", response_class=HTMLResponse)
+def station_upload_page(
+    request: Request, p: Annotated[Principal, requires("admin", "enterprise", scope="scoped")]
+) -> HTMLResponse:
+    """A station's page to upload an inspection-record file through the upload API."""
+    lang = language(request, request.app.state.web.settings.language)
+    text = {k: v[0 if lang == "zh" else 1] for k, v in UPLOAD_TEXT.items()}
+    return render(request, "vehicles_upload.html", {"U": text}, principal=p)
+
+
 @router.get("/vehicles/r/{report_no}", response_class=HTMLResponse)
 def report_lookup_page(
     request: Request,

@@ -31,6 +31,8 @@ router = APIRouter(include_in_schema=False)
 
 MESSAGES["nav.vehicles"] = ("机动车检验监管", "Vehicle inspections")
 NAV.append(NavItem("/vehicles", "nav.vehicles", SUPERVISORS))
+MESSAGES["nav.vehicles_upload"] = ("检验记录上传", "Upload inspection records")
+NAV.append(NavItem("/vehicles/upload", "nav.vehicles_upload", ("enterprise",)))
 NAV.sort(key=lambda n: n.path == "/docs")  # keep the API docs link last
 
 RULES_EN = {

@@ -272,3 +272,22 @@ def test_register_checks_then_writes(store: Store, day: SimDay) -> None:
         service.register(
             store, {"lanes": [{"code": "L", "station": "S", "fuel": "steam"}]}, "a", NOW
         )
+
+
+def test_self_checks_stored_and_a_failed_one_invalidates(store: Store, day: SimDay) -> None:
+    from bishui.vehicles import selfcheck as sc
+
+    _load(store, day)
+    lane = next(t.lane for t in day.inspections if t.method in sc.ITEMS["coastdown"][2])
+    st = lane.split("-")[0]
+    seven = dt.datetime.combine(DAY, dt.time(7))
+    failed = sc.SelfCheck(st, lane, "coastdown", seven, 20.0, 23.0)
+    assert service.record_selfchecks(store, [failed], "station", NOW) == 1
+    (back,) = service.selfchecks(store)
+    assert (back.lane, back.item, back.acdt_s) == (lane, "coastdown", 23.0)
+    found = service.analyse(store, DAY, DAY, "supervisor", NOW)
+    bad = {f.subject for f in found if f.rule_id == "SELFCHECK_FAIL"}
+    uses = {
+        t.id for t in day.inspections if t.lane == lane and t.method in sc.ITEMS["coastdown"][2]
+    }
+    assert bad == uses and "record_selfchecks" in _audits(store)

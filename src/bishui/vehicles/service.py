@@ -22,7 +22,7 @@ import numpy as np
 from bishui.enforcement.intake import INSPECTION_STATION, AlertIn
 from bishui.errors import ConflictError, InputError, NotFoundError
 from bishui.store import Store, Transaction
-from bishui.vehicles import blackbox, gas, oldvehicles, reportcode, risk, rules
+from bishui.vehicles import blackbox, gas, oldvehicles, reportcode, risk, rules, selfcheck
 from bishui.vehicles.model import (
     CHANNELS,
     METHODS,
@@ -497,6 +497,9 @@ def analyse(
     found += _patrol_findings(store, st, at)
     if require_daily_check:
         found += _missing_check_findings(store, tests)
+    checks = selfchecks(store)
+    if checks:  # a deployment whose stations upload self-checks (selfcheck.py)
+        found += selfcheck.findings(checks, tests, require_daily=require_daily_check)
     at = _now(now)
     with store.transaction() as tx:
         tx.upsert_rows(
@@ -1171,3 +1174,44 @@ def upload_capture_frames(
 
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024
+
+
+def record_selfchecks(
+    store: Store, checks: Sequence[selfcheck.SelfCheck], actor: str, now: dt.datetime | None = None
+) -> int:
+    """Store daily equipment self-checks (coast-down, leak, opacimeter zero), each judged."""
+    at = _now(now)
+    rows = []
+    for c in checks:
+        cid = hashlib.sha256(f"{c.lane}|{c.item}|{c.at.isoformat()}".encode()).hexdigest()[:20]
+        rows.append([cid, c.station, c.lane, c.item, c.at, c.ccdt_s, c.acdt_s, c.device_passed,
+                     selfcheck.passed(c)])  # fmt: skip
+    with store.transaction() as tx:
+        tx.upsert_rows(
+            "vehicles_selfchecks",
+            ["id", "station", "lane", "item", "checked", "ccdt_s", "acdt_s", "device_passed",
+             "passed"],
+            ["id"],
+            rows,
+        )  # fmt: skip
+        _audit(tx, at, actor, "record_selfchecks", "", {"count": len(rows)})
+    return len(rows)
+
+
+def selfchecks(store: Store) -> list[selfcheck.SelfCheck]:
+    """Every stored self-check, oldest first."""
+    return [
+        selfcheck.SelfCheck(
+            r["station"],
+            r["lane"],
+            r["item"],
+            r["checked"],
+            r["ccdt_s"],
+            r["acdt_s"],
+            r["device_passed"],
+        )
+        for r in store.query(
+            "SELECT station, lane, item, checked, ccdt_s, acdt_s, device_passed "
+            "FROM vehicles_selfchecks ORDER BY checked"
+        )
+    ]

@@ -117,3 +117,17 @@ def test_the_bus_reads_the_declared_stream_variable() -> None:
     s = settings.setting("platform.bus_stream")
     source = Path(bus.__file__).read_text(encoding="utf-8")
     assert f'os.environ.get("{s.env}", "{s.default}")' in source
+
+
+def test_the_vehicles_issue_command_reads_the_declared_variables() -> None:
+    # bishui vehicles issue (a domain's command) reads its variables itself
+    from bishui.vehicles import cli as vehicles_cli
+
+    cmd = vehicles_cli.vehicles.commands["issue"]  # type: ignore[attr-defined]
+    params = {p.name: p for p in cmd.params}
+    for name, param in (("report_key_file", "key_file"), ("report_key_id", "key_id"),
+                        ("report_base_url", "base_url")):  # fmt: skip
+        s = settings.setting(f"vehicles.{name}")
+        assert params[param].envvar == s.env, name
+        if s.default:
+            assert params[param].default == s.default, name

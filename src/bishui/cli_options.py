@@ -29,7 +29,7 @@ class Setting:
     """One setting: ``group.name`` is how docs and errors name it. Every setting is gathered
     in :data:`bishui.settings.SETTINGS` (docs/settings.md)."""
 
-    group: str  # platform, gateway, web or alerts
+    group: str  # platform, gateway, web, alerts or vehicles
     name: str
     default: Any
     help: str

@@ -28,7 +28,7 @@ from bishui.cli_options import DB, Setting, option
 from bishui.hj212.gateway import GatewayLimits
 from bishui.web.settings import Settings as WebSettings
 
-__all__ = ["GATEWAY", "PLATFORM", "SETTINGS", "WEB", "Setting", "option", "setting",
+__all__ = ["GATEWAY", "PLATFORM", "SETTINGS", "VEHICLES", "WEB", "Setting", "option", "setting",
            "settings_table"]  # fmt: skip
 
 _BACKFILL = click.FloatRange(min=0, min_open=True)
@@ -101,6 +101,23 @@ ALERTS: tuple[Setting, ...] = (
 )  # fmt: skip
 
 
+#: The vehicle-inspection supervision's report codes (docs/vehicles.md, "Report codes"): read by
+#: ``bishui vehicles issue`` itself through these variables (a domain does not import the
+#: application; tests/test_settings.py checks the command uses the declared names and defaults).
+VEHICLES: tuple[Setting, ...] = (
+    Setting("vehicles", "report_key_file", "",
+            "the report-signing key file (a 32-byte Ed25519 seed in hex; none: --key-file "
+            "must be given) (secret: keep the file readable by the issuer only)",
+            "BISHUI_VEHICLES_REPORT_KEY_FILE"),
+    Setting("vehicles", "report_key_id", "",
+            "the id of the signing key, published with its public key (none: --key-id must be "
+            "given)", "BISHUI_VEHICLES_REPORT_KEY_ID"),
+    Setting("vehicles", "report_base_url", "https://hbj.jingmen.gov.cn/vehicles",
+            "the public report lookup's base URL a report's QR code opens (<base>/r/<report no>)",
+            "BISHUI_VEHICLES_REPORT_BASE_URL"),
+)  # fmt: skip
+
+
 def alerts_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
     """The ``alerts.*`` values from the environment (defaults where unset), by name — what
     :func:`bishui.enforcement.senders.registry_from_config` takes. Holds secrets: never log it."""
@@ -162,7 +179,7 @@ GATEWAY: tuple[Setting, ...] = _gateway()
 #: The web's settings, one per bishui.web.settings.Settings field.
 WEB: tuple[Setting, ...] = _web()
 #: Every setting, in the order docs/settings.md lists them.
-SETTINGS: tuple[Setting, ...] = PLATFORM + GATEWAY + WEB + ALERTS
+SETTINGS: tuple[Setting, ...] = PLATFORM + GATEWAY + WEB + ALERTS + VEHICLES
 
 
 def setting(key: str) -> Setting:

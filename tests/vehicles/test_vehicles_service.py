@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pytest
 
+from bishui.enforcement import service as enforcement
 from bishui.errors import ConflictError, InputError, NotFoundError
 from bishui.store import Store
 from bishui.vehicles import gas, oldvehicles, reportcode, service
@@ -71,6 +72,10 @@ def test_upload_analyse_rank_and_alert(store: Store, day: SimDay) -> None:
     rows = store.query("SELECT id, site_code, uscc FROM enforcement_alert")
     assert len(rows) == n and {r["site_code"] for r in rows} == {"S01"}
     assert rows[0]["uscc"] == day.stations["S01"].uscc
+    kinds = store.query("SELECT DISTINCT subject_kind FROM enforcement_alert")
+    assert [r["subject_kind"] for r in kinds] == ["inspection_station"]
+    _, tasks = enforcement.list_tasks(store)
+    assert tasks and {t["suggested_article"] for t in tasks} == {"大气污染防治法 第一百一十二条"}
     assert service.route_alerts(store, found, now=NOW) == n  # handed again: no new alerts
     assert store.count("enforcement_alert") == n
     acts = _audits(store)
@@ -267,3 +272,22 @@ def test_register_checks_then_writes(store: Store, day: SimDay) -> None:
         service.register(
             store, {"lanes": [{"code": "L", "station": "S", "fuel": "steam"}]}, "a", NOW
         )
+
+
+def test_self_checks_stored_and_a_failed_one_invalidates(store: Store, day: SimDay) -> None:
+    from bishui.vehicles import selfcheck as sc
+
+    _load(store, day)
+    lane = next(t.lane for t in day.inspections if t.method in sc.ITEMS["coastdown"][2])
+    st = lane.split("-")[0]
+    seven = dt.datetime.combine(DAY, dt.time(7))
+    failed = sc.SelfCheck(st, lane, "coastdown", seven, 20.0, 23.0)
+    assert service.record_selfchecks(store, [failed], "station", NOW) == 1
+    (back,) = service.selfchecks(store)
+    assert (back.lane, back.item, back.acdt_s) == (lane, "coastdown", 23.0)
+    found = service.analyse(store, DAY, DAY, "supervisor", NOW)
+    bad = {f.subject for f in found if f.rule_id == "SELFCHECK_FAIL"}
+    uses = {
+        t.id for t in day.inspections if t.lane == lane and t.method in sc.ITEMS["coastdown"][2]
+    }
+    assert bad == uses and "record_selfchecks" in _audits(store)

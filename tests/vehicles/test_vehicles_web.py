@@ -168,5 +168,8 @@ async def test_supervisor_routes_scoping_and_public_lookup(
             "沙洋县",
         ):
             assert words in page.text, words
+        # the charts: the ranking's scores and the gas drift, drawn from the page's data
+        assert 'id="veh-ranking-chart"' in page.text and 'id="veh-gas-chart"' in page.text
+        assert "/static/js/vehicles.js" in page.text and "检测站风险得分" in page.text
         for code in ("CLONE", "BB_EDITED", "lag_s", "cosine", "seconds_differing", "unannounced"):
             assert code not in page.text, code  # names, not codes, on the Chinese page

@@ -21,7 +21,7 @@ from typing import Any
 from bishui.enforcement.audit import AuditLog
 from bishui.enforcement.intake import AlertIn, AlertProducer, coerce
 from bishui.enforcement.policy import Policy
-from bishui.enforcement.tasks import OUTLET, Actor, Task, new_task
+from bishui.enforcement.tasks import ENTERPRISE_KINDS, OUTLET, Actor, Task, new_task
 from bishui.errors import ConflictError, InputError
 
 SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3}
@@ -105,7 +105,10 @@ def open_task(
             raise ConflictError(f"alert {a.id}: already {a.state}")
     severity = max((a.severity for a in items), key=lambda s: SEVERITY_ORDER[s])
     rules = sorted({a.rule_id for a in items})
-    article = next((policy.rule_articles[r] for r in rules if r in policy.rule_articles), "")
+    article = next(
+        (policy.rule_articles[r] for r in rules if r in policy.rule_articles),
+        policy.subject_articles.get(items[0].subject_kind, ""),
+    )
     task = new_task(task_id, [a.id for a in items], items[0].uscc, items[0].site_code, severity,
                     title or f"{items[0].site_code}: {', '.join(rules)}", now, policy, log, actor,
                     suggested_article=article, subject_kind=items[0].subject_kind)  # fmt: skip
@@ -132,5 +135,5 @@ def visible_to(actor: Actor, alerts: Iterable[Alert]) -> list[Alert]:
     """Alerts an actor may see: an enterprise sees its own outlets' only."""
     if actor.role == "enterprise":
         mine = actor.uscc
-        return [a for a in alerts if a.subject_kind == OUTLET and mine and a.uscc == mine]
+        return [a for a in alerts if a.subject_kind in ENTERPRISE_KINDS and mine and a.uscc == mine]
     return list(alerts)

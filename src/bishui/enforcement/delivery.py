@@ -81,8 +81,9 @@ class Route:
             raise InputError("name", "a name of 1–200 characters", self.name)
         if self.min_severity not in SEVERITY_ORDER:
             raise InputError("min_severity", "info, low, medium or high", self.min_severity)
-        if self.subject_kind not in ("", "outlet", "water_source"):
-            raise InputError("subject_kind", "'', outlet or water_source", self.subject_kind)
+        if self.subject_kind not in ("", "outlet", "water_source", "inspection_station"):
+            raise InputError("subject_kind", "'', outlet, water_source or inspection_station",
+                             self.subject_kind)  # fmt: skip
         if not re.fullmatch(r"[A-Za-z0-9._-]{0,64}", self.rule_prefix):
             raise InputError("rule_prefix", "a rule id or its prefix", self.rule_prefix)
         if not re.fullmatch(r"[0-9A-Za-z-]{0,32}", self.region):

@@ -21,12 +21,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from bishui.enforcement.tasks import OUTLET, WATER_SOURCE
+from bishui.enforcement.tasks import INSPECTION_STATION, OUTLET, WATER_SOURCE
 from bishui.store import Transaction
 
 __all__ = [
-    "OUTLET", "WATER_SOURCE", "AlertIn", "AlertProducer", "Outbox", "coerce", "label",
-    "register_labels",
+    "INSPECTION_STATION", "OUTLET", "WATER_SOURCE", "AlertIn", "AlertProducer", "Outbox", "coerce",
+    "label", "register_labels",
 ]  # fmt: skip
 
 

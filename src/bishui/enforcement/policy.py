@@ -6,6 +6,7 @@ local policy (no standard sets them); the penalty brackets are 排污许可管�
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import tomllib
 from collections.abc import Mapping
@@ -34,6 +35,9 @@ class Policy:
     approval_disposals: tuple[str, ...] = ("penalty",)
     #: Whether closing a task waits for an approver (结案审批, ``[approval] closure``).
     approval_closure: bool = True
+    #: Subject kind → the article a task cites when none of its rules is in ``rule_articles``
+    #: (``[subject_articles]``: an inspection station's findings → 大气污染防治法 Art. 112).
+    subject_articles: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def needs_approval(self, disposal_kind: str) -> bool:
         return disposal_kind in self.approval_disposals
@@ -82,6 +86,7 @@ def parse_policy(doc: Mapping[str, Any]) -> Policy:
                 str(k) for k in doc.get("approval", {}).get("disposals", ["penalty"])
             ),
             approval_closure=doc.get("approval", {}).get("closure", True),
+            subject_articles={str(k): str(v) for k, v in doc.get("subject_articles", {}).items()},
         )
     except (KeyError, TypeError, ValueError, IndexError) as e:
         raise ConfigError("policy", f"malformed policy document: {e!r}", None) from None
@@ -105,6 +110,10 @@ def parse_policy(doc: Mapping[str, Any]) -> Policy:
     for rule, art in policy.rule_articles.items():
         if art not in arts:
             raise ConfigError(f"rule_articles.{rule}", "an article listed in penalty_articles", art)
+    for kind, art in policy.subject_articles.items():
+        if art not in arts:
+            raise ConfigError(f"subject_articles.{kind}", "an article listed in penalty_articles",
+                              art)  # fmt: skip
     return policy
 
 

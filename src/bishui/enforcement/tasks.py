@@ -112,7 +112,13 @@ class Role(StrEnum):
 #: Subject kinds of alerts and tasks (``subject_kind`` in the store).
 OUTLET = "outlet"
 WATER_SOURCE = "water_source"
-SUBJECT_KINDS = (OUTLET, WATER_SOURCE)
+#: A motor-vehicle emission inspection station (机动车排放检验机构): an enterprise (its
+#: operator's credit code) whose duty is 《大气污染防治法》 Art. 54 and whose false reports are
+#: penalised under Art. 112 para. 1 — not an outlet under 排污许可管理条例.
+INSPECTION_STATION = "inspection_station"
+SUBJECT_KINDS = (OUTLET, WATER_SOURCE, INSPECTION_STATION)
+#: Subject kinds whose subject is an enterprise (a credit code; its enterprise users see them).
+ENTERPRISE_KINDS = (OUTLET, INSPECTION_STATION)
 
 S, A = State, Action
 _LIVE = (S.OPEN, S.ASSIGNED, S.IN_PROGRESS, S.AWAITING_APPROVAL, S.DISPOSED, S.AWAITING_CLOSURE)
@@ -245,6 +251,8 @@ def new_task(
         raise InputError("subject_kind", "one of " + ", ".join(SUBJECT_KINDS), subject_kind)
     if subject_kind == OUTLET and not uscc:
         raise InputError("uscc", "an outlet task names its enterprise", uscc)
+    if subject_kind == INSPECTION_STATION and not uscc:
+        raise InputError("uscc", "an inspection-station task names its operator", uscc)
     if subject_kind == WATER_SOURCE and uscc:
         raise InputError("uscc", "a drinking-water source task has no enterprise", uscc)
     t = Task(task_id, ids, uscc, site_code, severity, title, created,
@@ -584,10 +592,11 @@ def escalate_overdue(
 
 
 def visible_to(actor: Actor, tasks: Iterable[Task]) -> list[Task]:
-    """Tasks an actor may see: an enterprise sees its own outlets' only."""
+    """Tasks an actor may see: an enterprise sees its own outlets' (and, operating an
+    inspection station, its station's) only."""
     if actor.role is Role.ENTERPRISE:
         mine = actor.uscc
-        return [t for t in tasks if t.subject_kind == OUTLET and mine and t.uscc == mine]
+        return [t for t in tasks if t.subject_kind in ENTERPRISE_KINDS and mine and t.uscc == mine]
     return list(tasks)
 
 

@@ -135,3 +135,46 @@ def compare(
             },
         )
     return f
+
+
+# --- the box's event channels (notes §A3b rules 18, 20) -----------------------------------
+#: Event channels a box may add to its capture beside the instrument signals: ``seal`` — the
+#: electronic seals on the sampling line and instrument interfaces, 1 intact / 0 broken, one
+#: value a second (notes §A3b rule 20 [V], the 2025 "明管明线" opinion: physical + electronic
+#: seals, seal-break events logged against the registered device); ``probe_deg`` — the sampling
+#: probe holder's attitude in degrees (notes §A3b rule 18 [V], a patent's attitude sensor on the
+#: collector). The channel names are the platform's own [M].
+SEAL, PROBE = "seal", "probe_deg"
+
+
+@dataclass(frozen=True)
+class EventParams:
+    probe_move_deg: float = 20.0  # [M] attitude change during a test that means "pulled out"
+
+
+def event_findings(
+    insp: Inspection, cap: Capture | None, p: EventParams | None = None
+) -> list[Finding]:
+    """SEAL_BREAK: a seal reported broken during the test (high). PROBE_MOVED: the probe
+    holder's attitude changed by more than ``probe_move_deg`` within the test (high). Silent
+    when the box sends no event channel (the evidence is absent, not clean)."""
+    p = p or EventParams()
+    out: list[Finding] = []
+    if cap is None:
+        return out
+    seal = cap.curve.get(SEAL)
+    if seal is not None:
+        broken = np.flatnonzero(np.isfinite(seal) & (seal < 0.5))
+        if broken.size:
+            out.append(Finding("SEAL_BREAK", "high", insp.station, insp.id,
+                               {"first_s": int(broken[0]), "seconds_broken": int(broken.size),
+                                "box": cap.box_serial}, insp.start))  # fmt: skip
+    att = cap.curve.get(PROBE)
+    if att is not None:
+        ok = att[np.isfinite(att)]
+        if ok.size and float(ok.max() - ok.min()) > p.probe_move_deg:
+            out.append(Finding("PROBE_MOVED", "high", insp.station, insp.id,
+                               {"range_deg": round(float(ok.max() - ok.min()), 1),
+                                "limit_deg": p.probe_move_deg, "box": cap.box_serial},
+                               insp.start))  # fmt: skip
+    return out

@@ -215,11 +215,20 @@ def _load_key(path: Path) -> object:
 @vehicles.command("issue")
 @db_option
 @click.argument("inspection_id")
-@click.option("--key-id", required=True)
+# The variables and default are declared in bishui.settings (vehicles.report_*).
+@click.option("--key-id", envvar="BISHUI_VEHICLES_REPORT_KEY_ID", required=True)
 @click.option(
-    "--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
+    "--key-file",
+    envvar="BISHUI_VEHICLES_REPORT_KEY_FILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
 )
-@click.option("--base-url", default="https://hbj.jingmen.gov.cn/vehicles", show_default=True)
+@click.option(
+    "--base-url",
+    envvar="BISHUI_VEHICLES_REPORT_BASE_URL",
+    default="https://hbj.jingmen.gov.cn/vehicles",
+    show_default=True,
+)
 @click.option("--qr", type=click.Path(dir_okay=False, path_type=Path), help="write the QR as SVG")
 def issue_cmd(
     db_url: str, inspection_id: str, key_id: str, key_file: Path, base_url: str, qr: Path | None

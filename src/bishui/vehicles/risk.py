@@ -30,6 +30,10 @@ WEIGHTS: dict[str, float] = {
     "GAS_FAIL": 5.0,
     "GAS_MISSING": 2.0,
     "PATROL": 10.0,
+    "SEAL_BREAK": 3.0,  # [M] as an edited curve: the record cannot be trusted
+    "PROBE_MOVED": 3.0,  # [M]
+    "SELFCHECK_FAIL": 5.0,  # [M] as GAS_FAIL
+    "SELFCHECK_MISSING": 2.0,  # [M] as GAS_MISSING
 }
 
 

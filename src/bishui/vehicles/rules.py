@@ -51,6 +51,13 @@ RULES: dict[str, tuple[str, str]] = {
     "GAS_FAIL": ("标气检查不合格", "notes §A3 tolerances [S]"),
     "GAS_MISSING": ("检测前未做日常自检", "notes §A3b rule 16 [V]"),
     "PATROL": ("巡查车比对偏离", "notes §A3 comparison [S]; rule 11 [V]"),
+    "SEAL_BREAK": ("电子铅封被破坏", "notes §A3b rule 20 [V]; channel [M]"),
+    "PROBE_MOVED": ("采样探头姿态变化", "notes §A3b rule 18 [V]; threshold [M]"),
+    "SELFCHECK_FAIL": (
+        "设备自检不合格后检测",
+        "notes §A3 items [V]; coast-down 7 % [S]",
+    ),
+    "SELFCHECK_MISSING": ("检测前未做设备自检", "notes §A3 daily items [V]; rule 16 [V]"),
 }
 
 

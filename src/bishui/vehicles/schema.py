@@ -62,4 +62,11 @@ MIGRATIONS: list[list[str]] = [
             seq INTEGER PRIMARY KEY, logged TIMESTAMP NOT NULL, actor TEXT NOT NULL,
             action TEXT NOT NULL, subject TEXT NOT NULL, detail {JSON} NOT NULL)""",
     ],
+    # 2: the daily equipment self-checks beyond the gas (selfcheck.py)
+    [
+        """CREATE TABLE vehicles_selfchecks (
+            id TEXT PRIMARY KEY, station TEXT NOT NULL, lane TEXT NOT NULL, item TEXT NOT NULL,
+            checked TIMESTAMP NOT NULL, ccdt_s DOUBLE PRECISION, acdt_s DOUBLE PRECISION,
+            device_passed BOOLEAN, passed BOOLEAN NOT NULL)""",
+    ],
 ]

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from bishui.enforcement.intake import OUTLET, AlertIn
+from bishui.enforcement.intake import INSPECTION_STATION, AlertIn
 from bishui.errors import ConflictError, InputError, NotFoundError
 from bishui.store import Store, Transaction
-from bishui.vehicles import blackbox, gas, oldvehicles, reportcode, risk, rules
+from bishui.vehicles import blackbox, gas, oldvehicles, reportcode, risk, rules, selfcheck
 from bishui.vehicles.model import (
     CHANNELS,
     METHODS,
@@ -485,6 +485,7 @@ def analyse(
     found: list[Finding] = []
     for t in tests:
         found += blackbox.compare(t, caps.get(t.id), lanes.get(t.lane, ""))
+        found += blackbox.event_findings(t, caps.get(t.id))
         s = st.get(t.station)
         found += rules.record_findings(t, s, s.region if s else "420800")
     found += rules.clone_findings(tests)
@@ -496,6 +497,9 @@ def analyse(
     found += _patrol_findings(store, st, at)
     if require_daily_check:
         found += _missing_check_findings(store, tests)
+    checks = selfchecks(store)
+    if checks:  # a deployment whose stations upload self-checks (selfcheck.py)
+        found += selfcheck.findings(checks, tests, require_daily=require_daily_check)
     at = _now(now)
     with store.transaction() as tx:
         tx.upsert_rows(
@@ -589,7 +593,7 @@ def alerts(
                 end=f.at,
                 evidence={"subject": f.subject, **dict(f.evidence)},
                 uscc=s.uscc,
-                subject_kind=OUTLET,
+                subject_kind=INSPECTION_STATION,
                 region=s.region,
                 subject_name=s.name,
             )
@@ -1150,3 +1154,64 @@ def check_signatures(store: Store, caps: Sequence[Capture], signatures: Sequence
             raise InputError(
                 "signature", "the box's Ed25519 signature of the capture", sig[:16], row=n
             )
+
+
+def upload_capture_frames(
+    store: Store, data: bytes, actor: str, now: dt.datetime | None = None
+) -> int:
+    """Black-box captures sent as HJ 212 frames (:mod:`bishui.vehicles.boxframe`): decoded,
+    every signature checked against its box's registered key, then stored — all or nothing."""
+    from bishui.vehicles import boxframe
+
+    if len(data) > MAX_FRAME_BYTES:
+        raise InputError("frames", f"at most {MAX_FRAME_BYTES} bytes", len(data))
+    got = boxframe.decode(data)
+    if not got:
+        raise InputError("frames", "at least one whole capture", 0)
+    caps = [r.capture for r in got]
+    check_signatures(store, caps, [r.signature for r in got])
+    return upload_captures(store, caps, actor, now)
+
+
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+
+
+def record_selfchecks(
+    store: Store, checks: Sequence[selfcheck.SelfCheck], actor: str, now: dt.datetime | None = None
+) -> int:
+    """Store daily equipment self-checks (coast-down, leak, opacimeter zero), each judged."""
+    at = _now(now)
+    rows = []
+    for c in checks:
+        cid = hashlib.sha256(f"{c.lane}|{c.item}|{c.at.isoformat()}".encode()).hexdigest()[:20]
+        rows.append([cid, c.station, c.lane, c.item, c.at, c.ccdt_s, c.acdt_s, c.device_passed,
+                     selfcheck.passed(c)])  # fmt: skip
+    with store.transaction() as tx:
+        tx.upsert_rows(
+            "vehicles_selfchecks",
+            ["id", "station", "lane", "item", "checked", "ccdt_s", "acdt_s", "device_passed",
+             "passed"],
+            ["id"],
+            rows,
+        )  # fmt: skip
+        _audit(tx, at, actor, "record_selfchecks", "", {"count": len(rows)})
+    return len(rows)
+
+
+def selfchecks(store: Store) -> list[selfcheck.SelfCheck]:
+    """Every stored self-check, oldest first."""
+    return [
+        selfcheck.SelfCheck(
+            r["station"],
+            r["lane"],
+            r["item"],
+            r["checked"],
+            r["ccdt_s"],
+            r["acdt_s"],
+            r["device_passed"],
+        )
+        for r in store.query(
+            "SELECT station, lane, item, checked, ccdt_s, acdt_s, device_passed "
+            "FROM vehicles_selfchecks ORDER BY checked"
+        )
+    ]

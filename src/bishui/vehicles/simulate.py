@@ -8,6 +8,7 @@ the tests to measure false-alarm rates and by the demo.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -396,3 +397,36 @@ def extras(day: SimDay, seed: int = 1) -> tuple[list[Any], list[dict[str, Any]],
             )
         )
     return checks, patrol, old
+
+
+def with_events(
+    day: SimDay, seed: int = 1, frauds: Mapping[str, float] | None = None, at: str = "S01"
+) -> SimDay:
+    """*day* with the boxes' event channels added to every capture (notes §A3b rules 18, 20):
+    ``seal`` all 1 (intact) and ``probe_deg`` a seated probe's attitude (35° ± 1° noise, the
+    simulator's own). Frauds at station *at*, each a share of its tests: ``seal`` (a seal broken
+    for 5–20 s mid-test) and ``probe`` (the probe lifted 30–60° part-way). A separate random
+    stream: the day's curves are unchanged."""
+    rng = np.random.default_rng(seed)
+    frauds = dict(frauds or {})
+    caps: dict[str, Capture] = {}
+    truth = {k: set(v) for k, v in day.truth.items()}
+    for t in day.inspections:
+        c = day.captures.get(t.id)
+        if c is None:
+            continue
+        n = len(next(iter(c.curve.values()))) if c.curve else 0
+        seal = np.ones(n)
+        att = 35.0 + rng.standard_normal(n)
+        if t.station == at and n > 30:
+            if rng.random() < frauds.get("seal", 0.0):
+                a = int(rng.integers(5, n - 25))
+                seal[a : a + int(rng.integers(5, 21))] = 0.0
+                truth.setdefault(t.id, set()).add("seal")
+            if rng.random() < frauds.get("probe", 0.0):
+                a = int(rng.integers(5, n - 10))
+                att[a:] += rng.uniform(30, 60)
+                truth.setdefault(t.id, set()).add("probe")
+        caps[t.id] = Capture(c.inspection_id, c.box_serial, c.analyser, c.start,
+                             {**c.curve, "seal": seal, "probe_deg": att})  # fmt: skip
+    return dataclasses.replace(day, captures=caps, truth=truth)

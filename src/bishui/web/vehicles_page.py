@@ -31,6 +31,8 @@ router = APIRouter(include_in_schema=False)
 
 MESSAGES["nav.vehicles"] = ("机动车检验监管", "Vehicle inspections")
 NAV.append(NavItem("/vehicles", "nav.vehicles", SUPERVISORS))
+MESSAGES["nav.vehicles_upload"] = ("检验记录上传", "Upload inspection records")
+NAV.append(NavItem("/vehicles/upload", "nav.vehicles_upload", ("enterprise",)))
 NAV.sort(key=lambda n: n.path == "/docs")  # keep the API docs link last
 
 RULES_EN = {
@@ -50,6 +52,10 @@ RULES_EN = {
     "GAS_FAIL": "standard-gas check failed",
     "GAS_MISSING": "no daily self-check",
     "PATROL": "patrol comparison outlier",
+    "SEAL_BREAK": "electronic seal broken",
+    "PROBE_MOVED": "sampling probe moved",
+    "SELFCHECK_FAIL": "tested after a failed equipment self-check",
+    "SELFCHECK_MISSING": "no equipment self-check before testing",
 }
 METHODS_EN = {
     "tsi": "two-speed idle",
@@ -73,6 +79,8 @@ REASONS = {
 TEXT = {
     "title": ("机动车排放检验监管", "Vehicle emission inspection supervision"),
     "ranking": ("检测站风险排名", "Station risk ranking"),
+    "ranking_chart": ("检测站风险得分", "Station risk scores"),
+    "gas_chart": ("标气比对相对误差趋势（CO，%）", "Standard-gas relative error over time (CO, %)"),
     "findings": ("发现（附证据）", "Findings (with evidence)"),
     "gas": ("标气比对", "Standard-gas comparison"),
     "patrol_ref": (
@@ -311,11 +319,27 @@ def vehicles_page(
     for o in old:
         o["region_name"] = regions.get(str(o["region"]), (str(o["region"]),) * 2)[0 if zh else 1]
         o["share"] = f"{int(o['done_permille']) / 10:.1f}%"
+    # The charts' data (static/js/vehicles.js): the ranking's scores, and each analyser's
+    # relative error of its CO reading (the first gas where CO was not checked) over time.
+    drift: dict[str, list[list[object]]] = {}
+    for g in sorted(gas_rows, key=lambda g: str(g["checked"])):
+        rel = {k: d["relative"] for k, d in g["detail"].items() if "relative" in d}
+        if rel:
+            v = rel.get("co", next(iter(rel.values())))
+            label = f"{g['station_name']} {g['analyser']}"
+            drift.setdefault(label, []).append([str(g["checked"])[:16], round(v * 100, 2)])
+    charts = {
+        "ranking": [{"name": r["name"], "score": round(float(r["score"]), 1)} for r in ranking],
+        "drift": drift,
+        "pct": "相对误差（%）" if zh else "relative error (%)",
+        "score": "风险得分" if zh else "risk score",
+    }
     return render(
         request,
         "vehicles.html",
         {
             "T": _tr(lang),
+            "charts": charts,
             "ranking": ranking,
             "findings": finds,
             "gas": gas_rows,
@@ -327,6 +351,39 @@ def vehicles_page(
         },
         principal=p,
     )
+
+
+UPLOAD_TEXT = {
+    "title": ("检验记录上传", "Upload inspection records"),
+    "intro": (
+        "上传本站的检验记录文件（JSON Lines：每行一条检验记录，格式同数据导入的 inspection 行）。"
+        "整个文件全部通过校验才会入库；任何一行有误则全部不入库，并列出出错的行。",
+        "Upload your station's inspection records (JSON Lines: one record a line, as the import's "
+        "inspection rows). The file is stored only if every row passes; otherwise nothing is "
+        "stored and the rows in error are listed.",
+    ),
+    "file": ("文件", "File"),
+    "send": ("上传", "Upload"),
+    "row": ("行", "Row"),
+    "field": ("字段", "Field"),
+    "rule": ("要求", "Rule"),
+    "value": ("值", "Value"),
+    "errors": ("出错的行（未入库）", "Rows in error (nothing stored)"),
+    "stored": ("已入库检验记录：", "Inspection records stored: "),
+    "bad_json": ("不是有效的 JSON 行", "not a valid JSON line"),
+    "empty": ("文件中没有记录", "the file holds no record"),
+    "too_many": ("每次最多 500 条记录", "at most 500 records at a time"),
+}
+
+
+@router.get("/vehicles/upload", response_class=HTMLResponse)
+def station_upload_page(
+    request: Request, p: Annotated[Principal, requires("admin", "enterprise", scope="scoped")]
+) -> HTMLResponse:
+    """A station's page to upload an inspection-record file through the upload API."""
+    lang = language(request, request.app.state.web.settings.language)
+    text = {k: v[0 if lang == "zh" else 1] for k, v in UPLOAD_TEXT.items()}
+    return render(request, "vehicles_upload.html", {"U": text}, principal=p)
 
 
 @router.get("/vehicles/r/{report_no}", response_class=HTMLResponse)

@@ -35,6 +35,7 @@ SEVERITY = r"^(info|low|medium|high)$"
 RULE = r"^[A-Za-z0-9._-]{1,64}$"
 SITE = r"^[0-9A-Za-z._-]{1,64}$"
 REGION = r"^[0-9A-Za-z-]{1,32}$"
+KINDS = r"^(outlet|water_source|inspection_station)$"
 ALERT_ID = r"^[0-9a-f]{20}([0-9a-f]{4})?$"
 
 
@@ -56,7 +57,7 @@ class Filters:
         rule: Annotated[str | None, Query(pattern=RULE, description="rule id or prefix")] = None,
         region: Annotated[str | None, Query(pattern=REGION)] = None,
         site: Annotated[str | None, Query(pattern=SITE)] = None,
-        subject_kind: Annotated[str | None, Query(pattern=r"^(outlet|water_source)$")] = None,
+        subject_kind: Annotated[str | None, Query(pattern=KINDS)] = None,
         start: Annotated[Day | None, Query(description="first day (of the alert's start)")] = None,
         end: Annotated[Day | None, Query(description="last day, inclusive")] = None,
         acked: Annotated[bool | None, Query(description="acknowledged or not")] = None,
@@ -170,7 +171,7 @@ class RouteBody(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     min_severity: str = Field(default="medium", pattern=SEVERITY)
     rule_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,64}$")
-    subject_kind: str = Field(default="", pattern=r"^(|outlet|water_source)$")
+    subject_kind: str = Field(default="", pattern=r"^(|outlet|water_source|inspection_station)$")
     region: str = Field(default="", pattern=r"^[0-9A-Za-z-]{0,32}$")
     recipients: list[str] = Field(min_length=1, max_length=100,
                                   description="role:<role>, user:<name>, tel:<number>")  # fmt: skip

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from bishui.errors import PermissionDenied
+from bishui.errors import InputError, PermissionDenied
 from bishui.vehicles import oldvehicles, service
 from bishui.vehicles.model import Station
 from bishui.web.api.common import ERRORS, WebStore
@@ -57,7 +57,12 @@ def vehicles_upload(
 ) -> dict[str, Any]:
     """A station's records (an enterprise account: its own station only); black-box captures
     only from an administrator's (device) account, each signed by its registered box."""
-    tests = [service.parse_inspection(d) for d in body.inspections]
+    tests = []
+    for n, d in enumerate(body.inspections, 1):  # a bad record names its row (1-based)
+        try:
+            tests.append(service.parse_inspection(d))
+        except InputError as e:
+            raise InputError(e.field, e.rule, e.value, row=n) from None
     caps = [service.parse_capture(d) for d in body.captures]
     if caps:  # the box's own channel: each capture signed by its registered device
         service.check_signatures(store, caps, [str(d.get("signature", "")) for d in body.captures])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal as dt_decimal
 from typing import Any
 
 import httpx
@@ -219,6 +220,49 @@ async def test_plain_transfer_applies_the_restrictions(
     assert r.status_code == 409, r.text
     codes = [x["code"] for x in r.json()["refusals"]]
     assert codes == ["water_cross_basin"]
+
+
+async def test_fees_determinations_and_payment(
+    client: httpx.AsyncClient, city_store: Store, users: dict[str, Any], market: dict[str, str]
+) -> None:
+    """A determination (recorded here as the service records one) and its fee: the enterprise
+    sees its fee and instalments in exact 元, pays the first (cash down by exactly its fen),
+    may not pay it twice; a county may not pay; the regulator reads the determination."""
+    ent, op = market["ent"], market["op"]
+    fid = f"FEE-{ent}-2026"
+    if not city_store.query("SELECT id FROM exchange_fee WHERE id = ?", [fid]):
+        city_store.execute(
+            "INSERT INTO exchange_determination (id, holder, permit_no, pollutant, vintage, "
+            "region, permitted, historical, determined, scaled, cap, method, determined_on, "
+            "valid_until, log_tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [f"DET-{ent}", ent, "TEST-PERMIT", "w01018", 2026, BASIN, 12_000, 9_000, 10_800,
+             False, 50_000, "测试", dt.date(2026, 3, 1), dt.date(2030, 12, 31), None],
+        )  # fmt: skip
+        rights.assess_fee(city_store, ent, vintage=2026, schedule_id="hn-zhuzhou-2017", years=5,
+                          on=dt.date(2026, 3, 1), instalments=2, every_months=12,
+                          actor=op)  # fmt: skip
+    h = await _as(client, users, "enterprise")
+    fees = (await client.get("/api/v1/exchange/fees")).json()["items"]
+    mine = next(f for f in fees if f["id"] == fid)
+    first = mine["instalments"][0]
+    assert first["status_name"] == "待缴"
+    assert first["amount"] == format(dt_decimal(first["amount_fen"]) / 100, "f")
+    assert mine["total_fen"] == sum(x["amount_fen"] for x in mine["instalments"])
+    hc = await _as(client, users, "county")
+    r = await client.post(f"/api/v1/exchange/fees/{fid}/instalments/1/pay", headers=hc)
+    assert r.status_code == 403
+    h = await _as(client, users, "enterprise")
+    cash = ledger.balance(city_store, ledger.cash_account_of(ent))
+    r = await client.post(f"/api/v1/exchange/fees/{fid}/instalments/1/pay", headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["items"][0]["instalments"][0]["status_name"] == "已缴"
+    assert cash - ledger.balance(city_store, ledger.cash_account_of(ent)) == first["amount_fen"]
+    r = await client.post(f"/api/v1/exchange/fees/{fid}/instalments/1/pay", headers=h)
+    assert r.status_code == 400
+    await _as(client, users, "analyst")
+    dets = (await client.get("/api/v1/exchange/determinations", params={"year": 2026})).json()
+    d = next(x for x in dets["items"] if x["id"] == f"DET-{ent}")
+    assert d["quantity"] == "10.800" and d["pollutant_name"] == "化学需氧量"
 
 
 async def test_board_and_readers(

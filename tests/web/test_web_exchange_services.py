@@ -277,6 +277,15 @@ async def test_board_and_readers(
         )  # fmt: skip
         carbon.report_verified(city_store, ent, year, 1_200, actor=op)
     compliance_board.close_year(city_store, year, actor=op)
+    h = await _as(client, users, "enterprise")
+    r = await client.post(f"/api/v1/exchange/board/{year}/close", headers=h)
+    assert r.status_code == 403  # the regulator's decision
+    h = await _as(client, users, "inspector")
+    r = await client.post(f"/api/v1/exchange/board/{year}/close", headers=h)
+    assert r.status_code == 403 and "not_operator" in r.text  # not a registry operator
+    r = await client.get("/api/v1/exchange/carbon", params={"year": year})
+    pos = next(x for x in r.json()["items"] if x["entity"] == ent)
+    assert pos["allocation_quantity"] == "1000" and pos["verified_quantity"] == "1200"
     await _as(client, users, "chief")
     r = await client.get("/api/v1/exchange/board", params={"year": year})
     assert r.status_code == 200, r.text

@@ -193,6 +193,8 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
             ("POST", "/fees/{fee_id}/instalments/{number}/pay", EXCHANGE_ACTORS, "scoped"),
             ("GET", "/determinations", EXCHANGE_READERS, "scoped"),
             ("GET", "/board", STAFF | {"county", "enterprise"}, "scoped"),
+            ("GET", "/carbon", STAFF | {"operator"}, "all"),
+            ("POST", "/board/{year}/close", STAFF, "all"),
         )
     },
     ("GET", "/exchange"): (EXCHANGE_READERS, "scoped"),
@@ -251,6 +253,7 @@ QUERY = {
     "/api/v1/vehicles/ranking": {"first": "2026-11-02", "last": "2026-11-02"},
     "/api/v1/vehicles/old": {"today": "2026-12-07"},
     "/api/v1/exchange/board": {"year": "2026"},
+    "/api/v1/exchange/carbon": {"year": "2026"},
 }
 
 

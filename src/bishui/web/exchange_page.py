@@ -63,6 +63,7 @@ def exchange_page(
         "checker": p.role in CHECKERS,
         "actor": p.role in ("enterprise", "operator"),
         "approver": p.role in APPROVERS,
+        "staff": p.role in REGULATORS,
         "year": year,
     }
     instruments = [(i.value, instrument_name(i, lang)) for i in Instrument]

@@ -599,6 +599,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ex.covered": ("已覆盖", "Covered"),
     "ex.shortfall": ("缺口", "Shortfall"),
     "ex.acted": ("已办理", "Done"),
+    "ex.carbon": ("碳排放配额持仓（湖北试点镜像）", "Carbon positions (Hubei pilot, mirrored)"),
+    "ex.allocation": ("配额（吨二氧化碳当量）", "Allocation (tCO2e)"),
+    "ex.verified": ("核查排放量", "Verified emissions"),
+    "ex.surr_allow": ("已清缴配额", "Allowances surrendered"),
+    "ex.surr_offsets": ("已抵销碳汇", "Offsets surrendered"),
     "ex.report.title": (
         "环境资源交易月度市场报告",
         "Environmental-resource exchange: monthly market report",

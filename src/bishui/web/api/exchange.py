@@ -1256,3 +1256,69 @@ def _settled_trades(store: Store, year: int) -> Iterable[Trade]:
 STATUS_WORDS = _compliance.STATUS
 _CST = dt.timezone(dt.timedelta(hours=8))
 TRADE_SOURCES.append(_settled_trades)
+
+
+def _plain(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, dt.date | dt.datetime) else v) for k, v in d.items()}
+
+
+@router.get(
+    "/carbon",
+    response_model=Items,
+    summary="Carbon positions, carbon-sink projects, energy savings",
+)
+def carbon_mirror(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*REGULATORS, "operator")],
+    year: YearQ,
+) -> dict[str, Any]:
+    """The regulator's mirror: each covered firm's Hubei-pilot position of *year* (allocation,
+    verified emissions, surrendered allowances and offsets, exact tCO2e), the carbon-sink
+    projects with their issued credits and the confirmed energy savings (exact tce)."""
+    from bishui.exchange import carbon
+
+    names = _entity_names(store)
+    co2, tce = Instrument.CARBON_ALLOWANCE, Instrument.ENERGY_SAVING
+    positions = []
+    for x in carbon.positions(store, year):
+        d = _plain(x)
+        d["name"] = names.get(x["entity"], x["entity"])
+        for k in ("allocation", "verified", "surrendered_allowances", "surrendered_offsets"):
+            if x.get(k) is not None:
+                d[f"{k}_quantity"] = quantity_text(co2, int(x[k]))
+        positions.append(d)
+    savings = []
+    for x in carbon.energy_savings(store):
+        d = _plain(x)
+        d["holder_name"] = names.get(x["holder"], x["holder"])
+        d["quantity"] = quantity_text(tce, int(x["units"]))
+        savings.append(d)
+    sinks = [_plain({**x, "issuances": [_plain(i) for i in x["issuances"]]})
+             for x in carbon.sink_projects(store)]  # fmt: skip
+    return {
+        "ok": True,
+        "year": year,
+        "items": positions,
+        "sink_projects": sinks,
+        "energy_savings": savings,
+    }
+
+
+@router.post(
+    "/board/{year}/close",
+    response_model=Items,
+    summary="Close a compliance year (the regulator's decision, recorded by a registry operator)",
+)
+def close_year(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*REGULATORS)],
+    year: Annotated[int, Path(ge=2000, le=2100)],
+) -> dict[str, Any]:
+    """``compliance_board.close_year``: the bureau's staff only, and the registry refuses a
+    user who is not a registry operator (``not_operator``, 403)."""
+    from bishui.exchange import compliance_board
+
+    compliance_board.close_year(store, year, actor=p.username or "")
+    return board(request, store, p, year)

@@ -294,6 +294,10 @@ async def test_board_and_readers(
     words = {"履约", "未足额履约", "排放数据缺失", "无义务"}
     assert {x["status_name"] for x in items} <= words
     assert all(re.search(r"[a-z]\d{5}", x["product_name"]) is None for x in items)
+    carbon_row = next(
+        x for x in items if x["entity"] == ent and x["instrument"] == "carbon_allowance"
+    )
+    assert carbon_row["status_name"] == "未足额履约" and carbon_row["due_quantity"] == "1200"
     await _as(client, users, "enterprise")
     r = await client.get("/api/v1/exchange/board", params={"year": year})
     assert {x["entity"] for x in r.json()["items"]} <= {market["ent"]}

@@ -1234,6 +1234,12 @@ def board(
                 },
                 "product_name": _product(r["instrument"], r.get("pollutant") or "", lang),
                 "status_name": STATUS_WORDS[r["status"]][0 if lang == "zh" else 1],
+                "unit_name": unit_name(r["instrument"], lang),
+                **{
+                    f"{k}_quantity": quantity_text(r["instrument"], int(r[k]))
+                    for k in ("due", "covered", "shortfall")
+                    if r.get(k) is not None
+                },
             }
         )
     return {"ok": True, "year": year, "items": out}

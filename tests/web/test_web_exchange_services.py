@@ -160,9 +160,10 @@ async def test_bidding_session_end_to_end(
     tr = [t for t in trading.trades(city_store) if t["ref"] == lid]
     assert len(tr) == 1
     permits = tr[0]["permits"]
-    mine = [x for x in permits if x["uscc"] == market["ent"]]
-    if mine:  # the test enterprise holds a permit giving COD: its new version matches holdings
-        assert mine[0]["consistent"] is True
+    # the web test city has no permit in force giving COD to either party, so no permit
+    # version is issued here; the permit changes after a trade are tested on the service
+    # (tests/exchange/test_exchange_trading.py)
+    assert permits == []
     # the monthly report reads the settled trades
     year = later.year
     r = await client.get("/api/v1/exchange/report", params={"year": year})

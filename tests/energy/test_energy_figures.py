@@ -129,3 +129,20 @@ def test_a_scorecard_run_shows_the_energy_indicators(demo: Store) -> None:
     # over the cap: the <= 100 % threshold earns nothing
     assert Decimal(ind["energy_total"]["points"]) == 0
     assert assess.recompute(demo, rid)
+
+
+def test_the_demos_scorecards_show_the_energy_indicators(store: Store) -> None:
+    """The demo scores after loading the energy accounts (bishui.demo.cli): its 2025 scorecard
+    has the energy figures; its 2026 scorecard has none (the synthetic accounts end in 2025)."""
+    from bishui.demo import assessment as demo_assessment
+
+    demo = store
+    apply(demo, demo_city.build().registry)
+    demo_energy.setup(demo)
+    assert demo_assessment.setup(demo, dt.datetime(2026, 12, 7, 10, 0))["runs"] == 2
+    for year, has in ((2025, True), (2026, False)):
+        rid = assess.latest_run(demo, year)
+        assert rid is not None
+        for c in assess.run_table(demo, rid, [SHAYANG])["counties"]:
+            for code in ("energy_intensity", "energy_total", "emission_reduction"):
+                assert c["indicators"][code]["no_data"] is not has, (year, code)

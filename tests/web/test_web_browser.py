@@ -1027,6 +1027,7 @@ def test_energy_and_assessment_pages_by_role(
         page.context.close()
     office = seen[("energy_office", "/energy")]
     assert "沙洋县" in office and "掇刀区" in office and "钟祥市" in office
+    assert "总量目标" in office and "总量达标" in office  # dual control: intensity and total
     county = seen[("county", "/energy")]
     assert "沙洋县" in county and "掇刀区" not in county
     finance = seen[("finance", "/assessment")]

@@ -979,3 +979,59 @@ def test_the_inspectors_day_and_the_map_search(
     page.screenshot(path=str(shots / "overview-search.png"))
     page.context.close()
     assert not errors, errors
+
+
+# -- energy and assessment pages (issue 18) -----------------------------------------------------
+def _energy_and_scores(store: Any) -> None:
+    """The demo's energy accounts, then its scorecards (the order bishui.demo.cli uses)."""
+    import datetime as dt
+
+    from bishui.demo import assessment as demo_assessment
+    from bishui.demo import energy as demo_energy
+
+    if not store.query("SELECT 1 AS x FROM energy_target LIMIT 1"):
+        demo_energy.setup(store)
+    demo_assessment.setup(store, dt.datetime(2026, 12, 7, 10, 0))
+
+
+RUN_2025 = "scorecard_2025_demo:2025:v1"
+
+
+def _no_long_decimals(text: str, where: str) -> None:
+    m = re.search(r"\d\.\d{5,}", text)
+    assert m is None, f"{where}: unrounded {m.group(0) if m else ''}"
+
+
+def test_energy_and_assessment_pages_by_role(
+    server: str, browser: Any, users: dict[str, Any], city_db: Any, shots: Path
+) -> None:
+    _energy_and_scores(city_db[0])
+    errors: list[str] = []
+    seen: dict[tuple[str, str], str] = {}
+    for role, path in (("energy_office", "/energy?year=2025"), ("county", "/energy?year=2025"),
+                       ("finance", f"/assessment?run={RUN_2025}"),
+                       ("county", f"/assessment?run={RUN_2025}")):  # fmt: skip
+        page = _page(browser, errors)
+        _login_any(page, server, users[role]["username"])
+        page.goto(f"{server}{path}")
+        text = _settled(page)
+        where = f"{path} as {role}"
+        _no_raw(text, where)
+        _no_long_decimals(text, where)
+        seen[(role, path.split("?")[0])] = text
+        if path.startswith("/assessment"):
+            cells = _column(page, "#assess-table", "单位GDP能耗降低率")
+            assert cells and all("无数据" not in c for c in cells), (where, cells)
+        name = f"{path.strip('/').split('?')[0]}-{role}"
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        page.context.close()
+    office = seen[("energy_office", "/energy")]
+    assert "沙洋县" in office and "掇刀区" in office and "钟祥市" in office
+    assert "总量目标" in office and "总量达标" in office  # dual control: intensity and total
+    county = seen[("county", "/energy")]
+    assert "沙洋县" in county and "掇刀区" not in county
+    finance = seen[("finance", "/assessment")]
+    assert "单位GDP能耗降低率" in finance and "掇刀区" in finance and "沙洋县" in finance
+    cs = seen[("county", "/assessment")]
+    assert "沙洋县" in cs and "钟祥市" not in cs
+    assert not errors, errors

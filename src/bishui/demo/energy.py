@@ -42,6 +42,8 @@ REAL = {2016: "0.079", 2017: "0.078", 2018: "0.078", 2019: "0.079", 2020: "-0.04
 GDP_2016_CURRENT = Decimal("15210000")  # 万元 (1,521.0 亿元, published)
 GDP_2016_AT_2015 = Decimal("15072000")  # 万元 (1,507.2 亿元, assumption A)
 DEFLATOR_GROWTH = Decimal("0.02")  # other years: a model assumption
+#: the 2025 total cap as a multiple of the 2020 total (demo parameter [M], not a published cap)
+TOTAL_CAP_GROWTH = Decimal("1.10")
 #: electricity equal-value coefficient (供电煤耗) per year: model assumptions near the national
 #: level, NOT the published CEC figures
 EQUAL_VALUE = {y: Decimal("0.315") - Decimal("0.0017") * (y - 2015) for y in CITY_ENERGY}
@@ -194,9 +196,17 @@ def setup(store: Store) -> int:
     for y, r in EQUAL_VALUE.items():
         service.set_equal_value(store, y, r, "演示假设（非中电联公布值）", BY)
     n += service.set_gdp(store, _gdp_rows(), BY)
+    # the total caps: the 2020 total grown by TOTAL_CAP_GROWTH (a demo parameter [M]: no county
+    # cap of the model city was found)
+    base = {
+        **service.county_totals(store, 2020, list(COUNTIES)),
+        **service.county_totals(store, 2020, [CITY]),
+    }
     targets = [{"county": c, "year": 2025, "base_year": 2020, "intensity_fall": "0.135",
                 "incentive_fall": "0.16", "basis": ea.EQUIVALENT,
-                "source": "演示假设：参照全国“十四五”能耗强度降低13.5%"}
+                "total_cap_kgce": int(base[c].equivalent_kgce * TOTAL_CAP_GROWTH)
+                if c in base else None,
+                "source": "演示假设：参照全国“十四五”能耗强度降低13.5%；总量目标为2020年的1.10倍"}
                for c in [*COUNTIES, CITY]]  # fmt: skip
     n += service.set_targets(store, targets, BY)
     # the baseline the published 2016 savings imply (assumption C of the reconciliation test)

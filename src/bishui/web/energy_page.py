@@ -46,6 +46,10 @@ MESSAGES.update({
     "energy.fall": ("实际降幅 %", "Fall %"),
     "energy.completion": ("完成率 %", "Completion %"),
     "energy.status": ("结论", "Result"),
+    "energy.total_cap": ("总量目标 万tce", "Total cap 10k tce"),
+    "energy.total_now": ("核算总量 万tce", "Counted total 10k tce"),
+    "energy.total_met": ("总量达标", "Total within cap"),
+    "energy.exempt": ("免考核", "exempt"),
     "energy.total_kgce": ("能源消费量 万tce", "Energy use 10k tce"),
     "energy.equal_value": ("等价值 万tce", "Equal-value 10k tce"),
     "energy.gdp_comparable": ("GDP(可比价) 亿元", "GDP (constant prices) 100m CNY"),
@@ -81,6 +85,11 @@ _WORDS = {
     "monitoring": ("在线监测", "monitoring"), "declared": ("执行报告", "declared"),
     "factor": ("排放系数", "factor"), "permit": ("许可量(上限)", "permit (upper bound)"),
 }  # fmt: skip
+
+
+def _wan_tce(kgce: Any) -> str:
+    """kgce → 万tce, one decimal as the accounts table shows it."""
+    return "—" if kgce is None else _fixed(Decimal(int(kgce)) / 10_000_000, 1)
 
 
 def _fixed(v: Any, digits: int) -> str:
@@ -139,11 +148,15 @@ def energy_page(
     tables = [
         (t("energy.attainment"), [t("energy.county"), t("energy.base_year"), t("energy.basis"),
           t("energy.base_intensity"), t("energy.intensity"), t("energy.target_fall"),
-          t("energy.fall"), t("energy.completion"), t("energy.status")],
+          t("energy.fall"), t("energy.completion"), t("energy.total_cap"),
+          t("energy.total_now"), t("energy.total_met"), t("energy.status")],
          [[name(a["county"]), str(a["base_year"]), ea.BASES[a["basis"]][i],
            _fixed(a.get("base_intensity"), 4), _fixed(a.get("intensity"), 4),
            _fixed(a["target_fall_pct"], 1), _fixed(a.get("fall_pct"), 2),
-           _fixed(a.get("completion_pct"), 1), w(a["status"])] for a in att]),
+           _fixed(a.get("completion_pct"), 1), _wan_tce(a.get("total_cap_kgce")),
+           _wan_tce(a.get("energy_kgce")),
+           t("energy.exempt") if a.get("total_exempt") else w(a.get("total_met")),
+           w(a["status"])] for a in att]),
         (f"{t('energy.accounts')} · {name(place) if place else ''} · {ea.BASES['equivalent'][i]}",
          [t("energy.year"), t("energy.total_kgce"), t("energy.equal_value"),
           t("energy.gdp_current"), t("energy.gdp_comparable"), t("energy.price_base"),

@@ -1168,8 +1168,19 @@ def upload_capture_frames(
     got = boxframe.decode(data)
     if not got:
         raise InputError("frames", "at least one whole capture", 0)
-    caps = [r.capture for r in got]
-    check_signatures(store, caps, [r.signature for r in got])
+    return accept_signed(store, [r.capture for r in got], [r.signature for r in got], actor, now)
+
+
+def accept_signed(
+    store: Store,
+    caps: Sequence[Capture],
+    signatures: Sequence[str],
+    actor: str,
+    now: dt.datetime | None = None,
+) -> int:
+    """Captures off the box's channel (the HTTP route or the TCP listener): every signature
+    checked against its box's registered key, then all stored, or none."""
+    check_signatures(store, caps, signatures)
     return upload_captures(store, caps, actor, now)
 
 
@@ -1196,6 +1207,74 @@ def record_selfchecks(
         )  # fmt: skip
         _audit(tx, at, actor, "record_selfchecks", "", {"count": len(rows)})
     return len(rows)
+
+
+MAX_SELFCHECKS = 2000
+
+
+def parse_selfcheck(d: Mapping[str, Any]) -> selfcheck.SelfCheck:
+    """A :class:`selfcheck.SelfCheck` from an uploaded JSON object: ``station``, ``lane``,
+    ``item`` (coastdown, leak, opacity_zero), ``at``; a coast-down's ``ccdt_s`` and ``acdt_s``
+    [s], the others' ``device_passed`` (the instrument's verdict)."""
+    for f in ("station", "lane", "item", "at"):
+        if f not in d:
+            raise InputError(f, "required", None)
+    for f in ("station", "lane"):
+        if not isinstance(d[f], str) or not 0 < len(d[f]) <= 64:
+            raise InputError(f, "text of 1 to 64 characters", d[f])
+    if d["item"] not in selfcheck.ITEMS:
+        raise InputError("item", f"one of {sorted(selfcheck.ITEMS)}", d["item"])
+    nums: dict[str, float | None] = {}
+    for f in ("ccdt_s", "acdt_s"):
+        v = d.get(f)
+        if v is None:
+            nums[f] = None
+        elif isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < 10_000:
+            raise InputError(f, "seconds, 0 to 10000", v)
+        else:
+            nums[f] = float(v)
+    dp = d.get("device_passed")
+    if dp is not None and not isinstance(dp, bool):
+        raise InputError("device_passed", "true or false", dp)
+    return selfcheck.SelfCheck(
+        d["station"], d["lane"], str(d["item"]), _time(d["at"], "at"), nums["ccdt_s"],
+        nums["acdt_s"], dp,
+    )  # fmt: skip
+
+
+def check_lanes(store: Store, checks: Sequence[selfcheck.SelfCheck]) -> None:
+    """Every self-check names a registered lane of its station, else InputError (its row)."""
+    lanes = {r["code"]: r["station"] for r in store.query("SELECT code, station FROM vehicles_lanes")}
+    for n, c in enumerate(checks, 1):
+        if lanes.get(c.lane) != c.station:
+            raise InputError("lane", "a registered lane of the station", c.lane, row=n)
+
+
+def import_selfchecks(
+    store: Store, text: str, actor: str, now: dt.datetime | None = None
+) -> dict[str, int]:
+    """Self-checks from JSON lines (one :func:`parse_selfcheck` object a line, ``kind``
+    ``selfcheck`` or absent): each on a registered lane of its station; all or none, an error
+    naming its row."""
+    lines = [x for x in text.splitlines() if x.strip()]
+    if len(lines) > MAX_IMPORT_ROWS:
+        raise InputError("file", f"at most {MAX_IMPORT_ROWS} rows", len(lines))
+    checks = []
+    for n, line in enumerate(lines, 1):
+        try:
+            d = json.loads(line)
+            if not isinstance(d, dict):
+                raise InputError("row", "a JSON object", type(d).__name__)
+            if d.pop("kind", "selfcheck") != "selfcheck":
+                raise InputError("kind", "selfcheck", d.get("kind"))
+            checks.append(parse_selfcheck(d))
+        except json.JSONDecodeError as e:
+            raise InputError("row", "JSON", str(e), row=n) from None
+        except InputError as e:
+            raise InputError(e.field, e.rule, e.value, row=n) from None
+    check_lanes(store, checks)
+    record_selfchecks(store, checks, actor, now)
+    return {"selfchecks": len(checks), "failed": sum(not selfcheck.passed(c) for c in checks)}
 
 
 def selfchecks(store: Store) -> list[selfcheck.SelfCheck]:

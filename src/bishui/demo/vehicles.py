@@ -6,10 +6,10 @@ analyser, diluted samples, a lowered rated power) and fails the regulator's gas 
 patrol-vehicle comparison. The boxes send their event channels (electronic seal, probe attitude)
 — S01's seal is broken and its probe lifted during a few tests — and every lane its daily
 self-checks (coast-down, leak check, opacimeter zero): S01's first lane fails its morning
-coast-down and tests on until its re-check at noon. The analysis runs, its high findings become enforcement alerts, a
-report-signing key is made (its private seed kept in the data directory, 0600; the public key
-published) and a report code issued for a few tests. Idempotent: a store that has inspection
-records is left as it is.
+coast-down and tests on until its re-check at noon. The analysis runs, its high findings become
+enforcement alerts, a report-signing key is made (its private seed kept in the data directory,
+0600; the public key published) and a report code issued for a few tests. Idempotent: a store
+that has inspection records is left as it is.
 """
 
 from __future__ import annotations

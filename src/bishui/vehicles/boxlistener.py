@@ -82,7 +82,9 @@ class BoxListener:
                 for r in got:
                     reason = await loop.run_in_executor(None, self._accept, r, actor)
                     cap = r.capture
-                    writer.write(boxframe.ack(cap.box_serial, cap.inspection_id, not reason, reason))
+                    writer.write(
+                        boxframe.ack(cap.box_serial, cap.inspection_id, not reason, reason)
+                    )
                 await writer.drain()
             with contextlib.suppress(ConnectionError):
                 await writer.drain()

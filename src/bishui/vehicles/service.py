@@ -1244,7 +1244,9 @@ def parse_selfcheck(d: Mapping[str, Any]) -> selfcheck.SelfCheck:
 
 def check_lanes(store: Store, checks: Sequence[selfcheck.SelfCheck]) -> None:
     """Every self-check names a registered lane of its station, else InputError (its row)."""
-    lanes = {r["code"]: r["station"] for r in store.query("SELECT code, station FROM vehicles_lanes")}
+    lanes = {
+        r["code"]: r["station"] for r in store.query("SELECT code, station FROM vehicles_lanes")
+    }
     for n, c in enumerate(checks, 1):
         if lanes.get(c.lane) != c.station:
             raise InputError("lane", "a registered lane of the station", c.lane, row=n)

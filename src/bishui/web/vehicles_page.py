@@ -357,11 +357,11 @@ UPLOAD_TEXT = {
     "title": ("检验记录上传", "Upload inspection records"),
     "intro": (
         "上传本站的检验记录文件（JSON Lines：每行一条检验记录，格式同数据导入的 inspection 行；"
-        "\"kind\": \"selfcheck\" 的行为设备日常自检：测功机滑行、分析仪泄漏检查、"
+        '"kind": "selfcheck" 的行为设备日常自检：测功机滑行、分析仪泄漏检查、'
         "不透光烟度计零点检查）。整个文件全部通过校验才会入库；任何一行有误则全部不入库，"
         "并列出出错的行。",
         "Upload your station's inspection records (JSON Lines: one record a line, as the import's "
-        "inspection rows; lines with \"kind\": \"selfcheck\" are daily equipment self-checks: "
+        'inspection rows; lines with "kind": "selfcheck" are daily equipment self-checks: '
         "coast-down, analyser leak check, opacimeter zero). The file is stored only if every row "
         "passes; otherwise nothing is stored and the rows in error are listed.",
     ),

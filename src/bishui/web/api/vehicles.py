@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from bishui.errors import InputError, PermissionDenied
+from bishui.store import Store
 from bishui.vehicles import oldvehicles, selfcheck, service
 from bishui.vehicles.model import Station
 from bishui.web.api.common import ERRORS, WebStore
@@ -50,6 +51,7 @@ class UploadIn(BaseModel):
 
     inspections: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_BATCH)
     captures: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_BATCH)
+    selfchecks: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_BATCH)
 
 
 @router.post("/vehicles/uploads", status_code=201, summary="Upload inspection records")
@@ -58,26 +60,51 @@ def vehicles_upload(
     p: Annotated[Principal, requires("admin", "enterprise", scope="scoped")],
     body: UploadIn,
 ) -> dict[str, Any]:
-    """A station's records (an enterprise account: its own station only); black-box captures
-    only from an administrator's (device) account, each signed by its registered box."""
+    """A station's records (an enterprise account: its own station only) and its daily
+    self-checks (``selfchecks``, as ``POST /vehicles/selfchecks``; a bad one's row counts on
+    after the records: row = number of records + its position); everything is checked before
+    anything is stored. Black-box captures only from an administrator's (device) account, each
+    signed by its registered box."""
     tests = []
     for n, d in enumerate(body.inspections, 1):  # a bad record names its row (1-based)
         try:
             tests.append(service.parse_inspection(d))
         except InputError as e:
             raise InputError(e.field, e.rule, e.value, row=n) from None
-    caps = [service.parse_capture(d) for d in body.captures]
-    if caps:  # the box's own channel: each capture signed by its registered device
-        service.check_signatures(store, caps, [str(d.get("signature", "")) for d in body.captures])
     mine = _visible(p, service.stations(store))
     if any(t.station not in mine for t in tests):
         raise PermissionDenied("a station uploads only its own records")
+    checks = _selfchecks_in(store, body.selfchecks, mine, offset=len(body.inspections))
+    caps = [service.parse_capture(d) for d in body.captures]
+    if caps:  # the box's own channel: each capture signed by its registered device
+        service.check_signatures(store, caps, [str(d.get("signature", "")) for d in body.captures])
     if caps and p.role != "admin":
         raise PermissionDenied("black-box captures come on the box's own channel")
     who = p.username or p.role
     n = service.upload(store, tests, who, "api") if tests else 0
     m = service.upload_captures(store, caps, who) if caps else 0
-    return {"ok": True, "inspections": n, "captures": m}
+    k = service.record_selfchecks(store, checks, who) if checks else 0
+    return {"ok": True, "inspections": n, "captures": m, "selfchecks": k}
+
+
+def _selfchecks_in(
+    store: Store, rows: list[dict[str, Any]], mine: set[str], offset: int = 0
+) -> list[selfcheck.SelfCheck]:
+    """Parsed self-checks of the caller's stations (*mine*), each on a registered lane of its
+    station; an error names its row (*offset* + its 1-based position)."""
+    checks = []
+    for n, d in enumerate(rows, offset + 1):
+        try:
+            checks.append(service.parse_selfcheck(d))
+        except InputError as e:
+            raise InputError(e.field, e.rule, e.value, row=n) from None
+    if any(c.station not in mine for c in checks):
+        raise PermissionDenied("a station uploads only its own self-checks")
+    try:
+        service.check_lanes(store, checks)
+    except InputError as e:
+        raise InputError(e.field, e.rule, e.value, row=(e.row or 0) + offset) from None
+    return checks
 
 
 #: posts of frames allowed per client address: (count, seconds) [M] — a lane's box sends a
@@ -133,16 +160,7 @@ def vehicles_selfchecks(
 ) -> dict[str, Any]:
     """A station's coast-down, leak and opacimeter-zero checks (an enterprise account: its own
     station's registered lanes only); each judged on the way in."""
-    checks = []
-    for n, d in enumerate(body.checks, 1):
-        try:
-            checks.append(service.parse_selfcheck(d))
-        except InputError as e:
-            raise InputError(e.field, e.rule, e.value, row=n) from None
-    mine = _visible(p, service.stations(store))
-    if any(c.station not in mine for c in checks):
-        raise PermissionDenied("a station uploads only its own self-checks")
-    service.check_lanes(store, checks)
+    checks = _selfchecks_in(store, body.checks, _visible(p, service.stations(store)))
     n = service.record_selfchecks(store, checks, p.username or p.role)
     failed = sum(not selfcheck.passed(c) for c in checks)
     return {"ok": True, "selfchecks": n, "failed": failed}

@@ -1,8 +1,8 @@
-/* A station's file (JSON Lines) sent to the API: inspection records to POST /api/v1/vehicles/uploads,
-   lines with "kind": "selfcheck" (daily equipment self-checks) to POST /api/v1/vehicles/selfchecks.
-   Self-checks go first: they are stored keyed by lane, item and time, so sending a file again is
-   harmless; the records are all or nothing. A refused file lists the row in error (its line in
-   the file) with the field's name (its code in the cell's title). */
+/* A station's file (JSON Lines) sent to POST /api/v1/vehicles/uploads in one request: inspection
+   records, and lines with "kind": "selfcheck" (daily equipment self-checks) as "selfchecks". The
+   API checks everything before it stores anything; a refused file lists the row in error (its
+   line in the file: the API numbers the self-checks on after the records) with the field's name
+   (its code in the cell's title). */
 (function () {
   "use strict";
   var B = window.bishui;
@@ -64,16 +64,13 @@
         if (!errors.length && !rows.length && !checks.length) { errors.push({ row: "—", field: "—", rule: U.empty, value: "" }); }
         if (rows.length > MAX || checks.length > MAX) { errors.push({ row: "—", field: "—", rule: U.too_many, value: Math.max(rows.length, checks.length) }); }
         if (errors.length) { show(errors); return null; }
-        var done = [];
-        var first = checks.length ? post("/api/v1/vehicles/selfchecks", { checks: checks }, checkLines) : Promise.resolve({ selfchecks: 0 });
-        return first.then(function (j) {
-          if (!j) { return null; }
+        return post("/api/v1/vehicles/uploads", { inspections: rows, selfchecks: checks },
+                    lines.concat(checkLines)).then(function (j) {
+          if (!j) { return; }
+          var done = [];
+          if (rows.length) { done.push(U.stored + j.inspections); }
           if (checks.length) { done.push(U.stored_checks + j.selfchecks); }
-          if (!rows.length) { status.textContent = done.join(" · "); return null; }
-          return post("/api/v1/vehicles/uploads", { inspections: rows }, lines).then(function (k) {
-            if (k) { done.push(U.stored + k.inspections); }
-            status.textContent = done.join(" · ");
-          });
+          status.textContent = done.join(" · ");
         });
       }).catch(function (e) { status.textContent = String(e.message || e); });
     });

@@ -37,3 +37,4 @@ def test_demo_vehicles(store: Store, tmp_path: Path) -> None:
     fails = service.findings(store, "S01", 5000)
     lane = {r["evidence"].get("item") for r in fails if r["rule_id"] == "SELFCHECK_FAIL"}
     assert lane == {"coastdown"}
+    assert not store.query("SELECT 1 AS x FROM vehicles_findings WHERE rule_id = 'OLD_DIESEL'")

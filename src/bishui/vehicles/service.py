@@ -497,6 +497,7 @@ def analyse(
     found += _patrol_findings(store, st, at)
     if require_daily_check:
         found += _missing_check_findings(store, tests)
+    found += old_diesel_findings(store, first, last)
     checks = selfchecks(store)
     if checks:  # a deployment whose stations upload self-checks (selfcheck.py)
         found += selfcheck.findings(checks, tests, require_daily=require_daily_check)
@@ -529,6 +530,40 @@ def analyse(
             {"tests": len(tests), "findings": len(found)},
         )
     return found
+
+
+def old_diesel_findings(
+    store: Store, first: dt.date, last: dt.date, p: rules.RuleParams | None = None
+) -> list[Finding]:
+    """OLD_DIESEL over *first*…*last*, each station-day against the station's own history
+    (``old_diesel_history_days`` before) and its peers: the tests read without their curves;
+    a vehicle is old diesel by the registry's fuel and emission stage (the record's fuel where
+    the registry has no row; an unknown stage is not old)."""
+    p = p or rules.RuleParams()
+    a, b = _day_bounds(first - dt.timedelta(days=p.old_diesel_history_days), last)
+    rows = store.query(
+        "SELECT station, start, vin, fuel, claimed_result FROM vehicles_inspections "
+        "WHERE start >= ? AND start < ?",
+        [a, b],
+    )
+    if not rows:
+        return []
+    reg = {
+        r["vin"]: (r["fuel"], int(r["stage"]))
+        for r in store.query("SELECT vin, fuel, stage FROM vehicles_vehicles")
+    }
+    old = []
+    for r in rows:
+        fuel, stage = reg.get(r["vin"], (r["fuel"], None))
+        old.append(fuel == "diesel" and stage is not None and stage <= p.old_diesel_max_stage)
+    return rules.old_diesel_findings(
+        [r["station"] for r in rows],
+        [r["start"].date() for r in rows],
+        old,
+        [int(r["claimed_result"]) == 1 for r in rows],
+        first,
+        p,
+    )
 
 
 def findings(store: Store, station: str | None = None, limit: int = 500) -> list[dict[str, Any]]:

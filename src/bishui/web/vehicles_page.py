@@ -56,6 +56,7 @@ RULES_EN = {
     "PROBE_MOVED": "sampling probe moved",
     "SELFCHECK_FAIL": "tested after a failed equipment self-check",
     "SELFCHECK_MISSING": "no equipment self-check before testing",
+    "OLD_DIESEL": "spike of old diesel vehicles passing",
 }
 METHODS_EN = {
     "tsi": "two-speed idle",

@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,17 @@ from bishui.web.api import vehicles as vehicles_api
 
 NOW = dt.datetime(2026, 11, 2, 20, 0)
 SK = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cheap_argon2() -> Iterator[None]:
+    """As tests/web/conftest.py: the minimal argon2 cost for the two accounts made here."""
+    from argon2 import PasswordHasher
+
+    old = accounts._hasher
+    accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    yield
+    accounts.use_hasher(old)
 
 
 @pytest.fixture(scope="module")
@@ -143,18 +155,19 @@ async def test_frames_route_self_check_route_and_cli(
     assert fails == {x.id for x in t if x.method in ("asm", "vmas")} and fails
 
 
-async def test_the_listener_takes_frames_byte_at_a_time(store: Store, day: SimDay) -> None:
-    _setup(store, day)
+async def test_the_listener_takes_frames_byte_at_a_time(store: Store) -> None:
+    service.register_box(store, "BOX-1", "S01-L1", boxsign.public_raw(SK), "admin", NOW)
     listener = boxlistener.BoxListener(store)
     server = await asyncio.start_server(listener.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         good, bad = _cap("L1"), _cap("L22")
-        data = boxframe.encode(good, boxsign.sign(good, SK)) + _tampered(bad)
-        for i in range(len(data)):
+        data = boxframe.encode(good, boxsign.sign(good, SK))
+        for i in range(len(data)):  # the first capture one byte at a time, the second whole
             writer.write(data[i : i + 1])
             await writer.drain()
+        writer.write(_tampered(bad))
         acks = [await asyncio.wait_for(reader.readuntil(b"\r\n"), 10) for _ in range(2)]
         writer.close()
         await writer.wait_closed()

@@ -74,6 +74,8 @@ def refuse_demo_secrets(store: Store) -> list[str]:
     is_flag=True,
     help="run even though the store holds the demo's accounts or devices (never in production)",
 )
+@settings.option(settings.setting("vehicles.box_host"))
+@settings.option(settings.setting("vehicles.box_port"))
 @gateway_limit_options
 def serve(
     db_url: str,
@@ -86,6 +88,8 @@ def serve(
     backfill_days: float,
     aggregate_every: float,
     allow_demo: bool,
+    box_host: str,
+    box_port: int | None,
     **limit_options: Any,
 ) -> None:
     """Run the HJ 212 gateway and the web platform on an existing store."""
@@ -128,8 +132,13 @@ def serve(
             },
         )
 
+        if box_port is not None:  # the black boxes' own channel (docs/vehicles.md)
+            _box_listener(store, config, box_host, box_port)
+
         def ready(info: dict[str, Any]) -> None:
             click.echo(f"HJ 212 gateway on {gateway_host}:{info['gateway_port']}", err=True)
+            if box_port is not None:
+                click.echo(f"black-box listener on {box_host}:{box_port}", err=True)
             if bus:
                 click.echo(f"frames published to {bus}", err=True)
             if not no_web:
@@ -139,6 +148,20 @@ def serve(
         click.echo(json.dumps(metrics, ensure_ascii=False, default=str), err=True)
     finally:
         store.close()
+
+
+def _box_listener(store: Any, config: Any, host: str, port: int) -> None:
+    """Bind the black boxes' port now (a port in use is refused before anything starts) and
+    serve it as one of the platform's tasks."""
+    from bishui.runtime import listen
+    from bishui.vehicles import boxlistener
+
+    sock = listen(host, port, "black-box", f"bishui serve --box-port {port + 1}")
+
+    async def task(stop: asyncio.Event, _gateway_port: int) -> None:
+        await boxlistener.serve(store, sock, stop)
+
+    config.extra_tasks.append(task)
 
 
 @click.group()

@@ -115,6 +115,13 @@ VEHICLES: tuple[Setting, ...] = (
     Setting("vehicles", "report_base_url", "https://hbj.jingmen.gov.cn/vehicles",
             "the public report lookup's base URL a report's QR code opens (<base>/r/<report no>)",
             "BISHUI_VEHICLES_REPORT_BASE_URL"),
+    Setting("vehicles", "box_host", "127.0.0.1",
+            "the black boxes' TCP listener address (signed captures in HJ 212 frames)",
+            "BISHUI_VEHICLES_BOX_HOST", "--box-host"),
+    Setting("vehicles", "box_port", None,
+            "the black boxes' TCP listener port (none: no listener; the boxes post their "
+            "frames to POST /api/v1/vehicles/frames)", "BISHUI_VEHICLES_BOX_PORT", "--box-port",
+            kind=int),
 )  # fmt: skip
 
 

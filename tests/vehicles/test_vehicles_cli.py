@@ -32,6 +32,14 @@ def test_vehicles_commands(tmp_path: Path) -> None:
         "edited=0.3",
     )
     assert json.loads(out)["inspections"] > 70
+    checks = tmp_path / "checks.jsonl"
+    row = {"kind": "selfcheck", "station": "S01", "lane": "S01-L1", "item": "coastdown",
+           "at": "2026-11-02T07:30:00", "ccdt_s": 20.0, "acdt_s": 20.4}  # fmt: skip
+    checks.write_text(json.dumps(row) + "\n" + json.dumps(dict(row, lane="S09-L1")) + "\n")
+    r = run(main, ["vehicles", "selfchecks", str(checks), "--db", db])
+    assert r.exit_code != 0 and "row 2" in r.output and "lane" in r.output  # all or none
+    checks.write_text(json.dumps(row) + "\n")
+    assert json.loads(ok("selfchecks", str(checks))) == {"selfchecks": 1, "failed": 0}
     out = ok("analyse", "--from", "2026-11-02", "--to", "2026-11-02", "--alerts")
     assert "曲线雷同" in out and "曲线被修改" in out
     out = ok("ranking", "--from", "2026-11-02", "--to", "2026-11-02")

@@ -23,3 +23,18 @@ def test_demo_vehicles(store: Store, tmp_path: Path) -> None:
     assert (tmp_path / demo_vehicles.KEY_FILE).stat().st_mode & 0o777 == 0o600
     for r in store.query("SELECT payload FROM vehicles_reports"):
         assert service.verify_code(store, r["payload"]).ok
+    # the boxes' event channels and the lanes' self-checks: S01's broken seal, lifted probe
+    # and failed coast-down are found — there and nowhere else
+    rows = store.query(
+        "SELECT rule_id, station, COUNT(*) AS n FROM vehicles_findings WHERE rule_id IN "
+        "('SEAL_BREAK', 'PROBE_MOVED', 'SELFCHECK_FAIL', 'SELFCHECK_MISSING') "
+        "GROUP BY rule_id, station"
+    )
+    by = {(r["rule_id"], r["station"]): r["n"] for r in rows}
+    assert {k[1] for k in by} == {"S01"}
+    assert {"SEAL_BREAK", "PROBE_MOVED", "SELFCHECK_FAIL"} <= {k[0] for k in by}
+    assert got["selfchecks"] == 10 * 2 * 2 + 1
+    fails = service.findings(store, "S01", 5000)
+    lane = {r["evidence"].get("item") for r in fails if r["rule_id"] == "SELFCHECK_FAIL"}
+    assert lane == {"coastdown"}
+    assert not store.query("SELECT 1 AS x FROM vehicles_findings WHERE rule_id = 'OLD_DIESEL'")

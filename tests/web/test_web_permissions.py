@@ -203,6 +203,9 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/vehicles/reports/{report_no}"): (ALL, "all"),
     ("GET", "/vehicles"): (STAFF_AND_COUNTY, "scoped"),
     ("GET", "/vehicles/r/{report_no}"): (ALL, "all"),
+    # the black box's frames: the capture's signature authenticates (docs/vehicles.md)
+    ("POST", "/api/v1/vehicles/frames"): (ALL, "all"),
+    ("POST", "/api/v1/vehicles/selfchecks"): (frozenset({"admin", "enterprise"}), "scoped"),
     # county scorecards, allocation, asset tables, departure audits (issue 18)
     **{
         (m, f"/api/v1/assessment{path}"): (roles, scope)

@@ -103,7 +103,9 @@ def test_a_station_uploads_its_record_file_all_or_nothing(
     row = {"kind": "inspection", "id": "UP1", "station": "S01", "lane": t.lane, "vin": t.vin,
            "plate": t.plate, "method": t.method, "start": t.start.isoformat(),
            "claimed_result": 1, "curve": {k: v.tolist() for k, v in t.curve.items()}}  # fmt: skip
-    good = json.dumps(row) + "\n"
+    check = {"kind": "selfcheck", "station": "S01", "lane": t.lane, "item": "leak",
+             "at": t.start.replace(hour=7).isoformat(), "device_passed": True}  # fmt: skip
+    good = json.dumps(row) + "\n" + json.dumps(check) + "\n"
     bad = good + "\n" + json.dumps(dict(row, id="UP2", method="warp")) + "\n"
     before = store.count("vehicles_inspections")
     errors: list[str] = []
@@ -115,7 +117,10 @@ def test_a_station_uploads_its_record_file_all_or_nothing(
     page.click("#veh-upload-send")
     page.wait_for_selector("#veh-upload-errors:not([hidden])")
     cells = page.inner_text("#veh-upload-errors tbody")
-    assert cells.startswith("3") and "method" in cells  # the file's line 3, nothing stored
+    assert cells.startswith("4") and "检测方法" in cells  # the file's line 4, nothing stored
+    # the field by its name, its code only in the cell's title
+    assert page.inner_text("#veh-upload-errors tbody td:nth-child(2)") == "检测方法"
+    assert page.get_attribute("#veh-upload-errors tbody td:nth-child(2)", "title") == "method"
     assert store.count("vehicles_inspections") == before
     page.screenshot(path=str(shots / "vehicles-upload.png"), full_page=True)
     page.set_input_files("#veh-upload-file", files=[_file(good)])
@@ -124,5 +129,6 @@ def test_a_station_uploads_its_record_file_all_or_nothing(
         "() => document.getElementById('veh-upload-status').innerText.includes('已入库')"
     )
     assert store.count("vehicles_inspections") == before + 1
+    assert "已入库设备自检：1" in page.inner_text("#veh-upload-status")
     page.context.close()
     assert errors == []

@@ -3,10 +3,13 @@
 Ten simulated stations with two lanes each and their black boxes upload the last complete day;
 station S01 fakes some of its records (cloned and edited curves, a shifted clock, a substituted
 analyser, diluted samples, a lowered rated power) and fails the regulator's gas check and the
-patrol-vehicle comparison. The analysis runs, its high findings become enforcement alerts, a
-report-signing key is made (its private seed kept in the data directory, 0600; the public key
-published) and a report code issued for a few tests. Idempotent: a store that has inspection
-records is left as it is.
+patrol-vehicle comparison. The boxes send their event channels (electronic seal, probe attitude)
+— S01's seal is broken and its probe lifted during a few tests — and every lane its daily
+self-checks (coast-down, leak check, opacimeter zero): S01's first lane fails its morning
+coast-down and tests on until its re-check at noon. The analysis runs, its high findings become
+enforcement alerts, a report-signing key is made (its private seed kept in the data directory,
+0600; the public key published) and a report code issued for a few tests. Idempotent: a store
+that has inspection records is left as it is.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import click
 
 from bishui.store import Store
 from bishui.vehicles import reportcode, service
-from bishui.vehicles.simulate import SimConfig, simulate
+from bishui.vehicles.simulate import SimConfig, selfchecks, simulate, with_events
 
 KEY_FILE = "vehicles-signing-key.hex"
 KEY_ID = "jingmen-demo-1"
@@ -34,6 +37,8 @@ FRAUDS = {
     "dilution": 0.05,
     "rated_power": 0.05,
 }
+EVENT_FRAUDS = {"seal": 0.08, "probe": 0.05}  # S01, the boxes' event channels
+FAILED_COASTDOWN = "S01-L1"  # its morning coast-down fails; re-checked at noon
 
 
 def _key(data_dir: Path) -> Any:
@@ -53,7 +58,11 @@ def setup(
     day = (end - dt.timedelta(days=1)).date()
     echo(f"      vehicle inspections: 10 stations, both channels, {day} …")
     sim = simulate(SimConfig(stations=10, tests_per_lane=20, day=day, seed=19, frauds=FRAUDS))
+    sim = with_events(sim, seed=20, frauds=EVENT_FRAUDS)
     counts = service.load_simulation(store, sim, "demo", now)
+    counts["selfchecks"] = service.record_selfchecks(
+        store, selfchecks(sim, seed=19, fail_lane=FAILED_COASTDOWN), "demo", now
+    )
     found = service.analyse(store, day, day, "demo", now, require_daily_check=True)
     alerts = service.route_alerts(store, found, now=now)
     sk = _key(data_dir)

@@ -34,6 +34,7 @@ from bishui.vehicles.model import Capture
 
 ST = "99"  # [M] platform-private system code
 CN_HEAD, CN_SECOND, CN_TAIL = "9901", "9902", "9903"  # [M] platform-private command codes
+CN_ACK = "9904"  # [M] the platform's answer on the TCP listener (bishui.vehicles.boxlistener)
 MAX_SECONDS = 3600  # a test longer than an hour is refused [M]
 
 
@@ -54,6 +55,21 @@ def encode(c: Capture, signature: str, *, pw: str = "123456") -> bytes:
         out.append(_frame(c.box_serial, pw, CN_SECOND, ";".join(fields)))
     out.append(_frame(c.box_serial, pw, CN_TAIL, f"Seconds={n};Sig={signature}"))
     return b"".join(out)
+
+
+def ack(box: str, inspection_id: str, stored: bool, reason: str = "") -> bytes:
+    """The platform's answer to one capture (CN :data:`CN_ACK`): ``InspId``, ``Result`` (1
+    stored, 0 refused) and, when refused, ``Reason`` — the field the refusal names
+    (``signature``, ``box_serial``, ``frames``, ``conflict`` …), letters, digits and ``_``."""
+    cp = f"InspId={_safe(inspection_id)};Result={1 if stored else 0}"
+    if not stored:
+        cp += f";Reason={_safe(reason) or 'refused'}"
+    return _frame(_safe(box) or "unknown", "", CN_ACK, cp)
+
+
+def _safe(text: str) -> str:
+    """*text* with only what a CP value may carry here (no ``;``, ``=``, ``,``, ``&``)."""
+    return "".join(ch for ch in text if ch.isascii() and (ch.isalnum() or ch in "_-.:"))[:64]
 
 
 def _frame(mn: str, pw: str, cn: str, cp: str) -> bytes:

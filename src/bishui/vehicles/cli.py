@@ -88,6 +88,22 @@ def import_cmd(db_url: str, path: Path) -> None:
     click.echo(json.dumps(counts))
 
 
+@vehicles.command("selfchecks")
+@db_option
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def selfchecks_cmd(db_url: str, path: Path) -> None:
+    """Record a JSON-lines file of daily equipment self-checks (coast-down, leak check,
+    opacimeter zero; all or none)."""
+    if path.stat().st_size > 20_000_000:
+        raise InputError("path", "at most 20 MB", path.stat().st_size)
+    store = _store(db_url)
+    try:
+        counts = service.import_selfchecks(store, path.read_text(encoding="utf-8"), "cli")
+    finally:
+        store.close()
+    click.echo(json.dumps(counts))
+
+
 @vehicles.command("analyse")
 @db_option
 @click.option("--from", "first", required=True, help="first day YYYY-MM-DD")

@@ -34,6 +34,7 @@ WEIGHTS: dict[str, float] = {
     "PROBE_MOVED": 3.0,  # [M]
     "SELFCHECK_FAIL": 5.0,  # [M] as GAS_FAIL
     "SELFCHECK_MISSING": 2.0,  # [M] as GAS_MISSING
+    "OLD_DIESEL": 10.0,  # [M] a station-day, not a test: weighted as PATROL
 }
 
 

@@ -58,6 +58,7 @@ RULES: dict[str, tuple[str, str]] = {
         "notes §A3 items [V]; coast-down 7 % [S]",
     ),
     "SELFCHECK_MISSING": ("检测前未做设备自检", "notes §A3 daily items [V]; rule 16 [V]"),
+    "OLD_DIESEL": ("老旧柴油车通过量异常", "notes §A3b rule 9 [V]; thresholds [M]"),
 }
 
 
@@ -69,6 +70,11 @@ class RuleParams:
     rated_power_rel_tol: float = 0.05  # [M]
     oxygen_max_pct: float = 5.0  # [M] mean O₂ in the measuring part
     regular_std: float = 1e-9  # [M] an emission channel with no variation at all
+    old_diesel_max_stage: int = 3  # [M] 国三及以下: an old diesel vehicle (oldvehicles.py)
+    old_diesel_z: float = 3.0  # [M] binomial z above both the station's history and its peers
+    old_diesel_min_passes: int = 5  # [M] old-diesel passes in the day before it is judged
+    old_diesel_history_days: int = 28  # [M] the station's own history looked back on
+    old_diesel_min_history: int = 50  # [M] history tests below which only the peers count
 
 
 def _f(rule: str, sev: str, insp: Inspection, ev: Mapping[str, object]) -> Finding:
@@ -295,4 +301,75 @@ def record_findings(
                 },
             )
         )
+    return out
+
+
+def old_diesel_findings(
+    stations: Sequence[str],
+    days: Sequence[dt.date],
+    old_diesel: Sequence[bool],
+    passed: Sequence[bool],
+    first: dt.date,
+    p: RuleParams | None = None,
+) -> list[Finding]:
+    """OLD_DIESEL (notes §A3b rule 9: a spike of old diesel trucks tested with a high pass rate
+    on a line → inspect the sampling line): a station-day on or after *first* whose share of
+    old-diesel passes among its tests is far above both its own history (the days before, back
+    to ``old_diesel_history_days``; add-one smoothed) and its peers' share that day — binomial
+    z > ``old_diesel_z`` against each, with at least ``old_diesel_min_passes`` such passes.
+    A station with fewer than ``old_diesel_min_history`` tests of history is judged against its
+    peers alone. One row per test (parallel sequences); vectorised over a station × day grid."""
+    p = p or RuleParams()
+    if not stations:
+        return []
+    st_names, si = np.unique(np.asarray(stations), return_inverse=True)
+    day_names, di = np.unique(np.asarray([d.toordinal() for d in days]), return_inverse=True)
+    hit = np.asarray(old_diesel, dtype=bool) & np.asarray(passed, dtype=bool)
+    shape = (st_names.size, day_names.size)
+    n = np.zeros(shape)
+    k = np.zeros(shape)
+    np.add.at(n, (si, di), 1.0)
+    np.add.at(k, (si, di), hit.astype(float))
+    # history: the days before, within the window (cumulative sums along the days)
+    cn = np.concatenate([np.zeros((shape[0], 1)), np.cumsum(n, axis=1)], axis=1)
+    ck = np.concatenate([np.zeros((shape[0], 1)), np.cumsum(k, axis=1)], axis=1)
+    start = np.searchsorted(day_names, day_names - p.old_diesel_history_days, side="left")
+    idx = np.arange(shape[1])
+    hn = cn[:, idx] - cn[:, start]
+    hk = ck[:, idx] - ck[:, start]
+    h_rate = (hk + 1.0) / (hn + 2.0)
+    # peers: the other stations the same day
+    pn = n.sum(axis=0, keepdims=True) - n
+    pk = k.sum(axis=0, keepdims=True) - k
+    p_rate = (pk + 1.0) / (pn + 2.0)
+    share = np.divide(k, n, out=np.zeros(shape), where=n > 0)
+
+    def z(rate: np.ndarray) -> np.ndarray:
+        return (k - n * rate) / np.sqrt(np.maximum(n * rate * (1 - rate), 1e-12))
+
+    zh, zp = z(h_rate), z(p_rate)
+    enough_history = hn >= p.old_diesel_min_history
+    fire = (
+        (n > 0)
+        & (k >= p.old_diesel_min_passes)
+        & (zp > p.old_diesel_z)
+        & (~enough_history | (zh > p.old_diesel_z))
+        & (day_names[None, :] >= first.toordinal())
+    )
+    out = []
+    for a, b in zip(*np.nonzero(fire), strict=True):
+        code, day = str(st_names[a]), dt.date.fromordinal(int(day_names[b]))
+        ev = {
+            "day": day.isoformat(),
+            "tests": int(n[a, b]),
+            "old_diesel_passes": int(k[a, b]),
+            "share": round(float(share[a, b]), 4),
+            "history_tests": int(hn[a, b]),
+            "history_share": round(float(hk[a, b] / hn[a, b]), 4) if hn[a, b] else None,
+            "peer_share": round(float(pk[a, b] / pn[a, b]), 4) if pn[a, b] else None,
+            "z_history": round(float(zh[a, b]), 2) if enough_history[a, b] else None,
+            "z_peers": round(float(zp[a, b]), 2),
+        }
+        at = dt.datetime.combine(day, dt.time(23, 59))
+        out.append(Finding("OLD_DIESEL", "medium", code, f"{code}:{day}:old_diesel", ev, at))
     return out

@@ -497,6 +497,7 @@ def analyse(
     found += _patrol_findings(store, st, at)
     if require_daily_check:
         found += _missing_check_findings(store, tests)
+    found += old_diesel_findings(store, first, last)
     checks = selfchecks(store)
     if checks:  # a deployment whose stations upload self-checks (selfcheck.py)
         found += selfcheck.findings(checks, tests, require_daily=require_daily_check)
@@ -529,6 +530,40 @@ def analyse(
             {"tests": len(tests), "findings": len(found)},
         )
     return found
+
+
+def old_diesel_findings(
+    store: Store, first: dt.date, last: dt.date, p: rules.RuleParams | None = None
+) -> list[Finding]:
+    """OLD_DIESEL over *first*…*last*, each station-day against the station's own history
+    (``old_diesel_history_days`` before) and its peers: the tests read without their curves;
+    a vehicle is old diesel by the registry's fuel and emission stage (the record's fuel where
+    the registry has no row; an unknown stage is not old)."""
+    p = p or rules.RuleParams()
+    a, b = _day_bounds(first - dt.timedelta(days=p.old_diesel_history_days), last)
+    rows = store.query(
+        "SELECT station, start, vin, fuel, claimed_result FROM vehicles_inspections "
+        "WHERE start >= ? AND start < ?",
+        [a, b],
+    )
+    if not rows:
+        return []
+    reg = {
+        r["vin"]: (r["fuel"], int(r["stage"]))
+        for r in store.query("SELECT vin, fuel, stage FROM vehicles_vehicles")
+    }
+    old = []
+    for r in rows:
+        fuel, stage = reg.get(r["vin"], (r["fuel"], None))
+        old.append(fuel == "diesel" and stage is not None and stage <= p.old_diesel_max_stage)
+    return rules.old_diesel_findings(
+        [r["station"] for r in rows],
+        [r["start"].date() for r in rows],
+        old,
+        [int(r["claimed_result"]) == 1 for r in rows],
+        first,
+        p,
+    )
 
 
 def findings(store: Store, station: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
@@ -1168,8 +1203,19 @@ def upload_capture_frames(
     got = boxframe.decode(data)
     if not got:
         raise InputError("frames", "at least one whole capture", 0)
-    caps = [r.capture for r in got]
-    check_signatures(store, caps, [r.signature for r in got])
+    return accept_signed(store, [r.capture for r in got], [r.signature for r in got], actor, now)
+
+
+def accept_signed(
+    store: Store,
+    caps: Sequence[Capture],
+    signatures: Sequence[str],
+    actor: str,
+    now: dt.datetime | None = None,
+) -> int:
+    """Captures off the box's channel (the HTTP route or the TCP listener): every signature
+    checked against its box's registered key, then all stored, or none."""
+    check_signatures(store, caps, signatures)
     return upload_captures(store, caps, actor, now)
 
 
@@ -1196,6 +1242,76 @@ def record_selfchecks(
         )  # fmt: skip
         _audit(tx, at, actor, "record_selfchecks", "", {"count": len(rows)})
     return len(rows)
+
+
+MAX_SELFCHECKS = 2000
+
+
+def parse_selfcheck(d: Mapping[str, Any]) -> selfcheck.SelfCheck:
+    """A :class:`selfcheck.SelfCheck` from an uploaded JSON object: ``station``, ``lane``,
+    ``item`` (coastdown, leak, opacity_zero), ``at``; a coast-down's ``ccdt_s`` and ``acdt_s``
+    [s], the others' ``device_passed`` (the instrument's verdict)."""
+    for f in ("station", "lane", "item", "at"):
+        if f not in d:
+            raise InputError(f, "required", None)
+    for f in ("station", "lane"):
+        if not isinstance(d[f], str) or not 0 < len(d[f]) <= 64:
+            raise InputError(f, "text of 1 to 64 characters", d[f])
+    if d["item"] not in selfcheck.ITEMS:
+        raise InputError("item", f"one of {sorted(selfcheck.ITEMS)}", d["item"])
+    nums: dict[str, float | None] = {}
+    for f in ("ccdt_s", "acdt_s"):
+        v = d.get(f)
+        if v is None:
+            nums[f] = None
+        elif isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < 10_000:
+            raise InputError(f, "seconds, 0 to 10000", v)
+        else:
+            nums[f] = float(v)
+    dp = d.get("device_passed")
+    if dp is not None and not isinstance(dp, bool):
+        raise InputError("device_passed", "true or false", dp)
+    return selfcheck.SelfCheck(
+        d["station"], d["lane"], str(d["item"]), _time(d["at"], "at"), nums["ccdt_s"],
+        nums["acdt_s"], dp,
+    )  # fmt: skip
+
+
+def check_lanes(store: Store, checks: Sequence[selfcheck.SelfCheck]) -> None:
+    """Every self-check names a registered lane of its station, else InputError (its row)."""
+    lanes = {
+        r["code"]: r["station"] for r in store.query("SELECT code, station FROM vehicles_lanes")
+    }
+    for n, c in enumerate(checks, 1):
+        if lanes.get(c.lane) != c.station:
+            raise InputError("lane", "a registered lane of the station", c.lane, row=n)
+
+
+def import_selfchecks(
+    store: Store, text: str, actor: str, now: dt.datetime | None = None
+) -> dict[str, int]:
+    """Self-checks from JSON lines (one :func:`parse_selfcheck` object a line, ``kind``
+    ``selfcheck`` or absent): each on a registered lane of its station; all or none, an error
+    naming its row."""
+    lines = [x for x in text.splitlines() if x.strip()]
+    if len(lines) > MAX_IMPORT_ROWS:
+        raise InputError("file", f"at most {MAX_IMPORT_ROWS} rows", len(lines))
+    checks = []
+    for n, line in enumerate(lines, 1):
+        try:
+            d = json.loads(line)
+            if not isinstance(d, dict):
+                raise InputError("row", "a JSON object", type(d).__name__)
+            if d.pop("kind", "selfcheck") != "selfcheck":
+                raise InputError("kind", "selfcheck", d.get("kind"))
+            checks.append(parse_selfcheck(d))
+        except json.JSONDecodeError as e:
+            raise InputError("row", "JSON", str(e), row=n) from None
+        except InputError as e:
+            raise InputError(e.field, e.rule, e.value, row=n) from None
+    check_lanes(store, checks)
+    record_selfchecks(store, checks, actor, now)
+    return {"selfchecks": len(checks), "failed": sum(not selfcheck.passed(c) for c in checks)}
 
 
 def selfchecks(store: Store) -> list[selfcheck.SelfCheck]:

@@ -430,3 +430,32 @@ def with_events(
         caps[t.id] = Capture(c.inspection_id, c.box_serial, c.analyser, c.start,
                              {**c.curve, "seal": seal, "probe_deg": att})  # fmt: skip
     return dataclasses.replace(day, captures=caps, truth=truth)
+
+
+def selfchecks(day: SimDay, seed: int = 1, fail_lane: str | None = None) -> list[Any]:
+    """Each lane's daily equipment self-checks (:mod:`bishui.vehicles.selfcheck`) at 07:30,
+    before the first test (08:30): the dynamometer's coast-down on every lane (ASM and VMAS on
+    the gasoline lanes, lug-down on the diesel ones), the analyser's leak check on the gasoline
+    lanes, the opacimeter's zero check on the diesel lanes. A coast-down's ACDT is within ±3 %
+    of its CCDT (the simulator's own spread; the tolerance is 7 %). With *fail_lane*, that
+    lane's coast-down fails (ACDT 12–20 % off) and the lane tests on until its passing re-check
+    at 12:00 — its loaded tests in between are the fraud. A separate random stream."""
+    from bishui.vehicles.selfcheck import SelfCheck
+
+    rng = np.random.default_rng(seed)
+    d = day.inspections[0].start.date() if day.inspections else dt.date(2026, 11, 2)
+    morning = dt.datetime.combine(d, dt.time(7, 30))
+    out: list[Any] = []
+    for lane in sorted(day.analysers):
+        st = lane.split("-")[0]
+        diesel = int(lane.rsplit("L", 1)[1]) % 2 == 0
+        ccdt = float(rng.choice([18.0, 22.0, 26.0]))
+        off = rng.uniform(0.12, 0.20) if lane == fail_lane else rng.uniform(-0.03, 0.03)
+        out.append(SelfCheck(st, lane, "coastdown", morning, ccdt, round(ccdt * (1 + off), 3)))
+        if lane == fail_lane:
+            noon = morning.replace(hour=12, minute=0)
+            ok = round(ccdt * (1 + rng.uniform(-0.03, 0.03)), 3)
+            out.append(SelfCheck(st, lane, "coastdown", noon, ccdt, ok))
+        item = "opacity_zero" if diesel else "leak"
+        out.append(SelfCheck(st, lane, item, morning, device_passed=True))
+    return out

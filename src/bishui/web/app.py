@@ -79,8 +79,9 @@ class Snapshot:
 #: The evidence upload (``bishui.web.api.evidence``): its body may reach ``max_evidence_bytes``.
 EVIDENCE_UPLOAD = re.compile(r"^/api/v1/tasks/[^/]+/files$")
 
-#: The data-file upload (``bishui.web.api.uploads``): its body may reach ``max_upload_bytes``.
-DATA_UPLOAD = re.compile(r"^/api/v1/uploads$")
+#: The data-file upload (``bishui.web.api.uploads``) and the black boxes' HJ 212 frames
+#: (``bishui.web.api.vehicles``): their bodies may reach ``max_upload_bytes``.
+DATA_UPLOAD = re.compile(r"^/api/v1/(uploads|vehicles/frames)$")
 
 #: How far back the public page looks for a site's newest values (water is sampled monthly).
 LATEST_WINDOW = dt.timedelta(days=31)

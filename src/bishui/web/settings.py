@@ -101,7 +101,8 @@ class Settings:
         default=10 * 1024 * 1024,
         metadata={
             "help": "largest data file (CSV / Excel of manual and laboratory values) accepted by "
-            "POST /api/v1/uploads, which is allowed a body over max_body_bytes [bytes]"
+            "POST /api/v1/uploads, which is allowed a body over max_body_bytes (so are a black "
+            "box's frames, POST /api/v1/vehicles/frames) [bytes]"
         },
     )
     max_range_days: int = field(

@@ -56,6 +56,7 @@ RULES_EN = {
     "PROBE_MOVED": "sampling probe moved",
     "SELFCHECK_FAIL": "tested after a failed equipment self-check",
     "SELFCHECK_MISSING": "no equipment self-check before testing",
+    "OLD_DIESEL": "spike of old diesel vehicles passing",
 }
 METHODS_EN = {
     "tsi": "two-speed idle",
@@ -356,12 +357,16 @@ def vehicles_page(
 UPLOAD_TEXT = {
     "title": ("检验记录上传", "Upload inspection records"),
     "intro": (
-        "上传本站的检验记录文件（JSON Lines：每行一条检验记录，格式同数据导入的 inspection 行）。"
-        "整个文件全部通过校验才会入库；任何一行有误则全部不入库，并列出出错的行。",
+        "上传本站的检验记录文件（JSON Lines：每行一条检验记录，格式同数据导入的 inspection 行；"
+        '"kind": "selfcheck" 的行为设备日常自检：测功机滑行、分析仪泄漏检查、'
+        "不透光烟度计零点检查）。整个文件全部通过校验才会入库；任何一行有误则全部不入库，"
+        "并列出出错的行。",
         "Upload your station's inspection records (JSON Lines: one record a line, as the import's "
-        "inspection rows). The file is stored only if every row passes; otherwise nothing is "
-        "stored and the rows in error are listed.",
+        'inspection rows; lines with "kind": "selfcheck" are daily equipment self-checks: '
+        "coast-down, analyser leak check, opacimeter zero). The file is stored only if every row "
+        "passes; otherwise nothing is stored and the rows in error are listed.",
     ),
+    "stored_checks": ("已入库设备自检：", "Equipment self-checks stored: "),
     "file": ("文件", "File"),
     "send": ("上传", "Upload"),
     "row": ("行", "Row"),
@@ -376,13 +381,47 @@ UPLOAD_TEXT = {
 }
 
 
+#: The upload's fields by name (an error names the field: the page shows its name, the code in
+#: the cell's title); ``curve.<channel>`` is shown as the curve's name and the channel.
+UPLOAD_FIELDS = {
+    "id": ("检测流水号", "test number"),
+    "station": ("检验机构", "station"),
+    "lane": ("检测线", "lane"),
+    "vin": ("车辆识别代号", "VIN"),
+    "plate": ("号牌号码", "plate"),
+    "method": ("检测方法", "method"),
+    "start": ("检测开始时间", "start time"),
+    "nature": ("检验类别", "initial or re-test"),
+    "claimed_result": ("检测结论", "claimed result"),
+    "curve": ("过程数据", "per-second curve"),
+    "rated_power_kw": ("额定功率", "rated power"),
+    "obd_cal_id": ("OBD 标定号", "OBD calibration ID"),
+    "obd_cvn": ("OBD 标定校验码", "OBD CVN"),
+    "analyser": ("分析仪", "analyser"),
+    "vehicle_model": ("车辆型号", "vehicle model"),
+    "fuel": ("燃料种类", "fuel"),
+    "inspection": ("检验记录", "inspection record"),
+    "row": ("行", "row"),
+    "kind": ("记录类型", "kind of row"),
+    "item": ("自检项目", "self-check item"),
+    "at": ("自检时间", "check time"),
+    "ccdt_s": ("理论滑行时间", "calculated coast-down time"),
+    "acdt_s": ("实测滑行时间", "actual coast-down time"),
+    "device_passed": ("设备自检结论", "instrument's verdict"),
+    "checks": ("设备自检", "self-checks"),
+    "inspections": ("检验记录", "inspection records"),
+}
+
+
 @router.get("/vehicles/upload", response_class=HTMLResponse)
 def station_upload_page(
     request: Request, p: Annotated[Principal, requires("admin", "enterprise", scope="scoped")]
 ) -> HTMLResponse:
     """A station's page to upload an inspection-record file through the upload API."""
     lang = language(request, request.app.state.web.settings.language)
-    text = {k: v[0 if lang == "zh" else 1] for k, v in UPLOAD_TEXT.items()}
+    i = 0 if lang == "zh" else 1
+    text: dict[str, Any] = {k: v[i] for k, v in UPLOAD_TEXT.items()}
+    text["fields"] = {k: v[i] for k, v in UPLOAD_FIELDS.items()}
     return render(request, "vehicles_upload.html", {"U": text}, principal=p)
 
 

@@ -5,23 +5,27 @@ register, and the public report-code lookup with the published keys.
 Roles: the supervisor is bureau staff (``inspector`` — 环境监察 — with ``admin``, ``analyst``
 and ``chief``); a county official reads its own region's stations (scoped). A station uploads
 as an ``enterprise`` account whose credit code is the station's (scoped: its own station only).
-The black box's channel is an administrator's (a device) upload. The report lookup is public.
+The black box's JSON channel is an administrator's (a device) upload; its HJ 212 frames
+(``POST /vehicles/frames``) are open to the box without a session: the Ed25519 signature of
+each capture, checked against the box's registered key, is the authentication (rate-limited per
+client address). The report lookup is public.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from bishui.errors import InputError, PermissionDenied
-from bishui.vehicles import oldvehicles, service
+from bishui.store import Store
+from bishui.vehicles import oldvehicles, selfcheck, service
 from bishui.vehicles.model import Station
 from bishui.web.api.common import ERRORS, WebStore
 from bishui.web.api.common import Day as InRangeDay
-from bishui.web.auth import ALL_ROLES, STAFF, Principal, requires
+from bishui.web.auth import ALL_ROLES, STAFF, Principal, SlidingWindow, client_address, requires
 
 router = APIRouter(tags=["vehicles"], responses=ERRORS)
 
@@ -47,6 +51,7 @@ class UploadIn(BaseModel):
 
     inspections: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_BATCH)
     captures: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_BATCH)
+    selfchecks: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_BATCH)
 
 
 @router.post("/vehicles/uploads", status_code=201, summary="Upload inspection records")
@@ -55,26 +60,110 @@ def vehicles_upload(
     p: Annotated[Principal, requires("admin", "enterprise", scope="scoped")],
     body: UploadIn,
 ) -> dict[str, Any]:
-    """A station's records (an enterprise account: its own station only); black-box captures
-    only from an administrator's (device) account, each signed by its registered box."""
+    """A station's records (an enterprise account: its own station only) and its daily
+    self-checks (``selfchecks``, as ``POST /vehicles/selfchecks``; a bad one's row counts on
+    after the records: row = number of records + its position); everything is checked before
+    anything is stored. Black-box captures only from an administrator's (device) account, each
+    signed by its registered box."""
     tests = []
     for n, d in enumerate(body.inspections, 1):  # a bad record names its row (1-based)
         try:
             tests.append(service.parse_inspection(d))
         except InputError as e:
             raise InputError(e.field, e.rule, e.value, row=n) from None
-    caps = [service.parse_capture(d) for d in body.captures]
-    if caps:  # the box's own channel: each capture signed by its registered device
-        service.check_signatures(store, caps, [str(d.get("signature", "")) for d in body.captures])
     mine = _visible(p, service.stations(store))
     if any(t.station not in mine for t in tests):
         raise PermissionDenied("a station uploads only its own records")
+    checks = _selfchecks_in(store, body.selfchecks, mine, offset=len(body.inspections))
+    caps = [service.parse_capture(d) for d in body.captures]
+    if caps:  # the box's own channel: each capture signed by its registered device
+        service.check_signatures(store, caps, [str(d.get("signature", "")) for d in body.captures])
     if caps and p.role != "admin":
         raise PermissionDenied("black-box captures come on the box's own channel")
     who = p.username or p.role
     n = service.upload(store, tests, who, "api") if tests else 0
     m = service.upload_captures(store, caps, who) if caps else 0
-    return {"ok": True, "inspections": n, "captures": m}
+    k = service.record_selfchecks(store, checks, who) if checks else 0
+    return {"ok": True, "inspections": n, "captures": m, "selfchecks": k}
+
+
+def _selfchecks_in(
+    store: Store, rows: list[dict[str, Any]], mine: set[str], offset: int = 0
+) -> list[selfcheck.SelfCheck]:
+    """Parsed self-checks of the caller's stations (*mine*), each on a registered lane of its
+    station; an error names its row (*offset* + its 1-based position)."""
+    checks = []
+    for n, d in enumerate(rows, offset + 1):
+        try:
+            checks.append(service.parse_selfcheck(d))
+        except InputError as e:
+            raise InputError(e.field, e.rule, e.value, row=n) from None
+    if any(c.station not in mine for c in checks):
+        raise PermissionDenied("a station uploads only its own self-checks")
+    try:
+        service.check_lanes(store, checks)
+    except InputError as e:
+        raise InputError(e.field, e.rule, e.value, row=(e.row or 0) + offset) from None
+    return checks
+
+
+#: posts of frames allowed per client address: (count, seconds) [M] — a lane's box sends a
+#: capture a test (a few minutes each), so a station's address stays far below it
+FRAMES_RATE = (60, 60.0)
+
+_FRAMES_BODY = {
+    "required": True,
+    "description": "HJ 212 frames of one or more signed captures (docs/vehicles.md)",
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
+def _frames_limiter(request: Request) -> SlidingWindow:
+    state = request.app.state
+    lim = getattr(state, "vehicles_frames_limiter", None)
+    if lim is None:
+        lim = state.vehicles_frames_limiter = SlidingWindow(*FRAMES_RATE)
+    return lim
+
+
+@router.post(
+    "/vehicles/frames",
+    status_code=201,
+    summary="A black box's signed captures as HJ 212 frames",
+    openapi_extra={"requestBody": _FRAMES_BODY},
+)
+async def vehicles_frames(
+    request: Request, store: WebStore, p: Annotated[Principal, requires(*ALL_ROLES)]
+) -> dict[str, Any]:
+    """The box's own channel: no session — each capture's Ed25519 signature, checked against
+    its registered box, authenticates it; all captures of the body are stored or none.
+    The body is bounded by ``max_upload_bytes``; posts are rate-limited per client address."""
+    address = client_address(request)
+    _frames_limiter(request).hit(address, "black-box uploads")
+    data = await request.body()
+    who = p.username or f"blackbox@{address}"
+    n = await run_in_threadpool(service.upload_capture_frames, store, data, who)
+    return {"ok": True, "captures": n}
+
+
+class SelfChecksIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    checks: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+@router.post("/vehicles/selfchecks", status_code=201, summary="Upload daily equipment self-checks")
+def vehicles_selfchecks(
+    store: WebStore,
+    p: Annotated[Principal, requires("admin", "enterprise", scope="scoped")],
+    body: SelfChecksIn,
+) -> dict[str, Any]:
+    """A station's coast-down, leak and opacimeter-zero checks (an enterprise account: its own
+    station's registered lanes only); each judged on the way in."""
+    checks = _selfchecks_in(store, body.checks, _visible(p, service.stations(store)))
+    n = service.record_selfchecks(store, checks, p.username or p.role)
+    failed = sum(not selfcheck.passed(c) for c in checks)
+    return {"ok": True, "selfchecks": n, "failed": failed}
 
 
 class RegistryIn(BaseModel):

@@ -86,6 +86,7 @@ class MqttIntake:
         backfill_window: dt.timedelta | None = BACKFILL_WINDOW,
         max_batch: int = 2000,
         retry_seconds: float = 1.0,
+        topic: str = TOPIC,
     ) -> None:
         if len(platform_key) < 32:
             raise ConfigError("platform.mqtt_key", "a platform key of at least 32 bytes", "***")
@@ -95,6 +96,7 @@ class MqttIntake:
         self.keys = intake.device_keys(platform_key)
         self.backfill_window = backfill_window
         self.max_batch = max_batch
+        self.topic = topic  # e.g. one city's: bishui/v1/420800/+/data
         self.retry_seconds = self._retry_base = retry_seconds
         self.counts: Counter[str] = Counter()
         self.connected = threading.Event()
@@ -112,7 +114,7 @@ class MqttIntake:
             log.warning("MQTT broker refused the connection: %s", rc)
             return
         self._generation += 1
-        client.subscribe(TOPIC, qos=1)
+        client.subscribe(self.topic, qos=1)
         self.connected.set()
         log.info("MQTT intake connected to %s:%d", self.address.host, self.address.port)
 

@@ -234,7 +234,7 @@ DOC = SRC.parents[1] / "docs" / "architecture.md"
 _LAYER = {**dict.fromkeys(DOMAINS, "domain"), **dict.fromkeys(APP, "application")}
 _ORDER = ["hj212", "store", "registry", "ingest", "readings", "enforcement", "air", "water",
           "sources", "compensation", "exchange", "energy", "assessment", "vehicles", "reports",
-          "settings", "runtime", "control", "app", "web", "demo", "core_cli", "cli",
+          "grid", "settings", "runtime", "control", "app", "web", "demo", "core_cli", "cli",
           "__main__"]  # fmt: skip
 
 

@@ -241,16 +241,10 @@ def _grid_intake(store: Store, config: PlatformConfig, directory: DeviceDirector
     key resolved (a missing or short key is a :class:`ConfigError` before anything starts)."""
     if not config.mqtt:
         return None
+    from bishui.grid.keys import platform_key
     from bishui.grid.mqtt import MqttIntake
-    from bishui.web.settings import resolve_reference
 
-    key = resolve_reference(config.mqtt_key, "platform.mqtt_key").encode("utf-8")
-    if len(key) < 32:
-        raise ConfigError(
-            "platform.mqtt_key", "a platform key of at least 32 bytes", config.mqtt_key,
-            message=f"the grid sensors' platform key ({config.mqtt_key}) is missing or shorter "
-            "than 32 bytes: set it (docs/grid.md), e.g. BISHUI_MQTT_SECRET=$(openssl rand -hex 32)",
-        )  # fmt: skip
+    key = platform_key(config.mqtt_key)
     window = None if config.backfill_days is None else dt.timedelta(days=config.backfill_days)
     return MqttIntake(store, config.mqtt, key, directory=directory, backfill_window=window)
 

@@ -59,7 +59,7 @@ PLATFORM: tuple[Setting, ...] = (
             "MQTT broker of the grid sensors (mqtt://HOST[:PORT][?client_id=ID]): serve and "
             "demo take their messages (docs/grid.md); none: no MQTT intake", "BISHUI_MQTT",
             "--mqtt"),
-    Setting("platform", "mqtt_key", "env:BISHUI_MQTT_SECRET",
+    Setting("platform", "mqtt_key", "env:BISHUI_MQTT_SECRET",  # bishui.grid.keys
             "reference (env:NAME or file:/path, never the key) to the platform key the grid "
             "sensors' signing keys derive from (at least 32 bytes)", "BISHUI_MQTT_KEY",
             "--mqtt-key"),

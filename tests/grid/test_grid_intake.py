@@ -102,6 +102,8 @@ def test_messages_are_stored_quarantined_and_written_once(store: Store) -> None:
             for m in range(50)]  # fmt: skip
     intake.commit(store, mins)
     aggregate.hourly(store, hour, hour + dt.timedelta(hours=1), now=NOW)
-    got = store.query("SELECT value, valid, n_valid FROM measurement WHERE site_id = 'WG01' "
-                      "AND parameter = 'a34004' AND period = 'hour' AND origin = 'platform'")  # fmt: skip
+    got = store.query(
+        "SELECT value, valid, n_valid FROM measurement WHERE site_id = 'WG01' "
+        "AND parameter = 'a34004' AND period = 'hour' AND origin = 'platform'"
+    )
     assert got[0]["valid"] and got[0]["n_valid"] >= 45

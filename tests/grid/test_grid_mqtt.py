@@ -100,8 +100,14 @@ async def test_published_once_stored_once_redelivery_deduplicated(
         await _until(intake.connected.is_set, "the intake to connect")
         await _until(publisher.is_connected, "the publisher to connect")
         minute = now_beijing().replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
-        topic, payload = encode(city, "G1", 1, minute.replace(tzinfo=BJ),
-                                {"a34004": ("42", "μg/m³", "N")}, device_key(KEY, "G1"))  # fmt: skip
+        topic, payload = encode(
+            city,
+            "G1",
+            1,
+            minute.replace(tzinfo=BJ),
+            {"a34004": ("42", "μg/m³", "N")},
+            device_key(KEY, "G1"),
+        )
         publisher.publish(topic, payload, qos=1).wait_for_publish(5)
         await _until(lambda: intake.counts["duplicate"] >= 1, "the redelivery")
         assert intake.counts["commit_failures"] == 1

@@ -60,8 +60,14 @@ def test_a_signed_message_parses_back_and_verifies(device, seq, minutes, values,
 
 def test_the_canonical_form_is_the_documented_one() -> None:
     key = device_key(PLATFORM_KEY, "D1")
-    topic, payload = encode("420800", "D1", 7, T0, {"a34004": ("35.20", "μg/m³", "N"),
-                                                   "a34002": ("61", "μg/m³", "N")}, key)  # fmt: skip
+    topic, payload = encode(
+        "420800",
+        "D1",
+        7,
+        T0,
+        {"a34004": ("35.20", "μg/m³", "N"), "a34002": ("61", "μg/m³", "N")},
+        key,
+    )
     msg = parse(topic, payload)
     assert canonical(msg).decode() == (
         "bishui/v1\nbishui/v1/420800/D1/data\n7\n2026-12-07T17:21:00+08:00\nmin\n"

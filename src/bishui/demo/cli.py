@@ -422,8 +422,9 @@ def _grid_sensors(
     first run unless ``BISHUI_MQTT_KEY`` names another) and, with *simulate*, the model city's
     grid sensors publishing their minute data there."""
     from bishui.demo import grid as demo_grid
+    from bishui.grid.keys import platform_key
     from bishui.grid.simulator import run_sensors
-    from bishui.web.settings import ensure_secret_file, resolve_reference
+    from bishui.web.settings import ensure_secret_file
 
     ref = os.environ.get("BISHUI_MQTT_KEY") or ensure_secret_file(data_dir / "mqtt-key")
     config.mqtt, config.mqtt_key = url, ref
@@ -432,7 +433,7 @@ def _grid_sensors(
     grid = demo_grid.build(model)
     sensors = demo_grid.sensors(grid)
     values = demo_grid.GridValues(model, grid)
-    key = resolve_reference(ref, "platform.mqtt_key").encode("utf-8")
+    key = platform_key(ref)
 
     async def publish(stop: asyncio.Event, gw_port: int) -> None:
         await run_sensors(url, sensors, key, values, stop, now=now_beijing)

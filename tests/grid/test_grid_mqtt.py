@@ -4,69 +4,23 @@ out (the commit happened, the acknowledgement did not) is recognised and written
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
 import random
-import socket
-import time
-import uuid
-from collections.abc import Iterator
 
 import pytest
+from grid_support import MQTT_URL
+from grid_support import until as _until
 
 from bishui.grid import intake as grid_intake
-from bishui.grid.mqtt import MqttIntake, parse_url
+from bishui.grid.mqtt import MqttIntake
 from bishui.grid.payload import device_key, encode
 from bishui.grid.simulator import connect
 from bishui.registry import Device, DeviceParameter, Region, Registry, Site, apply
 from bishui.store import Store
 from bishui.timeutil import now_beijing
 
-MQTT_URL = os.environ.get("BISHUI_TEST_MQTT", "mqtt://127.0.0.1:1883")
 KEY = b"m" * 32
 BJ = dt.timezone(dt.timedelta(hours=8))
-
-
-def broker_up() -> bool:
-    addr = parse_url(MQTT_URL)
-    try:
-        socket.create_connection((addr.host, addr.port), timeout=2).close()
-        return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def need_broker() -> None:
-    if not broker_up():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but no MQTT broker answers at {MQTT_URL}")
-        pytest.skip(f"no MQTT broker answers at {MQTT_URL} (set CI=true to require it)")
-
-
-@pytest.fixture
-def client_id() -> Iterator[str]:
-    """A client id of this test's own; its persistent session is removed afterwards (a
-    clean-session connect ends it), so test runs leave no queues in the broker."""
-    cid = f"bishui-test-{uuid.uuid4().hex[:12]}"
-    yield cid
-    c = connect(MQTT_URL, client_id=cid)  # clean session: ends the persistent one
-    for _ in range(250):
-        if c.is_connected():
-            break
-        time.sleep(0.02)
-    c.disconnect()
-    c.loop_stop()
-
-
-async def _until(cond, what: str, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        if loop.time() > end:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def test_published_once_stored_once_redelivery_deduplicated(

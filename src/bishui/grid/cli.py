@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import click
 
@@ -50,7 +49,8 @@ def publish_cmd(
     unit: str, values: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Sign and publish one message (QoS 1) as a sensor would, e.g. a34004=35 a34002=61."""
-    from bishui.grid.simulator import connect
+    from bishui.errors import ConfigError
+    from bishui.grid.simulator import connect, wait_connected
 
     vals: dict[str, tuple[str, str, str]] = {}
     for v in values:
@@ -70,9 +70,12 @@ def publish_cmd(
                             device_key(platform_key(mqtt_key), device), period)  # fmt: skip
     client = connect(url, client_id=f"bishui-grid-publish-{device}")
     try:
+        if not wait_connected(client):
+            raise ConfigError("--mqtt", "a broker that answers", url)
         info = client.publish(topic, payload, qos=1)
         info.wait_for_publish(10)
     finally:
         client.disconnect()
         client.loop_stop()
-    click.echo(json.dumps({"topic": topic, "payload": json.loads(payload)}, ensure_ascii=False))
+    click.echo(topic)
+    click.echo(payload.decode("utf-8"))  # as sent: the numbers exactly as signed

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,16 @@ def connect(url: str, client_id: str = "bishui-grid-simulator") -> Any:
     c.connect_async(addr.host, addr.port, 30)
     c.loop_start()
     return c
+
+
+def wait_connected(client: Any, timeout: float = 10.0) -> bool:
+    """Block until *client* is connected (or *timeout* seconds have passed)."""
+    end = time.monotonic() + timeout
+    while not client.is_connected():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 async def run_sensors(

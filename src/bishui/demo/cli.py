@@ -422,11 +422,10 @@ def _grid_sensors(
     first run unless ``BISHUI_MQTT_KEY`` names another) and, with *simulate*, the model city's
     grid sensors publishing their minute data there."""
     from bishui.demo import grid as demo_grid
-    from bishui.grid.keys import platform_key
+    from bishui.grid.keys import ensure_key_file, platform_key
     from bishui.grid.simulator import run_sensors
-    from bishui.web.settings import ensure_secret_file
 
-    ref = os.environ.get("BISHUI_MQTT_KEY") or ensure_secret_file(data_dir / "mqtt-key")
+    ref = os.environ.get("BISHUI_MQTT_KEY") or ensure_key_file(data_dir / "mqtt-key")
     config.mqtt, config.mqtt_key = url, ref
     if not simulate:
         return

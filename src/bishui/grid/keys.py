@@ -7,10 +7,14 @@ reference is ``env:BISHUI_MQTT_SECRET`` (setting ``platform.mqtt_key``, docs/set
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
 from pathlib import Path
 
 from bishui.errors import ConfigError
+
+log = logging.getLogger("bishui.grid")
 
 DEFAULT_REFERENCE = "env:BISHUI_MQTT_SECRET"
 MIN_BYTES = 32
@@ -42,3 +46,23 @@ def platform_key(ref: str) -> bytes:
             "BISHUI_MQTT_SECRET=$(openssl rand -hex 32)",
         )  # fmt: skip
     return key
+
+
+def ensure_key_file(path: Path) -> str:
+    """A ``file:`` reference to a 0600 file holding a random platform key, created if absent
+    (``bishui demo --mqtt``); an existing file must not be readable by others."""
+    if path.exists():
+        if path.stat().st_mode & 0o077:
+            raise ConfigError("platform.mqtt_key", "a key file readable by its owner only",
+                              str(path))  # fmt: skip
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(secrets.token_hex(32) + "\n")
+        log.warning(
+            "created the grid sensors' platform key file %s (0600); later starts reuse "
+            "it. To use your own: BISHUI_MQTT_KEY=file:/path (docs/grid.md)",
+            path,
+        )
+    return f"file:{path}"

@@ -5,7 +5,8 @@ Positions are schematic, like the rest of the model city's map: a 6 × 4 grid of
 over the central city (东宝区 north of 31.00° N, 掇刀区 south of it, as the model city's own
 assumption), and dust monitors at fictional building sites in the central city and beside
 the county towns' air stations. Their values follow the nearest air station of the model
-(its hourly PM2.5 and PM10, the same synthetic weather and haze) with a local factor: a grid
+(its hourly PM2.5 and PM10, the same synthetic weather and haze; the next nearest for an hour
+the nearest has no value) with a local factor: a grid
 station reads 0.85–1.25 × the station, a building site's PM10 1.3–1.9 × and its TSP
 1.5–1.8 × its PM10. Synthetic, and labelled so (``source = 'synthetic'``; docs/grid.md).
 """
@@ -57,7 +58,9 @@ _DUST_SITES = [
 class GridSite:
     site: Site
     device: Device
-    station: str  # the model's air station its values follow
+    #: the model's air stations its values follow, nearest first (the next one fills an hour
+    #: the nearest has no value for: a sensor does not go silent with a station's analyser)
+    stations: tuple[str, ...]
     factors: dict[str, float]
 
 
@@ -71,8 +74,9 @@ def build(model: ModelCity) -> list[GridSite]:
     rng = random.Random(model.seed * 7 + 212)
     stations = [s for s in model.registry.sites if s.kind == "air" and s.lon and s.lat]
 
-    def nearest(lon: float, lat: float) -> str:
-        return min(stations, key=lambda s: math.hypot(s.lon - lon, s.lat - lat)).id  # type: ignore[operator]
+    def nearest(lon: float, lat: float) -> tuple[str, ...]:
+        by = sorted(stations, key=lambda s: math.hypot(s.lon - lon, s.lat - lat))  # type: ignore[operator]
+        return tuple(s.id for s in by[:3])
 
     out: list[GridSite] = []
     n = 0
@@ -96,7 +100,9 @@ def build(model: ModelCity) -> list[GridSite]:
     return out
 
 
-def _entry(site: Site, kind: str, n: int, station: str, factors: dict[str, float]) -> GridSite:
+def _entry(
+    site: Site, kind: str, n: int, stations: tuple[str, ...], factors: dict[str, float]
+) -> GridSite:
     table = GRID_PARAMETERS if kind == "grid" else DUST_PARAMETERS
     device = Device(
         mn=_mn(kind, n),
@@ -106,7 +112,7 @@ def _entry(site: Site, kind: str, n: int, station: str, factors: dict[str, float
         st="22" if kind == "grid" else "39",
         parameters=tuple(DeviceParameter(c, u, 0.0, hi) for c, (u, _, hi) in table.items()),
     )
-    return GridSite(site, device, station, factors)
+    return GridSite(site, device, stations, factors)
 
 
 def registry(grid: list[GridSite]) -> Registry:
@@ -151,9 +157,13 @@ class GridValues:
         if g is None or code not in g.factors:
             return None
         hour = int(hours_of(np.array([np.datetime64(t, "h")]))[0])
-        st = self._station(g.station, hour)
-        base = st.get("a34002" if code == "a34001" else code, float("nan"))
-        if base != base:  # the station's model has no value for this hour: use its PM10 trend
+        want = "a34002" if code == "a34001" else code
+        base = float("nan")
+        for station in g.stations:
+            base = self._station(station, hour).get(want, float("nan"))
+            if base == base:
+                break
+        if base != base:  # no station near it has a value for this hour
             return None
         minute = np.array([int(t.replace(tzinfo=dt.UTC).timestamp() // 60)])
         jitter = 1.0 + 0.05 * float(normal(key_of(self.model.seed, g.site.id, code), minute)[0])
@@ -170,11 +180,15 @@ def history(store: Store, model: ModelCity, grid: list[GridSite], end: dt.dateti
     parts: dict[str, list[Any]] = {k: [] for k in ("site_id", "parameter", "ts", "value")}
     by_station: dict[str, dict[str, np.ndarray]] = {}
     for g in grid:
-        st = by_station.get(g.station)
-        if st is None:
-            st = by_station[g.station] = values.hourly(g.station, hours)
+        for station in g.stations:
+            if station not in by_station:
+                by_station[station] = values.hourly(station, hours)
         for code, f in g.factors.items():
-            base = st["a34002" if code == "a34001" else code] * f
+            want = "a34002" if code == "a34001" else code
+            base = by_station[g.stations[0]][want].copy()
+            for station in g.stations[1:]:  # an hour the nearest lacks, from the next
+                base = np.where(np.isnan(base), by_station[station][want], base)
+            base = base * f
             keep = ~np.isnan(base)
             k = int(keep.sum())
             parts["site_id"].append(np.full(k, g.site.id, dtype=object))

@@ -25,7 +25,7 @@ BASE = frozenset({"bishui", "errors", "timeutil", "rounding", "exact", "cli_opti
 #: the domains; none of them may import the application layer (APP)
 DOMAINS = frozenset({"hj212", "store", "registry", "readings", "ingest", "enforcement", "air",
                      "water", "sources", "compensation", "reports", "exchange", "energy",
-                     "assessment", "vehicles"})  # fmt: skip
+                     "assessment", "vehicles", "grid"})  # fmt: skip
 #: the application: assembles the domains (commands, web, demo, the running platform)
 APP = frozenset({"cli", "__main__", "app", "settings", "core_cli", "runtime", "web", "demo",
                  "control"})  # fmt: skip
@@ -63,6 +63,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     # inspection supervision: the black box speaks HJ 212-style frames; findings go to the
     # enforcement intake
     "vehicles": frozenset({"hj212", "registry", "store", "enforcement"}),
+    # grid sensors over MQTT: the registry's devices, ingest's rules and tables (docs/grid.md)
+    "grid": frozenset({"hj212", "ingest", "registry", "store"}),
     "web": frozenset(DOMAINS),
     # the assembly: hands every domain's migrations (web's too) to the store and its refresh
     # hook to the runtime
@@ -232,7 +234,7 @@ DOC = SRC.parents[1] / "docs" / "architecture.md"
 _LAYER = {**dict.fromkeys(DOMAINS, "domain"), **dict.fromkeys(APP, "application")}
 _ORDER = ["hj212", "store", "registry", "ingest", "readings", "enforcement", "air", "water",
           "sources", "compensation", "exchange", "energy", "assessment", "vehicles", "reports",
-          "settings", "runtime", "control", "app", "web", "demo", "core_cli", "cli",
+          "grid", "settings", "runtime", "control", "app", "web", "demo", "core_cli", "cli",
           "__main__"]  # fmt: skip
 
 

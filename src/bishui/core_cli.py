@@ -69,6 +69,8 @@ def refuse_demo_secrets(store: Store) -> list[str]:
 @settings.option(settings.setting("platform.bus"), metavar="nats://HOST:PORT")
 @settings.option(settings.setting("platform.backfill_days"))
 @settings.option(settings.setting("platform.aggregate_every"))
+@settings.option(settings.setting("platform.mqtt"), metavar="mqtt://HOST:PORT")
+@settings.option(settings.setting("platform.mqtt_key"), metavar="env:NAME|file:/path")
 @click.option(
     "--allow-demo",
     is_flag=True,
@@ -87,6 +89,8 @@ def serve(
     bus: str | None,
     backfill_days: float,
     aggregate_every: float,
+    mqtt: str | None,
+    mqtt_key: str,
     allow_demo: bool,
     box_host: str,
     box_port: int | None,
@@ -124,6 +128,8 @@ def serve(
             limits=limits,
             backfill_days=backfill_days,
             aggregate_every=aggregate_every,
+            mqtt=mqtt,
+            mqtt_key=mqtt_key,
             alerts=settings.alerts_config(),
             port_hints={
                 "web": f"bishui serve --port {port + 1}",
@@ -141,6 +147,8 @@ def serve(
                 click.echo(f"black-box listener on {box_host}:{box_port}", err=True)
             if bus:
                 click.echo(f"frames published to {bus}", err=True)
+            if mqtt:
+                click.echo(f"grid sensors from {mqtt}", err=True)
             if not no_web:
                 click.echo(f"web on http://{host}:{port}/", err=True)
 

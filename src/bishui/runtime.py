@@ -49,6 +49,10 @@ class PlatformConfig:
     aggregate_every: float = _default("platform.aggregate_every")  # [s] between passes
     web: bool = True
     bus: str | None = _default("platform.bus")  # nats://… : the gateway publishes to JetStream
+    #: mqtt://… : the grid sensors' broker (bishui.grid.mqtt); None: no MQTT intake
+    mqtt: str | None = _default("platform.mqtt")
+    #: reference (env:NAME / file:/path) to the platform key of the grid sensors' signatures
+    mqtt_key: str = _default("platform.mqtt_key")
     #: reference to the web signing secret (env:NAME / file:/path); None: the web settings'
     #: own (``BISHUI_WEB_SECRET``, default ``env:BISHUI_SECRET``). Required: at least 32 bytes.
     web_secret: str | None = None
@@ -232,6 +236,19 @@ def _web_server(store: Store, settings: Any) -> Any:
     return _Server(config)
 
 
+def _grid_intake(store: Store, config: PlatformConfig, directory: DeviceDirectory) -> Any:
+    """The MQTT intake of the grid sensors when ``config.mqtt`` names a broker, its platform
+    key resolved (a missing or short key is a :class:`ConfigError` before anything starts)."""
+    if not config.mqtt:
+        return None
+    from bishui.grid.keys import platform_key
+    from bishui.grid.mqtt import MqttIntake
+
+    key = platform_key(config.mqtt_key)
+    window = None if config.backfill_days is None else dt.timedelta(days=config.backfill_days)
+    return MqttIntake(store, config.mqtt, key, directory=directory, backfill_window=window)
+
+
 async def run_platform(
     store: Store,
     config: PlatformConfig,
@@ -255,6 +272,7 @@ async def run_platform(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
     directory = DeviceDirectory(store)
+    grid = _grid_intake(store, config, directory)  # a bad key or URL: refused before starting
     sink: Any
     bus_connection = None
     if config.bus:
@@ -290,6 +308,8 @@ async def run_platform(
     commands = None
     if config.control and db_path and db_path != ":memory:":
         commands = await control.serve(store, db_path)
+    if grid is not None:
+        await grid.start()
     tasks = [asyncio.create_task(_aggregator(store, stop, config.aggregate_every, config.refresh))]
     if config.alerts is not None:
         tasks.append(asyncio.create_task(_deliverer(store, stop, config.alerts)))
@@ -308,6 +328,8 @@ async def run_platform(
             t.cancel()
         await asyncio.gather(*extra, return_exceptions=True)
         await gateway.stop()
+        if grid is not None:
+            await grid.stop()
         if db_path:
             await control.close(commands, db_path)
         if bus_connection is not None:
@@ -320,4 +342,7 @@ async def run_platform(
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
-    return gateway.metrics()
+    metrics: dict[str, Any] = gateway.metrics()
+    if grid is not None:
+        metrics["mqtt"] = grid.metrics()
+    return metrics

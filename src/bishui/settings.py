@@ -55,6 +55,14 @@ PLATFORM: tuple[Setting, ...] = (
     Setting("platform", "bus_stream", "BISHUI_INGEST",
             "JetStream stream of the bus (another name: several deployments on one server); "
             "read when bishui.ingest.bus is imported", "BISHUI_BUS_STREAM"),
+    Setting("platform", "mqtt", None,
+            "MQTT broker of the grid sensors (mqtt://HOST[:PORT][?client_id=ID]): serve and "
+            "demo take their messages (docs/grid.md); none: no MQTT intake", "BISHUI_MQTT",
+            "--mqtt"),
+    Setting("platform", "mqtt_key", "env:BISHUI_MQTT_SECRET",  # bishui.grid.keys
+            "reference (env:NAME or file:/path, never the key) to the platform key the grid "
+            "sensors' signing keys derive from (at least 32 bytes)", "BISHUI_MQTT_KEY",
+            "--mqtt-key"),
 )  # fmt: skip
 
 

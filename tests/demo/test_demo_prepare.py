@@ -4,6 +4,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from bishui.demo import grid as demo_grid
 from bishui.demo.city import ModelCity
 from bishui.demo.cli import demo, prepare
 from bishui.store import Store
@@ -15,7 +16,8 @@ def test_prepare_then_reuse_and_fill_the_gap(store: Store, tmp_path: Path) -> No
     said: list[str] = []
     model, state = prepare(store, tmp_path, seed=7, days=40, now=NOW, echo=said.append)
     assert state["history_end"] == "2026-03-10T12:00:00"
-    assert store.count("sites") == len(model.registry.sites)
+    # the model city's sites and its grid sensors (issue 21, bishui.demo.grid)
+    assert store.count("sites") == len(model.registry.sites) + len(demo_grid.build(model))
     first = store.count("measurement", "period = 'hour'")
     assert first > 100_000
     assert store.count("measurement", "period = 'day' AND valid")

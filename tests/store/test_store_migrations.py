@@ -19,7 +19,7 @@ STORE_PKG = Path(__file__).resolve().parents[2] / "src" / "bishui" / "store"
 #: The order the store's list of module names (before issue 15) migrated the domains in.
 PRE15_ORDER = ["core", "web", "compensation", "water", "sources", "enforcement"]
 #: Domains added since are appended after them (a new domain never reorders the old ones).
-ORDER = [*PRE15_ORDER, "reports", "exchange", "energy", "vehicles", "assessment"]
+ORDER = [*PRE15_ORDER, "reports", "exchange", "energy", "vehicles", "assessment", "grid"]
 
 
 def _versions(store: Store) -> list[tuple[str, int, object]]:

@@ -133,7 +133,7 @@ async def test_overview_marks_every_visible_site(client: httpx.AsyncClient) -> N
     assert len(na) <= 5
     assert all((f["mark"]["level"] == "nodata") == (f["id"] in na) for f in air)
     assert all(f["mark"]["color"].startswith("#") for f in body["features"])
-    assert set(body["legend"]) == {"air", "water", "source", "nodata"}
+    assert set(body["legend"]) == {"air", "water", "source", "grid", "nodata"}
 
 
 async def test_geo_counties_with_source(client: httpx.AsyncClient) -> None:

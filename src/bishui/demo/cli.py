@@ -85,6 +85,9 @@ def prepare(
     from bishui.demo import vehicles as demo_vehicles
 
     demo_vehicles.setup(store, data_dir, end, now=now, echo=echo)  # issue 19 (idempotent)
+    from bishui.demo import grid as demo_grid
+
+    demo_grid.setup(store, model, end, echo=echo)  # issue 21: grid sensors (idempotent)
     return model, state
 
 
@@ -315,6 +318,13 @@ def demo_accounts(store: Store, model: ModelCity, data_dir: Path) -> list[dict[s
     "--gateway-port", type=int, default=9212, show_default=True, help="HJ 212 gateway port"
 )
 @click.option("--no-loggers", is_flag=True, help="do not start the simulated data loggers")
+@click.option(
+    "--mqtt",
+    envvar="BISHUI_MQTT",
+    metavar="mqtt://HOST:PORT",
+    help="MQTT broker: take the grid sensors' messages from it and (unless --no-loggers) run "
+    "the simulated grid sensors publishing there (docs/grid.md)",
+)
 @click.option("--prepare-only", is_flag=True, help="load and generate, then exit")
 def demo(
     data_dir: Path,
@@ -323,6 +333,7 @@ def demo(
     port: int,
     gateway_port: int,
     no_loggers: bool,
+    mqtt: str | None,
     prepare_only: bool,
 ) -> None:
     """Run the Jingmen model city: store, history, gateway, loggers and web, on this machine."""
@@ -365,6 +376,8 @@ def demo(
             port_hints=hints,
             alerts=alerts_config(),
         )
+        if mqtt:
+            _grid_sensors(config, model, data_dir, mqtt, simulate=not no_loggers)
         if not no_loggers:
             configs = logger_configs(model)
             values = LiveValues(model)
@@ -387,6 +400,8 @@ def demo(
                 f"({len(model.registry.devices)} simulated loggers"
                 f"{' off' if no_loggers else ''})"
             )
+            if mqtt:
+                click.echo(f"  MQTT:         {mqtt} (grid sensors{' off' if no_loggers else ''})")
             click.echo(f"  data:         {data_dir.resolve()}")
             if secret:
                 click.echo(f"  web secret:   {(data_dir / 'web-secret').resolve()} (0600)")
@@ -398,3 +413,28 @@ def demo(
         asyncio.run(run_platform(store, config, ready=ready))
     finally:
         store.close()
+
+
+def _grid_sensors(
+    config: Any, model: ModelCity, data_dir: Path, url: str, *, simulate: bool
+) -> None:
+    """The MQTT intake on *url* with the demo's platform key (``mqtt-key``, 0600, made on the
+    first run unless ``BISHUI_MQTT_KEY`` names another) and, with *simulate*, the model city's
+    grid sensors publishing their minute data there."""
+    from bishui.demo import grid as demo_grid
+    from bishui.grid.keys import ensure_key_file, platform_key
+    from bishui.grid.simulator import run_sensors
+
+    ref = os.environ.get("BISHUI_MQTT_KEY") or ensure_key_file(data_dir / "mqtt-key")
+    config.mqtt, config.mqtt_key = url, ref
+    if not simulate:
+        return
+    grid = demo_grid.build(model)
+    sensors = demo_grid.sensors(grid)
+    values = demo_grid.GridValues(model, grid)
+    key = platform_key(ref)
+
+    async def publish(stop: asyncio.Event, gw_port: int) -> None:
+        await run_sensors(url, sensors, key, values, stop, now=now_beijing)
+
+    config.extra_tasks.append(publish)

@@ -5,7 +5,9 @@ division (漳河新区, 屈家岭管理区) carries an internal code ``<city cod
 never be mistaken for a GB/T 2260 division. Enterprises are keyed by their unified social
 credit code (GB 32100-2015, check character verified). Sites are ambient-air stations,
 surface-water sections and pollution-source outlets (HJ 608-2017 outlet codes: DA… flue gas,
-DW… wastewater). Devices are data loggers, keyed by their HJ 212 MN.
+DW… wastewater), and grid sensors (``grid`` micro-stations, ``dust`` construction-site monitors,
+reporting over MQTT: docs/grid.md). Devices are data loggers, keyed by their HJ 212 MN (a grid
+sensor's MN is its MQTT device id).
 
 Every check raises :class:`bishui.errors.InputError` naming the field, the rule and the value.
 """
@@ -26,9 +28,13 @@ SITE_KINDS = {
     "water": "地表水监测断面",
     "source_gas": "废气排放口",
     "source_water": "废水排放口",
+    # grid sensors over MQTT (bishui.grid, docs/grid.md)
+    "grid": "网格化微型站",
+    "dust": "扬尘监测点",
 }
 #: HJ 212-2017 Table 5 system codes (ST) a site kind's logger reports under.
-SITE_KIND_ST = {"air": "22", "water": "21", "source_gas": "31", "source_water": "32"}
+SITE_KIND_ST = {"air": "22", "water": "21", "source_gas": "31", "source_water": "32",
+                "grid": "22", "dust": "39"}  # fmt: skip
 REGION_KINDS = ("city", "district", "county", "county_city", "functional_zone")
 EDITIONS = ("2005", "2017", "2025")
 CRC_POLICIES = ("hj212", "hj212_any_case", "modbus", "modbus_swapped", "none")

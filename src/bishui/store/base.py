@@ -646,42 +646,46 @@ class Store(ABC):
         """Write raw-log entries, measurements and quarantine in one committed transaction."""
         if not len(batch):
             return
-        cols = rows_to_columns(batch.rows) if batch.rows else None
         with self._writing() as cur:
-            if batch.raw:
-                self._insert_rows(
-                    cur,
-                    "raw_log",
+            self._write_batch(cur, batch)
+
+    def _write_batch(self, cur: Any, batch: Batch) -> None:
+        """:meth:`write_batch`'s statements, inside the open transaction of *cur*."""
+        cols = rows_to_columns(batch.rows) if batch.rows else None
+        if batch.raw:
+            self._insert_rows(
+                cur,
+                "raw_log",
+                (
+                    "received_at",
+                    "channel",
+                    "peer",
+                    "mn",
+                    "qn",
+                    "cn",
+                    "verdict",
+                    "reason",
+                    "raw",
+                ),
+                [
                     (
-                        "received_at",
-                        "channel",
-                        "peer",
-                        "mn",
-                        "qn",
-                        "cn",
-                        "verdict",
-                        "reason",
-                        "raw",
-                    ),
-                    [
-                        (
-                            e.received_at,
-                            e.channel,
-                            storable(e.peer),
-                            storable(e.mn),
-                            storable(e.qn),
-                            storable(e.cn),
-                            e.verdict,
-                            storable(e.reason, MESSAGE_LIMIT),
-                            e.raw,
-                        )
-                        for e in batch.raw
-                    ],
-                )
-            if cols is not None:
-                self._bulk_upsert_measurements(cur, _dedupe_last(cols), revisions=True)
-            if batch.quarantine:
-                self._insert_quarantine(cur, batch.quarantine)
+                        e.received_at,
+                        e.channel,
+                        storable(e.peer),
+                        storable(e.mn),
+                        storable(e.qn),
+                        storable(e.cn),
+                        e.verdict,
+                        storable(e.reason, MESSAGE_LIMIT),
+                        e.raw,
+                    )
+                    for e in batch.raw
+                ],
+            )
+        if cols is not None:
+            self._bulk_upsert_measurements(cur, _dedupe_last(cols), revisions=True)
+        if batch.quarantine:
+            self._insert_quarantine(cur, batch.quarantine)
 
     def write_measurements(self, cols: dict[str, np.ndarray]) -> int:
         """Bulk-load measurement columns (the platform's aggregates, the demo generator);
@@ -902,6 +906,12 @@ class Transaction:
         if n:
             self._store._insert_columns(self._live(), table, columns)
         return n
+
+    def write_batch(self, batch: Batch) -> None:
+        """Write raw-log entries, measurements and quarantine (what :meth:`Store.write_batch`
+        writes) inside this transaction, beside the caller's own statements."""
+        if len(batch):
+            self._store._write_batch(self._live(), batch)
 
     def upsert_rows(
         self,

@@ -260,6 +260,8 @@ class ProvisionalColouring:
     air_window_h: float = 3
     water_window_h: float = 24 * 31  # manual sections are sampled monthly
     source_window_h: float = 3
+    #: grid sensors (bishui.grid): minute data this recent, else hourly data in source_window_h
+    grid_window_min: float = 15
 
     def __call__(
         self, store: Store, sites: Sequence[Site], at: dt.datetime | None = None
@@ -282,9 +284,41 @@ class ProvisionalColouring:
         marks.update(_air_marks(latest, [s.id for s in sites if s.kind == "air"]))
         marks.update(_water_marks(latest, [s for s in sites if s.kind == "water"]))
         marks.update(_source_marks(latest, [s.id for s in sites if s.kind.startswith("source")]))
+        marks.update(self._grid_marks(store, [s.id for s in sites if s.kind in GRID_KINDS], at))
         missing = nodata_mark()
         return {s.id: marks.get(s.id, missing) for s in sites}
 
+    def _grid_marks(self, store: Store, ids: Sequence[str], at: dt.datetime) -> dict[str, Mark]:
+        """Grid sensors by the state of their newest data (no limit judgement, docs/grid.md):
+        minute data of the last ``grid_window_min`` minutes, else hourly data of the last
+        ``source_window_h`` hours."""
+        if not ids:
+            return {}
+        rows = latest_within(store, ids, at - dt.timedelta(minutes=self.grid_window_min),
+                             at + dt.timedelta(minutes=5), period="min")  # fmt: skip
+        have = {r["site_id"] for r in rows}
+        rest = [i for i in ids if i not in have]
+        if rest:
+            rows += latest_within(store, rest, at - dt.timedelta(hours=self.source_window_h),
+                                  at + dt.timedelta(hours=1))  # fmt: skip
+        by_site: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            by_site.setdefault(r["site_id"], []).append(r)
+        cats = {c["level"]: c for c in categories()["grid"]}
+        out: dict[str, Mark] = {}
+        for sid, got in by_site.items():
+            flagged = any((r["flag"] or "N") != "N" or not r["valid"] for r in got)
+            out[sid] = _mark(
+                cats["flagged" if flagged else "reporting"],
+                ts=max(r["ts"] for r in got),
+                basis="state of the newest data; no limit judgement for grid sensors",
+                basis_zh="最新数据的状态；网格微站、扬尘监测点不作限值判定",
+            )
+        return out
+
+
+#: The site kinds of grid sensors (bishui.grid).
+GRID_KINDS = ("grid", "dust")
 
 provisional_colouring: Colouring = ProvisionalColouring()
 
@@ -300,5 +334,6 @@ def legend(lang: str = "zh") -> dict[str, list[dict[str, str]]]:
         "air": [{"label": c[key], "color": c["color"]} for c in cats["aqi"]],
         "water": list(seen_water.values()),
         "source": [{"label": c[key], "color": c["color"]} for c in cats["source"]],
+        "grid": [{"label": c[key], "color": c["color"]} for c in cats["grid"]],
         "nodata": [{"label": c[key], "color": c["color"]} for c in cats["nodata"]],
     }

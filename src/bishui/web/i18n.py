@@ -40,6 +40,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "overview.air": ("空气站（AQI 类别）", "Air stations (AQI category)"),
     "overview.water": ("水质断面（水质类别）", "Water sections (class)"),
     "overview.source": ("排放口（达标状态）", "Outlets (compliance)"),
+    "overview.grid": ("网格微站与扬尘监测（数据状态）", "Grid sensors and dust monitors (data)"),
     "overview.nodata": ("无当前数据", "No current data"),
     "overview.updated": ("更新时间：", "Updated: "),
     "overview.details": ("站点详情", "Site details"),

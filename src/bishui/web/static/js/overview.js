@@ -12,7 +12,9 @@
   var LAYERS = [
     { key: "air", kinds: ["air"], symbol: "circle", size: 14 },
     { key: "water", kinds: ["water"], symbol: "triangle", size: 14 },
-    { key: "source", kinds: ["source_gas", "source_water"], symbol: "rect", size: 9 }
+    { key: "source", kinds: ["source_gas", "source_water"], symbol: "rect", size: 9 },
+    // grid micro-stations and construction-dust monitors (diamonds): docs/grid.md
+    { key: "grid", kinds: ["grid", "dust"], symbol: "diamond", size: 8 }
   ];
 
   function getJSON(url) {

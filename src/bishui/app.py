@@ -26,6 +26,7 @@ from bishui.compensation import schema as compensation_schema
 from bishui.energy import schema as energy_schema
 from bishui.enforcement import schema as enforcement_schema
 from bishui.exchange import schema as exchange_schema
+from bishui.police import schema as police_schema
 from bishui.reports import schema as reports_schema
 from bishui.sources import schema as sources_schema
 from bishui.store import Store
@@ -48,6 +49,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("energy", energy_schema),
     ("vehicles", vehicles_schema),
     ("assessment", assessment_schema),
+    ("police", police_schema),  # environmental police and joint operations (issue 20)
 )
 
 

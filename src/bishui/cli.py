@@ -40,6 +40,7 @@ SUBCOMMANDS: dict[str, str] = {
     "exchange": "bishui.exchange.cli:exchange",
     "vehicles": "bishui.vehicles.cli:vehicles",
     "assess": "bishui.assessment.cli:assess",
+    "police": "bishui.police.cli:police",  # environmental police and joint operations (issue 20)
 }
 
 

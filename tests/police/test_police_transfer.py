@@ -40,7 +40,7 @@ def test_every_transition_and_refusal(state: tr.State, action: tr.Action, role: 
         with pytest.raises(PermissionDenied):
             tr.apply(c, action, role, "u", T0, PAYLOAD, RULES)
         return
-    new, event = tr.apply(c, action, role, "u", T0 + dt.timedelta(hours=1), PAYLOAD, RULES)
+    new, _event = tr.apply(c, action, role, "u", T0 + dt.timedelta(hours=1), PAYLOAD, RULES)
     assert new.state == nxt and new.entered == T0 + dt.timedelta(hours=1)
     assert new.history[-1]["action"] == action and new.history[-1]["to"] == nxt
     for f in required:  # each required field is refused when missing

@@ -139,8 +139,10 @@ async def test_transfer_scoping_package_and_audit(world: dict[str, Any]) -> None
         pkg = r.json()["item"]
         assert pkg["verified"] and pkg["sha256"] == item["package_sha256"]
         assert [x["sha256"] for x in pkg["package"]["files"]] == [f.sha256]
-        assert {a["subject"] for a in pkg["package"]["audit"]} == {f"task:{task_id}",
-                                                                  f"evidence:{f.id}"}
+        assert {a["subject"] for a in pkg["package"]["audit"]} == {
+            f"task:{task_id}",
+            f"evidence:{f.id}",
+        }
         assert service.package_hash(pkg["package"]) == pkg["sha256"]
         r = await c.get(f"/api/v1/police/cases/{cid}/files/{f.id}", headers=h(world, "police"))
         assert r.status_code == 200 and r.content == PNG
@@ -191,10 +193,14 @@ async def test_a_night_operation_and_its_findings(world: dict[str, Any]) -> None
     ents = store.query("SELECT DISTINCT enterprise FROM sites WHERE enterprise IS NOT NULL "
                        "ORDER BY enterprise LIMIT 2")  # fmt: skip
     day = now_beijing().date() - dt.timedelta(days=3)
-    plan = {"name": "零点行动", "kind": "night", "start": f"{day}T23:00",
-            "end": f"{day + dt.timedelta(days=1)}T03:00",
-            "targets": [{"uscc": e["enterprise"]} for e in ents],
-            "team": [{"name": "甲", "agency": "bureau"}, {"name": "丙", "agency": "police"}]}
+    plan = {
+        "name": "零点行动",
+        "kind": "night",
+        "start": f"{day}T23:00",
+        "end": f"{day + dt.timedelta(days=1)}T03:00",
+        "targets": [{"uscc": e["enterprise"]} for e in ents],
+        "team": [{"name": "甲", "agency": "bureau"}, {"name": "丙", "agency": "police"}],
+    }
     async with client_for(world["app"]) as c:
         r = await c.post("/api/v1/police/operations", json={**plan, "end": f"{day}T23:30"},
                          headers=h(world, "inspector"))  # fmt: skip
@@ -208,9 +214,14 @@ async def test_a_night_operation_and_its_findings(world: dict[str, Any]) -> None
         assert r.status_code == 201, r.text
         o = r.json()["item"]
         site = o["targets"][0]["site"]
-        visit = {"site": site, "at": f"{day + dt.timedelta(days=1)}T01:30",
-                 "findings": [{"severity": "high", "description": "暗管"},
-                              {"severity": "low", "description": "台账不全"}]}
+        visit = {
+            "site": site,
+            "at": f"{day + dt.timedelta(days=1)}T01:30",
+            "findings": [
+                {"severity": "high", "description": "暗管"},
+                {"severity": "low", "description": "台账不全"},
+            ],
+        }
         url = f"/api/v1/police/operations/{o['id']}"
         r = await c.post(f"{url}/visits", json=visit, headers=h(world, "police"))
         assert r.status_code == 409  # not under way yet

@@ -58,7 +58,8 @@ def setup(store: Store, now: dt.datetime) -> dict[str, Any]:
     evidence.store_file(store, task_id, "现场照片.png", "image/png", PHOTO, who, now=at)
     evidence.store_file(store, task_id, "调查报告.pdf", "application/pdf", REPORT, who, now=at)
     c = service.propose(
-        store, task_id, "（合成数据）现场检查发现企业通过暗管排放废水，涉嫌严重污染环境，建议移送公安机关。",
+        store, task_id,
+        "（合成数据）现场检查发现企业通过暗管排放废水，涉嫌严重污染环境，建议移送公安机关。",
         ["监察员甲", "监察员乙"], ["ord310-5", "ord310-6", "jsi-2023-7", "epl-63"],
         by="inspector", role="inspector", now=at,
     )  # fmt: skip
@@ -91,6 +92,13 @@ def setup(store: Store, now: dt.datetime) -> dict[str, Any]:
         "note": "夜间停运治污设施", "findings": [
             {"severity": "high", "description": "（合成）废气处理设施夜间未运行，直接排放"}]},
         by="police", role="police", now=at)  # fmt: skip
-    service.operation_act(store, o["id"], "finish", {"summary": "检查2家，发现问题1个，已转执法任务"},
-                          by="inspector", role="inspector", now=at)
+    service.operation_act(
+        store,
+        o["id"],
+        "finish",
+        {"summary": "检查2家，发现问题1个，已转执法任务"},
+        by="inspector",
+        role="inspector",
+        now=at,
+    )
     return {"cases": 1, "operations": 1}

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from bishui.enforcement import evidence
@@ -51,9 +51,7 @@ def _audit(
     tx: Transaction, at: dt.datetime, actor: str, role: str, subject: str, action: str,
     from_state: str, to_state: str, payload: Mapping[str, Any],
 ) -> AuditEvent:  # fmt: skip
-    row = tx.fetch_one(
-        "SELECT seq, ts, hash FROM police_audit ORDER BY seq DESC LIMIT 1"
-    )
+    row = tx.fetch_one("SELECT seq, ts, hash FROM police_audit ORDER BY seq DESC LIMIT 1")
     seq, prev = (int(row[0]) + 1, str(row[2])) if row else (1, GENESIS)
     if row and at < row[1]:
         at = row[1]  # the log never goes back in time (a clock step): the event takes its place
@@ -74,9 +72,19 @@ def audit_events(store: Store, subject: str | None = None) -> list[AuditEvent]:
         sql += " WHERE subject = ?"
         params.append(subject)
     return [
-        AuditEvent(int(r["seq"]), r["ts"], r["actor"], r["role"], r["subject"], r["action"],
-                   r["from_state"], r["to_state"], json.loads(r["payload"]), r["prev_hash"],
-                   r["hash"])  # fmt: skip
+        AuditEvent(
+            int(r["seq"]),
+            r["ts"],
+            r["actor"],
+            r["role"],
+            r["subject"],
+            r["action"],
+            r["from_state"],
+            r["to_state"],
+            json.loads(r["payload"]),
+            r["prev_hash"],
+            r["hash"],
+        )
         for r in store.query(sql + " ORDER BY seq", params)
     ]
 
@@ -184,7 +192,9 @@ def list_cases(
     return total, [json.loads(r["body"]) for r in rows]
 
 
-def case_view(c: tr.Case, rules: Rules, web_role: str, now: dt.datetime | None = None) -> dict[str, Any]:
+def case_view(
+    c: tr.Case, rules: Rules, web_role: str, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """A case with its deadline, whether it is overdue and what the caller may do next."""
     d = c.as_dict()
     dl = tr.deadline(c, rules)
@@ -289,7 +299,7 @@ def get_package(store: Store, case_id: str, version: int | None = None) -> dict[
             rec, _ = evidence.read_file(store, body["task"]["id"], f["id"])
             if rec.sha256 != f["sha256"]:
                 problems.append(f"file {f['id']}: SHA-256 differs")
-        except (NotFoundError, Exception) as e:  # noqa: BLE001 - every failure is a finding
+        except (NotFoundError, Exception) as e:
             problems.append(f"file {f['id']}: {e}")
     subjects = {a["subject"] for a in body["audit"]}
     known = {e.seq: e.hash for s in subjects for e in enf.audit_events(store, s)}
@@ -360,7 +370,7 @@ def plan_operation(
     with store.transaction() as tx:
         targets = _targets(tx, spec.get("targets"))
         oid = _next_id(tx, "police_operation", f"OP{start:%Y%m%d}", 2)
-        body = {"id": oid, "name": name, "kind": kind, "state": str(op.State.PLANNED),
+        body: dict[str, Any] = {"id": oid, "name": name, "kind": kind, "state": str(op.State.PLANNED),
                 "start": start.isoformat(), "end": end.isoformat(), "targets": targets,
                 "team": team, "notes": notes, "created_by": by, "created": at.isoformat(),
                 "history": []}  # fmt: skip
@@ -370,8 +380,17 @@ def plan_operation(
             [oid, name, kind, body["state"], start, end, at, by,
              json.dumps(body, ensure_ascii=False)],
         )  # fmt: skip
-        _audit(tx, at, by, role, f"operation:{oid}", "plan", "", body["state"],
-               {k: body[k] for k in ("name", "kind", "start", "end", "targets", "team")})
+        _audit(
+            tx,
+            at,
+            by,
+            role,
+            f"operation:{oid}",
+            "plan",
+            "",
+            str(body["state"]),
+            {k: body[k] for k in ("name", "kind", "start", "end", "targets", "team")},
+        )
     return body
 
 
@@ -399,9 +418,15 @@ def operation_act(
         before = op.State(body["state"])
         nxt, required = op.next_state(before, action)
         event = {f: tr.text(payload.get(f), f) for f in required}
-        body = {**body, "state": str(nxt), **event,
-                "history": [*body.get("history", []),
-                            {"at": at.isoformat(), "by": by, "action": action, **event}]}
+        body = {
+            **body,
+            "state": str(nxt),
+            **event,
+            "history": [
+                *body.get("history", []),
+                {"at": at.isoformat(), "by": by, "action": action, **event},
+            ],
+        }
         _save_operation(tx, body)
         _audit(tx, at, by, role, f"operation:{oid}", action, str(before), str(nxt), event)
     return body
@@ -480,7 +505,9 @@ def record_visit(
     return visit
 
 
-def list_operations(store: Store, limit: int = 100, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+def list_operations(
+    store: Store, limit: int = 100, offset: int = 0
+) -> tuple[int, list[dict[str, Any]]]:
     total, rows = store.page(
         "SELECT body FROM police_operation ORDER BY start_ts DESC, id DESC", [],
         limit=limit, offset=offset,
@@ -506,5 +533,3 @@ def visits(store: Store, oid: str) -> list[dict[str, Any]]:
     return [{"id": r["id"], "site": r["site_code"], "uscc": r["uscc"] or "",
              "at": r["visited_at"].isoformat(), "by": r["by_user"], "note": r["note"],
              "findings": json.loads(r["findings"])} for r in rows]  # fmt: skip
-
-

@@ -38,7 +38,8 @@ MESSAGES.update({
     "police.basis": ("法律依据", "Legal basis"),
     "police.propose": ("提出移送", "Propose a transfer"),
     "police.report": ("调查报告", "Investigation report"),
-    "police.officers": ("承办人员（至少二人，逗号分隔）", "Officers (at least two, comma-separated)"),
+    "police.officers": ("承办人员（至少二人，逗号分隔）",
+                        "Officers (at least two, comma-separated)"),
     "police.articles": ("法律依据（条款编号，逗号分隔）", "Articles (ids, comma-separated)"),
     "police.reason": ("理由", "Reason"), "police.case_no": ("公安立案编号", "Police case number"),
     "police.outcome": ("处理结果", "Outcome"), "police.send": ("提交", "Submit"),
@@ -55,8 +56,8 @@ MESSAGES.update({
     "police.findings": ("问题（每行：严重程度 low|medium|high,描述）",
                         "Findings (a line each: low|medium|high,description)"),
     "police.summary": ("行动小结", "Summary"),
-    "police.note_text": ("移送依据国务院令第310号；证据包含执法任务的证据文件及其SHA-256、任务审计链事件，"
-                         "证据包本身亦计算SHA-256。时限按条款计算，超时标红。",
+    "police.note_text": ("移送依据国务院令第310号；证据包含执法任务的证据文件及其SHA-256、"
+                         "任务审计链事件，证据包本身亦计算SHA-256。时限按条款计算，超时标红。",
                          "Transfers follow State Council Order 310; the package holds the task's "
                          "evidence files with their SHA-256 and the task's audit events, and is "
                          "hashed itself. Deadlines follow the articles; overdue ones are marked."),
@@ -112,8 +113,14 @@ def police_page(
         o["kind_name"] = op.KINDS.get(o["kind"], o["kind"])
         o["visits"] = service.visits(store, o["id"])
         nxt = [str(a) for (s, a) in op.TRANSITIONS if s == o["state"]]
-        o["action_forms"] = [(a, ACTION_NAMES[a][i], op.TRANSITIONS[(op.State(o["state"]),
-                              op.Action(a))][1]) for a in nxt] if p.role in PLANNERS else []
+        o["action_forms"] = (
+            [
+                (a, ACTION_NAMES[a][i], op.TRANSITIONS[(op.State(o["state"]), op.Action(a))][1])
+                for a in nxt
+            ]
+            if p.role in PLANNERS
+            else []
+        )
         o["can_visit"] = o["state"] in op.VISIT_STATES and p.role in VISITORS
     ctx: dict[str, Any] = {
         "T": translator(lang), "cases": cases, "ops": ops, "rules": rules,

@@ -70,8 +70,10 @@ class Plan(BaseModel):
     start: str = Field(max_length=40, examples=["2026-12-07T22:00"])
     end: str = Field(max_length=40, examples=["2026-12-08T04:00"])
     targets: list[dict[str, str]] = Field(max_length=100, examples=[[{"uscc": "914208…"}]])
-    team: list[dict[str, str]] = Field(max_length=100, examples=[[
-        {"name": "张明", "agency": "bureau"}, {"name": "王强", "agency": "police"}]])
+    team: list[dict[str, str]] = Field(
+        max_length=100,
+        examples=[[{"name": "张明", "agency": "bureau"}, {"name": "王强", "agency": "police"}]],
+    )
     notes: str | None = Field(None, max_length=4000)
 
 
@@ -165,8 +167,11 @@ def case_file(
     })  # fmt: skip
 
 
-@router.post("/cases/{case_id}/{action}", response_model=One,
-             summary="Take an action on a case (the machine refuses what a role may not do)")
+@router.post(
+    "/cases/{case_id}/{action}",
+    response_model=One,
+    summary="Take an action on a case (the machine refuses what a role may not do)",
+)
 def case_action(
     store: WebStore,
     p: Annotated[Principal, requires(*CASE_ACTORS)],
@@ -190,8 +195,12 @@ def operations(
     return {"ok": True, "total": total, "items": items}
 
 
-@router.post("/operations", response_model=One, status_code=201,
-             summary="Plan an operation: targets, team, time window (Asia/Shanghai)")
+@router.post(
+    "/operations",
+    response_model=One,
+    status_code=201,
+    summary="Plan an operation: targets, team, time window (Asia/Shanghai)",
+)
 def plan(
     store: WebStore,
     p: Annotated[Principal, requires(*PLANNERS)],
@@ -210,8 +219,12 @@ def operation(
     return {"ok": True, "item": service.get_operation(store, op_id)}
 
 
-@router.post("/operations/{op_id}/visits", response_model=One, status_code=201,
-             summary="Record a visit and its findings (findings may raise enforcement tasks)")
+@router.post(
+    "/operations/{op_id}/visits",
+    response_model=One,
+    status_code=201,
+    summary="Record a visit and its findings (findings may raise enforcement tasks)",
+)
 def visit(
     store: WebStore,
     p: Annotated[Principal, requires(*VISITORS)],
@@ -223,8 +236,11 @@ def visit(
     return {"ok": True, "item": item}
 
 
-@router.post("/operations/{op_id}/{action}", response_model=One,
-             summary="Start, finish (summary) or cancel (reason) an operation")
+@router.post(
+    "/operations/{op_id}/{action}",
+    response_model=One,
+    summary="Start, finish (summary) or cancel (reason) an operation",
+)
 def operation_action(
     store: WebStore,
     p: Annotated[Principal, requires(*PLANNERS)],

@@ -370,10 +370,12 @@ def plan_operation(
     with store.transaction() as tx:
         targets = _targets(tx, spec.get("targets"))
         oid = _next_id(tx, "police_operation", f"OP{start:%Y%m%d}", 2)
-        body: dict[str, Any] = {"id": oid, "name": name, "kind": kind, "state": str(op.State.PLANNED),
-                "start": start.isoformat(), "end": end.isoformat(), "targets": targets,
-                "team": team, "notes": notes, "created_by": by, "created": at.isoformat(),
-                "history": []}  # fmt: skip
+        state = str(op.State.PLANNED)
+        body: dict[str, Any] = {
+            "id": oid, "name": name, "kind": kind, "state": state, "start": start.isoformat(),
+            "end": end.isoformat(), "targets": targets, "team": team, "notes": notes,
+            "created_by": by, "created": at.isoformat(), "history": [],
+        }  # fmt: skip
         tx.execute(
             "INSERT INTO police_operation (id, name, kind, state, start_ts, end_ts, created, "
             "created_by, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

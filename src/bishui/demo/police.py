@@ -65,7 +65,7 @@ def setup(store: Store, now: dt.datetime) -> dict[str, Any]:
     )  # fmt: skip
     service.act(store, c.id, "approve", {}, by="chief", role="chief", now=at)
     service.act(store, c.id, "transfer", {}, by="inspector", role="inspector", now=at)
-    service.act(store, c.id, "accept", {"police_case_no": "（合成）荆公环立字〔2026〕1号"},
+    service.act(store, c.id, "accept", {"police_case_no": "（合成）JGH-2026-0001"},
                 by="police", role="police", now=at)  # fmt: skip
     # the night operation: the night before *now*, 22:00 → 04:00
     day = (at - dt.timedelta(days=1)).date()

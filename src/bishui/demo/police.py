@@ -52,7 +52,10 @@ def setup(store: Store, now: dt.datetime) -> dict[str, Any]:
     """Seed one accepted transfer and one night operation with visits (idempotent)."""
     if store.query("SELECT id FROM police_case LIMIT 1"):
         return {"cases": 0, "operations": 0}
-    at = now.replace(second=0, microsecond=0)
+    at = now.replace(tzinfo=None, microsecond=0)
+    head = store.query("SELECT MAX(ts) AS ts FROM enforcement_audit")[0]["ts"]
+    if head is not None and head > at:
+        at = head  # enforcement's chain only moves forward
     task_id = _task(store, at)
     who = tk.Actor("inspector", tk.Role.INSPECTOR)
     evidence.store_file(store, task_id, "现场照片.png", "image/png", PHOTO, who, now=at)

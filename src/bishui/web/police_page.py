@@ -100,11 +100,18 @@ def police_page(
     i = LANGS.index(lang)
     rules = load_rules()
     _, raw = service.list_cases(store, police_only=police_only(p), limit=200)
+    usccs = sorted({d["uscc"] for d in raw if d.get("uscc")})
+    names: dict[str, str] = {}
+    if usccs:
+        marks = ", ".join("?" for _ in usccs)
+        rows = store.query(f"SELECT uscc, name FROM enterprises WHERE uscc IN ({marks})", usccs)  # noqa: S608
+        names = {r["uscc"]: r["name"] for r in rows}
     cases = []
     for d in raw:
         c = tr.case_from_dict(d)
         v = service.case_view(c, rules, p.role)
         v["state_name"] = STATE_NAMES.get(v["state"], (v["state"],) * 2)[i]
+        v["party"] = names.get(v["uscc"], v["uscc"] or v["site_code"])
         v["action_forms"] = [(a, ACTION_NAMES[a][i], _fields(a)) for a in v["actions"]]
         cases.append(v)
     _, ops = service.list_operations(store, limit=50)

@@ -152,6 +152,8 @@ def test_night_window_crosses_midnight_in_beijing_time() -> None:
         op.check_window("raid", at("2026-12-07T10:00"), at("2026-12-07T11:00"), RULES)
     with pytest.raises(InputError, match="ISO"):
         op.parse_time("tonight", "start")
+    with pytest.raises(InputError, match="2000"):
+        op.parse_time("9999-12-31T23:59:59-12:00", "start")  # never an overflow
 
 
 def test_a_team_needs_bureau_and_police() -> None:

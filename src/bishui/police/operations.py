@@ -26,6 +26,7 @@ KINDS = {"joint": "联合执法", "night": "零点行动"}
 AGENCIES = {"bureau": "生态环境局", "police": "公安机关"}
 MAX_TARGETS = 100
 MAX_MEMBERS = 100
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the platform's range of dates (web.api.common)
 
 
 class State(StrEnum):
@@ -65,6 +66,8 @@ def parse_time(v: Any, field: str) -> dt.datetime:
             t = dt.datetime.fromisoformat(str(v).strip())
         except ValueError:
             raise InputError(field, "an ISO date-time (Asia/Shanghai if no offset)", v) from None
+    if not FIRST_YEAR <= t.year <= LAST_YEAR:
+        raise InputError(field, f"a time in {FIRST_YEAR}–{LAST_YEAR}", v)
     if t.tzinfo is not None:
         t = to_beijing_naive(t)
     return t.replace(microsecond=0)

@@ -28,7 +28,13 @@ from bishui.enforcement import evidence
 from bishui.enforcement import service as enf
 from bishui.enforcement.audit import GENESIS, AuditEvent, AuditLog
 from bishui.enforcement.intake import OUTLET, AlertIn
-from bishui.errors import ConflictError, InputError, NotFoundError, PermissionDenied
+from bishui.errors import (
+    BishuiError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PermissionDenied,
+)
 from bishui.police import operations as op
 from bishui.police import transfer as tr
 from bishui.police.rules import Rules, load_rules
@@ -299,7 +305,7 @@ def get_package(store: Store, case_id: str, version: int | None = None) -> dict[
             rec, _ = evidence.read_file(store, body["task"]["id"], f["id"])
             if rec.sha256 != f["sha256"]:
                 problems.append(f"file {f['id']}: SHA-256 differs")
-        except (NotFoundError, Exception) as e:
+        except BishuiError as e:  # gone (NotFoundError) or altered (StorageError): a finding
             problems.append(f"file {f['id']}: {e}")
     subjects = {a["subject"] for a in body["audit"]}
     known = {e.seq: e.hash for s in subjects for e in enf.audit_events(store, s)}

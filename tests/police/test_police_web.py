@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))  # the web tests' helpers
-from web_support import client_for, drop_store, load_city, make_store
+from web_support import client_for, drop_store, make_store
 
 from bishui.enforcement import evidence
 from bishui.enforcement import service as enf
@@ -28,6 +28,10 @@ from bishui.timeutil import now_beijing
 from bishui.web import Settings, accounts, create_app
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+
+
+def _uscc_of(store: Store) -> str:
+    return str(store.query("SELECT uscc FROM enterprises ORDER BY uscc LIMIT 1")[0]["uscc"])
 
 
 @pytest.fixture(
@@ -42,8 +46,18 @@ def world(
     accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
     store, _, _ = make_store(str(request.param), tmp_path_factory.mktemp("police"))
     try:
-        users = load_city(store, hours=1)
-        tokens = {r: accounts.new_token(store, u["username"], "t")[1] for r, u in users.items()}
+        # the model city's registry, no history (the police need none), one account per role
+        from bishui.demo import city
+        from bishui.registry import apply
+        from bishui.web import schema
+
+        schema.ensure(store)
+        apply(store, city.build().registry)
+        tokens = {}
+        for role in ("analyst", "inspector", "chief", "police", "enterprise"):
+            ent = _uscc_of(store) if role == "enterprise" else None
+            accounts.add_user(store, f"t.{role}", "correct horse battery", role, enterprise=ent)
+            tokens[role] = accounts.new_token(store, f"t.{role}", "t")[1]
         yield {"store": store, "tokens": tokens, "app": create_app(store, Settings(secret=""))}
     finally:
         accounts.use_hasher(old)
@@ -184,7 +198,7 @@ async def test_transfer_scoping_package_and_audit(world: dict[str, Any]) -> None
                   "action = 'approve'", [f"case:{cid}"])  # fmt: skip
     with pytest.raises(Exception, match="hash"):
         service.verify_audit(store)
-    store.execute("UPDATE police_audit SET actor = 'demo.chief' WHERE subject = ? AND "
+    store.execute("UPDATE police_audit SET actor = 't.chief' WHERE subject = ? AND "
                   "action = 'approve'", [f"case:{cid}"])  # fmt: skip
     service.verify_audit(store)
 

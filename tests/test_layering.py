@@ -26,6 +26,7 @@ BASE = frozenset({"bishui", "errors", "timeutil", "rounding", "exact", "cli_opti
 DOMAINS = frozenset({"hj212", "store", "registry", "readings", "ingest", "enforcement", "air",
                      "water", "sources", "compensation", "reports", "exchange", "energy",
                      "assessment", "vehicles", "grid"})  # fmt: skip
+DOMAINS |= {"police"}  # environmental police and joint operations (issue 20)
 #: the application: assembles the domains (commands, web, demo, the running platform)
 APP = frozenset({"cli", "__main__", "app", "settings", "core_cli", "runtime", "web", "demo",
                  "control"})  # fmt: skip
@@ -65,6 +66,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "vehicles": frozenset({"hj212", "registry", "store", "enforcement"}),
     # grid sensors over MQTT: the registry's devices, ingest's rules and tables (docs/grid.md)
     "grid": frozenset({"hj212", "ingest", "registry", "store"}),
+    # case transfer reads a task, its evidence files and audit events through enforcement's
+    # public service; an operation's findings go to the enforcement intake
+    "police": frozenset({"store", "enforcement"}),
     "web": frozenset(DOMAINS),
     # the assembly: hands every domain's migrations (web's too) to the store and its refresh
     # hook to the runtime
@@ -236,6 +240,7 @@ _ORDER = ["hj212", "store", "registry", "ingest", "readings", "enforcement", "ai
           "sources", "compensation", "exchange", "energy", "assessment", "vehicles", "reports",
           "grid", "settings", "runtime", "control", "app", "web", "demo", "core_cli", "cli",
           "__main__"]  # fmt: skip
+_ORDER.insert(_ORDER.index("settings"), "police")  # the last domain before the application
 
 
 _PACKAGES = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}

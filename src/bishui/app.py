@@ -27,6 +27,7 @@ from bishui.energy import schema as energy_schema
 from bishui.enforcement import schema as enforcement_schema
 from bishui.exchange import schema as exchange_schema
 from bishui.grid import schema as grid_schema
+from bishui.police import schema as police_schema
 from bishui.reports import schema as reports_schema
 from bishui.sources import schema as sources_schema
 from bishui.store import Store
@@ -50,6 +51,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("vehicles", vehicles_schema),
     ("assessment", assessment_schema),
     ("grid", grid_schema),
+    ("police", police_schema),  # environmental police and joint operations (issue 20)
 )
 
 

@@ -41,6 +41,7 @@ SUBCOMMANDS: dict[str, str] = {
     "vehicles": "bishui.vehicles.cli:vehicles",
     "assess": "bishui.assessment.cli:assess",
     "grid": "bishui.grid.cli:grid",
+    "police": "bishui.police.cli:police",  # environmental police and joint operations (issue 20)
 }
 
 

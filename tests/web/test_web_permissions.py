@@ -21,6 +21,7 @@ ALL = frozenset({"admin", "analyst", "inspector", "chief", "county", "enterprise
 ALL |= {"operator"}  # the exchange operator, 交易机构 (docs/exchange.md "Pages and API")
 ALL |= {"energy_office"}  # the energy-saving office (issue 18)
 ALL = ALL | {"finance"}  # the finance bureau (issue 18): scorecards and allocations
+ALL = ALL | {"police"}  # environmental police (issue 20 item 2): transferred cases, joint ops
 LOGGED_IN = ALL - {"public"}
 ADMIN = frozenset({"admin"})
 COUNTY = frozenset({"county"})
@@ -234,6 +235,41 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     },
     ("GET", "/assessment"): (ASSESS_READERS, "scoped"),  # the scorecard page (issue 18)
     ("GET", "/vehicles/upload"): (frozenset({"admin", "enterprise"}), "scoped"),
+    # environmental police and joint operations (issue 20 item 2; tests/police/test_police_web.py
+    # checks that the police see transferred cases only)
+    **{
+        (m, f"/api/v1/police{path}"): (roles, scope)
+        for m, path, roles, scope in (
+            ("GET", "/legal-basis", STAFF | {"police"}, "all"),
+            ("GET", "/cases", STAFF | {"police"}, "scoped"),
+            ("POST", "/cases", frozenset({"admin", "chief", "inspector"}), "all"),
+            ("GET", "/cases/{case_id}", STAFF | {"police"}, "scoped"),
+            ("GET", "/cases/{case_id}/package", STAFF | {"police"}, "scoped"),
+            ("GET", "/cases/{case_id}/files/{file_id}", STAFF | {"police"}, "scoped"),
+            (
+                "POST",
+                "/cases/{case_id}/{action}",
+                frozenset({"admin", "chief", "inspector", "police"}),
+                "all",
+            ),
+            ("GET", "/operations", STAFF | {"police"}, "all"),
+            ("POST", "/operations", frozenset({"admin", "chief", "inspector"}), "all"),
+            ("GET", "/operations/{op_id}", STAFF | {"police"}, "all"),
+            (
+                "POST",
+                "/operations/{op_id}/visits",
+                frozenset({"admin", "chief", "inspector", "police"}),
+                "all",
+            ),
+            (
+                "POST",
+                "/operations/{op_id}/{action}",
+                frozenset({"admin", "chief", "inspector"}),
+                "all",
+            ),
+        )
+    },
+    ("GET", "/police"): (STAFF | {"police"}, "scoped"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.
@@ -254,6 +290,8 @@ PATH_VALUES = {
     "report_id": "air-daily-2026-01-01-v1",
     "account_id": "no-such-account",
     "report_no": "420800000000000000",
+    "case_id": "YS20260101-001",  # environmental police (issue 20)
+    "op_id": "OP20260101-01",
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},

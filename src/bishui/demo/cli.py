@@ -33,6 +33,7 @@ DEMO_ROLES = (
     ("enterprise", "enterprise", 0, "企业用户"),
     ("operator", "operator", None, "交易机构"),
     ("finance", "finance", None, "财政局用户"),  # county scorecards and allocations
+    ("police", "police", None, "环保警察"),  # transferred cases, joint operations (issue 20)
 )
 
 
@@ -265,6 +266,12 @@ def setup_engines(
         f"      {got['runs']} scoring runs, {got['allocations']} allocations, "
         f"{got['asset_lines']} asset lines ({time.monotonic() - t2:.0f} s)"
     )
+    from bishui.demo import police as demo_police
+
+    t2 = time.monotonic()
+    got = demo_police.setup(store, now)  # a case transferred and accepted, a night operation
+    echo(f"      environmental police: {got['cases']} case transferred, {got['operations']} "
+         f"night operation ({time.monotonic() - t2:.1f} s)")  # fmt: skip
 
 
 def demo_accounts(store: Store, model: ModelCity, data_dir: Path) -> list[dict[str, str]]:

@@ -55,6 +55,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "enterprise": ("企业用户", "enterprise"),
     # runs the environmental-resource exchange's registry (bishui.exchange, docs/exchange.md)
     "operator": ("交易机构", "exchange operator"),
+    # environmental police (环保警察): the cases transferred to them, joint operations (issue 20)
+    "police": ("环保警察", "environmental police"),
     "public": ("公众", "public"),
 }
 #: Roles an account can have ("public" is the absence of one).

@@ -203,6 +203,9 @@ def create_app(
 
     app.include_router(energy_page.router)
     app.include_router(vehicles_page.router)
+    from bishui.web import police_page  # environmental police and joint operations (issue 20)
+
+    app.include_router(police_page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

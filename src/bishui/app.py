@@ -27,6 +27,7 @@ from bishui.energy import schema as energy_schema
 from bishui.enforcement import schema as enforcement_schema
 from bishui.exchange import schema as exchange_schema
 from bishui.reports import schema as reports_schema
+from bishui.rivers import schema as rivers_schema
 from bishui.sources import schema as sources_schema
 from bishui.store import Store
 from bishui.store import open_store as _open_store
@@ -48,6 +49,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("energy", energy_schema),
     ("vehicles", vehicles_schema),
     ("assessment", assessment_schema),
+    ("rivers", rivers_schema),
 )
 
 
@@ -103,6 +105,12 @@ def _vehicles(store: Store, now: dt.datetime) -> None:
     service.refresh(store, now)
 
 
+def _rivers(store: Store, now: dt.datetime) -> None:
+    from bishui.rivers import service
+
+    service.sync(store, now=now)
+
+
 #: Every domain's refresh hook, ``(name, hook(store, now))``, in the order they run.
 REFRESH: tuple[tuple[str, runtime.RefreshHook], ...] = (
     ("water.supervision", _water_supervision),  # the drinking-water sources' alerts
@@ -111,6 +119,7 @@ REFRESH: tuple[tuple[str, runtime.RefreshHook], ...] = (
     ("reports", _reports),  # the reports of the closed day, month, year (docs/reports.md)
     ("exchange", _exchange),  # emission rights past their five-year validity expire
     ("vehicles", _vehicles),  # the inspections of the previous day, once (docs/vehicles.md)
+    ("rivers", _rivers),  # patrol problems whose task closed → resolved (docs/governance.md)
 )
 
 

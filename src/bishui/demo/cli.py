@@ -33,6 +33,8 @@ DEMO_ROLES = (
     ("enterprise", "enterprise", 0, "企业用户"),
     ("operator", "operator", None, "交易机构"),
     ("finance", "finance", None, "财政局用户"),  # county scorecards and allocations
+    ("river_chief", "river_chief", None, "后港镇乡级湖长（模拟）"),  # issue 20, rivers.toml
+    ("volunteer", "volunteer", None, "漳河水库义务监督员（模拟）"),  # issue 20
 )
 
 
@@ -262,6 +264,12 @@ def setup_engines(
         f"      {got['runs']} scoring runs, {got['allocations']} allocations, "
         f"{got['asset_lines']} asset lines ({time.monotonic() - t2:.0f} s)"
     )
+    from bishui.demo import rivers as demo_rivers
+
+    t2 = time.monotonic()
+    rv = demo_rivers.setup(store, now)  # river and lake chiefs, patrols → tasks (issue 20)
+    echo(f"      river and lake chiefs: {rv['sections']} sections, {rv['chiefs']} chiefs, "
+         f"{rv['patrols']} patrols → {rv['problems']} tasks ({time.monotonic() - t2:.1f} s)")
 
 
 def demo_accounts(store: Store, model: ModelCity, data_dir: Path) -> list[dict[str, str]]:

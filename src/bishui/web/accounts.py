@@ -55,6 +55,10 @@ ROLES: dict[str, tuple[str, str]] = {
     "enterprise": ("企业用户", "enterprise"),
     # runs the environmental-resource exchange's registry (bishui.exchange, docs/exchange.md)
     "operator": ("交易机构", "exchange operator"),
+    # river and lake chiefs (河长/湖长) and volunteer supervisors: their sections / area only
+    # (bishui.rivers, docs/governance.md; issue 20)
+    "river_chief": ("河湖长", "river or lake chief"),
+    "volunteer": ("义务监督员", "volunteer supervisor"),
     "public": ("公众", "public"),
 }
 #: Roles an account can have ("public" is the absence of one).

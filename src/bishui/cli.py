@@ -40,6 +40,7 @@ SUBCOMMANDS: dict[str, str] = {
     "exchange": "bishui.exchange.cli:exchange",
     "vehicles": "bishui.vehicles.cli:vehicles",
     "assess": "bishui.assessment.cli:assess",
+    "rivers": "bishui.rivers.cli:rivers",  # river and lake chiefs (issue 20)
 }
 
 

@@ -21,6 +21,7 @@ ALL = frozenset({"admin", "analyst", "inspector", "chief", "county", "enterprise
 ALL |= {"operator"}  # the exchange operator, 交易机构 (docs/exchange.md "Pages and API")
 ALL |= {"energy_office"}  # the energy-saving office (issue 18)
 ALL = ALL | {"finance"}  # the finance bureau (issue 18): scorecards and allocations
+ALL |= {"river_chief", "volunteer"}  # river and lake chiefs, volunteer supervisors (issue 20)
 LOGGED_IN = ALL - {"public"}
 ADMIN = frozenset({"admin"})
 COUNTY = frozenset({"county"})
@@ -37,6 +38,9 @@ EXCHANGE_READERS = STAFF | {"county", "enterprise", "operator"}
 EXCHANGE_ACTORS = frozenset({"enterprise", "operator"})  # the registry checks representation
 ASSESS_READERS = STAFF | {"finance", "county"}  # scorecards (issue 18); a county its own
 ASSESS_SCORERS = frozenset({"admin", "analyst"})
+# river and lake chiefs (issue 20; tests/rivers/test_rivers_web.py checks scoping)
+RIVER_READERS = STAFF | {"county", "river_chief", "volunteer"}
+PATROLLERS = frozenset({"river_chief", "volunteer"})
 
 EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/health"): (ALL, "all"),
@@ -231,6 +235,34 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     },
     ("GET", "/assessment"): (ASSESS_READERS, "scoped"),  # the scorecard page (issue 18)
     ("GET", "/vehicles/upload"): (frozenset({"admin", "enterprise"}), "scoped"),
+    # river and lake chiefs, volunteer supervisors (issue 20; docs/governance.md)
+    **{
+        (m, f"/api/v1/rivers{path}"): (roles, scope)
+        for m, path, roles, scope in (
+            ("GET", "/sections", RIVER_READERS, "scoped"),
+            ("GET", "/chiefs", RIVER_READERS, "scoped"),
+            ("GET", "/chief", RIVER_READERS, "scoped"),
+            ("GET", "/joint", RIVER_READERS, "scoped"),
+            ("GET", "/joint/{group_id}", RIVER_READERS, "scoped"),
+            ("GET", "/patrols", RIVER_READERS, "scoped"),
+            ("GET", "/patrols/{patrol_id}", RIVER_READERS, "scoped"),
+            ("GET", "/patrols/{patrol_id}/photos/{photo_id}", RIVER_READERS, "scoped"),
+            ("POST", "/patrols", PATROLLERS, "all"),
+            ("POST", "/patrols/{patrol_id}/points", PATROLLERS, "all"),
+            ("POST", "/patrols/{patrol_id}/photos", PATROLLERS, "all"),
+            ("POST", "/patrols/{patrol_id}/problems", PATROLLERS, "all"),
+            ("POST", "/patrols/{patrol_id}/submit", PATROLLERS, "all"),
+            ("POST", "/patrols/{patrol_id}/{action}", PATROLLERS | ADMIN, "all"),
+            ("GET", "/problems", RIVER_READERS, "scoped"),
+            ("POST", "/problems/{problem_id}/{action}", PATROLLERS | ADMIN, "scoped"),
+            ("POST", "/registry", ADMIN, "all"),
+            ("POST", "/assignments", ADMIN, "all"),
+            ("POST", "/assignments/{assignment_id}/end", ADMIN, "all"),
+            ("POST", "/volunteers", ADMIN, "all"),
+            ("POST", "/volunteers/{volunteer_id}/end", ADMIN, "all"),
+        )
+    },
+    ("GET", "/rivers"): (RIVER_READERS, "scoped"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.
@@ -251,6 +283,12 @@ PATH_VALUES = {
     "report_id": "air-daily-2026-01-01-v1",
     "account_id": "no-such-account",
     "report_no": "420800000000000000",
+    "group_id": "no-such-group",
+    "patrol_id": "RP-000000000000",
+    "photo_id": "0" * 32,
+    "problem_id": "RQ-000000000000",
+    "assignment_id": "RA-000000000000",
+    "volunteer_id": "no-such-volunteer",
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},

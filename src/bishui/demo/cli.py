@@ -268,8 +268,10 @@ def setup_engines(
 
     t2 = time.monotonic()
     rv = demo_rivers.setup(store, now)  # river and lake chiefs, patrols → tasks (issue 20)
-    echo(f"      river and lake chiefs: {rv['sections']} sections, {rv['chiefs']} chiefs, "
-         f"{rv['patrols']} patrols → {rv['problems']} tasks ({time.monotonic() - t2:.1f} s)")
+    echo(
+        f"      river and lake chiefs: {rv['sections']} sections, {rv['chiefs']} chiefs, "
+        f"{rv['patrols']} patrols → {rv['problems']} tasks ({time.monotonic() - t2:.1f} s)"
+    )
 
 
 def demo_accounts(store: Store, model: ModelCity, data_dir: Path) -> list[dict[str, str]]:

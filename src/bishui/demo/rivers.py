@@ -38,9 +38,7 @@ def _walk(start: dt.datetime, lat: float, lon: float, n: int) -> list[dict[str, 
     ]  # fmt: skip
 
 
-def setup(
-    store: Store, now: dt.datetime, accounts: dict[str, str] | None = None
-) -> dict[str, int]:
+def setup(store: Store, now: dt.datetime, accounts: dict[str, str] | None = None) -> dict[str, int]:
     """Load the registry; patrol twice with a problem each, unless patrols exist already."""
     names = accounts or ACCOUNTS
     got = service.load_registry(store, registry_doc(names), service.SYSTEM, now=now)

@@ -68,8 +68,9 @@ def parse_rules(doc: Mapping[str, Any]) -> Rules:
         pi, pv, lim = doc["patrol_interval"], doc["patrol_validity"], doc["limits"]
         interval = {lvl: str(pi[lvl]) for lvl in LEVELS}
         cats = {
-            str(code): Category(str(code), str(c["zh"]), str(c["en"]), str(c["department"]),
-                                str(c["severity"]))  # fmt: skip
+            str(code): Category(
+                str(code), str(c["zh"]), str(c["en"]), str(c["department"]), str(c["severity"])
+            )
             for code, c in doc["categories"].items()
         }
         rules = Rules(

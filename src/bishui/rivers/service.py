@@ -417,9 +417,13 @@ def sections(store: Store, who: Who) -> list[dict[str, Any]]:
         "WHERE a.state = 'active' ORDER BY a.start_date, a.id"
     ):
         chiefs.setdefault(a["section_id"], []).append(
-            {"assignment": a["id"], "chief": a["chief_id"], "name": a["name"],
-             "title": f"{LEVEL_ZH[a['level']]}{a['title']}",
-             "since": a["start_date"].isoformat()}  # fmt: skip
+            {
+                "assignment": a["id"],
+                "chief": a["chief_id"],
+                "name": a["name"],
+                "title": f"{LEVEL_ZH[a['level']]}{a['title']}",
+                "since": a["start_date"].isoformat(),
+            }
         )
     for r in rows:
         r["chiefs"] = chiefs.get(r["id"], [])
@@ -905,7 +909,8 @@ def sync(
                    {"task": task_id})  # fmt: skip
             got["resolved"] += 1
     waiting = store.query(
-        f"SELECT q.id FROM river_problem q WHERE q.state = 'recorded'{cond} ORDER BY q.id", args  # noqa: S608
+        f"SELECT q.id FROM river_problem q WHERE q.state = 'recorded'{cond} ORDER BY q.id",  # noqa: S608
+        args,
     )
     for r in waiting[:100]:
         route_problem(store, r["id"], now=at)
@@ -923,10 +928,16 @@ def section_quality(store: Store, month: str, site_ids: Iterable[str]) -> dict[s
         return {}
     result = assess_cached(store, month)
     return {
-        s["section"]: {"site": s["section"], "name": s["name"], "class": s["class"],
-                       "label": s["label"], "status": s["status"],
-                       "target": s["target_label"], "attainment": s["attainment"],
-                       "main_pollutants": s["main_pollutants"]}  # fmt: skip
+        s["section"]: {
+            "site": s["section"],
+            "name": s["name"],
+            "class": s["class"],
+            "label": s["label"],
+            "status": s["status"],
+            "target": s["target_label"],
+            "attainment": s["attainment"],
+            "main_pollutants": s["main_pollutants"],
+        }
         for s in result.sections
         if s["section"] in wanted
     }
@@ -1010,11 +1021,19 @@ def chief_page(
 
 
 def _rules_json(r: Rules) -> dict[str, Any]:
-    return {"version": r.version, "interval": dict(r.interval), "interval_source": r.interval_source,
-            "min_minutes": r.min_minutes, "min_metres": r.min_metres,
-            "validity_source": r.validity_source,
-            "categories": {c.code: {"zh": c.zh, "en": c.en, "department": c.department,
-                                    "severity": c.severity} for c in r.categories.values()}}  # fmt: skip
+    cats = {
+        c.code: {"zh": c.zh, "en": c.en, "department": c.department, "severity": c.severity}
+        for c in r.categories.values()
+    }
+    return {
+        "version": r.version,
+        "interval": dict(r.interval),
+        "interval_source": r.interval_source,
+        "min_minutes": r.min_minutes,
+        "min_metres": r.min_metres,
+        "validity_source": r.validity_source,
+        "categories": cats,
+    }
 
 
 def joint_groups(store: Store, who: Who) -> list[dict[str, Any]]:

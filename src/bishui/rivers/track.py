@@ -11,6 +11,7 @@ not before the previous point's, the batch and the patrol within their size limi
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -44,9 +45,7 @@ def _time(v: Any, i: int) -> dt.datetime:
     return t.replace(microsecond=0)
 
 
-def check_points(
-    raw: Any, before: Sequence[Point], *, per_request: int, total: int
-) -> list[Point]:
+def check_points(raw: Any, before: Sequence[Point], *, per_request: int, total: int) -> list[Point]:
     """The batch *raw* as points, checked against the *before* points of the patrol."""
     if not isinstance(raw, list | tuple):
         raise InputError("points", "a list of {lat, lon, t}", repr(raw)[:100])
@@ -73,9 +72,7 @@ def check_points(
 
 def length_m(points: Sequence[Point]) -> float:
     """The track's length: the sum of its legs [m]."""
-    return sum(
-        distance_m(a[0], a[1], b[0], b[1]) for a, b in zip(points, points[1:], strict=False)
-    )
+    return sum(distance_m(a[0], a[1], b[0], b[1]) for a, b in itertools.pairwise(points))
 
 
 def duration_s(points: Sequence[Point]) -> int:

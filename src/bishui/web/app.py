@@ -202,6 +202,9 @@ def create_app(
 
     app.include_router(energy_page.router)
     app.include_router(vehicles_page.router)
+    from bishui.web import rivers_page  # river and lake chiefs (issue 20)
+
+    app.include_router(rivers_page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

@@ -26,6 +26,7 @@ from bishui.web.api import (
     mapsearch,
     overview,
     reports,
+    rivers,
     sources,
     uploads,
     vehicles,
@@ -53,4 +54,5 @@ ROUTERS: list[APIRouter] = [
     energy.router,  # energy accounts, dual control, reduction accounts (issue 18)
     vehicles.router,  # vehicle-inspection supervision (issue 19)
     assessment_api.router,  # county scorecards, allocation, asset tables, audits (issue 18)
+    rivers.router,  # river and lake chiefs, volunteer supervisors (issue 20)
 ]

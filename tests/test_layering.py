@@ -237,6 +237,7 @@ _ORDER = ["hj212", "store", "registry", "ingest", "readings", "enforcement", "ai
           "sources", "compensation", "exchange", "energy", "assessment", "vehicles", "reports",
           "settings", "runtime", "control", "app", "web", "demo", "core_cli", "cli",
           "__main__"]  # fmt: skip
+_ORDER.insert(_ORDER.index("settings"), "rivers")  # river and lake chiefs (issue 20)
 
 
 _PACKAGES = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}

@@ -96,6 +96,9 @@ async def test_scoping_and_a_patrol_through_the_api(app: Any, tokens: dict[str, 
         assert r.status_code == 404
         r = await c.post(f"/api/v1/rivers/patrols/{p['id']}/void", json={"reason": "x"})
         assert r.status_code == 404  # not his patrol
+        page = await c.get("/rivers", headers={"Accept": "text/html"})
+        assert page.status_code == 200 and "漳河水库东宝区片" in page.text
+        assert "长湖后港镇片" not in page.text
     async with _client(app, tokens["zx.county"]) as c:
         assert {g["id"] for g in (await c.get("/api/v1/rivers/joint")).json()["items"]} == {
             "hanjiang"
@@ -105,6 +108,9 @@ async def test_scoping_and_a_patrol_through_the_api(app: Any, tokens: dict[str, 
         assert (await c.get("/api/v1/rivers/joint/changhu")).status_code == 404
         assert (await c.get("/api/v1/rivers/problems")).json()["items"] == []
     async with _client(app, tokens["root"]) as c:
+        page = await c.get("/rivers?chief=C-HJ-420822", headers={"Accept": "text/html"})
+        assert page.status_code == 200 and "沙洋县县级河长（模拟）" in page.text
+        assert "汉江联防联控" in page.text and "长湖后港镇片" in page.text  # the one below him
         r = await c.post(f"/api/v1/rivers/patrols/{p['id']}/void", json={"reason": "测试作废"})
         assert r.json()["state"] == "void"
         body = {"chief": "no-such", "section": "HJ-420881", "start": "2026-01-01"}

@@ -187,3 +187,25 @@ def test_assignments_end_and_joint_control(rstore: tuple[Store, dict[str, Any]])
         sv.joint_view(store, shayang, "zhanghe")
     assert {g["id"] for g in sv.joint_groups(store, VOL)} == {"zhanghe"}
     assert {g["id"] for g in sv.joint_groups(store, CHIEF)} == {"changhu"}
+
+
+def test_the_registry_loader_refuses_what_the_city_does_not_hold(
+    rstore: tuple[Store, dict[str, Any]],
+) -> None:
+    store, _ = rstore
+    base = {"id": "X-1", "body": "hanjiang", "name": "x", "level": "county", "region": "420881",
+            "sites": [], "source": "test"}  # fmt: skip
+    for change, field in (
+        ({"sites": ["AQ01"]}, "sections.sites"),  # an air station is not a water section
+        ({"level": "province"}, "sections.level"),
+        ({"body": "yangtze"}, "sections.body"),
+        ({"region": "110000"}, "sections.region"),
+        ({"parent": "NO-SUCH"}, "sections.parent"),
+        ({"id": "../x"}, "sections.id"),
+    ):
+        with pytest.raises(InputError) as e:
+            sv.load_registry(store, {"sections": [{**base, **change}]}, ADMIN)
+        assert e.value.field == field
+    with pytest.raises(PermissionDenied):
+        sv.load_registry(store, {"sections": [base]}, sv.Who("a", "analyst"))
+    assert not store.query("SELECT id FROM river_section WHERE id = 'X-1'")  # all or nothing

@@ -136,6 +136,7 @@ def load_registry(
             _audit(tx, at, who, f"body:{bid}", "load", None, "stored", b)
             counts["bodies"] += 1
         known = {r[0] for r in tx.fetch("SELECT id FROM river_section")}
+        water_sites = {r[0] for r in tx.fetch("SELECT id FROM sites WHERE kind = 'water'")}
         for s in doc.get("sections", []):
             sid = _ident(s.get("id"), "sections.id")
             body, level = str(s.get("body")), str(s.get("level"))
@@ -150,6 +151,9 @@ def load_registry(
             if parent is not None and parent not in known:
                 raise InputError("sections.parent", "a section listed before it", parent)
             sites = [str(x) for x in s.get("sites", [])]
+            if len(sites) > 50 or not set(sites) <= water_sites:
+                raise InputError("sections.sites", "at most 50 water sections of the registry",
+                                 sorted(set(sites) - water_sites)[:10] or len(sites))  # fmt: skip
             tx.execute("DELETE FROM river_section WHERE id = ?", [sid])
             tx.execute(
                 "INSERT INTO river_section (id, body_id, name, level, parent_id, region, sites, "

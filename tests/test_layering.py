@@ -27,6 +27,7 @@ DOMAINS = frozenset({"hj212", "store", "registry", "readings", "ingest", "enforc
                      "water", "sources", "compensation", "reports", "exchange", "energy",
                      "assessment", "vehicles", "grid"})  # fmt: skip
 DOMAINS |= {"police"}  # environmental police and joint operations (issue 20)
+DOMAINS |= {"rivers"}  # river and lake chiefs (issue 20)
 #: the application: assembles the domains (commands, web, demo, the running platform)
 APP = frozenset({"cli", "__main__", "app", "settings", "core_cli", "runtime", "web", "demo",
                  "control"})  # fmt: skip
@@ -69,6 +70,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     # case transfer reads a task, its evidence files and audit events through enforcement's
     # public service; an operation's findings go to the enforcement intake
     "police": frozenset({"store", "enforcement"}),
+    # river and lake chiefs: sections measured by the water engine, problems into enforcement
+    "rivers": frozenset({"water", "enforcement", "registry", "store"}),
     "web": frozenset(DOMAINS),
     # the assembly: hands every domain's migrations (web's too) to the store and its refresh
     # hook to the runtime
@@ -241,6 +244,7 @@ _ORDER = ["hj212", "store", "registry", "ingest", "readings", "enforcement", "ai
           "grid", "settings", "runtime", "control", "app", "web", "demo", "core_cli", "cli",
           "__main__"]  # fmt: skip
 _ORDER.insert(_ORDER.index("settings"), "police")  # the last domain before the application
+_ORDER.insert(_ORDER.index("settings"), "rivers")  # river and lake chiefs (issue 20)
 
 
 _PACKAGES = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}

@@ -29,6 +29,7 @@ from bishui.exchange import schema as exchange_schema
 from bishui.grid import schema as grid_schema
 from bishui.police import schema as police_schema
 from bishui.reports import schema as reports_schema
+from bishui.rivers import schema as rivers_schema
 from bishui.sources import schema as sources_schema
 from bishui.store import Store
 from bishui.store import open_store as _open_store
@@ -52,6 +53,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("assessment", assessment_schema),
     ("grid", grid_schema),
     ("police", police_schema),  # environmental police and joint operations (issue 20)
+    ("rivers", rivers_schema),
 )
 
 
@@ -107,6 +109,12 @@ def _vehicles(store: Store, now: dt.datetime) -> None:
     service.refresh(store, now)
 
 
+def _rivers(store: Store, now: dt.datetime) -> None:
+    from bishui.rivers import service
+
+    service.sync(store, now=now)
+
+
 #: Every domain's refresh hook, ``(name, hook(store, now))``, in the order they run.
 REFRESH: tuple[tuple[str, runtime.RefreshHook], ...] = (
     ("water.supervision", _water_supervision),  # the drinking-water sources' alerts
@@ -115,6 +123,7 @@ REFRESH: tuple[tuple[str, runtime.RefreshHook], ...] = (
     ("reports", _reports),  # the reports of the closed day, month, year (docs/reports.md)
     ("exchange", _exchange),  # emission rights past their five-year validity expire
     ("vehicles", _vehicles),  # the inspections of the previous day, once (docs/vehicles.md)
+    ("rivers", _rivers),  # patrol problems whose task closed → resolved (docs/governance.md)
 )
 
 

@@ -42,6 +42,7 @@ SUBCOMMANDS: dict[str, str] = {
     "assess": "bishui.assessment.cli:assess",
     "grid": "bishui.grid.cli:grid",
     "police": "bishui.police.cli:police",  # environmental police and joint operations (issue 20)
+    "rivers": "bishui.rivers.cli:rivers",  # river and lake chiefs (issue 20)
 }
 
 

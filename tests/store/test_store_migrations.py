@@ -21,6 +21,7 @@ PRE15_ORDER = ["core", "web", "compensation", "water", "sources", "enforcement"]
 #: Domains added since are appended after them (a new domain never reorders the old ones).
 ORDER = [*PRE15_ORDER, "reports", "exchange", "energy", "vehicles", "assessment", "grid"]
 ORDER += ["police"]  # issue 20 item 2
+ORDER += ["rivers"]  # river and lake chiefs (issue 20)
 
 
 def _versions(store: Store) -> list[tuple[str, int, object]]:

@@ -22,6 +22,7 @@ ALL |= {"operator"}  # the exchange operator, 交易机构 (docs/exchange.md "Pa
 ALL |= {"energy_office"}  # the energy-saving office (issue 18)
 ALL = ALL | {"finance"}  # the finance bureau (issue 18): scorecards and allocations
 ALL = ALL | {"police"}  # environmental police (issue 20 item 2): transferred cases, joint ops
+ALL |= {"river_chief", "volunteer"}  # river and lake chiefs, volunteer supervisors (issue 20)
 LOGGED_IN = ALL - {"public"}
 ADMIN = frozenset({"admin"})
 COUNTY = frozenset({"county"})
@@ -38,6 +39,9 @@ EXCHANGE_READERS = STAFF | {"county", "enterprise", "operator"}
 EXCHANGE_ACTORS = frozenset({"enterprise", "operator"})  # the registry checks representation
 ASSESS_READERS = STAFF | {"finance", "county"}  # scorecards (issue 18); a county its own
 ASSESS_SCORERS = frozenset({"admin", "analyst"})
+# river and lake chiefs (issue 20; tests/rivers/test_rivers_web.py checks scoping)
+RIVER_READERS = STAFF | {"county", "river_chief", "volunteer"}
+PATROLLERS = frozenset({"river_chief", "volunteer"})
 
 EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/health"): (ALL, "all"),
@@ -270,6 +274,34 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
         )
     },
     ("GET", "/police"): (STAFF | {"police"}, "scoped"),
+    # river and lake chiefs, volunteer supervisors (issue 20; docs/governance.md)
+    **{
+        (m, f"/api/v1/rivers{path}"): (roles, scope)
+        for m, path, roles, scope in (
+            ("GET", "/sections", RIVER_READERS, "scoped"),
+            ("GET", "/chiefs", RIVER_READERS, "scoped"),
+            ("GET", "/chief", RIVER_READERS, "scoped"),
+            ("GET", "/joint", RIVER_READERS, "scoped"),
+            ("GET", "/joint/{group_id}", RIVER_READERS, "scoped"),
+            ("GET", "/patrols", RIVER_READERS, "scoped"),
+            ("GET", "/patrols/{patrol_id}", RIVER_READERS, "scoped"),
+            ("GET", "/patrols/{patrol_id}/photos/{photo_id}", RIVER_READERS, "scoped"),
+            ("POST", "/patrols", PATROLLERS, "all"),
+            ("POST", "/patrols/{patrol_id}/points", PATROLLERS, "all"),
+            ("POST", "/patrols/{patrol_id}/photos", PATROLLERS, "all"),
+            ("POST", "/patrols/{patrol_id}/problems", PATROLLERS, "all"),
+            ("POST", "/patrols/{patrol_id}/submit", PATROLLERS, "all"),
+            ("POST", "/patrols/{patrol_id}/{action}", PATROLLERS | ADMIN, "all"),
+            ("GET", "/problems", RIVER_READERS, "scoped"),
+            ("POST", "/problems/{problem_id}/{action}", PATROLLERS | ADMIN, "scoped"),
+            ("POST", "/registry", ADMIN, "all"),
+            ("POST", "/assignments", ADMIN, "all"),
+            ("POST", "/assignments/{assignment_id}/end", ADMIN, "all"),
+            ("POST", "/volunteers", ADMIN, "all"),
+            ("POST", "/volunteers/{volunteer_id}/end", ADMIN, "all"),
+        )
+    },
+    ("GET", "/rivers"): (RIVER_READERS, "scoped"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.
@@ -292,6 +324,12 @@ PATH_VALUES = {
     "report_no": "420800000000000000",
     "case_id": "YS20260101-001",  # environmental police (issue 20)
     "op_id": "OP20260101-01",
+    "group_id": "no-such-group",
+    "patrol_id": "RP-000000000000",
+    "photo_id": "0" * 32,
+    "problem_id": "RQ-000000000000",
+    "assignment_id": "RA-000000000000",
+    "volunteer_id": "no-such-volunteer",
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},

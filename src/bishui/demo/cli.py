@@ -34,6 +34,8 @@ DEMO_ROLES = (
     ("operator", "operator", None, "交易机构"),
     ("finance", "finance", None, "财政局用户"),  # county scorecards and allocations
     ("police", "police", None, "环保警察"),  # transferred cases, joint operations (issue 20)
+    ("river_chief", "river_chief", None, "后港镇乡级湖长（模拟）"),  # issue 20, rivers.toml
+    ("volunteer", "volunteer", None, "漳河水库义务监督员（模拟）"),  # issue 20
 )
 
 
@@ -272,6 +274,14 @@ def setup_engines(
     got = demo_police.setup(store, now)  # a case transferred and accepted, a night operation
     echo(f"      environmental police: {got['cases']} case transferred, {got['operations']} "
          f"night operation ({time.monotonic() - t2:.1f} s)")  # fmt: skip
+    from bishui.demo import rivers as demo_rivers
+
+    t2 = time.monotonic()
+    rv = demo_rivers.setup(store, now)  # river and lake chiefs, patrols → tasks (issue 20)
+    echo(
+        f"      river and lake chiefs: {rv['sections']} sections, {rv['chiefs']} chiefs, "
+        f"{rv['patrols']} patrols → {rv['problems']} tasks ({time.monotonic() - t2:.1f} s)"
+    )
 
 
 def demo_accounts(store: Store, model: ModelCity, data_dir: Path) -> list[dict[str, str]]:

@@ -60,7 +60,8 @@ def tasks_list(db_url: str, state: str | None, out: Path | None) -> None:
     headers = ["任务编号", "状态", "严重程度", "单位", "站点编码", "承办", "期限", "标题"]
     # A drinking-water source task has no enterprise: say what it is about instead.
     table = [[t["id"], t["state"], t["severity"],
-              t["uscc"] if t.get("subject_kind", "outlet") == "outlet" else "饮用水水源地",
+              t["uscc"] if t.get("subject_kind", "outlet") == "outlet"
+              else "河湖责任河段" if t.get("subject_kind") == "river_section" else "饮用水水源地",
               t["site_code"], t["assignee"], t["deadline"], t["title"]] for t in rows]  # fmt: skip
     click.echo(render(f"执法任务 ({len(table)})", (headers, table)))
     if out:

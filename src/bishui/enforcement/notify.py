@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bishui.enforcement.audit import AuditEvent
-from bishui.enforcement.tasks import WATER_SOURCE, State, Task
+from bishui.enforcement.tasks import NO_ENTERPRISE_KINDS, RIVER_SECTION, WATER_SOURCE, State, Task
 
 logger = logging.getLogger("bishui.enforcement")
 
@@ -64,7 +64,9 @@ def notifications_for(event: AuditEvent, task: Task) -> list[Notification]:
     # The party answerable for the subject: the enterprise of an outlet; for a drinking-water
     # source (no enterprise) the source itself, which the sender resolves to whoever is in
     # charge of it (the county's water-source authority).
+    # A river section's (bishui.rivers) is the section, resolved to its chiefs' office.
     party = (f"source:{task.site_code}" if task.subject_kind == WATER_SOURCE
+             else f"section:{task.site_code}" if task.subject_kind == RIVER_SECTION
              else f"enterprise:{task.uscc}")  # fmt: skip
     a = event.action
     if a == "create":
@@ -98,7 +100,7 @@ def notifications_for(event: AuditEvent, task: Task) -> list[Notification]:
         return [n(task.assignee or "role:supervisor", f"任务 {task.id} 处置被退回",
                   str(p.get("reason", "")))]  # fmt: skip
     if a == "submit_rectification":
-        who = "整改情况已记录" if task.subject_kind == WATER_SOURCE else "企业提交整改材料"
+        who = "整改情况已记录" if task.subject_kind in NO_ENTERPRISE_KINDS else "企业提交整改材料"
         return [n(task.assignee or "role:supervisor", f"任务 {task.id} {who}")]
     if a == "escalate":
         return [n(f"role:{p.get('notify_role', 'supervisor')}",

@@ -57,6 +57,10 @@ ROLES: dict[str, tuple[str, str]] = {
     "operator": ("交易机构", "exchange operator"),
     # environmental police (环保警察): the cases transferred to them, joint operations (issue 20)
     "police": ("环保警察", "environmental police"),
+    # river and lake chiefs (河长/湖长) and volunteer supervisors: their sections / area only
+    # (bishui.rivers, docs/governance.md; issue 20)
+    "river_chief": ("河湖长", "river or lake chief"),
+    "volunteer": ("义务监督员", "volunteer supervisor"),
     "public": ("公众", "public"),
 }
 #: Roles an account can have ("public" is the absence of one).

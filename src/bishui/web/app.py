@@ -206,6 +206,9 @@ def create_app(
     from bishui.web import police_page  # environmental police and joint operations (issue 20)
 
     app.include_router(police_page.router)
+    from bishui.web import rivers_page  # river and lake chiefs (issue 20)
+
+    app.include_router(rivers_page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

@@ -160,6 +160,8 @@ def assignee_name(assignee: str | None, lang: str, regions: Mapping[str, tuple[s
         i = LANGS.index(lang)
         region = regions.get(who, (who, who))[i]
         return f"{region}{_tables()['assignee_kind']['team'][i]}" if i == 0 else f"{region} team"
+    if kind == "dept" and who:  # a department a river-chief problem is routed to (issue 20)
+        return who
     return assignee
 
 

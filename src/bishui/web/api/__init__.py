@@ -27,6 +27,7 @@ from bishui.web.api import (
     overview,
     police,
     reports,
+    rivers,
     sources,
     uploads,
     vehicles,
@@ -55,4 +56,5 @@ ROUTERS: list[APIRouter] = [
     vehicles.router,  # vehicle-inspection supervision (issue 19)
     assessment_api.router,  # county scorecards, allocation, asset tables, audits (issue 18)
     police.router,  # environmental police and joint operations (issue 20 item 2)
+    rivers.router,  # river and lake chiefs, volunteer supervisors (issue 20)
 ]

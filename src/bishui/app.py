@@ -32,6 +32,7 @@ from bishui.store import Store
 from bishui.store import open_store as _open_store
 from bishui.store import schema as store_schema
 from bishui.vehicles import schema as vehicles_schema
+from bishui.programmes import schema as programmes_schema
 from bishui.water import schema as water_schema
 from bishui.web import schema as web_schema
 
@@ -48,6 +49,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("energy", energy_schema),
     ("vehicles", vehicles_schema),
     ("assessment", assessment_schema),
+    ("programmes", programmes_schema),  # damage cases, projects and funds (issue 20)
 )
 
 

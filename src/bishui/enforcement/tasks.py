@@ -116,7 +116,12 @@ WATER_SOURCE = "water_source"
 #: operator's credit code) whose duty is 《大气污染防治法》 Art. 54 and whose false reports are
 #: penalised under Art. 112 para. 1 — not an outlet under 排污许可管理条例.
 INSPECTION_STATION = "inspection_station"
-SUBJECT_KINDS = (OUTLET, WATER_SOURCE, INSPECTION_STATION)
+#: A project of the programme register (``bishui.programmes``): 督办 of an overdue milestone. No
+#: enterprise: acted on as a drinking-water source task is (:data:`NO_ENTERPRISE_KINDS`).
+PROJECT = "project"
+SUBJECT_KINDS = (OUTLET, WATER_SOURCE, INSPECTION_STATION, PROJECT)
+#: Subject kinds with no enterprise: :data:`WATER_PERMISSIONS`, no penalty disposal.
+NO_ENTERPRISE_KINDS = (WATER_SOURCE, PROJECT)
 #: Subject kinds whose subject is an enterprise (a credit code; its enterprise users see them).
 ENTERPRISE_KINDS = (OUTLET, INSPECTION_STATION)
 
@@ -253,8 +258,8 @@ def new_task(
         raise InputError("uscc", "an outlet task names its enterprise", uscc)
     if subject_kind == INSPECTION_STATION and not uscc:
         raise InputError("uscc", "an inspection-station task names its operator", uscc)
-    if subject_kind == WATER_SOURCE and uscc:
-        raise InputError("uscc", "a drinking-water source task has no enterprise", uscc)
+    if subject_kind in NO_ENTERPRISE_KINDS and uscc:
+        raise InputError("uscc", f"a {subject_kind} task has no enterprise", uscc)
     t = Task(task_id, ids, uscc, site_code, severity, title, created,
              policy.deadline(severity, created), suggested_article=suggested_article,
              subject_kind=subject_kind)  # fmt: skip
@@ -341,8 +346,8 @@ def _g_disposal(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) 
             return "a rectification order has a due date, not in the past"
         return None
     if kind == Disposal.PENALTY:
-        if t.subject_kind == WATER_SOURCE:
-            return ("a drinking-water source has no enterprise to penalise: dispose by "
+        if t.subject_kind in NO_ENTERPRISE_KINDS:
+            return (f"a {t.subject_kind} has no enterprise to penalise: dispose by "
                     "rectification_order (of the cause) or false_alarm")  # fmt: skip
         if not t.evidence:
             return "a penalty needs recorded evidence (条例 Art. 29)"
@@ -469,7 +474,7 @@ def allowed_for(state: State, role: Role | None, subject_kind: str = OUTLET) -> 
     caller's to check."""
     if role is None:
         return []
-    perms = WATER_PERMISSIONS if subject_kind == WATER_SOURCE else PERMISSIONS
+    perms = WATER_PERMISSIONS if subject_kind in NO_ENTERPRISE_KINDS else PERMISSIONS
     return [a for a in allowed(state) if role in perms[a]]
 
 
@@ -493,7 +498,7 @@ def apply(
         act = Action(action)
     except ValueError:
         raise InputError("action", "one of " + ", ".join(Action), action) from None
-    table = WATER_PERMISSIONS if task.subject_kind == WATER_SOURCE else PERMISSIONS
+    table = WATER_PERMISSIONS if task.subject_kind in NO_ENTERPRISE_KINDS else PERMISSIONS
     if actor.role not in table[act]:
         raise PermissionDenied(f"task {task.id}: role {actor.role} may not {act}")
     if actor.role is Role.ENTERPRISE and (not actor.uscc or actor.uscc != task.uscc):

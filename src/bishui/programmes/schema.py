@@ -55,7 +55,7 @@ MIGRATIONS: list[list[str]] = [
             fund TEXT NOT NULL,
             kind TEXT NOT NULL,
             amount_fen BIGINT NOT NULL,
-            use TEXT,
+            purpose TEXT,
             on_date DATE NOT NULL,
             doc TEXT NOT NULL,
             entered_by TEXT NOT NULL,
@@ -75,7 +75,7 @@ MIGRATIONS: list[list[str]] = [
         )""",
         """CREATE TABLE programme_audit (
             seq BIGINT PRIMARY KEY,
-            at TIMESTAMP NOT NULL,
+            ts TIMESTAMP NOT NULL,
             actor TEXT NOT NULL,
             role TEXT NOT NULL,
             subject TEXT NOT NULL,

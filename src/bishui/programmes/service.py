@@ -45,7 +45,7 @@ MAX_LIST = 200
 MAX_FILES = 200  # per case or project
 USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 
-_AUDIT = ("seq", "at", "actor", "role", "subject", "action", "from_state", "to_state", "payload",
+_AUDIT = ("seq", "ts", "actor", "role", "subject", "action", "from_state", "to_state", "payload",
           "prev_hash", "hash")  # fmt: skip
 _FILE = ("id", "subject", "name", "media_type", "size", "sha256", "uploaded_by", "uploaded_at",
          "audit_seq")  # fmt: skip
@@ -103,7 +103,7 @@ def _audit(
     tx: Transaction, at: dt.datetime, actor: str, role: str, subject: str, action: str,
     from_state: str, to_state: str, payload: Mapping[str, Any],
 ) -> AuditEvent:  # fmt: skip
-    rows = tx.fetch("SELECT seq, at, hash FROM programme_audit ORDER BY seq DESC LIMIT 1")
+    rows = tx.fetch("SELECT seq, ts, hash FROM programme_audit ORDER BY seq DESC LIMIT 1")
     seq, prev, last_at = (int(rows[0][0]) + 1, rows[0][2], rows[0][1]) if rows else (1, GENESIS, at)
     at = max(at, last_at)  # the chain's times never go back
     body = json.loads(json.dumps(payload, ensure_ascii=False, default=str))
@@ -124,7 +124,7 @@ def audit_events(store: Store, subject: str | None = None, limit: int = 500) -> 
         f"SELECT {', '.join(_AUDIT)} FROM programme_audit WHERE {cond} ORDER BY seq "  # noqa: S608
         "LIMIT ?", [*args, limit],
     )  # fmt: skip
-    return [AuditEvent(int(r["seq"]), r["at"], r["actor"], r["role"], r["subject"], r["action"],
+    return [AuditEvent(int(r["seq"]), r["ts"], r["actor"], r["role"], r["subject"], r["action"],
                        r["from_state"], r["to_state"], json.loads(r["payload"]), r["prev_hash"],
                        r["hash"]) for r in rows]  # fmt: skip
 
@@ -132,7 +132,7 @@ def audit_events(store: Store, subject: str | None = None, limit: int = 500) -> 
 def verify_audit(store: Store) -> int:
     """Check the whole chain; the number of events, or :class:`ConflictError` at a break."""
     rows = store.query(f"SELECT {', '.join(_AUDIT)} FROM programme_audit ORDER BY seq")  # noqa: S608
-    events = [AuditEvent(int(r["seq"]), r["at"], r["actor"], r["role"], r["subject"], r["action"],
+    events = [AuditEvent(int(r["seq"]), r["ts"], r["actor"], r["role"], r["subject"], r["action"],
                          r["from_state"], r["to_state"], json.loads(r["payload"]), r["prev_hash"],
                          r["hash"]) for r in rows]  # fmt: skip
     AuditLog(events).verify()
@@ -608,7 +608,7 @@ def post_entry(
             raise NotFoundError(f"project {project_id} does not exist")
         if prow[0][0] == pj.State.CANCELLED:
             raise ConflictError(f"project {project_id} is cancelled")
-        entries = tx.fetch("SELECT fund, kind, amount_fen, use FROM programme_ledger "
+        entries = tx.fetch("SELECT fund, kind, amount_fen, purpose FROM programme_ledger "
                            "WHERE project_id = ? ORDER BY seq", [project_id])  # fmt: skip
         bal = money.balances((e[0], e[1], int(e[2])) for e in entries)
         mine = bal.get(fund, money.Balance())
@@ -626,7 +626,7 @@ def post_entry(
         seq_rows = tx.fetch("SELECT MAX(seq) FROM programme_ledger")
         seq = int(seq_rows[0][0] or 0) + 1
         tx.insert_rows("programme_ledger", ("seq", "project_id", "fund", "kind", "amount_fen",
-                       "use", "on_date", "doc", "entered_by", "entered_at"),
+                       "purpose", "on_date", "doc", "entered_by", "entered_at"),
                        [[seq, project_id, fund, kind, amount, use, on, doc, by, at]])  # fmt: skip
         rec = {
             "seq": seq,
@@ -647,7 +647,7 @@ def post_entry(
 def ledger(store: Store, project_id: str) -> list[dict[str, Any]]:
     """A project's fund entries in order, each with the fund's running balance."""
     rows = store.query(
-        "SELECT seq, fund, kind, amount_fen, use, on_date, doc, entered_by "
+        "SELECT seq, fund, kind, amount_fen, purpose, on_date, doc, entered_by "
         "FROM programme_ledger WHERE project_id = ? ORDER BY seq",
         [project_id],
     )

@@ -26,13 +26,13 @@ from bishui.compensation import schema as compensation_schema
 from bishui.energy import schema as energy_schema
 from bishui.enforcement import schema as enforcement_schema
 from bishui.exchange import schema as exchange_schema
+from bishui.programmes import schema as programmes_schema
 from bishui.reports import schema as reports_schema
 from bishui.sources import schema as sources_schema
 from bishui.store import Store
 from bishui.store import open_store as _open_store
 from bishui.store import schema as store_schema
 from bishui.vehicles import schema as vehicles_schema
-from bishui.programmes import schema as programmes_schema
 from bishui.water import schema as water_schema
 from bishui.web import schema as web_schema
 

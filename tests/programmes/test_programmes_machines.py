@@ -31,12 +31,13 @@ VALID: dict[dm.Action, dict[str, Any]] = {
     dm.Action.MEET: {"summary": "第二次磋商"},
     dm.Action.AGREE: {"amount_fen": 1_000_000, "restoration": "self", "signed_on": D},
     dm.Action.SUE: {"reason": "磋商不成"},
-    dm.Action.JUDGE: {"amount_fen": 1_000_000, "restoration": "money", "court": "荆门市中级人民法院",
+    dm.Action.JUDGE: {"amount_fen": 1_000_000, "restoration": "money",
+                      "court": "荆门市中级人民法院",
                       "ruling_no": "(2026)鄂08民初1号"},
     dm.Action.CONFIRM: {"court": "荆门市中级人民法院", "ruling_no": "(2026)鄂08民特1号",
                         "published_from": D, "published_to": D + dt.timedelta(days=30)},
-    dm.Action.SCHEDULE: {"schedule": money.make_schedule(1_000_000, [(D, 400_000),
-                                                                      (D.replace(year=2027), 600_000)])},
+    dm.Action.SCHEDULE: {"schedule": money.make_schedule(
+        1_000_000, [(D, 400_000), (D.replace(year=2027), 600_000)])},
     dm.Action.PAY: {"amount_fen": 400_000, "paid_on": D},
     dm.Action.COMPLETE: {},
     dm.Action.CLOSE: {"conclusion": "达到修复目标", "report": REPORT},
@@ -46,8 +47,8 @@ FACTS = {"restoration_projects": ["P1"], "restoration_accepted": True}
 
 def case_in(state: dm.State, action: dm.Action | None = None) -> dm.Case:
     """A case in *state* carrying what the transitions from it need."""
-    c = dm.Case("DC1", "某企业非法倾倒", "420802", "东宝区某地", D, "行政处罚", ("91420800MA0000000X",),
-                state=state)  # fmt: skip
+    c = dm.Case("DC1", "某企业非法倾倒", "420802", "东宝区某地", D, "行政处罚",
+                ("91420800MA0000000X",), state=state)  # fmt: skip
     settled = {"amount_fen": 1_000_000, "basis": "agreement", "restoration": "self"}
     if state in (dm.State.SETTLED, dm.State.PERFORMING, dm.State.RESTORED, dm.State.CLOSED):
         c = dataclasses.replace(c, settlement=settled)

@@ -656,9 +656,18 @@ def ledger(store: Store, project_id: str) -> list[dict[str, Any]]:
     for r in rows:
         b = money.post(bal.get(r["fund"], money.Balance()), r["kind"], int(r["amount_fen"]))
         bal[r["fund"]] = b
-        out.append({**r, "amount_fen": int(r["amount_fen"]), "on_date": r["on_date"].isoformat(),
-                    "allocated_fen": b.allocated_fen, "disbursed_fen": b.disbursed_fen,
-                    "available_fen": b.available_fen})  # fmt: skip
+        row = {k: v for k, v in r.items() if k != "purpose"}
+        out.append(
+            {
+                **row,
+                "use": r["purpose"],
+                "amount_fen": int(r["amount_fen"]),
+                "on_date": r["on_date"].isoformat(),
+                "allocated_fen": b.allocated_fen,
+                "disbursed_fen": b.disbursed_fen,
+                "available_fen": b.available_fen,
+            }
+        )
     return out
 
 

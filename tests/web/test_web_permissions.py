@@ -37,6 +37,9 @@ EXCHANGE_READERS = STAFF | {"county", "enterprise", "operator"}
 EXCHANGE_ACTORS = frozenset({"enterprise", "operator"})  # the registry checks representation
 ASSESS_READERS = STAFF | {"finance", "county"}  # scorecards (issue 18); a county its own
 ASSESS_SCORERS = frozenset({"admin", "analyst"})
+# damage cases (an enterprise: those it is liable in) and the project register (issue 20)
+PROG_CASE_READERS = STAFF | {"finance", "county", "enterprise"}
+PROG_PROJECT_READERS = STAFF | {"finance", "county"}
 
 EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/health"): (ALL, "all"),
@@ -231,6 +234,32 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     },
     ("GET", "/assessment"): (ASSESS_READERS, "scoped"),  # the scorecard page (issue 18)
     ("GET", "/vehicles/upload"): (frozenset({"admin", "enterprise"}), "scoped"),
+    # damage cases, projects and funds (issue 20; tests/programmes/test_programmes_web.py)
+    **{
+        (m, f"/api/v1/programmes{path}"): (frozenset(roles), scope)
+        for m, path, roles, scope in (
+            ("GET", "/cases", PROG_CASE_READERS, "scoped"),
+            ("POST", "/cases", STAFF, "all"),
+            ("GET", "/cases/export.csv", PROG_CASE_READERS, "scoped"),
+            ("GET", "/cases/{case_id}", PROG_CASE_READERS, "scoped"),
+            ("POST", "/cases/{case_id}/liable", STAFF, "all"),
+            ("POST", "/cases/{case_id}/actions/{action}", STAFF | {"finance"}, "all"),
+            ("POST", "/{kind}/{subject_id}/files", STAFF | {"finance"}, "all"),
+            ("GET", "/{kind}/{subject_id}/files", PROG_CASE_READERS, "scoped"),
+            ("GET", "/{kind}/{subject_id}/files/{file_id}", PROG_CASE_READERS, "scoped"),
+            ("GET", "/projects", PROG_PROJECT_READERS, "scoped"),
+            ("POST", "/projects", {"admin", "analyst"}, "all"),
+            ("GET", "/projects/export.csv", PROG_PROJECT_READERS, "scoped"),
+            ("GET", "/projects/{project_id}", PROG_PROJECT_READERS, "scoped"),
+            ("POST", "/projects/{project_id}/actions/{action}", {"admin", "analyst"}, "all"),
+            ("POST", "/projects/{project_id}/entries/{entry_kind}", {"admin", "finance"}, "all"),
+            ("GET", "/summary", PROG_PROJECT_READERS, "scoped"),
+            ("GET", "/funds", PROG_PROJECT_READERS, "all"),
+            ("POST", "/supervise", {"admin", "analyst"}, "all"),
+        )
+    },
+    ("GET", "/programmes/damage"): (PROG_CASE_READERS, "scoped"),
+    ("GET", "/programmes/projects"): (PROG_PROJECT_READERS, "scoped"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.
@@ -251,6 +280,10 @@ PATH_VALUES = {
     "report_id": "air-daily-2026-01-01-v1",
     "account_id": "no-such-account",
     "report_no": "420800000000000000",
+    "case_id": "no-such-case",
+    "project_id": "no-such-project",
+    "subject_id": "no-such-case",
+    "entry_kind": "allocate",
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},

@@ -22,6 +22,7 @@ from bishui.web.api import (
     energy,
     evidence,
     exchange,
+    programmes,
     inspection,
     mapsearch,
     overview,
@@ -53,4 +54,5 @@ ROUTERS: list[APIRouter] = [
     energy.router,  # energy accounts, dual control, reduction accounts (issue 18)
     vehicles.router,  # vehicle-inspection supervision (issue 19)
     assessment_api.router,  # county scorecards, allocation, asset tables, audits (issue 18)
+    programmes.router,  # damage cases, projects and funds (issue 20)
 ]

@@ -13,9 +13,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from bishui.programmes import damage as dm
-from bishui.programmes import money
+from bishui.programmes import money, service
 from bishui.programmes import projects as pj
-from bishui.programmes import service
 from bishui.web import display
 from bishui.web.api.programmes import (
     CASE_READERS,
@@ -36,8 +35,8 @@ MESSAGES.update({
     "prog.damage": ("生态环境损害赔偿案件", "Ecological-damage compensation cases"),
     "prog.projects": ("项目与资金", "Projects and funds"),
     "prog.export": ("导出 CSV", "Export CSV"),
-    "prog.damage_note": ("依《生态环境损害赔偿制度改革方案》、管理规定(环法规〔2022〕31号)与最高人民法院"
-                         "若干规定；金额按民法典第1235条五项，单位元(以分精确记账)。标注“示例”的为演示数据。",
+    "prog.damage_note": ("依《生态环境损害赔偿制度改革方案》、管理规定(环法规〔2022〕31号)"
+                         "与最高人民法院若干规定；金额按民法典第1235条五项，单位元(以分精确记账)。标注“示例”的为演示数据。",
                          "After the 2017 reform plan, the 2022 management rules and the SPC rules; "
                          "amounts by the five heads of Civil Code Art 1235, in CNY (kept exact in "
                          "fen). Rows marked illustrative are demo data."),
@@ -144,10 +143,16 @@ def projects_page(
                      _yuan(sum(b["allocated_fen"] for b in f)),
                      _yuan(sum(b["disbursed_fen"] for b in f)),
                      _yuan(sum(b["available_fen"] for b in f))])  # fmt: skip
-    sh = (["项目", "区县", "状态", "节点", "计划日期", "实际日期", "逾期", "督办任务"] if zh else
-          ["Project", "County", "State", "Milestone", "Planned", "Actual", "Overdue", "Task"])
-    ch = (["项目", "区县", "预算 元", "已下达 元", "已拨付 元", "结余 元"] if zh else
-          ["Project", "County", "Budget CNY", "Allocated CNY", "Disbursed CNY", "Available CNY"])
+    sh = (
+        ["项目", "区县", "状态", "节点", "计划日期", "实际日期", "逾期", "督办任务"]
+        if zh
+        else ["Project", "County", "State", "Milestone", "Planned", "Actual", "Overdue", "Task"]
+    )
+    ch = (
+        ["项目", "区县", "预算 元", "已下达 元", "已拨付 元", "结余 元"]
+        if zh
+        else ["Project", "County", "Budget CNY", "Allocated CNY", "Disbursed CNY", "Available CNY"]
+    )
     return render(request, "programmes.html", {
         "T": t, "title": f"{t('prog.projects')} · {programme}", "note": t("prog.projects_note"),
         "links": [(f"/api/v1/programmes/projects/export.csv?programme={programme}",

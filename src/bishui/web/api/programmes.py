@@ -24,9 +24,8 @@ from bishui.enforcement import evidence
 from bishui.errors import InputError, NotFoundError
 from bishui.export_header import header_rows
 from bishui.programmes import damage as dm
-from bishui.programmes import funds, money
+from bishui.programmes import funds, money, service
 from bishui.programmes import projects as pj
-from bishui.programmes import service
 from bishui.web.api.common import ERRORS, EvidenceLimit, WebStore
 from bishui.web.auth import STAFF, Principal, requires
 
@@ -274,7 +273,8 @@ def export_projects(
     programme: Annotated[str | None, Query(max_length=60)] = None,
 ) -> Response:
     head = ["编号", "项目", "类型", "区县", "业主", "计划", "状态", "预算(元)", "已下达(元)",
-            "已拨付(元)", "结余(元)", "节点数", "已完成节点", "逾期节点", "督办任务", "示例数据"]  # fmt: skip
+            "已拨付(元)", "结余(元)", "节点数", "已完成节点", "逾期节点", "督办任务",
+            "示例数据"]  # fmt: skip
     rows = []
     for x in service.list_projects(store, counties_of(p), programme):
         f = x["funds"].values()
@@ -315,7 +315,7 @@ def act_project(
 
 
 @router.post("/projects/{project_id}/entries/{entry_kind}",
-             summary="Allocate or disburse a project's money (audited; the ledger conserves)")  # fmt: skip
+             summary="Allocate or disburse a project's money (audited; conserving)")  # fmt: skip
 def post_entry(
     store: WebStore,
     p: Annotated[Principal, requires(*TREASURERS)],
@@ -350,9 +350,7 @@ def fund_rules(p: Annotated[Principal, requires(*PROJECT_READERS)]) -> dict[str,
 
 
 @router.post("/supervise", summary="Raise 督办 tasks for overdue milestones (enforcement)")
-def supervise(
-    store: WebStore, p: Annotated[Principal, requires(*REGISTRARS)]
-) -> dict[str, Any]:
+def supervise(store: WebStore, p: Annotated[Principal, requires(*REGISTRARS)]) -> dict[str, Any]:
     return {"ok": True, "tasks": service.supervise(store)}
 
 
@@ -377,5 +375,8 @@ def _csv(filename: str, title: str, head: list[str], rows: list[list[Any]]) -> R
     for r in rows:
         # a cell starting with = + - @ is text, not a formula, in a spreadsheet
         w.writerow(["'" + v if isinstance(v, str) and v[:1] in "=+-@" else v for v in r])
-    return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})  # fmt: skip
+    return Response(
+        "\ufeff" + buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

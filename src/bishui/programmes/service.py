@@ -23,7 +23,9 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from bishui.enforcement import evidence
@@ -94,27 +96,71 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return (now or now_beijing()).replace(tzinfo=None, microsecond=0)
 
 
+#: The transaction of the :func:`batch` running in this context, with its store.
+_BATCH: ContextVar[tuple[Store, Transaction] | None] = ContextVar("programmes_batch", default=None)
+
+
+@contextmanager
+def batch(store: Store) -> Iterator[None]:
+    """Run several of this module's writes in one store transaction: all or nothing (the demo
+    seeds its programme so). :func:`supervise` is not one of them (it is enforcement's own
+    transaction); reads inside see the store as it was before the batch."""
+    if _BATCH.get() is not None:
+        raise ConflictError("programmes: a batch is already running")
+    with store.transaction() as tx:
+        token = _BATCH.set((store, tx))
+        try:
+            yield
+        finally:
+            _BATCH.reset(token)
+
+
+@contextmanager
+def _tx(store: Store) -> Iterator[Transaction]:
+    running = _BATCH.get()
+    if running is not None and running[0] is store:
+        yield running[1]
+        return
+    with store.transaction() as tx:
+        yield tx
+
+
 def _counties(tx: Transaction) -> set[str]:
     return {r[0] for r in tx.fetch("SELECT code FROM regions")}
 
 
 # -- audit --------------------------------------------------------------------------------------
+Event = tuple[str, str, str, str, Mapping[str, Any]]  # subject, action, from, to, payload
+
+
+def _audit_many(
+    tx: Transaction, at: dt.datetime, actor: str, role: str, events: Sequence[Event]
+) -> list[AuditEvent]:
+    """Append *events* to the chain (one read of its head, one insert)."""
+    rows = tx.fetch("SELECT seq, ts, hash FROM programme_audit ORDER BY seq DESC LIMIT 1")
+    seq, prev, last_at = (int(rows[0][0]), rows[0][2], rows[0][1]) if rows else (0, GENESIS, at)
+    at = max(at, last_at)  # the chain's times never go back
+    actor = text(actor, "by", 120)
+    out: list[AuditEvent] = []
+    for subject, action, from_state, to_state, payload in events:
+        seq += 1
+        body = json.loads(json.dumps(payload, ensure_ascii=False, default=str))
+        e = AuditEvent(seq, at, actor, role, subject, action, from_state, to_state, body, prev)
+        e = AuditEvent(**{**e.__dict__, "hash": e.computed_hash()})
+        prev = e.hash
+        out.append(e)
+    tx.insert_rows("programme_audit", _AUDIT, [[
+        e.seq, e.time, e.actor, e.role, e.subject, e.action, e.from_state, e.to_state,
+        json.dumps(e.payload, ensure_ascii=False, sort_keys=True), e.prev_hash, e.hash,
+    ] for e in out])  # fmt: skip
+    return out
+
+
 def _audit(
     tx: Transaction, at: dt.datetime, actor: str, role: str, subject: str, action: str,
     from_state: str, to_state: str, payload: Mapping[str, Any],
 ) -> AuditEvent:  # fmt: skip
-    rows = tx.fetch("SELECT seq, ts, hash FROM programme_audit ORDER BY seq DESC LIMIT 1")
-    seq, prev, last_at = (int(rows[0][0]) + 1, rows[0][2], rows[0][1]) if rows else (1, GENESIS, at)
-    at = max(at, last_at)  # the chain's times never go back
-    body = json.loads(json.dumps(payload, ensure_ascii=False, default=str))
-    e = AuditEvent(seq, at, text(actor, "by", 120), role, subject, action, from_state, to_state,
-                   body, prev)  # fmt: skip
-    e = AuditEvent(**{**e.__dict__, "hash": e.computed_hash()})
-    tx.insert_rows("programme_audit", _AUDIT, [[
-        e.seq, e.time, e.actor, e.role, e.subject, e.action, e.from_state, e.to_state,
-        json.dumps(e.payload, ensure_ascii=False, sort_keys=True), e.prev_hash, e.hash,
-    ]])  # fmt: skip
-    return e
+    return _audit_many(tx, at, actor, role, [(subject, action, from_state, to_state, payload)])[0]
 
 
 def audit_events(store: Store, subject: str | None = None, limit: int = 500) -> list[AuditEvent]:
@@ -160,7 +206,7 @@ def add_file(
     digest = hashlib.sha256(content).hexdigest()
     fid = hashlib.sha256(f"{subject}\n{digest}".encode()).hexdigest()[:32]
     at = _now(now)
-    with store.transaction() as tx:
+    with _tx(store) as tx:
         _subject_exists(tx, subject)
         cols = ", ".join(_FILE)
         same = tx.fetch(f"SELECT {cols} FROM programme_file WHERE id = ?", [fid])  # noqa: S608
@@ -245,7 +291,7 @@ def register_case(store: Store, row: Mapping[str, Any], by: str, role: str = "of
         liable, claimant=text(row.get("claimant"), "claimant", required=False),
         illustrative=bool(row.get("illustrative", False)),
     )  # fmt: skip
-    with store.transaction() as tx:
+    with _tx(store) as tx:
         if c.county not in _counties(tx):
             raise InputError("county", "a registered region", c.county)
         known = {r[0] for r in tx.fetch("SELECT uscc FROM enterprises")} if liable else set()
@@ -265,7 +311,7 @@ def set_liable(store: Store, case_id: str, liable: Sequence[str], by: str, role:
     """Name the liable parties once identified (before consultation)."""
     at = _now(now)
     codes = tuple(dict.fromkeys(text(u, "liable", 18) for u in _list(list(liable), "liable")))
-    with store.transaction() as tx:
+    with _tx(store) as tx:
         c = _load_case(tx, case_id)
         if c.state not in (dm.State.REGISTERED, dm.State.INVESTIGATING, dm.State.ASSESSED):
             raise ConflictError(f"case {case_id}: liable parties are fixed once {c.state}")
@@ -354,7 +400,7 @@ def act_case(
     """Take *action* on a case (see :data:`bishui.programmes.damage.TRANSITIONS`)."""
     at = _now(now)
     r = dm.Role(role)
-    with store.transaction() as tx:
+    with _tx(store) as tx:
         c = _load_case(tx, case_id)
         try:
             act = dm.Action(action)
@@ -399,8 +445,12 @@ _PROJECT_COLS = ("id", "name", "kind", "county", "owner", "programme", "budget_f
 def register_projects(store: Store, rows: Sequence[Mapping[str, Any]], by: str,
                       role: str = "officer", *, now: dt.datetime | None = None) -> int:  # fmt: skip
     """Register projects: id, name, kind (:data:`projects.KINDS`), county, owner, programme,
-    budget_fen, funding ([{fund, planned_fen}]), milestones ([{name, planned_on}]), case_id
-    (a restoration project of a damage case), illustrative."""
+    budget_fen, funding ([{fund, planned_fen}]), milestones ([{name, planned_on, actual_on}]),
+    case_id (a restoration project of a damage case), illustrative, started_on.
+
+    A project already under way (a register taken over with its history) gives ``started_on``
+    and the actual dates of the milestones done: it is registered under construction. All
+    rows in one transaction, all or nothing."""
     if len(rows) > 5_000:
         raise InputError("rows", "at most 5000 per call", len(rows))
     at = _now(now)
@@ -421,21 +471,31 @@ def register_projects(store: Store, rows: Sequence[Mapping[str, Any]], by: str,
                                                      f"funding[{n}].planned_fen")})  # fmt: skip
         if sum(f["planned_fen"] for f in funding) > budget:
             raise InputError("funding", "planned funding within the budget", budget)
+        started = date(r["started_on"], "started_on") if r.get("started_on") else None
         last = None
         for n, m in enumerate(_list(r.get("milestones") or [], "milestones"), 1):
             on = date(m.get("planned_on"), f"milestones[{n}].planned_on")
             if last is not None and on < last:
                 raise InputError(f"milestones[{n}].planned_on", "in order", on)
             last = on
-            ms.append((pid, n, text(m.get("name"), f"milestones[{n}].name"), on, None, None))
+            done = (
+                date(m["actual_on"], f"milestones[{n}].actual_on") if m.get("actual_on") else None
+            )
+            if done is not None and (started is None or done > at.date()):
+                raise InputError(f"milestones[{n}].actual_on",
+                                 "a past date of a started project (started_on)", done)  # fmt: skip
+            ms.append((pid, n, text(m.get("name"), f"milestones[{n}].name"), on, done, None))
         case_id = ident(r["case_id"], "case_id") if r.get("case_id") else None
         body = {"funding": funding, "note": text(r.get("note"), "note", MAX_TEXT, False),
                 "source": text(r.get("source"), "source", 500, False)}  # fmt: skip
+        state = pj.State.PLANNED
+        if started is not None:
+            body["started_on"], state = started.isoformat(), pj.State.UNDER_CONSTRUCTION
         out.append([pid, text(r.get("name"), "name"), kind, text(r.get("county"), "county", 20),
                     text(r.get("owner"), "owner"), text(r.get("programme"), "programme", 60),
-                    budget, str(pj.State.PLANNED), case_id, bool(r.get("illustrative", False)),
+                    budget, str(state), case_id, bool(r.get("illustrative", False)),
                     json.dumps(body, ensure_ascii=False), at])  # fmt: skip
-    with store.transaction() as tx:
+    with _tx(store) as tx:
         known = _counties(tx)
         existing = {x[0] for x in tx.fetch("SELECT id FROM programme_project")}
         cases = {x[0] for x in tx.fetch("SELECT id FROM programme_case")}
@@ -449,9 +509,15 @@ def register_projects(store: Store, rows: Sequence[Mapping[str, Any]], by: str,
         tx.insert_rows("programme_project", _PROJECT_COLS, out)
         tx.insert_rows("programme_milestone", ("project_id", "seq", "name", "planned_on",
                                                "actual_on", "task_id"), ms)  # fmt: skip
-        for row in out:
-            _audit(tx, at, by, role, f"project:{row[0]}", "register", "", str(row[7]),
-                   dict(zip(_PROJECT_COLS[:10], row[:10], strict=True)))  # fmt: skip
+        # project → its milestones' actual dates, recorded with the registration
+        finished: dict[str, list[dict[str, Any]]] = {}
+        for m in ms:
+            if m[4] is not None:
+                finished.setdefault(m[0], []).append({"seq": m[1], "on": m[4]})
+        _audit_many(tx, at, by, role, [
+            (f"project:{row[0]}", "register", "", str(row[7]),
+             {**dict(zip(_PROJECT_COLS[:10], row[:10], strict=True)),
+              "milestones_done": finished.get(row[0], [])}) for row in out])  # fmt: skip
     return len(out)
 
 
@@ -469,7 +535,7 @@ def act_project(
     at = _now(now)
     r = dm.Role(role)
     subject = f"project:{project_id}"
-    with store.transaction() as tx:
+    with _tx(store) as tx:
         rows = tx.fetch("SELECT state, body FROM programme_project WHERE id = ?", [project_id])
         if not rows:
             raise NotFoundError(f"project {project_id} does not exist")
@@ -585,6 +651,15 @@ def post_entry(
     store: Store, project_id: str, kind: str, row: Mapping[str, Any], by: str,
     role: str = "finance", *, now: dt.datetime | None = None, rules: fd.Rules | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """One entry (:func:`post_entries`); its record with the fund's balance after it."""
+    return post_entries(store, [{**row, "project_id": project_id, "kind": kind}], by, role,
+                        now=now, rules=rules)[0]  # fmt: skip
+
+
+def post_entries(
+    store: Store, rows: Sequence[Mapping[str, Any]], by: str, role: str = "finance", *,
+    now: dt.datetime | None = None, rules: fd.Rules | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
     """Allocate (``allocate``: fund, amount_fen, on, doc — the allocation document's number) or
     disburse (``disburse``: fund, amount_fen, use, on, doc) money of a project.
 
@@ -592,56 +667,71 @@ def post_entry(
     fund's allocation to the project, for a use the fund's rules do not allow or beyond a cap,
     is refused; allocations in total stay within the project's budget.
     """
+    if len(rows) > 5_000:
+        raise InputError("rows", "at most 5000 per call", len(rows))
     at = _now(now)
     rules = rules or fd.load_rules()
-    if kind not in money.ENTRY_KINDS:
-        raise InputError("kind", "one of " + ", ".join(money.ENTRY_KINDS), kind)
-    fund = rules.fund(text(row.get("fund"), "fund", 40)).code
-    amount = money.fen(row.get("amount_fen"), "amount_fen")
-    on = date(row.get("on"), "on")
-    doc = text(row.get("doc"), "doc", 200)
-    use = text(row.get("use"), "use", 40) if kind == money.DISBURSE else None
-    with store.transaction() as tx:
-        prow = tx.fetch("SELECT state, budget_fen FROM programme_project WHERE id = ?",
-                        [project_id])  # fmt: skip
-        if not prow:
-            raise NotFoundError(f"project {project_id} does not exist")
-        if prow[0][0] == pj.State.CANCELLED:
-            raise ConflictError(f"project {project_id} is cancelled")
-        entries = tx.fetch("SELECT fund, kind, amount_fen, purpose FROM programme_ledger "
-                           "WHERE project_id = ? ORDER BY seq", [project_id])  # fmt: skip
-        bal = money.balances((e[0], e[1], int(e[2])) for e in entries)
-        mine = bal.get(fund, money.Balance())
-        if kind == money.ALLOCATE:
-            total = sum(b.allocated_fen for b in bal.values()) + amount
-            if total > int(prow[0][1]):
-                raise ConflictError(f"project {project_id}: allocations of {total} fen exceed "
-                                    f"the budget {int(prow[0][1])} fen")  # fmt: skip
-        else:
-            assert use is not None
-            used = sum(int(e[2]) for e in entries if e[0] == fund and e[1] == money.DISBURSE
-                       and e[3] == use)  # fmt: skip
-            fd.check_disbursement(rules, fund, use, amount, mine.allocated_fen, used)
-        after = money.post(mine, kind, amount)
-        seq_rows = tx.fetch("SELECT MAX(seq) FROM programme_ledger")
-        seq = int(seq_rows[0][0] or 0) + 1
+    parsed = []
+    for r in rows:
+        kind = text(r.get("kind"), "kind", 20)
+        if kind not in money.ENTRY_KINDS:
+            raise InputError("kind", "one of " + ", ".join(money.ENTRY_KINDS), kind)
+        parsed.append((
+            ident(r.get("project_id"), "project_id"), kind,
+            rules.fund(text(r.get("fund"), "fund", 40)).code,
+            money.fen(r.get("amount_fen"), "amount_fen"), date(r.get("on"), "on"),
+            text(r.get("doc"), "doc", 200),
+            text(r.get("use"), "use", 40) if kind == money.DISBURSE else None,
+        ))  # fmt: skip
+    with _tx(store) as tx:
+        pids = sorted({x[0] for x in parsed})
+        marks = ", ".join("?" for _ in pids)
+        projects = {r[0]: (r[1], int(r[2])) for r in tx.fetch(
+            f"SELECT id, state, budget_fen FROM programme_project WHERE id IN ({marks})",  # noqa: S608
+            pids)}  # fmt: skip
+        entries: dict[str, list[tuple[str, str, int, str | None]]] = {p: [] for p in pids}
+        for e in tx.fetch(
+            "SELECT project_id, fund, kind, amount_fen, purpose FROM "  # noqa: S608
+            f"programme_ledger WHERE project_id IN ({marks}) ORDER BY seq",
+            pids,
+        ):
+            entries[e[0]].append((e[1], e[2], int(e[3]), e[4]))
+        seq = int(tx.fetch("SELECT MAX(seq) FROM programme_ledger")[0][0] or 0)
+        out, recs = [], []
+        for pid, kind, fund, amount, on, doc, use in parsed:
+            if pid not in projects:
+                raise NotFoundError(f"project {pid} does not exist")
+            state, budget = projects[pid]
+            if state == pj.State.CANCELLED:
+                raise ConflictError(f"project {pid} is cancelled")
+            mine_entries = entries[pid]
+            bal = money.balances((e[0], e[1], e[2]) for e in mine_entries)
+            mine = bal.get(fund, money.Balance())
+            if kind == money.ALLOCATE:
+                total = sum(b.allocated_fen for b in bal.values()) + amount
+                if total > budget:
+                    raise ConflictError(f"project {pid}: allocations of {total} fen exceed "
+                                        f"the budget {budget} fen")  # fmt: skip
+            else:
+                assert use is not None
+                used = sum(e[2] for e in mine_entries if e[0] == fund and e[1] == money.DISBURSE
+                           and e[3] == use)  # fmt: skip
+                fd.check_disbursement(rules, fund, use, amount, mine.allocated_fen, used)
+            after = money.post(mine, kind, amount)
+            seq += 1
+            mine_entries.append((fund, kind, amount, use))
+            out.append([seq, pid, fund, kind, amount, use, on, doc, by, at])
+            recs.append({
+                "seq": seq, "project_id": pid, "fund": fund, "kind": kind, "amount_fen": amount,
+                "use": use, "on": on.isoformat(), "doc": doc,
+                "allocated_fen": after.allocated_fen, "disbursed_fen": after.disbursed_fen,
+                "available_fen": after.available_fen,
+            })  # fmt: skip
         tx.insert_rows("programme_ledger", ("seq", "project_id", "fund", "kind", "amount_fen",
-                       "purpose", "on_date", "doc", "entered_by", "entered_at"),
-                       [[seq, project_id, fund, kind, amount, use, on, doc, by, at]])  # fmt: skip
-        rec = {
-            "seq": seq,
-            "fund": fund,
-            "kind": kind,
-            "amount_fen": amount,
-            "use": use,
-            "on": on.isoformat(),
-            "doc": doc,
-            "allocated_fen": after.allocated_fen,
-            "disbursed_fen": after.disbursed_fen,
-            "available_fen": after.available_fen,
-        }
-        _audit(tx, at, by, role, f"project:{project_id}", kind, "", "", rec)
-    return rec
+                       "purpose", "on_date", "doc", "entered_by", "entered_at"), out)  # fmt: skip
+        _audit_many(tx, at, by, role, [(f"project:{r['project_id']}", str(r["kind"]), "", "", r)
+                                       for r in recs])  # fmt: skip
+    return recs
 
 
 def ledger(store: Store, project_id: str) -> list[dict[str, Any]]:

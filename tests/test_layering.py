@@ -238,6 +238,7 @@ _ORDER = ["hj212", "store", "registry", "ingest", "readings", "enforcement", "ai
           "sources", "compensation", "exchange", "energy", "assessment", "vehicles", "reports",
           "settings", "runtime", "control", "app", "web", "demo", "core_cli", "cli",
           "__main__"]  # fmt: skip
+_ORDER.insert(_ORDER.index("reports") + 1, "programmes")  # issue 20
 
 
 _PACKAGES = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}

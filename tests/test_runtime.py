@@ -87,6 +87,7 @@ def test_the_application_registers_every_refresh_hook_in_order() -> None:
         "reports",
         "exchange",
         "vehicles",
+        "programmes",
     ]
     assert dict(runtime.refresh_hooks()) == dict(app.REFRESH)
 

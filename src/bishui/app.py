@@ -105,6 +105,12 @@ def _vehicles(store: Store, now: dt.datetime) -> None:
     service.refresh(store, now)
 
 
+def _programmes(store: Store, now: dt.datetime) -> None:
+    from bishui.programmes import service
+
+    service.refresh(store, now)
+
+
 #: Every domain's refresh hook, ``(name, hook(store, now))``, in the order they run.
 REFRESH: tuple[tuple[str, runtime.RefreshHook], ...] = (
     ("water.supervision", _water_supervision),  # the drinking-water sources' alerts
@@ -113,6 +119,7 @@ REFRESH: tuple[tuple[str, runtime.RefreshHook], ...] = (
     ("reports", _reports),  # the reports of the closed day, month, year (docs/reports.md)
     ("exchange", _exchange),  # emission rights past their five-year validity expire
     ("vehicles", _vehicles),  # the inspections of the previous day, once (docs/vehicles.md)
+    ("programmes", _programmes),  # overdue milestones → 督办 tasks (docs/governance.md)
 )
 
 

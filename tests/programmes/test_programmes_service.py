@@ -187,6 +187,7 @@ def test_projects_funds_and_supervision(store: Store) -> None:
     assert task.subject_kind == tk.PROJECT and task.uscc == "" and region in (A, B)
     assert len(task.alert_ids) == 2 and task.state == tk.State.ASSIGNED
     assert ps.supervise(store, today, now=NOW) == []  # nothing twice
+    assert ps.refresh(store, dt.datetime.combine(today, dt.time(9))) == []  # the platform's hook
     p1 = ps.get_project(store, "WW-1", today)
     assert [m["task_id"] for m in p1["milestones"]] == [opened[0]] * 2
     assert p1["funds"]["eco_special"] == {"allocated_fen": 600_000, "disbursed_fen": 600_000,

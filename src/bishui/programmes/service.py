@@ -785,6 +785,12 @@ def programme_summary(store: Store, programme: str, counties: Sequence[str] | No
 RULE_OVERDUE = "programme.milestone_overdue"
 
 
+def refresh(store: Store, now: dt.datetime) -> list[str]:
+    """The platform's periodic task (``bishui.app.REFRESH``): :func:`supervise` as of *now*
+    (Beijing time); nothing is handed in twice."""
+    return supervise(store, now.date(), now=now)
+
+
 def supervise(store: Store, today: dt.date | None = None, *, now: dt.datetime | None = None
               ) -> list[str]:  # fmt: skip
     """Hand every overdue milestone without a task to enforcement's intake (one alert each,

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))  # the web tests' helpers
-from web_support import COUNTY, client_for, load_city
+from web_support import COUNTY, PASSWORD, client_for
 
+from bishui.demo import city
 from bishui.demo import programmes as demo
 from bishui.enforcement import evidence
+from bishui.registry import apply
 from bishui.store import Store
 from bishui.timeutil import now_beijing
 from bishui.web import Settings, accounts, create_app
@@ -38,7 +40,19 @@ def cheap_argon2() -> Iterator[None]:
 
 @pytest.fixture
 def loaded(store: Store) -> dict[str, Any]:
-    users = load_city(store, hours=1)
+    # the model city's registry and one account per role (no monitoring history: not needed)
+    from bishui.web import schema
+
+    schema.ensure(store)
+    apply(store, city.build().registry)
+    ent = store.query("SELECT enterprise FROM sites WHERE kind LIKE 'source%' AND region = ? "
+                      "ORDER BY id LIMIT 1", [COUNTY])[0]["enterprise"]  # fmt: skip
+    users: dict[str, dict[str, Any]] = {}
+    for role in accounts.ACCOUNT_ROLES:
+        kw = {"region": COUNTY} if role == "county" else {"enterprise": ent} if role == (
+            "enterprise") else {}  # fmt: skip
+        accounts.add_user(store, f"demo.{role}", PASSWORD, role, **kw)
+        users[role] = {"username": f"demo.{role}", **kw}
     got = demo.setup(store, now_beijing())
     assert got["projects"] == 55 and got["cases"] == 1 and got["tasks"] > 0
     tokens = {r: accounts.new_token(store, u["username"], "test")[1] for r, u in users.items()}

@@ -9,8 +9,10 @@ import datetime as dt
 
 import pytest
 
+from bishui.enforcement import notify
 from bishui.enforcement import service as enf
 from bishui.enforcement import tasks as tk
+from bishui.enforcement.audit import AuditEvent
 from bishui.errors import ConflictError, InputError, NotFoundError, TooLarge
 from bishui.programmes import service as ps
 from bishui.registry import Registry, apply
@@ -202,4 +204,6 @@ def test_projects_funds_and_supervision(store: Store) -> None:
     # the enforcement task's machinery is the engine's: no enterprise acts, no penalty
     enterprise = tk.Actor("e", tk.Role.ENTERPRISE, ENT)
     assert tk.allowed_for(task.state, enterprise.role, task.subject_kind) == []
+    closed = AuditEvent(1, NOW, "i", "inspector", task.subject, "close", "disposed", "closed")
+    assert notify.notifications_for(closed, task)[0].recipient == f"project:{task.site_code}"
     assert ps.verify_audit(store) > 10

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bishui.enforcement.audit import AuditEvent
-from bishui.enforcement.tasks import WATER_SOURCE, State, Task
+from bishui.enforcement.tasks import NO_ENTERPRISE_KINDS, PROJECT, WATER_SOURCE, State, Task
 
 logger = logging.getLogger("bishui.enforcement")
 
@@ -66,6 +66,8 @@ def notifications_for(event: AuditEvent, task: Task) -> list[Notification]:
     # charge of it (the county's water-source authority).
     party = (f"source:{task.site_code}" if task.subject_kind == WATER_SOURCE
              else f"enterprise:{task.uscc}")  # fmt: skip
+    if task.subject_kind == PROJECT:  # 督办 of a project (bishui.programmes): its owner
+        party = f"project:{task.site_code}"
     a = event.action
     if a == "create":
         return [n("role:supervisor", f"新任务 {task.id}（{_zh(task.severity)}）待分派")]
@@ -98,7 +100,7 @@ def notifications_for(event: AuditEvent, task: Task) -> list[Notification]:
         return [n(task.assignee or "role:supervisor", f"任务 {task.id} 处置被退回",
                   str(p.get("reason", "")))]  # fmt: skip
     if a == "submit_rectification":
-        who = "整改情况已记录" if task.subject_kind == WATER_SOURCE else "企业提交整改材料"
+        who = "整改情况已记录" if task.subject_kind in NO_ENTERPRISE_KINDS else "企业提交整改材料"
         return [n(task.assignee or "role:supervisor", f"任务 {task.id} {who}")]
     if a == "escalate":
         return [n(f"role:{p.get('notify_role', 'supervisor')}",

@@ -152,5 +152,8 @@ async def test_programmes_routes_and_pages(store: Store, loaded: dict[str, Any])
         assert "DC-T-1" in r.text and "DC-DEMO-001" not in r.text
         r = await c.get("/programmes/projects", headers=_h(tk, "analyst", Accept="text/html"))
         assert r.status_code == 200 and "倒排工期" in r.text and "示例" in r.text
+        r = await c.get("/programmes/projects?lang=en&programme=%3Cx%3E",
+                        headers=_h(tk, "county", Accept="text/html"))  # fmt: skip
+        assert r.status_code == 200 and "Schedule" in r.text and "<x>" not in r.text
         r = await c.get("/programmes/damage", headers=_h(tk, "analyst", Accept="text/html"))
         assert r.status_code == 200 and "DC-DEMO-001" in r.text and "结案" in r.text

@@ -8,6 +8,7 @@ fen; illustrative demo rows say so.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -155,7 +156,7 @@ def projects_page(
     )
     return render(request, "programmes.html", {
         "T": t, "title": f"{t('prog.projects')} · {programme}", "note": t("prog.projects_note"),
-        "links": [(f"/api/v1/programmes/projects/export.csv?programme={programme}",
+        "links": [(f"/api/v1/programmes/projects/export.csv?programme={quote(programme)}",
                    t("prog.export"))],
         "summary": summary, "summary_title": t("prog.summary"),
         "tables": [(t("prog.schedule"), sh, sched), (t("prog.money"), ch, cash)],

@@ -79,6 +79,7 @@ async def test_programmes_routes_and_pages(store: Store, loaded: dict[str, Any])
         assert r.status_code == 404
         r = await c.get(f"{base}/cases/DC-DEMO-001", headers=_h(tk, "finance"))
         item = r.json()["item"]
+        assert len(item["files"]) == 2 and item["files"][0]["media_type"] == "application/pdf"
         assert item["schedule"]["outstanding_fen"] == 0 and item["audit"][0]["action"] == "register"
         # the programme: a county sees its own projects only
         r = await c.get(f"{base}/projects", headers=_h(tk, "county"))

@@ -160,7 +160,8 @@ def get_case(
     trail = [{"seq": e.seq, "time": e.time.isoformat(), "actor": e.actor, "action": e.action,
               "from": e.from_state, "to": e.to_state, "hash": e.hash}
              for e in service.audit_events(store, f"case:{case_id}")]  # fmt: skip
-    return {"ok": True, "item": {**c.as_dict(), "audit": trail}}
+    files = service.list_files(store, f"case:{case_id}")
+    return {"ok": True, "item": {**c.as_dict(), "audit": trail, "files": files}}
 
 
 @router.post("/cases/{case_id}/liable", response_model=One, summary="Name the liable parties")
@@ -299,7 +300,8 @@ def get_project(
     project_id: Annotated[str, Path(pattern=ID)],
 ) -> dict[str, Any]:
     pr = visible_project(store, p, project_id)
-    return {"ok": True, "item": {**pr, "ledger": service.ledger(store, project_id)}}
+    files = service.list_files(store, f"project:{project_id}")  # photos, reports
+    return {"ok": True, "item": {**pr, "ledger": service.ledger(store, project_id), "files": files}}
 
 
 @router.post("/projects/{project_id}/actions/{action}", summary="A project transition (audited)")

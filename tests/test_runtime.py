@@ -88,6 +88,7 @@ def test_the_application_registers_every_refresh_hook_in_order() -> None:
         "exchange",
         "vehicles",
         "rivers",  # river-chief problems whose task closed (issue 20)
+        "programmes",
     ]
     assert dict(runtime.refresh_hooks()) == dict(app.REFRESH)
 

@@ -28,6 +28,7 @@ from bishui.enforcement import schema as enforcement_schema
 from bishui.exchange import schema as exchange_schema
 from bishui.grid import schema as grid_schema
 from bishui.police import schema as police_schema
+from bishui.programmes import schema as programmes_schema
 from bishui.reports import schema as reports_schema
 from bishui.rivers import schema as rivers_schema
 from bishui.sources import schema as sources_schema
@@ -54,6 +55,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("grid", grid_schema),
     ("police", police_schema),  # environmental police and joint operations (issue 20)
     ("rivers", rivers_schema),
+    ("programmes", programmes_schema),  # damage cases, projects and funds (issue 20)
 )
 
 
@@ -115,6 +117,12 @@ def _rivers(store: Store, now: dt.datetime) -> None:
     service.sync(store, now=now)
 
 
+def _programmes(store: Store, now: dt.datetime) -> None:
+    from bishui.programmes import service
+
+    service.refresh(store, now)
+
+
 #: Every domain's refresh hook, ``(name, hook(store, now))``, in the order they run.
 REFRESH: tuple[tuple[str, runtime.RefreshHook], ...] = (
     ("water.supervision", _water_supervision),  # the drinking-water sources' alerts
@@ -124,6 +132,7 @@ REFRESH: tuple[tuple[str, runtime.RefreshHook], ...] = (
     ("exchange", _exchange),  # emission rights past their five-year validity expire
     ("vehicles", _vehicles),  # the inspections of the previous day, once (docs/vehicles.md)
     ("rivers", _rivers),  # patrol problems whose task closed → resolved (docs/governance.md)
+    ("programmes", _programmes),  # overdue milestones → 督办 tasks (docs/governance.md)
 )
 
 

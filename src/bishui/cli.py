@@ -43,6 +43,7 @@ SUBCOMMANDS: dict[str, str] = {
     "grid": "bishui.grid.cli:grid",
     "police": "bishui.police.cli:police",  # environmental police and joint operations (issue 20)
     "rivers": "bishui.rivers.cli:rivers",  # river and lake chiefs (issue 20)
+    "programmes": "bishui.programmes.cli:programmes",  # damage cases, projects, funds (issue 20)
 }
 
 

@@ -22,6 +22,7 @@ PRE15_ORDER = ["core", "web", "compensation", "water", "sources", "enforcement"]
 ORDER = [*PRE15_ORDER, "reports", "exchange", "energy", "vehicles", "assessment", "grid"]
 ORDER += ["police"]  # issue 20 item 2
 ORDER += ["rivers"]  # river and lake chiefs (issue 20)
+ORDER += ["programmes"]  # damage cases, projects and funds (issue 20)
 
 
 def _versions(store: Store) -> list[tuple[str, int, object]]:

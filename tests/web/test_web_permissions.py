@@ -42,6 +42,9 @@ ASSESS_SCORERS = frozenset({"admin", "analyst"})
 # river and lake chiefs (issue 20; tests/rivers/test_rivers_web.py checks scoping)
 RIVER_READERS = STAFF | {"county", "river_chief", "volunteer"}
 PATROLLERS = frozenset({"river_chief", "volunteer"})
+# damage cases (an enterprise: those it is liable in) and the project register (issue 20)
+PROG_CASE_READERS = STAFF | {"finance", "county", "enterprise"}
+PROG_PROJECT_READERS = STAFF | {"finance", "county"}
 
 EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/v1/health"): (ALL, "all"),
@@ -302,6 +305,32 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
         )
     },
     ("GET", "/rivers"): (RIVER_READERS, "scoped"),
+    # damage cases, projects and funds (issue 20; tests/programmes/test_programmes_web.py)
+    **{
+        (m, f"/api/v1/programmes{path}"): (frozenset(roles), scope)
+        for m, path, roles, scope in (
+            ("GET", "/cases", PROG_CASE_READERS, "scoped"),
+            ("POST", "/cases", STAFF, "all"),
+            ("GET", "/cases/export.csv", PROG_CASE_READERS, "scoped"),
+            ("GET", "/cases/{case_id}", PROG_CASE_READERS, "scoped"),
+            ("POST", "/cases/{case_id}/liable", STAFF, "all"),
+            ("POST", "/cases/{case_id}/actions/{action}", STAFF | {"finance"}, "all"),
+            ("POST", "/{kind}/{subject_id}/files", STAFF | {"finance"}, "all"),
+            ("GET", "/{kind}/{subject_id}/files", PROG_CASE_READERS, "scoped"),
+            ("GET", "/{kind}/{subject_id}/files/{file_id}", PROG_CASE_READERS, "scoped"),
+            ("GET", "/projects", PROG_PROJECT_READERS, "scoped"),
+            ("POST", "/projects", {"admin", "analyst"}, "all"),
+            ("GET", "/projects/export.csv", PROG_PROJECT_READERS, "scoped"),
+            ("GET", "/projects/{project_id}", PROG_PROJECT_READERS, "scoped"),
+            ("POST", "/projects/{project_id}/actions/{action}", {"admin", "analyst"}, "all"),
+            ("POST", "/projects/{project_id}/entries/{entry_kind}", {"admin", "finance"}, "all"),
+            ("GET", "/summary", PROG_PROJECT_READERS, "scoped"),
+            ("GET", "/funds", PROG_PROJECT_READERS, "all"),
+            ("POST", "/supervise", {"admin", "analyst"}, "all"),
+        )
+    },
+    ("GET", "/programmes/damage"): (PROG_CASE_READERS, "scoped"),
+    ("GET", "/programmes/projects"): (PROG_PROJECT_READERS, "scoped"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.
@@ -330,6 +359,9 @@ PATH_VALUES = {
     "problem_id": "RQ-000000000000",
     "assignment_id": "RA-000000000000",
     "volunteer_id": "no-such-volunteer",
+    "project_id": "no-such-project",
+    "subject_id": "no-such-case",
+    "entry_kind": "allocate",
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},

@@ -282,6 +282,13 @@ def setup_engines(
         f"      river and lake chiefs: {rv['sections']} sections, {rv['chiefs']} chiefs, "
         f"{rv['patrols']} patrols → {rv['problems']} tasks ({time.monotonic() - t2:.1f} s)"
     )
+    from bishui.demo import programmes as demo_programmes
+
+    t2 = time.monotonic()
+    got = demo_programmes.setup(store, now)  # illustrative: a damage case, the 52 plants
+    echo(f"      damage case and projects (illustrative): {got['cases']} case, "
+         f"{got['projects']} projects, {got['tasks']} 督办 tasks "
+         f"({time.monotonic() - t2:.1f} s)")  # fmt: skip
 
 
 def demo_accounts(store: Store, model: ModelCity, data_dir: Path) -> list[dict[str, str]]:

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bishui.enforcement.audit import AuditEvent
-from bishui.enforcement.tasks import NO_ENTERPRISE_KINDS, RIVER_SECTION, WATER_SOURCE, State, Task
+from bishui.enforcement.tasks import (
+    NO_ENTERPRISE_KINDS,
+    PROJECT,
+    RIVER_SECTION,
+    WATER_SOURCE,
+    State,
+    Task,
+)
 
 logger = logging.getLogger("bishui.enforcement")
 
@@ -68,6 +75,8 @@ def notifications_for(event: AuditEvent, task: Task) -> list[Notification]:
     party = (f"source:{task.site_code}" if task.subject_kind == WATER_SOURCE
              else f"section:{task.site_code}" if task.subject_kind == RIVER_SECTION
              else f"enterprise:{task.uscc}")  # fmt: skip
+    if task.subject_kind == PROJECT:  # 督办 of a project (bishui.programmes): its owner
+        party = f"project:{task.site_code}"
     a = event.action
     if a == "create":
         return [n("role:supervisor", f"新任务 {task.id}（{_zh(task.severity)}）待分派")]

@@ -119,9 +119,12 @@ INSPECTION_STATION = "inspection_station"
 #: A river or lake section of the chief system (河长制/湖长制, :mod:`bishui.rivers`): a problem
 #: found on patrol. No enterprise (``uscc`` empty); worked like a drinking-water source task.
 RIVER_SECTION = "river_section"
-SUBJECT_KINDS = (OUTLET, WATER_SOURCE, INSPECTION_STATION, RIVER_SECTION)
+#: A project of the programme register (``bishui.programmes``): 督办 of an overdue milestone. No
+#: enterprise: acted on as a drinking-water source task is (:data:`NO_ENTERPRISE_KINDS`).
+PROJECT = "project"
+SUBJECT_KINDS = (OUTLET, WATER_SOURCE, INSPECTION_STATION, RIVER_SECTION, PROJECT)
 #: Subject kinds with no enterprise: :data:`WATER_PERMISSIONS` apply, no penalty disposal.
-NO_ENTERPRISE_KINDS = (WATER_SOURCE, RIVER_SECTION)
+NO_ENTERPRISE_KINDS = (WATER_SOURCE, RIVER_SECTION, PROJECT)
 #: Subject kinds whose subject is an enterprise (a credit code; its enterprise users see them).
 ENTERPRISE_KINDS = (OUTLET, INSPECTION_STATION)
 
@@ -347,7 +350,7 @@ def _g_disposal(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) 
         return None
     if kind == Disposal.PENALTY:
         if t.subject_kind in NO_ENTERPRISE_KINDS:
-            return ("a drinking-water source has no enterprise to penalise: dispose by "
+            return (f"a {t.subject_kind} has no enterprise to penalise: dispose by "
                     "rectification_order (of the cause) or false_alarm")  # fmt: skip
         if not t.evidence:
             return "a penalty needs recorded evidence (条例 Art. 29)"

@@ -76,8 +76,9 @@ class Snapshot:
     serial: int = 0  # distinguishes snapshots (keys caches built on one)
 
 
-#: The evidence upload (``bishui.web.api.evidence``): its body may reach ``max_evidence_bytes``.
-EVIDENCE_UPLOAD = re.compile(r"^/api/v1/tasks/[^/]+/files$")
+#: The evidence uploads (``bishui.web.api.evidence``; a damage case's or a project's,
+#: ``bishui.web.api.programmes``): their body may reach ``max_evidence_bytes``.
+EVIDENCE_UPLOAD = re.compile(r"^/api/v1/(tasks|programmes/cases|programmes/projects)/[^/]+/files$")
 
 #: The data-file upload (``bishui.web.api.uploads``) and the black boxes' HJ 212 frames
 #: (``bishui.web.api.vehicles``): their bodies may reach ``max_upload_bytes``.
@@ -209,6 +210,9 @@ def create_app(
     from bishui.web import rivers_page  # river and lake chiefs (issue 20)
 
     app.include_router(rivers_page.router)
+    from bishui.web import programmes_page  # damage cases, projects and funds (issue 20)
+
+    app.include_router(programmes_page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

@@ -26,6 +26,7 @@ from bishui.web.api import (
     mapsearch,
     overview,
     police,
+    programmes,
     reports,
     rivers,
     sources,
@@ -57,4 +58,5 @@ ROUTERS: list[APIRouter] = [
     assessment_api.router,  # county scorecards, allocation, asset tables, audits (issue 18)
     police.router,  # environmental police and joint operations (issue 20 item 2)
     rivers.router,  # river and lake chiefs, volunteer supervisors (issue 20)
+    programmes.router,  # damage cases, projects and funds (issue 20)
 ]

@@ -26,6 +26,7 @@ BASE = frozenset({"bishui", "errors", "timeutil", "rounding", "exact", "cli_opti
 DOMAINS = frozenset({"hj212", "store", "registry", "readings", "ingest", "enforcement", "air",
                      "water", "sources", "compensation", "reports", "exchange", "energy",
                      "assessment", "vehicles"})  # fmt: skip
+DOMAINS = DOMAINS | {"participation"}  # citizen reports, disclosure (issue 20)
 #: the application: assembles the domains (commands, web, demo, the running platform)
 APP = frozenset({"cli", "__main__", "app", "settings", "core_cli", "runtime", "web", "demo",
                  "control"})  # fmt: skip
@@ -63,6 +64,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     # inspection supervision: the black box speaks HJ 212-style frames; findings go to the
     # enforcement intake
     "vehicles": frozenset({"hj212", "registry", "store", "enforcement"}),
+    "participation": frozenset({"enforcement", "sources", "store"}),
     "web": frozenset(DOMAINS),
     # the assembly: hands every domain's migrations (web's too) to the store and its refresh
     # hook to the runtime

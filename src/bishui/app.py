@@ -26,6 +26,7 @@ from bishui.compensation import schema as compensation_schema
 from bishui.energy import schema as energy_schema
 from bishui.enforcement import schema as enforcement_schema
 from bishui.exchange import schema as exchange_schema
+from bishui.participation import schema as participation_schema
 from bishui.reports import schema as reports_schema
 from bishui.sources import schema as sources_schema
 from bishui.store import Store
@@ -48,6 +49,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("energy", energy_schema),
     ("vehicles", vehicles_schema),
     ("assessment", assessment_schema),
+    ("participation", participation_schema),  # citizen reports (issue 20)
 )
 
 

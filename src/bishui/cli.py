@@ -40,6 +40,7 @@ SUBCOMMANDS: dict[str, str] = {
     "exchange": "bishui.exchange.cli:exchange",
     "vehicles": "bishui.vehicles.cli:vehicles",
     "assess": "bishui.assessment.cli:assess",
+    "citizen": "bishui.participation.cli:citizen",  # citizen reports (issue 20)
 }
 
 

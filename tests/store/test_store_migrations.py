@@ -20,6 +20,7 @@ STORE_PKG = Path(__file__).resolve().parents[2] / "src" / "bishui" / "store"
 PRE15_ORDER = ["core", "web", "compensation", "water", "sources", "enforcement"]
 #: Domains added since are appended after them (a new domain never reorders the old ones).
 ORDER = [*PRE15_ORDER, "reports", "exchange", "energy", "vehicles", "assessment"]
+ORDER += ["participation"]  # citizen reports (issue 20)
 
 
 def _versions(store: Store) -> list[tuple[str, int, object]]:

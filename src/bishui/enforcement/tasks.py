@@ -116,7 +116,12 @@ WATER_SOURCE = "water_source"
 #: operator's credit code) whose duty is 《大气污染防治法》 Art. 54 and whose false reports are
 #: penalised under Art. 112 para. 1 — not an outlet under 排污许可管理条例.
 INSPECTION_STATION = "inspection_station"
-SUBJECT_KINDS = (OUTLET, WATER_SOURCE, INSPECTION_STATION)
+#: A citizen's report (公众举报, bishui.participation): a place, no enterprise named; acted on
+#: like a drinking-water source (no enterprise to submit a rectification).
+CITIZEN_REPORT = "citizen_report"
+SUBJECT_KINDS = (OUTLET, WATER_SOURCE, INSPECTION_STATION, CITIZEN_REPORT)
+#: Subject kinds without an enterprise: the staff record every step (WATER_PERMISSIONS).
+NO_ENTERPRISE_KINDS = (WATER_SOURCE, CITIZEN_REPORT)
 #: Subject kinds whose subject is an enterprise (a credit code; its enterprise users see them).
 ENTERPRISE_KINDS = (OUTLET, INSPECTION_STATION)
 
@@ -255,6 +260,8 @@ def new_task(
         raise InputError("uscc", "an inspection-station task names its operator", uscc)
     if subject_kind == WATER_SOURCE and uscc:
         raise InputError("uscc", "a drinking-water source task has no enterprise", uscc)
+    if subject_kind == CITIZEN_REPORT and uscc:
+        raise InputError("uscc", "a citizen-report task names no enterprise", uscc)
     t = Task(task_id, ids, uscc, site_code, severity, title, created,
              policy.deadline(severity, created), suggested_article=suggested_article,
              subject_kind=subject_kind)  # fmt: skip
@@ -341,6 +348,9 @@ def _g_disposal(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) 
             return "a rectification order has a due date, not in the past"
         return None
     if kind == Disposal.PENALTY:
+        if t.subject_kind == CITIZEN_REPORT:
+            return ("a citizen report names no enterprise to penalise: dispose by "
+                    "rectification_order or false_alarm")  # fmt: skip
         if t.subject_kind == WATER_SOURCE:
             return ("a drinking-water source has no enterprise to penalise: dispose by "
                     "rectification_order (of the cause) or false_alarm")  # fmt: skip
@@ -469,7 +479,7 @@ def allowed_for(state: State, role: Role | None, subject_kind: str = OUTLET) -> 
     caller's to check."""
     if role is None:
         return []
-    perms = WATER_PERMISSIONS if subject_kind == WATER_SOURCE else PERMISSIONS
+    perms = WATER_PERMISSIONS if subject_kind in NO_ENTERPRISE_KINDS else PERMISSIONS
     return [a for a in allowed(state) if role in perms[a]]
 
 
@@ -493,7 +503,7 @@ def apply(
         act = Action(action)
     except ValueError:
         raise InputError("action", "one of " + ", ".join(Action), action) from None
-    table = WATER_PERMISSIONS if task.subject_kind == WATER_SOURCE else PERMISSIONS
+    table = WATER_PERMISSIONS if task.subject_kind in NO_ENTERPRISE_KINDS else PERMISSIONS
     if actor.role not in table[act]:
         raise PermissionDenied(f"task {task.id}: role {actor.role} may not {act}")
     if actor.role is Role.ENTERPRISE and (not actor.uscc or actor.uscc != task.uscc):

@@ -25,6 +25,7 @@ from bishui.web.api import (
     inspection,
     mapsearch,
     overview,
+    participation,
     reports,
     sources,
     uploads,
@@ -53,4 +54,5 @@ ROUTERS: list[APIRouter] = [
     energy.router,  # energy accounts, dual control, reduction accounts (issue 18)
     vehicles.router,  # vehicle-inspection supervision (issue 19)
     assessment_api.router,  # county scorecards, allocation, asset tables, audits (issue 18)
+    participation.router,  # citizen reports and the public disclosure (issue 20)
 ]

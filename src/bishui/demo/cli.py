@@ -85,6 +85,9 @@ def prepare(
     from bishui.demo import vehicles as demo_vehicles
 
     demo_vehicles.setup(store, data_dir, end, now=now, echo=echo)  # issue 19 (idempotent)
+    from bishui.demo import participation as demo_participation
+
+    demo_participation.setup(store, data_dir, now=now, echo=echo)  # issue 20 (idempotent)
     return model, state
 
 

@@ -231,6 +231,22 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     },
     ("GET", "/assessment"): (ASSESS_READERS, "scoped"),  # the scorecard page (issue 18)
     ("GET", "/vehicles/upload"): (frozenset({"admin", "enterprise"}), "scoped"),
+    # citizen reports and the public disclosure (issue 20; tests/web/test_web_participation.py)
+    ("POST", "/api/v1/citizen-reports"): (ALL, "all"),
+    ("GET", "/api/v1/citizen-reports/status/{follow_code}"): (ALL, "all"),
+    ("GET", "/api/v1/citizen-reports"): (STAFF, "all"),
+    ("GET", "/api/v1/citizen-reports/{report_id}"): (STAFF, "all"),
+    ("GET", "/api/v1/citizen-reports/{report_id}/photo"): (STAFF, "all"),
+    ("POST", "/api/v1/citizen-reports/{report_id}/triage"): (
+        frozenset({"admin", "inspector"}),
+        "all",
+    ),
+    ("GET", "/api/v1/disclosure/cases"): (ALL, "all"),
+    ("GET", "/api/v1/disclosure/permits"): (ALL, "all"),
+    ("GET", "/report"): (ALL, "all"),
+    ("POST", "/report"): (ALL, "all"),
+    ("GET", "/report/status"): (ALL, "all"),
+    ("GET", "/disclosure"): (ALL, "all"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.
@@ -251,6 +267,7 @@ PATH_VALUES = {
     "report_id": "air-daily-2026-01-01-v1",
     "account_id": "no-such-account",
     "report_no": "420800000000000000",
+    "follow_code": "2222-3333-4444",  # a citizen report's (issue 20)
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},

@@ -236,6 +236,7 @@ _ORDER = ["hj212", "store", "registry", "ingest", "readings", "enforcement", "ai
           "sources", "compensation", "exchange", "energy", "assessment", "vehicles", "reports",
           "settings", "runtime", "control", "app", "web", "demo", "core_cli", "cli",
           "__main__"]  # fmt: skip
+_ORDER.insert(_ORDER.index("settings"), "participation")  # issue 20, after the domains
 
 
 _PACKAGES = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}

@@ -2,8 +2,8 @@
 
 Sources (governance notes §4): reports may come by letter, fax, email, 12369 or a website and
 must be investigated, the result told to the reporter and the reporter protected
-(《环境保护公众参与办法》, 生态环境部令第35号 [S]; 《环境保护法》 Art. 57 [V]); the 12369 rules
-(部令第15号) take every report ("有报必接、违法必查") and tell the reporter within 15 days
+(《环境保护公众参与办法》, 环境保护部令第35号 [S]; 《环境保护法》 Art. 57 [V]); the 12369 rules
+(环境保护部令第15号) take every report ("有报必接、违法必查") and tell the reporter within 15 days
 whether it is accepted [S]. The notes give no rule for a web form's follow-up code, its
 length or the states a reporter sees: those are bishui's choices, in
 ``data/participation_*.toml`` and ``docs/governance.md``.

@@ -141,7 +141,7 @@ def test_the_demo_seed_is_quick_and_followable(store: Store, tmp_path: Path) -> 
     out = demo.setup(store, tmp_path, now=now_beijing(), echo=lambda *a: None)
     took = time.monotonic() - t
     assert out["reports"] == 3 and out["task"] and out["published_case"]
-    assert took < 3  # (about 1 s on DuckDB; PostgreSQL a little more)
+    assert took < 10  # a sanity bound: about 1 s on an idle machine (docs/governance.md)
     lines = (tmp_path / demo.CODES_FILE).read_text(encoding="utf-8").split()
     codes = dict(zip(lines[::2], lines[1::2], strict=True))
     states = {rid: svc.status(store, code)["state"] for rid, code in codes.items()}

@@ -1,8 +1,8 @@
 """The public report form under abuse, the status by code, staff triage and the disclosure —
 through the app, on both backends (issue 20; docs/governance.md "公众举报与信息公开").
 
-One store and one app per backend for the module (the model city's registry and permits, an
-hour of history, one user per role, the demo's reports and published case); each test sets the
+One store and one app per backend for the module (the model city's registry and permits, the
+two staff accounts the tests log in as, the demo's reports and published case); each test sets the
 app's settings it needs and starts with empty report limiters (:func:`_app`).
 """
 
@@ -15,12 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
-from web_support import client_for, csrf_of, drop_store, load_city, login, make_store
+from web_support import PASSWORD, client_for, csrf_of, drop_store, login, make_store
 
 from bishui.participation import service as svc
+from bishui.registry import apply
 from bishui.store import Store
 from bishui.timeutil import now_beijing
-from bishui.web import Settings, create_app
+from bishui.web import Settings, accounts, create_app
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -44,8 +45,13 @@ def seeded(
     data = tmp_path_factory.mktemp("participation")
     store, _, _ = make_store(str(request.param), data)
     try:
-        users = load_city(store, hours=1)
-        load_demo_permits(store, city.build())
+        model = city.build()
+        apply(store, model.registry)
+        load_demo_permits(store, model)
+        users = {}
+        for role in ("analyst", "inspector"):
+            accounts.add_user(store, f"demo.{role}", PASSWORD, role)
+            users[role] = {"username": f"demo.{role}"}
         demo.setup(store, data, now=now_beijing(), echo=lambda *a: None)
         lines = (Path(data) / demo.CODES_FILE).read_text(encoding="utf-8").split()
         codes = dict(zip(lines[::2], lines[1::2], strict=True))
@@ -207,4 +213,13 @@ async def test_staff_triage_through_the_api(seeded: Any) -> None:
         assert photo.headers["content-security-policy"].endswith("sandbox")
         record = (await client.get(f"/api/v1/citizen-reports/{received}")).json()["report"]
         assert [e["action"] for e in record["events"]][-2:] == ["accept", "task_opened"]
+        # the enforcement pages and API carry the new subject kind like any other
+        task_id = record["task_id"]
+        for url in (f"/api/v1/tasks/{task_id}", f"/api/v1/tasks/{task_id}/party",
+                    "/api/v1/alerts/groups", "/api/v1/alerts", "/api/v1/tasks"):  # fmt: skip
+            r = await client.get(url)
+            assert r.status_code == 200, (url, r.text[:200])
+        for page in ("/tasks", "/alerts"):
+            r = await client.get(page, headers={"Accept": "text/html"})
+            assert r.status_code == 200, page
     assert svc.status(store, codes[received])["state"] == "in_progress"

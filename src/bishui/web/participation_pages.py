@@ -18,7 +18,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bishui.errors import BishuiError, InputError, NotFoundError, PermissionDenied
+from bishui.errors import InputError, NotFoundError, PermissionDenied
 from bishui.participation import disclosure
 from bishui.participation import reports as rp
 from bishui.participation import service as svc
@@ -185,8 +185,6 @@ def report_status_page(
                                 rules=rules_for(ctx.settings.participation_rules))  # fmt: skip
         except (NotFoundError, InputError):
             message = T["unknown"]
-        except BishuiError:
-            raise
     r = render(request, "report_status.html",
                {"T": T, "code": code, "status": status, "message": message},
                404 if message else 200, principal=p)  # fmt: skip

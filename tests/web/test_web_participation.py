@@ -17,6 +17,7 @@ import httpx
 import pytest
 from web_support import PASSWORD, client_for, csrf_of, drop_store, login, make_store
 
+from bishui.participation import reports as rp
 from bishui.participation import service as svc
 from bishui.registry import apply
 from bishui.store import Store
@@ -223,3 +224,29 @@ async def test_staff_triage_through_the_api(seeded: Any) -> None:
             r = await client.get(page, headers={"Accept": "text/html"})
             assert r.status_code == 200, page
     assert svc.status(store, codes[received])["state"] == "in_progress"
+
+
+async def test_the_staff_page_shows_reports_inert_and_triages(seeded: Any) -> None:
+    store, users, _, _ = seeded
+    rules = rp.load_rules()
+    rid, _ = svc.submit(store, rules, rp.check_submission(rules, 31.0, 112.2, SCRIPT + TEXT))
+    async with client_for(_app(seeded)) as client:
+        await login(client, users["inspector"]["username"])
+        page = await client.get("/citizen-reports", headers={"Accept": "text/html"})
+        assert page.status_code == 200 and rid in page.text
+        assert "&lt;script&gt;" in page.text and SCRIPT not in page.text
+        assert "<img src=x" not in page.text
+        csrf = re.search(r'name="csrf-token" content="([0-9a-f]+)"', page.text)
+        assert csrf
+        url = f"/citizen-reports/{rid}/triage"
+        r = await client.post(url, data={"decision": "reject", "reason": "abusive"},
+                              headers={"Accept": "text/html"})  # fmt: skip
+        assert r.status_code == 403  # no csrf_token
+        r = await client.post(url, data={"decision": "reject", "reason": "abusive",
+                                         "csrf_token": csrf.group(1)})  # fmt: skip
+        assert r.status_code == 303
+    assert svc.get_report(store, rid)["outcome"] == "rejected:abusive"
+    async with client_for(_app(seeded)) as client:  # an analyst reads, without the forms
+        await login(client, users["analyst"]["username"])
+        page = await client.get("/citizen-reports", headers={"Accept": "text/html"})
+        assert page.status_code == 200 and "/triage" not in page.text

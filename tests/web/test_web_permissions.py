@@ -247,6 +247,8 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("POST", "/report"): (ALL, "all"),
     ("GET", "/report/status"): (ALL, "all"),
     ("GET", "/disclosure"): (ALL, "all"),
+    ("GET", "/citizen-reports"): (STAFF, "all"),
+    ("POST", "/citizen-reports/{report_id}/triage"): (frozenset({"admin", "inspector"}), "all"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from bishui.errors import InputError, NotFoundError, PermissionDenied
@@ -24,7 +25,7 @@ from bishui.participation import reports as rp
 from bishui.participation import service as svc
 from bishui.web.api.common import PageLang, WebCtx
 from bishui.web.api.participation import rules_for, take_report
-from bishui.web.auth import ALL_ROLES, Principal, check_csrf, requires
+from bishui.web.auth import ALL_ROLES, STAFF, Principal, check_csrf, requires
 from bishui.web.errors import RateLimited
 from bishui.web.i18n import MESSAGES
 from bishui.web.pages import NAV, NavItem, render
@@ -35,6 +36,8 @@ MESSAGES["nav.report"] = ("公众举报", "Report pollution")
 MESSAGES["nav.disclosure"] = ("信息公开", "Disclosure")
 NAV.append(NavItem("/report", "nav.report", ALL_ROLES))
 NAV.append(NavItem("/disclosure", "nav.disclosure", ALL_ROLES))
+MESSAGES["nav.citizen_reports"] = ("举报受理", "Citizen reports")
+NAV.append(NavItem("/citizen-reports", "nav.citizen_reports", STAFF))
 NAV.sort(key=lambda n: n.path == "/docs")  # keep the API docs link last
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -95,6 +98,16 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "disposal.penalty": ("行政处罚", "penalty"),
     "disposal.rectification_order": ("责令改正", "rectification order"),
+    "staff": ("公众举报受理", "Citizen reports"),
+    "id": ("编号", "No."),
+    "created": ("时间", "Sent"),
+    "place": ("位置", "Place"),
+    "task": ("任务", "Task"),
+    "accept": ("受理（转为告警）", "Accept (alert)"),
+    "reject": ("不予受理", "Reject"),
+    "severity": ("严重程度", "Severity"),
+    "reason": ("理由", "Reason"),
+    "photo_link": ("照片", "Photo"),
 }
 
 FIELD_TEXT = {
@@ -211,3 +224,48 @@ def disclosure_page(
     return render(request, "disclosure.html",
                   {"T": T, "cases": cases, "permits": permits, "n_permits": n_permits, "q": q},
                   principal=p)  # fmt: skip
+
+
+@router.get("/citizen-reports", response_class=HTMLResponse)
+def staff_page(
+    request: Request,
+    p: Annotated[Principal, requires(*STAFF)],
+    ctx: WebCtx,
+    lang: PageLang,
+    state: Annotated[str, Query(pattern="^(|received|accepted|in_progress|closed)$")] = "",
+) -> HTMLResponse:
+    """The bureau's list of reports, newest first; inspectors and admins triage here."""
+    rules = rules_for(ctx.settings.participation_rules)
+    svc.sync(ctx.store)
+    total, items = svc.list_reports(ctx.store, state=state or None, limit=200)
+    i = 0 if lang == "zh" else 1
+    for r in items:
+        r["state_label"] = rp.STATE_LABELS[rp.State(r["state"])][i]
+    return render(request, "citizen_reports.html", {
+        "T": _t(lang), "items": items, "total": total, "state": state,
+        "can_triage": p.role in svc.TRIAGERS,
+        "reasons": {k: v[i] for k, v in rules.reject_reasons.items()},
+        "states": {str(k): v[i] for k, v in rp.STATE_LABELS.items()},
+    }, principal=p)  # fmt: skip
+
+
+@router.post("/citizen-reports/{report_id}/triage")
+def staff_triage(
+    request: Request,
+    p: Annotated[Principal, requires(*svc.TRIAGERS)],
+    ctx: WebCtx,
+    report_id: Annotated[str, PathParam(pattern=r"^R\d{8}-\d{4}$")],
+    decision: Annotated[str, Form(pattern="^(accept|reject)$")],
+    severity: Annotated[str, Form(pattern="^(|low|medium|high)$")] = "",
+    reason: Annotated[str, Form(max_length=40)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """The page's triage form (its csrf_token checked); back to the list."""
+    check_csrf(request, csrf_token)
+    rules = rules_for(ctx.settings.participation_rules)
+    who = p.username or p.role
+    if decision == "accept":
+        svc.accept(ctx.store, report_id, who, p.role, severity=severity, rules=rules)
+    else:
+        svc.reject(ctx.store, report_id, who, p.role, reason, rules=rules)
+    return RedirectResponse("/citizen-reports", status_code=303)

@@ -350,8 +350,10 @@ def sync(
     """
     at = _now(now)
     if report_ids is None:
+        # a rejected report or a dismissed alert is final: only the others can still move
         found = store.query(
-            "SELECT id FROM participation_report WHERE alert_id IS NOT NULL ORDER BY id"
+            "SELECT id FROM participation_report WHERE alert_id IS NOT NULL "
+            "AND (state <> 'closed' OR task_id IS NOT NULL) ORDER BY id"
         )
         ids = [r["id"] for r in found]
     else:

@@ -44,6 +44,7 @@
         mark();
       });
       mark();
+      box.dataset.ready = "1";
     })
     .catch(function (e) { box.dataset.mapError = String(e); });
   lat.addEventListener("change", mark);

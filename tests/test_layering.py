@@ -29,6 +29,7 @@ DOMAINS = frozenset({"hj212", "store", "registry", "readings", "ingest", "enforc
 DOMAINS |= {"police"}  # environmental police and joint operations (issue 20)
 DOMAINS |= {"rivers"}  # river and lake chiefs (issue 20)
 DOMAINS |= {"programmes"}  # damage cases, projects and funds (issue 20)
+DOMAINS = DOMAINS | {"participation"}  # citizen reports, disclosure (issue 20)
 #: the application: assembles the domains (commands, web, demo, the running platform)
 APP = frozenset({"cli", "__main__", "app", "settings", "core_cli", "runtime", "web", "demo",
                  "control"})  # fmt: skip
@@ -76,6 +77,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     # damage cases, projects and funds: evidence checks, the audit chain and 督办 tasks are
     # enforcement's
     "programmes": frozenset({"store", "enforcement"}),
+    "participation": frozenset({"enforcement", "sources", "store"}),
     "web": frozenset(DOMAINS),
     # the assembly: hands every domain's migrations (web's too) to the store and its refresh
     # hook to the runtime
@@ -250,6 +252,7 @@ _ORDER = ["hj212", "store", "registry", "ingest", "readings", "enforcement", "ai
 _ORDER.insert(_ORDER.index("settings"), "police")  # the last domain before the application
 _ORDER.insert(_ORDER.index("settings"), "rivers")  # river and lake chiefs (issue 20)
 _ORDER.insert(_ORDER.index("reports") + 1, "programmes")  # issue 20
+_ORDER.insert(_ORDER.index("settings"), "participation")  # issue 20, after the domains
 
 
 _PACKAGES = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}

@@ -27,6 +27,7 @@ from bishui.energy import schema as energy_schema
 from bishui.enforcement import schema as enforcement_schema
 from bishui.exchange import schema as exchange_schema
 from bishui.grid import schema as grid_schema
+from bishui.participation import schema as participation_schema
 from bishui.police import schema as police_schema
 from bishui.programmes import schema as programmes_schema
 from bishui.reports import schema as reports_schema
@@ -56,6 +57,7 @@ DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("police", police_schema),  # environmental police and joint operations (issue 20)
     ("rivers", rivers_schema),
     ("programmes", programmes_schema),  # damage cases, projects and funds (issue 20)
+    ("participation", participation_schema),  # citizen reports (issue 20)
 )
 
 

@@ -44,6 +44,7 @@ SUBCOMMANDS: dict[str, str] = {
     "police": "bishui.police.cli:police",  # environmental police and joint operations (issue 20)
     "rivers": "bishui.rivers.cli:rivers",  # river and lake chiefs (issue 20)
     "programmes": "bishui.programmes.cli:programmes",  # damage cases, projects, funds (issue 20)
+    "citizen": "bishui.participation.cli:citizen",  # citizen reports (issue 20)
 }
 
 

@@ -23,6 +23,7 @@ ORDER = [*PRE15_ORDER, "reports", "exchange", "energy", "vehicles", "assessment"
 ORDER += ["police"]  # issue 20 item 2
 ORDER += ["rivers"]  # river and lake chiefs (issue 20)
 ORDER += ["programmes"]  # damage cases, projects and funds (issue 20)
+ORDER += ["participation"]  # citizen reports (issue 20)
 
 
 def _versions(store: Store) -> list[tuple[str, int, object]]:

@@ -331,6 +331,24 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     },
     ("GET", "/programmes/damage"): (PROG_CASE_READERS, "scoped"),
     ("GET", "/programmes/projects"): (PROG_PROJECT_READERS, "scoped"),
+    # citizen reports and the public disclosure (issue 20; tests/web/test_web_participation.py)
+    ("POST", "/api/v1/citizen-reports"): (ALL, "all"),
+    ("GET", "/api/v1/citizen-reports/status/{follow_code}"): (ALL, "all"),
+    ("GET", "/api/v1/citizen-reports"): (STAFF, "all"),
+    ("GET", "/api/v1/citizen-reports/{report_id}"): (STAFF, "all"),
+    ("GET", "/api/v1/citizen-reports/{report_id}/photo"): (STAFF, "all"),
+    ("POST", "/api/v1/citizen-reports/{report_id}/triage"): (
+        frozenset({"admin", "inspector"}),
+        "all",
+    ),
+    ("GET", "/api/v1/disclosure/cases"): (ALL, "all"),
+    ("GET", "/api/v1/disclosure/permits"): (ALL, "all"),
+    ("GET", "/report"): (ALL, "all"),
+    ("POST", "/report"): (ALL, "all"),
+    ("GET", "/report/status"): (ALL, "all"),
+    ("GET", "/disclosure"): (ALL, "all"),
+    ("GET", "/citizen-reports"): (STAFF, "all"),
+    ("POST", "/citizen-reports/{report_id}/triage"): (frozenset({"admin", "inspector"}), "all"),
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.
@@ -362,6 +380,7 @@ PATH_VALUES = {
     "project_id": "no-such-project",
     "subject_id": "no-such-case",
     "entry_kind": "allocate",
+    "follow_code": "2222-3333-4444",  # a citizen report's (issue 20)
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},

@@ -91,6 +91,9 @@ def prepare(
     from bishui.demo import grid as demo_grid
 
     demo_grid.setup(store, model, end, echo=echo)  # issue 21: grid sensors (idempotent)
+    from bishui.demo import participation as demo_participation
+
+    demo_participation.setup(store, data_dir, now=now, echo=echo)  # issue 20 (idempotent)
     return model, state
 
 

@@ -122,9 +122,12 @@ RIVER_SECTION = "river_section"
 #: A project of the programme register (``bishui.programmes``): 督办 of an overdue milestone. No
 #: enterprise: acted on as a drinking-water source task is (:data:`NO_ENTERPRISE_KINDS`).
 PROJECT = "project"
-SUBJECT_KINDS = (OUTLET, WATER_SOURCE, INSPECTION_STATION, RIVER_SECTION, PROJECT)
+#: A citizen's report (公众举报, bishui.participation): a place, no enterprise named; acted on
+#: like a drinking-water source (no enterprise to submit a rectification).
+CITIZEN_REPORT = "citizen_report"
+SUBJECT_KINDS = (OUTLET, WATER_SOURCE, INSPECTION_STATION, RIVER_SECTION, PROJECT, CITIZEN_REPORT)
 #: Subject kinds with no enterprise: :data:`WATER_PERMISSIONS` apply, no penalty disposal.
-NO_ENTERPRISE_KINDS = (WATER_SOURCE, RIVER_SECTION, PROJECT)
+NO_ENTERPRISE_KINDS = (WATER_SOURCE, RIVER_SECTION, PROJECT, CITIZEN_REPORT)
 #: Subject kinds whose subject is an enterprise (a credit code; its enterprise users see them).
 ENTERPRISE_KINDS = (OUTLET, INSPECTION_STATION)
 

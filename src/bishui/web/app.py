@@ -84,6 +84,10 @@ EVIDENCE_UPLOAD = re.compile(r"^/api/v1/(tasks|programmes/cases|programmes/proje
 #: (``bishui.web.api.vehicles``): their bodies may reach ``max_upload_bytes``.
 DATA_UPLOAD = re.compile(r"^/api/v1/(uploads|vehicles/frames)$")
 
+#: The public report form and its API (``bishui.web.participation_pages``,
+#: ``bishui.web.api.participation``): a body may reach ``max_report_photo_bytes`` more.
+CITIZEN_REPORT = re.compile(r"^/(report|api/v1/citizen-reports)$")
+
 #: How far back the public page looks for a site's newest values (water is sampled monthly).
 LATEST_WINDOW = dt.timedelta(days=31)
 
@@ -213,6 +217,9 @@ def create_app(
     from bishui.web import programmes_page  # damage cases, projects and funds (issue 20)
 
     app.include_router(programmes_page.router)
+    from bishui.web import participation_pages  # citizen reports, disclosure (issue 20)
+
+    app.include_router(participation_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
@@ -254,6 +261,8 @@ class WebMiddleware:
             limit = settings.max_evidence_bytes  # the routes that take files
         elif scope["method"] == "POST" and DATA_UPLOAD.match(path):
             limit = settings.max_upload_bytes
+        elif scope["method"] == "POST" and CITIZEN_REPORT.match(path):
+            limit = settings.max_body_bytes + settings.max_report_photo_bytes
         length = request.headers.get("content-length", "0")
         if not length.isdigit() or int(length) > limit:
             too_big = JSONResponse(

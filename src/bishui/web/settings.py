@@ -144,6 +144,26 @@ class Settings:
         default="",
         metadata={"help": "attribution shown on the map for a replaced geojson"},
     )
+    # the public report form (bishui.participation; docs/governance.md "公众举报与信息公开")
+    report_rate: str = field(
+        default="5/3600",
+        metadata={"help": "citizen reports accepted per client address: COUNT/SECONDS"},
+    )
+    report_global_rate: str = field(
+        default="200/3600",
+        metadata={"help": "citizen reports accepted from all addresses together: COUNT/SECONDS"},
+    )
+    max_report_photo_bytes: int = field(
+        default=5 * 1024 * 1024,
+        metadata={
+            "help": "largest photo a citizen report may carry (POST /report and "
+            "/api/v1/citizen-reports are allowed a body this much over max_body_bytes) [bytes]"
+        },
+    )
+    participation_rules: str = field(
+        default="",
+        metadata={"help": "a participation rules TOML replacing the packaged one (path)"},
+    )
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -152,6 +172,12 @@ class Settings:
             raise ConfigError("web.cookie_secure", "auto, always or never", self.cookie_secure)
         for name in ("login_rate", "api_rate"):
             parse_rate(getattr(self, name), f"web.{name}")
+        for name in ("report_rate", "report_global_rate"):  # the public report form
+            parse_rate(getattr(self, name), f"web.{name}")
+        if not 1 <= self.max_report_photo_bytes <= 100 * 1024**2:
+            raise ConfigError(
+                "web.max_report_photo_bytes", "1 byte to 100 MiB", self.max_report_photo_bytes
+            )
         if self.language not in ("zh", "en"):
             raise ConfigError("web.language", "zh or en", self.language)
         if not 1 <= self.max_evidence_bytes <= 1024**3:

@@ -25,6 +25,7 @@ from bishui.web.api import (
     inspection,
     mapsearch,
     overview,
+    participation,
     police,
     programmes,
     reports,
@@ -59,4 +60,5 @@ ROUTERS: list[APIRouter] = [
     police.router,  # environmental police and joint operations (issue 20 item 2)
     rivers.router,  # river and lake chiefs, volunteer supervisors (issue 20)
     programmes.router,  # damage cases, projects and funds (issue 20)
+    participation.router,  # citizen reports and the public disclosure (issue 20)
 ]

@@ -231,6 +231,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     },
     ("GET", "/assessment"): (ASSESS_READERS, "scoped"),  # the scorecard page (issue 18)
     ("GET", "/vehicles/upload"): (frozenset({"admin", "enterprise"}), "scoped"),
+    ("GET", "/metrics"): (ADMIN, "all"),  # Prometheus text format (issue 21, docs/deploy.md)
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.

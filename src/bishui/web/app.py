@@ -202,6 +202,9 @@ def create_app(
 
     app.include_router(energy_page.router)
     app.include_router(vehicles_page.router)
+    from bishui.web import metrics_page  # GET /metrics, admin (issue 21; docs/deploy.md)
+
+    app.include_router(metrics_page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
@@ -213,6 +216,7 @@ def create_app(
         )
 
     app.add_middleware(WebMiddleware)
+    app.add_middleware(metrics_page.Timing)  # outermost: times the whole request
     check_routes(app.routes)
     return app
 

@@ -426,6 +426,9 @@ async def bench(a: argparse.Namespace, nats_bin: str) -> int:
               f"{latencies(got['latency'])}, max {max(got['latency'], default=0):.1f} s; "
               f"resends {got['resends']:,}, "
               f"given up {got['unacked']}", flush=True)  # fmt: skip
+        steady = sum(1 for t in acks_t if pre[0] <= t < pre[1]) / max(pre[1] - pre[0], 1e-9)
+        print(f"  before the first fault ({pre[1] - pre[0]:.1f} s): {steady:,.0f}/s "
+              f"({steady / base_rate:.2f}× the baseline)", flush=True)  # fmt: skip
         for name, t_f, t_end in faults:
             back = recovery(acks_t, pre, t_f, t_end)
             print(f"  fault at {t_f - start:5.1f} s, {t_end - t_f:.1f} s long: {name}: "

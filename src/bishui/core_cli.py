@@ -175,7 +175,8 @@ def serve(
                 click.echo(f"web on http://{host}:{port}/", err=True)
 
         metrics = asyncio.run(run_platform(store, config, ready=ready))
-        click.echo(json.dumps(metrics, ensure_ascii=False, default=str), err=True)
+        if not no_gateway:  # the gateway's counters at exit
+            click.echo(json.dumps(metrics, ensure_ascii=False, default=str), err=True)
     finally:
         store.close()
 

@@ -298,6 +298,19 @@ def recovery(acks: list[float], before: tuple[float, float], fault: float, end: 
     return max(0.0, b / 2 - end)
 
 
+def lag_recovery(
+    samples: list[tuple[float, int]], before: tuple[float, float], end: float
+) -> float:
+    """Seconds from *end* until the stream lag is back within twice its median over *before*
+    (plus 10 messages)."""
+    base = [v for t, v in samples if before[0] <= t < before[1]]
+    level = 2 * (statistics.median(base) if base else 0) + 10
+    for t, v in samples:
+        if t >= end and v <= level:
+            return t - end
+    return float("nan")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--role", default="bench", help=argparse.SUPPRESS)
@@ -431,9 +444,10 @@ async def bench(a: argparse.Namespace, nats_bin: str) -> int:
               f"({steady / base_rate:.2f}× the baseline)", flush=True)  # fmt: skip
         for name, t_f, t_end in faults:
             back = recovery(acks_t, pre, t_f, t_end)
+            settled = lag_recovery(lag.samples, pre, t_end)
             print(f"  fault at {t_f - start:5.1f} s, {t_end - t_f:.1f} s long: {name}: "
-                  f"acknowledgements back to 80 % {back:.1f} s after it ended",
-                  flush=True)  # fmt: skip
+                  f"acknowledgements back to 80 % {back:.1f} s and stream lag back to its level "
+                  f"{settled:.1f} s after it ended", flush=True)  # fmt: skip
         peak = max((v for _, v in lag.samples), default=0)
         dup = sum(v for g in gstats for k, v in g.items() if k == "bishui_bus_duplicates_total")
         full = sum(v for g in gstats for k, v in g.items()

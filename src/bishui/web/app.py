@@ -216,6 +216,9 @@ def create_app(
         )
 
     app.add_middleware(WebMiddleware)
+    from bishui.web.conditional import ConditionalGet  # ETag and 304 (issue 21 item 6)
+
+    app.add_middleware(ConditionalGet)
     app.add_middleware(metrics_page.Timing)  # outermost: times the whole request
     check_routes(app.routes)
     return app

@@ -28,6 +28,21 @@ from tests_bus_support import NATS_URL, need_nats_or_skip
 PW = "pw-scale-21"
 
 
+@pytest.fixture(
+    scope="module", params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
+    """One store per backend for the module (each test registers a device and site of its own
+    and counts only those)."""
+    from conftest import drop_store, make_store
+
+    s, _, _ = make_store(str(request.param), tmp_path_factory.mktemp("scale"))
+    yield s
+    drop_store(s)
+
+
 @pytest.fixture
 def stream(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A stream of this test's own on the shared NATS server (deleted afterwards)."""
@@ -51,18 +66,23 @@ def stream(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def _city(store: Store) -> str:
-    mn = "4232000000000000000021" + uuid.uuid4().hex[:2]
+    n = uuid.uuid4().int % 10**6
+    mn, site = f"423200000000000021{n:06d}", f"W{n:06d}"
     apply(
         store,
         Registry(
             regions=[Region("420802", "东宝区", "district")],
-            sites=[Site("W1", "water", "断面", "420802", body="river", target_class=3)],
+            sites=[Site(site, "water", "断面", "420802", body="river", target_class=3)],
             devices=[
-                Device(mn, "W1", PW, "32", parameters=(DeviceParameter("w01018", "mg/L", 0, 1e3),))
+                Device(mn, site, PW, "32", parameters=(DeviceParameter("w01018", "mg/L", 0, 1e3),))
             ],
         ),
     )
     return mn
+
+
+def _values(store: Store, mn: str) -> int:
+    return store.count("measurement", "site_id = (SELECT site_id FROM devices WHERE mn = ?)", [mn])
 
 
 def _frame(mn: str, k: int) -> bytes:
@@ -91,13 +111,13 @@ async def _send(port: int, frames: list[bytes]) -> list[str]:
     return replies
 
 
-async def _drain_until(store: Store, durable: str, n: int, **kw: Any) -> int:
+async def _drain_until(store: Store, durable: str, mn: str, n: int, **kw: Any) -> int:
     stop = asyncio.Event()
     task = asyncio.create_task(
         bus.drain(store, NATS_URL, durable=durable, stop=stop, idle_timeout=0.1, **kw)
     )
     for _ in range(100):
-        if store.count("raw_log") >= n or task.done():
+        if store.count("raw_log", "mn = ?", [mn]) >= n or task.done():
             break
         await asyncio.sleep(0.05)
     stop.set()
@@ -142,9 +162,9 @@ async def test_a_frame_resent_to_another_gateway_is_stored_once(store: Store, st
             await nc.close()
     assert bus.DUPLICATES.value() - dup_before == 3
     assert await _stream_messages() == 3  # the stream holds each frame once
-    await _drain_until(store, f"w{stream}", 3)
+    await _drain_until(store, f"w{stream}", mn, 3)
     assert store.count("raw_log", "mn = ?", [mn]) == 3
-    assert store.count("measurement") == 3
+    assert _values(store, mn) == 3
 
 
 class FailingOnce:
@@ -188,7 +208,7 @@ async def test_writers_ack_only_after_the_commit(
     monkeypatch.setattr(Msg, "ack", ack)
     flaky = FailingOnce(store)
     failures = bus.FAILURES.value()
-    written = await _drain_until(flaky, f"w{stream}", 4, retry_max=0.1)  # type: ignore[arg-type]
+    written = await _drain_until(flaky, f"w{stream}", mn, 4, retry_max=0.1)  # type: ignore[arg-type]
     assert flaky.calls >= 2 and bus.FAILURES.value() == failures + 1
     assert written == 4 and acks == [4, 4, 4, 4]
     assert store.count("raw_log", "mn = ?", [mn]) == 4
@@ -222,7 +242,7 @@ async def test_a_writer_that_died_after_its_commit_is_not_written_twice(
         return None
 
     monkeypatch.setattr(Msg, "ack", lost)
-    await _drain_until(store, f"w{stream}", 3, ack_wait=1.0)
+    await _drain_until(store, f"w{stream}", mn, 3, ack_wait=1.0)
     assert store.count("raw_log", "mn = ?", [mn]) == 3
     monkeypatch.setattr(Msg, "ack", original)
     skipped = bus.SKIPPED.value()

@@ -292,3 +292,29 @@ def test_duckdb_refuses_a_second_writer(tmp_path: Any) -> None:
     assert r.exit_code == 1 and "--bus needs PostgreSQL" in r.output
     r = runner.invoke(core_cli.serve, ["--db", db, "--no-web", "--no-gateway"])
     assert r.exit_code == 2 and "nothing to run" in r.output
+
+
+async def test_a_process_without_gateway_or_jobs_serves_its_metrics(tmp_path: Any) -> None:
+    from bishui.runtime import PlatformConfig, run_platform
+    from bishui.store import open_store
+
+    store = open_store(tmp_path / "m.duckdb")
+    config = PlatformConfig(web=False, gateway=False, jobs=False, metrics_port=0, control=False)
+    stop, said = asyncio.Event(), {}
+    task = asyncio.create_task(run_platform(store, config, stop, ready=said.update))
+    for _ in range(500):
+        if said or task.done():
+            break
+        await asyncio.sleep(0.01)
+    try:
+        assert said["gateway_port"] is None
+        reader, writer = await asyncio.open_connection("127.0.0.1", said["metrics_port"])
+        writer.write(b"GET /metrics HTTP/1.1\r\n\r\n")
+        reply = (await reader.read()).decode()
+        writer.close()
+        assert reply.startswith("HTTP/1.1 200") and "# TYPE bishui_bus_stream_lag gauge" in reply
+        assert "bishui_gateway_acks_total" not in reply  # no gateway in this process
+    finally:
+        stop.set()
+        await task
+        store.close()

@@ -7,6 +7,7 @@ environment variable ``BISHUI_DB`` sets the default).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -66,7 +67,23 @@ def refuse_demo_secrets(store: Store) -> list[str]:
 @settings.option(settings.setting("platform.gateway_host"))
 @settings.option(settings.setting("platform.gateway_port"))
 @click.option("--no-web", is_flag=True, help="run the gateway only (scale-out ingest nodes)")
+@click.option("--no-gateway", is_flag=True, help="run the web only (one of several web processes)")
+@click.option(
+    "--no-jobs",
+    is_flag=True,
+    help="run no background jobs (aggregation, engine refresh, alert delivery): exactly one "
+    "process of a deployment runs them",
+)
+@click.option(
+    "--reuse-port",
+    is_flag=True,
+    help="share the web port with other bishui serve processes (SO_REUSEPORT; PostgreSQL only)",
+)
 @settings.option(settings.setting("platform.bus"), metavar="nats://HOST:PORT")
+@settings.option(settings.setting("platform.bus_max_pending"))
+@settings.option(settings.setting("platform.bus_dedup_window"))
+@settings.option(settings.setting("platform.metrics_host"))
+@settings.option(settings.setting("platform.metrics_port"))
 @settings.option(settings.setting("platform.backfill_days"))
 @settings.option(settings.setting("platform.aggregate_every"))
 @settings.option(settings.setting("platform.mqtt"), metavar="mqtt://HOST:PORT")
@@ -86,7 +103,14 @@ def serve(
     gateway_host: str,
     gateway_port: int,
     no_web: bool,
+    no_gateway: bool,
+    no_jobs: bool,
+    reuse_port: bool,
     bus: str | None,
+    bus_max_pending: int,
+    bus_dedup_window: float,
+    metrics_host: str,
+    metrics_port: int | None,
     backfill_days: float,
     aggregate_every: float,
     mqtt: str | None,
@@ -97,6 +121,8 @@ def serve(
     **limit_options: Any,
 ) -> None:
     """Run the HJ 212 gateway and the web platform on an existing store."""
+    if no_web and no_gateway:
+        raise click.UsageError("--no-web and --no-gateway together leave nothing to run")
     from bishui.errors import InputError
     from bishui.runtime import PlatformConfig, run_platform
 
@@ -105,6 +131,8 @@ def serve(
         limits = gateway_limits(limit_options)
     except InputError as exc:
         raise click.BadParameter(str(exc), param_hint="--gateway-max-data-length") from None
+    if reuse_port or bus:
+        refuse_duckdb_scale_out(db_url, "--reuse-port" if reuse_port else "--bus")
     store = _open(db_url)
     try:
         demo = refuse_demo_secrets(store)
@@ -124,7 +152,14 @@ def serve(
             gateway_host=gateway_host,
             gateway_port=gateway_port,
             web=not no_web,
+            gateway=not no_gateway,
+            jobs=not no_jobs,
+            reuse_port=reuse_port,
             bus=bus,
+            bus_max_pending=bus_max_pending,
+            bus_dedup_window=bus_dedup_window,
+            metrics_host=metrics_host,
+            metrics_port=metrics_port,
             limits=limits,
             backfill_days=backfill_days,
             aggregate_every=aggregate_every,
@@ -142,9 +177,13 @@ def serve(
             _box_listener(store, config, box_host, box_port)
 
         def ready(info: dict[str, Any]) -> None:
-            click.echo(f"HJ 212 gateway on {gateway_host}:{info['gateway_port']}", err=True)
+            if not no_gateway:
+                click.echo(f"HJ 212 gateway on {gateway_host}:{info['gateway_port']}", err=True)
             if box_port is not None:
                 click.echo(f"black-box listener on {box_host}:{box_port}", err=True)
+            if "metrics_port" in info:
+                click.echo(f"metrics on http://{metrics_host}:{info['metrics_port']}/metrics",
+                           err=True)  # fmt: skip
             if bus:
                 click.echo(f"frames published to {bus}", err=True)
             if mqtt:
@@ -153,7 +192,8 @@ def serve(
                 click.echo(f"web on http://{host}:{port}/", err=True)
 
         metrics = asyncio.run(run_platform(store, config, ready=ready))
-        click.echo(json.dumps(metrics, ensure_ascii=False, default=str), err=True)
+        if not no_gateway:  # the gateway's counters at exit
+            click.echo(json.dumps(metrics, ensure_ascii=False, default=str), err=True)
     finally:
         store.close()
 
@@ -330,6 +370,20 @@ def aggregate_cmd(db_url: str, start: dt.datetime, end: dt.datetime) -> None:
     click.echo(f"{h} hourly and {d} daily values")
 
 
+def refuse_duckdb_scale_out(db_url: str, what: str) -> None:
+    """DuckDB lets one process open its file, and that process is its one writer: the shapes
+    with several processes on one store (several writers, several web processes, gateways
+    that publish to a bus for writers elsewhere) need PostgreSQL. Refused with a clear
+    error before anything starts (docs/deploy.md, "What DuckDB allows")."""
+    if not str(db_url).startswith(("postgresql://", "postgres://")):
+        raise click.ClickException(
+            f"{what} needs PostgreSQL: a DuckDB store is one file that one process opens and "
+            "writes (bishui serve with the gateway writing it directly). Several writers, "
+            "gateways publishing to a bus, or several web processes share a PostgreSQL store "
+            "(--db postgresql://…; docs/deploy.md)."
+        )
+
+
 @click.command()
 @db_option
 @settings.option(settings.setting("platform.bus"), metavar="nats://HOST:PORT", required=True)
@@ -340,12 +394,40 @@ def aggregate_cmd(db_url: str, start: dt.datetime, end: dt.datetime) -> None:
     help="consumer name: writers sharing it share the work",
 )
 @settings.option(settings.setting("platform.backfill_days"))
-def drain(db_url: str, bus: str, durable: str, backfill_days: float) -> None:
+@settings.option(settings.setting("platform.bus_max_pending"))
+@settings.option(settings.setting("platform.bus_dedup_window"))
+# drain's own option (serve takes every other setting's): the writers' ack wait
+@settings.option(
+    dataclasses.replace(settings.setting("platform.bus_ack_wait"), option="--bus-ack-wait")
+)
+@click.option(
+    "--batch",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1, max=100_000),
+    help="messages per fetch, written in one transaction",
+)
+@settings.option(settings.setting("platform.metrics_host"))
+@settings.option(settings.setting("platform.metrics_port"))
+def drain(
+    db_url: str,
+    bus: str,
+    durable: str,
+    backfill_days: float,
+    bus_max_pending: int,
+    bus_dedup_window: float,
+    bus_ack_wait: float,
+    batch: int,
+    metrics_host: str,
+    metrics_port: int | None,
+) -> None:
     """Write what the gateways published to NATS JetStream into the store (scale-out)."""
     import signal
 
+    from bishui import metrics
     from bishui.ingest.bus import drain as drain_bus
 
+    refuse_duckdb_scale_out(db_url, "bishui drain")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     store = _open(db_url)
 
@@ -355,7 +437,20 @@ def drain(db_url: str, bus: str, durable: str, backfill_days: float) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         window = dt.timedelta(days=backfill_days)
-        return await drain_bus(store, bus, durable=durable, stop=stop, backfill_window=window)
+        server = None
+        if metrics_port is not None:
+            server = await metrics.serve(metrics_host, metrics_port)
+            port = server.sockets[0].getsockname()[1]
+            click.echo(f"metrics on http://{metrics_host}:{port}/metrics", err=True)
+        try:
+            return await drain_bus(
+                store, bus, durable=durable, stop=stop, backfill_window=window,
+                ack_wait=bus_ack_wait, max_pending=bus_max_pending,
+                dedup_window=bus_dedup_window, batch=batch,
+            )  # fmt: skip
+        finally:
+            if server is not None:
+                server.close()
 
     try:
         n = asyncio.run(run())

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bishui import control
+from bishui import control, metrics
 from bishui.errors import ConfigError
 from bishui.hj212.gateway import Gateway, GatewayLimits
 from bishui.ingest import aggregate
@@ -53,6 +53,19 @@ class PlatformConfig:
     mqtt: str | None = _default("platform.mqtt")
     #: reference (env:NAME / file:/path) to the platform key of the grid sensors' signatures
     mqtt_key: str = _default("platform.mqtt_key")
+    #: the stream's backpressure bound and duplicate window (docs/deploy.md)
+    bus_max_pending: int = _default("platform.bus_max_pending")
+    bus_dedup_window: float = _default("platform.bus_dedup_window")
+    #: run the HJ 212 gateway (False: a web process of several, ``serve --no-gateway``)
+    gateway: bool = True
+    #: run the background jobs (aggregation, engine refresh, alert delivery); exactly one
+    #: process of a deployment runs them (``serve --no-jobs`` on the others)
+    jobs: bool = True
+    #: bind the web port with SO_REUSEPORT: several web processes share it (PostgreSQL only)
+    reuse_port: bool = False
+    #: a /metrics listener of its own (bishui.metrics.serve): address and port; None: none
+    metrics_host: str = _default("platform.metrics_host")
+    metrics_port: int | None = _default("platform.metrics_port")
     #: reference to the web signing secret (env:NAME / file:/path); None: the web settings'
     #: own (``BISHUI_WEB_SECRET``, default ``env:BISHUI_SECRET``). Required: at least 32 bytes.
     web_secret: str | None = None
@@ -105,11 +118,15 @@ def check_port(host: str, port: int, what: str, hint: str) -> None:
             raise
 
 
-def listen(host: str, port: int, what: str, hint: str) -> socket.socket:
-    """A listening socket on *host*:*port*, or the "port in use" :class:`ConfigError`."""
+def listen(host: str, port: int, what: str, hint: str, reuse_port: bool = False) -> socket.socket:
+    """A listening socket on *host*:*port*, or the "port in use" :class:`ConfigError`.
+    *reuse_port*: SO_REUSEPORT, several processes listening on one port (the kernel spreads
+    the connections among them)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(family, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         s.bind((host, port))
         s.listen(2048)
@@ -249,6 +266,39 @@ def _grid_intake(store: Store, config: PlatformConfig, directory: DeviceDirector
     return MqttIntake(store, config.mqtt, key, directory=directory, backfill_window=window)
 
 
+#: The gateway's counters shown as Prometheus metrics: name → (key in Gateway.metrics(), type,
+#: help).
+GATEWAY_METRICS: dict[str, tuple[str, str, str]] = {
+    "bishui_gateway_frames_in_total": ("frames_accepted", "counter",
+                                       "frames authenticated and handed to the sink"),
+    "bishui_gateway_acks_total": ("acks_sent", "counter", "9014 acknowledgements sent"),
+    "bishui_gateway_sink_errors_total": ("sink_errors", "counter",
+                                         "frames the sink did not make durable (no 9014)"),
+    "bishui_gateway_connections_open": ("connections_open", "gauge", "open connections"),
+    "bishui_gateway_connections_total": ("connections_total", "counter", "connections accepted"),
+    "bishui_gateway_bytes_received_total": ("bytes_received", "counter", "bytes received"),
+    "bishui_gateway_heartbeats_total": ("heartbeats", "counter", "heartbeats received"),
+}  # fmt: skip
+
+
+def gateway_collector(gateway: Gateway) -> Callable[[], list[metrics.Family]]:
+    """The gateway's own counters (:meth:`Gateway.metrics`), read at every scrape."""
+
+    def collect() -> list[metrics.Family]:
+        m = gateway.metrics()
+        out: list[metrics.Family] = [
+            (name, kind, help, [("", {}, float(m[key]))])
+            for name, (key, kind, help) in GATEWAY_METRICS.items()
+        ]
+        rejected = [("", {"reason": r}, float(n)) for r, n in sorted(m["frames_rejected"].items())]
+        out.append(
+            ("bishui_gateway_rejections_total", "counter", "frames rejected, by reason", rejected)
+        )
+        return out
+
+    return collect
+
+
 async def run_platform(
     store: Store,
     config: PlatformConfig,
@@ -265,7 +315,9 @@ async def run_platform(
     # no success banner is printed first.
     web_socket = None
     if config.web:
-        web_socket = listen(config.web_host, config.web_port, "web", config.port_hints["web"])
+        web_socket = listen(
+            config.web_host, config.web_port, "web", config.port_hints["web"], config.reuse_port
+        )
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -273,12 +325,16 @@ async def run_platform(
             loop.add_signal_handler(sig, stop.set)
     directory = DeviceDirectory(store)
     grid = _grid_intake(store, config, directory)  # a bad key or URL: refused before starting
-    sink: Any
+    sink: Any = None
     bus_connection = None
-    if config.bus:
+    if not config.gateway:
+        pass
+    elif config.bus:
         from bishui.ingest.bus import JetStreamSink
 
-        sink, bus_connection = await JetStreamSink.connect(config.bus)
+        sink, bus_connection = await JetStreamSink.connect(
+            config.bus, config.bus_max_pending, config.bus_dedup_window
+        )
     else:
         window = None if config.backfill_days is None else dt.timedelta(days=config.backfill_days)
         sink = StoreSink(store, directory, backfill_window=window)
@@ -290,13 +346,14 @@ async def run_platform(
         limits=config.limits,
     )
     try:
-        await gateway.start()
+        if config.gateway:
+            await gateway.start()
     except OSError as exc:
         if web_socket is not None:
             web_socket.close()
         if bus_connection is not None:
             await bus_connection.close()
-        else:
+        elif sink is not None:
             await sink.close()
         if exc.errno in (errno.EADDRINUSE, errno.EACCES):
             raise _in_use(
@@ -310,9 +367,18 @@ async def run_platform(
         commands = await control.serve(store, db_path)
     if grid is not None:
         await grid.start()
-    tasks = [asyncio.create_task(_aggregator(store, stop, config.aggregate_every, config.refresh))]
-    if config.alerts is not None:
+    tasks = []
+    if config.jobs:
+        tasks.append(
+            asyncio.create_task(_aggregator(store, stop, config.aggregate_every, config.refresh))
+        )
+    if config.jobs and config.alerts is not None:
         tasks.append(asyncio.create_task(_deliverer(store, stop, config.alerts)))
+    if config.gateway:
+        metrics.REGISTRY.collector("gateway", gateway_collector(gateway))
+    metrics_server = None
+    if config.metrics_port is not None:
+        metrics_server = await metrics.serve(config.metrics_host, config.metrics_port)
     server = None
     if config.web:
         server = _web_server(store, settings)
@@ -320,29 +386,36 @@ async def run_platform(
     extra = [asyncio.create_task(t(stop, gateway.port)) for t in config.extra_tasks]
     if ready:
         web_port = web_socket.getsockname()[1] if web_socket is not None else config.web_port
-        ready({"gateway_port": gateway.port, "web_port": web_port})
+        info = {"gateway_port": gateway.port if config.gateway else None, "web_port": web_port}
+        if metrics_server is not None:
+            info["metrics_port"] = metrics_server.sockets[0].getsockname()[1]
+        ready(info)
     try:
         await stop.wait()
     finally:
         for t in extra:
             t.cancel()
         await asyncio.gather(*extra, return_exceptions=True)
-        await gateway.stop()
+        if config.gateway:
+            await gateway.stop()
         if grid is not None:
             await grid.stop()
         if db_path:
             await control.close(commands, db_path)
         if bus_connection is not None:
             await bus_connection.close()
-        else:
+        elif sink is not None:
             await sink.close()
+        if metrics_server is not None:
+            metrics_server.close()
+        metrics.REGISTRY.collector("gateway", None)
         if server is not None:
             server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
-    metrics: dict[str, Any] = gateway.metrics()
+    result: dict[str, Any] = gateway.metrics()
     if grid is not None:
-        metrics["mqtt"] = grid.metrics()
-    return metrics
+        result["mqtt"] = grid.metrics()
+    return result

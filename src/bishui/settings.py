@@ -63,6 +63,26 @@ PLATFORM: tuple[Setting, ...] = (
             "reference (env:NAME or file:/path, never the key) to the platform key the grid "
             "sensors' signing keys derive from (at least 32 bytes)", "BISHUI_MQTT_KEY",
             "--mqtt-key"),
+    # scale-out (issue 21; docs/deploy.md): the bus's bound, windows, and the metrics listener
+    Setting("platform", "bus_max_pending", 1_000_000,
+            "messages the stream holds for the writers before it refuses new ones: beyond it "
+            "the gateways send no 9014 (backpressure; the loggers keep and resend their data)",
+            "BISHUI_BUS_MAX_PENDING", "--bus-max-pending", "", click.IntRange(min=1)),
+    Setting("platform", "bus_dedup_window", 600.0,
+            "JetStream's duplicate window: a frame resent within it (same MN, QN, CN, PNO), to "
+            "any gateway, is stored once", "BISHUI_BUS_DEDUP_WINDOW", "--bus-dedup-window", "s",
+            click.FloatRange(min=1)),
+    Setting("platform", "bus_ack_wait", 60.0,
+            "a writer's time to acknowledge a message before JetStream hands it to another "
+            "writer (a writer that died); bishui drain --bus-ack-wait", "BISHUI_BUS_ACK_WAIT",
+            None, "s", click.FloatRange(min=1)),
+    Setting("platform", "metrics_host", "127.0.0.1",
+            "address of the /metrics listener of --metrics-port", "BISHUI_METRICS_HOST",
+            "--metrics-host"),
+    Setting("platform", "metrics_port", None,
+            "port of a /metrics listener of its own (Prometheus text format, no login: bind "
+            "it privately); none: no listener (the web's /metrics is for admins)",
+            "BISHUI_METRICS_PORT", "--metrics-port", "", click.IntRange(min=0, max=65535)),
 )  # fmt: skip
 
 

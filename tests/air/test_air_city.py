@@ -16,12 +16,12 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from backends import drop_store, make_store
 from bishui.air import service
 from bishui.demo import city, history
 from bishui.ingest import aggregate
 from bishui.registry import apply
 from bishui.store import Store
-from conftest import drop_store, make_store
 
 START, END = dt.datetime(2026, 2, 27), dt.datetime(2026, 3, 3)
 TODAY = dt.date(2026, 3, 3)

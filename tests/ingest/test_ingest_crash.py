@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
+from backends import drop_store, make_store
 from bishui.hj212 import Packet, decode, encode
 from bishui.registry import Device, DeviceParameter, Region, Registry, Site, apply
 from bishui.store import Store
 from bishui.timeutil import now_beijing
-from conftest import drop_store, make_store
 
 MNS = [f"4208320000000000000000{i:02d}" for i in range(6)]
 PARAMS = ("w00000", "w01018", "w21003")

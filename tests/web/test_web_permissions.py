@@ -349,6 +349,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/disclosure"): (ALL, "all"),
     ("GET", "/citizen-reports"): (STAFF, "all"),
     ("POST", "/citizen-reports/{report_id}/triage"): (frozenset({"admin", "inspector"}), "all"),
+    ("GET", "/metrics"): (ADMIN, "all"),  # Prometheus text format (issue 21, docs/deploy.md)
 }
 
 # Values for path parameters that touch nothing: a missing token, a missing user.

@@ -220,6 +220,9 @@ def create_app(
     from bishui.web import participation_pages  # citizen reports, disclosure (issue 20)
 
     app.include_router(participation_pages.router)
+    from bishui.web import metrics_page  # GET /metrics, admin (issue 21; docs/deploy.md)
+
+    app.include_router(metrics_page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
@@ -231,6 +234,10 @@ def create_app(
         )
 
     app.add_middleware(WebMiddleware)
+    from bishui.web.conditional import ConditionalGet  # ETag and 304 (issue 21 item 6)
+
+    app.add_middleware(ConditionalGet)
+    app.add_middleware(metrics_page.Timing)  # outermost: times the whole request
     check_routes(app.routes)
     return app
 

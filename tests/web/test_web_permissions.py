@@ -179,6 +179,27 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
             ("GET", "/report.{fmt}", EXCHANGE_READERS, "all"),
         )
     },
+    # the exchange's services wired (tests/web/test_web_exchange_services.py)
+    **{
+        (m, f"/api/v1/exchange{path}"): (roles, scope)
+        for m, path, roles, scope in (
+            ("GET", "/lots", EXCHANGE_READERS, "scoped"),
+            ("POST", "/lots", frozenset({"operator"}), "all"),
+            ("POST", "/lots/{lot_id}/bids", EXCHANGE_ACTORS, "scoped"),
+            ("POST", "/lots/{lot_id}/close", frozenset({"operator"}), "all"),
+            ("GET", "/transfers", EXCHANGE_READERS, "scoped"),
+            ("POST", "/transfers", EXCHANGE_ACTORS, "scoped"),
+            ("POST", "/transfers/{transfer_id}/party/{action}", EXCHANGE_ACTORS, "scoped"),
+            ("POST", "/transfers/{transfer_id}/regulator/{action}", STAFF, "all"),
+            ("POST", "/transfers/{transfer_id}/settle", frozenset({"operator"}), "all"),
+            ("GET", "/fees", EXCHANGE_READERS, "scoped"),
+            ("POST", "/fees/{fee_id}/instalments/{number}/pay", EXCHANGE_ACTORS, "scoped"),
+            ("GET", "/determinations", EXCHANGE_READERS, "scoped"),
+            ("GET", "/board", STAFF | {"county", "enterprise"}, "scoped"),
+            ("GET", "/carbon", STAFF | {"operator"}, "all"),
+            ("POST", "/board/{year}/close", STAFF, "all"),
+        )
+    },
     ("GET", "/exchange"): (EXCHANGE_READERS, "scoped"),
     ("GET", "/exchange/report"): (EXCHANGE_READERS, "all"),
     # energy accounts and reduction (issue 18; tests/energy/test_energy_api.py checks scoping)
@@ -262,6 +283,8 @@ QUERY = {
     "/api/v1/exchange/report.{fmt}": {"year": "2026"},
     "/api/v1/vehicles/ranking": {"first": "2026-11-02", "last": "2026-11-02"},
     "/api/v1/vehicles/old": {"today": "2026-12-07"},
+    "/api/v1/exchange/board": {"year": "2026"},
+    "/api/v1/exchange/carbon": {"year": "2026"},
 }
 
 

@@ -200,6 +200,22 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
             ("POST", "/board/{year}/close", STAFF, "all"),
         )
     },
+    # the regulator's issuing decisions (tests/web/test_web_exchange_decisions.py); the
+    # registry refuses a user who is not a registry operator
+    **{
+        (m, f"/api/v1/exchange{path}"): (roles, scope)
+        for m, path, roles, scope in (
+            ("POST", "/determinations", STAFF | {"operator"}, "all"),
+            ("POST", "/fees", STAFF | {"operator"}, "all"),
+            ("POST", "/reserve/{action}", STAFF | {"operator"}, "all"),
+            ("GET", "/reductions", EXCHANGE_READERS, "scoped"),
+            ("POST", "/reductions", STAFF | {"operator"}, "all"),
+            ("POST", "/carbon/positions", STAFF | {"operator"}, "all"),
+            ("POST", "/carbon/sinks", STAFF | {"operator"}, "all"),
+            ("POST", "/carbon/sinks/{project_id}/credits", STAFF | {"operator"}, "all"),
+            ("POST", "/energy-savings", STAFF | {"operator"}, "all"),
+        )
+    },
     ("GET", "/exchange"): (EXCHANGE_READERS, "scoped"),
     ("GET", "/exchange/report"): (EXCHANGE_READERS, "all"),
     # energy accounts and reduction (issue 18; tests/energy/test_energy_api.py checks scoping)
@@ -272,6 +288,7 @@ PATH_VALUES = {
     "report_id": "air-daily-2026-01-01-v1",
     "account_id": "no-such-account",
     "report_no": "420800000000000000",
+    "project_id": "no-such-project",
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},

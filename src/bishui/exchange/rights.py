@@ -202,6 +202,13 @@ def determine_rights(
     until = det.valid_until(on)
     out: list[Determined] = []
     with store.transaction() as tx:
+        ids = [f"{by_no[d.unit_id].permit_no}-{pollutant}-{vintage}" for d in results]
+        marks = ", ".join("?" for _ in ids)
+        sql = f"SELECT id FROM exchange_determination WHERE id IN ({marks})"  # noqa: S608
+        if ids and tx.fetch_one(sql, ids):
+            raise InputError(
+                "vintage", "one determination per permit, pollutant and vintage", vintage
+            )
         for d in results:
             p = by_no[d.unit_id]
             party = get_party(store, p.uscc)

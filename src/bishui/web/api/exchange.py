@@ -1328,3 +1328,351 @@ def close_year(
 
     compliance_board.close_year(store, year, actor=p.username or "")
     return board(request, store, p, year)
+
+
+# -- the regulator's issuing decisions (issue 17 §3, §5): determination, fees, reductions, the
+# reserve, carbon positions, carbon-sink credits, confirmed energy savings --------------------
+#: The regulator's decisions the registry records: the bureau's staff or the exchange operator;
+#: the registry refuses a user who is not a registry operator (``not_operator``, 403).
+DECIDERS = (*REGULATORS, "operator")
+TEXT = r"^[^\x00-\x1f]{1,200}$"
+FACTOR = r"^\d{1,3}(\.\d{1,4})?$"
+SCHEDULE_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
+
+
+class DetermineBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pollutant: str = Field(pattern=r"^[a-z]\d{5}$", description="HJ 212 code")
+    vintage: int = Field(ge=2000, le=2100)
+    cap: str = Field(pattern=QUANTITY, description="the area's cap [t/a]")
+    history_years: int = Field(ge=1, le=10)
+    factor: str = Field(pattern=FACTOR, description="multiplier on the historical mean")
+    basis: str = Field(pattern=TEXT, description="the decision the method's values come from")
+    on: dt.date
+    usccs: list[Annotated[str, Field(pattern=OBJECT_ID)]] | None = Field(
+        default=None, max_length=500, description="only these enterprises (统一社会信用代码)"
+    )
+
+
+@router.post(
+    "/determinations", response_model=Items, summary="Determine emission rights (排污权核定)"
+)
+def determine(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*DECIDERS)],
+    body: Annotated[DetermineBody, Body()],
+) -> dict[str, Any]:
+    """``rights.determine_rights``: one pollutant's rights of a vintage for the permits in
+    force, issued and confirmed in the permits in one store transaction; answers that
+    vintage's determinations."""
+    from bishui.exchange import rights
+    from bishui.exchange.market.determination import DeterminationMethod
+
+    method = DeterminationMethod(body.history_years, Decimal(body.factor), body.basis)
+    rights.determine_rights(
+        store, pollutant=body.pollutant, vintage=body.vintage,
+        cap_kg=_units_of(Instrument.EMISSION_RIGHT, body.cap, "cap"), method=method,
+        on=body.on, actor=p.username or "", usccs=body.usccs,
+    )  # fmt: skip
+    out = determinations(request, store, p, year=body.vintage)
+    out["items"] = [d for d in out["items"] if d["pollutant"] == body.pollutant]
+    return out
+
+
+class AssessBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    holder: str = Field(pattern=OBJECT_ID)
+    vintage: int = Field(ge=2000, le=2100)
+    schedule_id: str = Field(default="hn-zhuzhou-2017", pattern=SCHEDULE_ID)
+    years: int = Field(default=5, ge=1, le=10)
+    on: dt.date
+    instalments: int = Field(default=1, ge=1, le=20)
+    every_months: int = Field(default=12, ge=1, le=60)
+
+
+@router.post("/fees", response_model=Items, summary="Assess a paid-use fee (有偿使用费核定)")
+def assess(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*DECIDERS)],
+    body: Annotated[AssessBody, Body()],
+) -> dict[str, Any]:
+    """``rights.assess_fee``: the 定额出让 fee of a holder's determined rights of a vintage, in
+    instalments."""
+    from bishui.exchange import rights
+
+    f = rights.assess_fee(
+        store, body.holder, vintage=body.vintage, schedule_id=body.schedule_id, years=body.years,
+        on=body.on, instalments=body.instalments, every_months=body.every_months,
+        actor=p.username or "",
+    )  # fmt: skip
+    return {"ok": True, "items": [_fee_out(f, _lang(request), _entity_names(store))]}
+
+
+class ReserveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reserve_account: str = Field(pattern=ACCOUNT_ID)
+    account: str = Field(pattern=ACCOUNT_ID, description="the seller (buy-back) or buyer (sale)")
+    agent: str = Field(
+        min_length=1,
+        max_length=64,
+        description="the seller's (buy-back) or reserve's (sale) representative",
+    )
+    instrument: Instrument = Instrument.EMISSION_RIGHT
+    pollutant: str = Field(default="", pattern=r"^([a-z]\d{5})?$")
+    quantity: str = Field(pattern=QUANTITY)
+    price: str = Field(pattern=YUAN, description="元 per trading unit")
+
+
+def _trade_out(t: dict[str, Any], lang: str, names: dict[str, str]) -> dict[str, Any]:
+    inst = Instrument(t["instrument"])
+    d = _plain({k: v for k, v in t.items() if k != "permits"})
+    d["permits"] = t.get("permits")
+    d["product_name"] = _product(inst.value, t.get("pollutant") or "", lang)
+    d["quantity"] = quantity_text(inst, int(t["units"]))
+    d["unit_name"] = unit_name(inst, lang)
+    for k in ("seller", "buyer"):
+        acc = t.get(f"{k}_account")
+        if acc is not None:
+            d[f"{k}_name"] = names.get(acc, acc)
+    return d
+
+
+@router.post(
+    "/reserve/{action}",
+    response_model=Items,
+    summary="The government reserve buys back (回购) or sells (出让) units",
+)
+def reserve(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*DECIDERS)],
+    action: Annotated[str, Path(pattern=r"^(buy-back|sale)$")],
+    body: Annotated[ReserveBody, Body()],
+) -> dict[str, Any]:
+    """``trading.reserve_buy_back`` / ``reserve_sale``: units and money settle at once (money
+    from or to ``GOV-RESERVE``); the answer is the settled trade."""
+    from bishui.exchange import trading
+
+    select = Select(
+        instrument=body.instrument, quantity=_units_of(body.instrument, body.quantity),
+        pollutant=body.pollutant or None,
+    )  # fmt: skip
+    price, actor = _fen("price", body.price), p.username or ""
+    if action == "buy-back":
+        t = trading.reserve_buy_back(
+            store, reserve_account=body.reserve_account, seller_account=body.account,
+            seller_agent=body.agent, select=select, price_fen=price, actor=actor,
+        )  # fmt: skip
+    else:
+        t = trading.reserve_sale(
+            store, reserve_account=body.reserve_account, reserve_agent=body.agent,
+            buyer_account=body.account, select=select, price_fen=price, actor=actor,
+        )  # fmt: skip
+    return {"ok": True, "items": [_trade_out(t, _lang(request), _account_names(store))]}
+
+
+def _reduction_out(r: dict[str, Any], lang: str, names: dict[str, str]) -> dict[str, Any]:
+    d = _plain(r)
+    d["holder_name"] = names.get(r["holder"], r["holder"])
+    d["pollutant_name"] = pollutant_name(r["pollutant"], lang)
+    for k in ("verified", "held", "registered"):
+        d[f"{k}_quantity"] = quantity_text(Instrument.EMISSION_RIGHT, int(r[k]))
+    return d
+
+
+@router.get("/reductions", response_model=Items, summary="Registered reductions (减排登记)")
+def reduction_list(
+    request: Request, store: WebStore, p: Annotated[Principal, requires(*READERS, scope="scoped")]
+) -> dict[str, Any]:
+    from bishui.exchange import rights
+
+    lang, names, mine = _lang(request), _entity_names(store), _visible_entities(store, p)
+    out = [
+        _reduction_out(r, lang, names)
+        for r in rights.reductions(store)
+        if mine is None or r["holder"] in mine
+    ]
+    return {"ok": True, "items": out}
+
+
+class ReductionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    holder: str = Field(pattern=OBJECT_ID)
+    pollutant: str = Field(pattern=r"^[a-z]\d{5}$")
+    year: int = Field(ge=2000, le=2100)
+
+
+@router.post("/reductions", response_model=Items, summary="Register a reduction (减排登记)")
+def register_reduction(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*DECIDERS)],
+    body: Annotated[ReductionBody, Body()],
+) -> dict[str, Any]:
+    """``rights.register_reduction``: rights held on 31 December less the year's verified
+    emissions from the platform's own monitoring, when positive."""
+    from bishui.exchange import rights
+
+    r = rights.register_reduction(
+        store, body.holder, body.pollutant, body.year, actor=p.username or ""
+    )
+    return {"ok": True, "items": [_reduction_out(r, _lang(request), _entity_names(store))]}
+
+
+class PositionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entity: str = Field(pattern=OBJECT_ID)
+    year: int = Field(ge=2000, le=2100)
+    allocation: str = Field(pattern=QUANTITY, description="initial allocation [tCO2e]")
+    rules_id: str = Field(pattern=SCHEDULE_ID, description="a packaged compliance rule set")
+    source: str = Field(pattern=TEXT, description="the pilot's allocation notice")
+
+
+@router.post(
+    "/carbon/positions", response_model=Items, summary="Mirror a carbon position (配额镜像)"
+)
+def mirror_position(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*DECIDERS)],
+    body: Annotated[PositionBody, Body()],
+) -> dict[str, Any]:
+    """``carbon.mirror_position``: a covered firm's Hubei-pilot allocation of a year issued
+    into its holding account (once per firm and year)."""
+    from bishui.exchange import carbon
+
+    x = carbon.mirror_position(
+        store, body.entity, body.year,
+        allocation=_units_of(Instrument.CARBON_ALLOWANCE, body.allocation, "allocation"),
+        rules_id=body.rules_id, source=body.source, actor=p.username or "",
+    )  # fmt: skip
+    d = _plain(x)
+    d["name"] = _entity_names(store).get(x["entity"], x["entity"])
+    d["allocation_quantity"] = quantity_text(Instrument.CARBON_ALLOWANCE, int(x["allocation"]))
+    return {"ok": True, "items": [d]}
+
+
+class SinkBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    project_id: str = Field(pattern=OBJECT_ID)
+    name: str = Field(pattern=TEXT)
+    owner: str = Field(pattern=OBJECT_ID)
+    area: str = Field(pattern=TEXT)
+    methodology: str = Field(pattern=TEXT)
+
+
+def _sink_out(x: dict[str, Any]) -> dict[str, Any]:
+    return _plain({**x, "issuances": [_plain(i) for i in x["issuances"]]})
+
+
+@router.post(
+    "/carbon/sinks", response_model=Items, summary="Register a carbon-sink project (林业碳汇)"
+)
+def register_sink(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*DECIDERS)],
+    body: Annotated[SinkBody, Body()],
+) -> dict[str, Any]:
+    from bishui.exchange import carbon
+
+    if store.query("SELECT id FROM exchange_sink_project WHERE id = ?", [body.project_id]):
+        raise InputError("project_id", "a project not yet registered", body.project_id)
+    x = carbon.register_sink_project(
+        store, body.project_id, name=body.name, owner=body.owner, area=body.area,
+        methodology=body.methodology, actor=p.username or "",
+    )  # fmt: skip
+    return {"ok": True, "items": [_sink_out(x)]}
+
+
+class CreditBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    vintage: int = Field(ge=2000, le=2100)
+    quantity: str = Field(pattern=QUANTITY, description="verified credits [tCO2e]")
+    verification: str = Field(pattern=TEXT, description="the verification report's reference")
+
+
+@router.post(
+    "/carbon/sinks/{project_id}/credits",
+    response_model=Items,
+    summary="Issue a project's verified carbon-sink credits (签发)",
+)
+def issue_sink_credits(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*DECIDERS)],
+    project_id: Annotated[str, Path(pattern=OBJECT_ID)],
+    body: Annotated[CreditBody, Body()],
+) -> dict[str, Any]:
+    from bishui.exchange import carbon
+
+    if store.query(
+        "SELECT id FROM exchange_issuance_record WHERE id = ?", [f"CS-{project_id}-{body.vintage}"]
+    ):
+        raise InputError("vintage", "one issuance per project and vintage", body.vintage)
+    x = carbon.issue_sink_credits(
+        store, project_id, vintage=body.vintage,
+        units=_units_of(Instrument.CARBON_SINK, body.quantity), verification=body.verification,
+        actor=p.username or "",
+    )  # fmt: skip
+    return {"ok": True, "items": [_sink_out(x)]}
+
+
+class SavingBody(BaseModel):
+    """One product's energy [tce, exact] and output in the baseline and the reporting period
+    (GB/T 28750: the baseline adjusted to the reporting period's output), with the audits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    holder: str = Field(pattern=OBJECT_ID)
+    year: int = Field(ge=2000, le=2100)
+    product: str = Field(pattern=TEXT)
+    baseline_energy: str = Field(pattern=QUANTITY, description="E0 [tce]")
+    baseline_output: str = Field(pattern=QUANTITY, description="Q0 (> 0) [product unit]")
+    reporting_energy: str = Field(pattern=QUANTITY, description="E1 [tce]")
+    reporting_output: str = Field(pattern=QUANTITY, description="Q1 [the same unit]")
+    baseline_audit: str = Field(pattern=TEXT)
+    audit_report: str = Field(pattern=TEXT)
+    auditor: str = Field(pattern=TEXT)
+
+
+@router.post(
+    "/energy-savings", response_model=Items, summary="Confirm and issue an energy saving (确权)"
+)
+def confirm_energy_saving(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*DECIDERS)],
+    body: Annotated[SavingBody, Body()],
+) -> dict[str, Any]:
+    """``carbon.confirm_energy_saving``: measured, confirmed with both audits' references and
+    issued in kgce into the holder's account; answers the confirmed saving."""
+    from bishui.exchange import carbon
+    from bishui.exchange.market.energy import ProductPeriods
+
+    tce = Instrument.ENERGY_SAVING
+    periods = ProductPeriods(
+        body.product,
+        to_units(tce, body.baseline_energy, "baseline_energy"),
+        Decimal(body.baseline_output),
+        to_units(tce, body.reporting_energy, "reporting_energy"),
+        Decimal(body.reporting_output),
+    )
+    x = carbon.confirm_energy_saving(
+        store, body.holder, products=[periods], year=body.year,
+        baseline_audit=body.baseline_audit, audit_report=body.audit_report,
+        auditor=body.auditor, actor=p.username or "",
+    )  # fmt: skip
+    d = _plain(x)
+    d["holder_name"] = _entity_names(store).get(x["holder"], x["holder"])
+    d["quantity"] = quantity_text(tce, int(x["units"]))
+    return {"ok": True, "items": [d]}

@@ -65,14 +65,25 @@ def _stations_with_aqi(page: Any, base: str) -> int:
     return sum(row["aqi"] is not None for row in r.json()["rows"])
 
 
-# /docs: scroll the window a viewport at a time, let React render (two frames), and
-# collect the id of every operation block and the name of every tag seen on the way.
+# /docs: scroll the window a viewport at a time, wait until the rows cover the viewport (React
+# renders the virtual list's rows a frame or more after the scroll), and collect the id of
+# every operation block and the name of every tag seen on the way.
 SWAGGER_SCROLL = """async () => {
   const seen = new Set(), tags = new Set();
-  const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const frame = () => new Promise(r => requestAnimationFrame(r));
+  // rendered: the virtual list's rows cover the viewport (or there is no virtual list)
+  const covered = () => {
+    const rows = document.querySelectorAll('.operations-virtual__item');
+    if (!rows.length) { return true; }
+    const last = rows[rows.length - 1].getBoundingClientRect();
+    const end = window.scrollY + innerHeight >= document.documentElement.scrollHeight - 2;
+    return end || last.bottom >= innerHeight;
+  };
   for (let y = 0; ; y += innerHeight) {
     window.scrollTo(0, y);
-    await frames();
+    await frame();
+    for (let i = 0; i < 300 && !covered(); i++) { await frame(); }
+    await frame();
     document.querySelectorAll('.opblock').forEach(e => seen.add(e.id));
     document.querySelectorAll('.opblock-tag').forEach(e => tags.add(e.dataset.tag));
     if (y + innerHeight >= document.documentElement.scrollHeight) break;
@@ -237,7 +248,8 @@ def test_api_docs_render_under_the_csp(server: str, browser: Any) -> None:
     hosts: set[str] = set()
     page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
     page.goto(f"{server}/docs")
-    page.wait_for_selector(".opblock-summary-path")
+    # the first render resolves the whole document: slow on a loaded machine
+    page.wait_for_selector(".opblock-summary-path", timeout=60_000)
     spec = page.request.get(f"{server}/api/v1/openapi.json").json()
     want = {
         f"operations-{tag}-{op['operationId']}"

@@ -1340,6 +1340,12 @@ FACTOR = r"^\d{1,3}(\.\d{1,4})?$"
 SCHEDULE_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
 
 
+def _plausible_day(field: str, day: dt.date) -> None:
+    """A decision's date within 2000–2100 (five-year validity and instalments add to it)."""
+    if not dt.date(2000, 1, 1) <= day <= dt.date(2100, 12, 31):
+        raise InputError(field, "a date in 2000–2100", day.isoformat())
+
+
 class DetermineBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -1370,6 +1376,8 @@ def determine(
     from bishui.exchange import rights
     from bishui.exchange.market.determination import DeterminationMethod
 
+    rights.require_operator(store, p.username or "")
+    _plausible_day("on", body.on)
     method = DeterminationMethod(body.history_years, Decimal(body.factor), body.basis)
     rights.determine_rights(
         store, pollutant=body.pollutant, vintage=body.vintage,
@@ -1404,6 +1412,7 @@ def assess(
     instalments."""
     from bishui.exchange import rights
 
+    _plausible_day("on", body.on)
     f = rights.assess_fee(
         store, body.holder, vintage=body.vintage, schedule_id=body.schedule_id, years=body.years,
         on=body.on, instalments=body.instalments, every_months=body.every_months,

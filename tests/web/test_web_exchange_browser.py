@@ -100,5 +100,13 @@ def test_the_exchange_for_an_enterprise_and_the_regulator(
     assert "持有账户" in page.inner_text("#ex-accounts")
     assert "竞价中" in page.inner_text("#ex-lots")
     page.screenshot(path=str(shots / "exchange-regulator.png"), full_page=True)
+    # a decision's form posts to its route and shows the answer in words (the analyst is not
+    # a registry operator in this city: the registry's refusal)
+    form = "#ex-decisions form[data-url='/api/v1/exchange/reductions']"
+    page.fill(f"{form} input[name=holder]", "NO-SUCH-HOLDER")
+    page.click(f"{form} button")
+    msg = page.locator(f"{form} + p.msg")
+    page.wait_for_function("(m) => m.textContent.length > 0", arg=msg.element_handle())
+    assert "error" in (msg.get_attribute("class") or "")
     page.context.close()
     assert not errors, errors

@@ -283,12 +283,12 @@ PATH_VALUES = {
     "task_id": "T20260101-0001",
     "file_id": "0" * 32,
     "kind": "inspection",
+    "project_id": "no-such-project",  # a carbon-sink project (the exchange)
     "route_id": "999999",
     "delivery_id": "999999",
     "report_id": "air-daily-2026-01-01-v1",
     "account_id": "no-such-account",
     "report_no": "420800000000000000",
-    "project_id": "no-such-project",
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},

@@ -187,3 +187,30 @@ def test_settlement_failing_in_the_permits_changes_nothing(
     (tr,) = trading.trades(store)
     assert [p["consistent"] for p in tr["permits"]] == [True, True]
     assert balances(service.replayed(store)) == balances(service.stored(store))
+
+
+def test_determination_and_its_permits_commit_together(store: Store) -> None:
+    """Rights issued and permits amended in one store transaction: B's permit ends on the day
+    of determination, so it cannot be amended from the next day — nothing is issued either."""
+    from exreg_helpers import setup
+    from exsvc_helpers import METHOD, permit
+
+    from bishui.errors import InputError
+    from bishui.sources.permits import ManagementClass, Permit
+
+    setup(lambda req, actor: service.submit(store, req, actor=actor))
+    ending = Permit(B + "001P", 1, B, "荆门乙热电", ManagementClass.KEY, dt.date(2025, 1, 1), ON,
+                    annual_caps={COD: Decimal("3")})  # fmt: skip
+    permit_store.record_permits(store, [permit(A, "荆门甲化工", "2", "5"), ending])
+    rights.set_party(store, Party(A, "420802", "汉江", "industry", False, True), actor=OP)
+    rights.set_party(store, Party(B, "420804", "汉江", "industry", False, True), actor=OP)
+    logged = len(service.log_rows(store))
+    with pytest.raises(InputError):
+        rights.determine_rights(
+            store, pollutant=COD, vintage=2026, cap_kg=4000, method=METHOD, on=ON, actor=OP,
+            verified={A + "001P": [1800, 2200], B + "001P": [2500, 2600]},
+        )  # fmt: skip
+    assert rights.determinations(store) == []
+    assert service.holdings(store, "HA") == [] and service.holdings(store, "HB") == []
+    assert len(service.log_rows(store)) == logged
+    assert [p.version for p in permit_store.load_permits(store, "p.uscc = ?", [A])] == [1]

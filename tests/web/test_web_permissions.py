@@ -187,6 +187,43 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
             ("GET", "/report.{fmt}", EXCHANGE_READERS, "all"),
         )
     },
+    # the exchange's services wired (tests/web/test_web_exchange_services.py)
+    **{
+        (m, f"/api/v1/exchange{path}"): (roles, scope)
+        for m, path, roles, scope in (
+            ("GET", "/lots", EXCHANGE_READERS, "scoped"),
+            ("POST", "/lots", frozenset({"operator"}), "all"),
+            ("POST", "/lots/{lot_id}/bids", EXCHANGE_ACTORS, "scoped"),
+            ("POST", "/lots/{lot_id}/close", frozenset({"operator"}), "all"),
+            ("GET", "/transfers", EXCHANGE_READERS, "scoped"),
+            ("POST", "/transfers", EXCHANGE_ACTORS, "scoped"),
+            ("POST", "/transfers/{transfer_id}/party/{action}", EXCHANGE_ACTORS, "scoped"),
+            ("POST", "/transfers/{transfer_id}/regulator/{action}", STAFF, "all"),
+            ("POST", "/transfers/{transfer_id}/settle", frozenset({"operator"}), "all"),
+            ("GET", "/fees", EXCHANGE_READERS, "scoped"),
+            ("POST", "/fees/{fee_id}/instalments/{number}/pay", EXCHANGE_ACTORS, "scoped"),
+            ("GET", "/determinations", EXCHANGE_READERS, "scoped"),
+            ("GET", "/board", STAFF | {"county", "enterprise"}, "scoped"),
+            ("GET", "/carbon", STAFF | {"operator"}, "all"),
+            ("POST", "/board/{year}/close", STAFF, "all"),
+        )
+    },
+    # the regulator's issuing decisions (tests/web/test_web_exchange_decisions.py); the
+    # registry refuses a user who is not a registry operator
+    **{
+        (m, f"/api/v1/exchange{path}"): (roles, scope)
+        for m, path, roles, scope in (
+            ("POST", "/determinations", STAFF | {"operator"}, "all"),
+            ("POST", "/fees", STAFF | {"operator"}, "all"),
+            ("POST", "/reserve/{action}", STAFF | {"operator"}, "all"),
+            ("GET", "/reductions", EXCHANGE_READERS, "scoped"),
+            ("POST", "/reductions", STAFF | {"operator"}, "all"),
+            ("POST", "/carbon/positions", STAFF | {"operator"}, "all"),
+            ("POST", "/carbon/sinks", STAFF | {"operator"}, "all"),
+            ("POST", "/carbon/sinks/{project_id}/credits", STAFF | {"operator"}, "all"),
+            ("POST", "/energy-savings", STAFF | {"operator"}, "all"),
+        )
+    },
     ("GET", "/exchange"): (EXCHANGE_READERS, "scoped"),
     ("GET", "/exchange/report"): (EXCHANGE_READERS, "all"),
     # energy accounts and reduction (issue 18; tests/energy/test_energy_api.py checks scoping)
@@ -365,6 +402,7 @@ PATH_VALUES = {
     "task_id": "T20260101-0001",
     "file_id": "0" * 32,
     "kind": "inspection",
+    "project_id": "no-such-project",  # a carbon-sink project (the exchange)
     "route_id": "999999",
     "delivery_id": "999999",
     "report_id": "air-daily-2026-01-01-v1",
@@ -393,6 +431,8 @@ QUERY = {
     "/api/v1/exchange/report.{fmt}": {"year": "2026"},
     "/api/v1/vehicles/ranking": {"first": "2026-11-02", "last": "2026-11-02"},
     "/api/v1/vehicles/old": {"today": "2026-12-07"},
+    "/api/v1/exchange/board": {"year": "2026"},
+    "/api/v1/exchange/carbon": {"year": "2026"},
 }
 
 

@@ -167,7 +167,8 @@ def determine_rights(
     Σ ≤ *cap_kg*); each is issued into the holder's account (source ``determination``, vintage
     *vintage*, valid five years from *on*) and recorded, all in one store transaction. Then,
     with *amend_permits*, each permit gets a new version whose annual quantity is the
-    determined one (the right is confirmed in the permit, 国办发〔2014〕38号).
+    determined one (the right is confirmed in the permit, 国办发〔2014〕38号) — in the same
+    store transaction, so a permit that cannot be amended leaves no units issued either.
     """
     right_pollutant(pollutant)
     permits = [
@@ -201,6 +202,13 @@ def determine_rights(
     until = det.valid_until(on)
     out: list[Determined] = []
     with store.transaction() as tx:
+        ids = [f"{by_no[d.unit_id].permit_no}-{pollutant}-{vintage}" for d in results]
+        marks = ", ".join("?" for _ in ids)
+        sql = f"SELECT id FROM exchange_determination WHERE id IN ({marks})"  # noqa: S608
+        if ids and tx.fetch_one(sql, ids):
+            raise InputError(
+                "vintage", "one determination per permit, pollutant and vintage", vintage
+            )
         for d in results:
             p = by_no[d.unit_id]
             party = get_party(store, p.uscc)
@@ -230,18 +238,17 @@ def determine_rights(
                 Determined(did, p.uscc, p.permit_no, pollutant, vintage, region, d.permitted,
                            d.historical, d.determined, d.scaled, until, log_tx)
             )  # fmt: skip
-    if amend_permits:
-        set_permitted_many(
-            store,
-            {d2.permit_no: ({pollutant: d2.determined}, f"排污权初始核定确认 {d2.id}{_CONFIRMED}")
-             for d2 in out},
-            on + dt.timedelta(days=1),
-            actor,
-        )  # fmt: skip
+        if amend_permits:  # the same transaction: rights and permits commit together
+            confirmed = {
+                d2.permit_no: ({pollutant: d2.determined}, _CONFIRMED_AS.format(d2.id))
+                for d2 in out
+            }
+            set_permitted_many_in(tx, confirmed, on + dt.timedelta(days=1), actor)
     return out
 
 
 _CONFIRMED = "（国办发〔2014〕38号：以排污许可证形式确认）"
+_CONFIRMED_AS = "排污权初始核定确认 {}" + _CONFIRMED
 
 
 def determinations(

@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse
 from bishui.exchange.instruments import RIGHT_POLLUTANTS, Instrument
 from bishui.timeutil import now_beijing
 from bishui.web.api.exchange import (
+    APPROVERS,
     CHECKERS,
     READERS,
     REGULATORS,
@@ -61,6 +62,8 @@ def exchange_page(
         "regulator": p.role in (*REGULATORS, "county"),
         "checker": p.role in CHECKERS,
         "actor": p.role in ("enterprise", "operator"),
+        "approver": p.role in APPROVERS,
+        "staff": p.role in REGULATORS,
         "year": year,
     }
     instruments = [(i.value, instrument_name(i, lang)) for i in Instrument]

@@ -95,7 +95,47 @@
     }).catch(function (e) { msg.classList.add("error"); msg.textContent = String(e); });
   }
 
+  /* The services' forms (bid, transfer steps, announce, close, settle, approve, pay): the
+     fields named in the form's data-url template go into the path, the others into the JSON
+     body; the answer or each refusal in words, then every table reloads. */
+  function post(form) {
+    var data = {};
+    var url = form.dataset.url;
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.value === "") { return; }
+      var slot = "{" + el.name + "}";
+      if (url.indexOf(slot) >= 0) { url = url.replace(slot, encodeURIComponent(el.value)); }
+      else { data[el.name] = el.value; }
+    });
+    var msg = form.nextElementSibling;
+    msg.textContent = "";
+    msg.title = "";
+    msg.classList.remove("error");
+    fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": B.csrf() },
+      body: JSON.stringify(data)
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (!r.ok) {
+          msg.classList.add("error");
+          msg.textContent = refusalText(j, msg);
+          return;
+        }
+        var it = (j.items || [])[0] || {};
+        msg.textContent = CFG.acted + (it.state_name ? "：" + it.state_name : "");
+        loadAccounts();
+        Array.prototype.forEach.call(document.querySelectorAll("section.card[data-src]"), function (c) {
+          B.load(c);
+        });
+      });
+    }).catch(function (e) { msg.classList.add("error"); msg.textContent = String(e); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("form.ex-post"), function (f) {
+      f.addEventListener("submit", function (ev) { ev.preventDefault(); post(f); });
+    });
     Array.prototype.forEach.call(document.querySelectorAll("form.ex-form"), function (f) {
       f.addEventListener("submit", function (ev) { ev.preventDefault(); submit(f); });
     });

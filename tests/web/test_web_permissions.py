@@ -416,7 +416,6 @@ PATH_VALUES = {
     "problem_id": "RQ-000000000000",
     "assignment_id": "RA-000000000000",
     "volunteer_id": "no-such-volunteer",
-    "project_id": "no-such-project",
     "subject_id": "no-such-case",
     "entry_kind": "allocate",
     "follow_code": "2222-3333-4444",  # a citizen report's (issue 20)

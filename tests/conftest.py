@@ -21,6 +21,20 @@ from bishui.store import Store
 register_domains()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_argon2() -> Iterator[None]:
+    """Minimal argon2 cost in every test (the domains' tests make accounts too): hashing stays
+    argon2id, only the slower parameters are skipped."""
+    from argon2 import PasswordHasher
+
+    from bishui.web import accounts
+
+    old = accounts._hasher
+    accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    yield
+    accounts.use_hasher(old)
+
+
 @pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -18,19 +18,6 @@ from bishui.store import Store
 from bishui.web import Settings, create_app
 
 
-@pytest.fixture(scope="session", autouse=True)
-def cheap_argon2() -> Iterator[None]:
-    """Minimal argon2 cost in tests: hashing stays argon2id, only slower params are skipped."""
-    from argon2 import PasswordHasher
-
-    from bishui.web import accounts
-
-    old = accounts._hasher
-    accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
-    yield
-    accounts.use_hasher(old)
-
-
 @pytest.fixture(
     scope="session", params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )

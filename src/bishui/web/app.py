@@ -10,6 +10,7 @@ adds its routes by adding a router there, each route declaring its permission wi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import threading
@@ -20,10 +21,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bishui import __version__, readings
@@ -162,6 +164,67 @@ def load_geo(settings: Settings) -> dict[str, Any]:
     return {"geojson": features, **meta}
 
 
+def page_routers() -> list[APIRouter]:
+    """Every router of the web, in matching order: the JSON API (under ``/api/v1``, listed in
+    :data:`bishui.web.api.ROUTERS`), then the pages of each domain."""
+    from bishui.web import (
+        admin_pages,
+        dashboards,
+        energy_page,
+        exchange_page,
+        metrics_page,
+        pages,
+        participation_pages,
+        police_page,
+        programmes_page,
+        reports_page,
+        rivers_page,
+        vehicles_page,
+    )
+
+    return [
+        pages.router,
+        dashboards.router,
+        admin_pages.router,
+        reports_page.router,
+        exchange_page.router,  # the exchange (docs/exchange.md)
+        energy_page.router,  # energy and dual control (issue 18)
+        vehicles_page.router,
+        police_page.router,  # environmental police and joint operations (issue 20)
+        rivers_page.router,  # river and lake chiefs (issue 20)
+        programmes_page.router,  # damage cases, projects and funds (issue 20)
+        participation_pages.router,  # citizen reports, disclosure (issue 20)
+        metrics_page.router,  # GET /metrics, admin (issue 21; docs/deploy.md)
+    ]
+
+
+@functools.cache
+def _routes() -> tuple[BaseRoute, ...]:
+    """The web's routes, built once per process and shared by every app :func:`create_app`
+    makes.
+
+    FastAPI analyses each route's parameters and dependencies (pydantic adapters, signatures)
+    when a router is included: about 0.3 s for the whole web on this project's machine, paid
+    by every ``create_app`` before — hundreds of times in the test suite, which builds an app
+    per test. The route objects hold no per-app state (the store, settings and limiters are
+    ``app.state.web``; handlers read ``request.app``), so they are built on a throwaway app and
+    appended to each new one. The one thing tied to that throwaway app: FastAPI's
+    ``dependency_overrides`` — bishui uses none, so an app's ``dependency_overrides`` has no
+    effect on these routes.
+    """
+    from bishui.web.api import ROUTERS
+
+    builder = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    first = len(builder.router.routes)
+    for router in ROUTERS:
+        builder.include_router(router, prefix="/api/v1")
+    for router in page_routers():
+        builder.include_router(router)
+    routes = tuple(builder.router.routes[first:])
+    check_routes(routes)  # also builds FastAPI's per-route state, once
+    return routes
+
+
 def create_app(
     store: Store, settings: Settings | None = None, *, colouring: Colouring | None = None
 ) -> FastAPI:
@@ -192,37 +255,11 @@ def create_app(
     )
     errors.install(app)
 
-    from bishui.web import admin_pages, dashboards, pages, reports_page, vehicles_page
-    from bishui.web.api import ROUTERS
+    # The routes are the same objects in every app of the process (built once, below): an app's
+    # own state is ``app.state.web`` only.
+    app.router.routes.extend(_routes())
+    from bishui.web import metrics_page, pages
 
-    for router in ROUTERS:
-        app.include_router(router, prefix="/api/v1")
-    app.include_router(pages.router)
-    app.include_router(dashboards.router)
-    app.include_router(admin_pages.router)
-    app.include_router(reports_page.router)
-    from bishui.web import exchange_page  # the exchange's pages (docs/exchange.md)
-
-    app.include_router(exchange_page.router)
-    from bishui.web import energy_page  # the energy page (issue 18)
-
-    app.include_router(energy_page.router)
-    app.include_router(vehicles_page.router)
-    from bishui.web import police_page  # environmental police and joint operations (issue 20)
-
-    app.include_router(police_page.router)
-    from bishui.web import rivers_page  # river and lake chiefs (issue 20)
-
-    app.include_router(rivers_page.router)
-    from bishui.web import programmes_page  # damage cases, projects and funds (issue 20)
-
-    app.include_router(programmes_page.router)
-    from bishui.web import participation_pages  # citizen reports, disclosure (issue 20)
-
-    app.include_router(participation_pages.router)
-    from bishui.web import metrics_page  # GET /metrics, admin (issue 21; docs/deploy.md)
-
-    app.include_router(metrics_page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

@@ -10,7 +10,6 @@ adds its routes by adding a router there, each route declaring its permission wi
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import re
 import threading
@@ -198,7 +197,6 @@ def page_routers() -> list[APIRouter]:
     ]
 
 
-@functools.cache
 def _routes() -> tuple[BaseRoute, ...]:
     """The web's routes, built once per process and shared by every app :func:`create_app`
     makes.
@@ -214,12 +212,30 @@ def _routes() -> tuple[BaseRoute, ...]:
     """
     from bishui.web.api import ROUTERS
 
+    routers = (*ROUTERS, None, *page_routers())  # None: the API's prefix ends there
+    key = tuple(id(r) for r in routers)
+    with _ROUTES_LOCK:
+        built = _ROUTES.get(key)
+        if built is None or any(a is not b for a, b in zip(built[0], routers, strict=True)):
+            built = (routers, _build(routers))
+            _ROUTES.clear()  # one route tree per process (a new one only when a test adds a router)
+            _ROUTES[key] = built
+    return built[1]
+
+
+_ROUTES: dict[tuple[int, ...], tuple[tuple[APIRouter | None, ...], tuple[BaseRoute, ...]]] = {}
+_ROUTES_LOCK = threading.Lock()
+
+
+def _build(routers: tuple[APIRouter | None, ...]) -> tuple[BaseRoute, ...]:
     builder = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     first = len(builder.router.routes)
-    for router in ROUTERS:
-        builder.include_router(router, prefix="/api/v1")
-    for router in page_routers():
-        builder.include_router(router)
+    prefix = "/api/v1"
+    for router in routers:
+        if router is None:
+            prefix = ""
+        else:
+            builder.include_router(router, prefix=prefix)
     routes = tuple(builder.router.routes[first:])
     check_routes(routes)  # also builds FastAPI's per-route state, once
     return routes

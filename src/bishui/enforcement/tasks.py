@@ -128,6 +128,18 @@ CITIZEN_REPORT = "citizen_report"
 SUBJECT_KINDS = (OUTLET, WATER_SOURCE, INSPECTION_STATION, RIVER_SECTION, PROJECT, CITIZEN_REPORT)
 #: Subject kinds with no enterprise: :data:`WATER_PERMISSIONS` apply, no penalty disposal.
 NO_ENTERPRISE_KINDS = (WATER_SOURCE, RIVER_SECTION, PROJECT, CITIZEN_REPORT)
+#: Why a penalty is refused on a task of each kind with no enterprise (each sentence has its
+#: Chinese in the web's display labels).
+NO_PENALTY = {
+    WATER_SOURCE: "a drinking-water source has no enterprise to penalise: dispose by "
+    "rectification_order (of the cause) or false_alarm",
+    RIVER_SECTION: "a river or lake section has no enterprise to penalise: dispose by "
+    "rectification_order (of the cause) or false_alarm",
+    PROJECT: "a project task has no enterprise to penalise: dispose by rectification_order "
+    "(of the cause) or false_alarm",
+    CITIZEN_REPORT: "a citizen report names no enterprise to penalise: dispose by "
+    "rectification_order or false_alarm",
+}
 #: Subject kinds whose subject is an enterprise (a credit code; its enterprise users see them).
 ENTERPRISE_KINDS = (OUTLET, INSPECTION_STATION)
 
@@ -353,8 +365,7 @@ def _g_disposal(t: Task, p: Payload, now: dt.datetime, pol: Policy, who: Actor) 
         return None
     if kind == Disposal.PENALTY:
         if t.subject_kind in NO_ENTERPRISE_KINDS:
-            return (f"a {t.subject_kind} has no enterprise to penalise: dispose by "
-                    "rectification_order (of the cause) or false_alarm")  # fmt: skip
+            return NO_PENALTY[t.subject_kind]
         if not t.evidence:
             return "a penalty needs recorded evidence (条例 Art. 29)"
         try:

@@ -552,7 +552,7 @@ def test_a_store_of_the_previous_schema_migrates(
         old.close()
     new = open_store(url, schema=pg_schema) if pg_schema else open_store(url)
     try:
-        assert new.schema_version("enforcement") == len(enf_schema.MIGRATIONS) == 4
+        assert new.schema_version("enforcement") == len(enf_schema.MIGRATIONS) == 5
         assert new.schema_version("water") == len(water_schema.MIGRATIONS) == 2
         (alert,) = enf.list_alerts(new)[1]
         assert (alert["id"], alert["uscc"], alert["outlet_id"], alert["subject_kind"]) == (
@@ -560,6 +560,9 @@ def test_a_store_of_the_previous_schema_migrates(
         t, region = enf.get_task(new, body["id"])
         assert (t.uscc, t.subject_kind, region) == (USCC, tk.OUTLET, SHAYANG)
         assert new.query("SELECT subject_kind FROM enforcement_task")[0]["subject_kind"] == "outlet"
+        # no recorded policy version (migration 5): judged by the earliest (issue 19)
+        assert t.policy_version == "" and new.query(
+            "SELECT policy_version FROM enforcement_task")[0]["policy_version"] is None  # fmt: skip
         water = stored_alerts(new)
         assert len(water) == n_water and {w["state"] for w in water} == {"new"}
         assert {w["alert_id"] for w in water} == {None}

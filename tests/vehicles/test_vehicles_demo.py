@@ -17,6 +17,9 @@ def test_demo_vehicles(store: Store, tmp_path: Path) -> None:
     got = demo_vehicles.setup(store, tmp_path, NOW, now=NOW, echo=lambda *_: None)
     assert got["inspections"] > 400 and got["findings"] > 0 and got["alerts"] > 0
     assert got["reports"] == 5
+    # S01's boxes sent their captures as signed HJ 212 frames (the rest loaded directly)
+    assert got["framed_captures"] > 0 and got["captures"] + got["framed_captures"] == 420
+    assert store.count("vehicles_captures") == 420 and store.count("vehicles_boxes") == 2
     assert demo_vehicles.setup(store, tmp_path, NOW, now=NOW, echo=lambda *_: None) == {}
     day = dt.date(2026, 11, 2)
     assert service.ranking(store, day, day)[0]["station"] == "S01"

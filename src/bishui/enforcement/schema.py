@@ -38,6 +38,12 @@ Migration 4 (alerts that reach people, issue 16 item 4; :mod:`bishui.enforcement
                               channels; edited by an admin
 ``enforcement_inbox_seen``    per user, the last in-app message id they have seen (the bell's
                               unread count)
+
+Migration 5 (policy versions, issue 19; :mod:`bishui.enforcement.policy`):
+
+``enforcement_task.policy_version``  the enforcement policy version the task was opened under
+                              (also in its ``create`` event); it is judged by that version
+                              afterwards. NULL for tasks opened before: the earliest version.
 """
 
 from __future__ import annotations
@@ -173,5 +179,9 @@ MIGRATIONS: list[list[str]] = [
             username TEXT PRIMARY KEY,
             seen_id BIGINT NOT NULL
         )""",
+    ],
+    # 5 — the policy version a task was opened under (NULL: opened before; the earliest)
+    [
+        "ALTER TABLE enforcement_task ADD COLUMN policy_version TEXT",
     ],
 ]

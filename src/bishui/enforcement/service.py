@@ -24,7 +24,7 @@ from bishui.enforcement import delivery, evidence, inspection, notify
 from bishui.enforcement import tasks as tk
 from bishui.enforcement.audit import GENESIS, AuditEvent, AuditLog
 from bishui.enforcement.intake import AlertIn, AlertProducer, coerce
-from bishui.enforcement.policy import Policy, load_policy
+from bishui.enforcement.policy import Policy, PolicySet, policies
 from bishui.errors import ConflictError, InputError, NotFoundError
 from bishui.store import Store, Transaction
 from bishui.timeutil import now_beijing
@@ -124,6 +124,21 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return (now or now_beijing()).replace(tzinfo=None, microsecond=0)
 
 
+#: What the functions below take as ``policy``: one :class:`Policy` (a bureau's single file, or
+#: a test's: every task is judged by it), a :class:`PolicySet`, or None (the packaged versions).
+PolicyArg = Policy | PolicySet | None
+
+
+def policy_for_new(policy: PolicyArg, at: dt.datetime) -> Policy:
+    """The policy a task opened at *at* is opened under: the version in force then."""
+    return policy if isinstance(policy, Policy) else (policy or policies()).at(at)
+
+
+def policy_of(policy: PolicyArg, version: str | None) -> Policy:
+    """The policy a stored task is judged by: the version it recorded (None → the earliest)."""
+    return policy if isinstance(policy, Policy) else (policy or policies()).get(version)
+
+
 # ---------------------------------------------------------------- snapshots
 _ALERT_COLS = ("id", "rule_id", "severity", "site_code", "outlet_id", "pollutant", "start_ts",
                "end_ts", "uscc", "region", "created", "state", "task_id", "finding",
@@ -151,11 +166,12 @@ def _write_task(tx: Transaction, t: tk.Task, region: str | None, now: dt.datetim
     tx.execute("DELETE FROM enforcement_task WHERE id = ?", [t.id])
     tx.execute(
         "INSERT INTO enforcement_task (id, uscc, site_code, region, severity, state, assignee, "
-        "assignee_kind, title, created, deadline, updated, body, subject_kind) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "assignee_kind, title, created, deadline, updated, body, subject_kind, policy_version) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [t.id, t.uscc or None, t.site_code, region, t.severity, str(t.state), t.assignee or None,
          t.assignee_kind or None, t.title, t.created, t.deadline, now,
-         json.dumps(t.as_dict(), ensure_ascii=False, default=str), t.subject_kind],
+         json.dumps(t.as_dict(), ensure_ascii=False, default=str), t.subject_kind,
+         t.policy_version or None],
     )  # fmt: skip
 
 
@@ -196,6 +212,7 @@ def task_from_dict(d: Mapping[str, Any]) -> tk.Task:
         reopen_count=int(d.get("reopen_count", 0)),
         suggested_article=d.get("suggested_article", ""), meta=d.get("meta") or {},
         subject_kind=d.get("subject_kind", tk.OUTLET),
+        policy_version=d.get("policy_version") or "",
     )  # fmt: skip
 
 
@@ -206,7 +223,7 @@ def raise_alerts(
     regions: Mapping[str, str | None],
     *,
     now: dt.datetime | None = None,
-    policy: Policy | None = None,
+    policy: PolicyArg = None,
     options: LoopOptions = LoopOptions(),
     sender: notify.Sender | None = None,
 ) -> tuple[list[al.Alert], list[tk.Task]]:
@@ -217,8 +234,8 @@ def raise_alerts(
     *regions* maps a site code to its region (for scoping and team assignment). One task per
     site. All of it — events, snapshots, notifications — in one transaction.
     """
-    policy = policy or load_policy()
     at = _now(now)
+    policy = policy_for_new(policy, at)
     rank = al.SEVERITY_ORDER
     handed: list[AlertIn] = [coerce(f) for f in findings]
     with store.transaction() as tx:
@@ -342,9 +359,12 @@ def verify_audit(store: Store) -> int:
     return len(events)
 
 
-def replay_task(store: Store, task_id: str, policy: Policy | None = None) -> tk.Task:
-    """Rebuild a task from its stored events (what the snapshot must agree with)."""
-    return tk.replay(audit_events(store, f"task:{task_id}"), policy or load_policy())
+def replay_task(store: Store, task_id: str, policy: PolicyArg = None) -> tk.Task:
+    """Rebuild a task from its stored events (what the snapshot must agree with), judged by
+    the policy version it was opened under (its ``create`` event records it)."""
+    events = audit_events(store, f"task:{task_id}")
+    version = events[0].payload.get("policy_version") if events else None
+    return tk.replay(events, policy_of(policy, version))
 
 
 def notifications(store: Store, task_id: str | None = None) -> list[dict[str, Any]]:
@@ -362,7 +382,7 @@ def notifications(store: Store, task_id: str | None = None) -> list[dict[str, An
 # ---------------------------------------------------------------- changing a task
 def transition(
     store: Store, task_id: str, action: str, actor: tk.Actor, *, now: dt.datetime | None = None,
-    policy: Policy | None = None, sender: notify.Sender | None = None, **payload: Any,
+    policy: PolicyArg = None, sender: notify.Sender | None = None, **payload: Any,
 ) -> tuple[tk.Task, AuditEvent]:  # fmt: skip
     """:func:`act` with the payload as keyword arguments (for code and the CLI, whose fields
     are declared; input from a client goes through :func:`act` as a mapping)."""
@@ -371,7 +391,7 @@ def transition(
 
 def act(
     store: Store, task_id: str, action: str, actor: tk.Actor, payload: Mapping[str, Any], *,
-    now: dt.datetime | None = None, policy: Policy | None = None,
+    now: dt.datetime | None = None, policy: PolicyArg = None,
     sender: notify.Sender | None = None,
 ) -> tuple[tk.Task, AuditEvent]:  # fmt: skip
     """Take *action* on a stored task through :func:`tasks.apply` and persist the result.
@@ -384,18 +404,20 @@ def act(
     Raises :class:`~bishui.enforcement.tasks.TransitionRefused` (409) or
     :class:`~bishui.errors.PermissionDenied` (403) from the model, unchanged.
     """
-    policy = policy or load_policy()
     at = _now(now)
     payload = dict(payload)
     if "files" in payload and action not in evidence.FILE_ACTIONS:
         raise InputError("files", f"only {', '.join(sorted(evidence.FILE_ACTIONS))} cite files",
                          action)  # fmt: skip
     with store.transaction() as tx:
-        found = tx.fetch("SELECT body, region FROM enforcement_task WHERE id = ?", [task_id])
+        found = tx.fetch(
+            "SELECT body, region, policy_version FROM enforcement_task WHERE id = ?", [task_id]
+        )
         row = found[0] if found else None
         if row is None:
             raise NotFoundError(f"task {task_id} does not exist")
         task, region = task_from_dict(json.loads(row[0])), row[1]
+        judged_by = policy_of(policy, row[2])  # the version the task was opened under
         if action == tk.Action.CHECK_IN:
             payload.pop("distance_m", None)  # the server's to say, never the client's
             where = _registered_location(tx, task)
@@ -410,7 +432,7 @@ def act(
             # (with SHA-256). An id that is not an uploaded file of this task is refused here.
             payload["files"] = evidence.refs(tx, task_id, payload["files"])
         log = _TailLog(_last_event(tx))
-        new, ev = tk.apply(task, action, actor, at, policy, log, **payload)
+        new, ev = tk.apply(task, action, actor, at, judged_by, log, **payload)
         notes = notify.notifications_for(ev, new)
         _write_events(tx, log.new)
         _write_task(tx, new, region, at)
@@ -461,23 +483,24 @@ def party(store: Store, task: tk.Task) -> inspection.Party:
 
 
 def escalate(
-    store: Store, now: dt.datetime | None = None, policy: Policy | None = None,
+    store: Store, now: dt.datetime | None = None, policy: PolicyArg = None,
     sender: notify.Sender | None = None,
 ) -> list[tk.Task]:  # fmt: skip
-    """Escalate every overdue live task (the periodic task calls this)."""
-    policy = policy or load_policy()
+    """Escalate every overdue live task (the periodic task calls this), each by the policy
+    version it was opened under."""
     at = _now(now)
     out = []
     with store.transaction() as tx:
         rows = tx.fetch(
-            "SELECT body, region FROM enforcement_task WHERE state <> 'closed' AND deadline < ?",
+            "SELECT body, region, policy_version FROM enforcement_task "
+            "WHERE state <> 'closed' AND deadline < ?",
             [at],
         )
         log = _TailLog(_last_event(tx))
         notes: list[notify.Notification] = []
-        for body, region in rows:
+        for body, region, version in rows:
             for task, ev in tk.escalate_overdue(
-                [task_from_dict(json.loads(body))], at, policy, log
+                [task_from_dict(json.loads(body))], at, policy_of(policy, version), log
             ):
                 notes += notify.notifications_for(ev, task)
                 _write_task(tx, task, region, at)

@@ -244,6 +244,9 @@ class Task:
     suggested_article: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)
     subject_kind: str = OUTLET  # OUTLET | WATER_SOURCE (then uscc is "")
+    #: The policy version the task was opened under (it is judged by it: deadlines, penalty
+    #: brackets, approvers); "" for a task opened before tasks recorded it (→ the earliest).
+    policy_version: str = ""
 
     @property
     def subject(self) -> str:
@@ -280,12 +283,13 @@ def new_task(
         raise InputError("uscc", f"a {subject_kind} task has no enterprise", uscc)
     t = Task(task_id, ids, uscc, site_code, severity, title, created,
              policy.deadline(severity, created), suggested_article=suggested_article,
-             subject_kind=subject_kind)  # fmt: skip
+             subject_kind=subject_kind, policy_version=policy.version)  # fmt: skip
     body = {"alert_ids": list(ids), "uscc": uscc, "site_code": site_code, "severity": severity,
             "title": title, "deadline": t.deadline.isoformat(),
             "suggested_article": suggested_article}  # fmt: skip
     if subject_kind != OUTLET:  # outlet events keep the payload they always had
         body["subject_kind"] = subject_kind
+    body["policy_version"] = policy.version
     log.append(created, actor.id, actor.role, t.subject, "create", "", t.state, body)
     return t
 
@@ -632,7 +636,8 @@ def replay(events: Iterable[AuditEvent], policy: Policy) -> Task:
              c["site_code"], c["severity"], c["title"], evs[0].time,
              dt.datetime.fromisoformat(c["deadline"]),
              suggested_article=c.get("suggested_article", ""),
-             subject_kind=c.get("subject_kind", OUTLET))  # fmt: skip
+             subject_kind=c.get("subject_kind", OUTLET),
+             policy_version=c.get("policy_version", ""))  # fmt: skip
     scratch = AuditLog()
     for e in evs[1:]:
         actor = Actor(e.actor, Role(e.role), t.uscc if e.role == Role.ENTERPRISE else "")

@@ -43,7 +43,7 @@ from bishui.enforcement import alerts as al
 from bishui.enforcement import delivery, intake, notify
 from bishui.enforcement import service as svc
 from bishui.enforcement import tasks as tk
-from bishui.enforcement.policy import Policy, load_policy, read_toml
+from bishui.enforcement.policy import read_toml
 from bishui.errors import ConfigError
 from bishui.store import Store, Transaction
 
@@ -158,7 +158,7 @@ def route_alerts(
     *,
     now: dt.datetime | None = None,
     routing: WaterRouting | None = None,
-    policy: Policy | None = None,
+    policy: svc.PolicyArg = None,
     auto_assign: bool = True,
     sender: notify.Sender | None = None,
 ) -> RouteReport:
@@ -172,8 +172,8 @@ def route_alerts(
     cannot route one alert twice. Notifications are sent after it commits.
     """
     routing = routing or load_routing()
-    policy = policy or load_policy()
     at = svc._now(now)
+    policy = svc.policy_for_new(policy, at)  # new tasks: the version in force now
     if not any(r.route for r in routing.kinds.values()):
         return RouteReport([], [], 0, 0)
     with store.transaction() as tx:

@@ -98,6 +98,102 @@ class Vehicle:
     registered: dt.date | None = None
 
 
+#: OBD readiness monitors (诊断就绪状态, per monitor: complete or not). Names after the monitors
+#: of SAE J1979 / ISO 15031-5 service 01 PID 01 (spark ignition: catalyst … egr; compression
+#: ignition: nmhc_catalyst … egr_vvt; continuous: misfire, fuel_system, components) [U: known
+#: from the SAE text, not read here]. GB 18285-2018 and GB 3847-2018 check the readiness in their
+#: OBD inspection (GB 3847 Appendix E, notes §A2 [V] for the appendix; its item list [U]).
+OBD_MONITORS = (
+    "misfire",
+    "fuel_system",
+    "components",
+    "catalyst",
+    "heated_catalyst",
+    "evap",
+    "secondary_air",
+    "o2_sensor",
+    "o2_sensor_heater",
+    "egr",
+    "nmhc_catalyst",
+    "nox_aftertreatment",
+    "boost_pressure",
+    "exhaust_gas_sensor",
+    "pm_filter",
+    "egr_vvt",
+)
+#: Upper bound of the counters (J1979 PIDs 0x30 and 0x31 are one and two bytes).
+_OBD_MAX = {"dtc_count": 127, "warmups_since_clear": 255, "distance_since_clear_km": 65535}
+
+
+@dataclass(frozen=True)
+class ObdCheck:
+    """The OBD check of an inspection (OBD检查), as the station's OBD tool read it; every field
+    optional (None / empty: not reported). Names as the check items:
+
+    * ``mil_on`` — 故障指示器 (MIL) lit (GB 18285-2018 / GB 3847-2018 OBD check; J1979 PID 01).
+    * ``dtc_count`` — number of stored emission-related 故障代码 (DTCs) (J1979 PID 01).
+    * ``readiness`` — 诊断就绪状态: monitor → complete (True) / not complete (False); monitors
+      the vehicle does not support are absent (:data:`OBD_MONITORS`).
+    * ``distance_since_clear_km`` — km driven since the DTCs were cleared (J1979 PID 0x31).
+    * ``warmups_since_clear`` — warm-up cycles since the DTCs were cleared (J1979 PID 0x30).
+
+    Source tags: the OBD check itself [V] (GB 18285-2018 scope, GB 3847-2018 Appendix E, notes
+    §A1–A2); the cheat box that clears codes just before the test, notes §A3b rule 17 [V]; the
+    PID definitions [U] (SAE J1979, not read here).
+    """
+
+    mil_on: bool | None = None
+    dtc_count: int | None = None
+    readiness: Mapping[str, bool] = field(default_factory=dict)
+    distance_since_clear_km: int | None = None
+    warmups_since_clear: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.mil_on is not None and not isinstance(self.mil_on, bool):
+            raise InputError("obd.mil_on", "true, false or null", self.mil_on)
+        for name, top in _OBD_MAX.items():
+            v = getattr(self, name)
+            if v is not None and (
+                isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= top
+            ):
+                raise InputError(f"obd.{name}", f"an integer 0 to {top} or null", v)
+        bad = [k for k in self.readiness if k not in OBD_MONITORS]
+        if bad:
+            raise InputError("obd.readiness", "monitors of " + ", ".join(OBD_MONITORS), bad)
+        if any(not isinstance(v, bool) for v in self.readiness.values()):
+            raise InputError("obd.readiness", "true (complete) or false per monitor", None)
+
+    @property
+    def incomplete(self) -> list[str]:
+        return [k for k, ok in self.readiness.items() if not ok]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "mil_on": self.mil_on,
+            "dtc_count": self.dtc_count,
+            "readiness": dict(self.readiness),
+            "distance_since_clear_km": self.distance_since_clear_km,
+            "warmups_since_clear": self.warmups_since_clear,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, object]) -> ObdCheck:
+        unknown = set(d) - {"mil_on", "dtc_count", "readiness", "distance_since_clear_km",
+                            "warmups_since_clear"}  # fmt: skip
+        if unknown:
+            raise InputError("obd", "known OBD check fields", sorted(unknown))
+        ready = d.get("readiness") or {}
+        if not isinstance(ready, Mapping):
+            raise InputError("obd.readiness", "an object monitor → true/false", ready)
+        return cls(
+            mil_on=d.get("mil_on"),  # type: ignore[arg-type]
+            dtc_count=d.get("dtc_count"),  # type: ignore[arg-type]
+            readiness={str(k): v for k, v in ready.items()},
+            distance_since_clear_km=d.get("distance_since_clear_km"),  # type: ignore[arg-type]
+            warmups_since_clear=d.get("warmups_since_clear"),  # type: ignore[arg-type]
+        )
+
+
 def curve(columns: Mapping[str, npt.ArrayLike]) -> dict[str, FloatArray]:
     """A validated curve: every channel a finite-length float array of one length."""
     out = {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}
@@ -130,6 +226,8 @@ class Inspection:
     analyser: str = ""
     vehicle_model: str = ""
     fuel: str = GASOLINE
+    #: The OBD check (OBD检查), if the station reported one (notes §A3b rule 17).
+    obd: ObdCheck | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:

@@ -35,6 +35,7 @@ WEIGHTS: dict[str, float] = {
     "SELFCHECK_FAIL": 5.0,  # [M] as GAS_FAIL
     "SELFCHECK_MISSING": 2.0,  # [M] as GAS_MISSING
     "OLD_DIESEL": 10.0,  # [M] a station-day, not a test: weighted as PATROL
+    "OBD_CLEARED": 2.0,  # [M] as RATED_POWER: one test's record cannot be trusted
 }
 
 

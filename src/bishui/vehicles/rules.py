@@ -17,6 +17,11 @@ Rule ids and sources (notes §A3b; tags as there):
   the threshold is a parameter [M]).
 * ``REGULAR`` — too-regular signals: an emission channel that is constant or repeats exactly
   (the platform's own reading of "too-regular", [M]).
+* ``OBD_CLEARED`` — the OBD cheat box (rule 17, [V]): the emission-related trouble codes were
+  cleared just before the test — distance since the codes were cleared below
+  ``obd_clear_max_km`` or warm-up cycles since then below ``obd_clear_max_warmups`` (both
+  thresholds [M], docs/vehicles.md); ``high`` when a readiness monitor is also not complete
+  (cleared and not yet re-checked: the cheat box's signature), else ``medium``.
 * ``VERDICT`` — the recomputed verdict (:mod:`bishui.vehicles.verdict`) differs from the
   station's claim (rules 12–15, [S]/[V]).
 """
@@ -44,6 +49,7 @@ RULES: dict[str, tuple[str, str]] = {
     "OXYGEN": ("氧含量过高", "notes §A3b rule 18 [V]; threshold [M]"),
     "REGULAR": ("信号过于规则", "platform rule [M]"),
     "VERDICT": ("复核结论与站点结论不一致", "notes §A3b rules 12-15 [S]/[V]"),
+    "OBD_CLEARED": ("检测前清除OBD故障码", "notes §A3b rule 17 [V]; thresholds [M]"),
     "BB_MISSING": ("黑匣子数据缺失", "notes §A3 black box [V]; share [M]"),
     "BB_CLOCK": ("时钟偏移", "notes §A3 black box [V]; tolerance [M]"),
     "BB_EDITED": ("曲线被修改", "notes §A3 black box [V]; tolerance [M]"),
@@ -75,6 +81,10 @@ class RuleParams:
     old_diesel_min_passes: int = 5  # [M] old-diesel passes in the day before it is judged
     old_diesel_history_days: int = 28  # [M] the station's own history looked back on
     old_diesel_min_history: int = 50  # [M] history tests below which only the peers count
+    #: [M] OBD_CLEARED: codes cleared fewer than this many km before the test (a motorist's
+    #: guide: 50–100 km after clearing for the monitors to become ready [S], docs/vehicles.md)
+    obd_clear_max_km: int = 50
+    obd_clear_max_warmups: int = 3  # [M] … or fewer than this many warm-up cycles before it
 
 
 def _f(rule: str, sev: str, insp: Inspection, ev: Mapping[str, object]) -> Finding:
@@ -181,6 +191,39 @@ def fast_retest_findings(tests: Sequence[Inspection], p: RuleParams | None = Non
                     )
                 )
             last_fail.pop(t.vin, None)
+    return out
+
+
+def obd_cleared_findings(tests: Sequence[Inspection], p: RuleParams | None = None) -> list[Finding]:
+    """OBD_CLEARED (notes §A3b rule 17): the trouble codes cleared just before the test, from
+    the OBD check's distance and warm-ups since the codes were cleared; vectorised over the
+    tests (a counter not reported never fires)."""
+    p = p or RuleParams()
+    have = [t for t in tests if t.obd is not None]
+    if not have:
+        return []
+    nan = float("nan")
+    km = np.array([nan if t.obd is None or t.obd.distance_since_clear_km is None
+                   else t.obd.distance_since_clear_km for t in have])  # fmt: skip
+    wu = np.array([nan if t.obd is None or t.obd.warmups_since_clear is None
+                   else t.obd.warmups_since_clear for t in have])  # fmt: skip
+    incomplete = np.array([len(t.obd.incomplete) if t.obd else 0 for t in have])
+    with np.errstate(invalid="ignore"):
+        fire = (km < p.obd_clear_max_km) | (wu < p.obd_clear_max_warmups)
+    out = []
+    for i in np.nonzero(fire)[0].tolist():
+        t = have[i]
+        assert t.obd is not None
+        ev: dict[str, object] = {
+            "distance_since_clear_km": t.obd.distance_since_clear_km,
+            "warmups_since_clear": t.obd.warmups_since_clear,
+            "max_km": p.obd_clear_max_km,
+            "max_warmups": p.obd_clear_max_warmups,
+            "incomplete_monitors": t.obd.incomplete,
+            "mil_on": t.obd.mil_on,
+            "dtc_count": t.obd.dtc_count,
+        }
+        out.append(_f("OBD_CLEARED", "high" if incomplete[i] else "medium", t, ev))
     return out
 
 

@@ -69,4 +69,8 @@ MIGRATIONS: list[list[str]] = [
             checked TIMESTAMP NOT NULL, ccdt_s DOUBLE PRECISION, acdt_s DOUBLE PRECISION,
             device_passed BOOLEAN, passed BOOLEAN NOT NULL)""",
     ],
+    # 3: the OBD check of an inspection (model.ObdCheck; NULL: none reported; rule 17)
+    [
+        "ALTER TABLE vehicles_inspections ADD COLUMN obd {JSON}",
+    ],
 ]

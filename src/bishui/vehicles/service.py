@@ -14,7 +14,7 @@ import collections
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,7 @@ from bishui.vehicles.model import (
     Capture,
     Finding,
     Inspection,
+    ObdCheck,
     Station,
     Vehicle,
     curve,
@@ -201,6 +202,20 @@ def _time(v: Any, field: str) -> dt.datetime:
     return t.replace(tzinfo=None)
 
 
+def _obd_in(d: Any) -> ObdCheck | None:
+    if d is None:
+        return None
+    if not isinstance(d, Mapping):
+        raise InputError("obd", "an object of OBD check fields or null", str(d)[:64])
+    return ObdCheck.from_dict(d)
+
+
+def _obd_out(v: Any) -> ObdCheck | None:
+    if v is None:
+        return None
+    return ObdCheck.from_dict(json.loads(v) if isinstance(v, str) else v)
+
+
 def parse_inspection(d: Mapping[str, Any]) -> Inspection:
     """An :class:`Inspection` from an uploaded JSON object (fields as the model's)."""
     for f in (
@@ -248,6 +263,7 @@ def parse_inspection(d: Mapping[str, Any]) -> Inspection:
             analyser=str(d.get("analyser", "")),
             vehicle_model=str(d.get("vehicle_model", "")),
             fuel=str(d.get("fuel", "gasoline")),
+            obd=_obd_in(d.get("obd")),
         )
     except (TypeError, ValueError) as e:
         if isinstance(e, InputError):
@@ -312,6 +328,7 @@ def upload(
                 _curve_json(t.curve),
                 at,
                 source,
+                None if t.obd is None else _j(t.obd.as_dict()),
             ]
             for t in tests
         ]
@@ -339,6 +356,7 @@ INSPECTION_COLS = [
     "curve",
     "received",
     "source",
+    "obd",
 ]
 
 
@@ -437,6 +455,7 @@ def inspections(store: Store, first: dt.date, last: dt.date) -> list[Inspection]
             analyser=r["analyser"],
             vehicle_model=r["vehicle_model"],
             fuel=r["fuel"],
+            obd=_obd_out(r.get("obd")),
         )
         for r in rows
     ]
@@ -490,6 +509,7 @@ def analyse(
         found += rules.record_findings(t, s, s.region if s else "420800")
     found += rules.clone_findings(tests)
     found += rules.fast_retest_findings(tests)
+    found += rules.obd_cleared_findings(tests)
     found += rules.registry_findings(tests, vehicles(store))
     at = _now(now)
     found += rules.pass_rate_findings(tests, at)
@@ -999,10 +1019,17 @@ def verify_code(store: Store, payload: str) -> reportcode.Verification:
 
 
 def load_simulation(
-    store: Store, day: Any, actor: str, now: dt.datetime | None = None
+    store: Store,
+    day: Any,
+    actor: str,
+    now: dt.datetime | None = None,
+    *,
+    skip_captures: Collection[str] = (),
 ) -> dict[str, int]:
     """Store a simulated day (:func:`bishui.vehicles.simulate.simulate`) with its extras: the
-    registry, both channels, gas checks, patrol comparisons and the old-vehicle register."""
+    registry, both channels, gas checks, patrol comparisons and the old-vehicle register.
+    The captures of *skip_captures* (inspection ids) are left out: the caller sends them over
+    the box's own channel (:func:`upload_capture_frames`, the demo)."""
     from bishui.vehicles.simulate import extras
 
     for s in day.stations.values():
@@ -1012,7 +1039,8 @@ def load_simulation(
         save_lane(store, lane, lane.split("-")[0], fuel, an, actor, now)
     save_vehicles(store, list(day.vehicles.values()), actor, now)
     upload(store, day.inspections, actor, "simulator", now)
-    upload_captures(store, list(day.captures.values()), actor, now)
+    direct = [c for c in day.captures.values() if c.inspection_id not in skip_captures]
+    upload_captures(store, direct, actor, now)
     checks, patrol_rows, old = extras(day)
     for c in checks:
         record_gas_check(store, c, actor, now=now)
@@ -1020,7 +1048,7 @@ def load_simulation(
     save_old(store, old, actor, now)
     return {
         "inspections": len(day.inspections),
-        "captures": len(day.captures),
+        "captures": len(direct),
         "gas_checks": len(checks),
         "patrol": len(patrol_rows),
         "old": len(old),

@@ -28,6 +28,7 @@ from bishui.vehicles.model import (
     Capture,
     FloatArray,
     Inspection,
+    ObdCheck,
     Station,
     Vehicle,
     curve,
@@ -46,7 +47,36 @@ FRAUDS = (
     "fast_retest",
     "hours",
     "regular",
+    "obd_cleared",
 )
+#: Readiness monitors the simulated vehicles support (model.OBD_MONITORS), by fuel.
+_MONITORS = {
+    GASOLINE: ("misfire", "fuel_system", "components", "catalyst", "evap", "o2_sensor",
+               "o2_sensor_heater"),
+    DIESEL: ("misfire", "fuel_system", "components", "nmhc_catalyst", "nox_aftertreatment",
+             "boost_pressure", "exhaust_gas_sensor", "pm_filter", "egr_vvt"),
+}  # fmt: skip
+
+
+def sim_obd(rng: np.random.Generator, fuel: str, cleared: bool) -> ObdCheck:
+    """The OBD check of a simulated test. An honest vehicle: codes last cleared long ago
+    (200–30 000 km, a warm-up per ~15 km), every monitor complete, MIL off; 2 % were repaired
+    and cleared a while ago (60–400 km, ≥ 5 warm-ups: ready again). The cheat box (fraud
+    ``obd_cleared``, notes §A3b rule 17): codes cleared minutes before (0–5 km, 0–1 warm-ups)
+    and the slow monitors (catalyst and evaporative system / NMHC catalyst and particulate
+    filter) not complete yet."""
+    mons = _MONITORS[fuel]
+    if cleared:
+        km, wu = int(rng.integers(0, 6)), int(rng.integers(0, 2))
+        slow = {"catalyst", "evap", "nmhc_catalyst", "pm_filter"}
+        ready = {m: m not in slow for m in mons}
+    else:
+        repaired = bool(rng.random() < 0.02)
+        km = int(rng.integers(60, 400)) if repaired else int(rng.integers(200, 30000))
+        wu = min(255, max(5, km // 15 + int(rng.integers(0, 10))))
+        ready = dict.fromkeys(mons, True)
+    return ObdCheck(mil_on=False, dtc_count=0, readiness=ready, distance_since_clear_km=km,
+                    warmups_since_clear=wu)  # fmt: skip
 
 
 @dataclass
@@ -164,6 +194,9 @@ def true_curve(
 def simulate(cfg: SimConfig | None = None) -> SimDay:
     cfg = cfg or SimConfig()
     rng = np.random.default_rng(cfg.seed)
+    # the OBD checks draw from their own stream: the curves and frauds of a seed stay as they
+    # were before the simulator emitted OBD fields
+    rng_obd = np.random.default_rng([cfg.seed, 17])
     stations: dict[str, Station] = {}
     analysers: dict[str, str] = {}
     vehicles: dict[str, Vehicle] = {}
@@ -219,7 +252,7 @@ def simulate(cfg: SimConfig | None = None) -> SimDay:
                 cap_curve = {ch: a.copy() for ch, a in true.items()}
                 if code == cfg.frauds_at:
                     for fr, share in cfg.frauds.items():
-                        if fr != "fast_retest" and rng.random() < share:
+                        if fr not in ("fast_retest", "obd_cleared") and rng.random() < share:
                             applied.add(fr)
                 from bishui.vehicles.model import EMISSION_CHANNELS
 
@@ -265,6 +298,10 @@ def simulate(cfg: SimConfig | None = None) -> SimDay:
                 lim = limits_for(method, "*", stations[code].region, cfg.day)
                 honest = recompute(method, true, lim, v.rated_power_kw).result
                 claimed = 1 if applied else honest
+                cleared = code == cfg.frauds_at and bool(
+                    rng_obd.random() < cfg.frauds.get("obd_cleared", 0.0)
+                )
+                obd = sim_obd(rng_obd, fuel, cleared)
                 insp = Inspection(
                     tid,
                     code,
@@ -282,11 +319,12 @@ def simulate(cfg: SimConfig | None = None) -> SimDay:
                     analyser=analysers[lane],
                     vehicle_model=model,
                     fuel=fuel,
+                    obd=obd,
                 )
                 tests.append(insp)
                 by_method.setdefault(method, []).append(insp)
                 caps[tid] = Capture(tid, f"BB-{lane}", cap_an, cap_start, curve(cap_curve))
-                truth[tid] = applied
+                truth[tid] = applied | {"obd_cleared"} if cleared else applied
                 if honest == 0 and not applied:  # repaired and re-tested later the same day
                     seq += 1
                     rid = f"T{seq:07d}"
@@ -311,10 +349,18 @@ def simulate(cfg: SimConfig | None = None) -> SimDay:
                         analyser=analysers[lane],
                         vehicle_model=model,
                         fuel=fuel,
+                        obd=dataclasses.replace(
+                            obd,
+                            distance_since_clear_km=min(
+                                65535, (obd.distance_since_clear_km or 0) + 3
+                            ),
+                        ),
                     )
                     tests.append(r)
                     caps[rid] = Capture(rid, f"BB-{lane}", analysers[lane], rs, curve(rt))
-                    truth[rid] = {"fast_retest"} if fast else set()
+                    truth[rid] = ({"fast_retest"} if fast else set()) | (
+                        {"obd_cleared"} if cleared else set()
+                    )
     return SimDay(stations, analysers, vehicles, tests, caps, truth)
 
 

@@ -57,6 +57,7 @@ RULES_EN = {
     "SELFCHECK_FAIL": "tested after a failed equipment self-check",
     "SELFCHECK_MISSING": "no equipment self-check before testing",
     "OLD_DIESEL": "spike of old diesel vehicles passing",
+    "OBD_CLEARED": "OBD trouble codes cleared just before the test",
 }
 METHODS_EN = {
     "tsi": "two-speed idle",
@@ -400,6 +401,12 @@ UPLOAD_FIELDS = {
     "analyser": ("分析仪", "analyser"),
     "vehicle_model": ("车辆型号", "vehicle model"),
     "fuel": ("燃料种类", "fuel"),
+    "obd": ("OBD 检查", "OBD check"),
+    "obd.mil_on": ("故障指示器状态", "MIL status"),
+    "obd.dtc_count": ("故障代码数", "stored DTC count"),
+    "obd.readiness": ("诊断就绪状态", "readiness monitors"),
+    "obd.distance_since_clear_km": ("清码后行驶里程", "distance since codes cleared"),
+    "obd.warmups_since_clear": ("清码后暖机次数", "warm-ups since codes cleared"),
     "inspection": ("检验记录", "inspection record"),
     "row": ("行", "row"),
     "kind": ("记录类型", "kind of row"),

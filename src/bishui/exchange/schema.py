@@ -37,6 +37,10 @@ Migration 3 — ``exchange_reduction`` (减排登记), ``exchange_carbon_positio
 positions mirrored), ``exchange_sink_project`` (林业碳汇 projects), ``exchange_issuance_record``
 (what confirmed a sink credit or an energy saving before its issuance), ``exchange_compliance``
 (each closed year's status per entity, instrument and pollutant).
+
+Migration 4 — ``exchange_record`` (the market's records chain, :mod:`bishui.exchange.records`:
+every write to a lot, bid, agreement transfer, fee or instalment appends the row as written,
+shaped and hashed like ``exchange_log``, chained on its own) and ``exchange_record_head``.
 """
 
 from __future__ import annotations
@@ -273,5 +277,28 @@ MIGRATIONS: list[list[str]] = [
             closed_by TEXT NOT NULL,
             PRIMARY KEY (instrument, entity, year, pollutant)
         )""",
+    ],
+    # 4 — the market's records chain (lots, bids, transfers, fees, instalments)
+    [
+        """CREATE TABLE exchange_record (
+            seq BIGINT PRIMARY KEY,
+            tx_id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            ts TIMESTAMP NOT NULL,
+            actor TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            source TEXT,
+            target TEXT,
+            body TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE
+        )""",
+        "CREATE INDEX exchange_record_target ON exchange_record (kind, target)",
+        """CREATE TABLE exchange_record_head (
+            id INTEGER PRIMARY KEY,
+            seq BIGINT NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+        "INSERT INTO exchange_record_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')",
     ],
 ]

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bishui.errors import InputError, NotFoundError
 from bishui.exchange import log as xlog
-from bishui.exchange import service
+from bishui.exchange import records, service
 from bishui.exchange.instruments import (
     INSTRUMENTS,
     RIGHT_POLLUTANTS,
@@ -464,7 +464,15 @@ def verify(
         "ok": same,
         "detail": detail,
     }
-    return {"ok": fault is None and same, "rows": len(rows), "checks": [chain, rebuild]}
+    rfault = records.verify(store)
+    market = {
+        "check": "records_chain",
+        "name": _word("exchange_check", "records_chain", lang),
+        "ok": rfault is None,
+        "detail": "" if rfault is None else f"seq {rfault.seq}: {rfault.reason}",
+    }
+    ok = fault is None and same and rfault is None
+    return {"ok": ok, "rows": len(rows), "checks": [chain, rebuild, market]}
 
 
 # -- writes --------------------------------------------------------------------------------

@@ -61,6 +61,35 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("fee_id", "number"),
         ("fee_id", "number", "due", "amount_fen", "paid_tx", "paid_at"),
     ),
+    "exchange_trusted": (
+        ("account", "trusted"),
+        (
+            "account",
+            "trusted",
+            "state",
+            "proposed_by",
+            "proposed_at",
+            "approved_by",
+            "effective_at",
+        ),
+    ),
+    "exchange_transfer_request": (
+        ("id",),
+        (
+            "id",
+            "source",
+            "target",
+            "body",
+            "units",
+            "state",
+            "requested_by",
+            "requested_at",
+            "approved_by",
+            "release_at",
+            "log_tx",
+            "note",
+        ),
+    ),
 }
 
 

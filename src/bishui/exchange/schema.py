@@ -40,7 +40,10 @@ positions mirrored), ``exchange_sink_project`` (林业碳汇 projects), ``exchan
 
 Migration 4 — ``exchange_record`` (the market's records chain, :mod:`bishui.exchange.records`:
 every write to a lot, bid, agreement transfer, fee or instalment appends the row as written,
-shaped and hashed like ``exchange_log``, chained on its own) and ``exchange_record_head``.
+shaped and hashed like ``exchange_log``, chained on its own) and ``exchange_record_head``;
+``exchange_trusted`` (each account's trusted-account list) and ``exchange_transfer_request``
+(transfers awaiting a second representative or their delay) — :mod:`bishui.exchange.approvals`,
+both tracked by the records chain.
 """
 
 from __future__ import annotations
@@ -300,5 +303,29 @@ MIGRATIONS: list[list[str]] = [
             hash TEXT NOT NULL
         )""",
         "INSERT INTO exchange_record_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')",
+        """CREATE TABLE exchange_trusted (
+            account TEXT NOT NULL,
+            trusted TEXT NOT NULL,
+            state TEXT NOT NULL,
+            proposed_by TEXT NOT NULL,
+            proposed_at TIMESTAMP NOT NULL,
+            approved_by TEXT,
+            effective_at TIMESTAMP,
+            PRIMARY KEY (account, trusted)
+        )""",
+        """CREATE TABLE exchange_transfer_request (
+            id TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            target TEXT NOT NULL,
+            body TEXT NOT NULL,
+            units BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            requested_by TEXT NOT NULL,
+            requested_at TIMESTAMP NOT NULL,
+            approved_by TEXT,
+            release_at TIMESTAMP,
+            log_tx TEXT,
+            note TEXT NOT NULL
+        )""",
     ],
 ]

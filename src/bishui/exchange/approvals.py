@@ -384,17 +384,19 @@ def release_due(
     time: dt.datetime | None = None,
     checks_for: ChecksFor | None = None,
 ) -> list[dict[str, Any]]:
-    """Execute every delayed request whose ``release_at`` has passed (operators only); a
+    """Execute every delayed request whose ``release_at`` has passed (registry operators only,
+    when any is due); a
     refused one is marked ``refused`` and the others still run. Returns them."""
     from bishui.exchange import rights
 
-    rights.require_operator(store, actor)
     at = time or service.now()
     due = store.query(
         f"SELECT {_REQ_COLS} FROM exchange_transfer_request "  # noqa: S608
         "WHERE state = 'delayed' AND release_at <= ? ORDER BY release_at, id",
         [at],
     )
+    if due:  # nothing due: nothing to refuse either
+        rights.require_operator(store, actor)
     out = []
     for r in due:
         try:

@@ -28,6 +28,7 @@ registry's hash-chained log with its actor and reason — the registry's audit t
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Annotated, Any
@@ -1693,3 +1694,179 @@ def confirm_energy_saving(
     d["holder_name"] = _entity_names(store).get(x["holder"], x["holder"])
     d["quantity"] = quantity_text(tce, int(x["units"]))
     return {"ok": True, "items": [d]}
+
+
+# -- four-eyes approval and the trusted-account list (EU practice, notes §A4) ---------------
+REQUEST_ACTIONS = "approve|cancel"
+TRUSTED_ACTIONS = "approve|remove"
+
+
+def _request_out(r: dict[str, Any], lang: str, names: dict[str, str]) -> dict[str, Any]:
+    d = _plain(r)
+    sel = json.loads(r["body"])
+    inst = Instrument(sel["instrument"]) if sel.get("instrument") else None
+    d.pop("body", None)
+    d.update(
+        instrument=inst.value if inst else None,
+        instrument_name=instrument_name(inst, lang) if inst else None,
+        pollutant=sel.get("pollutant"),
+        pollutant_name=pollutant_name(sel.get("pollutant") or "", lang),
+        quantity=quantity_text(inst, int(r["units"])) if inst else str(r["units"]),
+        source_name=names.get(r["source"], r["source"]),
+        target_name=names.get(r["target"], r["target"]),
+        state_name=_word("exchange_request_state", r["state"], lang),
+    )
+    return d
+
+
+def _own_account(store: Store, p: Principal, account: str) -> None:
+    """An enterprise acts only for its own accounts (404 otherwise); the service then checks
+    the actor is a representative."""
+    if p.role == "enterprise":
+        _visible_account(store, p, account)
+
+
+@router.get(
+    "/transfer-requests",
+    response_model=Items,
+    summary="Transfer requests awaiting a second representative or their delay",
+)
+def transfer_requests(
+    request: Request, store: WebStore, p: Annotated[Principal, requires(*READERS, scope="scoped")]
+) -> dict[str, Any]:
+    """Every request for the regulator and the operator; for an enterprise or a county those
+    from or to an account it may see (``approvals.requests``)."""
+    from bishui.exchange import approvals
+
+    mine = _visible_ids(store, p)
+    rows = approvals.requests(store, None if mine is None else sorted(mine))
+    lang, names = _lang(request), _account_names(store)
+    return {"ok": True, "items": [_request_out(r, lang, names) for r in rows]}
+
+
+@router.post(
+    "/accounts/{account_id}/transfer-requests",
+    response_model=Items,
+    summary="Request a transfer (four-eyes above the threshold; delayed to untrusted accounts)",
+)
+def request_transfer(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*ACTORS, scope="scoped")],
+    account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
+    body: Annotated[TransferBody, Body()],
+) -> dict[str, Any]:
+    """``approvals.request_transfer``: above ``four_eyes_above_units`` it waits for a second
+    representative; to a trusted account it executes at once, else after 26 hours."""
+    from bishui.exchange import approvals
+
+    _own_account(store, p, account_id)
+    r = approvals.request_transfer(
+        store, account_id, body.target, _select(body), actor=p.username or "",
+        checks_for=_restrictions,
+    )  # fmt: skip
+    return {"ok": True, "items": [_request_out(r, _lang(request), _account_names(store))]}
+
+
+@router.post("/transfer-requests/release", response_model=Items, summary="Release due transfers")
+def release_requests(
+    request: Request, store: WebStore, p: Annotated[Principal, requires(*OPERATORS)]
+) -> dict[str, Any]:
+    """The operator executes every delayed request whose 26 hours have passed."""
+    from bishui.exchange import approvals
+
+    rows = approvals.release_due(store, actor=p.username or "", checks_for=_restrictions)
+    lang, names = _lang(request), _account_names(store)
+    return {"ok": True, "items": [_request_out(r, lang, names) for r in rows]}
+
+
+@router.post(
+    "/transfer-requests/{request_id}/{action}",
+    response_model=Items,
+    summary="A second representative approves, or a representative cancels, a request",
+)
+def act_on_request(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*ACTORS, scope="scoped")],
+    request_id: Annotated[str, Path(pattern=OBJECT_ID)],
+    action: Annotated[str, Path(pattern=f"^({REQUEST_ACTIONS})$")],
+) -> dict[str, Any]:
+    from bishui.exchange import approvals
+
+    r = approvals.get_request(store, request_id)
+    if p.role == "enterprise" and r["source"] not in (_visible_ids(store, p) or set()):
+        raise NotFoundError(f"no transfer request {request_id!r}")
+    r = approvals.act_on_request(
+        store, request_id, action, actor=p.username or "", checks_for=_restrictions
+    )
+    return {"ok": True, "items": [_request_out(r, _lang(request), _account_names(store))]}
+
+
+def _trusted_out(r: dict[str, Any], lang: str, names: dict[str, str]) -> dict[str, Any]:
+    d = _plain(r)
+    d["trusted_name"] = names.get(r["trusted"], r["trusted"])
+    d["state_name"] = _word("exchange_trusted_state", r["state"], lang)
+    return d
+
+
+@router.get(
+    "/accounts/{account_id}/trusted", response_model=Items, summary="An account's trusted list"
+)
+def trusted_list(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
+) -> dict[str, Any]:
+    from bishui.exchange import approvals
+
+    _visible_account(store, p, account_id)
+    lang, names = _lang(request), _account_names(store)
+    rows = approvals.trusted_list(store, account_id)
+    return {"ok": True, "items": [_trusted_out(r, lang, names) for r in rows]}
+
+
+class TrustedBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    trusted: str = Field(pattern=ACCOUNT_ID)
+
+
+@router.post(
+    "/accounts/{account_id}/trusted",
+    response_model=Items,
+    summary="Propose an account for the trusted list (a second representative approves)",
+)
+def propose_trusted(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*ACTORS, scope="scoped")],
+    account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
+    body: Annotated[TrustedBody, Body()],
+) -> dict[str, Any]:
+    from bishui.exchange import approvals
+
+    _own_account(store, p, account_id)
+    r = approvals.propose_trusted(store, account_id, body.trusted, actor=p.username or "")
+    return {"ok": True, "items": [_trusted_out(r, _lang(request), _account_names(store))]}
+
+
+@router.post(
+    "/accounts/{account_id}/trusted/{trusted_id}/{action}",
+    response_model=Items,
+    summary="Approve (a second representative) or remove a trusted account",
+)
+def act_on_trusted(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*ACTORS, scope="scoped")],
+    account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
+    trusted_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
+    action: Annotated[str, Path(pattern=f"^({TRUSTED_ACTIONS})$")],
+) -> dict[str, Any]:
+    from bishui.exchange import approvals
+
+    _own_account(store, p, account_id)
+    r = approvals.act_on_trusted(store, account_id, trusted_id, action, actor=p.username or "")
+    return {"ok": True, "items": [_trusted_out(r, _lang(request), _account_names(store))]}

@@ -299,6 +299,13 @@ async def test_board_and_readers(
         x for x in items if x["entity"] == ent and x["instrument"] == "carbon_allowance"
     )
     assert carbon_row["status_name"] == "未足额履约" and carbon_row["due_quantity"] == "1200"
+    # the penalty of the shortfall (Hubei: 1–3 × the average price) once a price is given
+    compliance_board.close_year(city_store, year, actor=op, average_price_fen=2_000)
+    r = await client.get("/api/v1/exchange/board", params={"year": year})
+    (pen,) = [x for x in r.json()["penalties"] if x["name"] == carbon_row["name"]]
+    short = int(pen["shortfall_quantity"])
+    assert short == int(carbon_row["shortfall_quantity"]) > 0 and pen["clause"]
+    assert (pen["penalty_min"], pen["penalty_max"]) == (str(20 * short), str(60 * short))
     await _as(client, users, "enterprise")
     r = await client.get("/api/v1/exchange/board", params={"year": year})
     assert {x["entity"] for x in r.json()["items"]} <= {market["ent"]}

@@ -233,6 +233,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
             ("POST", "/transfer-requests/release", frozenset({"operator"}), "all"),
             ("POST", "/transfer-requests/{request_id}/{action}", EXCHANGE_ACTORS, "scoped"),
             ("GET", "/accounts/{account_id}/trusted", EXCHANGE_READERS, "scoped"),
+            ("POST", "/carbon/positions/{entity}/{year}/verified", STAFF | {"operator"}, "all"),
             ("POST", "/accounts/{account_id}/trusted", EXCHANGE_ACTORS, "scoped"),
             (
                 "POST",

@@ -774,10 +774,13 @@ def _fen(field: str, text: str) -> int:
     return int(value)
 
 
-def _units_of(inst: Instrument, text: str, field: str = "quantity") -> int:
-    units = to_units(inst, text)
-    if units < 1:
-        raise InputError(field, "more than 0", text)
+def _units_of(inst: Instrument, text: str, field: str = "quantity", least: int = 1) -> int:
+    try:
+        units = to_units(inst, text)
+    except InputError as e:  # name the caller's field, not the converter's
+        raise InputError(field, e.rule, e.value) from None
+    if units < least:
+        raise InputError(field, "more than 0" if least == 1 else f"at least {least}", text)
     return units
 
 
@@ -1251,7 +1254,25 @@ def board(
                 },
             }
         )
-    return {"ok": True, "year": year, "items": out}
+    penalties = []
+    for r in out:
+        b: Any = r.get("body")
+        pen = b.get("penalty") if isinstance(b, dict) else None
+        if not pen:
+            continue
+        penalties.append(
+            {
+                "name": r["name"],
+                "product_name": r["product_name"],
+                "shortfall_quantity": r.get("shortfall_quantity"),
+                "unit_name": r["unit_name"],
+                "penalty_min": _yuan(int(pen["min_fen"])),
+                "penalty_max": _yuan(int(pen["max_fen"])),
+                "deduction_quantity": quantity_text(r["instrument"], int(pen["deduction"])),
+                "clause": pen.get("clause", ""),
+            }
+        )
+    return {"ok": True, "year": year, "items": out, "penalties": penalties}
 
 
 def _settled_trades(store: Store, year: int) -> Iterable[Trade]:
@@ -1320,6 +1341,14 @@ def carbon_mirror(
     }
 
 
+class CloseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    average_price: str | None = Field(
+        default=None, pattern=YUAN, description="the year's average allowance price [元/t]"
+    )
+
+
 @router.post(
     "/board/{year}/close",
     response_model=Items,
@@ -1330,12 +1359,19 @@ def close_year(
     store: WebStore,
     p: Annotated[Principal, requires(*REGULATORS)],
     year: Annotated[int, Path(ge=2000, le=2100)],
+    body: Annotated[CloseBody | None, Body()] = None,
 ) -> dict[str, Any]:
     """``compliance_board.close_year``: the bureau's staff only, and the registry refuses a
-    user who is not a registry operator (``not_operator``, 403)."""
+    user who is not a registry operator (``not_operator``, 403). ``average_price`` [元/t] is
+    the price a ``price_multiple`` penalty rule (the Hubei pilot's) multiplies; without it
+    such a shortfall has no penalty figure."""
     from bishui.exchange import compliance_board
 
-    compliance_board.close_year(store, year, actor=p.username or "")
+    avg = body.average_price if body is not None else None
+    compliance_board.close_year(
+        store, year, actor=p.username or "",
+        average_price_fen=None if avg is None else _fen("average_price", avg),
+    )  # fmt: skip
     return board(request, store, p, year)
 
 
@@ -1574,6 +1610,41 @@ def mirror_position(
     d = _plain(x)
     d["name"] = _entity_names(store).get(x["entity"], x["entity"])
     d["allocation_quantity"] = quantity_text(Instrument.CARBON_ALLOWANCE, int(x["allocation"]))
+    return {"ok": True, "items": [d]}
+
+
+class VerifiedBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verified: str = Field(pattern=QUANTITY, description="verified emissions [tCO2e], whole")
+
+
+@router.post(
+    "/carbon/positions/{entity}/{year}/verified",
+    response_model=Items,
+    summary="Enter a carbon position's verified emissions (核查排放量)",
+)
+def report_verified(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*DECIDERS)],
+    entity: Annotated[str, Path(pattern=OBJECT_ID)],
+    year: Annotated[int, Path(ge=2000, le=2100)],
+    body: Annotated[VerifiedBody, Body()],
+) -> dict[str, Any]:
+    """``carbon.report_verified``: the verifier's figure for a mirrored position (registry
+    operators only; 404 without a position of that firm and year)."""
+    from bishui.exchange import carbon
+
+    co2 = Instrument.CARBON_ALLOWANCE
+    units = _units_of(co2, body.verified, "verified", least=0)
+    carbon.report_verified(store, entity, year, units, actor=p.username or "")
+    x = carbon.position(store, entity, year)
+    d = _plain(x)
+    d["name"] = _entity_names(store).get(x["entity"], x["entity"])
+    for k in ("allocation", "verified"):
+        if x.get(k) is not None:
+            d[f"{k}_quantity"] = quantity_text(co2, int(x[k]))
     return {"ok": True, "items": [d]}
 
 

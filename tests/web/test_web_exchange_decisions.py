@@ -232,6 +232,17 @@ async def test_reserve_carbon_sinks_and_energy(client: httpx.AsyncClient, store:
     r = await client.post(API + "/energy-savings", json=saving, headers=h)
     assert r.status_code == 200, r.text
     assert r.json()["items"][0]["units"] == 3_000_000
+    # several products: each adjusted on its own output, the savings summed (+ 500 tce)
+    two = {**saving, "year": 2028, "more_products": [
+        {"product": "副产品", "baseline_energy": "1000", "baseline_output": "100",
+         "reporting_energy": "500", "reporting_output": "100"}]}  # fmt: skip
+    r = await client.post(API + "/energy-savings", json=two, headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["items"][0]["units"] == 3_500_000
+    dup = {**two, "year": 2029, "more_products": [{**two["more_products"][0],
+                                                   "product": "主产品"}]}  # fmt: skip
+    r = await client.post(API + "/energy-savings", json=dup, headers=h)
+    assert r.status_code == 400 and "more_products[0].product" in r.text
     bad = {**saving, "baseline_output": "0"}
     r = await client.post(API + "/energy-savings", json=bad, headers=h)
     assert r.status_code == 400 and "baseline_output" in r.text

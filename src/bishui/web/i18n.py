@@ -692,6 +692,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ex.savings": ("已确认的节能量", "Confirmed energy savings"),
     "ex.saving_tce": ("节能量（吨标准煤）", "Energy saving (tce)"),
     "ex.do_verified": ("录入核查排放量", "Enter verified emissions"),
+    "ex.more_products": ("其他产品（每行一个）", "Further products (one a line)"),
+    "ex.more_products_hint": (
+        "产品, 基期能耗, 基期产量, 报告期能耗, 报告期产量",
+        "product, baseline energy, baseline output, reporting energy, reporting output",
+    ),
     "ex.report.title": (
         "环境资源交易月度市场报告",
         "Environmental-resource exchange: monthly market report",

@@ -1716,9 +1716,23 @@ def issue_sink_credits(
     return {"ok": True, "items": [_sink_out(x)]}
 
 
+class ProductBody(BaseModel):
+    """A further product's energy [tce, exact] and output in both periods."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    product: str = Field(pattern=TEXT)
+    baseline_energy: str = Field(pattern=QUANTITY, description="E0 [tce]")
+    baseline_output: str = Field(pattern=QUANTITY, description="Q0 (> 0) [product unit]")
+    reporting_energy: str = Field(pattern=QUANTITY, description="E1 [tce]")
+    reporting_output: str = Field(pattern=QUANTITY, description="Q1 [the same unit]")
+
+
 class SavingBody(BaseModel):
     """One product's energy [tce, exact] and output in the baseline and the reporting period
-    (GB/T 28750: the baseline adjusted to the reporting period's output), with the audits."""
+    (GB/T 28750: the baseline adjusted to the reporting period's output), with the audits;
+    ``more_products`` the further products of the same saving (each adjusted on its own
+    output, the savings summed — ``market.energy.energy_saving``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -1732,6 +1746,7 @@ class SavingBody(BaseModel):
     baseline_audit: str = Field(pattern=TEXT)
     audit_report: str = Field(pattern=TEXT)
     auditor: str = Field(pattern=TEXT)
+    more_products: list[ProductBody] = Field(default_factory=list, max_length=19)
 
 
 @router.post(
@@ -1749,15 +1764,26 @@ def confirm_energy_saving(
     from bishui.exchange.market.energy import ProductPeriods
 
     tce = Instrument.ENERGY_SAVING
-    periods = ProductPeriods(
-        body.product,
-        to_units(tce, body.baseline_energy, "baseline_energy"),
-        Decimal(body.baseline_output),
-        to_units(tce, body.reporting_energy, "reporting_energy"),
-        Decimal(body.reporting_output),
-    )
+    products: list[ProductPeriods] = []
+    first = ProductBody(
+        product=body.product, baseline_energy=body.baseline_energy,
+        baseline_output=body.baseline_output, reporting_energy=body.reporting_energy,
+        reporting_output=body.reporting_output,
+    )  # fmt: skip
+    for i, b in enumerate([first, *body.more_products]):
+        if b.product in {x.product for x in products}:
+            raise InputError(f"more_products[{i - 1}].product", "a product named once", b.product)
+        products.append(
+            ProductPeriods(
+                b.product,
+                to_units(tce, b.baseline_energy, "baseline_energy"),
+                Decimal(b.baseline_output),
+                to_units(tce, b.reporting_energy, "reporting_energy"),
+                Decimal(b.reporting_output),
+            )
+        )
     x = carbon.confirm_energy_saving(
-        store, body.holder, products=[periods], year=body.year,
+        store, body.holder, products=products, year=body.year,
         baseline_audit=body.baseline_audit, audit_report=body.audit_report,
         auditor=body.auditor, actor=p.username or "",
     )  # fmt: skip

@@ -108,3 +108,11 @@ def test_requests_trusted_list_and_refusals(store: Store) -> None:
     assert [x["state"] for x in ap.requests(store, ["HA"])].count("refused") == 2
     assert {x["trusted"] for x in ap.trusted_list(store, "HA")} == {"HB"}
     assert records.verify(store) is None and service.verify(store) is None
+    # every request and list entry is chained: an edit by SQL is named
+    store.execute("UPDATE exchange_trusted SET state = 'active' WHERE account = 'HA'")
+    fault = records.verify(store)
+    assert fault is not None and "exchange_trusted HA|HB" in fault.reason
+    store.execute("UPDATE exchange_trusted SET state = 'removed' WHERE account = 'HA'")
+    store.execute("UPDATE exchange_transfer_request SET state = 'done' WHERE id = ?", [huge["id"]])
+    fault = records.verify(store)
+    assert fault is not None and f"exchange_transfer_request {huge['id']}" in fault.reason

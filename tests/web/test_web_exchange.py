@@ -281,6 +281,7 @@ async def test_verify(
     assert [(c["name"], c["ok"]) for c in j["checks"]] == [
         ("交易日志哈希链", True),
         ("由日志重建余额", True),
+        ("市场记录哈希链（竞价、出价、协议转让、缴费）", True),
     ]
     await client.post("/logout", data={"csrf_token": (await _csrf(client))["X-CSRF-Token"]})
     await _as(client, users, "enterprise")

@@ -194,6 +194,18 @@ async def test_reserve_carbon_sinks_and_energy(client: httpx.AsyncClient, store:
     assert r.status_code == 200, r.text
     assert r.json()["items"][0]["allocation_quantity"] == "1000"
     assert (await client.post(API + "/carbon/positions", json=pos, headers=h)).status_code == 400
+    # its verified emissions (carbon.report_verified): operators only, 404 without a position
+    ver = {"verified": "950"}
+    await _refused(client, f"/carbon/positions/{C}/2027/verified", ver)
+    h = await _as(client, OP)
+    r = await client.post(API + f"/carbon/positions/{C}/2027/verified", json=ver, headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["items"][0]["verified_quantity"] == "950"
+    r = await client.post(API + f"/carbon/positions/{C}/2031/verified", json=ver, headers=h)
+    assert r.status_code == 404
+    r = await client.post(API + f"/carbon/positions/{C}/2027/verified", json={"verified": "1.5"},
+                          headers=h)  # fmt: skip
+    assert r.status_code == 400 and "verified" in r.text
     # a carbon-sink project and its credits
     sink = {"project_id": "JM-T-01", "name": "测试林场碳汇", "owner": C, "area": "420800",
             "methodology": "AR-CM-001-V01"}  # fmt: skip
@@ -220,6 +232,17 @@ async def test_reserve_carbon_sinks_and_energy(client: httpx.AsyncClient, store:
     r = await client.post(API + "/energy-savings", json=saving, headers=h)
     assert r.status_code == 200, r.text
     assert r.json()["items"][0]["units"] == 3_000_000
+    # several products: each adjusted on its own output, the savings summed (+ 500 tce)
+    two = {**saving, "year": 2028, "more_products": [
+        {"product": "副产品", "baseline_energy": "1000", "baseline_output": "100",
+         "reporting_energy": "500", "reporting_output": "100"}]}  # fmt: skip
+    r = await client.post(API + "/energy-savings", json=two, headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["items"][0]["units"] == 3_500_000
+    dup = {**two, "year": 2029, "more_products": [{**two["more_products"][0],
+                                                   "product": "主产品"}]}  # fmt: skip
+    r = await client.post(API + "/energy-savings", json=dup, headers=h)
+    assert r.status_code == 400 and "more_products[0].product" in r.text
     bad = {**saving, "baseline_output": "0"}
     r = await client.post(API + "/energy-savings", json=bad, headers=h)
     assert r.status_code == 400 and "baseline_output" in r.text
@@ -234,5 +257,9 @@ def test_the_page_has_the_forms() -> None:
     ).read_text(encoding="utf-8")
     for path in ("/determinations", "/fees", "/reductions", "/reserve/{action}",
                  "/carbon/positions", "/carbon/sinks", "/carbon/sinks/{project}/credits",
-                 "/energy-savings"):  # fmt: skip
+                 "/energy-savings", "/carbon/positions/{entity}/{year}/verified",
+                 "/board/{year}/close", "/accounts/{account}/transfer-requests",
+                 "/transfer-requests/{request}/{action}", "/transfer-requests/release",
+                 "/accounts/{account}/trusted",
+                 "/accounts/{account}/trusted/{trusted}/{action}"):  # fmt: skip
         assert f'data-url="{API}{path}"' in text, path

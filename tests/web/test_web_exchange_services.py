@@ -299,6 +299,13 @@ async def test_board_and_readers(
         x for x in items if x["entity"] == ent and x["instrument"] == "carbon_allowance"
     )
     assert carbon_row["status_name"] == "未足额履约" and carbon_row["due_quantity"] == "1200"
+    # the penalty of the shortfall (Hubei: 1–3 × the average price) once a price is given
+    compliance_board.close_year(city_store, year, actor=op, average_price_fen=2_000)
+    r = await client.get("/api/v1/exchange/board", params={"year": year})
+    (pen,) = [x for x in r.json()["penalties"] if x["name"] == carbon_row["name"]]
+    short = int(pen["shortfall_quantity"])
+    assert short == int(carbon_row["shortfall_quantity"]) > 0 and pen["clause"]
+    assert (pen["penalty_min"], pen["penalty_max"]) == (str(20 * short), str(60 * short))
     await _as(client, users, "enterprise")
     r = await client.get("/api/v1/exchange/board", params={"year": year})
     assert {x["entity"] for x in r.json()["items"]} <= {market["ent"]}
@@ -307,3 +314,72 @@ async def test_board_and_readers(
     assert r.status_code == 403
     for path in ("/lots", "/transfers", "/fees", "/determinations"):
         assert (await client.get(f"/api/v1/exchange{path}")).status_code == 200, path
+
+
+async def test_four_eyes_and_trusted_accounts(
+    client: httpx.AsyncClient,
+    city_store: Store,
+    users: dict[str, Any],
+    market: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """docs/exchange.md "Four-eyes approval and trusted accounts": a request above the
+    threshold waits for a second representative (the requester refused, a county 403), is
+    delayed 26 h to an untrusted account and released by the operator; the trusted list is
+    proposed, approved by the other representative and in effect after 4 working days."""
+    ent_user, op = users["enterprise"]["username"], market["op"]
+    acc = "EXS-4E"
+    if not city_store.query("SELECT id FROM exchange_account WHERE id = ?", [acc]):
+        service.submit(city_store, OpenAccount(acc, AccountKind.HOLDING, market["ent"],
+                                               (ent_user, op)), actor=op)  # fmt: skip
+        service.submit(city_store, Issue(acc, series("emission_right", "w01018", 2026, BASIN),
+                                         5_000, "determination",
+                                         valid_until=dt.date(2030, 12, 31)), actor=op)  # fmt: skip
+    base = "/api/v1/exchange"
+    h = await _as(client, users, "enterprise")
+    body = {"instrument": "emission_right", "quantity": "1.5", "pollutant": "w01018",
+            "target": THIRD}  # fmt: skip
+    r = await client.post(f"{base}/accounts/{acc}/transfer-requests", json=body, headers=h)
+    assert r.status_code == 200, r.text
+    req = r.json()["items"][0]
+    assert req["state"] == "awaiting_approval" and req["state_name"] == "待第二名授权代表审批"
+    r = await client.post(f"{base}/transfer-requests/{req['id']}/approve", headers=h)
+    assert r.status_code == 409 and "four_eyes_same_person" in r.text
+    r = await client.post(f"{base}/accounts/{SELLER}/transfer-requests", json=body, headers=h)
+    assert r.status_code == 404  # not the enterprise's account
+    assert (await client.get(f"{base}/transfer-requests", headers=h)).json()["items"]
+    hc = await _as(client, users, "county")
+    r = await client.post(f"{base}/transfer-requests/{req['id']}/approve", headers=hc)
+    assert r.status_code == 403
+    ho = await _as(client, users, "operator")
+    r = await client.post(f"{base}/transfer-requests/{req['id']}/approve", headers=ho)
+    assert r.status_code == 200 and r.json()["items"][0]["state"] == "delayed"
+    # the trusted list: proposed by the enterprise, approved by the other representative
+    h = await _as(client, users, "enterprise")
+    r = await client.post(f"{base}/accounts/{acc}/trusted", json={"trusted": THIRD}, headers=h)
+    assert r.status_code == 200 and r.json()["items"][0]["state"] == "proposed"
+    r = await client.post(f"{base}/accounts/{acc}/trusted/{THIRD}/approve", headers=h)
+    assert r.status_code == 409
+    ho = await _as(client, users, "operator")
+    r = await client.post(f"{base}/accounts/{acc}/trusted/{THIRD}/approve", headers=ho)
+    assert r.status_code == 200 and r.json()["items"][0]["state"] == "active"
+    r = await client.get(f"{base}/accounts/{acc}/trusted", headers=ho)
+    assert [x["trusted"] for x in r.json()["items"]] == [THIRD]
+    # 26 hours on, the operator releases the delayed request; a week on, trusted: at once
+    before = _cod(city_store, THIRD)
+    later = service.now() + dt.timedelta(days=7)
+    monkeypatch.setattr(service, "now", lambda: later)
+    r = await client.post(f"{base}/transfer-requests/release", headers=ho)
+    assert r.status_code == 200 and [x["state"] for x in r.json()["items"]] == ["done"]
+    assert _cod(city_store, THIRD) == before + 1500
+    small = {**body, "quantity": "0.1"}
+    h = await _as(client, users, "enterprise")
+    r = await client.post(f"{base}/accounts/{acc}/transfer-requests", json=small, headers=h)
+    assert r.status_code == 200 and r.json()["items"][0]["state"] == "done"
+    r = await client.post(f"{base}/accounts/{acc}/trusted/{THIRD}/remove", headers=h)
+    assert r.status_code == 200 and r.json()["items"][0]["state"] == "removed"
+    r = await client.post(f"{base}/accounts/{acc}/transfer-requests", json=small, headers=h)
+    req2 = r.json()["items"][0]
+    assert req2["state"] == "delayed"
+    r = await client.post(f"{base}/transfer-requests/{req2['id']}/cancel", headers=h)
+    assert r.status_code == 200 and r.json()["items"][0]["state"] == "cancelled"

@@ -224,6 +224,25 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
             ("POST", "/energy-savings", STAFF | {"operator"}, "all"),
         )
     },
+    # four-eyes approval and the trusted-account list (tests/web/test_web_exchange_approvals.py)
+    **{
+        (m, f"/api/v1/exchange{path}"): (roles, scope)
+        for m, path, roles, scope in (
+            ("GET", "/transfer-requests", EXCHANGE_READERS, "scoped"),
+            ("POST", "/accounts/{account_id}/transfer-requests", EXCHANGE_ACTORS, "scoped"),
+            ("POST", "/transfer-requests/release", frozenset({"operator"}), "all"),
+            ("POST", "/transfer-requests/{request_id}/{action}", EXCHANGE_ACTORS, "scoped"),
+            ("GET", "/accounts/{account_id}/trusted", EXCHANGE_READERS, "scoped"),
+            ("POST", "/carbon/positions/{entity}/{year}/verified", STAFF | {"operator"}, "all"),
+            ("POST", "/accounts/{account_id}/trusted", EXCHANGE_ACTORS, "scoped"),
+            (
+                "POST",
+                "/accounts/{account_id}/trusted/{trusted_id}/{action}",
+                EXCHANGE_ACTORS,
+                "scoped",
+            ),
+        )
+    },
     ("GET", "/exchange"): (EXCHANGE_READERS, "scoped"),
     ("GET", "/exchange/report"): (EXCHANGE_READERS, "all"),
     # energy accounts and reduction (issue 18; tests/energy/test_energy_api.py checks scoping)
@@ -419,6 +438,8 @@ PATH_VALUES = {
     "subject_id": "no-such-case",
     "entry_kind": "allocate",
     "follow_code": "2222-3333-4444",  # a citizen report's (issue 20)
+    "request_id": "TREQ-000000000000",  # an exchange transfer request
+    "trusted_id": "no-such-account",  # an exchange trusted-list entry
 }
 QUERY = {
     "/api/v1/measurements": {"site": "AQ01", "parameter": "a34004"},

@@ -19,7 +19,7 @@ import click
 
 from bishui.cli_options import db_option, render, write_and_say
 from bishui.errors import InputError
-from bishui.exchange import carbon, compliance_board, ledger, rights, service, trading
+from bishui.exchange import carbon, compliance_board, ledger, records, rights, service, trading
 from bishui.exchange.instruments import INSTRUMENTS, Instrument, from_units
 from bishui.exchange.market import report as mreport
 from bishui.exchange.market.determination import DeterminationMethod
@@ -330,12 +330,14 @@ def report_cmd(month: str | None, out: Path | None, db_url: str) -> None:
 @exchange.command("verify")
 @db_option
 def verify_cmd(db_url: str) -> None:
-    """Check the registry log's and the money ledger's hash chains (exit 1 on a break)."""
+    """Check the registry log's, the money ledger's and the market records' hash chains (and
+    that every lot, bid, transfer, fee and instalment matches its record); exit 1 on a break."""
     store = open_store(db_url)
     try:
         bad = False
         for name, fault in (("registry log", service.verify(store)),
-                            ("money ledger", ledger.verify(store))):  # fmt: skip
+                            ("money ledger", ledger.verify(store)),
+                            ("market records", records.verify(store))):  # fmt: skip
             if fault is None:
                 click.echo(f"{name}: chain intact")
             else:

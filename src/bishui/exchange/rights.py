@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from bishui.errors import InputError, NotFoundError
-from bishui.exchange import ledger, service
+from bishui.exchange import ledger, records, service
 from bishui.exchange.checks import Refusal, permit_consistency
 from bishui.exchange.instruments import Instrument, from_units, right_pollutant
 from bishui.exchange.ledger import CashKind, Posting
@@ -428,6 +428,12 @@ def assess_fee(
                 "VALUES (?, ?, ?, ?)",
                 [fid, p.number, p.due, p.amount_fen],
             )
+        why = f"定额出让 {holder} {vintage}"
+        records.snapshot_in(tx, store.dialect, "exchange_fee", [fid], actor=actor, reason=why)
+        for p in parts:
+            records.snapshot_in(
+                tx, store.dialect, "exchange_instalment", [fid, p.number], actor=actor, reason=why
+            )
     return fee(store, fid)
 
 
@@ -448,11 +454,26 @@ def fee(store: Store, fee_id: str) -> dict[str, Any]:
 
 def fees_of(store: Store, holder: str | None = None) -> list[dict[str, Any]]:
     """Every fee assessment (of one holder), with instalments."""
-    sql, args = "SELECT id FROM exchange_fee", list[Any]()
+    sql, args = (
+        "SELECT f.*, i.number AS i_number, i.due AS i_due, i.amount_fen AS i_amount_fen, "
+        "i.paid_tx AS i_paid_tx, i.paid_at AS i_paid_at FROM exchange_fee f "
+        "LEFT JOIN exchange_instalment i ON i.fee_id = f.id",
+        list[Any](),
+    )
     if holder is not None:
-        sql += " WHERE holder = ?"
+        sql += " WHERE f.holder = ?"
         args.append(holder)
-    return [fee(store, r["id"]) for r in store.query(sql + " ORDER BY id", args)]
+    out: dict[str, dict[str, Any]] = {}
+    for r in store.query(sql + " ORDER BY f.id, i.number", args):  # one query, not one per fee
+        f = out.get(r["id"])
+        if f is None:
+            f = {k: v for k, v in r.items() if not k.startswith("i_")}
+            f["lines"] = json.loads(f["lines"])
+            f["instalments"] = []
+            out[r["id"]] = f
+        if r["i_number"] is not None:
+            f["instalments"].append({k[2:]: v for k, v in r.items() if k.startswith("i_")})
+    return list(out.values())
 
 
 def pay_instalment(
@@ -484,6 +505,10 @@ def pay_instalment(
             "AND number = ?",
             [m.id, m.time, fee_id, number],
         )
+        records.snapshot_in(
+            tx, store.dialect, "exchange_instalment", [fee_id, number], actor=actor,
+            reason=f"paid by {m.id}",
+        )  # fmt: skip
     return fee(store, fee_id)
 
 

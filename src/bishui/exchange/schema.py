@@ -37,6 +37,13 @@ Migration 3 — ``exchange_reduction`` (减排登记), ``exchange_carbon_positio
 positions mirrored), ``exchange_sink_project`` (林业碳汇 projects), ``exchange_issuance_record``
 (what confirmed a sink credit or an energy saving before its issuance), ``exchange_compliance``
 (each closed year's status per entity, instrument and pollutant).
+
+Migration 4 — ``exchange_record`` (the market's records chain, :mod:`bishui.exchange.records`:
+every write to a lot, bid, agreement transfer, fee or instalment appends the row as written,
+shaped and hashed like ``exchange_log``, chained on its own) and ``exchange_record_head``;
+``exchange_trusted`` (each account's trusted-account list) and ``exchange_transfer_request``
+(transfers awaiting a second representative or their delay) — :mod:`bishui.exchange.approvals`,
+both tracked by the records chain.
 """
 
 from __future__ import annotations
@@ -272,6 +279,53 @@ MIGRATIONS: list[list[str]] = [
             body TEXT NOT NULL,
             closed_by TEXT NOT NULL,
             PRIMARY KEY (instrument, entity, year, pollutant)
+        )""",
+    ],
+    # 4 — the market's records chain (lots, bids, transfers, fees, instalments)
+    [
+        """CREATE TABLE exchange_record (
+            seq BIGINT PRIMARY KEY,
+            tx_id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            ts TIMESTAMP NOT NULL,
+            actor TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            source TEXT,
+            target TEXT,
+            body TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE
+        )""",
+        "CREATE INDEX exchange_record_target ON exchange_record (kind, target)",
+        """CREATE TABLE exchange_record_head (
+            id INTEGER PRIMARY KEY,
+            seq BIGINT NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+        "INSERT INTO exchange_record_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')",
+        """CREATE TABLE exchange_trusted (
+            account TEXT NOT NULL,
+            trusted TEXT NOT NULL,
+            state TEXT NOT NULL,
+            proposed_by TEXT NOT NULL,
+            proposed_at TIMESTAMP NOT NULL,
+            approved_by TEXT,
+            effective_at TIMESTAMP,
+            PRIMARY KEY (account, trusted)
+        )""",
+        """CREATE TABLE exchange_transfer_request (
+            id TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            target TEXT NOT NULL,
+            body TEXT NOT NULL,
+            units BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            requested_by TEXT NOT NULL,
+            requested_at TIMESTAMP NOT NULL,
+            approved_by TEXT,
+            release_at TIMESTAMP,
+            log_tx TEXT,
+            note TEXT NOT NULL
         )""",
     ],
 ]

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bishui.errors import ConflictError, InputError, NotFoundError, PermissionDenied
-from bishui.exchange import ledger, rights, service
+from bishui.exchange import ledger, records, rights, service
 from bishui.exchange.checks import CheckCode, Refusal, Refused, raise_refusals, register_code
 from bishui.exchange.instruments import INSTRUMENTS, Instrument, instrument
 from bishui.exchange.ledger import Posting
@@ -200,7 +200,7 @@ def _ever_held(tx: StoreTx, holder: str, pollutant: str) -> bool:
     )
 
 
-def _claim(store: Store, table: str, key: str, was: str, now: str) -> None:
+def _claim(store: Store, table: str, key: str, was: str, now: str, *, actor: str) -> None:
     """Move row *key* of *table* from state *was* to *now* under the registry's head lock, or
     raise ``ConflictError``: two clients closing one lot or settling one transfer at once —
     the second finds it claimed and settles nothing."""
@@ -213,6 +213,7 @@ def _claim(store: Store, table: str, key: str, was: str, now: str) -> None:
         if str(row[0]) != was:
             raise ConflictError(f"{table[9:]} {key} is {row[0]}, not {was}")
         tx.execute(f"UPDATE {table} SET state = ? WHERE id = ?", [now, key])  # noqa: S608
+        records.snapshot_in(tx, store.dialect, table, [key], actor=actor, reason=f"{was} → {now}")
 
 
 def trade(store: Store, trade_id: str) -> dict[str, Any]:
@@ -293,11 +294,13 @@ def announce_lot(
         "partial_fills": partial_fills, "pricing": pricing, "tick_fen": tick_fen,
         "vintage": vintage, "seller_agent": seller_agent,
     }  # fmt: skip
-    store.execute(
+    records.record(
+        store,
         "INSERT INTO exchange_lot (id, seller_account, body, opens, closes, state, announced_by) "
         "VALUES (?, ?, ?, ?, ?, 'open', ?)",
         [lid, seller_account, json.dumps(body), _naive(opens), _naive(closes), actor],
-    )
+        "exchange_lot", [lid], actor=actor, reason="announce",
+    )  # fmt: skip
     return get_lot(store, lid)
 
 
@@ -367,11 +370,13 @@ def place_bid(
     holder, _ = _holder(store, account)
     bid = bidding.Bid(f"BID-{uuid.uuid4().hex[:12]}", holder, price_fen, units, at)
     raise_refusals([_register(x) for x in bidding.check_bid(lot, bid)])
-    store.execute(
+    records.record(
+        store,
         "INSERT INTO exchange_bid (id, lot_id, bidder, account, price_fen, units, ts, by_user) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [bid.bid_id, lot_id, holder, account, price_fen, units, _naive(at), actor],
-    )
+        "exchange_bid", [bid.bid_id], actor=actor, reason=f"bid on {lot_id}",
+    )  # fmt: skip
     return {"id": bid.bid_id, "lot_id": lot_id, "price_fen": price_fen, "units": units}
 
 
@@ -392,7 +397,7 @@ def close_lot(
     lot = _lot(row)
     if at < lot.closes:
         raise ConflictError(f"lot {lot_id} closes at {lot.closes.isoformat()}")
-    _claim(store, "exchange_lot", lot_id, "open", "closing")
+    _claim(store, "exchange_lot", lot_id, "open", "closing", actor=actor)
     body = json.loads(row["body"])
     bids = store.query("SELECT * FROM exchange_bid WHERE lot_id = ?", [lot_id])
     account_of = {b["id"]: b["account"] for b in bids}
@@ -423,11 +428,16 @@ def close_lot(
             )  # fmt: skip
         except Refused:  # e.g. the bidder cannot pay: the award lapses, the units stay unsold
             continue
-        store.execute(
+        records.record(
+            store,
             "UPDATE exchange_bid SET awarded_units = ?, awarded_fen = ? WHERE id = ?",
             [a.units, t["amount_fen"], a.bid_id],
-        )
-    store.execute("UPDATE exchange_lot SET state = 'closed' WHERE id = ?", [lot_id])
+            "exchange_bid", [a.bid_id], actor=actor, reason=f"award, trade {t['id']}",
+        )  # fmt: skip
+    records.record(
+        store, "UPDATE exchange_lot SET state = 'closed' WHERE id = ?", [lot_id],
+        "exchange_lot", [lot_id], actor=actor, reason="closed",
+    )  # fmt: skip
     return get_lot(store, lot_id)
 
 
@@ -480,7 +490,8 @@ def propose_transfer(
         tid, seller, buyer, proposer, instrument(instrument_), pollutant, units, price_fen, at,
         _aware(expires_at),
     )  # fmt: skip
-    store.execute(
+    records.record(
+        store,
         "INSERT INTO exchange_transfer (id, seller_account, buyer_account, body, state) "
         "VALUES (?, ?, ?, ?, ?)",
         [
@@ -490,6 +501,10 @@ def propose_transfer(
             _to_body(t, actor if _is_rep(store, seller_account, actor) else None),
             t.state,
         ],
+        "exchange_transfer",
+        [tid],
+        actor=actor,
+        reason="propose",
     )
     return get_transfer(store, tid)
 
@@ -499,19 +514,22 @@ def get_transfer(store: Store, transfer_id: str) -> dict[str, Any]:
     rows = store.query("SELECT * FROM exchange_transfer WHERE id = ?", [transfer_id])
     if not rows:
         raise NotFoundError(f"no transfer {transfer_id!r}")
-    r = rows[0]
-    d = json.loads(r["body"])
+    return _transfer_dict(rows[0])
+
+
+def _transfer_dict(r: dict[str, Any]) -> dict[str, Any]:
+    d: dict[str, Any] = json.loads(r["body"])
     d.update(id=r["id"], seller_account=r["seller_account"], buyer_account=r["buyer_account"])
     return d
 
 
 def transfers(store: Store, state: str | None = None) -> list[dict[str, Any]]:
-    """Every agreement transfer (optionally in one state)."""
-    sql, args = "SELECT id FROM exchange_transfer", list[Any]()
+    """Every agreement transfer (optionally in one state), in one query."""
+    sql, args = "SELECT * FROM exchange_transfer", list[Any]()
     if state is not None:
         sql += " WHERE state = ?"
         args.append(state)
-    return [get_transfer(store, r["id"]) for r in store.query(sql + " ORDER BY id", args)]
+    return [_transfer_dict(r) for r in store.query(sql + " ORDER BY id", args)]
 
 
 def act_on_transfer(
@@ -553,21 +571,23 @@ def act_on_transfer(
     if action == "settle":
         if agent is None:
             raise ConflictError(f"transfer {transfer_id}: no representative of the seller agreed")
-        _claim(store, "exchange_transfer", transfer_id, t.state, "settling")
+        _claim(store, "exchange_transfer", transfer_id, t.state, "settling", actor=actor)
         try:
             _settle_transfer(store, transfer_id, r, t, agent, actor, at)
         except BaseException:
-            _claim(store, "exchange_transfer", transfer_id, "settling", t.state)
+            _claim(store, "exchange_transfer", transfer_id, "settling", t.state, actor=actor)
             raise
-        store.execute(
-            "UPDATE exchange_transfer SET body = ?, state = ? WHERE id = ?",
+        records.record(
+            store, "UPDATE exchange_transfer SET body = ?, state = ? WHERE id = ?",
             [_to_body(nxt, agent), nxt.state, transfer_id],
-        )
+            "exchange_transfer", [transfer_id], actor=actor, reason=action,
+        )  # fmt: skip
         return get_transfer(store, transfer_id)
-    store.execute(
-        "UPDATE exchange_transfer SET body = ?, state = ? WHERE id = ? AND state = ?",
+    records.record(
+        store, "UPDATE exchange_transfer SET body = ?, state = ? WHERE id = ? AND state = ?",
         [_to_body(nxt, agent), nxt.state, transfer_id, t.state],
-    )
+        "exchange_transfer", [transfer_id], actor=actor, reason=action,
+    )  # fmt: skip
     return get_transfer(store, transfer_id)
 
 

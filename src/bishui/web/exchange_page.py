@@ -9,10 +9,10 @@ and, for staff, the hash-chain check (哈希链校验). The tables are filled fr
 ``/api/v1/exchange`` (``static/js/exchange.js``; sorting, search and paging by
 ``static/js/table.js``), so the page shows exactly what the API lets the caller see.
 
-The trading sessions, agreement transfers, determinations and fees, the reserve and the
-compliance board have their places (``{% block %}``\\ s of ``exchange.html`` with a text saying
-what will appear there); they show no data and offer no action until the exchange's services
-behind them exist.
+The trading sessions and agreement transfers, transfer requests (four-eyes) and the trusted
+list, determinations and fees, the reserve, the compliance board with its penalties, and the
+carbon mirror (positions, sink projects, energy savings) are tables and forms of
+``exchange.html`` over the same API (docs/exchange.md "Pages and API").
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ registry's hash-chained log with its actor and reason — the registry's audit t
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Annotated, Any
@@ -38,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bishui.errors import InputError, NotFoundError
 from bishui.exchange import log as xlog
-from bishui.exchange import service
+from bishui.exchange import records, service
 from bishui.exchange.instruments import (
     INSTRUMENTS,
     RIGHT_POLLUTANTS,
@@ -464,7 +465,15 @@ def verify(
         "ok": same,
         "detail": detail,
     }
-    return {"ok": fault is None and same, "rows": len(rows), "checks": [chain, rebuild]}
+    rfault = records.verify(store)
+    market = {
+        "check": "records_chain",
+        "name": _word("exchange_check", "records_chain", lang),
+        "ok": rfault is None,
+        "detail": "" if rfault is None else f"seq {rfault.seq}: {rfault.reason}",
+    }
+    ok = fault is None and same and rfault is None
+    return {"ok": ok, "rows": len(rows), "checks": [chain, rebuild, market]}
 
 
 # -- writes --------------------------------------------------------------------------------
@@ -765,10 +774,13 @@ def _fen(field: str, text: str) -> int:
     return int(value)
 
 
-def _units_of(inst: Instrument, text: str, field: str = "quantity") -> int:
-    units = to_units(inst, text)
-    if units < 1:
-        raise InputError(field, "more than 0", text)
+def _units_of(inst: Instrument, text: str, field: str = "quantity", least: int = 1) -> int:
+    try:
+        units = to_units(inst, text)
+    except InputError as e:  # name the caller's field, not the converter's
+        raise InputError(field, e.rule, e.value) from None
+    if units < least:
+        raise InputError(field, "more than 0" if least == 1 else f"at least {least}", text)
     return units
 
 
@@ -1242,7 +1254,25 @@ def board(
                 },
             }
         )
-    return {"ok": True, "year": year, "items": out}
+    penalties = []
+    for r in out:
+        b: Any = r.get("body")
+        pen = b.get("penalty") if isinstance(b, dict) else None
+        if not pen:
+            continue
+        penalties.append(
+            {
+                "name": r["name"],
+                "product_name": r["product_name"],
+                "shortfall_quantity": r.get("shortfall_quantity"),
+                "unit_name": r["unit_name"],
+                "penalty_min": _yuan(int(pen["min_fen"])),
+                "penalty_max": _yuan(int(pen["max_fen"])),
+                "deduction_quantity": quantity_text(r["instrument"], int(pen["deduction"])),
+                "clause": pen.get("clause", ""),
+            }
+        )
+    return {"ok": True, "year": year, "items": out, "penalties": penalties}
 
 
 def _settled_trades(store: Store, year: int) -> Iterable[Trade]:
@@ -1311,6 +1341,14 @@ def carbon_mirror(
     }
 
 
+class CloseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    average_price: str | None = Field(
+        default=None, pattern=YUAN, description="the year's average allowance price [元/t]"
+    )
+
+
 @router.post(
     "/board/{year}/close",
     response_model=Items,
@@ -1321,12 +1359,19 @@ def close_year(
     store: WebStore,
     p: Annotated[Principal, requires(*REGULATORS)],
     year: Annotated[int, Path(ge=2000, le=2100)],
+    body: Annotated[CloseBody | None, Body()] = None,
 ) -> dict[str, Any]:
     """``compliance_board.close_year``: the bureau's staff only, and the registry refuses a
-    user who is not a registry operator (``not_operator``, 403)."""
+    user who is not a registry operator (``not_operator``, 403). ``average_price`` [元/t] is
+    the price a ``price_multiple`` penalty rule (the Hubei pilot's) multiplies; without it
+    such a shortfall has no penalty figure."""
     from bishui.exchange import compliance_board
 
-    compliance_board.close_year(store, year, actor=p.username or "")
+    avg = body.average_price if body is not None else None
+    compliance_board.close_year(
+        store, year, actor=p.username or "",
+        average_price_fen=None if avg is None else _fen("average_price", avg),
+    )  # fmt: skip
     return board(request, store, p, year)
 
 
@@ -1568,6 +1613,41 @@ def mirror_position(
     return {"ok": True, "items": [d]}
 
 
+class VerifiedBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verified: str = Field(pattern=QUANTITY, description="verified emissions [tCO2e], whole")
+
+
+@router.post(
+    "/carbon/positions/{entity}/{year}/verified",
+    response_model=Items,
+    summary="Enter a carbon position's verified emissions (核查排放量)",
+)
+def report_verified(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*DECIDERS)],
+    entity: Annotated[str, Path(pattern=OBJECT_ID)],
+    year: Annotated[int, Path(ge=2000, le=2100)],
+    body: Annotated[VerifiedBody, Body()],
+) -> dict[str, Any]:
+    """``carbon.report_verified``: the verifier's figure for a mirrored position (registry
+    operators only; 404 without a position of that firm and year)."""
+    from bishui.exchange import carbon
+
+    co2 = Instrument.CARBON_ALLOWANCE
+    units = _units_of(co2, body.verified, "verified", least=0)
+    carbon.report_verified(store, entity, year, units, actor=p.username or "")
+    x = carbon.position(store, entity, year)
+    d = _plain(x)
+    d["name"] = _entity_names(store).get(x["entity"], x["entity"])
+    for k in ("allocation", "verified"):
+        if x.get(k) is not None:
+            d[f"{k}_quantity"] = quantity_text(co2, int(x[k]))
+    return {"ok": True, "items": [d]}
+
+
 class SinkBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -1636,9 +1716,23 @@ def issue_sink_credits(
     return {"ok": True, "items": [_sink_out(x)]}
 
 
+class ProductBody(BaseModel):
+    """A further product's energy [tce, exact] and output in both periods."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    product: str = Field(pattern=TEXT)
+    baseline_energy: str = Field(pattern=QUANTITY, description="E0 [tce]")
+    baseline_output: str = Field(pattern=QUANTITY, description="Q0 (> 0) [product unit]")
+    reporting_energy: str = Field(pattern=QUANTITY, description="E1 [tce]")
+    reporting_output: str = Field(pattern=QUANTITY, description="Q1 [the same unit]")
+
+
 class SavingBody(BaseModel):
     """One product's energy [tce, exact] and output in the baseline and the reporting period
-    (GB/T 28750: the baseline adjusted to the reporting period's output), with the audits."""
+    (GB/T 28750: the baseline adjusted to the reporting period's output), with the audits;
+    ``more_products`` the further products of the same saving (each adjusted on its own
+    output, the savings summed — ``market.energy.energy_saving``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -1652,6 +1746,7 @@ class SavingBody(BaseModel):
     baseline_audit: str = Field(pattern=TEXT)
     audit_report: str = Field(pattern=TEXT)
     auditor: str = Field(pattern=TEXT)
+    more_products: list[ProductBody] = Field(default_factory=list, max_length=19)
 
 
 @router.post(
@@ -1669,15 +1764,26 @@ def confirm_energy_saving(
     from bishui.exchange.market.energy import ProductPeriods
 
     tce = Instrument.ENERGY_SAVING
-    periods = ProductPeriods(
-        body.product,
-        to_units(tce, body.baseline_energy, "baseline_energy"),
-        Decimal(body.baseline_output),
-        to_units(tce, body.reporting_energy, "reporting_energy"),
-        Decimal(body.reporting_output),
-    )
+    products: list[ProductPeriods] = []
+    first = ProductBody(
+        product=body.product, baseline_energy=body.baseline_energy,
+        baseline_output=body.baseline_output, reporting_energy=body.reporting_energy,
+        reporting_output=body.reporting_output,
+    )  # fmt: skip
+    for i, b in enumerate([first, *body.more_products]):
+        if b.product in {x.product for x in products}:
+            raise InputError(f"more_products[{i - 1}].product", "a product named once", b.product)
+        products.append(
+            ProductPeriods(
+                b.product,
+                to_units(tce, b.baseline_energy, "baseline_energy"),
+                Decimal(b.baseline_output),
+                to_units(tce, b.reporting_energy, "reporting_energy"),
+                Decimal(b.reporting_output),
+            )
+        )
     x = carbon.confirm_energy_saving(
-        store, body.holder, products=[periods], year=body.year,
+        store, body.holder, products=products, year=body.year,
         baseline_audit=body.baseline_audit, audit_report=body.audit_report,
         auditor=body.auditor, actor=p.username or "",
     )  # fmt: skip
@@ -1685,3 +1791,179 @@ def confirm_energy_saving(
     d["holder_name"] = _entity_names(store).get(x["holder"], x["holder"])
     d["quantity"] = quantity_text(tce, int(x["units"]))
     return {"ok": True, "items": [d]}
+
+
+# -- four-eyes approval and the trusted-account list (EU practice, notes §A4) ---------------
+REQUEST_ACTIONS = "approve|cancel"
+TRUSTED_ACTIONS = "approve|remove"
+
+
+def _request_out(r: dict[str, Any], lang: str, names: dict[str, str]) -> dict[str, Any]:
+    d = _plain(r)
+    sel = json.loads(r["body"])
+    inst = Instrument(sel["instrument"]) if sel.get("instrument") else None
+    d.pop("body", None)
+    d.update(
+        instrument=inst.value if inst else None,
+        instrument_name=instrument_name(inst, lang) if inst else None,
+        pollutant=sel.get("pollutant"),
+        pollutant_name=pollutant_name(sel.get("pollutant") or "", lang),
+        quantity=quantity_text(inst, int(r["units"])) if inst else str(r["units"]),
+        source_name=names.get(r["source"], r["source"]),
+        target_name=names.get(r["target"], r["target"]),
+        state_name=_word("exchange_request_state", r["state"], lang),
+    )
+    return d
+
+
+def _own_account(store: Store, p: Principal, account: str) -> None:
+    """An enterprise acts only for its own accounts (404 otherwise); the service then checks
+    the actor is a representative."""
+    if p.role == "enterprise":
+        _visible_account(store, p, account)
+
+
+@router.get(
+    "/transfer-requests",
+    response_model=Items,
+    summary="Transfer requests awaiting a second representative or their delay",
+)
+def transfer_requests(
+    request: Request, store: WebStore, p: Annotated[Principal, requires(*READERS, scope="scoped")]
+) -> dict[str, Any]:
+    """Every request for the regulator and the operator; for an enterprise or a county those
+    from or to an account it may see (``approvals.requests``)."""
+    from bishui.exchange import approvals
+
+    mine = _visible_ids(store, p)
+    rows = approvals.requests(store, None if mine is None else sorted(mine))
+    lang, names = _lang(request), _account_names(store)
+    return {"ok": True, "items": [_request_out(r, lang, names) for r in rows]}
+
+
+@router.post(
+    "/accounts/{account_id}/transfer-requests",
+    response_model=Items,
+    summary="Request a transfer (four-eyes above the threshold; delayed to untrusted accounts)",
+)
+def request_transfer(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*ACTORS, scope="scoped")],
+    account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
+    body: Annotated[TransferBody, Body()],
+) -> dict[str, Any]:
+    """``approvals.request_transfer``: above ``four_eyes_above_units`` it waits for a second
+    representative; to a trusted account it executes at once, else after 26 hours."""
+    from bishui.exchange import approvals
+
+    _own_account(store, p, account_id)
+    r = approvals.request_transfer(
+        store, account_id, body.target, _select(body), actor=p.username or "",
+        checks_for=_restrictions,
+    )  # fmt: skip
+    return {"ok": True, "items": [_request_out(r, _lang(request), _account_names(store))]}
+
+
+@router.post("/transfer-requests/release", response_model=Items, summary="Release due transfers")
+def release_requests(
+    request: Request, store: WebStore, p: Annotated[Principal, requires(*OPERATORS)]
+) -> dict[str, Any]:
+    """The operator executes every delayed request whose 26 hours have passed."""
+    from bishui.exchange import approvals
+
+    rows = approvals.release_due(store, actor=p.username or "", checks_for=_restrictions)
+    lang, names = _lang(request), _account_names(store)
+    return {"ok": True, "items": [_request_out(r, lang, names) for r in rows]}
+
+
+@router.post(
+    "/transfer-requests/{request_id}/{action}",
+    response_model=Items,
+    summary="A second representative approves, or a representative cancels, a request",
+)
+def act_on_request(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*ACTORS, scope="scoped")],
+    request_id: Annotated[str, Path(pattern=OBJECT_ID)],
+    action: Annotated[str, Path(pattern=f"^({REQUEST_ACTIONS})$")],
+) -> dict[str, Any]:
+    from bishui.exchange import approvals
+
+    r = approvals.get_request(store, request_id)
+    if p.role == "enterprise" and r["source"] not in (_visible_ids(store, p) or set()):
+        raise NotFoundError(f"no transfer request {request_id!r}")
+    r = approvals.act_on_request(
+        store, request_id, action, actor=p.username or "", checks_for=_restrictions
+    )
+    return {"ok": True, "items": [_request_out(r, _lang(request), _account_names(store))]}
+
+
+def _trusted_out(r: dict[str, Any], lang: str, names: dict[str, str]) -> dict[str, Any]:
+    d = _plain(r)
+    d["trusted_name"] = names.get(r["trusted"], r["trusted"])
+    d["state_name"] = _word("exchange_trusted_state", r["state"], lang)
+    return d
+
+
+@router.get(
+    "/accounts/{account_id}/trusted", response_model=Items, summary="An account's trusted list"
+)
+def trusted_list(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
+) -> dict[str, Any]:
+    from bishui.exchange import approvals
+
+    _visible_account(store, p, account_id)
+    lang, names = _lang(request), _account_names(store)
+    rows = approvals.trusted_list(store, account_id)
+    return {"ok": True, "items": [_trusted_out(r, lang, names) for r in rows]}
+
+
+class TrustedBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    trusted: str = Field(pattern=ACCOUNT_ID)
+
+
+@router.post(
+    "/accounts/{account_id}/trusted",
+    response_model=Items,
+    summary="Propose an account for the trusted list (a second representative approves)",
+)
+def propose_trusted(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*ACTORS, scope="scoped")],
+    account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
+    body: Annotated[TrustedBody, Body()],
+) -> dict[str, Any]:
+    from bishui.exchange import approvals
+
+    _own_account(store, p, account_id)
+    r = approvals.propose_trusted(store, account_id, body.trusted, actor=p.username or "")
+    return {"ok": True, "items": [_trusted_out(r, _lang(request), _account_names(store))]}
+
+
+@router.post(
+    "/accounts/{account_id}/trusted/{trusted_id}/{action}",
+    response_model=Items,
+    summary="Approve (a second representative) or remove a trusted account",
+)
+def act_on_trusted(
+    request: Request,
+    store: WebStore,
+    p: Annotated[Principal, requires(*ACTORS, scope="scoped")],
+    account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
+    trusted_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
+    action: Annotated[str, Path(pattern=f"^({TRUSTED_ACTIONS})$")],
+) -> dict[str, Any]:
+    from bishui.exchange import approvals
+
+    _own_account(store, p, account_id)
+    r = approvals.act_on_trusted(store, account_id, trusted_id, action, actor=p.username or "")
+    return {"ok": True, "items": [_trusted_out(r, _lang(request), _account_names(store))]}

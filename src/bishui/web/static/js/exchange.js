@@ -103,6 +103,16 @@
     var url = form.dataset.url;
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!el.name || el.value === "") { return; }
+      if (el.dataset.rows) {  /* one object a line: comma-separated values of data-rows' keys */
+        var keys = el.dataset.rows.split(",");
+        data[el.name] = el.value.split("\n").map(function (l) { return l.trim(); })
+          .filter(Boolean).map(function (l) {
+            var parts = l.split(/\s*[,，]\s*/), o = {};
+            keys.forEach(function (k, i) { o[k] = parts[i] || ""; });
+            return o;
+          });
+        return;
+      }
       var slot = "{" + el.name + "}";
       if (url.indexOf(slot) >= 0) { url = url.replace(slot, encodeURIComponent(el.value)); }
       else { data[el.name] = el.value; }

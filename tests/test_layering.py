@@ -54,7 +54,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     # PDF reports read the engines' public results; nothing below imports them
     "reports": frozenset({"air", "water", "sources", "store"})
     # the monthly market report (exchange-month) reads the exchange's settled trades
-    | {"exchange"},
+    | {"exchange"}
+    # the departure-audit summary (departure-audit) is the assessment's, stored as a report
+    | {"assessment"},
     # the exchange's registry: units tied to permits (a trade issues permit versions through
     # the sources engine) and verified emissions read through the read model
     "exchange": frozenset({"readings", "registry", "sources", "store"}),

@@ -222,3 +222,62 @@ async def test_exports(client: httpx.AsyncClient, api_store: Any) -> None:
         f"{B}/allocations/{ids['allocation']}/export.xlsx", headers=_h(tokens, "finance")
     )
     assert r.status_code == 200 and r.content[:2] == b"PK"
+
+
+async def test_summary_stored_as_versioned_report(
+    client: httpx.AsyncClient, api_store: Any
+) -> None:
+    """The departure-audit summary stored as a report (kind departure-audit): versions, the
+    runs it used in its rules, reproduced byte for byte, read by the audit's readers only."""
+    from bishui.reports import service as reports
+
+    store, tokens, ids = api_store
+    r = await client.post(
+        f"{B}/terms",
+        json={"leader": "赵六", "post": "县长", "county": "420822",
+              "start": "2025-03-01", "end": "2026-06-30"},
+        headers=_h(tokens, "admin"),
+    )  # fmt: skip
+    tid = r.json()["id"]
+    r = await client.post(
+        f"{B}/terms",
+        json={"leader": "钱七", "post": "区长", "county": "420802",
+              "start": "2025-03-01", "end": "2026-06-30"},
+        headers=_h(tokens, "admin"),
+    )  # fmt: skip
+    other = r.json()["id"]
+    got = []
+    for role in ROLES:
+        r = await client.post(f"{B}/terms/{other}/reports", headers=_h(tokens, role))
+        got.append(r.status_code)
+    assert got == [201, 201, 403, 403, 403, 401]
+    r = await client.post(f"{B}/terms/{tid}/reports", headers=_h(tokens, "analyst"))
+    assert r.status_code == 201, r.text
+    meta = r.json()["report"]
+    assert meta["id"] == f"departure-audit-{tid}-v1"
+    assert meta["rules"]["runs"] == [ids["run"]]
+    assert meta["rules"]["summary"] == "departure-audit/1"
+    r = await client.post(f"{B}/terms/{tid}/reports", headers=_h(tokens, "admin"))
+    assert r.json()["report"]["version"] == 2
+    got = []
+    for role in ROLES:
+        r = await client.get(f"{B}/terms/{tid}/reports", headers=_h(tokens, role))
+        got.append(r.status_code)
+    assert got == [200, 200, 200, 200, 403, 401]
+    r = await client.get(f"{B}/terms/{tid}/reports", headers=_h(tokens, "county"))
+    assert [x["version"] for x in r.json()["items"]] == [2, 1]
+    r = await client.get(f"{B}/terms/{other}/reports", headers=_h(tokens, "county"))
+    assert r.status_code == 403  # another county's term
+    r = await client.get(f"{B}/terms/{other}/reports/1.pdf", headers=_h(tokens, "county"))
+    assert r.status_code == 403
+    r = await client.get(f"{B}/terms/{tid}/reports/1.pdf", headers=_h(tokens, "county"))
+    assert r.status_code == 200 and r.content[:5] == b"%PDF-"
+    r = await client.get(f"{B}/terms/{tid}/reports/9.pdf", headers=_h(tokens, "finance"))
+    assert r.status_code == 404
+    same, _ = reports.reproduce(store, f"departure-audit-{tid}-v1")
+    assert same
+    # not among the bureau's bulletins of /reports (read per term, scoped to the county)
+    r = await client.get("/api/v1/reports", headers=_h(tokens, "analyst"))
+    assert all(x["kind"] != "departure-audit" for x in r.json()["items"])
+    log = service.audit_log(store, f"term:{tid}")
+    assert [x["action"] for x in log].count("store_summary") == 2

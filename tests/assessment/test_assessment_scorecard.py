@@ -161,3 +161,34 @@ def test_shipped_scorecards_parse_and_name_known_sources() -> None:
             sources.get(ind.source)
     with pytest.raises(NotFoundError):
         sc.load_scorecard("scorecard_1900_none")
+
+
+def test_exempt_county_earns_the_total_points_only_where_the_rule_is_on() -> None:
+    """发改环资〔2021〕1310号 as reported (notes §2.1 [S]): a county that met its incentive target
+    is exempt from the total check. scorecard_2025_demo2 gives it the total points regardless
+    (full_if); scorecard_2025_demo, unchanged, scores its ratio."""
+    old = sc.load_scorecard("scorecard_2025_demo")
+    new = sc.load_scorecard("scorecard_2025_demo2")
+    assert [i.full_if for i in old.indicators] == [None] * len(old.indicators)
+    assert {i.code: i.full_if for i in new.indicators}["energy_total"] == "total_exempt"
+    assert [(i.code, i.weight, i.curve) for i in old.indicators] == [
+        (i.code, i.weight, i.curve) for i in new.indicators
+    ]
+    ev = {
+        "420802": {"energy_total": Evidence("112.50", "%", "t", inputs={"total_exempt": True})},
+        "420822": {"energy_total": Evidence("112.50", "%", "t", inputs={"total_exempt": False})},
+        "420881": {"energy_total": Evidence("98.00", "%", "t", inputs={"total_exempt": None})},
+        "420804": {"energy_total": Evidence(None, "%", "t", inputs={"total_exempt": True})},
+    }
+    p_old, p_new = sc.score(old, ev), sc.score(new, ev)
+    pts = {c: (p_old[c]["energy_total"].points, p_new[c]["energy_total"].points) for c in ev}
+    five, zero = Decimal("5.00"), Decimal("0.00")
+    assert pts["420802"] == (zero, five)  # exempt: full points only under the new version
+    assert pts["420822"] == (zero, zero)
+    assert pts["420881"] == (five, five)
+    assert pts["420804"] == (zero, zero) and p_new["420804"]["energy_total"].no_data
+    assert p_new["420802"]["energy_total"].share == Fraction(1)
+    bad = new.text.replace('\nfull_if = "total_exempt"\n', "\nfull_if = 3\n", 1)
+    with pytest.raises(InputError) as e:
+        sc.parse_scorecard(bad)
+    assert e.value.field.endswith(".full_if")

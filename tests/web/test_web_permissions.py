@@ -294,6 +294,10 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
             ("GET", "/terms/{term_id}/summary.pdf", ASSESS_READERS, "scoped"),
             ("POST", "/cases", ADMIN, "all"),
             ("GET", "/cases", ASSESS_READERS, "scoped"),
+            # the summary stored as a versioned report (kind departure-audit)
+            ("POST", "/terms/{term_id}/reports", ASSESS_SCORERS, "all"),
+            ("GET", "/terms/{term_id}/reports", ASSESS_READERS, "scoped"),
+            ("GET", "/terms/{term_id}/reports/{version}.pdf", ASSESS_READERS, "scoped"),
         )
     },
     ("GET", "/assessment"): (ASSESS_READERS, "scoped"),  # the scorecard page (issue 18)

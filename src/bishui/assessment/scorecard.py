@@ -22,6 +22,15 @@ Curves
     By the rank among the counties scored together (1 = best, ties share the best rank):
     full points for rank 1 falling linearly to ``floor`` × full points for the last rank.
 
+Full points on a flag (``full_if``)
+-----------------------------------
+An indicator may name a boolean of its evidence's ``inputs`` (``full_if = "total_exempt"``):
+when the evidence has a value and that input is true, the indicator earns its full points
+whatever the curve gives. This expresses "a county that met its incentive intensity target is
+exempt from the total-energy check (发改环资〔2021〕1310号 as reported, notes §2.1 [S]) and earns
+the total points regardless". No file sets it unless a new scorecard version switches it on
+(``scorecard_2025_demo2``); without it the curve alone scores. No data stays no data.
+
 No data
 -------
 An indicator whose source has no figure is shown as **no data**, never as a made-up value. Its
@@ -107,6 +116,8 @@ class Indicator:
     direction: str = ">="
     floor: Fraction = Fraction(0)
     basis: str = ""
+    #: a boolean input of the evidence that, when true, earns the full points (module doc)
+    full_if: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +150,15 @@ def _frac(v: Any, what: str) -> Fraction:
 
 def _opt(d: dict[str, Any], key: str, where: str) -> Fraction | None:
     return _frac(d[key], f"{where}.{key}") if key in d else None
+
+
+def _flag(d: dict[str, Any], where: str) -> str | None:
+    v = d.get("full_if")
+    if v is None:
+        return None
+    if not isinstance(v, str) or not v.isidentifier() or len(v) > 64:
+        raise InputError(f"{where}.full_if", "the name of a boolean evidence input", v)
+    return v
 
 
 def parse_scorecard(text: str) -> Scorecard:
@@ -193,6 +213,7 @@ def parse_scorecard(text: str) -> Scorecard:
             direction=str(d.get("direction", ">=")),
             floor=floor,
             basis=str(d.get("basis", "")),
+            full_if=_flag(d, where),
         )
         if curve == "linear" and (ind.lower is None or ind.upper is None or ind.lower == ind.upper):
             raise InputError(
@@ -310,6 +331,9 @@ def score(card: Scorecard, evidence: dict[str, dict[str, Evidence]]) -> dict[str
                 out[c][ind.code] = Point(ind.code, pts, share, 0, True)
                 continue
             share = curve_share(ind, v, ranks.get(c, 0), len(ranks))
+            e = evidence[c].get(ind.code)
+            if ind.full_if and e is not None and e.inputs.get(ind.full_if) is True:
+                share = Fraction(1)
             out[c][ind.code] = Point(
                 ind.code,
                 quantize(ind.weight * share, card.points_digits),

@@ -559,6 +559,27 @@ def add_term(
     return tid
 
 
+def record_summary_report(
+    store: Store,
+    term_id: str,
+    report_id: str,
+    sha256: str,
+    *,
+    by: str,
+    role: str,
+    now: dt.datetime | None = None,
+) -> None:
+    """Audit the storing of a term's summary as a versioned report (``departure-audit``, kept
+    by bishui.reports, which the web layer calls; this domain does not import the reports)."""
+    get_term(store, term_id)
+    at = _now(now)
+    with store.transaction() as tx:
+        _audit(
+            tx, at, by, role, "store_summary", f"term:{term_id}",
+            {"report": report_id, "sha256": sha256},
+        )  # fmt: skip
+
+
 def get_term(store: Store, term_id: str) -> au.Term:
     rows = store.query("SELECT * FROM assessment_term WHERE id = ?", [term_id])
     if not rows:

@@ -23,6 +23,12 @@
   issued, and the hash chains' state (:func:`bishui.exchange.service.verify`,
   :func:`bishui.exchange.ledger.verify`).
 
+* 领导干部自然资源资产离任审计汇总 (``departure-audit``, the "period" is a term of office's id):
+  :func:`bishui.assessment.service.departure_summary` — targets met or missed per year of the
+  term (the latest scorecard run of each year), asset stocks over the term, major incidents,
+  the enforcement record and the accountability cases (docs/assessment.md). The runs it used
+  and the accountability measures' edition are stored as its rules.
+
 A figure resting on part of its period (a month not yet over, a day with missing hours, a
 water section with too few samples, a cap total over a partly checked year) is flagged in the
 report's notices.
@@ -86,6 +92,12 @@ KINDS: dict[str, dict[str, str]] = {
         "period": "month",
         "audience": "staff",
     },
+    "departure-audit": {
+        "title": "领导干部自然资源资产离任审计汇总",
+        "title_en": "Natural-resource departure audit summary",
+        "period": "term",
+        "audience": "audit",
+    },
     "sources-month": {
         "title": "重点排污单位自动监测达标情况月报",
         "title_en": "Monthly compliance report of key pollutant dischargers (automatic monitoring)",
@@ -100,7 +112,11 @@ _FORMS = {
     "day": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
     "month": re.compile(r"^\d{4}-\d{2}$"),
     "year": re.compile(r"^\d{4}$"),
+    # a term of office's id (bishui.assessment.service.add_term)
+    "term": re.compile(r"^[0-9a-f]{12,16}$"),
 }
+#: The whole span a term's report may cover: its own dates are the stored term's.
+_TERM_SPAN = (dt.date(2000, 1, 1), dt.date(2101, 1, 1))
 #: Control levels of a water section, as a bulletin names them.
 CONTROL_ZH = {"national": "国控", "provincial": "省控", "city": "市控", "county": "县控"}
 #: Severity of a source finding (the rule set's levels).
@@ -116,6 +132,10 @@ def check_period(kind: str, period: str) -> tuple[dt.date, dt.date]:
         raise InputError("kind", f"one of {', '.join(KINDS)}", kind)
     form = KINDS[kind]["period"]
     text = (period or "").strip()
+    if form == "term":
+        if not _FORMS["term"].match(text):
+            raise InputError("period", "a term id (12–16 hex digits)", period)
+        return _TERM_SPAN
     if not _FORMS[form].match(text) or not 2000 <= int(text[:4]) <= 2100:
         raise InputError("period", {"day": "YYYY-MM-DD", "month": "YYYY-MM", "year": "YYYY"}[form],
                          period)  # fmt: skip
@@ -134,6 +154,8 @@ def check_period(kind: str, period: str) -> tuple[dt.date, dt.date]:
 
 def _zh_period(kind: str, period: str) -> str:
     form = KINDS[kind]["period"]
+    if form == "term":
+        return f"任期 {period}"
     if form == "day":
         d = dt.date.fromisoformat(period)
         return f"{d.year}年{d.month}月{d.day}日"
@@ -616,6 +638,102 @@ def exchange_month(store: Store, period: str, as_of: dt.date, created: dt.dateti
     return r
 
 
+# ------------------------------------------------------------------ departure audit
+_MET = {True: "完成", False: "未完成", None: "无数据"}
+_CASE_STATE = {"open": "立案", "decided": "已决定", "closed": "已结案"}
+#: Version of the departure-audit summary's contents (stored in the report's rules).
+AUDIT_LAYOUT = "departure-audit/1"
+
+
+def departure_audit_report(
+    s: dict[str, Any], names: dict[str, str], created: dt.datetime
+) -> Report:
+    """The departure-audit summary *s* (:func:`bishui.assessment.service.departure_summary`)
+    as a report: the stored kind and the on-demand PDF of the web share this layout."""
+    from bishui.assessment import assets as am
+    from bishui.assessment import audit as au
+
+    t, tg, en = s["term"], s["targets"], s["enforcement"]
+    forms = au.measures()["forms"]
+    r = Report(
+        kind="departure-audit",
+        period=str(t["id"]),
+        title=KINDS["departure-audit"]["title"],
+        subtitle=f"{names.get(t['county'], t['county'])} {t['post']} {t['leader']}，"
+        f"任期 {t['start']} 至 {t['end']}",
+        created=created,
+    )
+    r.rules = {
+        "summary": AUDIT_LAYOUT,
+        "runs": sorted({str(x["run"]) for x in tg["rows"]}),
+        "accountability": "党政领导干部生态环境损害责任追究办法（试行）2015",
+    }
+    r.blocks = [
+        Heading("一、约束性目标完成情况"),
+        Para(f"完成 {tg['met']} 项，未完成 {tg['missed']} 项，无数据 {tg['no_data']} 项。"),
+        TableBlock(
+            ["年度", "指标", "得分", "完成情况"],
+            [[x["year"], x["name"], x["points"], _MET[x["met"]]] for x in tg["rows"]]
+            or [["—", "无考核结果", "—", "—"]],
+        ),
+        Heading("二、自然资源资产变化（任期首年期初至末年期末）"),
+        TableBlock(
+            ["资源", "类别", "期初", "期末", "变化"],
+            [
+                [
+                    am.RESOURCES.get(x["resource"], (x["resource"],))[0],
+                    x["category"],
+                    x["opening"] or "—",
+                    x["closing"] or "—",
+                    x["change"] or "—",
+                ]
+                for x in s["assets"]
+            ]
+            or [["—", "无", "—", "—", "—"]],
+        ),
+        Heading("三、重大事件（高级别执法任务）"),
+        TableBlock(
+            ["日期", "事项"],
+            [[str(x["created"])[:10], str(x["title"])] for x in s["incidents"]] or [["—", "无"]],
+        ),
+        Heading("四、执法记录"),
+        Para(
+            f"任期内立案 {en['tasks']} 件，办结 {en['closed']} 件（按期 {en['on_time']} 件），"
+            f"未结 {en['open']} 件。"
+        ),
+        Heading("五、责任追究（《党政领导干部生态环境损害责任追究办法（试行）》）"),
+        TableBlock(
+            ["立案日期", "依据", "追责形式", "事实", "状态"],
+            [
+                [
+                    str(c["opened"]),
+                    f"第{c['article']}条第{c['item']}项",
+                    "、".join(forms[f][0] if f in forms else f for f in c["forms"]),
+                    c["facts"],
+                    _CASE_STATE.get(c["state"], c["state"]),
+                ]
+                for c in s["cases"]
+            ]
+            or [["—", "—", "—", "无", "—"]],
+        ),
+        Para(s["note"]),
+    ]
+    return r
+
+
+def departure_audit(store: Store, period: str, as_of: dt.date, created: dt.datetime) -> Report:
+    """领导干部自然资源资产离任审计汇总 of the term *period* (its id), from the stored data."""
+    from bishui.assessment import service
+
+    check_period("departure-audit", period)
+    s = service.departure_summary(store, period)
+    names = {str(x["code"]): str(x["name"]) for x in store.query("SELECT code, name FROM regions")}
+    r = departure_audit_report(s, names, created)
+    if _synthetic(store):
+        r.notices.append(SYNTHETIC_NOTICE)
+    return r
+
+
 BUILDERS: dict[str, Callable[[Store, str, dt.date, dt.datetime], Report]] = {
     "air-daily": air_daily,
     "air-month": air_month,
@@ -624,4 +742,5 @@ BUILDERS: dict[str, Callable[[Store, str, dt.date, dt.datetime], Report]] = {
     "water-year": water_year,
     "sources-month": sources_month,
     "exchange-month": exchange_month,
+    "departure-audit": departure_audit,
 }

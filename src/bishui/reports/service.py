@@ -109,15 +109,23 @@ def generate(
 
 
 def list_reports(
-    store: Store, *, kinds: tuple[str, ...] | None = None, limit: int = 100, offset: int = 0
+    store: Store,
+    *,
+    kinds: tuple[str, ...] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    period: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Stored reports, newest first (optionally only *kinds*)."""
+    """Stored reports, newest first (optionally only *kinds*, only of *period*)."""
     where, params = "TRUE", []
     if kinds is not None:
         if not kinds:
             return 0, []
         where = f"kind IN ({', '.join('?' for _ in kinds)})"
         params = list(kinds)
+    if period is not None:
+        where += " AND period = ?"
+        params.append(period)
     total, rows = store.page(
         f"SELECT {COLUMNS} FROM reports WHERE {where} "  # noqa: S608
         "ORDER BY created DESC, kind, period, version DESC",

@@ -204,67 +204,9 @@ def page_context(store: Any, p: Any, lang: str, run_id: str | None) -> dict[str,
 
 
 def summary_pdf(s: dict[str, Any], names: dict[str, str], created: Any) -> bytes:
-    """The departure-audit summary as a PDF through bishui.reports (embedded Chinese fonts)."""
+    """The departure-audit summary as a PDF through bishui.reports (embedded Chinese fonts), in
+    the layout of the stored report kind ``departure-audit``."""
     from bishui.reports import pdf
+    from bishui.reports.content import departure_audit_report
 
-    t = s["term"]
-    tg, en = s["targets"], s["enforcement"]
-    forms = au.measures()["forms"]
-    blocks: list[pdf.Block] = [
-        pdf.Heading("一、约束性目标完成情况"),
-        pdf.Para(f"完成 {tg['met']} 项，未完成 {tg['missed']} 项，无数据 {tg['no_data']} 项。"),
-        pdf.TableBlock(
-            ["年度", "指标", "得分", "完成情况"],
-            [[r["year"], r["name"], r["points"], _MET[r["met"]]] for r in tg["rows"]],
-        ),
-        pdf.Heading("二、自然资源资产变化（任期首年期初至末年期末）"),
-        pdf.TableBlock(
-            ["资源", "类别", "期初", "期末", "变化"],
-            [
-                [
-                    am.RESOURCES.get(r["resource"], (r["resource"],))[0],
-                    r["category"],
-                    r["opening"] or "—",
-                    r["closing"] or "—",
-                    r["change"] or "—",
-                ]
-                for r in s["assets"]
-            ],
-        ),
-        pdf.Heading("三、重大事件（高级别执法任务）"),
-        pdf.TableBlock(
-            ["日期", "事项"],
-            [[str(r["created"])[:10], str(r["title"])] for r in s["incidents"]] or [["—", "无"]],
-        ),
-        pdf.Heading("四、执法记录"),
-        pdf.Para(
-            f"任期内立案 {en['tasks']} 件，办结 {en['closed']} 件（按期 {en['on_time']} 件），"
-            f"未结 {en['open']} 件。"
-        ),
-        pdf.Heading("五、责任追究（《党政领导干部生态环境损害责任追究办法（试行）》）"),
-        pdf.TableBlock(
-            ["立案日期", "依据", "追责形式", "事实", "状态"],
-            [
-                [
-                    str(c["opened"]),
-                    f"第{c['article']}条第{c['item']}项",
-                    "、".join(forms[f][0] if f in forms else f for f in c["forms"]),
-                    c["facts"],
-                    _STATE.get(c["state"], c["state"]),
-                ]
-                for c in s["cases"]
-            ]
-            or [["—", "—", "—", "无", "—"]],
-        ),
-        pdf.Para(s["note"]),
-    ]
-    report = pdf.Report(
-        kind="departure_audit",
-        period=f"{t['start']}—{t['end']}",
-        title="领导干部自然资源资产离任审计汇总",
-        subtitle=f"{names.get(t['county'], t['county'])} {t['post']} {t['leader']}，"
-        f"任期 {t['start']} 至 {t['end']}",
-        created=created,
-        blocks=blocks,
-    )
-    return pdf.render(report)
+    return pdf.render(departure_audit_report(s, names, created))

@@ -335,6 +335,74 @@ async def summary_pdf(
     return Response(data, media_type="application/pdf", headers={"Cache-Control": "no-store"})
 
 
+# the summary stored as a versioned report (bishui.reports, kind departure-audit)
+REPORTERS = ("admin", "analyst")
+
+
+@router.post(
+    "/terms/{term_id}/reports",
+    status_code=201,
+    summary="Store the departure-audit summary as the next version of its report",
+)
+async def summary_store(
+    store: WebStore,
+    p: Annotated[Principal, requires(*REPORTERS)],
+    term_id: Annotated[str, Path(pattern=HEX)],
+) -> dict[str, Any]:
+    from bishui.reports import service as reports
+
+    service.get_term(store, term_id)
+    who = p.username or p.role
+    g = await run_in_threadpool(reports.generate, store, "departure-audit", term_id,
+                                requested_by=who)  # fmt: skip
+    service.record_summary_report(
+        store, term_id, g.meta["id"], g.meta["sha256"], by=who, role=p.role
+    )
+    return {"ok": True, "report": g.meta}
+
+
+@router.get("/terms/{term_id}/reports", summary="The stored versions of a term's summary")
+def summary_reports(
+    store: WebStore,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    term_id: Annotated[str, Path(pattern=HEX)],
+) -> dict[str, Any]:
+    from bishui.reports import service as reports
+
+    _own(p, service.get_term(store, term_id).county)
+    total, rows = reports.list_reports(store, kinds=("departure-audit",), period=term_id, limit=500)
+    return {"ok": True, "total": total, "items": rows}
+
+
+@router.get(
+    "/terms/{term_id}/reports/{version}.pdf",
+    response_class=Response,
+    summary="A stored version of a term's summary (PDF)",
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def summary_report_pdf(
+    store: WebStore,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    term_id: Annotated[str, Path(pattern=HEX)],
+    version: Annotated[int, Path(ge=1, le=999_999)],
+) -> Response:
+    from urllib.parse import quote
+
+    from bishui.reports import service as reports
+
+    _own(p, service.get_term(store, term_id).county)
+    meta, data = reports.get_report(store, f"departure-audit-{term_id}-v{version}")
+    name = quote(f"{meta['title']}-v{meta['version']}.pdf")
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
 class CaseBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     leader: str = Field(min_length=1, max_length=64)

@@ -30,8 +30,13 @@ GENERATORS = ("admin", "analyst")
 
 
 def visible_kinds(p: Principal) -> tuple[str, ...]:
-    """The report kinds the caller may read."""
-    return tuple(k for k, v in KINDS.items() if v["audience"] == "public" or p.role in STAFF)
+    """The report kinds the caller may read here (the departure-audit summaries, audience
+    ``audit``, are listed and read per term under /assessment/terms, scoped to the county)."""
+    return tuple(
+        k
+        for k, v in KINDS.items()
+        if v["audience"] == "public" or (v["audience"] == "staff" and p.role in STAFF)
+    )
 
 
 class ReportOut(BaseModel):

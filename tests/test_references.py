@@ -25,6 +25,11 @@ def _sources() -> list[Path]:
     return [p for p in SRC.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES]
 
 
+def _docs() -> list[Path]:
+    """The documentation pages (docs/*.md but the references page itself)."""
+    return [p for p in (ROOT / "docs").glob("*.md") if p != REFERENCES]
+
+
 def _codes(text: str) -> set[str]:
     return {f"{prefix} {number}" for prefix, number in STANDARD.findall(text)}
 
@@ -32,16 +37,16 @@ def _codes(text: str) -> set[str]:
 def test_every_cited_standard_is_in_the_references() -> None:
     listed = _codes(REFERENCES.read_text(encoding="utf-8"))
     missing: dict[str, str] = {}
-    for path in _sources():
+    for path in [*_sources(), *_docs()]:
         for code in _codes(path.read_text(encoding="utf-8", errors="replace")) - listed:
             missing.setdefault(code, str(path.relative_to(ROOT)))
-    assert not missing, f"cited in src/ but not in docs/references.md: {missing}"
+    assert not missing, f"cited in src/ or docs/ but not in docs/references.md: {missing}"
 
 
 def test_every_cited_document_is_in_the_references() -> None:
     text = REFERENCES.read_text(encoding="utf-8")
     missing: dict[str, str] = {}
-    for path in _sources():
+    for path in [*_sources(), *_docs()]:
         for number in DOCUMENT.findall(path.read_text(encoding="utf-8", errors="replace")):
             # the issuer may be written with more words before it in the code: compare the
             # number with the two characters before it (环办〔2011〕22号 → "环办〔2011〕22号")
@@ -49,7 +54,7 @@ def test_every_cited_document_is_in_the_references() -> None:
             assert key is not None
             if key.group(0) not in text:
                 missing.setdefault(key.group(0), str(path.relative_to(ROOT)))
-    assert not missing, f"cited in src/ but not in docs/references.md: {missing}"
+    assert not missing, f"cited in src/ or docs/ but not in docs/references.md: {missing}"
 
 
 def test_every_notes_citation_is_resolved() -> None:

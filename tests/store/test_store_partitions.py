@@ -100,7 +100,7 @@ def test_rows_land_in_their_partitions_and_the_layout_stays_exact(pg: Store) -> 
 
 
 @pytest.mark.postgres
-def test_the_service_reads_prune_partitions_and_use_the_indexes(pg: Store) -> None:
+def test_the_aggregation_read_is_pruned_to_its_partition(pg: Store) -> None:
     pg.write_batch(Batch(rows=[row("min", dt.datetime(2025, m, 1, 0, 5), 1.0)
                                for m in range(1, 13)]))  # fmt: skip
     plan = "\n".join(

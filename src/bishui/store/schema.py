@@ -466,8 +466,14 @@ SELECT site_id, parameter, period, ts, origin, value, vmin, vmax, cou, flag, val
         "-- postgresql\nDROP TABLE measurement_unpartitioned",
         "-- postgresql\nALTER TABLE measurement ADD PRIMARY KEY "
         "(site_id, parameter, period, ts, origin)",
-        # the aggregation's and retention's reads: one period over a few hours of every site
-        "-- postgresql\nCREATE INDEX measurement_ts ON measurement (period, ts)",
+        # Secondary indexes by kind (checked with EXPLAIN, docs/postgresql.md): hourly data
+        # are read by period and time across every site (the daily aggregation); minute data
+        # by site and time (the hourly aggregation per site of a kind, the source checks' and
+        # the map's windows) — the primary key, led by site and code, would read all of a
+        # site's month to find a few hours when no code is given.
+        "-- postgresql\nCREATE INDEX measurement_hourly_ts ON measurement_hourly (period, ts)",
+        "-- postgresql\nCREATE INDEX measurement_minute_site_ts ON measurement_minute "
+        "(site_id, ts)",
         "-- postgresql\nCREATE TRIGGER measurement_revision BEFORE UPDATE ON measurement "
         "FOR EACH ROW WHEN (OLD.origin IN ('logger', 'upload')) "
         "EXECUTE FUNCTION measurement_keep_revision()",

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import psycopg
 import pytest
-from backends import PG_URL, new_pg_schema, require_pg
 from psycopg import sql as pgsql
 
+from backends import PG_URL, new_pg_schema, require_pg
 from bishui.ingest import aggregate
 from bishui.ingest.retention import maintain, retention, unaggregated
 from bishui.store import Store, open_store
@@ -39,8 +39,8 @@ def layout_matches(store: Store) -> None:
     assert n1 == n2
 
     def key(c: dict[str, np.ndarray]) -> list[tuple[Any, ...]]:
-        return sorted(zip(*(c[k].tolist() for k in ("site_id", "parameter", "period", "origin",
-                                                       "ts", "value", "valid")), strict=True))  # fmt: skip
+        names = ("site_id", "parameter", "period", "origin", "ts", "value", "valid")
+        return sorted(zip(*(c[k].tolist() for k in names), strict=True))
 
     assert key(fast) == key(slow)
 
@@ -120,8 +120,10 @@ def _v4_schema(schema: str) -> None:
         con.execute(pgsql.SQL("CREATE SCHEMA {}").format(pgsql.Identifier(schema)))
         con.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(schema)))
         with con.transaction():
-            con.execute("CREATE TABLE schema_version (domain TEXT NOT NULL, version INTEGER NOT "
-                        "NULL, applied_at TIMESTAMP NOT NULL, PRIMARY KEY (domain, version))")  # fmt: skip
+            con.execute(
+                "CREATE TABLE schema_version (domain TEXT NOT NULL, version INTEGER NOT "
+                "NULL, applied_at TIMESTAMP NOT NULL, PRIMARY KEY (domain, version))"
+            )
             for v in range(1, 5):
                 for s in statements("postgresql", v):
                     con.execute(s.replace("%", "%%"), [])
@@ -190,8 +192,11 @@ def test_retention_drops_aggregated_minute_data_and_keeps_hourly_data(city: Stor
     left = store.query("SELECT period, origin, COUNT(*) AS n FROM measurement "
                        "GROUP BY period, origin ORDER BY period, origin")  # fmt: skip
     assert [(r["period"], r["origin"], r["n"]) for r in left] == [
-        ("day", "platform", 1), ("hour", "logger", 1), ("hour", "platform", 2), ("min", "logger", 60),
-    ]  # fmt: skip
+        ("day", "platform", 1),
+        ("hour", "logger", 1),
+        ("hour", "platform", 2),
+        ("min", "logger", 60),
+    ]
     if store.dialect == "postgresql":
         assert report.partitions == ["measurement_minute_2025_01"]
         assert report.boundary == dt.datetime(2025, 3, 1)

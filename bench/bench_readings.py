@@ -11,7 +11,11 @@ one child process per (backend, tree) so each tree imports its own ``bishui``:
 * ``air_year`` — the annual air assessment (``bishui.air.service.assessment``);
 * ``water_year`` — the annual water assessment (``bishui.water.service.assess``, no
   previous-year comparison);
-* ``sources_year`` — the source checks' hourly grids of every outlet (``load_grids``).
+* ``sources_year`` — the source checks' hourly grids of every outlet (``load_grids``);
+* ``latest`` — ``bishui.readings.latest`` of ten sites, one call each (the site API's newest
+  values: no time bound, so every partition of the site's history is looked at).
+
+``--scale N`` loads N copies of the model city (sites ``ID~k``; issue 21: "10× that size").
 
 Each figure is the best of ``--repeat`` runs in each of ``--rounds`` child runs (the rounds
 alternate trees and backends). The PostgreSQL/DuckDB ratio of each read is the
@@ -38,7 +42,7 @@ PG_URL = os.environ.get("BISHUI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/
 START = dt.datetime(2025, 1, 1)
 
 
-def load(url: str, days: int) -> int:
+def load(url: str, days: int, scale: int = 1) -> int:
     from bishui.demo.city import build
     from bishui.demo.history import generate
     from bishui.registry import apply
@@ -49,11 +53,37 @@ def load(url: str, days: int) -> int:
         model = build()
         apply(store, model.registry)
         stats = generate(store, model, START, START + dt.timedelta(days=days))
+        n = int(stats["values"])
+        # --scale N: N − 1 copies of every site and its series, under ids ending "~k" (in the
+        # database: one INSERT … SELECT each; on PostgreSQL the series layout's triggers form
+        # the copies' days as for any bulk load)
+        cols = ", ".join(
+            ("site_id || ?" if c == "site_id" else c)
+            for c in ("site_id", "parameter", "period", "ts", "origin", "value", "vmin", "vmax",
+                      "cou", "flag", "valid", "n_valid", "source", "received_at")
+        )  # fmt: skip
+        for k in range(1, scale):
+            with store.transaction() as tx:
+                tx.execute(
+                    f"INSERT INTO measurement ({cols.replace('site_id || ?', 'site_id')}) "
+                    f"SELECT {cols} FROM measurement WHERE site_id NOT LIKE '%~%'",
+                    [f"~{k}"],
+                )
+                tx.execute(
+                    "INSERT INTO sites (id, kind, name, region, lon, lat, enterprise, outlet, "
+                    "river, body, target_class, control, drinking_source, assessment, attrs) "
+                    "SELECT id || ?, kind, name || ?, region, lon, lat, enterprise, outlet, river, "
+                    "body, target_class, control, drinking_source, assessment, attrs FROM sites "
+                    "WHERE id NOT LIKE '%~%'",
+                    [f"~{k}", f"~{k}"],
+                )
+            n += int(stats["values"])
         if store.dialect == "postgresql":
             store.execute("ANALYZE measurement")
+            store.execute("ANALYZE measurement_day")
     finally:
         store.close()
-    return int(stats["values"])
+    return n
 
 
 def child(url: str, tree: str, days: int, repeat: int) -> dict[str, Any]:
@@ -91,6 +121,11 @@ def child(url: str, tree: str, days: int, repeat: int) -> dict[str, Any]:
         "air_year": lambda: len(assessment(store, year, today=end.date())),
         "water_year": lambda: len(assess(store, year, compare=False).sections),
         "sources_year": lambda: len(load_grids(store, outlets, "hour", START, days).values),
+        # the site API's newest hourly values (GET /api/v1/sites/{id}/latest: one site, no
+        # time bound), for ten sites one after another
+        "latest": lambda: (
+            sum(len(readings.latest(store, [s])) for s in sites[:10]) if readings is not None else 0
+        ),
     }
     out: dict[str, Any] = {"bishui": str(Path(bishui.__file__).parent)}
     try:
@@ -111,13 +146,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tree", action="append", help="a checkout whose src/ to time (repeatable)")
     ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--scale", type=int, default=1, help="copies of the model city (10: 10×)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=1, help="child runs per tree and backend")
     ap.add_argument("--short", action="store_true", help="CI's quick form: 7 days, one repeat")
     ap.add_argument("--child", nargs=2, metavar=("URL", "TREE"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.short:
-        a.days, a.repeat, a.rounds = 7, 1, 1
+        a.days, a.repeat, a.rounds, a.scale = 7, 1, 1, min(a.scale, 2)
     if a.child:
         print(json.dumps(child(a.child[0], a.child[1], a.days, a.repeat)))
         return 0
@@ -129,11 +165,11 @@ def main() -> int:
         try:
             for backend, url in urls.items():
                 t = time.perf_counter()
-                n = load(url, a.days)
+                n = load(url, a.days, a.scale)
                 print(
                     f"{backend}: loaded {n:,} values in {time.perf_counter() - t:.0f} s (not timed)"
                 )
-            names = ("city_year", "air_year", "water_year", "sources_year")
+            names = ("city_year", "air_year", "water_year", "sources_year", "latest")
             results: dict[tuple[str, str], dict[str, Any]] = {}
             # Rounds alternate the trees and backends, so a load that comes and goes on a
             # shared machine falls on each of them; each figure is the best over the rounds.

@@ -45,6 +45,7 @@ SUBCOMMANDS: dict[str, str] = {
     "rivers": "bishui.rivers.cli:rivers",  # river and lake chiefs (issue 20)
     "programmes": "bishui.programmes.cli:programmes",  # damage cases, projects, funds (issue 20)
     "citizen": "bishui.participation.cli:citizen",  # citizen reports (issue 20)
+    "store": "bishui.core_cli:store_group",  # partitions and retention (issue 21)
 }
 
 

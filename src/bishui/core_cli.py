@@ -86,6 +86,8 @@ def refuse_demo_secrets(store: Store) -> list[str]:
 @settings.option(settings.setting("platform.metrics_port"))
 @settings.option(settings.setting("platform.backfill_days"))
 @settings.option(settings.setting("platform.aggregate_every"))
+@settings.option(settings.setting("platform.minute_retention_days"))
+@settings.option(settings.setting("platform.maintain_every"))
 @settings.option(settings.setting("platform.mqtt"), metavar="mqtt://HOST:PORT")
 @settings.option(settings.setting("platform.mqtt_key"), metavar="env:NAME|file:/path")
 @click.option(
@@ -113,6 +115,8 @@ def serve(
     metrics_port: int | None,
     backfill_days: float,
     aggregate_every: float,
+    minute_retention_days: int | None,
+    maintain_every: float,
     mqtt: str | None,
     mqtt_key: str,
     allow_demo: bool,
@@ -163,6 +167,8 @@ def serve(
             limits=limits,
             backfill_days=backfill_days,
             aggregate_every=aggregate_every,
+            minute_retention_days=minute_retention_days,
+            maintain_every=maintain_every,
             mqtt=mqtt,
             mqtt_key=mqtt_key,
             alerts=settings.alerts_config(),
@@ -457,3 +463,61 @@ def drain(
     finally:
         store.close()
     click.echo(f"wrote {n} messages", err=True)
+
+
+@click.group("store")
+def store_group() -> None:
+    """The store's maintenance: partitions of the series (PostgreSQL) and retention."""
+
+
+@store_group.command("partitions")
+@db_option
+@click.option("--months", type=click.IntRange(min=0), default=3, show_default=True,
+              help="months ahead of this one to create")  # fmt: skip
+def store_partitions(db_url: str, months: int) -> None:
+    """Create the partitions of the series ahead of time and list them (PostgreSQL; rows
+    waiting in a default partition are moved into theirs)."""
+    store = _open(db_url)
+    try:
+        now = now_beijing()
+        start = dt.datetime(now.year, now.month, 1)
+        end = start
+        for _ in range(months + 1):
+            end = dt.datetime(end.year + end.month // 12, end.month % 12 + 1, 1)
+        created = store.ensure_partitions(start, end)
+        parts = store.measurement_partitions()
+    finally:
+        store.close()
+    if store.dialect != "postgresql":
+        click.echo("DuckDB keeps no partitions: nothing to do")
+        return
+    for name in created:
+        click.echo(f"created {name}")
+    for p in parts:
+        span = "default" if p["start"] is None else f"{p['start']:%Y-%m-%d} – {p['end']:%Y-%m-%d}"
+        click.echo(f"{p['name']:<32} {p['kind']:<7} {span:<25} ~{p['rows']:,} rows")
+
+
+@store_group.command("retention")
+@db_option
+@settings.option(settings.setting("platform.minute_retention_days"), required=True)
+@click.option("--dry-run", is_flag=True, help="say what would be removed; remove nothing")
+@click.option(
+    "--no-aggregate",
+    is_flag=True,
+    help="do not aggregate unaggregated hours first: keep them (and what follows)",
+)
+def store_retention(
+    db_url: str, minute_retention_days: int, dry_run: bool, no_aggregate: bool
+) -> None:
+    """Remove minute and real-time values older than --minute-retention-days (hourly and
+    daily values are kept for ever; nothing not yet aggregated is removed)."""
+    from bishui.ingest.retention import retention
+
+    store = _open(db_url)
+    try:
+        report = retention(store, now_beijing(), minute_retention_days,
+                           aggregate_first=not no_aggregate, dry_run=dry_run)  # fmt: skip
+    finally:
+        store.close()
+    click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))

@@ -47,6 +47,9 @@ class PlatformConfig:
     gateway_host: str = _default("platform.gateway_host")
     gateway_port: int = _default("platform.gateway_port")
     aggregate_every: float = _default("platform.aggregate_every")  # [s] between passes
+    #: minute data older than this are dropped once aggregated; None: kept for ever
+    minute_retention_days: int | None = _default("platform.minute_retention_days")
+    maintain_every: float = _default("platform.maintain_every")  # [s] between maintenance
     web: bool = True
     bus: str | None = _default("platform.bus")  # nats://… : the gateway publishes to JetStream
     #: mqtt://… : the grid sensors' broker (bishui.grid.mqtt); None: no MQTT intake
@@ -196,6 +199,28 @@ async def _aggregator(
             log.exception("aggregation pass failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)
+
+
+async def _maintainer(store: Store, stop: asyncio.Event, config: PlatformConfig) -> None:
+    """The store's maintenance every ``platform.maintain_every`` seconds: partitions created
+    ahead, then retention of minute data (bishui.ingest.retention)."""
+    from bishui.ingest import retention
+
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        try:
+            done = await loop.run_in_executor(
+                None, retention.maintain, store, now_beijing(), config.minute_retention_days
+            )
+            if done["partitions_created"] or done["retention"]["partitions_dropped"]:
+                log.info("store maintenance: %s", done)
+            if done["retention"]["held_from"]:
+                log.warning("retention held minute data from %s: not aggregated",
+                            done["retention"]["held_from"])  # fmt: skip
+        except Exception:  # keep the platform up; the next pass retries
+            log.exception("store maintenance failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), config.maintain_every)
 
 
 async def _deliverer(store: Store, stop: asyncio.Event, alerts: dict[str, Any]) -> None:
@@ -372,6 +397,8 @@ async def run_platform(
         tasks.append(
             asyncio.create_task(_aggregator(store, stop, config.aggregate_every, config.refresh))
         )
+    if config.jobs:
+        tasks.append(asyncio.create_task(_maintainer(store, stop, config)))
     if config.jobs and config.alerts is not None:
         tasks.append(asyncio.create_task(_deliverer(store, stop, config.alerts)))
     if config.gateway:

@@ -83,6 +83,17 @@ PLATFORM: tuple[Setting, ...] = (
             "port of a /metrics listener of its own (Prometheus text format, no login: bind "
             "it privately); none: no listener (the web's /metrics is for admins)",
             "BISHUI_METRICS_PORT", "--metrics-port", "", click.IntRange(min=0, max=65535)),
+    # PostgreSQL at scale (issue 21 item 3; docs/postgresql.md): partitions and retention
+    Setting("platform", "minute_retention_days", None,
+            "minute and real-time values older than this are dropped (hourly and daily values "
+            "are kept for ever; nothing not yet aggregated is dropped) by bishui store "
+            "retention and the maintenance pass; none: kept for ever",
+            "BISHUI_MINUTE_RETENTION_DAYS", "--minute-retention-days", "d",
+            click.IntRange(min=1)),
+    Setting("platform", "maintain_every", 3600.0,
+            "time between the maintenance passes: the store's partitions created ahead, then "
+            "retention", "BISHUI_MAINTAIN_EVERY", "--maintain-every", "s",
+            click.FloatRange(min=0, min_open=True)),
 )  # fmt: skip
 
 

@@ -55,6 +55,10 @@ REVISED_ORIGINS = ("logger", "upload")
 
 #: The periods a measurement can have (HJ 212: 2011 real-time, 2051 minute, 2061 hour, 2031 day).
 PERIODS = ("rt", "min", "hour", "day")
+#: The periods retention drops after a time (``store.minute_retention_days``): minute and
+#: real-time values. Hourly and daily values are kept for ever.
+MINUTE_PERIODS = ("min", "rt")
+HOURLY_PERIODS = ("hour", "day")
 #: Who produced a value: the data logger, the platform's own aggregation, or a file upload.
 ORIGINS = ("logger", "platform", "upload")
 
@@ -375,6 +379,41 @@ class Store(ABC):
             "SELECT COALESCE(MAX(version), 0) FROM schema_version WHERE domain = ?", [domain]
         )
         return int(rows[0][0])
+
+    # -- maintenance of the series ---------------------------------------------------------
+    def measurement_partitions(self) -> list[dict[str, Any]]:
+        """The time partitions of ``measurement`` (PostgreSQL, core migration 5); DuckDB has
+        none (its zone maps prune time ranges)."""
+        return []
+
+    def ensure_partitions(self, start: dt.datetime, end: dt.datetime) -> list[str]:
+        """Create the partitions of ``measurement`` for ``[start, end)`` ahead of the data
+        (PostgreSQL); the names created. Nothing to do on DuckDB."""
+        return []
+
+    def minute_retention_boundary(self, cutoff: dt.datetime) -> dt.datetime:
+        """Where retention of minute data older than *cutoff* can cut: *cutoff* itself
+        (rows are deleted); PostgreSQL drops whole monthly partitions and cuts at the month's
+        start."""
+        return cutoff
+
+    def drop_minute_data(self, before: dt.datetime) -> dict[str, Any]:
+        """Remove minute and real-time values older than *before* (hourly and daily ones are
+        never removed): here one ``DELETE``. Returns ``{"partitions": [], "rows": n}``."""
+        marks = _marks(MINUTE_PERIODS)
+        with self._writing() as cur:
+            self._exec(
+                cur,
+                f"SELECT COUNT(*) FROM measurement WHERE period IN ({marks}) AND ts < ?",
+                [*MINUTE_PERIODS, before],
+            )
+            n = int(cur.fetchone()[0])
+            self._exec(
+                cur,
+                f"DELETE FROM measurement WHERE period IN ({marks}) AND ts < ?",
+                [*MINUTE_PERIODS, before],
+            )
+        return {"partitions": [], "rows": n}
 
     # -- generic reads ------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

@@ -21,9 +21,11 @@ from psycopg_pool import ConnectionPool
 
 from bishui.errors import InputError, StorageError
 from bishui.store.base import (
+    HOURLY_PERIODS,
     MEASUREMENT_COLUMNS,
     MEASUREMENT_KEY,
     MEASUREMENT_VALUES,
+    MINUTE_PERIODS,
     REVISED_ORIGINS,
     Store,
     _check_array_types,
@@ -45,6 +47,9 @@ class PostgresStore(Store):
         super().__init__()
         self.url = url
         self.schema = schema
+        # the (kind, start) of measurement partitions known to exist (core migration 5)
+        self._partitions_seen: set[tuple[str, dt.datetime]] = set()
+        self._partitions_ok: bool | None = None
         if schema is not None and not _SCHEMA_NAME.match(schema):
             raise StorageError(f"schema name {schema!r} is not a plain lower-case identifier")
         try:
@@ -295,9 +300,104 @@ class PostgresStore(Store):
             out = {k: v[inside] for k, v in out.items()}
         return names, out
 
+    def _ensure_partitions(self, cur: Any, periods: np.ndarray, ts: np.ndarray) -> None:
+        """Create, in the open transaction, the partitions of ``measurement`` (core migration
+        5) that rows of *periods* at times *ts* need and that this store has not seen yet (a
+        row without one would land in a default partition until ``bishui store partitions``
+        moves it)."""
+        if not len(ts) or not self._partitioned(cur):
+            return
+        minute = np.isin(periods, MINUTE_PERIODS)
+        hourly = np.isin(periods, HOURLY_PERIODS)
+        want: set[tuple[str, dt.datetime]] = set()
+        for kind, mask, unit in (("minute", minute, "M"), ("hourly", hourly, "Y")):
+            if mask.any():
+                for t in np.unique(ts[mask].astype(f"datetime64[{unit}]")):
+                    want.add((kind, t.astype("datetime64[us]").item()))
+        for kind, t in sorted(want - self._partitions_seen):
+            cur.execute("SELECT measurement_ensure_partition(%s, %s)", [kind, t])
+            self._partitions_seen.add((kind, t))
+
+    def _partitioned(self, cur: Any) -> bool:
+        if self._partitions_ok is None:
+            cur.execute("SELECT to_regproc('measurement_ensure_partition') IS NOT NULL")
+            self._partitions_ok = bool(cur.fetchone()[0])
+        return self._partitions_ok
+
+    def measurement_partitions(self) -> list[dict[str, Any]]:
+        """The time partitions of ``measurement`` (core migration 5): ``kind`` (``minute`` or
+        ``hourly``), ``name``, ``start`` and ``end`` (None for a default partition) and the
+        planner's estimate of its rows, by kind and time."""
+        rows = self.query(
+            "SELECT p.relname AS parent, c.relname AS name, c.reltuples AS rows, "
+            "pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent "
+            "WHERE p.relname IN ('measurement_minute', 'measurement_hourly') "
+            "AND p.relnamespace = current_schema()::regnamespace ORDER BY c.relname"
+        )
+        out = []
+        for r in rows:
+            m = re.match(r"FOR VALUES FROM \('([^']+)'\) TO \('([^']+)'\)", r["bound"] or "")
+            out.append(
+                {
+                    "kind": r["parent"].removeprefix("measurement_"),
+                    "name": r["name"],
+                    "start": dt.datetime.fromisoformat(m.group(1)) if m else None,
+                    "end": dt.datetime.fromisoformat(m.group(2)) if m else None,
+                    "rows": max(int(r["rows"]), 0),
+                }
+            )
+        return out
+
+    def ensure_partitions(self, start: dt.datetime, end: dt.datetime) -> list[str]:
+        """Every partition of ``measurement`` for times in ``[start, end)`` (minute: each
+        month; hourly: each year), and those for the rows waiting in the default partitions
+        (moved into them); the names of the partitions created."""
+        before = {p["name"] for p in self.measurement_partitions()}
+        want: set[tuple[str, dt.datetime]] = set()
+        t = dt.datetime(start.year, start.month, 1)
+        while t < end:
+            want.add(("minute", t))
+            want.add(("hourly", dt.datetime(t.year, 1, 1)))
+            t = dt.datetime(t.year + t.month // 12, t.month % 12 + 1, 1)
+        for kind in ("minute", "hourly"):
+            unit = "month" if kind == "minute" else "year"
+            for r in self.query(
+                f"SELECT DISTINCT date_trunc('{unit}', ts) AS t FROM measurement_{kind}_default"
+            ):
+                want.add((kind, r["t"]))
+        with self._writing() as cur:
+            for kind, t in sorted(want):
+                cur.execute("SELECT measurement_ensure_partition(%s, %s)", [kind, t])
+                self._partitions_seen.add((kind, t))
+        return sorted({p["name"] for p in self.measurement_partitions()} - before)
+
+    def drop_minute_data(self, before: dt.datetime) -> dict[str, Any]:
+        """Drop every minute partition that ends at or before *before* (whole months: no row
+        deleted one by one, nothing left for VACUUM) and delete the default partition's minute
+        and real-time rows older than *before*. Returns the partitions dropped and the rows
+        deleted."""
+        dropped = [
+            p["name"]
+            for p in self.measurement_partitions()
+            if p["kind"] == "minute" and p["end"] is not None and p["end"] <= before
+        ]
+        with self._writing() as cur:
+            for name in dropped:
+                cur.execute(pgsql.SQL("DROP TABLE {}").format(pgsql.Identifier(name)))
+            cur.execute("DELETE FROM measurement_minute_default WHERE ts < %s", [before])
+            deleted = cur.rowcount
+        self._partitions_seen = {k for k in self._partitions_seen if k[0] != "minute"}
+        return {"partitions": dropped, "rows": deleted}
+
+    def minute_retention_boundary(self, cutoff: dt.datetime) -> dt.datetime:
+        """Partitions are dropped whole: the start of *cutoff*'s month."""
+        return dt.datetime(cutoff.year, cutoff.month, 1)
+
     def _bulk_upsert_measurements(
         self, cur: Any, cols: dict[str, np.ndarray], *, revisions: bool = False
     ) -> None:
+        self._ensure_partitions(cur, cols["period"], cols["ts"])
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS bishui_batch "
             "(LIKE measurement INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"

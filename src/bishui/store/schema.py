@@ -371,6 +371,122 @@ SELECT site_id, parameter, period, origin, ts::date, count(*),
 FROM measurement WHERE period IN ('hour', 'day')
 GROUP BY site_id, parameter, period, origin, ts::date""",
     ],
+    # 5 — PostgreSQL at scale (issue 21): ``measurement`` partitioned, first by period (LIST:
+    # ``measurement_minute`` holds minute and real-time values, which retention drops;
+    # ``measurement_hourly`` hourly and daily ones, kept for ever; ``measurement_other`` any
+    # other period), then by time (RANGE on ts: a month a partition for minute data — the unit
+    # retention drops — and a year for hourly data). Each level has a DEFAULT partition that
+    # catches rows of a time no partition covers yet; ``measurement_ensure_partition`` creates a
+    # partition (moving its rows out of the default) and is called by the writer before it
+    # writes a new month or year and by ``bishui store partitions`` ahead of time. The existing
+    # rows are copied into the new table; the triggers of migrations 2 and 4 are created again
+    # on it (statement-level triggers with transition tables on the partitioned root see the
+    # rows of every partition). docs/postgresql.md, *Partitions*.
+    [
+        "-- postgresql\nALTER TABLE measurement RENAME TO measurement_unpartitioned",
+        """-- postgresql
+CREATE TABLE measurement (
+    site_id TEXT NOT NULL,
+    parameter TEXT NOT NULL,
+    period TEXT NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    origin TEXT NOT NULL,
+    value DOUBLE PRECISION,
+    vmin DOUBLE PRECISION,
+    vmax DOUBLE PRECISION,
+    cou DOUBLE PRECISION,
+    flag TEXT,
+    valid BOOLEAN NOT NULL,
+    n_valid INTEGER,
+    source TEXT,
+    received_at TIMESTAMP,
+    revised BOOLEAN DEFAULT FALSE
+) PARTITION BY LIST (period)""",
+        "-- postgresql\nCREATE TABLE measurement_minute PARTITION OF measurement "
+        "FOR VALUES IN ('min', 'rt') PARTITION BY RANGE (ts)",
+        "-- postgresql\nCREATE TABLE measurement_hourly PARTITION OF measurement "
+        "FOR VALUES IN ('hour', 'day') PARTITION BY RANGE (ts)",
+        "-- postgresql\nCREATE TABLE measurement_other PARTITION OF measurement DEFAULT",
+        "-- postgresql\nCREATE TABLE measurement_minute_default PARTITION OF measurement_minute "
+        "DEFAULT",
+        "-- postgresql\nCREATE TABLE measurement_hourly_default PARTITION OF measurement_hourly "
+        "DEFAULT",
+        # The partition of *kind* ('minute' or 'hourly') holding time *t*, created if absent:
+        # a plain table filled with the default partition's rows of its range (moved: the rows
+        # stay the same, so the series layout is not touched), then attached (a SHARE UPDATE
+        # EXCLUSIVE lock on the parent: reads and writes of other partitions go on). Two
+        # writers creating the same partition are serialised by an advisory lock.
+        """-- postgresql
+CREATE FUNCTION measurement_ensure_partition(kind TEXT, t TIMESTAMP) RETURNS TEXT
+LANGUAGE plpgsql AS $$
+DECLARE
+    lo TIMESTAMP;
+    hi TIMESTAMP;
+    parent TEXT := 'measurement_' || kind;
+    name TEXT;
+BEGIN
+    IF kind = 'minute' THEN
+        lo := date_trunc('month', t);
+        hi := lo + interval '1 month';
+        name := parent || '_' || to_char(lo, 'YYYY_MM');
+    ELSIF kind = 'hourly' THEN
+        lo := date_trunc('year', t);
+        hi := lo + interval '1 year';
+        name := parent || '_' || to_char(lo, 'YYYY');
+    ELSE
+        RAISE EXCEPTION 'measurement partitions are minute or hourly, not %', kind;
+    END IF;
+    IF to_regclass(name) IS NOT NULL THEN
+        RETURN name;
+    END IF;
+    PERFORM pg_advisory_xact_lock(1651077993, hashtext(current_schema() || '.' || name));
+    IF to_regclass(name) IS NOT NULL THEN
+        RETURN name;
+    END IF;
+    EXECUTE format('CREATE TABLE %I (LIKE measurement INCLUDING DEFAULTS)', name);
+    EXECUTE format('WITH moved AS (DELETE FROM %I WHERE ts >= $1 AND ts < $2 RETURNING *) '
+        'INSERT INTO %I SELECT * FROM moved', parent || '_default', name) USING lo, hi;
+    EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+        parent, name, lo, hi);
+    RETURN name;
+END
+$$""",
+        """-- postgresql
+SELECT count(measurement_ensure_partition(k.kind, k.t)) FROM (
+    SELECT DISTINCT CASE WHEN period IN ('min', 'rt') THEN 'minute' ELSE 'hourly' END AS kind,
+        CASE WHEN period IN ('min', 'rt') THEN date_trunc('month', ts)
+             ELSE date_trunc('year', ts) END AS t
+    FROM measurement_unpartitioned WHERE period IN ('min', 'rt', 'hour', 'day')) k""",
+        # the rows, then the keys and indexes (built once, not row by row)
+        """-- postgresql
+INSERT INTO measurement (site_id, parameter, period, ts, origin, value, vmin, vmax, cou, flag,
+    valid, n_valid, source, received_at, revised)
+SELECT site_id, parameter, period, ts, origin, value, vmin, vmax, cou, flag, valid, n_valid,
+    source, received_at, revised FROM measurement_unpartitioned""",
+        "-- postgresql\nDROP TABLE measurement_unpartitioned",
+        "-- postgresql\nALTER TABLE measurement ADD PRIMARY KEY "
+        "(site_id, parameter, period, ts, origin)",
+        # Secondary indexes by kind (checked with EXPLAIN, docs/postgresql.md): hourly data
+        # are read by period and time across every site (the daily aggregation); minute data
+        # by site and time (the hourly aggregation per site of a kind, the source checks' and
+        # the map's windows) — the primary key, led by site and code, would read all of a
+        # site's month to find a few hours when no code is given.
+        "-- postgresql\nCREATE INDEX measurement_hourly_ts ON measurement_hourly (period, ts)",
+        "-- postgresql\nCREATE INDEX measurement_minute_site_ts ON measurement_minute "
+        "(site_id, ts)",
+        "-- postgresql\nCREATE TRIGGER measurement_revision BEFORE UPDATE ON measurement "
+        "FOR EACH ROW WHEN (OLD.origin IN ('logger', 'upload')) "
+        "EXECUTE FUNCTION measurement_keep_revision()",
+        "-- postgresql\nCREATE TRIGGER measurement_day_insert AFTER INSERT ON measurement "
+        "REFERENCING NEW TABLE AS m_new FOR EACH STATEMENT EXECUTE FUNCTION measurement_day_sync()",
+        "-- postgresql\nCREATE TRIGGER measurement_day_update AFTER UPDATE ON measurement "
+        "REFERENCING OLD TABLE AS m_old NEW TABLE AS m_new FOR EACH STATEMENT "
+        "EXECUTE FUNCTION measurement_day_sync()",
+        "-- postgresql\nCREATE TRIGGER measurement_day_delete AFTER DELETE ON measurement "
+        "REFERENCING OLD TABLE AS m_old FOR EACH STATEMENT EXECUTE FUNCTION measurement_day_sync()",
+        "-- postgresql\nCREATE TRIGGER measurement_day_truncate AFTER TRUNCATE ON measurement "
+        "FOR EACH STATEMENT EXECUTE FUNCTION measurement_day_sync()",
+    ],
 ]
 
 

@@ -1,0 +1,224 @@
+"""PostgreSQL's partitions of ``measurement`` (core migration 5) and the retention of minute data
+(bishui.ingest.retention) — retention on both backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import psycopg
+import pytest
+from psycopg import sql as pgsql
+
+from backends import PG_URL, new_pg_schema, require_pg
+from bishui.ingest import aggregate
+from bishui.ingest.retention import maintain, retention, unaggregated
+from bishui.store import Store, open_store
+from bishui.store.base import Batch
+from bishui.store.base import Store as BaseStore
+from bishui.store.schema import statements
+
+T0 = dt.datetime(2025, 1, 1)
+
+
+def row(period: str, ts: dt.datetime, value: float, origin: str = "logger", site: str = "A1",
+        code: str = "a21026", received: dt.datetime | None = None) -> tuple[Any, ...]:  # fmt: skip
+    return (site, code, period, ts, origin, value, None, None, None, "N", True, None, "t",
+            received or ts)  # fmt: skip
+
+
+def layout_matches(store: Store) -> None:
+    """The series layout read (PostgreSQL: measurement_day) equals the generic read of
+    ``measurement`` for every hourly and daily value."""
+    args: Any = (["A1", "A2"], None, ["hour", "day"], ["logger", "platform"],
+                 dt.datetime(2000, 1, 1), dt.datetime(2100, 1, 1))  # fmt: skip
+    n1, fast = store.measurement_arrays(*args)
+    n2, slow = BaseStore.measurement_arrays(store, *args)
+    assert n1 == n2
+
+    def key(c: dict[str, np.ndarray]) -> list[tuple[Any, ...]]:
+        names = ("site_id", "parameter", "period", "origin", "ts", "value", "valid")
+        return sorted(zip(*(c[k].tolist() for k in names), strict=True))
+
+    assert key(fast) == key(slow)
+
+
+def where(store: Store) -> dict[str, int]:
+    rows = store.query(
+        "SELECT tableoid::regclass::text AS part, COUNT(*) AS n FROM measurement GROUP BY 1"
+    )
+    return {r["part"]: int(r["n"]) for r in rows}
+
+
+@pytest.fixture
+def pg(backend: str, request: pytest.FixtureRequest) -> Store:
+    if backend != "postgresql":
+        pytest.skip("partitions are PostgreSQL's")
+    store: Store = request.getfixturevalue("store")  # no DuckDB store made for a skip
+    return store
+
+
+@pytest.mark.postgres
+def test_rows_land_in_their_partitions_and_the_layout_stays_exact(pg: Store) -> None:
+    pg.write_batch(Batch(rows=[row("hour", T0 + dt.timedelta(hours=h), h) for h in range(30)]
+                        + [row("min", T0 + dt.timedelta(minutes=m), m) for m in range(3)]
+                        + [row("rt", dt.datetime(2025, 2, 3), 1.0)]))  # fmt: skip
+    assert where(pg) == {"measurement_hourly_2025": 30, "measurement_minute_2025_01": 3,
+                         "measurement_minute_2025_02": 1}  # fmt: skip
+    layout_matches(pg)
+    # a row of a time with no partition (a writer that does not create them) waits in the
+    # default partition; maintenance moves it into its own, the layout untouched
+    pg.execute(
+        "INSERT INTO measurement (site_id, parameter, period, ts, origin, value, valid) "
+        "VALUES ('A2', 'a21026', 'hour', ?, 'logger', 7, TRUE)",
+        [dt.datetime(2019, 5, 5, 3)],
+    )
+    assert where(pg)["measurement_hourly_default"] == 1
+    layout_matches(pg)
+    created = pg.ensure_partitions(dt.datetime(2025, 1, 1), dt.datetime(2025, 2, 1))
+    assert "measurement_hourly_2019" in created
+    assert "measurement_hourly_default" not in where(pg)
+    layout_matches(pg)
+    # an update that moves a row to another partition (another year), a re-delivery that
+    # changes a value (revision trigger on every partition), deletes across partitions
+    pg.execute("UPDATE measurement SET ts = ? WHERE ts = ? AND period = 'hour'",
+               [dt.datetime(2019, 5, 5, 4), T0 + dt.timedelta(hours=1)])  # fmt: skip
+    layout_matches(pg)
+    pg.write_batch(Batch(rows=[row("hour", T0 + dt.timedelta(hours=2), 99.0)]))
+    assert pg.count("measurement_revision") == 1
+    assert pg.query("SELECT revised FROM measurement WHERE ts = ?", [T0 + dt.timedelta(hours=2)])[
+        0
+    ]["revised"]
+    layout_matches(pg)
+    pg.execute("DELETE FROM measurement WHERE ts < ? OR ts >= ?",
+               [dt.datetime(2019, 6, 1), T0 + dt.timedelta(hours=25)])  # fmt: skip
+    layout_matches(pg)
+    pg.execute("TRUNCATE measurement")
+    assert pg.count("measurement_day") == 0
+
+
+@pytest.mark.postgres
+def test_the_aggregation_read_is_pruned_to_its_partition(pg: Store) -> None:
+    pg.write_batch(Batch(rows=[row("min", dt.datetime(2025, m, 1, 0, 5), 1.0)
+                               for m in range(1, 13)]))  # fmt: skip
+    plan = "\n".join(
+        r["QUERY PLAN"]
+        for r in pg.query(
+            "EXPLAIN " + aggregate._HOUR_SQL,
+            ["air", "min", dt.datetime(2025, 3, 1), dt.datetime(2025, 3, 1, 4)],
+        )
+    )
+    assert "measurement_minute_2025_03" in plan
+    assert "measurement_minute_2025_04" not in plan and "measurement_hourly" not in plan
+
+
+def _v4_schema(schema: str) -> None:
+    """A schema as a store of core migration 4 left it, with some rows."""
+    with psycopg.connect(PG_URL, autocommit=True) as con:
+        con.execute(pgsql.SQL("CREATE SCHEMA {}").format(pgsql.Identifier(schema)))
+        con.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(schema)))
+        with con.transaction():
+            con.execute(
+                "CREATE TABLE schema_version (domain TEXT NOT NULL, version INTEGER NOT "
+                "NULL, applied_at TIMESTAMP NOT NULL, PRIMARY KEY (domain, version))"
+            )
+            for v in range(1, 5):
+                for s in statements("postgresql", v):
+                    con.execute(s.replace("%", "%%"), [])
+                con.execute("INSERT INTO schema_version VALUES ('core', %s, now())", [v])
+            rows = [row("hour", T0 + dt.timedelta(hours=h), h, site=f"A{1 + h % 2}")
+                    for h in range(48)] + [row("min", dt.datetime(2024, 12, 31, 23, m), m)
+                                           for m in range(5)]  # fmt: skip
+            with con.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO measurement (site_id, parameter, period, ts, origin, value, vmin,"
+                    " vmax, cou, flag, valid, n_valid, source, received_at) VALUES "
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    rows,
+                )
+
+
+@pytest.mark.postgres
+def test_migration_5_converts_a_stored_table() -> None:
+    require_pg()
+    schema = new_pg_schema()
+    _v4_schema(schema)
+    store = open_store(PG_URL, schema=schema)
+    try:
+        assert store.schema_version() >= 5
+        assert where(store) == {"measurement_hourly_2025": 48, "measurement_minute_2024_12": 5}
+        assert store.count("measurement_day") == 4  # two sites × two days, as before
+        layout_matches(store)
+        (kind,) = store.query("SELECT relkind FROM pg_class WHERE oid = 'measurement'::regclass")
+        assert kind["relkind"] == "p"
+        store.write_batch(Batch(rows=[row("hour", T0, 42.0)]))  # the revision trigger
+        assert store.count("measurement_revision") == 1
+        layout_matches(store)
+    finally:
+        store.drop_schema()  # type: ignore[attr-defined]
+        store.close()
+
+
+# -- retention (both backends) -------------------------------------------------------------
+
+
+@pytest.fixture
+def city(store: Store) -> Iterator[Store]:
+    store.upsert("sites", [{"id": s, "kind": "air", "name": s, "region": "420800",
+                            "drinking_source": False, "assessment": True}
+                           for s in ("A1", "A2")])  # fmt: skip
+    yield store
+
+
+def minutes(day: dt.datetime, hours: int, site: str = "A1") -> list[tuple[Any, ...]]:
+    return [row("min", day + dt.timedelta(minutes=m), 1.0 + m % 7, site=site)
+            for m in range(0, 60 * hours)]  # fmt: skip
+
+
+def test_retention_drops_aggregated_minute_data_and_keeps_hourly_data(city: Store) -> None:
+    store = city
+    old, recent = dt.datetime(2025, 1, 10), dt.datetime(2025, 6, 10)
+    store.write_batch(Batch(rows=minutes(old, 2) + minutes(recent, 1)
+                        + [row("rt", old, 3.0), row("hour", old, 5.0)]))  # fmt: skip
+    now = dt.datetime(2025, 7, 1)
+    # nothing aggregated yet: the pass aggregates the old hours first, then drops them
+    assert unaggregated(store, dt.datetime(2025, 2, 1)) == (old, 2)
+    dry = retention(store, now, 100, dry_run=True)
+    assert dry.partitions == [] and dry.rows == 0 and dry.held_from == old
+    report = retention(store, now, 100)
+    assert report.aggregated_hours == 2 and report.held_from is None
+    left = store.query("SELECT period, origin, COUNT(*) AS n FROM measurement "
+                       "GROUP BY period, origin ORDER BY period, origin")  # fmt: skip
+    assert [(r["period"], r["origin"], r["n"]) for r in left] == [
+        ("day", "platform", 1),
+        ("hour", "logger", 1),
+        ("hour", "platform", 2),
+        ("min", "logger", 60),
+    ]
+    if store.dialect == "postgresql":
+        assert report.partitions == ["measurement_minute_2025_01"]
+        assert report.boundary == dt.datetime(2025, 3, 1)
+    else:
+        assert report.rows == 121 and report.boundary == now - dt.timedelta(days=100)
+    assert retention(store, now, None).boundary is None  # retention off: nothing removed
+
+
+def test_retention_never_drops_what_is_not_aggregated(city: Store) -> None:
+    store = city
+    day = dt.datetime(2025, 1, 10)
+    store.write_batch(Batch(rows=minutes(day, 1)))
+    aggregate.hourly(store, day, day + dt.timedelta(hours=1), now=day + dt.timedelta(hours=1))
+    assert unaggregated(store, dt.datetime(2025, 2, 1)) == (None, 0)
+    # a late minute value received after the hourly value was computed: not aggregated again
+    late = day + dt.timedelta(hours=5)
+    store.write_batch(Batch(rows=[row("min", day + dt.timedelta(seconds=30), 9.0, received=late)]))
+    assert unaggregated(store, dt.datetime(2025, 2, 1)) == (day, 1)
+    report = retention(store, dt.datetime(2025, 7, 1), 100, aggregate_first=False)
+    assert report.held_from == day and report.partitions == [] and report.rows == 0
+    assert store.count("measurement", "period = 'min'") == 61
+    report = maintain(store, dt.datetime(2025, 7, 1), 100)["retention"]
+    assert report["hours_aggregated_first"] == 1 and report["held_from"] is None
+    assert store.count("measurement", "period = 'min'") == 0
+    assert store.count("measurement", "period = 'hour'") == 1

@@ -31,11 +31,11 @@ typecheck: $(VENV)/.installed
 # Coverage is measured here, not in pytest's own options, so that running a subset of the
 # tests while working is neither slowed nor failed by the floor ([tool.coverage] in
 # pyproject.toml).
-# Two worker processes (pytest-xdist), each test file whole on one of them (`--dist loadfile`:
+# Three worker processes (pytest-xdist), each test file whole on one of them (`--dist loadfile`:
 # a file's module fixtures are built once): the suite's time on the project's 2-core machine
 # (docs/benchmarks.md, "The test suite's time").
 pytest: $(VENV)/.installed
-	$(PY) -m pytest -n 2 --dist loadfile --cov --cov-report=term
+	$(PY) -m pytest -n 3 --dist loadfile --cov --cov-report=term
 
 bench: $(VENV)/.installed
 	$(PY) bench/run_all.py --short

@@ -33,7 +33,7 @@ if schemathesis is None:
 
 from bishui.web import Settings, accounts, create_app
 
-MAX_EXAMPLES = 5
+MAX_EXAMPLES = 3
 pytestmark = pytest.mark.parametrize("city_db", ["duckdb"], indirect=True)
 
 

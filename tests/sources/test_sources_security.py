@@ -160,7 +160,8 @@ FULL = {"id", "alert_ids", "uscc", "site_code", "severity", "title", "created", 
         "state", "assignee", "assignee_kind", "visits", "evidence", "disposal", "rectifications",
         "rectification_verified", "escalation_level", "closed_at", "reopen_count",
         "suggested_article", "meta", "subject_kind", "allowed_actions",
-        "approval", "checkins", "closure", "closure_approval"}  # fmt: skip
+        "approval", "checkins", "closure", "closure_approval",
+        "policy_version"}  # fmt: skip  # the rule set the task is judged by (docs/enforcement.md)
 ENTERPRISE = {"id", "alert_ids", "uscc", "site_code", "severity", "title", "created",
               "deadline", "state", "disposal", "rectifications", "rectification_verified",
               "closed_at", "subject_kind", "allowed_actions"}  # fmt: skip

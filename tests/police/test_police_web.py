@@ -267,3 +267,64 @@ async def test_a_night_operation_and_its_findings(world: dict[str, Any]) -> None
         assert len(got["visits"]) == 1
     actions = [e.action for e in service.audit_events(store, f"operation:{o['id']}")]
     assert actions == ["plan", "start", "visit", "finish"]
+
+
+def _csv_table(body: bytes) -> tuple[list[list[str]], list[str], list[list[str]]]:
+    import csv
+    import io
+
+    text = body.decode("utf-8")
+    assert text.startswith("\ufeff")
+    lines = list(csv.reader(io.StringIO(text[1:])))
+    at = next(i for i, r in enumerate(lines) if r and r[0] in ("案件编号", "编号"))
+    return lines[:at], lines[at], lines[at + 1 :]
+
+
+async def test_the_exports_are_scoped_like_the_lists(world: dict[str, Any]) -> None:
+    """The police's file holds only the cases transferred to them (issue 20 item 6); Chinese
+    headers and state names; ``/cases/export.csv`` is not taken for a case id."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from bishui.export_header import SYNTHETIC_NOTICE
+
+    body = {"report": "暗管排放", "officers": ["甲", "乙"], "articles": ["ord310-5"]}
+    async with client_for(world["app"]) as c:
+        ids = []
+        for key in ("police-export-1", "police-export-2"):
+            r = await c.post("/api/v1/police/cases", headers=h(world, "inspector"),
+                             json={**body, "task_id": new_task(world["store"], key)})  # fmt: skip
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["item"]["id"])
+        sent, kept = ids
+        for role, action in (("chief", "approve"), ("inspector", "transfer")):
+            r = await c.post(f"/api/v1/police/cases/{sent}/{action}", json={},
+                             headers=h(world, role))  # fmt: skip
+            assert r.status_code == 200, r.text
+        got = {}
+        for role in ("police", "inspector"):
+            listed = (await c.get("/api/v1/police/cases?limit=500", headers=h(world, role))).json()
+            r = await c.get("/api/v1/police/cases/export.csv", headers=h(world, role))
+            assert r.status_code == 200, r.text
+            pre, head, rows = _csv_table(r.content)
+            assert [SYNTHETIC_NOTICE] in pre and head[:5] == [
+                "案件编号", "执法任务", "案件名称", "当事单位", "状态"]  # fmt: skip
+            assert sorted(x[0] for x in rows) == sorted(x["id"] for x in listed["items"])
+            got[role] = {x[0]: x for x in rows}
+        assert sent in got["police"] and kept not in got["police"]
+        assert {sent, kept} <= set(got["inspector"])
+        assert got["police"][sent][4] == "已移送" and got["inspector"][kept][4] == "待审批"
+        for role in ("police", "inspector"):
+            r = await c.get("/api/v1/police/operations/export.xlsx", headers=h(world, role))
+            assert r.status_code == 200, r.text
+            ws = load_workbook(io.BytesIO(r.content)).active
+            assert ws is not None
+            rows_ = [[x.value for x in row] for row in ws.iter_rows()]
+            assert [x[0] for x in rows_].count(SYNTHETIC_NOTICE) == 1
+            assert any(x[:3] == ["编号", "名称", "类型"] for x in rows_)
+        page = await c.get("/police", headers={**h(world, "police"), "Accept": "text/html"})
+        assert "/api/v1/police/cases/export.csv" in page.text
+        assert "/api/v1/police/operations/export.xlsx" in page.text
+        r = await c.get("/api/v1/police/cases/export.csv", headers=h(world, "enterprise"))
+        assert r.status_code == 403

@@ -4,13 +4,17 @@ groups), a patrol from a phone, refusals in the one error shape, the page escape
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 
+from bishui.export_header import SYNTHETIC_NOTICE
 from bishui.store import Store
 from bishui.timeutil import now_beijing
 from bishui.web import Settings, accounts, create_app
@@ -116,3 +120,51 @@ async def test_scoping_and_a_patrol_through_the_api(app: Any, tokens: dict[str, 
         body = {"chief": "no-such", "section": "HJ-420881", "start": "2026-01-01"}
         r = await c.post("/api/v1/rivers/assignments", json=body)
         assert r.status_code == 400 and r.json()["field"] == "chief"
+
+
+def _table(body: bytes) -> tuple[list[list[str]], list[str], list[list[str]]]:
+    """(preamble, header, rows) of an exported CSV."""
+    text = body.decode("utf-8")
+    assert text.startswith("\ufeff")
+    lines = list(csv.reader(io.StringIO(text[1:])))
+    at = next(i for i, r in enumerate(lines) if r and r[0] == "编号")
+    return lines[:at], lines[at], lines[at + 1 :]
+
+
+async def test_exports_are_scoped_like_the_lists(app: Any, tokens: dict[str, str]) -> None:
+    """The problem and patrol exports (issue 20 item 6): scoped like the lists (a township
+    chief's file holds only his sections, a county's only its region), Chinese headers, the
+    synthetic-data notice; ``/patrols/export.csv`` is not taken for a patrol id."""
+    user = {"river_chief": "hg.chief", "county": "zx.county", "admin": "root"}
+    got: dict[tuple[str, str], set[str]] = {}
+    for role in ("river_chief", "county", "admin"):
+        async with _client(app, tokens[user[role]]) as c:
+            names = {s["name"] for s in (await c.get("/api/v1/rivers/sections")).json()["items"]}
+            for what in ("problems", "patrols"):
+                listed = (await c.get(f"/api/v1/rivers/{what}")).json()["items"]
+                r = await c.get(f"/api/v1/rivers/{what}/export.csv")
+                assert r.status_code == 200, r.text
+                assert r.headers["content-type"].startswith("text/csv")
+                pre, head, rows = _table(r.content)
+                assert [SYNTHETIC_NOTICE] in pre
+                assert head[1] == "河段" and "状态" in head
+                assert {x[1] for x in rows} <= names  # only the caller's sections
+                assert sorted(x[0] for x in rows) == sorted(x["id"] for x in listed)
+                got[(role, what)] = {x[0] for x in rows}
+    for what in ("problems", "patrols"):
+        assert got[("river_chief", what)] < got[("admin", what)]
+        assert got[("county", what)] <= got[("admin", what)]
+    assert got[("river_chief", "problems")]  # the demo's chief has a problem
+    async with _client(app, tokens["hg.chief"]) as c:
+        x = await c.get("/api/v1/rivers/patrols/export.xlsx")
+        assert x.status_code == 200
+        ws = load_workbook(io.BytesIO(x.content)).active
+        assert ws is not None
+        values = [[c.value for c in row] for row in ws.iter_rows()]
+        n = len(got[("river_chief", "patrols")])
+        assert values[-n - 1][:2] == ["编号", "河段"]
+        page = (await c.get("/rivers", headers={"Accept": "text/html"})).text
+        assert "/api/v1/rivers/problems/export.csv" in page
+        assert "/api/v1/rivers/patrols/export.xlsx" in page
+        bad = await c.get("/api/v1/rivers/patrols/export.pdf")
+        assert bad.status_code in (400, 404, 422)

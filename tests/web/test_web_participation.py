@@ -250,3 +250,50 @@ async def test_the_staff_page_shows_reports_inert_and_triages(seeded: Any) -> No
         await login(client, users["analyst"]["username"])
         page = await client.get("/citizen-reports", headers={"Accept": "text/html"})
         assert page.status_code == 200 and "/triage" not in page.text
+
+
+async def test_the_exports_hold_no_contact_and_no_formula(seeded: Any) -> None:
+    """Staff's export of the reports (issue 20 item 6): Chinese headers, the synthetic-data
+    notice, no reporter contact, a description starting with ``=`` written as text; the public
+    export of the published cases; neither path is taken for an id."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from bishui.export_header import SYNTHETIC_NOTICE
+
+    store, users, _, _ = seeded
+    rules = rp.load_rules()
+    formula = '=HYPERLINK("http://evil.example","点此")'
+    sub = rp.check_submission(rules, 31.0, 112.2, formula + TEXT, "13912345678")
+    rid, _ = svc.submit(store, rules, sub)
+    async with client_for(_app(seeded)) as client:
+        assert (await client.get("/api/v1/citizen-reports/export.csv")).status_code == 401
+        pub = await client.get("/api/v1/disclosure/cases/export.csv")
+        assert pub.status_code == 200
+        lines = list(csv.reader(io.StringIO(pub.content.decode("utf-8-sig"))))
+        pub_head = next(x for x in lines if x and x[0] == "案件编号")
+        assert [SYNTHETIC_NOTICE] in lines
+        assert pub_head[:3] == ["案件编号", "企业名称", "统一社会信用代码"]
+        assert "demo.inspector" not in pub.text and "行政处罚" in pub.text
+        await login(client, users["analyst"]["username"])
+        r = await client.get("/api/v1/citizen-reports/export.csv")
+        assert r.status_code == 200, r.text
+        text = r.content.decode("utf-8")
+        assert text.startswith("\ufeff") and "13912345678" not in text and "联系方式" not in text
+        lines = list(csv.reader(io.StringIO(text[1:])))
+        assert [SYNTHETIC_NOTICE] in lines
+        head = next(x for x in lines if x and x[0] == "编号")
+        assert head[:4] == ["编号", "时间", "当前状态", "所在区域"] and "情况描述" in head
+        row = next(x for x in lines if x and x[0] == rid)
+        assert row[head.index("情况描述")] == "'" + formula + TEXT
+        assert row[head.index("当前状态")] == rp.STATE_LABELS[rp.State.RECEIVED][0]
+        x = await client.get("/api/v1/citizen-reports/export.xlsx", params={"state": "received"})
+        assert x.status_code == 200
+        ws = load_workbook(io.BytesIO(x.content)).active
+        assert ws is not None
+        cells = [c.value for row_ in ws.iter_rows() for c in row_]
+        assert "'" + formula + TEXT in cells and "13912345678" not in map(str, cells)
+        page = await client.get("/citizen-reports", headers={"Accept": "text/html"})
+        assert "/api/v1/citizen-reports/export.csv" in page.text

@@ -334,6 +334,8 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
                 frozenset({"admin", "chief", "inspector"}),
                 "all",
             ),
+            ("GET", "/cases/export.{fmt}", STAFF | {"police"}, "scoped"),
+            ("GET", "/operations/export.{fmt}", STAFF | {"police"}, "all"),
         )
     },
     ("GET", "/police"): (STAFF | {"police"}, "scoped"),
@@ -362,6 +364,8 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
             ("POST", "/assignments/{assignment_id}/end", ADMIN, "all"),
             ("POST", "/volunteers", ADMIN, "all"),
             ("POST", "/volunteers/{volunteer_id}/end", ADMIN, "all"),
+            ("GET", "/problems/export.{fmt}", RIVER_READERS, "scoped"),
+            ("GET", "/patrols/export.{fmt}", RIVER_READERS, "scoped"),
         )
     },
     ("GET", "/rivers"): (RIVER_READERS, "scoped"),
@@ -403,6 +407,8 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ),
     ("GET", "/api/v1/disclosure/cases"): (ALL, "all"),
     ("GET", "/api/v1/disclosure/permits"): (ALL, "all"),
+    ("GET", "/api/v1/citizen-reports/export.{fmt}"): (STAFF, "all"),
+    ("GET", "/api/v1/disclosure/cases/export.{fmt}"): (ALL, "all"),
     ("GET", "/report"): (ALL, "all"),
     ("POST", "/report"): (ALL, "all"),
     ("GET", "/report/status"): (ALL, "all"),

@@ -108,6 +108,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "severity": ("严重程度", "Severity"),
     "reason": ("理由", "Reason"),
     "photo_link": ("照片", "Photo"),
+    "export": ("导出", "Export"),
+    "export_note": (
+        "导出文件不含举报人联系方式（仅在本页向执法人员显示）。",
+        "The file holds no reporter contact (shown on this page to staff only).",
+    ),
 }
 
 FIELD_TEXT = {

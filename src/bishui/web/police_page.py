@@ -56,6 +56,7 @@ MESSAGES.update({
     "police.findings": ("问题（每行：严重程度 low|medium|high,描述）",
                         "Findings (a line each: low|medium|high,description)"),
     "police.summary": ("行动小结", "Summary"),
+    "police.export": ("导出", "Export"),
     "police.note_text": ("移送依据国务院令第310号；证据包含执法任务的证据文件及其SHA-256、"
                          "任务审计链事件，证据包本身亦计算SHA-256。时限按条款计算，超时标红。",
                          "Transfers follow State Council Order 310; the package holds the task's "

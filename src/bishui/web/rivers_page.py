@@ -50,6 +50,7 @@ MESSAGES.update({
     "rivers.none": ("（无）", "(none)"),
     "rivers.month": ("月份", "Month"),
     "rivers.source": ("依据", "Source"),
+    "rivers.export": ("导出全部", "Export all"),
     "rivers.synthetic": ("示范城市的河湖长与义务监督员均为模拟人员。",
                          "The model city's chiefs and volunteers are synthetic."),
 })  # fmt: skip
@@ -137,6 +138,7 @@ def rivers_page(
         joint.append((g["name"], "、".join(g["neighbours"]) or "—", g["source"], rows))
     ctx = {"T": t, "page": page, "tables": tables, "joint": joint, "chiefs": chiefs,
            "selected": chief, "interval_source": rules.interval_source,
+           "exports": {1: "/api/v1/rivers/problems/export", 3: "/api/v1/rivers/patrols/export"},
            "joint_head": [t("rivers.members"), t("rivers.section"), t("rivers.quality"),
                           t("rivers.problems"), t("rivers.covered")]}  # fmt: skip
     return render(request, "rivers.html", ctx, principal=p)

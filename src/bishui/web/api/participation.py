@@ -31,17 +31,21 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from bishui.errors import TooLarge
+from bishui.export_header import header_rows
 from bishui.participation import disclosure
 from bishui.participation import reports as rp
 from bishui.participation import service as svc
 from bishui.web.api.common import ERRORS, PageLang, WebSettings, WebStore, cache_for
 from bishui.web.auth import ALL_ROLES, STAFF, Principal, SlidingWindow, client_address, requires
+from bishui.web.export import table_response
 from bishui.web.settings import Settings, parse_rate
 
 router = APIRouter(tags=["participation"], responses=ERRORS)
 
 REPORT_ID = r"^R\d{8}-\d{4}$"
 TRIAGERS = svc.TRIAGERS
+FMT = r"^(csv|xlsx)$"
+EXPORT_MAX = 10_000  # rows in one download
 
 
 @lru_cache(maxsize=4)
@@ -169,6 +173,35 @@ def list_reports(
     return {"ok": True, "total": total, "items": items}
 
 
+@router.get("/citizen-reports/export.{fmt}",
+            summary="Citizen reports as CSV or xlsx (staff; no reporter contact)")  # fmt: skip
+def export_reports(
+    store: WebStore,
+    p: Annotated[Principal, requires(*STAFF)],
+    fmt: Annotated[str, Path(pattern=FMT)],
+    state: Annotated[Literal["received", "accepted", "in_progress", "closed"] | None,
+                     Query()] = None,
+) -> Response:  # fmt: skip
+    """Declared before ``/citizen-reports/{report_id}`` so that path does not capture it. The
+    reporter's contact stays on the staff page: a file travels further than a screen."""
+    from bishui.web.participation_pages import TEXT
+
+    svc.sync(store)
+    _, items = svc.list_reports(store, state=state, limit=EXPORT_MAX)
+    regions = {r["code"]: r["name"] for r in store.query("SELECT code, name FROM regions")}
+    head = [TEXT[k][0] for k in ("id", "created", "state", "region")] + [
+        "纬度", "经度", TEXT["description"][0], TEXT["photo_link"][0], TEXT["task"][0],
+        TEXT["outcome"][0]]  # fmt: skip
+    rows = [[r["id"], str(r["created"])[:16].replace("T", " "),
+             rp.STATE_LABELS[rp.State(r["state"])][0],
+             regions.get(r["region"], r["region"]) if r["region"] else "",
+             f"{r['lat']:.4f}", f"{r['lon']:.4f}", r["description"],
+             "有" if r["photo_size"] else "", r["task_id"] or "", r["outcome"] or ""]
+            for r in items]  # fmt: skip
+    title = TEXT["staff"][0]
+    return table_response(head, rows, title, fmt, header_rows(title, synthetic=True))
+
+
 @router.get("/citizen-reports/{report_id}", summary="One citizen report with its events (staff)")
 def get_report(
     store: WebStore,
@@ -246,6 +279,27 @@ def disclosure_cases(
     total, items = disclosure.closed_cases(store, rules, limit=limit, offset=offset)
     cache_for(response, p, request)
     return {"ok": True, "total": total, "items": items}
+
+
+@router.get("/disclosure/cases/export.{fmt}",
+            summary="Closed cases and penalties as CSV or xlsx (published)")  # fmt: skip
+def export_disclosure_cases(
+    store: WebStore,
+    settings: WebSettings,
+    p: Annotated[Principal, requires(*ALL_ROLES)],
+    fmt: Annotated[str, Path(pattern=FMT)],
+) -> Response:
+    from bishui.web.participation_pages import TEXT
+
+    rules = rules_for(settings.participation_rules)
+    _, cases = disclosure.closed_cases(store, rules, limit=EXPORT_MAX)
+    head = [TEXT[k][0] for k in ("case", "enterprise", "uscc", "region", "closed", "disposal",
+                                 "article", "amount", "due")]  # fmt: skip
+    rows = [[c["case"], c["enterprise"], c["uscc"], c["region_name"], c["closed"],
+             TEXT.get(f"disposal.{c['disposal']}", (c["disposal"],))[0], c["article"] or "",
+             c["amount_yuan"] or "", c["rectification_due"] or ""] for c in cases]  # fmt: skip
+    title = TEXT["cases"][0]
+    return table_response(head, rows, title, fmt, header_rows(title, synthetic=True))
 
 
 @router.get("/disclosure/permits", response_model=Published,

@@ -18,10 +18,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from bishui.enforcement import evidence
+from bishui.export_header import header_rows
+from bishui.police import operations as op
 from bishui.police import service
+from bishui.police import transfer as tr
 from bishui.police.rules import load_rules
 from bishui.web.api.common import ERRORS, WebStore
 from bishui.web.auth import STAFF, Principal, requires
+from bishui.web.export import table_response
 
 router = APIRouter(prefix="/police", tags=["police"], responses=ERRORS)
 
@@ -33,6 +37,8 @@ VISITORS = ("admin", "chief", "inspector", "police")
 CASE_ID = r"^YS\d{8}-\d{3,6}$"
 OP_ID = r"^OP\d{8}-\d{2,4}$"
 ACTION = r"^[a-z_]{2,30}$"
+FMT = r"^(csv|xlsx)$"
+EXPORT_MAX = 10_000  # rows in one download
 
 
 def police_only(p: Principal) -> bool:
@@ -122,6 +128,42 @@ def propose(
     return {"ok": True, "item": service.case_view(c, load_rules(), p.role)}
 
 
+@router.get("/cases/export.{fmt}", summary="Transfer cases (CSV or xlsx; the police: theirs)")
+def export_cases(
+    store: WebStore,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    fmt: Annotated[str, Path(pattern=FMT)],
+    state: Annotated[str | None, Query(pattern=ACTION)] = None,
+) -> Response:
+    """Declared before ``/cases/{case_id}`` so that path does not capture it."""
+    from bishui.web.police_page import STATE_NAMES
+
+    rules = load_rules()
+    _, raw = service.list_cases(store, police_only=police_only(p), state=state,
+                                limit=EXPORT_MAX)  # fmt: skip
+    usccs = sorted({d["uscc"] for d in raw if d.get("uscc")})
+    names: dict[str, str] = {}
+    if usccs:
+        marks = ", ".join("?" for _ in usccs)
+        rows_ = store.query(f"SELECT uscc, name FROM enterprises WHERE uscc IN ({marks})", usccs)  # noqa: S608
+        names = {r["uscc"]: r["name"] for r in rows_}
+    head = ["案件编号", "执法任务", "案件名称", "当事单位", "状态", "公安立案编号", "处理结果",
+            "时限", "是否超时", "法律依据"]  # fmt: skip
+    rows = []
+    for d in raw:
+        v = service.case_view(tr.case_from_dict(d), rules, p.role)
+        arts = [rules.articles[a] for a in v["articles"] if a in rules.articles]
+        rows.append([
+            v["id"], v["task_id"], v["title"], names.get(v["uscc"], v["uscc"] or v["site_code"]),
+            STATE_NAMES.get(v["state"], (v["state"],))[0], v.get("police_case_no") or "",
+            rules.outcomes.get(v["outcome"], v["outcome"]) if v.get("outcome") else "",
+            (v["deadline"] or "")[:16].replace("T", " "), "是" if v["overdue"] else "否",
+            "；".join((a.number if "号" in a.number else a.document) + a.article for a in arts),
+        ])  # fmt: skip
+    title = "移送至公安机关的案件" if police_only(p) else "移送案件"
+    return table_response(head, rows, title, fmt, header_rows(title, synthetic=True))
+
+
 @router.get("/cases/{case_id}", response_model=One, summary="A case with its deadline")
 def case(
     store: WebStore,
@@ -208,6 +250,29 @@ def plan(
 ) -> dict[str, Any]:
     item = service.plan_operation(store, body.model_dump(), by=p.username or "", role=p.role)
     return {"ok": True, "item": item}
+
+
+@router.get("/operations/export.{fmt}", summary="Joint and night operations (CSV or xlsx)")
+def export_operations(
+    store: WebStore,
+    p: Annotated[Principal, requires(*READERS)],
+    fmt: Annotated[str, Path(pattern=FMT)],
+) -> Response:
+    """Declared before ``/operations/{op_id}`` so that path does not capture it."""
+    from bishui.web.police_page import STATE_NAMES
+
+    _, ops = service.list_operations(store, limit=EXPORT_MAX)
+    head = ["编号", "名称", "类型", "状态", "开始（北京时间）", "结束（北京时间）", "检查对象数",
+            "检查记录数", "人员", "行动小结"]  # fmt: skip
+    rows = [[o["id"], o["name"], op.KINDS.get(o["kind"], o["kind"]),
+             STATE_NAMES.get(o["state"], (o["state"],))[0],
+             o["start"].replace("T", " ")[:16], o["end"].replace("T", " ")[:16],
+             len(o.get("targets") or []), len(service.visits(store, o["id"])),
+             "、".join(f"{m['name']}（{op.AGENCIES.get(m.get('agency', ''), '')}）"
+                      for m in o.get("team") or []),
+             o.get("summary") or ""] for o in ops]  # fmt: skip
+    return table_response(head, rows, "联合执法行动", fmt,
+                          header_rows("联合执法行动", synthetic=True))  # fmt: skip
 
 
 @router.get("/operations/{op_id}", response_model=One, summary="An operation with its visits")

@@ -18,9 +18,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from bishui.enforcement.evidence import content_disposition
+from bishui.export_header import header_rows
 from bishui.rivers import service
+from bishui.rivers.rules import load_rules
 from bishui.web.api.common import ERRORS, Day, WebStore
 from bishui.web.auth import STAFF, Principal, requires
+from bishui.web.export import table_response
 
 router = APIRouter(prefix="/rivers", tags=["rivers"], responses=ERRORS)
 
@@ -31,6 +34,8 @@ PATROL_ID = r"^RP-[0-9a-f]{12}$"
 PROBLEM_ID = r"^RQ-[0-9a-f]{12}$"
 IDENT = r"^[A-Za-z0-9._-]{1,64}$"
 MONTH = r"^(20\d{2}|2100)-(0[1-9]|1[0-2])$"
+FMT = r"^(csv|xlsx)$"
+EXPORT_MAX = 10_000  # rows in one download
 
 
 def who(p: Principal) -> service.Who:
@@ -141,6 +146,30 @@ def patrols(
     return {"ok": True, "items": service.patrols(store, who(p), section=section)}
 
 
+@router.get("/patrols/export.{fmt}", summary="Patrols of the visible sections (CSV or xlsx)")
+def export_patrols(
+    store: WebStore,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    fmt: Annotated[str, Path(pattern=FMT)],
+    section: Annotated[str | None, Query(pattern=IDENT)] = None,
+) -> Response:
+    """Declared before ``/patrols/{patrol_id}`` so that path does not capture it."""
+    from bishui.web.rivers_page import _WORDS
+
+    def w(key: Any) -> str:
+        return _WORDS.get(key, (str(key),))[0]
+
+    head = ["编号", "河段", "巡河人类别", "巡河人", "状态", "开始时间", "结束时间",
+            "里程(km)", "时长(min)", "有效"]  # fmt: skip
+    rows = [[x["id"], x["section_name"], "河湖长" if x["patroller_kind"] == "chief" else
+             "义务监督员" if x["patroller_kind"] == "volunteer" else x["patroller_kind"],
+             x["username"], w(x["state"]), x["started"][:16].replace("T", " "),
+             (x["ended"] or "")[:16].replace("T", " "), f"{x['distance_m'] / 1000:.1f}",
+             str(x["duration_s"] // 60), w(x["valid"])]
+            for x in service.patrols(store, who(p), section=section, limit=EXPORT_MAX)]  # fmt: skip
+    return table_response(head, rows, "巡河记录", fmt, header_rows("巡河记录", synthetic=True))
+
+
 @router.get("/patrols/{patrol_id}", summary="One patrol: track, photos, problems")
 def patrol(
     store: WebStore,
@@ -188,8 +217,6 @@ async def upload_photo(
     file: UploadFile,
 ) -> dict[str, Any]:
     from starlette.concurrency import run_in_threadpool
-
-    from bishui.rivers.rules import load_rules
 
     limit = load_rules().max_photo_bytes
     content = await file.read(limit + 1)
@@ -242,6 +269,29 @@ def problems(
     section: Annotated[str | None, Query(pattern=IDENT)] = None,
 ) -> dict[str, Any]:
     return {"ok": True, "items": service.problems(store, who(p), state=state, section=section)}
+
+
+@router.get("/problems/export.{fmt}", summary="Problems with their task (CSV or xlsx)")
+def export_problems(
+    store: WebStore,
+    p: Annotated[Principal, requires(*READERS, scope="scoped")],
+    fmt: Annotated[str, Path(pattern=FMT)],
+    state: Annotated[str | None, Query(pattern=r"^[a-z]{1,16}$")] = None,
+    section: Annotated[str | None, Query(pattern=IDENT)] = None,
+) -> Response:
+    from bishui.web.rivers_page import _WORDS
+
+    cats = load_rules().categories
+    head = ["编号", "河段", "问题类型", "情况描述", "责任部门", "状态", "执法任务", "任务状态",
+            "办结时限", "记录人", "记录时间"]  # fmt: skip
+    rows = [[q["id"], q["section_name"],
+             cats[q["category"]].zh if q["category"] in cats else q["category"],
+             q["description"], q["department"], _WORDS.get(q["state"], (q["state"],))[0],
+             q["task_id"] or "", q["task_state"] or "", q["task_deadline"] or "",
+             q["recorded_by"], (q["recorded_at"] or "")[:16].replace("T", " ")]
+            for q in service.problems(store, who(p), state=state, section=section,
+                                      limit=EXPORT_MAX)]  # fmt: skip
+    return table_response(head, rows, "巡河问题", fmt, header_rows("巡河问题", synthetic=True))
 
 
 @router.post("/problems/{problem_id}/{action}", summary="Confirm, dispute or withdraw a problem")

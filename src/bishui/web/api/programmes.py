@@ -12,8 +12,6 @@ programmes' hash-chained log. Money is integer fen in and out.
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
@@ -28,6 +26,7 @@ from bishui.programmes import funds, money, service
 from bishui.programmes import projects as pj
 from bishui.web.api.common import ERRORS, EvidenceLimit, WebStore
 from bishui.web.auth import STAFF, Principal, requires
+from bishui.web.export import table_response
 
 router = APIRouter(prefix="/programmes", tags=["programmes"], responses=ERRORS)
 
@@ -369,16 +368,6 @@ PROJECT_STATES_ZH = {
 
 
 def _csv(filename: str, title: str, head: list[str], rows: list[list[Any]]) -> Response:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    for line in header_rows(title):
-        w.writerow(line)
-    w.writerow(head)
-    for r in rows:
-        # a cell starting with = + - @ is text, not a formula, in a spreadsheet
-        w.writerow(["'" + v if isinstance(v, str) and v[:1] in "=+-@" else v for v in r])
-    return Response(
-        "\ufeff" + buf.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    # the one export path (bishui.web.export): BOM, the formula guard of every cell (= + - @,
+    # a leading TAB or CR), the file name in RFC 5987 form
+    return table_response(head, rows, filename.removesuffix(".csv"), "csv", header_rows(title))

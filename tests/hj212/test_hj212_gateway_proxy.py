@@ -28,11 +28,8 @@ BEHIND = GatewayLimits(proxy_protocol=True, trusted_proxies=("127.0.0.1",))
 
 def upload(k: int) -> bytes:
     cp = {"DataTime": f"20260301{k // 60:02d}{k % 60:02d}00", "a34004-Rtd": "1"}
-    return encode(
-        Packet.make(
-            st="22", cn="2011", pw=PW, mn="GOOD1", flag=5, qn=f"20260301000000{k:03d}", cp=cp
-        )  # fmt: skip
-    )
+    qn = f"20260301000000{k:03d}"
+    return encode(Packet.make(st="22", cn="2011", pw=PW, mn="GOOD1", flag=5, qn=qn, cp=cp))
 
 
 def v1(src: str, sport: int) -> bytes:
@@ -76,16 +73,17 @@ async def test_the_per_peer_limit_counts_the_address_in_the_header() -> None:
     )
     async with Gateway(REG.get, sink, port=0, limits=limits) as gw:
         conns = []
-        k = 0
         # two clients behind the one balancer, two connections each: none refused; the
         # header and the first frame in one write, the frame handed on untouched
-        for src, header in [
-            ("203.0.113.5", v1("203.0.113.5", 40001)),
-            ("203.0.113.5", v1("203.0.113.5", 40002)),
-            ("2001:db8::7", v2_tcp6("2001:db8::7", 40003)),
-            ("2001:db8::7", v2_tcp6("2001:db8::7", 40004)),
-        ]:
-            k += 1
+        for k, (src, header) in enumerate(
+            [
+                ("203.0.113.5", v1("203.0.113.5", 40001)),
+                ("203.0.113.5", v1("203.0.113.5", 40002)),
+                ("2001:db8::7", v2_tcp6("2001:db8::7", 40003)),
+                ("2001:db8::7", v2_tcp6("2001:db8::7", 40004)),
+            ],
+            start=1,
+        ):
             r, w = await connect(gw, header + upload(k))
             assert await ack(r) == "9014", src
             conns.append((r, w))

@@ -134,7 +134,8 @@ def serve(
     try:
         limits = gateway_limits(limit_options)
     except InputError as exc:
-        raise click.BadParameter(str(exc), param_hint="--gateway-max-data-length") from None
+        hint = "--gateway-" + exc.field.replace("_", "-")
+        raise click.BadParameter(str(exc), param_hint=hint) from None
     if reuse_port or bus:
         refuse_duckdb_scale_out(db_url, "--reuse-port" if reuse_port else "--bus")
     store = _open(db_url)

@@ -237,7 +237,7 @@ def setting(key: str) -> Setting:
 
 
 def _shown(value: Any) -> str:
-    if value is None or value == "":
+    if value is None or value == "" or value == ():
         return "(none)"
     if isinstance(value, tuple):
         value = ",".join(value)

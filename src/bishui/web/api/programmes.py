@@ -158,7 +158,7 @@ def get_case(
     c = visible_case(store, p, case_id)
     trail = [{"seq": e.seq, "time": e.time.isoformat(), "actor": e.actor, "action": e.action,
               "from": e.from_state, "to": e.to_state, "hash": e.hash}
-             for e in service.audit_events(store, f"case:{case_id}")]  # fmt: skip
+             for e in service.audit_events(store, f"case:{case_id}", limit=500)]  # fmt: skip
     files = service.list_files(store, f"case:{case_id}")
     return {"ok": True, "item": {**c.as_dict(), "audit": trail, "files": files}}
 

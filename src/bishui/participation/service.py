@@ -9,8 +9,9 @@ enforcement's public readers, :func:`~bishui.enforcement.service.list_alerts` an
 :func:`~bishui.enforcement.service.get_task`); :func:`status` syncs one report and returns
 what its reporter may see.
 
-Every change is a ``participation_audit`` event, hash-chained like enforcement's log, written
-in the transaction that changes the report.
+Every change is a ``participation_audit`` event, hash-chained like enforcement's log (the
+workflows' shared :class:`~bishui.enforcement.audit_table.AuditTable`), written in the
+transaction that changes the report.
 """
 
 from __future__ import annotations

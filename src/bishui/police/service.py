@@ -4,7 +4,8 @@ operations with their visits and findings, and the audit log of every write.
 The pure machines (:mod:`~bishui.police.transfer`, :mod:`~bishui.police.operations`) decide;
 this module persists. Each change is one ``store.transaction()`` with its event appended to
 ``police_audit``, hash-chained like enforcement's log (the same
-:class:`~bishui.enforcement.audit.AuditEvent`), so :func:`verify_audit` detects any edit.
+:class:`~bishui.enforcement.audit.AuditEvent`, through the workflows' shared
+:class:`~bishui.enforcement.audit_table.AuditTable`), so :func:`verify_audit` detects any edit.
 
 The evidence package of a transfer is built from enforcement's public reads — the task
 (:func:`bishui.enforcement.service.get_task`), its files with their SHA-256

@@ -4,8 +4,9 @@ Every write validates its input (:class:`~bishui.errors.InputError` naming field
 value), runs the pure machine (:mod:`~bishui.programmes.damage`,
 :mod:`~bishui.programmes.projects`, :mod:`~bishui.programmes.money`,
 :mod:`~bishui.programmes.funds`) and stores the result with one audit event, all in one store
-transaction. The audit log is hash-chained (:class:`bishui.enforcement.audit.AuditEvent`);
-:func:`verify_audit` checks it end to end.
+transaction. The audit log is hash-chained (:class:`bishui.enforcement.audit.AuditEvent`, through
+the workflows' shared :class:`bishui.enforcement.audit_table.AuditTable`); :func:`verify_audit`
+checks it end to end.
 
 Evidence files (appraisal reports, agreements, rulings, payment vouchers, photos, acceptance
 reports) are checked exactly as enforcement's (:func:`bishui.enforcement.evidence.check_upload`:

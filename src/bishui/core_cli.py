@@ -88,6 +88,7 @@ def refuse_demo_secrets(store: Store) -> list[str]:
 @settings.option(settings.setting("platform.aggregate_every"))
 @settings.option(settings.setting("platform.minute_retention_days"))
 @settings.option(settings.setting("platform.maintain_every"))
+@settings.option(settings.setting("platform.event_loop"))
 @settings.option(settings.setting("platform.mqtt"), metavar="mqtt://HOST:PORT")
 @settings.option(settings.setting("platform.mqtt_key"), metavar="env:NAME|file:/path")
 @click.option(
@@ -117,6 +118,7 @@ def serve(
     aggregate_every: float,
     minute_retention_days: int | None,
     maintain_every: float,
+    event_loop: str,
     mqtt: str | None,
     mqtt_key: str,
     allow_demo: bool,
@@ -128,7 +130,7 @@ def serve(
     if no_web and no_gateway:
         raise click.UsageError("--no-web and --no-gateway together leave nothing to run")
     from bishui.errors import InputError
-    from bishui.runtime import PlatformConfig, run_platform
+    from bishui.runtime import PlatformConfig, run, run_platform
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
@@ -198,7 +200,7 @@ def serve(
             if not no_web:
                 click.echo(f"web on http://{host}:{port}/", err=True)
 
-        metrics = asyncio.run(run_platform(store, config, ready=ready))
+        metrics = run(run_platform(store, config, ready=ready), event_loop)
         if not no_gateway:  # the gateway's counters at exit
             click.echo(json.dumps(metrics, ensure_ascii=False, default=str), err=True)
     finally:
@@ -416,6 +418,7 @@ def refuse_duckdb_scale_out(db_url: str, what: str) -> None:
 )
 @settings.option(settings.setting("platform.metrics_host"))
 @settings.option(settings.setting("platform.metrics_port"))
+@settings.option(settings.setting("platform.event_loop"))
 def drain(
     db_url: str,
     bus: str,
@@ -427,12 +430,14 @@ def drain(
     batch: int,
     metrics_host: str,
     metrics_port: int | None,
+    event_loop: str,
 ) -> None:
     """Write what the gateways published to NATS JetStream into the store (scale-out)."""
     import signal
 
     from bishui import metrics
     from bishui.ingest.bus import drain as drain_bus
+    from bishui.runtime import run as run_loop
 
     refuse_duckdb_scale_out(db_url, "bishui drain")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -460,7 +465,7 @@ def drain(
                 server.close()
 
     try:
-        n = asyncio.run(run())
+        n = run_loop(run(), event_loop)
     finally:
         store.close()
     click.echo(f"wrote {n} messages", err=True)

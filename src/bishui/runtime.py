@@ -16,9 +16,9 @@ import errno
 import logging
 import signal
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bishui import control, metrics
 from bishui.errors import ConfigError
@@ -29,7 +29,34 @@ from bishui.settings import setting
 from bishui.store import Store
 from bishui.timeutil import now_beijing
 
+T = TypeVar("T")
+
 log = logging.getLogger("bishui")
+
+
+def run(main: Coroutine[Any, Any, T], event_loop: str = "auto") -> T:
+    """Run *main* to completion on the event loop named by ``platform.event_loop``.
+
+    ``uvloop`` (libuv) serves a web request for about half the CPU of asyncio's own loop on
+    the model city (docs/benchmarks.md, "The web under load"); ``auto`` takes it where it is
+    installed (it is a dependency on Linux and macOS, not on Windows). The HJ 212 gateway,
+    uvicorn and the bus clients use only the asyncio API, which uvloop implements.
+    """
+    if event_loop not in ("auto", "uvloop", "asyncio"):
+        raise ConfigError("platform.event_loop", "auto, uvloop or asyncio", event_loop)
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if event_loop != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if event_loop == "uvloop":
+                raise ConfigError(
+                    "platform.event_loop", "uvloop installed (pip install uvloop)", event_loop
+                ) from None
+        else:
+            factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
 
 
 def _default(key: str) -> Any:

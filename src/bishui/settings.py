@@ -90,6 +90,12 @@ PLATFORM: tuple[Setting, ...] = (
             "retention and the maintenance pass; none: kept for ever",
             "BISHUI_MINUTE_RETENTION_DAYS", "--minute-retention-days", "d",
             click.IntRange(min=1)),
+    # the web under load (issue 21 item 6; docs/benchmarks.md "The web under load")
+    Setting("platform", "event_loop", "auto",
+            "the event loop of serve and drain: uvloop (libuv; about half the CPU per web "
+            "request of asyncio's own, docs/benchmarks.md), asyncio, or auto: uvloop where "
+            "it is installed", "BISHUI_EVENT_LOOP", "--event-loop", "",
+            click.Choice(["auto", "uvloop", "asyncio"])),
     Setting("platform", "maintain_every", 3600.0,
             "time between the maintenance passes: the store's partitions created ahead, then "
             "retention", "BISHUI_MAINTAIN_EVERY", "--maintain-every", "s",

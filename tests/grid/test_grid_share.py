@@ -36,7 +36,7 @@ def test_the_group_makes_a_shared_subscription() -> None:
     assert shared_filter("bishui") == "$share/bishui/bishui/v1/+/+/data"
     assert shared_filter("g1", "bishui/v1/420800/+/data") == "$share/g1/bishui/v1/420800/+/data"
     for bad in ("", "a/b", "a+", "#", "a\0b"):
-        with pytest.raises(ConfigError, match="platform.mqtt_group"):
+        with pytest.raises(ConfigError, match=r"platform\.mqtt_group"):
             shared_filter(bad)
 
 

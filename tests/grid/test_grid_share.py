@@ -14,21 +14,33 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from grid_support import MQTT_URL, until
 
+from backends import PG_URL, drop_store, make_store
 from bishui.errors import ConfigError
 from bishui.grid import intake as grid_intake
 from bishui.grid.mqtt import MqttIntake, shared_filter
 from bishui.grid.payload import device_key, encode
 from bishui.grid.simulator import connect
+from bishui.ingest.sink import DeviceDirectory
 from bishui.registry import Device, DeviceParameter, Region, Registry, Site, apply
-from bishui.store import Store
+from bishui.store import Store, open_store
 from bishui.timeutil import now_beijing
 
 KEY = b"s" * 32
 BJ = dt.timezone(dt.timedelta(hours=8))
+
+
+def _registry(store: Store) -> None:
+    apply(store, Registry(
+        regions=[Region("420802", "东宝区", "district")],
+        sites=[Site("WG01", "grid", "网格微站", "420802", 112.2, 31.0)],
+        devices=[Device("G1", "WG01", "pw-not-used", "22",
+                        parameters=(DeviceParameter("a34004", "μg/m³", 0.0, 1000.0),))],
+    ))  # fmt: skip
 
 
 def test_the_group_makes_a_shared_subscription() -> None:
@@ -72,12 +84,7 @@ async def test_two_intakes_split_the_messages_and_a_killed_one_loses_nothing(
 ) -> None:
     city = f"{random.randrange(10**6):06d}"  # a topic and group of this test's own
     group = f"g{uuid.uuid4().hex[:8]}"
-    apply(store, Registry(
-        regions=[Region("420802", "东宝区", "district")],
-        sites=[Site("WG01", "grid", "网格微站", "420802", 112.2, 31.0)],
-        devices=[Device("G1", "WG01", "pw-not-used", "22",
-                        parameters=(DeviceParameter("a34004", "μg/m³", 0.0, 1000.0),))],
-    ))  # fmt: skip
+    _registry(store)
 
     def new(cid: str) -> MqttIntake:
         return MqttIntake(store, f"{MQTT_URL}?client_id={cid}", KEY, retry_seconds=0.05,
@@ -149,3 +156,63 @@ async def test_two_intakes_split_the_messages_and_a_killed_one_loses_nothing(
     assert store.count("raw_log", "channel = 'mqtt'") == 40  # no redelivery wrote a row
     assert store.count("grid_message") == 40
     assert store.count("quarantine") == 0
+
+
+@pytest.mark.postgres
+def test_two_intakes_committing_one_message_at_once_write_it_once(tmp_path: Path) -> None:
+    """A sensor's resent copy (QoS 1 gives no deduplication at the broker) handed to the other
+    intake of the group while the first is still committing it: both look the key up before
+    either commits; the unique key refuses the later commit whole, and its second try finds the
+    key and counts a duplicate. Two processes' stores on one PostgreSQL schema (DuckDB takes
+    one process, whose writer lock already orders its commits)."""
+    first, _, schema = make_store("postgresql", tmp_path)
+    second = open_store(PG_URL, schema=schema)
+    try:
+        _registry(first)
+        at = now_beijing().replace(second=0, microsecond=0, tzinfo=BJ) - dt.timedelta(minutes=1)
+        value = {"a34004": ("42", "μg/m³", "N")}
+        topic, payload = encode("420800", "G1", 7, at, value, device_key(KEY, "G1"))
+
+        def item(store: Store) -> grid_intake.Item:
+            return grid_intake.prepare(topic, payload, now_beijing(), DeviceDirectory(store).device,
+                                       grid_intake.device_keys(KEY))  # fmt: skip
+
+        # The first intake's commit holds its transaction open once its key is written.
+        inside, release = threading.Event(), threading.Event()
+        real_insert = first._insert_rows
+
+        def insert_then_hold(cur: object, table: str, *args: object) -> None:
+            real_insert(cur, table, *args)  # type: ignore[arg-type]
+            if table == "grid_message":
+                inside.set()
+                release.wait(30)
+
+        first._insert_rows = insert_then_hold  # type: ignore[method-assign]
+        results: dict[str, list[str]] = {}
+        t1 = threading.Thread(target=lambda: results.update(
+            first=grid_intake.commit(first, [item(first)])))  # fmt: skip
+        t1.start()
+        assert inside.wait(10)
+        other = MqttIntake(second, "mqtt://127.0.0.1:1?client_id=other", KEY)
+        t2 = threading.Thread(target=lambda: results.update(second=other._commit([item(second)])))
+        t2.start()
+        pid = second._wcon.info.backend_pid  # type: ignore[attr-defined]
+        for _ in range(500):  # until the second waits on the first's uncommitted rows
+            (row,) = first.query("SELECT wait_event_type FROM pg_stat_activity WHERE pid = ?",
+                                 [pid])  # fmt: skip
+            if row["wait_event_type"] == "Lock":
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the second commit never waited for the first")
+        release.set()
+        t1.join(10)
+        t2.join(10)
+        assert results == {"first": ["stored"], "second": ["duplicate"]}
+        assert first.count("raw_log", "channel = 'mqtt'") == 1
+        assert first.count("measurement") == 1 and first.count("grid_message") == 1
+        assert first.count("quarantine") == 0  # not refused: recognised
+    finally:
+        release.set()
+        second.close()
+        drop_store(first)

@@ -138,6 +138,9 @@ class MqttIntake:
         self._queue: asyncio.Queue[_Received] = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        #: set while the consumer waits for messages (or for a new connection), not while it
+        #: commits a group and acknowledges it: :meth:`stop` waits for it
+        self._idle = asyncio.Event()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bishui-grid")
         self._client: Any = None
         self._refreshed = 0.0
@@ -197,9 +200,12 @@ class MqttIntake:
         self._task = asyncio.create_task(self._consume(), name="grid-intake")
 
     async def stop(self) -> None:
-        """Stop consuming (what is committed was acknowledged or will be redelivered)."""
+        """Stop consuming: a group being committed is finished and acknowledged first (else it
+        would only come again, to be recognised as a redelivery), then the connection ends."""
         if self._task is not None:
-            self._task.cancel()
+            while not self._task.done() and not self._idle.is_set():
+                await self._idle.wait()
+            self._task.cancel()  # no await since the check: the consumer is still idle
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
@@ -214,7 +220,9 @@ class MqttIntake:
     async def _consume(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            self._idle.set()
             group = [await self._queue.get()]
+            self._idle.clear()
             while len(group) < self.max_batch and not self._queue.empty():
                 group.append(self._queue.get_nowait())
             current = self._generation
@@ -235,6 +243,7 @@ class MqttIntake:
             except Exception:  # the store is failing: nothing acknowledged, all redelivered
                 log.exception("grid commit failed; reconnecting for redelivery")
                 self.counts["commit_failures"] += 1
+                self._idle.set()  # nothing to finish: the broker redelivers it all
                 await self._reconnect(loop)
                 continue
             self.retry_seconds = self._retry_base

@@ -197,7 +197,7 @@ def test_two_intakes_committing_one_message_at_once_write_it_once(tmp_path: Path
         t2 = threading.Thread(target=lambda: results.update(second=other._commit([item(second)])))
         t2.start()
         pid = second._wcon.info.backend_pid  # type: ignore[attr-defined]
-        for _ in range(500):  # until the second waits on the first's uncommitted rows
+        for _ in range(1000):  # until the second waits on the first's uncommitted rows
             (row,) = first.query("SELECT wait_event_type FROM pg_stat_activity WHERE pid = ?",
                                  [pid])  # fmt: skip
             if row["wait_event_type"] == "Lock":

@@ -91,6 +91,8 @@ def refuse_demo_secrets(store: Store) -> list[str]:
 @settings.option(settings.setting("platform.event_loop"))
 @settings.option(settings.setting("platform.mqtt"), metavar="mqtt://HOST:PORT")
 @settings.option(settings.setting("platform.mqtt_key"), metavar="env:NAME|file:/path")
+@settings.option(settings.setting("platform.mqtt_group"), metavar="GROUP")
+@settings.option(settings.setting("platform.mqtt_dedup_days"))
 @click.option(
     "--allow-demo",
     is_flag=True,
@@ -121,6 +123,8 @@ def serve(
     event_loop: str,
     mqtt: str | None,
     mqtt_key: str,
+    mqtt_group: str | None,
+    mqtt_dedup_days: int,
     allow_demo: bool,
     box_host: str,
     box_port: int | None,
@@ -174,6 +178,8 @@ def serve(
             maintain_every=maintain_every,
             mqtt=mqtt,
             mqtt_key=mqtt_key,
+            mqtt_group=mqtt_group,
+            mqtt_dedup_days=mqtt_dedup_days,
             alerts=settings.alerts_config(),
             port_hints={
                 "web": f"bishui serve --port {port + 1}",
@@ -507,6 +513,7 @@ def store_partitions(db_url: str, months: int) -> None:
 @store_group.command("retention")
 @db_option
 @settings.option(settings.setting("platform.minute_retention_days"), required=True)
+@settings.option(settings.setting("platform.mqtt_dedup_days"))
 @click.option("--dry-run", is_flag=True, help="say what would be removed; remove nothing")
 @click.option(
     "--no-aggregate",
@@ -514,16 +521,21 @@ def store_partitions(db_url: str, months: int) -> None:
     help="do not aggregate unaggregated hours first: keep them (and what follows)",
 )
 def store_retention(
-    db_url: str, minute_retention_days: int, dry_run: bool, no_aggregate: bool
-) -> None:
+    db_url: str, minute_retention_days: int, mqtt_dedup_days: int, dry_run: bool,
+    no_aggregate: bool,
+) -> None:  # fmt: skip
     """Remove minute and real-time values older than --minute-retention-days (hourly and
-    daily values are kept for ever; nothing not yet aggregated is removed)."""
+    daily values are kept for ever; nothing not yet aggregated is removed), and the grid's
+    redelivery keys received more than --mqtt-dedup-days ago (docs/grid.md)."""
+    from bishui.grid.intake import prune
     from bishui.ingest.retention import retention
 
     store = _open(db_url)
     try:
-        report = retention(store, now_beijing(), minute_retention_days,
-                           aggregate_first=not no_aggregate, dry_run=dry_run)  # fmt: skip
+        now = now_beijing()
+        report = retention(store, now, minute_retention_days,
+                           aggregate_first=not no_aggregate, dry_run=dry_run).as_dict()  # fmt: skip
+        report["grid_message"] = prune(store, now, mqtt_dedup_days, dry_run=dry_run)
     finally:
         store.close()
-    click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
+    click.echo(json.dumps(report, ensure_ascii=False, indent=1))

@@ -83,6 +83,10 @@ class PlatformConfig:
     mqtt: str | None = _default("platform.mqtt")
     #: reference (env:NAME / file:/path) to the platform key of the grid sensors' signatures
     mqtt_key: str = _default("platform.mqtt_key")
+    #: the intakes' shared-subscription group ($share/GROUP/…); None: a plain subscription
+    mqtt_group: str | None = _default("platform.mqtt_group")
+    #: [d] redelivery keys (grid_message) kept after their receipt, then pruned
+    mqtt_dedup_days: int = _default("platform.mqtt_dedup_days")
     #: the stream's backpressure bound and duplicate window (docs/deploy.md)
     bus_max_pending: int = _default("platform.bus_max_pending")
     bus_dedup_window: float = _default("platform.bus_dedup_window")
@@ -228,18 +232,27 @@ async def _aggregator(
             await asyncio.wait_for(stop.wait(), every)
 
 
-async def _maintainer(store: Store, stop: asyncio.Event, config: PlatformConfig) -> None:
-    """The store's maintenance every ``platform.maintain_every`` seconds: partitions created
-    ahead, then retention of minute data (bishui.ingest.retention)."""
+def maintain_store(store: Store, now: dt.datetime, config: PlatformConfig) -> dict[str, Any]:
+    """One maintenance pass: partitions created ahead and retention of minute data
+    (bishui.ingest.retention.maintain), then the grid's redelivery keys older than
+    ``platform.mqtt_dedup_days`` pruned (bishui.grid.intake.prune). What it did, by step."""
+    from bishui.grid.intake import prune
     from bishui.ingest import retention
 
+    done = retention.maintain(store, now, config.minute_retention_days)
+    done["grid_message"] = prune(store, now, config.mqtt_dedup_days)
+    return done
+
+
+async def _maintainer(store: Store, stop: asyncio.Event, config: PlatformConfig) -> None:
+    """The store's maintenance every ``platform.maintain_every`` seconds (:func:`maintain_store`):
+    partitions created ahead, retention of minute data, the grid's old redelivery keys."""
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         try:
-            done = await loop.run_in_executor(
-                None, retention.maintain, store, now_beijing(), config.minute_retention_days
-            )
-            if done["partitions_created"] or done["retention"]["partitions_dropped"]:
+            done = await loop.run_in_executor(None, maintain_store, store, now_beijing(), config)
+            if (done["partitions_created"] or done["retention"]["partitions_dropped"]
+                    or done["grid_message"]["rows_deleted"]):  # fmt: skip
                 log.info("store maintenance: %s", done)
             if done["retention"]["held_from"]:
                 log.warning("retention held minute data from %s: not aggregated",
@@ -315,7 +328,8 @@ def _grid_intake(store: Store, config: PlatformConfig, directory: DeviceDirector
 
     key = platform_key(config.mqtt_key)
     window = None if config.backfill_days is None else dt.timedelta(days=config.backfill_days)
-    return MqttIntake(store, config.mqtt, key, directory=directory, backfill_window=window)
+    return MqttIntake(store, config.mqtt, key, directory=directory, backfill_window=window,
+                      group=config.mqtt_group)  # fmt: skip
 
 
 #: The gateway's counters shown as Prometheus metrics: name → (key in Gateway.metrics(), type,

@@ -306,6 +306,33 @@ def warm(base: str, paths: list[str], cookies: list[str]) -> None:
                         raise RuntimeError(f"{p}: HTTP {r.status_code} {r.text[:300]}")
 
 
+def cost_by_path(
+    url: str, env: dict[str, str], tmp: Path, seconds: float, cookies: list[str]
+) -> None:
+    """CPU per request of each path on one web process (uvloop), 8 connections back to back:
+    where the cost of the mixes below is."""
+    print(f"cost by path, one web process, 8 connections back to back, {seconds:g} s a path:")
+    print(f"{'path':48} {'req/s':>6} {'srv ms/req':>10}")
+    port = free_port()
+    procs = start_servers(url, 1, port, env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        warm(base, PUBLIC_PATHS, [])
+        warm(base, STAFF_PATHS, cookies)
+        for who, paths, cks in (("public", PUBLIC_PATHS, []), ("analyst", STAFF_PATHS, cookies)):
+            for path in paths:
+                f = run_wrk(tmp, base, [path], 8, seconds, 0.0, cks[:1], [procs[0].pid])
+                req = max(1, f["requests"])
+                print(
+                    f"{who + ' ' + path:48} {req / (f['duration_us'] / 1e6):6.0f} "
+                    f"{f['server_cpu'] / req * 1000:10.2f}"
+                )
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=20)
+
+
 def compare_loops(url: str, env: dict[str, str], tmp: Path, seconds: float) -> None:
     """CPU per request of one web process on asyncio's loop and on uvloop, closed loop
     (8 connections back to back, no think time), health and the public page: the
@@ -340,6 +367,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, help="per scenario (30; --short 3)")
     ap.add_argument("--think", type=float, default=1.0, help="mean think time [s]")
     ap.add_argument("--days", type=int, help="hourly history (30; --short 1)")
+    ap.add_argument("--by-path", action="store_true", help="also the CPU per request by path")
     a = ap.parse_args()
     workers = a.workers or (1 if a.short else 2)
     users = a.users or (50 if a.short else 1000)
@@ -367,6 +395,8 @@ def main() -> int:
                # every connection comes from 127.0.0.1 here: lift the per-address limit
                "BISHUI_WEB_API_RATE": "100000000/1"}  # fmt: skip
         compare_loops(url, env, tmp, min(seconds, 10.0))
+        if a.by_path:
+            cost_by_path(url, env, tmp, min(seconds, 5.0), cookies)
         jobs = start_jobs(url, env)
         procs = start_servers(url, workers, port, env)
         pids = [p.pid for p in procs]

@@ -286,8 +286,12 @@ def create_app(
             request, "docs.html", {"swagger": SWAGGER, "openapi_url": "/api/v1/openapi.json"}
         )
 
-    app.add_middleware(WebMiddleware)
     from bishui.web.conditional import ConditionalGet  # ETag and 304 (issue 21 item 6)
+    from bishui.web.public_cache import PublicCache  # published answers kept (item 6)
+
+    # inside WebMiddleware: limits and headers apply to a kept answer too
+    app.add_middleware(PublicCache, seconds=settings.public_cache_seconds)
+    app.add_middleware(WebMiddleware)
 
     app.add_middleware(ConditionalGet)
     app.add_middleware(metrics_page.Timing)  # outermost: times the whole request

@@ -125,6 +125,13 @@ class Settings:
     refresh_seconds: int = field(
         default=60, metadata={"help": "how often the pages poll the API for new data [s]"}
     )
+    public_cache_seconds: float = field(
+        default=10.0,
+        metadata={
+            "help": "each web process answers a repeated anonymous GET of published data "
+            "from memory for this long [s] (0: never; bishui.web.public_cache)"
+        },
+    )
     snapshot_seconds: float = field(
         default=10.0,
         metadata={
@@ -189,6 +196,11 @@ class Settings:
         if not 1 <= self.page_size <= self.max_page_size <= 10_000:
             raise ConfigError(
                 "web.page_size", "1 ≤ page_size ≤ max_page_size ≤ 10000", self.page_size
+            )
+        if not 0 <= self.public_cache_seconds <= self.public_max_age:
+            # never kept longer than browsers and caches are told they may keep it
+            raise ConfigError(
+                "web.public_cache_seconds", "0 to web.public_max_age", self.public_cache_seconds
             )
         if not 0 <= self.login_delay_max <= 60:
             raise ConfigError("web.login_delay_max", "0–60 s", self.login_delay_max)

@@ -13,6 +13,7 @@ import pytest
 from psycopg import sql as pgsql
 
 from backends import PG_URL, new_pg_schema, require_pg
+from bishui import readings
 from bishui.ingest import aggregate
 from bishui.ingest.retention import maintain, retention, unaggregated
 from bishui.store import Store, open_store
@@ -222,3 +223,84 @@ def test_retention_never_drops_what_is_not_aggregated(city: Store) -> None:
     assert report["hours_aggregated_first"] == 1 and report["held_from"] is None
     assert store.count("measurement", "period = 'min'") == 0
     assert store.count("measurement", "period = 'hour'") == 1
+
+
+# -- readings.latest of minute data: bounded steps, the same answer (both backends) ----------
+
+
+def _unbounded_latest(store: Store, site_ids: list[str], period: str) -> list[dict[str, Any]]:
+    """The answer of readings.latest by its definition: one read of every stored time."""
+    marks = ", ".join("?" for _ in site_ids)
+    rows = store.query(
+        "SELECT m.site_id, m.parameter, m.ts, m.value, m.flag, m.valid, m.origin FROM "
+        "measurement m JOIN (SELECT site_id, parameter, MAX(ts) AS ts FROM measurement "
+        f"WHERE period = ? AND site_id IN ({marks}) GROUP BY site_id, parameter) last "
+        "ON m.site_id = last.site_id AND m.parameter = last.parameter AND m.ts = last.ts "
+        "WHERE m.period = ?",
+        [period, *site_ids, period],
+    )
+    order = {o: i for i, o in enumerate(readings.ORIGIN_ORDER)}
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in sorted(rows, key=lambda r: (r["site_id"], r["parameter"], order[r.pop("origin")])):
+        best.setdefault((r["site_id"], r["parameter"]), r)
+    return list(best.values())
+
+
+def test_latest_minute_values_are_the_unbounded_answer_with_old_series(store: Store) -> None:
+    new = dt.datetime(2025, 4, 10, 12)
+    rows = [row("min", new - dt.timedelta(minutes=m), 10.0 + m, code=c, site=s)
+            for s in ("A1", "A2") for c in ("a21026", "a34004") for m in range(5)]  # fmt: skip
+    rows += [
+        # a code whose newest minute value is two months older than the site's newest time,
+        # sorting between the live ones and after them
+        row("min", dt.datetime(2025, 2, 3, 4, 5), 3.5, site="A1", code="a21004"),
+        row("min", dt.datetime(2025, 1, 2, 4, 5), 3.0, site="A1", code="a21004"),
+        row("min", dt.datetime(2025, 2, 1), 8.0, site="A1", code="a99999"),
+        # the same time from two origins: the logger's counts
+        row("min", dt.datetime(2025, 2, 1), 9.0, origin="upload", site="A1", code="a99999"),
+        # a site with nothing newer than three months before the other's newest time
+        row("min", dt.datetime(2025, 1, 5), 1.25, site="A3", code="a21026"),
+        row("hour", new + dt.timedelta(days=30), 2.0, site="A1"),  # another period
+    ]
+    store.write_batch(Batch(rows=rows))
+    for sites in (["A1"], ["A1", "A2", "A3"], ["A3"], ["A9"], ["A2", "A1", "A2"]):
+        got = readings.latest(store, sites, "min")
+        assert got == _unbounded_latest(store, list(dict.fromkeys(sites)), "min"), sites
+    by = {(r["site_id"], r["parameter"]): (r["ts"], r["value"])
+          for r in readings.latest(store, ["A1", "A3"], "min")}  # fmt: skip
+    assert by == {
+        ("A1", "a21004"): (dt.datetime(2025, 2, 3, 4, 5), 3.5),
+        ("A1", "a21026"): (new, 10.0),
+        ("A1", "a34004"): (new, 10.0),
+        ("A1", "a99999"): (dt.datetime(2025, 2, 1), 8.0),
+        ("A3", "a21026"): (dt.datetime(2025, 1, 5), 1.25),
+    }
+    assert readings.latest(store, [], "min") == []
+
+
+@pytest.mark.postgres
+def test_latest_minute_read_is_pruned_to_the_newest_partitions(pg: Store) -> None:
+    pg.write_batch(Batch(rows=[row("min", dt.datetime(2025, m, 1, 0, 5), 1.0)
+                               for m in range(1, 13)]))  # fmt: skip
+    since = dt.datetime(2025, 12, 1, 0, 5) - readings.LATEST_WINDOW
+    seen: list[str] = []
+    real = pg.query
+
+    def explain(sql: str, params: Any = ()) -> Any:
+        out = real(sql, params)
+        if "GROUP BY site_id, parameter" in sql and "AND ts >= ?" in sql:
+            seen.append("\n".join(r["QUERY PLAN"] for r in real("EXPLAIN " + sql, params)))
+        return out
+
+    pg.query = explain  # type: ignore[method-assign]
+    try:
+        assert [r["ts"] for r in readings.latest(pg, ["A1"], "min")] == [
+            dt.datetime(2025, 12, 1, 0, 5)
+        ]
+    finally:
+        del pg.query  # type: ignore[attr-defined]
+    (plan,) = seen
+    assert since == dt.datetime(2025, 11, 30, 0, 5)
+    assert "measurement_minute_2025_11" in plan and "measurement_minute_2025_12" in plan
+    assert "measurement_minute_2025_10" not in plan and "measurement_minute_2025_01" not in plan
+    assert "measurement_hourly" not in plan

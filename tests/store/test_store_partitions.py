@@ -150,6 +150,10 @@ def test_migration_5_converts_a_stored_table() -> None:
     try:
         assert store.schema_version() >= 5
         assert where(store) == {"measurement_hourly_2025": 48, "measurement_minute_2024_12": 5}
+        # migration 6 gave the partitions migration 5 made their autovacuum parameters
+        assert reloptions(store)["measurement_hourly_2025"] == DEFAULT_STORAGE
+        assert reloptions(store)["measurement_minute_2024_12"] == DEFAULT_STORAGE
+        assert reloptions(store)["measurement_minute_default"] is None
         assert store.count("measurement_day") == 4  # two sites × two days, as before
         layout_matches(store)
         (kind,) = store.query("SELECT relkind FROM pg_class WHERE oid = 'measurement'::regclass")
@@ -304,3 +308,73 @@ def test_latest_minute_read_is_pruned_to_the_newest_partitions(pg: Store) -> Non
     assert "measurement_minute_2025_11" in plan and "measurement_minute_2025_12" in plan
     assert "measurement_minute_2025_10" not in plan and "measurement_minute_2025_01" not in plan
     assert "measurement_hourly" not in plan
+
+
+# -- autovacuum per partition (core migration 6) ---------------------------------------------
+
+DEFAULT_STORAGE = ["autovacuum_vacuum_scale_factor=0.02", "autovacuum_analyze_scale_factor=0.02",
+                   "autovacuum_freeze_min_age=0"]  # fmt: skip
+
+
+def reloptions(store: Store) -> dict[str, list[str] | None]:
+    """Every partition's ``pg_class.reloptions``."""
+    return {p["name"]: store.query("SELECT reloptions AS o FROM pg_class WHERE oid = ?::regclass",
+                                   [p["name"]])[0]["o"]
+            for p in store.measurement_partitions()}  # fmt: skip
+
+
+@pytest.mark.postgres
+def test_new_partitions_get_the_autovacuum_parameters_of_their_kind(pg: Store) -> None:
+    assert pg.partition_storage() == {
+        k: dict(o.split("=") for o in DEFAULT_STORAGE) for k in ("hourly", "minute")
+    }
+    # by the writer
+    pg.write_batch(Batch(rows=[row("min", dt.datetime(2025, 3, 1), 1.0),
+                               row("hour", dt.datetime(2025, 3, 1), 1.0)]))  # fmt: skip
+    # by `bishui store partitions` and the maintenance pass
+    pg.ensure_partitions(dt.datetime(2025, 4, 1), dt.datetime(2025, 5, 1))
+    opts = reloptions(pg)
+    assert opts == {"measurement_hourly_2025": DEFAULT_STORAGE,
+                    "measurement_hourly_default": None,
+                    "measurement_minute_2025_03": DEFAULT_STORAGE,
+                    "measurement_minute_2025_04": DEFAULT_STORAGE,
+                    "measurement_minute_default": None}  # fmt: skip
+    # configured: kept for new partitions, set on the existing ones, dropped names reset
+    changed = pg.set_partition_storage("minute", {"autovacuum_vacuum_insert_scale_factor": "0.05"})
+    assert changed == ["measurement_minute_2025_03", "measurement_minute_2025_04"]
+    pg.write_batch(Batch(rows=[row("min", dt.datetime(2025, 7, 1), 1.0)]))
+    opts = reloptions(pg)
+    for m in ("03", "04", "07"):
+        assert opts[f"measurement_minute_2025_{m}"] == [
+            "autovacuum_vacuum_insert_scale_factor=0.05"
+        ]
+    assert opts["measurement_hourly_2025"] == DEFAULT_STORAGE
+    pg.set_partition_storage("minute", {})  # the server's settings
+    assert reloptions(pg)["measurement_minute_2025_07"] is None
+    pg.ensure_partitions(dt.datetime(2025, 9, 1), dt.datetime(2025, 10, 1))
+    assert reloptions(pg)["measurement_minute_2025_09"] is None
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("kind", "options", "field"),
+    [
+        ("daily", {"autovacuum_vacuum_scale_factor": "0.1"}, "kind"),
+        ("minute", {"fillfactor": "50"}, "storage"),
+        ("minute", {"autovacuum_vacuum_scale_factor": "0.1) ; DROP TABLE sites; --"}, None),
+        ("minute", {"autovacuum_vacuum_scale_factor": "-1"}, "autovacuum_vacuum_scale_factor"),
+        ("minute", {"autovacuum_no_such_thing": "1"}, "storage"),  # PostgreSQL refuses it
+        ("minute", {"autovacuum_vacuum_scale_factor": "200"}, "storage"),  # out of range
+    ],
+)
+def test_partition_storage_refuses_what_is_not_an_autovacuum_number(
+    pg: Store, kind: str, options: dict[str, str], field: str | None
+) -> None:
+    from bishui.errors import InputError
+
+    with pytest.raises(InputError) as err:
+        pg.set_partition_storage(kind, options)
+    assert err.value.field == (field or "autovacuum_vacuum_scale_factor")
+    assert pg.partition_storage()["minute"] == dict(o.split("=") for o in DEFAULT_STORAGE)
+    pg.write_batch(Batch(rows=[row("min", dt.datetime(2025, 3, 1), 1.0)]))  # still creatable
+    assert reloptions(pg)["measurement_minute_2025_03"] == DEFAULT_STORAGE

@@ -27,6 +27,7 @@ Python object is made per row on either backend.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -411,7 +412,9 @@ def latest(store: Store, site_ids: Sequence[str], period: str = "hour") -> list[
         gaps = ["parameter < ?"] + ["(parameter > ? AND parameter < ?)"] * (len(got) - 1)
         gaps.append("parameter > ?")
         where.append(f"(site_id = ? AND ({' OR '.join(gaps)}))")
-        params.extend([s, got[0], *(v for a, b in zip(got, got[1:]) for v in (a, b)), got[-1]])
+        params.extend(
+            [s, got[0], *(v for a, b in itertools.pairwise(got) for v in (a, b)), got[-1]]
+        )
     rows += _latest_rows(store, f"({' OR '.join(where)})", params, period, None)
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for r in sorted(rows, key=lambda r: (r["site_id"], r["parameter"], r["rank"])):

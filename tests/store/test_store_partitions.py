@@ -378,3 +378,33 @@ def test_partition_storage_refuses_what_is_not_an_autovacuum_number(
     assert pg.partition_storage()["minute"] == dict(o.split("=") for o in DEFAULT_STORAGE)
     pg.write_batch(Batch(rows=[row("min", dt.datetime(2025, 3, 1), 1.0)]))  # still creatable
     assert reloptions(pg)["measurement_minute_2025_03"] == DEFAULT_STORAGE
+
+
+@pytest.mark.postgres
+def test_store_partitions_command_sets_and_lists_the_storage() -> None:
+    from click.testing import CliRunner
+
+    from bishui.cli import main
+
+    require_pg()
+    url = f"{PG_URL}?schema={new_pg_schema()}"
+    store = open_store(url)
+    try:
+        run = CliRunner().invoke
+        r = run(main, ["store", "partitions", "--db", url, "--months", "0",
+                       "--storage", "hourly:autovacuum_analyze_scale_factor=0.05"])  # fmt: skip
+        assert r.exit_code == 0, r.output
+        assert "new hourly partitions: autovacuum_analyze_scale_factor=0.05\n" in r.output
+        assert f"new minute partitions: {', '.join(DEFAULT_STORAGE)}\n" in r.output
+        assert reloptions(store)[
+            "measurement_hourly_" + r.output.split("measurement_hourly_")[1][:4]
+        ] == ["autovacuum_analyze_scale_factor=0.05"]
+        r = run(main, ["store", "partitions", "--db", url, "--storage", "minute"])
+        assert r.exit_code == 2 and "KIND:NAME=VALUE" in r.output
+        r = run(main, ["store", "partitions", "--db", url, "--storage", "minute:fillfactor=5"])
+        assert r.exit_code != 0 and "fillfactor" in r.output
+        r = run(main, ["store", "partitions", "--db", url, "--storage", "hourly:"])
+        assert r.exit_code == 0 and "new hourly partitions: the server's\n" in r.output
+    finally:
+        store.drop_schema()  # type: ignore[attr-defined]
+        store.close()

@@ -2,12 +2,12 @@
 bounded steps (now) against the one unbounded query (before), in the same run.
 
 Loads minute values (``--sites`` sites × three codes × ``--months`` months from January 2025,
-one value a minute or every ``--step`` minutes, synthetic) by binary ``COPY`` into a fresh PostgreSQL schema (dropped at
-the end), plus one code of the first site that stopped 40 days before the end (a series
-older than the window: the third step's case). Then times, best of ``--repeat``, for the first
-site (with the stale code) and the second (none): the unbounded query — the read model's
-``latest`` before issue 21 (the sites' whole minute history) — and ``readings.latest``; the
-two answers must be equal.
+one value a minute or every ``--step`` minutes, synthetic) by binary ``COPY`` into a fresh
+PostgreSQL schema (dropped at the end), plus one code of the first site that stopped 40 days
+before the end (a series older than the window: the third step's case). Then times, best of
+``--repeat``, for the first site (with the stale code) and the second (none): the unbounded
+query — the read model's ``latest`` before issue 21 (the sites' whole minute history) — and
+``readings.latest``; the two answers must be equal.
 
     PYTHONPATH=src .venv/bin/python bench/bench_latest_minutes.py [--sites 10 --months 3]
 """

@@ -280,6 +280,8 @@ def test_latest_minute_values_are_the_unbounded_answer_with_old_series(store: St
         ("A3", "a21026"): (dt.datetime(2025, 1, 5), 1.25),
     }
     assert readings.latest(store, [], "min") == []
+    hour = readings.latest(store, ["A1", "A2"], "hour")  # one read, as before
+    assert hour == _unbounded_latest(store, ["A1", "A2"], "hour") and len(hour) == 1
 
 
 @pytest.mark.postgres

@@ -88,8 +88,11 @@ def refuse_demo_secrets(store: Store) -> list[str]:
 @settings.option(settings.setting("platform.aggregate_every"))
 @settings.option(settings.setting("platform.minute_retention_days"))
 @settings.option(settings.setting("platform.maintain_every"))
+@settings.option(settings.setting("platform.event_loop"))
 @settings.option(settings.setting("platform.mqtt"), metavar="mqtt://HOST:PORT")
 @settings.option(settings.setting("platform.mqtt_key"), metavar="env:NAME|file:/path")
+@settings.option(settings.setting("platform.mqtt_group"), metavar="GROUP")
+@settings.option(settings.setting("platform.mqtt_dedup_days"))
 @click.option(
     "--allow-demo",
     is_flag=True,
@@ -117,8 +120,11 @@ def serve(
     aggregate_every: float,
     minute_retention_days: int | None,
     maintain_every: float,
+    event_loop: str,
     mqtt: str | None,
     mqtt_key: str,
+    mqtt_group: str | None,
+    mqtt_dedup_days: int,
     allow_demo: bool,
     box_host: str,
     box_port: int | None,
@@ -128,13 +134,14 @@ def serve(
     if no_web and no_gateway:
         raise click.UsageError("--no-web and --no-gateway together leave nothing to run")
     from bishui.errors import InputError
-    from bishui.runtime import PlatformConfig, run_platform
+    from bishui.runtime import PlatformConfig, run, run_platform
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         limits = gateway_limits(limit_options)
     except InputError as exc:
-        raise click.BadParameter(str(exc), param_hint="--gateway-max-data-length") from None
+        hint = "--gateway-" + exc.field.replace("_", "-")
+        raise click.BadParameter(str(exc), param_hint=hint) from None
     if reuse_port or bus:
         refuse_duckdb_scale_out(db_url, "--reuse-port" if reuse_port else "--bus")
     store = _open(db_url)
@@ -171,6 +178,8 @@ def serve(
             maintain_every=maintain_every,
             mqtt=mqtt,
             mqtt_key=mqtt_key,
+            mqtt_group=mqtt_group,
+            mqtt_dedup_days=mqtt_dedup_days,
             alerts=settings.alerts_config(),
             port_hints={
                 "web": f"bishui serve --port {port + 1}",
@@ -197,7 +206,7 @@ def serve(
             if not no_web:
                 click.echo(f"web on http://{host}:{port}/", err=True)
 
-        metrics = asyncio.run(run_platform(store, config, ready=ready))
+        metrics = run(run_platform(store, config, ready=ready), event_loop)
         if not no_gateway:  # the gateway's counters at exit
             click.echo(json.dumps(metrics, ensure_ascii=False, default=str), err=True)
     finally:
@@ -415,6 +424,7 @@ def refuse_duckdb_scale_out(db_url: str, what: str) -> None:
 )
 @settings.option(settings.setting("platform.metrics_host"))
 @settings.option(settings.setting("platform.metrics_port"))
+@settings.option(settings.setting("platform.event_loop"))
 def drain(
     db_url: str,
     bus: str,
@@ -426,12 +436,14 @@ def drain(
     batch: int,
     metrics_host: str,
     metrics_port: int | None,
+    event_loop: str,
 ) -> None:
     """Write what the gateways published to NATS JetStream into the store (scale-out)."""
     import signal
 
     from bishui import metrics
     from bishui.ingest.bus import drain as drain_bus
+    from bishui.runtime import run as run_loop
 
     refuse_duckdb_scale_out(db_url, "bishui drain")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -459,7 +471,7 @@ def drain(
                 server.close()
 
     try:
-        n = asyncio.run(run())
+        n = run_loop(run(), event_loop)
     finally:
         store.close()
     click.echo(f"wrote {n} messages", err=True)
@@ -521,6 +533,7 @@ def store_partitions(db_url: str, months: int, storage: tuple[str, ...]) -> None
 @store_group.command("retention")
 @db_option
 @settings.option(settings.setting("platform.minute_retention_days"), required=True)
+@settings.option(settings.setting("platform.mqtt_dedup_days"))
 @click.option("--dry-run", is_flag=True, help="say what would be removed; remove nothing")
 @click.option(
     "--no-aggregate",
@@ -528,16 +541,21 @@ def store_partitions(db_url: str, months: int, storage: tuple[str, ...]) -> None
     help="do not aggregate unaggregated hours first: keep them (and what follows)",
 )
 def store_retention(
-    db_url: str, minute_retention_days: int, dry_run: bool, no_aggregate: bool
-) -> None:
+    db_url: str, minute_retention_days: int, mqtt_dedup_days: int, dry_run: bool,
+    no_aggregate: bool,
+) -> None:  # fmt: skip
     """Remove minute and real-time values older than --minute-retention-days (hourly and
-    daily values are kept for ever; nothing not yet aggregated is removed)."""
+    daily values are kept for ever; nothing not yet aggregated is removed), and the grid's
+    redelivery keys received more than --mqtt-dedup-days ago (docs/grid.md)."""
+    from bishui.grid.intake import prune
     from bishui.ingest.retention import retention
 
     store = _open(db_url)
     try:
-        report = retention(store, now_beijing(), minute_retention_days,
-                           aggregate_first=not no_aggregate, dry_run=dry_run)  # fmt: skip
+        now = now_beijing()
+        report = retention(store, now, minute_retention_days,
+                           aggregate_first=not no_aggregate, dry_run=dry_run).as_dict()  # fmt: skip
+        report["grid_message"] = prune(store, now, mqtt_dedup_days, dry_run=dry_run)
     finally:
         store.close()
-    click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
+    click.echo(json.dumps(report, ensure_ascii=False, indent=1))

@@ -16,9 +16,9 @@ import errno
 import logging
 import signal
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bishui import control, metrics
 from bishui.errors import ConfigError
@@ -29,7 +29,34 @@ from bishui.settings import setting
 from bishui.store import Store
 from bishui.timeutil import now_beijing
 
+T = TypeVar("T")
+
 log = logging.getLogger("bishui")
+
+
+def run(main: Coroutine[Any, Any, T], event_loop: str = "auto") -> T:
+    """Run *main* to completion on the event loop named by ``platform.event_loop``.
+
+    ``uvloop`` (libuv) serves a web request for about half the CPU of asyncio's own loop on
+    the model city (docs/benchmarks.md, "The web under load"); ``auto`` takes it where it is
+    installed (it is a dependency on Linux and macOS, not on Windows). The HJ 212 gateway,
+    uvicorn and the bus clients use only the asyncio API, which uvloop implements.
+    """
+    if event_loop not in ("auto", "uvloop", "asyncio"):
+        raise ConfigError("platform.event_loop", "auto, uvloop or asyncio", event_loop)
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if event_loop != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if event_loop == "uvloop":
+                raise ConfigError(
+                    "platform.event_loop", "uvloop installed (pip install uvloop)", event_loop
+                ) from None
+        else:
+            factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
 
 
 def _default(key: str) -> Any:
@@ -56,6 +83,10 @@ class PlatformConfig:
     mqtt: str | None = _default("platform.mqtt")
     #: reference (env:NAME / file:/path) to the platform key of the grid sensors' signatures
     mqtt_key: str = _default("platform.mqtt_key")
+    #: the intakes' shared-subscription group ($share/GROUP/…); None: a plain subscription
+    mqtt_group: str | None = _default("platform.mqtt_group")
+    #: [d] redelivery keys (grid_message) kept after their receipt, then pruned
+    mqtt_dedup_days: int = _default("platform.mqtt_dedup_days")
     #: the stream's backpressure bound and duplicate window (docs/deploy.md)
     bus_max_pending: int = _default("platform.bus_max_pending")
     bus_dedup_window: float = _default("platform.bus_dedup_window")
@@ -201,18 +232,27 @@ async def _aggregator(
             await asyncio.wait_for(stop.wait(), every)
 
 
-async def _maintainer(store: Store, stop: asyncio.Event, config: PlatformConfig) -> None:
-    """The store's maintenance every ``platform.maintain_every`` seconds: partitions created
-    ahead, then retention of minute data (bishui.ingest.retention)."""
+def maintain_store(store: Store, now: dt.datetime, config: PlatformConfig) -> dict[str, Any]:
+    """One maintenance pass: partitions created ahead and retention of minute data
+    (bishui.ingest.retention.maintain), then the grid's redelivery keys older than
+    ``platform.mqtt_dedup_days`` pruned (bishui.grid.intake.prune). What it did, by step."""
+    from bishui.grid.intake import prune
     from bishui.ingest import retention
 
+    done = retention.maintain(store, now, config.minute_retention_days)
+    done["grid_message"] = prune(store, now, config.mqtt_dedup_days)
+    return done
+
+
+async def _maintainer(store: Store, stop: asyncio.Event, config: PlatformConfig) -> None:
+    """The store's maintenance every ``platform.maintain_every`` seconds (:func:`maintain_store`):
+    partitions created ahead, retention of minute data, the grid's old redelivery keys."""
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         try:
-            done = await loop.run_in_executor(
-                None, retention.maintain, store, now_beijing(), config.minute_retention_days
-            )
-            if done["partitions_created"] or done["retention"]["partitions_dropped"]:
+            done = await loop.run_in_executor(None, maintain_store, store, now_beijing(), config)
+            if (done["partitions_created"] or done["retention"]["partitions_dropped"]
+                    or done["grid_message"]["rows_deleted"]):  # fmt: skip
                 log.info("store maintenance: %s", done)
             if done["retention"]["held_from"]:
                 log.warning("retention held minute data from %s: not aggregated",
@@ -288,7 +328,8 @@ def _grid_intake(store: Store, config: PlatformConfig, directory: DeviceDirector
 
     key = platform_key(config.mqtt_key)
     window = None if config.backfill_days is None else dt.timedelta(days=config.backfill_days)
-    return MqttIntake(store, config.mqtt, key, directory=directory, backfill_window=window)
+    return MqttIntake(store, config.mqtt, key, directory=directory, backfill_window=window,
+                      group=config.mqtt_group)  # fmt: skip
 
 
 #: The gateway's counters shown as Prometheus metrics: name → (key in Gateway.metrics(), type,

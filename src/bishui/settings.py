@@ -63,6 +63,17 @@ PLATFORM: tuple[Setting, ...] = (
             "reference (env:NAME or file:/path, never the key) to the platform key the grid "
             "sensors' signing keys derive from (at least 32 bytes)", "BISHUI_MQTT_KEY",
             "--mqtt-key"),
+    Setting("platform", "mqtt_group", None,
+            "shared-subscription group of the MQTT intakes ($share/GROUP/…): every intake "
+            "of the group, each with its own client_id, takes a share of the grid sensors' "
+            "messages (docs/grid.md); none: one intake takes them all", "BISHUI_MQTT_GROUP",
+            "--mqtt-group"),
+    Setting("platform", "mqtt_dedup_days", 30,
+            "keys of the MQTT messages written (grid_message) are kept this long after their "
+            "receipt to recognise a broker's redelivery, then pruned by bishui store retention "
+            "and the maintenance pass: at least as long as the broker may hold an intake's "
+            "unacknowledged messages (docs/grid.md)", "BISHUI_MQTT_DEDUP_DAYS",
+            "--mqtt-dedup-days", "d", click.IntRange(min=1)),
     # scale-out (issue 21; docs/deploy.md): the bus's bound, windows, and the metrics listener
     Setting("platform", "bus_max_pending", 1_000_000,
             "messages the stream holds for the writers before it refuses new ones: beyond it "
@@ -90,6 +101,12 @@ PLATFORM: tuple[Setting, ...] = (
             "retention and the maintenance pass; none: kept for ever",
             "BISHUI_MINUTE_RETENTION_DAYS", "--minute-retention-days", "d",
             click.IntRange(min=1)),
+    # the web under load (issue 21 item 6; docs/benchmarks.md "The web under load")
+    Setting("platform", "event_loop", "auto",
+            "the event loop of serve and drain: uvloop (libuv; about half the CPU per web "
+            "request of asyncio's own, docs/benchmarks.md), asyncio, or auto: uvloop where "
+            "it is installed", "BISHUI_EVENT_LOOP", "--event-loop", "",
+            click.Choice(["auto", "uvloop", "asyncio"])),
     Setting("platform", "maintain_every", 3600.0,
             "time between the maintenance passes: the store's partitions created ahead, then "
             "retention", "BISHUI_MAINTAIN_EVERY", "--maintain-every", "s",
@@ -237,7 +254,7 @@ def setting(key: str) -> Setting:
 
 
 def _shown(value: Any) -> str:
-    if value is None or value == "":
+    if value is None or value == "" or value == ():
         return "(none)"
     if isinstance(value, tuple):
         value = ",".join(value)

@@ -107,3 +107,25 @@ def test_messages_are_stored_quarantined_and_written_once(store: Store) -> None:
         "AND parameter = 'a34004' AND period = 'hour' AND origin = 'platform'"
     )
     assert got[0]["valid"] and got[0]["n_valid"] >= 45
+
+
+def test_old_redelivery_keys_are_pruned_and_recent_ones_still_recognised(store: Store) -> None:
+    d = load(store)
+    t = NOW - dt.timedelta(minutes=5)
+    got = {}
+    for n, age in enumerate((dt.timedelta(days=31), dt.timedelta(days=30),
+                             dt.timedelta(days=29, hours=23))):  # fmt: skip
+        item = prep(d, *message("G1", n, t - dt.timedelta(minutes=n), {"a34004": "35"}))
+        item.received_at = NOW - age  # when the broker first handed it to an intake
+        assert intake.commit(store, [item]) == ["stored"]
+        got[age.days] = item
+    dry = intake.prune(store, NOW, 30, dry_run=True)
+    assert dry == {"cutoff": "2026-11-07 17:30:00", "rows_deleted": 1, "dry_run": True}
+    assert store.count("grid_message") == 3
+    assert intake.prune(store, NOW, 30)["rows_deleted"] == 1  # older than the window only
+    kept = [r["key"] for r in store.query("SELECT key FROM grid_message ORDER BY received_at")]
+    assert kept == [got[30].key, got[29].key]  # the one received at the cut is kept
+    # a redelivery of a kept key is still recognised; nothing else changed
+    assert intake.commit(store, [got[29]]) == ["duplicate"]
+    assert intake.prune(store, NOW, 30)["rows_deleted"] == 0
+    assert store.count("raw_log", "channel = 'mqtt'") == 3

@@ -4,13 +4,16 @@ and down with their digest, the ledger's refusals as 409, the exports and the zh
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))  # the web tests' helpers
 from web_support import COUNTY, PASSWORD, client_for
@@ -151,6 +154,36 @@ async def test_programmes_routes_and_pages(store: Store, loaded: dict[str, Any])
         assert r.text.startswith("\ufeff") and "示例乡镇污水处理厂 01号" in r.text
         r = await c.get(f"{base}/cases/export.csv", headers=_h(tk, "enterprise"))
         assert "DC-T-1" in r.text and "DC-DEMO-001" not in r.text
+        # the same tables as Excel, through the one export path, scoped the same
+        got: dict[str, set[str]] = {}
+        for what, role, title, head in (
+            ("damage-cases", "enterprise", "生态环境损害赔偿案件", ["编号", "案件", "区县"]),
+            ("projects", "analyst", "项目与资金", ["编号", "项目", "类型"]),
+        ):
+            path = f"{base}/{what.removeprefix('damage-')}/export"
+            csv_ = await c.get(f"{path}.csv", headers=_h(tk, role))
+            x = await c.get(f"{path}.xlsx", headers=_h(tk, role))
+            assert x.status_code == 200, x.text
+            assert x.headers["content-type"] == (
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            )
+            assert x.headers["content-disposition"] == f"attachment; filename*=UTF-8''{what}.xlsx"
+            ws = load_workbook(io.BytesIO(x.content)).active
+            assert ws is not None
+            cells = [["" if v is None else str(v) for v in row]
+                     for row in ws.iter_rows(values_only=True)]  # fmt: skip
+            at = next(i for i, row in enumerate(cells) if row[:3] == head)
+            lines = list(csv.reader(io.StringIO(csv_.text.removeprefix("\ufeff"))))
+            start = next(i for i, row in enumerate(lines) if row[:3] == head)
+            assert cells[0][0] == lines[0][0] == title  # the same title preamble
+            assert [row[0] for row in cells[at:]] == [row[0] for row in lines[start:]]
+            got[what] = {row[0] for row in cells[at + 1 :]}
+        assert "DC-T-1" in got["damage-cases"] and "DC-DEMO-001" not in got["damage-cases"]
+        assert "示例乡镇污水处理厂 01号" in {row[1] for row in cells[at + 1 :]}
+        r = await c.get(f"{base}/cases/export.pdf", headers=_h(tk, "analyst"))
+        assert r.status_code in (400, 404, 422)
+        r = await c.get(f"{base}/projects/export.xlsx", headers=_h(tk, "enterprise"))
+        assert r.status_code == 403
         r = await c.get("/programmes/projects", headers=_h(tk, "analyst", Accept="text/html"))
         assert r.status_code == 200 and "倒排工期" in r.text and "示例" in r.text
         r = await c.get("/programmes/projects?lang=en&programme=%3Cx%3E",
@@ -158,3 +191,4 @@ async def test_programmes_routes_and_pages(store: Store, loaded: dict[str, Any])
         assert r.status_code == 200 and "Schedule" in r.text and "<x>" not in r.text
         r = await c.get("/programmes/damage", headers=_h(tk, "analyst", Accept="text/html"))
         assert r.status_code == 200 and "DC-DEMO-001" in r.text and "结案" in r.text
+        assert "/api/v1/programmes/cases/export.xlsx" in r.text

@@ -1,4 +1,5 @@
-"""``bishui rivers``: the model city's registry loaded from its file, listed, its rules shown."""
+"""``bishui rivers``: the model city's registry loaded from its file, listed, its rules shown,
+its audit chain verified (and an edited row named)."""
 
 from __future__ import annotations
 
@@ -34,3 +35,11 @@ def test_load_list_coverage_sync_rules(tmp_path: Path) -> None:
     assert r.exit_code == 0
     r = run(main, ["rivers", "rules"])
     assert r.exit_code == 0 and "阿合奇" in r.output and "市生态环境局" in r.output
+    r = run(main, ["rivers", "verify", "--db", db])
+    assert r.exit_code == 0 and r.output.startswith("river audit: ") and "chain intact" in r.output
+    store = open_store(db)
+    store.execute("UPDATE river_audit SET action = 'erase' WHERE seq = 7")
+    store.close()
+    r = run(main, ["rivers", "verify", "--db", db])
+    assert r.exit_code == 2
+    assert "error: river_audit: audit: event 7 hash does not match its content" in r.output

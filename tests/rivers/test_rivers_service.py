@@ -142,7 +142,7 @@ def test_a_patrol_from_start_to_a_confirmed_problem(rstore: tuple[Store, dict[st
         sv.act_on_problem(store, VOL, q["id"], "confirm")
     again = sv.act_on_problem(store, CHIEF, q["id"], "dispute", "仍有暗管排水")
     assert again["state"] == "routed" and again["round"] == 2 and again["task_id"] != tid
-    audit = store.query("SELECT action FROM river_audit WHERE subject = ? ORDER BY id",
+    audit = store.query("SELECT action FROM river_audit WHERE subject = ? ORDER BY seq",
                         [f"problem:{q['id']}"])  # fmt: skip
     assert [a["action"] for a in audit] == ["record", "route", "resolve", "dispute"]
 
@@ -209,3 +209,26 @@ def test_the_registry_loader_refuses_what_the_city_does_not_hold(
     with pytest.raises(PermissionDenied):
         sv.load_registry(store, {"sections": [base]}, sv.Who("a", "analyst"))
     assert not store.query("SELECT id FROM river_section WHERE id = 'X-1'")  # all or nothing
+
+
+def test_the_audit_is_hash_chained_and_an_sql_edit_is_named(
+    rstore: tuple[Store, dict[str, Any]],
+) -> None:
+    """Every write so far is in one chain; a row edited by SQL is named by its ``seq``."""
+    store, _ = rstore
+    n = sv.verify_audit(store)
+    events = sv.audit_events(store)
+    assert n == len(events) == store.count("river_audit") and n > 20
+    assert [e.seq for e in events] == list(range(1, n + 1))
+    assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
+    victim = events[n // 2]
+    store.execute("UPDATE river_audit SET actor = 'mallory' WHERE seq = ?", [victim.seq])
+    try:
+        with pytest.raises(ConflictError) as err:
+            sv.verify_audit(store)
+        assert str(err.value) == (
+            f"river_audit: audit: event {victim.seq} hash does not match its content"
+        )
+    finally:
+        store.execute("UPDATE river_audit SET actor = ? WHERE seq = ?", [victim.actor, victim.seq])
+    assert sv.verify_audit(store) == n

@@ -375,7 +375,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
         for m, path, roles, scope in (
             ("GET", "/cases", PROG_CASE_READERS, "scoped"),
             ("POST", "/cases", STAFF, "all"),
-            ("GET", "/cases/export.csv", PROG_CASE_READERS, "scoped"),
+            ("GET", "/cases/export.{fmt}", PROG_CASE_READERS, "scoped"),
             ("GET", "/cases/{case_id}", PROG_CASE_READERS, "scoped"),
             ("POST", "/cases/{case_id}/liable", STAFF, "all"),
             ("POST", "/cases/{case_id}/actions/{action}", STAFF | {"finance"}, "all"),
@@ -384,7 +384,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
             ("GET", "/{kind}/{subject_id}/files/{file_id}", PROG_CASE_READERS, "scoped"),
             ("GET", "/projects", PROG_PROJECT_READERS, "scoped"),
             ("POST", "/projects", {"admin", "analyst"}, "all"),
-            ("GET", "/projects/export.csv", PROG_PROJECT_READERS, "scoped"),
+            ("GET", "/projects/export.{fmt}", PROG_PROJECT_READERS, "scoped"),
             ("GET", "/projects/{project_id}", PROG_PROJECT_READERS, "scoped"),
             ("POST", "/projects/{project_id}/actions/{action}", {"admin", "analyst"}, "all"),
             ("POST", "/projects/{project_id}/entries/{entry_kind}", {"admin", "finance"}, "all"),

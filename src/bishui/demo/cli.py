@@ -366,7 +366,7 @@ def demo(
     """Run the Jingmen model city: store, history, gateway, loggers and web, on this machine."""
     from bishui.demo.live import LiveValues, logger_configs
     from bishui.hj212.simulator import run_fleet
-    from bishui.runtime import PlatformConfig, check_port, run_platform
+    from bishui.runtime import PlatformConfig, check_port, run, run_platform
     from bishui.web.settings import ensure_secret_file
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
@@ -437,7 +437,7 @@ def demo(
                 click.echo(f"    {u['role']:<10} {u['username']:<11} {u['password']}  {u['scope']}")
             click.echo("Ctrl-C stops it; running it again reuses what exists.")
 
-        asyncio.run(run_platform(store, config, ready=ready))
+        run(run_platform(store, config, ready=ready))
     finally:
         store.close()
 

@@ -34,6 +34,9 @@ nothing), writes the rest (raw log, series, quarantine) and records their keys. 
 acknowledges (MQTT PUBACK) only after it returns. A key is recorded only for a message whose
 signature verified; anything else is keyed by the digest of its bytes, so an unsigned message
 can never occupy the key of a genuine one.
+
+:func:`prune` removes the keys received before a window (``platform.mqtt_dedup_days``) from
+``grid_message``, run by ``bishui store retention`` and the platform's maintenance pass.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from bishui.registry import Device
 from bishui.store import Batch, QuarantineEntry, RawEntry, Store, storable
 from bishui.timeutil import to_beijing_naive
 
-__all__ = ["CHANNEL", "FUTURE_TOLERANCE", "Item", "commit", "prepare"]
+__all__ = ["CHANNEL", "FUTURE_TOLERANCE", "Item", "commit", "prepare", "prune"]
 
 CHANNEL = "mqtt"
 #: How far ahead of the platform's clock a message's time may be (sensor clocks drift).
@@ -286,3 +289,22 @@ def device_keys(platform_key: bytes) -> Callable[[str], bytes]:
         return got
 
     return key
+
+
+def prune(store: Store, now: dt.datetime, days: int, *, dry_run: bool = False) -> dict[str, object]:
+    """Remove the redelivery keys of the messages received more than *days* before *now*
+    (naive Beijing time, like ``received_at``); what was (or, *dry_run*, would be) removed.
+
+    A broker redelivers a message only to the session it first sent it to, when that client
+    connects again; the key must outlive the longest time a session may stay away with
+    unacknowledged messages — *days* (docs/grid.md). A key received at the cut or after is
+    kept."""
+    if days < 1:
+        raise ValueError(f"days must be at least 1, not {days}")
+    cutoff = now - dt.timedelta(days=days)
+    with store.transaction() as tx:
+        (n,) = tx.fetch_one("SELECT COUNT(*) FROM grid_message WHERE received_at < ?",
+                            [cutoff]) or (0,)  # fmt: skip
+        if n and not dry_run:
+            tx.execute("DELETE FROM grid_message WHERE received_at < ?", [cutoff])
+    return {"cutoff": cutoff.isoformat(sep=" "), "rows_deleted": int(n), "dry_run": dry_run}

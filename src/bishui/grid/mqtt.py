@@ -12,6 +12,12 @@ When a commit fails (the database is down), nothing of the group is acknowledged
 connection is dropped and re-made after a pause: the broker then redelivers the unacknowledged
 messages. A PUBACK is never sent on a later connection than the message came on (packet ids
 are per connection).
+
+Several intakes share the messages through a shared subscription (``group``: the filter
+``$share/<group>/bishui/v1/+/+/data``, MQTT 5.0 §4.8.2; Mosquitto takes it from MQTT 3.1.1
+clients too): the broker hands each message to one member of the group. Each intake has its
+own client id and persistent session; the redelivery keys are in the store all of them share,
+so a message redelivered to any of them is written once (docs/grid.md).
 """
 
 from __future__ import annotations
@@ -39,6 +45,26 @@ log = logging.getLogger("bishui.grid")
 
 #: What the intake subscribes to: every city's every device.
 TOPIC = f"{PREFIX}/+/+/data"
+
+
+#: Characters a shared subscription's group name (ShareName) must not contain: MQTT 5.0
+#: §4.8.2 ("/", "+", "#") and §1.5.4 (U+0000 in a UTF-8 string).
+_SHARE_NAME_FORBIDDEN = frozenset("/+#\0")
+
+
+def shared_filter(group: str | None, topic: str = TOPIC) -> str:
+    """The topic filter an intake subscribes to: *topic* itself, or with a *group* the shared
+    subscription ``$share/<group>/<topic>`` (MQTT 5.0 §4.8.2)."""
+    if group is None:
+        return topic
+    if not group or _SHARE_NAME_FORBIDDEN.intersection(group):
+        raise ConfigError(
+            "platform.mqtt_group",
+            'a shared-subscription group name: at least one character, none of "/", "+", "#" '
+            "(MQTT 5.0 §4.8.2)",
+            group,
+        )
+    return f"$share/{group}/{topic}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +113,7 @@ class MqttIntake:
         max_batch: int = 2000,
         retry_seconds: float = 1.0,
         topic: str = TOPIC,
+        group: str | None = None,
     ) -> None:
         if len(platform_key) < 32:
             raise ConfigError("platform.mqtt_key", "a platform key of at least 32 bytes", "***")
@@ -97,13 +124,23 @@ class MqttIntake:
         self.backfill_window = backfill_window
         self.max_batch = max_batch
         self.topic = topic  # e.g. one city's: bishui/v1/420800/+/data
+        #: what is subscribed: the topic, or the group's shared subscription of it
+        self.subscription = shared_filter(group, topic)
+        if group is not None and self.address.client_id == "bishui-intake":
+            log.warning("--mqtt-group %s with the default client id: give each intake of the "
+                        "group its own ?client_id= (one id, one session)", group)  # fmt: skip
         self.retry_seconds = self._retry_base = retry_seconds
         self.counts: Counter[str] = Counter()
         self.connected = threading.Event()
+        #: the broker granted the subscription on the current connection (SUBACK)
+        self.subscribed = threading.Event()
         self._generation = 0
         self._queue: asyncio.Queue[_Received] = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        #: set while the consumer waits for messages (or for a new connection), not while it
+        #: commits a group and acknowledges it: :meth:`stop` waits for it
+        self._idle = asyncio.Event()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bishui-grid")
         self._client: Any = None
         self._refreshed = 0.0
@@ -114,12 +151,19 @@ class MqttIntake:
             log.warning("MQTT broker refused the connection: %s", rc)
             return
         self._generation += 1
-        client.subscribe(self.topic, qos=1)
+        client.subscribe(self.subscription, qos=1)
         self.connected.set()
         log.info("MQTT intake connected to %s:%d", self.address.host, self.address.port)
 
+    def _on_subscribe(self, client: Any, userdata: Any, mid: Any, codes: Any, props: Any) -> None:
+        if any(getattr(c, "is_failure", False) for c in codes):
+            log.error("MQTT broker refused the subscription %s: %s", self.subscription, codes)
+            return
+        self.subscribed.set()
+
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
         self.connected.clear()
+        self.subscribed.clear()
         self._generation += 1  # acks of earlier messages must not go on the next connection
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
@@ -142,6 +186,7 @@ class MqttIntake:
         )
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
+        c.on_subscribe = self._on_subscribe
         c.on_message = self._on_message
         c.reconnect_delay_set(1, 30)
         return c
@@ -155,9 +200,12 @@ class MqttIntake:
         self._task = asyncio.create_task(self._consume(), name="grid-intake")
 
     async def stop(self) -> None:
-        """Stop consuming (what is committed was acknowledged or will be redelivered)."""
+        """Stop consuming: a group being committed is finished and acknowledged first (else it
+        would only come again, to be recognised as a redelivery), then the connection ends."""
         if self._task is not None:
-            self._task.cancel()
+            while not self._task.done() and not self._idle.is_set():
+                await self._idle.wait()
+            self._task.cancel()  # no await since the check: the consumer is still idle
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
@@ -172,7 +220,9 @@ class MqttIntake:
     async def _consume(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            self._idle.set()
             group = [await self._queue.get()]
+            self._idle.clear()
             while len(group) < self.max_batch and not self._queue.empty():
                 group.append(self._queue.get_nowait())
             current = self._generation
@@ -193,6 +243,7 @@ class MqttIntake:
             except Exception:  # the store is failing: nothing acknowledged, all redelivered
                 log.exception("grid commit failed; reconnecting for redelivery")
                 self.counts["commit_failures"] += 1
+                self._idle.set()  # nothing to finish: the broker redelivers it all
                 await self._reconnect(loop)
                 continue
             self.retry_seconds = self._retry_base
@@ -204,6 +255,14 @@ class MqttIntake:
                     self._client.ack(g.mid, g.qos)
 
     def _commit(self, items: list[intake.Item]) -> list[str]:
+        try:
+            return intake.commit(self.store, items)
+        except Exception:
+            # Once more, in a fresh transaction: another intake sharing the store may have
+            # committed one of these keys since this one looked (a sensor's resent copy that
+            # the broker handed to it); the unique key refused this commit whole, and the
+            # fresh lookup now sees the key and counts the message a duplicate.
+            log.info("grid commit of %d messages refused; once more", len(items))
         try:
             return intake.commit(self.store, items)
         except Exception as exc:

@@ -12,6 +12,11 @@ A connection is read one chunk at a time and its frames handled in order; while 
 busy that connection is not read (TCP backpressure), others are unaffected. Limits: maximum
 connections, idle timeout, data-segment size, per-connection byte rate.
 
+Behind a TCP load balancer (``proxy_protocol``): each connection must begin with a PROXY
+protocol header (:mod:`bishui.hj212.proxy`) from one of ``trusted_proxies``; the client's
+address in it is the connection's peer for the per-address limits, the logs and what is
+stored. Once the header is read the connection runs exactly as a direct one.
+
 Logs go to the ``bishui.hj212`` logger (no handlers added) with ``extra`` fields ``peer``,
 ``mn``, ``reason``.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import ipaddress
 import logging
 import time
 from collections import Counter, deque
@@ -30,6 +36,8 @@ from typing import Any, Protocol
 
 from bishui.hj212.auth import PasswordCache
 from bishui.hj212.codec import MAX_DATA_LENGTH, Packet
+from bishui.hj212.errors import ProxyHeaderError
+from bishui.hj212.proxy import ProxyHeaderReader
 from bishui.hj212.session import (
     ANSWERS,
     HEARTBEAT,
@@ -174,12 +182,41 @@ class GatewayLimits:
     ban_time: float = _limit(600.0, "s", "a banned address's connections are refused")
     request_timeout: float = _limit(10.0, "s", "answer timeout of platform requests (Table 1)")
     request_retries: int = _limit(3, "", "resends of platform requests")
+    # issue 21: behind a TCP load balancer (bishui.hj212.proxy; docs/deploy.md)
+    proxy_protocol: bool = _limit(
+        False,
+        "",
+        "every connection begins with a PROXY protocol header (v1 or v2) from a trusted proxy, "
+        "within frame_timeout; the client's address in it is the peer",
+    )
+    trusted_proxies: tuple[str, ...] = _limit(
+        (),
+        "",
+        "addresses or CIDR networks, comma-separated, allowed to send the PROXY header; "
+        "with proxy_protocol on, connections from elsewhere are refused",
+    )
 
     def __post_init__(self) -> None:
         from bishui.errors import InputError
 
         if not 1 <= self.max_data_length <= 9999:  # the length field has four digits
             raise InputError("max_data_length", "1..9999", self.max_data_length)
+        # the option and the variable give a comma-separated string
+        given: Any = self.trusted_proxies
+        items = given.split(",") if isinstance(given, str) else list(given)
+        proxies = tuple(str(x).strip() for x in items if str(x).strip())
+        for item in proxies:
+            try:
+                ipaddress.ip_network(item)  # strict: 10.0.0.5/24 is a typo, not a network
+            except ValueError:
+                raise InputError(
+                    "trusted_proxies", "an IP address or a CIDR network (no host bits set)", item
+                ) from None
+        object.__setattr__(self, "trusted_proxies", proxies)
+        if self.proxy_protocol and not proxies:
+            raise InputError(
+                "trusted_proxies", "at least one address when proxy_protocol is on", given
+            )
 
 
 @dataclass
@@ -196,6 +233,7 @@ class _Conn:
     reject_window: float = 0.0  # start of the current minute of rejections
     rejects: int = 0
     verified: dict[str, str] = field(default_factory=dict)  # MN → PW checked on this connection
+    proxy: ProxyHeaderReader | None = None  # reading the PROXY header (proxy_protocol on)
 
 
 @dataclass
@@ -275,6 +313,7 @@ class Gateway:
         self._peers: dict[str, _Peer] = {}
         self._bad_by_mn: dict[str, deque[float]] = {}
         self._passwords = PasswordCache()
+        self._trusted = tuple(ipaddress.ip_network(n) for n in self.limits.trusted_proxies)
         self.alerts: deque[SecurityAlert] = deque(maxlen=100)  # the latest, for tests/metrics
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -340,7 +379,16 @@ class Gateway:
                     continue
                 why = None
                 partial = conn.partial_since
-                if partial is not None and now - partial > lim.frame_timeout:
+                if conn.proxy is not None:  # no complete PROXY header yet
+                    if now - conn.opened > lim.frame_timeout:
+                        self._rejected["proxy_header"] += 1
+                        log.warning(
+                            "no complete PROXY protocol header within %g s",
+                            lim.frame_timeout,
+                            extra={"peer": conn.peer, "reason": "proxy_header"},
+                        )
+                        why = "connections_proxy_timeout"
+                elif partial is not None and now - partial > lim.frame_timeout:
                     why = "connections_slow_closed"
                 elif now - conn.last_frame > lim.idle_timeout:
                     why = "connections_idle_closed"
@@ -423,6 +471,9 @@ class Gateway:
             "connections_closed_noise": c["connections_closed_noise"],
             "connections_refused_peer": c["connections_refused_peer"],
             "connections_refused_banned": c["connections_refused_banned"],
+            "connections_refused_untrusted": c["connections_refused_untrusted"],
+            "connections_closed_proxy_header": c["connections_closed_proxy_header"],
+            "connections_proxy_timeout": c["connections_proxy_timeout"],
             "rejections_not_stored": c["rejections_not_stored"],
             "events_after_close": c["events_after_close"],
             "password_checks": self._passwords.hashes,
@@ -477,6 +528,74 @@ class Gateway:
             return None
         return creds.edition if creds is not None else None
 
+    def _is_trusted(self, host: str) -> bool:
+        """Whether *host* (the socket's peer) may send a PROXY header (PROXY §5: "accepting
+        the header only from a number of known sources should be safe")."""
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped  # a dual-stack listener shows IPv4 peers as ::ffff:a.b.c.d
+        return any(ip in net for net in self._trusted)
+
+    def _refusal(self, host: str, now: float) -> str | None:
+        """Why a connection from *host* is refused (banned, or the per-address limit), if it is."""
+        p = self._peers.get(host)
+        if p is not None and p.banned_until > now:
+            return "connections_refused_banned"
+        if p is not None and p.conns >= self.limits.max_connections_per_peer:
+            return "connections_refused_peer"
+        return None
+
+    def _refuse(self, counter: str, peer: str) -> None:
+        self._counts[counter] += 1
+        log.warning("connection refused: %s", counter, extra={"peer": peer, "reason": counter})
+
+    async def _read_proxy_header(self, conn: _Conn, reader: asyncio.StreamReader) -> bytes | None:
+        """Read the connection's PROXY header; make its client the connection's peer. Returns
+        the bytes received after the header (the first HJ 212 bytes, untouched), or ``None``
+        when the connection is closed: no valid header (counted ``proxy_header``, the bytes
+        quarantined), or closed by the sweeper's timer or by :meth:`stop`."""
+        proxy = conn.proxy
+        assert proxy is not None
+        while True:
+            data = await reader.read(self.limits.read_size)
+            if conn.idle:
+                return None
+            if not data:
+                if proxy.buffered:
+                    await self._bad_proxy_header(
+                        conn, proxy.buffered, "the connection ended inside the PROXY header"
+                    )
+                return None
+            self._counts["bytes_received"] += len(data)
+            try:
+                header = proxy.receive_data(data)
+            except ProxyHeaderError as exc:
+                await self._bad_proxy_header(conn, proxy.buffered, f"{exc.rule}: {exc}")
+                return None
+            if header is not None:
+                break
+        conn.proxy = None
+        if header.source is not None:
+            via = conn.peer
+            conn.host = header.source[0]
+            conn.peer = f"{header.source[0]}:{header.source[1]}"
+            log.debug("connection through %s", via, extra={"peer": conn.peer})
+        else:  # LOCAL (a health check) or UNKNOWN: the socket's own address
+            log.debug("PROXY %s %s", header.command, header.family, extra={"peer": conn.peer})
+        return proxy.rest
+
+    async def _bad_proxy_header(self, conn: _Conn, raw: bytes, why: str) -> None:
+        # the sender is a trusted proxy: quarantined (bounded per address like any rejection),
+        # never banned — a ban would cut off every logger behind it
+        self._peers.setdefault(conn.host, _Peer())
+        msg = f"invalid PROXY protocol header from {conn.peer} ({why})"
+        await self._reject(conn, raw, "proxy_header", msg, None)
+        if not conn.idle:
+            self._close(conn, "connections_closed_proxy_header")
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
@@ -486,22 +605,20 @@ class Gateway:
         self._counts["connections_total"] += 1
         lim = self.limits
         now = self.clock()
-        p = self._peers.get(host)
         refused = None
         if len(self._conns) >= lim.max_connections:
             refused = "connections_refused"
-        elif p is not None and p.banned_until > now:
-            refused = "connections_refused_banned"
-        elif p is not None and p.conns >= lim.max_connections_per_peer:
-            refused = "connections_refused_peer"
+        elif lim.proxy_protocol:
+            # the per-address checks wait for the client's address in the header
+            if not self._is_trusted(host):
+                refused = "connections_refused_untrusted"
+                self._rejected["proxy_untrusted"] += 1
+        else:
+            refused = self._refusal(host, now)
         if refused:
-            self._counts[refused] += 1
-            log.warning("connection refused: %s", refused, extra={"peer": peer})
+            self._refuse(refused, peer)
             writer.close()
             return
-        if p is None:
-            p = self._peers[host] = _Peer()
-        p.conns += 1
         session = Session(
             "platform",
             crc_policy=self._policy_for,
@@ -516,12 +633,53 @@ class Gateway:
         )
         conn = _Conn(peer, host, session, writer, opened=now, last_frame=now)
         self._conns[task] = conn
-        log.debug("connection opened", extra={"peer": peer})
+        p: _Peer | None = None
+        pending = b""
+        try:
+            if lim.proxy_protocol:
+                conn.proxy = ProxyHeaderReader()
+                rest = await self._read_proxy_header(conn, reader)
+                if rest is None:
+                    return
+                pending = rest
+                refused = self._refusal(conn.host, self.clock())
+                if refused:
+                    self._refuse(refused, conn.peer)
+                    return
+            p = self._peers.get(conn.host)
+            if p is None:
+                p = self._peers[conn.host] = _Peer()
+            p.conns += 1
+            log.debug("connection opened", extra={"peer": conn.peer})
+            await self._serve(conn, reader, pending)
+        except (ConnectionError, OSError) as exc:
+            log.info("connection lost: %s", exc, extra={"peer": conn.peer})
+        except Exception:  # a bug must cost one connection, never the gateway
+            log.exception("connection handler failed", extra={"peer": conn.peer})
+        finally:
+            del self._conns[task]
+            if p is not None:
+                p.conns -= 1
+            for mn in conn.mns:
+                if self._by_mn.get(mn) is conn:
+                    del self._by_mn[mn]
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            log.debug("connection closed", extra={"peer": conn.peer})
+
+    async def _serve(self, conn: _Conn, reader: asyncio.StreamReader, pending: bytes) -> None:
+        """Read and handle one admitted connection until it ends; *pending*: bytes already
+        received after a PROXY header, handled first."""
+        lim = self.limits
+        session, writer = conn.session, conn.writer
         rate = lim.max_bytes_per_second
         allowance = rate or 0.0
-        last = now
-        try:
-            while True:
+        last = self.clock()
+        while True:
+            if pending:
+                data, pending = pending, b""
+            else:
                 data = await reader.read(lim.read_size)
                 if conn.idle:  # closed by a timer or a limit
                     break
@@ -529,41 +687,27 @@ class Gateway:
                     await self._dispatch(conn, session.end_of_stream())
                     break
                 self._counts["bytes_received"] += len(data)
-                if rate:
-                    now = self.clock()
-                    allowance = min(rate, allowance + (now - last) * rate) - len(data)
-                    last = now
-                    if allowance < 0:
-                        await asyncio.sleep(-allowance / rate)
-                await self._dispatch(conn, session.receive_data(data))
-                await self._dispatch(conn, session.tick(self.clock()))
-                if session.buffered:
-                    if conn.partial_since is None:
-                        conn.partial_since = self.clock()
-                else:
-                    conn.partial_since = None
-                if session.abusive and not conn.idle:
-                    self._close(conn, "connections_closed_noise")
-                    self._abusive_close(conn)
-                    break
-                out = session.data_to_send()
-                if out:
-                    writer.write(out)
-                await writer.drain()
-        except (ConnectionError, OSError) as exc:
-            log.info("connection lost: %s", exc, extra={"peer": peer})
-        except Exception:  # a bug must cost one connection, never the gateway
-            log.exception("connection handler failed", extra={"peer": peer})
-        finally:
-            del self._conns[task]
-            p.conns -= 1
-            for mn in conn.mns:
-                if self._by_mn.get(mn) is conn:
-                    del self._by_mn[mn]
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-            log.debug("connection closed", extra={"peer": peer})
+            if rate:
+                now = self.clock()
+                allowance = min(rate, allowance + (now - last) * rate) - len(data)
+                last = now
+                if allowance < 0:
+                    await asyncio.sleep(-allowance / rate)
+            await self._dispatch(conn, session.receive_data(data))
+            await self._dispatch(conn, session.tick(self.clock()))
+            if session.buffered:
+                if conn.partial_since is None:
+                    conn.partial_since = self.clock()
+            else:
+                conn.partial_since = None
+            if session.abusive and not conn.idle:
+                self._close(conn, "connections_closed_noise")
+                self._abusive_close(conn)
+                break
+            out = session.data_to_send()
+            if out:
+                writer.write(out)
+            await writer.drain()
 
     async def _dispatch(self, conn: _Conn, events: list[Event]) -> None:
         for ev in events:

@@ -9,21 +9,21 @@ enforcement's public readers, :func:`~bishui.enforcement.service.list_alerts` an
 :func:`~bishui.enforcement.service.get_task`); :func:`status` syncs one report and returns
 what its reporter may see.
 
-Every change is a ``participation_audit`` event, hash-chained like enforcement's log, written
-in the transaction that changes the report.
+Every change is a ``participation_audit`` event, hash-chained like enforcement's log (the
+workflows' shared :class:`~bishui.enforcement.audit_table.AuditTable`), written in the
+transaction that changes the report.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bishui.enforcement import service as enf
-from bishui.enforcement.audit import GENESIS, AuditEvent, AuditLog
+from bishui.enforcement.audit_table import AuditTable
 from bishui.enforcement.intake import AlertIn
 from bishui.enforcement.tasks import CITIZEN_REPORT
 from bishui.errors import ConflictError, InputError, NotFoundError, PermissionDenied
@@ -40,10 +40,6 @@ TRIAGERS = ("admin", "inspector")
 _LOOP = enf.LoopOptions()
 SEVERITIES = ("low", "medium", "high")
 
-_AUDIT_COLS = (
-    "seq", "ts", "actor", "role", "subject", "action", "from_state", "to_state", "payload",
-    "prev_hash", "hash",
-)  # fmt: skip
 _LIST_COLS = (
     "id, created, updated, lat, lon, region, description, contact, photo_type, photo_size, "
     "photo_sha256, state, alert_id, task_id, outcome"
@@ -55,54 +51,11 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 
 # ------------------------------------------------------------------------- the audit chain
-def _last_event(tx: Transaction) -> AuditEvent | None:
-    row = tx.fetch_one(
-        f"SELECT {', '.join(_AUDIT_COLS)} FROM participation_audit ORDER BY seq DESC LIMIT 1"  # noqa: S608
-    )
-    return None if row is None else _event(dict(zip(_AUDIT_COLS, row, strict=True)))
-
-
-def _event(r: Mapping[str, Any]) -> AuditEvent:
-    payload = r["payload"]
-    return AuditEvent(int(r["seq"]), r["ts"], r["actor"], r["role"], r["subject"], r["action"],
-                      r["from_state"], r["to_state"],
-                      json.loads(payload) if isinstance(payload, str) else payload,
-                      r["prev_hash"], r["hash"])  # fmt: skip
-
-
-def _audit(
-    tx: Transaction, at: dt.datetime, actor: str, role: str, report_id: str, action: str,
-    from_state: str, to_state: str, payload: Mapping[str, Any] | None = None,
-) -> AuditEvent:  # fmt: skip
-    """Append one event to the stored chain (inside *tx*)."""
-    last = _last_event(tx)
-    if last is not None and at < last.time:
-        at = last.time  # the chain is in time order; a clock step back does not break it
-    body = json.loads(json.dumps(dict(payload or {}), default=str, ensure_ascii=False))
-    e = AuditEvent((last.seq if last else 0) + 1, at, actor, role, f"report:{report_id}",
-                   action, from_state, to_state, body, last.hash if last else GENESIS)  # fmt: skip
-    e = AuditEvent(**{**e.__dict__, "hash": e.computed_hash()})
-    tx.insert_rows("participation_audit", _AUDIT_COLS, [[
-        e.seq, e.time, e.actor, e.role, e.subject, e.action, e.from_state, e.to_state,
-        json.dumps(e.payload, ensure_ascii=False, sort_keys=True), e.prev_hash, e.hash,
-    ]])  # fmt: skip
-    return e
-
-
-def audit_events(store: Store, report_id: str | None = None) -> list[AuditEvent]:
-    sql = f"SELECT {', '.join(_AUDIT_COLS)} FROM participation_audit"  # noqa: S608
-    params: list[Any] = []
-    if report_id:
-        sql += " WHERE subject = ?"
-        params.append(f"report:{report_id}")
-    return [_event(r) for r in store.query(sql + " ORDER BY seq", params)]
-
-
-def verify_audit(store: Store) -> int:
-    """Check the whole chain (ConflictError at the first break); the number of events."""
-    events = audit_events(store)
-    AuditLog(events)
-    return len(events)
+AUDIT = AuditTable("participation_audit")
+#: The events in order (of one subject, ``report:<id>``).
+audit_events = AUDIT.events
+#: Check the whole chain (:class:`ConflictError` naming the first break); the event count.
+verify_audit = AUDIT.verify
 
 
 # ------------------------------------------------------------------------- submitting
@@ -155,7 +108,9 @@ def submit(
              str(State.RECEIVED)],
         )  # fmt: skip
         where = {"region": region, "photo_sha256": digest, "lat": sub.lat, "lon": sub.lon}
-        _audit(tx, at, "public", "public", report_id, "submit", "", State.RECEIVED, where)
+        AUDIT.append(
+            tx, at, "public", "public", f"report:{report_id}", "submit", "", State.RECEIVED, where
+        )
     return report_id, code
 
 
@@ -177,7 +132,7 @@ def get_report(store: Store, report_id: str) -> dict[str, Any]:
     out["events"] = [
         {"seq": e.seq, "at": e.time.isoformat(), "actor": e.actor, "role": e.role,
          "action": e.action, "from": e.from_state, "to": e.to_state, "payload": dict(e.payload)}
-        for e in audit_events(store, report_id)
+        for e in audit_events(store, f"report:{report_id}")
     ]  # fmt: skip
     return out
 
@@ -232,7 +187,7 @@ def _move(
         "WHERE id = ? AND state = ?",
         [str(new), at, *columns.values(), report["id"], str(old)],
     )
-    _audit(tx, at, actor, role, report["id"], str(event), old, new, payload or {})
+    AUDIT.append(tx, at, actor, role, f"report:{report['id']}", str(event), old, new, payload)
     return new
 
 
@@ -416,6 +371,6 @@ def status(
         row["region_name"] = row["name_en"] or row["region_name"]
     row["reason_labels"] = rules.reject_reasons
     events: list[Mapping[str, Any]] = [
-        {"to_state": e.to_state, "ts": e.time} for e in audit_events(store, report_id)
+        {"to_state": e.to_state, "ts": e.time} for e in audit_events(store, f"report:{report_id}")
     ]
     return rp.public_view(row, events, lang)

@@ -4,7 +4,8 @@ operations with their visits and findings, and the audit log of every write.
 The pure machines (:mod:`~bishui.police.transfer`, :mod:`~bishui.police.operations`) decide;
 this module persists. Each change is one ``store.transaction()`` with its event appended to
 ``police_audit``, hash-chained like enforcement's log (the same
-:class:`~bishui.enforcement.audit.AuditEvent`), so :func:`verify_audit` detects any edit.
+:class:`~bishui.enforcement.audit.AuditEvent`, through the workflows' shared
+:class:`~bishui.enforcement.audit_table.AuditTable`), so :func:`verify_audit` detects any edit.
 
 The evidence package of a transfer is built from enforcement's public reads — the task
 (:func:`bishui.enforcement.service.get_task`), its files with their SHA-256
@@ -26,7 +27,7 @@ from typing import Any
 
 from bishui.enforcement import evidence
 from bishui.enforcement import service as enf
-from bishui.enforcement.audit import GENESIS, AuditEvent, AuditLog
+from bishui.enforcement.audit_table import AuditTable
 from bishui.enforcement.intake import OUTLET, AlertIn
 from bishui.errors import (
     BishuiError,
@@ -44,8 +45,6 @@ from bishui.timeutil import now_beijing
 PACKAGE_FORMAT = "bishui.police.package/1"
 RULE_ID = "police.joint_operation"  # the enforcement rule id of an operation's findings
 MAX_FINDINGS = 20
-_AUDIT_COLS = ("seq", "ts", "actor", "role", "subject", "action", "from_state", "to_state",
-               "payload", "prev_hash", "hash")  # fmt: skip
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -53,53 +52,11 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 
 # ---------------------------------------------------------------- audit
-def _audit(
-    tx: Transaction, at: dt.datetime, actor: str, role: str, subject: str, action: str,
-    from_state: str, to_state: str, payload: Mapping[str, Any],
-) -> AuditEvent:  # fmt: skip
-    row = tx.fetch_one("SELECT seq, ts, hash FROM police_audit ORDER BY seq DESC LIMIT 1")
-    seq, prev = (int(row[0]) + 1, str(row[2])) if row else (1, GENESIS)
-    if row and at < row[1]:
-        at = row[1]  # the log never goes back in time (a clock step): the event takes its place
-    body = json.loads(json.dumps(dict(payload), default=str, ensure_ascii=False))
-    e = AuditEvent(seq, at, actor, role, subject, action, from_state, to_state, body, prev)
-    e = AuditEvent(**{**e.__dict__, "hash": e.computed_hash()})
-    tx.insert_rows("police_audit", _AUDIT_COLS, [[
-        e.seq, e.time, e.actor, e.role, e.subject, e.action, e.from_state, e.to_state,
-        json.dumps(e.payload, ensure_ascii=False, sort_keys=True), e.prev_hash, e.hash,
-    ]])  # fmt: skip
-    return e
-
-
-def audit_events(store: Store, subject: str | None = None) -> list[AuditEvent]:
-    sql = f"SELECT {', '.join(_AUDIT_COLS)} FROM police_audit"  # noqa: S608
-    params: list[Any] = []
-    if subject:
-        sql += " WHERE subject = ?"
-        params.append(subject)
-    return [
-        AuditEvent(
-            int(r["seq"]),
-            r["ts"],
-            r["actor"],
-            r["role"],
-            r["subject"],
-            r["action"],
-            r["from_state"],
-            r["to_state"],
-            json.loads(r["payload"]),
-            r["prev_hash"],
-            r["hash"],
-        )
-        for r in store.query(sql + " ORDER BY seq", params)
-    ]
-
-
-def verify_audit(store: Store) -> int:
-    """Check the whole chain (:class:`ConflictError` at the first break); the event count."""
-    events = audit_events(store)
-    AuditLog(events)
-    return len(events)
+AUDIT = AuditTable("police_audit")
+#: The events in order (of one subject, ``case:<id>`` or ``operation:<id>``).
+audit_events = AUDIT.events
+#: Check the whole chain (:class:`ConflictError` naming the first break); the event count.
+verify_audit = AUDIT.verify
 
 
 # ---------------------------------------------------------------- cases
@@ -153,9 +110,9 @@ def propose(
         c = tr.Case(cid, task.id, task.uscc, task.site_code, region, task.title, rep, offs,
                     arts, by, at, entered=at)  # fmt: skip
         _write_case(tx, c, at)
-        _audit(tx, at, by, role, f"case:{cid}", "propose", "", str(c.state),
-               {"task_id": task.id, "report": rep, "officers": list(offs),
-                "articles": list(arts)})  # fmt: skip
+        AUDIT.append(tx, at, by, role, f"case:{cid}", "propose", "", str(c.state),
+                     {"task_id": task.id, "report": rep, "officers": list(offs),
+                      "articles": list(arts)})  # fmt: skip
     return c
 
 
@@ -278,8 +235,8 @@ def act(
                            [[c.id, event["package_version"], at, event["package_sha256"],
                              json.dumps(pkg, ensure_ascii=False, sort_keys=True)]])  # fmt: skip
         _write_case(tx, new, at)
-        _audit(tx, at, by, role, f"case:{c.id}", str(action), str(c.state), str(new.state),
-               event)  # fmt: skip
+        AUDIT.append(tx, at, by, role, f"case:{c.id}", str(action), str(c.state),
+                     str(new.state), event)  # fmt: skip
     return new
 
 
@@ -388,7 +345,7 @@ def plan_operation(
             [oid, name, kind, body["state"], start, end, at, by,
              json.dumps(body, ensure_ascii=False)],
         )  # fmt: skip
-        _audit(
+        AUDIT.append(
             tx,
             at,
             by,
@@ -436,7 +393,7 @@ def operation_act(
             ],
         }
         _save_operation(tx, body)
-        _audit(tx, at, by, role, f"operation:{oid}", action, str(before), str(nxt), event)
+        AUDIT.append(tx, at, by, role, f"operation:{oid}", action, str(before), str(nxt), event)
     return body
 
 
@@ -508,8 +465,8 @@ def record_visit(
             [vid, oid, site, target["uscc"] or None, when, by, note,
              json.dumps(findings, ensure_ascii=False)],
         )  # fmt: skip
-        _audit(tx, at, by, role, f"operation:{oid}", "visit", body["state"], body["state"],
-               visit)  # fmt: skip
+        AUDIT.append(tx, at, by, role, f"operation:{oid}", "visit", body["state"],
+                     body["state"], visit)  # fmt: skip
     return visit
 
 

@@ -4,8 +4,9 @@ Every write validates its input (:class:`~bishui.errors.InputError` naming field
 value), runs the pure machine (:mod:`~bishui.programmes.damage`,
 :mod:`~bishui.programmes.projects`, :mod:`~bishui.programmes.money`,
 :mod:`~bishui.programmes.funds`) and stores the result with one audit event, all in one store
-transaction. The audit log is hash-chained (:class:`bishui.enforcement.audit.AuditEvent`);
-:func:`verify_audit` checks it end to end.
+transaction. The audit log is hash-chained (:class:`bishui.enforcement.audit.AuditEvent`, through
+the workflows' shared :class:`bishui.enforcement.audit_table.AuditTable`); :func:`verify_audit`
+checks it end to end.
 
 Evidence files (appraisal reports, agreements, rulings, payment vouchers, photos, acceptance
 reports) are checked exactly as enforcement's (:func:`bishui.enforcement.evidence.check_upload`:
@@ -31,7 +32,7 @@ from typing import Any
 from bishui.enforcement import evidence
 from bishui.enforcement import service as enf
 from bishui.enforcement import tasks as tk
-from bishui.enforcement.audit import GENESIS, AuditEvent, AuditLog
+from bishui.enforcement.audit_table import AuditTable
 from bishui.enforcement.intake import AlertIn
 from bishui.errors import ConflictError, InputError, NotFoundError
 from bishui.programmes import damage as dm
@@ -47,8 +48,6 @@ MAX_LIST = 200
 MAX_FILES = 200  # per case or project
 USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 
-_AUDIT = ("seq", "ts", "actor", "role", "subject", "action", "from_state", "to_state", "payload",
-          "prev_hash", "hash")  # fmt: skip
 _FILE = ("id", "subject", "name", "media_type", "size", "sha256", "uploaded_by", "uploaded_at",
          "audit_seq")  # fmt: skip
 
@@ -130,59 +129,11 @@ def _counties(tx: Transaction) -> set[str]:
 
 
 # -- audit --------------------------------------------------------------------------------------
-Event = tuple[str, str, str, str, Mapping[str, Any]]  # subject, action, from, to, payload
-
-
-def _audit_many(
-    tx: Transaction, at: dt.datetime, actor: str, role: str, events: Sequence[Event]
-) -> list[AuditEvent]:
-    """Append *events* to the chain (one read of its head, one insert)."""
-    rows = tx.fetch("SELECT seq, ts, hash FROM programme_audit ORDER BY seq DESC LIMIT 1")
-    seq, prev, last_at = (int(rows[0][0]), rows[0][2], rows[0][1]) if rows else (0, GENESIS, at)
-    at = max(at, last_at)  # the chain's times never go back
-    actor = text(actor, "by", 120)
-    out: list[AuditEvent] = []
-    for subject, action, from_state, to_state, payload in events:
-        seq += 1
-        body = json.loads(json.dumps(payload, ensure_ascii=False, default=str))
-        e = AuditEvent(seq, at, actor, role, subject, action, from_state, to_state, body, prev)
-        e = AuditEvent(**{**e.__dict__, "hash": e.computed_hash()})
-        prev = e.hash
-        out.append(e)
-    tx.insert_rows("programme_audit", _AUDIT, [[
-        e.seq, e.time, e.actor, e.role, e.subject, e.action, e.from_state, e.to_state,
-        json.dumps(e.payload, ensure_ascii=False, sort_keys=True), e.prev_hash, e.hash,
-    ] for e in out])  # fmt: skip
-    return out
-
-
-def _audit(
-    tx: Transaction, at: dt.datetime, actor: str, role: str, subject: str, action: str,
-    from_state: str, to_state: str, payload: Mapping[str, Any],
-) -> AuditEvent:  # fmt: skip
-    return _audit_many(tx, at, actor, role, [(subject, action, from_state, to_state, payload)])[0]
-
-
-def audit_events(store: Store, subject: str | None = None, limit: int = 500) -> list[AuditEvent]:
-    """The programmes' audit events in order (of one subject, e.g. ``case:DC-2026-001``)."""
-    cond, args = ("subject = ?", [subject]) if subject else ("TRUE", [])
-    rows = store.query(
-        f"SELECT {', '.join(_AUDIT)} FROM programme_audit WHERE {cond} ORDER BY seq "  # noqa: S608
-        "LIMIT ?", [*args, limit],
-    )  # fmt: skip
-    return [AuditEvent(int(r["seq"]), r["ts"], r["actor"], r["role"], r["subject"], r["action"],
-                       r["from_state"], r["to_state"], json.loads(r["payload"]), r["prev_hash"],
-                       r["hash"]) for r in rows]  # fmt: skip
-
-
-def verify_audit(store: Store) -> int:
-    """Check the whole chain; the number of events, or :class:`ConflictError` at a break."""
-    rows = store.query(f"SELECT {', '.join(_AUDIT)} FROM programme_audit ORDER BY seq")  # noqa: S608
-    events = [AuditEvent(int(r["seq"]), r["ts"], r["actor"], r["role"], r["subject"], r["action"],
-                         r["from_state"], r["to_state"], json.loads(r["payload"]), r["prev_hash"],
-                         r["hash"]) for r in rows]  # fmt: skip
-    AuditLog(events).verify()
-    return len(events)
+AUDIT = AuditTable("programme_audit")
+#: The events in order (of one subject, e.g. ``case:DC-2026-001``; at most *limit*).
+audit_events = AUDIT.events
+#: Check the whole chain (:class:`ConflictError` naming the first break); the event count.
+verify_audit = AUDIT.verify
 
 
 # -- evidence files -----------------------------------------------------------------------------
@@ -202,6 +153,7 @@ def add_file(
     Checked as enforcement's evidence (size, type, signature, name); the same bytes on the
     same subject are one file. The upload is an audit event carrying the SHA-256.
     """
+    by = text(by, "by", 120)  # who acts, as the audit chain records it
     clean, mt = evidence.check_upload(name, media_type, content, max_bytes)
     digest = hashlib.sha256(content).hexdigest()
     fid = hashlib.sha256(f"{subject}\n{digest}".encode()).hexdigest()[:32]
@@ -217,7 +169,7 @@ def add_file(
             raise InputError("files", f"at most {MAX_FILES} files on one {subject}", n + 1)
         rec = {"id": fid, "subject": subject, "name": clean, "media_type": mt,
                "size": len(content), "sha256": digest}  # fmt: skip
-        e = _audit(tx, at, by, role, f"file:{fid}", "upload", "", "stored", rec)
+        e = AUDIT.append(tx, at, by, role, f"file:{fid}", "upload", "", "stored", rec)
         row = [fid, subject, clean, mt, len(content), digest, by, at, e.seq]
         tx.execute(f"INSERT INTO programme_file ({cols}, content) "  # noqa: S608
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [*row, content])  # fmt: skip
@@ -278,6 +230,7 @@ def register_case(store: Store, row: Mapping[str, Any], by: str, role: str = "of
                   *, now: dt.datetime | None = None) -> dm.Case:  # fmt: skip
     """Register a case (线索登记): id, title, county, site, event_date, lead_source, liable
     (credit codes of registered enterprises; may be empty until identified), claimant."""
+    by = text(by, "by", 120)  # who acts, as the audit chain records it
     at = _now(now)
     liable = tuple(dict.fromkeys(text(u, "liable", 18) for u in _list(row.get("liable") or [],
                                                                        "liable")))  # fmt: skip
@@ -301,14 +254,15 @@ def register_case(store: Store, row: Mapping[str, Any], by: str, role: str = "of
         if tx.fetch("SELECT id FROM programme_case WHERE id = ?", [c.id]):
             raise ConflictError(f"case {c.id} already exists")
         tx.insert_rows("programme_case", _CASE_COLS, [_case_row(c, at)])
-        _audit(tx, at, by, role, f"case:{c.id}", "register", "", str(c.state),
-               {k: v for k, v in c.as_dict().items() if k != "allowed_actions"})  # fmt: skip
+        AUDIT.append(tx, at, by, role, f"case:{c.id}", "register", "", str(c.state),
+                     {k: v for k, v in c.as_dict().items() if k != "allowed_actions"})  # fmt: skip
     return c
 
 
 def set_liable(store: Store, case_id: str, liable: Sequence[str], by: str, role: str = "officer",
                *, now: dt.datetime | None = None) -> dm.Case:  # fmt: skip
     """Name the liable parties once identified (before consultation)."""
+    by = text(by, "by", 120)  # who acts, as the audit chain records it
     at = _now(now)
     codes = tuple(dict.fromkeys(text(u, "liable", 18) for u in _list(list(liable), "liable")))
     with _tx(store) as tx:
@@ -321,8 +275,8 @@ def set_liable(store: Store, case_id: str, liable: Sequence[str], by: str, role:
                 raise InputError("liable", "an enterprise of the registry", u)
         c2 = dm.Case(**{**c.__dict__, "liable": codes})
         tx.upsert_rows("programme_case", _CASE_COLS, ("id",), [_case_row(c2, at)])
-        _audit(tx, at, by, role, f"case:{case_id}", "liable", str(c.state), str(c.state),
-               {"liable": list(codes)})  # fmt: skip
+        AUDIT.append(tx, at, by, role, f"case:{case_id}", "liable", str(c.state),
+                     str(c.state), {"liable": list(codes)})  # fmt: skip
     return c2
 
 
@@ -398,6 +352,7 @@ def act_case(
     settings: dm.Settings | None = None,
 ) -> dm.Case:  # fmt: skip
     """Take *action* on a case (see :data:`bishui.programmes.damage.TRANSITIONS`)."""
+    by = text(by, "by", 120)  # who acts, as the audit chain records it
     at = _now(now)
     r = dm.Role(role)
     with _tx(store) as tx:
@@ -410,7 +365,9 @@ def act_case(
         c2 = dm.apply(c, act, r, by, at, p, _case_facts(tx, case_id), settings or dm.Settings())
         tx.upsert_rows("programme_case", _CASE_COLS, ("id",), [_case_row(c2, at)])
         rec = {k: (v.as_dict() if isinstance(v, money.Schedule) else v) for k, v in p.items()}
-        _audit(tx, at, by, str(r), f"case:{case_id}", str(act), str(c.state), str(c2.state), rec)
+        AUDIT.append(
+            tx, at, by, str(r), f"case:{case_id}", str(act), str(c.state), str(c2.state), rec
+        )
     return c2
 
 
@@ -451,6 +408,7 @@ def register_projects(store: Store, rows: Sequence[Mapping[str, Any]], by: str,
     A project already under way (a register taken over with its history) gives ``started_on``
     and the actual dates of the milestones done: it is registered under construction. All
     rows in one transaction, all or nothing."""
+    by = text(by, "by", 120)  # who acts, as the audit chain records it
     if len(rows) > 5_000:
         raise InputError("rows", "at most 5000 per call", len(rows))
     at = _now(now)
@@ -514,7 +472,7 @@ def register_projects(store: Store, rows: Sequence[Mapping[str, Any]], by: str,
         for m in ms:
             if m[4] is not None:
                 finished.setdefault(m[0], []).append({"seq": m[1], "on": m[4]})
-        _audit_many(tx, at, by, role, [
+        AUDIT.append_many(tx, at, by, role, [
             (f"project:{row[0]}", "register", "", str(row[7]),
              {**dict(zip(_PROJECT_COLS[:10], row[:10], strict=True)),
               "milestones_done": finished.get(row[0], [])}) for row in out])  # fmt: skip
@@ -532,6 +490,7 @@ def act_project(
     role: dm.Role | str = dm.Role.OFFICER, *, now: dt.datetime | None = None,
 ) -> str:  # fmt: skip
     """Take *action* on a project (:data:`projects.TRANSITIONS`); its new state."""
+    by = text(by, "by", 120)  # who acts, as the audit chain records it
     at = _now(now)
     r = dm.Role(role)
     subject = f"project:{project_id}"
@@ -568,7 +527,7 @@ def act_project(
                 body["cancel_reason"] = p["reason"]
         tx.execute("UPDATE programme_project SET state = ?, body = ?, updated = ? WHERE id = ?",
                    [str(nxt), json.dumps(body, ensure_ascii=False), at, project_id])  # fmt: skip
-        _audit(tx, at, by, str(r), subject, str(act), str(state), str(nxt), p)
+        AUDIT.append(tx, at, by, str(r), subject, str(act), str(state), str(nxt), p)
     return str(nxt)
 
 
@@ -667,6 +626,7 @@ def post_entries(
     fund's allocation to the project, for a use the fund's rules do not allow or beyond a cap,
     is refused; allocations in total stay within the project's budget.
     """
+    by = text(by, "by", 120)  # who acts, as the audit chain records it
     if len(rows) > 5_000:
         raise InputError("rows", "at most 5000 per call", len(rows))
     at = _now(now)
@@ -729,8 +689,8 @@ def post_entries(
             })  # fmt: skip
         tx.insert_rows("programme_ledger", ("seq", "project_id", "fund", "kind", "amount_fen",
                        "purpose", "on_date", "doc", "entered_by", "entered_at"), out)  # fmt: skip
-        _audit_many(tx, at, by, role, [(f"project:{r['project_id']}", str(r["kind"]), "", "", r)
-                                       for r in recs])  # fmt: skip
+        AUDIT.append_many(tx, at, by, role, [
+            (f"project:{r['project_id']}", str(r["kind"]), "", "", r) for r in recs])  # fmt: skip
     return recs
 
 
@@ -825,6 +785,15 @@ def supervise(store: Store, today: dt.date | None = None, *, now: dt.datetime | 
             if tid:
                 tx.execute("UPDATE programme_milestone SET task_id = ? WHERE project_id = ? "
                            "AND seq = ?", [tid, r["project_id"], r["seq"]])  # fmt: skip
-                _audit(tx, at, "system", "system", f"project:{r['project_id']}", "supervise",
-                       "", "", {"milestone": r["seq"], "task_id": tid})  # fmt: skip
+                AUDIT.append(
+                    tx,
+                    at,
+                    "system",
+                    "system",
+                    f"project:{r['project_id']}",
+                    "supervise",
+                    "",
+                    "",
+                    {"milestone": r["seq"], "task_id": tid},
+                )
     return opened

@@ -16,12 +16,34 @@
 ``river_problem``     problems found on a patrol: category, department, severity, the alert and
                       task of the enforcement loop that work it, state
 ``river_audit``       every write: when, who (account and role), subject, action, from → to,
-                      detail
+                      payload, hash-chained like the other workflows' logs
+                      (:class:`bishui.enforcement.audit_table.AuditTable`; migration 2)
 """
 
 from __future__ import annotations
 
-MIGRATIONS: list[list[str]] = [
+from typing import Any
+
+from bishui.enforcement.audit_table import COLUMNS, history_chained, row_of
+
+_CHUNK = 5000  # rows a bulk insert of migration 2
+
+
+def chain_audit(tx: Any) -> None:
+    """Migration 2's Python step: the rows of the unchained ``river_audit`` (migration 1), in
+    the order they were written (``id``), chained from the start into ``river_audit_chain``,
+    each keeping its time and content, so an existing database keeps its history and
+    verifies."""
+    rows = tx.fetch(
+        "SELECT ts, actor, role, subject, action, from_state, to_state, detail "
+        "FROM river_audit ORDER BY id"
+    )
+    chain = [row_of(e) for e in history_chained(rows)]
+    for i in range(0, len(chain), _CHUNK):
+        tx.insert_rows("river_audit_chain", COLUMNS, chain[i : i + _CHUNK])
+
+
+MIGRATIONS: list[list[Any]] = [
     # 1 — bodies, sections, chiefs, assignments, volunteers, joint control, patrols, problems
     [
         """CREATE TABLE river_body (
@@ -137,5 +159,26 @@ MIGRATIONS: list[list[str]] = [
             to_state TEXT NOT NULL,
             detail {JSON} NOT NULL
         )""",
+    ],
+    # 2 — the audit log hash-chained (issue 20 follow-up): the same columns as the other
+    # workflows' audit tables; the rows kept so far chained in their order by chain_audit
+    [
+        """CREATE TABLE river_audit_chain (
+            seq BIGINT PRIMARY KEY,
+            ts TIMESTAMP NOT NULL,
+            actor TEXT NOT NULL,
+            role TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            action TEXT NOT NULL,
+            from_state TEXT NOT NULL,
+            to_state TEXT NOT NULL,
+            payload {JSON} NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE
+        )""",
+        chain_audit,
+        "DROP TABLE river_audit",
+        "DROP SEQUENCE river_audit_seq",
+        "ALTER TABLE river_audit_chain RENAME TO river_audit",
     ],
 ]

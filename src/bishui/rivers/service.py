@@ -1,7 +1,8 @@
 """The store-backed chief system: registry, assignments, volunteers, patrols, problems, views.
 
-Every write is one transaction with its ``river_audit`` row(s), and every state change goes
-through its machine (:mod:`bishui.rivers.machines`). A problem found on patrol enters the
+Every write is one transaction with its event(s) in ``river_audit`` (hash-chained:
+:func:`verify_audit`), and every state change goes through its machine
+(:mod:`bishui.rivers.machines`). A problem found on patrol enters the
 enforcement loop through enforcement's intake (:func:`bishui.enforcement.service.raise_alerts`
 with an :class:`~bishui.enforcement.intake.AlertIn` of subject kind ``river_section``): one
 alert and one task with the deadline of the enforcement policy for the category's severity,
@@ -30,6 +31,7 @@ from typing import Any
 from bishui.enforcement import evidence as ev
 from bishui.enforcement import service as enf
 from bishui.enforcement import tasks as tk
+from bishui.enforcement.audit_table import AuditTable
 from bishui.enforcement.intake import AlertIn
 from bishui.errors import ConflictError, InputError, NotFoundError, PermissionDenied
 from bishui.rivers import machines as m
@@ -64,16 +66,19 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return (now or now_beijing()).replace(tzinfo=None, microsecond=0)
 
 
+#: The chief system's audit log, hash-chained (:func:`verify_audit` names the first break).
+AUDIT = AuditTable("river_audit")
+#: The events in order (of one subject, ``problem:<id>``, ``patrol:<id>`` …).
+audit_events = AUDIT.events
+#: Check the whole chain (:class:`ConflictError` naming the first break); the event count.
+verify_audit = AUDIT.verify
+
+
 def _audit(
     tx: Transaction, at: dt.datetime, who: Who, subject: str, action: str, frm: str | None,
     to: str, detail: Mapping[str, Any] | None = None,
 ) -> None:  # fmt: skip
-    tx.execute(
-        "INSERT INTO river_audit (ts, actor, role, subject, action, from_state, to_state, "
-        "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [at, who.username, who.role, subject, action, frm or "", to,
-         json.dumps(dict(detail or {}), ensure_ascii=False, sort_keys=True, default=str)],
-    )  # fmt: skip
+    AUDIT.append(tx, at, who.username, who.role, subject, action, frm or "", to, detail)
 
 
 def _text(v: Any, field: str, limit: int, *, required: bool = True) -> str:

@@ -363,8 +363,15 @@ class Store(ABC):
                 current = int(cur.fetchone()[0])
                 migrations = schema.domain_migrations(domain)
                 for version in range(current + 1, len(migrations) + 1):
-                    for stmt in schema.statements(self.dialect, version, domain):
-                        self._exec(cur, stmt)
+                    for step in schema.steps(self.dialect, version, domain):
+                        if isinstance(step, str):
+                            self._exec(cur, step)
+                        else:  # a Python step, inside the same transaction
+                            tx = Transaction(self, cur)
+                            try:
+                                step(tx)
+                            finally:
+                                tx._closed = True
                     self._exec(
                         cur,
                         "INSERT INTO schema_version (domain, version, applied_at) VALUES (?, ?, ?)",

@@ -3,7 +3,10 @@
 Each migration is a list of SQL statements written once for both backends; the few type names
 that differ are written as ``{BLOB}`` and ``{JSON}`` and filled in per dialect. A migration is
 applied once, in order, and recorded in ``schema_version``; never edit a released migration,
-add a new one.
+add a new one. A step that SQL cannot express (hashing stored rows into a chain, say) may be a
+function instead of a statement: it is called with the migration's open
+:class:`~bishui.store.base.Transaction`, between the statements around it, and commits or rolls
+back with them.
 
 Tables (docs/data-model.md explains every column):
 
@@ -18,6 +21,7 @@ Tables (docs/data-model.md explains every column):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from bishui.errors import StorageError
 
@@ -577,7 +581,10 @@ $$""",
 #: (this module's :data:`MIGRATIONS`) first, then each domain the application hands over at
 #: start-up with :func:`register` (``bishui.app`` registers every domain of the platform). The
 #: store never names a domain above it; versions are counted per domain in ``schema_version``.
-Migrations = Sequence[Sequence[str]]
+#: A step of a migration written in Python: called with the open transaction (a
+#: :class:`~bishui.store.base.Transaction`) of the migration it belongs to.
+MigrationStep = Callable[[Any], None]
+Migrations = Sequence[Sequence[str | MigrationStep]]
 #: A domain's migrations, or a function returning them when the store migrates (so a domain
 #: can hand over "my module's MIGRATIONS" and the list is read at migration time).
 MigrationSource = Migrations | Callable[[], Migrations]
@@ -618,10 +625,20 @@ def domain_migrations(domain: str) -> Migrations:
 
 
 def statements(dialect: str, version: int, domain: str = "core") -> list[str]:
-    """The SQL of *domain*'s migration *version* (1-based) for *dialect*."""
+    """The SQL of *domain*'s migration *version* (1-based) for *dialect* (its Python steps
+    left out: :func:`steps` has them)."""
+    return [s for s in steps(dialect, version, domain) if isinstance(s, str)]
+
+
+def steps(dialect: str, version: int, domain: str = "core") -> list[str | MigrationStep]:
+    """*domain*'s migration *version* (1-based) for *dialect*, in order: SQL statements and
+    Python steps."""
     types = TYPES[dialect]
-    out = []
+    out: list[str | MigrationStep] = []
     for s in domain_migrations(domain)[version - 1]:
+        if not isinstance(s, str):
+            out.append(s)
+            continue
         if s.startswith("-- "):
             only, _, s = s.partition("\n")
             if only[3:].strip() != dialect:

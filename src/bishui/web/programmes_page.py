@@ -36,6 +36,7 @@ MESSAGES.update({
     "prog.damage": ("生态环境损害赔偿案件", "Ecological-damage compensation cases"),
     "prog.projects": ("项目与资金", "Projects and funds"),
     "prog.export": ("导出 CSV", "Export CSV"),
+    "prog.export_xlsx": ("导出 Excel", "Export Excel"),
     "prog.damage_note": ("依《生态环境损害赔偿制度改革方案》、管理规定(环法规〔2022〕31号)"
                          "与最高人民法院若干规定；金额按民法典第1235条五项，单位元(以分精确记账)。标注“示例”的为演示数据。",
                          "After the 2017 reform plan, the 2022 management rules and the SPC rules; "
@@ -92,7 +93,8 @@ def damage_page(
     heads = [f"{dm.HEADS[h][i]}" for h in dm.HEADS]
     return render(request, "programmes.html", {
         "T": t, "title": t("prog.damage"), "note": t("prog.damage_note"),
-        "links": [("/api/v1/programmes/cases/export.csv", t("prog.export"))],
+        "links": [("/api/v1/programmes/cases/export.csv", t("prog.export")),
+                  ("/api/v1/programmes/cases/export.xlsx", t("prog.export_xlsx"))],
         "summary": None, "summary_title": "",
         "tables": [(t("prog.damage"), head, rows),
                    ("民法典第1235条 赔偿范围" if zh else "Civil Code Art 1235: what is covered",
@@ -157,7 +159,9 @@ def projects_page(
     return render(request, "programmes.html", {
         "T": t, "title": f"{t('prog.projects')} · {programme}", "note": t("prog.projects_note"),
         "links": [(f"/api/v1/programmes/projects/export.csv?programme={quote(programme)}",
-                   t("prog.export"))],
+                   t("prog.export")),
+                  (f"/api/v1/programmes/projects/export.xlsx?programme={quote(programme)}",
+                   t("prog.export_xlsx"))],
         "summary": summary, "summary_title": t("prog.summary"),
         "tables": [(t("prog.schedule"), sh, sched), (t("prog.money"), ch, cash)],
     }, principal=p)  # fmt: skip

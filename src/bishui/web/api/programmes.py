@@ -39,6 +39,7 @@ TREASURERS = ("admin", "finance")
 FILE_UPLOADERS = (*OFFICERS, "finance")
 ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
 FILE_ID = r"^[0-9a-f]{32}$"
+FMT = r"^(csv|xlsx)$"  # the export formats (bishui.web.export)
 MAX_ROWS = 1_000
 
 
@@ -128,9 +129,11 @@ def register_case(
     return {"ok": True, "item": c.as_dict()}
 
 
-@router.get("/cases/export.csv", summary="The cases as CSV (scoped)")
+@router.get("/cases/export.{fmt}", summary="The cases as CSV or xlsx (scoped)")
 def export_cases(
-    store: WebStore, p: Annotated[Principal, requires(*CASE_READERS, scope="scoped")]
+    store: WebStore,
+    p: Annotated[Principal, requires(*CASE_READERS, scope="scoped")],
+    fmt: Annotated[str, Path(pattern=FMT)],
 ) -> Response:
     uscc = (p.enterprise or "-") if p.role == "enterprise" else None
     head = ["编号", "案件", "区县", "地点", "损害发生日期", "线索来源", "赔偿义务人", "状态",
@@ -146,7 +149,7 @@ def export_cases(
             money.fen_to_yuan(sch.paid_fen) if sch else "",
             money.fen_to_yuan(sch.outstanding_fen) if sch else "",
         ])  # fmt: skip
-    return _csv("damage-cases.csv", "生态环境损害赔偿案件", head, rows)
+    return _export("damage-cases", fmt, "生态环境损害赔偿案件", head, rows)
 
 
 @router.get("/cases/{case_id}", response_model=One, summary="One case with its audit trail")
@@ -158,7 +161,7 @@ def get_case(
     c = visible_case(store, p, case_id)
     trail = [{"seq": e.seq, "time": e.time.isoformat(), "actor": e.actor, "action": e.action,
               "from": e.from_state, "to": e.to_state, "hash": e.hash}
-             for e in service.audit_events(store, f"case:{case_id}")]  # fmt: skip
+             for e in service.audit_events(store, f"case:{case_id}", limit=500)]  # fmt: skip
     files = service.list_files(store, f"case:{case_id}")
     return {"ok": True, "item": {**c.as_dict(), "audit": trail, "files": files}}
 
@@ -266,10 +269,11 @@ def register_projects(
     return {"ok": True, "rows": service.register_projects(store, body.rows, _by(p))}
 
 
-@router.get("/projects/export.csv", summary="The project register as CSV (scoped)")
+@router.get("/projects/export.{fmt}", summary="The project register as CSV or xlsx (scoped)")
 def export_projects(
     store: WebStore,
     p: Annotated[Principal, requires(*PROJECT_READERS, scope="scoped")],
+    fmt: Annotated[str, Path(pattern=FMT)],
     programme: Annotated[str | None, Query(max_length=60)] = None,
 ) -> Response:
     head = ["编号", "项目", "类型", "区县", "业主", "计划", "状态", "预算(元)", "已下达(元)",
@@ -289,7 +293,7 @@ def export_projects(
             ";".join(sorted({m["task_id"] for m in ms if m["task_id"]})),
             "是" if x["illustrative"] else "否",
         ])  # fmt: skip
-    return _csv("projects.csv", "项目与资金", head, rows)
+    return _export("projects", fmt, "项目与资金", head, rows)
 
 
 @router.get("/projects/{project_id}", response_model=One, summary="One project with its ledger")
@@ -367,7 +371,8 @@ PROJECT_STATES_ZH = {
 }  # fmt: skip
 
 
-def _csv(filename: str, title: str, head: list[str], rows: list[list[Any]]) -> Response:
-    # the one export path (bishui.web.export): BOM, the formula guard of every cell (= + - @,
-    # a leading TAB or CR), the file name in RFC 5987 form
-    return table_response(head, rows, filename.removesuffix(".csv"), "csv", header_rows(title))
+def _export(name: str, fmt: str, title: str, head: list[str], rows: list[list[Any]]) -> Response:
+    # the one export path (bishui.web.export), as police, rivers and participation export: the
+    # title preamble, the formula guard of every cell (= + - @, a leading TAB or CR), a BOM in
+    # CSV, text cells in xlsx, the file name in RFC 5987 form
+    return table_response(head, rows, name, fmt, header_rows(title))

@@ -16,6 +16,13 @@ one child process per (backend, tree) so each tree imports its own ``bishui``:
   values: no time bound, so every partition of the site's history is looked at).
 
 ``--scale N`` loads N copies of the model city (sites ``ID~k``; issue 21: "10× that size").
+The loader generates each monthly slice of the history once (``site_columns``, numpy, the
+values ``generate`` writes) and writes it N times — copy *k* with every site id suffixed
+``~k``, values unchanged: PostgreSQL by binary ``COPY`` built with numpy into the partitioned
+``measurement`` (the series layout formed once after the load by migration 4's own statement,
+then ``VACUUM (ANALYZE)``), DuckDB by ``INSERT … SELECT`` from the registered arrays. Load
+time and size (PostgreSQL: every table of the schema with its indexes; DuckDB: the file) are
+printed; the PostgreSQL schema is dropped at the end.
 
 Each figure is the best of ``--repeat`` runs in each of ``--rounds`` child runs (the rounds
 alternate trees and backends). The PostgreSQL/DuckDB ratio of each read is the
@@ -42,48 +49,184 @@ PG_URL = os.environ.get("BISHUI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/
 START = dt.datetime(2025, 1, 1)
 
 
-def load(url: str, days: int, scale: int = 1) -> int:
+_PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01, PostgreSQL's binary timestamp epoch, in µs
+
+
+def model_slices(days: int) -> tuple[Any, list[Any]]:
+    """The model city and its history's monthly slices, as ``generate`` cuts them."""
+    import numpy as np
+
     from bishui.demo.city import build
-    from bishui.demo.history import generate
+    from bishui.demo.history import hour_range
+
+    hours = hour_range(START, START + dt.timedelta(days=days))
+    return build(), np.array_split(hours, max(1, round(len(hours) / (30 * 24))))
+
+
+def slice_columns(model: Any, chunk: Any) -> dict[str, Any]:
+    """Every site's values of one slice: exactly what ``generate`` writes for it."""
+    import numpy as np
+
+    from bishui.demo.history import site_columns
+
+    batch = [site_columns(model, s.id, chunk)[0] for s in model.registry.sites]
+    return {k: np.concatenate([b[k] for b in batch]) for k in batch[0]}
+
+
+def copy_binary(cols: dict[str, Any]) -> bytes:
+    """Measurement columns as PostgreSQL's binary ``COPY`` stream (header, one tuple a row,
+    trailer), built column by column with numpy: no Python object per row. Text columns are
+    coded to their distinct values and scattered as byte matrices; NaN, -1 and NaT are NULL
+    (as ``_pg_value`` writes them)."""
+    import numpy as np
+
+    from bishui.store.base import MEASUREMENT_COLUMNS
+
+    n = len(cols["site_id"])
+    fields: list[tuple[Any, Any]] = []  # (bytes (n, width) uint8, length (n,) int64; -1 NULL)
+    for c in MEASUREMENT_COLUMNS:
+        v = cols[c]
+        if c in ("value", "vmin", "vmax", "cou"):
+            f = np.asarray(v, dtype=np.float64)
+            fields.append((f.astype(">f8").view(np.uint8).reshape(n, 8),
+                           np.where(np.isnan(f), -1, 8)))  # fmt: skip
+        elif c == "n_valid":
+            i = np.asarray(v, dtype=np.int64)
+            fields.append((i.astype(">i4").view(np.uint8).reshape(n, 4), np.where(i < 0, -1, 4)))
+        elif c in ("ts", "received_at"):
+            t = np.asarray(v, dtype="datetime64[us]")
+            us = t.astype(np.int64) - _PG_EPOCH_US
+            fields.append((us.astype(">i8").view(np.uint8).reshape(n, 8),
+                           np.where(np.isnat(t), -1, 8)))  # fmt: skip
+        elif c == "valid":
+            fields.append((np.asarray(v, dtype=np.uint8).reshape(n, 1), np.full(n, 1)))
+        else:
+            uniq, inv = np.unique(np.asarray(v, dtype=object).astype(str), return_inverse=True)
+            enc = [u.encode() for u in uniq.tolist()]
+            width = max(1, max(len(e) for e in enc))
+            table = np.zeros((len(enc), width), np.uint8)
+            for j, e in enumerate(enc):
+                table[j, : len(e)] = np.frombuffer(e, np.uint8)
+            fields.append((table[inv], np.array([len(e) for e in enc])[inv]))
+    row = 2 + sum(4 + np.maximum(length, 0) for _, length in fields)
+    start = np.zeros(n, np.int64)
+    np.cumsum(row[:-1], out=start[1:])
+    head = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+    buf = np.zeros(len(head) + int(row.sum()) + 2, np.uint8)
+    buf[: len(head)] = np.frombuffer(head, np.uint8)
+    pos = start + len(head)
+    buf[pos + 1] = len(fields)  # the field count, int16 big-endian (< 256)
+    pos = pos + 2
+    for data, length in fields:
+        lb = length.astype(">i4").view(np.uint8).reshape(n, 4)
+        buf[pos[:, None] + np.arange(4)] = lb
+        width = data.shape[1]
+        at = pos[:, None] + 4 + np.arange(width)
+        keep = np.arange(width) < length[:, None]
+        buf[at[keep]] = data[keep]
+        pos = pos + 4 + np.maximum(length, 0)
+    buf[-2:] = 255  # trailer: -1
+    return buf.tobytes()
+
+
+def copies(cols: dict[str, Any], k: int) -> dict[str, Any]:
+    """Copy *k* of a slice (k ≥ 1: every site id suffixed ``~k``, values unchanged)."""
+    import numpy as np
+
+    if k == 0:
+        return cols
+    uniq, inv = np.unique(cols["site_id"].astype(str), return_inverse=True)
+    return {**cols, "site_id": np.array([f"{u}~{k}" for u in uniq], dtype=object)[inv]}
+
+
+def load(url: str, days: int, scale: int = 1) -> dict[str, Any]:
+    """The model city's sites (and their ``~k`` copies) and history in a fresh store: every
+    slice generated once with numpy, written as *scale* copies — PostgreSQL by binary ``COPY``
+    into the partitioned ``measurement`` (its triggers form the series layout), DuckDB by one
+    ``INSERT … SELECT`` from the registered arrays. Returns counts and seconds."""
     from bishui.registry import apply
     from bishui.store import open_store
+    from bishui.store.base import MEASUREMENT_COLUMNS
+    from bishui.store.schema import statements
 
     store = open_store(url)
+    out: dict[str, Any] = {"values": 0, "generate_s": 0.0, "write_s": 0.0}
     try:
-        model = build()
+        t0 = time.perf_counter()
+        model, slices = model_slices(days)
         apply(store, model.registry)
-        stats = generate(store, model, START, START + dt.timedelta(days=days))
-        n = int(stats["values"])
-        # --scale N: N − 1 copies of every site and its series, under ids ending "~k" (in the
-        # database: one INSERT … SELECT each; on PostgreSQL the series layout's triggers form
-        # the copies' days as for any bulk load)
-        cols = ", ".join(
-            ("site_id || ?" if c == "site_id" else c)
-            for c in ("site_id", "parameter", "period", "ts", "origin", "value", "vmin", "vmax",
-                      "cou", "flag", "valid", "n_valid", "source", "received_at")
-        )  # fmt: skip
         for k in range(1, scale):
-            with store.transaction() as tx:
-                tx.execute(
-                    f"INSERT INTO measurement ({cols.replace('site_id || ?', 'site_id')}) "
-                    f"SELECT {cols} FROM measurement WHERE site_id NOT LIKE '%~%'",
-                    [f"~{k}"],
-                )
-                tx.execute(
-                    "INSERT INTO sites (id, kind, name, region, lon, lat, enterprise, outlet, "
-                    "river, body, target_class, control, drinking_source, assessment, attrs) "
-                    "SELECT id || ?, kind, name || ?, region, lon, lat, enterprise, outlet, river, "
-                    "body, target_class, control, drinking_source, assessment, attrs FROM sites "
-                    "WHERE id NOT LIKE '%~%'",
-                    [f"~{k}", f"~{k}"],
-                )
-            n += int(stats["values"])
-        if store.dialect == "postgresql":
-            store.execute("ANALYZE measurement")
-            store.execute("ANALYZE measurement_day")
+            store.execute(
+                "INSERT INTO sites (id, kind, name, region, lon, lat, enterprise, outlet, "
+                "river, body, target_class, control, drinking_source, assessment, attrs) "
+                "SELECT id || ?, kind, name || ?, region, lon, lat, enterprise, outlet, river, "
+                "body, target_class, control, drinking_source, assessment, attrs FROM sites "
+                "WHERE id NOT LIKE '%~%'",
+                [f"~{k}", f"~{k}"],
+            )
+        pg = store.dialect == "postgresql"
+        names = ", ".join(MEASUREMENT_COLUMNS)
+        if pg:
+            store.ensure_partitions(START, START + dt.timedelta(days=days))  # type: ignore[attr-defined]
+            # a bulk load: the series layout is formed once after it (below) instead of by
+            # the insert trigger statement by statement — the same rows (migration 4's own
+            # statement for the values already stored), half the load's time
+            store.execute("ALTER TABLE measurement DISABLE TRIGGER measurement_day_insert")
+        else:
+            from bishui.store.duckdb_backend import _SELECT
+
+            select = ", ".join(_SELECT.get(c, c) for c in MEASUREMENT_COLUMNS)
+        out["registry_s"] = time.perf_counter() - t0
+        for chunk in slices:
+            t = time.perf_counter()
+            base = slice_columns(model, chunk)
+            out["generate_s"] += time.perf_counter() - t
+            for k in range(scale):
+                t = time.perf_counter()
+                cols = copies(base, k)
+                with store._writing() as cur:  # one transaction a slice and copy
+                    if pg:
+                        data = copy_binary(cols)
+                        with cur.copy(
+                            f"COPY measurement ({names}) FROM STDIN (FORMAT BINARY)"
+                        ) as cp:
+                            for i in range(0, len(data), 1 << 24):
+                                cp.write(memoryview(data)[i : i + (1 << 24)])
+                    else:
+                        cur.register("__bench_slice", cols)
+                        cur.execute(
+                            f"INSERT INTO measurement ({names}) SELECT {select} FROM __bench_slice"
+                        )
+                        cur.unregister("__bench_slice")
+                out["write_s"] += time.perf_counter() - t
+                out["values"] += len(cols["site_id"])
+        t = time.perf_counter()
+        if pg:
+            store.execute(statements("postgresql", 4)[-1])
+            store.execute("ALTER TABLE measurement ENABLE TRIGGER measurement_day_insert")
+        out["layout_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if pg:
+            # what autovacuum would have done to a year of data: statistics and the visibility
+            # map; and the partitioned parent, which autovacuum never analyses
+            con = store._wcon  # type: ignore[attr-defined]  # VACUUM: outside a transaction
+            con.autocommit = True
+            try:
+                con.execute("VACUUM (ANALYZE) measurement")
+                con.execute("VACUUM (ANALYZE) measurement_day")
+            finally:
+                con.autocommit = False
+            out["size_bytes"] = int(store.query(
+                "SELECT SUM(pg_total_relation_size(oid)) AS b FROM pg_class "
+                "WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r'"
+            )[0]["b"])  # fmt: skip
+        else:
+            store.execute("CHECKPOINT")
+            out["size_bytes"] = Path(url.removeprefix("duckdb:///")).stat().st_size
+        out["finish_s"] = time.perf_counter() - t
     finally:
         store.close()
-    return n
+    return out
 
 
 def child(url: str, tree: str, days: int, repeat: int) -> dict[str, Any]:
@@ -149,11 +292,13 @@ def main() -> int:
     ap.add_argument("--scale", type=int, default=1, help="copies of the model city (10: 10×)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=1, help="child runs per tree and backend")
-    ap.add_argument("--short", action="store_true", help="CI's quick form: 7 days, one repeat")
+    ap.add_argument(
+        "--short", action="store_true", help="CI's quick form: 7 days, two copies, one repeat"
+    )
     ap.add_argument("--child", nargs=2, metavar=("URL", "TREE"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.short:
-        a.days, a.repeat, a.rounds, a.scale = 7, 1, 1, min(a.scale, 2)
+        a.days, a.repeat, a.rounds, a.scale = 7, 1, 1, 2  # two copies: the copy path too
     if a.child:
         print(json.dumps(child(a.child[0], a.child[1], a.days, a.repeat)))
         return 0
@@ -165,9 +310,15 @@ def main() -> int:
         try:
             for backend, url in urls.items():
                 t = time.perf_counter()
-                n = load(url, a.days, a.scale)
+                got = load(url, a.days, a.scale)
                 print(
-                    f"{backend}: loaded {n:,} values in {time.perf_counter() - t:.0f} s (not timed)"
+                    f"{backend}: loaded {got['values']:,} values in "
+                    f"{time.perf_counter() - t:.1f} s (registry {got['registry_s']:.1f} s, "
+                    f"generating {got['generate_s']:.1f} s, writing {got['write_s']:.1f} s, "
+                    f"series layout {got['layout_s']:.1f} s, "
+                    f"{'VACUUM ANALYZE' if backend == 'postgresql' else 'CHECKPOINT'} "
+                    f"{got['finish_s']:.1f} s); size {got['size_bytes'] / 2**20:,.0f} MiB",
+                    flush=True,
                 )
             names = ("city_year", "air_year", "water_year", "sources_year", "latest")
             results: dict[tuple[str, str], dict[str, Any]] = {}

@@ -486,11 +486,27 @@ def store_group() -> None:
 @db_option
 @click.option("--months", type=click.IntRange(min=0), default=3, show_default=True,
               help="months ahead of this one to create")  # fmt: skip
-def store_partitions(db_url: str, months: int) -> None:
+@click.option("--storage", multiple=True, metavar="KIND:NAME=VALUE[,…]",
+              help="set the autovacuum parameters of KIND's partitions (minute, hourly), "
+              "new and existing; 'KIND:' alone resets them to the server's "
+              "(docs/postgresql.md)")  # fmt: skip
+def store_partitions(db_url: str, months: int, storage: tuple[str, ...]) -> None:
     """Create the partitions of the series ahead of time and list them (PostgreSQL; rows
-    waiting in a default partition are moved into theirs)."""
+    waiting in a default partition are moved into theirs), with the autovacuum parameters
+    each kind of partition is created with."""
+    settings_of: list[tuple[str, dict[str, str]]] = []
+    for spec in storage:
+        kind, colon, rest = spec.partition(":")
+        items = [i for i in rest.split(",") if i.strip()]
+        if not colon or any("=" not in i for i in items):
+            raise click.BadParameter(f"KIND:NAME=VALUE[,…], not {spec!r}", param_hint="--storage")
+        settings_of.append(
+            (kind.strip(), {k.strip(): v.strip() for k, v in (i.split("=", 1) for i in items)})
+        )
     store = _open(db_url)
     try:
+        for kind, options in settings_of:
+            store.set_partition_storage(kind, options)
         now = now_beijing()
         start = dt.datetime(now.year, now.month, 1)
         end = start
@@ -498,6 +514,7 @@ def store_partitions(db_url: str, months: int) -> None:
             end = dt.datetime(end.year + end.month // 12, end.month % 12 + 1, 1)
         created = store.ensure_partitions(start, end)
         parts = store.measurement_partitions()
+        kept = store.partition_storage()
     finally:
         store.close()
     if store.dialect != "postgresql":
@@ -508,6 +525,9 @@ def store_partitions(db_url: str, months: int) -> None:
     for p in parts:
         span = "default" if p["start"] is None else f"{p['start']:%Y-%m-%d} – {p['end']:%Y-%m-%d}"
         click.echo(f"{p['name']:<32} {p['kind']:<7} {span:<25} ~{p['rows']:,} rows")
+    for kind, options in kept.items():
+        shown = ", ".join(f"{k}={v}" for k, v in options.items()) or "the server's"
+        click.echo(f"new {kind} partitions: {shown}")
 
 
 @store_group.command("retention")

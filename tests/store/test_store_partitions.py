@@ -13,6 +13,7 @@ import pytest
 from psycopg import sql as pgsql
 
 from backends import PG_URL, new_pg_schema, require_pg
+from bishui import readings
 from bishui.ingest import aggregate
 from bishui.ingest.retention import maintain, retention, unaggregated
 from bishui.store import Store, open_store
@@ -149,6 +150,10 @@ def test_migration_5_converts_a_stored_table() -> None:
     try:
         assert store.schema_version() >= 5
         assert where(store) == {"measurement_hourly_2025": 48, "measurement_minute_2024_12": 5}
+        # migration 6 gave the partitions migration 5 made their autovacuum parameters
+        assert reloptions(store)["measurement_hourly_2025"] == DEFAULT_STORAGE
+        assert reloptions(store)["measurement_minute_2024_12"] == DEFAULT_STORAGE
+        assert reloptions(store)["measurement_minute_default"] is None
         assert store.count("measurement_day") == 4  # two sites × two days, as before
         layout_matches(store)
         (kind,) = store.query("SELECT relkind FROM pg_class WHERE oid = 'measurement'::regclass")
@@ -222,3 +227,188 @@ def test_retention_never_drops_what_is_not_aggregated(city: Store) -> None:
     assert report["hours_aggregated_first"] == 1 and report["held_from"] is None
     assert store.count("measurement", "period = 'min'") == 0
     assert store.count("measurement", "period = 'hour'") == 1
+
+
+# -- readings.latest of minute data: bounded steps, the same answer (both backends) ----------
+
+
+def _unbounded_latest(store: Store, site_ids: list[str], period: str) -> list[dict[str, Any]]:
+    """The answer of readings.latest by its definition: one read of every stored time."""
+    marks = ", ".join("?" for _ in site_ids)
+    rows = store.query(
+        "SELECT m.site_id, m.parameter, m.ts, m.value, m.flag, m.valid, m.origin FROM "
+        "measurement m JOIN (SELECT site_id, parameter, MAX(ts) AS ts FROM measurement "
+        f"WHERE period = ? AND site_id IN ({marks}) GROUP BY site_id, parameter) last "
+        "ON m.site_id = last.site_id AND m.parameter = last.parameter AND m.ts = last.ts "
+        "WHERE m.period = ?",
+        [period, *site_ids, period],
+    )
+    order = {o: i for i, o in enumerate(readings.ORIGIN_ORDER)}
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in sorted(rows, key=lambda r: (r["site_id"], r["parameter"], order[r.pop("origin")])):
+        best.setdefault((r["site_id"], r["parameter"]), r)
+    return list(best.values())
+
+
+def test_latest_minute_values_are_the_unbounded_answer_with_old_series(store: Store) -> None:
+    new = dt.datetime(2025, 4, 10, 12)
+    rows = [row("min", new - dt.timedelta(minutes=m), 10.0 + m, code=c, site=s)
+            for s in ("A1", "A2") for c in ("a21026", "a34004") for m in range(5)]  # fmt: skip
+    rows += [
+        # a code whose newest minute value is two months older than the site's newest time,
+        # sorting between the live ones and after them
+        row("min", dt.datetime(2025, 2, 3, 4, 5), 3.5, site="A1", code="a21004"),
+        row("min", dt.datetime(2025, 1, 2, 4, 5), 3.0, site="A1", code="a21004"),
+        row("min", dt.datetime(2025, 2, 1), 8.0, site="A1", code="a99999"),
+        # the same time from two origins: the logger's counts
+        row("min", dt.datetime(2025, 2, 1), 9.0, origin="upload", site="A1", code="a99999"),
+        # a site with nothing newer than three months before the other's newest time
+        row("min", dt.datetime(2025, 1, 5), 1.25, site="A3", code="a21026"),
+        row("hour", new + dt.timedelta(days=30), 2.0, site="A1"),  # another period
+    ]
+    store.write_batch(Batch(rows=rows))
+    for sites in (["A1"], ["A1", "A2", "A3"], ["A3"], ["A9"], ["A2", "A1", "A2"]):
+        got = readings.latest(store, sites, "min")
+        assert got == _unbounded_latest(store, list(dict.fromkeys(sites)), "min"), sites
+    by = {(r["site_id"], r["parameter"]): (r["ts"], r["value"])
+          for r in readings.latest(store, ["A1", "A3"], "min")}  # fmt: skip
+    assert by == {
+        ("A1", "a21004"): (dt.datetime(2025, 2, 3, 4, 5), 3.5),
+        ("A1", "a21026"): (new, 10.0),
+        ("A1", "a34004"): (new, 10.0),
+        ("A1", "a99999"): (dt.datetime(2025, 2, 1), 8.0),
+        ("A3", "a21026"): (dt.datetime(2025, 1, 5), 1.25),
+    }
+    assert readings.latest(store, [], "min") == []
+    hour = readings.latest(store, ["A1", "A2"], "hour")  # one read, as before
+    assert hour == _unbounded_latest(store, ["A1", "A2"], "hour") and len(hour) == 1
+
+
+@pytest.mark.postgres
+def test_latest_minute_read_is_pruned_to_the_newest_partitions(pg: Store) -> None:
+    pg.write_batch(Batch(rows=[row("min", dt.datetime(2025, m, 1, 0, 5), 1.0)
+                               for m in range(1, 13)]))  # fmt: skip
+    since = dt.datetime(2025, 12, 1, 0, 5) - readings.LATEST_WINDOW
+    seen: list[str] = []
+    real = pg.query
+
+    def explain(sql: str, params: Any = ()) -> Any:
+        out = real(sql, params)
+        if "GROUP BY site_id, parameter" in sql and "AND ts >= ?" in sql:
+            seen.append("\n".join(r["QUERY PLAN"] for r in real("EXPLAIN " + sql, params)))
+        return out
+
+    pg.query = explain  # type: ignore[method-assign]
+    try:
+        assert [r["ts"] for r in readings.latest(pg, ["A1"], "min")] == [
+            dt.datetime(2025, 12, 1, 0, 5)
+        ]
+    finally:
+        del pg.query  # type: ignore[attr-defined]
+    (plan,) = seen
+    assert since == dt.datetime(2025, 11, 30, 0, 5)
+    assert "measurement_minute_2025_11" in plan and "measurement_minute_2025_12" in plan
+    assert "measurement_minute_2025_10" not in plan and "measurement_minute_2025_01" not in plan
+    assert "measurement_hourly" not in plan
+
+
+# -- autovacuum per partition (core migration 6) ---------------------------------------------
+
+DEFAULT_STORAGE = ["autovacuum_vacuum_scale_factor=0.02", "autovacuum_analyze_scale_factor=0.02",
+                   "autovacuum_freeze_min_age=0"]  # fmt: skip
+
+
+def reloptions(store: Store) -> dict[str, list[str] | None]:
+    """Every partition's ``pg_class.reloptions``."""
+    return {p["name"]: store.query("SELECT reloptions AS o FROM pg_class WHERE oid = ?::regclass",
+                                   [p["name"]])[0]["o"]
+            for p in store.measurement_partitions()}  # fmt: skip
+
+
+@pytest.mark.postgres
+def test_new_partitions_get_the_autovacuum_parameters_of_their_kind(pg: Store) -> None:
+    assert pg.partition_storage() == {
+        k: dict(o.split("=") for o in DEFAULT_STORAGE) for k in ("hourly", "minute")
+    }
+    # by the writer
+    pg.write_batch(Batch(rows=[row("min", dt.datetime(2025, 3, 1), 1.0),
+                               row("hour", dt.datetime(2025, 3, 1), 1.0)]))  # fmt: skip
+    # by `bishui store partitions` and the maintenance pass
+    pg.ensure_partitions(dt.datetime(2025, 4, 1), dt.datetime(2025, 5, 1))
+    opts = reloptions(pg)
+    assert opts == {"measurement_hourly_2025": DEFAULT_STORAGE,
+                    "measurement_hourly_default": None,
+                    "measurement_minute_2025_03": DEFAULT_STORAGE,
+                    "measurement_minute_2025_04": DEFAULT_STORAGE,
+                    "measurement_minute_default": None}  # fmt: skip
+    # configured: kept for new partitions, set on the existing ones, dropped names reset
+    changed = pg.set_partition_storage("minute", {"autovacuum_vacuum_insert_scale_factor": "0.05"})
+    assert changed == ["measurement_minute_2025_03", "measurement_minute_2025_04"]
+    pg.write_batch(Batch(rows=[row("min", dt.datetime(2025, 7, 1), 1.0)]))
+    opts = reloptions(pg)
+    for m in ("03", "04", "07"):
+        assert opts[f"measurement_minute_2025_{m}"] == [
+            "autovacuum_vacuum_insert_scale_factor=0.05"
+        ]
+    assert opts["measurement_hourly_2025"] == DEFAULT_STORAGE
+    pg.set_partition_storage("minute", {})  # the server's settings
+    assert reloptions(pg)["measurement_minute_2025_07"] is None
+    pg.ensure_partitions(dt.datetime(2025, 9, 1), dt.datetime(2025, 10, 1))
+    assert reloptions(pg)["measurement_minute_2025_09"] is None
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("kind", "options", "field"),
+    [
+        ("daily", {"autovacuum_vacuum_scale_factor": "0.1"}, "kind"),
+        ("minute", {"fillfactor": "50"}, "storage"),
+        ("minute", {"autovacuum_vacuum_scale_factor": "0.1) ; DROP TABLE sites; --"}, None),
+        ("minute", {"autovacuum_vacuum_scale_factor": "-1"}, "autovacuum_vacuum_scale_factor"),
+        ("minute", {"autovacuum_no_such_thing": "1"}, "storage"),  # PostgreSQL refuses it
+        ("minute", {"autovacuum_vacuum_scale_factor": "200"}, "storage"),  # out of range
+    ],
+)
+def test_partition_storage_refuses_what_is_not_an_autovacuum_number(
+    pg: Store, kind: str, options: dict[str, str], field: str | None
+) -> None:
+    from bishui.errors import InputError
+
+    with pytest.raises(InputError) as err:
+        pg.set_partition_storage(kind, options)
+    assert err.value.field == (field or "autovacuum_vacuum_scale_factor")
+    assert pg.partition_storage()["minute"] == dict(o.split("=") for o in DEFAULT_STORAGE)
+    pg.write_batch(Batch(rows=[row("min", dt.datetime(2025, 3, 1), 1.0)]))  # still creatable
+    assert reloptions(pg)["measurement_minute_2025_03"] == DEFAULT_STORAGE
+
+
+@pytest.mark.postgres
+def test_store_partitions_command_sets_and_lists_the_storage() -> None:
+    from click.testing import CliRunner
+
+    from bishui.cli import main
+
+    require_pg()
+    url = f"{PG_URL}?schema={new_pg_schema()}"
+    store = open_store(url)
+    try:
+        run = CliRunner().invoke
+        r = run(main, ["store", "partitions", "--db", url, "--months", "0",
+                       "--storage", "hourly:autovacuum_analyze_scale_factor=0.05"])  # fmt: skip
+        assert r.exit_code == 0, r.output
+        assert "new hourly partitions: autovacuum_analyze_scale_factor=0.05\n" in r.output
+        assert f"new minute partitions: {', '.join(DEFAULT_STORAGE)}\n" in r.output
+        made = {k: v for k, v in reloptions(store).items() if not k.endswith("_default")}
+        assert made and all(
+            v == (["autovacuum_analyze_scale_factor=0.05"] if "hourly" in k else DEFAULT_STORAGE)
+            for k, v in made.items()
+        )
+        r = run(main, ["store", "partitions", "--db", url, "--storage", "minute"])
+        assert r.exit_code == 2 and "KIND:NAME=VALUE" in r.output
+        r = run(main, ["store", "partitions", "--db", url, "--storage", "minute:fillfactor=5"])
+        assert r.exit_code != 0 and "fillfactor" in r.output
+        r = run(main, ["store", "partitions", "--db", url, "--storage", "hourly:"])
+        assert r.exit_code == 0 and "new hourly partitions: the server's\n" in r.output
+    finally:
+        store.drop_schema()  # type: ignore[attr-defined]
+        store.close()

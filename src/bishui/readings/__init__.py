@@ -27,6 +27,7 @@ Python object is made per row on either backend.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -358,26 +359,94 @@ def sites(store: Store, where: str = "", params: Sequence[Any] = ()) -> list[Sit
     return out
 
 
+#: How far before the newest stored time of the sites asked for :func:`latest` looks first
+#: (its first, time-bounded step). A speed choice, not part of the answer: a series whose
+#: newest value is older is still answered, by the second step (docs/postgresql.md,
+#: *Partitions*). A day holds every minute series that is still reporting.
+LATEST_WINDOW = dt.timedelta(days=1)
+
+
 def latest(store: Store, site_ids: Sequence[str], period: str = "hour") -> list[dict[str, Any]]:
     """The newest value of each parameter at each site for one period: the newest time with any
     stored value, and at that time the value of the best origin (:data:`ORIGIN_ORDER`). Rows
-    ``site_id, parameter, ts, value, flag, valid`` in (site, parameter) order."""
-    if not site_ids:
+    ``site_id, parameter, ts, value, flag, valid`` in (site, parameter) order.
+
+    Minute and real-time values are read in bounded steps, so a store with years of minute data
+    (on PostgreSQL: many monthly partitions, docs/postgresql.md) is not read whole: (1) the
+    newest stored time *t* of the sites (one index probe per site and partition); (2) the
+    newest values at ``ts >= t −`` :data:`LATEST_WINDOW` — pruned to the newest partitions; (3)
+    only for the parameters of each site that step 2 did not find, at any time — expressed as
+    ranges of ``parameter`` between the found ones, so the primary key (led by site and
+    parameter) reads only those parameters' rows. A parameter found in step 2 has its newest
+    value there (nothing later is outside the window), so the answer is the unbounded one."""
+    sids = list(dict.fromkeys(site_ids))
+    if not sids:
         return []
-    marks = ", ".join("?" for _ in site_ids)
-    rank = origin_rank_sql("m.origin")
-    # A handful of rows (one per site and parameter, a few origins each): rows, not arrays.
-    rows = store.query(
-        "SELECT m.site_id, m.parameter, m.ts, m.value, m.flag, m.valid, "  # noqa: S608
-        f"{rank} AS rank FROM measurement m "
-        "JOIN (SELECT site_id, parameter, MAX(ts) AS ts FROM measurement "
-        f"WHERE period = ? AND site_id IN ({marks}) GROUP BY site_id, parameter) last "
-        "ON m.site_id = last.site_id AND m.parameter = last.parameter AND m.ts = last.ts "
-        "WHERE m.period = ? ORDER BY m.site_id, m.parameter, rank",
-        [period, *site_ids, period],
-    )
-    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    marks = ", ".join("?" for _ in sids)
+    if period not in ("min", "rt"):
+        # Hourly and daily values: one read (on PostgreSQL a yearly partition each, through the
+        # primary key led by site — a small scan a year). Their partitions' time index leads
+        # with period, not site, so step 1 would scan back from the newest hour of every site.
+        return _best(_latest_rows(store, f"site_id IN ({marks})", sids, period, None))
+    newest = store.query(
+        "SELECT MAX(t) AS t FROM ("  # noqa: S608
+        + " UNION ALL ".join(
+            "SELECT (SELECT MAX(ts) FROM measurement WHERE site_id = ? AND period = ?) AS t"
+            for _ in sids
+        )
+        + ") x",
+        [v for s in sids for v in (s, period)],
+    )[0]["t"]
+    if newest is None:
+        return []
+    since = newest - LATEST_WINDOW
+    rows = _latest_rows(store, f"site_id IN ({marks}) AND ts >= ?", [*sids, since], period, since)
+    found: dict[str, list[str]] = {}
     for r in rows:
+        found.setdefault(r["site_id"], [])
+        if r["parameter"] not in found[r["site_id"]]:
+            found[r["site_id"]].append(r["parameter"])
+    where, params = [], []
+    for s in sids:
+        got = sorted(found.get(s, []))
+        if not got:
+            where.append("site_id = ?")
+            params.append(s)
+            continue
+        # the parameters other than *got*: below the first, between neighbours, above the last
+        gaps = ["parameter < ?"] + ["(parameter > ? AND parameter < ?)"] * (len(got) - 1)
+        gaps.append("parameter > ?")
+        where.append(f"(site_id = ? AND ({' OR '.join(gaps)}))")
+        params.extend(
+            [s, got[0], *(v for a, b in itertools.pairwise(got) for v in (a, b)), got[-1]]
+        )
+    rows += _latest_rows(store, f"({' OR '.join(where)})", params, period, None)
+    return _best(rows)
+
+
+def _best(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row a (site, parameter), the best origin's, in (site, parameter) order."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in sorted(rows, key=lambda r: (r["site_id"], r["parameter"], r["rank"])):
         r.pop("rank")
         seen.setdefault((r["site_id"], r["parameter"]), r)
     return list(seen.values())
+
+
+def _latest_rows(
+    store: Store, where: str, params: Sequence[Any], period: str, since: dt.datetime | None
+) -> list[dict[str, Any]]:
+    """The rows at the newest time of each (site, parameter) matching *where* (over columns
+    of ``measurement``, with *params*), every origin, ranked; *since* bounds ``ts`` below."""
+    rank = origin_rank_sql("m.origin")
+    bound = "" if since is None else " AND m.ts >= ?"
+    # A handful of rows (one per site and parameter, a few origins each): rows, not arrays.
+    return store.query(
+        "SELECT m.site_id, m.parameter, m.ts, m.value, m.flag, m.valid, "  # noqa: S608
+        f"{rank} AS rank FROM measurement m "
+        "JOIN (SELECT site_id, parameter, MAX(ts) AS ts FROM measurement "
+        f"WHERE period = ? AND {where} GROUP BY site_id, parameter) last "
+        "ON m.site_id = last.site_id AND m.parameter = last.parameter AND m.ts = last.ts "
+        f"WHERE m.period = ?{bound}",
+        [period, *params, period, *([] if since is None else [since])],
+    )

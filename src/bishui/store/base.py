@@ -398,6 +398,16 @@ class Store(ABC):
         (PostgreSQL); the names created. Nothing to do on DuckDB."""
         return []
 
+    def partition_storage(self) -> dict[str, dict[str, str]]:
+        """The storage parameters new partitions of ``measurement`` get, by kind (PostgreSQL,
+        core migration 6: autovacuum per partition); DuckDB has no partitions."""
+        return {}
+
+    def set_partition_storage(self, kind: str, options: Mapping[str, str]) -> list[str]:
+        """Set the storage parameters of *kind*'s partitions, new and existing (PostgreSQL);
+        the partitions changed. Nothing to do on DuckDB."""
+        return []
+
     def minute_retention_boundary(self, cutoff: dt.datetime) -> dt.datetime:
         """Where retention of minute data older than *cutoff* can cut: *cutoff* itself
         (rows are deleted); PostgreSQL drops whole monthly partitions and cuts at the month's

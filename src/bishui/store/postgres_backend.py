@@ -372,6 +372,68 @@ class PostgresStore(Store):
                 self._partitions_seen.add((kind, t))
         return sorted({p["name"] for p in self.measurement_partitions()} - before)
 
+    def partition_storage(self) -> dict[str, dict[str, str]]:
+        """The storage parameters each kind of partition is created with (core migration 6:
+        ``measurement_partition_storage``), as ``{kind: {name: value}}``."""
+        if not self.query("SELECT to_regclass('measurement_partition_storage') IS NOT NULL AS t")[
+            0
+        ]["t"]:
+            return {}
+        rows = self.query("SELECT kind, options FROM measurement_partition_storage ORDER BY kind")
+        return {r["kind"]: dict(o.split("=", 1) for o in r["options"]) for r in rows}
+
+    def set_partition_storage(self, kind: str, options: Mapping[str, str]) -> list[str]:
+        """Set the autovacuum storage parameters (``autovacuum_…``, plain numbers) of *kind*'s
+        partitions (``minute`` or ``hourly``): kept for the partitions created from now on and
+        set on the existing ones (parameters no longer named are reset to the server's).
+        PostgreSQL itself checks names and ranges first (on a temporary table), so a bad one
+        is an :class:`InputError` and never reaches a partition's creation. Returns the
+        partitions changed."""
+        if kind not in ("minute", "hourly"):
+            raise InputError("kind", "minute or hourly", kind)
+        for name, value in options.items():
+            if not _STORAGE_NAME.fullmatch(name):
+                raise InputError("storage", "an autovacuum_… parameter of a table", name)
+            if not _STORAGE_VALUE.fullmatch(str(value)):
+                raise InputError(name, "a number ≥ 0", value)
+        new = [f"{k}={v}" for k, v in options.items()]
+        with_ = pgsql.SQL(", ").join(pgsql.SQL(o) for o in new)  # checked above: name=number
+        changed: list[str] = []
+        with self._writing() as cur:
+            cur.execute("SAVEPOINT bishui_storage")
+            try:
+                if new:
+                    cur.execute(
+                        pgsql.SQL(
+                            "CREATE TEMP TABLE bishui_storage_check (x int) WITH ({})"
+                        ).format(with_)
+                    )
+                    cur.execute("DROP TABLE bishui_storage_check")
+            except psycopg.Error as exc:
+                cur.execute("ROLLBACK TO SAVEPOINT bishui_storage")
+                raise InputError("storage", "parameters PostgreSQL accepts", ", ".join(new),
+                                 message=f"{exc}".strip()) from None  # fmt: skip
+            cur.execute("SELECT options FROM measurement_partition_storage WHERE kind = %s", [kind])
+            old = [o.split("=", 1)[0] for o in cur.fetchone()[0]]
+            cur.execute(
+                "UPDATE measurement_partition_storage SET options = %s WHERE kind = %s", [new, kind]
+            )
+            gone = [n for n in old if n not in options]
+            for p in self.measurement_partitions():
+                if p["kind"] != kind or p["start"] is None:
+                    continue
+                table = pgsql.Identifier(p["name"])
+                if gone:
+                    cur.execute(
+                        pgsql.SQL("ALTER TABLE {} RESET ({})").format(
+                            table, pgsql.SQL(", ").join(pgsql.SQL(n) for n in gone)
+                        )
+                    )
+                if new:
+                    cur.execute(pgsql.SQL("ALTER TABLE {} SET ({})").format(table, with_))
+                changed.append(p["name"])
+        return changed
+
     def drop_minute_data(self, before: dt.datetime) -> dict[str, Any]:
         """Drop every minute partition that ends at or before *before* (whole months: no row
         deleted one by one, nothing left for VACUUM) and delete the default partition's minute
@@ -427,6 +489,11 @@ class PostgresStore(Store):
             cur.execute("SET LOCAL bishui.revisions = 'off'")
             return
         cur.execute(upsert)
+
+
+#: Storage parameters a partition of ``measurement`` may be given (migration 6's check too).
+_STORAGE_NAME = re.compile(r"autovacuum_[a-z_]+")
+_STORAGE_VALUE = re.compile(r"[0-9][0-9.]*")
 
 
 def _code_groups(

@@ -491,6 +491,89 @@ SELECT site_id, parameter, period, ts, origin, value, vmin, vmax, cou, flag, val
         "-- postgresql\nCREATE TRIGGER measurement_day_truncate AFTER TRUNCATE ON measurement "
         "FOR EACH STATEMENT EXECUTE FUNCTION measurement_day_sync()",
     ],
+    # 6 — autovacuum per time partition (issue 21 item 3; docs/postgresql.md, *Autovacuum of
+    # the partitions*): ``measurement_partition_storage`` holds, per kind of partition, the
+    # storage parameters every new partition of that kind is created with (``CREATE TABLE …
+    # WITH``), in ``pg_class.reloptions``' own ``name=value`` form; only autovacuum
+    # parameters with plain values are accepted (checked here, so the function can put them
+    # into its DDL). ``measurement_ensure_partition`` is replaced to apply them, and the
+    # partitions that exist get them now (a catalog change: ``ALTER TABLE … SET``). Change
+    # them with ``bishui store partitions --storage`` (``Store.set_partition_storage``).
+    [
+        """-- postgresql
+CREATE TABLE measurement_partition_storage (
+    kind TEXT PRIMARY KEY CHECK (kind IN ('minute', 'hourly')),
+    options TEXT[] NOT NULL CHECK (cardinality(options) = 0 OR array_to_string(options, ',')
+        ~ '^autovacuum_[a-z_]+=[0-9][0-9.]*(,autovacuum_[a-z_]+=[0-9][0-9.]*)*$')
+)""",
+        # The defaults (docs/postgresql.md): ANALYZE and VACUUM after 2 % of a partition
+        # changed, not the server's 10 % and 20 %; rows frozen by the first vacuum that
+        # visits them (insert-mostly tables, PostgreSQL 15 documentation, *Routine
+        # Vacuuming*, *The Autovacuum Daemon*).
+        """-- postgresql
+INSERT INTO measurement_partition_storage (kind, options) VALUES
+    ('minute', ARRAY['autovacuum_vacuum_scale_factor=0.02',
+        'autovacuum_analyze_scale_factor=0.02', 'autovacuum_freeze_min_age=0']),
+    ('hourly', ARRAY['autovacuum_vacuum_scale_factor=0.02',
+        'autovacuum_analyze_scale_factor=0.02', 'autovacuum_freeze_min_age=0'])""",
+        """-- postgresql
+CREATE OR REPLACE FUNCTION measurement_ensure_partition(kind TEXT, t TIMESTAMP) RETURNS TEXT
+LANGUAGE plpgsql AS $$
+DECLARE
+    lo TIMESTAMP;
+    hi TIMESTAMP;
+    parent TEXT := 'measurement_' || kind;
+    name TEXT;
+    opts TEXT;
+BEGIN
+    IF kind = 'minute' THEN
+        lo := date_trunc('month', t);
+        hi := lo + interval '1 month';
+        name := parent || '_' || to_char(lo, 'YYYY_MM');
+    ELSIF kind = 'hourly' THEN
+        lo := date_trunc('year', t);
+        hi := lo + interval '1 year';
+        name := parent || '_' || to_char(lo, 'YYYY');
+    ELSE
+        RAISE EXCEPTION 'measurement partitions are minute or hourly, not %', kind;
+    END IF;
+    IF to_regclass(name) IS NOT NULL THEN
+        RETURN name;
+    END IF;
+    PERFORM pg_advisory_xact_lock(1651077993, hashtext(current_schema() || '.' || name));
+    IF to_regclass(name) IS NOT NULL THEN
+        RETURN name;
+    END IF;
+    -- the kind's storage parameters (checked by the table's constraint: name=number only)
+    SELECT array_to_string(s.options, ', ') INTO opts FROM measurement_partition_storage s
+    WHERE s.kind = measurement_ensure_partition.kind;
+    EXECUTE format('CREATE TABLE %I (LIKE measurement INCLUDING DEFAULTS)%s', name,
+        CASE WHEN coalesce(opts, '') = '' THEN '' ELSE ' WITH (' || opts || ')' END);
+    EXECUTE format('WITH moved AS (DELETE FROM %I WHERE ts >= $1 AND ts < $2 RETURNING *) '
+        'INSERT INTO %I SELECT * FROM moved', parent || '_default', name) USING lo, hi;
+    EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+        parent, name, lo, hi);
+    RETURN name;
+END
+$$""",
+        # the partitions that exist (not the default ones, which are kept empty)
+        """-- postgresql
+DO $$
+DECLARE
+    r RECORD;
+BEGIN
+    FOR r IN SELECT c.relname, array_to_string(s.options, ', ') AS opts
+        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        JOIN pg_class p ON p.oid = i.inhparent
+        JOIN measurement_partition_storage s ON 'measurement_' || s.kind = p.relname
+        WHERE p.relnamespace = current_schema()::regnamespace
+            AND c.relname <> p.relname || '_default' AND cardinality(s.options) > 0
+    LOOP
+        EXECUTE format('ALTER TABLE %I SET (%s)', r.relname, r.opts);
+    END LOOP;
+END
+$$""",
+    ],
 ]
 
 

@@ -197,20 +197,24 @@ def prepare(url: str, days: int, staff_users: int) -> list[str]:
 
 
 def start_servers(url: str, workers: int, port: int, env: dict[str, str]) -> list[Any]:
+    """*workers* web processes on *port*; their logs go to files (a pipe nobody reads would
+    stall a process once full)."""
     procs = []
+    logs = Path(tempfile.mkdtemp(prefix="bishui-web-"))
     for _ in range(workers):
         # no jobs: they run in a process of their own (start_jobs)
         cmd = [sys.executable, "-m", "bishui", "serve", "--db", url, "--no-gateway",
                "--no-jobs", "--reuse-port", "--allow-demo", "--host", "127.0.0.1",
                "--port", str(port)]  # fmt: skip
-        procs.append(
-            subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        )
+        log = logs / f"web-{len(procs)}.log"
+        with log.open("wb") as out:
+            procs.append(subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT))
+        procs[-1].log = log
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in procs):
             bad = next(p for p in procs if p.poll() is not None)
-            raise RuntimeError(f"a web process exited: {bad.stderr.read().decode()[-2000:]}")
+            raise RuntimeError(f"a web process exited: {bad.log.read_text()[-2000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).status_code == 200:
                 time.sleep(1.0)  # the others bind within moments of the first
@@ -312,25 +316,29 @@ def cost_by_path(
     """CPU per request of each path on one web process (uvloop), 8 connections back to back:
     where the cost of the mixes below is."""
     print(f"cost by path, one web process, 8 connections back to back, {seconds:g} s a path:")
-    print(f"{'path':48} {'req/s':>6} {'srv ms/req':>10}")
-    port = free_port()
-    procs = start_servers(url, 1, port, env)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        warm(base, PUBLIC_PATHS, [])
-        warm(base, STAFF_PATHS, cookies)
-        for who, paths, cks in (("public", PUBLIC_PATHS, []), ("analyst", STAFF_PATHS, cookies)):
+    print(f"{'path':58} {'req/s':>6} {'srv ms/req':>10}")
+    runs = (
+        ("public, computed", PUBLIC_PATHS, [], "0"),
+        ("public, kept", PUBLIC_PATHS, [], "10"),
+        ("analyst", STAFF_PATHS, cookies, "10"),
+    )
+    for who, paths, cks, keep in runs:
+        port = free_port()
+        procs = start_servers(url, 1, port, {**env, "BISHUI_WEB_PUBLIC_CACHE_SECONDS": keep})
+        try:
+            base = f"http://127.0.0.1:{port}"
+            warm(base, paths, cks)
             for path in paths:
                 f = run_wrk(tmp, base, [path], 8, seconds, 0.0, cks[:1], [procs[0].pid])
                 req = max(1, f["requests"])
                 print(
-                    f"{who + ' ' + path:48} {req / (f['duration_us'] / 1e6):6.0f} "
+                    f"{who + ' ' + path:58} {req / (f['duration_us'] / 1e6):6.0f} "
                     f"{f['server_cpu'] / req * 1000:10.2f}"
                 )
-    finally:
-        for p in procs:
-            p.terminate()
-            p.wait(timeout=20)
+        finally:
+            for p in procs:
+                p.terminate()
+                p.wait(timeout=20)
 
 
 def compare_loops(url: str, env: dict[str, str], tmp: Path, seconds: float) -> None:
@@ -400,6 +408,16 @@ def main() -> int:
         jobs = start_jobs(url, env)
         procs = start_servers(url, workers, port, env)
         pids = [p.pid for p in procs]
+        # the same processes with nothing kept in memory (web.public_cache_seconds=0): the
+        # baseline of the in-process cache
+        plain_port = free_port()
+        plain = start_servers(
+            url, workers, plain_port, {**env, "BISHUI_WEB_PUBLIC_CACHE_SECONDS": "0"}
+        )
+        procs += plain
+        plain_pids = [p.pid for p in plain]
+        plain_base = f"http://127.0.0.1:{plain_port}"
+        warm(plain_base, PUBLIC_PATHS, [])
         jobs_cpu0 = cpu_seconds([jobs.pid])
         t_jobs = time.monotonic()
         base = f"http://127.0.0.1:{port}"
@@ -409,10 +427,21 @@ def main() -> int:
         scenarios: list[tuple[str, str, list[str], int, list[str], list[int]]] = [
             ("baseline GET /api/v1/health", base, ["/api/v1/health"], users, [], pids),
             (f"public pages ({len(PUBLIC_PATHS)} in turn)", base, PUBLIC_PATHS, users, [], pids),
+            (
+                "public pages, nothing kept in memory",
+                plain_base,
+                PUBLIC_PATHS,
+                users,
+                [],
+                plain_pids,
+            ),
         ]
         if nginx is not None:
             cached = f"http://127.0.0.1:{nginx[1]}"
-            r = httpx.get(cached + "/public")
+            # each path stored once before the clock starts: a request that finds its path
+            # being fetched waits under proxy_cache_lock, polling every 500 ms (nginx's own
+            # interval), which is the start-up and not the steady state measured here
+            warm(cached, PUBLIC_PATHS, [])
             r = httpx.get(cached + "/public")
             status = r.headers.get("x-cache-status")
             print(f"nginx in front: a repeated /public is a cache {status}")
@@ -475,6 +504,10 @@ def main() -> int:
                     f"ceiling per core, {row['scenario']}: "
                     f"{1000 / row['server_ms']:.0f} requests/s (server CPU only)"
                 )
+        logged = sum(p.log.read_text(errors="replace").count(" ERROR ") for p in procs)
+        if logged:
+            print(f"the web processes logged {logged} errors: {procs[0].log.parent}")
+            return 1
         failed = [r["scenario"] for r in results if r["errors"]]
         if failed:
             print(f"errors in: {', '.join(failed)}", file=sys.stderr)

@@ -133,6 +133,22 @@ async def test_one_computation_per_key_under_concurrency() -> None:
     assert inner.calls == 1
 
 
+async def test_concurrent_requests_for_an_answer_that_cannot_be_kept() -> None:
+    """Waiters on an answer that turns out not keepable compute their own, and the key then
+    goes straight through for a while (no waiting behind a computation that cannot help)."""
+    inner = Counting()
+    inner.gate = asyncio.Event()
+    cache = PublicCache(inner, seconds=10)
+    tasks = [asyncio.create_task(_get(cache, "/n?private")) for _ in range(5)]
+    await asyncio.sleep(0.05)
+    assert inner.calls == 1  # the others wait for the first
+    inner.gate.set()
+    answers = await asyncio.gather(*tasks)
+    assert sorted(r.text for r in answers) == ["1", "2", "3", "4", "5"]
+    assert not cache.pending and ("/n", b"private", "") in cache.passing
+    assert (await _get(cache, "/n?private")).text == "6"
+
+
 async def test_zero_seconds_keeps_nothing() -> None:
     inner = Counting()
     cache = PublicCache(inner, seconds=0)

@@ -93,6 +93,8 @@ class PublicCache:
         self.seconds = seconds
         self.kept: OrderedDict[tuple[str, bytes, str], Kept] = OrderedDict()
         self.pending: dict[tuple[str, bytes, str], asyncio.Future[Kept | None]] = {}
+        #: keys whose last answer could not be kept, until when: those go straight through
+        self.passing: OrderedDict[tuple[str, bytes, str], float] = OrderedDict()
         self.hits = self.misses = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -101,12 +103,16 @@ class PublicCache:
             await self.app(scope, receive, send)
             return
         now = time.monotonic()
+        if self.passing.get(key, 0.0) > now:  # answered uncacheably a moment ago: no waiting
+            await self.app(scope, receive, send)
+            return
         kept = self.kept.get(key)
         if kept is not None and kept.expires <= now:
             del self.kept[key]
             kept = None
-        if kept is None and key in self.pending:
-            kept = await asyncio.shield(self.pending[key])
+        computing = self.pending.get(key)
+        if kept is None and computing is not None:
+            kept = await asyncio.shield(computing)
         if kept is not None:
             if key in self.kept:
                 self.kept.move_to_end(key)
@@ -114,20 +120,31 @@ class PublicCache:
             await replay(kept, send)
             return
         self.misses += 1
+        if computing is not None:  # the one computed before us could not be kept
+            await self.app(scope, receive, send)
+            return
         future: asyncio.Future[Kept | None] = asyncio.get_running_loop().create_future()
         self.pending[key] = future
+        result: Kept | None = None
         try:
             result = await self._compute(scope, receive, send)
-            if result is not None:
-                self.kept[key] = result
-                if len(self.kept) > MAX_ENTRIES:
-                    self.kept.popitem(last=False)
-            future.set_result(result)
-        except BaseException:
-            future.set_result(None)  # the waiters compute it themselves
-            raise
         finally:
-            del self.pending[key]
+            del self.pending[key]  # only the request that registered it is here
+            future.set_result(result)  # None: the waiters compute it themselves
+            self._remember(key, result)
+
+    def _remember(self, key: tuple[str, bytes, str], result: Kept | None) -> None:
+        """Keep *result*, or note that *key* was not keepable, for ``seconds``; bounded."""
+        if result is not None:
+            self.passing.pop(key, None)
+            self.kept[key] = result
+            if len(self.kept) > MAX_ENTRIES:
+                self.kept.popitem(last=False)
+        else:
+            self.passing[key] = time.monotonic() + self.seconds
+            self.passing.move_to_end(key)
+            if len(self.passing) > MAX_ENTRIES:
+                self.passing.popitem(last=False)
 
     async def _compute(self, scope: Scope, receive: Receive, send: Send) -> Kept | None:
         """Run the app, passing its answer on, and return it if it may be kept."""

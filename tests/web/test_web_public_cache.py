@@ -171,6 +171,7 @@ async def test_the_app_keeps_anonymous_answers_only(
     monkeypatch.setattr(public_cache.time, "monotonic", lambda: now[0])
     app = create_app(city_store, Settings(secret="", public_cache_seconds=10))
     row = city_store.query("SELECT code, name FROM regions ORDER BY code LIMIT 1")[0]
+    hits = public_cache.ANSWERS.value(result="hit")
     try:
         async with client_for(app) as anon:
             first = await anon.get("/api/v1/regions")
@@ -181,6 +182,7 @@ async def test_the_app_keeps_anonymous_answers_only(
             kept = await anon.get("/api/v1/regions")
             assert kept.content == first.content  # from memory, as declared by max-age
             assert kept.headers["x-content-type-options"] == "nosniff"  # headers still added
+            assert public_cache.ANSWERS.value(result="hit") == hits + 1  # in /metrics
             again = await anon.get(
                 "/api/v1/regions", headers={"If-None-Match": kept.headers["etag"]}
             )

@@ -38,6 +38,7 @@ from http.cookies import CookieError, SimpleCookie
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bishui import metrics
 from bishui.web.accounts import SESSION_COOKIE
 from bishui.web.i18n import LANG_COOKIE
 
@@ -45,6 +46,13 @@ from bishui.web.i18n import LANG_COOKIE
 MAX_BODY = 1024 * 1024
 #: Keys kept per process; the least recently used is dropped first.
 MAX_ENTRIES = 512
+
+
+ANSWERS = metrics.REGISTRY.counter(
+    "bishui_web_public_cache_total",
+    "anonymous GETs that may be kept: answered from memory (hit) or computed (miss)",
+    labels=("result",),
+)
 
 
 @dataclass(frozen=True)
@@ -117,9 +125,11 @@ class PublicCache:
             if key in self.kept:
                 self.kept.move_to_end(key)
             self.hits += 1
+            ANSWERS.inc(result="hit")
             await replay(kept, send)
             return
         self.misses += 1
+        ANSWERS.inc(result="miss")
         if computing is not None:  # the one computed before us could not be kept
             await self.app(scope, receive, send)
             return

@@ -439,8 +439,8 @@ def main() -> int:
         if nginx is not None:
             cached = f"http://127.0.0.1:{nginx[1]}"
             # each path stored once before the clock starts: a request that finds its path
-            # being fetched waits under proxy_cache_lock, polling every 500 ms (nginx's own
-            # interval), which is the start-up and not the steady state measured here
+            # being fetched waits under proxy_cache_lock, in steps of 500 ms as seen here:
+            # the start-up, not the steady state measured
             warm(cached, PUBLIC_PATHS, [])
             r = httpx.get(cached + "/public")
             status = r.headers.get("x-cache-status")

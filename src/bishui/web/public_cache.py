@@ -2,7 +2,7 @@
 
 What the public sees is the same for every anonymous visitor: a handler marks it
 ``Cache-Control: public, max-age=…`` (:func:`bishui.web.api.common.cache_for`). Computing it
-costs 2–11 ms of CPU (the AQI now, the water sections: docs/benchmarks.md, "The web under
+costs 2–13 ms of CPU (the AQI now, the water sections: docs/benchmarks.md, "The web under
 load"), so on a bad-air day a thousand visitors would need several cores for the same few
 answers. This middleware keeps such a response for ``web.public_cache_seconds`` (10 s, the
 same staleness as the overview's snapshot, ``web.snapshot_seconds``, and well inside the

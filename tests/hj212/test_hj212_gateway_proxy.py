@@ -116,6 +116,46 @@ async def test_the_per_peer_limit_counts_the_address_in_the_header() -> None:
             x.close()
 
 
+async def test_an_ipv4_mapped_source_is_the_plain_ipv4_peer() -> None:
+    """A balancer with a dual-stack listener may write an IPv4 client as ::ffff:a.b.c.d (v2
+    TCP over IPv6, or v1 TCP6): counted against the per-address limit and recorded as a.b.c.d,
+    the same client as its plain IPv4 headers."""
+    sink = MemorySink()
+    limits = GatewayLimits(
+        max_connections_per_peer=2, proxy_protocol=True, trusted_proxies=("127.0.0.1",)
+    )
+    async with Gateway(REG.get, sink, port=0, limits=limits) as gw:
+        mapped_v1 = b"PROXY TCP6 ::ffff:203.0.113.5 2001:db8::1 40002 9212\r\n"
+        conns = []
+        for k, header in enumerate([v2_tcp6("::ffff:203.0.113.5", 40001), mapped_v1], start=1):
+            r, w = await connect(gw, header + upload(k))
+            assert await ack(r) == "9014"
+            conns.append(w)
+        assert [x.peer for x in sink.accepted] == ["203.0.113.5:40001", "203.0.113.5:40002"]
+        # the plain IPv4 form is the same client: its third connection is refused
+        r, w = await connect(gw, v1("203.0.113.5", 40003))
+        assert await closed(r)
+        assert gw.metrics()["connections_refused_peer"] == 1
+        w.close()
+        # and so is a third in the mapped form
+        r, w = await connect(gw, v2_tcp6("::ffff:203.0.113.5", 40004))
+        assert await closed(r)
+        assert gw.metrics()["connections_refused_peer"] == 2
+        w.close()
+        # a mapped address of another client is another peer
+        r, w = await connect(gw, v2_tcp6("::ffff:198.51.100.9", 40005) + upload(5))
+        assert await ack(r) == "9014"
+        assert sink.accepted[-1].peer == "198.51.100.9:40005"
+        conns.append(w)
+        # an IPv6 address that maps no IPv4 one is kept as it is
+        r, w = await connect(gw, v2_tcp6("2001:db8::ffff:cb00:7105", 40006) + upload(6))
+        assert await ack(r) == "9014"
+        assert sink.accepted[-1].peer == "2001:db8::ffff:cb00:7105:40006"
+        conns.append(w)
+        for x in conns:
+            x.close()
+
+
 async def test_a_health_check_uses_the_socket_address() -> None:
     sink = MemorySink()
     async with Gateway(REG.get, sink, port=0, limits=BEHIND) as gw:

@@ -14,12 +14,13 @@ import struct
 import pytest
 from hj212_memory_sink import MemorySink
 
-from bishui import core_cli
+from bishui import core_cli, metrics
 from bishui.errors import InputError
 from bishui.hj212.auth import hash_password
 from bishui.hj212.codec import Packet, decode, encode
 from bishui.hj212.gateway import DeviceCredentials, Gateway, GatewayLimits
 from bishui.hj212.proxy import SIGNATURE_V2
+from bishui.runtime import gateway_collector
 
 PW = "s3cret-Pw"
 REG = {"GOOD1": DeviceCredentials("GOOD1", hash_password(PW), "s1")}
@@ -57,6 +58,14 @@ async def closed(r: asyncio.StreamReader) -> bool:
 
 
 Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+def scraped(gw: Gateway) -> dict[str, str]:
+    """The gateway's samples as Prometheus reads them (the runtime's collector, rendered)."""
+    reg = metrics.Registry()
+    reg.collector("gateway", gateway_collector(gw))
+    lines = [x for x in reg.render().splitlines() if x.startswith("bishui_gateway_")]
+    return dict(x.rsplit(" ", 1) for x in lines)
 
 
 async def connect(gw: Gateway, first: bytes, local: str = "127.0.0.1") -> Conn:
@@ -189,6 +198,10 @@ async def test_an_untrusted_sender_is_refused(caplog: pytest.LogCaptureFixture) 
         assert m["connections_refused_untrusted"] == 1
         assert m["frames_rejected"] == {"proxy_untrusted": 1}
         assert (m["frames_accepted"], sink.accepted) == (0, [])
+        got = scraped(gw)
+        assert got["bishui_gateway_connections_refused_untrusted_total"] == "1"
+        assert got["bishui_gateway_connections_proxy_timeout_total"] == "0"
+        assert got['bishui_gateway_rejections_total{reason="proxy_untrusted"}'] == "1"
         w.close()
     refusals = [x for x in caplog.records if "connections_refused_untrusted" in x.getMessage()]
     assert [x.peer for x in refusals] == [f"127.0.0.2:{w.get_extra_info('sockname')[1]}"]  # type: ignore[attr-defined]
@@ -220,6 +233,9 @@ async def test_a_bad_or_missing_header_closes_the_connection_with_its_reason() -
         assert m["connections_closed_proxy_header"] == 2
         assert m["frames_rejected"] == {"proxy_header": 4}
         assert (m["frames_accepted"], m["peers_banned"]) == (0, 0)  # a balancer is never banned
+        got = scraped(gw)
+        assert got["bishui_gateway_connections_proxy_timeout_total"] == "2"
+        assert got["bishui_gateway_connections_refused_untrusted_total"] == "0"
         w1.close()
         w2.close()
 

@@ -344,6 +344,13 @@ GATEWAY_METRICS: dict[str, tuple[str, str, str]] = {
     "bishui_gateway_connections_total": ("connections_total", "counter", "connections accepted"),
     "bishui_gateway_bytes_received_total": ("bytes_received", "counter", "bytes received"),
     "bishui_gateway_heartbeats_total": ("heartbeats", "counter", "heartbeats received"),
+    # issue 21: behind a balancer (docs/hj212.md, "Behind a load balancer")
+    "bishui_gateway_connections_refused_untrusted_total": (
+        "connections_refused_untrusted", "counter",
+        "connections refused: not from trusted_proxies (proxy_protocol on)"),
+    "bishui_gateway_connections_proxy_timeout_total": (
+        "connections_proxy_timeout", "counter",
+        "connections closed: no whole PROXY header within frame_timeout"),
 }  # fmt: skip
 
 

@@ -129,3 +129,32 @@ def test_old_redelivery_keys_are_pruned_and_recent_ones_still_recognised(store: 
     assert intake.commit(store, [got[29]]) == ["duplicate"]
     assert intake.prune(store, NOW, 30)["rows_deleted"] == 0
     assert store.count("raw_log", "channel = 'mqtt'") == 3
+
+
+def test_the_prune_reads_the_received_at_index_on_postgresql(store: Store, backend: str) -> None:
+    """Grid migration 2 (issue 21): on PostgreSQL the prune's delete finds the old keys through
+    ``grid_message_received`` instead of reading the table whole; DuckDB has no such index (its
+    zone maps prune the range) and prunes the same rows."""
+    n = 20_000  # one key a minute back from NOW: about 13.9 days
+    rows = [(f"raw/{i:05d}", None, "d", NOW - dt.timedelta(minutes=i), "stored") for i in range(n)]
+    with store.transaction() as tx:
+        tx.insert_rows("grid_message", ("key", "device_id", "digest", "received_at", "verdict"),
+                       rows)  # fmt: skip
+    assert store.schema_version("grid") == 2
+    cutoff = NOW - dt.timedelta(days=13)
+    if backend == "postgresql":
+        store.execute("ANALYZE grid_message")
+        plan = "\n".join(r["QUERY PLAN"] for r in store.query("EXPLAIN " + intake.PRUNE_SQL,
+                                                              [cutoff]))  # fmt: skip
+        assert "grid_message_received" in plan and "Seq Scan" not in plan
+    else:
+        assert store.query(
+            "SELECT index_name FROM duckdb_indexes() WHERE table_name = 'grid_message'"
+        ) == []  # fmt: skip
+    # keys received more than 13 days (18,720 minutes) ago: minutes 18,721 … 19,999
+    assert intake.prune(store, NOW, 13) == {
+        "cutoff": "2026-11-24 17:30:00", "rows_deleted": n - 18_721, "dry_run": False,
+    }  # fmt: skip
+    assert store.count("grid_message") == 18_721
+    oldest = store.query("SELECT MIN(received_at) AS t FROM grid_message")[0]["t"]
+    assert oldest == cutoff

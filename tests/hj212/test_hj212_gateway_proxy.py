@@ -14,12 +14,13 @@ import struct
 import pytest
 from hj212_memory_sink import MemorySink
 
-from bishui import core_cli
+from bishui import core_cli, metrics
 from bishui.errors import InputError
 from bishui.hj212.auth import hash_password
 from bishui.hj212.codec import Packet, decode, encode
 from bishui.hj212.gateway import DeviceCredentials, Gateway, GatewayLimits
 from bishui.hj212.proxy import SIGNATURE_V2
+from bishui.runtime import gateway_collector
 
 PW = "s3cret-Pw"
 REG = {"GOOD1": DeviceCredentials("GOOD1", hash_password(PW), "s1")}
@@ -57,6 +58,14 @@ async def closed(r: asyncio.StreamReader) -> bool:
 
 
 Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+def scraped(gw: Gateway) -> dict[str, str]:
+    """The gateway's samples as Prometheus reads them (the runtime's collector, rendered)."""
+    reg = metrics.Registry()
+    reg.collector("gateway", gateway_collector(gw))
+    lines = [x for x in reg.render().splitlines() if x.startswith("bishui_gateway_")]
+    return dict(x.rsplit(" ", 1) for x in lines)
 
 
 async def connect(gw: Gateway, first: bytes, local: str = "127.0.0.1") -> Conn:
@@ -116,6 +125,46 @@ async def test_the_per_peer_limit_counts_the_address_in_the_header() -> None:
             x.close()
 
 
+async def test_an_ipv4_mapped_source_is_the_plain_ipv4_peer() -> None:
+    """A balancer with a dual-stack listener may write an IPv4 client as ::ffff:a.b.c.d (v2
+    TCP over IPv6, or v1 TCP6): counted against the per-address limit and recorded as a.b.c.d,
+    the same client as its plain IPv4 headers."""
+    sink = MemorySink()
+    limits = GatewayLimits(
+        max_connections_per_peer=2, proxy_protocol=True, trusted_proxies=("127.0.0.1",)
+    )
+    async with Gateway(REG.get, sink, port=0, limits=limits) as gw:
+        mapped_v1 = b"PROXY TCP6 ::ffff:203.0.113.5 2001:db8::1 40002 9212\r\n"
+        conns = []
+        for k, header in enumerate([v2_tcp6("::ffff:203.0.113.5", 40001), mapped_v1], start=1):
+            r, w = await connect(gw, header + upload(k))
+            assert await ack(r) == "9014"
+            conns.append(w)
+        assert [x.peer for x in sink.accepted] == ["203.0.113.5:40001", "203.0.113.5:40002"]
+        # the plain IPv4 form is the same client: its third connection is refused
+        r, w = await connect(gw, v1("203.0.113.5", 40003))
+        assert await closed(r)
+        assert gw.metrics()["connections_refused_peer"] == 1
+        w.close()
+        # and so is a third in the mapped form
+        r, w = await connect(gw, v2_tcp6("::ffff:203.0.113.5", 40004))
+        assert await closed(r)
+        assert gw.metrics()["connections_refused_peer"] == 2
+        w.close()
+        # a mapped address of another client is another peer
+        r, w = await connect(gw, v2_tcp6("::ffff:198.51.100.9", 40005) + upload(5))
+        assert await ack(r) == "9014"
+        assert sink.accepted[-1].peer == "198.51.100.9:40005"
+        conns.append(w)
+        # an IPv6 address that maps no IPv4 one is kept as it is
+        r, w = await connect(gw, v2_tcp6("2001:db8::ffff:cb00:7105", 40006) + upload(6))
+        assert await ack(r) == "9014"
+        assert sink.accepted[-1].peer == "2001:db8::ffff:cb00:7105:40006"
+        conns.append(w)
+        for x in conns:
+            x.close()
+
+
 async def test_a_health_check_uses_the_socket_address() -> None:
     sink = MemorySink()
     async with Gateway(REG.get, sink, port=0, limits=BEHIND) as gw:
@@ -149,6 +198,10 @@ async def test_an_untrusted_sender_is_refused(caplog: pytest.LogCaptureFixture) 
         assert m["connections_refused_untrusted"] == 1
         assert m["frames_rejected"] == {"proxy_untrusted": 1}
         assert (m["frames_accepted"], sink.accepted) == (0, [])
+        got = scraped(gw)
+        assert got["bishui_gateway_connections_refused_untrusted_total"] == "1"
+        assert got["bishui_gateway_connections_proxy_timeout_total"] == "0"
+        assert got['bishui_gateway_rejections_total{reason="proxy_untrusted"}'] == "1"
         w.close()
     refusals = [x for x in caplog.records if "connections_refused_untrusted" in x.getMessage()]
     assert [x.peer for x in refusals] == [f"127.0.0.2:{w.get_extra_info('sockname')[1]}"]  # type: ignore[attr-defined]
@@ -180,6 +233,9 @@ async def test_a_bad_or_missing_header_closes_the_connection_with_its_reason() -
         assert m["connections_closed_proxy_header"] == 2
         assert m["frames_rejected"] == {"proxy_header": 4}
         assert (m["frames_accepted"], m["peers_banned"]) == (0, 0)  # a balancer is never banned
+        got = scraped(gw)
+        assert got["bishui_gateway_connections_proxy_timeout_total"] == "2"
+        assert got["bishui_gateway_connections_refused_untrusted_total"] == "0"
         w1.close()
         w2.close()
 

@@ -4,6 +4,7 @@
                    message, ``raw/<sha256>`` otherwise), the digest of its topic and bytes,
                    when it arrived and its verdict. The intake looks keys up in the same
                    transaction that writes a message, so a redelivery is written once.
+                   On PostgreSQL an index on ``received_at`` serves the prune (``prune``).
 
 Everything else a message writes goes to the core tables: ``raw_log`` (channel ``mqtt``),
 ``measurement`` and ``quarantine``.
@@ -21,5 +22,11 @@ MIGRATIONS: list[list[str]] = [
             received_at TIMESTAMP NOT NULL,
             verdict TEXT NOT NULL
         )""",
+    ],
+    # 2 — the prune's range on received_at (issue 21): PostgreSQL's only, like the core's
+    # secondary indexes — DuckDB prunes the range with its zone maps (keys arrive in time
+    # order) and would pay for an ART index on every intake insert.
+    [
+        "-- postgresql\nCREATE INDEX grid_message_received ON grid_message (received_at)",
     ],
 ]

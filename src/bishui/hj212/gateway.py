@@ -130,6 +130,19 @@ class Sink(Protocol):
 Lookup = Callable[[str], DeviceCredentials | None]
 
 
+def _plain_address(host: str) -> str:
+    """*host* with an IPv4-mapped IPv6 address (``::ffff:a.b.c.d``, RFC 4291 §2.5.5.2: how a
+    dual-stack socket shows an IPv4 peer) written as the IPv4 address it maps; any other
+    string unchanged."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return host
+
+
 def _limit(default: Any, unit: str, help: str) -> Any:
     return field(default=default, metadata={"unit": unit, "help": help})
 
@@ -532,11 +545,9 @@ class Gateway:
         """Whether *host* (the socket's peer) may send a PROXY header (PROXY §5: "accepting
         the header only from a number of known sources should be safe")."""
         try:
-            ip = ipaddress.ip_address(host)
+            ip = ipaddress.ip_address(_plain_address(host))
         except ValueError:
             return False
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped  # a dual-stack listener shows IPv4 peers as ::ffff:a.b.c.d
         return any(ip in net for net in self._trusted)
 
     def _refusal(self, host: str, now: float) -> str | None:
@@ -580,8 +591,10 @@ class Gateway:
         conn.proxy = None
         if header.source is not None:
             via = conn.peer
-            conn.host = header.source[0]
-            conn.peer = f"{header.source[0]}:{header.source[1]}"
+            # one client, one address: ::ffff:a.b.c.d (a balancer's dual-stack listener) and
+            # a.b.c.d are counted, limited and recorded as the same peer, a.b.c.d
+            conn.host = _plain_address(header.source[0])
+            conn.peer = f"{conn.host}:{header.source[1]}"
             log.debug("connection through %s", via, extra={"peer": conn.peer})
         else:  # LOCAL (a health check) or UNKNOWN: the socket's own address
             log.debug("PROXY %s %s", header.command, header.family, extra={"peer": conn.peer})

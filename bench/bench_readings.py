@@ -44,6 +44,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 PG_URL = os.environ.get("BISHUI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 START = dt.datetime(2025, 1, 1)
@@ -139,6 +140,16 @@ def copies(cols: dict[str, Any], k: int) -> dict[str, Any]:
     return {**cols, "site_id": np.array([f"{u}~{k}" for u in uniq], dtype=object)[inv]}
 
 
+def bench_connection(url: str, autocommit: bool = False) -> Any:
+    """A psycopg connection of the bench's own to the store's schema (``…?schema=NAME``):
+    binary ``COPY`` and ``VACUUM`` are not on the store's public interface."""
+    import psycopg
+
+    base, _, query = url.partition("?")
+    schema = parse_qs(query)["schema"][0]
+    return psycopg.connect(base, options=f"-c search_path={schema}", autocommit=autocommit)
+
+
 def load(url: str, days: int, scale: int = 1) -> dict[str, Any]:
     """The model city's sites (and their ``~k`` copies) and history in a fresh store: every
     slice generated once with numpy, written as *scale* copies — PostgreSQL by binary ``COPY``
@@ -176,6 +187,8 @@ def load(url: str, days: int, scale: int = 1) -> dict[str, Any]:
             from bishui.store.duckdb_backend import _SELECT
 
             select = ", ".join(_SELECT.get(c, c) for c in MEASUREMENT_COLUMNS)
+            # the slices' landing table: the measurement columns, NaN kept until the INSERT
+            store.execute(f"CREATE TABLE bench_slice AS SELECT {names} FROM measurement LIMIT 0")
         out["registry_s"] = time.perf_counter() - t0
         for chunk in slices:
             t = time.perf_counter()
@@ -184,20 +197,22 @@ def load(url: str, days: int, scale: int = 1) -> dict[str, Any]:
             for k in range(scale):
                 t = time.perf_counter()
                 cols = copies(base, k)
-                with store._writing() as cur:  # one transaction a slice and copy
-                    if pg:
-                        data = copy_binary(cols)
-                        with cur.copy(
-                            f"COPY measurement ({names}) FROM STDIN (FORMAT BINARY)"
-                        ) as cp:
-                            for i in range(0, len(data), 1 << 24):
-                                cp.write(memoryview(data)[i : i + (1 << 24)])
-                    else:
-                        cur.register("__bench_slice", cols)
-                        cur.execute(
-                            f"INSERT INTO measurement ({names}) SELECT {select} FROM __bench_slice"
+                if pg:  # one transaction a slice and copy, on the bench's own connection
+                    data = copy_binary(cols)
+                    with (
+                        bench_connection(url) as con,
+                        con.cursor() as cur,
+                        cur.copy(f"COPY measurement ({names}) FROM STDIN (FORMAT BINARY)") as cp,
+                    ):
+                        for i in range(0, len(data), 1 << 24):
+                            cp.write(memoryview(data)[i : i + (1 << 24)])
+                else:  # the arrays through the public transaction, NaN → NULL in SQL
+                    with store.transaction() as tx:
+                        tx.insert_columns("bench_slice", cols)
+                        tx.execute(
+                            f"INSERT INTO measurement ({names}) SELECT {select} FROM bench_slice"
                         )
-                        cur.unregister("__bench_slice")
+                        tx.execute("DELETE FROM bench_slice")
                 out["write_s"] += time.perf_counter() - t
                 out["values"] += len(cols["site_id"])
         t = time.perf_counter()
@@ -209,18 +224,15 @@ def load(url: str, days: int, scale: int = 1) -> dict[str, Any]:
         if pg:
             # what autovacuum would have done to a year of data: statistics and the visibility
             # map; and the partitioned parent, which autovacuum never analyses
-            con = store._wcon  # type: ignore[attr-defined]  # VACUUM: outside a transaction
-            con.autocommit = True
-            try:
+            with bench_connection(url, autocommit=True) as con:  # VACUUM: no transaction
                 con.execute("VACUUM (ANALYZE) measurement")
                 con.execute("VACUUM (ANALYZE) measurement_day")
-            finally:
-                con.autocommit = False
             out["size_bytes"] = int(store.query(
                 "SELECT SUM(pg_total_relation_size(oid)) AS b FROM pg_class "
                 "WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r'"
             )[0]["b"])  # fmt: skip
         else:
+            store.execute("DROP TABLE bench_slice")
             store.execute("CHECKPOINT")
             out["size_bytes"] = Path(url.removeprefix("duckdb:///")).stat().st_size
         out["finish_s"] = time.perf_counter() - t

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from grid_support import MQTT_URL, until
@@ -27,7 +28,7 @@ from bishui.grid.payload import device_key, encode
 from bishui.grid.simulator import connect
 from bishui.ingest.sink import DeviceDirectory
 from bishui.registry import Device, DeviceParameter, Region, Registry, Site, apply
-from bishui.store import Store, open_store
+from bishui.store import Store, Transaction, open_store
 from bishui.timeutil import now_beijing
 
 KEY = b"s" * 32
@@ -145,7 +146,7 @@ async def test_two_intakes_split_the_messages_and_a_killed_one_loses_nothing(
         release.set()
         publisher.disconnect()
         publisher.loop_stop()
-        a._pool.shutdown(wait=True)
+        a._executor.shutdown(wait=True)
         await b.stop()
         if a2 is not None:
             await a2.stop()
@@ -159,7 +160,9 @@ async def test_two_intakes_split_the_messages_and_a_killed_one_loses_nothing(
 
 
 @pytest.mark.postgres
-def test_two_intakes_committing_one_message_at_once_write_it_once(tmp_path: Path) -> None:
+def test_two_intakes_committing_one_message_at_once_write_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A sensor's resent copy (QoS 1 gives no deduplication at the broker) handed to the other
     intake of the group while the first is still committing it: both look the key up before
     either commits; the unique key refuses the later commit whole, and its second try finds the
@@ -179,24 +182,26 @@ def test_two_intakes_committing_one_message_at_once_write_it_once(tmp_path: Path
 
         # The first intake's commit holds its transaction open once its key is written.
         inside, release = threading.Event(), threading.Event()
-        real_insert = first._insert_rows
+        real_insert = Transaction.insert_rows
 
-        def insert_then_hold(cur: object, table: str, *args: object) -> None:
-            real_insert(cur, table, *args)  # type: ignore[arg-type]
-            if table == "grid_message":
+        def insert_then_hold(tx: Transaction, table: str, *args: Any, **kw: Any) -> Any:
+            n = real_insert(tx, table, *args, **kw)
+            if table == "grid_message" and threading.current_thread().name == "first":
                 inside.set()
                 release.wait(30)
+            return n
 
-        first._insert_rows = insert_then_hold  # type: ignore[method-assign]
+        monkeypatch.setattr(Transaction, "insert_rows", insert_then_hold)
         results: dict[str, list[str]] = {}
         t1 = threading.Thread(target=lambda: results.update(
-            first=grid_intake.commit(first, [item(first)])))  # fmt: skip
+            first=grid_intake.commit(first, [item(first)])), name="first")  # fmt: skip
         t1.start()
         assert inside.wait(10)
         other = MqttIntake(second, "mqtt://127.0.0.1:1?client_id=other", KEY)
+        with second.transaction() as tx:  # the second store's writing connection
+            (pid,) = tx.fetch("SELECT pg_backend_pid()")[0]
         t2 = threading.Thread(target=lambda: results.update(second=other._commit([item(second)])))
         t2.start()
-        pid = second._wcon.info.backend_pid  # type: ignore[attr-defined]
         for _ in range(1000):  # until the second waits on the first's uncommitted rows
             (row,) = first.query("SELECT wait_event_type FROM pg_stat_activity WHERE pid = ?",
                                  [pid])  # fmt: skip

@@ -141,7 +141,7 @@ class MqttIntake:
         #: set while the consumer waits for messages (or for a new connection), not while it
         #: commits a group and acknowledges it: :meth:`stop` waits for it
         self._idle = asyncio.Event()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bishui-grid")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bishui-grid")
         self._client: Any = None
         self._refreshed = 0.0
 
@@ -212,7 +212,7 @@ class MqttIntake:
         if self._client is not None:
             client, self._client = self._client, None
             await asyncio.get_running_loop().run_in_executor(None, _close, client)
-        self._pool.shutdown(wait=True)
+        self._executor.shutdown(wait=True)
 
     def metrics(self) -> dict[str, int]:
         return dict(self.counts)
@@ -239,7 +239,7 @@ class MqttIntake:
                 for g in group
             ]  # fmt: skip
             try:
-                results = await loop.run_in_executor(self._pool, self._commit, items)
+                results = await loop.run_in_executor(self._executor, self._commit, items)
             except Exception:  # the store is failing: nothing acknowledged, all redelivered
                 log.exception("grid commit failed; reconnecting for redelivery")
                 self.counts["commit_failures"] += 1

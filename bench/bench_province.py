@@ -791,15 +791,15 @@ async def bench(a: argparse.Namespace, nats_bin: str) -> int:
               flush=True)  # fmt: skip
         mq_rate = len(mq["acked"]) / (a.seconds + WARMUP)
         mq_pre = sum(1 for t in mq_t if pre[0] <= t < pre[1]) / max(pre[1] - pre[0], 1e-9)
-        resub_s = f"{min(resub) - broker_up:.0f}" if resub else "?"
+        resub_s = f"{min(resub) + 1 - broker_up:.1f}" if resub else "?"
         print(f"MQTT: {a.sensors} sensors, {len(mq['sent']):,} messages sent, "
               f"{len(mq['acked']):,} PUBACKed by the broker in {a.seconds + WARMUP:g} s = "
               f"{mq_rate:,.0f}/s ({mq_pre:,.0f}/s before the first fault); sensor resends "
               f"{mq['resends']:,}, never PUBACKed {mq['unacked']}; intakes' lag peak "
               f"{max((v for _, v in mq_lag), default=0):,} messages, the last stored "
               f"{mq_drained:.1f} s after the sensors stopped; after the broker's restart the first "
-              f"intake subscribed again {resub_s} s after it was up (the broker's log, whole "
-              f"seconds)", flush=True)  # fmt: skip
+              f"intake subscribed again within {resub_s} s of its start (the broker's log has "
+              f"whole seconds: an upper bound)", flush=True)  # fmt: skip
         print(f"  surviving and restarted intakes: {counts.get('received', 0):,} received, "
               f"{counts.get('stored', 0):,} stored, {counts.get('duplicate', 0):,} redeliveries "
               f"recognised (written nothing), {counts.get('commit_failures', 0)} failed commits",

@@ -46,6 +46,12 @@ log = logging.getLogger("bishui.grid")
 #: What the intake subscribes to: every city's every device.
 TOPIC = f"{PREFIX}/+/+/data"
 
+#: [s] The pause between attempts to reach the broker, constant (paho's default doubles it up to
+#: minutes). After a broker restart a shared group has no member until an intake subscribes
+#: again (Mosquitto 2.0.11 does not persist shared subscriptions), and what the sensors publish
+#: meanwhile is dropped: the intake comes back within this pause of the broker (docs/grid.md).
+RECONNECT_SECONDS = 1
+
 
 #: Characters a shared subscription's group name (ShareName) must not contain: MQTT 5.0
 #: §4.8.2 ("/", "+", "#") and §1.5.4 (U+0000 in a UTF-8 string).
@@ -188,7 +194,7 @@ class MqttIntake:
         c.on_disconnect = self._on_disconnect
         c.on_subscribe = self._on_subscribe
         c.on_message = self._on_message
-        c.reconnect_delay_set(1, 30)
+        c.reconnect_delay_set(RECONNECT_SECONDS, RECONNECT_SECONDS)
         return c
 
     async def start(self) -> None:

@@ -234,4 +234,4 @@ def test_the_intake_tries_the_broker_again_every_second(store: Store) -> None:
         assert RECONNECT_SECONDS == 1
         assert (client._reconnect_min_delay, client._reconnect_max_delay) == (1, 1)
     finally:
-        intake._pool.shutdown()
+        intake._executor.shutdown()

@@ -36,6 +36,16 @@ def matches(if_none_match: str, etag: str) -> bool:
     return etag in tags
 
 
+def published(status: int, headers: Headers) -> bool:
+    """A response anyone may keep: a 200 marked ``Cache-Control: public`` that sets no cookie
+    (also what :mod:`bishui.web.public_cache` keeps)."""
+    return (
+        status == 200
+        and headers.get("cache-control", "").startswith("public")
+        and "set-cookie" not in headers
+    )
+
+
 class ConditionalGet:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -61,12 +71,7 @@ class ConditionalGet:
                 return
             if message["type"] == "http.response.start":
                 h = Headers(raw=message["headers"])
-                cacheable = (
-                    message["status"] == 200
-                    and h.get("cache-control", "").startswith("public")
-                    and "set-cookie" not in h
-                    and "etag" not in h
-                )
+                cacheable = published(message["status"], h) and "etag" not in h
                 if not cacheable:
                     passing = True
                     await send(message)

@@ -33,13 +33,14 @@ import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 
 from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bishui import metrics
 from bishui.web.accounts import SESSION_COOKIE
+from bishui.web.conditional import published
 from bishui.web.i18n import LANG_COOKIE
 
 #: Largest body kept [bytes]; larger answers pass through.
@@ -70,27 +71,17 @@ def cache_key(scope: Scope) -> tuple[str, bytes, str] | None:
     headers = Headers(scope=scope)
     if "authorization" in headers:
         return None
-    lang = ""
-    raw = headers.get("cookie")
-    if raw:
-        try:
-            jar = SimpleCookie(raw)
-        except CookieError:
-            return None  # a cookie header we cannot read: let the app judge it
-        if SESSION_COOKIE in jar:
-            return None
-        if LANG_COOKIE in jar:
-            lang = jar[LANG_COOKIE].value
-    return scope["path"], scope.get("query_string", b""), lang
+    # the app's own cookie parser (what request.cookies uses): the key must read the session
+    # and the language exactly as auth.resolve and i18n.language will
+    jar = cookie_parser(headers.get("cookie", ""))
+    if SESSION_COOKIE in jar:
+        return None
+    return scope["path"], scope.get("query_string", b""), jar.get(LANG_COOKIE, "")
 
 
 def keepable(status: int, headers: Headers, scope: Scope) -> bool:
-    return (
-        status == 200
-        and headers.get("cache-control", "").startswith("public")
-        and "set-cookie" not in headers
-        and not scope.get("state", {}).get("csrf_nonce")
-    )
+    # what ConditionalGet tags, and no CSRF nonce issued to this one visitor
+    return published(status, headers) and not scope.get("state", {}).get("csrf_nonce")
 
 
 class PublicCache:
